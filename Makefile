@@ -1,0 +1,115 @@
+# moonfeast — a plain Makefile. Every dependency comes from pkg-config.
+#
+#   make            build bin/moonfeast, lib/libmoonfeast.a, lib/libmoonfeast.so
+#   make deps       install missing Debian packages (idempotent; root)
+#   make demo       deps + build + the quickstart end to end
+#   make test       deps + build + every test; ends with "N passed, N failed"
+#   make test-asan  the tests built and run with ASan + UBSan
+#   make bench      benchmarks (see docs/benchmarks.md)
+
+BUILD   ?= build
+CC      ?= cc
+PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c
+OPT     ?= -O2 -g
+SAN     ?=
+CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
+               -Iinclude -Iruntime -I$(BUILD)/gen -pthread
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm -pthread -ldl
+LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+
+LIB_SRCS := $(filter-out runtime/cli.c,$(wildcard runtime/*.c))
+LIB_OBJS := $(patsubst runtime/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
+            $(BUILD)/obj/registry.pb-c.o $(BUILD)/obj/embedded_lua.o
+LUA_SRCS := $(shell find lua stdlib -name '*.lua' 2>/dev/null | sort)
+TEST_SRCS := $(wildcard tests/unit/test_*.c)
+TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
+
+ifeq ($(BUILD),build)
+BIN_DIR := bin
+LIB_DIR := lib
+else
+BIN_DIR := $(BUILD)/bin
+LIB_DIR := $(BUILD)/lib
+endif
+
+.PHONY: all deps demo test test-asan unit-tests bench clean
+.DELETE_ON_ERROR:
+
+all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so $(LIB_DIR)/moonfeast.pc
+
+deps:
+	@sh tools/deps.sh
+
+$(BUILD)/gen/registry.pb-c.c $(BUILD)/gen/registry.pb-c.h: runtime/registry.proto
+	@mkdir -p $(BUILD)/gen
+	protoc-c --proto_path=runtime --c_out=$(BUILD)/gen runtime/registry.proto
+
+$(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
+	@mkdir -p $(BUILD)/gen
+	sh tools/embed.sh > $@
+
+$(BUILD)/obj/registry.pb-c.o: $(BUILD)/gen/registry.pb-c.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+
+$(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/obj/%.o: runtime/%.c runtime/mf_internal.h include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(LIB_DIR)/libmoonfeast.a: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIB_DIR)/libmoonfeast.so: $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB_DIR)/moonfeast.pc: tools/moonfeast.pc.in
+	@mkdir -p $(dir $@)
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@
+
+$(BIN_DIR)/moonfeast: $(BUILD)/obj/cli.o $(LIB_DIR)/libmoonfeast.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/mft.h $(LIB_DIR)/libmoonfeast.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
+
+unit-tests: $(TEST_BINS)
+
+demo: deps
+	$(MAKE) all
+	sh examples/demo.sh
+
+# Every test: unit binaries, Lua stdlib tests, CLI end-to-end scripts.
+# The sanitizer pass runs when MF_SKIP_ASAN is not set.
+test: deps
+	$(MAKE) all unit-tests
+	@MF_BIN=$(CURDIR)/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build \
+	  MF_ASAN=$${MF_SKIP_ASAN:+skip} MAKE="$(MAKE)" sh tests/run.sh
+
+test-asan: deps
+	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+	  all unit-tests
+	@MF_BIN=$(CURDIR)/build-asan/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build-asan \
+	  MF_ASAN=only sh tests/run.sh
+
+bench: deps
+	$(MAKE) all
+	sh bench/run.sh
+
+clean:
+	rm -rf build build-asan bin lib

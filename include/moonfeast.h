@@ -1,0 +1,198 @@
+/*
+ * moonfeast.h — the public C API of moonfeast, a feature store runtime.
+ *
+ * One header, one prefix (mf_). Every handle is opaque; every constructor has
+ * exactly one destructor; closing or freeing NULL is a no-op. Functions return
+ * MF_OK (0) or a negative MF_E* code and, when given an mf_error, fill it with
+ * a readable message and, for mistakes in user input, the file and line.
+ *
+ * Ownership is written at every function that hands memory across: "caller
+ * frees with X" means the caller owns the result and must release it with X;
+ * "borrowed" means the pointer stays owned by the object it came from and is
+ * valid until that object is freed or changed.
+ *
+ * Thread safety: an mf_store may be used by one thread at a time. Open one
+ * store per thread when serving from several threads.
+ */
+#ifndef MOONFEAST_H
+#define MOONFEAST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MF_VERSION_STRING "0.1.0"
+
+/*---------------------------------------------------------------------------
+ * Errors
+ *-------------------------------------------------------------------------*/
+
+/* X(name, value, description) — the single table of result codes. */
+#define MF_ERRORS(X)                                                   \
+    X(MF_OK, 0, "ok")                                                  \
+    X(MF_EUSAGE, -1, "bad usage")                                      \
+    X(MF_ECONFIG, -2, "invalid configuration")                         \
+    X(MF_EDEF, -3, "invalid definition")                               \
+    X(MF_ELUA, -4, "Lua error")                                        \
+    X(MF_EIO, -5, "I/O error")                                         \
+    X(MF_EREGISTRY, -6, "registry error")                              \
+    X(MF_ENOTFOUND, -7, "not found")                                   \
+    X(MF_ESTORE, -8, "online store error")                             \
+    X(MF_EDATA, -9, "bad data")                                        \
+    X(MF_ENOMEM, -10, "out of memory")                                 \
+    X(MF_EINTERNAL, -11, "internal error")                             \
+    X(MF_EREQUEST, -12, "bad request")
+
+enum mf_status {
+#define MF__ENUM(name, value, desc) name = value,
+    MF_ERRORS(MF__ENUM)
+#undef MF__ENUM
+};
+
+/* Filled by any call that fails. `file` and `line` name the user input at
+ * fault (a definition file, feature_store.yaml, a CSV) when there is one;
+ * else file is "" and line 0. */
+typedef struct mf_error {
+    int code;
+    char message[2048];
+    char file[512];
+    int line;
+} mf_error;
+
+/* Static text describing a result code. Never NULL; borrowed. */
+const char *mf_strerror(int code);
+
+/* Release memory handed out by moonfeast as a plain char* (JSON texts and
+ * the like). NULL is a no-op. */
+void mf_free(void *p);
+
+/*---------------------------------------------------------------------------
+ * Store handle
+ *-------------------------------------------------------------------------*/
+
+typedef struct mf_store mf_store;
+
+typedef struct mf_open_options {
+    /* Path of feature_store.yaml; NULL means <repo>/feature_store.yaml. A
+     * relative path is taken from the current directory. */
+    const char *config_file;
+    /* Log verbosity for messages written to stderr: 0 quiet, 1 warnings
+     * (default), 2 info, 3 debug. */
+    int log_level;
+} mf_open_options;
+
+/* Open the feature repo at `repo_path` (NULL = current directory): read its
+ * feature_store.yaml and open the registry. Definitions (Lua files) are not
+ * read until a call needs them (apply, plan).
+ * `opts` may be NULL for defaults. On success *out is a new handle that the
+ * caller closes with mf_store_close. */
+int mf_store_open(const char *repo_path, const mf_open_options *opts,
+                  mf_store **out, mf_error *err);
+
+/* Close a handle and everything it owns. NULL is a no-op. */
+void mf_store_close(mf_store *store);
+
+/* Project name from the configuration. Borrowed from the store. */
+const char *mf_store_project(const mf_store *store);
+
+/*---------------------------------------------------------------------------
+ * Definitions: plan, apply, delete, teardown
+ *-------------------------------------------------------------------------*/
+
+typedef enum mf_object_kind {
+    MF_KIND_ENTITY = 0,
+    MF_KIND_DATA_SOURCE = 1,
+    MF_KIND_FEATURE_VIEW = 2,
+    MF_KIND_ON_DEMAND_FEATURE_VIEW = 3,
+    MF_KIND_FEATURE_SERVICE = 4,
+    MF_KIND_COUNT = 5,
+    MF_KIND_ANY = -1
+} mf_object_kind;
+
+/* "entity", "data source", ... Borrowed static text. */
+const char *mf_kind_name(mf_object_kind kind);
+
+typedef enum mf_plan_action {
+    MF_PLAN_ADD = 0,       /* defined, not yet registered */
+    MF_PLAN_CHANGE = 1,    /* defined and registered, definition differs */
+    MF_PLAN_UNCHANGED = 2, /* defined and registered, identical */
+    MF_PLAN_KEEP = 3       /* registered, no longer defined: apply keeps it */
+} mf_plan_action;
+
+typedef struct mf_plan mf_plan;
+
+/* Load the repo's Lua definitions, validate them and compare them with the
+ * registry. Writes nothing. On success *out is a new plan the caller frees
+ * with mf_plan_free. */
+int mf_plan_compute(mf_store *store, mf_plan **out, mf_error *err);
+
+/* Like mf_plan_compute, then register every added and changed object in one
+ * registry commit and update the online store for the views. `out` may be
+ * NULL; when not, *out receives the plan that was applied (caller frees). */
+int mf_apply(mf_store *store, mf_plan **out, mf_error *err);
+
+size_t mf_plan_count(const mf_plan *plan);
+/* Item i (0 <= i < count). Strings are borrowed from the plan. `changed` is
+ * a comma-separated list of the changed top-level fields for MF_PLAN_CHANGE,
+ * "" otherwise. */
+int mf_plan_item(const mf_plan *plan, size_t i, mf_object_kind *kind,
+                 const char **name, mf_plan_action *action,
+                 const char **changed);
+void mf_plan_free(mf_plan *plan);
+
+/* Remove one object by name from the registry (the online data of a deleted
+ * feature view is dropped too). `kind` may be MF_KIND_ANY; when the name
+ * exists under several kinds, MF_EUSAGE asks for a kind. */
+int mf_delete(mf_store *store, mf_object_kind kind, const char *name,
+              mf_error *err);
+
+/* Remove every object of the store's project from the registry and drop its
+ * online tables. */
+int mf_teardown(mf_store *store, mf_error *err);
+
+/*---------------------------------------------------------------------------
+ * Inspecting the registry
+ *-------------------------------------------------------------------------*/
+
+typedef struct mf_object_list mf_object_list;
+
+/* List the registered objects of one kind in the store's project, sorted by
+ * name. `tag_filters` is NULL or an array of n_tag_filters "key:value"
+ * strings that must all match. Caller frees *out with mf_object_list_free. */
+int mf_list(mf_store *store, mf_object_kind kind,
+            const char *const *tag_filters, size_t n_tag_filters,
+            mf_object_list **out, mf_error *err);
+size_t mf_object_list_count(const mf_object_list *list);
+/* Name and one-line summary of item i; borrowed from the list. */
+const char *mf_object_list_name(const mf_object_list *list, size_t i);
+const char *mf_object_list_summary(const mf_object_list *list, size_t i);
+void mf_object_list_free(mf_object_list *list);
+
+/* The JSON of one registered object (spec, meta and, for feature views,
+ * materialization intervals). Caller frees *json with mf_free. */
+int mf_describe(mf_store *store, mf_object_kind kind, const char *name,
+                char **json, mf_error *err);
+
+/* The whole registry (all projects) as JSON. Caller frees with mf_free. */
+int mf_registry_dump(mf_store *store, char **json, mf_error *err);
+
+/* Registry version (commits so far); 0 for a registry never written. */
+int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err);
+
+/*---------------------------------------------------------------------------
+ * Repo scaffolding
+ *-------------------------------------------------------------------------*/
+
+/* Create a ready-to-apply feature repo in `dir` (created when missing; must
+ * not already hold a feature_store.yaml): feature_store.yaml, a definitions
+ * file and a deterministic sample CSV of driver statistics. `project` may be
+ * NULL for the folder's base name. */
+int mf_init_repo(const char *dir, const char *project, mf_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MOONFEAST_H */

@@ -1,0 +1,264 @@
+/*
+ * mf_internal.h — declarations shared by the modules of runtime/.
+ *
+ * Not installed. Internal names use the mf__ prefix. Each section names the
+ * file that implements it.
+ */
+#ifndef MF_INTERNAL_H
+#define MF_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "moonfeast.h"
+#include "registry.pb-c.h"
+
+#define MF__UNUSED(x) ((void)(x))
+#define MF__ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/*---- Errors (error.c) ----------------------------------------------------*/
+
+/* Set err (if not NULL) to code and a printf-formatted message; file/line
+ * cleared. Returns code, so callers can write `return mf__err(...)`. */
+int mf__err(mf_error *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Same, naming the user input at fault (file may be NULL). */
+int mf__err_at(mf_error *err, int code, const char *file, int line,
+               const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/* Prefix the message already in err with "<prefix>: ". */
+void mf__err_prefix(mf_error *err, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void mf__err_clear(mf_error *err);
+
+/* Logging to stderr under the process-wide level (0..3). */
+extern int mf__log_level;
+void mf__log(int level, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/*---- Memory and strings (util.c) -----------------------------------------*/
+
+/* malloc/realloc/strdup that abort on exhaustion (the process cannot do
+ * anything useful without memory; this keeps every caller honest about the
+ * other errors). Results are owned by the caller (free()). */
+void *mf__xmalloc(size_t n);
+void *mf__xcalloc(size_t n, size_t size);
+void *mf__xrealloc(void *p, size_t n);
+char *mf__xstrdup(const char *s);
+char *mf__xstrndup(const char *s, size_t n);
+char *mf__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* Growable byte buffer, always NUL-terminated. */
+typedef struct mf__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+} mf__buf;
+
+void mf__buf_init(mf__buf *b);
+void mf__buf_free(mf__buf *b);
+void mf__buf_reserve(mf__buf *b, size_t extra);
+void mf__buf_put(mf__buf *b, const void *p, size_t n);
+void mf__buf_puts(mf__buf *b, const char *s);
+void mf__buf_putc(mf__buf *b, char c);
+void mf__buf_printf(mf__buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* Hand the contents over (caller frees); the buffer is left empty. */
+char *mf__buf_steal(mf__buf *b);
+/* Append s as a JSON string literal (with quotes). */
+void mf__buf_json_str(mf__buf *b, const char *s, size_t n);
+
+/* Read a whole file; *out NUL-terminated, caller frees. */
+int mf__read_file(const char *path, char **out, size_t *len, mf_error *err);
+/* Join a directory and a relative path; absolute `rel` returned as is.
+ * Caller frees. */
+char *mf__path_join(const char *dir, const char *rel);
+/* mkdir -p of the directory holding `path` (when dir_of_path) or of path. */
+int mf__mkdirs(const char *path, bool dir_of_path, mf_error *err);
+bool mf__valid_name(const char *s);
+/* Wall clock, microseconds since the epoch. */
+int64_t mf__now_us(void);
+
+/*---- Configuration (config.c) --------------------------------------------*/
+
+typedef struct mf__config {
+    char *config_path;   /* absolute path of feature_store.yaml */
+    char *repo_path;     /* absolute directory of the repo */
+    char *project;
+
+    char *provider_type;   /* "local" | "lua" */
+    char *provider_module; /* lua: module path, resolved from repo */
+
+    char *registry_type;   /* "file" | "sql" */
+    char *registry_path;   /* file: absolute path; sql: URL as given */
+    int64_t registry_cache_ttl_seconds;
+
+    char *online_type;              /* "sqlite" | "redis" | "lua" */
+    char *online_path;              /* sqlite: absolute path */
+    char *online_connection_string; /* redis */
+    int64_t online_key_ttl_seconds; /* redis: 0 = none */
+    int64_t online_connect_timeout_ms; /* redis */
+    int64_t online_command_timeout_ms; /* redis */
+    char *online_module;            /* lua: module path */
+
+    char *offline_type;   /* "file" | "lua" */
+    char *offline_module; /* lua */
+
+    int entity_key_serialization_version; /* 3 */
+    char *feature_server_host;            /* default "127.0.0.1" */
+    int feature_server_port;              /* default 6566 */
+} mf__config;
+
+/* Parse feature_store.yaml at `path` (the repo directory is the file's
+ * directory). Fills *cfg (fields owned by cfg; release with
+ * mf__config_free). Errors name the key and its line. */
+int mf__config_load(const char *path, mf__config *cfg, mf_error *err);
+void mf__config_free(mf__config *cfg);
+
+/*---- Protobuf reflection (pb_reflect.c) ----------------------------------*/
+
+/* Allocate an empty message of `desc` (init'd), owned by the caller; free
+ * with protobuf_c_message_free_unpacked(msg, NULL). */
+ProtobufCMessage *mf__pb_new(const ProtobufCMessageDescriptor *desc);
+/* Deep copy; caller frees with protobuf_c_message_free_unpacked. */
+ProtobufCMessage *mf__pb_clone(const ProtobufCMessage *msg);
+/* Field-by-field equality. */
+bool mf__pb_equal(const ProtobufCMessage *a, const ProtobufCMessage *b);
+/* Append the names of top-level fields that differ, comma-separated. */
+void mf__pb_diff_fields(const ProtobufCMessage *a, const ProtobufCMessage *b,
+                        mf__buf *out);
+/* Append msg as JSON. Enum values are written by name (ValueType as the
+ * DSL's dtype text, e.g. "Array(Int64)"); int64 as JSON numbers. Empty
+ * strings, zero numbers and empty lists are omitted unless `full`. */
+void mf__pb_to_json(const ProtobufCMessage *msg, mf__buf *out, bool full,
+                    int indent);
+/* Append one repeated-message element to `msg`'s field `field_name`; the
+ * element is owned by msg afterwards. */
+void mf__pb_append(ProtobufCMessage *msg, const char *field_name,
+                   ProtobufCMessage *elem);
+/* Remove element i of a repeated-message field (freeing it). */
+void mf__pb_remove(ProtobufCMessage *msg, const char *field_name, size_t i);
+void mf__pb_set_string(char **slot, const char *s);
+
+/* DSL type text <-> ValueType. Text: Int32, Int64, Float32, Float64,
+ * String, Bytes, Bool, UnixTimestamp, Array(<scalar>). Returns
+ * MF__VALUE_TYPE__VT_INVALID for an unknown name. */
+Mf__ValueType mf__dtype_parse(const char *s);
+const char *mf__dtype_name(Mf__ValueType t); /* static text */
+
+/*---- Registry (registry.c, registry_file.c) ------------------------------*/
+
+/* Object access over a Registry message, by kind. */
+typedef struct mf__obj {
+    mf_object_kind kind;
+    ProtobufCMessage *msg;  /* Mf__Entity, Mf__DataSource, ... */
+    ProtobufCMessage *spec; /* its spec */
+    Mf__Meta *meta;         /* may be NULL */
+    const char *project;
+    const char *name;
+} mf__obj;
+
+/* Number of objects of `kind` in reg, and the i-th as an mf__obj view
+ * (borrowed pointers into reg). */
+size_t mf__reg_count(const Mf__Registry *reg, mf_object_kind kind);
+void mf__reg_get(const Mf__Registry *reg, mf_object_kind kind, size_t i,
+                 mf__obj *out);
+/* Find by project and name; returns index or -1. */
+long mf__reg_find(const Mf__Registry *reg, mf_object_kind kind,
+                  const char *project, const char *name);
+/* Append a (caller-built) object message; owned by reg afterwards. */
+void mf__reg_add(Mf__Registry *reg, mf_object_kind kind,
+                 ProtobufCMessage *obj);
+void mf__reg_remove(Mf__Registry *reg, mf_object_kind kind, size_t i);
+const char *mf__reg_field_name(mf_object_kind kind);
+Mf__Registry *mf__reg_new(void);
+void mf__reg_free(Mf__Registry *reg);
+
+/* Read-modify-write callback run under the registry's write lock. It edits
+ * `reg` in place and returns MF_OK, or an error code to abandon the commit
+ * (nothing is written). */
+typedef int (*mf__registry_mutator)(Mf__Registry *reg, void *ud,
+                                    mf_error *err);
+
+typedef struct mf__registry mf__registry;
+typedef struct mf__registry_vt {
+    const char *name;
+    /* Read the current registry. *out is a new message the caller frees
+     * with mf__reg_free. A registry never written reads as empty. */
+    int (*load)(mf__registry *r, Mf__Registry **out, mf_error *err);
+    /* Take the write lock, read, run fn, bump version and last_updated,
+     * write atomically, release the lock. Concurrent commits serialize. */
+    int (*commit)(mf__registry *r, mf__registry_mutator fn, void *ud,
+                  mf_error *err);
+    void (*close)(mf__registry *r);
+} mf__registry_vt;
+
+struct mf__registry {
+    const mf__registry_vt *vt;
+};
+
+/* Open the registry the configuration names. */
+int mf__registry_open(const mf__config *cfg, mf__registry **out,
+                      mf_error *err);
+int mf__registry_file_open(const char *path, mf__registry **out,
+                           mf_error *err);
+/* Test hook for the crash test: when the environment variable
+ * MF_TEST_REGISTRY_PAUSE_MS is set, the file registry sleeps that long
+ * after writing the temporary file and before renaming it. */
+
+/*---- Online store interface (online_store.c, store_sqlite.c) -------------*/
+
+typedef struct mf__online mf__online;
+typedef struct mf__online_vt {
+    const char *name;
+    /* Create what `keep` needs, drop the data of `drop`. */
+    int (*update)(mf__online *s, const char *project,
+                  Mf__FeatureView *const *keep, size_t n_keep,
+                  Mf__FeatureView *const *drop, size_t n_drop, mf_error *err);
+    /* Drop everything of these views of the project. */
+    int (*teardown)(mf__online *s, const char *project,
+                    Mf__FeatureView *const *views, size_t n, mf_error *err);
+    void (*close)(mf__online *s);
+} mf__online_vt;
+
+struct mf__online {
+    const mf__online_vt *vt;
+};
+
+int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err);
+int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err);
+/* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
+char *mf__sql_ident(const char *s);
+
+/*---- Lua definitions (lua_host.c, lua/dsl.lua) ---------------------------*/
+
+/* Run every *.lua definition file of the repo in the sandbox and collect
+ * the objects into a new Registry-shaped message (project set on every
+ * spec, meta.file/line set; version 0). Caller frees with mf__reg_free.
+ * Errors carry file and line of the offending definition. */
+int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err);
+
+/* Embedded Lua sources (generated by tools/embed.sh into build/). */
+typedef struct mf__embedded {
+    const char *name; /* module name, e.g. "moonfeast.dsl" or "mf.strings" */
+    const char *src;
+    size_t len;
+} mf__embedded;
+extern const mf__embedded mf__embedded_lua[];   /* lua/   */
+extern const mf__embedded mf__embedded_stdlib[]; /* stdlib/ */
+extern const size_t mf__embedded_lua_count;
+extern const size_t mf__embedded_stdlib_count;
+
+/*---- Timestamps and values (timeutil.c) ----------------------------------*/
+
+/* Parse timestamp text (RFC 3339 / ISO 8601 with optional zone, 0-9
+ * fractional digits, 'T' or ' ', or a bare integer = epoch seconds) to
+ * microseconds since the epoch, UTC. Returns 0, or -1 when unparsable. */
+int mf__ts_parse(const char *s, size_t len, int64_t *out_us);
+/* Write RFC 3339 with 'Z' (no fraction when zero, else 6 digits) into buf
+ * (at least MF__TS_BUFLEN bytes). Returns the length. */
+#define MF__TS_BUFLEN 40
+size_t mf__ts_format(int64_t us, char *buf);
+
+#endif /* MF_INTERNAL_H */

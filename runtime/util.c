@@ -1,0 +1,209 @@
+/*
+ * util.c — memory, growable buffers, files and paths.
+ *
+ * Small helpers every module uses; each exists only here. Allocation
+ * failure aborts (see mf_internal.h): nothing else in moonfeast can recover
+ * from it, and it keeps the real error paths readable.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "mf_internal.h"
+
+/*---- Memory ---------------------------------------------------------------*/
+
+static void oom(void) {
+    fputs("moonfeast: out of memory\n", stderr);
+    abort();
+}
+
+void *mf__xmalloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    if (!p) oom();
+    return p;
+}
+
+void *mf__xcalloc(size_t n, size_t size) {
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p) oom();
+    return p;
+}
+
+void *mf__xrealloc(void *p, size_t n) {
+    p = realloc(p, n ? n : 1);
+    if (!p) oom();
+    return p;
+}
+
+char *mf__xstrdup(const char *s) { return mf__xstrndup(s, strlen(s)); }
+
+char *mf__xstrndup(const char *s, size_t n) {
+    char *p = mf__xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *mf__xasprintf(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *p = mf__xmalloc((size_t)n + 1);
+    va_start(ap, fmt);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+/*---- Buffers ---------------------------------------------------------------*/
+
+void mf__buf_init(mf__buf *b) { b->data = NULL, b->len = 0, b->cap = 0; }
+
+void mf__buf_free(mf__buf *b) {
+    free(b->data);
+    mf__buf_init(b);
+}
+
+void mf__buf_reserve(mf__buf *b, size_t extra) {
+    if (b->len + extra + 1 <= b->cap) return;
+    size_t cap = b->cap ? b->cap : 64;
+    while (cap < b->len + extra + 1) cap *= 2;
+    b->data = mf__xrealloc(b->data, cap);
+    b->cap = cap;
+}
+
+void mf__buf_put(mf__buf *b, const void *p, size_t n) {
+    mf__buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
+void mf__buf_puts(mf__buf *b, const char *s) { mf__buf_put(b, s, strlen(s)); }
+
+void mf__buf_putc(mf__buf *b, char c) { mf__buf_put(b, &c, 1); }
+
+void mf__buf_printf(mf__buf *b, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    mf__buf_reserve(b, (size_t)n);
+    va_start(ap, fmt);
+    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+}
+
+char *mf__buf_steal(mf__buf *b) {
+    if (!b->data) mf__buf_reserve(b, 0), b->data[0] = '\0';
+    char *p = b->data;
+    mf__buf_init(b);
+    return p;
+}
+
+void mf__buf_json_str(mf__buf *b, const char *s, size_t n) {
+    static const char hex[] = "0123456789abcdef";
+    mf__buf_reserve(b, n + 2);
+    mf__buf_putc(b, '"');
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\') continue;
+        mf__buf_put(b, s + start, i - start);
+        start = i + 1;
+        switch (c) {
+        case '"': mf__buf_puts(b, "\\\""); break;
+        case '\\': mf__buf_puts(b, "\\\\"); break;
+        case '\n': mf__buf_puts(b, "\\n"); break;
+        case '\r': mf__buf_puts(b, "\\r"); break;
+        case '\t': mf__buf_puts(b, "\\t"); break;
+        default: {
+            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+            mf__buf_puts(b, u);
+        }
+        }
+    }
+    mf__buf_put(b, s + start, n - start);
+    mf__buf_putc(b, '"');
+}
+
+/*---- Files and paths -------------------------------------------------------*/
+
+int mf__read_file(const char *path, char **out, size_t *len, mf_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return mf__err(err, MF_EIO, "cannot open %s: %s", path, strerror(errno));
+    mf__buf b;
+    mf__buf_init(&b);
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mf__buf_put(&b, chunk, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) {
+        mf__buf_free(&b);
+        return mf__err(err, MF_EIO, "cannot read %s", path);
+    }
+    if (len) *len = b.len;
+    *out = mf__buf_steal(&b);
+    return MF_OK;
+}
+
+char *mf__path_join(const char *dir, const char *rel) {
+    if (rel[0] == '/' || !dir || !dir[0]) return mf__xstrdup(rel);
+    size_t dl = strlen(dir);
+    while (dl > 1 && dir[dl - 1] == '/') dl--;
+    while (rel[0] == '.' && rel[1] == '/') rel += 2;
+    return mf__xasprintf("%.*s/%s", (int)dl, dir, rel);
+}
+
+int mf__mkdirs(const char *path, bool dir_of_path, mf_error *err) {
+    char *p = mf__xstrdup(path);
+    if (dir_of_path) {
+        char *slash = strrchr(p, '/');
+        if (!slash) {
+            free(p);
+            return MF_OK;
+        }
+        *slash = '\0';
+    }
+    for (char *q = p + 1; ; q++) {
+        if (*q == '/' || *q == '\0') {
+            char c = *q;
+            *q = '\0';
+            if (p[0] && mkdir(p, 0777) != 0 && errno != EEXIST) {
+                int e = errno;
+                mf__err(err, MF_EIO, "cannot create directory %s: %s", p, strerror(e));
+                free(p);
+                return MF_EIO;
+            }
+            *q = c;
+            if (!c) break;
+        }
+    }
+    free(p);
+    return MF_OK;
+}
+
+bool mf__valid_name(const char *s) {
+    if (!s || !*s) return false;
+    if (!(s[0] == '_' || (s[0] >= 'A' && s[0] <= 'Z') || (s[0] >= 'a' && s[0] <= 'z')))
+        return false;
+    for (const char *p = s + 1; *p; p++)
+        if (!(*p == '_' || (*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+              (*p >= '0' && *p <= '9')))
+            return false;
+    return true;
+}
+
+int64_t mf__now_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
