@@ -69,7 +69,14 @@ void mf__err_prefix(mf_error *err, const char *fmt, ...) {
     vsnprintf(pre, sizeof pre, fmt, ap);
     va_end(ap);
     memcpy(old, err->message, sizeof old);
-    snprintf(err->message, sizeof err->message, "%s: %s", pre, old);
+    size_t n = strlen(pre);
+    if (n > sizeof err->message - 3) n = sizeof err->message - 3;
+    memcpy(err->message, pre, n);
+    memcpy(err->message + n, ": ", 2);
+    size_t room = sizeof err->message - n - 3, ol = strlen(old);
+    if (ol > room) ol = room;
+    memcpy(err->message + n + 2, old, ol);
+    err->message[n + 2 + ol] = '\0';
 }
 
 void mf__log(int level, const char *fmt, ...) {
