@@ -1,0 +1,777 @@
+-- dsl.lua — the feature definition language (module "moonfeast.dsl").
+--
+-- runtime/lua_host.c creates one definition session per load:
+--   local S = dsl.session(project, files)   -- files: chunkname -> source text
+--   env = S.env                              -- globals of every definition file
+--   ... run each file with setfenv(chunk, env) ...
+--   local objects = S.finish()               -- validated, references resolved
+-- Each object is { kind = "entity"|..., spec = <table shaped like the
+-- *Spec message of runtime/registry.proto>, file = ..., line = ... }.
+--
+-- Every validation failure raises a table { mf = true, message, file, line }
+-- naming the definition at fault; lua_host.c turns it into an mf_error.
+-- The module returns a local table and sets no globals.
+
+local M = {}
+
+local type, pairs, ipairs, tostring, select, error, setmetatable, getmetatable =
+    type, pairs, ipairs, tostring, select, error, setmetatable, getmetatable
+local sort, concat, insert = table.sort, table.concat, table.insert
+local format, floor = string.format, math.floor
+local getinfo = debug.getinfo
+local getupvalue = debug.getupvalue
+
+---------------------------------------------------------------------------
+-- Value types (Feast's ValueType numbers, SEMANTICS.md section 2)
+---------------------------------------------------------------------------
+
+local SCALARS = { Bytes = 1, String = 2, Int32 = 3, Int64 = 4, Float64 = 5,
+                  Float32 = 6, Bool = 7, UnixTimestamp = 8 }
+local DtypeMT = { __tostring = function(t) return t.name end }
+
+local function dtype(name, code)
+    return setmetatable({ __dtype = true, name = name, code = code }, DtypeMT)
+end
+
+local DTYPES = {}
+for name, code in pairs(SCALARS) do DTYPES[name] = dtype(name, code) end
+
+local function Array(t)
+    if type(t) == "string" then t = DTYPES[t] end
+    if type(t) ~= "table" or not t.__dtype or t.code > 8 then
+        error("Array() takes a scalar type (Int32, Int64, Float32, Float64, "
+              .. "String, Bytes, Bool, UnixTimestamp)", 2)
+    end
+    return dtype("Array(" .. t.name .. ")", t.code + 10)
+end
+
+---------------------------------------------------------------------------
+-- Errors and locations
+---------------------------------------------------------------------------
+
+local function fail(loc, fmt, ...)
+    error({ mf = true, message = format(fmt, ...),
+            file = loc and loc.file or "", line = loc and loc.line or 0 }, 0)
+end
+
+-- Location of the user code that called a DSL constructor: the first
+-- stack frame outside this file.
+local function caller_loc()
+    local me = getinfo(1, "S").source
+    for level = 2, 30 do
+        local info = getinfo(level, "Sl")
+        if not info then break end
+        if info.source ~= me and info.what ~= "C" then
+            local src = info.source
+            if src:sub(1, 1) == "@" then src = src:sub(2) end
+            return { file = src, line = info.currentline }
+        end
+    end
+    return { file = "", line = 0 }
+end
+
+local NAME_PATTERN = "^[A-Za-z_][A-Za-z0-9_]*$"
+
+local function check_name(loc, what, v)
+    if type(v) ~= "string" then
+        fail(loc, "%s needs a string 'name'", what)
+    end
+    if not v:match(NAME_PATTERN) then
+        fail(loc, "%s name '%s' is not valid (letters, digits and _; not "
+             .. "starting with a digit)", what, v)
+    end
+end
+
+-- Reject keys not in `allowed`; t is the argument table.
+local function check_keys(loc, what, t, allowed)
+    local set = {}
+    for _, k in ipairs(allowed) do set[k] = true end
+    local bad = {}
+    for k in pairs(t) do
+        if not set[k] then bad[#bad + 1] = tostring(k) end
+    end
+    if #bad > 0 then
+        sort(bad)
+        fail(loc, "%s: unknown field '%s' (allowed: %s)", what, bad[1],
+             concat(allowed, ", "))
+    end
+end
+
+local function check_arg(loc, what, t)
+    if type(t) ~= "table" or getmetatable(t) ~= nil then
+        fail(loc, "%s takes one table argument, e.g. %s { name = ... }",
+             what, what)
+    end
+end
+
+local function opt_string(loc, what, t, key)
+    local v = t[key]
+    if v ~= nil and type(v) ~= "string" then
+        fail(loc, "%s: '%s' must be a string, got %s", what, key, type(v))
+    end
+    return v
+end
+
+local function req_string(loc, what, t, key)
+    local v = opt_string(loc, what, t, key)
+    if v == nil or v == "" then
+        fail(loc, "%s: missing required field '%s'", what, key)
+    end
+    return v
+end
+
+local function opt_bool(loc, what, t, key, default)
+    local v = t[key]
+    if v == nil then return default end
+    if type(v) ~= "boolean" then
+        fail(loc, "%s: '%s' must be true or false, got %s", what, key, type(v))
+    end
+    return v
+end
+
+-- A list of strings (or a single string when single_ok).
+local function string_list(loc, what, key, v, single_ok)
+    if single_ok and type(v) == "string" then v = { v } end
+    if type(v) ~= "table" then
+        fail(loc, "%s: '%s' must be a list of strings", what, key)
+    end
+    local out = {}
+    for i = 1, #v do
+        if type(v[i]) ~= "string" then
+            fail(loc, "%s: '%s' item %d must be a string", what, key, i)
+        end
+        out[i] = v[i]
+    end
+    for k in pairs(v) do
+        if type(k) ~= "number" then
+            fail(loc, "%s: '%s' must be a list, found key '%s'", what, key,
+                 tostring(k))
+        end
+    end
+    return out
+end
+
+-- tags = { k = "v" } -> sorted list of { key, value }
+local function tags_of(loc, what, v)
+    if v == nil then return {} end
+    if type(v) ~= "table" then
+        fail(loc, "%s: 'tags' must be a table of strings", what)
+    end
+    local out = {}
+    for k, val in pairs(v) do
+        if type(k) ~= "string" or type(val) ~= "string" then
+            fail(loc, "%s: tags must map strings to strings (tag '%s')",
+                 what, tostring(k))
+        end
+        out[#out + 1] = { key = k, value = val }
+    end
+    sort(out, function(a, b) return a.key < b.key end)
+    return out
+end
+
+local function dtype_of(loc, what, v)
+    if type(v) == "string" then
+        local arr = v:match("^Array%((%w+)%)$")
+        if arr and DTYPES[arr] then return DTYPES[arr].code + 10 end
+        if DTYPES[v] then return DTYPES[v].code end
+        fail(loc, "%s: unknown dtype '%s' (use Int32, Int64, Float32, Float64,"
+             .. " String, Bytes, Bool, UnixTimestamp or Array(...))", what, v)
+    end
+    if type(v) == "table" and v.__dtype then return v.code end
+    if v == nil then fail(loc, "%s: missing required field 'dtype'", what) end
+    fail(loc, "%s: unknown dtype %s", what, tostring(v))
+end
+
+local function duration(loc, what, v)
+    if type(v) ~= "number" or v ~= v then
+        fail(loc, "%s: 'ttl' must be a number of seconds (use seconds(), "
+             .. "minutes(), hours(), days(), weeks())", what)
+    end
+    if v < 0 then fail(loc, "%s: ttl must not be negative (got %s)", what, v) end
+    if v ~= floor(v) then
+        fail(loc, "%s: ttl must be a whole number of seconds (got %s)", what, v)
+    end
+    return v
+end
+
+---------------------------------------------------------------------------
+-- Objects
+---------------------------------------------------------------------------
+
+local ObjMT = {}      -- entities, sources, services
+local ViewMT = {}     -- feature views and on-demand views
+local ProjMT = {}     -- projections of views
+ObjMT.__index = ObjMT
+ViewMT.__index = ViewMT
+ProjMT.__index = ProjMT
+local FieldMT = {}
+
+local function is_obj(v, kind)
+    local mt = getmetatable(v)
+    return type(v) == "table" and (mt == ObjMT or mt == ViewMT) and
+        (kind == nil or v.kind == kind)
+end
+
+local function projection_of(v)
+    if getmetatable(v) == ProjMT then return v end
+    return setmetatable({ view = v, features = nil, alias = nil,
+                          join_key_map = {} }, ProjMT)
+end
+
+local function proj_copy(p)
+    local c = { view = p.view, features = p.features, alias = p.alias,
+                join_key_map = {} }
+    for k, v in pairs(p.join_key_map) do c.join_key_map[k] = v end
+    return setmetatable(c, ProjMT)
+end
+
+-- view:select { "a", "b" } / view:with_name("alias") /
+-- view:with_join_key_map { view_key = "entity_column" }
+local function m_select(self, list)
+    local loc = caller_loc()
+    local p = proj_copy(projection_of(self))
+    p.features = string_list(loc, "select", "features", list, true)
+    if #p.features == 0 then fail(loc, "select needs at least one feature") end
+    p.loc = loc
+    return p
+end
+
+local function m_with_name(self, alias)
+    local loc = caller_loc()
+    check_name(loc, "with_name: alias", alias)
+    local p = proj_copy(projection_of(self))
+    p.alias = alias
+    p.loc = p.loc or loc
+    return p
+end
+
+local function m_with_join_key_map(self, map)
+    local loc = caller_loc()
+    if type(map) ~= "table" then
+        fail(loc, "with_join_key_map takes a table { view_key = 'column' }")
+    end
+    local p = proj_copy(projection_of(self))
+    for k, v in pairs(map) do
+        if type(k) ~= "string" or type(v) ~= "string" then
+            fail(loc, "with_join_key_map: keys and values must be strings")
+        end
+        p.join_key_map[k] = v
+    end
+    p.loc = p.loc or loc
+    return p
+end
+
+ViewMT.select, ViewMT.with_name, ViewMT.with_join_key_map =
+    m_select, m_with_name, m_with_join_key_map
+ProjMT.select, ProjMT.with_name, ProjMT.with_join_key_map =
+    m_select, m_with_name, m_with_join_key_map
+ViewMT.__tostring = function(v) return v.kind .. " " .. v.name end
+ObjMT.__tostring = ViewMT.__tostring
+
+---------------------------------------------------------------------------
+-- The session
+---------------------------------------------------------------------------
+
+-- Source text of a transform function, cut from its file: from the first
+-- "function" on its first line to the last "end" on its last line.
+local function function_source(files, loc, what, fn)
+    local info = getinfo(fn, "S")
+    local src = info.source
+    if src:sub(1, 1) ~= "@" or not files[src:sub(2)] then
+        fail(loc, "%s: the transform must be defined in a definition file",
+             what)
+    end
+    local name, value = getupvalue(fn, 1)
+    if name then
+        fail(loc, "%s: the transform uses '%s' from outside its body; a "
+             .. "transform may use only its arguments, globals and require()",
+             what, name)
+    end
+    local lines, n = {}, 0
+    for line in (files[src:sub(2)] .. "\n"):gmatch("([^\n]*)\n") do
+        n = n + 1
+        if n >= info.linedefined and n <= info.lastlinedefined then
+            lines[#lines + 1] = line
+        end
+    end
+    local first = lines[1] or ""
+    local s = first:find("function", 1, true)
+    if not s then fail(loc, "%s: cannot find the transform's source", what) end
+    lines[1] = first:sub(s)
+    local last = lines[#lines]
+    local e
+    local pos = 1
+    while true do
+        local a, b = last:find("end", pos, true)
+        if not a then break end
+        e, pos = b, b + 1
+    end
+    if not e then fail(loc, "%s: cannot find the transform's source", what) end
+    lines[#lines] = last:sub(1, e)
+    local _ = value
+    return concat(lines, "\n")
+end
+
+function M.session(project, files)
+    local S = {}
+    local objects = {}        -- in definition order
+    local by_kind = {}        -- kind -> name -> object
+    local kinds = { "entity", "data_source", "feature_view",
+                    "on_demand_feature_view", "feature_service" }
+    for _, k in ipairs(kinds) do by_kind[k] = {} end
+
+    local function register(kind, obj, label)
+        local prev = by_kind[kind][obj.name]
+        if prev then
+            fail(obj.loc, "duplicate %s name '%s' (first defined at %s:%d)",
+                 label, obj.name, prev.loc.file, prev.loc.line)
+        end
+        by_kind[kind][obj.name] = obj
+        objects[#objects + 1] = obj
+        return obj
+    end
+
+    local function field_list(loc, what, key, list)
+        if list == nil then return nil end
+        if type(list) ~= "table" then
+            fail(loc, "%s: '%s' must be a list of field { ... }", what, key)
+        end
+        local out, seen = {}, {}
+        for i, f in ipairs(list) do
+            if getmetatable(f) ~= FieldMT then
+                fail(loc, "%s: '%s' item %d is not a field { name = ..., "
+                     .. "dtype = ... }", what, key, i)
+            end
+            if seen[f.name] then
+                fail(f.loc, "%s: duplicate feature name '%s'", what, f.name)
+            end
+            seen[f.name] = true
+            out[#out + 1] = { name = f.name, dtype = f.dtype,
+                              description = f.description, tags = f.tags }
+        end
+        return out
+    end
+
+    local env = {}
+
+    function env.field(t)
+        local loc = caller_loc()
+        check_arg(loc, "field", t)
+        check_keys(loc, "field", t, { "name", "dtype", "description", "tags" })
+        check_name(loc, "field", t.name)
+        return setmetatable({
+            name = t.name, dtype = dtype_of(loc, "field '" .. t.name .. "'", t.dtype),
+            description = opt_string(loc, "field", t, "description"),
+            tags = tags_of(loc, "field", t.tags), loc = loc }, FieldMT)
+    end
+
+    function env.entity(t)
+        local loc = caller_loc()
+        check_arg(loc, "entity", t)
+        check_keys(loc, "entity", t, { "name", "join_keys", "join_key",
+            "value_type", "description", "tags", "owner" })
+        check_name(loc, "entity", t.name)
+        local what = "entity '" .. t.name .. "'"
+        local keys = t.join_keys or t.join_key
+        if keys == nil then
+            fail(loc, "%s: missing required field 'join_keys'", what)
+        end
+        keys = string_list(loc, what, "join_keys", keys, true)
+        if #keys == 0 then fail(loc, "%s: join_keys must not be empty", what) end
+        local seen = {}
+        for _, k in ipairs(keys) do
+            if not k:match(NAME_PATTERN) then
+                fail(loc, "%s: join key '%s' is not a valid column name", what, k)
+            end
+            if seen[k] then fail(loc, "%s: duplicate join key '%s'", what, k) end
+            seen[k] = true
+        end
+        local vt = t.value_type ~= nil and dtype_of(loc, what, t.value_type) or 0
+        return register("entity", setmetatable({
+            kind = "entity", name = t.name, loc = loc, join_keys = keys,
+            spec = { name = t.name, join_keys = keys, value_type = vt,
+                     description = opt_string(loc, what, t, "description"),
+                     tags = tags_of(loc, what, t.tags),
+                     owner = opt_string(loc, what, t, "owner") } }, ObjMT), "entity")
+    end
+
+    local function field_mapping(loc, what, m)
+        if m == nil then return {} end
+        if type(m) ~= "table" then
+            fail(loc, "%s: field_mapping must be a table { source_col = 'name' }", what)
+        end
+        local out = {}
+        for k, v in pairs(m) do
+            if type(k) ~= "string" or type(v) ~= "string" then
+                fail(loc, "%s: field_mapping must map strings to strings", what)
+            end
+            out[#out + 1] = { source_column = k, name = v }
+        end
+        sort(out, function(a, b) return a.source_column < b.source_column end)
+        return out
+    end
+
+    local function source_common(loc, what, t, spec)
+        spec.timestamp_field = req_string(loc, what, t, "timestamp_field")
+        spec.created_timestamp_column =
+            opt_string(loc, what, t, "created_timestamp_column")
+        spec.field_mapping = field_mapping(loc, what, t.field_mapping)
+        spec.description = opt_string(loc, what, t, "description")
+        spec.tags = tags_of(loc, what, t.tags)
+        spec.owner = opt_string(loc, what, t, "owner")
+    end
+
+    local function new_source(loc, spec)
+        return register("data_source", setmetatable({
+            kind = "data_source", source_kind = spec.kind, name = spec.name,
+            loc = loc, spec = spec }, ObjMT), "data source")
+    end
+
+    function env.file_source(t)
+        local loc = caller_loc()
+        check_arg(loc, "file_source", t)
+        check_keys(loc, "file_source", t, { "name", "path", "timestamp_field",
+            "created_timestamp_column", "field_mapping", "format", "delimiter",
+            "description", "tags", "owner" })
+        check_name(loc, "file_source", t.name)
+        local what = "file_source '" .. t.name .. "'"
+        local spec = { name = t.name, kind = "file",
+                       path = req_string(loc, what, t, "path") }
+        source_common(loc, what, t, spec)
+        local fmt = opt_string(loc, what, t, "format") or "csv"
+        if fmt ~= "csv" then
+            fail(loc, "%s: format '%s' is not supported (supported: csv)", what, fmt)
+        end
+        spec.format = fmt
+        local d = opt_string(loc, what, t, "delimiter") or ","
+        if #d ~= 1 or d == '"' or d == "\n" or d == "\r" then
+            fail(loc, "%s: delimiter must be one character other than a quote "
+                 .. "or a line break", what)
+        end
+        spec.delimiter = d
+        return new_source(loc, spec)
+    end
+
+    function env.sqlite_source(t)
+        local loc = caller_loc()
+        check_arg(loc, "sqlite_source", t)
+        check_keys(loc, "sqlite_source", t, { "name", "database", "table",
+            "query", "timestamp_field", "created_timestamp_column",
+            "field_mapping", "description", "tags", "owner" })
+        check_name(loc, "sqlite_source", t.name)
+        local what = "sqlite_source '" .. t.name .. "'"
+        local spec = { name = t.name, kind = "sqlite",
+                       database = req_string(loc, what, t, "database"),
+                       table = opt_string(loc, what, t, "table"),
+                       query = opt_string(loc, what, t, "query") }
+        if (spec.table == nil) == (spec.query == nil) then
+            fail(loc, "%s: give exactly one of 'table' and 'query'", what)
+        end
+        source_common(loc, what, t, spec)
+        return new_source(loc, spec)
+    end
+
+    function env.push_source(t)
+        local loc = caller_loc()
+        check_arg(loc, "push_source", t)
+        check_keys(loc, "push_source", t, { "name", "batch_source",
+            "description", "tags", "owner" })
+        check_name(loc, "push_source", t.name)
+        local what = "push_source '" .. t.name .. "'"
+        if t.batch_source == nil then
+            fail(loc, "%s: missing required field 'batch_source'", what)
+        end
+        local spec = { name = t.name, kind = "push",
+                       description = opt_string(loc, what, t, "description"),
+                       tags = tags_of(loc, what, t.tags),
+                       owner = opt_string(loc, what, t, "owner") }
+        local obj = new_source(loc, spec)
+        obj.batch_ref = t.batch_source
+        return obj
+    end
+
+    function env.request_source(t)
+        local loc = caller_loc()
+        check_arg(loc, "request_source", t)
+        check_keys(loc, "request_source", t, { "name", "schema", "description",
+            "tags", "owner" })
+        check_name(loc, "request_source", t.name)
+        local what = "request_source '" .. t.name .. "'"
+        if t.schema == nil then fail(loc, "%s: missing required field 'schema'", what) end
+        local schema = field_list(loc, what, "schema", t.schema)
+        if #schema == 0 then fail(loc, "%s: schema must not be empty", what) end
+        return new_source(loc, { name = t.name, kind = "request",
+            schema = schema,
+            description = opt_string(loc, what, t, "description"),
+            tags = tags_of(loc, what, t.tags),
+            owner = opt_string(loc, what, t, "owner") })
+    end
+
+    function env.feature_view(t)
+        local loc = caller_loc()
+        check_arg(loc, "feature_view", t)
+        check_keys(loc, "feature_view", t, { "name", "source", "entities",
+            "schema", "ttl", "online", "description", "tags", "owner" })
+        check_name(loc, "feature_view", t.name)
+        local what = "feature_view '" .. t.name .. "'"
+        if t.source == nil then fail(loc, "%s: missing required field 'source'", what) end
+        local entities = t.entities or {}
+        if type(entities) ~= "table" or getmetatable(entities) ~= nil then
+            fail(loc, "%s: 'entities' must be a list of entities", what)
+        end
+        local obj = setmetatable({
+            kind = "feature_view", name = t.name, loc = loc,
+            source_ref = t.source, entity_refs = entities,
+            schema = field_list(loc, what, "schema", t.schema),
+            spec = { name = t.name,
+                     ttl_seconds = t.ttl ~= nil and duration(loc, what, t.ttl) or 0,
+                     online = opt_bool(loc, what, t, "online", true),
+                     description = opt_string(loc, what, t, "description"),
+                     tags = tags_of(loc, what, t.tags),
+                     owner = opt_string(loc, what, t, "owner") } }, ViewMT)
+        return register("feature_view", obj, "feature view")
+    end
+
+    function env.on_demand_feature_view(t)
+        local loc = caller_loc()
+        check_arg(loc, "on_demand_feature_view", t)
+        check_keys(loc, "on_demand_feature_view", t, { "name", "sources",
+            "schema", "transform", "mode", "write_to_online_store",
+            "description", "tags", "owner" })
+        check_name(loc, "on_demand_feature_view", t.name)
+        local what = "on_demand_feature_view '" .. t.name .. "'"
+        if type(t.sources) ~= "table" or #t.sources == 0 then
+            fail(loc, "%s: 'sources' must list feature views and request sources", what)
+        end
+        if t.schema == nil then fail(loc, "%s: missing required field 'schema'", what) end
+        local schema = field_list(loc, what, "schema", t.schema)
+        if #schema == 0 then fail(loc, "%s: schema must not be empty", what) end
+        local mode = opt_string(loc, what, t, "mode") or "row"
+        if mode ~= "row" and mode ~= "batch" then
+            fail(loc, "%s: mode must be \"row\" or \"batch\", got '%s'", what, mode)
+        end
+        local src
+        if type(t.transform) == "function" then
+            src = function_source(files, loc, what, t.transform)
+        elseif type(t.transform) == "string" then
+            src = t.transform
+        elseif t.transform == nil then
+            fail(loc, "%s: missing required field 'transform'", what)
+        else
+            fail(loc, "%s: 'transform' must be a function", what)
+        end
+        local chunk, perr = loadstring("return " .. src, "=transform")
+        if not chunk then
+            fail(loc, "%s: transform does not compile: %s", what, perr)
+        end
+        local obj = setmetatable({
+            kind = "on_demand_feature_view", name = t.name, loc = loc,
+            source_refs = t.sources, schema = schema,
+            spec = { name = t.name, features = schema, transform_source = src,
+                     mode = mode,
+                     write_to_online_store =
+                         opt_bool(loc, what, t, "write_to_online_store", false),
+                     description = opt_string(loc, what, t, "description"),
+                     tags = tags_of(loc, what, t.tags),
+                     owner = opt_string(loc, what, t, "owner") } }, ViewMT)
+        return register("on_demand_feature_view", obj, "on-demand feature view")
+    end
+
+    function env.feature_service(t)
+        local loc = caller_loc()
+        check_arg(loc, "feature_service", t)
+        check_keys(loc, "feature_service", t, { "name", "features",
+            "description", "tags", "owner" })
+        check_name(loc, "feature_service", t.name)
+        local what = "feature_service '" .. t.name .. "'"
+        if type(t.features) ~= "table" or #t.features == 0 then
+            fail(loc, "%s: 'features' must list feature views or projections", what)
+        end
+        return register("feature_service", setmetatable({
+            kind = "feature_service", name = t.name, loc = loc,
+            feature_refs = t.features,
+            spec = { name = t.name,
+                     description = opt_string(loc, what, t, "description"),
+                     tags = tags_of(loc, what, t.tags),
+                     owner = opt_string(loc, what, t, "owner") } }, ObjMT),
+            "feature service")
+    end
+
+    -- types and durations
+    for name, d in pairs(DTYPES) do env[name] = d end
+    env.Array = Array
+    local function dur(mult, name)
+        return function(n)
+            if type(n) ~= "number" then
+                error(name .. "() takes a number", 2)
+            end
+            return n * mult
+        end
+    end
+    env.seconds, env.minutes, env.hours = dur(1, "seconds"), dur(60, "minutes"),
+        dur(3600, "hours")
+    env.days, env.weeks = dur(86400, "days"), dur(604800, "weeks")
+
+    S.env = env
+
+    -------------------------------------------------------------------------
+    -- Resolution and cross-object validation
+    -------------------------------------------------------------------------
+
+    local function resolve(loc, what, kind, ref, label)
+        if type(ref) == "string" then
+            local o = by_kind[kind][ref]
+            if not o then fail(loc, "%s refers to unknown %s '%s'", what, label, ref) end
+            return o
+        end
+        if is_obj(ref, kind) then return ref end
+        fail(loc, "%s: expected a %s or its name, got %s", what, label,
+             type(ref) == "table" and (ref.kind or "a table") or type(ref))
+    end
+
+    -- Feature names of a view (nil when its schema is inferred at apply).
+    local function view_feature_names(v)
+        if v.kind == "on_demand_feature_view" then
+            local out = {}
+            for i, f in ipairs(v.schema) do out[i] = f.name end
+            return out
+        end
+        if not v.spec.features or v.spec.schema_inferred then return nil end
+        local out = {}
+        for i, f in ipairs(v.spec.features) do out[i] = f.name end
+        return out
+    end
+
+    local function projection_spec(loc, what, ref, allow_odfv)
+        local p = projection_of(ref)
+        local v = p.view
+        if type(v) == "string" then
+            v = by_kind.feature_view[v] or
+                (allow_odfv and by_kind.on_demand_feature_view[v])
+            if not v then fail(loc, "%s refers to unknown feature view '%s'", what, p.view) end
+        elseif not (is_obj(v, "feature_view") or
+                    (allow_odfv and is_obj(v, "on_demand_feature_view"))) then
+            fail(loc, "%s: expected a feature view or a projection of one", what)
+        end
+        local names = view_feature_names(v)
+        local feats = p.features
+        if feats and names then
+            local have = {}
+            for _, n in ipairs(names) do have[n] = true end
+            for _, f in ipairs(feats) do
+                if not have[f] then
+                    fail(p.loc or loc, "%s refers to unknown feature '%s:%s'",
+                         what, v.name, f)
+                end
+            end
+        end
+        local jkm = {}
+        for k, c in pairs(p.join_key_map) do
+            jkm[#jkm + 1] = { view_key = k, entity_column = c }
+        end
+        sort(jkm, function(a, b) return a.view_key < b.view_key end)
+        return { view_name = v.name, alias = p.alias,
+                 features = feats or names or {}, join_key_map = jkm }, v
+    end
+
+    function S.finish()
+        local out = {}
+        for _, o in ipairs(objects) do
+            local what = o.kind:gsub("_", " ") .. " '" .. o.name .. "'"
+            if o.kind == "data_source" and o.source_kind == "push" then
+                local b = resolve(o.loc, what, "data_source", o.batch_ref, "data source")
+                if b.source_kind ~= "file" and b.source_kind ~= "sqlite" then
+                    fail(o.loc, "%s: batch_source must be a file_source or "
+                         .. "sqlite_source, not a %s source", what, b.source_kind)
+                end
+                o.spec.batch_source = b.name
+            elseif o.kind == "feature_view" then
+                local src = resolve(o.loc, what, "data_source", o.source_ref, "data source")
+                if src.source_kind == "request" then
+                    fail(o.loc, "%s: a request source can only feed an "
+                         .. "on_demand_feature_view", what)
+                end
+                o.spec.source = src.name
+                local ents, cols, keyset = {}, {}, {}
+                for i, e in ipairs(o.entity_refs) do
+                    e = resolve(o.loc, what, "entity", e, "entity")
+                    ents[i] = e.name
+                    for _, k in ipairs(e.join_keys) do
+                        if keyset[k] then
+                            fail(o.loc, "%s: join key '%s' appears in two entities", what, k)
+                        end
+                        keyset[k] = true
+                        cols[#cols + 1] = { name = k, dtype = e.spec.value_type }
+                    end
+                end
+                o.spec.entities = ents
+                local feats = {}
+                if o.schema then
+                    for _, f in ipairs(o.schema) do
+                        if keyset[f.name] then
+                            for _, c in ipairs(cols) do
+                                if c.name == f.name then c.dtype = f.dtype end
+                            end
+                        else
+                            feats[#feats + 1] = f
+                        end
+                    end
+                    if #feats == 0 then
+                        fail(o.loc, "%s: schema has no features besides join keys", what)
+                    end
+                    o.spec.features = feats
+                else
+                    o.spec.features = {}
+                    o.spec.schema_inferred = true
+                end
+                o.spec.entity_columns = cols
+            end
+        end
+        -- views and services need every view's features resolved first
+        for _, o in ipairs(objects) do
+            local what = o.kind:gsub("_", " ") .. " '" .. o.name .. "'"
+            if o.kind == "on_demand_feature_view" then
+                local views, reqs = {}, {}
+                for i, s in ipairs(o.source_refs) do
+                    if type(s) == "string" then
+                        s = by_kind.feature_view[s] or by_kind.data_source[s] or s
+                    end
+                    if is_obj(s, "data_source") then
+                        if s.source_kind ~= "request" then
+                            fail(o.loc, "%s: source %d must be a feature view or a "
+                                 .. "request source, not a %s source", what, i,
+                                 s.source_kind)
+                        end
+                        reqs[#reqs + 1] = s.name
+                    else
+                        views[#views + 1] = projection_spec(o.loc, what, s, false)
+                    end
+                end
+                o.spec.source_views, o.spec.request_sources = views, reqs
+            elseif o.kind == "feature_service" then
+                local projs, seen = {}, {}
+                for _, f in ipairs(o.feature_refs) do
+                    local p = projection_spec(o.loc, what, f, true)
+                    local key = p.alias or p.view_name
+                    if seen[key] then
+                        fail(o.loc, "%s: view '%s' is listed twice; give one "
+                             .. "projection an alias with with_name()", what, key)
+                    end
+                    seen[key] = true
+                    projs[#projs + 1] = p
+                end
+                o.spec.features = projs
+            end
+            o.spec.project = project
+            out[#out + 1] = { kind = o.kind, spec = o.spec, file = o.loc.file,
+                              line = o.loc.line }
+        end
+        return out
+    end
+
+    return S
+end
+
+M.DTYPES = DTYPES
+M.Array = Array
+return M

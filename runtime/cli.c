@@ -1,0 +1,419 @@
+/*
+ * cli.c — the `moonfeast` command: Feast's verbs over the C API.
+ *
+ * Exit codes: 0 success, 1 a user error (message on stderr, never a C
+ * trace), 2 bad usage. Every command answers --help. Output meant for
+ * programs (describe, registry-dump) is JSON on stdout; messages go to
+ * stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mf_internal.h"
+
+/*---- Global options and errors ---------------------------------------------*/
+
+typedef struct cli {
+    const char *chdir_to;
+    const char *config_file;
+    int log_level;
+} cli;
+
+static const char *prog = "moonfeast";
+
+static int usage_error(const char *fmt, const char *arg) {
+    fprintf(stderr, "%s: ", prog);
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    return 2;
+}
+
+/* Print err and return the exit code for it. */
+static int report(const mf_error *err) {
+    const char *m = err->message;
+    size_t fl = strlen(err->file);
+    bool has_loc = fl && strncmp(m, err->file, fl) == 0 && m[fl] == ':';
+    if (err->file[0] && !has_loc) {
+        if (err->line > 0) fprintf(stderr, "%s: error: %s:%d: %s\n", prog, err->file, err->line, m);
+        else fprintf(stderr, "%s: error: %s: %s\n", prog, err->file, m);
+    } else {
+        fprintf(stderr, "%s: error: %s\n", prog, m);
+    }
+    return err->code == MF_EUSAGE ? 2 : 1;
+}
+
+static int open_store(const cli *c, mf_store **s, mf_error *err) {
+    mf_open_options o = {c->config_file, c->log_level};
+    return mf_store_open(NULL, &o, s, err);
+}
+
+/*---- Help texts ------------------------------------------------------------*/
+
+static const char *const main_help =
+    "Usage: moonfeast [-C DIR] [-f FILE] [--log-level LEVEL] COMMAND [ARGS]\n"
+    "\n"
+    "A feature store runtime: Lua definitions, point-in-time training data,\n"
+    "low-latency online serving.\n"
+    "\n"
+    "Global options:\n"
+    "  -C, --chdir DIR                run as if started in DIR (the feature repo)\n"
+    "  -f, --feature-store-yaml FILE  configuration file (default feature_store.yaml)\n"
+    "      --log-level LEVEL          error, warning (default), info or debug\n"
+    "  -h, --help                     this text; COMMAND --help for a command's\n"
+    "\n"
+    "Commands:\n"
+    "  init [DIR]                 create a ready-to-apply feature repo\n"
+    "  apply                      register the repo's definitions\n"
+    "  plan                       show what apply would change; writes nothing\n"
+    "  delete NAME                remove one registered object\n"
+    "  teardown                   remove the project's objects and online data\n"
+    "  registry-dump              the registry as JSON\n"
+    "  entities | data-sources | feature-views | on-demand-feature-views |\n"
+    "  feature-services  list [--tags K:V] | describe NAME\n"
+    "  version                    print the version\n";
+
+typedef struct cmd_help {
+    const char *name, *text;
+} cmd_help;
+
+static const cmd_help helps[] = {
+    {"init", "Usage: moonfeast init [DIR] [--project NAME]\n\n"
+             "Create a feature repo in DIR (default: ./feature_repo): feature_store.yaml,\n"
+             "driver_repo.lua and data/driver_stats.csv (deterministic sample data).\n"},
+    {"apply", "Usage: moonfeast apply\n\n"
+              "Load every *.lua definition file of the repo, validate it, and register\n"
+              "what was added or changed in one registry commit. Objects no longer\n"
+              "defined are kept (see delete).\n"},
+    {"plan", "Usage: moonfeast plan\n\n"
+             "Show what apply would add (+), change (~), leave unchanged (=) and keep\n"
+             "although no longer defined (!). Writes nothing.\n"},
+    {"delete", "Usage: moonfeast delete NAME [--kind KIND]\n\n"
+               "Remove one object from the registry. KIND: entity, data-source,\n"
+               "feature-view, on-demand-feature-view, feature-service (needed only when\n"
+               "NAME is used by several kinds). Objects others depend on are refused.\n"},
+    {"teardown", "Usage: moonfeast teardown\n\n"
+                 "Remove every object of the project from the registry and drop its\n"
+                 "online data.\n"},
+    {"registry-dump", "Usage: moonfeast registry-dump\n\nPrint the whole registry as JSON.\n"},
+    {"version", "Usage: moonfeast version\n\nPrint the version.\n"},
+    {"list", "Usage: moonfeast KIND list [--tags KEY:VALUE ...]\n\n"
+             "List the registered objects of one kind, sorted by name. Every --tags\n"
+             "filter must match.\n"},
+    {"describe", "Usage: moonfeast KIND describe NAME\n\nPrint one object as JSON.\n"},
+    {"lua-test", "Usage: moonfeast lua-test FILE...\n\n"
+                 "Run Lua test files in the sandbox with the stdlib available.\n"},
+};
+
+static const char *help_for(const char *name) {
+    for (size_t i = 0; i < MF__ARRAY_LEN(helps); i++)
+        if (strcmp(helps[i].name, name) == 0) return helps[i].text;
+    return NULL;
+}
+
+/* True when argv holds -h/--help before a "--". */
+static bool wants_help(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0) return false;
+        if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) return true;
+    }
+    return false;
+}
+
+/*---- Commands --------------------------------------------------------------*/
+
+static int cmd_init(const cli *c, int argc, char **argv) {
+    MF__UNUSED(c);
+    const char *dir = NULL, *project = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--project") == 0) {
+            if (++i >= argc) return usage_error("init: --project needs a value%s", "");
+            project = argv[i];
+        } else if (argv[i][0] == '-') {
+            return usage_error("init: unknown option '%s'", argv[i]);
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            return usage_error("init: unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!dir) dir = "feature_repo";
+    mf_error err;
+    if (mf_init_repo(dir, project, &err)) return report(&err);
+    printf("Created a feature repo in %s\n", dir);
+    printf("Next: cd %s && moonfeast apply\n", dir);
+    return 0;
+}
+
+static const char *const action_words[] = {"Created", "Updated", "Unchanged", "Kept"};
+static const char plan_marks[] = {'+', '~', '=', '!'};
+
+static int print_plan(const mf_plan *p, bool applied, uint64_t version) {
+    size_t counts[4] = {0};
+    for (size_t i = 0; i < mf_plan_count(p); i++) {
+        mf_object_kind k;
+        const char *name, *changed;
+        mf_plan_action a;
+        mf_plan_item(p, i, &k, &name, &a, &changed);
+        counts[a]++;
+        if (applied) {
+            if (a == MF_PLAN_UNCHANGED) continue;
+            printf("%s %s %s", action_words[a], mf_kind_name(k), name);
+        } else {
+            printf("%c %s %s", plan_marks[a], mf_kind_name(k), name);
+        }
+        if (a == MF_PLAN_CHANGE) printf(" (changed: %s)", changed);
+        if (a == MF_PLAN_KEEP)
+            printf(" (no longer defined; 'moonfeast delete %s' removes it)", name);
+        putchar('\n');
+    }
+    if (applied)
+        printf("Applied: %zu added, %zu changed, %zu unchanged, %zu kept; registry "
+               "version %llu\n",
+               counts[0], counts[1], counts[2], counts[3], (unsigned long long)version);
+    else
+        printf("Plan: %zu to add, %zu to change, %zu unchanged, %zu kept. Nothing was "
+               "written.\n",
+               counts[0], counts[1], counts[2], counts[3]);
+    return 0;
+}
+
+static int no_args(const char *cmd, int argc, char **argv) {
+    if (argc > 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: unexpected argument '%%s'", cmd);
+        return usage_error(msg, argv[0]);
+    }
+    return 0;
+}
+
+static int cmd_apply(const cli *c, int argc, char **argv, bool apply) {
+    int u = no_args(apply ? "apply" : "plan", argc, argv);
+    if (u) return u;
+    mf_error err;
+    mf_store *s;
+    if (open_store(c, &s, &err)) return report(&err);
+    mf_plan *p = NULL;
+    int rc = apply ? mf_apply(s, &p, &err) : mf_plan_compute(s, &p, &err);
+    uint64_t version = 0;
+    if (rc == MF_OK && apply) rc = mf_registry_version(s, &version, &err);
+    if (rc == MF_OK) print_plan(p, apply, version);
+    mf_plan_free(p);
+    mf_store_close(s);
+    return rc ? report(&err) : 0;
+}
+
+static const char *const kind_cli[MF_KIND_COUNT] = {
+    "entity", "data-source", "feature-view", "on-demand-feature-view", "feature-service"};
+static const char *const kind_cmd[MF_KIND_COUNT] = {
+    "entities", "data-sources", "feature-views", "on-demand-feature-views",
+    "feature-services"};
+
+static int cmd_delete(const cli *c, int argc, char **argv) {
+    const char *name = NULL;
+    mf_object_kind kind = MF_KIND_ANY;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--kind") == 0) {
+            if (++i >= argc) return usage_error("delete: --kind needs a value%s", "");
+            int k;
+            for (k = 0; k < MF_KIND_COUNT; k++)
+                if (strcmp(argv[i], kind_cli[k]) == 0) break;
+            if (k == MF_KIND_COUNT) return usage_error("delete: unknown kind '%s'", argv[i]);
+            kind = k;
+        } else if (argv[i][0] == '-') {
+            return usage_error("delete: unknown option '%s'", argv[i]);
+        } else if (!name) {
+            name = argv[i];
+        } else {
+            return usage_error("delete: unexpected argument '%s'", argv[i]);
+        }
+    }
+    if (!name) return usage_error("delete: missing NAME%s", "");
+    mf_error err;
+    mf_store *s;
+    if (open_store(c, &s, &err)) return report(&err);
+    int rc = mf_delete(s, kind, name, &err);
+    mf_store_close(s);
+    if (rc) return report(&err);
+    printf("Deleted %s\n", name);
+    return 0;
+}
+
+static int cmd_teardown(const cli *c, int argc, char **argv) {
+    int u = no_args("teardown", argc, argv);
+    if (u) return u;
+    mf_error err;
+    mf_store *s;
+    if (open_store(c, &s, &err)) return report(&err);
+    int rc = mf_teardown(s, &err);
+    if (rc == MF_OK) printf("Tore down project %s\n", mf_store_project(s));
+    mf_store_close(s);
+    return rc ? report(&err) : 0;
+}
+
+static int cmd_dump(const cli *c, int argc, char **argv) {
+    int u = no_args("registry-dump", argc, argv);
+    if (u) return u;
+    mf_error err;
+    mf_store *s;
+    if (open_store(c, &s, &err)) return report(&err);
+    char *json = NULL;
+    int rc = mf_registry_dump(s, &json, &err);
+    if (rc == MF_OK) puts(json);
+    mf_free(json);
+    mf_store_close(s);
+    return rc ? report(&err) : 0;
+}
+
+static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
+    if (argc < 1) return usage_error("%s: expected 'list' or 'describe NAME'", kind_cmd[kind]);
+    mf_error err;
+    mf_store *s;
+    if (strcmp(argv[0], "list") == 0) {
+        const char **tags = mf__xcalloc((size_t)argc, sizeof *tags);
+        size_t nt = 0;
+        for (int i = 1; i < argc; i++) {
+            if (strcmp(argv[i], "--tags") == 0 && i + 1 < argc) {
+                tags[nt++] = argv[++i];
+            } else if (strncmp(argv[i], "--tags=", 7) == 0) {
+                tags[nt++] = argv[i] + 7;
+            } else {
+                free(tags);
+                return usage_error("list: unexpected argument '%s'", argv[i]);
+            }
+        }
+        for (size_t i = 0; i < nt; i++)
+            if (!strchr(tags[i], ':')) {
+                int r = usage_error("list: --tags takes KEY:VALUE, got '%s'", tags[i]);
+                free(tags);
+                return r;
+            }
+        if (open_store(c, &s, &err)) {
+            free(tags);
+            return report(&err);
+        }
+        mf_object_list *l = NULL;
+        int rc = mf_list(s, kind, tags, nt, &l, &err);
+        free(tags);
+        if (rc == MF_OK) {
+            size_t w = 4;
+            for (size_t i = 0; i < mf_object_list_count(l); i++)
+                if (strlen(mf_object_list_name(l, i)) > w) w = strlen(mf_object_list_name(l, i));
+            printf("%-*s  %s\n", (int)w, "NAME", "DETAILS");
+            for (size_t i = 0; i < mf_object_list_count(l); i++)
+                printf("%-*s  %s\n", (int)w, mf_object_list_name(l, i),
+                       mf_object_list_summary(l, i));
+        }
+        mf_object_list_free(l);
+        mf_store_close(s);
+        return rc ? report(&err) : 0;
+    }
+    if (strcmp(argv[0], "describe") == 0) {
+        if (argc != 2) return usage_error("describe: expected exactly one NAME%s", "");
+        if (open_store(c, &s, &err)) return report(&err);
+        char *json = NULL;
+        int rc = mf_describe(s, kind, argv[1], &json, &err);
+        if (rc == MF_OK) puts(json);
+        mf_free(json);
+        mf_store_close(s);
+        return rc ? report(&err) : 0;
+    }
+    return usage_error("unknown subcommand '%s' (expected list or describe)", argv[0]);
+}
+
+static int cmd_lua_test(int argc, char **argv) {
+    if (argc < 1) return usage_error("lua-test: expected FILE...%s", "");
+    int failed = 0;
+    for (int i = 0; i < argc; i++) {
+        mf_error err;
+        fflush(stdout);
+        if (mf__lua_run_file(argv[i], &err)) {
+            report(&err);
+            failed = 1;
+        }
+    }
+    return failed;
+}
+
+/*---- Main --------------------------------------------------------------------*/
+
+static int parse_level(const char *s) {
+    static const char *const names[] = {"error", "warning", "info", "debug"};
+    for (int i = 0; i < 4; i++)
+        if (strcasecmp(s, names[i]) == 0) return i;
+    if (s[0] >= '0' && s[0] <= '3' && !s[1]) return s[0] - '0';
+    return -1;
+}
+
+int main(int argc, char **argv) {
+    cli c = {NULL, NULL, 1};
+    static const struct option opts[] = {{"chdir", required_argument, 0, 'C'},
+                                         {"feature-store-yaml", required_argument, 0, 'f'},
+                                         {"log-level", required_argument, 0, 'L'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {"version", no_argument, 0, 'V'},
+                                         {0, 0, 0, 0}};
+    opterr = 0;
+    int o;
+    while ((o = getopt_long(argc, argv, "+C:f:h", opts, NULL)) != -1) {
+        switch (o) {
+        case 'C': c.chdir_to = optarg; break;
+        case 'f': c.config_file = optarg; break;
+        case 'L':
+            c.log_level = parse_level(optarg);
+            if (c.log_level < 0) return usage_error("unknown log level '%s'", optarg);
+            break;
+        case 'h': fputs(main_help, stdout); return 0;
+        case 'V': printf("moonfeast %s\n", MF_VERSION_STRING); return 0;
+        default:
+            if (optopt) {
+                char o2[3] = {'-', (char)optopt, 0};
+                return usage_error("option '%s' needs a value or is unknown", o2);
+            }
+            return usage_error("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind >= argc) {
+        fputs(main_help, stderr);
+        return 2;
+    }
+    const char *cmd = argv[optind];
+    int cargc = argc - optind - 1;
+    char **cargv = argv + optind + 1;
+    mf__log_level = c.log_level;
+
+    if (wants_help(cargc, cargv)) {
+        const char *h = help_for(cmd);
+        for (int k = 0; !h && k < MF_KIND_COUNT; k++)
+            if (strcmp(cmd, kind_cmd[k]) == 0)
+                h = cargc && strcmp(cargv[0], "describe") == 0 ? help_for("describe")
+                                                               : help_for("list");
+        if (!h) return usage_error("unknown command '%s'", cmd);
+        fputs(h, stdout);
+        return 0;
+    }
+    if (c.chdir_to && chdir(c.chdir_to) != 0) {
+        fprintf(stderr, "%s: error: cannot change to directory %s: %s\n", prog, c.chdir_to,
+                strerror(errno));
+        return 1;
+    }
+    if (strcmp(cmd, "init") == 0) return cmd_init(&c, cargc, cargv);
+    if (strcmp(cmd, "apply") == 0) return cmd_apply(&c, cargc, cargv, true);
+    if (strcmp(cmd, "plan") == 0) return cmd_apply(&c, cargc, cargv, false);
+    if (strcmp(cmd, "delete") == 0) return cmd_delete(&c, cargc, cargv);
+    if (strcmp(cmd, "teardown") == 0) return cmd_teardown(&c, cargc, cargv);
+    if (strcmp(cmd, "registry-dump") == 0) return cmd_dump(&c, cargc, cargv);
+    if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
+    if (strcmp(cmd, "version") == 0) {
+        int u = no_args("version", cargc, cargv);
+        if (u) return u;
+        printf("moonfeast %s\n", MF_VERSION_STRING);
+        return 0;
+    }
+    for (int k = 0; k < MF_KIND_COUNT; k++)
+        if (strcmp(cmd, kind_cmd[k]) == 0) return cmd_kind(&c, k, cargc, cargv);
+    return usage_error("unknown command '%s'", cmd);
+}

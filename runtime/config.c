@@ -1,0 +1,695 @@
+/*
+ * config.c — reading feature_store.yaml into an mf__config.
+ *
+ * The file is loaded whole with libyaml's document API and walked one
+ * section at a time (project, provider, registry, online_store,
+ * offline_store, entity_key_serialization_version, feature_server; see
+ * SEMANTICS.md section 8). Every value is a scalar or a flat mapping of
+ * scalars, so the walk never goes deeper than two levels whatever the input.
+ *
+ * Rules kept here and nowhere else:
+ *   - `${VAR}` in any scalar value is replaced from the environment; an unset
+ *     variable is an error. `$` not followed by `{` is kept as is.
+ *   - Unknown and duplicate keys are errors, at any level, naming the full
+ *     key ("online_store.foo") and its line.
+ *   - Paths (file registry, sqlite online store, Lua modules) are made
+ *     absolute against the repo directory, the real directory of the yaml
+ *     file. An sql registry URL is kept exactly as written.
+ *   - An explicit null (`key:` with nothing, `~`, `null`) is an error rather
+ *     than "use the default": leave the key out for the default.
+ *
+ * Errors are MF_ECONFIG with the yaml path and the 1-based line of the key
+ * or value at fault; the message repeats both so it reads on its own.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <yaml.h>
+
+#include "mf_internal.h"
+
+/*---- Parse state and error messages ---------------------------------------*/
+
+typedef struct cfg_parse {
+    const char *file;     /* path as the caller gave it (mf_error.file) */
+    const char *base;     /* its base name, used in messages */
+    const char *repo;     /* absolute repo directory */
+    yaml_document_t *doc;
+    mf_error *err;
+} cfg_parse;
+
+static int node_line(const yaml_node_t *n) {
+    if (!n) return 1;
+    size_t l = n->start_mark.line + 1;
+    return l > INT_MAX ? INT_MAX : (int)l;
+}
+
+/* "<message> in <file> at line N". Returns MF_ECONFIG. */
+static int loc_err(cfg_parse *P, int line, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int loc_err(cfg_parse *P, int line, const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    return mf__err_at(P->err, MF_ECONFIG, P->file, line, "%s in %s at line %d",
+                      msg, P->base, line);
+}
+
+/* "key '<key>' in <file> at line N: <message>", N being the line of `at`.
+ * Returns MF_ECONFIG. */
+static int key_err(cfg_parse *P, const yaml_node_t *at, const char *key,
+                   const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static int key_err(cfg_parse *P, const yaml_node_t *at, const char *key,
+                   const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = node_line(at);
+    return mf__err_at(P->err, MF_ECONFIG, P->file, line,
+                      "key '%s' in %s at line %d: %s", key, P->base, line, msg);
+}
+
+static const char *kind_name(const yaml_node_t *n) {
+    switch (n->type) {
+    case YAML_MAPPING_NODE: return "a mapping";
+    case YAML_SEQUENCE_NODE: return "a list";
+    default: return "a scalar";
+    }
+}
+
+/* A plain `key:` with nothing after it, `~`, `null`, or an explicit !!null. */
+static bool is_null(const yaml_node_t *n) {
+    if (n->type != YAML_SCALAR_NODE) return false;
+    if (n->tag && strcmp((const char *)n->tag, YAML_NULL_TAG) == 0) return true;
+    if (n->data.scalar.style != YAML_PLAIN_SCALAR_STYLE) return false;
+    const char *v = (const char *)n->data.scalar.value;
+    return !v[0] || !strcmp(v, "~") || !strcmp(v, "null") ||
+           !strcmp(v, "Null") || !strcmp(v, "NULL");
+}
+
+/* "section.name" (or "name" at the top level) into buf; returns buf. */
+static const char *key_path(char *buf, size_t size, const char *section,
+                            const char *name) {
+    if (section)
+        snprintf(buf, size, "%s.%s", section, name);
+    else
+        snprintf(buf, size, "%s", name);
+    return buf;
+}
+
+/* Edit distance, for "did you mean" hints on short keys. */
+static size_t edit_distance(const char *a, const char *b) {
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63) return SIZE_MAX;
+    size_t row[64];
+    for (size_t j = 0; j <= lb; j++) row[j] = j;
+    for (size_t i = 1; i <= la; i++) {
+        size_t diag = row[0];
+        row[0] = i;
+        for (size_t j = 1; j <= lb; j++) {
+            size_t up = row[j];
+            size_t best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best) best = up + 1;
+            if (row[j - 1] + 1 < best) best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/*---- Scalar values ---------------------------------------------------------*/
+
+/* Copy the scalar `n` (the value of `key`) with every ${VAR} replaced from
+ * the environment. On success *out is owned by the caller (free()). */
+static int expand_env(cfg_parse *P, const yaml_node_t *n, const char *key,
+                      char **out) {
+    const char *v = (const char *)n->data.scalar.value;
+    size_t len = n->data.scalar.length;
+    if (strlen(v) != len)
+        return key_err(P, n, key, "the value contains a NUL character");
+    mf__buf b;
+    mf__buf_init(&b);
+    size_t i = 0;
+    while (i < len) {
+        if (v[i] != '$' || i + 1 >= len || v[i + 1] != '{') {
+            mf__buf_putc(&b, v[i++]);
+            continue;
+        }
+        const char *close = memchr(v + i + 2, '}', len - i - 2);
+        if (!close) {
+            mf__buf_free(&b);
+            return key_err(P, n, key, "unterminated '${' in value '%.80s'", v);
+        }
+        size_t nlen = (size_t)(close - (v + i + 2));
+        if (nlen == 0) {
+            mf__buf_free(&b);
+            return key_err(P, n, key, "empty variable name '${}' in value '%.80s'", v);
+        }
+        char *name = mf__xstrndup(v + i + 2, nlen);
+        const char *val = getenv(name);
+        if (!val) {
+            key_err(P, n, key, "environment variable '%s' is not set", name);
+            free(name);
+            mf__buf_free(&b);
+            return MF_ECONFIG;
+        }
+        free(name);
+        mf__buf_puts(&b, val);
+        i = (size_t)(close - v) + 1;
+    }
+    *out = mf__buf_steal(&b);
+    return MF_OK;
+}
+
+/* The value of `key` as a non-empty string, ${VAR} expanded. On success
+ * *out is owned by the caller. */
+static int get_string(cfg_parse *P, const yaml_node_t *n, const char *key,
+                      char **out) {
+    if (n->type != YAML_SCALAR_NODE)
+        return key_err(P, n, key, "expected a scalar value, got %s", kind_name(n));
+    if (is_null(n)) return key_err(P, n, key, "expected a value, got nothing");
+    char *s = NULL;
+    int rc = expand_env(P, n, key, &s);
+    if (rc) return rc;
+    if (!s[0]) {
+        free(s);
+        return key_err(P, n, key, "the value must not be empty");
+    }
+    *out = s;
+    return MF_OK;
+}
+
+/* The value of `key` as a decimal integer in min..max. */
+static int get_int(cfg_parse *P, const yaml_node_t *n, const char *key,
+                   int64_t min, int64_t max, int64_t *out) {
+    char *s = NULL;
+    int rc = get_string(P, n, key, &s);
+    if (rc) return rc;
+    const char *p = s;
+    if (*p == '+' || *p == '-') p++;
+    bool digits = *p != '\0';
+    for (const char *q = p; *q; q++)
+        if (*q < '0' || *q > '9') digits = false;
+    if (!digits) {
+        key_err(P, n, key, "expected an integer, got '%.80s'", s);
+        free(s);
+        return MF_ECONFIG;
+    }
+    errno = 0;
+    long long v = strtoll(s, NULL, 10);
+    if (errno == ERANGE || v < min || v > max) {
+        if (max == INT64_MAX)
+            key_err(P, n, key, "must be at least %lld, got %.80s", (long long)min, s);
+        else
+            key_err(P, n, key, "must be between %lld and %lld, got %.80s",
+                    (long long)min, (long long)max, s);
+        free(s);
+        return MF_ECONFIG;
+    }
+    free(s);
+    *out = v;
+    return MF_OK;
+}
+
+/* The value of `key` as a path, made absolute against the repo directory.
+ * On success *out is owned by the caller. */
+static int get_path(cfg_parse *P, const yaml_node_t *n, const char *key,
+                    char **out) {
+    char *s = NULL;
+    int rc = get_string(P, n, key, &s);
+    if (rc) return rc;
+    *out = mf__path_join(P->repo, s);
+    free(s);
+    return MF_OK;
+}
+
+/* Replace an owned string field. */
+static void set_str(char **slot, char *owned) {
+    free(*slot);
+    *slot = owned;
+}
+
+/*---- Mappings --------------------------------------------------------------*/
+
+/* One key a mapping may hold. `types` limits it to some types of its
+ * section (bit i = type i); 0 means any. key/val are filled by map_collect
+ * (borrowed from the document). */
+typedef struct cfg_slot {
+    const char *name;
+    unsigned types;
+    yaml_node_t *key;
+    yaml_node_t *val;
+} cfg_slot;
+
+/* Sort the pairs of mapping `map` into slots[0..n). An unknown key, a
+ * duplicate or a key that is not a scalar is an error. `section` is NULL
+ * at the top level. */
+static int map_collect(cfg_parse *P, yaml_node_t *map, const char *section,
+                       cfg_slot *slots, size_t n) {
+    char path[160];
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = yaml_document_get_node(P->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(P->doc, pair->value);
+        if (!k || !v) return loc_err(P, node_line(map), "malformed mapping");
+        if (k->type != YAML_SCALAR_NODE)
+            return loc_err(P, node_line(k), "a key in %s is %s, expected a name",
+                           section ? section : "the top level", kind_name(k));
+        const char *name = (const char *)k->data.scalar.value;
+        cfg_slot *s = NULL;
+        if (strlen(name) == k->data.scalar.length)
+            for (size_t i = 0; i < n && !s; i++)
+                if (!strcmp(slots[i].name, name)) s = &slots[i];
+        if (!s) {
+            const char *hint = NULL;
+            size_t best = 3, nl = strlen(name);
+            for (size_t i = 0; i < n; i++) {
+                size_t d = edit_distance(name, slots[i].name), sl = strlen(slots[i].name);
+                if (sl > nl + 1 && slots[i].name[sl - nl - 1] == '_' &&
+                    !strcmp(slots[i].name + sl - nl, name))
+                    d = 1; /* "type" for "registry_type" */
+                if (d < best && d < nl) best = d, hint = slots[i].name;
+            }
+            int line = node_line(k);
+            key_path(path, sizeof path, section, name);
+            return mf__err_at(P->err, MF_ECONFIG, P->file, line,
+                              "unknown key '%s' in %s at line %d%s%s%s", path, P->base,
+                              line, hint ? " (did you mean '" : "", hint ? hint : "",
+                              hint ? "'?)" : "");
+        }
+        if (s->key)
+            return loc_err(P, node_line(k), "duplicate key '%s' (first at line %d)",
+                           key_path(path, sizeof path, section, name),
+                           node_line(s->key));
+        s->key = k;
+        s->val = v;
+    }
+    return MF_OK;
+}
+
+/* Read a section that is either a type name (when allow_scalar) or a
+ * mapping whose key slots[0] names the type. *type receives the index into
+ * `types` (NULL-terminated); default_type applies when a mapping has no
+ * type key (-1: the key is required). Other keys are checked against their
+ * type masks. Slots hold borrowed nodes. */
+static int typed_section(cfg_parse *P, yaml_node_t *val, const char *section,
+                         const char *what, const char *const *types,
+                         int default_type, bool allow_scalar, cfg_slot *slots,
+                         size_t n, int *type) {
+    char path[160];
+    const yaml_node_t *type_node = NULL;
+    const char *type_key = section;
+    if (val->type == YAML_MAPPING_NODE) {
+        int rc = map_collect(P, val, section, slots, n);
+        if (rc) return rc;
+        type_node = slots[0].val;
+        type_key = key_path(path, sizeof path, section, slots[0].name);
+        if (!type_node) {
+            if (default_type < 0)
+                return loc_err(P, node_line(val), "missing required key '%s'", type_key);
+            *type = default_type;
+        }
+    } else if (!allow_scalar || val->type != YAML_SCALAR_NODE) {
+        return key_err(P, val, section, "expected a mapping, got %s", kind_name(val));
+    } else {
+        type_node = val;
+    }
+    if (type_node) {
+        char *t = NULL;
+        int rc = get_string(P, type_node, type_key, &t);
+        if (rc) return rc;
+        int found = -1;
+        for (int i = 0; types[i]; i++)
+            if (!strcmp(types[i], t)) found = i;
+        if (found < 0) {
+            mf__buf list;
+            mf__buf_init(&list);
+            for (int i = 0; types[i]; i++)
+                mf__buf_printf(&list, "%s%s", i ? ", " : "", types[i]);
+            key_err(P, type_node, type_key, "unknown %s type '%.80s' (expected one of: %s)",
+                    what, t, list.data);
+            mf__buf_free(&list);
+            free(t);
+            return MF_ECONFIG;
+        }
+        free(t);
+        *type = found;
+    }
+    for (size_t i = 1; i < n; i++)
+        if (slots[i].key && slots[i].types && !(slots[i].types & (1u << *type)))
+            return loc_err(P, node_line(slots[i].key),
+                           "unknown key '%s' for %s type '%s'",
+                           key_path(path, sizeof path, section, slots[i].name),
+                           what, types[*type]);
+    return MF_OK;
+}
+
+/*---- Sections --------------------------------------------------------------*/
+
+static int parse_project(cfg_parse *P, const yaml_node_t *root,
+                         const yaml_node_t *val, mf__config *cfg) {
+    if (!val) return loc_err(P, node_line(root), "missing required key 'project'");
+    char *s = NULL;
+    int rc = get_string(P, val, "project", &s);
+    if (rc) return rc;
+    for (const char *p = s; *p; p++) {
+        char c = *p;
+        if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+              (c >= '0' && c <= '9'))) {
+            key_err(P, val, "project",
+                    "invalid project name '%.80s': use only letters, digits and '_'", s);
+            free(s);
+            return MF_ECONFIG;
+        }
+    }
+    set_str(&cfg->project, s);
+    return MF_OK;
+}
+
+static int parse_provider(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    static const char *const types[] = {"local", "lua", NULL};
+    enum { LOCAL, LUA };
+    cfg_slot s[] = {{"type", 0, NULL, NULL}, {"module", 1u << LUA, NULL, NULL}};
+    int type = LOCAL;
+    int rc = typed_section(P, val, "provider", "provider", types, -1, true, s,
+                           MF__ARRAY_LEN(s), &type);
+    if (rc) return rc;
+    char *module = NULL;
+    if (type == LUA) {
+        if (!s[1].val)
+            return loc_err(P, node_line(val), "missing required key 'provider.module'");
+        if ((rc = get_path(P, s[1].val, "provider.module", &module))) return rc;
+    }
+    set_str(&cfg->provider_type, mf__xstrdup(types[type]));
+    set_str(&cfg->provider_module, module);
+    return MF_OK;
+}
+
+static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    static const char *const types[] = {"file", "sql", NULL};
+    enum { FILE_, SQL };
+    int rc;
+    if (val->type == YAML_SCALAR_NODE) {
+        char *path = NULL;
+        if ((rc = get_path(P, val, "registry", &path))) return rc;
+        set_str(&cfg->registry_type, mf__xstrdup("file"));
+        set_str(&cfg->registry_path, path);
+        return MF_OK;
+    }
+    cfg_slot s[] = {{"registry_type", 0, NULL, NULL},
+                    {"path", 0, NULL, NULL},
+                    {"cache_ttl_seconds", 0, NULL, NULL}};
+    int type = FILE_;
+    rc = typed_section(P, val, "registry", "registry", types, FILE_, false, s,
+                       MF__ARRAY_LEN(s), &type);
+    if (rc) return rc;
+    int64_t ttl = cfg->registry_cache_ttl_seconds;
+    if (s[2].val &&
+        (rc = get_int(P, s[2].val, "registry.cache_ttl_seconds", 0, INT64_MAX, &ttl)))
+        return rc;
+    char *path = NULL;
+    if (type == SQL) {
+        if (!s[1].val)
+            return loc_err(P, node_line(val),
+                           "missing required key 'registry.path' (the database URL)");
+        if ((rc = get_string(P, s[1].val, "registry.path", &path))) return rc;
+    } else if (s[1].val) {
+        if ((rc = get_path(P, s[1].val, "registry.path", &path))) return rc;
+    } else {
+        path = mf__path_join(P->repo, "data/registry.db");
+    }
+    set_str(&cfg->registry_type, mf__xstrdup(types[type]));
+    set_str(&cfg->registry_path, path);
+    cfg->registry_cache_ttl_seconds = ttl;
+    return MF_OK;
+}
+
+static int parse_online(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    static const char *const types[] = {"sqlite", "redis", "lua", NULL};
+    enum { SQLITE, REDIS, LUA };
+    const unsigned R = 1u << REDIS;
+    cfg_slot s[] = {{"type", 0, NULL, NULL},
+                    {"path", 1u << SQLITE, NULL, NULL},
+                    {"connection_string", R, NULL, NULL},
+                    {"key_ttl_seconds", R, NULL, NULL},
+                    {"connect_timeout_ms", R, NULL, NULL},
+                    {"command_timeout_ms", R, NULL, NULL},
+                    {"module", 1u << LUA, NULL, NULL}};
+    int type = SQLITE;
+    int rc = typed_section(P, val, "online_store", "online store", types, SQLITE,
+                           true, s, MF__ARRAY_LEN(s), &type);
+    if (rc) return rc;
+    char *path = NULL, *conn = NULL, *module = NULL;
+    int64_t ttl = 0, connect_ms = 1000, command_ms = 1000;
+    switch (type) {
+    case SQLITE:
+        if (s[1].val) {
+            if ((rc = get_path(P, s[1].val, "online_store.path", &path))) return rc;
+        } else {
+            path = mf__path_join(P->repo, "data/online.db");
+        }
+        break;
+    case REDIS:
+        if ((s[3].val &&
+             (rc = get_int(P, s[3].val, "online_store.key_ttl_seconds", 0, INT64_MAX, &ttl))) ||
+            (s[4].val && (rc = get_int(P, s[4].val, "online_store.connect_timeout_ms", 1,
+                                       INT32_MAX, &connect_ms))) ||
+            (s[5].val && (rc = get_int(P, s[5].val, "online_store.command_timeout_ms", 1,
+                                       INT32_MAX, &command_ms))))
+            return rc;
+        if (s[2].val) {
+            if ((rc = get_string(P, s[2].val, "online_store.connection_string", &conn)))
+                return rc;
+        } else {
+            conn = mf__xstrdup("localhost:6379");
+        }
+        break;
+    default:
+        if (!s[6].val)
+            return loc_err(P, node_line(val), "missing required key 'online_store.module'");
+        if ((rc = get_path(P, s[6].val, "online_store.module", &module))) return rc;
+        break;
+    }
+    set_str(&cfg->online_type, mf__xstrdup(types[type]));
+    set_str(&cfg->online_path, path);
+    set_str(&cfg->online_connection_string, conn);
+    set_str(&cfg->online_module, module);
+    cfg->online_key_ttl_seconds = ttl;
+    cfg->online_connect_timeout_ms = connect_ms;
+    cfg->online_command_timeout_ms = command_ms;
+    return MF_OK;
+}
+
+static int parse_offline(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    static const char *const types[] = {"file", "lua", NULL};
+    enum { FILE_, LUA };
+    cfg_slot s[] = {{"type", 0, NULL, NULL}, {"module", 1u << LUA, NULL, NULL}};
+    int type = FILE_;
+    int rc = typed_section(P, val, "offline_store", "offline store", types, FILE_,
+                           true, s, MF__ARRAY_LEN(s), &type);
+    if (rc) return rc;
+    char *module = NULL;
+    if (type == LUA) {
+        if (!s[1].val)
+            return loc_err(P, node_line(val), "missing required key 'offline_store.module'");
+        if ((rc = get_path(P, s[1].val, "offline_store.module", &module))) return rc;
+    }
+    set_str(&cfg->offline_type, mf__xstrdup(types[type]));
+    set_str(&cfg->offline_module, module);
+    return MF_OK;
+}
+
+static int parse_ek_version(cfg_parse *P, const yaml_node_t *val, mf__config *cfg) {
+    const char *key = "entity_key_serialization_version";
+    int64_t v = 0;
+    int rc = get_int(P, val, key, INT64_MIN, INT64_MAX, &v);
+    if (rc) return rc;
+    if (v != 3)
+        return key_err(P, val, key, "unsupported version %lld: only 3 is supported",
+                       (long long)v);
+    cfg->entity_key_serialization_version = 3;
+    return MF_OK;
+}
+
+static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    if (val->type != YAML_MAPPING_NODE)
+        return key_err(P, val, "feature_server", "expected a mapping, got %s",
+                       kind_name(val));
+    cfg_slot s[] = {{"port", 0, NULL, NULL}, {"host", 0, NULL, NULL}};
+    int rc = map_collect(P, val, "feature_server", s, MF__ARRAY_LEN(s));
+    if (rc) return rc;
+    int64_t port = cfg->feature_server_port;
+    if (s[0].val && (rc = get_int(P, s[0].val, "feature_server.port", 1, 65535, &port)))
+        return rc;
+    if (s[1].val) {
+        char *host = NULL;
+        if ((rc = get_string(P, s[1].val, "feature_server.host", &host))) return rc;
+        set_str(&cfg->feature_server_host, host);
+    }
+    cfg->feature_server_port = (int)port;
+    return MF_OK;
+}
+
+/*---- Document --------------------------------------------------------------*/
+
+/* Every field at its default; paths against P->repo. */
+static void set_defaults(cfg_parse *P, mf__config *cfg) {
+    cfg->provider_type = mf__xstrdup("local");
+    cfg->registry_type = mf__xstrdup("file");
+    cfg->registry_path = mf__path_join(P->repo, "data/registry.db");
+    cfg->registry_cache_ttl_seconds = 600;
+    cfg->online_type = mf__xstrdup("sqlite");
+    cfg->online_path = mf__path_join(P->repo, "data/online.db");
+    cfg->online_key_ttl_seconds = 0;
+    cfg->online_connect_timeout_ms = 1000;
+    cfg->online_command_timeout_ms = 1000;
+    cfg->offline_type = mf__xstrdup("file");
+    cfg->entity_key_serialization_version = 3;
+    cfg->feature_server_host = mf__xstrdup("127.0.0.1");
+    cfg->feature_server_port = 6566;
+}
+
+static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
+    if (root && root->type != YAML_MAPPING_NODE && !is_null(root))
+        return loc_err(P, node_line(root), "expected a mapping of keys at the top, got %s",
+                       kind_name(root));
+    enum { PROJECT, PROVIDER, REGISTRY, ONLINE, OFFLINE, EKSV, SERVER };
+    cfg_slot s[] = {{"project", 0, NULL, NULL},
+                    {"provider", 0, NULL, NULL},
+                    {"registry", 0, NULL, NULL},
+                    {"online_store", 0, NULL, NULL},
+                    {"offline_store", 0, NULL, NULL},
+                    {"entity_key_serialization_version", 0, NULL, NULL},
+                    {"feature_server", 0, NULL, NULL}};
+    int rc;
+    if (root && root->type == YAML_MAPPING_NODE &&
+        (rc = map_collect(P, root, NULL, s, MF__ARRAY_LEN(s))))
+        return rc;
+    if ((rc = parse_project(P, root, s[PROJECT].val, cfg))) return rc;
+    if (s[PROVIDER].val && (rc = parse_provider(P, s[PROVIDER].val, cfg))) return rc;
+    if (s[REGISTRY].val && (rc = parse_registry(P, s[REGISTRY].val, cfg))) return rc;
+    if (s[ONLINE].val && (rc = parse_online(P, s[ONLINE].val, cfg))) return rc;
+    if (s[OFFLINE].val && (rc = parse_offline(P, s[OFFLINE].val, cfg))) return rc;
+    if (s[EKSV].val && (rc = parse_ek_version(P, s[EKSV].val, cfg))) return rc;
+    if (s[SERVER].val && (rc = parse_server(P, s[SERVER].val, cfg))) return rc;
+    return MF_OK;
+}
+
+/* libyaml's complaint as an MF_ECONFIG error. */
+static int yaml_fail(cfg_parse *P, const yaml_parser_t *yp, const char *text,
+                     size_t len) {
+    if (yp->error == YAML_MEMORY_ERROR)
+        return mf__err(P->err, MF_ENOMEM, "out of memory parsing %s", P->file);
+    const char *problem = yp->problem ? yp->problem : "unknown problem";
+    size_t line0;
+    if (yp->error == YAML_READER_ERROR) {
+        size_t off = yp->problem_offset < len ? yp->problem_offset : len;
+        line0 = 0;
+        for (size_t i = 0; i < off; i++) line0 += text[i] == '\n';
+    } else {
+        line0 = yp->problem_mark.line;
+    }
+    int line = line0 + 1 > INT_MAX ? INT_MAX : (int)(line0 + 1);
+    if (yp->context)
+        return mf__err_at(P->err, MF_ECONFIG, P->file, line,
+                          "invalid YAML in %s at line %d: %s %s (from line %d)", P->base,
+                          line, problem, yp->context, (int)yp->context_mark.line + 1);
+    return mf__err_at(P->err, MF_ECONFIG, P->file, line, "invalid YAML in %s at line %d: %s",
+                      P->base, line, problem);
+}
+
+/* Load the text of the yaml file (already read) into cfg. */
+static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cfg) {
+    yaml_parser_t yp;
+    yaml_document_t doc, extra;
+    if (!yaml_parser_initialize(&yp))
+        return mf__err(P->err, MF_ENOMEM, "out of memory parsing %s", P->file);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    if (!yaml_parser_load(&yp, &doc)) {
+        int rc = yaml_fail(P, &yp, text, len);
+        yaml_parser_delete(&yp);
+        return rc;
+    }
+    /* A second document is a mistake (or hides one): refuse it. */
+    int rc = MF_OK;
+    if (!yaml_parser_load(&yp, &extra)) {
+        rc = yaml_fail(P, &yp, text, len);
+    } else {
+        yaml_node_t *second = yaml_document_get_root_node(&extra);
+        if (second)
+            rc = loc_err(P, node_line(second), "a second YAML document");
+        yaml_document_delete(&extra);
+    }
+    if (rc == MF_OK) {
+        P->doc = &doc;
+        rc = parse_root(P, yaml_document_get_root_node(&doc), cfg);
+        P->doc = NULL;
+    }
+    yaml_document_delete(&doc);
+    yaml_parser_delete(&yp);
+    return rc;
+}
+
+/*---- Entry points ----------------------------------------------------------*/
+
+/* See mf_internal.h. On error cfg is left zeroed (nothing to free). */
+int mf__config_load(const char *path, mf__config *cfg, mf_error *err) {
+    memset(cfg, 0, sizeof *cfg);
+    if (!path || !path[0])
+        return mf__err(err, MF_EUSAGE, "no configuration file given");
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (!base[0])
+        return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: not a file", path);
+    char *dir = slash ? mf__xstrndup(path, slash == path ? 1 : (size_t)(slash - path))
+                      : mf__xstrdup(".");
+    char *repo = realpath(dir, NULL);
+    int e = errno;
+    free(dir);
+    if (!repo)
+        return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: %s", path, strerror(e));
+
+    char *text = NULL;
+    size_t len = 0;
+    int rc = mf__read_file(path, &text, &len, err);
+    if (rc) {
+        free(repo);
+        return rc;
+    }
+    cfg_parse P = {.file = path, .base = base, .repo = repo, .doc = NULL, .err = err};
+    cfg->repo_path = repo;
+    cfg->config_path = mf__path_join(repo, base);
+    set_defaults(&P, cfg);
+    rc = parse_text(&P, text, len, cfg);
+    free(text);
+    if (rc) mf__config_free(cfg);
+    return rc;
+}
+
+/* Free every field of cfg (not cfg itself) and zero it. */
+void mf__config_free(mf__config *cfg) {
+    if (!cfg) return;
+    free(cfg->config_path);
+    free(cfg->repo_path);
+    free(cfg->project);
+    free(cfg->provider_type);
+    free(cfg->provider_module);
+    free(cfg->registry_type);
+    free(cfg->registry_path);
+    free(cfg->online_type);
+    free(cfg->online_path);
+    free(cfg->online_connection_string);
+    free(cfg->online_module);
+    free(cfg->offline_type);
+    free(cfg->offline_module);
+    free(cfg->feature_server_host);
+    memset(cfg, 0, sizeof *cfg);
+}

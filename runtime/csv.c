@@ -1,0 +1,414 @@
+/*
+ * csv.c — a streaming RFC 4180 CSV reader and the CSV field writer.
+ *
+ * The reader maps a regular file into memory (pipes and other files are read
+ * in whole) and hands out fields as slices pointing into that memory. Only a
+ * quoted field with doubled quotes needs new bytes; it is unescaped into a
+ * scratch buffer owned by the reader and reused for every record, so
+ * reading allocates nothing per row.
+ *
+ * The buffer always ends with '\n' (one is added after a final line without
+ * one, in the zero-filled tail of the mapping), which lets the inner loop
+ * scan an unquoted field without a bounds check: every scan stops at the
+ * delimiter, a quote, CR or LF at the latest. To keep the resident set
+ * small on large files, pages already read are handed back to the kernel
+ * every few megabytes (MADV_DONTNEED; the file is unchanged, since the
+ * mapping is private and only its last page is ever written).
+ *
+ * A file truncated by another process while it is mapped makes reads past
+ * the new end fault (SIGBUS), as with any mmap reader.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mf_csv.h"
+#include "mf_internal.h"
+
+/* Pages before the current record are released once this many bytes of the
+ * mapping have been read past the last release. */
+#define DROP_WINDOW ((size_t)16 << 20)
+
+struct mf__csv {
+    char *path;
+    char delim;
+
+    char *base;      /* the file's bytes (mapping or heap copy) */
+    size_t map_len;  /* length of the mapping; 0 when base is heap memory */
+    size_t dropped;  /* bytes at the start of the mapping released so far */
+    const char *p;   /* start of the next record */
+    const char *end; /* end of the data; end[-1] == '\n' when not empty */
+    long line;       /* line number at p */
+    long rec_line;   /* line number at which the current record starts */
+    int failed;      /* a syntax error stopped the reader */
+
+    size_t ncols;
+    char **names; /* ncols column names, owned */
+
+    /* The current record: fields[0..fcap); while the header is read the
+     * array grows (growing), afterwards fcap == ncols and further fields
+     * are counted but not stored. */
+    mf__slice *fields;
+    size_t fcap;
+    bool growing;
+    /* Fields unescaped into scratch: their indices and scratch offsets
+     * (pointers are set once the record is complete, as scratch may move
+     * while it grows). */
+    size_t *esc_idx, *esc_off, nesc;
+    mf__buf scratch;
+
+    unsigned char special[256]; /* delimiter, '"', CR, LF */
+};
+
+/*---- Loading the file ----------------------------------------------------*/
+
+/* Map `size` (> 0) bytes of fd privately and writable, followed by at least
+ * two zero bytes of writable memory. Sets c->base and c->map_len. */
+static int map_file(mf__csv *c, int fd, size_t size, mf_error *err) {
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t total = (size + 2 + page - 1) / page * page;
+    /* Reserve the whole span anonymously (zero pages after the file), then
+     * lay the file over its start. */
+    char *base = mmap(NULL, total, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return mf__err_at(err, MF_EIO, c->path, 0, "cannot map %s: %s",
+                          c->path, strerror(errno));
+    if (mmap(base, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+             0) == MAP_FAILED) {
+        int e = errno;
+        munmap(base, total);
+        return mf__err_at(err, MF_EIO, c->path, 0, "cannot map %s: %s",
+                          c->path, strerror(e));
+    }
+    madvise(base, size, MADV_SEQUENTIAL);
+    c->base = base;
+    c->map_len = total;
+    return MF_OK;
+}
+
+/* Read all of fd into heap memory with two spare bytes. Sets c->base and
+ * *size. */
+static int slurp_file(mf__csv *c, int fd, size_t *size, mf_error *err) {
+    size_t cap = 1 << 16, len = 0;
+    char *buf = mf__xmalloc(cap);
+    for (;;) {
+        if (cap - len < 4096 + 2) buf = mf__xrealloc(buf, cap *= 2);
+        ssize_t n = read(fd, buf + len, cap - len - 2);
+        if (n == 0) break;
+        if (n < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            free(buf);
+            return mf__err_at(err, MF_EIO, c->path, 0, "cannot read %s: %s",
+                              c->path, strerror(e));
+        }
+        len += (size_t)n;
+    }
+    buf[len] = buf[len + 1] = '\0';
+    c->base = buf;
+    *size = len;
+    return MF_OK;
+}
+
+/* Release the pages of the mapping that lie wholly before c->p. */
+static void drop_read_pages(mf__csv *c) {
+    size_t at = (size_t)(c->p - c->base);
+    if (!c->map_len || at - c->dropped < DROP_WINDOW) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t last = (size_t)(c->end - c->base) - 1; /* keep the final '\n' */
+    size_t upto = (at < last ? at : last) / page * page;
+    if (upto > c->dropped &&
+        madvise(c->base + c->dropped, upto - c->dropped, MADV_DONTNEED) == 0)
+        c->dropped = upto;
+}
+
+/*---- Parsing records -----------------------------------------------------*/
+
+static size_t count_newlines(const char *p, const char *q) {
+    size_t n = 0;
+    while ((p = memchr(p, '\n', (size_t)(q - p))) != NULL) n++, p++;
+    return n;
+}
+
+/* "field 3 (price)" for error messages; names are known once the header
+ * has been read. */
+static const char *field_label(const mf__csv *c, size_t i, char *buf,
+                               size_t size) {
+    if (i < c->ncols)
+        snprintf(buf, size, "field %zu (%.200s)", i + 1, c->names[i]);
+    else
+        snprintf(buf, size, "field %zu", i + 1);
+    return buf;
+}
+
+static void grow_fields(mf__csv *c) {
+    c->fcap = c->fcap ? c->fcap * 2 : 16;
+    c->fields = mf__xrealloc(c->fields, c->fcap * sizeof *c->fields);
+    c->esc_idx = mf__xrealloc(c->esc_idx, c->fcap * sizeof *c->esc_idx);
+    c->esc_off = mf__xrealloc(c->esc_off, c->fcap * sizeof *c->esc_off);
+}
+
+/* A syntax error: stop the reader for good. */
+static int syntax_error(mf__csv *c, long line, mf_error *err, const char *what,
+                        size_t field) {
+    char lab[256];
+    c->failed = 1;
+    return mf__err_at(err, MF_EDATA, c->path, (int)line, "%s in %s", what,
+                      field_label(c, field, lab, sizeof lab));
+}
+
+/* Parse the record at c->p into c->fields (fields past c->fcap are counted
+ * only). Returns 1 with *nfields set, 0 at end of data, or MF_EDATA. */
+static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
+    const char *p = c->p, *end = c->end;
+    long line = c->line;
+
+    for (;;) { /* blank lines */
+        if (p == end) {
+            c->p = p, c->line = line;
+            return 0;
+        }
+        if (*p == '\n')
+            p++, line++;
+        else if (*p == '\r' && p[1] == '\n')
+            p += 2, line++;
+        else
+            break;
+    }
+    c->rec_line = line;
+    c->scratch.len = 0;
+    c->nesc = 0;
+
+    const unsigned char *special = c->special;
+    const char delim = c->delim;
+    size_t n = 0;
+    for (;;) {
+        if (n == c->fcap && c->growing) grow_fields(c);
+        if (*p != '"') {
+            /* Unquoted: runs to the next special byte, which exists
+             * because the data ends with '\n'. */
+            const char *s = p;
+            while (!special[(unsigned char)*p]) p++;
+            if (n < c->fcap) {
+                c->fields[n].ptr = s;
+                c->fields[n].len = (size_t)(p - s);
+            }
+            if (*p == '"')
+                return syntax_error(c, line, err,
+                                    "quote inside an unquoted field", n);
+        } else {
+            long open_line = line;
+            const char *s = ++p;
+            bool escaped = false;
+            size_t off = 0;
+            for (;;) {
+                const char *q = memchr(p, '"', (size_t)(end - p));
+                if (!q)
+                    return syntax_error(c, open_line, err,
+                                        "unterminated quoted field", n);
+                line += (long)count_newlines(p, q);
+                /* q < end - 1 since the data ends with '\n'. */
+                if (q[1] == '"') {
+                    if (!escaped) escaped = true, off = c->scratch.len;
+                    mf__buf_put(&c->scratch, p, (size_t)(q + 1 - p));
+                    p = q + 2;
+                    continue;
+                }
+                if (n < c->fcap) {
+                    if (escaped) {
+                        mf__buf_put(&c->scratch, p, (size_t)(q - p));
+                        c->fields[n].ptr = NULL;
+                        c->fields[n].len = c->scratch.len - off;
+                        c->esc_idx[c->nesc] = n;
+                        c->esc_off[c->nesc++] = off;
+                    } else {
+                        c->fields[n].ptr = s;
+                        c->fields[n].len = (size_t)(q - s);
+                    }
+                }
+                p = q + 1;
+                break;
+            }
+            if (*p != delim && *p != '\n' && *p != '\r')
+                return syntax_error(c, line, err,
+                                    "text after the closing quote", n);
+        }
+        n++;
+        if (*p == delim) {
+            p++;
+            continue;
+        }
+        if (*p == '\n') {
+            p++;
+            break;
+        }
+        if (p[1] == '\n') { /* *p == '\r' */
+            p += 2;
+            break;
+        }
+        return syntax_error(c, line, err,
+                            "carriage return without a line feed", n - 1);
+    }
+    for (size_t k = 0; k < c->nesc; k++)
+        c->fields[c->esc_idx[k]].ptr = c->scratch.data + c->esc_off[k];
+    c->p = p;
+    c->line = line + 1;
+    *nfields = n;
+    return 1;
+}
+
+/*---- Reader --------------------------------------------------------------*/
+
+int mf__csv_open(const char *path, char delim, mf__csv **out, mf_error *err) {
+    *out = NULL;
+    if (delim == '"' || delim == '\n' || delim == '\r' || delim == '\0')
+        return mf__err(err, MF_EUSAGE,
+                       "invalid CSV delimiter (character code %d) for %s",
+                       (unsigned char)delim, path);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: %s", path,
+                          strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return mf__err_at(err, MF_EIO, path, 0, "cannot stat %s: %s", path,
+                          strerror(e));
+    }
+
+    mf__csv *c = mf__xcalloc(1, sizeof *c);
+    c->path = mf__xstrdup(path);
+    c->delim = delim;
+    mf__buf_init(&c->scratch);
+    c->special[(unsigned char)delim] = 1;
+    c->special['"'] = c->special['\r'] = c->special['\n'] = 1;
+
+    int rc = MF_OK;
+    size_t size = 0;
+    if (S_ISREG(st.st_mode)) {
+        size = (size_t)st.st_size;
+        if (size > 0) rc = map_file(c, fd, size, err);
+    } else {
+        rc = slurp_file(c, fd, &size, err);
+    }
+    close(fd);
+    if (rc != MF_OK) goto fail;
+    if (size == 0) {
+        rc = mf__err_at(err, MF_EDATA, path, 1,
+                        "%s is empty: a CSV file needs a header row", path);
+        goto fail;
+    }
+
+    const char *data = c->base;
+    if (size > 0 && c->base[size - 1] != '\n') c->base[size++] = '\n';
+    if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3;
+    c->p = data;
+    c->end = c->base + size;
+    c->line = 1;
+
+    size_t n;
+    c->growing = true;
+    rc = read_record(c, &n, err);
+    c->growing = false;
+    if (rc == 0) {
+        rc = mf__err_at(err, MF_EDATA, path, 1,
+                        "%s has no header row (only blank lines)", path);
+        goto fail;
+    }
+    if (rc < 0) {
+        mf__err_prefix(err, "header");
+        goto fail;
+    }
+    c->ncols = n;
+    c->names = mf__xmalloc(n * sizeof *c->names);
+    for (size_t i = 0; i < n; i++)
+        c->names[i] = mf__xstrndup(c->fields[i].ptr, c->fields[i].len);
+    c->fcap = n;
+    *out = c;
+    return MF_OK;
+
+fail:
+    mf__csv_close(c);
+    return rc;
+}
+
+size_t mf__csv_ncols(const mf__csv *c) { return c->ncols; }
+
+const char *mf__csv_colname(const mf__csv *c, size_t i) {
+    return i < c->ncols ? c->names[i] : NULL;
+}
+
+long mf__csv_find(const mf__csv *c, const char *name) {
+    for (size_t i = 0; i < c->ncols; i++)
+        if (strcmp(c->names[i], name) == 0) return (long)i;
+    return -1;
+}
+
+int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err) {
+    if (c->failed)
+        return mf__err_at(err, MF_EDATA, c->path, (int)c->rec_line,
+                          "CSV reading stopped at an earlier error");
+    drop_read_pages(c);
+    size_t n;
+    int rc = read_record(c, &n, err);
+    if (rc <= 0) return rc;
+    if (n != c->ncols)
+        return mf__err_at(err, MF_EDATA, c->path, (int)c->rec_line,
+                          "expected %zu fields, found %zu", c->ncols, n);
+    *fields = c->fields;
+    return 1;
+}
+
+long mf__csv_line(const mf__csv *c) { return c->rec_line; }
+
+const char *mf__csv_path(const mf__csv *c) { return c->path; }
+
+void mf__csv_close(mf__csv *c) {
+    if (!c) return;
+    if (c->map_len)
+        munmap(c->base, c->map_len);
+    else
+        free(c->base);
+    if (c->names)
+        for (size_t i = 0; i < c->ncols; i++) free(c->names[i]);
+    free(c->names);
+    free(c->fields);
+    free(c->esc_idx);
+    free(c->esc_off);
+    mf__buf_free(&c->scratch);
+    free(c->path);
+    free(c);
+}
+
+/*---- Writing -------------------------------------------------------------*/
+
+void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim) {
+    bool quote = len > 0 && (s[0] == ' ' || s[0] == '\t' ||
+                             s[len - 1] == ' ' || s[len - 1] == '\t');
+    for (size_t i = 0; i < len && !quote; i++) {
+        char ch = s[i];
+        quote = ch == delim || ch == '"' || ch == '\n' || ch == '\r';
+    }
+    if (!quote) {
+        mf__buf_put(out, s, len);
+        return;
+    }
+    mf__buf_reserve(out, len + 2);
+    mf__buf_putc(out, '"');
+    const char *p = s, *e = s + len, *q;
+    while ((q = memchr(p, '"', (size_t)(e - p))) != NULL) {
+        mf__buf_put(out, p, (size_t)(q + 1 - p)); /* through the quote */
+        mf__buf_putc(out, '"');                   /* and its double */
+        p = q + 1;
+    }
+    mf__buf_put(out, p, (size_t)(e - p));
+    mf__buf_putc(out, '"');
+}

@@ -1,0 +1,77 @@
+/*
+ * mf_csv.h — streaming CSV reading and field writing (csv.c).
+ *
+ * The reader follows RFC 4180: fields separated by one delimiter byte,
+ * records ended by LF or CRLF, fields optionally enclosed in double quotes,
+ * inside which the delimiter, CR, LF and doubled quotes ("") stand for
+ * themselves. The first record is the header. Blank lines (empty or a lone
+ * CRLF) outside quotes are skipped anywhere, as Python's csv module and
+ * pandas do; so in a one-column file an empty value must be written as "".
+ * An unquoted and a quoted empty field read the same (a zero-length slice).
+ *
+ * Fields come back as {ptr, len} slices into the file's memory (or into a
+ * per-reader scratch buffer for quoted fields with doubled quotes): no
+ * allocation per row.
+ */
+#ifndef MF_CSV_H
+#define MF_CSV_H
+
+#include "mf_internal.h"
+
+typedef struct mf__csv mf__csv;
+
+/* A piece of text, not NUL-terminated. */
+typedef struct mf__slice {
+    const char *ptr;
+    size_t len;
+} mf__slice;
+
+/*---- Reading -------------------------------------------------------------*/
+
+/* Open the CSV file at `path` with field delimiter `delim` (',', ';', '\t',
+ * '|', ...; not '"', CR, LF or NUL) and read its header row; a UTF-8 byte
+ * order mark before it is dropped. Regular files are memory-mapped; pipes
+ * and other files are read into memory whole.
+ * Errors: MF_EIO when the file cannot be opened or read (message names the
+ * path and the system error); MF_EDATA for an empty file (no header row)
+ * or a malformed header, with err->file = path and err->line; MF_EUSAGE
+ * for a bad delimiter. On success *out is a new reader that the caller
+ * closes with mf__csv_close; on failure *out is NULL. */
+int mf__csv_open(const char *path, char delim, mf__csv **out, mf_error *err);
+
+/* Number of header columns; every record has exactly this many fields. */
+size_t mf__csv_ncols(const mf__csv *c);
+/* Name of column i (NUL-terminated, unescaped). Borrowed from the reader. */
+const char *mf__csv_colname(const mf__csv *c, size_t i);
+/* Index of the first column named `name`, or -1. */
+long mf__csv_find(const mf__csv *c, const char *name);
+
+/* Read the next record. Returns 1 and sets *fields to an array of exactly
+ * ncols slices (borrowed: valid until the next mf__csv_next or close), 0 at
+ * end of file, or MF_EDATA with err naming the file, the line and the
+ * problem: a wrong number of fields (expected and found), an unterminated
+ * quoted field, a quote inside an unquoted field, text after a closing
+ * quote, a CR not followed by LF. After a wrong field count the reader has
+ * moved past the record and may go on; after the other errors every later
+ * call fails. */
+int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err);
+
+/* 1-based line number at which the current record starts (the header's
+ * line before the first mf__csv_next). Quoted line breaks count. */
+long mf__csv_line(const mf__csv *c);
+
+/* Path the reader was opened with. Borrowed. */
+const char *mf__csv_path(const mf__csv *c);
+
+/* Release the reader and its memory. NULL is a no-op. */
+void mf__csv_close(mf__csv *c);
+
+/*---- Writing -------------------------------------------------------------*/
+
+/* Append s[0..len) to out as one CSV field for delimiter `delim`: as is, or
+ * enclosed in quotes with inner quotes doubled when it holds the delimiter,
+ * a quote, CR or LF, or starts or ends with a space or tab. An empty s
+ * appends nothing. */
+void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim);
+
+#endif /* MF_CSV_H */

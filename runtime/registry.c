@@ -1,0 +1,134 @@
+/*
+ * registry.c — the registry as an object container, and backend selection.
+ *
+ * A Registry message (registry.proto) holds every applied object of every
+ * project. This file gives uniform access to its five object lists by
+ * mf_object_kind, so that plan, apply, list and describe are written once
+ * for all kinds. Backends (registry_file.c, and the SQL one) only load and
+ * commit whole Registry messages.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_internal.h"
+
+/*---- Kinds -----------------------------------------------------------------*/
+
+static const char *const kind_names[MF_KIND_COUNT] = {
+    "entity", "data source", "feature view", "on-demand feature view",
+    "feature service"};
+
+static const char *const kind_fields[MF_KIND_COUNT] = {
+    "entities", "data_sources", "feature_views", "on_demand_feature_views",
+    "feature_services"};
+
+const char *mf_kind_name(mf_object_kind kind) {
+    if (kind < 0 || kind >= MF_KIND_COUNT) return "object";
+    return kind_names[kind];
+}
+
+const char *mf__reg_field_name(mf_object_kind kind) { return kind_fields[kind]; }
+
+/*---- Access by kind --------------------------------------------------------*/
+
+size_t mf__reg_count(const Mf__Registry *reg, mf_object_kind kind) {
+    switch (kind) {
+    case MF_KIND_ENTITY: return reg->n_entities;
+    case MF_KIND_DATA_SOURCE: return reg->n_data_sources;
+    case MF_KIND_FEATURE_VIEW: return reg->n_feature_views;
+    case MF_KIND_ON_DEMAND_FEATURE_VIEW: return reg->n_on_demand_feature_views;
+    case MF_KIND_FEATURE_SERVICE: return reg->n_feature_services;
+    default: return 0;
+    }
+}
+
+/* Fill `out` from an object message whose fields 1 and 2 are spec and meta
+ * and whose spec has string fields `project` and `name`. */
+static void obj_view(mf_object_kind kind, ProtobufCMessage *m, Mf__Meta *meta,
+                     ProtobufCMessage *spec, const char *project,
+                     const char *name, mf__obj *out) {
+    out->kind = kind;
+    out->msg = m;
+    out->spec = spec;
+    out->meta = meta;
+    out->project = project;
+    out->name = name;
+}
+
+void mf__reg_get(const Mf__Registry *reg, mf_object_kind kind, size_t i,
+                 mf__obj *out) {
+    switch (kind) {
+    case MF_KIND_ENTITY: {
+        Mf__Entity *o = reg->entities[i];
+        obj_view(kind, &o->base, o->meta, &o->spec->base, o->spec->project,
+                 o->spec->name, out);
+        break;
+    }
+    case MF_KIND_DATA_SOURCE: {
+        Mf__DataSource *o = reg->data_sources[i];
+        obj_view(kind, &o->base, o->meta, &o->spec->base, o->spec->project,
+                 o->spec->name, out);
+        break;
+    }
+    case MF_KIND_FEATURE_VIEW: {
+        Mf__FeatureView *o = reg->feature_views[i];
+        obj_view(kind, &o->base, o->meta, &o->spec->base, o->spec->project,
+                 o->spec->name, out);
+        break;
+    }
+    case MF_KIND_ON_DEMAND_FEATURE_VIEW: {
+        Mf__OnDemandFeatureView *o = reg->on_demand_feature_views[i];
+        obj_view(kind, &o->base, o->meta, &o->spec->base, o->spec->project,
+                 o->spec->name, out);
+        break;
+    }
+    case MF_KIND_FEATURE_SERVICE: {
+        Mf__FeatureService *o = reg->feature_services[i];
+        obj_view(kind, &o->base, o->meta, &o->spec->base, o->spec->project,
+                 o->spec->name, out);
+        break;
+    }
+    default: abort();
+    }
+}
+
+long mf__reg_find(const Mf__Registry *reg, mf_object_kind kind,
+                  const char *project, const char *name) {
+    size_t n = mf__reg_count(reg, kind);
+    for (size_t i = 0; i < n; i++) {
+        mf__obj o;
+        mf__reg_get(reg, kind, i, &o);
+        if (strcmp(o.name, name) == 0 && strcmp(o.project, project) == 0)
+            return (long)i;
+    }
+    return -1;
+}
+
+void mf__reg_add(Mf__Registry *reg, mf_object_kind kind, ProtobufCMessage *obj) {
+    mf__pb_append(&reg->base, kind_fields[kind], obj);
+}
+
+void mf__reg_remove(Mf__Registry *reg, mf_object_kind kind, size_t i) {
+    mf__pb_remove(&reg->base, kind_fields[kind], i);
+}
+
+Mf__Registry *mf__reg_new(void) {
+    Mf__Registry *r = (Mf__Registry *)mf__pb_new(&mf__registry__descriptor);
+    r->schema_version = 1;
+    return r;
+}
+
+void mf__reg_free(Mf__Registry *reg) {
+    if (reg) protobuf_c_message_free_unpacked(&reg->base, NULL);
+}
+
+/*---- Backend selection -----------------------------------------------------*/
+
+int mf__registry_open(const mf__config *cfg, mf__registry **out, mf_error *err) {
+    if (strcmp(cfg->registry_type, "file") == 0)
+        return mf__registry_file_open(cfg->registry_path, out, err);
+    return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                      "registry_type '%s' is not supported by this build "
+                      "(supported: file)",
+                      cfg->registry_type);
+}

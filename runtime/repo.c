@@ -1,0 +1,583 @@
+/*
+ * repo.c — the store handle and the definition lifecycle: plan, apply,
+ * delete, teardown, list, describe, dump.
+ *
+ * Data flows one way: Lua definitions (lua_host.c) -> a Registry-shaped set
+ * of objects -> compared with the registry (plan) -> committed under the
+ * registry's lock (apply) -> the online store is told which views exist.
+ * Every operation is written once for the five kinds through the mf__obj
+ * accessors of registry.c.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_internal.h"
+
+struct mf_store {
+    mf__config cfg;
+    mf__registry *registry;
+    mf__online *online; /* opened on first use */
+};
+
+/*---- Opening ---------------------------------------------------------------*/
+
+int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store **out,
+                  mf_error *err) {
+    mf__err_clear(err);
+    if (opts) mf__log_level = opts->log_level;
+    char *cfg_path = opts && opts->config_file
+                         ? mf__xstrdup(opts->config_file)
+                         : mf__path_join(repo_path ? repo_path : ".", "feature_store.yaml");
+    mf_store *s = mf__xcalloc(1, sizeof *s);
+    int rc = mf__config_load(cfg_path, &s->cfg, err);
+    free(cfg_path);
+    if (rc == MF_OK) rc = mf__registry_open(&s->cfg, &s->registry, err);
+    if (rc) {
+        mf_store_close(s);
+        return rc;
+    }
+    *out = s;
+    return MF_OK;
+}
+
+void mf_store_close(mf_store *s) {
+    if (!s) return;
+    if (s->online) s->online->vt->close(s->online);
+    if (s->registry) s->registry->vt->close(s->registry);
+    mf__config_free(&s->cfg);
+    free(s);
+}
+
+const char *mf_store_project(const mf_store *s) { return s->cfg.project; }
+
+const mf__config *mf__store_config(const mf_store *s) { return &s->cfg; }
+
+static int online(mf_store *s, mf__online **out, mf_error *err) {
+    if (!s->online) {
+        int rc = mf__online_open(&s->cfg, &s->online, err);
+        if (rc) return rc;
+    }
+    *out = s->online;
+    return MF_OK;
+}
+
+/*---- Plans -----------------------------------------------------------------*/
+
+typedef struct plan_item {
+    mf_object_kind kind;
+    char *name;
+    mf_plan_action action;
+    char *changed;
+} plan_item;
+
+struct mf_plan {
+    plan_item *items;
+    size_t n, cap;
+    Mf__Registry *defs; /* the loaded definitions the plan was made from */
+};
+
+static void plan_add(mf_plan *p, mf_object_kind kind, const char *name,
+                     mf_plan_action action, const char *changed) {
+    if (p->n == p->cap) {
+        p->cap = p->cap ? p->cap * 2 : 16;
+        p->items = mf__xrealloc(p->items, p->cap * sizeof *p->items);
+    }
+    p->items[p->n++] = (plan_item){kind, mf__xstrdup(name), action,
+                                   mf__xstrdup(changed ? changed : "")};
+}
+
+size_t mf_plan_count(const mf_plan *p) { return p ? p->n : 0; }
+
+int mf_plan_item(const mf_plan *p, size_t i, mf_object_kind *kind, const char **name,
+                 mf_plan_action *action, const char **changed) {
+    if (!p || i >= p->n) return MF_EUSAGE;
+    if (kind) *kind = p->items[i].kind;
+    if (name) *name = p->items[i].name;
+    if (action) *action = p->items[i].action;
+    if (changed) *changed = p->items[i].changed;
+    return MF_OK;
+}
+
+void mf_plan_free(mf_plan *p) {
+    if (!p) return;
+    for (size_t i = 0; i < p->n; i++) free(p->items[i].name), free(p->items[i].changed);
+    free(p->items);
+    mf__reg_free(p->defs);
+    free(p);
+}
+
+/* Compare definitions with the registry, for the store's project. */
+static void diff_into(const mf_store *s, const Mf__Registry *defs,
+                      const Mf__Registry *reg, mf_plan *p) {
+    for (int k = 0; k < MF_KIND_COUNT; k++) {
+        size_t n = mf__reg_count(defs, k);
+        for (size_t i = 0; i < n; i++) {
+            mf__obj d, r;
+            mf__reg_get(defs, k, i, &d);
+            long j = mf__reg_find(reg, k, s->cfg.project, d.name);
+            if (j < 0) {
+                plan_add(p, k, d.name, MF_PLAN_ADD, NULL);
+                continue;
+            }
+            mf__reg_get(reg, k, (size_t)j, &r);
+            if (mf__pb_equal(d.spec, r.spec)) {
+                plan_add(p, k, d.name, MF_PLAN_UNCHANGED, NULL);
+            } else {
+                mf__buf b;
+                mf__buf_init(&b);
+                mf__pb_diff_fields(r.spec, d.spec, &b);
+                plan_add(p, k, d.name, MF_PLAN_CHANGE, b.data ? b.data : "");
+                mf__buf_free(&b);
+            }
+        }
+        n = mf__reg_count(reg, k);
+        for (size_t i = 0; i < n; i++) {
+            mf__obj r;
+            mf__reg_get(reg, k, i, &r);
+            if (strcmp(r.project, s->cfg.project) != 0) continue;
+            if (mf__reg_find(defs, k, s->cfg.project, r.name) < 0)
+                plan_add(p, k, r.name, MF_PLAN_KEEP, NULL);
+        }
+    }
+}
+
+/* Load and check the definitions: apply-time validation needing the data
+ * (schema inference) happens in mf__defs_resolve. */
+static int load_defs(mf_store *s, Mf__Registry **defs, mf_error *err) {
+    int rc = mf__defs_load(&s->cfg, defs, err);
+    if (rc) return rc;
+    rc = mf__defs_resolve(&s->cfg, *defs, err);
+    if (rc) {
+        mf__reg_free(*defs);
+        *defs = NULL;
+    }
+    return rc;
+}
+
+int mf_plan_compute(mf_store *s, mf_plan **out, mf_error *err) {
+    mf__err_clear(err);
+    Mf__Registry *defs = NULL, *reg = NULL;
+    int rc = load_defs(s, &defs, err);
+    if (rc == MF_OK) rc = s->registry->vt->load(s->registry, &reg, err);
+    if (rc) {
+        mf__reg_free(defs);
+        return rc;
+    }
+    mf_plan *p = mf__xcalloc(1, sizeof *p);
+    diff_into(s, defs, reg, p);
+    p->defs = defs;
+    mf__reg_free(reg);
+    *out = p;
+    return MF_OK;
+}
+
+/*---- Apply -----------------------------------------------------------------*/
+
+typedef struct apply_ctx {
+    const mf_store *store;
+    const Mf__Registry *defs;
+} apply_ctx;
+
+static void ensure_project(Mf__Registry *reg, const char *project, int64_t now) {
+    for (size_t i = 0; i < reg->n_projects; i++)
+        if (strcmp(reg->projects[i]->name, project) == 0) return;
+    Mf__Project *p = (Mf__Project *)mf__pb_new(&mf__project__descriptor);
+    mf__pb_set_string(&p->name, project);
+    p->created_us = now;
+    mf__pb_append(&reg->base, "projects", &p->base);
+}
+
+/* Mutator: add or replace every defined object; keep the rest. Runs under
+ * the registry lock, against the registry as it is now. */
+static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
+    MF__UNUSED(err);
+    apply_ctx *c = ud;
+    const char *project = c->store->cfg.project;
+    int64_t now = mf__now_us();
+    ensure_project(reg, project, now);
+    for (int k = 0; k < MF_KIND_COUNT; k++) {
+        size_t n = mf__reg_count(c->defs, k);
+        for (size_t i = 0; i < n; i++) {
+            mf__obj d;
+            mf__reg_get(c->defs, k, i, &d);
+            long j = mf__reg_find(reg, k, project, d.name);
+            ProtobufCMessage *copy = mf__pb_clone(d.msg);
+            mf__obj nc;
+            /* view the copy through a one-object registry-free accessor */
+            Mf__Meta *meta = NULL;
+            const ProtobufCFieldDescriptor *mfd =
+                protobuf_c_message_descriptor_get_field_by_name(copy->descriptor, "meta");
+            meta = *(Mf__Meta **)((char *)copy + mfd->offset);
+            if (j < 0) {
+                if (meta) meta->created_us = meta->updated_us = now;
+                mf__reg_add(reg, k, copy);
+                continue;
+            }
+            mf__reg_get(reg, k, (size_t)j, &nc);
+            if (mf__pb_equal(d.spec, nc.spec)) {
+                /* unchanged: keep the stored object (and its created time)
+                 * but refresh where it is defined */
+                if (nc.meta && meta) {
+                    mf__pb_set_string(&nc.meta->file, meta->file);
+                    nc.meta->line = meta->line;
+                }
+                protobuf_c_message_free_unpacked(copy, NULL);
+                continue;
+            }
+            if (meta) {
+                meta->created_us = nc.meta ? nc.meta->created_us : now;
+                meta->updated_us = now;
+            }
+            if (k == MF_KIND_FEATURE_VIEW) {
+                /* keep materialization history across definition changes */
+                Mf__FeatureView *old = (Mf__FeatureView *)nc.msg;
+                Mf__FeatureView *nv = (Mf__FeatureView *)copy;
+                for (size_t x = 0; x < old->n_intervals; x++)
+                    mf__pb_append(&nv->base, "intervals", mf__pb_clone(&old->intervals[x]->base));
+            }
+            mf__reg_remove(reg, k, (size_t)j);
+            mf__reg_add(reg, k, copy);
+        }
+    }
+    return MF_OK;
+}
+
+int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
+    mf_plan *p = NULL;
+    int rc = mf_plan_compute(s, &p, err);
+    if (rc) return rc;
+    /* online store first: creating tables is idempotent, so a failure here
+     * leaves the registry as it was */
+    mf__online *on = NULL;
+    rc = online(s, &on, err);
+    if (rc == MF_OK) {
+        size_t n = p->defs->n_feature_views, nk = 0, nd = 0;
+        Mf__FeatureView **keep = mf__xcalloc(n, sizeof *keep);
+        Mf__FeatureView **drop = mf__xcalloc(n, sizeof *drop);
+        for (size_t i = 0; i < n; i++) {
+            Mf__FeatureView *v = p->defs->feature_views[i];
+            if (v->spec->online) keep[nk++] = v;
+            else drop[nd++] = v;
+        }
+        rc = on->vt->update(on, s->cfg.project, keep, nk, drop, nd, err);
+        free(keep);
+        free(drop);
+    }
+    if (rc == MF_OK) {
+        apply_ctx c = {s, p->defs};
+        rc = s->registry->vt->commit(s->registry, apply_mutator, &c, err);
+    }
+    if (rc || !out) mf_plan_free(p);
+    else *out = p;
+    return rc;
+}
+
+/*---- Delete and teardown ---------------------------------------------------*/
+
+/* Name of an object of the project that uses (kind, name), or NULL. */
+static const char *dependent(const Mf__Registry *reg, const char *project,
+                             mf_object_kind kind, const char *name,
+                             mf_object_kind *dep_kind) {
+    for (size_t i = 0; i < reg->n_feature_views; i++) {
+        Mf__FeatureViewSpec *v = reg->feature_views[i]->spec;
+        if (strcmp(v->project, project) != 0) continue;
+        *dep_kind = MF_KIND_FEATURE_VIEW;
+        if (kind == MF_KIND_DATA_SOURCE && strcmp(v->source, name) == 0) return v->name;
+        if (kind == MF_KIND_ENTITY)
+            for (size_t j = 0; j < v->n_entities; j++)
+                if (strcmp(v->entities[j], name) == 0) return v->name;
+    }
+    for (size_t i = 0; i < reg->n_data_sources; i++) {
+        Mf__DataSourceSpec *d = reg->data_sources[i]->spec;
+        *dep_kind = MF_KIND_DATA_SOURCE;
+        if (kind == MF_KIND_DATA_SOURCE && strcmp(d->project, project) == 0 &&
+            strcmp(d->batch_source, name) == 0)
+            return d->name;
+    }
+    for (size_t i = 0; i < reg->n_on_demand_feature_views; i++) {
+        Mf__OnDemandFeatureViewSpec *o = reg->on_demand_feature_views[i]->spec;
+        if (strcmp(o->project, project) != 0) continue;
+        *dep_kind = MF_KIND_ON_DEMAND_FEATURE_VIEW;
+        for (size_t j = 0; j < o->n_source_views; j++)
+            if (kind == MF_KIND_FEATURE_VIEW && strcmp(o->source_views[j]->view_name, name) == 0)
+                return o->name;
+        for (size_t j = 0; j < o->n_request_sources; j++)
+            if (kind == MF_KIND_DATA_SOURCE && strcmp(o->request_sources[j], name) == 0)
+                return o->name;
+    }
+    for (size_t i = 0; i < reg->n_feature_services; i++) {
+        Mf__FeatureServiceSpec *f = reg->feature_services[i]->spec;
+        if (strcmp(f->project, project) != 0) continue;
+        *dep_kind = MF_KIND_FEATURE_SERVICE;
+        for (size_t j = 0; j < f->n_features; j++)
+            if ((kind == MF_KIND_FEATURE_VIEW || kind == MF_KIND_ON_DEMAND_FEATURE_VIEW) &&
+                strcmp(f->features[j]->view_name, name) == 0)
+                return f->name;
+    }
+    return NULL;
+}
+
+typedef struct delete_ctx {
+    const char *project;
+    mf_object_kind kind;
+    const char *name;
+    Mf__FeatureView *removed_view; /* clone of a deleted view, for the store */
+} delete_ctx;
+
+/* Resolve MF_KIND_ANY to the one kind holding `name`. */
+static int resolve_kind(const Mf__Registry *reg, const char *project, const char *name,
+                        mf_object_kind *kind, mf_error *err) {
+    if (*kind != MF_KIND_ANY) {
+        if (mf__reg_find(reg, *kind, project, name) < 0)
+            return mf__err(err, MF_ENOTFOUND, "no %s named '%s' in project '%s'",
+                           mf_kind_name(*kind), name, project);
+        return MF_OK;
+    }
+    int found = -1, count = 0;
+    for (int k = 0; k < MF_KIND_COUNT; k++)
+        if (mf__reg_find(reg, k, project, name) >= 0) found = k, count++;
+    if (count == 0)
+        return mf__err(err, MF_ENOTFOUND, "no object named '%s' in project '%s'", name,
+                       project);
+    if (count > 1)
+        return mf__err(err, MF_EUSAGE, "'%s' names objects of several kinds; say which "
+                       "with --kind", name);
+    *kind = found;
+    return MF_OK;
+}
+
+static int delete_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
+    delete_ctx *c = ud;
+    int rc = resolve_kind(reg, c->project, c->name, &c->kind, err);
+    if (rc) return rc;
+    mf_object_kind dk;
+    const char *dep = dependent(reg, c->project, c->kind, c->name, &dk);
+    if (dep)
+        return mf__err(err, MF_EDEF, "cannot delete %s '%s': %s '%s' uses it; delete "
+                       "that first", mf_kind_name(c->kind), c->name, mf_kind_name(dk), dep);
+    long i = mf__reg_find(reg, c->kind, c->project, c->name);
+    if (c->kind == MF_KIND_FEATURE_VIEW)
+        c->removed_view = (Mf__FeatureView *)mf__pb_clone(&reg->feature_views[i]->base);
+    mf__reg_remove(reg, c->kind, (size_t)i);
+    return MF_OK;
+}
+
+int mf_delete(mf_store *s, mf_object_kind kind, const char *name, mf_error *err) {
+    mf__err_clear(err);
+    delete_ctx c = {s->cfg.project, kind, name, NULL};
+    int rc = s->registry->vt->commit(s->registry, delete_mutator, &c, err);
+    if (rc == MF_OK && c.removed_view) {
+        mf__online *on;
+        rc = online(s, &on, err);
+        if (rc == MF_OK) rc = on->vt->teardown(on, s->cfg.project, &c.removed_view, 1, err);
+    }
+    if (c.removed_view) protobuf_c_message_free_unpacked(&c.removed_view->base, NULL);
+    return rc;
+}
+
+typedef struct teardown_ctx {
+    const char *project;
+    Mf__Registry *removed; /* the project's views, for the store */
+} teardown_ctx;
+
+static int teardown_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
+    MF__UNUSED(err);
+    teardown_ctx *c = ud;
+    for (int k = 0; k < MF_KIND_COUNT; k++) {
+        for (size_t i = mf__reg_count(reg, k); i-- > 0;) {
+            mf__obj o;
+            mf__reg_get(reg, k, i, &o);
+            if (strcmp(o.project, c->project) != 0) continue;
+            if (k == MF_KIND_FEATURE_VIEW) mf__reg_add(c->removed, k, mf__pb_clone(o.msg));
+            mf__reg_remove(reg, k, i);
+        }
+    }
+    for (size_t i = reg->n_projects; i-- > 0;)
+        if (strcmp(reg->projects[i]->name, c->project) == 0)
+            mf__pb_remove(&reg->base, "projects", i);
+    return MF_OK;
+}
+
+int mf_teardown(mf_store *s, mf_error *err) {
+    mf__err_clear(err);
+    teardown_ctx c = {s->cfg.project, mf__reg_new()};
+    int rc = s->registry->vt->commit(s->registry, teardown_mutator, &c, err);
+    if (rc == MF_OK) {
+        mf__online *on;
+        rc = online(s, &on, err);
+        if (rc == MF_OK)
+            rc = on->vt->teardown(on, s->cfg.project, c.removed->feature_views,
+                                  c.removed->n_feature_views, err);
+    }
+    mf__reg_free(c.removed);
+    return rc;
+}
+
+/*---- Listing and describing ------------------------------------------------*/
+
+typedef struct list_item {
+    char *name;
+    char *summary;
+} list_item;
+
+struct mf_object_list {
+    list_item *items;
+    size_t n;
+};
+
+static bool tags_match(const ProtobufCMessage *spec, const char *const *filters, size_t n) {
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field_by_name(spec->descriptor, "tags");
+    size_t nt = *(const size_t *)((const char *)spec + fd->quantifier_offset);
+    Mf__Tag **tags = *(Mf__Tag **const *)((const char *)spec + fd->offset);
+    for (size_t f = 0; f < n; f++) {
+        const char *colon = strchr(filters[f], ':');
+        size_t kl = colon ? (size_t)(colon - filters[f]) : strlen(filters[f]);
+        bool hit = false;
+        for (size_t i = 0; i < nt && !hit; i++)
+            hit = strlen(tags[i]->key) == kl && strncmp(tags[i]->key, filters[f], kl) == 0 &&
+                  (!colon || strcmp(tags[i]->value, colon + 1) == 0);
+        if (!hit) return false;
+    }
+    return true;
+}
+
+static char *summary_of(const mf__obj *o) {
+    mf__buf b;
+    mf__buf_init(&b);
+    switch (o->kind) {
+    case MF_KIND_ENTITY: {
+        const Mf__EntitySpec *e = (const Mf__EntitySpec *)o->spec;
+        mf__buf_puts(&b, "join_keys=");
+        for (size_t i = 0; i < e->n_join_keys; i++)
+            mf__buf_printf(&b, "%s%s", i ? "," : "", e->join_keys[i]);
+        if (e->value_type) mf__buf_printf(&b, " value_type=%s", mf__dtype_name(e->value_type));
+        break;
+    }
+    case MF_KIND_DATA_SOURCE: {
+        const Mf__DataSourceSpec *d = (const Mf__DataSourceSpec *)o->spec;
+        mf__buf_printf(&b, "type=%s", d->kind);
+        if (d->path[0]) mf__buf_printf(&b, " path=%s", d->path);
+        if (d->database[0]) mf__buf_printf(&b, " database=%s", d->database);
+        if (d->table[0]) mf__buf_printf(&b, " table=%s", d->table);
+        if (d->batch_source[0]) mf__buf_printf(&b, " batch_source=%s", d->batch_source);
+        break;
+    }
+    case MF_KIND_FEATURE_VIEW: {
+        const Mf__FeatureViewSpec *v = (const Mf__FeatureViewSpec *)o->spec;
+        mf__buf_puts(&b, "entities=");
+        for (size_t i = 0; i < v->n_entities; i++)
+            mf__buf_printf(&b, "%s%s", i ? "," : "", v->entities[i]);
+        if (!v->n_entities) mf__buf_puts(&b, "-");
+        mf__buf_printf(&b, " features=%zu ttl=%llds source=%s%s", v->n_features,
+                       (long long)v->ttl_seconds, v->source, v->online ? " online" : "");
+        break;
+    }
+    case MF_KIND_ON_DEMAND_FEATURE_VIEW: {
+        const Mf__OnDemandFeatureViewSpec *v = (const Mf__OnDemandFeatureViewSpec *)o->spec;
+        mf__buf_printf(&b, "features=%zu mode=%s sources=", v->n_features, v->mode);
+        for (size_t i = 0; i < v->n_source_views; i++)
+            mf__buf_printf(&b, "%s%s", i ? "," : "", v->source_views[i]->view_name);
+        for (size_t i = 0; i < v->n_request_sources; i++)
+            mf__buf_printf(&b, "%s%s", i || v->n_source_views ? "," : "", v->request_sources[i]);
+        break;
+    }
+    case MF_KIND_FEATURE_SERVICE: {
+        const Mf__FeatureServiceSpec *f = (const Mf__FeatureServiceSpec *)o->spec;
+        mf__buf_puts(&b, "features=");
+        for (size_t i = 0; i < f->n_features; i++) {
+            const Mf__FeatureViewProjection *p = f->features[i];
+            mf__buf_printf(&b, "%s%s", i ? "," : "", p->alias[0] ? p->alias : p->view_name);
+            mf__buf_printf(&b, "[%zu]", p->n_features);
+        }
+        break;
+    }
+    default: break;
+    }
+    return mf__buf_steal(&b);
+}
+
+static int cmp_item(const void *a, const void *b) {
+    return strcmp(((const list_item *)a)->name, ((const list_item *)b)->name);
+}
+
+int mf_list(mf_store *s, mf_object_kind kind, const char *const *tag_filters,
+            size_t n_filters, mf_object_list **out, mf_error *err) {
+    mf__err_clear(err);
+    if (kind < 0 || kind >= MF_KIND_COUNT) return mf__err(err, MF_EUSAGE, "bad object kind");
+    Mf__Registry *reg;
+    int rc = s->registry->vt->load(s->registry, &reg, err);
+    if (rc) return rc;
+    mf_object_list *l = mf__xcalloc(1, sizeof *l);
+    size_t n = mf__reg_count(reg, kind);
+    l->items = mf__xcalloc(n ? n : 1, sizeof *l->items);
+    for (size_t i = 0; i < n; i++) {
+        mf__obj o;
+        mf__reg_get(reg, kind, i, &o);
+        if (strcmp(o.project, s->cfg.project) != 0) continue;
+        if (!tags_match(o.spec, tag_filters, n_filters)) continue;
+        l->items[l->n].name = mf__xstrdup(o.name);
+        l->items[l->n].summary = summary_of(&o);
+        l->n++;
+    }
+    qsort(l->items, l->n, sizeof *l->items, cmp_item);
+    mf__reg_free(reg);
+    *out = l;
+    return MF_OK;
+}
+
+size_t mf_object_list_count(const mf_object_list *l) { return l ? l->n : 0; }
+const char *mf_object_list_name(const mf_object_list *l, size_t i) {
+    return l && i < l->n ? l->items[i].name : NULL;
+}
+const char *mf_object_list_summary(const mf_object_list *l, size_t i) {
+    return l && i < l->n ? l->items[i].summary : NULL;
+}
+
+void mf_object_list_free(mf_object_list *l) {
+    if (!l) return;
+    for (size_t i = 0; i < l->n; i++) free(l->items[i].name), free(l->items[i].summary);
+    free(l->items);
+    free(l);
+}
+
+int mf_describe(mf_store *s, mf_object_kind kind, const char *name, char **json,
+                mf_error *err) {
+    mf__err_clear(err);
+    Mf__Registry *reg;
+    int rc = s->registry->vt->load(s->registry, &reg, err);
+    if (rc) return rc;
+    rc = resolve_kind(reg, s->cfg.project, name, &kind, err);
+    if (rc == MF_OK) {
+        mf__obj o;
+        mf__reg_get(reg, kind, (size_t)mf__reg_find(reg, kind, s->cfg.project, name), &o);
+        mf__buf b;
+        mf__buf_init(&b);
+        mf__pb_to_json(o.msg, &b, false, 2);
+        *json = mf__buf_steal(&b);
+    }
+    mf__reg_free(reg);
+    return rc;
+}
+
+int mf_registry_dump(mf_store *s, char **json, mf_error *err) {
+    mf__err_clear(err);
+    Mf__Registry *reg;
+    int rc = s->registry->vt->load(s->registry, &reg, err);
+    if (rc) return rc;
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__pb_to_json(&reg->base, &b, false, 2);
+    *json = mf__buf_steal(&b);
+    mf__reg_free(reg);
+    return MF_OK;
+}
+
+int mf_registry_version(mf_store *s, uint64_t *version, mf_error *err) {
+    Mf__Registry *reg;
+    int rc = s->registry->vt->load(s->registry, &reg, err);
+    if (rc) return rc;
+    *version = reg->version;
+    mf__reg_free(reg);
+    return MF_OK;
+}

@@ -1,0 +1,172 @@
+/*
+ * source.c — reading batch sources row by row: CSV files and SQLite.
+ *
+ * One interface over both kinds (mf_source.h): column names after the
+ * source's field_mapping renames, then rows as text slices (NULL ptr =
+ * null). CSV rows come straight from the mmap-ed reader of csv.c; SQLite
+ * rows from a prepared statement over the table or query. Empty CSV cells
+ * are null.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "mf_csv.h"
+#include "mf_source.h"
+
+struct mf__source {
+    char *where;    /* path (and table/query) for messages */
+    size_t ncols;
+    char **names;   /* after field_mapping */
+    mf__csv *csv;
+    sqlite3 *db;
+    sqlite3_stmt *stmt;
+    mf__slice *row; /* sqlite: reused per row */
+    long rowno;
+    const mf__slice *cur;
+};
+
+static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
+    for (size_t i = 0; i < ds->n_field_mapping; i++)
+        if (strcmp(ds->field_mapping[i]->source_column, col) == 0)
+            return ds->field_mapping[i]->name;
+    return col;
+}
+
+static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source *s,
+                       mf_error *err) {
+    char *path = mf__path_join(cfg->repo_path, ds->database);
+    s->where = mf__xasprintf("%s (%s %s)", path, ds->table[0] ? "table" : "query",
+                             ds->table[0] ? ds->table : ds->query);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        int rc = mf__err(err, MF_EIO, "cannot open SQLite source %s: %s", path,
+                         s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        free(path);
+        return rc;
+    }
+    free(path);
+    sqlite3_busy_timeout(s->db, 5000);
+    char *sql;
+    if (ds->table[0]) {
+        char *q = mf__sql_ident(ds->table);
+        sql = mf__xasprintf("SELECT * FROM %s", q);
+        free(q);
+    } else {
+        sql = mf__xstrdup(ds->query);
+    }
+    int prc = sqlite3_prepare_v2(s->db, sql, -1, &s->stmt, NULL);
+    free(sql);
+    if (prc != SQLITE_OK)
+        return mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, sqlite3_errmsg(s->db));
+    s->ncols = (size_t)sqlite3_column_count(s->stmt);
+    s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);
+    for (size_t i = 0; i < s->ncols; i++)
+        s->names[i] = mf__xstrdup(mapped(ds, sqlite3_column_name(s->stmt, (int)i)));
+    s->row = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->row);
+    return MF_OK;
+}
+
+int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source **out,
+                    mf_error *err) {
+    *out = NULL;
+    mf__source *s = mf__xcalloc(1, sizeof *s);
+    int rc;
+    if (strcmp(ds->kind, "file") == 0) {
+        char *path = mf__path_join(cfg->repo_path, ds->path);
+        s->where = path;
+        rc = mf__csv_open(path, ds->delimiter[0] ? ds->delimiter[0] : ',', &s->csv, err);
+        if (rc == MF_OK) {
+            s->ncols = mf__csv_ncols(s->csv);
+            s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);
+            for (size_t i = 0; i < s->ncols; i++)
+                s->names[i] = mf__xstrdup(mapped(ds, mf__csv_colname(s->csv, i)));
+        }
+    } else if (strcmp(ds->kind, "sqlite") == 0) {
+        rc = open_sqlite(cfg, ds, s, err);
+    } else {
+        rc = mf__err(err, MF_EINTERNAL, "data source '%s' of kind %s has no rows to read",
+                     ds->name, ds->kind);
+    }
+    if (rc) {
+        mf__source_close(s);
+        return rc;
+    }
+    *out = s;
+    return MF_OK;
+}
+
+size_t mf__source_ncols(const mf__source *s) { return s->ncols; }
+const char *mf__source_colname(const mf__source *s, size_t i) { return s->names[i]; }
+const char *mf__source_where(const mf__source *s) { return s->where; }
+long mf__source_line(const mf__source *s) { return s->csv ? mf__csv_line(s->csv) : s->rowno; }
+
+long mf__source_find(const mf__source *s, const char *name) {
+    for (size_t i = 0; i < s->ncols; i++)
+        if (strcmp(s->names[i], name) == 0) return (long)i;
+    return -1;
+}
+
+int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
+    if (s->csv) {
+        int rc = mf__csv_next(s->csv, fields, err);
+        return rc;
+    }
+    int rc = sqlite3_step(s->stmt);
+    if (rc == SQLITE_DONE) return 0;
+    if (rc != SQLITE_ROW)
+        return mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, sqlite3_errmsg(s->db));
+    s->rowno++;
+    for (size_t i = 0; i < s->ncols; i++) {
+        if (sqlite3_column_type(s->stmt, (int)i) == SQLITE_NULL) {
+            s->row[i].ptr = NULL;
+            s->row[i].len = 0;
+        } else {
+            s->row[i].ptr = (const char *)sqlite3_column_text(s->stmt, (int)i);
+            s->row[i].len = (size_t)sqlite3_column_bytes(s->stmt, (int)i);
+        }
+    }
+    *fields = s->row;
+    return 1;
+}
+
+void mf__source_close(mf__source *s) {
+    if (!s) return;
+    mf__csv_close(s->csv);
+    sqlite3_finalize(s->stmt);
+    sqlite3_close(s->db);
+    for (size_t i = 0; s->names && i < s->ncols; i++) free(s->names[i]);
+    free(s->names);
+    free(s->row);
+    free(s->where);
+    free(s);
+}
+
+/*---- Type inference ----------------------------------------------------------*/
+
+void mf__infer_init(mf__infer *t) { t->int_ok = t->float_ok = t->bool_ok = t->ts_ok = true, t->seen = 0; }
+
+void mf__infer_add(mf__infer *t, const char *p, size_t n) {
+    if (!p || n == 0) return;
+    t->seen++;
+    int64_t i;
+    double d;
+    bool b;
+    if (t->int_ok && mf__parse_int64(p, n, &i) != 0) t->int_ok = false;
+    if (t->float_ok && mf__parse_double(p, n, &d) != 0) t->float_ok = false;
+    if (t->bool_ok) {
+        /* only words: 0/1 columns are integers */
+        bool word = (n >= 4 && (p[0] == 't' || p[0] == 'T' || p[0] == 'f' || p[0] == 'F'));
+        if (!word || mf__parse_bool(p, n, &b) != 0) t->bool_ok = false;
+    }
+    if (t->ts_ok && mf__ts_parse(p, n, &i) != 0) t->ts_ok = false;
+}
+
+Mf__ValueType mf__infer_type(const mf__infer *t) {
+    if (!t->seen) return MF__VALUE_TYPE__VT_STRING;
+    if (t->int_ok) return MF__VALUE_TYPE__VT_INT64;
+    if (t->float_ok) return MF__VALUE_TYPE__VT_DOUBLE;
+    if (t->bool_ok) return MF__VALUE_TYPE__VT_BOOL;
+    if (t->ts_ok) return MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
+    return MF__VALUE_TYPE__VT_STRING;
+}

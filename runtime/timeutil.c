@@ -1,0 +1,477 @@
+/*
+ * timeutil.c — timestamps and scalar values as text.
+ *
+ * Timestamps inside moonfeast are int64 microseconds since the Unix epoch,
+ * UTC. This file reads them from RFC 3339 / ISO 8601 text or bare epoch
+ * seconds and writes them back as RFC 3339 with 'Z', using its own
+ * proleptic-Gregorian day arithmetic (no sscanf, mktime or timegm: these run
+ * once per cell of multi-million-row CSV files, and the libc ones depend on
+ * the TZ environment).
+ *
+ * It also holds the scalar parsers and formatters of mf_values.h (integers,
+ * floating point, booleans), shared by CSV reading, CSV writing and type
+ * inference. Numbers are read in the "C" locale whatever the process locale
+ * is; the common short decimals take an exact fast path, everything else
+ * goes through strtod_l/strtof_l.
+ *
+ * Nothing here allocates (except one "C" locale object, created on first
+ * use and kept for the life of the process).
+ */
+#define _GNU_SOURCE /* strtod_l, strtof_l */
+#include <errno.h>
+#include <float.h>
+#include <locale.h>
+#include <math.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_internal.h"
+#include "mf_values.h"
+
+/*---- Calendar arithmetic -------------------------------------------------*/
+
+#define US_PER_SEC INT64_C(1000000)
+#define US_PER_DAY INT64_C(86400000000)
+
+/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar
+ * (H. Hinnant's days_from_civil). Valid for any year that fits. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d) {
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);                      /* 0..399 */
+    unsigned doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1; /* 0..365 */
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;         /* 0..146096 */
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+/* Inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d) {
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
+static unsigned days_in_month(unsigned y, unsigned m) {
+    static const unsigned char dim[13] = {0,  31, 28, 31, 30, 31, 30,
+                                          31, 31, 30, 31, 30, 31};
+    if (m == 2 && (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0))) return 29;
+    return dim[m];
+}
+
+/* The text forms cover years 0001..9999; bare epoch seconds are held to the
+ * same span so that whatever parses can be formatted and parsed again. */
+#define TS_MIN_SEC INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
+#define TS_MAX_SEC INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
+
+/*---- Timestamps ----------------------------------------------------------*/
+
+/* The two decimal digits at p as a number, or -1. */
+static inline int two_digits(const unsigned char *p) {
+    unsigned a = (unsigned)p[0] - '0', b = (unsigned)p[1] - '0';
+    if (a > 9 || b > 9) return -1;
+    return (int)(a * 10 + b);
+}
+
+/* Bare epoch seconds: optional '-', one or more digits. */
+static int parse_epoch_seconds(const char *s, size_t len, int64_t *out_us) {
+    if (len == 0 || s[0] == '+') return -1;
+    int64_t sec;
+    if (mf__parse_int64(s, len, &sec) != 0) return -1;
+    if (sec < TS_MIN_SEC || sec > TS_MAX_SEC) return -1;
+    *out_us = sec * US_PER_SEC;
+    return 0;
+}
+
+/* Accepted: YYYY-MM-DD, optionally followed by 'T'/'t'/' ' and HH:MM,
+ * optionally :SS, optionally .F (1-9 digits, truncated to microseconds),
+ * optionally a zone: 'Z'/'z', +HH, +HHMM, +HH:MM (or '-'). Date-only text
+ * is midnight UTC; no zone means UTC. Second 60 (leap second) is refused.
+ * Anything else, including surrounding spaces, is -1. */
+int mf__ts_parse(const char *s, size_t len, int64_t *out_us) {
+    const unsigned char *p = (const unsigned char *)s;
+    if (len < 10 || p[4] != '-') return parse_epoch_seconds(s, len, out_us);
+
+    int y1 = two_digits(p), y2 = two_digits(p + 2);
+    int mo = two_digits(p + 5), d = two_digits(p + 8);
+    if (y1 < 0 || y2 < 0 || p[7] != '-' || mo < 1 || mo > 12 || d < 1)
+        return -1;
+    int y = y1 * 100 + y2;
+    if (y == 0 || (unsigned)d > days_in_month((unsigned)y, (unsigned)mo))
+        return -1;
+    int64_t secs = days_from_civil(y, (unsigned)mo, (unsigned)d) * 86400;
+    int64_t frac = 0;
+    size_t i = 10;
+    if (i == len) goto done;
+
+    if (p[i] != 'T' && p[i] != 't' && p[i] != ' ') return -1;
+    if (len < 16 || p[13] != ':') return -1;
+    int h = two_digits(p + 11), mi = two_digits(p + 14), sec = 0;
+    if (h < 0 || h > 23 || mi < 0 || mi > 59) return -1;
+    i = 16;
+    if (i < len && p[i] == ':') {
+        if (len - i < 3) return -1;
+        sec = two_digits(p + i + 1);
+        if (sec < 0 || sec > 59) return -1;
+        i += 3;
+        if (i < len && p[i] == '.') {
+            size_t start = ++i;
+            unsigned dg;
+            while (i < len && (dg = (unsigned)p[i] - '0') <= 9) {
+                if (i - start < 6) frac = frac * 10 + dg;
+                i++;
+            }
+            size_t nd = i - start;
+            if (nd == 0 || nd > 9) return -1;
+            for (; nd < 6; nd++) frac *= 10;
+        }
+    }
+    secs += h * 3600 + mi * 60 + sec;
+
+    if (i < len) {
+        unsigned char c = p[i];
+        if (c == 'Z' || c == 'z') {
+            if (i + 1 != len) return -1;
+        } else if (c == '+' || c == '-') {
+            const unsigned char *q = p + i + 1;
+            size_t r = len - i - 1;
+            int oh = r >= 2 ? two_digits(q) : -1, om = 0;
+            if (r == 2)
+                om = 0;
+            else if (r == 4)
+                om = two_digits(q + 2);
+            else if (r == 5 && q[2] == ':')
+                om = two_digits(q + 3);
+            else
+                return -1;
+            if (oh < 0 || oh > 23 || om < 0 || om > 59) return -1;
+            int off = oh * 3600 + om * 60;
+            secs -= c == '+' ? off : -off;
+        } else {
+            return -1;
+        }
+    }
+done:
+    *out_us = secs * US_PER_SEC + frac;
+    return 0;
+}
+
+static inline char *put2(char *p, unsigned v) {
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* Any int64 is written; years outside 0000..9999 (only reachable from
+ * microsecond values no text parses to) come out with more digits or a
+ * sign. */
+size_t mf__ts_format(int64_t us, char *buf) {
+    int64_t days = us / US_PER_DAY, rem = us % US_PER_DAY;
+    if (rem < 0) rem += US_PER_DAY, days--;
+    int64_t y;
+    unsigned m, d;
+    civil_from_days(days, &y, &m, &d);
+    unsigned sod = (unsigned)(rem / US_PER_SEC), frac = (unsigned)(rem % US_PER_SEC);
+
+    char *p = buf;
+    if (y >= 0 && y <= 9999) {
+        p = put2(p, (unsigned)y / 100);
+        p = put2(p, (unsigned)y % 100);
+    } else {
+        p += snprintf(p, 16, "%04lld", (long long)y);
+    }
+    *p++ = '-';
+    p = put2(p, m);
+    *p++ = '-';
+    p = put2(p, d);
+    *p++ = 'T';
+    p = put2(p, sod / 3600);
+    *p++ = ':';
+    p = put2(p, sod / 60 % 60);
+    *p++ = ':';
+    p = put2(p, sod % 60);
+    if (frac) {
+        *p++ = '.';
+        for (int k = 5; k >= 0; k--, frac /= 10) p[k] = (char)('0' + frac % 10);
+        p += 6;
+    }
+    *p++ = 'Z';
+    *p = '\0';
+    return (size_t)(p - buf);
+}
+
+/*---- Locale --------------------------------------------------------------*/
+
+/* The "C" locale, created once and shared by every thread; (locale_t)0 if
+ * it cannot be created (then the process locale is used). */
+static locale_t c_locale(void) {
+    static _Atomic(locale_t) cached;
+    locale_t l = atomic_load_explicit(&cached, memory_order_acquire);
+    if (l) return l;
+    locale_t fresh = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    if (!fresh) return (locale_t)0;
+    locale_t expected = (locale_t)0;
+    if (!atomic_compare_exchange_strong(&cached, &expected, fresh)) {
+        freelocale(fresh);
+        return expected;
+    }
+    return fresh;
+}
+
+/*---- Integers and booleans -----------------------------------------------*/
+
+int mf__parse_int64(const char *s, size_t len, int64_t *out) {
+    const unsigned char *p = (const unsigned char *)s, *e = p + len;
+    bool neg = false;
+    if (p < e && (*p == '+' || *p == '-')) neg = *p++ == '-';
+    if (p == e) return -1;
+    while (p < e - 1 && *p == '0') p++;
+    if (e - p > 19) return -1; /* 10^19 > INT64_MAX, whatever the digits */
+    uint64_t v = 0;            /* 19 digits cannot overflow 64 bits */
+    for (; p < e; p++) {
+        unsigned dg = (unsigned)*p - '0';
+        if (dg > 9) return -1;
+        v = v * 10 + dg;
+    }
+    if (neg) {
+        if (v > (uint64_t)INT64_MAX + 1) return -1;
+        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+    } else {
+        if (v > (uint64_t)INT64_MAX) return -1;
+        *out = (int64_t)v;
+    }
+    return 0;
+}
+
+int mf__parse_int32(const char *s, size_t len, int32_t *out) {
+    int64_t v;
+    if (mf__parse_int64(s, len, &v) != 0 || v < INT32_MIN || v > INT32_MAX)
+        return -1;
+    *out = (int32_t)v;
+    return 0;
+}
+
+/* Case-insensitive equality of s[0..len) with the lowercase word w. */
+static bool word_eq(const char *s, size_t len, const char *w) {
+    size_t i = 0;
+    for (; i < len && w[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 'A' && c <= 'Z') c = (unsigned char)(c + 32);
+        if (c != (unsigned char)w[i]) return false;
+    }
+    return i == len && w[i] == '\0';
+}
+
+int mf__parse_bool(const char *s, size_t len, bool *out) {
+    static const char *const yes[] = {"true", "t", "yes", "1"};
+    static const char *const no[] = {"false", "f", "no", "0"};
+    for (size_t i = 0; i < MF__ARRAY_LEN(yes); i++) {
+        if (word_eq(s, len, yes[i])) return *out = true, 0;
+        if (word_eq(s, len, no[i])) return *out = false, 0;
+    }
+    return -1;
+}
+
+/*---- Floating point ------------------------------------------------------*/
+
+#define FLOAT_TEXT_MAX 512
+
+/* A plain decimal, split into mantissa and power of ten. */
+typedef struct decimal {
+    bool neg;
+    bool exact;    /* every significant digit is in mant */
+    uint64_t mant; /* the first (up to) 19 significant digits */
+    int64_t exp10; /* value = mant * 10^exp10 when exact */
+} decimal;
+
+/* Scan [sign] digits [. digits] [(e|E) [sign] digits] with at least one
+ * mantissa digit, covering all of [p, e). Returns 0, or -1 when the text has
+ * any other shape (which strtod may still accept: inf, nan). */
+static int scan_decimal(const unsigned char *p, const unsigned char *e,
+                        decimal *out) {
+    bool neg = false, exact = true, any = false;
+    uint64_t m = 0;
+    int nd = 0;
+    int64_t ex = 0;
+    unsigned dg;
+    if (p < e && (*p == '+' || *p == '-')) neg = *p++ == '-';
+    for (; p < e && (dg = (unsigned)*p - '0') <= 9; p++) {
+        any = true;
+        if (nd < 19) {
+            if (m || dg) m = m * 10 + dg, nd++;
+        } else {
+            ex++;
+            if (dg) exact = false;
+        }
+    }
+    if (p < e && *p == '.') {
+        for (p++; p < e && (dg = (unsigned)*p - '0') <= 9; p++) {
+            any = true;
+            if (nd < 19) {
+                if (m || dg) m = m * 10 + dg, nd++;
+                ex--;
+            } else if (dg) {
+                exact = false;
+            }
+        }
+    }
+    if (!any) return -1;
+    if (p < e && (*p == 'e' || *p == 'E')) {
+        bool eneg = false;
+        int64_t ev = 0;
+        p++;
+        if (p < e && (*p == '+' || *p == '-')) eneg = *p++ == '-';
+        if (p == e) return -1;
+        for (; p < e && (dg = (unsigned)*p - '0') <= 9; p++)
+            if (ev < 100000) ev = ev * 10 + dg;
+        ex += eneg ? -ev : ev;
+    }
+    if (p != e) return -1;
+    out->neg = neg, out->exact = exact, out->mant = m, out->exp10 = ex;
+    return 0;
+}
+
+/* Text strtod may read that we refuse: leading or embedded white space
+ * (strtod skips leading blanks) and hexadecimal floats. */
+static bool strtod_refused(const char *s, size_t len) {
+    for (size_t i = 0; i < len; i++) {
+        char c = s[i];
+        if (c == 'x' || c == 'X' || c == ' ' || (c >= '\t' && c <= '\r'))
+            return true;
+    }
+    return false;
+}
+
+static const double pow10_d[23] = {
+    1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,  1e10, 1e11,
+    1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+static const float pow10_f[11] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
+                                  1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
+
+int mf__parse_double(const char *s, size_t len, double *out) {
+    if (len == 0 || len >= FLOAT_TEXT_MAX) return -1;
+    decimal dc;
+    if (scan_decimal((const unsigned char *)s, (const unsigned char *)s + len,
+                     &dc) == 0 && dc.exact) {
+        if (dc.mant == 0) return *out = dc.neg ? -0.0 : 0.0, 0;
+#if FLT_EVAL_METHOD == 0
+        /* Clinger's fast path: both operands exact, one correctly rounded
+         * operation. */
+        if (dc.mant <= (UINT64_C(1) << 53) && dc.exp10 >= -22 &&
+            dc.exp10 <= 22) {
+            double v = (double)dc.mant;
+            v = dc.exp10 < 0 ? v / pow10_d[-dc.exp10] : v * pow10_d[dc.exp10];
+            return *out = dc.neg ? -v : v, 0;
+        }
+#endif
+    }
+    if (strtod_refused(s, len)) return -1;
+    char tmp[FLOAT_TEXT_MAX];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    char *end;
+    locale_t loc = c_locale();
+    errno = 0;
+    double v = loc ? strtod_l(tmp, &end, loc) : strtod(tmp, &end);
+    if (end != tmp + len) return -1;
+    if (errno == ERANGE && isinf(v)) return -1; /* finite text overflowed */
+    *out = v;
+    return 0;
+}
+
+int mf__parse_float(const char *s, size_t len, float *out) {
+    if (len == 0 || len >= FLOAT_TEXT_MAX) return -1;
+    decimal dc;
+    if (scan_decimal((const unsigned char *)s, (const unsigned char *)s + len,
+                     &dc) == 0 && dc.exact) {
+        if (dc.mant == 0) return *out = dc.neg ? -0.0f : 0.0f, 0;
+#if FLT_EVAL_METHOD == 0
+        if (dc.mant <= (UINT64_C(1) << 24) && dc.exp10 >= -10 &&
+            dc.exp10 <= 10) {
+            float v = (float)dc.mant;
+            v = dc.exp10 < 0 ? v / pow10_f[-dc.exp10] : v * pow10_f[dc.exp10];
+            return *out = dc.neg ? -v : v, 0;
+        }
+#endif
+    }
+    if (strtod_refused(s, len)) return -1;
+    char tmp[FLOAT_TEXT_MAX];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    char *end;
+    locale_t loc = c_locale();
+    errno = 0;
+    float v = loc ? strtof_l(tmp, &end, loc) : strtof(tmp, &end);
+    if (end != tmp + len) return -1;
+    if (errno == ERANGE && isinf(v)) return -1;
+    *out = v;
+    return 0;
+}
+
+/* Write the integer v (|v| < 10^18) in decimal. */
+static size_t format_integer(int64_t v, char *buf) {
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    size_t n = (size_t)(tmp + sizeof tmp - p);
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    return n;
+}
+
+/* Special values shared by double and float: returns the length written,
+ * or 0 when v is an ordinary nonzero number. */
+static size_t format_special(double v, char *buf) {
+    const char *t = isnan(v)   ? "nan"
+                    : isinf(v) ? (v < 0 ? "-inf" : "inf")
+                    : v == 0   ? (signbit(v) ? "-0" : "0")
+                               : NULL;
+    if (!t) return 0;
+    size_t n = strlen(t);
+    memcpy(buf, t, n + 1);
+    return n;
+}
+
+/* snprintf("%.*g") in the "C" locale. */
+static size_t format_g(double v, int prec, char *buf) {
+    locale_t loc = c_locale(), old = loc ? uselocale(loc) : (locale_t)0;
+    int n = snprintf(buf, MF__NUM_BUFLEN, "%.*g", prec, v);
+    if (loc) uselocale(old);
+    return (size_t)n;
+}
+
+size_t mf__format_double(double v, char *buf) {
+    size_t n = format_special(v, buf);
+    if (n) return n;
+    /* Integers below 10^15 are what %.15g writes them as, and exact. */
+    if (fabs(v) < 1e15 && v == (double)(int64_t)v)
+        return format_integer((int64_t)v, buf);
+    for (int prec = 15; prec < 17; prec++) {
+        double back;
+        n = format_g(v, prec, buf);
+        if (mf__parse_double(buf, n, &back) == 0 && back == v) return n;
+    }
+    return format_g(v, 17, buf);
+}
+
+size_t mf__format_float(float v, char *buf) {
+    size_t n = format_special(v, buf);
+    if (n) return n;
+    if (fabsf(v) < 1e6f && v == (float)(int32_t)v)
+        return format_integer((int64_t)v, buf);
+    for (int prec = 6; prec < 9; prec++) {
+        float back;
+        n = format_g(v, prec, buf);
+        if (mf__parse_float(buf, n, &back) == 0 && back == v) return n;
+    }
+    return format_g(v, 9, buf);
+}

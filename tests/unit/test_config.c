@@ -1,0 +1,554 @@
+/*
+ * test_config.c — unit tests of runtime/config.c (feature_store.yaml).
+ *
+ * Each test writes a yaml file into a private mkdtemp directory, loads it
+ * with mf__config_load and checks the fields, or the error code, message
+ * and line.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mf_internal.h"
+#include "mft.h"
+
+/*---- Helpers ---------------------------------------------------------------*/
+
+static char tmpdir[PATH_MAX]; /* realpath of the test directory */
+
+/* Write `text` to <tmpdir>/<name>; returns the path (static storage). */
+static const char *write_file(const char *name, const char *text, size_t len) {
+    static char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", tmpdir, name);
+    FILE *f = fopen(p, "wb");
+    if (!f) {
+        perror(p);
+        exit(2);
+    }
+    fwrite(text, 1, len, f);
+    fclose(f);
+    return p;
+}
+
+static const char *yaml(const char *text) {
+    return write_file("feature_store.yaml", text, strlen(text));
+}
+
+/* Load text; returns the code. cfg must be freed by the caller. */
+static int load(const char *text, mf__config *cfg, mf_error *err) {
+    mf__err_clear(err);
+    return mf__config_load(yaml(text), cfg, err);
+}
+
+/* Absolute path of rel under the test directory (static storage). */
+static const char *in_tmp(const char *rel) {
+    static char buf[PATH_MAX + 64];
+    snprintf(buf, sizeof buf, "%s/%s", tmpdir, rel);
+    return buf;
+}
+
+static bool all_zero(const mf__config *cfg) {
+    static const mf__config zero;
+    return memcmp(cfg, &zero, sizeof zero) == 0;
+}
+
+/* Expect failure with MF_ECONFIG at line `ln`, message holding `a` and `b`. */
+#define CHECK_FAILS(text, ln, a, b)                                        \
+    do {                                                                     \
+        mf__config cfg_;                                                     \
+        mf_error err_;                                                       \
+        int rc_ = load((text), &cfg_, &err_);                                \
+        if (rc_ == MF_OK) mf__config_free(&cfg_);                            \
+        CHECK(rc_ == MF_ECONFIG);                                            \
+        CHECK(err_.code == MF_ECONFIG);                                      \
+        CHECK(all_zero(&cfg_));                                              \
+        CHECK_HAS(err_.message, (a));                                        \
+        CHECK_HAS(err_.message, (b));                                        \
+        char want_[64];                                                      \
+        snprintf(want_, sizeof want_, "line %d", (ln));                    \
+        CHECK_HAS(err_.message, want_);                                      \
+        CHECK(err_.line == (ln));                                          \
+        CHECK_HAS(err_.file, "feature_store.yaml");                          \
+    } while (0)
+
+/*---- Valid files -----------------------------------------------------------*/
+
+static void test_minimal_defaults(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: driver_ranking\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.project, "driver_ranking");
+    CHECK_STR(cfg.repo_path, tmpdir);
+    CHECK_STR(cfg.config_path, in_tmp("feature_store.yaml"));
+    CHECK_STR(cfg.provider_type, "local");
+    CHECK(cfg.provider_module == NULL);
+    CHECK_STR(cfg.registry_type, "file");
+    CHECK_STR(cfg.registry_path, in_tmp("data/registry.db"));
+    CHECK(cfg.registry_cache_ttl_seconds == 600);
+    CHECK_STR(cfg.online_type, "sqlite");
+    CHECK_STR(cfg.online_path, in_tmp("data/online.db"));
+    CHECK(cfg.online_connection_string == NULL);
+    CHECK(cfg.online_key_ttl_seconds == 0);
+    CHECK(cfg.online_connect_timeout_ms == 1000);
+    CHECK(cfg.online_command_timeout_ms == 1000);
+    CHECK(cfg.online_module == NULL);
+    CHECK_STR(cfg.offline_type, "file");
+    CHECK(cfg.offline_module == NULL);
+    CHECK(cfg.entity_key_serialization_version == 3);
+    CHECK_STR(cfg.feature_server_host, "127.0.0.1");
+    CHECK(cfg.feature_server_port == 6566);
+    mf__config_free(&cfg);
+    CHECK(all_zero(&cfg));
+    mf__config_free(&cfg); /* twice is harmless */
+    mf__config_free(NULL);
+}
+
+static void test_full_file(void) {
+    setenv("MFT_REDIS_PASSWORD", "s3cret", 1);
+    mf__config cfg;
+    mf_error err;
+    int rc = load("# the example of SEMANTICS.md\n"
+                  "project: driver_ranking            # required\n"
+                  "provider: local\n"
+                  "registry: data/registry.db\n"
+                  "online_store:\n"
+                  "  type: redis\n"
+                  "  connection_string: \"localhost:6379,db=0,password=${MFT_REDIS_PASSWORD}\"\n"
+                  "  key_ttl_seconds: 86400\n"
+                  "  connect_timeout_ms: 250\n"
+                  "  command_timeout_ms: 500\n"
+                  "offline_store: {type: file}\n"
+                  "entity_key_serialization_version: 3\n"
+                  "feature_server: {port: 8080, host: 0.0.0.0}\n",
+                  &cfg, &err);
+    if (rc) printf("#   %s\n", err.message);
+    CHECK(rc == MF_OK);
+    CHECK_STR(cfg.project, "driver_ranking");
+    CHECK_STR(cfg.provider_type, "local");
+    CHECK_STR(cfg.registry_type, "file");
+    CHECK_STR(cfg.registry_path, in_tmp("data/registry.db"));
+    CHECK_STR(cfg.online_type, "redis");
+    CHECK_STR(cfg.online_connection_string, "localhost:6379,db=0,password=s3cret");
+    CHECK(cfg.online_path == NULL);
+    CHECK(cfg.online_key_ttl_seconds == 86400);
+    CHECK(cfg.online_connect_timeout_ms == 250);
+    CHECK(cfg.online_command_timeout_ms == 500);
+    CHECK_STR(cfg.offline_type, "file");
+    CHECK(cfg.entity_key_serialization_version == 3);
+    CHECK_STR(cfg.feature_server_host, "0.0.0.0");
+    CHECK(cfg.feature_server_port == 8080);
+    mf__config_free(&cfg);
+    unsetenv("MFT_REDIS_PASSWORD");
+}
+
+static void test_registry_forms(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\nregistry: ./reg/r.pb\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_type, "file");
+    CHECK_STR(cfg.registry_path, in_tmp("reg/r.pb"));
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nregistry: /var/lib/mf/registry.db\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_path, "/var/lib/mf/registry.db");
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nregistry:\n  registry_type: file\n  path: x.db\n"
+               "  cache_ttl_seconds: 60\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_type, "file");
+    CHECK_STR(cfg.registry_path, in_tmp("x.db"));
+    CHECK(cfg.registry_cache_ttl_seconds == 60);
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nregistry: {cache_ttl_seconds: 0}\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_type, "file");
+    CHECK_STR(cfg.registry_path, in_tmp("data/registry.db"));
+    CHECK(cfg.registry_cache_ttl_seconds == 0);
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nregistry:\n  registry_type: sql\n"
+               "  path: postgresql://u:pw@localhost:5432/feast\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_type, "sql");
+    CHECK_STR(cfg.registry_path, "postgresql://u:pw@localhost:5432/feast");
+    CHECK(cfg.registry_cache_ttl_seconds == 600);
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nregistry: {registry_type: sql, path: 'sqlite:///data/reg.db'}\n",
+               &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.registry_path, "sqlite:///data/reg.db");
+    mf__config_free(&cfg);
+}
+
+static void test_online_forms(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\nonline_store:\n  type: sqlite\n  path: data/o.db\n", &cfg,
+               &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "sqlite");
+    CHECK_STR(cfg.online_path, in_tmp("data/o.db"));
+    mf__config_free(&cfg);
+
+    /* Feast's form without a path. */
+    CHECK(load("project: p\nonline_store:\n  type: sqlite\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "sqlite");
+    CHECK_STR(cfg.online_path, in_tmp("data/online.db"));
+    mf__config_free(&cfg);
+
+    /* A mapping without a type is sqlite, as in Feast. */
+    CHECK(load("project: p\nonline_store: {path: /tmp/x.db}\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "sqlite");
+    CHECK_STR(cfg.online_path, "/tmp/x.db");
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nonline_store: {type: redis}\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "redis");
+    CHECK_STR(cfg.online_connection_string, "localhost:6379");
+    CHECK(cfg.online_key_ttl_seconds == 0);
+    CHECK(cfg.online_connect_timeout_ms == 1000);
+    CHECK(cfg.online_command_timeout_ms == 1000);
+    CHECK(cfg.online_path == NULL);
+    mf__config_free(&cfg);
+
+    /* A bare type name, as Feast allows. */
+    CHECK(load("project: p\nonline_store: redis\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "redis");
+    CHECK_STR(cfg.online_connection_string, "localhost:6379");
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nonline_store: {type: lua, module: stores/mine.lua}\n", &cfg,
+               &err) == MF_OK);
+    CHECK_STR(cfg.online_type, "lua");
+    CHECK_STR(cfg.online_module, in_tmp("stores/mine.lua"));
+    CHECK(cfg.online_path == NULL);
+    CHECK(cfg.online_connection_string == NULL);
+    mf__config_free(&cfg);
+}
+
+static void test_provider_and_offline_forms(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\nprovider:\n  type: lua\n  module: prov.lua\n"
+               "offline_store:\n  type: lua\n  module: /opt/off.lua\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.provider_type, "lua");
+    CHECK_STR(cfg.provider_module, in_tmp("prov.lua"));
+    CHECK_STR(cfg.offline_type, "lua");
+    CHECK_STR(cfg.offline_module, "/opt/off.lua");
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nprovider: {type: local}\noffline_store: file\n", &cfg, &err) ==
+          MF_OK);
+    CHECK_STR(cfg.provider_type, "local");
+    CHECK(cfg.provider_module == NULL);
+    CHECK_STR(cfg.offline_type, "file");
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\noffline_store: {}\nfeature_server: {}\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.offline_type, "file");
+    CHECK(cfg.feature_server_port == 6566);
+    CHECK_STR(cfg.feature_server_host, "127.0.0.1");
+    mf__config_free(&cfg);
+}
+
+static void test_env_expansion(void) {
+    setenv("MFT_A", "alpha", 1);
+    setenv("MFT_PORT", "7000", 1);
+    setenv("MFT_DIR", "/srv/data", 1);
+    setenv("MFT_NESTED", "${MFT_A}", 1);
+    setenv("MFT_EMPTY", "", 1);
+    mf__config cfg;
+    mf_error err;
+    int rc = load("project: \"${MFT_A}_${MFT_A}\"\n"
+                  "registry: ${MFT_DIR}/registry.db\n"
+                  "online_store:\n"
+                  "  type: redis\n"
+                  "  connection_string: 'a$b $$${MFT_A} ${MFT_NESTED}${MFT_EMPTY} $'\n"
+                  "feature_server: {port: '${MFT_PORT}'}\n",
+                  &cfg, &err);
+    if (rc) printf("#   %s\n", err.message);
+    CHECK(rc == MF_OK);
+    CHECK_STR(cfg.project, "alpha_alpha");
+    CHECK_STR(cfg.registry_path, "/srv/data/registry.db");
+    CHECK_STR(cfg.online_connection_string, "a$b $$alpha ${MFT_A} $");
+    CHECK(cfg.feature_server_port == 7000);
+    mf__config_free(&cfg);
+    unsetenv("MFT_A");
+    unsetenv("MFT_PORT");
+    unsetenv("MFT_DIR");
+    unsetenv("MFT_NESTED");
+    unsetenv("MFT_EMPTY");
+}
+
+static void test_relative_config_path(void) {
+    char cwd[PATH_MAX];
+    CHECK(getcwd(cwd, sizeof cwd) != NULL);
+    CHECK(mkdir(in_tmp("sub"), 0700) == 0 || errno == EEXIST);
+    const char *sub = "project: sub\nregistry: r.db\n";
+    write_file("sub/feature_store.yaml", sub, strlen(sub));
+    CHECK(chdir(tmpdir) == 0);
+    mf__config cfg;
+    mf_error err;
+    int rc = mf__config_load("sub/feature_store.yaml", &cfg, &err);
+    int rc2 = chdir(cwd);
+    CHECK(rc == MF_OK);
+    CHECK(rc2 == 0);
+    CHECK_STR(cfg.repo_path, in_tmp("sub"));
+    CHECK_STR(cfg.config_path, in_tmp("sub/feature_store.yaml"));
+    CHECK_STR(cfg.registry_path, in_tmp("sub/r.db"));
+    mf__config_free(&cfg);
+}
+
+static void test_yaml_features(void) {
+    /* Anchors, aliases, quoting styles and a document marker. */
+    mf__config cfg;
+    mf_error err;
+    int rc = load("%YAML 1.1\n---\n"
+                  "project: &name 'my_proj'\n"
+                  "registry: {path: *name}\n"
+                  "feature_server:\n  port: +6000\n  host: \"::1\"\n"
+                  "...\n",
+                  &cfg, &err);
+    if (rc) printf("#   %s\n", err.message);
+    CHECK(rc == MF_OK);
+    CHECK_STR(cfg.project, "my_proj");
+    CHECK_STR(cfg.registry_path, in_tmp("my_proj"));
+    CHECK(cfg.feature_server_port == 6000);
+    CHECK_STR(cfg.feature_server_host, "::1");
+    mf__config_free(&cfg);
+}
+
+/*---- Errors ----------------------------------------------------------------*/
+
+static void test_unknown_key(void) {
+    CHECK_FAILS("project: p\n\nonlin_store:\n  type: sqlite\n", 3,
+                "unknown key 'onlin_store' in feature_store.yaml", "did you mean 'online_store'");
+    CHECK_FAILS("project: p\nflags: {}\n", 2, "unknown key 'flags'", "feature_store.yaml");
+}
+
+static void test_unknown_nested_key(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: sqlite\n  foo: 1\n", 4,
+                "unknown key 'online_store.foo'", "feature_store.yaml");
+    CHECK_FAILS("project: p\nregistry:\n  path: x\n  type: sql\n", 4,
+                "unknown key 'registry.type'", "did you mean");
+    CHECK_FAILS("project: p\nfeature_server:\n  enabled: true\n", 3,
+                "unknown key 'feature_server.enabled'", "line");
+}
+
+static void test_key_for_other_type(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: sqlite\n  connection_string: x\n", 4,
+                "unknown key 'online_store.connection_string'", "type 'sqlite'");
+    CHECK_FAILS("project: p\nprovider: {type: local, module: x.lua}\n", 2,
+                "unknown key 'provider.module'", "type 'local'");
+}
+
+static void test_duplicate_key(void) {
+    CHECK_FAILS("project: p\nregistry: a.db\nproject: q\n", 3, "duplicate key 'project'",
+                "first at line 1");
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n  type: sqlite\n", 4,
+                "duplicate key 'online_store.type'", "first at line 3");
+}
+
+static void test_unknown_types(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: dynamodb\n", 3,
+                "unknown online store type 'dynamodb'", "online_store.type");
+    CHECK_FAILS("project: p\nregistry:\n  registry_type: s3\n", 3,
+                "unknown registry type 's3'", "registry.registry_type");
+    CHECK_FAILS("project: p\nprovider: gcp\n", 2, "unknown provider type 'gcp'",
+                "key 'provider'");
+    CHECK_FAILS("project: p\noffline_store: {type: bigquery}\n", 2,
+                "unknown offline store type 'bigquery'", "offline_store.type");
+    CHECK_FAILS("project: p\nprovider: {module: x.lua}\n", 2,
+                "missing required key 'provider.type'", "feature_store.yaml");
+}
+
+static void test_wrong_shapes(void) {
+    CHECK_FAILS("project:\n  name: p\n", 2, "key 'project'", "expected a scalar value, got a mapping");
+    CHECK_FAILS("project: p\nfeature_server: 8080\n", 2, "key 'feature_server'",
+                "expected a mapping, got a scalar");
+    CHECK_FAILS("project: p\nonline_store:\n  - sqlite\n", 3, "key 'online_store'",
+                "expected a mapping, got a list");
+    CHECK_FAILS("project: p\nregistry: [a, b]\n", 2, "key 'registry'", "got a list");
+    CHECK_FAILS("project: p\nonline_store: {type: sqlite, path: [a]}\n", 2,
+                "key 'online_store.path'", "got a list");
+    CHECK_FAILS("- project: p\n", 1, "expected a mapping of keys", "got a list");
+    CHECK_FAILS("project: p\n? [a, b]\n: c\n", 2, "a key in the top level is a list",
+                "feature_store.yaml");
+}
+
+static void test_bad_numbers(void) {
+    CHECK_FAILS("project: p\nfeature_server:\n  port: http\n", 3, "key 'feature_server.port'",
+                "expected an integer, got 'http'");
+    CHECK_FAILS("project: p\nfeature_server: {port: 6566.5}\n", 2,
+                "key 'feature_server.port'", "expected an integer");
+    CHECK_FAILS("project: p\nfeature_server: {port: 0}\n", 2, "key 'feature_server.port'",
+                "between 1 and 65535");
+    CHECK_FAILS("project: p\nfeature_server: {port: 65536}\n", 2, "feature_server.port",
+                "between 1 and 65535");
+    CHECK_FAILS("project: p\nfeature_server: {port: 99999999999999999999999}\n", 2,
+                "feature_server.port", "between 1 and 65535");
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n  key_ttl_seconds: -1\n", 4,
+                "key 'online_store.key_ttl_seconds'", "at least 0");
+    CHECK_FAILS("project: p\nregistry:\n  cache_ttl_seconds: -60\n", 3,
+                "key 'registry.cache_ttl_seconds'", "at least 0");
+    CHECK_FAILS("project: p\nonline_store: {type: redis, connect_timeout_ms: 0}\n", 2,
+                "key 'online_store.connect_timeout_ms'", "between 1 and");
+}
+
+static void test_project_rules(void) {
+    CHECK_FAILS("registry: r.db\n", 1, "missing required key 'project'", "feature_store.yaml");
+    CHECK_FAILS("", 1, "missing required key 'project'", "feature_store.yaml");
+    CHECK_FAILS("# only a comment\n", 1, "missing required key 'project'", "yaml");
+    CHECK_FAILS("\nproject: my-project\n", 2, "key 'project'", "invalid project name 'my-project'");
+    CHECK_FAILS("project: \"\"\n", 1, "key 'project'", "must not be empty");
+    CHECK_FAILS("project:\nregistry: r.db\n", 1, "key 'project'", "expected a value");
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: 2024_Drivers\n", &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.project, "2024_Drivers");
+    mf__config_free(&cfg);
+}
+
+static void test_required_modules(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: lua\n", 3,
+                "missing required key 'online_store.module'", "yaml");
+    CHECK_FAILS("project: p\nprovider: lua\n", 2, "missing required key 'provider.module'",
+                "yaml");
+    CHECK_FAILS("project: p\noffline_store: {type: lua}\n", 2,
+                "missing required key 'offline_store.module'", "yaml");
+    CHECK_FAILS("project: p\nregistry: {registry_type: sql}\n", 2,
+                "missing required key 'registry.path'", "yaml");
+}
+
+static void test_ek_version(void) {
+    CHECK_FAILS("project: p\nentity_key_serialization_version: 2\n", 2,
+                "key 'entity_key_serialization_version'", "only 3 is supported");
+    CHECK_FAILS("project: p\nentity_key_serialization_version: three\n", 2,
+                "key 'entity_key_serialization_version'", "expected an integer");
+}
+
+static void test_env_errors(void) {
+    unsetenv("MFT_NOT_SET");
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n"
+                "  connection_string: \"h:1,password=${MFT_NOT_SET}\"\n",
+                4, "environment variable 'MFT_NOT_SET' is not set",
+                "key 'online_store.connection_string'");
+    CHECK_FAILS("project: ${MFT_NOT_SET}\n", 1, "'MFT_NOT_SET'", "key 'project'");
+    CHECK_FAILS("project: p\nregistry: ${MFT_DIR\n", 2, "key 'registry'", "unterminated '${'");
+    CHECK_FAILS("project: p\nregistry: a${}b\n", 2, "key 'registry'", "empty variable name");
+}
+
+static void test_yaml_syntax_errors(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n   path: x\n", 4, "invalid YAML",
+                "mapping values are not allowed");
+    CHECK_FAILS("project: p\nregistry: \"unterminated\n\n", 4, "invalid YAML",
+                "found unexpected end of stream");
+    CHECK_FAILS("project: p\nregistry: *nowhere\n", 2, "invalid YAML", "undefined alias");
+    CHECK_FAILS("project: p\n\tregistry: x\n", 2, "invalid YAML", "feature_store.yaml");
+    CHECK_FAILS("project: p\nregistry: \"a\\0b\"\n", 2, "key 'registry'", "NUL character");
+    CHECK_FAILS("project: p\n---\nproject: q\n", 3, "a second YAML document",
+                "feature_store.yaml");
+    /* Invalid UTF-8: libyaml's reader error carries only an offset. */
+    mf__config cfg;
+    mf_error err;
+    const char bad[] = "project: p\nregistry: \xff\xfe\n";
+    CHECK(mf__config_load(write_file("feature_store.yaml", bad, sizeof bad - 1), &cfg, &err) ==
+          MF_ECONFIG);
+    CHECK_HAS(err.message, "invalid YAML");
+    CHECK(err.line == 2);
+    CHECK(all_zero(&cfg));
+}
+
+static void test_missing_file(void) {
+    mf__config cfg;
+    mf_error err;
+    int rc = mf__config_load(in_tmp("nope/feature_store.yaml"), &cfg, &err);
+    CHECK(rc == MF_EIO);
+    CHECK_HAS(err.message, "nope/feature_store.yaml");
+    CHECK(all_zero(&cfg));
+    rc = mf__config_load(in_tmp("absent.yaml"), &cfg, &err);
+    CHECK(rc == MF_EIO);
+    CHECK_HAS(err.message, "absent.yaml");
+    rc = mf__config_load(in_tmp("sub/"), &cfg, &err);
+    CHECK(rc == MF_EIO);
+    rc = mf__config_load(tmpdir, &cfg, &err); /* a directory */
+    CHECK(rc == MF_EIO);
+    CHECK(mf__config_load("", &cfg, &err) == MF_EUSAGE);
+}
+
+/* Every prefix of a valid file, and a few byte flips, load or fail cleanly
+ * (under ASan this is the "never crash" check). */
+static void test_truncations_never_crash(void) {
+    setenv("MFT_T", "x", 1);
+    const char *full =
+        "project: &p t_1\nprovider: {type: lua, module: m.lua}\n"
+        "registry:\n  registry_type: sql\n  path: \"sqlite:///${MFT_T}.db\"\n"
+        "  cache_ttl_seconds: 5\nonline_store:\n  type: redis\n  key_ttl_seconds: 9\n"
+        "offline_store: [*p]\nentity_key_serialization_version: 3\n"
+        "feature_server: {port: 1, host: h}\n";
+    size_t n = strlen(full);
+    int ok = 0, failed = 0;
+    for (size_t i = 0; i <= n; i++) {
+        for (int flip = 0; flip < 3; flip++) {
+            char *text = mf__xstrndup(full, n);
+            size_t j = i ? i - 1 : 0; /* the last byte kept */
+            if (flip) text[j] = flip == 1 ? ':' : '{';
+            mf__config cfg;
+            mf_error err;
+            int rc = mf__config_load(write_file("feature_store.yaml", text, i), &cfg, &err);
+            free(text);
+            if (rc == MF_OK) {
+                ok++;
+                CHECK(cfg.project != NULL);
+                mf__config_free(&cfg);
+            } else {
+                failed++;
+                CHECK(rc == MF_ECONFIG);
+                CHECK(err.message[0] != '\0');
+                CHECK(all_zero(&cfg));
+            }
+        }
+    }
+    CHECK(failed > 0);
+    unsetenv("MFT_T");
+    (void)ok;
+}
+
+/*---- Main ------------------------------------------------------------------*/
+
+int main(void) {
+    char tmpl[] = "/tmp/mft_config_XXXXXX";
+    if (!mkdtemp(tmpl) || !realpath(tmpl, tmpdir)) {
+        perror("mkdtemp");
+        return 2;
+    }
+    RUN(test_minimal_defaults);
+    RUN(test_full_file);
+    RUN(test_registry_forms);
+    RUN(test_online_forms);
+    RUN(test_provider_and_offline_forms);
+    RUN(test_env_expansion);
+    RUN(test_relative_config_path);
+    RUN(test_yaml_features);
+    RUN(test_unknown_key);
+    RUN(test_unknown_nested_key);
+    RUN(test_key_for_other_type);
+    RUN(test_duplicate_key);
+    RUN(test_unknown_types);
+    RUN(test_wrong_shapes);
+    RUN(test_bad_numbers);
+    RUN(test_project_rules);
+    RUN(test_required_modules);
+    RUN(test_ek_version);
+    RUN(test_env_errors);
+    RUN(test_yaml_syntax_errors);
+    RUN(test_missing_file);
+    RUN(test_truncations_never_crash);
+
+    unlink(in_tmp("feature_store.yaml"));
+    unlink(in_tmp("sub/feature_store.yaml"));
+    rmdir(in_tmp("sub"));
+    rmdir(tmpdir);
+    MFT_END();
+}
