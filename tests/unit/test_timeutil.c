@@ -422,7 +422,12 @@ static void test_parse_matches_strtod(void) {
         double d, want_d = strtod(s, NULL);
         float f, want_f = strtof(s, NULL);
         CHECK(mf__parse_double(s, n, &d) == 0);
-        CHECK(mf__parse_float(s, n, &f) == 0);
+        if (isinf(want_f)) { /* finite text too large for a float */
+            CHECK(mf__parse_float(s, n, &f) == -1);
+            f = want_f;
+        } else {
+            CHECK(mf__parse_float(s, n, &f) == 0);
+        }
         if (!same_double(d, want_d) || !same_float(f, want_f))
             printf("#   %s: %.17g vs %.17g, %.9g vs %.9g\n", s, d, want_d, f, want_f);
         CHECK(same_double(d, want_d));
@@ -498,7 +503,7 @@ static void test_format_float_round_trip(void) {
     mf__format_float(-42.0f, buf);
     CHECK_STR(buf, "-42");
     mf__format_float(3.4028235e38f, buf);
-    CHECK_STR(buf, "3.40282347e+38");
+    CHECK_STR(buf, "3.4028235e+38");
     mf__format_float(-INFINITY, buf);
     CHECK_STR(buf, "-inf");
     mf__format_float(-0.0f, buf);

@@ -1,0 +1,66 @@
+# tests/e2e/lib.sh — helpers for end-to-end scripts (sourced).
+#
+# Each script runs the real binary ($MF_BIN) in a fresh temp dir and reports
+# each case as "ok - NAME" or "not ok - NAME" with the difference.
+set -u
+MF=${MF_BIN:?MF_BIN must name the moonfeast binary}
+E2E_DIR=$(cd "$(dirname "$0")" && pwd)
+GOLDEN=$E2E_DIR/golden
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+
+ok() { echo "ok - $1"; }
+not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
+
+# run CMD...: sets OUT, ERR, RC
+run() {
+    "$@" >"$WORK/.out" 2>"$WORK/.err"
+    RC=$?
+    OUT=$(cat "$WORK/.out")
+    ERR=$(cat "$WORK/.err")
+}
+
+# expect_rc NAME WANT: check the last run's exit code
+expect_rc() {
+    if [ "$RC" -eq "$2" ]; then ok "$1"; else not_ok "$1" "exit $RC, want $2" "stderr: $ERR"; fi
+}
+
+# expect_err NAME RC SUBSTRING: exit code and a substring of stderr
+expect_err() {
+    if [ "$RC" -ne "$2" ]; then
+        not_ok "$1" "exit $RC, want $2" "stdout: $OUT" "stderr: $ERR"
+    elif ! printf '%s' "$ERR" | grep -qF -- "$3"; then
+        not_ok "$1" "stderr lacks: $3" "stderr: $ERR"
+    elif printf '%s' "$ERR" | grep -qE 'AddressSanitizer|runtime error:|Segmentation'; then
+        not_ok "$1" "sanitizer or crash report" "stderr: $ERR"
+    else
+        ok "$1"
+    fi
+}
+
+# expect_out NAME TEXT: exit 0 and stdout equal to TEXT
+expect_out() {
+    if [ "$RC" -ne 0 ]; then
+        not_ok "$1" "exit $RC" "stderr: $ERR"
+    elif [ "$OUT" != "$2" ]; then
+        not_ok "$1" "stdout differs:" "$(printf '%s\n' "$2" | diff - "$WORK/.out" | head -20)"
+    else
+        ok "$1"
+    fi
+}
+
+# expect_golden NAME FILE [FILTER]: exit 0 and stdout (through FILTER, a
+# sed script) equal to golden/FILE. MF_UPDATE_GOLDEN=1 rewrites the file.
+expect_golden() {
+    filt=${3:-}
+    if [ -n "$filt" ]; then sed -e "$filt" "$WORK/.out" >"$WORK/.got"; else cp "$WORK/.out" "$WORK/.got"; fi
+    if [ "${MF_UPDATE_GOLDEN:-}" = 1 ]; then cp "$WORK/.got" "$GOLDEN/$2"; fi
+    if [ "$RC" -ne 0 ]; then
+        not_ok "$1" "exit $RC" "stderr: $ERR"
+    elif ! diff -u "$GOLDEN/$2" "$WORK/.got" >"$WORK/.diff" 2>&1; then
+        not_ok "$1" "differs from golden/$2:" "$(head -30 "$WORK/.diff")"
+    else
+        ok "$1"
+    fi
+}
