@@ -192,6 +192,89 @@ int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err);
  * NULL for the folder's base name. */
 int mf_init_repo(const char *dir, const char *project, mf_error *err);
 
+/*---------------------------------------------------------------------------
+ * Tables: columnar results
+ *-------------------------------------------------------------------------*/
+
+/* A table of typed columns (a historical retrieval result). Column types
+ * are Feast ValueType numbers (2 String, 3 Int32, 4 Int64, 5 Double,
+ * 6 Float, 7 Bool, 8 UnixTimestamp, 1 Bytes, 11..18 lists). Entity columns
+ * passed through from the input are String (2) holding the input text. */
+typedef struct mf_table mf_table;
+
+typedef enum mf_table_format { MF_FORMAT_CSV = 0, MF_FORMAT_JSONL = 1 } mf_table_format;
+
+size_t mf_table_nrows(const mf_table *t);
+size_t mf_table_ncols(const mf_table *t);
+/* Borrowed from the table. */
+const char *mf_table_col_name(const mf_table *t, size_t col);
+int mf_table_col_type(const mf_table *t, size_t col);
+int mf_table_is_null(const mf_table *t, size_t col, size_t row);
+/* Int32, Int64, Bool (0/1) and UnixTimestamp (microseconds since the
+ * epoch) cells. 0 for null. */
+int64_t mf_table_int64(const mf_table *t, size_t col, size_t row);
+/* Float and Double cells (others converted). 0 for null. */
+double mf_table_double(const mf_table *t, size_t col, size_t row);
+/* String, Bytes and list cells (lists as JSON text): pointer borrowed from
+ * the table, not NUL-terminated; NULL for null or other types. */
+const char *mf_table_text(const mf_table *t, size_t col, size_t row, size_t *len);
+/* Write as CSV (header, then rows; nulls as empty cells) or JSON Lines to
+ * `path` ("-" or NULL: standard output). A file is written to
+ * "<path>.tmp" and renamed into place. */
+int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt,
+                   mf_error *err);
+void mf_table_free(mf_table *t);
+
+/*---------------------------------------------------------------------------
+ * Historical retrieval (point-in-time join)
+ *-------------------------------------------------------------------------*/
+
+/* Entity rows: join-key columns, an `event_timestamp` column, and any other
+ * columns (passed through to the output untouched). */
+typedef struct mf_entity_df mf_entity_df;
+
+/* An empty frame of nrows rows; add columns of exactly nrows values. */
+mf_entity_df *mf_entity_df_new(size_t nrows);
+/* Add a column of 64-bit integers; valid may be NULL (all present) or
+ * nrows bytes, 0 = null. Values are copied. */
+int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *values,
+                           const uint8_t *valid, mf_error *err);
+/* Add a column of text values (NULL entries = null); copied. Join keys
+ * given as text are parsed as the view's key type at retrieval. */
+int mf_entity_df_add_text(mf_entity_df *df, const char *name,
+                          const char *const *values, mf_error *err);
+/* Add a timestamp column (microseconds since the epoch, UTC); copied. */
+int mf_entity_df_add_timestamps(mf_entity_df *df, const char *name,
+                                const int64_t *us, mf_error *err);
+/* Read entity rows from a CSV file (header required) or from a query on a
+ * SQLite database. Caller frees *out with mf_entity_df_free. */
+int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err);
+int mf_entity_df_read_sqlite(const char *db_path, const char *sql,
+                             mf_entity_df **out, mf_error *err);
+size_t mf_entity_df_nrows(const mf_entity_df *df);
+void mf_entity_df_free(mf_entity_df *df);
+
+typedef struct mf_historical_options {
+    /* Feature refs "view:feature" (n_features of them), or NULL with
+     * feature_service set. */
+    const char *const *features;
+    size_t n_features;
+    const char *feature_service;
+    /* Name output columns view__feature (alias__feature). */
+    int full_feature_names;
+    /* Entity-less retrieval (entities == NULL): every entity key with a
+     * source row in [start_us, end_us] gets its latest values as of end. */
+    int64_t start_us, end_us;
+} mf_historical_options;
+
+/* Point-in-time join (SEMANTICS.md section 3). `entities` may be NULL for
+ * entity-less retrieval. On success *out is a new table (entity columns in
+ * input order, then the requested features in request order; rows in input
+ * order) that the caller frees with mf_table_free. */
+int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
+                               const mf_historical_options *opts, mf_table **out,
+                               mf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

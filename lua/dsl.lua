@@ -182,12 +182,20 @@ local function dtype_of(loc, what, v)
     fail(loc, "%s: unknown dtype %s", what, tostring(v))
 end
 
+-- The largest ttl whose microseconds fit in an int64 (about 292,000 years);
+-- beyond it the conversion to the registry's int64 would be undefined.
+local MAX_TTL = 9223372036854
+
 local function duration(loc, what, v)
     if type(v) ~= "number" or v ~= v then
         fail(loc, "%s: 'ttl' must be a number of seconds (use seconds(), "
              .. "minutes(), hours(), days(), weeks())", what)
     end
     if v < 0 then fail(loc, "%s: ttl must not be negative (got %s)", what, v) end
+    if v > MAX_TTL then
+        fail(loc, "%s: ttl is too large (got %s; at most %.0f seconds)", what, v,
+             MAX_TTL)
+    end
     if v ~= floor(v) then
         fail(loc, "%s: ttl must be a whole number of seconds (got %s)", what, v)
     end

@@ -72,6 +72,7 @@ static const char *const main_help =
     "  delete NAME                remove one registered object\n"
     "  teardown                   remove the project's objects and online data\n"
     "  registry-dump              the registry as JSON\n"
+    "  get-historical-features    point-in-time correct training data\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
     "  version                    print the version\n";
@@ -104,6 +105,21 @@ static const cmd_help helps[] = {
              "List the registered objects of one kind, sorted by name. Every --tags\n"
              "filter must match.\n"},
     {"describe", "Usage: moonfeast KIND describe NAME\n\nPrint one object as JSON.\n"},
+    {"get-historical-features",
+     "Usage: moonfeast get-historical-features ENTITIES FEATURES [OPTIONS]\n\n"
+     "Point-in-time correct feature values for entity rows (training data).\n\n"
+     "ENTITIES, one of:\n"
+     "  --entities FILE.csv          entity rows with an event_timestamp column\n"
+     "  --entity-query SQL --entity-db FILE   entity rows from a SQLite query\n"
+     "  --start T --end T            every entity key with a row in [T, T]: its\n"
+     "                               latest values as of --end\n"
+     "FEATURES, one of:\n"
+     "  -f, --features VIEW:FEATURE  (repeatable) feature refs, in output order\n"
+     "  --feature-service NAME       the features of a service\n"
+     "OPTIONS:\n"
+     "  --full-feature-names         name columns view__feature\n"
+     "  -o, --output FILE            FILE.csv, FILE.jsonl, or - for stdout (default)\n"
+     "  --format csv|jsonl           output format (default from the file name, csv)\n"},
     {"lua-test", "Usage: moonfeast lua-test FILE...\n\n"
                  "Run Lua test files in the sandbox with the stdlib available.\n"},
 };
@@ -324,6 +340,93 @@ static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
     return usage_error("unknown subcommand '%s' (expected list or describe)", argv[0]);
 }
 
+/* Value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"); NULL when
+ * argv[*i] is not `name`. Sets *missing when the value is absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             const char *short_name, bool *missing) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) == 0 && a[n] == '=') return a + n + 1;
+    if (strcmp(a, name) == 0 || (short_name && strcmp(a, short_name) == 0)) {
+        if (*i + 1 >= argc) {
+            *missing = true;
+            return NULL;
+        }
+        return argv[++*i];
+    }
+    return NULL;
+}
+
+static int cmd_historical(const cli *c, int argc, char **argv) {
+    const char *entities = NULL, *query = NULL, *db = NULL, *service = NULL, *outp = NULL;
+    const char *start = NULL, *end = NULL, *format = NULL;
+    const char **refs = mf__xcalloc((size_t)argc + 1, sizeof *refs);
+    size_t nrefs = 0;
+    bool full = false;
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        bool missing = false;
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--entities", "-e", &missing))) entities = v;
+        else if ((v = opt_value(argc, argv, &i, "--entity-query", NULL, &missing))) query = v;
+        else if ((v = opt_value(argc, argv, &i, "--entity-db", NULL, &missing))) db = v;
+        else if ((v = opt_value(argc, argv, &i, "--features", "-f", &missing))) refs[nrefs++] = v;
+        else if ((v = opt_value(argc, argv, &i, "--feature-service", NULL, &missing))) service = v;
+        else if ((v = opt_value(argc, argv, &i, "--output", "-o", &missing))) outp = v;
+        else if ((v = opt_value(argc, argv, &i, "--start", NULL, &missing))) start = v;
+        else if ((v = opt_value(argc, argv, &i, "--end", NULL, &missing))) end = v;
+        else if ((v = opt_value(argc, argv, &i, "--format", NULL, &missing))) format = v;
+        else if (missing) rc = usage_error("get-historical-features: %s needs a value", argv[i]);
+        else if (strcmp(argv[i], "--full-feature-names") == 0) full = true;
+        else rc = usage_error("get-historical-features: unexpected argument '%s'", argv[i]);
+        if (missing && !rc) rc = usage_error("get-historical-features: %s needs a value", argv[i]);
+    }
+    int sources = (entities != NULL) + (query != NULL || db != NULL) + (start != NULL || end != NULL);
+    if (!rc && sources != 1)
+        rc = usage_error("get-historical-features: give one of --entities FILE, --entity-query SQL "
+                         "--entity-db FILE, or --start T --end T%s", "");
+    if (!rc && (query || db) && !(query && db))
+        rc = usage_error("get-historical-features: --entity-query and --entity-db go together%s", "");
+    if (!rc && (start || end) && !(start && end))
+        rc = usage_error("get-historical-features: --start and --end go together%s", "");
+    if (!rc && !nrefs && !service)
+        rc = usage_error("get-historical-features: give -f VIEW:FEATURE or --feature-service NAME%s", "");
+    mf_table_format fmt = MF_FORMAT_CSV;
+    if (!rc && format) {
+        if (strcmp(format, "jsonl") == 0) fmt = MF_FORMAT_JSONL;
+        else if (strcmp(format, "csv") != 0)
+            rc = usage_error("get-historical-features: --format is csv or jsonl, not '%s'", format);
+    } else if (!rc && outp) {
+        size_t n = strlen(outp);
+        if (n > 6 && strcmp(outp + n - 6, ".jsonl") == 0) fmt = MF_FORMAT_JSONL;
+    }
+    mf_historical_options o = {refs, nrefs, service, full, 0, 0};
+    if (!rc && start) {
+        if (mf__ts_parse(start, strlen(start), &o.start_us) != 0)
+            rc = usage_error("get-historical-features: --start '%s' is not a timestamp", start);
+        else if (mf__ts_parse(end, strlen(end), &o.end_us) != 0)
+            rc = usage_error("get-historical-features: --end '%s' is not a timestamp", end);
+    }
+    if (rc) {
+        free(refs);
+        return rc;
+    }
+    mf_error err;
+    mf_store *s = NULL;
+    mf_entity_df *df = NULL;
+    mf_table *t = NULL;
+    int r = open_store(c, &s, &err);
+    if (r == MF_OK && entities) r = mf_entity_df_read_csv(entities, &df, &err);
+    if (r == MF_OK && query) r = mf_entity_df_read_sqlite(db, query, &df, &err);
+    if (r == MF_OK) r = mf_get_historical_features(s, df, &o, &t, &err);
+    if (r == MF_OK) r = mf_table_write(t, outp, fmt, &err);
+    mf_table_free(t);
+    mf_entity_df_free(df);
+    mf_store_close(s);
+    free(refs);
+    return r ? report(&err) : 0;
+}
+
 static int cmd_lua_test(int argc, char **argv) {
     if (argc < 1) return usage_error("lua-test: expected FILE...%s", "");
     int failed = 0;
@@ -406,6 +509,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "delete") == 0) return cmd_delete(&c, cargc, cargv);
     if (strcmp(cmd, "teardown") == 0) return cmd_teardown(&c, cargc, cargv);
     if (strcmp(cmd, "registry-dump") == 0) return cmd_dump(&c, cargc, cargv);
+    if (strcmp(cmd, "get-historical-features") == 0) return cmd_historical(&c, cargc, cargv);
     if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
     if (strcmp(cmd, "version") == 0) {
         int u = no_args("version", cargc, cargv);

@@ -308,7 +308,7 @@ int mf__csv_open(const char *path, char delim, mf__csv **out, mf_error *err) {
     }
 
     const char *data = c->base;
-    if (size > 0 && c->base[size - 1] != '\n') c->base[size++] = '\n';
+    if (c->base[size - 1] != '\n') c->base[size++] = '\n';
     if (size >= 3 && memcmp(data, "\xEF\xBB\xBF", 3) == 0) data += 3;
     c->p = data;
     c->end = c->base + size;

@@ -28,14 +28,43 @@
 
 /*---- States ----------------------------------------------------------------*/
 
-/* Error handler for lua_pcall: DSL error tables pass through; anything else
- * becomes its message plus a traceback. Stack: [err] -> [err'] */
+/* Error handler for lua_pcall: DSL error tables ({mf = true, ...}) pass
+ * through; anything else becomes its message plus a traceback. An error
+ * value that is not a string gets the location of the innermost Lua frame.
+ * Only raw accesses: the value may be a user table with metamethods, and
+ * a metamethod error here or in lua_error_to_mf would be unprotected.
+ * Stack: [err] -> [err'] */
 static int msg_handler(lua_State *L) {
-    if (lua_type(L, 1) == LUA_TTABLE) return 1;
+    if (lua_type(L, 1) == LUA_TTABLE) {
+        lua_pushliteral(L, "mf");
+        lua_rawget(L, 1);
+        int dsl = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        if (dsl) return 1;
+    }
     const char *msg = lua_tostring(L, 1);
-    if (!msg) msg = "(error object is not a string)";
+    if (!msg) {
+        lua_Debug ar;
+        const char *where = "";
+        for (int level = 1; lua_getstack(L, level, &ar); level++) {
+            lua_getinfo(L, "Sl", &ar);
+            if (ar.currentline > 0) {
+                where = lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+                break;
+            }
+        }
+        msg = lua_pushfstring(L, "%s(error object is a %s value)", where,
+                              luaL_typename(L, 1));
+    }
     luaL_traceback(L, L, msg, 1);
     return 1;
+}
+
+/* t[key] without metamethods, pushed. t is at idx (negative allowed). */
+static void raw_field(lua_State *L, int idx, const char *key) {
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    lua_pushstring(L, key);
+    lua_rawget(L, idx);
 }
 
 /* print() for user code: to stderr, so that stdout stays the command's. */
@@ -77,9 +106,9 @@ static void split_location(const char *msg, char *file, size_t filesz, int *line
 /* Turn the error value on top of the stack into err, and pop it. */
 static int lua_error_to_mf(lua_State *L, int rc, mf_error *err) {
     if (lua_type(L, -1) == LUA_TTABLE) {
-        lua_getfield(L, -1, "message");
-        lua_getfield(L, -2, "file");
-        lua_getfield(L, -3, "line");
+        raw_field(L, -1, "message");
+        raw_field(L, -2, "file");
+        raw_field(L, -3, "line");
         const char *m = lua_tostring(L, -3);
         const char *f = lua_tostring(L, -2);
         int line = (int)lua_tointeger(L, -1);

@@ -209,6 +209,9 @@ int mf__registry_file_open(const char *path, mf__registry **out,
 
 /* The configuration of an open store (repo.c). Borrowed. */
 const mf__config *mf__store_config(const mf_store *s);
+/* A registry snapshot for a read-only operation. Caller frees with
+ * mf__reg_free. */
+int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err);
 
 /*---- Online store interface (online_store.c, store_sqlite.c) -------------*/
 

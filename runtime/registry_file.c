@@ -50,6 +50,29 @@ static int decode(const char *path, const unsigned char *data, size_t len,
     Mf__Registry *r = mf__registry__unpack(NULL, len - 16, data + 16);
     if (!r)
         return mf__err(err, MF_EREGISTRY, "registry file %s is corrupt", path);
+    /* Well-formed protobuf can still lack what every reader dereferences:
+     * each object's spec (field 1 of every object message). */
+    for (int k = 0; k < MF_KIND_COUNT; k++) {
+        size_t count = mf__reg_count(r, k);
+        for (size_t i = 0; i < count; i++) {
+            const ProtobufCMessage *obj;
+            switch (k) {
+            case MF_KIND_ENTITY: obj = &r->entities[i]->base; break;
+            case MF_KIND_DATA_SOURCE: obj = &r->data_sources[i]->base; break;
+            case MF_KIND_FEATURE_VIEW: obj = &r->feature_views[i]->base; break;
+            case MF_KIND_ON_DEMAND_FEATURE_VIEW: obj = &r->on_demand_feature_views[i]->base; break;
+            default: obj = &r->feature_services[i]->base; break;
+            }
+            const ProtobufCFieldDescriptor *f =
+                protobuf_c_message_descriptor_get_field(obj->descriptor, 1);
+            if (*(ProtobufCMessage *const *)((const char *)obj + f->offset) == NULL) {
+                mf__reg_free(r);
+                return mf__err(err, MF_EREGISTRY,
+                               "registry file %s is corrupt (%s %zu has no spec)", path,
+                               mf_kind_name(k), i + 1);
+            }
+        }
+    }
     *out = r;
     return MF_OK;
 }

@@ -52,6 +52,10 @@ const char *mf_store_project(const mf_store *s) { return s->cfg.project; }
 
 const mf__config *mf__store_config(const mf_store *s) { return &s->cfg; }
 
+int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err) {
+    return s->registry->vt->load(s->registry, out, err);
+}
+
 static int online(mf_store *s, mf__online **out, mf_error *err) {
     if (!s->online) {
         int rc = mf__online_open(&s->cfg, &s->online, err);

@@ -73,9 +73,9 @@ static int dump(const char *path, char delim, mf__buf *out, mf_error *err) {
         CHECK(same_);                                                         \
     } while (0)
 
-/* Reading `text` must fail with `code` at `line`, message containing
+/* Reading `text` must fail with `want_code` at `line`, message containing
  * `needle`, err->file the path. */
-#define CHECK_FAILS(text, code, line_no, needle)                              \
+#define CHECK_FAILS(text, want_code, line_no, needle)                         \
     do {                                                                      \
         mf__buf b_;                                                           \
         mf_error e_;                                                          \
@@ -83,8 +83,8 @@ static int dump(const char *path, char delim, mf__buf *out, mf_error *err) {
         const char *path_ = write_tmp(text);                                  \
         int rc_ = dump(path_, ',', &b_, &e_);                                 \
         mf__buf_free(&b_);                                                    \
-        CHECK(rc_ == (code));                                                 \
-        CHECK(e_.code == (code));                                             \
+        CHECK(rc_ == (want_code));                                            \
+        CHECK(e_.code == (want_code));                                        \
         CHECK_STR(e_.file, path_);                                            \
         if (e_.line != (line_no)) printf("#   line %d: %s\n", e_.line, e_.message); \
         CHECK(e_.line == (line_no));                                          \
@@ -160,7 +160,7 @@ static void test_embedded_newlines(void) {
                 "4:2|three\n\nlines\n"
                 "7:3|x\n"
                 "8:4\r\n|q\"\n\"\n"
-                "10:5|y\n");
+                "11:5|y\n");
 }
 
 static void test_crlf(void) {
@@ -371,7 +371,7 @@ static void test_error_quotes(void) {
     CHECK_FAILS("a,b\n\"x\" ,2\n", MF_EDATA, 2, "text after the closing quote");
     CHECK_FAILS("a,b\n1,2\n3,4\r5\n", MF_EDATA, 3, "carriage return without a line feed in field 2 (b)");
     CHECK_FAILS("a,b\n1,\"2\"\r3\n", MF_EDATA, 2, "carriage return without a line feed");
-    CHECK_FAILS("a,b\n1,2,\"x\"y\n", MF_EDATA, 2, "text after the closing quote in field 3\n" + 0);
+    CHECK_FAILS("a,b\n1,2,\"x\"y\n", MF_EDATA, 2, "text after the closing quote in field 3");
 }
 
 static void test_error_sticky(void) {

@@ -1,0 +1,62 @@
+/*
+ * mf_table.h — typed columns and tables (table.c).
+ *
+ * The columnar form of every bulk result: one array per column plus a
+ * validity byte per row; strings, bytes and lists as offsets into one text
+ * heap. No allocation per value.
+ */
+#ifndef MF_TABLE_H
+#define MF_TABLE_H
+
+#include "mf_internal.h"
+
+typedef enum mf__store_class {
+    MF__SC_I32, MF__SC_I64, MF__SC_F32, MF__SC_F64, MF__SC_BOOL, MF__SC_TEXT
+} mf__store_class;
+
+typedef struct mf__col {
+    char *name;
+    Mf__ValueType type; /* VT_STRING for raw pass-through columns */
+    bool raw;           /* pass-through text, written verbatim */
+    mf__store_class sc;
+    size_t n, cap;
+    void *data;         /* by sc: int32_t, int64_t, float, double, uint8_t */
+    uint64_t *off;      /* text: n + 1 offsets into heap */
+    char *heap;
+    size_t heap_len, heap_cap;
+    uint8_t *valid;     /* 1 = has a value */
+} mf__col;
+
+mf__store_class mf__store_class_of(Mf__ValueType t);
+void mf__col_init(mf__col *c, const char *name, Mf__ValueType type, bool raw);
+void mf__col_free(mf__col *c);
+void mf__col_reserve(mf__col *c, size_t n);
+void mf__col_push_null(mf__col *c);
+/* Parse text as the column's type and append it; an empty slice is null.
+ * Returns 0, or -1 when the text is not a value of the type (nothing
+ * appended). */
+int mf__col_push_text(mf__col *c, const char *p, size_t len);
+void mf__col_push_i64(mf__col *c, int64_t v);
+/* dst[i] = src[idx[i]], or null where idx[i] < 0. dst must be initialized
+ * with src's type and empty. */
+void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n);
+/* Text of row i for CSV (empty for null). Numbers go to buf (at least 48
+ * bytes); text points into the heap. */
+const char *mf__col_text(const mf__col *c, size_t i, char *buf, size_t *len);
+/* Append row i as a JSON value. */
+void mf__col_json(const mf__col *c, size_t i, mf__buf *out);
+/* Value of an int class cell as int64 (bool as 0/1). */
+int64_t mf__col_i64(const mf__col *c, size_t i);
+double mf__col_f64(const mf__col *c, size_t i);
+
+struct mf_table {
+    size_t nrows, ncols;
+    mf__col *cols;
+};
+
+/* New empty table of ncols columns (init each with mf__col_init). */
+mf_table *mf__table_new(size_t ncols);
+/* Human name of a dtype for messages ("Int64"). */
+const char *mf__type_text(Mf__ValueType t);
+
+#endif

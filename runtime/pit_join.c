@@ -1,0 +1,883 @@
+/*
+ * pit_join.c — historical retrieval: the point-in-time join.
+ *
+ * For each requested view (a "unit": a view, or a projection of one with an
+ * alias and a join_key_map), independently:
+ *   1. read its batch source once, into columns: a dense key id per row
+ *      (keymap.c), the event and created timestamps, and only the requested
+ *      features;
+ *   2. group rows by key with a counting sort, then order each group by
+ *      (event_ts, created_ts, source order);
+ *   3. for each entity row, binary-search its key's group for the last row
+ *      with event_ts <= T: that row is the winner (greatest event_ts, then
+ *      greatest created, then last in the source). It counts only when
+ *      ttl == 0 or event_ts >= T - ttl; otherwise the features are null;
+ *   4. gather the winners' values into the output columns.
+ * Cost is linear in rows (plus log of a key's group size per entity row);
+ * memory is the columns of one view at a time per thread. Units run on up
+ * to two threads. Output rows keep the input order, duplicates included.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "mf_keymap.h"
+#include "mf_source.h"
+#include "mf_table.h"
+
+#define ENTITY_TS "event_timestamp"
+
+/*---- Entity frames ---------------------------------------------------------*/
+
+struct mf_entity_df {
+    mf_table *t;
+    char *origin; /* file path for messages, NULL for frames built in memory */
+    long *lines;  /* CSV line of each row, or NULL */
+};
+
+mf_entity_df *mf_entity_df_new(size_t nrows) {
+    mf_entity_df *df = mf__xcalloc(1, sizeof *df);
+    df->t = mf__table_new(0);
+    df->t->nrows = nrows;
+    return df;
+}
+
+void mf_entity_df_free(mf_entity_df *df) {
+    if (!df) return;
+    mf_table_free(df->t);
+    free(df->origin);
+    free(df->lines);
+    free(df);
+}
+
+size_t mf_entity_df_nrows(const mf_entity_df *df) { return df->t->nrows; }
+
+static mf__col *df_add_col(mf_entity_df *df, const char *name, Mf__ValueType type, bool raw,
+                           mf_error *err) {
+    for (size_t i = 0; i < df->t->ncols; i++)
+        if (strcmp(df->t->cols[i].name, name) == 0) {
+            mf__err(err, MF_EUSAGE, "entity rows already have a column '%s'", name);
+            return NULL;
+        }
+    df->t->cols = mf__xrealloc(df->t->cols, (df->t->ncols + 1) * sizeof *df->t->cols);
+    mf__col *c = &df->t->cols[df->t->ncols++];
+    mf__col_init(c, name, type, raw);
+    mf__col_reserve(c, df->t->nrows);
+    return c;
+}
+
+int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *values,
+                           const uint8_t *valid, mf_error *err) {
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_INT64, false, err);
+    if (!c) return MF_EUSAGE;
+    for (size_t i = 0; i < df->t->nrows; i++) {
+        if (valid && !valid[i]) mf__col_push_null(c);
+        else mf__col_push_i64(c, values[i]);
+    }
+    return MF_OK;
+}
+
+int mf_entity_df_add_timestamps(mf_entity_df *df, const char *name, const int64_t *us,
+                                mf_error *err) {
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err);
+    if (!c) return MF_EUSAGE;
+    for (size_t i = 0; i < df->t->nrows; i++) mf__col_push_i64(c, us[i]);
+    return MF_OK;
+}
+
+int mf_entity_df_add_text(mf_entity_df *df, const char *name, const char *const *values,
+                          mf_error *err) {
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_STRING, true, err);
+    if (!c) return MF_EUSAGE;
+    for (size_t i = 0; i < df->t->nrows; i++)
+        mf__col_push_text(c, values[i], values[i] ? strlen(values[i]) : 0);
+    return MF_OK;
+}
+
+int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
+    mf__csv *csv;
+    int rc = mf__csv_open(path, ',', &csv, err);
+    if (rc) return rc;
+    mf_entity_df *df = mf_entity_df_new(0);
+    df->origin = mf__xstrdup(path);
+    size_t nc = mf__csv_ncols(csv);
+    for (size_t j = 0; j < nc && rc == MF_OK; j++)
+        if (!df_add_col(df, mf__csv_colname(csv, j), MF__VALUE_TYPE__VT_STRING, true, err))
+            rc = mf__err_at(err, MF_EDATA, path, 1, "entity rows have two columns named '%s'",
+                            mf__csv_colname(csv, j));
+    size_t cap = 0;
+    const mf__slice *f;
+    while (rc == MF_OK) {
+        int r = mf__csv_next(csv, &f, err);
+        if (r < 0) rc = r;
+        if (r <= 0) break;
+        size_t i = df->t->nrows++;
+        if (i == cap) {
+            cap = cap ? cap * 2 : 1024;
+            df->lines = mf__xrealloc(df->lines, cap * sizeof *df->lines);
+        }
+        df->lines[i] = mf__csv_line(csv);
+        for (size_t j = 0; j < nc; j++) mf__col_push_text(&df->t->cols[j], f[j].ptr, f[j].len);
+    }
+    mf__csv_close(csv);
+    if (rc) {
+        mf_entity_df_free(df);
+        return rc;
+    }
+    *out = df;
+    return MF_OK;
+}
+
+int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df **out,
+                             mf_error *err) {
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+    int rc = MF_OK;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        rc = mf__err(err, MF_EIO, "cannot open %s: %s", db_path, db ? sqlite3_errmsg(db) : "");
+        sqlite3_close(db);
+        return rc;
+    }
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+        rc = mf__err(err, MF_EUSAGE, "entity query on %s: %s", db_path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return rc;
+    }
+    mf_entity_df *df = mf_entity_df_new(0);
+    df->origin = mf__xstrdup(db_path);
+    int nc = sqlite3_column_count(st);
+    for (int j = 0; j < nc && rc == MF_OK; j++)
+        if (!df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, err))
+            rc = MF_EUSAGE;
+    while (rc == MF_OK) {
+        int s = sqlite3_step(st);
+        if (s == SQLITE_DONE) break;
+        if (s != SQLITE_ROW) {
+            rc = mf__err(err, MF_EDATA, "entity query on %s: %s", db_path, sqlite3_errmsg(db));
+            break;
+        }
+        df->t->nrows++;
+        for (int j = 0; j < nc; j++) {
+            const char *v = sqlite3_column_type(st, j) == SQLITE_NULL
+                                ? NULL
+                                : (const char *)sqlite3_column_text(st, j);
+            mf__col_push_text(&df->t->cols[j], v, v ? (size_t)sqlite3_column_bytes(st, j) : 0);
+        }
+    }
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    if (rc) {
+        mf_entity_df_free(df);
+        return rc;
+    }
+    *out = df;
+    return MF_OK;
+}
+
+static long df_find(const mf_entity_df *df, const char *name) {
+    for (size_t i = 0; i < df->t->ncols; i++)
+        if (strcmp(df->t->cols[i].name, name) == 0) return (long)i;
+    return -1;
+}
+
+/* Error about entity row i (file and line when read from a file). */
+static int df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
+                  const char *text, size_t len, const char *want) {
+    if (df->origin && df->lines)
+        return mf__err_at(err, MF_EDATA, df->origin, (int)df->lines[i],
+                          "column '%s': '%.*s' is not %s", col, (int)(len > 200 ? 200 : len),
+                          text, want);
+    return mf__err(err, MF_EDATA, "entity row %zu, column '%s': '%.*s' is not %s", i + 1, col,
+                   (int)(len > 200 ? 200 : len), text, want);
+}
+
+/*---- Keys ------------------------------------------------------------------*/
+
+/* Append the key bytes of one value of type t given as text. Returns 0, 1
+ * for null, -1 for text that is not a value of t. */
+static int key_from_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) {
+    if (!p || !len) return 1;
+    switch (t) {
+    case MF__VALUE_TYPE__VT_INT32:
+    case MF__VALUE_TYPE__VT_INT64: {
+        int64_t v;
+        if (mf__parse_int64(p, len, &v) != 0) return -1;
+        if (t == MF__VALUE_TYPE__VT_INT32 && (v < INT32_MIN || v > INT32_MAX)) return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
+    }
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: {
+        int64_t v;
+        if (mf__ts_parse(p, len, &v) != 0) return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
+    }
+    case MF__VALUE_TYPE__VT_BOOL: {
+        bool b;
+        if (mf__parse_bool(p, len, &b) != 0) return -1;
+        mf__buf_putc(k, b ? 1 : 0);
+        return 0;
+    }
+    case MF__VALUE_TYPE__VT_DOUBLE:
+    case MF__VALUE_TYPE__VT_FLOAT: {
+        double d;
+        if (mf__parse_double(p, len, &d) != 0) return -1;
+        mf__buf_put(k, &d, 8);
+        return 0;
+    }
+    default: {
+        uint32_t n = (uint32_t)len;
+        mf__buf_put(k, &n, 4);
+        mf__buf_put(k, p, len);
+        return 0;
+    }
+    }
+}
+
+/* Key bytes of entity row i's value in column c, typed t. */
+static int key_from_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) {
+    if (!c->valid[i]) return 1;
+    if (c->sc == MF__SC_TEXT) {
+        size_t len = c->off[i + 1] - c->off[i];
+        return key_from_text(k, t, c->heap + c->off[i], len);
+    }
+    int64_t v = mf__col_i64(c, i);
+    switch (t) {
+    case MF__VALUE_TYPE__VT_INT32:
+    case MF__VALUE_TYPE__VT_INT64:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && t != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
+            return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
+    case MF__VALUE_TYPE__VT_BOOL:
+        mf__buf_putc(k, v ? 1 : 0);
+        return 0;
+    default: {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%lld", (long long)v);
+        return key_from_text(k, t, num, (size_t)n);
+    }
+    }
+}
+
+/*---- Requests: units and output columns -------------------------------------*/
+
+typedef struct unit {
+    const Mf__FeatureViewSpec *view;
+    const Mf__DataSourceSpec *source;
+    const char *alias;             /* "" for none */
+    const Mf__FeatureViewProjection *proj; /* NULL for plain refs */
+    const char **key_cols;         /* entity column for each view join key */
+    const Mf__Field **feat;        /* requested features */
+    size_t nfeat;
+    mf__col *out;                  /* nfeat output columns */
+    mf_error err;
+    int rc;
+} unit;
+
+typedef struct outcol {
+    size_t unit, feat;
+    char *name;
+} outcol;
+
+typedef struct request {
+    const mf__config *cfg;
+    Mf__Registry *reg;
+    unit *units;
+    size_t nunits;
+    outcol *cols;
+    size_t ncols;
+    const mf_entity_df *df;
+    const int64_t *T; /* entity timestamps */
+    size_t next_unit; /* work queue */
+    pthread_mutex_t lock;
+} request;
+
+static const Mf__FeatureViewSpec *find_view(const Mf__Registry *reg, const char *project,
+                                            const char *name) {
+    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, name);
+    return i < 0 ? NULL : reg->feature_views[i]->spec;
+}
+
+static size_t add_unit(request *r, const Mf__FeatureViewSpec *v, const char *alias,
+                       const Mf__FeatureViewProjection *proj) {
+    r->units = mf__xrealloc(r->units, (r->nunits + 1) * sizeof *r->units);
+    unit *u = &r->units[r->nunits];
+    memset(u, 0, sizeof *u);
+    u->view = v;
+    u->alias = alias ? alias : "";
+    u->proj = proj;
+    u->source = mf__view_batch_source(r->reg, r->cfg->project, v);
+    u->key_cols = mf__xcalloc(v->n_entity_columns + 1, sizeof *u->key_cols);
+    for (size_t k = 0; k < v->n_entity_columns; k++) {
+        const char *col = v->entity_columns[k]->name;
+        for (size_t j = 0; proj && j < proj->n_join_key_map; j++)
+            if (strcmp(proj->join_key_map[j]->view_key, col) == 0)
+                col = proj->join_key_map[j]->entity_column;
+        u->key_cols[k] = col;
+    }
+    return r->nunits++;
+}
+
+static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_error *err) {
+    unit *u = &r->units[ui];
+    const Mf__Field *f = NULL;
+    for (size_t i = 0; i < u->view->n_features && !f; i++)
+        if (strcmp(u->view->features[i]->name, fname) == 0) f = u->view->features[i];
+    if (!f) {
+        mf__buf b;
+        mf__buf_init(&b);
+        for (size_t i = 0; i < u->view->n_features; i++)
+            mf__buf_printf(&b, "%s%s", i ? ", " : "", u->view->features[i]->name);
+        int rc = mf__err(err, MF_ENOTFOUND, "unknown feature '%s:%s' (the view has: %s)",
+                         u->view->name, fname, b.data ? b.data : "");
+        mf__buf_free(&b);
+        return rc;
+    }
+    size_t fi;
+    for (fi = 0; fi < u->nfeat; fi++)
+        if (u->feat[fi] == f) break;
+    if (fi == u->nfeat) {
+        u->feat = mf__xrealloc(u->feat, (u->nfeat + 1) * sizeof *u->feat);
+        u->feat[u->nfeat++] = f;
+    }
+    r->cols = mf__xrealloc(r->cols, (r->ncols + 1) * sizeof *r->cols);
+    outcol *o = &r->cols[r->ncols++];
+    o->unit = ui;
+    o->feat = fi;
+    o->name = full ? mf__xasprintf("%s__%s", u->alias[0] ? u->alias : u->view->name, fname)
+                   : mf__xstrdup(fname);
+    return MF_OK;
+}
+
+static int odfv_unsupported(const Mf__Registry *reg, const char *project, const char *name,
+                            mf_error *err) {
+    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+        return mf__err(err, MF_EUSAGE, "'%s' is an on-demand feature view; historical "
+                       "retrieval of on-demand features is not available in this version",
+                       name);
+    return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", name, project);
+}
+
+static int build_request(request *r, const mf_historical_options *o, mf_error *err) {
+    const char *project = r->cfg->project;
+    bool full = o->full_feature_names != 0;
+    if (o->feature_service && o->n_features)
+        return mf__err(err, MF_EUSAGE, "give feature refs or a feature service, not both");
+    if (o->feature_service) {
+        long si = mf__reg_find(r->reg, MF_KIND_FEATURE_SERVICE, project, o->feature_service);
+        if (si < 0)
+            return mf__err(err, MF_ENOTFOUND, "unknown feature service '%s' in project '%s'",
+                           o->feature_service, project);
+        const Mf__FeatureServiceSpec *fs = r->reg->feature_services[si]->spec;
+        for (size_t i = 0; i < fs->n_features; i++) {
+            const Mf__FeatureViewProjection *p = fs->features[i];
+            const Mf__FeatureViewSpec *v = find_view(r->reg, project, p->view_name);
+            if (!v) return odfv_unsupported(r->reg, project, p->view_name, err);
+            size_t ui = add_unit(r, v, p->alias, p);
+            for (size_t j = 0; j < p->n_features; j++) {
+                int rc = add_feature(r, ui, p->features[j], full, err);
+                if (rc) return rc;
+            }
+        }
+    } else {
+        if (!o->n_features) return mf__err(err, MF_EUSAGE, "no features requested");
+        for (size_t i = 0; i < o->n_features; i++) {
+            const char *ref = o->features[i];
+            const char *colon = strchr(ref, ':');
+            if (!colon || colon == ref || !colon[1] || strchr(colon + 1, ':'))
+                return mf__err(err, MF_EUSAGE, "feature ref '%s' is not of the form view:feature",
+                               ref);
+            char *vname = mf__xstrndup(ref, (size_t)(colon - ref));
+            const Mf__FeatureViewSpec *v = find_view(r->reg, project, vname);
+            if (!v) {
+                int rc = odfv_unsupported(r->reg, project, vname, err);
+                free(vname);
+                return rc;
+            }
+            free(vname);
+            size_t ui;
+            for (ui = 0; ui < r->nunits; ui++)
+                if (r->units[ui].view == v) break;
+            if (ui == r->nunits) ui = add_unit(r, v, NULL, NULL);
+            int rc = add_feature(r, ui, colon + 1, full, err);
+            if (rc) return rc;
+        }
+    }
+    for (size_t i = 0; i < r->nunits; i++)
+        if (!r->units[i].source)
+            return mf__err(err, MF_EREGISTRY, "feature view '%s': its source '%s' is not registered",
+                           r->units[i].view->name, r->units[i].view->source);
+    for (size_t i = 0; i < r->ncols; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->cols[i].name, r->cols[j].name) == 0)
+                return mf__err(err, MF_EUSAGE, "two requested features are named '%s'; use "
+                               "full feature names (--full-feature-names) to tell them apart",
+                               r->cols[i].name);
+    return MF_OK;
+}
+
+/*---- Loading a view's rows ----------------------------------------------------*/
+
+typedef struct vdata {
+    size_t n, cap;
+    uint32_t *kid;
+    int64_t *ts, *cr;
+    mf__col *feat; /* the unit's requested features */
+    mf__keymap keys;
+    uint32_t *start; /* group starts, keys.n + 1 */
+    uint32_t *order; /* row numbers grouped by key, ordered in each group */
+} vdata;
+
+static void vdata_free(vdata *d, size_t nfeat) {
+    free(d->kid);
+    free(d->ts);
+    free(d->cr);
+    for (size_t i = 0; d->feat && i < nfeat; i++) mf__col_free(&d->feat[i]);
+    free(d->feat);
+    mf__keymap_free(&d->keys);
+    free(d->start);
+    free(d->order);
+}
+
+static int src_err(mf__source *s, mf_error *err, const char *col, const mf__slice *v,
+                   const char *want) {
+    return mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                      "column '%s': '%.*s' is not %s", col, (int)(v->len > 200 ? 200 : v->len),
+                      v->ptr ? v->ptr : "", want);
+}
+
+/* Column index of name in the source, or an error naming the columns. */
+static int need_col(mf__source *s, const char *view, const char *name, long *idx, mf_error *err) {
+    *idx = mf__source_find(s, name);
+    if (*idx >= 0) return MF_OK;
+    mf__buf b;
+    mf__buf_init(&b);
+    for (size_t i = 0; i < mf__source_ncols(s); i++)
+        mf__buf_printf(&b, "%s%s", i ? ", " : "", mf__source_colname(s, i));
+    int rc = mf__err_at(err, MF_EDATA, mf__source_where(s), 1, "feature view '%s': column '%s' "
+                        "not found (columns: %s)", view, name, b.data ? b.data : "");
+    mf__buf_free(&b);
+    return rc;
+}
+
+static const char *type_article(Mf__ValueType t, char *buf, size_t n) {
+    snprintf(buf, n, "a valid %s", mf__dtype_name(t));
+    return buf;
+}
+
+/* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
+ * INT64_MAX). nfeat may be 0 (keys and timestamps only). */
+static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
+                     vdata *d, mf_error *err) {
+    memset(d, 0, sizeof *d);
+    mf__keymap_init(&d->keys);
+    const Mf__FeatureViewSpec *v = u->view;
+    const Mf__DataSourceSpec *ds = u->source;
+    mf__source *s;
+    int rc = mf__source_open(cfg, ds, &s, err);
+    if (rc) return rc;
+    long its, icr = -1;
+    size_t nk = v->n_entity_columns;
+    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey);
+    long *ifeat = mf__xcalloc(nfeat + 1, sizeof *ifeat);
+    rc = need_col(s, v->name, ds->timestamp_field, &its, err);
+    if (rc == MF_OK && ds->created_timestamp_column[0])
+        rc = need_col(s, v->name, ds->created_timestamp_column, &icr, err);
+    for (size_t k = 0; k < nk && rc == MF_OK; k++)
+        rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
+    for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
+        rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
+    d->feat = mf__xcalloc(nfeat + 1, sizeof *d->feat);
+    for (size_t f = 0; f < nfeat; f++)
+        mf__col_init(&d->feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
+    mf__buf key;
+    mf__buf_init(&key);
+    mf__buf_reserve(&key, 64);
+    char want[64];
+    const mf__slice *row;
+    while (rc == MF_OK) {
+        int r = mf__source_next(s, &row, err);
+        if (r < 0) rc = r;
+        if (r <= 0) break;
+        int64_t ts, cr = INT64_MIN;
+        const mf__slice *t = &row[its];
+        if (!t->ptr || !t->len || mf__ts_parse(t->ptr, t->len, &ts) != 0) {
+            rc = src_err(s, err, ds->timestamp_field, t, "a timestamp");
+            break;
+        }
+        if (ts < lo || ts > hi) continue;
+        if (icr >= 0 && row[icr].len) {
+            if (mf__ts_parse(row[icr].ptr, row[icr].len, &cr) != 0) {
+                rc = src_err(s, err, ds->created_timestamp_column, &row[icr], "a timestamp");
+                break;
+            }
+        }
+        key.len = 0;
+        bool null_key = false;
+        for (size_t k = 0; k < nk; k++) {
+            Mf__ValueType kt = v->entity_columns[k]->dtype;
+            int kr = key_from_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
+            if (kr < 0) {
+                rc = src_err(s, err, v->entity_columns[k]->name, &row[ikey[k]],
+                             type_article(kt, want, sizeof want));
+                break;
+            }
+            if (kr == 1) null_key = true;
+        }
+        if (rc) break;
+        if (null_key) continue; /* a row without a key never matches */
+        for (size_t f = 0; f < nfeat; f++) {
+            const mf__slice *fv = &row[ifeat[f]];
+            if (mf__col_push_text(&d->feat[f], fv->ptr, fv->len) != 0) {
+                rc = src_err(s, err, u->feat[f]->name, fv,
+                             type_article(u->feat[f]->dtype, want, sizeof want));
+                break;
+            }
+        }
+        if (rc) break;
+        if (d->n == d->cap) {
+            d->cap = d->cap ? d->cap * 2 : 4096;
+            d->kid = mf__xrealloc(d->kid, d->cap * sizeof *d->kid);
+            d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
+            if (icr >= 0) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+        }
+        d->kid[d->n] = mf__keymap_intern(&d->keys, key.data, key.len);
+        d->ts[d->n] = ts;
+        if (icr >= 0) d->cr[d->n] = cr;
+        d->n++;
+    }
+    mf__buf_free(&key);
+    free(ikey);
+    free(ifeat);
+    mf__source_close(s);
+    return rc;
+}
+
+/*---- Ordering ----------------------------------------------------------------*/
+
+static inline bool row_less(const vdata *d, uint32_t a, uint32_t b) {
+    if (d->ts[a] != d->ts[b]) return d->ts[a] < d->ts[b];
+    if (d->cr && d->cr[a] != d->cr[b]) return d->cr[a] < d->cr[b];
+    return a < b;
+}
+
+static void merge_sort(const vdata *d, uint32_t *a, uint32_t *tmp, size_t n) {
+    if (n <= 24) {
+        for (size_t i = 1; i < n; i++) {
+            uint32_t x = a[i];
+            size_t j = i;
+            while (j > 0 && row_less(d, x, a[j - 1])) a[j] = a[j - 1], j--;
+            a[j] = x;
+        }
+        return;
+    }
+    size_t h = n / 2;
+    merge_sort(d, a, tmp, h);
+    merge_sort(d, a + h, tmp, n - h);
+    if (!row_less(d, a[h], a[h - 1])) return; /* already in order */
+    memcpy(tmp, a, h * sizeof *a);
+    size_t i = 0, j = h, k = 0;
+    while (i < h && j < n) a[k++] = row_less(d, a[j], tmp[i]) ? a[j++] : tmp[i++];
+    while (i < h) a[k++] = tmp[i++];
+}
+
+/* Group rows by key (counting sort, stable), then order each group. */
+static void order_rows(vdata *d) {
+    size_t nk = d->keys.n;
+    d->start = mf__xcalloc(nk + 1, sizeof *d->start);
+    for (size_t i = 0; i < d->n; i++) d->start[d->kid[i] + 1]++;
+    for (size_t k = 0; k < nk; k++) d->start[k + 1] += d->start[k];
+    d->order = mf__xmalloc((d->n ? d->n : 1) * sizeof *d->order);
+    uint32_t *fill = mf__xmalloc((nk ? nk : 1) * sizeof *fill);
+    memcpy(fill, d->start, nk * sizeof *fill);
+    for (size_t i = 0; i < d->n; i++) d->order[fill[d->kid[i]]++] = (uint32_t)i;
+    size_t maxg = 0;
+    for (size_t k = 0; k < nk; k++)
+        if (d->start[k + 1] - d->start[k] > maxg) maxg = d->start[k + 1] - d->start[k];
+    uint32_t *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
+    for (size_t k = 0; k < nk; k++)
+        merge_sort(d, d->order + d->start[k], tmp, d->start[k + 1] - d->start[k]);
+    free(tmp);
+    free(fill);
+}
+
+/*---- The join ------------------------------------------------------------------*/
+
+/* Winner row for key kid at time T, or -1. */
+static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
+    size_t lo = d->start[kid], hi = d->start[kid + 1];
+    /* first position whose ts > T */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (d->ts[d->order[mid]] <= T) lo = mid + 1;
+        else hi = mid;
+    }
+    if (lo == d->start[kid]) return -1;
+    uint32_t w = d->order[lo - 1];
+    if (ttl_us > 0 && d->ts[w] < T - ttl_us) return -1;
+    return w;
+}
+
+static int run_unit(request *r, unit *u) {
+    const mf_entity_df *df = r->df;
+    size_t n = df->t->nrows, nk = u->view->n_entity_columns;
+    long *ecol = mf__xcalloc(nk + 1, sizeof *ecol);
+    for (size_t k = 0; k < nk; k++) {
+        ecol[k] = df_find(df, u->key_cols[k]);
+        if (ecol[k] < 0) {
+            free(ecol);
+            return mf__err(&u->err, MF_EUSAGE, "entity rows lack column '%s', a join key of "
+                           "feature view '%s'", u->key_cols[k], u->view->name);
+        }
+    }
+    vdata d;
+    int rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, &d, &u->err);
+    if (rc == MF_OK) order_rows(&d);
+    int64_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
+    int64_t ttl_us = u->view->ttl_seconds * 1000000;
+    mf__buf key;
+    mf__buf_init(&key);
+    mf__buf_reserve(&key, 64);
+    char want[64];
+    for (size_t i = 0; i < n && rc == MF_OK; i++) {
+        key.len = 0;
+        bool null_key = false;
+        for (size_t k = 0; k < nk && rc == MF_OK; k++) {
+            const mf__col *c = &df->t->cols[ecol[k]];
+            Mf__ValueType kt = u->view->entity_columns[k]->dtype;
+            int kr = key_from_col(&key, kt, c, i);
+            if (kr < 0) {
+                size_t len = c->sc == MF__SC_TEXT ? c->off[i + 1] - c->off[i] : 0;
+                rc = df_err(df, i, &u->err, c->name, c->sc == MF__SC_TEXT ? c->heap + c->off[i] : "",
+                            len, type_article(kt, want, sizeof want));
+            }
+            if (kr == 1) null_key = true;
+        }
+        if (rc) break;
+        long kid = null_key ? -1 : mf__keymap_find(&d.keys, key.data, key.len);
+        idx[i] = kid < 0 ? -1 : winner(&d, (uint32_t)kid, r->T[i], ttl_us);
+    }
+    mf__buf_free(&key);
+    if (rc == MF_OK) {
+        u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
+        for (size_t f = 0; f < u->nfeat; f++) {
+            mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
+            mf__col_gather(&u->out[f], &d.feat[f], idx, n);
+        }
+    }
+    free(idx);
+    free(ecol);
+    vdata_free(&d, u->nfeat);
+    return rc;
+}
+
+static void *worker(void *arg) {
+    request *r = arg;
+    for (;;) {
+        pthread_mutex_lock(&r->lock);
+        size_t i = r->next_unit++;
+        pthread_mutex_unlock(&r->lock);
+        if (i >= r->nunits) return NULL;
+        r->units[i].rc = run_unit(r, &r->units[i]);
+    }
+}
+
+/*---- Entity-less retrieval ---------------------------------------------------*/
+
+/* Entity rows for [start, end]: every key with a row in the window, in
+ * order of first appearance across the requested views, at time end. */
+static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df **out,
+                           mf_error *err) {
+    const Mf__FeatureViewSpec *v0 = r->units[0].view;
+    for (size_t i = 1; i < r->nunits; i++) {
+        const Mf__FeatureViewSpec *v = r->units[i].view;
+        bool same = v->n_entity_columns == v0->n_entity_columns;
+        for (size_t k = 0; same && k < v->n_entity_columns; k++)
+            same = strcmp(v->entity_columns[k]->name, v0->entity_columns[k]->name) == 0 &&
+                   v->entity_columns[k]->dtype == v0->entity_columns[k]->dtype;
+        if (!same)
+            return mf__err(err, MF_EUSAGE, "retrieval without entity rows needs views with the "
+                           "same join keys; '%s' and '%s' differ", v0->name, v->name);
+    }
+    mf__keymap all;
+    mf__keymap_init(&all);
+    int rc = MF_OK;
+    for (size_t i = 0; i < r->nunits && rc == MF_OK; i++) {
+        vdata d;
+        rc = load_view(r->cfg, &r->units[i], 0, start, end, &d, err);
+        for (size_t k = 0; rc == MF_OK && k < d.keys.n; k++) {
+            size_t len;
+            const unsigned char *kb = mf__keymap_key(&d.keys, (uint32_t)k, &len);
+            mf__keymap_intern(&all, kb, len);
+        }
+        vdata_free(&d, 0);
+    }
+    if (rc) {
+        mf__keymap_free(&all);
+        return rc;
+    }
+    mf_entity_df *df = mf_entity_df_new(all.n);
+    size_t nk = v0->n_entity_columns;
+    mf__col **cols = mf__xcalloc(nk + 1, sizeof *cols);
+    for (size_t k = 0; k < nk; k++) {
+        cols[k] = df_add_col(df, r->units[0].key_cols[k], v0->entity_columns[k]->dtype, false, err);
+    }
+    mf__col *tcol = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err);
+    for (size_t id = 0; id < all.n; id++) {
+        size_t len;
+        const unsigned char *p = mf__keymap_key(&all, (uint32_t)id, &len);
+        for (size_t k = 0; k < nk; k++) {
+            mf__col *c = cols[k];
+            if (c->sc == MF__SC_TEXT) {
+                uint32_t l;
+                memcpy(&l, p, 4);
+                mf__col_push_text(c, (const char *)p + 4, l);
+                p += 4 + l;
+                continue;
+            }
+            int64_t iv = 0;
+            double dv = 0;
+            mf__col_reserve(c, c->n + 1);
+            c->valid[c->n] = 1;
+            switch (c->sc) {
+            case MF__SC_I32: memcpy(&iv, p, 8), p += 8; ((int32_t *)c->data)[c->n] = (int32_t)iv; break;
+            case MF__SC_I64: memcpy(&iv, p, 8), p += 8; ((int64_t *)c->data)[c->n] = iv; break;
+            case MF__SC_F32: memcpy(&dv, p, 8), p += 8; ((float *)c->data)[c->n] = (float)dv; break;
+            case MF__SC_F64: memcpy(&dv, p, 8), p += 8; ((double *)c->data)[c->n] = dv; break;
+            case MF__SC_BOOL: ((uint8_t *)c->data)[c->n] = *p++; break;
+            case MF__SC_TEXT: break;
+            }
+            c->n++;
+        }
+        mf__col_push_i64(tcol, end);
+    }
+    free(cols);
+    mf__keymap_free(&all);
+    *out = df;
+    return MF_OK;
+}
+
+/*---- Entry point -----------------------------------------------------------------*/
+
+static void request_free(request *r) {
+    for (size_t i = 0; i < r->nunits; i++) {
+        unit *u = &r->units[i];
+        for (size_t f = 0; u->out && f < u->nfeat; f++) mf__col_free(&u->out[f]);
+        free(u->out);
+        free(u->feat);
+        free(u->key_cols);
+    }
+    free(r->units);
+    for (size_t i = 0; i < r->ncols; i++) free(r->cols[i].name);
+    free(r->cols);
+    mf__reg_free(r->reg);
+}
+
+/* Entity timestamps as microseconds; errors name the row. */
+static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
+    long tc = df_find(df, ENTITY_TS);
+    if (tc < 0)
+        return df->origin ? mf__err_at(err, MF_EUSAGE, df->origin, 1, "entity rows have no '%s' "
+                                       "column", ENTITY_TS)
+                          : mf__err(err, MF_EUSAGE, "entity rows have no '%s' column", ENTITY_TS);
+    const mf__col *c = &df->t->cols[tc];
+    size_t n = df->t->nrows;
+    int64_t *T = mf__xmalloc((n ? n : 1) * sizeof *T);
+    for (size_t i = 0; i < n; i++) {
+        if (!c->valid[i]) {
+            free(T);
+            return df_err(df, i, err, ENTITY_TS, "", 0, "a timestamp (it is empty)");
+        }
+        if (c->sc == MF__SC_TEXT) {
+            const char *p = c->heap + c->off[i];
+            size_t len = c->off[i + 1] - c->off[i];
+            if (mf__ts_parse(p, len, &T[i]) != 0) {
+                free(T);
+                return df_err(df, i, err, ENTITY_TS, p, len, "a timestamp");
+            }
+        } else if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+            T[i] = mf__col_i64(c, i);
+        } else {
+            T[i] = mf__col_i64(c, i) * 1000000; /* integers are epoch seconds */
+        }
+    }
+    *out = T;
+    return MF_OK;
+}
+
+int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
+                               const mf_historical_options *opts, mf_table **out,
+                               mf_error *err) {
+    mf__err_clear(err);
+    request r;
+    memset(&r, 0, sizeof r);
+    r.cfg = mf__store_config(store);
+    int rc = mf__store_registry_snapshot(store, &r.reg, err);
+    if (rc) return rc;
+    rc = build_request(&r, opts, err);
+    mf_entity_df *made = NULL;
+    if (rc == MF_OK && !entities) {
+        if (opts->end_us < opts->start_us)
+            rc = mf__err(err, MF_EUSAGE, "the end of the window is before its start");
+        else
+            rc = entityless_rows(&r, opts->start_us, opts->end_us, &made, err);
+        entities = made;
+    }
+    int64_t *T = NULL;
+    if (rc == MF_OK) rc = entity_times(entities, &T, err);
+    /* entity columns must not collide with feature columns */
+    for (size_t i = 0; rc == MF_OK && i < r.ncols; i++)
+        if (df_find(entities, r.cols[i].name) >= 0)
+            rc = mf__err(err, MF_EUSAGE, "feature '%s' has the name of an entity column; use "
+                         "full feature names (--full-feature-names)", r.cols[i].name);
+    if (rc == MF_OK) {
+        r.df = entities;
+        r.T = T;
+        pthread_mutex_init(&r.lock, NULL);
+        pthread_t th;
+        bool two = r.nunits > 1 && pthread_create(&th, NULL, worker, &r) == 0;
+        worker(&r);
+        if (two) pthread_join(th, NULL);
+        pthread_mutex_destroy(&r.lock);
+        for (size_t i = 0; i < r.nunits && rc == MF_OK; i++)
+            if (r.units[i].rc) {
+                rc = r.units[i].rc;
+                if (err) *err = r.units[i].err;
+            }
+    }
+    if (rc == MF_OK) {
+        const mf_table *et = entities->t;
+        mf_table *t = mf__table_new(et->ncols + r.ncols);
+        t->nrows = et->nrows;
+        for (size_t j = 0; j < et->ncols; j++) {
+            const mf__col *s = &et->cols[j];
+            mf__col *c = &t->cols[j];
+            mf__col_init(c, s->name, s->type, s->raw);
+            /* copy by gathering every row */
+            int64_t *all = mf__xmalloc((et->nrows ? et->nrows : 1) * sizeof *all);
+            for (size_t i = 0; i < et->nrows; i++) all[i] = (int64_t)i;
+            mf__col_gather(c, s, all, et->nrows);
+            free(all);
+        }
+        for (size_t j = 0; j < r.ncols; j++) {
+            unit *u = &r.units[r.cols[j].unit];
+            mf__col *c = &t->cols[et->ncols + j];
+            /* output names are unique (checked), so each (unit, feature)
+             * appears once: move the gathered column into place */
+            *c = u->out[r.cols[j].feat];
+            memset(&u->out[r.cols[j].feat], 0, sizeof(mf__col));
+            free(c->name);
+            c->name = mf__xstrdup(r.cols[j].name);
+        }
+        *out = t;
+    }
+    free(T);
+    mf_entity_df_free(made);
+    request_free(&r);
+    return rc;
+}

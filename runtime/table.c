@@ -1,0 +1,373 @@
+/*
+ * table.c — typed columns, result tables and their CSV / JSON Lines output.
+ *
+ * Values are stored by class (mf__store_class): Int32 as int32_t, Int64 and
+ * UnixTimestamp (microseconds) as int64_t, Float32 as float, Float64 as
+ * double, Bool as a byte, and String, Bytes and lists as text. CSV cells of
+ * Bytes are taken as their text; list cells are JSON arrays ("[1,2]") kept
+ * as text. Output follows SEMANTICS.md section 2: timestamps in RFC 3339,
+ * floats in the shortest text that reads back to the same value.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_table.h"
+#include "mf_csv.h"
+#include "mf_values.h"
+
+/*---- Columns ---------------------------------------------------------------*/
+
+mf__store_class mf__store_class_of(Mf__ValueType t) {
+    switch (t) {
+    case MF__VALUE_TYPE__VT_INT32: return MF__SC_I32;
+    case MF__VALUE_TYPE__VT_INT64:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: return MF__SC_I64;
+    case MF__VALUE_TYPE__VT_FLOAT: return MF__SC_F32;
+    case MF__VALUE_TYPE__VT_DOUBLE: return MF__SC_F64;
+    case MF__VALUE_TYPE__VT_BOOL: return MF__SC_BOOL;
+    default: return MF__SC_TEXT;
+    }
+}
+
+static size_t sc_size(mf__store_class sc) {
+    switch (sc) {
+    case MF__SC_I32: case MF__SC_F32: return 4;
+    case MF__SC_I64: case MF__SC_F64: return 8;
+    case MF__SC_BOOL: return 1;
+    default: return 0;
+    }
+}
+
+const char *mf__type_text(Mf__ValueType t) { return mf__dtype_name(t); }
+
+void mf__col_init(mf__col *c, const char *name, Mf__ValueType type, bool raw) {
+    memset(c, 0, sizeof *c);
+    c->name = mf__xstrdup(name);
+    c->type = raw ? MF__VALUE_TYPE__VT_STRING : type;
+    c->raw = raw;
+    c->sc = raw ? MF__SC_TEXT : mf__store_class_of(type);
+}
+
+void mf__col_free(mf__col *c) {
+    free(c->name);
+    free(c->data);
+    free(c->off);
+    free(c->heap);
+    free(c->valid);
+    memset(c, 0, sizeof *c);
+}
+
+void mf__col_reserve(mf__col *c, size_t n) {
+    if (n <= c->cap) return;
+    size_t cap = c->cap ? c->cap : 64;
+    while (cap < n) cap *= 2;
+    c->valid = mf__xrealloc(c->valid, cap);
+    if (c->sc == MF__SC_TEXT) {
+        c->off = mf__xrealloc(c->off, (cap + 1) * sizeof *c->off);
+        if (c->cap == 0) c->off[0] = 0;
+    } else {
+        c->data = mf__xrealloc(c->data, cap * sc_size(c->sc));
+    }
+    c->cap = cap;
+}
+
+static void heap_put(mf__col *c, const char *p, size_t len) {
+    if (c->heap_len + len > c->heap_cap) {
+        size_t cap = c->heap_cap ? c->heap_cap * 2 : 256;
+        while (cap < c->heap_len + len) cap *= 2;
+        c->heap = mf__xrealloc(c->heap, cap);
+        c->heap_cap = cap;
+    }
+    if (len) memcpy(c->heap + c->heap_len, p, len);
+    c->heap_len += len;
+}
+
+void mf__col_push_null(mf__col *c) {
+    mf__col_reserve(c, c->n + 1);
+    c->valid[c->n] = 0;
+    switch (c->sc) {
+    case MF__SC_TEXT: c->off[c->n + 1] = c->heap_len; break;
+    case MF__SC_I32: ((int32_t *)c->data)[c->n] = 0; break;
+    case MF__SC_I64: ((int64_t *)c->data)[c->n] = 0; break;
+    case MF__SC_F32: ((float *)c->data)[c->n] = 0; break;
+    case MF__SC_F64: ((double *)c->data)[c->n] = 0; break;
+    case MF__SC_BOOL: ((uint8_t *)c->data)[c->n] = 0; break;
+    }
+    c->n++;
+}
+
+void mf__col_push_i64(mf__col *c, int64_t v) {
+    mf__col_reserve(c, c->n + 1);
+    c->valid[c->n] = 1;
+    ((int64_t *)c->data)[c->n++] = v;
+}
+
+/* A list cell: a JSON array. Checked for brackets only; kept as text. */
+static int list_ok(const char *p, size_t len) {
+    while (len && (*p == ' ' || *p == '\t')) p++, len--;
+    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
+    return len >= 2 && p[0] == '[' && p[len - 1] == ']' ? 0 : -1;
+}
+
+int mf__col_push_text(mf__col *c, const char *p, size_t len) {
+    if (!p || len == 0) {
+        mf__col_push_null(c);
+        return 0;
+    }
+    mf__col_reserve(c, c->n + 1);
+    size_t i = c->n;
+    int rc = 0;
+    switch (c->sc) {
+    case MF__SC_I32: rc = mf__parse_int32(p, len, &((int32_t *)c->data)[i]); break;
+    case MF__SC_I64:
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
+            rc = mf__ts_parse(p, len, &((int64_t *)c->data)[i]);
+        else
+            rc = mf__parse_int64(p, len, &((int64_t *)c->data)[i]);
+        break;
+    case MF__SC_F32: rc = mf__parse_float(p, len, &((float *)c->data)[i]); break;
+    case MF__SC_F64: rc = mf__parse_double(p, len, &((double *)c->data)[i]); break;
+    case MF__SC_BOOL: {
+        bool b;
+        rc = mf__parse_bool(p, len, &b);
+        ((uint8_t *)c->data)[i] = b;
+        break;
+    }
+    case MF__SC_TEXT:
+        if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && list_ok(p, len) != 0) return -1;
+        heap_put(c, p, len);
+        c->off[i + 1] = c->heap_len;
+        break;
+    }
+    if (rc) return -1;
+    c->valid[i] = 1;
+    c->n++;
+    return 0;
+}
+
+void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n) {
+    mf__col_reserve(dst, dst->n + n);
+    if (src->sc == MF__SC_TEXT) {
+        for (size_t i = 0; i < n; i++) {
+            int64_t j = idx[i];
+            if (j < 0 || !src->valid[j]) {
+                mf__col_push_null(dst);
+                continue;
+            }
+            heap_put(dst, src->heap + src->off[j], src->off[j + 1] - src->off[j]);
+            dst->valid[dst->n] = 1;
+            dst->off[dst->n + 1] = dst->heap_len;
+            dst->n++;
+        }
+        return;
+    }
+    size_t sz = sc_size(src->sc);
+    char *d = (char *)dst->data + dst->n * sz;
+    const char *s = src->data;
+    for (size_t i = 0; i < n; i++) {
+        int64_t j = idx[i];
+        if (j < 0) {
+            memset(d + i * sz, 0, sz);
+            dst->valid[dst->n + i] = 0;
+        } else {
+            memcpy(d + i * sz, s + (size_t)j * sz, sz);
+            dst->valid[dst->n + i] = src->valid[j];
+        }
+    }
+    dst->n += n;
+}
+
+int64_t mf__col_i64(const mf__col *c, size_t i) {
+    switch (c->sc) {
+    case MF__SC_I32: return ((const int32_t *)c->data)[i];
+    case MF__SC_I64: return ((const int64_t *)c->data)[i];
+    case MF__SC_BOOL: return ((const uint8_t *)c->data)[i];
+    case MF__SC_F32: return (int64_t)((const float *)c->data)[i];
+    case MF__SC_F64: return (int64_t)((const double *)c->data)[i];
+    default: return 0;
+    }
+}
+
+double mf__col_f64(const mf__col *c, size_t i) {
+    switch (c->sc) {
+    case MF__SC_F32: return ((const float *)c->data)[i];
+    case MF__SC_F64: return ((const double *)c->data)[i];
+    default: return (double)mf__col_i64(c, i);
+    }
+}
+
+const char *mf__col_text(const mf__col *c, size_t i, char *buf, size_t *len) {
+    if (!c->valid[i]) {
+        *len = 0;
+        return "";
+    }
+    switch (c->sc) {
+    case MF__SC_TEXT:
+        *len = c->off[i + 1] - c->off[i];
+        return c->heap + c->off[i];
+    case MF__SC_I32: *len = (size_t)sprintf(buf, "%d", ((const int32_t *)c->data)[i]); break;
+    case MF__SC_I64:
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
+            *len = mf__ts_format(((const int64_t *)c->data)[i], buf);
+        else
+            *len = (size_t)sprintf(buf, "%lld", (long long)((const int64_t *)c->data)[i]);
+        break;
+    case MF__SC_F32: *len = mf__format_float(((const float *)c->data)[i], buf); break;
+    case MF__SC_F64: *len = mf__format_double(((const double *)c->data)[i], buf); break;
+    case MF__SC_BOOL:
+        *len = ((const uint8_t *)c->data)[i] ? 4 : 5;
+        memcpy(buf, ((const uint8_t *)c->data)[i] ? "true" : "false", *len + 1);
+        break;
+    }
+    return buf;
+}
+
+static void base64(mf__buf *out, const unsigned char *p, size_t n) {
+    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
+                     i + 2 < n ? tbl[v & 63] : '='};
+        mf__buf_put(out, q, 4);
+    }
+}
+
+void mf__col_json(const mf__col *c, size_t i, mf__buf *out) {
+    if (!c->valid[i]) {
+        mf__buf_puts(out, "null");
+        return;
+    }
+    char buf[64];
+    size_t len;
+    const char *t = mf__col_text(c, i, buf, &len);
+    switch (c->sc) {
+    case MF__SC_TEXT:
+        if (c->type == MF__VALUE_TYPE__VT_BYTES && !c->raw) {
+            mf__buf_putc(out, '"');
+            base64(out, (const unsigned char *)t, len);
+            mf__buf_putc(out, '"');
+        } else if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST) {
+            mf__buf_put(out, t, len);
+        } else {
+            mf__buf_json_str(out, t, len);
+        }
+        break;
+    case MF__SC_F32:
+    case MF__SC_F64: {
+        double d = mf__col_f64(c, i);
+        if (d != d || d - d != 0) mf__buf_puts(out, "null");
+        else mf__buf_put(out, t, len);
+        break;
+    }
+    case MF__SC_I64:
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) mf__buf_json_str(out, t, len);
+        else mf__buf_put(out, t, len);
+        break;
+    default: mf__buf_put(out, t, len); break;
+    }
+}
+
+/*---- Tables ----------------------------------------------------------------*/
+
+mf_table *mf__table_new(size_t ncols) {
+    mf_table *t = mf__xcalloc(1, sizeof *t);
+    t->ncols = ncols;
+    t->cols = mf__xcalloc(ncols ? ncols : 1, sizeof *t->cols);
+    return t;
+}
+
+void mf_table_free(mf_table *t) {
+    if (!t) return;
+    for (size_t i = 0; i < t->ncols; i++) mf__col_free(&t->cols[i]);
+    free(t->cols);
+    free(t);
+}
+
+size_t mf_table_nrows(const mf_table *t) { return t->nrows; }
+size_t mf_table_ncols(const mf_table *t) { return t->ncols; }
+const char *mf_table_col_name(const mf_table *t, size_t col) { return t->cols[col].name; }
+int mf_table_col_type(const mf_table *t, size_t col) { return (int)t->cols[col].type; }
+int mf_table_is_null(const mf_table *t, size_t col, size_t row) { return !t->cols[col].valid[row]; }
+int64_t mf_table_int64(const mf_table *t, size_t col, size_t row) {
+    return mf__col_i64(&t->cols[col], row);
+}
+double mf_table_double(const mf_table *t, size_t col, size_t row) {
+    return mf__col_f64(&t->cols[col], row);
+}
+const char *mf_table_text(const mf_table *t, size_t col, size_t row, size_t *len) {
+    const mf__col *c = &t->cols[col];
+    if (c->sc != MF__SC_TEXT || !c->valid[row]) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = c->off[row + 1] - c->off[row];
+    return c->heap + c->off[row];
+}
+
+/* Write the table to f as CSV or JSON Lines. */
+static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
+    mf__buf b;
+    mf__buf_init(&b);
+    char num[64];
+    if (fmt == MF_FORMAT_CSV) {
+        for (size_t j = 0; j < t->ncols; j++) {
+            if (j) mf__buf_putc(&b, ',');
+            mf__csv_write_field(&b, t->cols[j].name, strlen(t->cols[j].name), ',');
+        }
+        mf__buf_putc(&b, '\n');
+    }
+    for (size_t i = 0; i < t->nrows; i++) {
+        if (fmt == MF_FORMAT_CSV) {
+            for (size_t j = 0; j < t->ncols; j++) {
+                if (j) mf__buf_putc(&b, ',');
+                size_t len;
+                const char *s = mf__col_text(&t->cols[j], i, num, &len);
+                if (t->cols[j].sc == MF__SC_TEXT) mf__csv_write_field(&b, s, len, ',');
+                else mf__buf_put(&b, s, len);
+            }
+        } else {
+            mf__buf_putc(&b, '{');
+            for (size_t j = 0; j < t->ncols; j++) {
+                if (j) mf__buf_putc(&b, ',');
+                mf__buf_json_str(&b, t->cols[j].name, strlen(t->cols[j].name));
+                mf__buf_putc(&b, ':');
+                mf__col_json(&t->cols[j], i, &b);
+            }
+            mf__buf_putc(&b, '}');
+        }
+        mf__buf_putc(&b, '\n');
+        if (b.len > (1 << 20)) {
+            if (fwrite(b.data, 1, b.len, f) != b.len) break;
+            b.len = 0;
+        }
+    }
+    bool ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len;
+    mf__buf_free(&b);
+    return ok && !ferror(f) ? 0 : -1;
+}
+
+int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt, mf_error *err) {
+    if (!path || strcmp(path, "-") == 0) {
+        if (write_table(t, stdout, fmt) != 0 || fflush(stdout) != 0)
+            return mf__err(err, MF_EIO, "cannot write to standard output");
+        return MF_OK;
+    }
+    char *tmp = mf__xasprintf("%s.tmp", path);
+    FILE *f = fopen(tmp, "wb");
+    if (!f) {
+        int rc = mf__err(err, MF_EIO, "cannot create %s", tmp);
+        free(tmp);
+        return rc;
+    }
+    int w = write_table(t, f, fmt);
+    if (fclose(f) != 0) w = -1;
+    if (w != 0 || rename(tmp, path) != 0) {
+        remove(tmp);
+        free(tmp);
+        return mf__err(err, MF_EIO, "cannot write %s", path);
+    }
+    free(tmp);
+    return MF_OK;
+}
