@@ -59,7 +59,7 @@ $(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/%.o: runtime/%.c runtime/mf_internal.h include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
+$(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

@@ -722,19 +722,21 @@ static void test_truncated_is_an_error(void) {
     size_t len;
     char *bytes = slurp(good, &len);
     CHECK(bytes && len > 100);
-    /* every prefix of a good file */
-    for (size_t n = 0; n < len; n++) {
-        CHECK(write_bytes(bad, bytes, n) == 0);
+    /* every prefix of a good file, longest first */
+    CHECK(write_bytes(bad, bytes, len) == 0);
+    for (size_t n = len; n-- > 0;) {
+        CHECK(truncate(bad, (off_t)n) == 0);
         if (!load_fails(bad, n < 16 ? "not a moonfeast registry" : "truncated")) {
             printf("#   prefix of %zu of %zu bytes\n", n, len);
             CHECK(0);
         }
     }
-    /* and a good file with bytes after it */
-    char *longer = mf__xmalloc(len + 1);
+    /* and a good file with more after it (here: a well-formed field,
+     * version = 5, so only the length in the header can tell) */
+    char *longer = mf__xmalloc(len + 2);
     memcpy(longer, bytes, len);
-    longer[len] = 0;
-    CHECK(write_bytes(bad, longer, len + 1) == 0);
+    longer[len] = 0x10, longer[len + 1] = 0x05;
+    CHECK(write_bytes(bad, longer, len + 2) == 0);
     CHECK(load_fails(bad, NULL));
     free(longer);
     CHECK(write_bytes(bad, bytes, len) == 0);
@@ -821,11 +823,14 @@ static void test_damaged_bytes_never_crash(void) {
     CHECK(bytes);
     static const unsigned char masks[] = {0xff, 0x01, 0x80};
     int failed = 0, loaded = 0;
+    CHECK(write_bytes(bad, bytes, len) == 0);
+    int fd = open(bad, O_WRONLY);
+    CHECK(fd >= 0);
     for (size_t m = 0; m < sizeof masks; m++) {
         for (size_t i = 0; i < len; i++) {
-            bytes[i] ^= (char)masks[m];
-            CHECK(write_bytes(bad, bytes, len) == 0);
-            bytes[i] ^= (char)masks[m];
+            /* flip byte i in place (the registry never does that; we do) */
+            char flipped = (char)(bytes[i] ^ (char)masks[m]);
+            CHECK(pwrite(fd, &flipped, 1, (off_t)i) == 1);
             mf__registry *r = open_reg(bad);
             CHECK(r);
             Mf__Registry *out = NULL;
@@ -842,8 +847,10 @@ static void test_damaged_bytes_never_crash(void) {
                 CHECK(rc == MF_EREGISTRY && strstr(err.message, bad));
                 failed++;
             }
+            CHECK(pwrite(fd, &bytes[i], 1, (off_t)i) == 1);
         }
     }
+    close(fd);
     /* both outcomes happen: the header is checked, strings are not */
     CHECK(failed > 0 && loaded > 0);
     free(bytes);
