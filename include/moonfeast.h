@@ -275,6 +275,102 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                                const mf_historical_options *opts, mf_table **out,
                                mf_error *err);
 
+/*---------------------------------------------------------------------------
+ * Materialization: offline sources -> online store
+ *-------------------------------------------------------------------------*/
+
+typedef struct mf_materialize_options {
+    /* Called on progress and once per view at the end (done = 1); may be
+     * NULL. rows_read counts source rows in the window, rows_written the
+     * entity rows written. */
+    void (*progress)(void *ud, const char *view, uint64_t rows_read,
+                     uint64_t rows_written, int done);
+    void *ud;
+} mf_materialize_options;
+
+/* For each named online feature view (all online views when n_views is 0):
+ * the latest source row per entity key with start <= event_ts <= end is
+ * written to the online store (never replacing newer data), in batches of
+ * one transaction each; then [start, end] is recorded in the registry.
+ * `opts` may be NULL. */
+int mf_materialize(mf_store *store, int64_t start_us, int64_t end_us,
+                   const char *const *views, size_t n_views,
+                   const mf_materialize_options *opts, mf_error *err);
+
+/* Like mf_materialize with start = the view's last recorded end; for a
+ * view never materialized, end - ttl when ttl > 0, else its oldest row. */
+int mf_materialize_incremental(mf_store *store, int64_t end_us,
+                               const char *const *views, size_t n_views,
+                               const mf_materialize_options *opts,
+                               mf_error *err);
+
+/*---------------------------------------------------------------------------
+ * Online reads
+ *-------------------------------------------------------------------------*/
+
+/* Statuses of online values (Feast's names). */
+typedef enum mf_status_code {
+    MF_STATUS_PRESENT = 0,
+    MF_STATUS_NOT_FOUND = 1,
+    MF_STATUS_NULL_VALUE = 2,
+    MF_STATUS_OUTSIDE_MAX_AGE = 3
+} mf_status_code;
+
+/* "PRESENT", "NOT_FOUND", ... Static text. */
+const char *mf_status_name(mf_status_code s);
+
+/* A reusable request: set features once, then per call reset the entity
+ * rows and add them. Resolution of refs against the registry is cached in
+ * the request and redone only when the registry snapshot changes. */
+typedef struct mf_online_request mf_online_request;
+
+mf_online_request *mf_online_request_new(void);
+void mf_online_request_free(mf_online_request *req);
+/* Features: refs "view:feature" (copied), or a feature service name. */
+int mf_online_request_set_features(mf_online_request *req, const char *const *refs,
+                                   size_t n, mf_error *err);
+int mf_online_request_set_feature_service(mf_online_request *req, const char *name,
+                                          mf_error *err);
+void mf_online_request_set_full_feature_names(mf_online_request *req, int on);
+/* Forget the entity rows (keeping memory for reuse). */
+void mf_online_request_clear_entities(mf_online_request *req);
+/* Add one entity column of n values (every column must have the same n).
+ * Text values are parsed as the join key's type at read time. Copied. */
+int mf_online_request_add_int64(mf_online_request *req, const char *join_key,
+                                const int64_t *values, size_t n, mf_error *err);
+int mf_online_request_add_text(mf_online_request *req, const char *join_key,
+                               const char *const *values, size_t n, mf_error *err);
+
+/* A reusable response (column-oriented, SEMANTICS.md section 5). */
+typedef struct mf_online_response mf_online_response;
+
+mf_online_response *mf_online_response_new(void);
+void mf_online_response_free(mf_online_response *resp);
+size_t mf_online_response_ncols(const mf_online_response *r);
+size_t mf_online_response_nrows(const mf_online_response *r);
+/* Output name of column i (join keys first, then features in request
+ * order). Borrowed. */
+const char *mf_online_response_name(const mf_online_response *r, size_t col);
+/* Type (Feast ValueType number), status and event time (microseconds) of a
+ * cell. */
+int mf_online_response_type(const mf_online_response *r, size_t col);
+mf_status_code mf_online_response_status(const mf_online_response *r, size_t col,
+                                         size_t row);
+int64_t mf_online_response_event_ts(const mf_online_response *r, size_t col, size_t row);
+int mf_online_response_is_null(const mf_online_response *r, size_t col, size_t row);
+int64_t mf_online_response_int64(const mf_online_response *r, size_t col, size_t row);
+double mf_online_response_double(const mf_online_response *r, size_t col, size_t row);
+/* Text cells (String, Bytes, lists as JSON); borrowed, not NUL-terminated. */
+const char *mf_online_response_text(const mf_online_response *r, size_t col, size_t row,
+                                    size_t *len);
+/* Feast's JSON shape. Borrowed from the response (valid until its next
+ * use); *len gets the length. */
+const char *mf_online_response_json(mf_online_response *r, size_t *len);
+
+/* Read the latest values. Fills `resp` (its previous content is dropped). */
+int mf_get_online_features(mf_store *store, mf_online_request *req,
+                           mf_online_response *resp, mf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

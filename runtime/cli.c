@@ -73,6 +73,9 @@ static const char *const main_help =
     "  teardown                   remove the project's objects and online data\n"
     "  registry-dump              the registry as JSON\n"
     "  get-historical-features    point-in-time correct training data\n"
+    "  materialize START END      load latest values into the online store\n"
+    "  materialize-incremental END   ... from where the last run ended\n"
+    "  get-online-features        read the latest values (JSON)\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
     "  version                    print the version\n";
@@ -120,6 +123,21 @@ static const cmd_help helps[] = {
      "  --full-feature-names         name columns view__feature\n"
      "  -o, --output FILE            FILE.csv, FILE.jsonl, or - for stdout (default)\n"
      "  --format csv|jsonl           output format (default from the file name, csv)\n"},
+    {"materialize",
+     "Usage: moonfeast materialize START END [-v VIEW ...]\n\n"
+     "Load the latest value per entity with START <= event_ts <= END from each\n"
+     "online feature view's source (all of them unless -v names some) into the\n"
+     "online store, then record the interval. START and END: RFC 3339 or epoch\n"
+     "seconds.\n"},
+    {"materialize-incremental",
+     "Usage: moonfeast materialize-incremental END [-v VIEW ...]\n\n"
+     "Like materialize, from each view's last materialized END (first run: END\n"
+     "minus the view's ttl, or its oldest row when ttl is 0).\n"},
+    {"get-online-features",
+     "Usage: moonfeast get-online-features -e KEY=VALUE[,KEY=VALUE] ... \n"
+     "       (-f VIEW:FEATURE ... | --feature-service NAME) [--full-feature-names]\n\n"
+     "Print the latest values as Feast's JSON response. Each -e is one entity\n"
+     "row; composite keys as -e driver_id=1,customer_id=7.\n"},
     {"lua-test", "Usage: moonfeast lua-test FILE...\n\n"
                  "Run Lua test files in the sandbox with the stdlib available.\n"},
 };
@@ -427,6 +445,171 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
     return r ? report(&err) : 0;
 }
 
+/*---- Materialization and online reads ----------------------------------------*/
+
+typedef struct progress_state {
+    bool tty;
+    int64_t t0;
+} progress_state;
+
+static void on_progress(void *ud, const char *view, uint64_t read, uint64_t written, int done) {
+    progress_state *p = ud;
+    double secs = (double)(mf__now_us() - p->t0) / 1e6;
+    if (secs <= 0) secs = 1e-6;
+    if (done) {
+        fprintf(stderr, "%s%s: %llu rows read, %llu entities written in %.2fs (%.0f rows/s)\n",
+                p->tty ? "\r\033[K" : "", view, (unsigned long long)read,
+                (unsigned long long)written, secs, (double)read / secs);
+        p->t0 = mf__now_us();
+    } else if (p->tty) {
+        fprintf(stderr, "\r\033[K%s: %llu rows read, %llu written, %.0f rows/s", view,
+                (unsigned long long)read, (unsigned long long)written, (double)read / secs);
+    }
+}
+
+static int parse_ts_arg(const char *cmd, const char *what, const char *s, int64_t *out) {
+    if (mf__ts_parse(s, strlen(s), out) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: %s '%%s' is not a timestamp (RFC 3339 or epoch seconds)",
+                 cmd, what);
+        return usage_error(msg, s);
+    }
+    return 0;
+}
+
+static int cmd_materialize(const cli *c, int argc, char **argv, bool incremental) {
+    const char *cmd = incremental ? "materialize-incremental" : "materialize";
+    const char *pos[2] = {NULL, NULL};
+    size_t npos = 0, nv = 0;
+    const char **views = mf__xcalloc((size_t)argc + 1, sizeof *views);
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        bool missing = false;
+        const char *v = opt_value(argc, argv, &i, "--views", "-v", &missing);
+        if (v) views[nv++] = v;
+        else if (missing) rc = usage_error("%s needs a view name", argv[i]);
+        else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
+            rc = usage_error("unknown option '%s'", argv[i]);
+        else if (npos < (incremental ? 1u : 2u)) pos[npos++] = argv[i];
+        else rc = usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!rc && npos != (incremental ? 1u : 2u))
+        rc = usage_error(incremental ? "%s: expected END" : "%s: expected START END", cmd);
+    int64_t start = 0, end = 0;
+    if (!rc && !incremental) rc = parse_ts_arg(cmd, "START", pos[0], &start);
+    if (!rc) rc = parse_ts_arg(cmd, "END", pos[incremental ? 0 : 1], &end);
+    if (rc) {
+        free(views);
+        return rc;
+    }
+    mf_error err;
+    mf_store *s;
+    if (open_store(c, &s, &err)) {
+        free(views);
+        return report(&err);
+    }
+    progress_state ps = {isatty(2) != 0, mf__now_us()};
+    mf_materialize_options o = {on_progress, &ps};
+    int r = incremental ? mf_materialize_incremental(s, end, views, nv, &o, &err)
+                        : mf_materialize(s, start, end, views, nv, &o, &err);
+    mf_store_close(s);
+    free(views);
+    return r ? report(&err) : 0;
+}
+
+/* -e "k=v,k2=v2": one entity row. Columns must be the same in every row. */
+static int cmd_online(const cli *c, int argc, char **argv) {
+    const char **refs = mf__xcalloc((size_t)argc + 1, sizeof *refs);
+    const char **rows = mf__xcalloc((size_t)argc + 1, sizeof *rows);
+    size_t nrefs = 0, nrows = 0;
+    const char *service = NULL;
+    bool full = false;
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        bool missing = false;
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--entity", "-e", &missing))) rows[nrows++] = v;
+        else if ((v = opt_value(argc, argv, &i, "--features", "-f", &missing))) refs[nrefs++] = v;
+        else if ((v = opt_value(argc, argv, &i, "--feature-service", NULL, &missing))) service = v;
+        else if (missing) rc = usage_error("get-online-features: %s needs a value", argv[i]);
+        else if (strcmp(argv[i], "--full-feature-names") == 0) full = true;
+        else rc = usage_error("get-online-features: unexpected argument '%s'", argv[i]);
+    }
+    if (!rc && !nrows) rc = usage_error("get-online-features: give entity rows with -e KEY=VALUE%s", "");
+    if (!rc && !nrefs && !service)
+        rc = usage_error("get-online-features: give -f VIEW:FEATURE or --feature-service NAME%s", "");
+    if (!rc && nrefs && service)
+        rc = usage_error("get-online-features: give -f or --feature-service, not both%s", "");
+    /* split rows into columns */
+    char **names = NULL;
+    const char ***vals = NULL;
+    size_t ncols = 0;
+    char **copies = mf__xcalloc(nrows + 1, sizeof *copies);
+    for (size_t r = 0; r < nrows && !rc; r++) {
+        copies[r] = mf__xstrdup(rows[r]);
+        size_t col = 0;
+        for (char *tok = strtok(copies[r], ","); tok && !rc; tok = strtok(NULL, ","), col++) {
+            char *eq = strchr(tok, '=');
+            if (!eq || eq == tok) {
+                rc = usage_error("get-online-features: -e takes KEY=VALUE[,KEY=VALUE], got '%s'", rows[r]);
+                break;
+            }
+            *eq = '\0';
+            if (r == 0) {
+                names = mf__xrealloc(names, (ncols + 1) * sizeof *names);
+                vals = mf__xrealloc(vals, (ncols + 1) * sizeof *vals);
+                names[ncols] = tok;
+                vals[ncols] = mf__xcalloc(nrows, sizeof **vals);
+                ncols++;
+            }
+            if (col >= ncols || strcmp(names[col], tok) != 0) {
+                rc = usage_error("get-online-features: every -e must name the same keys in the same "
+                                 "order ('%s' differs)", rows[r]);
+                break;
+            }
+            vals[col][r] = eq + 1;
+        }
+        if (!rc && col != ncols)
+            rc = usage_error("get-online-features: every -e must name the same keys ('%s' differs)",
+                             rows[r]);
+    }
+    mf_error err;
+    mf_store *s = NULL;
+    mf_online_request *req = NULL;
+    mf_online_response *resp = NULL;
+    int r = MF_OK;
+    if (!rc) {
+        r = open_store(c, &s, &err);
+        req = mf_online_request_new();
+        resp = mf_online_response_new();
+        if (r == MF_OK)
+            r = service ? mf_online_request_set_feature_service(req, service, &err)
+                        : mf_online_request_set_features(req, refs, nrefs, &err);
+        mf_online_request_set_full_feature_names(req, full);
+        for (size_t k = 0; k < ncols && r == MF_OK; k++)
+            r = mf_online_request_add_text(req, names[k], vals[k], nrows, &err);
+        if (r == MF_OK) r = mf_get_online_features(s, req, resp, &err);
+        if (r == MF_OK) {
+            size_t len;
+            const char *json = mf_online_response_json(resp, &len);
+            fwrite(json, 1, len, stdout);
+            putchar('\n');
+        }
+    }
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    mf_store_close(s);
+    for (size_t k = 0; k < ncols; k++) free(vals[k]);
+    free(vals);
+    free(names);
+    for (size_t i = 0; i < nrows; i++) free(copies[i]);
+    free(copies);
+    free(refs);
+    free(rows);
+    if (rc) return rc;
+    return r ? report(&err) : 0;
+}
+
 static int cmd_lua_test(int argc, char **argv) {
     if (argc < 1) return usage_error("lua-test: expected FILE...%s", "");
     int failed = 0;
@@ -510,6 +693,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "teardown") == 0) return cmd_teardown(&c, cargc, cargv);
     if (strcmp(cmd, "registry-dump") == 0) return cmd_dump(&c, cargc, cargv);
     if (strcmp(cmd, "get-historical-features") == 0) return cmd_historical(&c, cargc, cargv);
+    if (strcmp(cmd, "materialize") == 0) return cmd_materialize(&c, cargc, cargv, false);
+    if (strcmp(cmd, "materialize-incremental") == 0) return cmd_materialize(&c, cargc, cargv, true);
+    if (strcmp(cmd, "get-online-features") == 0) return cmd_online(&c, cargc, cargv);
     if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
     if (strcmp(cmd, "version") == 0) {
         int u = no_args("version", cargc, cargv);

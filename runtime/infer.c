@@ -149,6 +149,7 @@ static int resolve_projection(Mf__Registry *defs, const char *project,
     if (i < 0) return MF_OK; /* an on-demand view: checked by the DSL */
     Mf__FeatureViewSpec *v = defs->feature_views[i]->spec;
     if (p->n_features == 0) {
+        free(p->features); /* an empty list may still own its array */
         p->features = mf__xcalloc(v->n_features ? v->n_features : 1, sizeof *p->features);
         for (size_t k = 0; k < v->n_features; k++) p->features[k] = mf__xstrdup(v->features[k]->name);
         p->n_features = v->n_features;

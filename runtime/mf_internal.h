@@ -212,10 +212,50 @@ const mf__config *mf__store_config(const mf_store *s);
 /* A registry snapshot for a read-only operation. Caller frees with
  * mf__reg_free. */
 int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err);
+/* The store's cached serving snapshot (refreshed after
+ * registry_cache_ttl_seconds, and after any commit through the store).
+ * Borrowed; valid while *gen is unchanged. */
+int mf__store_snapshot(mf_store *s, const Mf__Registry **out, uint64_t *gen, mf_error *err);
+/* Commit through the store's registry (drops the serving snapshot). */
+int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err);
+/* The store's online store, opened on first use. Borrowed. */
+struct mf__online;
+int mf__store_online(mf_store *s, struct mf__online **out, mf_error *err);
 
 /*---- Online store interface (online_store.c, store_sqlite.c) -------------*/
 
 typedef struct mf__online mf__online;
+struct mf__col;
+
+/* Rows to write for one view: row i is entity key keys[i] (serialized, v3)
+ * with event and created times, and the values at row rows[i] of each
+ * feature column (feat[j] holds feature j of view->features). */
+typedef struct mf__write_batch {
+    const Mf__FeatureViewSpec *view;
+    size_t n;
+    const unsigned char *const *keys;
+    const size_t *key_lens;
+    const int64_t *event_ts;
+    const int64_t *created_ts;
+    const struct mf__col *feat;
+    const size_t *rows;
+} mf__write_batch;
+
+/* A read for one view: for each of n serialized keys, append one value to
+ * each of out[0..nfeat) (feature view->features[feat_idx[j]]; null when
+ * absent) and set found[i] and event_ts[i]. */
+typedef struct mf__read_batch {
+    const Mf__FeatureViewSpec *view;
+    size_t n;
+    const unsigned char *const *keys;
+    const size_t *key_lens;
+    const size_t *feat_idx;
+    size_t nfeat;
+    struct mf__col **out;
+    uint8_t *found;
+    int64_t *event_ts;
+} mf__read_batch;
+
 typedef struct mf__online_vt {
     const char *name;
     /* Create what `keep` needs, drop the data of `drop`. */
@@ -225,6 +265,13 @@ typedef struct mf__online_vt {
     /* Drop everything of these views of the project. */
     int (*teardown)(mf__online *s, const char *project,
                     Mf__FeatureView *const *views, size_t n, mf_error *err);
+    /* Write rows in one transaction (or pipeline). A row never replaces a
+     * stored row with a newer event_ts; equal event_ts: the greater or
+     * equal created_ts wins. */
+    int (*write_batch)(mf__online *s, const char *project,
+                       const mf__write_batch *b, mf_error *err);
+    int (*read)(mf__online *s, const char *project, mf__read_batch *b,
+                mf_error *err);
     void (*close)(mf__online *s);
 } mf__online_vt;
 

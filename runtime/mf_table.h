@@ -37,6 +37,10 @@ void mf__col_push_null(mf__col *c);
  * appended). */
 int mf__col_push_text(mf__col *c, const char *p, size_t len);
 void mf__col_push_i64(mf__col *c, int64_t v);
+/* Append text to a text-class column as a value (an empty string too). */
+void mf__col_push_str(mf__col *c, const char *p, size_t len);
+/* Empty the column, keeping its memory for reuse. */
+void mf__col_clear(mf__col *c);
 /* dst[i] = src[idx[i]], or null where idx[i] < 0. dst must be initialized
  * with src's type and empty. */
 void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n);

@@ -25,6 +25,7 @@
 #include <sqlite3.h>
 
 #include "mf_keymap.h"
+#include "mf_online.h"
 #include "mf_source.h"
 #include "mf_table.h"
 
@@ -196,53 +197,12 @@ static int df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *c
 
 /*---- Keys ------------------------------------------------------------------*/
 
-/* Append the key bytes of one value of type t given as text. Returns 0, 1
- * for null, -1 for text that is not a value of t. */
-static int key_from_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) {
-    if (!p || !len) return 1;
-    switch (t) {
-    case MF__VALUE_TYPE__VT_INT32:
-    case MF__VALUE_TYPE__VT_INT64: {
-        int64_t v;
-        if (mf__parse_int64(p, len, &v) != 0) return -1;
-        if (t == MF__VALUE_TYPE__VT_INT32 && (v < INT32_MIN || v > INT32_MAX)) return -1;
-        mf__buf_put(k, &v, 8);
-        return 0;
-    }
-    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: {
-        int64_t v;
-        if (mf__ts_parse(p, len, &v) != 0) return -1;
-        mf__buf_put(k, &v, 8);
-        return 0;
-    }
-    case MF__VALUE_TYPE__VT_BOOL: {
-        bool b;
-        if (mf__parse_bool(p, len, &b) != 0) return -1;
-        mf__buf_putc(k, b ? 1 : 0);
-        return 0;
-    }
-    case MF__VALUE_TYPE__VT_DOUBLE:
-    case MF__VALUE_TYPE__VT_FLOAT: {
-        double d;
-        if (mf__parse_double(p, len, &d) != 0) return -1;
-        mf__buf_put(k, &d, 8);
-        return 0;
-    }
-    default: {
-        uint32_t n = (uint32_t)len;
-        mf__buf_put(k, &n, 4);
-        mf__buf_put(k, p, len);
-        return 0;
-    }
-    }
-}
-
 /* Key bytes of entity row i's value in column c, typed t. */
 static int key_from_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) {
     if (!c->valid[i]) return 1;
     if (c->sc == MF__SC_TEXT) {
         size_t len = c->off[i + 1] - c->off[i];
-        return key_from_text(k, t, c->heap + c->off[i], len);
+        return mf__key_append_text(k, t, c->heap + c->off[i], len);
     }
     int64_t v = mf__col_i64(c, i);
     switch (t) {
@@ -259,7 +219,7 @@ static int key_from_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i)
     default: {
         char num[32];
         int n = snprintf(num, sizeof num, "%lld", (long long)v);
-        return key_from_text(k, t, num, (size_t)n);
+        return mf__key_append_text(k, t, num, (size_t)n);
     }
     }
 }
@@ -521,7 +481,7 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
         bool null_key = false;
         for (size_t k = 0; k < nk; k++) {
             Mf__ValueType kt = v->entity_columns[k]->dtype;
-            int kr = key_from_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
+            int kr = mf__key_append_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
             if (kr < 0) {
                 rc = src_err(s, err, v->entity_columns[k]->name, &row[ikey[k]],
                              type_article(kt, want, sizeof want));

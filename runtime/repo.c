@@ -17,6 +17,10 @@ struct mf_store {
     mf__config cfg;
     mf__registry *registry;
     mf__online *online; /* opened on first use */
+    /* serving snapshot: immutable; replaced (never edited) on refresh */
+    Mf__Registry *snap;
+    int64_t snap_at;
+    uint64_t snap_gen;
 };
 
 /*---- Opening ---------------------------------------------------------------*/
@@ -43,6 +47,7 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
 void mf_store_close(mf_store *s) {
     if (!s) return;
     if (s->online) s->online->vt->close(s->online);
+    mf__reg_free(s->snap);
     if (s->registry) s->registry->vt->close(s->registry);
     mf__config_free(&s->cfg);
     free(s);
@@ -56,12 +61,40 @@ int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err) 
     return s->registry->vt->load(s->registry, out, err);
 }
 
-static int online(mf_store *s, mf__online **out, mf_error *err) {
+int mf__store_online(mf_store *s, mf__online **out, mf_error *err) {
     if (!s->online) {
         int rc = mf__online_open(&s->cfg, &s->online, err);
         if (rc) return rc;
     }
     *out = s->online;
+    return MF_OK;
+}
+
+static void drop_snapshot(mf_store *s) {
+    mf__reg_free(s->snap);
+    s->snap = NULL;
+    s->snap_gen++;
+}
+
+int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err) {
+    int rc = s->registry->vt->commit(s->registry, fn, ud, err);
+    drop_snapshot(s);
+    return rc;
+}
+
+int mf__store_snapshot(mf_store *s, const Mf__Registry **out, uint64_t *gen, mf_error *err) {
+    int64_t ttl = s->cfg.registry_cache_ttl_seconds;
+    if (s->snap && ttl > 0 && mf__now_us() - s->snap_at > ttl * 1000000) drop_snapshot(s);
+    if (!s->snap) {
+        Mf__Registry *r;
+        int rc = s->registry->vt->load(s->registry, &r, err);
+        if (rc) return rc;
+        s->snap = r;
+        s->snap_at = mf__now_us();
+        s->snap_gen++;
+    }
+    *out = s->snap;
+    *gen = s->snap_gen;
     return MF_OK;
 }
 
@@ -253,7 +286,7 @@ int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
     /* online store first: creating tables is idempotent, so a failure here
      * leaves the registry as it was */
     mf__online *on = NULL;
-    rc = online(s, &on, err);
+    rc = mf__store_online(s, &on, err);
     if (rc == MF_OK) {
         size_t n = p->defs->n_feature_views, nk = 0, nd = 0;
         Mf__FeatureView **keep = mf__xcalloc(n, sizeof *keep);
@@ -269,7 +302,7 @@ int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
     }
     if (rc == MF_OK) {
         apply_ctx c = {s, p->defs};
-        rc = s->registry->vt->commit(s->registry, apply_mutator, &c, err);
+        rc = mf__store_commit(s, apply_mutator, &c, err);
     }
     if (rc || !out) mf_plan_free(p);
     else *out = p;
@@ -369,10 +402,10 @@ static int delete_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
 int mf_delete(mf_store *s, mf_object_kind kind, const char *name, mf_error *err) {
     mf__err_clear(err);
     delete_ctx c = {s->cfg.project, kind, name, NULL};
-    int rc = s->registry->vt->commit(s->registry, delete_mutator, &c, err);
+    int rc = mf__store_commit(s, delete_mutator, &c, err);
     if (rc == MF_OK && c.removed_view) {
         mf__online *on;
-        rc = online(s, &on, err);
+        rc = mf__store_online(s, &on, err);
         if (rc == MF_OK) rc = on->vt->teardown(on, s->cfg.project, &c.removed_view, 1, err);
     }
     if (c.removed_view) protobuf_c_message_free_unpacked(&c.removed_view->base, NULL);
@@ -405,10 +438,10 @@ static int teardown_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
 int mf_teardown(mf_store *s, mf_error *err) {
     mf__err_clear(err);
     teardown_ctx c = {s->cfg.project, mf__reg_new()};
-    int rc = s->registry->vt->commit(s->registry, teardown_mutator, &c, err);
+    int rc = mf__store_commit(s, teardown_mutator, &c, err);
     if (rc == MF_OK) {
         mf__online *on;
-        rc = online(s, &on, err);
+        rc = mf__store_online(s, &on, err);
         if (rc == MF_OK)
             rc = on->vt->teardown(on, s->cfg.project, c.removed->feature_views,
                                   c.removed->n_feature_views, err);

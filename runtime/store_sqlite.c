@@ -9,18 +9,37 @@
  *   value      BLOB              -- every feature of the view, packed
  * WITHOUT ROWID, so a read is one B-tree descent. The database runs in WAL
  * mode with a busy timeout; writers use BEGIN IMMEDIATE.
+ *
+ * Packed value: u16 feature count, then per feature: u8 name length, name,
+ * u8 ValueType (0 = null), value: Int32/Float32 4 bytes, Int64, Float64,
+ * UnixTimestamp (microseconds) 8 bytes, Bool 1 byte, anything else u32
+ * length + bytes (lists as JSON text). Names make rows self-describing, so
+ * a view that gains a feature reads old rows with that feature absent.
+ *
+ * The write statement only replaces a row whose event_ts is older (or
+ * equal with an older or equal created_ts): the store itself enforces
+ * "never replace newer data with older".
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include <sqlite3.h>
 
-#include "mf_internal.h"
+#include "mf_online.h"
+
+/* Statements of one view's table, prepared once per connection. */
+typedef struct view_stmts {
+    char *table; /* unquoted "<project>__<view>" */
+    sqlite3_stmt *get, *put;
+} view_stmts;
 
 typedef struct sqlite_store {
     mf__online base;
     char *path;
     sqlite3 *db;
+    view_stmts *vs;
+    size_t nvs;
+    mf__buf scratch; /* packed row being written */
 } sqlite_store;
 
 /*---- Helpers ---------------------------------------------------------------*/
@@ -71,12 +90,15 @@ static char *table_name(const char *project, const char *view) {
 
 /*---- Interface -------------------------------------------------------------*/
 
+static void drop_stmts(sqlite_store *s);
+
 static int sq_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
                      size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop,
                      mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
     int rc = db_open(s, err);
     if (rc) return rc;
+    drop_stmts(s);
     rc = exec(s, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
     for (size_t i = 0; i < n_keep && rc == MF_OK; i++) {
@@ -106,14 +128,217 @@ static int sq_teardown(mf__online *base, const char *project,
     return sq_update(base, project, NULL, 0, views, n, err);
 }
 
+/*---- Rows ------------------------------------------------------------------*/
+
+static void drop_stmts(sqlite_store *s) {
+    for (size_t i = 0; i < s->nvs; i++) {
+        sqlite3_finalize(s->vs[i].get);
+        sqlite3_finalize(s->vs[i].put);
+        free(s->vs[i].table);
+    }
+    free(s->vs);
+    s->vs = NULL;
+    s->nvs = 0;
+}
+
+/* Prepared statements for project/view, prepared on first use. */
+static int stmts_for(sqlite_store *s, const char *project, const char *view, view_stmts **out,
+                     mf_error *err) {
+    int rc = db_open(s, err);
+    if (rc) return rc;
+    size_t pl = strlen(project);
+    for (size_t i = 0; i < s->nvs; i++) {
+        const char *t = s->vs[i].table;
+        if (strncmp(t, project, pl) == 0 && t[pl] == '_' && t[pl + 1] == '_' &&
+            strcmp(t + pl + 2, view) == 0) {
+            *out = &s->vs[i];
+            return MF_OK;
+        }
+    }
+    char *q = table_name(project, view);
+    char *get = mf__xasprintf("SELECT event_ts, value FROM %s WHERE entity_key = ?1", q);
+    char *put = mf__xasprintf(
+        "INSERT INTO %s (entity_key, event_ts, created_ts, value) VALUES (?1, ?2, ?3, ?4) "
+        "ON CONFLICT (entity_key) DO UPDATE SET event_ts = excluded.event_ts, created_ts = "
+        "excluded.created_ts, value = excluded.value WHERE excluded.event_ts > event_ts OR "
+        "(excluded.event_ts = event_ts AND excluded.created_ts >= created_ts)", q);
+    view_stmts v = {mf__xasprintf("%s__%s", project, view), NULL, NULL};
+    if (sqlite3_prepare_v3(s->db, get, -1, SQLITE_PREPARE_PERSISTENT, &v.get, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v3(s->db, put, -1, SQLITE_PREPARE_PERSISTENT, &v.put, NULL) != SQLITE_OK) {
+        rc = mf__err(err, MF_ESTORE, "online store %s: feature view '%s' has no table (run "
+                     "`moonfeast apply`): %s", s->path, view, sqlite3_errmsg(s->db));
+        sqlite3_finalize(v.get);
+        sqlite3_finalize(v.put);
+        free(v.table);
+    } else {
+        s->vs = mf__xrealloc(s->vs, (s->nvs + 1) * sizeof *s->vs);
+        s->vs[s->nvs] = v;
+        *out = &s->vs[s->nvs++];
+    }
+    free(q);
+    free(get);
+    free(put);
+    return rc;
+}
+
+static void pack_value(mf__buf *b, const mf__col *c, size_t row) {
+    if (!c->valid[row]) {
+        mf__buf_putc(b, 0);
+        return;
+    }
+    mf__buf_putc(b, (char)c->type);
+    switch (c->sc) {
+    case MF__SC_I32: mf__buf_put(b, (const int32_t *)c->data + row, 4); break;
+    case MF__SC_F32: mf__buf_put(b, (const float *)c->data + row, 4); break;
+    case MF__SC_I64: mf__buf_put(b, (const int64_t *)c->data + row, 8); break;
+    case MF__SC_F64: mf__buf_put(b, (const double *)c->data + row, 8); break;
+    case MF__SC_BOOL: mf__buf_put(b, (const uint8_t *)c->data + row, 1); break;
+    case MF__SC_TEXT: {
+        uint32_t n = (uint32_t)(c->off[row + 1] - c->off[row]);
+        mf__buf_put(b, &n, 4);
+        mf__buf_put(b, c->heap + c->off[row], n);
+        break;
+    }
+    }
+}
+
+static int sq_write(mf__online *base, const char *project, const mf__write_batch *wb,
+                    mf_error *err) {
+    sqlite_store *s = (sqlite_store *)base;
+    view_stmts *v;
+    int rc = stmts_for(s, project, wb->view->name, &v, err);
+    if (rc) return rc;
+    rc = exec(s, "BEGIN IMMEDIATE", err);
+    if (rc) return rc;
+    const Mf__FeatureViewSpec *view = wb->view;
+    for (size_t i = 0; i < wb->n && rc == MF_OK; i++) {
+        mf__buf *b = &s->scratch;
+        b->len = 0;
+        uint16_t nf = (uint16_t)view->n_features;
+        mf__buf_put(b, &nf, 2);
+        for (size_t f = 0; f < view->n_features; f++) {
+            size_t nl = strlen(view->features[f]->name);
+            mf__buf_putc(b, (char)nl);
+            mf__buf_put(b, view->features[f]->name, nl);
+            pack_value(b, &wb->feat[f], wb->rows ? wb->rows[i] : i);
+        }
+        sqlite3_bind_blob(v->put, 1, wb->keys[i], (int)wb->key_lens[i], SQLITE_STATIC);
+        sqlite3_bind_int64(v->put, 2, wb->event_ts[i]);
+        sqlite3_bind_int64(v->put, 3, wb->created_ts ? wb->created_ts[i] : 0);
+        sqlite3_bind_blob(v->put, 4, b->data, (int)b->len, SQLITE_STATIC);
+        if (sqlite3_step(v->put) != SQLITE_DONE)
+            rc = mf__err(err, MF_ESTORE, "online store %s: writing feature view '%s': %s", s->path,
+                         view->name, sqlite3_errmsg(s->db));
+        sqlite3_reset(v->put);
+    }
+    if (rc == MF_OK) return exec(s, "COMMIT", err);
+    exec(s, "ROLLBACK", NULL);
+    return rc;
+}
+
+/* Append the stored value at p (type byte first) to column c; returns the
+ * bytes consumed, 0 when malformed. A stored type that differs from the
+ * column's (the view's dtype changed) reads as null. */
+static size_t unpack_value(const unsigned char *p, const unsigned char *end, mf__col *c) {
+    if (p >= end) return 0;
+    int t = *p++;
+    size_t sz;
+    if (t == 0) {
+        if (c) mf__col_push_null(c);
+        return 1;
+    }
+    mf__store_class sc = mf__store_class_of((Mf__ValueType)t);
+    switch (sc) {
+    case MF__SC_I32: case MF__SC_F32: sz = 4; break;
+    case MF__SC_I64: case MF__SC_F64: sz = 8; break;
+    case MF__SC_BOOL: sz = 1; break;
+    default: {
+        uint32_t n;
+        if (p + 4 > end) return 0;
+        memcpy(&n, p, 4);
+        if (p + 4 + n > end) return 0;
+        if (c) {
+            if ((int)c->type == t) mf__col_push_str(c, (const char *)p + 4, n);
+            else mf__col_push_null(c);
+        }
+        return 5 + n;
+    }
+    }
+    if (p + sz > end) return 0;
+    if (c) {
+        if ((int)c->type != t) {
+            mf__col_push_null(c);
+        } else {
+            mf__col_reserve(c, c->n + 1);
+            memcpy((char *)c->data + c->n * sz, p, sz);
+            c->valid[c->n++] = 1;
+        }
+    }
+    return 1 + sz;
+}
+
+static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+    sqlite_store *s = (sqlite_store *)base;
+    view_stmts *v;
+    int rc = stmts_for(s, project, rb->view->name, &v, err);
+    if (rc) return rc;
+    const Mf__FeatureViewSpec *view = rb->view;
+    for (size_t i = 0; i < rb->n; i++) {
+        sqlite3_bind_blob(v->get, 1, rb->keys[i], (int)rb->key_lens[i], SQLITE_STATIC);
+        int st = sqlite3_step(v->get);
+        if (st != SQLITE_ROW) {
+            sqlite3_reset(v->get);
+            if (st != SQLITE_DONE)
+                return mf__err(err, MF_ESTORE, "online store %s: reading feature view '%s': %s",
+                               s->path, view->name, sqlite3_errmsg(s->db));
+            rb->found[i] = 0;
+            rb->event_ts[i] = 0;
+            for (size_t f = 0; f < rb->nfeat; f++) mf__col_push_null(rb->out[f]);
+            continue;
+        }
+        rb->found[i] = 1;
+        rb->event_ts[i] = sqlite3_column_int64(v->get, 0);
+        const unsigned char *p = sqlite3_column_blob(v->get, 1);
+        const unsigned char *end = p + sqlite3_column_bytes(v->get, 1);
+        size_t before[64], *seen = rb->nfeat <= 64 ? before : mf__xcalloc(rb->nfeat, sizeof *seen);
+        for (size_t f = 0; f < rb->nfeat; f++) seen[f] = rb->out[f]->n;
+        uint16_t nf = 0;
+        if (p && p + 2 <= end) memcpy(&nf, p, 2), p += 2;
+        for (uint16_t k = 0; k < nf && p < end; k++) {
+            size_t nl = *p++;
+            if (p + nl > end) break;
+            const char *name = (const char *)p;
+            p += nl;
+            mf__col *dst = NULL;
+            for (size_t f = 0; f < rb->nfeat && !dst; f++) {
+                const char *want = view->features[rb->feat_idx[f]]->name;
+                if (rb->out[f]->n == seen[f] && strlen(want) == nl && memcmp(want, name, nl) == 0)
+                    dst = rb->out[f];
+            }
+            size_t used = unpack_value(p, end, dst);
+            if (!used) break;
+            p += used;
+        }
+        /* features absent from the stored row read as null */
+        for (size_t f = 0; f < rb->nfeat; f++)
+            if (rb->out[f]->n == seen[f]) mf__col_push_null(rb->out[f]);
+        if (seen != before) free(seen);
+        sqlite3_reset(v->get);
+    }
+    return MF_OK;
+}
+
 static void sq_close(mf__online *base) {
     sqlite_store *s = (sqlite_store *)base;
+    drop_stmts(s);
+    mf__buf_free(&s->scratch);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
 }
 
-static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_close};
+static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
+                                        sq_close};
 
 int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err) {
     MF__UNUSED(err);

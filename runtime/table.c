@@ -58,6 +58,11 @@ void mf__col_free(mf__col *c) {
     memset(c, 0, sizeof *c);
 }
 
+void mf__col_clear(mf__col *c) {
+    c->n = 0;
+    c->heap_len = 0;
+}
+
 void mf__col_reserve(mf__col *c, size_t n) {
     if (n <= c->cap) return;
     size_t cap = c->cap ? c->cap : 64;
@@ -101,6 +106,14 @@ void mf__col_push_i64(mf__col *c, int64_t v) {
     mf__col_reserve(c, c->n + 1);
     c->valid[c->n] = 1;
     ((int64_t *)c->data)[c->n++] = v;
+}
+
+void mf__col_push_str(mf__col *c, const char *p, size_t len) {
+    mf__col_reserve(c, c->n + 1);
+    heap_put(c, p, len);
+    c->valid[c->n] = 1;
+    c->off[c->n + 1] = c->heap_len;
+    c->n++;
 }
 
 /* A list cell: a JSON array. Checked for brackets only; kept as text. */

@@ -1,0 +1,432 @@
+/*
+ * materialize.c — loading the latest feature values into the online store.
+ *
+ * For one view: stream its batch source once; keep, per entity key, only
+ * the winning row of the window (greatest event_ts, then created_ts, then
+ * the last in the source) in slot arrays indexed by a dense key id; then
+ * write the winners to the online store in batches of MF__MAT_BATCH keys,
+ * one transaction each. Memory grows with the number of distinct keys plus
+ * one batch, never with the number of source rows. Values are parsed only
+ * for rows that become a key's winner.
+ *
+ * The interval [start, end] is recorded in the registry only after every
+ * batch of the view committed. A run killed at any point leaves each key at
+ * its old or new value (stores never replace newer data with older), and
+ * running it again completes the job.
+ *
+ * Test hook: MF_TEST_MATERIALIZE_PAUSE_MS sleeps that long after each
+ * committed batch, so a test can kill a run between batches.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mf_keymap.h"
+#include "mf_online.h"
+#include "mf_source.h"
+
+#define MF__MAT_BATCH 10000
+
+/* Text of one slot (a key's current winning value). */
+typedef struct text_slot {
+    char *p;
+    uint32_t len, cap;
+} text_slot;
+
+typedef struct winners {
+    size_t n, cap;   /* keys */
+    int64_t *ts, *cr;
+    long *line;      /* source line of the winner, for messages */
+    mf__col *fixed;  /* per feature: fixed-size values indexed by key id */
+    text_slot **text; /* per feature (text class): slots by key id */
+} winners;
+
+static void winners_grow(winners *w, const Mf__FeatureViewSpec *v) {
+    size_t cap = w->cap ? w->cap * 2 : 1024;
+    w->ts = mf__xrealloc(w->ts, cap * sizeof *w->ts);
+    w->cr = mf__xrealloc(w->cr, cap * sizeof *w->cr);
+    for (size_t f = 0; f < v->n_features; f++) {
+        if (w->fixed[f].sc == MF__SC_TEXT) {
+            w->text[f] = mf__xrealloc(w->text[f], cap * sizeof **w->text);
+            memset(w->text[f] + w->cap, 0, (cap - w->cap) * sizeof **w->text);
+        } else {
+            mf__col_reserve(&w->fixed[f], cap);
+        }
+    }
+    w->cap = cap;
+}
+
+static void winners_free(winners *w, const Mf__FeatureViewSpec *v) {
+    free(w->ts);
+    free(w->cr);
+    for (size_t f = 0; f < v->n_features; f++) {
+        if (w->text[f]) {
+            for (size_t i = 0; i < w->n; i++) free(w->text[f][i].p);
+            free(w->text[f]);
+        }
+        mf__col_free(&w->fixed[f]);
+    }
+    free(w->fixed);
+    free(w->text);
+}
+
+/* Store the text of feature f for key id as its current winner. */
+static int set_value(winners *w, size_t f, uint32_t id, const mf__slice *v) {
+    mf__col *c = &w->fixed[f];
+    if (c->sc == MF__SC_TEXT) {
+        text_slot *t = &w->text[f][id];
+        if (!v->ptr || !v->len) {
+            t->len = UINT32_MAX; /* null */
+            return 0;
+        }
+        /* validate through the column type's parser (lists) */
+        size_t saved = c->n;
+        c->n = 0;
+        c->heap_len = 0;
+        int bad = mf__col_push_text(c, v->ptr, v->len);
+        c->n = saved;
+        if (bad) return -1;
+        if (v->len > t->cap) {
+            t->cap = (uint32_t)v->len;
+            t->p = mf__xrealloc(t->p, t->cap);
+        }
+        memcpy(t->p, v->ptr, v->len);
+        t->len = (uint32_t)v->len;
+        return 0;
+    }
+    /* parse into row `id` of the fixed column: push at the end, move */
+    size_t saved = c->n;
+    c->n = id;
+    int bad = mf__col_push_text(c, v->ptr, v->len);
+    c->n = saved;
+    return bad;
+}
+
+typedef struct view_job {
+    const mf__config *cfg;
+    mf__online *online;
+    const Mf__FeatureViewSpec *view;
+    const Mf__DataSourceSpec *source;
+    int64_t start, end;
+    const mf_materialize_options *opts;
+    uint64_t rows_read, rows_written;
+    int64_t min_ts; /* oldest event_ts read in the window */
+} view_job;
+
+static void progress(view_job *j, int done) {
+    if (j->opts && j->opts->progress)
+        j->opts->progress(j->opts->ud, j->view->name, j->rows_read, j->rows_written, done);
+}
+
+static void test_pause(void) {
+    const char *ms = getenv("MF_TEST_MATERIALIZE_PAUSE_MS");
+    if (!ms || !*ms) return;
+    long v = strtol(ms, NULL, 10);
+    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static int find_col(mf__source *s, const char *view, const char *name, long *idx, mf_error *err) {
+    *idx = mf__source_find(s, name);
+    if (*idx >= 0) return MF_OK;
+    return mf__err_at(err, MF_EDATA, mf__source_where(s), 1,
+                      "feature view '%s': column '%s' not found", view, name);
+}
+
+/* Write winners [from, to) as one batch. */
+static int write_batch(view_job *j, winners *w, mf__keymap *keys, size_t from, size_t to,
+                       const size_t *order, const char *const *names, const Mf__ValueType *types,
+                       mf__col *batch_cols, mf_error *err) {
+    const Mf__FeatureViewSpec *v = j->view;
+    size_t n = to - from, nk = v->n_entity_columns;
+    mf__buf kb;
+    mf__buf_init(&kb);
+    size_t *koff = mf__xmalloc((n + 1) * sizeof *koff);
+    mf__kval *vals = mf__xcalloc(nk + 1, sizeof *vals);
+    int rc = MF_OK;
+    for (size_t i = 0; i < n && rc == MF_OK; i++) {
+        size_t len;
+        const unsigned char *p = mf__keymap_key(keys, (uint32_t)(from + i), &len);
+        koff[i] = kb.len;
+        if (mf__ekey_decode_internal(p, len, types, nk, vals) != 0 ||
+            mf__ekey_serialize(&kb, names, types, vals, nk, order) != 0)
+            rc = mf__err(err, MF_EDATA, "feature view '%s': its join keys cannot be serialized "
+                         "for the online store (float or list key types are not supported)",
+                         v->name);
+    }
+    koff[n] = kb.len;
+    const unsigned char **kp = mf__xmalloc((n + 1) * sizeof *kp);
+    size_t *kl = mf__xmalloc((n + 1) * sizeof *kl);
+    for (size_t i = 0; i < n; i++) {
+        kp[i] = (const unsigned char *)kb.data + koff[i];
+        kl[i] = koff[i + 1] - koff[i];
+    }
+    for (size_t f = 0; f < v->n_features && rc == MF_OK; f++) {
+        mf__col *c = &batch_cols[f];
+        mf__col_clear(c);
+        const mf__col *src = &w->fixed[f];
+        if (src->sc == MF__SC_TEXT) {
+            for (size_t i = 0; i < n; i++) {
+                const text_slot *t = &w->text[f][from + i];
+                if (t->len == UINT32_MAX || !t->p) mf__col_push_null(c);
+                else mf__col_push_str(c, t->p, t->len);
+            }
+        } else {
+            int64_t *idx = mf__xmalloc((n + 1) * sizeof *idx);
+            for (size_t i = 0; i < n; i++) idx[i] = (int64_t)(from + i);
+            mf__col_gather(c, src, idx, n);
+            free(idx);
+        }
+    }
+    if (rc == MF_OK) {
+        mf__write_batch b = {v, n, kp, kl, w->ts + from, w->cr + from, batch_cols, NULL};
+        rc = j->online->vt->write_batch(j->online, j->cfg->project, &b, err);
+    }
+    free(kp);
+    free(kl);
+    free(vals);
+    free(koff);
+    mf__buf_free(&kb);
+    return rc;
+}
+
+static int materialize_view(view_job *j, mf_error *err) {
+    const Mf__FeatureViewSpec *v = j->view;
+    const Mf__DataSourceSpec *ds = j->source;
+    mf__source *s;
+    int rc = mf__source_open(j->cfg, ds, &s, err);
+    if (rc) return rc;
+    size_t nk = v->n_entity_columns, nf = v->n_features;
+    long its, icr = -1;
+    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey), *ifeat = mf__xcalloc(nf + 1, sizeof *ifeat);
+    rc = find_col(s, v->name, ds->timestamp_field, &its, err);
+    if (rc == MF_OK && ds->created_timestamp_column[0])
+        rc = find_col(s, v->name, ds->created_timestamp_column, &icr, err);
+    for (size_t k = 0; k < nk && rc == MF_OK; k++)
+        rc = find_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
+    for (size_t f = 0; f < nf && rc == MF_OK; f++)
+        rc = find_col(s, v->name, v->features[f]->name, &ifeat[f], err);
+
+    winners w;
+    memset(&w, 0, sizeof w);
+    w.fixed = mf__xcalloc(nf + 1, sizeof *w.fixed);
+    w.text = mf__xcalloc(nf + 1, sizeof *w.text);
+    for (size_t f = 0; f < nf; f++) mf__col_init(&w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
+    mf__keymap keys;
+    mf__keymap_init(&keys);
+    mf__buf key;
+    mf__buf_init(&key);
+    const mf__slice *row;
+    while (rc == MF_OK) {
+        int r = mf__source_next(s, &row, err);
+        if (r < 0) rc = r;
+        if (r <= 0) break;
+        int64_t ts, cr = INT64_MIN;
+        const mf__slice *t = &row[its];
+        if (!t->ptr || !t->len || mf__ts_parse(t->ptr, t->len, &ts) != 0) {
+            rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                            "column '%s': '%.*s' is not a timestamp", ds->timestamp_field,
+                            (int)(t->len > 200 ? 200 : t->len), t->ptr ? t->ptr : "");
+            break;
+        }
+        if (ts < j->start || ts > j->end) continue;
+        j->rows_read++;
+        if (ts < j->min_ts) j->min_ts = ts;
+        if (icr >= 0 && row[icr].len && mf__ts_parse(row[icr].ptr, row[icr].len, &cr) != 0) {
+            rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                            "column '%s': '%.*s' is not a timestamp", ds->created_timestamp_column,
+                            (int)(row[icr].len > 200 ? 200 : row[icr].len), row[icr].ptr);
+            break;
+        }
+        key.len = 0;
+        bool null_key = false;
+        for (size_t k = 0; k < nk && rc == MF_OK; k++) {
+            int kr = mf__key_append_text(&key, v->entity_columns[k]->dtype, row[ikey[k]].ptr,
+                                         row[ikey[k]].len);
+            if (kr < 0)
+                rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                                "column '%s': '%.*s' is not a valid %s", v->entity_columns[k]->name,
+                                (int)(row[ikey[k]].len > 200 ? 200 : row[ikey[k]].len),
+                                row[ikey[k]].ptr, mf__dtype_name(v->entity_columns[k]->dtype));
+            if (kr == 1) null_key = true;
+        }
+        if (rc) break;
+        if (null_key) continue;
+        uint32_t id = mf__keymap_intern(&keys, key.data, key.len);
+        if (id == w.n) {
+            if (w.n == w.cap) winners_grow(&w, v);
+            w.n++;
+            w.ts[id] = INT64_MIN;
+            w.cr[id] = INT64_MIN;
+        }
+        /* later rows win ties: >= */
+        if (ts < w.ts[id] || (ts == w.ts[id] && cr < w.cr[id])) continue;
+        w.ts[id] = ts;
+        w.cr[id] = cr;
+        for (size_t f = 0; f < nf && rc == MF_OK; f++)
+            if (set_value(&w, f, id, &row[ifeat[f]]) != 0)
+                rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                                "column '%s': '%.*s' is not a valid %s", v->features[f]->name,
+                                (int)(row[ifeat[f]].len > 200 ? 200 : row[ifeat[f]].len),
+                                row[ifeat[f]].ptr, mf__dtype_name(v->features[f]->dtype));
+        if ((j->rows_read & 0xFFFFF) == 0) progress(j, 0);
+    }
+    mf__buf_free(&key);
+    mf__source_close(s);
+    free(ikey);
+    free(ifeat);
+
+    /* write the winners */
+    if (rc == MF_OK) {
+        const char **names = mf__xcalloc(nk + 1, sizeof *names);
+        Mf__ValueType *types = mf__xcalloc(nk + 1, sizeof *types);
+        size_t *order = mf__xcalloc(nk + 1, sizeof *order);
+        for (size_t k = 0; k < nk; k++) {
+            names[k] = v->entity_columns[k]->name;
+            types[k] = v->entity_columns[k]->dtype;
+        }
+        mf__ekey_order(names, nk, order);
+        for (size_t i = 0; i < w.n; i++)
+            if (w.cr[i] == INT64_MIN) w.cr[i] = 0;
+        mf__col *bc = mf__xcalloc(nf + 1, sizeof *bc);
+        for (size_t f = 0; f < nf; f++) mf__col_init(&bc[f], v->features[f]->name, v->features[f]->dtype, false);
+        for (size_t from = 0; from < w.n && rc == MF_OK; from += MF__MAT_BATCH) {
+            size_t to = from + MF__MAT_BATCH < w.n ? from + MF__MAT_BATCH : w.n;
+            rc = write_batch(j, &w, &keys, from, to, order, names, types, bc, err);
+            if (rc == MF_OK) {
+                j->rows_written += to - from;
+                progress(j, 0);
+                test_pause();
+            }
+        }
+        for (size_t f = 0; f < nf; f++) mf__col_free(&bc[f]);
+        free(bc);
+        free(names);
+        free(types);
+        free(order);
+    }
+    winners_free(&w, v);
+    mf__keymap_free(&keys);
+    return rc;
+}
+
+/*---- Intervals ----------------------------------------------------------------*/
+
+typedef struct interval_ctx {
+    const char *project;
+    const char *view;
+    int64_t start, end;
+} interval_ctx;
+
+static int cmp_interval(const void *a, const void *b) {
+    const Mf__MaterializationInterval *x = *(Mf__MaterializationInterval *const *)a;
+    const Mf__MaterializationInterval *y = *(Mf__MaterializationInterval *const *)b;
+    return x->start_us < y->start_us ? -1 : x->start_us > y->start_us;
+}
+
+/* Add [start, end] to the view's intervals and merge overlapping or
+ * touching ones. */
+static int record_interval(Mf__Registry *reg, void *ud, mf_error *err) {
+    interval_ctx *c = ud;
+    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, c->project, c->view);
+    if (i < 0)
+        return mf__err(err, MF_EREGISTRY, "feature view '%s' was deleted during materialization",
+                       c->view);
+    Mf__FeatureView *fv = reg->feature_views[i];
+    Mf__MaterializationInterval *n =
+        (Mf__MaterializationInterval *)mf__pb_new(&mf__materialization_interval__descriptor);
+    n->start_us = c->start;
+    n->end_us = c->end;
+    mf__pb_append(&fv->base, "intervals", &n->base);
+    qsort(fv->intervals, fv->n_intervals, sizeof *fv->intervals, cmp_interval);
+    size_t k = 0;
+    for (size_t x = 0; x < fv->n_intervals; x++) {
+        Mf__MaterializationInterval *b = fv->intervals[x];
+        if (k > 0) {
+            Mf__MaterializationInterval *a = fv->intervals[k - 1];
+            if (a->end_us == INT64_MAX || b->start_us <= a->end_us + 1) {
+                if (b->end_us > a->end_us) a->end_us = b->end_us;
+                protobuf_c_message_free_unpacked(&b->base, NULL);
+                continue;
+            }
+        }
+        fv->intervals[k++] = b;
+    }
+    fv->n_intervals = k;
+    return MF_OK;
+}
+
+/*---- Entry points -------------------------------------------------------------*/
+
+static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
+               const char *const *views, size_t n_views, const mf_materialize_options *opts,
+               mf_error *err) {
+    mf__err_clear(err);
+    const mf__config *cfg = mf__store_config(store);
+    if (!incremental && start > end)
+        return mf__err(err, MF_EUSAGE, "the start of the window is after its end");
+    Mf__Registry *reg;
+    int rc = mf__store_registry_snapshot(store, &reg, err);
+    if (rc) return rc;
+    /* the views, checked before anything is written */
+    size_t nv = 0;
+    const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
+    for (size_t i = 0; i < n_views && rc == MF_OK; i++) {
+        long x = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, cfg->project, views[i]);
+        if (x < 0)
+            rc = mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", views[i],
+                         cfg->project);
+        else if (!reg->feature_views[x]->spec->online)
+            rc = mf__err(err, MF_EUSAGE, "feature view '%s' is not online (online = false)",
+                         views[i]);
+        else
+            sel[nv++] = reg->feature_views[x];
+    }
+    for (size_t i = 0; !n_views && i < reg->n_feature_views; i++) {
+        const Mf__FeatureView *fv = reg->feature_views[i];
+        if (strcmp(fv->spec->project, cfg->project) == 0 && fv->spec->online) sel[nv++] = fv;
+    }
+    mf__online *on = NULL;
+    if (rc == MF_OK) rc = mf__store_online(store, &on, err);
+    for (size_t i = 0; i < nv && rc == MF_OK; i++) {
+        const Mf__FeatureView *fv = sel[i];
+        view_job j = {cfg, on, fv->spec, mf__view_batch_source(reg, cfg->project, fv->spec),
+                      start, end, opts, 0, 0, INT64_MAX};
+        if (!j.source) {
+            rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
+            break;
+        }
+        if (incremental) {
+            /* the last recorded end; else end - ttl; else the oldest row */
+            j.start = INT64_MIN;
+            for (size_t x = 0; x < fv->n_intervals; x++)
+                if (fv->intervals[x]->end_us > j.start) j.start = fv->intervals[x]->end_us;
+            if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
+                j.start = end - fv->spec->ttl_seconds * 1000000;
+            if (j.start > end) j.start = end;
+        }
+        j.min_ts = INT64_MAX;
+        rc = materialize_view(&j, err);
+        if (rc == MF_OK) {
+            int64_t from = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : end;
+            interval_ctx c = {cfg->project, fv->spec->name, from, end};
+            rc = mf__store_commit(store, record_interval, &c, err);
+        }
+        if (rc == MF_OK) progress(&j, 1);
+        else mf__err_prefix(err, "materializing '%s'", fv->spec->name);
+    }
+    free(sel);
+    mf__reg_free(reg);
+    return rc;
+}
+
+int mf_materialize(mf_store *store, int64_t start_us, int64_t end_us, const char *const *views,
+                   size_t n_views, const mf_materialize_options *opts, mf_error *err) {
+    return run(store, false, start_us, end_us, views, n_views, opts, err);
+}
+
+int mf_materialize_incremental(mf_store *store, int64_t end_us, const char *const *views,
+                               size_t n_views, const mf_materialize_options *opts,
+                               mf_error *err) {
+    return run(store, true, 0, end_us, views, n_views, opts, err);
+}

@@ -1,0 +1,36 @@
+/*
+ * mf_online.h — online serving internals: entity keys (entity_key.c),
+ * packed rows (store_sqlite.c), materialization (materialize.c) and reads
+ * (online.c).
+ */
+#ifndef MF_ONLINE_H
+#define MF_ONLINE_H
+
+#include "mf_internal.h"
+#include "mf_table.h"
+
+/* One join-key value: integers, bools and timestamps in i; text in s/len. */
+typedef struct mf__kval {
+    int64_t i;
+    const char *s;
+    size_t len;
+} mf__kval;
+
+/* order[0..n) = indices of names in sorted order. */
+void mf__ekey_order(const char *const *names, size_t n, size_t *order);
+/* Append the v3 serialization of one entity key. Returns -1 for a key type
+ * Feast cannot serialize (floats, lists). */
+int mf__ekey_serialize(mf__buf *out, const char *const *names,
+                       const Mf__ValueType *types, const mf__kval *vals,
+                       size_t n, const size_t *order);
+/* Decode moonfeast's internal key bytes (keymap keys) into values that
+ * point into p. Returns -1 when p is short. */
+int mf__ekey_decode_internal(const unsigned char *p, size_t len,
+                             const Mf__ValueType *types, size_t n,
+                             mf__kval *vals);
+/* Append the internal key bytes of one value given as text, typed t.
+ * Returns 0, 1 for null (nothing appended), -1 when the text is not a
+ * value of t. */
+int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len);
+
+#endif

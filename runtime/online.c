@@ -1,0 +1,648 @@
+/*
+ * online.c — get_online_features: the serving hot path.
+ *
+ * A request names features (refs or a service) once; at the first call, and
+ * again only when the store's registry snapshot changes, they are resolved
+ * into units (a view, or a projection with alias and join_key_map) and
+ * output columns. Per call: the entity columns are typed by their join
+ * keys' types (text parsed once), each unit's keys are serialized (v3) into
+ * one reused buffer, the online store fills the unit's output columns, and
+ * statuses and event times are set. Request and response keep their memory
+ * across calls: after warm-up a call allocates nothing.
+ *
+ * Response layout (SEMANTICS.md section 5): join keys first, in the order
+ * the request gave them, then features in request order.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mf_online.h"
+#include "mf_values.h"
+
+static const char *const status_names[] = {"PRESENT", "NOT_FOUND", "NULL_VALUE",
+                                           "OUTSIDE_MAX_AGE"};
+
+const char *mf_status_name(mf_status_code s) {
+    return (unsigned)s < 4 ? status_names[s] : "UNKNOWN";
+}
+
+/*---- Requests --------------------------------------------------------------*/
+
+typedef struct ent_col {
+    char *name;
+    mf__col col; /* int64 or raw text, as the host gave it */
+} ent_col;
+
+typedef struct ounit {
+    const Mf__FeatureViewSpec *view;
+    const char *alias;
+    size_t nkeys;
+    size_t *key_ent;       /* entity column of each view join key */
+    const char **key_names; /* view join key names (serialization) */
+    Mf__ValueType *key_types;
+    size_t *key_order;      /* sorted-name order */
+    size_t *feat_idx;       /* into view->features */
+    size_t nfeat;
+    size_t *out_col;        /* response column of each feature */
+} ounit;
+
+struct mf_online_request {
+    char **refs;
+    size_t nrefs;
+    char *service;
+    int full;
+    ent_col *ents;
+    size_t nents, nrows;
+    /* resolution, valid for (store, gen) */
+    const mf_store *plan_store;
+    uint64_t plan_gen;
+    ounit *units;
+    size_t nunits;
+    char **names;        /* output columns: entity join keys, then features */
+    Mf__ValueType *types;
+    size_t *col_unit;    /* feature columns: owning unit, or SIZE_MAX for keys */
+    size_t nkeycols, ncols;
+    size_t *keycol_ent;  /* entity column of each output join-key column */
+    /* scratch */
+    mf__buf keys;
+    size_t *key_off;
+    const unsigned char **key_ptr;
+    size_t *key_len;
+    size_t key_cap;
+    mf__kval *kvals;
+};
+
+struct mf_online_response {
+    size_t ncols, nrows, cap_cols, cap_cells;
+    char **names; /* borrowed from the request's resolution, copied */
+    mf__col *cols;
+    uint8_t *status;  /* ncols * nrows */
+    int64_t *ts;      /* ncols * nrows */
+    mf__buf json;
+};
+
+mf_online_request *mf_online_request_new(void) { return mf__xcalloc(1, sizeof(mf_online_request)); }
+
+static void drop_plan(mf_online_request *r) {
+    for (size_t i = 0; i < r->nunits; i++) {
+        ounit *u = &r->units[i];
+        free(u->key_ent);
+        free(u->key_names);
+        free(u->key_types);
+        free(u->key_order);
+        free(u->feat_idx);
+        free(u->out_col);
+    }
+    free(r->units);
+    for (size_t i = 0; i < r->ncols; i++) free(r->names[i]);
+    free(r->names);
+    free(r->types);
+    free(r->col_unit);
+    free(r->keycol_ent);
+    r->units = NULL;
+    r->nunits = r->ncols = r->nkeycols = 0;
+    r->names = NULL;
+    r->types = NULL;
+    r->col_unit = NULL;
+    r->keycol_ent = NULL;
+    r->plan_store = NULL;
+}
+
+void mf_online_request_free(mf_online_request *r) {
+    if (!r) return;
+    drop_plan(r);
+    for (size_t i = 0; i < r->nrefs; i++) free(r->refs[i]);
+    free(r->refs);
+    free(r->service);
+    for (size_t i = 0; i < r->nents; i++) free(r->ents[i].name), mf__col_free(&r->ents[i].col);
+    free(r->ents);
+    mf__buf_free(&r->keys);
+    free(r->key_off);
+    free(r->key_ptr);
+    free(r->key_len);
+    free(r->kvals);
+    free(r);
+}
+
+int mf_online_request_set_features(mf_online_request *r, const char *const *refs, size_t n,
+                                   mf_error *err) {
+    MF__UNUSED(err);
+    drop_plan(r);
+    for (size_t i = 0; i < r->nrefs; i++) free(r->refs[i]);
+    free(r->service);
+    r->service = NULL;
+    r->refs = mf__xrealloc(r->refs, (n ? n : 1) * sizeof *r->refs);
+    for (size_t i = 0; i < n; i++) r->refs[i] = mf__xstrdup(refs[i]);
+    r->nrefs = n;
+    return MF_OK;
+}
+
+int mf_online_request_set_feature_service(mf_online_request *r, const char *name, mf_error *err) {
+    int rc = mf_online_request_set_features(r, NULL, 0, err);
+    r->service = mf__xstrdup(name);
+    return rc;
+}
+
+void mf_online_request_set_full_feature_names(mf_online_request *r, int on) {
+    if ((r->full != 0) != (on != 0)) drop_plan(r);
+    r->full = on != 0;
+}
+
+void mf_online_request_clear_entities(mf_online_request *r) {
+    for (size_t i = 0; i < r->nents; i++) mf__col_clear(&r->ents[i].col);
+    r->nrows = 0;
+}
+
+/* The column for join_key: reused when the same name was used before (a
+ * request's shape usually repeats), else a new one (invalidates the plan). */
+static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool text,
+                         mf_error *err) {
+    bool any = false;
+    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].col.n > 0;
+    if (any && n != r->nrows) {
+        mf__err(err, MF_EREQUEST, "entity column '%s' has %zu values, others have %zu", name, n,
+                r->nrows);
+        return NULL;
+    }
+    r->nrows = n;
+    for (size_t i = 0; i < r->nents; i++) {
+        ent_col *e = &r->ents[i];
+        if (strcmp(e->name, name) != 0) continue;
+        if (e->col.n > 0) {
+            mf__err(err, MF_EREQUEST, "entity column '%s' given twice", name);
+            return NULL;
+        }
+        if ((e->col.sc == MF__SC_TEXT) != text) {
+            mf__col_free(&e->col);
+            mf__col_init(&e->col, name, text ? MF__VALUE_TYPE__VT_STRING : MF__VALUE_TYPE__VT_INT64,
+                         text);
+            drop_plan(r);
+        }
+        return e;
+    }
+    r->ents = mf__xrealloc(r->ents, (r->nents + 1) * sizeof *r->ents);
+    ent_col *e = &r->ents[r->nents++];
+    e->name = mf__xstrdup(name);
+    mf__col_init(&e->col, name, text ? MF__VALUE_TYPE__VT_STRING : MF__VALUE_TYPE__VT_INT64, text);
+    drop_plan(r);
+    return e;
+}
+
+int mf_online_request_add_int64(mf_online_request *r, const char *join_key, const int64_t *values,
+                                size_t n, mf_error *err) {
+    ent_col *e = ent_slot(r, join_key, n, false, err);
+    if (!e) return MF_EREQUEST;
+    mf__col_reserve(&e->col, n);
+    for (size_t i = 0; i < n; i++) {
+        ((int64_t *)e->col.data)[i] = values[i];
+        e->col.valid[i] = 1;
+    }
+    e->col.n = n;
+    return MF_OK;
+}
+
+int mf_online_request_add_text(mf_online_request *r, const char *join_key,
+                               const char *const *values, size_t n, mf_error *err) {
+    ent_col *e = ent_slot(r, join_key, n, true, err);
+    if (!e) return MF_EREQUEST;
+    for (size_t i = 0; i < n; i++) {
+        if (values[i]) mf__col_push_str(&e->col, values[i], strlen(values[i]));
+        else mf__col_push_null(&e->col);
+    }
+    return MF_OK;
+}
+
+/*---- Resolution ------------------------------------------------------------*/
+
+static long ent_find(const mf_online_request *r, const char *name) {
+    for (size_t i = 0; i < r->nents; i++)
+        if (strcmp(r->ents[i].name, name) == 0 && (r->ents[i].col.n > 0 || r->nrows == 0))
+            return (long)i;
+    return -1;
+}
+
+static int add_unit(mf_online_request *r, const Mf__FeatureViewSpec *v, const char *alias,
+                    const Mf__FeatureViewProjection *p, mf_error *err) {
+    r->units = mf__xrealloc(r->units, (r->nunits + 1) * sizeof *r->units);
+    ounit *u = &r->units[r->nunits];
+    memset(u, 0, sizeof *u);
+    u->view = v;
+    u->alias = alias && alias[0] ? alias : v->name;
+    size_t nk = v->n_entity_columns;
+    u->nkeys = nk;
+    u->key_ent = mf__xcalloc(nk + 1, sizeof *u->key_ent);
+    u->key_names = mf__xcalloc(nk + 1, sizeof *u->key_names);
+    u->key_types = mf__xcalloc(nk + 1, sizeof *u->key_types);
+    u->key_order = mf__xcalloc(nk + 1, sizeof *u->key_order);
+    r->nunits++;
+    for (size_t k = 0; k < nk; k++) {
+        const char *col = v->entity_columns[k]->name;
+        for (size_t j = 0; p && j < p->n_join_key_map; j++)
+            if (strcmp(p->join_key_map[j]->view_key, col) == 0) col = p->join_key_map[j]->entity_column;
+        long e = ent_find(r, col);
+        if (e < 0)
+            return mf__err(err, MF_EREQUEST, "missing join key '%s' (needed by feature view '%s')",
+                           col, v->name);
+        u->key_ent[k] = (size_t)e;
+        u->key_names[k] = v->entity_columns[k]->name;
+        u->key_types[k] = v->entity_columns[k]->dtype;
+    }
+    mf__ekey_order(u->key_names, nk, u->key_order);
+    return MF_OK;
+}
+
+static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error *err) {
+    ounit *u = &r->units[ui];
+    const Mf__FeatureViewSpec *v = u->view;
+    size_t fi;
+    for (fi = 0; fi < v->n_features; fi++)
+        if (strcmp(v->features[fi]->name, fname) == 0) break;
+    if (fi == v->n_features)
+        return mf__err(err, MF_EREQUEST, "unknown feature '%s:%s'", v->name, fname);
+    u->feat_idx = mf__xrealloc(u->feat_idx, (u->nfeat + 1) * sizeof *u->feat_idx);
+    u->out_col = mf__xrealloc(u->out_col, (u->nfeat + 1) * sizeof *u->out_col);
+    u->feat_idx[u->nfeat] = fi;
+    u->out_col[u->nfeat++] = r->ncols;
+    r->names = mf__xrealloc(r->names, (r->ncols + 1) * sizeof *r->names);
+    r->types = mf__xrealloc(r->types, (r->ncols + 1) * sizeof *r->types);
+    r->col_unit = mf__xrealloc(r->col_unit, (r->ncols + 1) * sizeof *r->col_unit);
+    r->names[r->ncols] = r->full ? mf__xasprintf("%s__%s", u->alias, fname) : mf__xstrdup(fname);
+    r->types[r->ncols] = v->features[fi]->dtype;
+    r->col_unit[r->ncols] = ui;
+    r->ncols++;
+    return MF_OK;
+}
+
+static int unknown_view(const Mf__Registry *reg, const char *project, const char *name,
+                        mf_error *err) {
+    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+        return mf__err(err, MF_EREQUEST, "'%s' is an on-demand feature view; on-demand features "
+                       "are not served by this version", name);
+    return mf__err(err, MF_EREQUEST, "unknown feature view '%s'", name);
+}
+
+static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *project,
+                   mf_error *err) {
+    drop_plan(r);
+    int rc = MF_OK;
+    /* join-key columns first: every entity column that some unit uses */
+    if (r->service) {
+        long si = mf__reg_find(reg, MF_KIND_FEATURE_SERVICE, project, r->service);
+        if (si < 0) return mf__err(err, MF_EREQUEST, "unknown feature service '%s'", r->service);
+        const Mf__FeatureServiceSpec *fs = reg->feature_services[si]->spec;
+        for (size_t i = 0; i < fs->n_features && rc == MF_OK; i++) {
+            const Mf__FeatureViewProjection *p = fs->features[i];
+            long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, p->view_name);
+            if (vi < 0) return unknown_view(reg, project, p->view_name, err);
+            rc = add_unit(r, reg->feature_views[vi]->spec, p->alias, p, err);
+            for (size_t j = 0; j < p->n_features && rc == MF_OK; j++)
+                rc = add_feat(r, r->nunits - 1, p->features[j], err);
+        }
+    } else {
+        if (!r->nrefs) return mf__err(err, MF_EREQUEST, "no features requested");
+        for (size_t i = 0; i < r->nrefs && rc == MF_OK; i++) {
+            const char *ref = r->refs[i], *colon = strchr(ref, ':');
+            if (!colon || colon == ref || !colon[1])
+                return mf__err(err, MF_EREQUEST, "feature ref '%s' is not of the form view:feature",
+                               ref);
+            size_t ui;
+            for (ui = 0; ui < r->nunits; ui++)
+                if (strlen(r->units[ui].view->name) == (size_t)(colon - ref) &&
+                    strncmp(r->units[ui].view->name, ref, (size_t)(colon - ref)) == 0)
+                    break;
+            if (ui == r->nunits) {
+                char *vn = mf__xstrndup(ref, (size_t)(colon - ref));
+                long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, vn);
+                if (vi < 0) rc = unknown_view(reg, project, vn, err);
+                else rc = add_unit(r, reg->feature_views[vi]->spec, NULL, NULL, err);
+                free(vn);
+            }
+            if (rc == MF_OK) rc = add_feat(r, ui, colon + 1, err);
+        }
+    }
+    if (rc) {
+        drop_plan(r);
+        return rc;
+    }
+    for (size_t i = 0; i < r->ncols; i++)
+        for (size_t j = 0; j < i; j++)
+            if (strcmp(r->names[i], r->names[j]) == 0) {
+                rc = mf__err(err, MF_EREQUEST, "two requested features are named '%s'; use full "
+                             "feature names", r->names[i]);
+                drop_plan(r);
+                return rc;
+            }
+    /* prepend the join-key columns (entity columns used by a unit, request
+     * order), typed by the first unit that uses each */
+    size_t nf = r->ncols, nkc = 0;
+    size_t *kent = mf__xcalloc(r->nents + 1, sizeof *kent);
+    Mf__ValueType *ktype = mf__xcalloc(r->nents + 1, sizeof *ktype);
+    for (size_t e = 0; e < r->nents; e++) {
+        if (ent_find(r, r->ents[e].name) != (long)e) continue;
+        Mf__ValueType t = MF__VALUE_TYPE__VT_INVALID;
+        for (size_t ui = 0; ui < r->nunits && !t; ui++)
+            for (size_t k = 0; k < r->units[ui].nkeys && !t; k++)
+                if (r->units[ui].key_ent[k] == e) t = r->units[ui].key_types[k];
+        for (size_t ui = 0; ui < r->nunits && rc == MF_OK; ui++)
+            for (size_t k = 0; k < r->units[ui].nkeys; k++)
+                if (r->units[ui].key_ent[k] == e && r->units[ui].key_types[k] != t)
+                    rc = mf__err(err, MF_EREQUEST, "join key '%s' has different types in the "
+                                 "requested views", r->ents[e].name);
+        if (t) {
+            kent[nkc] = e;
+            ktype[nkc++] = t;
+        }
+    }
+    size_t total = nkc + nf;
+    char **names = mf__xcalloc(total + 1, sizeof *names);
+    Mf__ValueType *types = mf__xcalloc(total + 1, sizeof *types);
+    size_t *cu = mf__xcalloc(total + 1, sizeof *cu);
+    for (size_t k = 0; k < nkc; k++) {
+        names[k] = mf__xstrdup(r->ents[kent[k]].name);
+        types[k] = ktype[k];
+        cu[k] = SIZE_MAX;
+    }
+    memcpy(names + nkc, r->names, nf * sizeof *names);
+    memcpy(types + nkc, r->types, nf * sizeof *types);
+    memcpy(cu + nkc, r->col_unit, nf * sizeof *cu);
+    free(r->names);
+    free(r->types);
+    free(r->col_unit);
+    free(ktype);
+    r->names = names;
+    r->types = types;
+    r->col_unit = cu;
+    r->ncols = total;
+    r->nkeycols = nkc;
+    r->keycol_ent = kent;
+    for (size_t ui = 0; ui < r->nunits; ui++)
+        for (size_t f = 0; f < r->units[ui].nfeat; f++) r->units[ui].out_col[f] += nkc;
+    /* units read their key values from the typed output columns */
+    for (size_t ui = 0; ui < r->nunits; ui++)
+        for (size_t k = 0; k < r->units[ui].nkeys; k++)
+            for (size_t c = 0; c < nkc; c++)
+                if (kent[c] == r->units[ui].key_ent[k]) r->units[ui].key_ent[k] = c;
+    if (rc) drop_plan(r);
+    return rc;
+}
+
+/*---- Responses ---------------------------------------------------------------*/
+
+mf_online_response *mf_online_response_new(void) {
+    return mf__xcalloc(1, sizeof(mf_online_response));
+}
+
+static void resp_clear_cols(mf_online_response *r) {
+    for (size_t i = 0; i < r->ncols; i++) free(r->names[i]), mf__col_free(&r->cols[i]);
+    r->ncols = 0;
+}
+
+void mf_online_response_free(mf_online_response *r) {
+    if (!r) return;
+    resp_clear_cols(r);
+    free(r->names);
+    free(r->cols);
+    free(r->status);
+    free(r->ts);
+    mf__buf_free(&r->json);
+    free(r);
+}
+
+/* Shape the response for the request's columns, reusing columns whose name
+ * and type did not change. */
+static void resp_shape(mf_online_response *resp, const mf_online_request *req, size_t nrows) {
+    bool same = resp->ncols == req->ncols;
+    for (size_t i = 0; same && i < req->ncols; i++)
+        same = strcmp(resp->names[i], req->names[i]) == 0 && resp->cols[i].type == req->types[i];
+    if (!same) {
+        resp_clear_cols(resp);
+        if (req->ncols > resp->cap_cols) {
+            resp->cap_cols = req->ncols;
+            resp->names = mf__xrealloc(resp->names, resp->cap_cols * sizeof *resp->names);
+            resp->cols = mf__xrealloc(resp->cols, resp->cap_cols * sizeof *resp->cols);
+        }
+        for (size_t i = 0; i < req->ncols; i++) {
+            resp->names[i] = mf__xstrdup(req->names[i]);
+            mf__col_init(&resp->cols[i], req->names[i], req->types[i], false);
+        }
+        resp->ncols = req->ncols;
+    }
+    for (size_t i = 0; i < resp->ncols; i++) mf__col_clear(&resp->cols[i]);
+    size_t cells = resp->ncols * nrows;
+    if (cells > resp->cap_cells) {
+        resp->cap_cells = cells;
+        resp->status = mf__xrealloc(resp->status, cells);
+        resp->ts = mf__xrealloc(resp->ts, cells * sizeof *resp->ts);
+    }
+    resp->nrows = nrows;
+}
+
+size_t mf_online_response_ncols(const mf_online_response *r) { return r->ncols; }
+size_t mf_online_response_nrows(const mf_online_response *r) { return r->nrows; }
+const char *mf_online_response_name(const mf_online_response *r, size_t c) { return r->names[c]; }
+int mf_online_response_type(const mf_online_response *r, size_t c) { return (int)r->cols[c].type; }
+mf_status_code mf_online_response_status(const mf_online_response *r, size_t c, size_t row) {
+    return (mf_status_code)r->status[c * r->nrows + row];
+}
+int64_t mf_online_response_event_ts(const mf_online_response *r, size_t c, size_t row) {
+    return r->ts[c * r->nrows + row];
+}
+int mf_online_response_is_null(const mf_online_response *r, size_t c, size_t row) {
+    return !r->cols[c].valid[row];
+}
+int64_t mf_online_response_int64(const mf_online_response *r, size_t c, size_t row) {
+    return mf__col_i64(&r->cols[c], row);
+}
+double mf_online_response_double(const mf_online_response *r, size_t c, size_t row) {
+    return mf__col_f64(&r->cols[c], row);
+}
+const char *mf_online_response_text(const mf_online_response *r, size_t c, size_t row,
+                                    size_t *len) {
+    const mf__col *col = &r->cols[c];
+    if (col->sc != MF__SC_TEXT || !col->valid[row]) {
+        if (len) *len = 0;
+        return NULL;
+    }
+    if (len) *len = col->off[row + 1] - col->off[row];
+    return col->heap + col->off[row];
+}
+
+const char *mf_online_response_json(mf_online_response *r, size_t *len) {
+    mf__buf *b = &r->json;
+    b->len = 0;
+    mf__buf_puts(b, "{\"metadata\":{\"feature_names\":[");
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (c) mf__buf_putc(b, ',');
+        mf__buf_json_str(b, r->names[c], strlen(r->names[c]));
+    }
+    mf__buf_puts(b, "]},\"results\":[");
+    char ts[MF__TS_BUFLEN];
+    for (size_t c = 0; c < r->ncols; c++) {
+        if (c) mf__buf_putc(b, ',');
+        mf__buf_puts(b, "{\"values\":[");
+        for (size_t i = 0; i < r->nrows; i++) {
+            if (i) mf__buf_putc(b, ',');
+            mf__col_json(&r->cols[c], i, b);
+        }
+        mf__buf_puts(b, "],\"statuses\":[");
+        for (size_t i = 0; i < r->nrows; i++) {
+            if (i) mf__buf_putc(b, ',');
+            mf__buf_putc(b, '"');
+            mf__buf_puts(b, status_names[r->status[c * r->nrows + i]]);
+            mf__buf_putc(b, '"');
+        }
+        mf__buf_puts(b, "],\"event_timestamps\":[");
+        for (size_t i = 0; i < r->nrows; i++) {
+            if (i) mf__buf_putc(b, ',');
+            size_t n = mf__ts_format(r->ts[c * r->nrows + i], ts);
+            mf__buf_json_str(b, ts, n);
+        }
+        mf__buf_puts(b, "]}");
+    }
+    mf__buf_puts(b, "]}");
+    if (len) *len = b->len;
+    return b->data;
+}
+
+/*---- The read ----------------------------------------------------------------*/
+
+/* Fill the typed join-key columns of the response from the request. */
+static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error *err) {
+    for (size_t k = 0; k < req->nkeycols; k++) {
+        const mf__col *src = &req->ents[req->keycol_ent[k]].col;
+        mf__col *dst = &resp->cols[k];
+        for (size_t i = 0; i < req->nrows; i++) {
+            resp->status[k * req->nrows + i] = MF_STATUS_PRESENT;
+            resp->ts[k * req->nrows + i] = 0;
+            if (!src->valid[i]) {
+                return mf__err(err, MF_EREQUEST, "join key '%s' row %zu is null", src->name, i + 1);
+            }
+            if (src->sc == MF__SC_TEXT) {
+                const char *p = src->heap + src->off[i];
+                size_t len = src->off[i + 1] - src->off[i];
+                if (dst->sc == MF__SC_TEXT) {
+                    mf__col_push_str(dst, p, len);
+                } else if (mf__col_push_text(dst, p, len) != 0 || !len) {
+                    return mf__err(err, MF_EREQUEST, "join key '%s': '%.*s' is not a valid %s",
+                                   src->name, (int)(len > 100 ? 100 : len), p,
+                                   mf__dtype_name(dst->type));
+                }
+            } else {
+                int64_t v = ((const int64_t *)src->data)[i];
+                switch (dst->sc) {
+                case MF__SC_I64: mf__col_push_i64(dst, v); break;
+                case MF__SC_I32:
+                    if (v < INT32_MIN || v > INT32_MAX)
+                        return mf__err(err, MF_EREQUEST, "join key '%s': %lld is out of Int32 "
+                                       "range", src->name, (long long)v);
+                    mf__col_reserve(dst, dst->n + 1);
+                    ((int32_t *)dst->data)[dst->n] = (int32_t)v;
+                    dst->valid[dst->n++] = 1;
+                    break;
+                default:
+                    return mf__err(err, MF_EREQUEST, "join key '%s': got an integer, the key is "
+                                   "a %s", src->name, mf__dtype_name(dst->type));
+                }
+            }
+        }
+    }
+    return MF_OK;
+}
+
+static void key_value(const mf__col *c, size_t i, mf__kval *v) {
+    if (c->sc == MF__SC_TEXT) {
+        v->s = c->heap + c->off[i];
+        v->len = c->off[i + 1] - c->off[i];
+        v->i = 0;
+    } else {
+        v->i = mf__col_i64(c, i);
+        v->s = NULL;
+        v->len = 0;
+    }
+}
+
+int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
+                           mf_error *err) {
+    const Mf__Registry *snap;
+    uint64_t gen;
+    int rc = mf__store_snapshot(store, &snap, &gen, err);
+    if (rc) return rc;
+    const mf__config *cfg = mf__store_config(store);
+    bool stale = req->plan_store != store || req->plan_gen != gen || !req->units;
+    for (size_t k = 0; !stale && k < req->nkeycols; k++)
+        stale = req->ents[req->keycol_ent[k]].col.n != req->nrows;
+    if (stale) {
+        rc = resolve(req, snap, cfg->project, err);
+        if (rc) return rc;
+        req->plan_store = store;
+        req->plan_gen = gen;
+    }
+    mf__online *on;
+    rc = mf__store_online(store, &on, err);
+    if (rc) return rc;
+    size_t n = req->nrows;
+    resp_shape(resp, req, n);
+    rc = fill_keys(req, resp, err);
+    if (rc) return rc;
+    if (n > req->key_cap) {
+        req->key_cap = n;
+        req->key_off = mf__xrealloc(req->key_off, (n + 1) * sizeof *req->key_off);
+        req->key_ptr = mf__xrealloc(req->key_ptr, n * sizeof *req->key_ptr);
+        req->key_len = mf__xrealloc(req->key_len, n * sizeof *req->key_len);
+    }
+    int64_t now = mf__now_us();
+    mf__col *outs[256];
+    for (size_t ui = 0; ui < req->nunits && rc == MF_OK; ui++) {
+        ounit *u = &req->units[ui];
+        if (u->nfeat == 0) continue;
+        req->kvals = mf__xrealloc(req->kvals, (u->nkeys + 1) * sizeof *req->kvals);
+        req->keys.len = 0;
+        for (size_t i = 0; i < n && rc == MF_OK; i++) {
+            req->key_off[i] = req->keys.len;
+            for (size_t k = 0; k < u->nkeys; k++) key_value(&resp->cols[u->key_ent[k]], i, &req->kvals[k]);
+            if (mf__ekey_serialize(&req->keys, u->key_names, u->key_types, req->kvals, u->nkeys,
+                                   u->key_order) != 0)
+                rc = mf__err(err, MF_EREQUEST, "feature view '%s' has a join key type that cannot "
+                             "be served", u->view->name);
+        }
+        if (rc) break;
+        req->key_off[n] = req->keys.len;
+        for (size_t i = 0; i < n; i++) {
+            req->key_ptr[i] = (const unsigned char *)req->keys.data + req->key_off[i];
+            req->key_len[i] = req->key_off[i + 1] - req->key_off[i];
+        }
+        mf__col **out = u->nfeat <= 256 ? outs : mf__xmalloc(u->nfeat * sizeof *out);
+        for (size_t f = 0; f < u->nfeat; f++) out[f] = &resp->cols[u->out_col[f]];
+        /* found / event_ts go to the first feature's status row, then copied */
+        size_t c0 = u->out_col[0];
+        uint8_t *found = resp->status + c0 * n;
+        int64_t *ets = resp->ts + c0 * n;
+        mf__read_batch rb = {u->view, n, req->key_ptr, req->key_len, u->feat_idx, u->nfeat,
+                             out, found, ets};
+        rc = on->vt->read(on, cfg->project, &rb, err);
+        if (rc == MF_OK) {
+            int64_t ttl = u->view->ttl_seconds * 1000000;
+            for (size_t i = 0; i < n; i++) {
+                bool f = found[i] != 0;
+                int64_t t = f ? ets[i] : 0;
+                for (size_t x = 0; x < u->nfeat; x++) {
+                    size_t c = u->out_col[x];
+                    uint8_t st = !f ? MF_STATUS_NOT_FOUND
+                                 : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
+                                 : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                                 : MF_STATUS_PRESENT;
+                    resp->ts[c * n + i] = t;
+                    if (x > 0) resp->status[c * n + i] = st;
+                }
+                /* first feature last: its row held `found` */
+                size_t c = c0;
+                resp->status[c * n + i] = !f ? MF_STATUS_NOT_FOUND
+                                          : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
+                                          : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                                          : MF_STATUS_PRESENT;
+            }
+        }
+        if (out != outs) free(out);
+    }
+    return rc;
+}
