@@ -36,11 +36,13 @@ end
 local DTYPES = {}
 for name, code in pairs(SCALARS) do DTYPES[name] = dtype(name, code) end
 
+local fail, caller_loc -- defined below
+
 local function Array(t)
     if type(t) == "string" then t = DTYPES[t] end
     if type(t) ~= "table" or not t.__dtype or t.code > 8 then
-        error("Array() takes a scalar type (Int32, Int64, Float32, Float64, "
-              .. "String, Bytes, Bool, UnixTimestamp)", 2)
+        fail(caller_loc(), "Array() takes a scalar type (Int32, Int64, Float32, "
+             .. "Float64, String, Bytes, Bool, UnixTimestamp)")
     end
     return dtype("Array(" .. t.name .. ")", t.code + 10)
 end
@@ -49,14 +51,14 @@ end
 -- Errors and locations
 ---------------------------------------------------------------------------
 
-local function fail(loc, fmt, ...)
+function fail(loc, fmt, ...)
     error({ mf = true, message = format(fmt, ...),
             file = loc and loc.file or "", line = loc and loc.line or 0 }, 0)
 end
 
 -- Location of the user code that called a DSL constructor: the first
 -- stack frame outside this file.
-local function caller_loc()
+function caller_loc()
     local me = getinfo(1, "S").source
     for level = 2, 30 do
         local info = getinfo(level, "Sl")
@@ -302,22 +304,43 @@ local function function_source(files, loc, what, fn)
             lines[#lines + 1] = line
         end
     end
-    local first = lines[1] or ""
-    local s = first:find("function", 1, true)
-    if not s then fail(loc, "%s: cannot find the transform's source", what) end
-    lines[1] = first:sub(s)
-    local last = lines[#lines]
-    local e
+    -- LuaJIT gives lines, not columns: try each "function" on the first
+    -- line (leftmost first) and each "end" on the last (rightmost first)
+    -- and keep the first cut that compiles as an expression.
+    local first, last = lines[1] or "", lines[#lines] or ""
+    local starts, ends = {}, {}
     local pos = 1
+    while true do
+        local a = first:find("function", pos, true)
+        if not a then break end
+        starts[#starts + 1] = a
+        pos = a + 1
+    end
+    pos = 1
     while true do
         local a, b = last:find("end", pos, true)
         if not a then break end
-        e, pos = b, b + 1
+        table.insert(ends, 1, b)
+        pos = a + 1
     end
-    if not e then fail(loc, "%s: cannot find the transform's source", what) end
-    lines[#lines] = last:sub(1, e)
-    local _ = value
-    return concat(lines, "\n")
+    for _, st in ipairs(starts) do
+        for _, en in ipairs(ends) do
+            local body = {}
+            for i = 1, #lines do body[i] = lines[i] end
+            if #body == 1 then
+                body[1] = first:sub(st, en)
+            else
+                body[1] = first:sub(st)
+                body[#body] = last:sub(1, en)
+            end
+            local text = concat(body, "\n")
+            if (#body > 1 or en > st) and loadstring("return " .. text) then
+                local _ = value
+                return text
+            end
+        end
+    end
+    fail(loc, "%s: cannot find the transform's source text", what)
 end
 
 function M.session(project, files)
@@ -611,7 +634,7 @@ function M.session(project, files)
     local function dur(mult, name)
         return function(n)
             if type(n) ~= "number" then
-                error(name .. "() takes a number", 2)
+                fail(caller_loc(), "%s() takes a number, got %s", name, type(n))
             end
             return n * mult
         end
@@ -674,7 +697,18 @@ function M.session(project, files)
             end
         end
         local jkm = {}
+        local keys = {}
+        for _, e in ipairs(v.entity_refs or {}) do
+            e = type(e) == "string" and by_kind.entity[e] or e
+            if is_obj(e, "entity") then
+                for _, k in ipairs(e.join_keys) do keys[k] = true end
+            end
+        end
         for k, c in pairs(p.join_key_map) do
+            if v.kind == "feature_view" and not keys[k] then
+                fail(p.loc or loc, "%s: with_join_key_map names '%s', which is not a join "
+                     .. "key of feature view '%s'", what, k, v.name)
+            end
             jkm[#jkm + 1] = { view_key = k, entity_column = c }
         end
         sort(jkm, function(a, b) return a.view_key < b.view_key end)

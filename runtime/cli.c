@@ -319,12 +319,6 @@ static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
                 return usage_error("list: unexpected argument '%s'", argv[i]);
             }
         }
-        for (size_t i = 0; i < nt; i++)
-            if (!strchr(tags[i], ':')) {
-                int r = usage_error("list: --tags takes KEY:VALUE, got '%s'", tags[i]);
-                free(tags);
-                return r;
-            }
         if (open_store(c, &s, &err)) {
             free(tags);
             return report(&err);

@@ -176,7 +176,7 @@ int mf_init_repo(const char *dir, const char *project, mf_error *err) {
     char *csv = mf__path_join(dir, "data/driver_stats.csv");
     struct stat st;
     if (rc == MF_OK && stat(yaml, &st) == 0)
-        rc = mf__err(err, MF_EUSAGE, "%s already exists; not overwriting a feature repo", yaml);
+        rc = mf__err(err, MF_EREQUEST, "%s already exists; not overwriting a feature repo", yaml);
     if (rc == MF_OK) rc = mf__mkdirs(csv, true, err);
     if (rc == MF_OK) {
         char *text = mf__xasprintf(yaml_template, project);

@@ -237,8 +237,12 @@ r "$MF" -C repo entities show
 expect_err "kind with an unknown subcommand" 2 "unknown subcommand 'show'"
 r "$MF" -C repo entities describe
 expect_err "describe without NAME" 2 "describe: expected exactly one NAME"
-r "$MF" -C repo entities list --tags nocolon
-expect_err "--tags without a colon" 2 "--tags takes KEY:VALUE, got 'nocolon'"
+r "$MF" -C repo feature-views list --tags team
+if [ "$RC" -eq 0 ] && [ "$(printf '%s\n' "$OUT" | grep -c '^driver_hourly_stats')" -eq 2 ]; then
+    ok "--tags KEY matches any value"
+else
+    not_ok "--tags KEY matches any value" "exit $RC" "stdout: $OUT"
+fi
 r "$MF" -C repo entities list extra
 expect_err "list with an unexpected argument" 2 "list: unexpected argument 'extra'"
 

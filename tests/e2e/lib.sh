@@ -4,6 +4,9 @@
 # each case as "ok - NAME" or "not ok - NAME" with the difference.
 set -u
 MF=${MF_BIN:?MF_BIN must name the moonfeast binary}
+case "$MF" in /*) ;; *) MF=$(pwd)/$MF ;; esac
+MF_BIN=$MF
+export MF_BIN
 E2E_DIR=$(cd "$(dirname "$0")" && pwd)
 GOLDEN=$E2E_DIR/golden
 WORK=$(mktemp -d)
