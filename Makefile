@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c
+PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
@@ -21,8 +21,11 @@ LDLIBS  := $(PKG_LIBS) -lm -pthread -ldl
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 
 LIB_SRCS := $(filter-out runtime/cli.c,$(wildcard runtime/*.c))
+PROTOS   := $(wildcard runtime/*.proto)
+PB_HDRS  := $(patsubst runtime/%.proto,$(BUILD)/gen/%.pb-c.h,$(PROTOS))
+PB_OBJS  := $(patsubst runtime/%.proto,$(BUILD)/obj/%.pb-c.o,$(PROTOS))
 LIB_OBJS := $(patsubst runtime/%.c,$(BUILD)/obj/%.o,$(LIB_SRCS)) \
-            $(BUILD)/obj/registry.pb-c.o $(BUILD)/obj/embedded_lua.o
+            $(PB_OBJS) $(BUILD)/obj/embedded_lua.o
 LUA_SRCS := $(shell find lua stdlib -name '*.lua' 2>/dev/null | sort)
 TEST_SRCS := $(wildcard tests/unit/test_*.c)
 TEST_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
@@ -43,15 +46,16 @@ all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so $
 deps:
 	@sh tools/deps.sh
 
-$(BUILD)/gen/registry.pb-c.c $(BUILD)/gen/registry.pb-c.h: runtime/registry.proto
+# Every runtime/*.proto becomes build/gen/<name>.pb-c.[ch] and one object.
+$(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: runtime/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --proto_path=runtime --c_out=$(BUILD)/gen runtime/registry.proto
+	protoc-c --proto_path=runtime --c_out=$(BUILD)/gen $<
 
 $(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed.sh > $@
 
-$(BUILD)/obj/registry.pb-c.o: $(BUILD)/gen/registry.pb-c.c
+$(BUILD)/obj/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
 
@@ -59,7 +63,7 @@ $(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
+$(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(PB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -79,7 +83,7 @@ $(BIN_DIR)/moonfeast: $(BUILD)/obj/cli.o $(LIB_DIR)/libmoonfeast.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(BUILD)/gen/registry.pb-c.h
+$(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(PB_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 

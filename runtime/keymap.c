@@ -83,7 +83,9 @@ uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len) {
         grow(m);
         lookup(m, key, len, h, &slot);
     }
-    if (m->arena_len + len > m->arena_cap) {
+    /* allocated even for a first key of length 0 (a view without entities
+     * has only that key), so that arena is never NULL once a key exists */
+    if (!m->arena || m->arena_len + len > m->arena_cap) {
         m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 4096;
         while (m->arena_len + len > m->arena_cap) m->arena_cap *= 2;
         m->arena = mf__xrealloc(m->arena, m->arena_cap);

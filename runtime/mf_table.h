@@ -58,6 +58,20 @@ struct mf_table {
     mf__col *cols;
 };
 
+/* A frame of columns given by the host or read from a file: entity rows
+ * for retrieval, or rows to push (pit_join.c). */
+struct mf_entity_df {
+    mf_table *t;
+    char *origin; /* file path for messages, NULL for frames built in memory */
+    long *lines;  /* CSV line of each row, or NULL */
+};
+/* Column index by name, or -1. */
+long mf__df_find(const mf_entity_df *df, const char *name);
+/* An MF_EDATA error about row i's value `text` in column col, which is not
+ * `want`; names file and line when the frame came from a file. */
+int mf__df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
+               const char *text, size_t len, const char *want);
+
 /* New empty table of ncols columns (init each with mf__col_init). */
 mf_table *mf__table_new(size_t ncols);
 /* Human name of a dtype for messages ("Int64"). */

@@ -33,11 +33,6 @@
 
 /*---- Entity frames ---------------------------------------------------------*/
 
-struct mf_entity_df {
-    mf_table *t;
-    char *origin; /* file path for messages, NULL for frames built in memory */
-    long *lines;  /* CSV line of each row, or NULL */
-};
 
 mf_entity_df *mf_entity_df_new(size_t nrows) {
     mf_entity_df *df = mf__xcalloc(1, sizeof *df);
@@ -178,14 +173,14 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
     return MF_OK;
 }
 
-static long df_find(const mf_entity_df *df, const char *name) {
+long mf__df_find(const mf_entity_df *df, const char *name) {
     for (size_t i = 0; i < df->t->ncols; i++)
         if (strcmp(df->t->cols[i].name, name) == 0) return (long)i;
     return -1;
 }
 
 /* Error about entity row i (file and line when read from a file). */
-static int df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
+int mf__df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
                   const char *text, size_t len, const char *want) {
     if (df->origin && df->lines)
         return mf__err_at(err, MF_EDATA, df->origin, (int)df->lines[i],
@@ -375,7 +370,7 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
     for (size_t i = 0; i < r->ncols; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->cols[i].name, r->cols[j].name) == 0)
-                return mf__err(err, MF_EUSAGE, "two requested features are named '%s'; use "
+                return mf__err(err, MF_EREQUEST, "two requested features are named '%s'; use "
                                "full feature names (--full-feature-names) to tell them apart",
                                r->cols[i].name);
     return MF_OK;
@@ -588,10 +583,14 @@ static int run_unit(request *r, unit *u) {
     size_t n = df->t->nrows, nk = u->view->n_entity_columns;
     long *ecol = mf__xcalloc(nk + 1, sizeof *ecol);
     for (size_t k = 0; k < nk; k++) {
-        ecol[k] = df_find(df, u->key_cols[k]);
+        ecol[k] = mf__df_find(df, u->key_cols[k]);
         if (ecol[k] < 0) {
             free(ecol);
-            return mf__err(&u->err, MF_EUSAGE, "entity rows lack column '%s', a join key of "
+            if (df->origin)
+                return mf__err_at(&u->err, MF_EREQUEST, df->origin, 1, "entity rows lack column "
+                                  "'%s', a join key of feature view '%s'", u->key_cols[k],
+                                  u->view->name);
+            return mf__err(&u->err, MF_EREQUEST, "entity rows lack column '%s', a join key of "
                            "feature view '%s'", u->key_cols[k], u->view->name);
         }
     }
@@ -613,7 +612,7 @@ static int run_unit(request *r, unit *u) {
             int kr = key_from_col(&key, kt, c, i);
             if (kr < 0) {
                 size_t len = c->sc == MF__SC_TEXT ? c->off[i + 1] - c->off[i] : 0;
-                rc = df_err(df, i, &u->err, c->name, c->sc == MF__SC_TEXT ? c->heap + c->off[i] : "",
+                rc = mf__df_err(df, i, &u->err, c->name, c->sc == MF__SC_TEXT ? c->heap + c->off[i] : "",
                             len, type_article(kt, want, sizeof want));
             }
             if (kr == 1) null_key = true;
@@ -683,11 +682,21 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     }
     mf_entity_df *df = mf_entity_df_new(all.n);
     size_t nk = v0->n_entity_columns;
-    mf__col **cols = mf__xcalloc(nk + 1, sizeof *cols);
-    for (size_t k = 0; k < nk; k++) {
-        cols[k] = df_add_col(df, r->units[0].key_cols[k], v0->entity_columns[k]->dtype, false, err);
+    /* add every column first: each df_add_col may move the column array */
+    bool added = true;
+    for (size_t k = 0; k < nk && added; k++)
+        added = df_add_col(df, r->units[0].key_cols[k], v0->entity_columns[k]->dtype, false,
+                           err) != NULL;
+    if (added)
+        added = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err) != NULL;
+    if (!added) { /* two keys for one column name; err says which */
+        mf_entity_df_free(df);
+        mf__keymap_free(&all);
+        return MF_EUSAGE;
     }
-    mf__col *tcol = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err);
+    mf__col **cols = mf__xcalloc(nk + 1, sizeof *cols);
+    for (size_t k = 0; k < nk; k++) cols[k] = &df->t->cols[k];
+    mf__col *tcol = &df->t->cols[nk];
     for (size_t id = 0; id < all.n; id++) {
         size_t len;
         const unsigned char *p = mf__keymap_key(&all, (uint32_t)id, &len);
@@ -740,25 +749,25 @@ static void request_free(request *r) {
 
 /* Entity timestamps as microseconds; errors name the row. */
 static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
-    long tc = df_find(df, ENTITY_TS);
+    long tc = mf__df_find(df, ENTITY_TS);
     if (tc < 0)
-        return df->origin ? mf__err_at(err, MF_EUSAGE, df->origin, 1, "entity rows have no '%s' "
+        return df->origin ? mf__err_at(err, MF_EREQUEST, df->origin, 1, "entity rows have no '%s' "
                                        "column", ENTITY_TS)
-                          : mf__err(err, MF_EUSAGE, "entity rows have no '%s' column", ENTITY_TS);
+                          : mf__err(err, MF_EREQUEST, "entity rows have no '%s' column", ENTITY_TS);
     const mf__col *c = &df->t->cols[tc];
     size_t n = df->t->nrows;
     int64_t *T = mf__xmalloc((n ? n : 1) * sizeof *T);
     for (size_t i = 0; i < n; i++) {
         if (!c->valid[i]) {
             free(T);
-            return df_err(df, i, err, ENTITY_TS, "", 0, "a timestamp (it is empty)");
+            return mf__df_err(df, i, err, ENTITY_TS, "", 0, "a timestamp (it is empty)");
         }
         if (c->sc == MF__SC_TEXT) {
             const char *p = c->heap + c->off[i];
             size_t len = c->off[i + 1] - c->off[i];
             if (mf__ts_parse(p, len, &T[i]) != 0) {
                 free(T);
-                return df_err(df, i, err, ENTITY_TS, p, len, "a timestamp");
+                return mf__df_err(df, i, err, ENTITY_TS, p, len, "a timestamp");
             }
         } else if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
             T[i] = mf__col_i64(c, i);
@@ -792,8 +801,8 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
     if (rc == MF_OK) rc = entity_times(entities, &T, err);
     /* entity columns must not collide with feature columns */
     for (size_t i = 0; rc == MF_OK && i < r.ncols; i++)
-        if (df_find(entities, r.cols[i].name) >= 0)
-            rc = mf__err(err, MF_EUSAGE, "feature '%s' has the name of an entity column; use "
+        if (mf__df_find(entities, r.cols[i].name) >= 0)
+            rc = mf__err(err, MF_EREQUEST, "feature '%s' has the name of an entity column; use "
                          "full feature names (--full-feature-names)", r.cols[i].name);
     if (rc == MF_OK) {
         r.df = entities;
