@@ -51,6 +51,9 @@ $(BUILD)/gen/%.pb-c.c $(BUILD)/gen/%.pb-c.h: runtime/%.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=runtime --c_out=$(BUILD)/gen $<
 
+# keep the generated sources (make would delete them as intermediates)
+.SECONDARY: $(patsubst runtime/%.proto,$(BUILD)/gen/%.pb-c.c,$(PROTOS))
+
 $(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed.sh > $@

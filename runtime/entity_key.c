@@ -8,6 +8,7 @@
  * all little-endian; Bool 1 byte). Online stores key their rows by it, so
  * that moonfeast and Feast can share a Redis.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,6 +149,34 @@ int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) 
         mf__buf_put(k, &n, 4);
         mf__buf_put(k, p, len);
         return 0;
+    }
+    }
+}
+
+
+/* Key bytes of entity row i's value in column c, typed t. */
+int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) {
+    if (!c->valid[i]) return 1;
+    if (c->sc == MF__SC_TEXT) {
+        size_t len = c->off[i + 1] - c->off[i];
+        return mf__key_append_text(k, t, c->heap + c->off[i], len);
+    }
+    int64_t v = mf__col_i64(c, i);
+    switch (t) {
+    case MF__VALUE_TYPE__VT_INT32:
+    case MF__VALUE_TYPE__VT_INT64:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && t != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
+            return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
+    case MF__VALUE_TYPE__VT_BOOL:
+        mf__buf_putc(k, v ? 1 : 0);
+        return 0;
+    default: {
+        char num[32];
+        int n = snprintf(num, sizeof num, "%lld", (long long)v);
+        return mf__key_append_text(k, t, num, (size_t)n);
     }
     }
 }

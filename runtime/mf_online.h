@@ -1,7 +1,7 @@
 /*
  * mf_online.h — online serving internals: entity keys (entity_key.c),
- * packed rows (store_sqlite.c), materialization (materialize.c) and reads
- * (online.c).
+ * packed rows (store_sqlite.c), the Redis store (store_redis.c, murmur3.c),
+ * materialization (materialize.c) and reads (online.c).
  */
 #ifndef MF_ONLINE_H
 #define MF_ONLINE_H
@@ -32,5 +32,17 @@ int mf__ekey_decode_internal(const unsigned char *p, size_t len,
  * Returns 0, 1 for null (nothing appended), -1 when the text is not a
  * value of t. */
 int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len);
+
+/* MurmurHash3 x86_32 of key[0..len) with seed (murmur3.c). */
+uint32_t mf__murmur3_32(const void *key, size_t len, uint32_t seed);
+
+/* Open the Redis online store of cfg (online_connection_string, timeouts,
+ * key_ttl_seconds). Connects lazily, on the first call that needs Redis.
+ * *out is closed with (*out)->vt->close. */
+int mf__online_redis_open(const mf__config *cfg, mf__online **out, mf_error *err);
+
+/* Same for row i of column c (text parsed; integers taken as they are;
+ * null -> 1). */
+int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i);
 
 #endif

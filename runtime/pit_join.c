@@ -192,33 +192,6 @@ int mf__df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
 
 /*---- Keys ------------------------------------------------------------------*/
 
-/* Key bytes of entity row i's value in column c, typed t. */
-static int key_from_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) {
-    if (!c->valid[i]) return 1;
-    if (c->sc == MF__SC_TEXT) {
-        size_t len = c->off[i + 1] - c->off[i];
-        return mf__key_append_text(k, t, c->heap + c->off[i], len);
-    }
-    int64_t v = mf__col_i64(c, i);
-    switch (t) {
-    case MF__VALUE_TYPE__VT_INT32:
-    case MF__VALUE_TYPE__VT_INT64:
-    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
-        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && t != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
-            return -1;
-        mf__buf_put(k, &v, 8);
-        return 0;
-    case MF__VALUE_TYPE__VT_BOOL:
-        mf__buf_putc(k, v ? 1 : 0);
-        return 0;
-    default: {
-        char num[32];
-        int n = snprintf(num, sizeof num, "%lld", (long long)v);
-        return mf__key_append_text(k, t, num, (size_t)n);
-    }
-    }
-}
-
 /*---- Requests: units and output columns -------------------------------------*/
 
 typedef struct unit {
@@ -609,7 +582,7 @@ static int run_unit(request *r, unit *u) {
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
             const mf__col *c = &df->t->cols[ecol[k]];
             Mf__ValueType kt = u->view->entity_columns[k]->dtype;
-            int kr = key_from_col(&key, kt, c, i);
+            int kr = mf__key_append_col(&key, kt, c, i);
             if (kr < 0) {
                 size_t len = c->sc == MF__SC_TEXT ? c->off[i + 1] - c->off[i] : 0;
                 rc = mf__df_err(df, i, &u->err, c->name, c->sc == MF__SC_TEXT ? c->heap + c->off[i] : "",
