@@ -371,6 +371,29 @@ const char *mf_online_response_json(mf_online_response *r, size_t *len);
 int mf_get_online_features(mf_store *store, mf_online_request *req,
                            mf_online_response *resp, mf_error *err);
 
+/*---------------------------------------------------------------------------
+ * Pushes and direct writes
+ *-------------------------------------------------------------------------*/
+
+typedef enum mf_push_to {
+    MF_PUSH_ONLINE = 1,
+    MF_PUSH_OFFLINE = 2,
+    MF_PUSH_ONLINE_AND_OFFLINE = 3
+} mf_push_to;
+
+/* Push rows (a frame built like entity rows: columns named as the views
+ * use them — join keys, the batch source's timestamp column, features) to
+ * the push source `source`. Online: every online view fed by the source
+ * (stores keep newer values); offline: appended to the batch source, on
+ * disk (fsynced) before the call returns; both: offline first. Every view
+ * is validated first: a missing or mistyped column writes nothing. */
+int mf_push(mf_store *store, const char *source, const mf_entity_df *rows,
+            mf_push_to to, mf_error *err);
+
+/* Write rows to the online store of one feature view (as a push would). */
+int mf_write_to_online_store(mf_store *store, const char *view,
+                             const mf_entity_df *rows, mf_error *err);
+
 #ifdef __cplusplus
 }
 #endif

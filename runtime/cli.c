@@ -76,6 +76,8 @@ static const char *const main_help =
     "  materialize START END      load latest values into the online store\n"
     "  materialize-incremental END   ... from where the last run ended\n"
     "  get-online-features        read the latest values (JSON)\n"
+    "  push SOURCE                push rows to a push source\n"
+    "  write-to-online-store VIEW write rows to a view's online store\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
     "  version                    print the version\n";
@@ -138,6 +140,15 @@ static const cmd_help helps[] = {
      "       (-f VIEW:FEATURE ... | --feature-service NAME) [--full-feature-names]\n\n"
      "Print the latest values as Feast's JSON response. Each -e is one entity\n"
      "row; composite keys as -e driver_id=1,customer_id=7.\n"},
+    {"push",
+     "Usage: moonfeast push SOURCE --file ROWS.csv --to online|offline|online_and_offline\n\n"
+     "Push rows to a push source: online writes every online view it feeds\n"
+     "(newer values are kept), offline appends them to its batch source (durable\n"
+     "when the command returns), online_and_offline does both, offline first.\n"
+     "The rows must have the views' join keys, timestamp and features.\n"},
+    {"write-to-online-store",
+     "Usage: moonfeast write-to-online-store VIEW --file ROWS.csv\n\n"
+     "Write rows straight to one feature view's online store.\n"},
     {"lua-test", "Usage: moonfeast lua-test FILE...\n\n"
                  "Run Lua test files in the sandbox with the stdlib available.\n"},
 };
@@ -604,6 +615,45 @@ static int cmd_online(const cli *c, int argc, char **argv) {
     return r ? report(&err) : 0;
 }
 
+static int cmd_push(const cli *c, int argc, char **argv, bool push) {
+    const char *cmd = push ? "push" : "write-to-online-store";
+    const char *name = NULL, *file = NULL, *to = push ? NULL : "online";
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        bool missing = false;
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--file", NULL, &missing))) file = v;
+        else if (push && (v = opt_value(argc, argv, &i, "--to", NULL, &missing))) to = v;
+        else if (missing) rc = usage_error("%s needs a value", argv[i]);
+        else if (argv[i][0] == '-') rc = usage_error("unknown option '%s'", argv[i]);
+        else if (!name) name = argv[i];
+        else rc = usage_error("unexpected argument '%s'", argv[i]);
+    }
+    if (!rc && !name) rc = usage_error(push ? "%s: missing SOURCE" : "%s: missing VIEW", cmd);
+    if (!rc && !file) rc = usage_error("%s: missing --file ROWS.csv", cmd);
+    mf_push_to dest = MF_PUSH_ONLINE;
+    if (!rc && push) {
+        if (!to) rc = usage_error("%s: missing --to online|offline|online_and_offline", cmd);
+        else if (strcmp(to, "online") == 0) dest = MF_PUSH_ONLINE;
+        else if (strcmp(to, "offline") == 0) dest = MF_PUSH_OFFLINE;
+        else if (strcmp(to, "online_and_offline") == 0) dest = MF_PUSH_ONLINE_AND_OFFLINE;
+        else rc = usage_error("push: --to is online, offline or online_and_offline, not '%s'", to);
+    }
+    if (rc) return rc;
+    mf_error err;
+    mf_store *s = NULL;
+    mf_entity_df *df = NULL;
+    int r = open_store(c, &s, &err);
+    if (r == MF_OK) r = mf_entity_df_read_csv(file, &df, &err);
+    if (r == MF_OK)
+        r = push ? mf_push(s, name, df, dest, &err) : mf_write_to_online_store(s, name, df, &err);
+    if (r == MF_OK)
+        fprintf(stderr, "%s: %zu rows written\n", cmd, mf_entity_df_nrows(df));
+    mf_entity_df_free(df);
+    mf_store_close(s);
+    return r ? report(&err) : 0;
+}
+
 static int cmd_lua_test(int argc, char **argv) {
     if (argc < 1) return usage_error("lua-test: expected FILE...%s", "");
     int failed = 0;
@@ -690,6 +740,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "materialize") == 0) return cmd_materialize(&c, cargc, cargv, false);
     if (strcmp(cmd, "materialize-incremental") == 0) return cmd_materialize(&c, cargc, cargv, true);
     if (strcmp(cmd, "get-online-features") == 0) return cmd_online(&c, cargc, cargv);
+    if (strcmp(cmd, "push") == 0) return cmd_push(&c, cargc, cargv, true);
+    if (strcmp(cmd, "write-to-online-store") == 0) return cmd_push(&c, cargc, cargv, false);
     if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
     if (strcmp(cmd, "version") == 0) {
         int u = no_args("version", cargc, cargv);
