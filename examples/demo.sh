@@ -20,4 +20,13 @@ step "moonfeast feature-services list"
 "$MF" feature-services list
 step "moonfeast feature-views describe driver_hourly_stats"
 "$MF" feature-views describe driver_hourly_stats
+step "moonfeast materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z"
+"$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z
+step "moonfeast get-online-features -e driver_id=1001 -e driver_id=1002 --feature-service driver_activity_v2"
+"$MF" get-online-features -e driver_id=1001 -e driver_id=1002 --feature-service driver_activity_v2
+echo "(The sample data ends on 2025-01-05 and the view's ttl is one day, so the"
+echo " values are served with status OUTSIDE_MAX_AGE: old, but still returned.)"
+step "moonfeast get-historical-features --entities entities.csv -f driver_hourly_stats:conv_rate -f driver_hourly_stats:avg_daily_trips"
+printf 'driver_id,event_timestamp\n1001,2025-01-02T10:07:00Z\n1002,2025-01-03T00:00:00Z\n1003,2024-12-31T00:00:00Z\n' > entities.csv
+"$MF" get-historical-features --entities entities.csv -f driver_hourly_stats:conv_rate -f driver_hourly_stats:avg_daily_trips
 printf '\nThe demo repo is in %s/driver_ranking\n' "$work"
