@@ -57,9 +57,20 @@ static int db_open(sqlite_store *s, mf_error *err) {
         return rc;
     }
     sqlite3_busy_timeout(s->db, 5000);
+    /* switching a new database to WAL takes a lock that the busy handler
+     * does not wait for: retry for up to 5 s when other processes are
+     * opening the same file at the same moment */
     char *msg = NULL;
-    if (sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-                     NULL, NULL, &msg) != SQLITE_OK) {
+    int prc;
+    for (int tries = 0;; tries++) {
+        prc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL,
+                           NULL, &msg);
+        if ((prc != SQLITE_BUSY && prc != SQLITE_LOCKED) || tries >= 500) break;
+        sqlite3_free(msg);
+        msg = NULL;
+        sqlite3_sleep(10);
+    }
+    if (prc != SQLITE_OK) {
         rc = mf__err(err, MF_ESTORE, "online store %s: %s", s->path, msg ? msg : "?");
         sqlite3_free(msg);
         sqlite3_close(s->db);
