@@ -38,6 +38,9 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
+ASAN_VARS = BUILD=build-asan OPT="-O1 -g" \
+  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
 .PHONY: all deps demo test test-asan unit-tests bench clean
 .DELETE_ON_ERROR:
 
@@ -60,7 +63,7 @@ $(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
 
 $(BUILD)/obj/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PB_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-parameter -c -o $@ $<
+	$(CC) $(CFLAGS) -Wno-unused-parameter -Wno-missing-braces -c -o $@ $<
 
 $(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c
 	@mkdir -p $(dir $@)
@@ -78,7 +81,7 @@ $(LIB_DIR)/libmoonfeast.so: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIB_DIR)/moonfeast.pc: tools/moonfeast.pc.in
+$(LIB_DIR)/moonfeast.pc: tools/moonfeast.pc.in Makefile
 	@mkdir -p $(dir $@)
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@
 
@@ -104,13 +107,12 @@ demo: deps
 # The sanitizer pass runs when MF_SKIP_ASAN is not set.
 test: deps
 	$(MAKE) all unit-tests
+	@if [ -z "$$MF_SKIP_ASAN" ]; then $(MAKE) $(ASAN_VARS) all unit-tests; fi
 	@MF_BIN=$(CURDIR)/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build \
-	  MF_ASAN=$${MF_SKIP_ASAN:+skip} MAKE="$(MAKE)" sh tests/run.sh
+	  MF_ASAN=$${MF_SKIP_ASAN:+skip} sh tests/run.sh
 
 test-asan: deps
-	$(MAKE) BUILD=build-asan OPT="-O1 -g" \
-	  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  all unit-tests
+	$(MAKE) $(ASAN_VARS) all unit-tests
 	@MF_BIN=$(CURDIR)/build-asan/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build-asan \
 	  MF_ASAN=only sh tests/run.sh
 

@@ -78,6 +78,9 @@ local function check_name(loc, what, v)
     if type(v) ~= "string" then
         fail(loc, "%s needs a string 'name'", what)
     end
+    if #v > 200 then
+        fail(loc, "%s name '%s...' is too long (at most 200 characters)", what, v:sub(1, 20))
+    end
     if not v:match(NAME_PATTERN) then
         fail(loc, "%s name '%s' is not valid (letters, digits and _; not "
              .. "starting with a digit)", what, v)
@@ -586,6 +589,10 @@ function M.session(project, files)
             src = function_source(files, loc, what, t.transform)
         elseif type(t.transform) == "string" then
             src = t.transform
+            if not (src:match("^%s*function%W") and src:match("%Wend%s*$")) then
+                fail(loc, "%s: a transform given as text must be a function "
+                     .. "expression: \"function(row) ... end\"", what)
+            end
         elseif t.transform == nil then
             fail(loc, "%s: missing required field 'transform'", what)
         else
@@ -719,7 +726,7 @@ function M.session(project, files)
     function S.finish()
         local out = {}
         for _, o in ipairs(objects) do
-            local what = o.kind:gsub("_", " ") .. " '" .. o.name .. "'"
+            local what = o.kind:gsub("_", " "):gsub("on demand", "on-demand") .. " '" .. o.name .. "'"
             if o.kind == "data_source" and o.source_kind == "push" then
                 local b = resolve(o.loc, what, "data_source", o.batch_ref, "data source")
                 if b.source_kind ~= "file" and b.source_kind ~= "sqlite" then
@@ -771,7 +778,7 @@ function M.session(project, files)
         end
         -- views and services need every view's features resolved first
         for _, o in ipairs(objects) do
-            local what = o.kind:gsub("_", " ") .. " '" .. o.name .. "'"
+            local what = o.kind:gsub("_", " "):gsub("on demand", "on-demand") .. " '" .. o.name .. "'"
             if o.kind == "on_demand_feature_view" then
                 local views, reqs = {}, {}
                 for i, s in ipairs(o.source_refs) do

@@ -648,7 +648,8 @@ static int cmd_push(const cli *c, int argc, char **argv, bool push) {
     if (r == MF_OK)
         r = push ? mf_push(s, name, df, dest, &err) : mf_write_to_online_store(s, name, df, &err);
     if (r == MF_OK)
-        fprintf(stderr, "%s: %zu rows written\n", cmd, mf_entity_df_nrows(df));
+        fprintf(stderr, "%s: %zu rows accepted (stores keep values newer than these)\n", cmd,
+                mf_entity_df_nrows(df));
     mf_entity_df_free(df);
     mf_store_close(s);
     return r ? report(&err) : 0;

@@ -137,10 +137,16 @@ int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) 
         mf__buf_putc(k, b ? 1 : 0);
         return 0;
     }
-    case MF__VALUE_TYPE__VT_DOUBLE:
-    case MF__VALUE_TYPE__VT_FLOAT: {
+    case MF__VALUE_TYPE__VT_DOUBLE: {
         double d;
         if (mf__parse_double(p, len, &d) != 0) return -1;
+        mf__buf_put(k, &d, 8);
+        return 0;
+    }
+    case MF__VALUE_TYPE__VT_FLOAT: {
+        float f;
+        if (mf__parse_float(p, len, &f) != 0) return -1;
+        double d = f;
         mf__buf_put(k, &d, 8);
         return 0;
     }
@@ -160,6 +166,12 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
     if (c->sc == MF__SC_TEXT) {
         size_t len = c->off[i + 1] - c->off[i];
         return mf__key_append_text(k, t, c->heap + c->off[i], len);
+    }
+    if (t == MF__VALUE_TYPE__VT_DOUBLE || t == MF__VALUE_TYPE__VT_FLOAT) {
+        double d = mf__col_f64(c, i);
+        if (t == MF__VALUE_TYPE__VT_FLOAT) d = (float)d;
+        mf__buf_put(k, &d, 8);
+        return 0;
     }
     int64_t v = mf__col_i64(c, i);
     switch (t) {

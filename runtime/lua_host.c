@@ -431,7 +431,10 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
         free(text);
         if (lrc != 0) {
             rc = lua_error_to_mf(L, lrc, err);
-            if (rc == MF_ELUA) err->code = rc = MF_EDEF;
+            if (rc == MF_ELUA) {
+                rc = MF_EDEF;
+                if (err) err->code = rc;
+            }
             break;
         }
         lua_pushvalue(L, 5);

@@ -35,6 +35,13 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     mf_store *s = mf__xcalloc(1, sizeof *s);
     int rc = mf__config_load(cfg_path, &s->cfg, err);
     free(cfg_path);
+    /* accepted by the configuration format, not provided by this build */
+    if (rc == MF_OK && strcmp(s->cfg.provider_type, "local") != 0)
+        rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "provider type '%s' is not "
+                        "supported by this version (supported: local)", s->cfg.provider_type);
+    if (rc == MF_OK && strcmp(s->cfg.offline_type, "file") != 0)
+        rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "offline_store type '%s' is not "
+                        "supported by this version (supported: file)", s->cfg.offline_type);
     if (rc == MF_OK) rc = mf__registry_open(&s->cfg, &s->registry, err);
     if (rc) {
         mf_store_close(s);
@@ -70,10 +77,19 @@ int mf__store_online(mf_store *s, mf__online **out, mf_error *err) {
     return MF_OK;
 }
 
+/* Snapshot generations are unique across all the stores of the process:
+ * a request resolved on a store that was closed must not take a new store
+ * (perhaps at the same address, at the same count of snapshots) for the
+ * one it resolved on. */
+static uint64_t next_gen(void) {
+    static uint64_t gen;
+    return __atomic_add_fetch(&gen, 1, __ATOMIC_RELAXED);
+}
+
 static void drop_snapshot(mf_store *s) {
     mf__reg_free(s->snap);
     s->snap = NULL;
-    s->snap_gen++;
+    s->snap_gen = next_gen();
 }
 
 int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err) {
@@ -91,7 +107,7 @@ int mf__store_snapshot(mf_store *s, const Mf__Registry **out, uint64_t *gen, mf_
         if (rc) return rc;
         s->snap = r;
         s->snap_at = mf__now_us();
-        s->snap_gen++;
+        s->snap_gen = next_gen();
     }
     *out = s->snap;
     *gen = s->snap_gen;

@@ -142,7 +142,7 @@ int mf__col_push_text(mf__col *c, const char *p, size_t len) {
     case MF__SC_F32: rc = mf__parse_float(p, len, &((float *)c->data)[i]); break;
     case MF__SC_F64: rc = mf__parse_double(p, len, &((double *)c->data)[i]); break;
     case MF__SC_BOOL: {
-        bool b;
+        bool b = false; /* left unset when the text is not a Bool */
         rc = mf__parse_bool(p, len, &b);
         ((uint8_t *)c->data)[i] = b;
         break;
