@@ -116,11 +116,87 @@ void mf__col_push_str(mf__col *c, const char *p, size_t len) {
     c->n++;
 }
 
-/* A list cell: a JSON array. Checked for brackets only; kept as text. */
-static int list_ok(const char *p, size_t len) {
-    while (len && (*p == ' ' || *p == '\t')) p++, len--;
-    while (len && (p[len - 1] == ' ' || p[len - 1] == '\t')) len--;
-    return len >= 2 && p[0] == '[' && p[len - 1] == ']' ? 0 : -1;
+/* A list cell: a JSON array whose elements are values of the list's
+ * scalar type (numbers; true/false; JSON strings for String, Bytes and
+ * UnixTimestamp, whose strings must parse as timestamps; integers are also
+ * epoch seconds there). null elements are allowed. Kept as text. */
+static const char *skip_ws(const char *p, const char *e) {
+    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
+    return p;
+}
+
+static const char *json_string_end(const char *p, const char *e) {
+    if (p >= e || *p != '"') return NULL;
+    for (p++; p < e; p++) {
+        if (*p == '\\') {
+            if (++p >= e) return NULL;
+        } else if (*p == '"') {
+            return p + 1;
+        } else if ((unsigned char)*p < 0x20) {
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static int list_ok(Mf__ValueType t, const char *p, size_t len) {
+    Mf__ValueType el = (Mf__ValueType)(t - 10);
+    const char *e = p + len;
+    p = skip_ws(p, e);
+    if (p >= e || *p != '[') return -1;
+    p = skip_ws(p + 1, e);
+    if (p < e && *p == ']') return skip_ws(p + 1, e) == e ? 0 : -1;
+    for (;;) {
+        const char *q = p;
+        if (e - p >= 4 && memcmp(p, "null", 4) == 0) {
+            q = p + 4;
+        } else if (*p == '"') {
+            q = json_string_end(p, e);
+            if (!q) return -1;
+            if (el == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+                int64_t us;
+                if (mf__ts_parse(p + 1, (size_t)(q - p - 2), &us) != 0) return -1;
+            } else if (el != MF__VALUE_TYPE__VT_STRING && el != MF__VALUE_TYPE__VT_BYTES) {
+                return -1;
+            }
+        } else {
+            while (q < e && *q != ',' && *q != ']' && *q != ' ' && *q != '\t' && *q != '\n' &&
+                   *q != '\r')
+                q++;
+            size_t n = (size_t)(q - p);
+            int64_t i;
+            double d;
+            float f;
+            bool b;
+            int bad;
+            switch (el) {
+            case MF__VALUE_TYPE__VT_INT32: case MF__VALUE_TYPE__VT_INT64:
+            case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
+                bad = mf__parse_int64(p, n, &i);
+                if (!bad && el == MF__VALUE_TYPE__VT_INT32 && (i < INT32_MIN || i > INT32_MAX)) bad = -1;
+                break;
+            case MF__VALUE_TYPE__VT_DOUBLE: bad = mf__parse_double(p, n, &d); break;
+            case MF__VALUE_TYPE__VT_FLOAT: bad = mf__parse_float(p, n, &f); break;
+            case MF__VALUE_TYPE__VT_BOOL:
+                bad = (n == 4 && memcmp(p, "true", 4) == 0) || (n == 5 && memcmp(p, "false", 5) == 0)
+                          ? 0 : -1;
+                (void)b;
+                break;
+            default: bad = -1; break;
+            }
+            /* JSON has no inf/nan: only plain numbers */
+            for (size_t x = 0; !bad && x < n && el != MF__VALUE_TYPE__VT_BOOL; x++)
+                if (!((p[x] >= '0' && p[x] <= '9') || p[x] == '-' || p[x] == '+' || p[x] == '.' ||
+                      p[x] == 'e' || p[x] == 'E'))
+                    bad = -1;
+            if (bad || n == 0) return -1;
+        }
+        p = skip_ws(q, e);
+        if (p >= e) return -1;
+        if (*p == ']') return skip_ws(p + 1, e) == e ? 0 : -1;
+        if (*p != ',') return -1;
+        p = skip_ws(p + 1, e);
+    }
 }
 
 int mf__col_push_text(mf__col *c, const char *p, size_t len) {
@@ -148,7 +224,8 @@ int mf__col_push_text(mf__col *c, const char *p, size_t len) {
         break;
     }
     case MF__SC_TEXT:
-        if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && list_ok(p, len) != 0) return -1;
+        if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && list_ok(c->type, p, len) != 0)
+            return -1;
         heap_put(c, p, len);
         c->off[i + 1] = c->heap_len;
         break;
