@@ -57,11 +57,18 @@ int mf__ekey_serialize(mf__buf *out, const char *const *names, const Mf__ValueTy
             put_u32(out, (uint32_t)(int32_t)v->i);
             break;
         case MF__VALUE_TYPE__VT_INT64:
-        case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
             put_u32(out, (uint32_t)t);
             put_u32(out, 8);
             put_u64(out, (uint64_t)v->i);
             break;
+        case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: {
+            /* Feast keys timestamps in whole seconds */
+            int64_t sec = v->i / 1000000 - (v->i % 1000000 < 0);
+            put_u32(out, (uint32_t)t);
+            put_u32(out, 8);
+            put_u64(out, (uint64_t)sec);
+            break;
+        }
         case MF__VALUE_TYPE__VT_BOOL:
             put_u32(out, (uint32_t)t);
             put_u32(out, 1);

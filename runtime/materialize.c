@@ -377,7 +377,7 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
             rc = mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", views[i],
                          cfg->project);
         else if (!reg->feature_views[x]->spec->online)
-            rc = mf__err(err, MF_EUSAGE, "feature view '%s' is not online (online = false)",
+            rc = mf__err(err, MF_EREQUEST, "feature view '%s' is not online (online = false)",
                          views[i]);
         else
             sel[nv++] = reg->feature_views[x];

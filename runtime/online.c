@@ -223,6 +223,9 @@ static long ent_find(const mf_online_request *r, const char *name) {
 
 static int add_unit(mf_online_request *r, const Mf__FeatureViewSpec *v, const char *alias,
                     const Mf__FeatureViewProjection *p, mf_error *err) {
+    if (!v->online)
+        return mf__err(err, MF_EREQUEST, "feature view '%s' is not online (online = false); "
+                       "its features are not served", v->name);
     r->units = mf__xrealloc(r->units, (r->nunits + 1) * sizeof *r->units);
     ounit *u = &r->units[r->nunits];
     memset(u, 0, sizeof *u);
@@ -429,10 +432,10 @@ static void resp_shape(mf_online_response *resp, const mf_online_request *req, s
     }
     for (size_t i = 0; i < resp->ncols; i++) mf__col_clear(&resp->cols[i]);
     size_t cells = resp->ncols * nrows;
-    if (cells > resp->cap_cells) {
+    if (cells > resp->cap_cells || !resp->status) {
         resp->cap_cells = cells;
-        resp->status = mf__xrealloc(resp->status, cells);
-        resp->ts = mf__xrealloc(resp->ts, cells * sizeof *resp->ts);
+        resp->status = mf__xrealloc(resp->status, cells + 1);
+        resp->ts = mf__xrealloc(resp->ts, (cells + 1) * sizeof *resp->ts);
     }
     resp->nrows = nrows;
 }
@@ -584,11 +587,11 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
     resp_shape(resp, req, n);
     rc = fill_keys(req, resp, err);
     if (rc) return rc;
-    if (n > req->key_cap) {
+    if (n > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
         req->key_cap = n;
         req->key_off = mf__xrealloc(req->key_off, (n + 1) * sizeof *req->key_off);
-        req->key_ptr = mf__xrealloc(req->key_ptr, n * sizeof *req->key_ptr);
-        req->key_len = mf__xrealloc(req->key_len, n * sizeof *req->key_len);
+        req->key_ptr = mf__xrealloc(req->key_ptr, (n + 1) * sizeof *req->key_ptr);
+        req->key_len = mf__xrealloc(req->key_len, (n + 1) * sizeof *req->key_len);
     }
     int64_t now = mf__now_us();
     mf__col *outs[256];

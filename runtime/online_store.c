@@ -7,14 +7,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mf_internal.h"
+#include "mf_online.h"
 
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err) {
     if (strcmp(cfg->online_type, "sqlite") == 0)
         return mf__online_sqlite_open(cfg->online_path, out, err);
+    if (strcmp(cfg->online_type, "redis") == 0) return mf__online_redis_open(cfg, out, err);
     return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
                       "online_store type '%s' is not supported by this build "
-                      "(supported: sqlite)",
+                      "(supported: sqlite, redis)",
                       cfg->online_type);
 }
 

@@ -1,7 +1,9 @@
 /*
  * store_sqlite.c — the embedded online store: one SQLite file.
  *
- * Layout: one table per project and view, named "<project>__<view>", with
+ * Layout: one table per project and view, named "<project>:<view>" (':'
+ * is in neither kind of name, so two projects never share a table; with
+ * "__" project "a" view "b__c" and project "a__b" view "c" did), with
  * one packed row per entity key:
  *   entity_key BLOB PRIMARY KEY  -- entity key serialized (v3)
  *   event_ts   INTEGER           -- microseconds since the epoch
@@ -10,7 +12,8 @@
  * WITHOUT ROWID, so a read is one B-tree descent. The database runs in WAL
  * mode with a busy timeout; writers use BEGIN IMMEDIATE.
  *
- * Packed value: u16 feature count, then per feature: u8 name length, name,
+ * Packed value: u16 feature count, then per feature: u8 name length (255:
+ * a u32 length follows, for names of 255 bytes or more), name,
  * u8 ValueType (0 = null), value: Int32/Float32 4 bytes, Int64, Float64,
  * UnixTimestamp (microseconds) 8 bytes, Bool 1 byte, anything else u32
  * length + bytes (lists as JSON text). Names make rows self-describing, so
@@ -29,7 +32,7 @@
 
 /* Statements of one view's table, prepared once per connection. */
 typedef struct view_stmts {
-    char *table; /* unquoted "<project>__<view>" */
+    char *table; /* unquoted "<project>:<view>" */
     sqlite3_stmt *get, *put;
 } view_stmts;
 
@@ -91,9 +94,9 @@ static int exec(sqlite_store *s, const char *sql, mf_error *err) {
     return MF_OK;
 }
 
-/* "<project>__<view>" quoted; caller frees. */
+/* "<project>:<view>" quoted; caller frees. */
 static char *table_name(const char *project, const char *view) {
-    char *raw = mf__xasprintf("%s__%s", project, view);
+    char *raw = mf__xasprintf("%s:%s", project, view);
     char *q = mf__sql_ident(raw);
     free(raw);
     return q;
@@ -160,8 +163,7 @@ static int stmts_for(sqlite_store *s, const char *project, const char *view, vie
     size_t pl = strlen(project);
     for (size_t i = 0; i < s->nvs; i++) {
         const char *t = s->vs[i].table;
-        if (strncmp(t, project, pl) == 0 && t[pl] == '_' && t[pl + 1] == '_' &&
-            strcmp(t + pl + 2, view) == 0) {
+        if (strncmp(t, project, pl) == 0 && t[pl] == ':' && strcmp(t + pl + 1, view) == 0) {
             *out = &s->vs[i];
             return MF_OK;
         }
@@ -173,7 +175,7 @@ static int stmts_for(sqlite_store *s, const char *project, const char *view, vie
         "ON CONFLICT (entity_key) DO UPDATE SET event_ts = excluded.event_ts, created_ts = "
         "excluded.created_ts, value = excluded.value WHERE excluded.event_ts > event_ts OR "
         "(excluded.event_ts = event_ts AND excluded.created_ts >= created_ts)", q);
-    view_stmts v = {mf__xasprintf("%s__%s", project, view), NULL, NULL};
+    view_stmts v = {mf__xasprintf("%s:%s", project, view), NULL, NULL};
     if (sqlite3_prepare_v3(s->db, get, -1, SQLITE_PREPARE_PERSISTENT, &v.get, NULL) != SQLITE_OK ||
         sqlite3_prepare_v3(s->db, put, -1, SQLITE_PREPARE_PERSISTENT, &v.put, NULL) != SQLITE_OK) {
         rc = mf__err(err, MF_ESTORE, "online store %s: feature view '%s' has no table (run "
@@ -229,7 +231,13 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
         mf__buf_put(b, &nf, 2);
         for (size_t f = 0; f < view->n_features; f++) {
             size_t nl = strlen(view->features[f]->name);
-            mf__buf_putc(b, (char)nl);
+            if (nl < 255) {
+                mf__buf_putc(b, (char)nl);
+            } else { /* a long (inferred) name: 255, then u32 length */
+                uint32_t l = (uint32_t)nl;
+                mf__buf_putc(b, (char)255);
+                mf__buf_put(b, &l, 4);
+            }
             mf__buf_put(b, view->features[f]->name, nl);
             pack_value(b, &wb->feat[f], wb->rows ? wb->rows[i] : i);
         }
@@ -317,16 +325,29 @@ static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf
         if (p && p + 2 <= end) memcpy(&nf, p, 2), p += 2;
         for (uint16_t k = 0; k < nf && p < end; k++) {
             size_t nl = *p++;
-            if (p + nl > end) break;
+            if (nl == 255) {
+                uint32_t l;
+                if (end - p < 4) break;
+                memcpy(&l, p, 4);
+                p += 4;
+                nl = l;
+            }
+            if ((size_t)(end - p) < nl) break;
             const char *name = (const char *)p;
             p += nl;
-            mf__col *dst = NULL;
-            for (size_t f = 0; f < rb->nfeat && !dst; f++) {
+            /* every requested column of this feature (a read may ask for
+             * one feature twice) */
+            size_t used = 0;
+            bool wanted = false;
+            for (size_t f = 0; f < rb->nfeat; f++) {
                 const char *want = view->features[rb->feat_idx[f]]->name;
-                if (rb->out[f]->n == seen[f] && strlen(want) == nl && memcmp(want, name, nl) == 0)
-                    dst = rb->out[f];
+                if (rb->out[f]->n == seen[f] && strlen(want) == nl &&
+                    memcmp(want, name, nl) == 0) {
+                    wanted = true;
+                    if (!(used = unpack_value(p, end, rb->out[f]))) break;
+                }
             }
-            size_t used = unpack_value(p, end, dst);
+            if (!wanted) used = unpack_value(p, end, NULL);
             if (!used) break;
             p += used;
         }

@@ -563,7 +563,7 @@ static void test_select_unknown_feature(void) {
                         "  sources = { fv:select { \"nope\" } },\n"
                         "  schema = { field { name = \"c\", dtype = Int64 } },\n"
                         "  transform = function(r) return r end }\n",
-                    P + 2, "on demand feature view 'o' refers to unknown feature 'fv:nope'");
+                    P + 2, "on-demand feature view 'o' refers to unknown feature 'fv:nope'");
     CHECK_DEF_FAILS(PRE "feature_service { name = \"s\", features = { fv:select {} } }\n", P + 1,
                     "select needs at least one feature");
     CHECK_DEF_FAILS(PRE "feature_service { name = \"s\", features = { fv:select { 1 } } }\n", P + 1,

@@ -1,0 +1,1312 @@
+/*
+ * store_redis.c — the Redis online store, in Feast's own layout.
+ *
+ * Layout (SEMANTICS.md section 7), shared with Feast so that both can serve
+ * from one Redis:
+ *   key    = entity key serialized (v3) + project name bytes
+ *   fields = MurmurHash3 x86_32 (seed 0) of "view:feature", 4 bytes little
+ *            endian -> serialized feast.types.Value (runtime/feast_value.proto);
+ *            "_ts:view" -> serialized google.protobuf.Timestamp of the row's
+ *            event time (seconds and nanos).
+ *   EXPIRE key key_ttl_seconds after each write when key_ttl_seconds > 0.
+ * Values: a null is an empty Value (no field set); UnixTimestamp values are
+ * int64 seconds (moonfeast keeps microseconds: sub-second digits are floored
+ * away); list cells, which moonfeast keeps as JSON text ("[1,2]",
+ * "[\"a\"]"), are encoded into the list Values and read back as compact
+ * JSON ("[1,2]"; timestamps as RFC 3339 strings; bytes as JSON strings of
+ * the raw bytes). A stored Value of another type than the feature's dtype
+ * (the view changed, or another writer) reads as null, and so does one
+ * that does not parse.
+ *
+ * Writes: one pipeline per batch, one EVALSHA of write_script per entity.
+ * The script compares the stored "_ts:view" with the new one and writes
+ * (HSET, EXPIRE) only when the new event time is newer or equal, so the
+ * check and the write are atomic. Feast's layout stores no created
+ * timestamp, so on equal event times the later write wins (Feast itself
+ * skips ties; moonfeast's rule is "equal event_ts: greater or equal created
+ * wins", and a later materialization is the greater created time in
+ * practice). The script is loaded once (SCRIPT LOAD, its SHA1 kept across
+ * reconnections) and loaded again, and the rows that got the answer
+ * re-sent, when the server answers NOSCRIPT (restart, SCRIPT FLUSH).
+ *
+ * Reads: one pipelined round trip per mf__read_batch: an HMGET of the
+ * requested feature fields and "_ts:view" per key. A key is found when its
+ * "_ts:view" exists (and parses as a Timestamp); the event time comes from
+ * it.
+ *
+ * update/teardown: Redis needs nothing created. The views to drop lose
+ * their fields (feature hashes and "_ts:view") in every key of the project
+ * (SCAN, keeping keys that are a v3 entity key followed by exactly the
+ * project name); Redis deletes a hash whose last field goes. Fields of
+ * other views stay. Fields of features that an earlier apply removed from
+ * a view cannot be told apart and are left (Feast does the same).
+ *
+ * Failures: connect and command timeouts from the configuration bound every
+ * call; a failed call names the address and the cause and drops the
+ * connection, and the next call reconnects. A call that finds its idle
+ * connection dead (server restarted) reconnects and retries once, since
+ * every operation here is idempotent. SIGPIPE is blocked in the calling
+ * thread while a call talks to Redis, so a closed socket is an error, not
+ * the end of the process. The connection string follows Feast:
+ * "host:port,db=N,password=...,ssl=false" or "unix:/path/redis.sock,db=N".
+ *
+ * Relies on hiredis (0.14 API: blocking context, redisAppendCommandArgv,
+ * redisGetReply) and protobuf-c (feast_value.pb-c.h).
+ */
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdalign.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <time.h>
+
+#include <hiredis.h>
+
+#include "feast_value.pb-c.h"
+#include "mf_online.h"
+#include "mf_values.h"
+
+/*---- Scratch memory --------------------------------------------------------*/
+
+/* A bump allocator for the protobuf messages of one call: protobuf-c
+ * unpacks through it (no malloc per value) and the call resets it. */
+typedef struct arena_chunk {
+    struct arena_chunk *next;
+    size_t cap, used;
+    max_align_t data[];
+} arena_chunk;
+
+typedef struct arena {
+    arena_chunk *head;
+} arena;
+
+static void *arena_alloc(void *ud, size_t n) {
+    arena *a = ud;
+    n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+    arena_chunk *c = a->head;
+    if (!c || c->cap - c->used < n) {
+        size_t cap = n > 65536 ? n : 65536;
+        c = mf__xmalloc(sizeof *c + cap);
+        c->cap = cap;
+        c->used = 0;
+        c->next = a->head;
+        a->head = c;
+    }
+    void *p = (char *)c->data + c->used;
+    c->used += n;
+    return p;
+}
+
+static void arena_nofree(void *ud, void *p) {
+    MF__UNUSED(ud);
+    MF__UNUSED(p);
+}
+
+/* Forget every allocation; keeps the newest chunk for the next call. */
+static void arena_reset(arena *a) {
+    if (!a->head) return;
+    arena_chunk *c = a->head->next;
+    while (c) {
+        arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    a->head->next = NULL;
+    a->head->used = 0;
+}
+
+static void arena_free(arena *a) {
+    arena_reset(a);
+    free(a->head);
+    a->head = NULL;
+}
+
+/*---- Store -----------------------------------------------------------------*/
+
+typedef struct redis_store {
+    mf__online base;
+    char *addr;      /* "host:port" or "unix:/path", for messages */
+    char *host;      /* TCP host, or NULL with unix_path */
+    int port;
+    char *unix_path;
+    long db;
+    char *username, *password; /* NULL when not given */
+    int64_t key_ttl;           /* seconds, 0 = none */
+    int64_t connect_ms, command_ms;
+    redisContext *c;   /* NULL until connected / after a failure */
+    char sha[41];      /* write_script's SHA1 once loaded, else "" */
+    bool io_failed;    /* the last operation lost the connection */
+    bool retryable;    /* ... and not by a timeout */
+    arena mem;         /* protobuf messages of the current call */
+    ProtobufCAllocator pba;
+    mf__buf enc;       /* encoded keys and values of the current call */
+    mf__buf tmp;       /* small scratch (JSON lists, text) */
+} redis_store;
+
+/* Atomic newer-or-equal write of one entity's fields.
+ * KEYS[1] = key; ARGV[1] = ttl seconds (0 = none); ARGV[2], ARGV[3] =
+ * "_ts:view" and the new Timestamp bytes; ARGV[4..] = field, value pairs.
+ * Returns 1 when written, 0 when the stored event time is newer.
+ * Timestamp seconds are decoded as (high, low 28 bits) so that every int64
+ * compares exactly in Lua's doubles. */
+static const char write_script[] =
+    "local function ts(b)\n"
+    "  local hi, lo, ns, i, n = 0, 0, 0, 1, #b\n"
+    "  while i <= n do\n"
+    "    local tag = string.byte(b, i)\n"
+    "    i = i + 1\n"
+    "    if tag >= 128 or tag % 8 ~= 0 then return nil end\n"
+    "    local vh, vl, sh, c = 0, 0, 0, 128\n"
+    "    while c >= 128 do\n"
+    "      c = string.byte(b, i)\n"
+    "      if not c then return nil end\n"
+    "      i = i + 1\n"
+    "      if sh < 28 then vl = vl + (c % 128) * 2 ^ sh\n"
+    "      elseif sh < 70 then vh = vh + (c % 128) * 2 ^ (sh - 28) end\n"
+    "      sh = sh + 7\n"
+    "    end\n"
+    "    if tag == 8 then\n"
+    "      vh = vh % 2 ^ 36\n"
+    "      if vh >= 2 ^ 35 then vh = vh - 2 ^ 36 end\n"
+    "      hi, lo = vh, vl\n"
+    "    elseif tag == 16 then\n"
+    "      ns = (vh % 2 ^ 4) * 2 ^ 28 + vl\n"
+    "    end\n"
+    "  end\n"
+    "  return hi, lo, ns\n"
+    "end\n"
+    "local old = redis.call('HGET', KEYS[1], ARGV[2])\n"
+    "if old then\n"
+    "  local oh, ol, on = ts(old)\n"
+    "  local nh, nl, nn = ts(ARGV[3])\n"
+    "  if oh and nh and (nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on)))) then\n"
+    "    return 0\n"
+    "  end\n"
+    "end\n"
+    "for i = 2, #ARGV, 400 do\n"
+    "  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 399, #ARGV)))\n"
+    "end\n"
+    "local ttl = tonumber(ARGV[1])\n"
+    "if ttl and ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
+    "return 1\n";
+
+/*---- SIGPIPE ---------------------------------------------------------------*/
+
+/* hiredis writes with write(2): a peer that closed the socket would raise
+ * SIGPIPE and end the process. While a call talks to Redis the signal is
+ * blocked in this thread; one raised meanwhile is consumed before the
+ * thread's mask is restored. */
+typedef struct pipe_guard {
+    sigset_t old;
+    bool was_pending;
+} pipe_guard;
+
+static void pipe_guard_on(pipe_guard *g) {
+    sigset_t set, pend;
+    sigemptyset(&set);
+    sigaddset(&set, SIGPIPE);
+    sigemptyset(&pend);
+    sigpending(&pend);
+    g->was_pending = sigismember(&pend, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+}
+
+static void pipe_guard_off(pipe_guard *g) {
+    if (!g->was_pending) {
+        sigset_t set, pend;
+        sigemptyset(&set);
+        sigaddset(&set, SIGPIPE);
+        sigemptyset(&pend);
+        sigpending(&pend);
+        if (sigismember(&pend, SIGPIPE) == 1) {
+            struct timespec zero = {0, 0};
+            sigtimedwait(&set, NULL, &zero);
+        }
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
+/*---- Connection ------------------------------------------------------------*/
+
+static struct timeval ms_tv(int64_t ms) {
+    struct timeval tv = {(time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000};
+    return tv;
+}
+
+static void drop_conn(redis_store *s) {
+    redisFree(s->c); /* NULL is fine */
+    s->c = NULL;
+}
+
+/* The connection failed while doing `what`: set err (address and cause),
+ * drop the connection so that the next call reconnects. Returns MF_ESTORE. */
+static int conn_fail(redis_store *s, const char *what, mf_error *err) {
+    const char *why = s->c && s->c->errstr[0] ? s->c->errstr : "connection lost";
+    bool timeout = s->c && s->c->err == REDIS_ERR_IO &&
+                   (strstr(why, "temporarily unavailable") || strstr(why, "timed out"));
+    int rc;
+    if (timeout)
+        rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: no reply within %lld ms "
+                     "(online_store.command_timeout_ms)", s->addr, what,
+                     (long long)s->command_ms);
+    else
+        rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %s", s->addr, what, why);
+    s->io_failed = true;
+    s->retryable = !timeout;
+    drop_conn(s);
+    return rc;
+}
+
+/* Run one command and return its reply (caller frees with
+ * freeReplyObject), or NULL with err set. An error reply is an error
+ * naming `what`; the connection stays unless drop_on_error. */
+static redisReply *command(redis_store *s, int argc, const char **argv, const size_t *lens,
+                           const char *what, bool drop_on_error, mf_error *err) {
+    redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
+    if (!r) {
+        conn_fail(s, what, err);
+        return NULL;
+    }
+    if (r->type == REDIS_REPLY_ERROR) {
+        mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what, (int)r->len, r->str);
+        freeReplyObject(r);
+        if (drop_on_error) drop_conn(s);
+        return NULL;
+    }
+    return r;
+}
+
+/* Connect (when not connected), set the command timeout, AUTH, SELECT. */
+static int rconnect(redis_store *s, mf_error *err) {
+    if (s->c) return MF_OK;
+    struct timeval tv = ms_tv(s->connect_ms);
+    redisContext *c = s->unix_path ? redisConnectUnixWithTimeout(s->unix_path, tv)
+                                   : redisConnectWithTimeout(s->host, s->port, tv);
+    if (!c || c->err) {
+        const char *why = c ? c->errstr : "out of memory";
+        int rc;
+        if (c && strstr(why, "timed out"))
+            rc = mf__err(err, MF_ESTORE, "cannot connect to Redis at %s: no answer within "
+                         "%lld ms (online_store.connect_timeout_ms)", s->addr,
+                         (long long)s->connect_ms);
+        else
+            rc = mf__err(err, MF_ESTORE, "cannot connect to Redis at %s: %s", s->addr, why);
+        redisFree(c);
+        return rc;
+    }
+    s->c = c;
+    if (redisSetTimeout(c, ms_tv(s->command_ms)) != REDIS_OK)
+        return conn_fail(s, "setting the command timeout", err);
+    redisReply *r;
+    if (s->password) {
+        const char *argv[3] = {"AUTH", s->username ? s->username : s->password, s->password};
+        size_t lens[3] = {4, strlen(argv[1]), strlen(s->password)};
+        r = command(s, s->username ? 3 : 2, argv, lens, "AUTH", true, err);
+        if (!r) return MF_ESTORE;
+        freeReplyObject(r);
+    }
+    if (s->db) {
+        char db[24];
+        snprintf(db, sizeof db, "%ld", s->db);
+        const char *argv[2] = {"SELECT", db};
+        size_t lens[2] = {6, strlen(db)};
+        r = command(s, 2, argv, lens, "SELECT", true, err);
+        if (!r) return MF_ESTORE;
+        freeReplyObject(r);
+    }
+    return MF_OK;
+}
+
+/* Load write_script when this connection's server may not have it. */
+static int ensure_script(redis_store *s, mf_error *err) {
+    if (s->sha[0]) return MF_OK;
+    const char *argv[3] = {"SCRIPT", "LOAD", write_script};
+    size_t lens[3] = {6, 4, sizeof write_script - 1};
+    redisReply *r = command(s, 3, argv, lens, "loading the write script", false, err);
+    if (!r) return MF_ESTORE;
+    int rc = MF_OK;
+    if (r->type != REDIS_REPLY_STRING || r->len != 40)
+        rc = mf__err(err, MF_ESTORE, "Redis at %s: SCRIPT LOAD gave no SHA1", s->addr);
+    else
+        memcpy(s->sha, r->str, 41);
+    freeReplyObject(r);
+    return rc;
+}
+
+typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
+
+/* Run op with a connection, SIGPIPE blocked. When op lost a connection
+ * that was already open before this call (an idle connection to a server
+ * that restarted or closed it), reconnect and run it once more; a timeout
+ * is not retried. */
+static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
+    pipe_guard g;
+    pipe_guard_on(&g);
+    int rc;
+    for (int attempt = 0;; attempt++) {
+        bool reused = s->c != NULL;
+        s->io_failed = false;
+        rc = rconnect(s, err);
+        if (rc == MF_OK) rc = op(s, ud, err);
+        if (rc == MF_OK || !s->io_failed || !s->retryable || !reused || attempt > 0) break;
+        mf__log(2, "Redis at %s: connection lost, reconnecting", s->addr);
+    }
+    pipe_guard_off(&g);
+    arena_reset(&s->mem);
+    return rc;
+}
+
+/*---- Layout ----------------------------------------------------------------*/
+
+/* Append the 4-byte field name of "view:feature". */
+static void put_field(mf__buf *b, const char *view, const char *feature) {
+    size_t vl = strlen(view), fl = strlen(feature);
+    char stack[256], *p = vl + fl + 1 <= sizeof stack ? stack : mf__xmalloc(vl + fl + 1);
+    memcpy(p, view, vl);
+    p[vl] = ':';
+    memcpy(p + vl + 1, feature, fl);
+    uint32_t h = mf__murmur3_32(p, vl + fl + 1, 0);
+    if (p != stack) free(p);
+    unsigned char x[4] = {(unsigned char)h, (unsigned char)(h >> 8), (unsigned char)(h >> 16),
+                          (unsigned char)(h >> 24)};
+    mf__buf_put(b, x, 4);
+}
+
+static int64_t floor_div(int64_t a, int64_t b) {
+    int64_t q = a / b;
+    return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
+}
+
+/* Append the serialized Timestamp of microseconds us. */
+static void put_timestamp(mf__buf *b, int64_t us) {
+    Feast__Timestamp t;
+    feast__timestamp__init(&t);
+    t.seconds = floor_div(us, 1000000);
+    t.nanos = (int32_t)(us - t.seconds * 1000000) * 1000;
+    size_t n = feast__timestamp__get_packed_size(&t);
+    mf__buf_reserve(b, n + 1);
+    feast__timestamp__pack(&t, (uint8_t *)b->data + b->len);
+    b->len += n;
+    b->data[b->len] = 0;
+}
+
+/* Timestamp bytes to microseconds; -1 when they do not parse. */
+static int get_timestamp(redis_store *s, const char *p, size_t len, int64_t *us) {
+    Feast__Timestamp *t = feast__timestamp__unpack(&s->pba, len, (const uint8_t *)p);
+    if (!t) return -1;
+    if (t->seconds > INT64_MAX / 1000000 - 1 || t->seconds < INT64_MIN / 1000000 + 1) return -1;
+    *us = t->seconds * 1000000 + t->nanos / 1000;
+    return 0;
+}
+
+/* A key of this project: a whole v3 entity key followed by exactly the
+ * project name. */
+static bool key_of_project(const unsigned char *p, size_t len, const char *project, size_t plen) {
+    if (len < plen + 4 || memcmp(p + len - plen, project, plen) != 0) return false;
+    size_t klen = len - plen, off = 4;
+    uint32_t n = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    for (uint64_t i = 0; i < 2 * (uint64_t)n; i++) {
+        if (klen - off < 8) return false;
+        const unsigned char *q = p + off + 4;
+        uint32_t l = (uint32_t)q[0] | (uint32_t)q[1] << 8 | (uint32_t)q[2] << 16 |
+                     (uint32_t)q[3] << 24;
+        off += 8;
+        if (klen - off < l) return false;
+        off += l;
+    }
+    return off == klen;
+}
+
+/*---- JSON lists ------------------------------------------------------------*/
+
+typedef struct jscan {
+    const char *p, *end;
+} jscan;
+
+static void js_ws(jscan *j) {
+    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
+        j->p++;
+}
+
+static int hex4(const char *p, uint32_t *out) {
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+static void put_utf8(mf__buf *b, uint32_t cp) {
+    char u[4];
+    size_t n;
+    if (cp < 0x80) u[0] = (char)cp, n = 1;
+    else if (cp < 0x800) u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
+    else if (cp < 0x10000)
+        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
+        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
+    else
+        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)),
+        u[2] = (char)(0x80 | (cp >> 6 & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
+    mf__buf_put(b, u, n);
+}
+
+/* Decode the JSON string at j->p (an opening quote) into out. */
+static int js_string(jscan *j, mf__buf *out) {
+    if (j->p >= j->end || *j->p != '"') return -1;
+    j->p++;
+    while (j->p < j->end) {
+        char c = *j->p++;
+        if (c == '"') return 0;
+        if ((unsigned char)c < 0x20) return -1;
+        if (c != '\\') {
+            mf__buf_putc(out, c);
+            continue;
+        }
+        if (j->p >= j->end) return -1;
+        c = *j->p++;
+        switch (c) {
+        case '"': case '\\': case '/': mf__buf_putc(out, c); break;
+        case 'b': mf__buf_putc(out, '\b'); break;
+        case 'f': mf__buf_putc(out, '\f'); break;
+        case 'n': mf__buf_putc(out, '\n'); break;
+        case 'r': mf__buf_putc(out, '\r'); break;
+        case 't': mf__buf_putc(out, '\t'); break;
+        case 'u': {
+            uint32_t cp, lo;
+            if (j->end - j->p < 4 || hex4(j->p, &cp) != 0) return -1;
+            j->p += 4;
+            if (cp >= 0xd800 && cp < 0xdc00) {
+                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
+                    hex4(j->p + 2, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
+                    return -1;
+                j->p += 6;
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            } else if (cp >= 0xdc00 && cp < 0xe000) {
+                return -1;
+            }
+            put_utf8(out, cp);
+            break;
+        }
+        default: return -1;
+        }
+    }
+    return -1;
+}
+
+/* A bare token (number, true, false): up to the next ',', ']' or space. */
+static void js_token(jscan *j, const char **s, size_t *len) {
+    const char *p = j->p;
+    while (j->p < j->end && *j->p != ',' && *j->p != ']' && *j->p != ' ' && *j->p != '\t' &&
+           *j->p != '\n' && *j->p != '\r')
+        j->p++;
+    *s = p;
+    *len = (size_t)(j->p - p);
+}
+
+/* Parse the JSON array text p[0..len) as a list of type t into v, arrays
+ * allocated in s->mem. Returns 0, or -1 when the text is not such a list. */
+static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t len,
+                       Feast__Value *v) {
+    jscan j = {p, p + len};
+    mf__buf *text = &s->tmp; /* string elements, back to back */
+    mf__buf vals;            /* fixed-size elements, or text offsets */
+    mf__buf_init(&vals);
+    text->len = 0;
+    int rc = -1;
+    size_t n = 0;
+    js_ws(&j);
+    if (j.p >= j.end || *j.p++ != '[') goto out;
+    js_ws(&j);
+    if (j.p < j.end && *j.p == ']') {
+        j.p++;
+    } else {
+        for (;;) {
+            js_ws(&j);
+            const char *tok = NULL;
+            size_t tl = 0;
+            switch (t) {
+            case MF__VALUE_TYPE__VT_STRING_LIST:
+            case MF__VALUE_TYPE__VT_BYTES_LIST: {
+                size_t start = text->len;
+                if (js_string(&j, text) != 0) goto out;
+                size_t se[2] = {start, text->len - start};
+                mf__buf_put(&vals, se, sizeof se);
+                if (t == MF__VALUE_TYPE__VT_STRING_LIST) mf__buf_putc(text, 0);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: {
+                int64_t us;
+                if (j.p < j.end && *j.p == '"') {
+                    size_t start = text->len;
+                    if (js_string(&j, text) != 0 ||
+                        mf__ts_parse(text->data + start, text->len - start, &us) != 0)
+                        goto out;
+                } else {
+                    js_token(&j, &tok, &tl);
+                    if (mf__ts_parse(tok, tl, &us) != 0) goto out;
+                }
+                int64_t sec = floor_div(us, 1000000);
+                mf__buf_put(&vals, &sec, 8);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_INT32_LIST: {
+                int32_t x;
+                js_token(&j, &tok, &tl);
+                if (mf__parse_int32(tok, tl, &x) != 0) goto out;
+                mf__buf_put(&vals, &x, 4);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_INT64_LIST: {
+                int64_t x;
+                js_token(&j, &tok, &tl);
+                if (mf__parse_int64(tok, tl, &x) != 0) goto out;
+                mf__buf_put(&vals, &x, 8);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_DOUBLE_LIST: {
+                double x;
+                js_token(&j, &tok, &tl);
+                if (mf__parse_double(tok, tl, &x) != 0) goto out;
+                mf__buf_put(&vals, &x, 8);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_FLOAT_LIST: {
+                float x;
+                js_token(&j, &tok, &tl);
+                if (mf__parse_float(tok, tl, &x) != 0) goto out;
+                mf__buf_put(&vals, &x, 4);
+                break;
+            }
+            case MF__VALUE_TYPE__VT_BOOL_LIST: {
+                protobuf_c_boolean x;
+                js_token(&j, &tok, &tl);
+                if (tl == 4 && memcmp(tok, "true", 4) == 0) x = 1;
+                else if (tl == 5 && memcmp(tok, "false", 5) == 0) x = 0;
+                else goto out;
+                mf__buf_put(&vals, &x, sizeof x);
+                break;
+            }
+            default: goto out;
+            }
+            n++;
+            js_ws(&j);
+            if (j.p >= j.end) goto out;
+            char c = *j.p++;
+            if (c == ']') break;
+            if (c != ',') goto out;
+        }
+    }
+    js_ws(&j);
+    if (j.p != j.end) goto out;
+    /* copy into messages owned by the arena */
+    void *arr = n ? arena_alloc(&s->mem, vals.len) : NULL;
+    if (n && t != MF__VALUE_TYPE__VT_STRING_LIST && t != MF__VALUE_TYPE__VT_BYTES_LIST)
+        memcpy(arr, vals.data, vals.len);
+    v->val_case = (Feast__Value__ValCase)t;
+    switch (t) {
+    case MF__VALUE_TYPE__VT_STRING_LIST: {
+        Feast__StringList *l = arena_alloc(&s->mem, sizeof *l);
+        feast__string_list__init(l);
+        char **a = n ? arena_alloc(&s->mem, n * sizeof *a) : NULL;
+        char *heap = arena_alloc(&s->mem, text->len + 1);
+        if (text->len) memcpy(heap, text->data, text->len);
+        for (size_t i = 0; i < n; i++) {
+            size_t se[2];
+            memcpy(se, vals.data + i * sizeof se, sizeof se);
+            a[i] = heap + se[0];
+        }
+        l->n_val = n;
+        l->val = a;
+        v->string_list_val = l;
+        break;
+    }
+    case MF__VALUE_TYPE__VT_BYTES_LIST: {
+        Feast__BytesList *l = arena_alloc(&s->mem, sizeof *l);
+        feast__bytes_list__init(l);
+        ProtobufCBinaryData *a = n ? arena_alloc(&s->mem, n * sizeof *a) : NULL;
+        char *heap = arena_alloc(&s->mem, text->len + 1);
+        if (text->len) memcpy(heap, text->data, text->len);
+        for (size_t i = 0; i < n; i++) {
+            size_t se[2];
+            memcpy(se, vals.data + i * sizeof se, sizeof se);
+            a[i].data = (uint8_t *)heap + se[0];
+            a[i].len = se[1];
+        }
+        l->n_val = n;
+        l->val = a;
+        v->bytes_list_val = l;
+        break;
+    }
+    case MF__VALUE_TYPE__VT_INT32_LIST: {
+        Feast__Int32List *l = arena_alloc(&s->mem, sizeof *l);
+        feast__int32_list__init(l);
+        l->n_val = n;
+        l->val = arr;
+        v->int32_list_val = l;
+        break;
+    }
+    case MF__VALUE_TYPE__VT_INT64_LIST:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: {
+        Feast__Int64List *l = arena_alloc(&s->mem, sizeof *l);
+        feast__int64_list__init(l);
+        l->n_val = n;
+        l->val = arr;
+        if (t == MF__VALUE_TYPE__VT_INT64_LIST) v->int64_list_val = l;
+        else v->unix_timestamp_list_val = l;
+        break;
+    }
+    case MF__VALUE_TYPE__VT_DOUBLE_LIST: {
+        Feast__DoubleList *l = arena_alloc(&s->mem, sizeof *l);
+        feast__double_list__init(l);
+        l->n_val = n;
+        l->val = arr;
+        v->double_list_val = l;
+        break;
+    }
+    case MF__VALUE_TYPE__VT_FLOAT_LIST: {
+        Feast__FloatList *l = arena_alloc(&s->mem, sizeof *l);
+        feast__float_list__init(l);
+        l->n_val = n;
+        l->val = arr;
+        v->float_list_val = l;
+        break;
+    }
+    default: { /* VT_BOOL_LIST */
+        Feast__BoolList *l = arena_alloc(&s->mem, sizeof *l);
+        feast__bool_list__init(l);
+        l->n_val = n;
+        l->val = arr;
+        v->bool_list_val = l;
+        break;
+    }
+    }
+    rc = 0;
+out:
+    mf__buf_free(&vals);
+    return rc;
+}
+
+static void json_double(mf__buf *out, double d) {
+    char nb[MF__NUM_BUFLEN];
+    if (d != d || d - d != 0) mf__buf_puts(out, "null");
+    else mf__buf_put(out, nb, mf__format_double(d, nb));
+}
+
+/* Append the list in v (of the case matching t) as compact JSON. */
+static void list_json(const Feast__Value *v, Mf__ValueType t, mf__buf *out) {
+    char nb[MF__TS_BUFLEN > MF__NUM_BUFLEN ? MF__TS_BUFLEN : MF__NUM_BUFLEN];
+    mf__buf_putc(out, '[');
+    switch (t) {
+    case MF__VALUE_TYPE__VT_STRING_LIST:
+        for (size_t i = 0; i < v->string_list_val->n_val; i++) {
+            if (i) mf__buf_putc(out, ',');
+            const char *x = v->string_list_val->val[i];
+            mf__buf_json_str(out, x, strlen(x));
+        }
+        break;
+    case MF__VALUE_TYPE__VT_BYTES_LIST:
+        for (size_t i = 0; i < v->bytes_list_val->n_val; i++) {
+            if (i) mf__buf_putc(out, ',');
+            const ProtobufCBinaryData *x = &v->bytes_list_val->val[i];
+            mf__buf_json_str(out, (const char *)x->data, x->len);
+        }
+        break;
+    case MF__VALUE_TYPE__VT_INT32_LIST:
+        for (size_t i = 0; i < v->int32_list_val->n_val; i++)
+            mf__buf_printf(out, "%s%" PRId32, i ? "," : "", v->int32_list_val->val[i]);
+        break;
+    case MF__VALUE_TYPE__VT_INT64_LIST:
+        for (size_t i = 0; i < v->int64_list_val->n_val; i++)
+            mf__buf_printf(out, "%s%" PRId64, i ? "," : "", v->int64_list_val->val[i]);
+        break;
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST:
+        for (size_t i = 0; i < v->unix_timestamp_list_val->n_val; i++) {
+            if (i) mf__buf_putc(out, ',');
+            int64_t sec = v->unix_timestamp_list_val->val[i];
+            if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) {
+                mf__buf_puts(out, "null");
+                continue;
+            }
+            size_t n = mf__ts_format(sec * 1000000, nb);
+            mf__buf_json_str(out, nb, n);
+        }
+        break;
+    case MF__VALUE_TYPE__VT_DOUBLE_LIST:
+        for (size_t i = 0; i < v->double_list_val->n_val; i++) {
+            if (i) mf__buf_putc(out, ',');
+            json_double(out, v->double_list_val->val[i]);
+        }
+        break;
+    case MF__VALUE_TYPE__VT_FLOAT_LIST:
+        for (size_t i = 0; i < v->float_list_val->n_val; i++) {
+            float f = v->float_list_val->val[i];
+            if (i) mf__buf_putc(out, ',');
+            if (f != f || f - f != 0) mf__buf_puts(out, "null");
+            else mf__buf_put(out, nb, mf__format_float(f, nb));
+        }
+        break;
+    default: /* VT_BOOL_LIST */
+        for (size_t i = 0; i < v->bool_list_val->n_val; i++)
+            mf__buf_printf(out, "%s%s", i ? "," : "", v->bool_list_val->val[i] ? "true" : "false");
+        break;
+    }
+    mf__buf_putc(out, ']');
+}
+
+/*---- Values ----------------------------------------------------------------*/
+
+/* Append the serialized Value of row `row` of column c to b (nothing for a
+ * null: the empty Value). Returns 0, or -1 when a list cell is not a JSON
+ * array of the list's type. */
+static int put_value(redis_store *s, mf__buf *b, const mf__col *c, size_t row) {
+    if (!c->valid[row]) return 0;
+    Feast__Value v;
+    feast__value__init(&v);
+    Mf__ValueType t = c->type;
+    v.val_case = (Feast__Value__ValCase)t;
+    switch (c->sc) {
+    case MF__SC_I32: v.int32_val = ((const int32_t *)c->data)[row]; break;
+    case MF__SC_F32: v.float_val = ((const float *)c->data)[row]; break;
+    case MF__SC_F64: v.double_val = ((const double *)c->data)[row]; break;
+    case MF__SC_BOOL: v.bool_val = ((const uint8_t *)c->data)[row] != 0; break;
+    case MF__SC_I64: {
+        int64_t x = ((const int64_t *)c->data)[row];
+        if (t == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) v.unix_timestamp_val = floor_div(x, 1000000);
+        else v.int64_val = x;
+        break;
+    }
+    case MF__SC_TEXT: {
+        const char *p = c->heap + c->off[row];
+        size_t n = (size_t)(c->off[row + 1] - c->off[row]);
+        if (t == MF__VALUE_TYPE__VT_BYTES) {
+            v.bytes_val.data = n ? (uint8_t *)p : (uint8_t *)"";
+            v.bytes_val.len = n;
+        } else if (t == MF__VALUE_TYPE__VT_STRING || c->raw) {
+            char *z = arena_alloc(&s->mem, n + 1);
+            if (n) memcpy(z, p, n);
+            z[n] = 0;
+            v.val_case = FEAST__VALUE__VAL_STRING_VAL;
+            v.string_val = z;
+        } else if (list_encode(s, t, p, n, &v) != 0) {
+            return -1;
+        }
+        break;
+    }
+    }
+    size_t n = feast__value__get_packed_size(&v);
+    mf__buf_reserve(b, n + 1);
+    feast__value__pack(&v, (uint8_t *)b->data + b->len);
+    b->len += n;
+    b->data[b->len] = 0;
+    return 0;
+}
+
+static void push_fixed(mf__col *c, const void *v, size_t sz) {
+    mf__col_reserve(c, c->n + 1);
+    memcpy((char *)c->data + c->n * sz, v, sz);
+    c->valid[c->n++] = 1;
+}
+
+/* Append the stored Value bytes p[0..len) to column c: null when the Value
+ * is empty, does not parse, or holds another type than c's. */
+static void push_value(redis_store *s, mf__col *c, const char *p, size_t len) {
+    Feast__Value *v = len ? feast__value__unpack(&s->pba, len, (const uint8_t *)p) : NULL;
+    if (!v || (int)v->val_case != (int)c->type || c->raw) {
+        mf__col_push_null(c);
+        return;
+    }
+    switch (c->type) {
+    case MF__VALUE_TYPE__VT_INT32: push_fixed(c, &v->int32_val, 4); break;
+    case MF__VALUE_TYPE__VT_INT64: push_fixed(c, &v->int64_val, 8); break;
+    case MF__VALUE_TYPE__VT_FLOAT: push_fixed(c, &v->float_val, 4); break;
+    case MF__VALUE_TYPE__VT_DOUBLE: push_fixed(c, &v->double_val, 8); break;
+    case MF__VALUE_TYPE__VT_BOOL: {
+        uint8_t b = v->bool_val ? 1 : 0;
+        push_fixed(c, &b, 1);
+        break;
+    }
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: {
+        int64_t sec = v->unix_timestamp_val;
+        if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) mf__col_push_null(c);
+        else mf__col_push_i64(c, sec * 1000000);
+        break;
+    }
+    case MF__VALUE_TYPE__VT_STRING:
+        mf__col_push_str(c, v->string_val, strlen(v->string_val));
+        break;
+    case MF__VALUE_TYPE__VT_BYTES:
+        mf__col_push_str(c, (const char *)v->bytes_val.data, v->bytes_val.len);
+        break;
+    default:
+        if (c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && c->type <= MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST) {
+            s->tmp.len = 0;
+            list_json(v, c->type, &s->tmp);
+            mf__col_push_str(c, s->tmp.data, s->tmp.len);
+        } else {
+            mf__col_push_null(c);
+        }
+        break;
+    }
+}
+
+/*---- Reads -----------------------------------------------------------------*/
+
+typedef struct read_ctx {
+    const char *project;
+    mf__read_batch *rb;
+} read_ctx;
+
+static int op_read(redis_store *s, void *ud, mf_error *err) {
+    read_ctx *x = ud;
+    mf__read_batch *rb = x->rb;
+    const Mf__FeatureViewSpec *view = rb->view;
+    size_t nf = rb->nfeat, argc = nf + 3, plen = strlen(x->project);
+    /* field names: nf hashes, then "_ts:view" */
+    mf__buf *f = &s->enc;
+    f->len = 0;
+    for (size_t k = 0; k < nf; k++) put_field(f, view->name, view->features[rb->feat_idx[k]]->name);
+    mf__buf_printf(f, "_ts:%s", view->name);
+    const char **argv = mf__xmalloc(argc * sizeof *argv);
+    size_t *lens = mf__xmalloc(argc * sizeof *lens);
+    argv[0] = "HMGET";
+    lens[0] = 5;
+    for (size_t k = 0; k < nf; k++) argv[2 + k] = f->data + 4 * k, lens[2 + k] = 4;
+    argv[argc - 1] = f->data + 4 * nf;
+    lens[argc - 1] = f->len - 4 * nf;
+    redisReply **rep = mf__xcalloc(rb->n ? rb->n : 1, sizeof *rep);
+    mf__buf *key = &s->tmp;
+    int rc = MF_OK;
+    char what[300];
+    snprintf(what, sizeof what, "reading feature view '%s'", view->name);
+    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
+        key->len = 0;
+        mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
+        mf__buf_put(key, x->project, plen);
+        argv[1] = key->data;
+        lens[1] = key->len;
+        if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
+            rc = conn_fail(s, what, err);
+    }
+    for (size_t i = 0; i < rb->n && rc == MF_OK; i++)
+        if (redisGetReply(s->c, (void **)&rep[i]) != REDIS_OK) rc = conn_fail(s, what, err);
+    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
+        redisReply *r = rep[i];
+        if (r->type == REDIS_REPLY_ERROR)
+            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what, (int)r->len,
+                         r->str);
+        else if (r->type != REDIS_REPLY_ARRAY || r->elements != nf + 1)
+            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: unexpected reply to HMGET", s->addr,
+                         what);
+    }
+    /* every reply is in and well formed: now fill the columns */
+    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
+        redisReply *r = rep[i], *ts = r->element[nf];
+        int64_t us = 0;
+        bool found = ts->type == REDIS_REPLY_STRING &&
+                     get_timestamp(s, ts->str, ts->len, &us) == 0;
+        rb->found[i] = found;
+        rb->event_ts[i] = found ? us : 0;
+        for (size_t k = 0; k < nf; k++) {
+            redisReply *e = r->element[k];
+            if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
+            else push_value(s, rb->out[k], e->str, e->len);
+        }
+    }
+    for (size_t i = 0; i < rb->n; i++) freeReplyObject(rep[i]); /* NULL is fine */
+    free(rep);
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+    redis_store *s = (redis_store *)base;
+    if (rb->n == 0) return MF_OK;
+    read_ctx x = {project, rb};
+    return run_op(s, op_read, &x, err);
+}
+
+/*---- Writes ----------------------------------------------------------------*/
+
+typedef struct write_ctx {
+    const mf__write_batch *b;
+    const size_t *off; /* per row: key, ts, nf values; offsets into s->enc */
+    const char *fields; /* nf hashes, then "_ts:view" */
+    size_t fields_len;
+    size_t *todo;
+} write_ctx;
+
+static int op_write(redis_store *s, void *ud, mf_error *err) {
+    write_ctx *x = ud;
+    const mf__write_batch *b = x->b;
+    size_t nf = b->view->n_features, argc = 7 + 2 * nf, stride = nf + 2;
+    int rc = ensure_script(s, err);
+    if (rc) return rc;
+    char ttl[24], what[300];
+    snprintf(ttl, sizeof ttl, "%lld", (long long)s->key_ttl);
+    snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
+    const char **argv = mf__xmalloc(argc * sizeof *argv);
+    size_t *lens = mf__xmalloc(argc * sizeof *lens);
+    argv[0] = "EVALSHA", lens[0] = 7;
+    argv[2] = "1", lens[2] = 1;
+    argv[4] = ttl, lens[4] = strlen(ttl);
+    argv[5] = x->fields + 4 * nf, lens[5] = x->fields_len - 4 * nf;
+    for (size_t f = 0; f < nf; f++) argv[7 + 2 * f] = x->fields + 4 * f, lens[7 + 2 * f] = 4;
+    size_t ntodo = b->n;
+    for (size_t i = 0; i < ntodo; i++) x->todo[i] = i;
+    for (int round = 0; ntodo && rc == MF_OK; round++) {
+        if (round == 2) {
+            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: the server keeps losing the write "
+                         "script (NOSCRIPT)", s->addr, what);
+            break;
+        }
+        argv[1] = s->sha, lens[1] = 40;
+        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
+            const size_t *o = x->off + x->todo[k] * stride;
+            argv[3] = s->enc.data + o[0], lens[3] = o[1] - o[0];
+            argv[6] = s->enc.data + o[1], lens[6] = o[2] - o[1];
+            for (size_t f = 0; f < nf; f++)
+                argv[8 + 2 * f] = s->enc.data + o[2 + f], lens[8 + 2 * f] = o[3 + f] - o[2 + f];
+            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
+                rc = conn_fail(s, what, err);
+        }
+        size_t again = 0;
+        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
+            redisReply *r;
+            if (redisGetReply(s->c, (void **)&r) != REDIS_OK) {
+                rc = conn_fail(s, what, err);
+                break;
+            }
+            if (r->type == REDIS_REPLY_ERROR) {
+                if (r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0)
+                    x->todo[again++] = x->todo[k];
+                else if (rc == MF_OK)
+                    rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what,
+                                 (int)r->len, r->str);
+            }
+            freeReplyObject(r);
+        }
+        /* an error reply above stops here, with every reply read */
+        if (rc != MF_OK && s->c) break;
+        ntodo = again;
+        if (ntodo && rc == MF_OK) {
+            s->sha[0] = 0;
+            rc = ensure_script(s, err);
+        }
+    }
+    free(argv);
+    free(lens);
+    return rc;
+}
+
+static int rd_write(mf__online *base, const char *project, const mf__write_batch *b,
+                    mf_error *err) {
+    redis_store *s = (redis_store *)base;
+    if (b->n == 0) return MF_OK;
+    const Mf__FeatureViewSpec *view = b->view;
+    size_t nf = view->n_features, stride = nf + 2, plen = strlen(project);
+    /* encode everything before talking to Redis: a bad cell writes nothing */
+    mf__buf fields;
+    mf__buf_init(&fields);
+    for (size_t f = 0; f < nf; f++) put_field(&fields, view->name, view->features[f]->name);
+    mf__buf_printf(&fields, "_ts:%s", view->name);
+    size_t *off = mf__xmalloc((b->n * stride + 1) * sizeof *off);
+    mf__buf *e = &s->enc;
+    e->len = 0;
+    int rc = MF_OK;
+    for (size_t i = 0; i < b->n && rc == MF_OK; i++) {
+        size_t row = b->rows ? b->rows[i] : i, *o = off + i * stride;
+        o[0] = e->len;
+        mf__buf_put(e, b->keys[i], b->key_lens[i]);
+        mf__buf_put(e, project, plen);
+        o[1] = e->len;
+        put_timestamp(e, b->event_ts[i]);
+        for (size_t f = 0; f < nf && rc == MF_OK; f++) {
+            o[2 + f] = e->len;
+            if (put_value(s, e, &b->feat[f], row) != 0) {
+                size_t n = (size_t)(b->feat[f].off[row + 1] - b->feat[f].off[row]);
+                rc = mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a "
+                             "JSON array of %s", view->name, view->features[f]->name,
+                             n > 200 ? 200 : (int)n, b->feat[f].heap + b->feat[f].off[row],
+                             mf__dtype_name(b->feat[f].type));
+            }
+        }
+    }
+    off[b->n * stride] = e->len;
+    if (rc == MF_OK) {
+        write_ctx x = {b, off, fields.data, fields.len,
+                       mf__xmalloc(b->n * sizeof(size_t))};
+        rc = run_op(s, op_write, &x, err);
+        free(x.todo);
+    } else {
+        arena_reset(&s->mem);
+    }
+    free(off);
+    mf__buf_free(&fields);
+    return rc;
+}
+
+/*---- Dropping views --------------------------------------------------------*/
+
+typedef struct drop_ctx {
+    const char *project;
+    const char *fields; /* every field of the dropped views */
+    const size_t *foff; /* nfields + 1 offsets */
+    size_t nfields;
+} drop_ctx;
+
+static int op_drop(redis_store *s, void *ud, mf_error *err) {
+    drop_ctx *x = ud;
+    size_t plen = strlen(x->project);
+    mf__buf pat;
+    mf__buf_init(&pat);
+    mf__buf_putc(&pat, '*');
+    for (const char *p = x->project; *p; p++) {
+        if (strchr("*?[]\\", *p)) mf__buf_putc(&pat, '\\');
+        mf__buf_putc(&pat, *p);
+    }
+    size_t argc = 2 + x->nfields;
+    const char **argv = mf__xmalloc(argc * sizeof *argv);
+    size_t *lens = mf__xmalloc(argc * sizeof *lens);
+    argv[0] = "HDEL", lens[0] = 4;
+    for (size_t k = 0; k < x->nfields; k++)
+        argv[2 + k] = x->fields + x->foff[k], lens[2 + k] = x->foff[k + 1] - x->foff[k];
+    char cursor[32] = "0";
+    int rc = MF_OK;
+    do {
+        const char *sargv[6] = {"SCAN", cursor, "MATCH", pat.data, "COUNT", "1000"};
+        size_t slens[6] = {4, strlen(cursor), 5, pat.len, 5, 4};
+        redisReply *r = command(s, 6, sargv, slens, "scanning the project's keys", false, err);
+        if (!r) {
+            rc = MF_ESTORE;
+            break;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = mf__err(err, MF_ESTORE, "Redis at %s: unexpected reply to SCAN", s->addr);
+            freeReplyObject(r);
+            break;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        size_t sent = 0;
+        for (size_t i = 0; i < r->element[1]->elements && rc == MF_OK; i++) {
+            redisReply *k = r->element[1]->element[i];
+            if (k->type != REDIS_REPLY_STRING ||
+                !key_of_project((const unsigned char *)k->str, k->len, x->project, plen))
+                continue;
+            argv[1] = k->str, lens[1] = k->len;
+            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
+                rc = conn_fail(s, "deleting feature view fields", err);
+            sent++;
+        }
+        freeReplyObject(r);
+        for (size_t i = 0; i < sent && rc == MF_OK; i++) {
+            redisReply *d;
+            if (redisGetReply(s->c, (void **)&d) != REDIS_OK) {
+                rc = conn_fail(s, "deleting feature view fields", err);
+                break;
+            }
+            if (d->type == REDIS_REPLY_ERROR && rc == MF_OK)
+                rc = mf__err(err, MF_ESTORE, "Redis at %s: deleting feature view fields: %.*s",
+                             s->addr, (int)d->len, d->str);
+            freeReplyObject(d);
+        }
+    } while (rc == MF_OK && strcmp(cursor, "0") != 0);
+    free(argv);
+    free(lens);
+    mf__buf_free(&pat);
+    return rc;
+}
+
+static int rd_teardown(mf__online *base, const char *project, Mf__FeatureView *const *views,
+                       size_t n, mf_error *err) {
+    redis_store *s = (redis_store *)base;
+    if (n == 0) return MF_OK;
+    mf__buf fields;
+    mf__buf_init(&fields);
+    size_t cap = 0, nfields = 0, *foff = NULL;
+    for (size_t v = 0; v < n; v++) {
+        const Mf__FeatureViewSpec *spec = views[v]->spec;
+        if (cap < nfields + spec->n_features + 2) {
+            cap = (nfields + spec->n_features + 2) * 2;
+            foff = mf__xrealloc(foff, cap * sizeof *foff);
+        }
+        for (size_t f = 0; f < spec->n_features; f++) {
+            foff[nfields++] = fields.len;
+            put_field(&fields, spec->name, spec->features[f]->name);
+        }
+        foff[nfields++] = fields.len;
+        mf__buf_printf(&fields, "_ts:%s", spec->name);
+    }
+    foff[nfields] = fields.len;
+    drop_ctx x = {project, fields.data, foff, nfields};
+    int rc = run_op(s, op_drop, &x, err);
+    free(foff);
+    mf__buf_free(&fields);
+    return rc;
+}
+
+static int rd_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
+                     size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop, mf_error *err) {
+    /* Redis needs nothing created for the views to keep */
+    MF__UNUSED(keep);
+    MF__UNUSED(n_keep);
+    return rd_teardown(base, project, drop, n_drop, err);
+}
+
+static void rd_close(mf__online *base) {
+    redis_store *s = (redis_store *)base;
+    if (!s) return;
+    drop_conn(s);
+    arena_free(&s->mem);
+    mf__buf_free(&s->enc);
+    mf__buf_free(&s->tmp);
+    free(s->addr);
+    free(s->host);
+    free(s->unix_path);
+    free(s->username);
+    free(s->password);
+    free(s);
+}
+
+static const mf__online_vt redis_vt = {"redis", rd_update, rd_teardown, rd_write, rd_read,
+                                       rd_close};
+
+/*---- Opening ---------------------------------------------------------------*/
+
+static char *trim_dup(const char *p, size_t n) {
+    while (n && (*p == ' ' || *p == '\t')) p++, n--;
+    while (n && (p[n - 1] == ' ' || p[n - 1] == '\t')) n--;
+    return mf__xstrndup(p, n);
+}
+
+/* The address part: "host", "host:port", "[v6]:port", "unix:/path". */
+static int parse_addr(redis_store *s, const char *a, const mf__config *cfg, mf_error *err) {
+    if (strncmp(a, "unix:", 5) == 0) {
+        const char *path = a + 5;
+        if (strncmp(path, "//", 2) == 0) path += 2;
+        if (!*path)
+            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                              "online_store.connection_string: 'unix:' needs a socket path");
+        s->unix_path = mf__xstrdup(path);
+        s->addr = mf__xasprintf("unix:%s", path);
+        return MF_OK;
+    }
+    const char *colon = NULL, *hs = a, *he;
+    if (*a == '[') {
+        const char *rb = strchr(a, ']');
+        if (!rb || (rb[1] && rb[1] != ':'))
+            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                              "online_store.connection_string: bad address '%s'", a);
+        hs = a + 1;
+        he = rb;
+        if (rb[1] == ':') colon = rb + 1;
+    } else {
+        colon = strrchr(a, ':');
+        he = colon ? colon : a + strlen(a);
+    }
+    int64_t port = 6379;
+    if (colon && (mf__parse_int64(colon + 1, strlen(colon + 1), &port) != 0 || port < 1 ||
+                  port > 65535))
+        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                          "online_store.connection_string: bad port in '%s'", a);
+    s->host = he > hs ? mf__xstrndup(hs, (size_t)(he - hs)) : mf__xstrdup("localhost");
+    s->port = (int)port;
+    s->addr = mf__xasprintf(*a == '[' ? "[%s]:%d" : "%s:%d", s->host, s->port);
+    return MF_OK;
+}
+
+static int parse_option(redis_store *s, const char *opt, const mf__config *cfg, mf_error *err) {
+    const char *eq = strchr(opt, '=');
+    if (!eq)
+        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                          "online_store.connection_string: expected key=value, got '%s'", opt);
+    size_t kl = (size_t)(eq - opt);
+    const char *v = eq + 1;
+    if (kl == 2 && memcmp(opt, "db", 2) == 0) {
+        int64_t db;
+        if (mf__parse_int64(v, strlen(v), &db) != 0 || db < 0 || db > INT32_MAX)
+            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                              "online_store.connection_string: db must be a number >= 0, "
+                              "got '%s'", v);
+        s->db = (long)db;
+    } else if (kl == 8 && memcmp(opt, "password", 8) == 0) {
+        free(s->password);
+        s->password = *v ? mf__xstrdup(v) : NULL;
+    } else if (kl == 8 && memcmp(opt, "username", 8) == 0) {
+        free(s->username);
+        s->username = *v ? mf__xstrdup(v) : NULL;
+    } else if (kl == 3 && memcmp(opt, "ssl", 3) == 0) {
+        bool ssl;
+        if (mf__parse_bool(v, strlen(v), &ssl) != 0)
+            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                              "online_store.connection_string: ssl must be true or false, "
+                              "got '%s'", v);
+        if (ssl)
+            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                              "online_store.connection_string: ssl=true is not supported by "
+                              "this build (its hiredis has no TLS)");
+    } else {
+        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                          "online_store.connection_string: unknown option '%.*s' (known: db, "
+                          "password, username, ssl)", (int)kl, opt);
+    }
+    return MF_OK;
+}
+
+static int parse_conn(redis_store *s, const mf__config *cfg, mf_error *err) {
+    const char *cs = cfg->online_connection_string ? cfg->online_connection_string
+                                                   : "localhost:6379";
+    int rc = MF_OK;
+    bool first = true;
+    for (const char *p = cs; rc == MF_OK;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char *part = trim_dup(p, n);
+        if (first && (!strchr(part, '=') || strncmp(part, "unix:", 5) == 0))
+            rc = parse_addr(s, *part ? part : "localhost:6379", cfg, err);
+        else if (*part)
+            rc = parse_option(s, part, cfg, err);
+        if (first && !s->addr && rc == MF_OK) rc = parse_addr(s, "localhost:6379", cfg, err);
+        first = false;
+        free(part);
+        if (!comma) break;
+        p = comma + 1;
+    }
+    if (rc == MF_OK && s->username && !s->password)
+        rc = mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                        "online_store.connection_string: username needs a password");
+    return rc;
+}
+
+int mf__online_redis_open(const mf__config *cfg, mf__online **out, mf_error *err) {
+    redis_store *s = mf__xcalloc(1, sizeof *s);
+    s->base.vt = &redis_vt;
+    s->key_ttl = cfg->online_key_ttl_seconds > 0 ? cfg->online_key_ttl_seconds : 0;
+    s->connect_ms = cfg->online_connect_timeout_ms > 0 ? cfg->online_connect_timeout_ms : 1000;
+    s->command_ms = cfg->online_command_timeout_ms > 0 ? cfg->online_command_timeout_ms : 1000;
+    s->pba.alloc = arena_alloc;
+    s->pba.free = arena_nofree;
+    s->pba.allocator_data = &s->mem;
+    mf__buf_init(&s->enc);
+    mf__buf_init(&s->tmp);
+    int rc = parse_conn(s, cfg, err);
+    if (rc) {
+        rd_close(&s->base);
+        return rc;
+    }
+    *out = &s->base;
+    return MF_OK;
+}

@@ -1,0 +1,385 @@
+/*
+ * test_online_store_sqlite.c — the embedded SQLite online store
+ * (runtime/store_sqlite.c) and entity key serialization
+ * (runtime/entity_key.c).
+ *
+ * 1. The store suite of store_suite.h (the contract every online store
+ *    meets) on a fresh data/online.db.
+ * 2. What is SQLite's own: the layout ("<project>__<view>" tables keyed by
+ *    the v3 entity key), two handles on one file (a serving process and an
+ *    apply in another), reopening, damaged rows, a file that cannot be
+ *    opened, a view that has no table.
+ * 3. Entity keys, version 3, byte for byte against bytes written out here
+ *    by hand from SEMANTICS.md section 7.
+ */
+#define _GNU_SOURCE /* nftw */
+#include <errno.h>
+#include <ftw.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "store_suite.h"
+
+/*---- Files --------------------------------------------------------------------*/
+
+static char *tmp_root;
+
+static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
+    (void)st, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+/* A new empty folder under tmp_root; caller frees. */
+static char *new_dir(const char *name) {
+    char *d = mf__xasprintf("%s/%s", tmp_root, name);
+    mkdir(d, 0700);
+    return d;
+}
+
+static mf__online *open_at(const char *path) {
+    mf__online *s = NULL;
+    mf_error err;
+    if (mf__online_sqlite_open(path, &s, &err) != MF_OK) {
+        printf("#   open %s: %s\n", path, err.message);
+        return NULL;
+    }
+    return s;
+}
+
+/* One integer from a query on the database file, or -1. */
+static long long query_int(const char *db_path, const char *sql) {
+    sqlite3 *db;
+    long long v = -1;
+    if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+static int exec_sql(const char *db_path, const char *sql) {
+    sqlite3 *db;
+    int rc = sqlite3_open(db_path, &db);
+    if (rc == SQLITE_OK) rc = sqlite3_exec(db, sql, NULL, NULL, NULL);
+    sqlite3_close(db);
+    return rc;
+}
+
+/*---- SQLite layout ------------------------------------------------------------*/
+
+static void test_layout(void) {
+    char *dir = new_dir("layout");
+    char *db = mf__xasprintf("%s/data/online.db", dir);
+    mf__online *s = open_at(db);
+    CHECK(s);
+    Mf__FeatureView *fv = mfs_view1("proj", "driver_stats");
+    MFS_OK(mfs_update(s, "proj", fv, NULL, NULL, &mfs_e));
+    CHECK(query_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = "
+                        "'proj:driver_stats'") == 1);
+    MFS_OK(mfs_put1(s, "proj", fv, 1001, 1735689600123456, 1735689700000000, 5, 1, &mfs_e));
+    /* the key column holds the v3 key of id=1001, written out by hand */
+    CHECK(query_int(db, "SELECT count(*) FROM \"proj:driver_stats\" WHERE entity_key = x'"
+                        "01000000" "02000000" "02000000" "6964" /* "id" */
+                        "04000000" "08000000" "e903000000000000'") == 1);
+    CHECK(query_int(db, "SELECT event_ts FROM \"proj:driver_stats\"") == 1735689600123456);
+    CHECK(query_int(db, "SELECT created_ts FROM \"proj:driver_stats\"") == 1735689700000000);
+    CHECK(query_int(db, "SELECT count(*) FROM \"proj:driver_stats\"") == 1);
+    /* WAL, so that readers in other processes do not wait for a writer */
+    CHECK(query_int(db, "SELECT count(*) FROM pragma_journal_mode WHERE journal_mode = 'wal'") == 1);
+    MFS_OK(s->vt->teardown(s, "proj", &fv, 1, &mfs_e));
+    CHECK(query_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'proj:driver_stats'") == 0);
+    s->vt->close(s);
+    MFS_FREE(fv);
+    free(db);
+    free(dir);
+}
+
+/* Data survives closing; a second handle sees the first one's writes, and
+ * keeps working when the first drops and creates the table again (an
+ * `apply` or `delete` in another process while a server runs). */
+static void test_two_handles(void) {
+    char *dir = new_dir("two");
+    char *db = mf__xasprintf("%s/online.db", dir);
+    mf__online *a = open_at(db), *b = open_at(db);
+    CHECK(a && b);
+    Mf__FeatureView *fv = mfs_view1("p", "v");
+    MFS_OK(mfs_update(a, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_put1(a, "p", fv, 1, 100, 0, 11, 1, &mfs_e));
+    int64_t id = 1;
+    mfs_got g;
+    MFS_OK(mfs_read(b, "p", fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 1 && mfs_i64(&g.cols[0], 0) == 11);
+    mfs_got_free(&g);
+    /* b's statements are prepared; a drops and recreates the table */
+    MFS_OK(mfs_update(a, "p", NULL, NULL, fv, &mfs_e));
+    MFS_OK(mfs_update(a, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_read(b, "p", fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 0);
+    mfs_got_free(&g);
+    MFS_OK(mfs_put1(b, "p", fv, 1, 50, 0, 12, 1, &mfs_e));
+    MFS_OK(mfs_read(a, "p", fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 1 && mfs_i64(&g.cols[0], 0) == 12);
+    mfs_got_free(&g);
+    /* older data from the other handle loses */
+    MFS_OK(mfs_put1(a, "p", fv, 1, 49, 0, 13, 1, &mfs_e));
+    a->vt->close(a);
+    b->vt->close(b);
+    /* reopened */
+    a = open_at(db);
+    CHECK(a);
+    MFS_OK(mfs_read(a, "p", fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 1 && mfs_i64(&g.cols[0], 0) == 12 && g.ts[0] == 50);
+    mfs_got_free(&g);
+    a->vt->close(a);
+    MFS_FREE(fv);
+    free(db);
+    free(dir);
+}
+
+/* Rows damaged on disk read as nulls (found), never a crash or a read out
+ * of bounds (the ASan build runs this too). */
+static void test_damaged_rows(void) {
+    char *dir = new_dir("damaged");
+    char *db = mf__xasprintf("%s/online.db", dir);
+    mf__online *s = open_at(db);
+    CHECK(s);
+    static const char *const fn[] = {"a", "s"};
+    static const Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_INT64, MF__VALUE_TYPE__VT_STRING};
+    Mf__FeatureView *fv = mfs_view("p", "v", 0, fn, ft, 2);
+    MFS_OK(mfs_update(s, "p", fv, NULL, NULL, &mfs_e));
+    /* keys 1..8, with values: NULL; empty; a count of 5 features and
+     * nothing; a name running past the end; a string length past the end;
+     * an Int64 cut short; a long-name length cut short; a long-name length
+     * past the end */
+    static const char *const values[] = {
+        "NULL", "x''", "x'0500'", "x'0100" "09" "61'",
+        "x'0200" "01" "61" "04" "0700000000000000" "01" "73" "02" "ffffff7f" "616263'",
+        "x'0100" "01" "61" "04" "070000'",
+        "x'0100" "ff" "0100'", "x'0100" "ff" "ffffffff" "61'"};
+    for (size_t i = 0; i < 8; i++) {
+        /* the key bytes as the store would write them */
+        mfs_keys k;
+        int64_t id = (int64_t)i + 1;
+        mfs_keys_make(&k, &id, 1);
+        mf__buf sql;
+        mf__buf_init(&sql);
+        mf__buf_puts(&sql, "INSERT INTO \"p:v\" VALUES (x'");
+        for (size_t j = 0; j < k.len[0]; j++) mf__buf_printf(&sql, "%02x", k.p[0][j]);
+        mf__buf_printf(&sql, "', 7, 0, %s)", values[i]);
+        int rc = exec_sql(db, sql.data);
+        mf__buf_free(&sql);
+        mfs_keys_free(&k);
+        CHECK(rc == SQLITE_OK);
+    }
+    int64_t ids[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    mfs_got g;
+    MFS_OK(mfs_read(s, "p", fv, ids, 8, NULL, 0, &g, &mfs_e));
+    CHECK(g.cols[0].n == 8 && g.cols[1].n == 8);
+    for (size_t i = 0; i < 8; i++) {
+        CHECK(g.found[i] == 1);
+        CHECK(g.ts[i] == 7);
+        CHECK(!g.cols[1].valid[i]);
+        /* row 5 holds a whole a = 7 before its damaged s */
+        if (i == 4) CHECK(mfs_i64(&g.cols[0], i) == 7);
+        else CHECK(!g.cols[0].valid[i]);
+    }
+    mfs_got_free(&g);
+    s->vt->close(s);
+    MFS_FREE(fv);
+    free(db);
+    free(dir);
+}
+
+/* A path under a regular file: every call fails with a message naming the
+ * path; a view without a table: the message names the view. */
+static void test_cannot_open(void) {
+    char *dir = new_dir("blocked");
+    char *file = mf__xasprintf("%s/afile", dir);
+    FILE *f = fopen(file, "w");
+    CHECK(f);
+    fputs("not a folder\n", f);
+    fclose(f);
+    char *db = mf__xasprintf("%s/data/online.db", file);
+    mf__online *s = open_at(db);
+    CHECK(s);
+    Mf__FeatureView *fv = mfs_view1("p", "v");
+    mf_error err;
+    err.message[0] = 0;
+    int rc = mfs_update(s, "p", fv, NULL, NULL, &err);
+    CHECK(rc != MF_OK);
+    CHECK_HAS(err.message, file);
+    mfs_got g;
+    int64_t id = 1;
+    err.message[0] = 0;
+    rc = mfs_read(s, "p", fv, &id, 1, NULL, 0, &g, &err);
+    mfs_got_free(&g);
+    CHECK(rc != MF_OK);
+    CHECK_HAS(err.message, file);
+    err.message[0] = 0;
+    rc = mfs_put1(s, "p", fv, 1, 1, 0, 1, 1, &err);
+    CHECK(rc != MF_OK);
+    CHECK_HAS(err.message, file);
+    s->vt->close(s);
+
+    /* a good file, a view never created */
+    char *db2 = mf__xasprintf("%s/ok.db", dir);
+    s = open_at(db2);
+    CHECK(s);
+    err.message[0] = 0;
+    rc = mfs_read(s, "p", fv, &id, 1, NULL, 0, &g, &err);
+    mfs_got_free(&g);
+    CHECK(rc == MF_ESTORE);
+    CHECK_HAS(err.message, "'v'");
+    err.message[0] = 0;
+    rc = mfs_put1(s, "p", fv, 1, 1, 0, 1, 1, &err);
+    CHECK(rc == MF_ESTORE);
+    CHECK_HAS(err.message, "'v'");
+    /* and once created, the same handle works */
+    MFS_OK(mfs_update(s, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_put1(s, "p", fv, 1, 1, 0, 1, 1, &mfs_e));
+    s->vt->close(s);
+    MFS_FREE(fv);
+    free(db2);
+    free(db);
+    free(file);
+    free(dir);
+}
+
+/*---- Entity keys, v3 ----------------------------------------------------------*/
+
+/* bytes == want (n bytes); prints both in hex when not. */
+static bool same_bytes(const mf__buf *got, const unsigned char *want, size_t n) {
+    if (got->len == n && memcmp(got->data, want, n) == 0) return true;
+    printf("#   got  ");
+    for (size_t i = 0; i < got->len; i++) printf("%02x", (unsigned char)got->data[i]);
+    printf("\n#   want ");
+    for (size_t i = 0; i < n; i++) printf("%02x", want[i]);
+    printf("\n");
+    return false;
+}
+
+static void test_ekey_driver_id(void) {
+    /* SEMANTICS.md section 7: 01000000 02000000 09000000 "driver_id"
+     * 04000000 08000000 e903000000000000 */
+    static const unsigned char want[] = {
+        0x01, 0x00, 0x00, 0x00,                          /* one join key */
+        0x02, 0x00, 0x00, 0x00,                          /* type of the name: STRING */
+        0x09, 0x00, 0x00, 0x00,                          /* name length 9 */
+        'd', 'r', 'i', 'v', 'e', 'r', '_', 'i', 'd',     /* name */
+        0x04, 0x00, 0x00, 0x00,                          /* INT64 */
+        0x08, 0x00, 0x00, 0x00,                          /* 8 bytes */
+        0xe9, 0x03, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}; /* 1001 */
+    const char *names[] = {"driver_id"};
+    Mf__ValueType types[] = {MF__VALUE_TYPE__VT_INT64};
+    mf__kval v = {1001, NULL, 0};
+    size_t order[1];
+    mf__ekey_order(names, 1, order);
+    mf__buf b;
+    mf__buf_init(&b);
+    CHECK(mf__ekey_serialize(&b, names, types, &v, 1, order) == 0);
+    CHECK(same_bytes(&b, want, sizeof want));
+    /* a negative Int64: two's complement, little-endian */
+    b.len = 0;
+    v.i = -2;
+    CHECK(mf__ekey_serialize(&b, names, types, &v, 1, order) == 0);
+    CHECK(b.len == sizeof want);
+    CHECK(memcmp(b.data + 29, "\xfe\xff\xff\xff\xff\xff\xff\xff", 8) == 0);
+    mf__buf_free(&b);
+}
+
+static void test_ekey_composite(void) {
+    /* given as user_id (Int64) = 7, item (String) = "sku-9": written in
+     * sorted name order, item first */
+    static const unsigned char want[] = {
+        0x02, 0x00, 0x00, 0x00,                               /* two join keys */
+        0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00,       /* STRING, 4 */
+        'i', 't', 'e', 'm',                                   /* "item" */
+        0x02, 0x00, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00,       /* STRING, 7 */
+        'u', 's', 'e', 'r', '_', 'i', 'd',                    /* "user_id" */
+        0x02, 0x00, 0x00, 0x00, 0x05, 0x00, 0x00, 0x00,       /* item: STRING, 5 bytes */
+        's', 'k', 'u', '-', '9',                              /* "sku-9" */
+        0x04, 0x00, 0x00, 0x00, 0x08, 0x00, 0x00, 0x00,       /* user_id: INT64, 8 */
+        0x07, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00};      /* 7 */
+    const char *names[] = {"user_id", "item"};
+    Mf__ValueType types[] = {MF__VALUE_TYPE__VT_INT64, MF__VALUE_TYPE__VT_STRING};
+    mf__kval v[2] = {{7, NULL, 0}, {0, "sku-9", 5}};
+    size_t order[2];
+    mf__ekey_order(names, 2, order);
+    CHECK(order[0] == 1 && order[1] == 0);
+    mf__buf b;
+    mf__buf_init(&b);
+    CHECK(mf__ekey_serialize(&b, names, types, v, 2, order) == 0);
+    CHECK(same_bytes(&b, want, sizeof want));
+    /* the same key given the other way round: the same bytes */
+    const char *names2[] = {"item", "user_id"};
+    Mf__ValueType types2[] = {MF__VALUE_TYPE__VT_STRING, MF__VALUE_TYPE__VT_INT64};
+    mf__kval v2[2] = {{0, "sku-9", 5}, {7, NULL, 0}};
+    mf__ekey_order(names2, 2, order);
+    b.len = 0;
+    CHECK(mf__ekey_serialize(&b, names2, types2, v2, 2, order) == 0);
+    CHECK(same_bytes(&b, want, sizeof want));
+    mf__buf_free(&b);
+}
+
+static void test_ekey_other_types(void) {
+    /* Int32 = -1 (4 bytes), an empty String, three keys sorted byte-wise
+     * ("B" < "a" < "b") */
+    static const unsigned char want[] = {
+        0x03, 0x00, 0x00, 0x00,
+        0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 'B',
+        0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 'a',
+        0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 'b',
+        0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,             /* B: "" */
+        0x03, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0xff, 0xff, 0xff, 0xff, /* a: -1 */
+        0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0xfe}; /* b: Bytes 00 fe */
+    const char *names[] = {"b", "a", "B"};
+    Mf__ValueType types[] = {MF__VALUE_TYPE__VT_BYTES, MF__VALUE_TYPE__VT_INT32,
+                             MF__VALUE_TYPE__VT_STRING};
+    mf__kval v[3] = {{0, "\0\xfe", 2}, {-1, NULL, 0}, {0, "", 0}};
+    size_t order[3];
+    mf__ekey_order(names, 3, order);
+    mf__buf b;
+    mf__buf_init(&b);
+    CHECK(mf__ekey_serialize(&b, names, types, v, 3, order) == 0);
+    CHECK(same_bytes(&b, want, sizeof want));
+    /* a float key cannot be serialized */
+    Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_DOUBLE};
+    size_t one[] = {0};
+    b.len = 0;
+    CHECK(mf__ekey_serialize(&b, names, ft, v, 1, one) != 0);
+    mf__buf_free(&b);
+}
+
+int main(void) {
+    const char *base = getenv("TMPDIR");
+    tmp_root = mf__xasprintf("%s/mft_online_sqlite_XXXXXX", base && *base ? base : "/tmp");
+    if (!mkdtemp(tmp_root)) {
+        printf("not ok - mkdtemp: %s\n", strerror(errno));
+        return 1;
+    }
+    char *suite_db = mf__xasprintf("%s/suite/data/online.db", tmp_root);
+    mf__online *s = open_at(suite_db);
+    if (s) {
+        mfs_run_all(s, "sqlite", "proj");
+        s->vt->close(s);
+    } else {
+        printf("not ok - open the suite's store\n");
+        mft_failed++;
+    }
+    RUN(test_layout);
+    RUN(test_two_handles);
+    RUN(test_damaged_rows);
+    RUN(test_cannot_open);
+    RUN(test_ekey_driver_id);
+    RUN(test_ekey_composite);
+    RUN(test_ekey_other_types);
+    nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(tmp_root);
+    free(suite_db);
+    MFT_END();
+}
