@@ -20,12 +20,12 @@
  *
  * Writes: one pipeline per batch, one EVALSHA of write_script per entity.
  * The script compares the stored "_ts:view" with the new one and writes
- * (HSET, EXPIRE) only when the new event time is newer or equal, so the
- * check and the write are atomic. Feast's layout stores no created
- * timestamp, so on equal event times the later write wins (Feast itself
- * skips ties; moonfeast's rule is "equal event_ts: greater or equal created
- * wins", and a later materialization is the greater created time in
- * practice). The script is loaded once (SCRIPT LOAD, its SHA1 kept across
+ * (HSET, EXPIRE) only when the new event time is newer, or equal with a
+ * created time at least the stored one, so the check and the write are
+ * atomic (SEMANTICS.md section 4, on every store). Feast's layout has no
+ * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
+ * (decimal microseconds), which Feast never reads; a hash without it (one
+ * Feast wrote) counts as created at the smallest time. The script is loaded once (SCRIPT LOAD, its SHA1 kept across
  * reconnections) and loaded again, and the rows that got the answer
  * re-sent, when the server answers NOSCRIPT (restart, SCRIPT FLUSH).
  *
@@ -149,8 +149,10 @@ typedef struct redis_store {
 
 /* Atomic newer-or-equal write of one entity's fields.
  * KEYS[1] = key; ARGV[1] = ttl seconds (0 = none); ARGV[2], ARGV[3] =
- * "_ts:view" and the new Timestamp bytes; ARGV[4..] = field, value pairs.
- * Returns 1 when written, 0 when the stored event time is newer.
+ * "_ts:view" and the new Timestamp bytes; ARGV[4], ARGV[5] =
+ * "_created_ts:view" and the new created time (decimal microseconds);
+ * ARGV[6..] = field, value pairs.
+ * Returns 1 when written, 0 when the stored row is newer.
  * Timestamp seconds are decoded as (high, low 28 bits) so that every int64
  * compares exactly in Lua's doubles. */
 static const char write_script[] =
@@ -185,6 +187,10 @@ static const char write_script[] =
     "  local nh, nl, nn = ts(ARGV[3])\n"
     "  if oh and nh and (nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on)))) then\n"
     "    return 0\n"
+    "  end\n"
+    "  if oh and nh and nh == oh and nl == ol and nn == on then\n"
+    "    local oc = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '')\n"
+    "    if oc and tonumber(ARGV[5]) < oc then return 0 end\n"
     "  end\n"
     "end\n"
     "for i = 2, #ARGV, 400 do\n"
@@ -941,15 +947,16 @@ static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf
 typedef struct write_ctx {
     const mf__write_batch *b;
     const size_t *off; /* per row: key, ts, nf values; offsets into s->enc */
-    const char *fields; /* nf hashes, then "_ts:view" */
+    const char *fields; /* nf hashes, "_ts:view", "_created_ts:view" */
     size_t fields_len;
+    size_t ts_field_len;
     size_t *todo;
 } write_ctx;
 
 static int op_write(redis_store *s, void *ud, mf_error *err) {
     write_ctx *x = ud;
     const mf__write_batch *b = x->b;
-    size_t nf = b->view->n_features, argc = 7 + 2 * nf, stride = nf + 2;
+    size_t nf = b->view->n_features, argc = 9 + 2 * nf, stride = nf + 3;
     int rc = ensure_script(s, err);
     if (rc) return rc;
     char ttl[24], what[300];
@@ -960,8 +967,10 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     argv[0] = "EVALSHA", lens[0] = 7;
     argv[2] = "1", lens[2] = 1;
     argv[4] = ttl, lens[4] = strlen(ttl);
-    argv[5] = x->fields + 4 * nf, lens[5] = x->fields_len - 4 * nf;
-    for (size_t f = 0; f < nf; f++) argv[7 + 2 * f] = x->fields + 4 * f, lens[7 + 2 * f] = 4;
+    argv[5] = x->fields + 4 * nf, lens[5] = x->ts_field_len;
+    argv[7] = x->fields + 4 * nf + x->ts_field_len;
+    lens[7] = x->fields_len - 4 * nf - x->ts_field_len;
+    for (size_t f = 0; f < nf; f++) argv[9 + 2 * f] = x->fields + 4 * f, lens[9 + 2 * f] = 4;
     size_t ntodo = b->n;
     for (size_t i = 0; i < ntodo; i++) x->todo[i] = i;
     for (int round = 0; ntodo && rc == MF_OK; round++) {
@@ -975,8 +984,9 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
             const size_t *o = x->off + x->todo[k] * stride;
             argv[3] = s->enc.data + o[0], lens[3] = o[1] - o[0];
             argv[6] = s->enc.data + o[1], lens[6] = o[2] - o[1];
+            argv[8] = s->enc.data + o[2], lens[8] = o[3] - o[2];
             for (size_t f = 0; f < nf; f++)
-                argv[8 + 2 * f] = s->enc.data + o[2 + f], lens[8 + 2 * f] = o[3 + f] - o[2 + f];
+                argv[10 + 2 * f] = s->enc.data + o[3 + f], lens[10 + 2 * f] = o[4 + f] - o[3 + f];
             if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
                 rc = conn_fail(s, what, err);
         }
@@ -1014,12 +1024,14 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     redis_store *s = (redis_store *)base;
     if (b->n == 0) return MF_OK;
     const Mf__FeatureViewSpec *view = b->view;
-    size_t nf = view->n_features, stride = nf + 2, plen = strlen(project);
+    size_t nf = view->n_features, stride = nf + 3, plen = strlen(project);
     /* encode everything before talking to Redis: a bad cell writes nothing */
     mf__buf fields;
     mf__buf_init(&fields);
     for (size_t f = 0; f < nf; f++) put_field(&fields, view->name, view->features[f]->name);
     mf__buf_printf(&fields, "_ts:%s", view->name);
+    size_t ts_field_len = fields.len - 4 * nf;
+    mf__buf_printf(&fields, "_created_ts:%s", view->name);
     size_t *off = mf__xmalloc((b->n * stride + 1) * sizeof *off);
     mf__buf *e = &s->enc;
     e->len = 0;
@@ -1031,8 +1043,10 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
         mf__buf_put(e, project, plen);
         o[1] = e->len;
         put_timestamp(e, b->event_ts[i]);
+        o[2] = e->len;
+        mf__buf_printf(e, "%lld", (long long)(b->created_ts ? b->created_ts[i] : 0));
         for (size_t f = 0; f < nf && rc == MF_OK; f++) {
-            o[2 + f] = e->len;
+            o[3 + f] = e->len;
             if (put_value(s, e, &b->feat[f], row) != 0) {
                 size_t n = (size_t)(b->feat[f].off[row + 1] - b->feat[f].off[row]);
                 rc = mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a "
@@ -1044,7 +1058,7 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     }
     off[b->n * stride] = e->len;
     if (rc == MF_OK) {
-        write_ctx x = {b, off, fields.data, fields.len,
+        write_ctx x = {b, off, fields.data, fields.len, ts_field_len,
                        mf__xmalloc(b->n * sizeof(size_t))};
         rc = run_op(s, op_write, &x, err);
         free(x.todo);
@@ -1139,8 +1153,8 @@ static int rd_teardown(mf__online *base, const char *project, Mf__FeatureView *c
     size_t cap = 0, nfields = 0, *foff = NULL;
     for (size_t v = 0; v < n; v++) {
         const Mf__FeatureViewSpec *spec = views[v]->spec;
-        if (cap < nfields + spec->n_features + 2) {
-            cap = (nfields + spec->n_features + 2) * 2;
+        if (cap < nfields + spec->n_features + 3) {
+            cap = (nfields + spec->n_features + 3) * 2;
             foff = mf__xrealloc(foff, cap * sizeof *foff);
         }
         for (size_t f = 0; f < spec->n_features; f++) {
@@ -1149,6 +1163,8 @@ static int rd_teardown(mf__online *base, const char *project, Mf__FeatureView *c
         }
         foff[nfields++] = fields.len;
         mf__buf_printf(&fields, "_ts:%s", spec->name);
+        foff[nfields++] = fields.len;
+        mf__buf_printf(&fields, "_created_ts:%s", spec->name);
     }
     foff[nfields] = fields.len;
     drop_ctx x = {project, fields.data, foff, nfields};

@@ -109,7 +109,7 @@ k1001() { rcli --no-raw --scan | grep -F -x -- "$K1001" >/dev/null; }
 check "the key of driver_id=1001 is there" k1001
 # 3 features + _ts for each of the two views
 hlen1001() { printf '%s\n' "HLEN $K1001" | rcli; }
-check "HLEN of driver 1001 is 8 (two views)" test "$(hlen1001)" = 8
+check "HLEN of driver 1001 is 10 (two views: 3 features, _ts, _created_ts each)" test "$(hlen1001)" = 10
 ts_field() { printf '%s\n' "HEXISTS $K1001 _ts:$1" | rcli; }
 check "_ts:driver_hourly_stats_fresh exists" test "$(ts_field driver_hourly_stats_fresh)" = 1
 ttl1001() { printf '%s\n' "TTL $K1001" | rcli; }
@@ -120,7 +120,7 @@ check "key_ttl_seconds sets the key's TTL" test "$t" -gt 86000 -a "$t" -le 86400
 
 r "$MF" -C rd delete driver_hourly_stats_fresh
 expect_rc "delete driver_hourly_stats_fresh" 0
-check "HLEN of driver 1001 is 4 after the delete" test "$(hlen1001)" = 4
+check "HLEN of driver 1001 is 5 after the delete" test "$(hlen1001)" = 5
 check "_ts:driver_hourly_stats_fresh is gone" test "$(ts_field driver_hourly_stats_fresh)" = 0
 check "_ts:driver_hourly_stats stays" test "$(ts_field driver_hourly_stats)" = 1
 check "still 10 keys" test "$(rcli dbsize)" = 10

@@ -5,8 +5,7 @@
  * always stops (atexit, and PR_SET_PDEATHSIG should the test itself die).
  *
  * 1. The store contract (tests/unit/store_suite.h), but for the rules
- *    Feast's Redis layout cannot keep and store_redis.c documents: no
- *    created timestamp is stored (equal event times: the later write wins),
+ *    Feast's Redis layout cannot keep and store_redis.c documents:
  *    UnixTimestamp values are whole seconds, and list cells come back as
  *    compact JSON rebuilt from the list Values, not as the text written.
  *    Those suite tests are replaced by Redis versions below that check the
@@ -380,11 +379,14 @@ static void test_layout_bytes(void) {
      * 500000000 (varint 80 ca b5 ee 01)} */
     CHECK(hget(c, driver_key, klen, "_ts:driver_hourly_stats", 23, &v) == 1);
     CHECK(bytes_are(&v, "\x08\x80\x8b\xd2\xbb\x06\x10\x80\xca\xb5\xee\x01", 12));
-    /* exactly those four fields, no TTL */
+    /* moonfeast's created time beside Feast's fields (decimal µs; 0 here) */
+    CHECK(hget(c, driver_key, klen, "_created_ts:driver_hourly_stats", 31, &v) == 1);
+    CHECK(bytes_are(&v, "0", 1));
+    /* exactly those five fields, no TTL */
     mf__buf kbuf;
     mf__buf_init(&kbuf);
     mf__buf_put(&kbuf, driver_key, klen);
-    CHECK(hlen(c, &kbuf) == 4);
+    CHECK(hlen(c, &kbuf) == 5);
     redisReply *r = redisCommand(c, "TTL %b", driver_key, klen);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == -1);
     freeReplyObject(r);
@@ -492,8 +494,9 @@ static void test_reads_feast_hash(void) {
 
 /*---- Redis versions of the suite's created_ts and timestamp tests --------------------*/
 
-/* Event time decides; equal event times: the later write wins whatever the
- * created times (Feast's layout stores none). Before the epoch too. */
+/* Event time decides; equal event times: the greater or equal created time
+ * wins (kept in "_created_ts:view" beside Feast's fields). Timestamps
+ * before the epoch and far from it decode exactly. */
 static void test_ordering(void) {
     mf__online *s = open_main(0, 1000);
     CHECK(s);
@@ -504,8 +507,9 @@ static void test_ordering(void) {
     MFS_STEP(T + 200, 5, 1, T + 200, 1);        /* first write */
     MFS_STEP(T + 100, 999, 2, T + 200, 1);      /* older event, newer created: loses */
     MFS_STEP(T + 199, 5, 3, T + 200, 1);        /* 1 µs older: loses */
-    MFS_STEP(T + 200, 4, 4, T + 200, 4);        /* same event: the later write wins */
-    MFS_STEP(T + 200, 0, 5, T + 200, 5);        /* same event, created 0: wins too */
+    MFS_STEP(T + 200, 4, 4, T + 200, 1);        /* same event, smaller created: loses */
+    MFS_STEP(T + 200, 5, 5, T + 200, 5);        /* same event, equal created: wins */
+    MFS_STEP(T + 200, 6, 9, T + 200, 9);        /* same event, greater created: wins */
     MFS_STEP(T + 201, 0, 6, T + 201, 6);        /* newer event: wins */
     MFS_STEP(T - 1000000, 0, 7, T + 201, 6);    /* a second older: loses */
     MFS_STEP(-1000000, 0, 8, T + 201, 6);       /* before the epoch: loses */
@@ -523,8 +527,8 @@ static void test_ordering(void) {
     s->vt->close(s);
 }
 
-/* The same key several times in one batch: event time decides, the last
- * of equal times wins. */
+/* The same key several times in one batch: event time decides, then the
+ * created time. */
 static void test_ordering_in_batch(void) {
     mf__online *s = open_main(0, 1000);
     CHECK(s);
@@ -543,7 +547,7 @@ static void test_ordering_in_batch(void) {
     MFS_OK(mfs_read(s, project, fv, rids, 3, NULL, 0, &g, &mfs_e));
     CHECK(mfs_i64(&g.cols[0], 0) == 11 && g.ts[0] == MFS_T0 + 50);
     CHECK(mfs_i64(&g.cols[0], 1) == 22 && g.ts[1] == MFS_T0 + 50);
-    CHECK(mfs_i64(&g.cols[0], 2) == 32 && g.ts[2] == MFS_T0);
+    CHECK(mfs_i64(&g.cols[0], 2) == 31 && g.ts[2] == MFS_T0);
     mfs_got_free(&g);
     mf__col_free(&c);
     MFS_FREE(fv);
@@ -731,11 +735,12 @@ static void test_drop_fields(void) {
     key_of(&k1, 1, project);
     key_of(&k3, 3, project);
     key_of(&kx, 1, "xdropf");
-    CHECK(hlen(c, &k1) == 5); /* a, b, _ts:one, v, _ts:two */
-    CHECK(hlen(c, &k3) == 3);
-    CHECK(hlen(c, &kx) == 3);
+    /* a, b, _ts:one, _created_ts:one, v, _ts:two, _created_ts:two */
+    CHECK(hlen(c, &k1) == 7);
+    CHECK(hlen(c, &k3) == 4);
+    CHECK(hlen(c, &kx) == 4);
     MFS_OK(mfs_update(s, project, v2, NULL, v1, &mfs_e)); /* drop "one" */
-    CHECK(hlen(c, &k1) == 2);
+    CHECK(hlen(c, &k1) == 3);
     mf__buf v;
     mf__buf_init(&v);
     CHECK(hget(c, k1.data, k1.len, "_ts:two", 7, &v) == 1);
@@ -743,7 +748,7 @@ static void test_drop_fields(void) {
     redisReply *r = redisCommand(c, "EXISTS %b", k3.data, k3.len);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0); /* emptied: gone */
     freeReplyObject(r);
-    CHECK(hlen(c, &kx) == 3); /* the other project */
+    CHECK(hlen(c, &kx) == 4); /* the other project */
     mfs_got g;
     MFS_OK(mfs_read(s, project, v2, ids, 2, NULL, 0, &g, &mfs_e));
     CHECK(g.found[0] == 1 && g.found[1] == 1 && mfs_i64(&g.cols[0], 1) == 1);
@@ -754,7 +759,7 @@ static void test_drop_fields(void) {
     r = redisCommand(c, "EXISTS %b", k1.data, k1.len);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject(r);
-    CHECK(hlen(c, &kx) == 3);
+    CHECK(hlen(c, &kx) == 4);
     redisFree(c);
     mf__buf_free(&v);
     mf__buf_free(&k1);
@@ -843,7 +848,7 @@ static void test_db_and_password(void) {
     freeReplyObject(r);
     r = redisCommand(c, "SELECT 3");
     freeReplyObject(r);
-    CHECK(hlen(c, &k) == 2);
+    CHECK(hlen(c, &k) == 3); /* value, _ts, _created_ts */
     redisFree(c);
     mf__buf_free(&k);
 
@@ -947,7 +952,7 @@ static void test_unix_socket(void) {
     mf__buf k;
     mf__buf_init(&k);
     key_of(&k, 1, "unixp");
-    CHECK(hlen(c, &k) == 2);
+    CHECK(hlen(c, &k) == 3); /* value, _ts, _created_ts */
     mf__buf_free(&k);
     redisFree(c);
     MFS_FREE(fv);
@@ -1100,10 +1105,8 @@ int main(void) {
     mf__online *s = open_main(0, 5000);
     if (s) {
         for (size_t i = 0; i < MF__ARRAY_LEN(mfs_tests); i++) {
-            /* replaced by test_types_seconds, test_ordering and
-             * test_ordering_in_batch: see the top of this file */
-            if (mfs_tests[i].fn == mfs_test_types || mfs_tests[i].fn == mfs_test_ordering ||
-                mfs_tests[i].fn == mfs_test_ordering_in_batch)
+            /* replaced by test_types_seconds: see the top of this file */
+            if (mfs_tests[i].fn == mfs_test_types)
                 continue;
             mfs_run_one(s, "redis", "mft_r_", i);
         }
