@@ -64,6 +64,7 @@ struct mf__csv {
     mf__buf scratch;
 
     unsigned char special[256]; /* delimiter, '"', CR, LF */
+    bool borrowed; /* base belongs to the reader this one was split from */
 };
 
 /*---- Loading the file ----------------------------------------------------*/
@@ -371,9 +372,44 @@ long mf__csv_line(const mf__csv *c) { return c->rec_line; }
 
 const char *mf__csv_path(const mf__csv *c) { return c->path; }
 
+int mf__csv_split(mf__csv *c, mf__csv **tail) {
+    *tail = NULL;
+    if (c->failed || c->end - c->p < (ptrdiff_t)(1 << 20)) return 0;
+    /* without quotes every '\n' ends a record, so any line break is a
+     * record boundary */
+    if (memchr(c->p, '"', (size_t)(c->end - c->p))) return 0;
+    const char *mid = c->p + (c->end - c->p) / 2;
+    const char *nl = memchr(mid, '\n', (size_t)(c->end - mid));
+    if (!nl || nl + 1 >= c->end) return 0;
+    mf__csv *t = mf__xcalloc(1, sizeof *t);
+    t->path = mf__xstrdup(c->path);
+    t->delim = c->delim;
+    memcpy(t->special, c->special, sizeof t->special);
+    t->base = c->base;
+    t->map_len = c->map_len;
+    t->borrowed = true;
+    t->p = nl + 1;
+    t->end = c->end;
+    t->line = c->line + (long)count_newlines(c->p, nl + 1);
+    t->rec_line = t->line;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    t->dropped = (size_t)(t->p - t->base) / page * page;
+    t->ncols = c->ncols;
+    t->names = mf__xmalloc((c->ncols ? c->ncols : 1) * sizeof *t->names);
+    for (size_t i = 0; i < c->ncols; i++) t->names[i] = mf__xstrdup(c->names[i]);
+    t->fields = mf__xcalloc(c->ncols ? c->ncols : 1, sizeof *t->fields);
+    t->fcap = c->ncols;
+    mf__buf_init(&t->scratch);
+    c->end = nl + 1;
+    *tail = t;
+    return 1;
+}
+
 void mf__csv_close(mf__csv *c) {
     if (!c) return;
-    if (c->map_len)
+    if (c->borrowed)
+        ; /* the reader it was split from owns the bytes */
+    else if (c->map_len)
         munmap(c->base, c->map_len);
     else
         free(c->base);

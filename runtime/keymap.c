@@ -33,7 +33,33 @@ static uint64_t hash_bytes(const unsigned char *p, size_t n) {
 
 void mf__keymap_init(mf__keymap *m) { memset(m, 0, sizeof *m); }
 
+void mf__keymap_init_fixed8(mf__keymap *m) {
+    memset(m, 0, sizeof *m);
+    m->fixed8 = true;
+}
+
+void mf__keymap_init_for(mf__keymap *m, const Mf__FeatureViewSpec *v) {
+    mf__keymap_init(m);
+    if (v->n_entity_columns != 1) return;
+    switch (v->entity_columns[0]->dtype) {
+    case MF__VALUE_TYPE__VT_INT32:
+    case MF__VALUE_TYPE__VT_INT64:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
+    case MF__VALUE_TYPE__VT_DOUBLE:
+    case MF__VALUE_TYPE__VT_FLOAT: m->fixed8 = true; break;
+    default: break;
+    }
+}
+
+static inline uint64_t hash8(uint64_t k) {
+    k ^= k >> 33;
+    k *= 0xFF51AFD7ED558CCDULL;
+    k ^= k >> 33;
+    return k;
+}
+
 void mf__keymap_free(mf__keymap *m) {
+    free(m->fkeys);
     free(m->slots);
     free(m->off);
     free(m->arena);
@@ -44,6 +70,23 @@ static void grow(mf__keymap *m) {
     size_t cap = m->cap ? m->cap * 2 : 1024;
     uint32_t *slots = mf__xmalloc(cap * sizeof *slots);
     memset(slots, 0xff, cap * sizeof *slots);
+    if (m->fixed8) {
+        uint64_t *fk = mf__xmalloc(cap * sizeof *fk);
+        for (size_t id = 0; id < m->n; id++) {
+            uint64_t k;
+            memcpy(&k, m->arena + 8 * id, 8);
+            size_t i = hash8(k) & (cap - 1);
+            while (slots[i] != UINT32_MAX) i = (i + 1) & (cap - 1);
+            slots[i] = (uint32_t)id;
+            fk[i] = k;
+        }
+        free(m->slots);
+        free(m->fkeys);
+        m->slots = slots;
+        m->fkeys = fk;
+        m->cap = cap;
+        return;
+    }
     for (size_t id = 0; id < m->n; id++) {
         uint64_t h = hash_bytes(m->arena + m->off[id], m->off[id + 1] - m->off[id]);
         size_t i = h & (cap - 1);
@@ -70,22 +113,34 @@ static long lookup(const mf__keymap *m, const void *key, size_t len, uint64_t h,
     }
 }
 
+/* fixed8: index of key's slot, or of the empty slot where it would go. */
+static inline size_t probe8(const mf__keymap *m, uint64_t k) {
+    size_t i = hash8(k) & (m->cap - 1);
+    while (m->slots[i] != UINT32_MAX && m->fkeys[i] != k) i = (i + 1) & (m->cap - 1);
+    return i;
+}
+
+void mf__keymap_prefetch8(const mf__keymap *m, uint64_t k) {
+    if (!m->cap) return;
+    size_t i = hash8(k) & (m->cap - 1);
+    __builtin_prefetch(&m->slots[i]);
+    __builtin_prefetch(&m->fkeys[i]);
+}
+
 long mf__keymap_find(const mf__keymap *m, const void *key, size_t len) {
+    if (m->fixed8) {
+        if (len != 8 || !m->cap) return -1;
+        uint64_t k;
+        memcpy(&k, key, 8);
+        uint32_t id = m->slots[probe8(m, k)];
+        return id == UINT32_MAX ? -1 : (long)id;
+    }
     return lookup(m, key, len, hash_bytes(key, len), NULL);
 }
 
-uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len) {
-    uint64_t h = hash_bytes(key, len);
-    size_t slot;
-    long id = lookup(m, key, len, h, &slot);
-    if (id >= 0) return (uint32_t)id;
-    if ((m->n + 1) * 4 >= m->cap * 3) {
-        grow(m);
-        lookup(m, key, len, h, &slot);
-    }
-    /* allocated even for a first key of length 0 (a view without entities
-     * has only that key), so that arena is never NULL once a key exists */
-    if (!m->arena || m->arena_len + len > m->arena_cap) {
+/* Append key bytes to the arena and the offsets (both modes). */
+static void store_key(mf__keymap *m, const void *key, size_t len) {
+    if (m->arena_len + len > m->arena_cap || !m->arena) {
         m->arena_cap = m->arena_cap ? m->arena_cap * 2 : 4096;
         while (m->arena_len + len > m->arena_cap) m->arena_cap *= 2;
         m->arena = mf__xrealloc(m->arena, m->arena_cap);
@@ -95,9 +150,39 @@ uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len) {
         m->off = mf__xrealloc(m->off, m->off_cap * sizeof *m->off);
         if (m->n == 0) m->off[0] = 0;
     }
-    memcpy(m->arena + m->arena_len, key, len);
+    if (len) memcpy(m->arena + m->arena_len, key, len);
     m->arena_len += len;
     m->off[m->n + 1] = m->arena_len;
+}
+
+uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len) {
+    if (m->fixed8) {
+        uint64_t k;
+        memcpy(&k, key, 8); /* callers of a fixed8 map pass 8 bytes */
+        if (!m->cap) grow(m);
+        size_t i = probe8(m, k);
+        if (m->slots[i] != UINT32_MAX) return m->slots[i];
+        if ((m->n + 1) * 4 >= m->cap * 3) {
+            grow(m);
+            i = probe8(m, k);
+        }
+        store_key(m, key, 8);
+        m->slots[i] = (uint32_t)m->n;
+        m->fkeys[i] = k;
+        return (uint32_t)m->n++;
+    }
+    uint64_t h = hash_bytes(key, len);
+    size_t slot;
+    long id = lookup(m, key, len, h, &slot);
+    if (id >= 0) return (uint32_t)id;
+    if ((m->n + 1) * 4 >= m->cap * 3) {
+        grow(m);
+        lookup(m, key, len, h, &slot);
+    }
+    /* store_key allocates the arena even for a first key of length 0 (a
+     * view without entities has only that key): never NULL once a key
+     * exists */
+    store_key(m, key, len);
     m->slots[slot] = (uint32_t)m->n;
     return (uint32_t)m->n++;
 }

@@ -213,7 +213,7 @@ static int materialize_view(view_job *j, mf_error *err) {
     w.text = mf__xcalloc(nf + 1, sizeof *w.text);
     for (size_t f = 0; f < nf; f++) mf__col_init(&w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
     mf__keymap keys;
-    mf__keymap_init(&keys);
+    mf__keymap_init_for(&keys, v);
     mf__buf key;
     mf__buf_init(&key);
     const mf__slice *row;

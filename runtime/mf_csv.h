@@ -63,6 +63,13 @@ long mf__csv_line(const mf__csv *c);
 /* Path the reader was opened with. Borrowed. */
 const char *mf__csv_path(const mf__csv *c);
 
+/* Split the rest of the file in two at a record boundary near its middle,
+ * so that two threads can read the halves: c keeps the first half and
+ * *tail (a new reader sharing c's memory; close it before c) reads the
+ * second, with right line numbers. Only for files without any quote in the
+ * rest and of at least 1 MiB; returns 1 when split, else 0 (*tail NULL). */
+int mf__csv_split(mf__csv *c, mf__csv **tail);
+
 /* Release the reader and its memory. NULL is a no-op. */
 void mf__csv_close(mf__csv *c);
 

@@ -8,6 +8,11 @@
 #include "mf_internal.h"
 
 typedef struct mf__keymap {
+    /* fixed-width mode (every key exactly 8 bytes, e.g. one Int64 join
+     * key): the key is kept in its slot, so a lookup is one probe of one
+     * cache line in the usual case */
+    bool fixed8;
+    uint64_t *fkeys;       /* fixed8: cap keys, parallel to slots */
     uint32_t *slots;       /* cap entries; UINT32_MAX = empty */
     size_t cap;
     size_t n;              /* keys interned */
@@ -18,7 +23,14 @@ typedef struct mf__keymap {
 } mf__keymap;
 
 void mf__keymap_init(mf__keymap *m);
+/* Same, for a map whose keys are all exactly 8 bytes long (faster). */
+void mf__keymap_init_fixed8(mf__keymap *m);
 void mf__keymap_free(mf__keymap *m);
+/* Initialize for the keys of a view's join keys: fixed8 when they encode
+ * to exactly 8 bytes (one integer, timestamp or float key). */
+void mf__keymap_init_for(mf__keymap *m, const Mf__FeatureViewSpec *v);
+/* Hint that key k (fixed8 maps) is about to be looked up. */
+void mf__keymap_prefetch8(const mf__keymap *m, uint64_t k);
 /* Id of key, adding it when new. */
 uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len);
 /* Id of key, or -1. */

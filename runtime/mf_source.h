@@ -27,6 +27,10 @@ long mf__source_line(const mf__source *s);
 /* Path (and table) for messages. Borrowed. */
 const char *mf__source_where(const mf__source *s);
 void mf__source_close(mf__source *s);
+/* Split a CSV source's remaining rows in two (mf__csv_split): s keeps the
+ * first half, *tail reads the second; close *tail before s. Returns 1 when
+ * split, 0 when the source cannot be split. */
+int mf__source_split(mf__source *s, mf__source **tail);
 
 /* Type inference over sample values: Int64 when every non-null value is an
  * integer, else Float64 when every one is a number, else Bool when every

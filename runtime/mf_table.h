@@ -41,6 +41,8 @@ void mf__col_push_i64(mf__col *c, int64_t v);
 void mf__col_push_str(mf__col *c, const char *p, size_t len);
 /* Empty the column, keeping its memory for reuse. */
 void mf__col_clear(mf__col *c);
+/* Append every row of src (same type) to dst. */
+void mf__col_append(mf__col *dst, const mf__col *src);
 /* dst[i] = src[idx[i]], or null where idx[i] < 0. dst must be initialized
  * with src's type and empty. */
 void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n);

@@ -351,6 +351,11 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
 
 /*---- Loading a view's rows ----------------------------------------------------*/
 
+typedef struct mf__tsrow {
+    int64_t ts;
+    uint32_t row;
+} mf__tsrow;
+
 typedef struct vdata {
     size_t n, cap;
     uint32_t *kid;
@@ -358,7 +363,7 @@ typedef struct vdata {
     mf__col *feat; /* the unit's requested features */
     mf__keymap keys;
     uint32_t *start; /* group starts, keys.n + 1 */
-    uint32_t *order; /* row numbers grouped by key, ordered in each group */
+    mf__tsrow *grp;  /* (ts, row) grouped by key, ordered in each group */
 } vdata;
 
 static void vdata_free(vdata *d, size_t nfeat) {
@@ -369,7 +374,7 @@ static void vdata_free(vdata *d, size_t nfeat) {
     free(d->feat);
     mf__keymap_free(&d->keys);
     free(d->start);
-    free(d->order);
+    free(d->grp);
 }
 
 static int src_err(mf__source *s, mf_error *err, const char *col, const mf__slice *v,
@@ -400,29 +405,28 @@ static const char *type_article(Mf__ValueType t, char *buf, size_t n) {
 
 /* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
  * INT64_MAX). nfeat may be 0 (keys and timestamps only). */
-static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
-                     vdata *d, mf_error *err) {
-    memset(d, 0, sizeof *d);
-    mf__keymap_init(&d->keys);
-    const Mf__FeatureViewSpec *v = u->view;
-    const Mf__DataSourceSpec *ds = u->source;
+/* One scan over source rows (all of them, or one half of a split file). */
+typedef struct scan_part {
     mf__source *s;
-    int rc = mf__source_open(cfg, ds, &s, err);
-    if (rc) return rc;
-    long its, icr = -1;
-    size_t nk = v->n_entity_columns;
-    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey);
-    long *ifeat = mf__xcalloc(nfeat + 1, sizeof *ifeat);
-    rc = need_col(s, v->name, ds->timestamp_field, &its, err);
-    if (rc == MF_OK && ds->created_timestamp_column[0])
-        rc = need_col(s, v->name, ds->created_timestamp_column, &icr, err);
-    for (size_t k = 0; k < nk && rc == MF_OK; k++)
-        rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
-    for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
-        rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    d->feat = mf__xcalloc(nfeat + 1, sizeof *d->feat);
-    for (size_t f = 0; f < nfeat; f++)
-        mf__col_init(&d->feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
+    const unit *u;
+    size_t nfeat;
+    long its, icr;
+    const long *ikey, *ifeat;
+    int64_t lo, hi;
+    vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
+    mf_error err;
+    int rc;
+} scan_part;
+
+static int scan_rows(scan_part *p) {
+    vdata *d = &p->d;
+    const Mf__FeatureViewSpec *v = p->u->view;
+    const Mf__DataSourceSpec *ds = p->u->source;
+    mf__source *s = p->s;
+    mf_error *err = &p->err;
+    size_t nk = v->n_entity_columns, nfeat = p->nfeat;
+    long its = p->its, icr = p->icr;
+    int rc = MF_OK;
     mf__buf key;
     mf__buf_init(&key);
     mf__buf_reserve(&key, 64);
@@ -438,7 +442,7 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
             rc = src_err(s, err, ds->timestamp_field, t, "a timestamp");
             break;
         }
-        if (ts < lo || ts > hi) continue;
+        if (ts < p->lo || ts > p->hi) continue;
         if (icr >= 0 && row[icr].len) {
             if (mf__ts_parse(row[icr].ptr, row[icr].len, &cr) != 0) {
                 rc = src_err(s, err, ds->created_timestamp_column, &row[icr], "a timestamp");
@@ -449,9 +453,10 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
         bool null_key = false;
         for (size_t k = 0; k < nk; k++) {
             Mf__ValueType kt = v->entity_columns[k]->dtype;
-            int kr = mf__key_append_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
+            const mf__slice *kv = &row[p->ikey[k]];
+            int kr = mf__key_append_text(&key, kt, kv->ptr, kv->len);
             if (kr < 0) {
-                rc = src_err(s, err, v->entity_columns[k]->name, &row[ikey[k]],
+                rc = src_err(s, err, v->entity_columns[k]->name, kv,
                              type_article(kt, want, sizeof want));
                 break;
             }
@@ -460,26 +465,141 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
         if (rc) break;
         if (null_key) continue; /* a row without a key never matches */
         for (size_t f = 0; f < nfeat; f++) {
-            const mf__slice *fv = &row[ifeat[f]];
+            const mf__slice *fv = &row[p->ifeat[f]];
             if (mf__col_push_text(&d->feat[f], fv->ptr, fv->len) != 0) {
-                rc = src_err(s, err, u->feat[f]->name, fv,
-                             type_article(u->feat[f]->dtype, want, sizeof want));
+                rc = src_err(s, err, p->u->feat[f]->name, fv,
+                             type_article(p->u->feat[f]->dtype, want, sizeof want));
                 break;
             }
         }
         if (rc) break;
         if (d->n == d->cap) {
             d->cap = d->cap ? d->cap * 2 : 4096;
-            d->kid = mf__xrealloc(d->kid, d->cap * sizeof *d->kid);
+            /* 8 bytes a row: raw fixed8 keys first, ids after */
+            d->kid = mf__xrealloc(d->kid, d->cap * sizeof(uint64_t));
             d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
             if (icr >= 0) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
         }
-        d->kid[d->n] = mf__keymap_intern(&d->keys, key.data, key.len);
+        if (d->keys.fixed8) /* interned after the scan, with prefetching */
+            memcpy((char *)d->kid + 8 * d->n, key.data, 8);
+        else
+            d->kid[d->n] = mf__keymap_intern(&d->keys, key.data, key.len);
         d->ts[d->n] = ts;
         if (icr >= 0) d->cr[d->n] = cr;
         d->n++;
     }
     mf__buf_free(&key);
+    return rc;
+}
+
+static void *scan_thread(void *arg) {
+    scan_part *p = arg;
+    p->rc = scan_rows(p);
+    return NULL;
+}
+
+static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
+    *p = *like;
+    p->s = s;
+    memset(&p->d, 0, sizeof p->d);
+    p->d.keys.fixed8 = like->d.keys.fixed8;
+    p->d.feat = mf__xcalloc(p->nfeat + 1, sizeof *p->d.feat);
+    for (size_t f = 0; f < p->nfeat; f++)
+        mf__col_init(&p->d.feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
+}
+
+/* Append the rows of part b (raw fixed8 keys) after those of a. */
+static void part_merge(vdata *a, vdata *b, size_t nfeat, bool has_cr) {
+    size_t n = a->n + b->n;
+    a->kid = mf__xrealloc(a->kid, (n ? n : 1) * sizeof(uint64_t));
+    a->ts = mf__xrealloc(a->ts, (n ? n : 1) * sizeof *a->ts);
+    memcpy((char *)a->kid + 8 * a->n, b->kid, 8 * b->n);
+    memcpy(a->ts + a->n, b->ts, b->n * sizeof *a->ts);
+    if (has_cr) {
+        a->cr = mf__xrealloc(a->cr, (n ? n : 1) * sizeof *a->cr);
+        memcpy(a->cr + a->n, b->cr, b->n * sizeof *a->cr);
+    }
+    for (size_t f = 0; f < nfeat; f++) mf__col_append(&a->feat[f], &b->feat[f]);
+    a->n = a->cap = n;
+}
+
+/* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
+ * INT64_MAX). nfeat may be 0 (keys and timestamps only). With `split`, a
+ * CSV file without quotes and a single 8-byte join key is read by two
+ * threads, one half each; the halves are joined in file order, so the
+ * result is the same. */
+static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
+                     bool split, vdata *d, mf_error *err) {
+    memset(d, 0, sizeof *d);
+    const Mf__FeatureViewSpec *v = u->view;
+    const Mf__DataSourceSpec *ds = u->source;
+    mf__source *s;
+    int rc = mf__source_open(cfg, ds, &s, err);
+    if (rc) {
+        mf__keymap_init(&d->keys);
+        return rc;
+    }
+    long its, icr = -1;
+    size_t nk = v->n_entity_columns;
+    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey);
+    long *ifeat = mf__xcalloc(nfeat + 1, sizeof *ifeat);
+    rc = need_col(s, v->name, ds->timestamp_field, &its, err);
+    if (rc == MF_OK && ds->created_timestamp_column[0])
+        rc = need_col(s, v->name, ds->created_timestamp_column, &icr, err);
+    for (size_t k = 0; k < nk && rc == MF_OK; k++)
+        rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
+    for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
+        rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, {0}, {0}, MF_OK};
+    mf__keymap_init_for(&head.d.keys, v);
+    head.d.feat = mf__xcalloc(nfeat + 1, sizeof *head.d.feat);
+    for (size_t f = 0; f < nfeat; f++)
+        mf__col_init(&head.d.feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
+    mf__source *ts_src = NULL;
+    scan_part tail;
+    pthread_t th;
+    bool two = false;
+    if (rc == MF_OK && split && head.d.keys.fixed8 && mf__source_split(s, &ts_src)) {
+        part_init(&tail, &head, ts_src);
+        two = pthread_create(&th, NULL, scan_thread, &tail) == 0;
+        if (!two) { /* read the second half here, after the first */
+            vdata_free(&tail.d, nfeat);
+            mf__source_close(ts_src);
+            ts_src = NULL;
+        }
+    }
+    if (rc == MF_OK) {
+        rc = scan_rows(&head);
+        if (rc && err) *err = head.err;
+    }
+    if (two) {
+        pthread_join(th, NULL);
+        if (rc == MF_OK && tail.rc) {
+            rc = tail.rc;
+            if (err) *err = tail.err;
+        }
+        if (rc == MF_OK) part_merge(&head.d, &tail.d, nfeat, icr >= 0);
+        vdata_free(&tail.d, nfeat);
+        mf__source_close(ts_src);
+    } else if (ts_src) {
+        mf__source_close(ts_src);
+    }
+    *d = head.d;
+    if (rc == MF_OK && d->keys.fixed8) {
+        /* ids in place of the raw keys, looking ahead so that the table's
+         * cache misses overlap */
+        const char *raw = (const char *)d->kid;
+        for (size_t i = 0; i < d->n; i++) {
+            uint64_t k, ahead;
+            if (i + 16 < d->n) {
+                memcpy(&ahead, raw + 8 * (i + 16), 8);
+                mf__keymap_prefetch8(&d->keys, ahead);
+            }
+            memcpy(&k, raw + 8 * i, 8);
+            /* id i lands at bytes 4i..4i+3, below raw key i + 1 */
+            d->kid[i] = mf__keymap_intern(&d->keys, &k, 8);
+        }
+    }
     free(ikey);
     free(ifeat);
     mf__source_close(s);
@@ -488,50 +608,62 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
 
 /*---- Ordering ----------------------------------------------------------------*/
 
-static inline bool row_less(const vdata *d, uint32_t a, uint32_t b) {
-    if (d->ts[a] != d->ts[b]) return d->ts[a] < d->ts[b];
-    if (d->cr && d->cr[a] != d->cr[b]) return d->cr[a] < d->cr[b];
-    return a < b;
+/* Rows of one key are gathered into a contiguous run of (ts, row) pairs,
+ * so ordering a group and searching it touch consecutive memory. */
+static inline bool ent_less(const vdata *d, const mf__tsrow *a, const mf__tsrow *b) {
+    if (a->ts != b->ts) return a->ts < b->ts;
+    if (d->cr && d->cr[a->row] != d->cr[b->row]) return d->cr[a->row] < d->cr[b->row];
+    return a->row < b->row;
 }
 
-static void merge_sort(const vdata *d, uint32_t *a, uint32_t *tmp, size_t n) {
-    if (n <= 24) {
+static void sort_group(const vdata *d, mf__tsrow *a, mf__tsrow *tmp, size_t n) {
+    if (n <= 32) {
         for (size_t i = 1; i < n; i++) {
-            uint32_t x = a[i];
+            mf__tsrow x = a[i];
             size_t j = i;
-            while (j > 0 && row_less(d, x, a[j - 1])) a[j] = a[j - 1], j--;
+            while (j > 0 && ent_less(d, &x, &a[j - 1])) a[j] = a[j - 1], j--;
             a[j] = x;
         }
         return;
     }
     size_t h = n / 2;
-    merge_sort(d, a, tmp, h);
-    merge_sort(d, a + h, tmp, n - h);
-    if (!row_less(d, a[h], a[h - 1])) return; /* already in order */
+    sort_group(d, a, tmp, h);
+    sort_group(d, a + h, tmp, n - h);
+    if (!ent_less(d, &a[h], &a[h - 1])) return; /* already in order */
     memcpy(tmp, a, h * sizeof *a);
     size_t i = 0, j = h, k = 0;
-    while (i < h && j < n) a[k++] = row_less(d, a[j], tmp[i]) ? a[j++] : tmp[i++];
+    while (i < h && j < n) a[k++] = ent_less(d, &a[j], &tmp[i]) ? a[j++] : tmp[i++];
     while (i < h) a[k++] = tmp[i++];
 }
 
-/* Group rows by key (counting sort, stable), then order each group. */
+/* Group rows by key (counting sort: sequential reads, scattered writes of
+ * (ts, row) pairs), then order each group by (ts, created, source order).
+ * The unordered ts and key arrays are released. */
 static void order_rows(vdata *d) {
     size_t nk = d->keys.n;
     d->start = mf__xcalloc(nk + 1, sizeof *d->start);
     for (size_t i = 0; i < d->n; i++) d->start[d->kid[i] + 1]++;
     for (size_t k = 0; k < nk; k++) d->start[k + 1] += d->start[k];
-    d->order = mf__xmalloc((d->n ? d->n : 1) * sizeof *d->order);
+    d->grp = mf__xmalloc((d->n ? d->n : 1) * sizeof *d->grp);
     uint32_t *fill = mf__xmalloc((nk ? nk : 1) * sizeof *fill);
     memcpy(fill, d->start, nk * sizeof *fill);
-    for (size_t i = 0; i < d->n; i++) d->order[fill[d->kid[i]]++] = (uint32_t)i;
+    for (size_t i = 0; i < d->n; i++) {
+        mf__tsrow *e = &d->grp[fill[d->kid[i]]++];
+        e->ts = d->ts[i];
+        e->row = (uint32_t)i;
+    }
+    free(fill);
+    free(d->ts);
+    free(d->kid);
+    d->ts = NULL;
+    d->kid = NULL;
     size_t maxg = 0;
     for (size_t k = 0; k < nk; k++)
         if (d->start[k + 1] - d->start[k] > maxg) maxg = d->start[k + 1] - d->start[k];
-    uint32_t *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
+    mf__tsrow *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
     for (size_t k = 0; k < nk; k++)
-        merge_sort(d, d->order + d->start[k], tmp, d->start[k + 1] - d->start[k]);
+        sort_group(d, d->grp + d->start[k], tmp, d->start[k + 1] - d->start[k]);
     free(tmp);
-    free(fill);
 }
 
 /*---- The join ------------------------------------------------------------------*/
@@ -542,13 +674,13 @@ static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
     /* first position whose ts > T */
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (d->ts[d->order[mid]] <= T) lo = mid + 1;
+        if (d->grp[mid].ts <= T) lo = mid + 1;
         else hi = mid;
     }
     if (lo == d->start[kid]) return -1;
-    uint32_t w = d->order[lo - 1];
-    if (ttl_us > 0 && d->ts[w] < T - ttl_us) return -1;
-    return w;
+    const mf__tsrow *w = &d->grp[lo - 1];
+    if (ttl_us > 0 && w->ts < T - ttl_us) return -1;
+    return w->row;
 }
 
 static int run_unit(request *r, unit *u) {
@@ -568,7 +700,7 @@ static int run_unit(request *r, unit *u) {
         }
     }
     vdata d;
-    int rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, &d, &u->err);
+    int rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, r->nunits == 1, &d, &u->err);
     if (rc == MF_OK) order_rows(&d);
     int64_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
     int64_t ttl_us = u->view->ttl_seconds * 1000000;
@@ -576,6 +708,7 @@ static int run_unit(request *r, unit *u) {
     mf__buf_init(&key);
     mf__buf_reserve(&key, 64);
     char want[64];
+    /* pass 1: key ids of the entity rows (idx holds them for now) */
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         key.len = 0;
         bool null_key = false;
@@ -591,7 +724,12 @@ static int run_unit(request *r, unit *u) {
             if (kr == 1) null_key = true;
         }
         if (rc) break;
-        long kid = null_key ? -1 : mf__keymap_find(&d.keys, key.data, key.len);
+        idx[i] = null_key ? -1 : mf__keymap_find(&d.keys, key.data, key.len);
+    }
+    /* pass 2: winners, prefetching the groups a few rows ahead */
+    for (size_t i = 0; i < n && rc == MF_OK; i++) {
+        if (i + 8 < n && idx[i + 8] >= 0) __builtin_prefetch(&d.grp[d.start[idx[i + 8]]]);
+        long kid = (long)idx[i];
         idx[i] = kid < 0 ? -1 : winner(&d, (uint32_t)kid, r->T[i], ttl_us);
     }
     mf__buf_free(&key);
@@ -641,7 +779,7 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     int rc = MF_OK;
     for (size_t i = 0; i < r->nunits && rc == MF_OK; i++) {
         vdata d;
-        rc = load_view(r->cfg, &r->units[i], 0, start, end, &d, err);
+        rc = load_view(r->cfg, &r->units[i], 0, start, end, true, &d, err);
         for (size_t k = 0; rc == MF_OK && k < d.keys.n; k++) {
             size_t len;
             const unsigned char *kb = mf__keymap_key(&d.keys, (uint32_t)k, &len);

@@ -130,6 +130,20 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
     return 1;
 }
 
+int mf__source_split(mf__source *s, mf__source **tail) {
+    *tail = NULL;
+    mf__csv *t;
+    if (!s->csv || !mf__csv_split(s->csv, &t)) return 0;
+    mf__source *x = mf__xcalloc(1, sizeof *x);
+    x->where = mf__xstrdup(s->where);
+    x->ncols = s->ncols;
+    x->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *x->names);
+    for (size_t i = 0; i < s->ncols; i++) x->names[i] = mf__xstrdup(s->names[i]);
+    x->csv = t;
+    *tail = x;
+    return 1;
+}
+
 void mf__source_close(mf__source *s) {
     if (!s) return;
     mf__csv_close(s->csv);

@@ -236,6 +236,20 @@ int mf__col_push_text(mf__col *c, const char *p, size_t len) {
     return 0;
 }
 
+void mf__col_append(mf__col *dst, const mf__col *src) {
+    mf__col_reserve(dst, dst->n + src->n);
+    memcpy(dst->valid + dst->n, src->valid, src->n);
+    if (dst->sc == MF__SC_TEXT) {
+        uint64_t base = dst->heap_len;
+        heap_put(dst, src->heap, src->heap_len);
+        for (size_t i = 0; i < src->n; i++) dst->off[dst->n + i + 1] = base + src->off[i + 1];
+    } else if (src->n) {
+        size_t sz = sc_size(dst->sc);
+        memcpy((char *)dst->data + dst->n * sz, src->data, src->n * sz);
+    }
+    dst->n += src->n;
+}
+
 void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n) {
     mf__col_reserve(dst, dst->n + n);
     if (src->sc == MF__SC_TEXT) {
