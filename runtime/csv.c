@@ -65,7 +65,24 @@ struct mf__csv {
 
     unsigned char special[256]; /* delimiter, '"', CR, LF */
     bool borrowed; /* base belongs to the reader this one was split from */
+    /* A split-off reader counts lines from 1 at its start; its true line
+     * numbers add the lines before it, counted only when a message needs
+     * them (counting half a large file costs more than reading it). */
+    const char *count_from, *count_to;
+    long line_offset; /* -1 until counted */
 };
+
+/* The file's line number of line `line` as this reader counts it. */
+static long abs_line(const mf__csv *c, long line) {
+    if (!c->count_from) return line;
+    if (c->line_offset < 0) {
+        mf__csv *m = (mf__csv *)c; /* a cache, not a change of state */
+        size_t n = 0;
+        for (const char *p = c->count_from; p < c->count_to; p++) n += *p == '\n';
+        m->line_offset = (long)n;
+    }
+    return line + c->line_offset;
+}
 
 /*---- Loading the file ----------------------------------------------------*/
 
@@ -161,7 +178,7 @@ static int syntax_error(mf__csv *c, long line, mf_error *err, const char *what,
                         size_t field) {
     char lab[256];
     c->failed = 1;
-    return mf__err_at(err, MF_EDATA, c->path, (int)line, "%s in %s", what,
+    return mf__err_at(err, MF_EDATA, c->path, (int)abs_line(c, line), "%s in %s", what,
                       field_label(c, field, lab, sizeof lab));
 }
 
@@ -355,20 +372,20 @@ long mf__csv_find(const mf__csv *c, const char *name) {
 
 int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err) {
     if (c->failed)
-        return mf__err_at(err, MF_EDATA, c->path, (int)c->rec_line,
+        return mf__err_at(err, MF_EDATA, c->path, (int)abs_line(c, c->rec_line),
                           "CSV reading stopped at an earlier error");
     drop_read_pages(c);
     size_t n;
     int rc = read_record(c, &n, err);
     if (rc <= 0) return rc;
     if (n != c->ncols)
-        return mf__err_at(err, MF_EDATA, c->path, (int)c->rec_line,
+        return mf__err_at(err, MF_EDATA, c->path, (int)abs_line(c, c->rec_line),
                           "expected %zu fields, found %zu", c->ncols, n);
     *fields = c->fields;
     return 1;
 }
 
-long mf__csv_line(const mf__csv *c) { return c->rec_line; }
+long mf__csv_line(const mf__csv *c) { return abs_line(c, c->rec_line); }
 
 const char *mf__csv_path(const mf__csv *c) { return c->path; }
 
@@ -390,8 +407,14 @@ int mf__csv_split(mf__csv *c, mf__csv **tail) {
     t->borrowed = true;
     t->p = nl + 1;
     t->end = c->end;
-    t->line = c->line + (long)count_newlines(c->p, nl + 1);
-    t->rec_line = t->line;
+    t->line = 1;
+    t->rec_line = 1;
+    t->count_from = c->p;
+    t->count_to = nl + 1;
+    t->line_offset = -1;
+    /* lines before c->p are c->line - 1 */
+    t->line = c->line;
+    t->rec_line = c->line;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     t->dropped = (size_t)(t->p - t->base) / page * page;
     t->ncols = c->ncols;

@@ -45,3 +45,9 @@ if [ "$(wc -c < repo/data/a.csv)" -gt 1100000 ] && cmp -s a.out b.out &&
 else
     not_ok "both reads give the same rows" "$(diff a.out b.out | head -5)"
 fi
+
+# an error in the second half names the file's own line number
+awk 'NR == 50001 { print $1 ",,,x,,"; next } { print }' FS=, repo/data/a.csv > repo/data/a2.csv
+mv repo/data/a2.csv repo/data/a.csv
+run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x
+expect_err "an error in the second half names the file's line" 1 "a.csv:50001:"
