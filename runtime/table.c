@@ -8,6 +8,7 @@
  * as text. Output follows SEMANTICS.md section 2: timestamps in RFC 3339,
  * floats in the shortest text that reads back to the same value.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -410,11 +411,52 @@ const char *mf_table_text(const mf_table *t, size_t col, size_t row, size_t *len
     return c->heap + c->off[row];
 }
 
-/* Write the table to f as CSV or JSON Lines. */
+/* Format rows [from, to) into b. */
+static void format_rows(const mf_table *t, mf_table_format fmt, size_t from, size_t to, mf__buf *b) {
+    char num[64];
+    for (size_t i = from; i < to; i++) {
+        if (fmt == MF_FORMAT_CSV) {
+            for (size_t j = 0; j < t->ncols; j++) {
+                if (j) mf__buf_putc(b, ',');
+                size_t len;
+                const char *s = mf__col_text(&t->cols[j], i, num, &len);
+                if (t->cols[j].sc == MF__SC_TEXT) mf__csv_write_field(b, s, len, ',');
+                else mf__buf_put(b, s, len);
+            }
+        } else {
+            mf__buf_putc(b, '{');
+            for (size_t j = 0; j < t->ncols; j++) {
+                if (j) mf__buf_putc(b, ',');
+                mf__buf_json_str(b, t->cols[j].name, strlen(t->cols[j].name));
+                mf__buf_putc(b, ':');
+                mf__col_json(&t->cols[j], i, b);
+            }
+            mf__buf_putc(b, '}');
+        }
+        mf__buf_putc(b, '\n');
+    }
+}
+
+typedef struct format_job {
+    const mf_table *t;
+    mf_table_format fmt;
+    size_t from, to;
+    mf__buf out;
+} format_job;
+
+static void *format_thread(void *arg) {
+    format_job *j = arg;
+    format_rows(j->t, j->fmt, j->from, j->to, &j->out);
+    return NULL;
+}
+
+#define WRITE_CHUNK 65536
+
+/* Write the table to f as CSV or JSON Lines. Rows are formatted in chunks,
+ * two at a time (the second on another thread), and written in order. */
 static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
     mf__buf b;
     mf__buf_init(&b);
-    char num[64];
     if (fmt == MF_FORMAT_CSV) {
         for (size_t j = 0; j < t->ncols; j++) {
             if (j) mf__buf_putc(&b, ',');
@@ -422,33 +464,24 @@ static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
         }
         mf__buf_putc(&b, '\n');
     }
-    for (size_t i = 0; i < t->nrows; i++) {
-        if (fmt == MF_FORMAT_CSV) {
-            for (size_t j = 0; j < t->ncols; j++) {
-                if (j) mf__buf_putc(&b, ',');
-                size_t len;
-                const char *s = mf__col_text(&t->cols[j], i, num, &len);
-                if (t->cols[j].sc == MF__SC_TEXT) mf__csv_write_field(&b, s, len, ',');
-                else mf__buf_put(&b, s, len);
-            }
-        } else {
-            mf__buf_putc(&b, '{');
-            for (size_t j = 0; j < t->ncols; j++) {
-                if (j) mf__buf_putc(&b, ',');
-                mf__buf_json_str(&b, t->cols[j].name, strlen(t->cols[j].name));
-                mf__buf_putc(&b, ':');
-                mf__col_json(&t->cols[j], i, &b);
-            }
-            mf__buf_putc(&b, '}');
-        }
-        mf__buf_putc(&b, '\n');
-        if (b.len > (1 << 20)) {
-            if (fwrite(b.data, 1, b.len, f) != b.len) break;
-            b.len = 0;
-        }
-    }
     bool ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len;
+    format_job other = {t, fmt, 0, 0, {0}};
+    for (size_t from = 0; ok && from < t->nrows; from += 2 * WRITE_CHUNK) {
+        size_t mid = from + WRITE_CHUNK < t->nrows ? from + WRITE_CHUNK : t->nrows;
+        size_t to = mid + WRITE_CHUNK < t->nrows ? mid + WRITE_CHUNK : t->nrows;
+        other.from = mid, other.to = to;
+        other.out.len = 0;
+        pthread_t th;
+        bool two = to > mid && pthread_create(&th, NULL, format_thread, &other) == 0;
+        b.len = 0;
+        format_rows(t, fmt, from, mid, &b);
+        if (to > mid && !two) format_thread(&other);
+        if (two) pthread_join(th, NULL);
+        ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len &&
+             fwrite(other.out.data ? other.out.data : "", 1, other.out.len, f) == other.out.len;
+    }
     mf__buf_free(&b);
+    mf__buf_free(&other.out);
     return ok && !ferror(f) ? 0 : -1;
 }
 

@@ -51,3 +51,16 @@ awk 'NR == 50001 { print $1 ",,,x,,"; next } { print }' FS=, repo/data/a.csv > r
 mv repo/data/a2.csv repo/data/a.csv
 run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x
 expect_err "an error in the second half names the file's line" 1 "a.csv:50001:"
+
+# output is formatted in chunks of 65536 rows on two threads: 300000 rows
+# come out complete and in input order
+awk 'BEGIN { print "driver_id,event_timestamp,rowno";
+  for (i = 0; i < 300000; i++) printf "%d,%d,%d\n", i % 600, 1735689600 + (i % 400000), i }' > big.csv
+run "$MF" -C repo get-historical-features --entities "$WORK/big.csv" -f b:x -o "$WORK/big.out"
+expect_rc "300000 entity rows" 0
+if [ "$(wc -l < big.out)" -eq 300001 ] &&
+   [ "$(tail -n +2 big.out | cut -d, -f3 | awk '$1 != NR - 1 { bad++ } END { print bad + 0 }')" = 0 ]; then
+    ok "every row, in input order, across output chunks"
+else
+    not_ok "every row, in input order, across output chunks" "$(wc -l < big.out) lines"
+fi
