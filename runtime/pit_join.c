@@ -636,6 +636,24 @@ static void sort_group(const vdata *d, mf__tsrow *a, mf__tsrow *tmp, size_t n) {
     while (i < h) a[k++] = tmp[i++];
 }
 
+typedef struct sort_job {
+    const vdata *d;
+    size_t from, to; /* key ids */
+} sort_job;
+
+static void *sort_groups(void *arg) {
+    sort_job *j = arg;
+    const vdata *d = j->d;
+    size_t maxg = 0;
+    for (size_t k = j->from; k < j->to; k++)
+        if (d->start[k + 1] - d->start[k] > maxg) maxg = d->start[k + 1] - d->start[k];
+    mf__tsrow *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
+    for (size_t k = j->from; k < j->to; k++)
+        sort_group(d, d->grp + d->start[k], tmp, d->start[k + 1] - d->start[k]);
+    free(tmp);
+    return NULL;
+}
+
 /* Group rows by key (counting sort: sequential reads, scattered writes of
  * (ts, row) pairs), then order each group by (ts, created, source order).
  * The unordered ts and key arrays are released. */
@@ -657,13 +675,13 @@ static void order_rows(vdata *d) {
     free(d->kid);
     d->ts = NULL;
     d->kid = NULL;
-    size_t maxg = 0;
-    for (size_t k = 0; k < nk; k++)
-        if (d->start[k + 1] - d->start[k] > maxg) maxg = d->start[k + 1] - d->start[k];
-    mf__tsrow *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
-    for (size_t k = 0; k < nk; k++)
-        sort_group(d, d->grp + d->start[k], tmp, d->start[k + 1] - d->start[k]);
-    free(tmp);
+    /* the groups are independent: the second half of them on a thread */
+    sort_job second = {d, nk / 2, nk};
+    pthread_t th;
+    bool two = nk >= 256 && pthread_create(&th, NULL, sort_groups, &second) == 0;
+    sort_job first = {d, 0, two ? nk / 2 : nk};
+    sort_groups(&first);
+    if (two) pthread_join(th, NULL);
 }
 
 /*---- The join ------------------------------------------------------------------*/
