@@ -43,6 +43,9 @@ void mf__col_push_str(mf__col *c, const char *p, size_t len);
 void mf__col_clear(mf__col *c);
 /* Append every row of src (same type) to dst. */
 void mf__col_append(mf__col *dst, const mf__col *src);
+/* Gather from two columns taken as one: rows 0..na of a, then b's. */
+void mf__col_gather2(mf__col *dst, const mf__col *a, const mf__col *b, size_t na,
+                     const int64_t *idx, size_t n);
 /* dst[i] = src[idx[i]], or null where idx[i] < 0. dst must be initialized
  * with src's type and empty. */
 void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n);

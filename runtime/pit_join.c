@@ -364,9 +364,17 @@ typedef struct vdata {
     mf__keymap keys;
     uint32_t *start; /* group starts, keys.n + 1 */
     mf__tsrow *grp;  /* (ts, row) grouped by key, ordered in each group */
+    /* rows read by a second thread: rows n1.. are tail's rows 0..; ts, cr
+     * and feat of this struct hold rows 0..n1 only */
+    size_t n1;
+    struct vdata *tail;
 } vdata;
 
 static void vdata_free(vdata *d, size_t nfeat) {
+    if (d->tail) {
+        vdata_free(d->tail, nfeat);
+        free(d->tail);
+    }
     free(d->kid);
     free(d->ts);
     free(d->cr);
@@ -403,8 +411,6 @@ static const char *type_article(Mf__ValueType t, char *buf, size_t n) {
     return buf;
 }
 
-/* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
- * INT64_MAX). nfeat may be 0 (keys and timestamps only). */
 /* One scan over source rows (all of them, or one half of a split file). */
 typedef struct scan_part {
     mf__source *s;
@@ -508,21 +514,6 @@ static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
         mf__col_init(&p->d.feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
 }
 
-/* Append the rows of part b (raw fixed8 keys) after those of a. */
-static void part_merge(vdata *a, vdata *b, size_t nfeat, bool has_cr) {
-    size_t n = a->n + b->n;
-    a->kid = mf__xrealloc(a->kid, (n ? n : 1) * sizeof(uint64_t));
-    a->ts = mf__xrealloc(a->ts, (n ? n : 1) * sizeof *a->ts);
-    memcpy((char *)a->kid + 8 * a->n, b->kid, 8 * b->n);
-    memcpy(a->ts + a->n, b->ts, b->n * sizeof *a->ts);
-    if (has_cr) {
-        a->cr = mf__xrealloc(a->cr, (n ? n : 1) * sizeof *a->cr);
-        memcpy(a->cr + a->n, b->cr, b->n * sizeof *a->cr);
-    }
-    for (size_t f = 0; f < nfeat; f++) mf__col_append(&a->feat[f], &b->feat[f]);
-    a->n = a->cap = n;
-}
-
 /* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
  * INT64_MAX). nfeat may be 0 (keys and timestamps only). With `split`, a
  * CSV file without quotes and a single 8-byte join key is read by two
@@ -578,26 +569,43 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
             rc = tail.rc;
             if (err) *err = tail.err;
         }
-        if (rc == MF_OK) part_merge(&head.d, &tail.d, nfeat, icr >= 0);
-        vdata_free(&tail.d, nfeat);
+        if (rc == MF_OK) {
+            /* keep the second half where it is: no copy, no new pages */
+            head.d.tail = mf__xmalloc(sizeof *head.d.tail);
+            *head.d.tail = tail.d;
+        } else {
+            vdata_free(&tail.d, nfeat);
+        }
         mf__source_close(ts_src);
     } else if (ts_src) {
         mf__source_close(ts_src);
     }
     *d = head.d;
+    d->n1 = d->n;
+    if (d->tail) d->n += d->tail->n;
     if (rc == MF_OK && d->keys.fixed8) {
-        /* ids in place of the raw keys, looking ahead so that the table's
-         * cache misses overlap */
-        const char *raw = (const char *)d->kid;
+        /* ids for the raw keys (in file order: first half, then second),
+         * looking ahead so that the table's cache misses overlap; with one
+         * half the ids replace the raw keys in place (id i lands at bytes
+         * 4i..4i+3, below raw key i + 1) */
+        const char *raw1 = (const char *)d->kid;
+        const char *raw2 = d->tail ? (const char *)d->tail->kid : NULL;
+        uint32_t *ids = d->tail ? mf__xmalloc((d->n ? d->n : 1) * sizeof *ids) : d->kid;
         for (size_t i = 0; i < d->n; i++) {
             uint64_t k, ahead;
-            if (i + 16 < d->n) {
-                memcpy(&ahead, raw + 8 * (i + 16), 8);
+            size_t j = i + 16;
+            if (j < d->n) {
+                memcpy(&ahead, j < d->n1 ? raw1 + 8 * j : raw2 + 8 * (j - d->n1), 8);
                 mf__keymap_prefetch8(&d->keys, ahead);
             }
-            memcpy(&k, raw + 8 * i, 8);
-            /* id i lands at bytes 4i..4i+3, below raw key i + 1 */
-            d->kid[i] = mf__keymap_intern(&d->keys, &k, 8);
+            memcpy(&k, i < d->n1 ? raw1 + 8 * i : raw2 + 8 * (i - d->n1), 8);
+            ids[i] = mf__keymap_intern(&d->keys, &k, 8);
+        }
+        if (d->tail) {
+            free(d->kid);
+            free(d->tail->kid);
+            d->tail->kid = NULL;
+            d->kid = ids;
         }
     }
     free(ikey);
@@ -612,7 +620,11 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
  * so ordering a group and searching it touch consecutive memory. */
 static inline bool ent_less(const vdata *d, const mf__tsrow *a, const mf__tsrow *b) {
     if (a->ts != b->ts) return a->ts < b->ts;
-    if (d->cr && d->cr[a->row] != d->cr[b->row]) return d->cr[a->row] < d->cr[b->row];
+    if (d->cr) {
+        int64_t ca = a->row < d->n1 ? d->cr[a->row] : d->tail->cr[a->row - d->n1];
+        int64_t cb = b->row < d->n1 ? d->cr[b->row] : d->tail->cr[b->row - d->n1];
+        if (ca != cb) return ca < cb;
+    }
     return a->row < b->row;
 }
 
@@ -667,7 +679,7 @@ static void order_rows(vdata *d) {
     memcpy(fill, d->start, nk * sizeof *fill);
     for (size_t i = 0; i < d->n; i++) {
         mf__tsrow *e = &d->grp[fill[d->kid[i]]++];
-        e->ts = d->ts[i];
+        e->ts = i < d->n1 ? d->ts[i] : d->tail->ts[i - d->n1];
         e->row = (uint32_t)i;
     }
     free(fill);
@@ -675,6 +687,10 @@ static void order_rows(vdata *d) {
     free(d->kid);
     d->ts = NULL;
     d->kid = NULL;
+    if (d->tail) {
+        free(d->tail->ts);
+        d->tail->ts = NULL;
+    }
     /* the groups are independent: the second half of them on a thread */
     sort_job second = {d, nk / 2, nk};
     pthread_t th;
@@ -755,7 +771,10 @@ static int run_unit(request *r, unit *u) {
         u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
         for (size_t f = 0; f < u->nfeat; f++) {
             mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
-            mf__col_gather(&u->out[f], &d.feat[f], idx, n);
+            if (d.tail)
+                mf__col_gather2(&u->out[f], &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
+            else
+                mf__col_gather(&u->out[f], &d.feat[f], idx, n);
         }
     }
     free(idx);

@@ -212,6 +212,7 @@ static const char *mapped_name(const Mf__DataSourceSpec *ds, const char *col) {
 
 static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const mf_entity_df *df,
                       mf_error *err) {
+    if (df->t->nrows == 0) return MF_OK; /* nothing to append: leave the file as it is */
     char *path = mf__path_join(cfg->repo_path, ds->path);
     char delim = ds->delimiter[0] ? ds->delimiter[0] : ',';
     mf__csv *csv;
@@ -241,7 +242,8 @@ static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const
         mf__buf_putc(&b, '\n');
     }
     free(map);
-    int fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+    /* read-write: the last byte is read back (pread) under the lock */
+    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
     if (fd < 0) {
         rc = mf__err(err, MF_EIO, "cannot append to %s: %s", path, strerror(errno));
     } else {

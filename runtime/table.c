@@ -251,6 +251,25 @@ void mf__col_append(mf__col *dst, const mf__col *src) {
     dst->n += src->n;
 }
 
+void mf__col_gather2(mf__col *dst, const mf__col *a, const mf__col *b, size_t na,
+                     const int64_t *idx, size_t n) {
+    mf__col_reserve(dst, dst->n + n);
+    size_t sz = sc_size(a->sc);
+    for (size_t i = 0; i < n; i++) {
+        int64_t j = idx[i];
+        const mf__col *src = a;
+        if (j >= (int64_t)na) src = b, j -= (int64_t)na;
+        if (j < 0 || !src->valid[j]) {
+            mf__col_push_null(dst);
+        } else if (src->sc == MF__SC_TEXT) {
+            mf__col_push_str(dst, src->heap + src->off[j], src->off[j + 1] - src->off[j]);
+        } else {
+            memcpy((char *)dst->data + dst->n * sz, (const char *)src->data + (size_t)j * sz, sz);
+            dst->valid[dst->n++] = 1;
+        }
+    }
+}
+
 void mf__col_gather(mf__col *dst, const mf__col *src, const int64_t *idx, size_t n) {
     mf__col_reserve(dst, dst->n + n);
     if (src->sc == MF__SC_TEXT) {
