@@ -147,14 +147,17 @@ typedef struct redis_store {
     mf__buf tmp;       /* small scratch (JSON lists, text) */
 } redis_store;
 
-/* Atomic newer-or-equal write of one entity's fields.
- * KEYS[1] = key; ARGV[1] = ttl seconds (0 = none); ARGV[2], ARGV[3] =
- * "_ts:view" and the new Timestamp bytes; ARGV[4], ARGV[5] =
- * "_created_ts:view" and the new created time (decimal microseconds);
- * ARGV[6..] = field, value pairs.
- * Returns 1 when written, 0 when the stored row is newer.
- * Timestamp seconds are decoded as (high, low 28 bits) so that every int64
- * compares exactly in Lua's doubles. */
+/* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
+ * to WRITE_KEYS keys: one round trip of the script per batch, not per key).
+ * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] =
+ * "_ts:view"; ARGV[3] = "_created_ts:view"; ARGV[4] = F, the number of
+ * feature fields; ARGV[5 .. 4+F] = their field names; then for key i
+ * (0-based) at o = 5 + F + i * (F + 2): the new Timestamp bytes, the new
+ * created time (decimal microseconds), and F values.
+ * A key is written when its stored "_ts:view" is older, or equal with a
+ * stored created time not greater than the new one. Returns the number of
+ * keys written. Timestamp seconds are decoded as (high, low 28 bits) so
+ * that every int64 compares exactly in Lua's doubles. */
 static const char write_script[] =
     "local function ts(b)\n"
     "  local hi, lo, ns, i, n = 0, 0, 0, 1, #b\n"
@@ -181,24 +184,38 @@ static const char write_script[] =
     "  end\n"
     "  return hi, lo, ns\n"
     "end\n"
-    "local old = redis.call('HGET', KEYS[1], ARGV[2])\n"
-    "if old then\n"
-    "  local oh, ol, on = ts(old)\n"
-    "  local nh, nl, nn = ts(ARGV[3])\n"
-    "  if oh and nh and (nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on)))) then\n"
-    "    return 0\n"
+    "local ttl, tsf, crf, F = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+    "local written = 0\n"
+    "for k = 1, #KEYS do\n"
+    "  local key, o = KEYS[k], 5 + F + (k - 1) * (F + 2)\n"
+    "  local newts, newcr, write = ARGV[o], ARGV[o + 1], true\n"
+    "  local old = redis.call('HGET', key, tsf)\n"
+    "  if old then\n"
+    "    local oh, ol, on = ts(old)\n"
+    "    local nh, nl, nn = ts(newts)\n"
+    "    if oh and nh then\n"
+    "      if nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on))) then\n"
+    "        write = false\n"
+    "      elseif nh == oh and nl == ol and nn == on then\n"
+    "        local oc = tonumber(redis.call('HGET', key, crf) or '')\n"
+    "        if oc and tonumber(newcr) < oc then write = false end\n"
+    "      end\n"
+    "    end\n"
     "  end\n"
-    "  if oh and nh and nh == oh and nl == ol and nn == on then\n"
-    "    local oc = tonumber(redis.call('HGET', KEYS[1], ARGV[4]) or '')\n"
-    "    if oc and tonumber(ARGV[5]) < oc then return 0 end\n"
+    "  if write then\n"
+    "    redis.call('HSET', key, tsf, newts, crf, newcr)\n"
+    "    local args, n = {}, 0\n"
+    "    for f = 1, F do\n"
+    "      args[n + 1], args[n + 2] = ARGV[4 + f], ARGV[o + 1 + f]\n"
+    "      n = n + 2\n"
+    "      if n >= 400 then redis.call('HSET', key, unpack(args, 1, n)); n = 0 end\n"
+    "    end\n"
+    "    if n > 0 then redis.call('HSET', key, unpack(args, 1, n)) end\n"
+    "    if ttl and ttl > 0 then redis.call('EXPIRE', key, ttl) end\n"
+    "    written = written + 1\n"
     "  end\n"
     "end\n"
-    "for i = 2, #ARGV, 400 do\n"
-    "  redis.call('HSET', KEYS[1], unpack(ARGV, i, math.min(i + 399, #ARGV)))\n"
-    "end\n"
-    "local ttl = tonumber(ARGV[1])\n"
-    "if ttl and ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end\n"
-    "return 1\n";
+    "return written\n";
 
 /*---- SIGPIPE ---------------------------------------------------------------*/
 
@@ -946,32 +963,36 @@ static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf
 
 typedef struct write_ctx {
     const mf__write_batch *b;
-    const size_t *off; /* per row: key, ts, nf values; offsets into s->enc */
+    const size_t *off; /* per row: key, ts, created, nf values; offsets into s->enc */
     const char *fields; /* nf hashes, "_ts:view", "_created_ts:view" */
     size_t fields_len;
     size_t ts_field_len;
     size_t *todo;
 } write_ctx;
 
+/* Keys per EVALSHA: a few dozen, fewer for very wide views (so that one
+ * call stays well under the server's argument limits). */
+static size_t keys_per_call(size_t nf) {
+    size_t k = 60000 / (nf + 3);
+    return k < 1 ? 1 : k > 64 ? 64 : k;
+}
+
 static int op_write(redis_store *s, void *ud, mf_error *err) {
     write_ctx *x = ud;
     const mf__write_batch *b = x->b;
-    size_t nf = b->view->n_features, argc = 9 + 2 * nf, stride = nf + 3;
+    size_t nf = b->view->n_features, stride = nf + 3, per = keys_per_call(nf);
+    size_t nchunks = (b->n + per - 1) / per;
+    size_t maxargc = 3 + per + 4 + nf + per * (nf + 2);
     int rc = ensure_script(s, err);
     if (rc) return rc;
-    char ttl[24], what[300];
+    char ttl[24], nfs[24], what[300];
     snprintf(ttl, sizeof ttl, "%lld", (long long)s->key_ttl);
+    snprintf(nfs, sizeof nfs, "%zu", nf);
     snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
-    const char **argv = mf__xmalloc(argc * sizeof *argv);
-    size_t *lens = mf__xmalloc(argc * sizeof *lens);
-    argv[0] = "EVALSHA", lens[0] = 7;
-    argv[2] = "1", lens[2] = 1;
-    argv[4] = ttl, lens[4] = strlen(ttl);
-    argv[5] = x->fields + 4 * nf, lens[5] = x->ts_field_len;
-    argv[7] = x->fields + 4 * nf + x->ts_field_len;
-    lens[7] = x->fields_len - 4 * nf - x->ts_field_len;
-    for (size_t f = 0; f < nf; f++) argv[9 + 2 * f] = x->fields + 4 * f, lens[9 + 2 * f] = 4;
-    size_t ntodo = b->n;
+    const char **argv = mf__xmalloc(maxargc * sizeof *argv);
+    size_t *lens = mf__xmalloc(maxargc * sizeof *lens);
+    char nkeys[24];
+    size_t ntodo = nchunks;
     for (size_t i = 0; i < ntodo; i++) x->todo[i] = i;
     for (int round = 0; ntodo && rc == MF_OK; round++) {
         if (round == 2) {
@@ -979,19 +1000,33 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
                          "script (NOSCRIPT)", s->addr, what);
             break;
         }
-        argv[1] = s->sha, lens[1] = 40;
-        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
-            const size_t *o = x->off + x->todo[k] * stride;
-            argv[3] = s->enc.data + o[0], lens[3] = o[1] - o[0];
-            argv[6] = s->enc.data + o[1], lens[6] = o[2] - o[1];
-            argv[8] = s->enc.data + o[2], lens[8] = o[3] - o[2];
-            for (size_t f = 0; f < nf; f++)
-                argv[10 + 2 * f] = s->enc.data + o[3 + f], lens[10 + 2 * f] = o[4 + f] - o[3 + f];
-            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
+        for (size_t c = 0; c < ntodo && rc == MF_OK; c++) {
+            size_t from = x->todo[c] * per, to = from + per < b->n ? from + per : b->n;
+            size_t m = to - from, a = 0;
+            snprintf(nkeys, sizeof nkeys, "%zu", m);
+            argv[a] = "EVALSHA", lens[a++] = 7;
+            argv[a] = s->sha, lens[a++] = 40;
+            argv[a] = nkeys, lens[a++] = strlen(nkeys);
+            for (size_t r = from; r < to; r++) {
+                const size_t *o = x->off + r * stride;
+                argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
+            }
+            argv[a] = ttl, lens[a++] = strlen(ttl);
+            argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
+            argv[a] = x->fields + 4 * nf + x->ts_field_len;
+            lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
+            argv[a] = nfs, lens[a++] = strlen(nfs);
+            for (size_t f = 0; f < nf; f++) argv[a] = x->fields + 4 * f, lens[a++] = 4;
+            for (size_t r = from; r < to; r++) {
+                const size_t *o = x->off + r * stride;
+                for (size_t q = 1; q < stride; q++)
+                    argv[a] = s->enc.data + o[q], lens[a++] = o[q + 1] - o[q];
+            }
+            if (redisAppendCommandArgv(s->c, (int)a, argv, lens) != REDIS_OK)
                 rc = conn_fail(s, what, err);
         }
         size_t again = 0;
-        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
+        for (size_t c = 0; c < ntodo && rc == MF_OK; c++) {
             redisReply *r;
             if (redisGetReply(s->c, (void **)&r) != REDIS_OK) {
                 rc = conn_fail(s, what, err);
@@ -999,7 +1034,7 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
             }
             if (r->type == REDIS_REPLY_ERROR) {
                 if (r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0)
-                    x->todo[again++] = x->todo[k];
+                    x->todo[again++] = x->todo[c];
                 else if (rc == MF_OK)
                     rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what,
                                  (int)r->len, r->str);
