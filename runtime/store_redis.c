@@ -840,9 +840,74 @@ static void push_fixed(mf__col *c, const void *v, size_t sz) {
     c->valid[c->n++] = 1;
 }
 
+/* Read a varint at *p (< end); returns -1 when malformed. */
+static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
+    uint64_t v = 0;
+    for (int sh = 0; sh < 64 && *p < end; sh += 7) {
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << sh;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* The serving hot path: a Value holding one scalar of the column's type is
+ * decoded by hand (one tag, one payload); anything else (lists, other
+ * types, unusual encodings) goes through protobuf-c. Returns 1 when done. */
+static int push_scalar_fast(mf__col *c, const char *p, size_t len) {
+    const uint8_t *q = (const uint8_t *)p, *end = q + len;
+    uint64_t tag, v;
+    if (c->raw || read_varint(&q, end, &tag) != 0 || (int)(tag >> 3) != (int)c->type) return 0;
+    int wt = (int)(tag & 7);
+    switch (c->type) {
+    case MF__VALUE_TYPE__VT_INT32:
+    case MF__VALUE_TYPE__VT_INT64:
+    case MF__VALUE_TYPE__VT_BOOL:
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
+        if (wt != 0 || read_varint(&q, end, &v) != 0 || q != end) return 0;
+        if (c->type == MF__VALUE_TYPE__VT_INT32) {
+            int32_t x = (int32_t)v;
+            push_fixed(c, &x, 4);
+        } else if (c->type == MF__VALUE_TYPE__VT_INT64) {
+            int64_t x = (int64_t)v;
+            push_fixed(c, &x, 8);
+        } else if (c->type == MF__VALUE_TYPE__VT_BOOL) {
+            uint8_t x = v ? 1 : 0;
+            push_fixed(c, &x, 1);
+        } else {
+            int64_t sec = (int64_t)v;
+            if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) mf__col_push_null(c);
+            else mf__col_push_i64(c, sec * 1000000);
+        }
+        return 1;
+    case MF__VALUE_TYPE__VT_DOUBLE:
+        if (wt != 1 || end - q != 8) return 0;
+        push_fixed(c, q, 8); /* little-endian on the wire and here */
+        return 1;
+    case MF__VALUE_TYPE__VT_FLOAT:
+        if (wt != 5 || end - q != 4) return 0;
+        push_fixed(c, q, 4);
+        return 1;
+    case MF__VALUE_TYPE__VT_STRING:
+    case MF__VALUE_TYPE__VT_BYTES:
+        if (wt != 2 || read_varint(&q, end, &v) != 0 || v != (uint64_t)(end - q)) return 0;
+        mf__col_push_str(c, (const char *)q, (size_t)v);
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+               "protobuf fixed-width values are copied as they are");
+
 /* Append the stored Value bytes p[0..len) to column c: null when the Value
  * is empty, does not parse, or holds another type than c's. */
 static void push_value(redis_store *s, mf__col *c, const char *p, size_t len) {
+    if (len && push_scalar_fast(c, p, len)) return;
     Feast__Value *v = len ? feast__value__unpack(&s->pba, len, (const uint8_t *)p) : NULL;
     if (!v || (int)v->val_case != (int)c->type || c->raw) {
         mf__col_push_null(c);
