@@ -272,6 +272,10 @@ typedef struct mf__online_vt {
                        const mf__write_batch *b, mf_error *err);
     int (*read)(mf__online *s, const char *project, mf__read_batch *b,
                 mf_error *err);
+    /* Several reads (one per view) at once; a remote store answers them in
+     * one round trip. NULL: the caller calls read for each. */
+    int (*read_many)(mf__online *s, const char *project, mf__read_batch *b,
+                     size_t n, mf_error *err);
     void (*close)(mf__online *s);
 } mf__online_vt;
 

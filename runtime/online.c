@@ -70,6 +70,10 @@ struct mf_online_request {
     size_t *key_len;
     size_t key_cap;
     mf__kval *kvals;
+    mf__read_batch *rbs; /* one per unit */
+    mf__col ***outs;     /* per unit: its output columns */
+    size_t *outs_cap;
+    size_t rb_cap;
 };
 
 struct mf_online_response {
@@ -121,6 +125,10 @@ void mf_online_request_free(mf_online_request *r) {
     free(r->key_ptr);
     free(r->key_len);
     free(r->kvals);
+    for (size_t i = 0; i < r->rb_cap; i++) free(r->outs[i]);
+    free(r->outs);
+    free(r->outs_cap);
+    free(r->rbs);
     free(r);
 }
 
@@ -587,65 +595,98 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
     resp_shape(resp, req, n);
     rc = fill_keys(req, resp, err);
     if (rc) return rc;
-    if (n > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
-        req->key_cap = n;
-        req->key_off = mf__xrealloc(req->key_off, (n + 1) * sizeof *req->key_off);
-        req->key_ptr = mf__xrealloc(req->key_ptr, (n + 1) * sizeof *req->key_ptr);
-        req->key_len = mf__xrealloc(req->key_len, (n + 1) * sizeof *req->key_len);
+    /* keys of every unit into one buffer, then every read at once (one
+     * round trip for a remote store) */
+    size_t nu = req->nunits, cells = nu * (n + 1);
+    if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
+        req->key_cap = cells;
+        req->key_off = mf__xrealloc(req->key_off, (cells + 1) * sizeof *req->key_off);
+        req->key_ptr = mf__xrealloc(req->key_ptr, (cells + 1) * sizeof *req->key_ptr);
+        req->key_len = mf__xrealloc(req->key_len, (cells + 1) * sizeof *req->key_len);
+    }
+    if (nu > req->rb_cap) {
+        req->rb_cap = nu;
+        req->rbs = mf__xrealloc(req->rbs, nu * sizeof *req->rbs);
+        req->outs = mf__xrealloc(req->outs, nu * sizeof *req->outs);
+        memset(req->outs, 0, nu * sizeof *req->outs);
+        req->outs_cap = mf__xrealloc(req->outs_cap, nu * sizeof *req->outs_cap);
+        memset(req->outs_cap, 0, nu * sizeof *req->outs_cap);
     }
     int64_t now = mf__now_us();
-    mf__col *outs[256];
-    for (size_t ui = 0; ui < req->nunits && rc == MF_OK; ui++) {
+    req->keys.len = 0;
+    size_t nb = 0;
+    for (size_t ui = 0; ui < nu && rc == MF_OK; ui++) {
         ounit *u = &req->units[ui];
         if (u->nfeat == 0) continue;
+        size_t *off = req->key_off + ui * (n + 1);
         req->kvals = mf__xrealloc(req->kvals, (u->nkeys + 1) * sizeof *req->kvals);
-        req->keys.len = 0;
         for (size_t i = 0; i < n && rc == MF_OK; i++) {
-            req->key_off[i] = req->keys.len;
+            off[i] = req->keys.len;
             for (size_t k = 0; k < u->nkeys; k++) key_value(&resp->cols[u->key_ent[k]], i, &req->kvals[k]);
             if (mf__ekey_serialize(&req->keys, u->key_names, u->key_types, req->kvals, u->nkeys,
                                    u->key_order) != 0)
                 rc = mf__err(err, MF_EREQUEST, "feature view '%s' has a join key type that cannot "
                              "be served", u->view->name);
         }
-        if (rc) break;
-        req->key_off[n] = req->keys.len;
-        for (size_t i = 0; i < n; i++) {
-            req->key_ptr[i] = (const unsigned char *)req->keys.data + req->key_off[i];
-            req->key_len[i] = req->key_off[i + 1] - req->key_off[i];
+        off[n] = req->keys.len;
+        if (u->nfeat > req->outs_cap[ui]) {
+            req->outs_cap[ui] = u->nfeat;
+            req->outs[ui] = mf__xrealloc(req->outs[ui], u->nfeat * sizeof **req->outs);
         }
-        mf__col **out = u->nfeat <= 256 ? outs : mf__xmalloc(u->nfeat * sizeof *out);
-        for (size_t f = 0; f < u->nfeat; f++) out[f] = &resp->cols[u->out_col[f]];
+        for (size_t f = 0; f < u->nfeat; f++) req->outs[ui][f] = &resp->cols[u->out_col[f]];
         /* found / event_ts go to the first feature's status row, then copied */
         size_t c0 = u->out_col[0];
-        uint8_t *found = resp->status + c0 * n;
-        int64_t *ets = resp->ts + c0 * n;
-        mf__read_batch rb = {u->view, n, req->key_ptr, req->key_len, u->feat_idx, u->nfeat,
-                             out, found, ets};
-        rc = on->vt->read(on, cfg->project, &rb, err);
-        if (rc == MF_OK) {
-            int64_t ttl = u->view->ttl_seconds * 1000000;
-            for (size_t i = 0; i < n; i++) {
-                bool f = found[i] != 0;
-                int64_t t = f ? ets[i] : 0;
-                for (size_t x = 0; x < u->nfeat; x++) {
-                    size_t c = u->out_col[x];
-                    uint8_t st = !f ? MF_STATUS_NOT_FOUND
-                                 : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
-                                 : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
-                                 : MF_STATUS_PRESENT;
-                    resp->ts[c * n + i] = t;
-                    if (x > 0) resp->status[c * n + i] = st;
-                }
-                /* first feature last: its row held `found` */
-                size_t c = c0;
-                resp->status[c * n + i] = !f ? MF_STATUS_NOT_FOUND
-                                          : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
-                                          : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
-                                          : MF_STATUS_PRESENT;
-            }
+        req->rbs[nb++] = (mf__read_batch){u->view, n, NULL, NULL, u->feat_idx, u->nfeat,
+                                         req->outs[ui], resp->status + c0 * n, resp->ts + c0 * n};
+    }
+    if (rc) return rc;
+    /* pointers only now: the key buffer may have moved while it grew */
+    nb = 0;
+    for (size_t ui = 0; ui < nu; ui++) {
+        if (req->units[ui].nfeat == 0) continue;
+        const size_t *off = req->key_off + ui * (n + 1);
+        const unsigned char **kp = req->key_ptr + ui * (n + 1);
+        size_t *kl = req->key_len + ui * (n + 1);
+        for (size_t i = 0; i < n; i++) {
+            kp[i] = (const unsigned char *)req->keys.data + off[i];
+            kl[i] = off[i + 1] - off[i];
         }
-        if (out != outs) free(out);
+        req->rbs[nb].keys = kp;
+        req->rbs[nb].key_lens = kl;
+        nb++;
+    }
+    if (on->vt->read_many) {
+        rc = on->vt->read_many(on, cfg->project, req->rbs, nb, err);
+    } else {
+        for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = on->vt->read(on, cfg->project, &req->rbs[b], err);
+    }
+    if (rc) return rc;
+    for (size_t ui = 0; ui < nu; ui++) {
+        ounit *u = &req->units[ui];
+        if (u->nfeat == 0) continue;
+        size_t c0 = u->out_col[0];
+        const uint8_t *found = resp->status + c0 * n;
+        const int64_t *ets = resp->ts + c0 * n;
+        int64_t ttl = u->view->ttl_seconds * 1000000;
+        for (size_t i = 0; i < n; i++) {
+            bool f = found[i] != 0;
+            int64_t t = f ? ets[i] : 0;
+            for (size_t x = 0; x < u->nfeat; x++) {
+                size_t c = u->out_col[x];
+                uint8_t st = !f ? MF_STATUS_NOT_FOUND
+                             : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
+                             : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                             : MF_STATUS_PRESENT;
+                resp->ts[c * n + i] = t;
+                if (x > 0) resp->status[c * n + i] = st;
+            }
+            /* first feature last: its row held `found` */
+            size_t c = c0;
+            resp->status[c * n + i] = !f ? MF_STATUS_NOT_FOUND
+                                      : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
+                                      : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                                      : MF_STATUS_PRESENT;
+        }
     }
     return rc;
 }

@@ -951,77 +951,105 @@ static void push_value(redis_store *s, mf__col *c, const char *p, size_t len) {
 
 typedef struct read_ctx {
     const char *project;
-    mf__read_batch *rb;
+    mf__read_batch *rbs;
+    size_t nb;
 } read_ctx;
 
+/* Every batch (one per feature view) in ONE pipeline: all HMGETs are sent,
+ * then all replies read, so a request costs one round trip however many
+ * views and entities it names. Columns are filled only once every reply is
+ * in and well formed. */
 static int op_read(redis_store *s, void *ud, mf_error *err) {
     read_ctx *x = ud;
-    mf__read_batch *rb = x->rb;
-    const Mf__FeatureViewSpec *view = rb->view;
-    size_t nf = rb->nfeat, argc = nf + 3, plen = strlen(x->project);
-    /* field names: nf hashes, then "_ts:view" */
+    size_t plen = strlen(x->project), total = 0, maxf = 0;
+    for (size_t bi = 0; bi < x->nb; bi++) {
+        total += x->rbs[bi].n;
+        if (x->rbs[bi].nfeat > maxf) maxf = x->rbs[bi].nfeat;
+    }
+    const char **argv = mf__xmalloc((maxf + 3) * sizeof *argv);
+    size_t *lens = mf__xmalloc((maxf + 3) * sizeof *lens);
+    redisReply **rep = mf__xcalloc(total ? total : 1, sizeof *rep);
     mf__buf *f = &s->enc;
-    f->len = 0;
-    for (size_t k = 0; k < nf; k++) put_field(f, view->name, view->features[rb->feat_idx[k]]->name);
-    mf__buf_printf(f, "_ts:%s", view->name);
-    const char **argv = mf__xmalloc(argc * sizeof *argv);
-    size_t *lens = mf__xmalloc(argc * sizeof *lens);
-    argv[0] = "HMGET";
-    lens[0] = 5;
-    for (size_t k = 0; k < nf; k++) argv[2 + k] = f->data + 4 * k, lens[2 + k] = 4;
-    argv[argc - 1] = f->data + 4 * nf;
-    lens[argc - 1] = f->len - 4 * nf;
-    redisReply **rep = mf__xcalloc(rb->n ? rb->n : 1, sizeof *rep);
     mf__buf *key = &s->tmp;
     int rc = MF_OK;
     char what[300];
-    snprintf(what, sizeof what, "reading feature view '%s'", view->name);
-    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
-        key->len = 0;
-        mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
-        mf__buf_put(key, x->project, plen);
-        argv[1] = key->data;
-        lens[1] = key->len;
-        if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
-            rc = conn_fail(s, what, err);
-    }
-    for (size_t i = 0; i < rb->n && rc == MF_OK; i++)
-        if (redisGetReply(s->c, (void **)&rep[i]) != REDIS_OK) rc = conn_fail(s, what, err);
-    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
-        redisReply *r = rep[i];
-        if (r->type == REDIS_REPLY_ERROR)
-            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what, (int)r->len,
-                         r->str);
-        else if (r->type != REDIS_REPLY_ARRAY || r->elements != nf + 1)
-            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: unexpected reply to HMGET", s->addr,
-                         what);
-    }
-    /* every reply is in and well formed: now fill the columns */
-    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
-        redisReply *r = rep[i], *ts = r->element[nf];
-        int64_t us = 0;
-        bool found = ts->type == REDIS_REPLY_STRING &&
-                     get_timestamp(s, ts->str, ts->len, &us) == 0;
-        rb->found[i] = found;
-        rb->event_ts[i] = found ? us : 0;
-        for (size_t k = 0; k < nf; k++) {
-            redisReply *e = r->element[k];
-            if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
-            else push_value(s, rb->out[k], e->str, e->len);
+    snprintf(what, sizeof what, "reading feature view '%s'", x->nb ? x->rbs[0].view->name : "");
+    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
+        mf__read_batch *rb = &x->rbs[bi];
+        const Mf__FeatureViewSpec *view = rb->view;
+        size_t nf = rb->nfeat, argc = nf + 3;
+        /* field names: nf hashes, then "_ts:view" */
+        f->len = 0;
+        for (size_t k = 0; k < nf; k++) put_field(f, view->name, view->features[rb->feat_idx[k]]->name);
+        mf__buf_printf(f, "_ts:%s", view->name);
+        argv[0] = "HMGET";
+        lens[0] = 5;
+        for (size_t k = 0; k < nf; k++) argv[2 + k] = f->data + 4 * k, lens[2 + k] = 4;
+        argv[argc - 1] = f->data + 4 * nf;
+        lens[argc - 1] = f->len - 4 * nf;
+        for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
+            key->len = 0;
+            mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
+            mf__buf_put(key, x->project, plen);
+            argv[1] = key->data;
+            lens[1] = key->len;
+            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
+                rc = conn_fail(s, what, err);
         }
     }
-    for (size_t i = 0; i < rb->n; i++) freeReplyObject(rep[i]); /* NULL is fine */
+    for (size_t i = 0; i < total && rc == MF_OK; i++)
+        if (redisGetReply(s->c, (void **)&rep[i]) != REDIS_OK) rc = conn_fail(s, what, err);
+    size_t at = 0;
+    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
+        size_t nf = x->rbs[bi].nfeat;
+        for (size_t i = 0; i < x->rbs[bi].n && rc == MF_OK; i++, at++) {
+            redisReply *r = rep[at];
+            if (r->type == REDIS_REPLY_ERROR)
+                rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': %.*s",
+                             s->addr, x->rbs[bi].view->name, (int)r->len, r->str);
+            else if (r->type != REDIS_REPLY_ARRAY || r->elements != nf + 1)
+                rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': "
+                             "unexpected reply to HMGET", s->addr, x->rbs[bi].view->name);
+        }
+    }
+    /* every reply is in and well formed: now fill the columns */
+    at = 0;
+    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
+        mf__read_batch *rb = &x->rbs[bi];
+        size_t nf = rb->nfeat;
+        for (size_t i = 0; i < rb->n; i++, at++) {
+            redisReply *r = rep[at], *ts = r->element[nf];
+            int64_t us = 0;
+            bool found = ts->type == REDIS_REPLY_STRING &&
+                         get_timestamp(s, ts->str, ts->len, &us) == 0;
+            rb->found[i] = found;
+            rb->event_ts[i] = found ? us : 0;
+            for (size_t k = 0; k < nf; k++) {
+                redisReply *e = r->element[k];
+                if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
+                else push_value(s, rb->out[k], e->str, e->len);
+            }
+        }
+    }
+    for (size_t i = 0; i < total; i++) freeReplyObject(rep[i]); /* NULL is fine */
     free(rep);
     free(argv);
     free(lens);
     return rc;
 }
 
-static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+static int rd_read_many(mf__online *base, const char *project, mf__read_batch *rbs, size_t nb,
+                        mf_error *err) {
     redis_store *s = (redis_store *)base;
-    if (rb->n == 0) return MF_OK;
-    read_ctx x = {project, rb};
+    size_t total = 0;
+    for (size_t i = 0; i < nb; i++) total += rbs[i].n;
+    if (total == 0) return MF_OK;
+    read_ctx x = {project, rbs, nb};
     return run_op(s, op_read, &x, err);
+}
+
+static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+    return rd_read_many(base, project, rb, 1, err);
 }
 
 /*---- Writes ----------------------------------------------------------------*/
@@ -1298,6 +1326,7 @@ static void rd_close(mf__online *base) {
 }
 
 static const mf__online_vt redis_vt = {"redis", rd_update, rd_teardown, rd_write, rd_read,
+                                       rd_read_many,
                                        rd_close};
 
 /*---- Opening ---------------------------------------------------------------*/

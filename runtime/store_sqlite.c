@@ -369,7 +369,7 @@ static void sq_close(mf__online *base) {
     free(s);
 }
 
-static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
+static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read, NULL,
                                         sq_close};
 
 int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err) {
