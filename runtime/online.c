@@ -605,12 +605,11 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
         req->key_len = mf__xrealloc(req->key_len, (cells + 1) * sizeof *req->key_len);
     }
     if (nu > req->rb_cap) {
-        req->rb_cap = nu;
         req->rbs = mf__xrealloc(req->rbs, nu * sizeof *req->rbs);
         req->outs = mf__xrealloc(req->outs, nu * sizeof *req->outs);
-        memset(req->outs, 0, nu * sizeof *req->outs);
         req->outs_cap = mf__xrealloc(req->outs_cap, nu * sizeof *req->outs_cap);
-        memset(req->outs_cap, 0, nu * sizeof *req->outs_cap);
+        for (size_t i = req->rb_cap; i < nu; i++) req->outs[i] = NULL, req->outs_cap[i] = 0;
+        req->rb_cap = nu;
     }
     int64_t now = mf__now_us();
     req->keys.len = 0;
