@@ -16,6 +16,8 @@
 #   MF_BENCH_RUNS   timed runs of each command; the median is reported
 #                   (default 3)
 #   MF_BIN          the moonfeast binary (default: bin/moonfeast)
+#   MF_LIB          the library the in-process programs link (default:
+#                   lib/libmoonfeast.a)
 #   MF_BENCH_WORK   the work folder (default: bench/.work)
 #   MF_DUCKDB_NODE_API  the npm spec of the DuckDB peer
 #                   (default: @duckdb/node-api@1.5.6-r.1)
@@ -24,12 +26,13 @@
 # `figure`, and add NAME to WORKLOADS.
 set -eu
 
-WORKLOADS="pit"
+WORKLOADS="pit online_sqlite materialize_sqlite online_redis materialize_redis push"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
 WORK=${MF_BENCH_WORK:-$BENCH/.work}
 MF_BIN=${MF_BIN:-$ROOT/bin/moonfeast}
+MF_LIB=${MF_LIB:-$ROOT/lib/libmoonfeast.a}
 SCALE=${MF_BENCH_SCALE:-full}
 RUNS=${MF_BENCH_RUNS:-3}
 ONLY=$(printf '%s' "${MF_BENCH_ONLY:-}" | tr ',' ' ')
@@ -51,6 +54,15 @@ mkdir -p "$WORK" "$TOOLS"
 # Time a copy, so a rebuild during the run cannot change or lock the binary.
 cp "$MF_BIN" "$TOOLS/moonfeast.tmp" && mv "$TOOLS/moonfeast.tmp" "$TOOLS/moonfeast"
 MF=$TOOLS/moonfeast
+# The same for the library the in-process programs link (relinked when the
+# copy changes).
+LIB_COPIED=
+if [ -f "$MF_LIB" ]; then
+    if ! cmp -s "$MF_LIB" "$TOOLS/libmoonfeast.a"; then
+        cp "$MF_LIB" "$TOOLS/libmoonfeast.a.tmp" && mv "$TOOLS/libmoonfeast.a.tmp" "$TOOLS/libmoonfeast.a"
+    fi
+    LIB_COPIED=1
+fi
 
 #---- Output --------------------------------------------------------------------
 
@@ -108,6 +120,24 @@ build() {
     if [ ! -x "$TOOLS/$1" ] || [ "$BENCH/$1.c" -nt "$TOOLS/$1" ]; then
         say "building $1"
         $CC -O2 -std=gnu11 -Wall -Wextra -o "$TOOLS/$1" "$BENCH/$1.c"
+    fi
+}
+
+# build_with NAME DEP FLAGS...: bench/NAME.c -> $TOOLS/NAME, compiled with
+# FLAGS after the source (include paths, libraries); made again when the
+# source, a header in bench/ or the file DEP ("" for none) is newer.
+# Returns 1 when the compiler fails.
+# shellcheck disable=SC3013
+build_with() {
+    name=$1 dep=$2
+    shift 2
+    stale=
+    for h in "$BENCH"/*.h; do [ "$h" -nt "$TOOLS/$name" ] && stale=1; done
+    if [ ! -x "$TOOLS/$name" ] || [ "$BENCH/$name.c" -nt "$TOOLS/$name" ] || [ -n "$stale" ] ||
+       { [ -n "$dep" ] && [ "$dep" -nt "$TOOLS/$name" ]; }; then
+        say "building $name"
+        $CC -O2 -std=gnu11 -Wall -Wextra -o "$TOOLS/$name.tmp" "$BENCH/$name.c" "$@" || return 1
+        mv "$TOOLS/$name.tmp" "$TOOLS/$name"
     fi
 }
 
@@ -396,8 +426,546 @@ wl_pit() {
     done
 }
 
+#---- Shared by the online, materialize and push workloads -------------------------
+
+# The event times of every generated source are in the 30 days from
+# 2025-01-01; materializations take the window [2025-01-01, 2025-02-01].
+MAT_START=1735689600000000
+MAT_END=1738368000000000
+ONLINE_NFEAT=10  # features per view in the online and push workloads
+ONLINE_NVIEWS=5  # views of the wide online read
+KEY_SEED=42      # the driver ids each read asks for
+
+# kv FILE KEY: the word after KEY in FILE's "key value key value ..." line.
+kv() { awk -v k="$2" '{ for (i = 1; i < NF; i += 2) if ($i == k) { print $(i + 1); exit } }' "$1"; }
+
+# med / lo / hi: the median, least and greatest of numbers, one a line.
+lo() { sort -g | head -n 1; }
+hi() { sort -g | tail -n 1; }
+med() { sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)] }'; }
+# fmt N DIGITS: N with DIGITS decimals.
+fmt() { awk -v n="$1" -v d="$2" 'BEGIN { printf "%.*f\n", d, n }'; }
+# rate N S: N / S, rounded to a whole number.
+rate() { awk -v n="$1" -v s="$2" 'BEGIN { if (s + 0 == 0) print "-"; else printf "%.0f\n", n / s }'; }
+
+# The in-process programs link the copy of the library taken at the start
+# (see the top). Sets MFLINK_OK=1, or 0 with MFLINK_WHY.
+MFLINK_OK=
+MFLINK_WHY=
+ensure_mflink() {
+    [ -n "$MFLINK_OK" ] && return 0
+    MFLINK_OK=0
+    if [ -z "$LIB_COPIED" ]; then
+        MFLINK_WHY="$MF_LIB not found (run make)"
+    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis 2>/dev/null); then
+        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c or hiredis"
+    else
+        SQLITE_PKG=$(pkg-config --cflags --libs sqlite3)
+        HIREDIS_PKG=$(pkg-config --cflags --libs hiredis)
+        MFLINK_OK=1
+    fi
+}
+
+# build_mf NAME: a program linked with moonfeast's library.
+build_mf() {
+    # shellcheck disable=SC2086
+    build_with "$1" "$TOOLS/libmoonfeast.a" -I"$ROOT/include" "$TOOLS/libmoonfeast.a" $MF_PKG \
+        -lm -lpthread -ldl
+}
+
+# Our own redis-server on a free loopback port, nothing persisted. The EXIT
+# trap (see Main) stops it whatever happens.
+REDIS_PID=
+REDIS_PORT=
+REDIS_WHY=
+redis_start() {
+    REDIS_WHY=
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+        REDIS_WHY="redis-server or redis-cli is missing (Debian package redis-server)"
+        return 1
+    fi
+    mkdir -p "$WORK/redis"
+    port=$((20000 + $$ % 20000))
+    tries=0
+    while [ "$tries" -lt 20 ]; do
+        tries=$((tries + 1))
+        port=$((port + 1))
+        # something answers there already: not ours
+        redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && continue
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
+            --dir "$WORK/redis" --logfile "$WORK/redis/redis-$port.log" --daemonize no \
+            >"$WORK/redis/redis-$port.out" 2>&1 &
+        REDIS_PID=$!
+        i=0
+        while [ "$i" -lt 100 ] && kill -0 "$REDIS_PID" 2>/dev/null; do
+            pid=$(redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+                sed -n 's/^process_id://p')
+            if [ "$pid" = "$REDIS_PID" ]; then
+                REDIS_PORT=$port
+                say "redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port (pid $REDIS_PID)"
+                return 0
+            fi
+            sleep 0.1
+            i=$((i + 1))
+        done
+        redis_stop
+    done
+    REDIS_WHY="no redis-server could be started on a free loopback port (logs in $WORK/redis/)"
+    return 1
+}
+
+redis_stop() {
+    [ -n "$REDIS_PID" ] || return 0
+    kill "$REDIS_PID" 2>/dev/null || true
+    wait "$REDIS_PID" 2>/dev/null || true
+    REDIS_PID='' REDIS_PORT=''
+}
+
+rcli() { redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"; }
+
+# feat_fields NFEAT: schema fields feat_00 .. typed as gen_online's columns.
+feat_fields() {
+    f=0
+    while [ "$f" -lt "$1" ]; do
+        case $((f % 3)) in 0) t=Float32 ;; 1) t=Float64 ;; *) t=Int64 ;; esac
+        printf '    field { name = "feat_%02d", dtype = %s },\n' "$f" "$t"
+        f=$((f + 1))
+    done
+}
+
+# lua_view NAME SOURCE NFEAT: an online feature view on entity driver, no
+# ttl, with NFEAT features; SOURCE is Lua text.
+lua_view() {
+    cat <<EOF
+feature_view {
+  name = "$1",
+  entities = { driver },
+  schema = {
+$(feat_fields "$3")
+  },
+  source = $2,
+}
+EOF
+}
+
+# lua_file_source NAME PATH
+lua_file_source() {
+    printf 'file_source { name = "%s", path = "%s", timestamp_field = "event_timestamp" }' "$1" "$2"
+}
+
+# bench_repo DIR ONLINE LUA: a feature repo in DIR, made anew: project
+# "bench", online store ONLINE (sqlite, or redis:PORT), definitions LUA
+# after the entity `driver` (driver_id, Int64); then `moonfeast apply`.
+bench_repo() {
+    rm -rf "$1"
+    mkdir -p "$1/data"
+    case $2 in
+    sqlite) online="  type: sqlite
+  path: data/online.db" ;;
+    redis:*) online="  type: redis
+  connection_string: \"127.0.0.1:${2#redis:}\"" ;;
+    esac
+    cat >"$1/feature_store.yaml" <<EOF
+project: bench
+provider: local
+registry: data/registry.db
+online_store:
+$online
+offline_store:
+  type: file
+entity_key_serialization_version: 3
+EOF
+    {
+        echo '-- Generated by bench/run.sh.'
+        echo 'local driver = entity { name = "driver", join_keys = { "driver_id" }, value_type = Int64 }'
+        printf '%s\n' "$3"
+    } >"$1/bench.lua"
+    "$MF" -C "$1" apply >"$1/apply.log" 2>&1 || {
+        cat "$1/apply.log" >&2
+        exit 1
+    }
+}
+
+# mat_load REPO LOG VIEW...: materialize VIEWs (untimed set-up); says how
+# long it took in a note.
+mat_load() {
+    repo=$1 log=$2
+    shift 2
+    kind=$(sed -n 's/^  type: //p' "$repo/feature_store.yaml" | head -n 1)
+    say "materializing $* into $kind"
+    "$TOOLS/mat_run" "$repo" "$MAT_START" "$MAT_END" "$@" >"$log" 2>&1 || {
+        cat "$log" >&2
+        exit 1
+    }
+    note "set-up: materialized $(awk '/^total/ { print $5 }' "$log") entity rows of $# view(s) into $kind" \
+        "in $(fmt "$(awk '/^total/ { print $7 }' "$log")" 1) s"
+}
+
+#---- Online data -----------------------------------------------------------------------
+
+online_sizes() {
+    if [ "$SCALE" = full ]; then
+        ON_KEYS=1000000 ON_WARM1=20000 ON_CALLS1=200000 ON_WARM100=100 ON_CALLS100=2000
+    else
+        ON_KEYS=100000 ON_WARM1=2000 ON_CALLS1=20000 ON_WARM100=20 ON_CALLS100=300
+    fi
+    ON_DATA=$WORK/online/data
+    ON_K=$(human "$ON_KEYS")
+}
+
+# online_data: ov_KEYS_vK.csv for K = 1..5 under $ON_DATA (gen_online, seed
+# 100+K), unless made before with the same arguments and generator.
+online_data() {
+    online_sizes
+    mkdir -p "$ON_DATA"
+    build_with gen_online ""
+    k=1
+    while [ "$k" -le "$ONLINE_NVIEWS" ]; do
+        f=$ON_DATA/ov_${ON_KEYS}_v$k
+        stamp="$(cat "$BENCH/gen_online.c" "$BENCH/mfb.h" | cksum) $ON_KEYS $ONLINE_NFEAT $((100 + k))"
+        if [ ! -f "$f.csv" ] || [ "$(cat "$f.stamp" 2>/dev/null)" != "$stamp" ]; then
+            say "generating $(basename "$f").csv ($ON_KEYS keys, $ONLINE_NFEAT features)"
+            rm -f "$f.stamp"
+            "$TOOLS/gen_online" "$f.csv" "$ON_KEYS" "$ONLINE_NFEAT" $((100 + k))
+            echo "$stamp" >"$f.stamp"
+        fi
+        k=$((k + 1))
+    done
+}
+
+# online_views_lua: views ov1 .. ov5 on the generated files.
+online_views_lua() {
+    k=1
+    while [ "$k" -le "$ONLINE_NVIEWS" ]; do
+        lua_view "ov$k" "$(lua_file_source "ov${k}_source" "$ON_DATA/ov_${ON_KEYS}_v$k.csv")" "$ONLINE_NFEAT"
+        k=$((k + 1))
+    done
+}
+
+# online_case STORE NENT NVIEWS WARMUP CALLS BLOCK GOAL: moonfeast's online
+# read and its floor, interleaved BLOCK calls at a time in one process
+# (online_read), MF_BENCH_RUNS runs; prints the figures of label
+# online_STORE_KEYS_NENTxNFEATURES. Needs ON_REPO (and, for redis,
+# REDIS_PORT).
+online_case() {
+    store=$1 nent=$2 nv=$3 warm=$4 calls=$5 block=$6 goal=$7
+    nf=$((nv * ONLINE_NFEAT))
+    label=online_${store}_${ON_K}_${nent}x$nf
+    vseeds=
+    k=1
+    while [ "$k" -le "$nv" ]; do
+        vseeds="$vseeds $((100 + k))"
+        k=$((k + 1))
+    done
+    log=$ON_LOG/$label
+    rm -f "$log".*
+    if [ "$store" = sqlite ]; then
+        floor=sqlite:$ON_REPO/data/online.db
+        fdesc="prepared point SELECTs per call: $((nent * nv))"
+    else
+        floor=redis:127.0.0.1:$REDIS_PORT
+        fdesc="pipelined HMGETs per call: $nent of $((nv * (ONLINE_NFEAT + 1))) fields, one round trip"
+    fi
+    say "$label: $calls calls each after $warm, moonfeast and the floor taking turns every $block calls, $RUNS runs"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086
+        "$TOOLS/online_read" "$ON_REPO" "$ON_KEYS" "$nent" "$nv" "$ONLINE_NFEAT" "$warm" "$calls" \
+            "$block" "$KEY_SEED" "$floor" $vseeds >"$log.$i" 2>&1 || {
+            cat "$log.$i" >&2
+            exit 1
+        }
+    done
+    # ostat WHO KEY FN: FN (med, lo, hi) of KEY on WHO's line over the runs
+    ostat() { for f in "$log".[0-9]*; do sed -n "s/^$1 //p" "$f" | kv /dev/stdin "$2"; done | "$3"; }
+    osum() { for f in "$log".[0-9]*; do sed -n "s/^$1 //p" "$f" | kv /dev/stdin "$2"; done | awk '{ s += $1 } END { print s + 0 }'; }
+    mf_med=$(ostat moonfeast median_us med) mf_p99=$(ostat moonfeast p99_us med)
+    fl_med=$(ostat floor median_us med) fl_p99=$(ostat floor p99_us med)
+    mf_rng="$(fmt "$(ostat moonfeast median_us lo)" 2)-$(fmt "$(ostat moonfeast median_us hi)" 2) us"
+    fl_rng="$(fmt "$(ostat floor median_us lo)" 2)-$(fmt "$(ostat floor median_us hi)" 2) us"
+    r_med=$(ratio "$mf_med" "$fl_med") r_p99=$(ratio "$mf_p99" "$fl_p99")
+    figure "${label}_median" "$(fmt "$mf_med" 2)" us "${r_med}x floor; goal <= $goal; runs $mf_rng"
+    figure "${label}_p99" "$(fmt "$mf_p99" 2)" us "${r_p99}x floor"
+    figure "${label}_floor_median" "$(fmt "$fl_med" 2)" us "$fdesc; runs $fl_rng"
+    figure "${label}_floor_p99" "$(fmt "$fl_p99" 2)" us
+    figure "${label}_median_vs_floor" "$r_med" x "goal <= $goal"
+    figure "${label}_p99_vs_floor" "$r_p99" x "goal <= $goal"
+    if grep -q "^per_view " "$log.1"; then
+        pv_med=$(ostat per_view median_us med)
+        figure "${label}_per_view_hmgets_median" "$(fmt "$pv_med" 2)" us \
+            "not a floor: the same fields as one HMGET per view and entity ($((nent * nv)) HMGETs of $((ONLINE_NFEAT + 1)) fields), as moonfeast asks them, one round trip; $(ratio "$pv_med" "$fl_med")x floor, moonfeast $(ratio "$mf_med" "$pv_med")x this"
+    fi
+    bad=$(osum moonfeast bad) cells=$(osum moonfeast cells)
+    miss=$(osum floor missing) asked=$(osum floor reads)
+    if [ "$bad" = 0 ] && [ "$miss" = 0 ]; then v=yes; else v=NO; fi
+    figure "${label}_values_ok" "$v" "" "$cells cells read by moonfeast, $bad not PRESENT or not the generated value; floor: $miss of $asked reads found nothing"
+}
+
+#---- Workload: online reads, SQLite ----------------------------------------------------
+
+wl_online_sqlite() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "online_sqlite: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    build_mf online_read
+    build_mf mat_run
+    online_data
+    dir=$WORK/online_sqlite
+    ON_REPO=$dir/repo_$ON_KEYS ON_LOG=$dir/log
+    mkdir -p "$dir" "$ON_LOG"
+    lua=$(online_views_lua)
+    # The materialized store is kept while the data, the definitions and
+    # moonfeast are the same.
+    stamp="$(cat "$ON_DATA"/ov_"$ON_KEYS"_v*.stamp "$MF" "$TOOLS/libmoonfeast.a" | cksum) $(printf '%s' "$lua" | cksum)"
+    if [ -f "$ON_REPO/data/online.db" ] && [ "$(cat "$ON_REPO.stamp" 2>/dev/null)" = "$stamp" ]; then
+        note "set-up: the SQLite online store of an earlier run is kept ($ON_KEYS keys x $ONLINE_NVIEWS views, same data and moonfeast)"
+    else
+        rm -f "$ON_REPO.stamp"
+        bench_repo "$ON_REPO" sqlite "$lua"
+        set --
+        k=1
+        while [ "$k" -le "$ONLINE_NVIEWS" ]; do
+            set -- "$@" "ov$k"
+            k=$((k + 1))
+        done
+        mat_load "$ON_REPO" "$ON_LOG/load.log" "$@"
+        echo "$stamp" >"$ON_REPO.stamp"
+    fi
+    cat "$ON_REPO"/data/online.db* >/dev/null # a warm page cache for both
+    online_case sqlite 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.5
+    online_case sqlite 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.5
+}
+
+#---- Workload: online reads, Redis ------------------------------------------------------
+
+wl_online_redis() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "online_redis: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    if ! redis_start; then
+        note "online_redis: skipped: $REDIS_WHY"
+        return 0
+    fi
+    build_mf online_read
+    build_mf mat_run
+    online_data
+    dir=$WORK/online_redis
+    ON_REPO=$dir/repo ON_LOG=$dir/log
+    mkdir -p "$dir" "$ON_LOG"
+    bench_repo "$ON_REPO" "redis:$REDIS_PORT" "$(online_views_lua)"
+    set --
+    k=1
+    while [ "$k" -le "$ONLINE_NVIEWS" ]; do
+        set -- "$@" "ov$k"
+        k=$((k + 1))
+    done
+    mat_load "$ON_REPO" "$ON_LOG/load.log" "$@"
+    keys=$(rcli dbsize | tr -d '\r')
+    note "set-up: redis holds $keys keys, $(rcli info memory | tr -d '\r' | sed -n 's/^used_memory_human://p') used"
+    online_case redis 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.2
+    online_case redis 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.2
+    redis_stop
+}
+
+#---- Materialization -------------------------------------------------------------------
+
+# mat_data: the source of the materialize workloads is the point-in-time
+# join's first feature file (gen_pit, seed 11; shared with wl_pit, made
+# when missing): MAT_ROWS rows over MAT_KEYS keys, 3 features.
+mat_data() {
+    if [ "$SCALE" = full ]; then MAT_ROWS=10000000 MAT_KEYS=100000; else MAT_ROWS=1000000 MAT_KEYS=10000; fi
+    PIT_DATA=$WORK/pit/data
+    mkdir -p "$PIT_DATA"
+    build gen_pit
+    pit_data features "feat_${MAT_ROWS}_${MAT_KEYS}_v1" "$MAT_ROWS" "$MAT_KEYS" 11
+    MAT_CSV=$PIT_DATA/feat_${MAT_ROWS}_${MAT_KEYS}_v1.csv
+    MAT_LABEL=$(human "$MAT_ROWS")x$(human "$MAT_KEYS")
+    MAT_LUA=$(
+        cat <<EOF
+feature_view {
+  name = "mat",
+  entities = { driver },
+  schema = {
+    field { name = "conv_rate", dtype = Float32 },
+    field { name = "acc_rate", dtype = Float64 },
+    field { name = "trips", dtype = Int64 },
+  },
+  source = $(lua_file_source mat_source "$MAT_CSV"),
+}
+EOF
+    )
+}
+
+# mat_runs STORE DIR: MF_BENCH_RUNS timed materializations (mat_run under
+# /usr/bin/time) into an empty store each; sets M_WALL, M_RSS, M_SPREAD,
+# M_READ_S, M_WRITE_S (medians), M_READ, M_WRITTEN.
+mat_runs() {
+    store=$1 dir=$2
+    log=$dir/log/mat
+    rm -f "$log".*
+    cat "$MAT_CSV" >/dev/null
+    say "materialize_$store: $(human "$MAT_ROWS") rows, $RUNS runs into an empty store"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        i=$((i + 1))
+        if [ "$store" = sqlite ]; then
+            bench_repo "$dir/repo" sqlite "$MAT_LUA"
+        else
+            rcli flushall >/dev/null
+        fi
+        measure "$log" "$TOOLS/mat_run" "$dir/repo" "$MAT_START" "$MAT_END" mat || exit 1
+        cp "$log" "$log.$i"
+    done
+    summarize "$log"
+    M_WALL=$WALL M_RSS=$RSS M_SPREAD=$SPREAD
+    M_READ_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $9 }' "$f"; done | med)
+    M_WRITE_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $11 }' "$f"; done | med)
+    M_READ=$(awk '/^total/ { print $3 }' "$log.1")
+    M_WRITTEN=$(awk '/^total/ { print $5 }' "$log.1")
+}
+
+# mat_figures STORE FLOOR_S FLOOR_DESC [SORTED_S]: the figures of a
+# materialize workload.
+mat_figures() {
+    store=$1 fl_s=$2 fl_desc=$3 srt_s=${4:-}
+    label=materialize_${store}_$MAT_LABEL
+    w_rate=$(rate "$M_WRITTEN" "$M_WRITE_S") r_rate=$(rate "$M_READ" "$M_READ_S")
+    fl_rate=$(rate "$M_WRITTEN" "$fl_s")
+    figure "${label}_wall" "$M_WALL" s "$M_READ source rows read, $M_WRITTEN entities written; runs $M_SPREAD"
+    figure "${label}_peak_rss" "$M_RSS" MiB
+    figure "${label}_entities_per_s" "$(rate "$M_WRITTEN" "$M_WALL")" entities/s "entities written / wall"
+    figure "${label}_read_rows_per_s" "$r_rate" rows/s \
+        "reading phase $(fmt "$M_READ_S" 2) s; goal >= 5000000"
+    unsplit=
+    [ "$r_rate" = - ] && unsplit="; one batch only: the phases are not split, reading included"
+    figure "${label}_write_entities_per_s" "$w_rate" entities/s \
+        "writing phase $(fmt "$M_WRITE_S" 3) s; $(ratio "$w_rate" "$fl_rate")x floor$unsplit"
+    figure "${label}_floor_rows_per_s" "$fl_rate" rows/s "$fl_desc; $(fmt "$fl_s" 3) s"
+    [ -n "$srt_s" ] && figure "${label}_floor_sorted_rows_per_s" "$(rate "$M_WRITTEN" "$srt_s")" rows/s \
+        "the same insert, rows sorted by key; $(fmt "$srt_s" 3) s"
+    figure "${label}_write_vs_floor" "$(ratio "$w_rate" "$fl_rate")" x "goal >= 0.7"
+    [ -n "$srt_s" ] && figure "${label}_write_vs_sorted_floor" \
+        "$(ratio "$w_rate" "$(rate "$M_WRITTEN" "$srt_s")")" x
+    return 0
+}
+
+wl_materialize_sqlite() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "materialize_sqlite: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    build_mf mat_run
+    # shellcheck disable=SC2086
+    build_with floor_sqlite_insert "" $SQLITE_PKG
+    mat_data
+    dir=$WORK/materialize_sqlite
+    mkdir -p "$dir/log"
+    mat_runs sqlite "$dir"
+    say "materialize_sqlite: floor (bulk insert of the rows written, one transaction)"
+    "$TOOLS/floor_sqlite_insert" "$dir/repo/data/online.db" bench:mat "$dir/floor.db" \
+        "$((RUNS > 3 ? RUNS : 3))" 7 >"$dir/log/floor" || exit 1
+    rm -f "$dir"/floor.db*
+    mat_figures sqlite "$(kv "$dir/log/floor" random_s)" \
+        "prepared INSERT of the $(kv "$dir/log/floor" rows) rows written, in random order, one transaction" \
+        "$(kv "$dir/log/floor" sorted_s)"
+}
+
+wl_materialize_redis() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "materialize_redis: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    if ! redis_start; then
+        note "materialize_redis: skipped: $REDIS_WHY"
+        return 0
+    fi
+    build_mf mat_run
+    # shellcheck disable=SC2086
+    build_with floor_redis_hset "" $HIREDIS_PKG
+    mat_data
+    dir=$WORK/materialize_redis
+    mkdir -p "$dir/log"
+    bench_repo "$dir/repo" "redis:$REDIS_PORT" "$MAT_LUA"
+    mat_runs redis "$dir"
+    say "materialize_redis: floor (pipelined HSET of the hashes written)"
+    "$TOOLS/floor_redis_hset" 127.0.0.1 "$REDIS_PORT" 10000 "$((RUNS > 3 ? RUNS : 3))" \
+        >"$dir/log/floor" || exit 1
+    redis_stop
+    mat_figures redis "$(kv "$dir/log/floor" hset_s)" \
+        "HSET of the $(kv "$dir/log/floor" keys) hashes written ($(kv "$dir/log/floor" fields) fields), pipelined 10000 at a time"
+}
+
+#---- Workload: pushes ------------------------------------------------------------------
+
+# push_case TARGET REPO TO BATCH: MF_BENCH_RUNS runs of push_run; figure
+# push_TARGET_batchBATCH_rows_per_s.
+push_case() {
+    target=$1 repo=$2 to=$3 batch=$4
+    label=push_${target}_batch$batch
+    log=$PUSH_DIR/log/$label
+    rm -f "$log".*
+    say "$label: pushes of $batch rows for ${PUSH_SECONDS}s, $RUNS runs"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        i=$((i + 1))
+        "$TOOLS/push_run" "$repo" push_src "$to" "$batch" "$PUSH_SECONDS" 1000000 "$ON_KEYS" \
+            "$ONLINE_NFEAT" $((KEY_SEED + i)) >"$log.$i" 2>&1 || {
+            cat "$log.$i" >&2
+            exit 1
+        }
+    done
+    st() { for f in "$log".[0-9]*; do kv "$f" "$1"; done | "$2"; }
+    figure "${label}_rows_per_s" "$(fmt "$(st rows_per_s med)" 0)" rows/s \
+        "per call median $(fmt "$(st median_us med)" 1) us, p99 $(fmt "$(st p99_us med)" 1) us; runs $(fmt "$(st rows_per_s lo)" 0)-$(fmt "$(st rows_per_s hi)" 0) rows/s"
+}
+
+wl_push() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "push: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    build_mf push_run
+    build_mf mat_run
+    online_data
+    PUSH_DIR=$WORK/push
+    mkdir -p "$PUSH_DIR/log"
+    if [ "$SCALE" = full ]; then PUSH_SECONDS=3; else PUSH_SECONDS=1; fi
+    # The push source's batch source: a copy of the first online file, so
+    # that the view holds every key before the pushes (materialized first)
+    # and offline pushes append to a file of ON_KEYS rows.
+    batch_csv=$PUSH_DIR/push_batch.csv
+    cp "$ON_DATA/ov_${ON_KEYS}_v1.csv" "$batch_csv"
+    lua=$(lua_view pushed "push_source { name = \"push_src\", batch_source = $(lua_file_source push_batch "$batch_csv") }" "$ONLINE_NFEAT")
+    bench_repo "$PUSH_DIR/sqlite" sqlite "$lua"
+    mat_load "$PUSH_DIR/sqlite" "$PUSH_DIR/log/load_sqlite.log" pushed
+    push_case sqlite_online "$PUSH_DIR/sqlite" online 1
+    push_case sqlite_online "$PUSH_DIR/sqlite" online 1000
+    push_case offline_csv "$PUSH_DIR/sqlite" offline 1
+    push_case offline_csv "$PUSH_DIR/sqlite" offline 1000
+    if redis_start; then
+        bench_repo "$PUSH_DIR/redis" "redis:$REDIS_PORT" "$lua"
+        mat_load "$PUSH_DIR/redis" "$PUSH_DIR/log/load_redis.log" pushed
+        push_case redis_online "$PUSH_DIR/redis" online 1
+        push_case redis_online "$PUSH_DIR/redis" online 1000
+        redis_stop
+    else
+        note "push: Redis skipped: $REDIS_WHY"
+    fi
+    rm -f "$batch_csv"
+}
+
 #---- Main --------------------------------------------------------------------------
 
+trap redis_stop EXIT
+trap 'exit 130' INT TERM HUP
 ensure_time
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 [ -z "$(git -C "$ROOT" status --porcelain --untracked-files=no 2>/dev/null)" ] || commit="$commit+changes"
