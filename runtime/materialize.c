@@ -17,6 +17,7 @@
  * Test hook: MF_TEST_MATERIALIZE_PAUSE_MS sleeps that long after each
  * committed batch, so a test can kill a run between batches.
  */
+#define _GNU_SOURCE /* qsort_r */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -133,60 +134,56 @@ static int find_col(mf__source *s, const char *view, const char *name, long *idx
                       "feature view '%s': column '%s' not found", view, name);
 }
 
-/* Write winners [from, to) as one batch. */
-static int write_batch(view_job *j, winners *w, mf__keymap *keys, size_t from, size_t to,
-                       const size_t *order, const char *const *names, const Mf__ValueType *types,
+/* Serialized (v3) keys of all winners, for sorting and writing. */
+typedef struct ser_keys {
+    mf__buf buf;
+    size_t *off; /* n + 1 */
+} ser_keys;
+
+static int cmp_ser(const void *a, const void *b, void *ctx) {
+    const ser_keys *k = ctx;
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    size_t lx = k->off[x + 1] - k->off[x], ly = k->off[y + 1] - k->off[y];
+    int c = memcmp(k->buf.data + k->off[x], k->buf.data + k->off[y], lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+/* Write the winners ids[0..n) as one batch. */
+static int write_batch(view_job *j, winners *w, const ser_keys *sk, const uint32_t *ids, size_t n,
                        mf__col *batch_cols, mf_error *err) {
     const Mf__FeatureViewSpec *v = j->view;
-    size_t n = to - from, nk = v->n_entity_columns;
-    mf__buf kb;
-    mf__buf_init(&kb);
-    size_t *koff = mf__xmalloc((n + 1) * sizeof *koff);
-    mf__kval *vals = mf__xcalloc(nk + 1, sizeof *vals);
-    int rc = MF_OK;
-    for (size_t i = 0; i < n && rc == MF_OK; i++) {
-        size_t len;
-        const unsigned char *p = mf__keymap_key(keys, (uint32_t)(from + i), &len);
-        koff[i] = kb.len;
-        if (mf__ekey_decode_internal(p, len, types, nk, vals) != 0 ||
-            mf__ekey_serialize(&kb, names, types, vals, nk, order) != 0)
-            rc = mf__err(err, MF_EDATA, "feature view '%s': its join keys cannot be serialized "
-                         "for the online store (float or list key types are not supported)",
-                         v->name);
-    }
-    koff[n] = kb.len;
     const unsigned char **kp = mf__xmalloc((n + 1) * sizeof *kp);
     size_t *kl = mf__xmalloc((n + 1) * sizeof *kl);
+    int64_t *ts = mf__xmalloc((n + 1) * sizeof *ts), *cr = mf__xmalloc((n + 1) * sizeof *cr);
+    int64_t *idx = mf__xmalloc((n + 1) * sizeof *idx);
     for (size_t i = 0; i < n; i++) {
-        kp[i] = (const unsigned char *)kb.data + koff[i];
-        kl[i] = koff[i + 1] - koff[i];
+        kp[i] = (const unsigned char *)sk->buf.data + sk->off[ids[i]];
+        kl[i] = sk->off[ids[i] + 1] - sk->off[ids[i]];
+        ts[i] = w->ts[ids[i]];
+        cr[i] = w->cr[ids[i]];
+        idx[i] = ids[i];
     }
-    for (size_t f = 0; f < v->n_features && rc == MF_OK; f++) {
+    for (size_t f = 0; f < v->n_features; f++) {
         mf__col *c = &batch_cols[f];
         mf__col_clear(c);
         const mf__col *src = &w->fixed[f];
         if (src->sc == MF__SC_TEXT) {
             for (size_t i = 0; i < n; i++) {
-                const text_slot *t = &w->text[f][from + i];
+                const text_slot *t = &w->text[f][ids[i]];
                 if (t->len == UINT32_MAX || !t->p) mf__col_push_null(c);
                 else mf__col_push_str(c, t->p, t->len);
             }
         } else {
-            int64_t *idx = mf__xmalloc((n + 1) * sizeof *idx);
-            for (size_t i = 0; i < n; i++) idx[i] = (int64_t)(from + i);
             mf__col_gather(c, src, idx, n);
-            free(idx);
         }
     }
-    if (rc == MF_OK) {
-        mf__write_batch b = {v, n, kp, kl, w->ts + from, w->cr + from, batch_cols, NULL};
-        rc = j->online->vt->write_batch(j->online, j->cfg->project, &b, err);
-    }
+    mf__write_batch b = {v, n, kp, kl, ts, cr, batch_cols, NULL};
+    int rc = j->online->vt->write_batch(j->online, j->cfg->project, &b, err);
     free(kp);
     free(kl);
-    free(vals);
-    free(koff);
-    mf__buf_free(&kb);
+    free(ts);
+    free(cr);
+    free(idx);
     return rc;
 }
 
@@ -290,15 +287,40 @@ static int materialize_view(view_job *j, mf_error *err) {
             if (w.cr[i] == INT64_MIN) w.cr[i] = 0;
         mf__col *bc = mf__xcalloc(nf + 1, sizeof *bc);
         for (size_t f = 0; f < nf; f++) mf__col_init(&bc[f], v->features[f]->name, v->features[f]->dtype, false);
+        /* serialize every winner's key once, and write in key order: a
+         * B-tree store (SQLite) then fills pages in sequence instead of
+         * touching a random page per row */
+        ser_keys sk;
+        mf__buf_init(&sk.buf);
+        sk.off = mf__xmalloc((w.n + 1) * sizeof *sk.off);
+        mf__kval *vals = mf__xcalloc(nk + 1, sizeof *vals);
+        for (size_t i = 0; i < w.n && rc == MF_OK; i++) {
+            size_t len;
+            const unsigned char *p = mf__keymap_key(&keys, (uint32_t)i, &len);
+            sk.off[i] = sk.buf.len;
+            if (mf__ekey_decode_internal(p, len, types, nk, vals) != 0 ||
+                mf__ekey_serialize(&sk.buf, names, types, vals, nk, order) != 0)
+                rc = mf__err(err, MF_EDATA, "feature view '%s': its join keys cannot be "
+                             "serialized for the online store (float or list key types are not "
+                             "supported)", v->name);
+        }
+        sk.off[w.n] = sk.buf.len;
+        free(vals);
+        uint32_t *perm = mf__xmalloc((w.n + 1) * sizeof *perm);
+        for (size_t i = 0; i < w.n; i++) perm[i] = (uint32_t)i;
+        if (rc == MF_OK) qsort_r(perm, w.n, sizeof *perm, cmp_ser, &sk);
         for (size_t from = 0; from < w.n && rc == MF_OK; from += MF__MAT_BATCH) {
             size_t to = from + MF__MAT_BATCH < w.n ? from + MF__MAT_BATCH : w.n;
-            rc = write_batch(j, &w, &keys, from, to, order, names, types, bc, err);
+            rc = write_batch(j, &w, &sk, perm + from, to - from, bc, err);
             if (rc == MF_OK) {
                 j->rows_written += to - from;
                 progress(j, 0);
                 test_pause();
             }
         }
+        free(perm);
+        free(sk.off);
+        mf__buf_free(&sk.buf);
         for (size_t f = 0; f < nf; f++) mf__col_free(&bc[f]);
         free(bc);
         free(names);

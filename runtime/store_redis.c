@@ -149,12 +149,12 @@ typedef struct redis_store {
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
  * to WRITE_KEYS keys: one round trip of the script per batch, not per key).
- * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] =
- * "_ts:view"; ARGV[3] = "_created_ts:view"; ARGV[4] = F, the number of
- * feature fields; ARGV[5 .. 4+F] = their field names; then for key i
- * (0-based) at o = 5 + F + i * (F + 2): the new Timestamp bytes, the new
- * created time (decimal microseconds), and F values.
- * A key is written when its stored "_ts:view" is older, or equal with a
+ * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] = S,
+ * the number of arguments per key; then for key i (0-based) at
+ * o = 3 + i * S, the HSET arguments in order: "_ts:view", the new Timestamp
+ * bytes, "_created_ts:view", the new created time (decimal microseconds),
+ * then field, value for every feature. A key is written (one HSET of
+ * ARGV[o .. o+S-1]) when its stored "_ts:view" is older, or equal with a
  * stored created time not greater than the new one. Returns the number of
  * keys written. Timestamp seconds are decoded as (high, low 28 bits) so
  * that every int64 compares exactly in Lua's doubles. */
@@ -184,33 +184,31 @@ static const char write_script[] =
     "  end\n"
     "  return hi, lo, ns\n"
     "end\n"
-    "local ttl, tsf, crf, F = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])\n"
+    "local ttl, S = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
     "local written = 0\n"
     "for k = 1, #KEYS do\n"
-    "  local key, o = KEYS[k], 5 + F + (k - 1) * (F + 2)\n"
-    "  local newts, newcr, write = ARGV[o], ARGV[o + 1], true\n"
-    "  local old = redis.call('HGET', key, tsf)\n"
+    "  local key, o = KEYS[k], 3 + (k - 1) * S\n"
+    "  local write = true\n"
+    "  local old = redis.call('HGET', key, ARGV[o])\n"
     "  if old then\n"
     "    local oh, ol, on = ts(old)\n"
-    "    local nh, nl, nn = ts(newts)\n"
+    "    local nh, nl, nn = ts(ARGV[o + 1])\n"
     "    if oh and nh then\n"
     "      if nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on))) then\n"
     "        write = false\n"
     "      elseif nh == oh and nl == ol and nn == on then\n"
-    "        local oc = tonumber(redis.call('HGET', key, crf) or '')\n"
-    "        if oc and tonumber(newcr) < oc then write = false end\n"
+    "        local oc = tonumber(redis.call('HGET', key, ARGV[o + 2]) or '')\n"
+    "        if oc and tonumber(ARGV[o + 3]) < oc then write = false end\n"
     "      end\n"
     "    end\n"
     "  end\n"
     "  if write then\n"
-    "    redis.call('HSET', key, tsf, newts, crf, newcr)\n"
-    "    local args, n = {}, 0\n"
-    "    for f = 1, F do\n"
-    "      args[n + 1], args[n + 2] = ARGV[4 + f], ARGV[o + 1 + f]\n"
-    "      n = n + 2\n"
-    "      if n >= 400 then redis.call('HSET', key, unpack(args, 1, n)); n = 0 end\n"
+    "    local i = o\n"
+    "    while i < o + S do\n"
+    "      local j = math.min(i + 7000, o + S) - 1\n"
+    "      redis.call('HSET', key, unpack(ARGV, i, j))\n"
+    "      i = j + 1\n"
     "    end\n"
-    "    if n > 0 then redis.call('HSET', key, unpack(args, 1, n)) end\n"
     "    if ttl and ttl > 0 then redis.call('EXPIRE', key, ttl) end\n"
     "    written = written + 1\n"
     "  end\n"
@@ -1066,7 +1064,7 @@ typedef struct write_ctx {
 /* Keys per EVALSHA: a few dozen, fewer for very wide views (so that one
  * call stays well under the server's argument limits). */
 static size_t keys_per_call(size_t nf) {
-    size_t k = 60000 / (nf + 3);
+    size_t k = 60000 / (2 * nf + 4);
     return k < 1 ? 1 : k > 64 ? 64 : k;
 }
 
@@ -1075,12 +1073,12 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     const mf__write_batch *b = x->b;
     size_t nf = b->view->n_features, stride = nf + 3, per = keys_per_call(nf);
     size_t nchunks = (b->n + per - 1) / per;
-    size_t maxargc = 3 + per + 4 + nf + per * (nf + 2);
+    size_t maxargc = 3 + per + 2 + per * 2 * (nf + 2);
     int rc = ensure_script(s, err);
     if (rc) return rc;
-    char ttl[24], nfs[24], what[300];
+    char ttl[24], per_key[24], what[300];
     snprintf(ttl, sizeof ttl, "%lld", (long long)s->key_ttl);
-    snprintf(nfs, sizeof nfs, "%zu", nf);
+    snprintf(per_key, sizeof per_key, "%zu", 2 * (nf + 2));
     snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
     const char **argv = mf__xmalloc(maxargc * sizeof *argv);
     size_t *lens = mf__xmalloc(maxargc * sizeof *lens);
@@ -1105,15 +1103,18 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
                 argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
             }
             argv[a] = ttl, lens[a++] = strlen(ttl);
-            argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
-            argv[a] = x->fields + 4 * nf + x->ts_field_len;
-            lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
-            argv[a] = nfs, lens[a++] = strlen(nfs);
-            for (size_t f = 0; f < nf; f++) argv[a] = x->fields + 4 * f, lens[a++] = 4;
+            argv[a] = per_key, lens[a++] = strlen(per_key);
             for (size_t r = from; r < to; r++) {
                 const size_t *o = x->off + r * stride;
-                for (size_t q = 1; q < stride; q++)
-                    argv[a] = s->enc.data + o[q], lens[a++] = o[q + 1] - o[q];
+                argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
+                argv[a] = s->enc.data + o[1], lens[a++] = o[2] - o[1];
+                argv[a] = x->fields + 4 * nf + x->ts_field_len;
+                lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
+                argv[a] = s->enc.data + o[2], lens[a++] = o[3] - o[2];
+                for (size_t f = 0; f < nf; f++) {
+                    argv[a] = x->fields + 4 * f, lens[a++] = 4;
+                    argv[a] = s->enc.data + o[3 + f], lens[a++] = o[4 + f] - o[3 + f];
+                }
             }
             if (redisAppendCommandArgv(s->c, (int)a, argv, lens) != REDIS_OK)
                 rc = conn_fail(s, what, err);

@@ -66,8 +66,12 @@ static int db_open(sqlite_store *s, mf_error *err) {
     char *msg = NULL;
     int prc;
     for (int tries = 0;; tries++) {
-        prc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL,
-                           NULL, &msg);
+        /* a 64 MiB page cache at most (it grows only as used) and fewer
+         * checkpoints: bulk writes (materialize) spill and re-read pages
+         * less */
+        prc = sqlite3_exec(s->db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; "
+                           "PRAGMA cache_size=-65536; PRAGMA wal_autocheckpoint=10000;",
+                           NULL, NULL, &msg);
         if ((prc != SQLITE_BUSY && prc != SQLITE_LOCKED) || tries >= 500) break;
         sqlite3_free(msg);
         msg = NULL;
