@@ -355,6 +355,28 @@ static const double pow10_d[23] = {
 static const float pow10_f[11] = {1e0f, 1e1f, 1e2f, 1e3f, 1e4f, 1e5f,
                                   1e6f, 1e7f, 1e8f, 1e9f, 1e10f};
 
+/* Both parsers' slow path: the C library's conversion in the "C" locale,
+ * into *d (when d) or *f. A finite text that overflows is an error. */
+static int parse_slow(const char *s, size_t len, double *d, float *f) {
+    if (strtod_refused(s, len)) return -1;
+    char tmp[FLOAT_TEXT_MAX];
+    memcpy(tmp, s, len);
+    tmp[len] = '\0';
+    char *end;
+    locale_t loc = c_locale();
+    errno = 0;
+    if (d) {
+        double v = loc ? strtod_l(tmp, &end, loc) : strtod(tmp, &end);
+        if (end != tmp + len || (errno == ERANGE && isinf(v))) return -1;
+        *d = v;
+    } else {
+        float v = loc ? strtof_l(tmp, &end, loc) : strtof(tmp, &end);
+        if (end != tmp + len || (errno == ERANGE && isinf(v))) return -1;
+        *f = v;
+    }
+    return 0;
+}
+
 int mf__parse_double(const char *s, size_t len, double *out) {
     if (len == 0 || len >= FLOAT_TEXT_MAX) return -1;
     decimal dc;
@@ -372,18 +394,7 @@ int mf__parse_double(const char *s, size_t len, double *out) {
         }
 #endif
     }
-    if (strtod_refused(s, len)) return -1;
-    char tmp[FLOAT_TEXT_MAX];
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    char *end;
-    locale_t loc = c_locale();
-    errno = 0;
-    double v = loc ? strtod_l(tmp, &end, loc) : strtod(tmp, &end);
-    if (end != tmp + len) return -1;
-    if (errno == ERANGE && isinf(v)) return -1; /* finite text overflowed */
-    *out = v;
-    return 0;
+    return parse_slow(s, len, out, NULL);
 }
 
 int mf__parse_float(const char *s, size_t len, float *out) {
@@ -401,18 +412,7 @@ int mf__parse_float(const char *s, size_t len, float *out) {
         }
 #endif
     }
-    if (strtod_refused(s, len)) return -1;
-    char tmp[FLOAT_TEXT_MAX];
-    memcpy(tmp, s, len);
-    tmp[len] = '\0';
-    char *end;
-    locale_t loc = c_locale();
-    errno = 0;
-    float v = loc ? strtof_l(tmp, &end, loc) : strtof(tmp, &end);
-    if (end != tmp + len) return -1;
-    if (errno == ERANGE && isinf(v)) return -1;
-    *out = v;
-    return 0;
+    return parse_slow(s, len, NULL, out);
 }
 
 /* Write the integer v (|v| < 10^18) in decimal. */
@@ -459,9 +459,7 @@ static size_t format_g(double v, int prec, char *buf) {
  * %.Pg writes for the shortest P. Returns 0 when the value is not covered
  * (the caller then uses snprintf). */
 static size_t format_fixed(double v, double lim, int max_k, bool as_float, char *buf) {
-    static const double p10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
-                                 1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
-                                 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    const double *p10 = pow10_d;
     double a = fabs(v);
     if (!(a >= 1e-4 && a < lim)) return 0;
     for (int k = 1; k <= max_k; k++) {
