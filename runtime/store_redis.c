@@ -1058,7 +1058,7 @@ typedef struct write_ctx {
     const char *fields; /* nf hashes, "_ts:view", "_created_ts:view" */
     size_t fields_len;
     size_t ts_field_len;
-    size_t *todo;
+    size_t *pending;
 } write_ctx;
 
 /* Keys per EVALSHA: a few dozen, fewer for very wide views (so that one
@@ -1083,16 +1083,16 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     const char **argv = mf__xmalloc(maxargc * sizeof *argv);
     size_t *lens = mf__xmalloc(maxargc * sizeof *lens);
     char nkeys[24];
-    size_t ntodo = nchunks;
-    for (size_t i = 0; i < ntodo; i++) x->todo[i] = i;
-    for (int round = 0; ntodo && rc == MF_OK; round++) {
+    size_t npending = nchunks;
+    for (size_t i = 0; i < npending; i++) x->pending[i] = i;
+    for (int round = 0; npending && rc == MF_OK; round++) {
         if (round == 2) {
             rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: the server keeps losing the write "
                          "script (NOSCRIPT)", s->addr, what);
             break;
         }
-        for (size_t c = 0; c < ntodo && rc == MF_OK; c++) {
-            size_t from = x->todo[c] * per, to = from + per < b->n ? from + per : b->n;
+        for (size_t c = 0; c < npending && rc == MF_OK; c++) {
+            size_t from = x->pending[c] * per, to = from + per < b->n ? from + per : b->n;
             size_t m = to - from, a = 0;
             snprintf(nkeys, sizeof nkeys, "%zu", m);
             argv[a] = "EVALSHA", lens[a++] = 7;
@@ -1120,7 +1120,7 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
                 rc = conn_fail(s, what, err);
         }
         size_t again = 0;
-        for (size_t c = 0; c < ntodo && rc == MF_OK; c++) {
+        for (size_t c = 0; c < npending && rc == MF_OK; c++) {
             redisReply *r;
             if (redisGetReply(s->c, (void **)&r) != REDIS_OK) {
                 rc = conn_fail(s, what, err);
@@ -1128,7 +1128,7 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
             }
             if (r->type == REDIS_REPLY_ERROR) {
                 if (r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0)
-                    x->todo[again++] = x->todo[c];
+                    x->pending[again++] = x->pending[c];
                 else if (rc == MF_OK)
                     rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what,
                                  (int)r->len, r->str);
@@ -1137,8 +1137,8 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
         }
         /* an error reply above stops here, with every reply read */
         if (rc != MF_OK && s->c) break;
-        ntodo = again;
-        if (ntodo && rc == MF_OK) {
+        npending = again;
+        if (npending && rc == MF_OK) {
             s->sha[0] = 0;
             rc = ensure_script(s, err);
         }
@@ -1190,7 +1190,7 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
         write_ctx x = {b, off, fields.data, fields.len, ts_field_len,
                        mf__xmalloc(b->n * sizeof(size_t))};
         rc = run_op(s, op_write, &x, err);
-        free(x.todo);
+        free(x.pending);
     } else {
         arena_reset(&s->mem);
     }

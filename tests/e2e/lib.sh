@@ -67,3 +67,37 @@ expect_golden() {
         ok "$1"
     fi
 }
+
+# start_redis: a redis-server of the test's own on a free loopback port
+# (a few tries), data in $WORK/redis; sets PORT and RPID, or leaves PORT
+# empty (the log is in $WORK/redis/log). stop_redis stops it; scripts that
+# start one set: trap 'stop_redis; rm -rf "$WORK"' EXIT
+RPID=
+PORT=
+stop_redis() {
+    if [ -n "$RPID" ]; then
+        kill "$RPID" 2>/dev/null
+        wait "$RPID" 2>/dev/null
+        RPID=
+    fi
+}
+start_redis() {
+    mkdir -p "$WORK/redis"
+    PORT=
+    for try in 1 2 3 4 5 6 7 8; do
+        p=$(((($$ * 31 + try * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000) + 20000))
+        redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK/redis" \
+            >"$WORK/redis/log" 2>&1 &
+        RPID=$!
+        n=0
+        while [ $n -lt 100 ]; do
+            if [ "$(redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ]; then PORT=$p; break; fi
+            kill -0 "$RPID" 2>/dev/null || break
+            sleep 0.05
+            n=$((n + 1))
+        done
+        [ -n "$PORT" ] && return 0
+        stop_redis
+    done
+    return 1
+}

@@ -11,14 +11,6 @@
 . "$(dirname "$0")/lib.sh"
 case $MF in /*) ;; */*) MF=$OLDPWD/$MF ;; esac
 
-RPID=
-stop_redis() {
-    if [ -n "$RPID" ]; then
-        kill "$RPID" 2>/dev/null
-        wait "$RPID" 2>/dev/null
-        RPID=
-    fi
-}
 trap 'stop_redis; rm -rf "$WORK"' EXIT
 trap 'exit 1' INT TERM HUP
 
@@ -35,23 +27,7 @@ check() { # NAME CONDITION-COMMAND...
 rcli() { redis-cli -h 127.0.0.1 -p "$PORT" "$@"; }
 
 # start redis-server on the first free port of a few tries
-mkdir -p "$WORK/redis"
-PORT=
-for try in 1 2 3 4 5 6 7 8; do
-    p=$(( ( $$ * 31 + try * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/') ) % 30000 + 20000 ))
-    redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK/redis" \
-        >"$WORK/redis/log" 2>&1 &
-    RPID=$!
-    n=0
-    while [ $n -lt 100 ]; do
-        if [ "$(redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ]; then PORT=$p; break; fi
-        kill -0 "$RPID" 2>/dev/null || break
-        sleep 0.05
-        n=$((n + 1))
-    done
-    [ -n "$PORT" ] && break
-    stop_redis
-done
+start_redis
 if [ -z "$PORT" ]; then
     not_ok "start redis-server" "$(tail -5 "$WORK/redis/log" 2>/dev/null)"
     exit 1
