@@ -148,16 +148,21 @@ typedef struct redis_store {
 } redis_store;
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
- * to WRITE_KEYS keys: one round trip of the script per batch, not per key).
- * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] = S,
- * the number of arguments per key; then for key i (0-based) at
- * o = 3 + i * S, the HSET arguments in order: "_ts:view", the new Timestamp
- * bytes, "_created_ts:view", the new created time (decimal microseconds),
- * then field, value for every feature. A key is written (one HSET of
- * ARGV[o .. o+S-1]) when its stored "_ts:view" is older, or equal with a
- * stored created time not greater than the new one. Returns the number of
- * keys written. Timestamp seconds are decoded as (high, low 28 bits) so
- * that every int64 compares exactly in Lua's doubles. */
+ * to keys_per_call() keys: one round trip of the script per batch, not per key).
+ * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] = F,
+ * the number of hash fields written per key; ARGV[3] = "1" when KEYS holds
+ * no key twice, else "0"; ARGV[4 .. 3+F] = the field names: "_ts:view",
+ * "_created_ts:view", then every feature's; then for key k (1-based) at
+ * o = 3 + F * k, its values ARGV[o+1 .. o+F] in that order (the new Timestamp bytes, the new created time in decimal
+ * microseconds, the Value bytes). The field names are sent once per call,
+ * not once per key: fewer arguments for the server to parse and copy.
+ * A key is written (one HSET of every field) when its stored "_ts:view" is
+ * older, or equal with a stored created time not greater than the new one.
+ * When none of the keys existed before the call (one EXISTS for the call:
+ * a first load), only a key's second and later rows in the call need that
+ * check: none when the keys are distinct. Returns the number of keys written. Timestamp
+ * seconds are decoded as (high, low 28 bits) so that every int64 compares
+ * exactly in Lua's doubles. */
 static const char write_script[] =
     "local function ts(b)\n"
     "  local hi, lo, ns, i, n = 0, 0, 0, 1, #b\n"
@@ -184,12 +189,34 @@ static const char write_script[] =
     "  end\n"
     "  return hi, lo, ns\n"
     "end\n"
-    "local ttl, S = tonumber(ARGV[1]), tonumber(ARGV[2])\n"
-    "local written = 0\n"
+    "local ttl, F, distinct = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'\n"
+    "local call, n, args = redis.call, 2 * F, {}\n"
+    "for i = 1, F do args[2 * i - 1] = ARGV[3 + i] end\n"
+    "local function put(k)\n"
+    "  local key, o = KEYS[k], 3 + F * k\n"
+    "  for i = 1, F do args[2 * i] = ARGV[o + i] end\n"
+    "  if n <= 7000 then\n"
+    "    call('HSET', key, unpack(args, 1, n))\n"
+    "  else\n"
+    "    local i = 1\n"
+    "    while i <= n do\n"
+    "      local j = math.min(i + 6999, n)\n"
+    "      call('HSET', key, unpack(args, i, j))\n"
+    "      i = j + 1\n"
+    "    end\n"
+    "  end\n"
+    "  if ttl > 0 then call('EXPIRE', key, ttl) end\n"
+    "end\n"
+    "local fresh = call('EXISTS', unpack(KEYS)) == 0\n"
+    "if fresh and distinct then\n"
+    "  for k = 1, #KEYS do put(k) end\n"
+    "  return #KEYS\n"
+    "end\n"
+    "local seen, written = {}, 0\n"
     "for k = 1, #KEYS do\n"
-    "  local key, o = KEYS[k], 3 + (k - 1) * S\n"
+    "  local key, o = KEYS[k], 3 + F * k\n"
     "  local write = true\n"
-    "  local old = redis.call('HGET', key, ARGV[o])\n"
+    "  local old = (not fresh or seen[key]) and call('HGET', key, ARGV[4])\n"
     "  if old then\n"
     "    local oh, ol, on = ts(old)\n"
     "    local nh, nl, nn = ts(ARGV[o + 1])\n"
@@ -197,21 +224,16 @@ static const char write_script[] =
     "      if nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on))) then\n"
     "        write = false\n"
     "      elseif nh == oh and nl == ol and nn == on then\n"
-    "        local oc = tonumber(redis.call('HGET', key, ARGV[o + 2]) or '')\n"
-    "        if oc and tonumber(ARGV[o + 3]) < oc then write = false end\n"
+    "        local oc = tonumber(call('HGET', key, ARGV[5]) or '')\n"
+    "        if oc and tonumber(ARGV[o + 2]) < oc then write = false end\n"
     "      end\n"
     "    end\n"
     "  end\n"
     "  if write then\n"
-    "    local i = o\n"
-    "    while i < o + S do\n"
-    "      local j = math.min(i + 7000, o + S) - 1\n"
-    "      redis.call('HSET', key, unpack(ARGV, i, j))\n"
-    "      i = j + 1\n"
-    "    end\n"
-    "    if ttl and ttl > 0 then redis.call('EXPIRE', key, ttl) end\n"
+    "    put(k)\n"
     "    written = written + 1\n"
     "  end\n"
+    "  if fresh then seen[key] = true end\n"
     "end\n"
     "return written\n";
 
@@ -364,6 +386,14 @@ typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
  * that was already open before this call (an idle connection to a server
  * that restarted or closed it), reconnect and run it once more; a timeout
  * is not retried. */
+/* Write what hiredis has buffered for the server (blocking). */
+static int send_buffered(redisContext *c) {
+    int done = 0;
+    while (!done)
+        if (redisBufferWrite(c, &done) != REDIS_OK) return -1;
+    return 0;
+}
+
 static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
     pipe_guard g;
     pipe_guard_on(&g);
@@ -1054,17 +1084,81 @@ static int rd_read(mf__online *base, const char *project, mf__read_batch *rb, mf
 
 typedef struct write_ctx {
     const mf__write_batch *b;
-    const size_t *off; /* per row: key, ts, created, nf values; offsets into s->enc */
+    const char *project;
+    size_t plen;
+    size_t encoded; /* rows [0, encoded) are in s->enc */
+    size_t *off; /* per row: key, ts, created, nf values; offsets into s->enc */
     const char *fields; /* nf hashes, "_ts:view", "_created_ts:view" */
     size_t fields_len;
     size_t ts_field_len;
     size_t *pending;
+    size_t slots[128]; /* keys_distinct's set, for up to 64 keys */
+    size_t nslots;
 } write_ctx;
+
+/* Encode rows [x->encoded, upto) into s->enc: key + project, Timestamp,
+ * created time, then every feature's Value. Fails only on a list cell that
+ * is not a JSON array of its type. */
+static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err) {
+    const mf__write_batch *b = x->b;
+    const Mf__FeatureViewSpec *view = b->view;
+    size_t nf = view->n_features, stride = nf + 3;
+    mf__buf *e = &s->enc;
+    for (size_t i = x->encoded; i < upto; i++) {
+        size_t row = b->rows ? b->rows[i] : i, *o = x->off + i * stride;
+        o[0] = e->len;
+        mf__buf_put(e, b->keys[i], b->key_lens[i]);
+        mf__buf_put(e, x->project, x->plen);
+        o[1] = e->len;
+        put_timestamp(e, b->event_ts[i]);
+        o[2] = e->len;
+        mf__buf_printf(e, "%lld", (long long)(b->created_ts ? b->created_ts[i] : 0));
+        for (size_t f = 0; f < nf; f++) {
+            o[3 + f] = e->len;
+            if (put_value(s, e, &b->feat[f], row) != 0) {
+                size_t n = (size_t)(b->feat[f].off[row + 1] - b->feat[f].off[row]);
+                return mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a "
+                               "JSON array of %s", view->name, view->features[f]->name,
+                               n > 200 ? 200 : (int)n, b->feat[f].heap + b->feat[f].off[row],
+                               mf__dtype_name(b->feat[f].type));
+            }
+        }
+        o[stride] = e->len;
+        x->encoded = i + 1;
+    }
+    return MF_OK;
+}
+
+/* Whether the keys of rows [from, to) (encoded) are all different: an
+ * open-addressing set of their row numbers, hashed by MurmurHash3. */
+static bool keys_distinct(redis_store *s, write_ctx *x, size_t from, size_t to) {
+    size_t stride = x->b->view->n_features + 3, cap = 16;
+    while (cap < 2 * (to - from)) cap *= 2;
+    size_t *slot = x->slots;
+    if (cap > x->nslots) slot = mf__xmalloc(cap * sizeof *slot);
+    memset(slot, 0, cap * sizeof *slot);
+    bool distinct = true;
+    for (size_t r = from; r < to && distinct; r++) {
+        const char *k = s->enc.data + x->off[r * stride];
+        size_t len = x->off[r * stride + 1] - x->off[r * stride];
+        size_t h = mf__murmur3_32(k, len, 0) & (cap - 1);
+        for (; slot[h]; h = (h + 1) & (cap - 1)) {
+            const size_t *o = x->off + (slot[h] - 1) * stride;
+            if (o[1] - o[0] == len && memcmp(s->enc.data + o[0], k, len) == 0) {
+                distinct = false;
+                break;
+            }
+        }
+        slot[h] = r + 1;
+    }
+    if (slot != x->slots) free(slot);
+    return distinct;
+}
 
 /* Keys per EVALSHA: a few dozen, fewer for very wide views (so that one
  * call stays well under the server's argument limits). */
 static size_t keys_per_call(size_t nf) {
-    size_t k = 60000 / (2 * nf + 4);
+    size_t k = 60000 / (nf + 3);
     return k < 1 ? 1 : k > 64 ? 64 : k;
 }
 
@@ -1073,12 +1167,12 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     const mf__write_batch *b = x->b;
     size_t nf = b->view->n_features, stride = nf + 3, per = keys_per_call(nf);
     size_t nchunks = (b->n + per - 1) / per;
-    size_t maxargc = 3 + per + 2 + per * 2 * (nf + 2);
+    size_t maxargc = 3 + per + 3 + (nf + 2) * (per + 1);
     int rc = ensure_script(s, err);
     if (rc) return rc;
-    char ttl[24], per_key[24], what[300];
+    char ttl[24], nfields[24], what[300];
     snprintf(ttl, sizeof ttl, "%lld", (long long)s->key_ttl);
-    snprintf(per_key, sizeof per_key, "%zu", 2 * (nf + 2));
+    snprintf(nfields, sizeof nfields, "%zu", nf + 2);
     snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
     const char **argv = mf__xmalloc(maxargc * sizeof *argv);
     size_t *lens = mf__xmalloc(maxargc * sizeof *lens);
@@ -1094,6 +1188,11 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
         for (size_t c = 0; c < npending && rc == MF_OK; c++) {
             size_t from = x->pending[c] * per, to = from + per < b->n ? from + per : b->n;
             size_t m = to - from, a = 0;
+            rc = encode_rows(s, x, to, err);
+            if (rc) { /* the replies of the calls sent are not read */
+                drop_conn(s);
+                break;
+            }
             snprintf(nkeys, sizeof nkeys, "%zu", m);
             argv[a] = "EVALSHA", lens[a++] = 7;
             argv[a] = s->sha, lens[a++] = 40;
@@ -1103,20 +1202,21 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
                 argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
             }
             argv[a] = ttl, lens[a++] = strlen(ttl);
-            argv[a] = per_key, lens[a++] = strlen(per_key);
+            argv[a] = nfields, lens[a++] = strlen(nfields);
+            argv[a] = keys_distinct(s, x, from, to) ? "1" : "0", lens[a++] = 1;
+            argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
+            argv[a] = x->fields + 4 * nf + x->ts_field_len;
+            lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
+            for (size_t f = 0; f < nf; f++) argv[a] = x->fields + 4 * f, lens[a++] = 4;
             for (size_t r = from; r < to; r++) {
                 const size_t *o = x->off + r * stride;
-                argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
-                argv[a] = s->enc.data + o[1], lens[a++] = o[2] - o[1];
-                argv[a] = x->fields + 4 * nf + x->ts_field_len;
-                lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
-                argv[a] = s->enc.data + o[2], lens[a++] = o[3] - o[2];
-                for (size_t f = 0; f < nf; f++) {
-                    argv[a] = x->fields + 4 * f, lens[a++] = 4;
-                    argv[a] = s->enc.data + o[3 + f], lens[a++] = o[4 + f] - o[3 + f];
-                }
+                for (size_t v = 1; v < stride; v++)
+                    argv[a] = s->enc.data + o[v], lens[a++] = o[v + 1] - o[v];
             }
-            if (redisAppendCommandArgv(s->c, (int)a, argv, lens) != REDIS_OK)
+            /* sent at once, so that the server runs this call while the
+             * next one is formatted */
+            if (redisAppendCommandArgv(s->c, (int)a, argv, lens) != REDIS_OK ||
+                send_buffered(s->c) != 0)
                 rc = conn_fail(s, what, err);
         }
         size_t again = 0;
@@ -1153,48 +1253,31 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     redis_store *s = (redis_store *)base;
     if (b->n == 0) return MF_OK;
     const Mf__FeatureViewSpec *view = b->view;
-    size_t nf = view->n_features, stride = nf + 3, plen = strlen(project);
-    /* encode everything before talking to Redis: a bad cell writes nothing */
+    size_t nf = view->n_features;
     mf__buf fields;
     mf__buf_init(&fields);
     for (size_t f = 0; f < nf; f++) put_field(&fields, view->name, view->features[f]->name);
     mf__buf_printf(&fields, "_ts:%s", view->name);
     size_t ts_field_len = fields.len - 4 * nf;
     mf__buf_printf(&fields, "_created_ts:%s", view->name);
-    size_t *off = mf__xmalloc((b->n * stride + 1) * sizeof *off);
-    mf__buf *e = &s->enc;
-    e->len = 0;
-    int rc = MF_OK;
-    for (size_t i = 0; i < b->n && rc == MF_OK; i++) {
-        size_t row = b->rows ? b->rows[i] : i, *o = off + i * stride;
-        o[0] = e->len;
-        mf__buf_put(e, b->keys[i], b->key_lens[i]);
-        mf__buf_put(e, project, plen);
-        o[1] = e->len;
-        put_timestamp(e, b->event_ts[i]);
-        o[2] = e->len;
-        mf__buf_printf(e, "%lld", (long long)(b->created_ts ? b->created_ts[i] : 0));
-        for (size_t f = 0; f < nf && rc == MF_OK; f++) {
-            o[3 + f] = e->len;
-            if (put_value(s, e, &b->feat[f], row) != 0) {
-                size_t n = (size_t)(b->feat[f].off[row + 1] - b->feat[f].off[row]);
-                rc = mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a "
-                             "JSON array of %s", view->name, view->features[f]->name,
-                             n > 200 ? 200 : (int)n, b->feat[f].heap + b->feat[f].off[row],
-                             mf__dtype_name(b->feat[f].type));
-            }
-        }
-    }
-    off[b->n * stride] = e->len;
-    if (rc == MF_OK) {
-        write_ctx x = {b, off, fields.data, fields.len, ts_field_len,
-                       mf__xmalloc(b->n * sizeof(size_t))};
-        rc = run_op(s, op_write, &x, err);
-        free(x.pending);
-    } else {
-        arena_reset(&s->mem);
-    }
-    free(off);
+    s->enc.len = 0;
+    write_ctx x = {b, project, strlen(project), 0, mf__xmalloc((b->n * (nf + 3) + 1) * sizeof(size_t)),
+                   fields.data, fields.len, ts_field_len, mf__xmalloc(b->n * sizeof(size_t)),
+                   {0}, 128};
+    /* A bad cell must write nothing: when one can be bad (a list as JSON
+     * text), everything is encoded before talking to Redis; otherwise each
+     * call is encoded just before it is sent, while the server runs the
+     * previous one. */
+    bool may_fail = false;
+    for (size_t f = 0; f < nf; f++)
+        if (b->feat[f].sc == MF__SC_TEXT && !b->feat[f].raw && b->feat[f].type != MF__VALUE_TYPE__VT_BYTES &&
+            b->feat[f].type != MF__VALUE_TYPE__VT_STRING)
+            may_fail = true;
+    int rc = may_fail ? encode_rows(s, &x, b->n, err) : MF_OK;
+    if (rc == MF_OK) rc = run_op(s, op_write, &x, err);
+    else arena_reset(&s->mem);
+    free(x.off);
+    free(x.pending);
     mf__buf_free(&fields);
     return rc;
 }

@@ -528,7 +528,9 @@ static void test_ordering(void) {
 }
 
 /* The same key several times in one batch: event time decides, then the
- * created time. */
+ * created time. The keys are new to the server (no other test writes them):
+ * a key's first row in a call is then written without a check, its later
+ * rows must still be checked against it. */
 static void test_ordering_in_batch(void) {
     mf__online *s = open_main(0, 1000);
     CHECK(s);
@@ -536,13 +538,13 @@ static void test_ordering_in_batch(void) {
     Mf__FeatureView *fv = mfs_view1(project, "ordb");
     mf__col c;
     mf__col_init(&c, "v", MF__VALUE_TYPE__VT_INT64, false);
-    int64_t ids[7] = {1, 1, 2, 2, 3, 3, 3};
+    int64_t ids[7] = {701, 701, 702, 702, 703, 703, 703};
     int64_t ets[7] = {MFS_T0 + 50, MFS_T0 + 10, MFS_T0 + 10, MFS_T0 + 50, MFS_T0, MFS_T0, MFS_T0 - 1};
     int64_t cts[7] = {0, 0, 0, 0, 9, 3, 99};
     int64_t vals[7] = {11, 12, 21, 22, 31, 32, 33};
     for (size_t i = 0; i < 7; i++) mf__col_push_i64(&c, vals[i]);
     MFS_OK(mfs_write(s, project, fv, ids, ets, cts, &c, NULL, 7, &mfs_e));
-    int64_t rids[3] = {1, 2, 3};
+    int64_t rids[3] = {701, 702, 703};
     mfs_got g;
     MFS_OK(mfs_read(s, project, fv, rids, 3, NULL, 0, &g, &mfs_e));
     CHECK(mfs_i64(&g.cols[0], 0) == 11 && g.ts[0] == MFS_T0 + 50);
