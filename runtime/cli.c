@@ -438,11 +438,20 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
     mf_store *s = NULL;
     mf_entity_df *df = NULL;
     mf_table *t = NULL;
+    int64_t t0 = mf__mono_us(), t1 = t0, t2 = t0;
     int r = open_store(c, &s, &err);
     if (r == MF_OK && entities) r = mf_entity_df_read_csv(entities, &df, &err);
     if (r == MF_OK && query) r = mf_entity_df_read_sqlite(db, query, &df, &err);
-    if (r == MF_OK) r = mf_get_historical_features(s, df, &o, &t, &err);
+    if (r == MF_OK) {
+        t1 = mf__mono_us();
+        r = mf_get_historical_features(s, df, &o, &t, &err);
+        t2 = mf__mono_us();
+    }
     if (r == MF_OK) r = mf_table_write(t, outp, fmt, &err);
+    if (r == MF_OK)
+        mf__log(3, "get-historical-features: entity rows read in %.3f s, joined in %.3f s, "
+                "written in %.3f s", (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+                (double)(mf__mono_us() - t2) / 1e6);
     mf_table_free(t);
     mf_entity_df_free(df);
     mf_store_close(s);

@@ -79,6 +79,8 @@ int mf__mkdirs(const char *path, bool dir_of_path, mf_error *err);
 bool mf__valid_name(const char *s);
 /* Wall clock, microseconds since the epoch. */
 int64_t mf__now_us(void);
+/* A monotonic clock in microseconds, for durations (debug timings). */
+int64_t mf__mono_us(void);
 
 /*---- Configuration (config.c) --------------------------------------------*/
 

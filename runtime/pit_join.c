@@ -3,9 +3,14 @@
  *
  * For each requested view (a "unit": a view, or a projection of one with an
  * alias and a join_key_map), independently:
- *   1. read its batch source once, into columns: a dense key id per row
- *      (keymap.c), the event and created timestamps, and only the requested
- *      features;
+ *   1. intern the entity rows' keys (keymap.c) and group their times by
+ *      key; read the view's batch source once, into columns: the key id,
+ *      the event and created timestamps and the requested features of
+ *      every row that can answer some entity row, i.e. whose key is asked
+ *      for and with an entity time T of that key in [event_ts,
+ *      event_ts + ttl] (no upper bound for ttl 0). The other rows are
+ *      checked (every cell must parse) and dropped: they cannot be a
+ *      winner (below), so the answer is the same, with less memory;
  *   2. group rows by key with a counting sort, then order each group by
  *      (event_ts, created_ts, source order);
  *   3. for each entity row, binary-search its key's group for the last row
@@ -411,6 +416,29 @@ static const char *type_article(Mf__ValueType t, char *buf, size_t n) {
     return buf;
 }
 
+/* The entity rows of a unit, grouped by key id: which source rows can win
+ * for some entity row (see the top of the file). */
+typedef struct efilter {
+    uint32_t *start; /* keys + 1 */
+    int64_t *T;      /* entity times grouped by key, ascending in each group */
+    int64_t ttl_us;  /* 0: no lower bound */
+} efilter;
+
+static bool may_win(const efilter *f, uint32_t id, int64_t ts) {
+    const int64_t *a = f->T + f->start[id];
+    size_t n = f->start[id + 1] - f->start[id];
+    if (n == 0 || ts > a[n - 1]) return false; /* after every entity time */
+    if (f->ttl_us <= 0) return true;
+    /* the first T >= ts (a[n - 1] is one), without branches to mispredict */
+    while (n > 1) {
+        size_t half = n / 2;
+        a = a[half] < ts ? a + half : a;
+        n -= half;
+    }
+    a += a[0] < ts;
+    return a[0] - ts <= f->ttl_us;
+}
+
 /* One scan over source rows (all of them, or one half of a split file). */
 typedef struct scan_part {
     mf__source *s;
@@ -419,10 +447,78 @@ typedef struct scan_part {
     long its, icr;
     const long *ikey, *ifeat;
     int64_t lo, hi;
+    const efilter *flt;     /* NULL: every row, keys interned into d.keys */
+    const mf__keymap *fk;   /* with flt: the entity keys (read only) */
     vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
     mf_error err;
     int rc;
 } scan_part;
+
+/* Room for n rows in d's key, ts and (with_cr) created arrays; key slots of
+ * key_size bytes. */
+static void vdata_grow(vdata *d, size_t n, size_t key_size, bool with_cr) {
+    if (n <= d->cap) return;
+    d->cap = d->cap ? d->cap * 2 : 4096;
+    while (d->cap < n) d->cap *= 2;
+    d->kid = mf__xrealloc(d->kid, d->cap * key_size);
+    d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
+    if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+}
+
+/* With a filter, rows wait in a stage of STAGE rows (their cells already
+ * checked and parsed), so that the lookups of a stage's keys and entity
+ * times overlap their cache misses instead of paying them one at a time. */
+enum { STAGE = 64 };
+typedef struct stage {
+    size_t n;
+    mf__buf keys;          /* the rows' key bytes */
+    size_t koff[STAGE];
+    int64_t ts[STAGE], cr[STAGE];
+    mf__col *feat;         /* nfeat columns of n rows */
+} stage;
+
+static void stage_flush(scan_part *p, stage *st) {
+    const efilter *flt = p->flt;
+    const mf__keymap *fk = p->fk;
+    vdata *d = &p->d;
+    size_t n = st->n;
+    long id[STAGE];
+    int64_t keep[STAGE];
+    size_t m = 0;
+    if (fk->fixed8)
+        for (size_t i = 0; i < n; i++) {
+            uint64_t k;
+            memcpy(&k, st->keys.data + st->koff[i], 8);
+            mf__keymap_prefetch8(fk, k);
+        }
+    for (size_t i = 0; i < n; i++) {
+        size_t len = (i + 1 < n ? st->koff[i + 1] : st->keys.len) - st->koff[i];
+        id[i] = mf__keymap_find(fk, st->keys.data + st->koff[i], len);
+        if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
+    }
+    for (size_t i = 0; i < n; i++)
+        if (id[i] >= 0) { /* both ends of the key's times */
+            __builtin_prefetch(&flt->T[flt->start[id[i]]]);
+            __builtin_prefetch(&flt->T[flt->start[id[i] + 1]] - 1);
+        }
+    for (size_t i = 0; i < n; i++)
+        if (id[i] >= 0 && may_win(flt, (uint32_t)id[i], st->ts[i])) keep[m++] = (int64_t)i;
+    bool with_cr = p->icr >= 0;
+    vdata_grow(d, d->n + m, 4, with_cr);
+    for (size_t j = 0; j < m; j++) {
+        size_t i = (size_t)keep[j];
+        d->kid[d->n + j] = (uint32_t)id[i];
+        d->ts[d->n + j] = st->ts[i];
+        if (with_cr) d->cr[d->n + j] = st->cr[i];
+    }
+    d->n += m;
+    for (size_t f = 0; f < p->nfeat; f++) {
+        mf__col_gather(&d->feat[f], &st->feat[f], keep, m);
+        mf__col_clear(&st->feat[f]);
+    }
+    st->n = 0;
+    st->keys.len = 0;
+}
 
 static int scan_rows(scan_part *p) {
     vdata *d = &p->d;
@@ -437,6 +533,16 @@ static int scan_rows(scan_part *p) {
     mf__buf_init(&key);
     mf__buf_reserve(&key, 64);
     char want[64];
+    stage *st = NULL;
+    if (p->flt) {
+        st = mf__xcalloc(1, sizeof *st);
+        mf__buf_init(&st->keys);
+        st->feat = mf__xcalloc(nfeat + 1, sizeof *st->feat);
+        for (size_t f = 0; f < nfeat; f++) {
+            mf__col_init(&st->feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
+            mf__col_reserve(&st->feat[f], STAGE);
+        }
+    }
     const mf__slice *row;
     while (rc == MF_OK) {
         int r = mf__source_next(s, &row, err);
@@ -470,22 +576,25 @@ static int scan_rows(scan_part *p) {
         }
         if (rc) break;
         if (null_key) continue; /* a row without a key never matches */
+        mf__col *fc = st ? st->feat : d->feat;
         for (size_t f = 0; f < nfeat; f++) {
             const mf__slice *fv = &row[p->ifeat[f]];
-            if (mf__col_push_text(&d->feat[f], fv->ptr, fv->len) != 0) {
+            if (mf__col_push_text(&fc[f], fv->ptr, fv->len) != 0) {
                 rc = src_err(s, err, p->u->feat[f]->name, fv,
                              type_article(p->u->feat[f]->dtype, want, sizeof want));
                 break;
             }
         }
         if (rc) break;
-        if (d->n == d->cap) {
-            d->cap = d->cap ? d->cap * 2 : 4096;
-            /* 8 bytes a row: raw fixed8 keys first, ids after */
-            d->kid = mf__xrealloc(d->kid, d->cap * sizeof(uint64_t));
-            d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
-            if (icr >= 0) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+        if (st) { /* kept or dropped a stage at a time */
+            st->koff[st->n] = st->keys.len;
+            mf__buf_put(&st->keys, key.data, key.len);
+            st->ts[st->n] = ts;
+            st->cr[st->n] = cr;
+            if (++st->n == STAGE) stage_flush(p, st);
+            continue;
         }
+        vdata_grow(d, d->n + 1, 8, icr >= 0); /* raw fixed8 keys first, ids after */
         if (d->keys.fixed8) /* interned after the scan, with prefetching */
             memcpy((char *)d->kid + 8 * d->n, key.data, 8);
         else
@@ -493,6 +602,13 @@ static int scan_rows(scan_part *p) {
         d->ts[d->n] = ts;
         if (icr >= 0) d->cr[d->n] = cr;
         d->n++;
+    }
+    if (st) {
+        if (rc == MF_OK) stage_flush(p, st);
+        mf__buf_free(&st->keys);
+        for (size_t f = 0; f < nfeat; f++) mf__col_free(&st->feat[f]);
+        free(st->feat);
+        free(st);
     }
     mf__buf_free(&key);
     return rc;
@@ -515,19 +631,26 @@ static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
 }
 
 /* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
- * INT64_MAX). nfeat may be 0 (keys and timestamps only). With `split`, a
- * CSV file without quotes and a single 8-byte join key is read by two
- * threads, one half each; the halves are joined in file order, so the
- * result is the same. */
+ * INT64_MAX). nfeat may be 0 (keys and timestamps only). With a filter,
+ * only the rows that may win for the entity rows (keys in *ekeys, which
+ * d takes over); without, every row, its key interned. With `split`, a
+ * CSV file without quotes (and, without a filter, a single 8-byte join key)
+ * is read by two threads, one half each; the halves are joined in file
+ * order, so the result is the same. */
 static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
-                     bool split, vdata *d, mf_error *err) {
+                     bool split, const efilter *flt, mf__keymap *ekeys, vdata *d,
+                     mf_error *err) {
     memset(d, 0, sizeof *d);
+    if (flt) {
+        d->keys = *ekeys;
+        memset(ekeys, 0, sizeof *ekeys);
+    }
     const Mf__FeatureViewSpec *v = u->view;
     const Mf__DataSourceSpec *ds = u->source;
     mf__source *s;
     int rc = mf__source_open(cfg, ds, &s, err);
     if (rc) {
-        mf__keymap_init(&d->keys);
+        if (!flt) mf__keymap_init(&d->keys);
         return rc;
     }
     long its, icr = -1;
@@ -541,8 +664,10 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
         rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
     for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
         rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, {0}, {0}, MF_OK};
-    mf__keymap_init_for(&head.d.keys, v);
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, {0}, MF_OK};
+    if (flt) head.d.keys = d->keys;
+    else mf__keymap_init_for(&head.d.keys, v);
+    head.fk = &head.d.keys;
     head.d.feat = mf__xcalloc(nfeat + 1, sizeof *head.d.feat);
     for (size_t f = 0; f < nfeat; f++)
         mf__col_init(&head.d.feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
@@ -550,7 +675,7 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
     scan_part tail;
     pthread_t th;
     bool two = false;
-    if (rc == MF_OK && split && head.d.keys.fixed8 && mf__source_split(s, &ts_src)) {
+    if (rc == MF_OK && split && (flt || head.d.keys.fixed8) && mf__source_split(s, &ts_src)) {
         part_init(&tail, &head, ts_src);
         two = pthread_create(&th, NULL, scan_thread, &tail) == 0;
         if (!two) { /* read the second half here, after the first */
@@ -583,7 +708,15 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
     *d = head.d;
     d->n1 = d->n;
     if (d->tail) d->n += d->tail->n;
-    if (rc == MF_OK && d->keys.fixed8) {
+    if (rc == MF_OK && flt && d->tail) { /* one array of ids, in file order */
+        uint32_t *ids = mf__xmalloc((d->n ? d->n : 1) * sizeof *ids);
+        if (d->n1) memcpy(ids, d->kid, d->n1 * sizeof *ids);
+        if (d->tail->n) memcpy(ids + d->n1, d->tail->kid, d->tail->n * sizeof *ids);
+        free(d->kid);
+        free(d->tail->kid);
+        d->tail->kid = NULL;
+        d->kid = ids;
+    } else if (rc == MF_OK && !flt && d->keys.fixed8) {
         /* ids for the raw keys (in file order: first half, then second),
          * looking ahead so that the table's cache misses overlap; with one
          * half the ids replace the raw keys in place (id i lands at bytes
@@ -717,6 +850,24 @@ static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
     return w->row;
 }
 
+static int cmp_i64(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void sort_i64(int64_t *a, size_t n) {
+    if (n > 16) {
+        qsort(a, n, sizeof *a, cmp_i64);
+        return;
+    }
+    for (size_t i = 1; i < n; i++) {
+        int64_t x = a[i];
+        size_t j = i;
+        while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
+        a[j] = x;
+    }
+}
+
 static int run_unit(request *r, unit *u) {
     const mf_entity_df *df = r->df;
     size_t n = df->t->nrows, nk = u->view->n_entity_columns;
@@ -734,10 +885,13 @@ static int run_unit(request *r, unit *u) {
         }
     }
     vdata d;
-    int rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, r->nunits == 1, &d, &u->err);
-    if (rc == MF_OK) order_rows(&d);
+    memset(&d, 0, sizeof d);
+    int64_t t0 = mf__mono_us();
+    int rc = MF_OK;
     int64_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
     int64_t ttl_us = u->view->ttl_seconds * 1000000;
+    mf__keymap ek;
+    mf__keymap_init_for(&ek, u->view);
     mf__buf key;
     mf__buf_init(&key);
     mf__buf_reserve(&key, 64);
@@ -758,8 +912,31 @@ static int run_unit(request *r, unit *u) {
             if (kr == 1) null_key = true;
         }
         if (rc) break;
-        idx[i] = null_key ? -1 : mf__keymap_find(&d.keys, key.data, key.len);
+        idx[i] = null_key ? -1 : (int64_t)mf__keymap_intern(&ek, key.data, key.len);
     }
+    /* the entity times grouped by key, then the rows that can win */
+    efilter flt = {NULL, NULL, ttl_us};
+    if (rc == MF_OK) {
+        flt.start = mf__xcalloc(ek.n + 2, sizeof *flt.start);
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] >= 0) flt.start[idx[i] + 1]++;
+        for (size_t k = 0; k < ek.n; k++) flt.start[k + 1] += flt.start[k];
+        flt.T = mf__xmalloc((flt.start[ek.n] ? flt.start[ek.n] : 1) * sizeof *flt.T);
+        uint32_t *fill = mf__xmalloc((ek.n ? ek.n : 1) * sizeof *fill);
+        memcpy(fill, flt.start, ek.n * sizeof *fill);
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] >= 0) flt.T[fill[idx[i]]++] = r->T[i];
+        free(fill);
+        for (size_t k = 0; k < ek.n; k++) sort_i64(flt.T + flt.start[k], flt.start[k + 1] - flt.start[k]);
+        rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, r->nunits == 1, &flt, &ek, &d,
+                       &u->err);
+    }
+    free(flt.start);
+    free(flt.T);
+    mf__keymap_free(&ek);
+    int64_t t1 = mf__mono_us();
+    if (rc == MF_OK) order_rows(&d);
+    int64_t t2 = mf__mono_us();
     /* pass 2: winners, prefetching the groups a few rows ahead */
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         if (i + 8 < n && idx[i + 8] >= 0) __builtin_prefetch(&d.grp[d.start[idx[i + 8]]]);
@@ -780,6 +957,11 @@ static int run_unit(request *r, unit *u) {
     free(idx);
     free(ecol);
     vdata_free(&d, u->nfeat);
+    if (rc == MF_OK)
+        mf__log(3, "get-historical-features: view '%s': %zu rows read in %.3f s, ordered in "
+                "%.3f s, joined and gathered in %.3f s", u->view->name, d.n,
+                (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
+                (double)(mf__mono_us() - t2) / 1e6);
     return rc;
 }
 
@@ -816,7 +998,7 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     int rc = MF_OK;
     for (size_t i = 0; i < r->nunits && rc == MF_OK; i++) {
         vdata d;
-        rc = load_view(r->cfg, &r->units[i], 0, start, end, true, &d, err);
+        rc = load_view(r->cfg, &r->units[i], 0, start, end, true, NULL, NULL, &d, err);
         for (size_t k = 0; rc == MF_OK && k < d.keys.n; k++) {
             size_t len;
             const unsigned char *kb = mf__keymap_key(&d.keys, (uint32_t)k, &len);

@@ -219,6 +219,12 @@ bool mf__valid_name(const char *s) {
     return true;
 }
 
+int64_t mf__mono_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t mf__now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
