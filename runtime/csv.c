@@ -65,6 +65,7 @@ struct mf__csv {
 
     unsigned char special[256]; /* delimiter, '"', CR, LF */
     bool borrowed; /* base belongs to the reader this one was split from */
+    bool saw_quote; /* a quote character was read */
     /* A split-off reader counts lines from 1 at its start; its true line
      * numbers add the lines before it, counted only when a message needs
      * them (counting half a large file costs more than reading it). */
@@ -218,10 +219,13 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
                 c->fields[n].ptr = s;
                 c->fields[n].len = (size_t)(p - s);
             }
-            if (*p == '"')
+            if (*p == '"') {
+                c->saw_quote = true;
                 return syntax_error(c, line, err,
                                     "quote inside an unquoted field", n);
+            }
         } else {
+            c->saw_quote = true;
             long open_line = line;
             const char *s = ++p;
             bool escaped = false;
@@ -387,14 +391,16 @@ int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err) {
 
 long mf__csv_line(const mf__csv *c) { return abs_line(c, c->rec_line); }
 
+bool mf__csv_saw_quote(const mf__csv *c) { return c->saw_quote; }
+
 const char *mf__csv_path(const mf__csv *c) { return c->path; }
 
 int mf__csv_split(mf__csv *c, mf__csv **tail) {
     *tail = NULL;
-    if (c->failed || c->end - c->p < (ptrdiff_t)(1 << 20)) return 0;
+    if (c->failed || c->saw_quote || c->end - c->p < (ptrdiff_t)(1 << 20)) return 0;
     /* without quotes every '\n' ends a record, so any line break is a
-     * record boundary */
-    if (memchr(c->p, '"', (size_t)(c->end - c->p))) return 0;
+     * record boundary; whether the first half has none is known once it
+     * has been read (mf__csv_saw_quote) */
     const char *mid = c->p + (c->end - c->p) / 2;
     const char *nl = memchr(mid, '\n', (size_t)(c->end - mid));
     if (!nl || nl + 1 >= c->end) return 0;
@@ -421,6 +427,8 @@ int mf__csv_split(mf__csv *c, mf__csv **tail) {
     t->names = mf__xmalloc((c->ncols ? c->ncols : 1) * sizeof *t->names);
     for (size_t i = 0; i < c->ncols; i++) t->names[i] = mf__xstrdup(c->names[i]);
     t->fields = mf__xcalloc(c->ncols ? c->ncols : 1, sizeof *t->fields);
+    t->esc_idx = mf__xcalloc(c->ncols ? c->ncols : 1, sizeof *t->esc_idx);
+    t->esc_off = mf__xcalloc(c->ncols ? c->ncols : 1, sizeof *t->esc_off);
     t->fcap = c->ncols;
     mf__buf_init(&t->scratch);
     c->end = nl + 1;

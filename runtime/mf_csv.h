@@ -63,12 +63,18 @@ long mf__csv_line(const mf__csv *c);
 /* Path the reader was opened with. Borrowed. */
 const char *mf__csv_path(const mf__csv *c);
 
-/* Split the rest of the file in two at a record boundary near its middle,
- * so that two threads can read the halves: c keeps the first half and
- * *tail (a new reader sharing c's memory; close it before c) reads the
- * second, with right line numbers. Only for files without any quote in the
- * rest and of at least 1 MiB; returns 1 when split, else 0 (*tail NULL). */
+/* Split the rest of the file in two at a line break near its middle, so
+ * that two threads can read the halves: c keeps the first half and *tail
+ * (a new reader sharing c's memory; close it before c) reads the second,
+ * with right line numbers. Only when the rest is at least 1 MiB and no
+ * quote has been read yet; returns 1 when split, else 0 (*tail NULL).
+ * The line break is a record boundary when the first half holds no quote
+ * character: a caller must check mf__csv_saw_quote(c) after reading c to
+ * its end (or to an error) and, when it says true, read the file again
+ * without splitting (the halves may have been cut inside a quoted field). */
 int mf__csv_split(mf__csv *c, mf__csv **tail);
+/* Whether the reader has met a quote character. */
+bool mf__csv_saw_quote(const mf__csv *c);
 
 /* Release the reader and its memory. NULL is a no-op. */
 void mf__csv_close(mf__csv *c);

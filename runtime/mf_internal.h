@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "moonfeast.h"
 #include "registry.pb-c.h"
@@ -58,10 +59,24 @@ typedef struct mf__buf {
 
 void mf__buf_init(mf__buf *b);
 void mf__buf_free(mf__buf *b);
-void mf__buf_reserve(mf__buf *b, size_t extra);
-void mf__buf_put(mf__buf *b, const void *p, size_t n);
+/* Growing (rare) is out of line; the checks and copies are inlined, as
+ * the hot loops (keys, output) append a few bytes at a time. */
+void mf__buf_grow(mf__buf *b, size_t extra);
+static inline void mf__buf_reserve(mf__buf *b, size_t extra) {
+    if (b->len + extra + 1 > b->cap) mf__buf_grow(b, extra);
+}
+static inline void mf__buf_put(mf__buf *b, const void *p, size_t n) {
+    mf__buf_reserve(b, n);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+static inline void mf__buf_putc(mf__buf *b, char c) {
+    mf__buf_reserve(b, 1);
+    b->data[b->len++] = c;
+    b->data[b->len] = '\0';
+}
 void mf__buf_puts(mf__buf *b, const char *s);
-void mf__buf_putc(mf__buf *b, char c);
 void mf__buf_printf(mf__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hand the contents over (caller frees); the buffer is left empty. */

@@ -29,8 +29,11 @@ const char *mf__source_where(const mf__source *s);
 void mf__source_close(mf__source *s);
 /* Split a CSV source's remaining rows in two (mf__csv_split): s keeps the
  * first half, *tail reads the second; close *tail before s. Returns 1 when
- * split, 0 when the source cannot be split. */
+ * split, 0 when the source cannot be split. After reading s, when
+ * mf__source_saw_quote(s), both halves must be discarded and the source
+ * read again whole (see mf__csv_split). */
 int mf__source_split(mf__source *s, mf__source **tail);
+bool mf__source_saw_quote(const mf__source *s);
 
 /* Type inference over sample values: Int64 when every non-null value is an
  * integer, else Float64 when every one is a number, else Bool when every

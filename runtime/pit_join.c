@@ -471,7 +471,8 @@ static void vdata_grow(vdata *d, size_t n, size_t key_size, bool with_cr) {
 enum { STAGE = 64 };
 typedef struct stage {
     size_t n;
-    mf__buf keys;          /* the rows' key bytes */
+    uint64_t k8[STAGE];    /* fixed8 keys */
+    mf__buf keys;          /* other keys: the rows' key bytes */
     size_t koff[STAGE];
     int64_t ts[STAGE], cr[STAGE];
     mf__col *feat;         /* nfeat columns of n rows */
@@ -485,16 +486,18 @@ static void stage_flush(scan_part *p, stage *st) {
     long id[STAGE];
     int64_t keep[STAGE];
     size_t m = 0;
-    if (fk->fixed8)
+    if (fk->fixed8) {
+        for (size_t i = 0; i < n; i++) mf__keymap_prefetch8(fk, st->k8[i]);
         for (size_t i = 0; i < n; i++) {
-            uint64_t k;
-            memcpy(&k, st->keys.data + st->koff[i], 8);
-            mf__keymap_prefetch8(fk, k);
+            id[i] = mf__keymap_find(fk, &st->k8[i], 8);
+            if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
         }
-    for (size_t i = 0; i < n; i++) {
-        size_t len = (i + 1 < n ? st->koff[i + 1] : st->keys.len) - st->koff[i];
-        id[i] = mf__keymap_find(fk, st->keys.data + st->koff[i], len);
-        if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            size_t len = (i + 1 < n ? st->koff[i + 1] : st->keys.len) - st->koff[i];
+            id[i] = mf__keymap_find(fk, st->keys.data + st->koff[i], len);
+            if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
+        }
     }
     for (size_t i = 0; i < n; i++)
         if (id[i] >= 0) { /* both ends of the key's times */
@@ -587,8 +590,12 @@ static int scan_rows(scan_part *p) {
         }
         if (rc) break;
         if (st) { /* kept or dropped a stage at a time */
-            st->koff[st->n] = st->keys.len;
-            mf__buf_put(&st->keys, key.data, key.len);
+            if (p->fk->fixed8) {
+                memcpy(&st->k8[st->n], key.data, 8);
+            } else {
+                st->koff[st->n] = st->keys.len;
+                mf__buf_put(&st->keys, key.data, key.len);
+            }
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
             if (++st->n == STAGE) stage_flush(p, st);
@@ -637,9 +644,11 @@ static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
  * CSV file without quotes (and, without a filter, a single 8-byte join key)
  * is read by two threads, one half each; the halves are joined in file
  * order, so the result is the same. */
-static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
-                     bool split, const efilter *flt, mf__keymap *ekeys, vdata *d,
-                     mf_error *err) {
+#define SPLIT_AGAIN 1 /* load_view_once: the split was not at a record boundary */
+
+static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo,
+                          int64_t hi, bool split, const efilter *flt, mf__keymap *ekeys,
+                          vdata *d, mf_error *err) {
     memset(d, 0, sizeof *d);
     if (flt) {
         d->keys = *ekeys;
@@ -678,19 +687,19 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
     if (rc == MF_OK && split && (flt || head.d.keys.fixed8) && mf__source_split(s, &ts_src)) {
         part_init(&tail, &head, ts_src);
         two = pthread_create(&th, NULL, scan_thread, &tail) == 0;
-        if (!two) { /* read the second half here, after the first */
-            vdata_free(&tail.d, nfeat);
-            mf__source_close(ts_src);
-            ts_src = NULL;
-        }
     }
     if (rc == MF_OK) {
         rc = scan_rows(&head);
         if (rc && err) *err = head.err;
     }
-    if (two) {
-        pthread_join(th, NULL);
-        if (rc == MF_OK && tail.rc) {
+    if (ts_src) {
+        if (two) pthread_join(th, NULL);
+        else if (rc == MF_OK && !mf__source_saw_quote(s)) scan_thread(&tail); /* here, after */
+        if (mf__source_saw_quote(s)) {
+            /* the halves may have been cut inside a quoted field: whatever
+             * they read (errors too) is void */
+            rc = SPLIT_AGAIN;
+        } else if (rc == MF_OK && tail.rc) {
             rc = tail.rc;
             if (err) *err = tail.err;
         }
@@ -701,8 +710,6 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
         } else {
             vdata_free(&tail.d, nfeat);
         }
-        mf__source_close(ts_src);
-    } else if (ts_src) {
         mf__source_close(ts_src);
     }
     *d = head.d;
@@ -745,6 +752,21 @@ static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t
     free(ifeat);
     mf__source_close(s);
     return rc;
+}
+
+/* Read the unit's source rows with ts in [lo, hi] (see load_view_once). A
+ * split read whose first half met a quote is done again on one thread. */
+static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
+                     bool split, const efilter *flt, mf__keymap *ekeys, vdata *d,
+                     mf_error *err) {
+    int rc = load_view_once(cfg, u, nfeat, lo, hi, split, flt, ekeys, d, err);
+    if (rc != SPLIT_AGAIN) return rc;
+    mf__keymap keys = d->keys; /* with a filter: the entity keys, unchanged */
+    if (flt) memset(&d->keys, 0, sizeof d->keys);
+    vdata_free(d, nfeat);
+    mf__log(3, "feature view '%s': its source has quotes: read again on one thread",
+            u->view->name);
+    return load_view_once(cfg, u, nfeat, lo, hi, false, flt, flt ? &keys : NULL, d, err);
 }
 
 /*---- Ordering ----------------------------------------------------------------*/

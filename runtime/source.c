@@ -144,6 +144,8 @@ int mf__source_split(mf__source *s, mf__source **tail) {
     return 1;
 }
 
+bool mf__source_saw_quote(const mf__source *s) { return s->csv && mf__csv_saw_quote(s->csv); }
+
 void mf__source_close(mf__source *s) {
     if (!s) return;
     mf__csv_close(s->csv);

@@ -86,7 +86,7 @@ void mf__buf_free(mf__buf *b) {
     mf__buf_init(b);
 }
 
-void mf__buf_reserve(mf__buf *b, size_t extra) {
+void mf__buf_grow(mf__buf *b, size_t extra) {
     if (b->len + extra + 1 <= b->cap) return;
     size_t cap = b->cap ? b->cap : 64;
     while (cap < b->len + extra + 1) cap *= 2;
@@ -94,16 +94,8 @@ void mf__buf_reserve(mf__buf *b, size_t extra) {
     b->cap = cap;
 }
 
-void mf__buf_put(mf__buf *b, const void *p, size_t n) {
-    mf__buf_reserve(b, n);
-    if (n) memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
 void mf__buf_puts(mf__buf *b, const char *s) { mf__buf_put(b, s, strlen(s)); }
 
-void mf__buf_putc(mf__buf *b, char c) { mf__buf_put(b, &c, 1); }
 
 void mf__buf_printf(mf__buf *b, const char *fmt, ...) {
     va_list ap;
