@@ -93,7 +93,7 @@ $(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(PB
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/mft.h $(LIB_DIR)/libmoonfeast.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_DIR)/libmoonfeast.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
 

@@ -145,6 +145,16 @@ typedef struct redis_store {
     ProtobufCAllocator pba;
     mf__buf enc;       /* encoded keys and values of the current call */
     mf__buf tmp;       /* small scratch (JSON lists, text) */
+    /* reads: kept across calls, so that a call allocates nothing large
+     * (a large malloc right after freeing thousands of reply objects makes
+     * glibc consolidate its free lists, a cost per call) */
+    redisReply **rep;
+    size_t rep_cap;
+    const char **argv;
+    size_t *lens;
+    size_t argv_cap;
+    size_t *grp;       /* per batch: its group; then per group: first batch */
+    size_t grp_cap;
 } redis_store;
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
@@ -983,38 +993,84 @@ typedef struct read_ctx {
     size_t nb;
 } read_ctx;
 
-/* Every batch (one per feature view) in ONE pipeline: all HMGETs are sent,
- * then all replies read, so a request costs one round trip however many
- * views and entities it names. Columns are filled only once every reply is
- * in and well formed. */
+/* Batches whose rows have the same keys (views of one entity: their
+ * fields live in the same hashes) share one HMGET per row. */
+static bool same_keys(const mf__read_batch *a, const mf__read_batch *b) {
+    if (a->n != b->n) return false;
+    if (a->keys == b->keys && a->key_lens == b->key_lens) return true;
+    for (size_t i = 0; i < a->n; i++)
+        if (a->key_lens[i] != b->key_lens[i] || memcmp(a->keys[i], b->keys[i], a->key_lens[i]) != 0)
+            return false;
+    return true;
+}
+
+static void *grow_array(void *p, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return p;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    *cap = c;
+    return mf__xrealloc(p, c * size);
+}
+
+/* Every batch (one per feature view) in ONE pipeline: the HMGETs of every
+ * row are sent (one per row and group of batches with the same keys, with
+ * the fields of all of them), then all replies read, so a request costs
+ * one round trip however many views and entities it names. Columns are
+ * filled only once every reply is in and well formed. */
 static int op_read(redis_store *s, void *ud, mf_error *err) {
     read_ctx *x = ud;
-    size_t plen = strlen(x->project), total = 0, maxf = 0;
-    for (size_t bi = 0; bi < x->nb; bi++) {
-        total += x->rbs[bi].n;
-        if (x->rbs[bi].nfeat > maxf) maxf = x->rbs[bi].nfeat;
+    size_t plen = strlen(x->project), nb = x->nb;
+    /* groups: grp[b] = the group of batch b; lead[g] = its first batch */
+    s->grp = grow_array(s->grp, &s->grp_cap, 2 * nb + 1, sizeof *s->grp);
+    size_t *grp = s->grp, *lead = s->grp + nb, ng = 0;
+    for (size_t bi = 0; bi < nb; bi++) {
+        size_t g = 0;
+        while (g < ng && !same_keys(&x->rbs[lead[g]], &x->rbs[bi])) g++;
+        if (g == ng) lead[ng++] = bi;
+        grp[bi] = g;
     }
-    const char **argv = mf__xmalloc((maxf + 3) * sizeof *argv);
-    size_t *lens = mf__xmalloc((maxf + 3) * sizeof *lens);
-    redisReply **rep = mf__xcalloc(total ? total : 1, sizeof *rep);
+    size_t total = 0, maxargc = 0;
+    for (size_t g = 0; g < ng; g++) {
+        size_t argc = 2;
+        for (size_t bi = 0; bi < nb; bi++)
+            if (grp[bi] == g) argc += x->rbs[bi].nfeat + 1;
+        if (argc > maxargc) maxargc = argc;
+        total += x->rbs[lead[g]].n;
+    }
+    size_t cap = s->argv_cap;
+    s->argv = grow_array(s->argv, &cap, maxargc, sizeof *s->argv);
+    s->lens = grow_array(s->lens, &s->argv_cap, maxargc, sizeof *s->lens);
+    s->rep = grow_array(s->rep, &s->rep_cap, total + 1, sizeof *s->rep);
+    const char **argv = s->argv;
+    size_t *lens = s->lens;
+    redisReply **rep = s->rep;
+    memset(rep, 0, total * sizeof *rep);
     mf__buf *f = &s->enc;
     mf__buf *key = &s->tmp;
     int rc = MF_OK;
     char what[300];
-    snprintf(what, sizeof what, "reading feature view '%s'", x->nb ? x->rbs[0].view->name : "");
-    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
-        mf__read_batch *rb = &x->rbs[bi];
-        const Mf__FeatureViewSpec *view = rb->view;
-        size_t nf = rb->nfeat, argc = nf + 3;
-        /* field names: nf hashes, then "_ts:view" */
+    snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
+    for (size_t g = 0; g < ng && rc == MF_OK; g++) {
+        /* field names of the group's batches: each batch's hashes, then
+         * its "_ts:view" */
         f->len = 0;
-        for (size_t k = 0; k < nf; k++) put_field(f, view->name, view->features[rb->feat_idx[k]]->name);
-        mf__buf_printf(f, "_ts:%s", view->name);
+        size_t *fo = mf__xmalloc((maxargc + 1) * sizeof *fo), argc = 2;
+        for (size_t bi = 0; bi < nb; bi++) {
+            if (grp[bi] != g) continue;
+            const mf__read_batch *rb = &x->rbs[bi];
+            for (size_t k = 0; k < rb->nfeat; k++) {
+                fo[argc++] = f->len;
+                put_field(f, rb->view->name, rb->view->features[rb->feat_idx[k]]->name);
+            }
+            fo[argc++] = f->len;
+            mf__buf_printf(f, "_ts:%s", rb->view->name);
+        }
+        fo[argc] = f->len;
         argv[0] = "HMGET";
         lens[0] = 5;
-        for (size_t k = 0; k < nf; k++) argv[2 + k] = f->data + 4 * k, lens[2 + k] = 4;
-        argv[argc - 1] = f->data + 4 * nf;
-        lens[argc - 1] = f->len - 4 * nf;
+        for (size_t a = 2; a < argc; a++) argv[a] = f->data + fo[a], lens[a] = fo[a + 1] - fo[a];
+        free(fo);
+        const mf__read_batch *rb = &x->rbs[lead[g]];
         for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
             key->len = 0;
             mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
@@ -1027,42 +1083,49 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
     }
     for (size_t i = 0; i < total && rc == MF_OK; i++)
         if (redisGetReply(s->c, (void **)&rep[i]) != REDIS_OK) rc = conn_fail(s, what, err);
+    /* replies: group by group, a row at a time */
     size_t at = 0;
-    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
-        size_t nf = x->rbs[bi].nfeat;
-        for (size_t i = 0; i < x->rbs[bi].n && rc == MF_OK; i++, at++) {
+    for (size_t g = 0; g < ng && rc == MF_OK; g++) {
+        size_t want = 0;
+        for (size_t bi = 0; bi < nb; bi++)
+            if (grp[bi] == g) want += x->rbs[bi].nfeat + 1;
+        const mf__read_batch *lb = &x->rbs[lead[g]];
+        for (size_t i = 0; i < lb->n && rc == MF_OK; i++, at++) {
             redisReply *r = rep[at];
             if (r->type == REDIS_REPLY_ERROR)
                 rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': %.*s",
-                             s->addr, x->rbs[bi].view->name, (int)r->len, r->str);
-            else if (r->type != REDIS_REPLY_ARRAY || r->elements != nf + 1)
+                             s->addr, lb->view->name, (int)r->len, r->str);
+            else if (r->type != REDIS_REPLY_ARRAY || r->elements != want)
                 rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': "
-                             "unexpected reply to HMGET", s->addr, x->rbs[bi].view->name);
+                             "unexpected reply to HMGET", s->addr, lb->view->name);
         }
     }
     /* every reply is in and well formed: now fill the columns */
-    at = 0;
-    for (size_t bi = 0; bi < x->nb && rc == MF_OK; bi++) {
-        mf__read_batch *rb = &x->rbs[bi];
-        size_t nf = rb->nfeat;
-        for (size_t i = 0; i < rb->n; i++, at++) {
-            redisReply *r = rep[at], *ts = r->element[nf];
-            int64_t us = 0;
-            bool found = ts->type == REDIS_REPLY_STRING &&
-                         get_timestamp(s, ts->str, ts->len, &us) == 0;
-            rb->found[i] = found;
-            rb->event_ts[i] = found ? us : 0;
-            for (size_t k = 0; k < nf; k++) {
-                redisReply *e = r->element[k];
-                if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
-                else push_value(s, rb->out[k], e->str, e->len);
+    size_t first = 0; /* first reply of the current group */
+    for (size_t g = 0; g < ng && rc == MF_OK; g++) {
+        size_t off = 0; /* the batch's first element in the group's replies */
+        for (size_t bi = 0; bi < nb; bi++) {
+            if (grp[bi] != g) continue;
+            mf__read_batch *rb = &x->rbs[bi];
+            size_t nf = rb->nfeat;
+            for (size_t i = 0; i < rb->n; i++) {
+                redisReply *r = rep[first + i], *ts = r->element[off + nf];
+                int64_t us = 0;
+                bool found = ts->type == REDIS_REPLY_STRING &&
+                             get_timestamp(s, ts->str, ts->len, &us) == 0;
+                rb->found[i] = found;
+                rb->event_ts[i] = found ? us : 0;
+                for (size_t k = 0; k < nf; k++) {
+                    redisReply *e = r->element[off + k];
+                    if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
+                    else push_value(s, rb->out[k], e->str, e->len);
+                }
             }
+            off += nf + 1;
         }
+        first += x->rbs[lead[g]].n;
     }
     for (size_t i = 0; i < total; i++) freeReplyObject(rep[i]); /* NULL is fine */
-    free(rep);
-    free(argv);
-    free(lens);
     return rc;
 }
 
@@ -1401,6 +1464,10 @@ static void rd_close(mf__online *base) {
     arena_free(&s->mem);
     mf__buf_free(&s->enc);
     mf__buf_free(&s->tmp);
+    free(s->rep);
+    free(s->argv);
+    free(s->lens);
+    free(s->grp);
     free(s->addr);
     free(s->host);
     free(s->unix_path);

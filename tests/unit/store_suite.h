@@ -513,6 +513,75 @@ static void mfs_test_ordering_in_batch(mf__online *s, const char *project) {
     MFS_FREE(fv);
 }
 
+/* Several views in one read_many: two over the same keys (Redis reads
+ * them with one HMGET per key), one over other keys in another order, and
+ * the first again over a subset of its keys. */
+static void mfs_test_read_many(mf__online *s, const char *project) {
+    Mf__FeatureView *va = mfs_view1(project, "rma"), *vb = mfs_view1(project, "rmb"),
+                    *vc = mfs_view1(project, "rmc");
+    MFS_OK(mfs_update(s, project, va, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_update(s, project, vb, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_update(s, project, vc, NULL, NULL, &mfs_e));
+    mf__col c;
+    mf__col_init(&c, "v", MF__VALUE_TYPE__VT_INT64, false);
+    int64_t ids_a[3] = {8101, 8102, 8103}, ets[3] = {MFS_T0, MFS_T0 + 1, MFS_T0 + 2};
+    for (int64_t i = 0; i < 3; i++) mf__col_push_i64(&c, 10 * (i + 1));
+    MFS_OK(mfs_write(s, project, va, ids_a, ets, NULL, &c, NULL, 3, &mfs_e));
+    int64_t ids_b[2] = {8101, 8103};
+    mf__col_clear(&c);
+    mf__col_push_i64(&c, 100);
+    mf__col_push_i64(&c, 300);
+    MFS_OK(mfs_write(s, project, vb, ids_b, ets, NULL, &c, NULL, 2, &mfs_e));
+    int64_t ids_c[2] = {8102, 8104};
+    mf__col_clear(&c);
+    mf__col_push_i64(&c, 2000);
+    mf__col_push_i64(&c, 4000);
+    MFS_OK(mfs_write(s, project, vc, ids_c, ets, NULL, &c, NULL, 2, &mfs_e));
+    mf__col_free(&c);
+
+    /* batch 0: a over 8101..8103; 1: b over the same; 2: c over 8104, 8103,
+     * 8102; 3: a over 8102 */
+    int64_t k0[3] = {8101, 8102, 8103}, k2[3] = {8104, 8103, 8102}, k3[1] = {8102};
+    mfs_keys keys[3];
+    mfs_keys_make(&keys[0], k0, 3);
+    mfs_keys_make(&keys[1], k2, 3);
+    mfs_keys_make(&keys[2], k3, 1);
+    size_t fi = 0;
+    mf__col out[4];
+    mf__col *outp[4];
+    uint8_t found[4][3];
+    int64_t ts[4][3];
+    const Mf__FeatureView *views[4] = {va, vb, vc, va};
+    const mfs_keys *bk[4] = {&keys[0], &keys[0], &keys[1], &keys[2]};
+    size_t bn[4] = {3, 3, 3, 1};
+    mf__read_batch rb[4];
+    for (size_t b = 0; b < 4; b++) {
+        mf__col_init(&out[b], "v", MF__VALUE_TYPE__VT_INT64, false);
+        outp[b] = &out[b];
+        rb[b] = (mf__read_batch){views[b]->spec, bn[b], bk[b]->p, bk[b]->len, &fi, 1,
+                                 &outp[b], found[b], ts[b]};
+    }
+    if (s->vt->read_many) /* optional: the online layer reads batch by batch without */
+        MFS_OK(s->vt->read_many(s, project, rb, 4, &mfs_e));
+    else
+        for (size_t b = 0; b < 4; b++) MFS_OK(s->vt->read(s, project, &rb[b], &mfs_e));
+    CHECK(out[0].n == 3 && mfs_i64(&out[0], 0) == 10 && mfs_i64(&out[0], 1) == 20 &&
+          mfs_i64(&out[0], 2) == 30);
+    CHECK(found[0][0] && found[0][1] && found[0][2] && ts[0][2] == MFS_T0 + 2);
+    CHECK(out[1].n == 3 && mfs_i64(&out[1], 0) == 100 && !out[1].valid[1] &&
+          mfs_i64(&out[1], 2) == 300);
+    CHECK(found[1][0] && !found[1][1] && found[1][2] && ts[1][2] == MFS_T0 + 1);
+    CHECK(out[2].n == 3 && mfs_i64(&out[2], 0) == 4000 && !out[2].valid[1] &&
+          mfs_i64(&out[2], 2) == 2000);
+    CHECK(found[2][0] && !found[2][1] && found[2][2] && ts[2][0] == MFS_T0 + 1);
+    CHECK(out[3].n == 1 && mfs_i64(&out[3], 0) == 20 && found[3][0]);
+    for (size_t b = 0; b < 4; b++) mf__col_free(&out[b]);
+    for (size_t k = 0; k < 3; k++) mfs_keys_free(&keys[k]);
+    MFS_FREE(va);
+    MFS_FREE(vb);
+    MFS_FREE(vc);
+}
+
 /* A subset of the features, reordered, appended after what the columns
  * already hold; the same feature twice. */
 static void mfs_test_subset(mf__online *s, const char *project) {
@@ -899,6 +968,7 @@ static const struct {
     {"an older event_ts never replaces a newer one; created_ts breaks ties", mfs_test_ordering},
     {"the ordering rule holds inside one batch", mfs_test_ordering_in_batch},
     {"reads of a subset of features, reordered, appended", mfs_test_subset},
+    {"several views in one read, over the same and other keys", mfs_test_read_many},
     {"a view that gained or lost a feature reads old rows", mfs_test_schema_change},
     {"teardown removes one view's rows", mfs_test_teardown},
     {"update with drop leaves the other views intact", mfs_test_update_drop},
