@@ -694,7 +694,7 @@ online_case() {
     if grep -q "^per_view " "$log.1"; then
         pv_med=$(ostat per_view median_us med)
         figure "${label}_per_view_hmgets_median" "$(fmt "$pv_med" 2)" us \
-            "not a floor: the same fields as one HMGET per view and entity ($((nent * nv)) HMGETs of $((ONLINE_NFEAT + 1)) fields), as moonfeast asks them, one round trip; $(ratio "$pv_med" "$fl_med")x floor, moonfeast $(ratio "$mf_med" "$pv_med")x this"
+            "not a floor: the same fields as one HMGET per view and entity ($((nent * nv)) HMGETs of $((ONLINE_NFEAT + 1)) fields), as moonfeast asked them before it grouped the views of one entity, one round trip; $(ratio "$pv_med" "$fl_med")x floor, moonfeast $(ratio "$mf_med" "$pv_med")x this"
     fi
     bad=$(osum moonfeast bad) cells=$(osum moonfeast cells)
     miss=$(osum floor missing) asked=$(osum floor reads)

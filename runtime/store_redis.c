@@ -168,9 +168,9 @@ typedef struct redis_store {
  * not once per key: fewer arguments for the server to parse and copy.
  * A key is written (one HSET of every field) when its stored "_ts:view" is
  * older, or equal with a stored created time not greater than the new one.
- * When none of the keys existed before the call (one EXISTS for the call:
- * a first load), only a key's second and later rows in the call need that
- * check: none when the keys are distinct. Returns the number of keys written. Timestamp
+ * When none of the keys existed before the call (one EXISTS for a call of
+ * several keys: a first load), only a key's second and later rows in the
+ * call need that check: none when the keys are distinct. Returns the number of keys written. Timestamp
  * seconds are decoded as (high, low 28 bits) so that every int64 compares
  * exactly in Lua's doubles. */
 static const char write_script[] =
@@ -217,7 +217,7 @@ static const char write_script[] =
     "  end\n"
     "  if ttl > 0 then call('EXPIRE', key, ttl) end\n"
     "end\n"
-    "local fresh = call('EXISTS', unpack(KEYS)) == 0\n"
+    "local fresh = #KEYS > 1 and call('EXISTS', unpack(KEYS)) == 0\n"
     "if fresh and distinct then\n"
     "  for k = 1, #KEYS do put(k) end\n"
     "  return #KEYS\n"
