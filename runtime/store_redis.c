@@ -1037,9 +1037,11 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
         if (argc > maxargc) maxargc = argc;
         total += x->rbs[lead[g]].n;
     }
-    size_t cap = s->argv_cap;
-    s->argv = grow_array(s->argv, &cap, maxargc, sizeof *s->argv);
-    s->lens = grow_array(s->lens, &s->argv_cap, maxargc, sizeof *s->lens);
+    if (maxargc + 1 > s->argv_cap) { /* lens holds one more: see below */
+        size_t cap = s->argv_cap;
+        s->argv = grow_array(s->argv, &cap, maxargc + 1, sizeof *s->argv);
+        s->lens = grow_array(s->lens, &s->argv_cap, maxargc + 1, sizeof *s->lens);
+    }
     s->rep = grow_array(s->rep, &s->rep_cap, total + 1, sizeof *s->rep);
     const char **argv = s->argv;
     size_t *lens = s->lens;
@@ -1052,24 +1054,24 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
     snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
     for (size_t g = 0; g < ng && rc == MF_OK; g++) {
         /* field names of the group's batches: each batch's hashes, then
-         * its "_ts:view" */
+         * its "_ts:view"; lens[a] holds where name a starts until f is
+         * complete (it may move while it grows) */
         f->len = 0;
-        size_t *fo = mf__xmalloc((maxargc + 1) * sizeof *fo), argc = 2;
+        size_t argc = 2;
         for (size_t bi = 0; bi < nb; bi++) {
             if (grp[bi] != g) continue;
             const mf__read_batch *rb = &x->rbs[bi];
             for (size_t k = 0; k < rb->nfeat; k++) {
-                fo[argc++] = f->len;
+                lens[argc++] = f->len;
                 put_field(f, rb->view->name, rb->view->features[rb->feat_idx[k]]->name);
             }
-            fo[argc++] = f->len;
+            lens[argc++] = f->len;
             mf__buf_printf(f, "_ts:%s", rb->view->name);
         }
-        fo[argc] = f->len;
+        lens[argc] = f->len;
+        for (size_t a = 2; a < argc; a++) argv[a] = f->data + lens[a], lens[a] = lens[a + 1] - lens[a];
         argv[0] = "HMGET";
         lens[0] = 5;
-        for (size_t a = 2; a < argc; a++) argv[a] = f->data + fo[a], lens[a] = fo[a + 1] - fo[a];
-        free(fo);
         const mf__read_batch *rb = &x->rbs[lead[g]];
         for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
             key->len = 0;
