@@ -44,7 +44,8 @@ extern "C" {
     X(MF_EDATA, -9, "bad data")                                        \
     X(MF_ENOMEM, -10, "out of memory")                                 \
     X(MF_EINTERNAL, -11, "internal error")                             \
-    X(MF_EREQUEST, -12, "bad request")
+    X(MF_EREQUEST, -12, "bad request")                                 \
+    X(MF_ELIMIT, -13, "limit exceeded")
 
 enum mf_status {
 #define MF__ENUM(name, value, desc) name = value,

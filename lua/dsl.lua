@@ -10,12 +10,20 @@
 --
 -- Every validation failure raises a table { mf = true, message, file, line }
 -- naming the definition at fault; lua_host.c turns it into an mf_error.
--- The module returns a local table and sets no globals.
+--
+-- What user code gets back from a constructor (an entity, a view, a field,
+-- a dtype, a projection) is an empty, read-only proxy table; what it stands
+-- for lives in a record that only this module can reach (`data`). So a file
+-- cannot edit an object after it was validated: what finish() returns is
+-- exactly what was checked. Lists the user passes in are copied when the
+-- constructor runs. The module returns a local table and sets no globals.
 
 local M = {}
 
-local type, pairs, ipairs, tostring, select, error, setmetatable, getmetatable =
-    type, pairs, ipairs, tostring, select, error, setmetatable, getmetatable
+local type, pairs, ipairs, tostring, select, error, setmetatable, rawget =
+    type, pairs, ipairs, tostring, select, error, setmetatable, rawget
+-- the real metatable, whatever __metatable a user table declares
+local getmetatable = debug.getmetatable
 local sort, concat, insert = table.sort, table.concat, table.insert
 local format, floor = string.format, math.floor
 local getinfo = debug.getinfo
@@ -27,10 +35,55 @@ local getupvalue = debug.getupvalue
 
 local SCALARS = { Bytes = 1, String = 2, Int32 = 3, Int64 = 4, Float64 = 5,
                   Float32 = 6, Bool = 7, UnixTimestamp = 8 }
-local DtypeMT = { __tostring = function(t) return t.name end }
+
+---------------------------------------------------------------------------
+-- Proxies: what user code holds
+---------------------------------------------------------------------------
+
+-- proxy -> record. Records are this module's own tables; user code only
+-- ever sees the proxies (empty tables whose metatable is hidden).
+local data = setmetatable({}, { __mode = "k" })
+
+local function record(v)
+    if type(v) ~= "table" then return nil end
+    return data[v]
+end
+
+-- A metatable for proxies of one sort: reading `name` (and the keys of
+-- `methods`) works, any other key is an error naming the object, and
+-- writing is an error.
+local function proxy_mt(label, methods)
+    local mt = {}
+    mt.__index = function(p, k)
+        local r = data[p]
+        if methods and methods[k] then return methods[k] end
+        if k == "name" then return r.name end
+        error(string.format("%s '%s' has no field '%s' (objects expose their name%s)",
+              label(r), tostring(r.name), tostring(k),
+              methods and " and the methods select, with_name, with_join_key_map" or ""), 2)
+    end
+    mt.__newindex = function(p)
+        local r = data[p]
+        error(string.format("%s '%s' is read-only", label(r), tostring(r.name)), 2)
+    end
+    mt.__tostring = function(p)
+        local r = data[p]
+        return label(r) .. " " .. tostring(r.name)
+    end
+    mt.__metatable = false
+    return mt
+end
+
+local function wrap(rec, mt)
+    local p = setmetatable({}, mt)
+    data[p] = rec
+    return p
+end
+
+local DtypeMT = proxy_mt(function() return "dtype" end)
 
 local function dtype(name, code)
-    return setmetatable({ __dtype = true, name = name, code = code }, DtypeMT)
+    return wrap({ is_dtype = true, name = name, code = code }, DtypeMT)
 end
 
 local DTYPES = {}
@@ -40,11 +93,12 @@ local fail, caller_loc -- defined below
 
 local function Array(t)
     if type(t) == "string" then t = DTYPES[t] end
-    if type(t) ~= "table" or not t.__dtype or t.code > 8 then
+    local r = record(t)
+    if not (r and r.is_dtype) or r.code > 8 then
         fail(caller_loc(), "Array() takes a scalar type (Int32, Int64, Float32, "
              .. "Float64, String, Bytes, Bool, UnixTimestamp)")
     end
-    return dtype("Array(" .. t.name .. ")", t.code + 10)
+    return dtype("Array(" .. r.name .. ")", r.code + 10)
 end
 
 ---------------------------------------------------------------------------
@@ -177,12 +231,13 @@ end
 local function dtype_of(loc, what, v)
     if type(v) == "string" then
         local arr = v:match("^Array%((%w+)%)$")
-        if arr and DTYPES[arr] then return DTYPES[arr].code + 10 end
-        if DTYPES[v] then return DTYPES[v].code end
+        if arr and DTYPES[arr] then return record(DTYPES[arr]).code + 10 end
+        if DTYPES[v] then return record(DTYPES[v]).code end
         fail(loc, "%s: unknown dtype '%s' (use Int32, Int64, Float32, Float64,"
              .. " String, Bytes, Bool, UnixTimestamp or Array(...))", what, v)
     end
-    if type(v) == "table" and v.__dtype then return v.code end
+    local r = record(v)
+    if r and r.is_dtype then return r.code end
     if v == nil then fail(loc, "%s: missing required field 'dtype'", what) end
     fail(loc, "%s: unknown dtype %s", what, tostring(v))
 end
@@ -211,32 +266,38 @@ end
 -- Objects
 ---------------------------------------------------------------------------
 
-local ObjMT = {}      -- entities, sources, services
-local ViewMT = {}     -- feature views and on-demand views
-local ProjMT = {}     -- projections of views
-ObjMT.__index = ObjMT
-ViewMT.__index = ViewMT
-ProjMT.__index = ProjMT
-local FieldMT = {}
+-- Records: entities, sources, services and views have is_obj (and kind),
+-- projections is_proj, fields is_field, dtypes is_dtype.
 
+local function label_of(r)
+    if r.is_proj then return "projection of" end
+    if r.is_field then return "field" end
+    return (r.kind:gsub("_", " "):gsub("on demand", "on-demand"))
+end
+
+-- The record of an object of `kind` (any kind when nil), or nil.
 local function is_obj(v, kind)
-    local mt = getmetatable(v)
-    return type(v) == "table" and (mt == ObjMT or mt == ViewMT) and
-        (kind == nil or v.kind == kind)
+    local r = record(v)
+    if r and r.is_obj and (kind == nil or r.kind == kind) then return r end
+    return nil
 end
 
 local function projection_of(v)
-    if getmetatable(v) == ProjMT then return v end
-    return setmetatable({ view = v, features = nil, alias = nil,
-                          join_key_map = {} }, ProjMT)
+    local r = record(v)
+    if r and r.is_proj then return r end
+    return { is_proj = true, view = v, name = r and r.name or v,
+             features = nil, alias = nil, join_key_map = {} }
 end
 
 local function proj_copy(p)
-    local c = { view = p.view, features = p.features, alias = p.alias,
+    local c = { is_proj = true, view = p.view, name = p.name,
+                features = p.features, alias = p.alias, loc = p.loc,
                 join_key_map = {} }
     for k, v in pairs(p.join_key_map) do c.join_key_map[k] = v end
-    return setmetatable(c, ProjMT)
+    return c
 end
+
+local ProjMT -- defined below, with the methods
 
 -- view:select { "a", "b" } / view:with_name("alias") /
 -- view:with_join_key_map { view_key = "entity_column" }
@@ -246,7 +307,7 @@ local function m_select(self, list)
     p.features = string_list(loc, "select", "features", list, true)
     if #p.features == 0 then fail(loc, "select needs at least one feature") end
     p.loc = loc
-    return p
+    return wrap(p, ProjMT)
 end
 
 local function m_with_name(self, alias)
@@ -255,7 +316,7 @@ local function m_with_name(self, alias)
     local p = proj_copy(projection_of(self))
     p.alias = alias
     p.loc = p.loc or loc
-    return p
+    return wrap(p, ProjMT)
 end
 
 local function m_with_join_key_map(self, map)
@@ -271,15 +332,29 @@ local function m_with_join_key_map(self, map)
         p.join_key_map[k] = v
     end
     p.loc = p.loc or loc
-    return p
+    return wrap(p, ProjMT)
 end
 
-ViewMT.select, ViewMT.with_name, ViewMT.with_join_key_map =
-    m_select, m_with_name, m_with_join_key_map
-ProjMT.select, ProjMT.with_name, ProjMT.with_join_key_map =
-    m_select, m_with_name, m_with_join_key_map
-ViewMT.__tostring = function(v) return v.kind .. " " .. v.name end
-ObjMT.__tostring = ViewMT.__tostring
+local METHODS = { select = m_select, with_name = m_with_name,
+                  with_join_key_map = m_with_join_key_map }
+local ObjMT = proxy_mt(label_of)            -- entities, sources, services
+local ViewMT = proxy_mt(label_of, METHODS)  -- feature views, on-demand views
+ProjMT = proxy_mt(label_of, METHODS)
+local FieldMT = proxy_mt(label_of)
+
+-- A copy of a list of references (objects or names) the user passed:
+-- items 1..n up to the first nil, read raw.
+local function ref_list(loc, what, key, v)
+    if type(v) ~= "table" or getmetatable(v) ~= nil then
+        fail(loc, "%s: '%s' must be a list", what, key)
+    end
+    local out, i = {}, 1
+    while rawget(v, i) ~= nil do
+        out[i] = rawget(v, i)
+        i = i + 1
+    end
+    return out
+end
 
 ---------------------------------------------------------------------------
 -- The session
@@ -287,7 +362,7 @@ ObjMT.__tostring = ViewMT.__tostring
 
 -- Source text of a transform function, cut from its file: from the first
 -- "function" on its first line to the last "end" on its last line.
-local function function_source(files, loc, what, fn)
+local function function_source(files, load_text, loc, what, fn)
     local info = getinfo(fn, "S")
     local src = info.source
     if src:sub(1, 1) ~= "@" or not files[src:sub(2)] then
@@ -313,7 +388,7 @@ local function function_source(files, loc, what, fn)
     local first, last = lines[1] or "", lines[#lines] or ""
     local starts, ends = {}, {}
     local pos = 1
-    while true do
+    while #starts < 8 do
         local a = first:find("function", pos, true)
         if not a then break end
         starts[#starts + 1] = a
@@ -326,6 +401,8 @@ local function function_source(files, loc, what, fn)
         table.insert(ends, 1, b)
         pos = a + 1
     end
+    -- at most 8 x 8 tries: each compiles the whole text
+    for i = #ends, 9, -1 do ends[i] = nil end
     for _, st in ipairs(starts) do
         for _, en in ipairs(ends) do
             local body = {}
@@ -337,7 +414,7 @@ local function function_source(files, loc, what, fn)
                 body[#body] = last:sub(1, en)
             end
             local text = concat(body, "\n")
-            if (#body > 1 or en > st) and loadstring("return " .. text) then
+            if (#body > 1 or en > st) and load_text("return " .. text, "=transform") then
                 local _ = value
                 return text
             end
@@ -346,7 +423,10 @@ local function function_source(files, loc, what, fn)
     fail(loc, "%s: cannot find the transform's source text", what)
 end
 
-function M.session(project, files)
+-- project: the project's name; files: chunk name -> source text of every
+-- definition file; load_text(src, chunkname) -> fn | nil, err compiles
+-- source text only (never bytecode).
+function M.session(project, files, load_text)
     local S = {}
     local objects = {}        -- in definition order
     local by_kind = {}        -- kind -> name -> object
@@ -354,15 +434,19 @@ function M.session(project, files)
                     "on_demand_feature_view", "feature_service" }
     for _, k in ipairs(kinds) do by_kind[k] = {} end
 
+    -- Record obj (a record with kind, name, loc, spec) and hand back its
+    -- proxy.
     local function register(kind, obj, label)
         local prev = by_kind[kind][obj.name]
         if prev then
             fail(obj.loc, "duplicate %s name '%s' (first defined at %s:%d)",
                  label, obj.name, prev.loc.file, prev.loc.line)
         end
+        obj.is_obj = true
         by_kind[kind][obj.name] = obj
         objects[#objects + 1] = obj
-        return obj
+        local view = kind == "feature_view" or kind == "on_demand_feature_view"
+        return wrap(obj, view and ViewMT or ObjMT)
     end
 
     local function field_list(loc, what, key, list)
@@ -371,8 +455,9 @@ function M.session(project, files)
             fail(loc, "%s: '%s' must be a list of field { ... }", what, key)
         end
         local out, seen = {}, {}
-        for i, f in ipairs(list) do
-            if getmetatable(f) ~= FieldMT then
+        for i, p in ipairs(ref_list(loc, what, key, list)) do
+            local f = record(p)
+            if not (f and f.is_field) then
                 fail(loc, "%s: '%s' item %d is not a field { name = ..., "
                      .. "dtype = ... }", what, key, i)
             end
@@ -393,7 +478,7 @@ function M.session(project, files)
         check_arg(loc, "field", t)
         check_keys(loc, "field", t, { "name", "dtype", "description", "tags" })
         check_name(loc, "field", t.name)
-        return setmetatable({
+        return wrap({ is_field = true,
             name = t.name, dtype = dtype_of(loc, "field '" .. t.name .. "'", t.dtype),
             description = opt_string(loc, "field", t, "description"),
             tags = tags_of(loc, "field", t.tags), loc = loc }, FieldMT)
@@ -421,12 +506,12 @@ function M.session(project, files)
             seen[k] = true
         end
         local vt = t.value_type ~= nil and dtype_of(loc, what, t.value_type) or 0
-        return register("entity", setmetatable({
+        return register("entity", {
             kind = "entity", name = t.name, loc = loc, join_keys = keys,
             spec = { name = t.name, join_keys = keys, value_type = vt,
                      description = opt_string(loc, what, t, "description"),
                      tags = tags_of(loc, what, t.tags),
-                     owner = opt_string(loc, what, t, "owner") } }, ObjMT), "entity")
+                     owner = opt_string(loc, what, t, "owner") } }, "entity")
     end
 
     local function field_mapping(loc, what, m)
@@ -455,10 +540,10 @@ function M.session(project, files)
         spec.owner = opt_string(loc, what, t, "owner")
     end
 
-    local function new_source(loc, spec)
-        return register("data_source", setmetatable({
+    local function new_source(loc, spec, batch_ref)
+        return register("data_source", {
             kind = "data_source", source_kind = spec.kind, name = spec.name,
-            loc = loc, spec = spec }, ObjMT), "data source")
+            loc = loc, spec = spec, batch_ref = batch_ref }, "data source")
     end
 
     function env.file_source(t)
@@ -519,9 +604,7 @@ function M.session(project, files)
                        description = opt_string(loc, what, t, "description"),
                        tags = tags_of(loc, what, t.tags),
                        owner = opt_string(loc, what, t, "owner") }
-        local obj = new_source(loc, spec)
-        obj.batch_ref = t.batch_source
-        return obj
+        return new_source(loc, spec, t.batch_source)
     end
 
     function env.request_source(t)
@@ -553,16 +636,17 @@ function M.session(project, files)
         if type(entities) ~= "table" or getmetatable(entities) ~= nil then
             fail(loc, "%s: 'entities' must be a list of entities", what)
         end
-        local obj = setmetatable({
+        local obj = {
             kind = "feature_view", name = t.name, loc = loc,
-            source_ref = t.source, entity_refs = entities,
+            source_ref = t.source,
+            entity_refs = ref_list(loc, what, "entities", entities),
             schema = field_list(loc, what, "schema", t.schema),
             spec = { name = t.name,
                      ttl_seconds = t.ttl ~= nil and duration(loc, what, t.ttl) or 0,
                      online = opt_bool(loc, what, t, "online", true),
                      description = opt_string(loc, what, t, "description"),
                      tags = tags_of(loc, what, t.tags),
-                     owner = opt_string(loc, what, t, "owner") } }, ViewMT)
+                     owner = opt_string(loc, what, t, "owner") } }
         return register("feature_view", obj, "feature view")
     end
 
@@ -586,7 +670,7 @@ function M.session(project, files)
         end
         local src
         if type(t.transform) == "function" then
-            src = function_source(files, loc, what, t.transform)
+            src = function_source(files, load_text, loc, what, t.transform)
         elseif type(t.transform) == "string" then
             src = t.transform
             if not (src:match("^%s*function%W") and src:match("%Wend%s*$")) then
@@ -598,20 +682,20 @@ function M.session(project, files)
         else
             fail(loc, "%s: 'transform' must be a function", what)
         end
-        local chunk, perr = loadstring("return " .. src, "=transform")
+        local chunk, perr = load_text("return " .. src, "=transform")
         if not chunk then
             fail(loc, "%s: transform does not compile: %s", what, perr)
         end
-        local obj = setmetatable({
+        local obj = {
             kind = "on_demand_feature_view", name = t.name, loc = loc,
-            source_refs = t.sources, schema = schema,
+            source_refs = ref_list(loc, what, "sources", t.sources), schema = schema,
             spec = { name = t.name, features = schema, transform_source = src,
                      mode = mode,
                      write_to_online_store =
                          opt_bool(loc, what, t, "write_to_online_store", false),
                      description = opt_string(loc, what, t, "description"),
                      tags = tags_of(loc, what, t.tags),
-                     owner = opt_string(loc, what, t, "owner") } }, ViewMT)
+                     owner = opt_string(loc, what, t, "owner") } }
         return register("on_demand_feature_view", obj, "on-demand feature view")
     end
 
@@ -625,13 +709,13 @@ function M.session(project, files)
         if type(t.features) ~= "table" or #t.features == 0 then
             fail(loc, "%s: 'features' must list feature views or projections", what)
         end
-        return register("feature_service", setmetatable({
+        return register("feature_service", {
             kind = "feature_service", name = t.name, loc = loc,
-            feature_refs = t.features,
+            feature_refs = ref_list(loc, what, "features", t.features),
             spec = { name = t.name,
                      description = opt_string(loc, what, t, "description"),
                      tags = tags_of(loc, what, t.tags),
-                     owner = opt_string(loc, what, t, "owner") } }, ObjMT),
+                     owner = opt_string(loc, what, t, "owner") } },
             "feature service")
     end
 
@@ -662,9 +746,11 @@ function M.session(project, files)
             if not o then fail(loc, "%s refers to unknown %s '%s'", what, label, ref) end
             return o
         end
-        if is_obj(ref, kind) then return ref end
+        local r = is_obj(ref, kind)
+        if r then return r end
+        r = record(ref)
         fail(loc, "%s: expected a %s or its name, got %s", what, label,
-             type(ref) == "table" and (ref.kind or "a table") or type(ref))
+             r and (r.kind or label_of(r)) or type(ref) == "table" and "a table" or type(ref))
     end
 
     -- Feature names of a view (nil when its schema is inferred at apply).
@@ -687,9 +773,12 @@ function M.session(project, files)
             v = by_kind.feature_view[v] or
                 (allow_odfv and by_kind.on_demand_feature_view[v])
             if not v then fail(loc, "%s refers to unknown feature view '%s'", what, p.view) end
-        elseif not (is_obj(v, "feature_view") or
-                    (allow_odfv and is_obj(v, "on_demand_feature_view"))) then
-            fail(loc, "%s: expected a feature view or a projection of one", what)
+        else
+            v = is_obj(v, "feature_view") or
+                (allow_odfv and is_obj(v, "on_demand_feature_view"))
+            if not v then
+                fail(loc, "%s: expected a feature view or a projection of one", what)
+            end
         end
         local names = view_feature_names(v)
         local feats = p.features
@@ -706,8 +795,8 @@ function M.session(project, files)
         local jkm = {}
         local keys = {}
         for _, e in ipairs(v.entity_refs or {}) do
-            e = type(e) == "string" and by_kind.entity[e] or e
-            if is_obj(e, "entity") then
+            e = type(e) == "string" and by_kind.entity[e] or is_obj(e, "entity")
+            if e then
                 for _, k in ipairs(e.join_keys) do keys[k] = true end
             end
         end
@@ -782,16 +871,19 @@ function M.session(project, files)
             if o.kind == "on_demand_feature_view" then
                 local views, reqs = {}, {}
                 for i, s in ipairs(o.source_refs) do
+                    local ds
                     if type(s) == "string" then
-                        s = by_kind.feature_view[s] or by_kind.data_source[s] or s
+                        ds = not by_kind.feature_view[s] and by_kind.data_source[s]
+                    else
+                        ds = is_obj(s, "data_source")
                     end
-                    if is_obj(s, "data_source") then
-                        if s.source_kind ~= "request" then
+                    if ds then
+                        if ds.source_kind ~= "request" then
                             fail(o.loc, "%s: source %d must be a feature view or a "
                                  .. "request source, not a %s source", what, i,
-                                 s.source_kind)
+                                 ds.source_kind)
                         end
-                        reqs[#reqs + 1] = s.name
+                        reqs[#reqs + 1] = ds.name
                     else
                         views[#views + 1] = projection_spec(o.loc, what, s, false)
                     end
@@ -821,6 +913,4 @@ function M.session(project, files)
     return S
 end
 
-M.DTYPES = DTYPES
-M.Array = Array
 return M

@@ -4,14 +4,31 @@
 -- environment made here: a copy of the safe parts of the standard library
 -- and a `require` that only finds moonfeast's stdlib/ modules. Not present:
 -- io, os.execute and the rest of os but time/clock/date, load, loadstring,
--- loadfile, dofile, getfenv/setfenv, debug, package, ffi, jit, collectgarbage.
+-- loadfile, dofile, getfenv/setfenv, debug, package, ffi, jit, coroutine,
+-- collectgarbage, string.dump.
+--
+-- What else keeps user code in its box:
+--   * only source text is ever compiled (hooks.load_text, a C loader that
+--     refuses bytecode: LuaJIT does not verify bytecode);
+--   * reading an undefined global is an error naming it, with the closest
+--     known names ("did you mean ...");
+--   * the metatable shared by all strings is hidden (getmetatable("") is
+--     false) and indexes a private copy of the string library, so user code
+--     cannot replace string.match under the DSL's validation;
+--   * pcall and xpcall cannot swallow a budget error (instructions, time,
+--     memory: runtime/lua_host.c): once the budget is spent, every
+--     protected call re-raises.
 -- The module returns a local table and sets no globals.
 
 local M = {}
 
-local pairs, type, error, setfenv, loadstring, tostring =
-    pairs, type, error, setfenv, loadstring, tostring
+local pairs, type, error, setfenv, tostring, select, rawget, getinfo, getlocal,
+    getupvalue = pairs, type, error, setfenv, tostring, select, rawget,
+    debug.getinfo, debug.getlocal, debug.getupvalue
+local setmetatable, pcall, xpcall, unpack = setmetatable, pcall, xpcall, unpack
 local sort, concat = table.sort, table.concat
+local lower, sub, byte = string.lower, string.sub, string.byte
+local min = math.min
 
 local function copy(t)
     local c = {}
@@ -19,15 +36,133 @@ local function copy(t)
     return c
 end
 
-local SAFE = { "assert", "error", "ipairs", "next", "pairs", "pcall",
-    "rawequal", "rawget", "rawset", "select", "setmetatable",
-    "getmetatable", "tonumber", "tostring", "type", "unpack", "xpcall" }
+local function string_lib()
+    local s = copy(string)
+    s.dump = nil
+    return s
+end
+
+-- Hide the metatable every string shares and point its __index at a copy
+-- of the string library that user code cannot reach. Idempotent per state.
+local function protect_strings()
+    local mt = debug.getmetatable("")
+    if rawget(mt, "__metatable") == nil then
+        mt.__index = string_lib()
+        mt.__metatable = false
+    end
+end
+
+local SAFE = { "assert", "error", "ipairs", "next", "pairs", "rawequal",
+    "rawget", "rawset", "select", "setmetatable", "getmetatable", "tonumber",
+    "tostring", "type", "unpack" }
+
+---------------------------------------------------------------------------
+-- "did you mean": names close to a misspelt one
+---------------------------------------------------------------------------
+
+-- Edit distance (insert, delete, substitute), capped: returns at most cap+1.
+local function distance(a, b, cap)
+    local la, lb = #a, #b
+    if la - lb > cap or lb - la > cap then return cap + 1 end
+    local prev, cur = {}, {}
+    for j = 0, lb do prev[j] = j end
+    for i = 1, la do
+        cur[0] = i
+        local ca, best = byte(a, i), i
+        for j = 1, lb do
+            local d = prev[j - 1] + (ca == byte(b, j) and 0 or 1)
+            local ins, del = cur[j - 1] + 1, prev[j] + 1
+            if ins < d then d = ins end
+            if del < d then d = del end
+            cur[j] = d
+            if d < best then best = d end
+        end
+        if best > cap then return cap + 1 end
+        prev, cur = cur, prev
+    end
+    return prev[lb]
+end
+
+-- Up to three of `names` close to `name`: within an edit distance of a
+-- third of its length (at least 1), ignoring case, or starting with it
+-- (Float -> Float32, Float64). Closest first.
+local function suggest(name, names)
+    local ln = lower(name)
+    local cap = #name >= 3 and math.floor(#name / 3) or 1
+    if cap < 1 then cap = 1 end
+    local hits, seen = {}, {}
+    for _, n in pairs(names) do
+        if type(n) == "string" and n ~= name and not seen[n] and sub(n, 1, 1) ~= "_" then
+            local ll = lower(n)
+            local d = distance(ln, ll, cap)
+            if d > cap and #name >= 3 and sub(ll, 1, #ln) == ln then d = cap end
+            if d <= cap then
+                seen[n] = true
+                hits[#hits + 1] = { n = n, d = d }
+            end
+        end
+    end
+    sort(hits, function(x, y)
+        if x.d ~= y.d then return x.d < y.d end
+        return x.n < y.n
+    end)
+    local out = {}
+    for i = 1, min(3, #hits) do out[i] = "'" .. hits[i].n .. "'" end
+    if #out == 0 then return "" end
+    if #out == 1 then return " (did you mean " .. out[1] .. "?)" end
+    return " (did you mean " .. concat(out, ", ", 1, #out - 1) .. " or "
+        .. out[#out] .. "?)"
+end
+
+-- Names visible at stack level `level`: its locals and upvalues.
+local function visible_names(level, into)
+    local info = getinfo(level + 1, "f")
+    if not info then return end
+    for i = 1, 200 do
+        local n = getlocal(level + 1, i)
+        if not n then break end
+        into[#into + 1] = n
+    end
+    for i = 1, 200 do
+        local n = getupvalue(info.func, i)
+        if not n then break end
+        into[#into + 1] = n
+    end
+end
+
+local HIDDEN = { io = "io", os = "os", debug = "debug", package = "package",
+    ffi = "ffi", jit = "jit", load = "load", loadstring = "loadstring",
+    loadfile = "loadfile", dofile = "dofile", getfenv = "getfenv",
+    setfenv = "setfenv", collectgarbage = "collectgarbage",
+    coroutine = "coroutine", module = "module", newproxy = "newproxy",
+    gcinfo = "gcinfo" }
 
 -- stdlib: module name -> source text; extra: globals added to every env
--- (the DSL's constructors, print). Returns a function making a new env.
-function M.new(stdlib, extra)
+-- (the DSL's constructors, print); hooks: { load_text = f(src, chunkname)
+-- -> fn | nil, err (source text only), exhausted = f() -> true once the
+-- budget is spent }. Returns a function making a new env.
+function M.new(stdlib, extra, hooks)
+    protect_strings()
+    local load_text, exhausted = hooks.load_text, hooks.exhausted
     local loaded = {}
     local make
+
+    -- pcall/xpcall that pass a budget error on instead of returning it.
+    local function pass_budget(ok, ...)
+        if not ok and exhausted() then error((...), 0) end
+        return ok, ...
+    end
+    local function safe_pcall(f, ...)
+        return pass_budget(pcall(f, ...))
+    end
+    -- the handler does not run once the budget is spent (it would run
+    -- again for its own error, and again)
+    local function safe_xpcall(f, handler)
+        return pass_budget(xpcall(f, function(e)
+            if exhausted() then return e end
+            return handler(e)
+        end))
+    end
 
     local function require(name)
         if type(name) ~= "string" then
@@ -43,7 +178,7 @@ function M.new(stdlib, extra)
             error("module '" .. name .. "' not found: require is limited to "
                   .. "moonfeast's stdlib (" .. concat(names, ", ") .. ")", 2)
         end
-        local chunk, err = loadstring(src, "@stdlib/" .. name:gsub("%.", "/") .. ".lua")
+        local chunk, err = load_text(src, "@stdlib/" .. name:gsub("%.", "/") .. ".lua")
         if not chunk then error(err, 2) end
         setfenv(chunk, make())
         v = chunk(name)
@@ -52,10 +187,29 @@ function M.new(stdlib, extra)
         return v
     end
 
+    -- Reading a global that no one defined: an error at the reader's line.
+    local function undefined(env, k)
+        if type(k) ~= "string" then
+            error("undefined global " .. tostring(k), 2)
+        end
+        local names = {}
+        for n in pairs(env) do names[#names + 1] = n end
+        visible_names(2, names)
+        local why = ""
+        if HIDDEN[k] then
+            why = " (not available in the sandbox that user code runs in)"
+        else
+            why = suggest(k, names)
+        end
+        error("undefined global '" .. k .. "'" .. why, 2)
+    end
+    local STRICT = { __index = undefined, __metatable = false }
+
     make = function()
         local env = {}
         for _, k in pairs(SAFE) do env[k] = _G[k] end
-        env.string, env.table, env.math = copy(string), copy(table), copy(math)
+        env.pcall, env.xpcall = safe_pcall, safe_xpcall
+        env.string, env.table, env.math = string_lib(), copy(table), copy(math)
         env.bit = copy(bit)
         env.os = { time = os.time, clock = os.clock, date = os.date,
                    difftime = os.difftime }
@@ -63,9 +217,10 @@ function M.new(stdlib, extra)
         env._VERSION = _VERSION
         for k, v in pairs(extra or {}) do env[k] = v end
         env._G = env
-        return env
+        return setmetatable(env, STRICT)
     end
     return make
 end
 
+M.suggest = suggest
 return M

@@ -4,7 +4,19 @@
  * One lua_State per use, never shared between threads. Our own Lua (lua/)
  * and the stdlib (stdlib/) are compiled into the binary (tools/embed.sh).
  * User code — definition files, and later on-demand transforms — runs with
- * an environment from lua/sandbox.lua: no io, no loaders, no FFI.
+ * an environment from lua/sandbox.lua: no io, no loaders, no FFI, strict
+ * globals, a hidden string metatable.
+ *
+ * Only source text is ever compiled: every chunk goes through load_text
+ * (luaL_loadbufferx in mode "t"), because LuaJIT does not verify bytecode
+ * and a crafted bytecode chunk reads and writes arbitrary memory.
+ *
+ * A state runs under a budget (mf__lua_budget): a count of VM instructions
+ * and a wall-clock deadline checked by a count hook, and a cap on the bytes
+ * its allocator hands out. The JIT compiler is off in these states, since
+ * compiled loops do not call hooks. A spent budget raises an error that
+ * user code cannot catch (the sandbox's pcall passes it on) and comes back
+ * as MF_ELIMIT naming the limit and its configuration key.
  *
  * Every call into Lua goes through lua_pcall with msg_handler, so a Lua error
  * comes back as an mf_error ({message, file, line}, with a traceback for
@@ -12,19 +24,146 @@
  *
  * mf__defs_load turns the objects collected by lua/dsl.lua into protobuf
  * messages generically, walking the message descriptors: a spec table's
- * keys are the proto field names.
+ * keys are the proto field names. The conversion runs inside lua_pcall and
+ * reads the tables raw, and every number is range-checked before a cast.
  */
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <luajit.h>
 #include <lualib.h>
 
 #include "mf_internal.h"
+
+/*---- Budgets -----------------------------------------------------------------*/
+
+/* What a state was stopped by. */
+enum { HIT_NONE, HIT_INSTRUCTIONS, HIT_TIME, HIT_MEMORY };
+
+/* Instructions between two calls of the hook. */
+#define HOOK_EVERY 1000
+/* Bytes a state may still take after its memory cap was hit, so that the
+ * error can be built and passed up. */
+#define MEMORY_RESERVE (1u << 20)
+
+/* A Lua state and its budget. The allocator's user data, so the hook and
+ * the error path find it with lua_getallocf. */
+typedef struct lstate {
+    lua_State *L;
+    mf__lua_budget budget;
+    size_t mem;          /* bytes held by the state */
+    uint64_t ins;        /* instructions run (in steps of HOOK_EVERY) */
+    int64_t deadline;    /* mf__mono_us() limit; 0 = none */
+    int hit;             /* HIT_*: the budget that was spent */
+    const char *what;    /* what the state runs, for messages (static) */
+    char where[600];     /* "file:line" of the code running at the last hook */
+} lstate;
+
+
+static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
+    lstate *s = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        free(ptr);
+        s->mem -= old;
+        return NULL;
+    }
+    if (nsize > old) {
+        size_t cap = s->budget.max_memory + (s->hit ? MEMORY_RESERVE : 0);
+        if (s->mem - old + nsize > cap || nsize > cap) {
+            if (!s->hit) s->hit = HIT_MEMORY;
+            return NULL;
+        }
+    }
+    void *p = realloc(ptr, nsize);
+    if (!p) return NULL;
+    s->mem = s->mem - old + nsize;
+    return p;
+}
+
+static lstate *state_of(lua_State *L) {
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+/* The count hook: counts instructions, checks the deadline, and raises once
+ * either is spent (and again at every later call, so that nothing escapes
+ * by catching the first error). */
+static void budget_hook(lua_State *L, lua_Debug *ar) {
+    lstate *s = state_of(L);
+    s->ins += HOOK_EVERY;
+    if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
+        snprintf(s->where, sizeof s->where, "%s:%d", ar->short_src, ar->currentline);
+    if (!s->hit && s->ins > s->budget.max_instructions) s->hit = HIT_INSTRUCTIONS;
+    if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
+    if (!s->hit) return;
+    lua_pushstring(L, "the Lua budget is spent");
+    lua_error(L);
+}
+
+/* The message of a spent budget, for a load of `what`. */
+static int budget_error(const lstate *s, const char *what, mf_error *err) {
+    char file[512] = "";
+    int line = 0;
+    const char *colon = strrchr(s->where, ':');
+    if (colon && colon > s->where) {
+        snprintf(file, sizeof file, "%.*s", (int)(colon - s->where), s->where);
+        line = atoi(colon + 1);
+    }
+    switch (s->hit) {
+    case HIT_INSTRUCTIONS:
+        return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %llu Lua instructions "
+                          "(the limit is lua.max_instructions in feature_store.yaml); is there "
+                          "an endless loop?", what, (unsigned long long)s->budget.max_instructions);
+    case HIT_TIME:
+        return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %lld ms (the limit is "
+                          "lua.timeout_seconds in feature_store.yaml)", what,
+                          (long long)s->budget.max_ms);
+    default: /* where is only approximate: in the message, not in err->file */
+        return mf__err(err, MF_ELIMIT, "%s stopped: its Lua memory would exceed "
+                          "%zu MiB (the limit is lua.max_memory_mb in feature_store.yaml)%s%s",
+                          what, s->budget.max_memory >> 20, s->where[0] ? "; last seen running " : "",
+                          s->where);
+    }
+}
+
+/* exhausted() for the sandbox: true once the budget is spent. */
+static int l_exhausted(lua_State *L) {
+    lua_pushboolean(L, state_of(L)->hit != HIT_NONE);
+    return 1;
+}
+
+/*---- Loading source text ----------------------------------------------------*/
+
+/* Compile src as Lua source text, never bytecode. Stack: [] -> [fn] on
+ * success (returns 0), [message] on failure (returns the load status). */
+static int load_text(lua_State *L, const char *src, size_t len, const char *chunk) {
+    if (len > 0 && src[0] == LUA_SIGNATURE[0]) {
+        lua_pushfstring(L, "%s: is compiled Lua (bytecode); only Lua source text is "
+                        "loaded", chunk[0] == '@' || chunk[0] == '=' ? chunk + 1 : chunk);
+        return LUA_ERRSYNTAX;
+    }
+    return luaL_loadbufferx(L, src, len, chunk, "t");
+}
+
+/* load_text(src, chunkname) for Lua code: fn, or nil and the message. */
+static int l_load_text(lua_State *L) {
+    size_t len;
+    const char *src = luaL_checklstring(L, 1, &len);
+    const char *chunk = luaL_optstring(L, 2, "=text");
+    if (load_text(L, src, len, chunk) == 0) return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
 
 /*---- States ----------------------------------------------------------------*/
 
@@ -35,6 +174,7 @@
  * a metamethod error here or in lua_error_to_mf would be unprotected.
  * Stack: [err] -> [err'] */
 static int msg_handler(lua_State *L) {
+    if (state_of(L)->hit) return 1; /* lua_error_to_mf words it */
     if (lua_type(L, 1) == LUA_TTABLE) {
         lua_pushliteral(L, "mf");
         lua_rawget(L, 1);
@@ -105,6 +245,11 @@ static void split_location(const char *msg, char *file, size_t filesz, int *line
 
 /* Turn the error value on top of the stack into err, and pop it. */
 static int lua_error_to_mf(lua_State *L, int rc, mf_error *err) {
+    lstate *s = state_of(L);
+    if (s->hit) {
+        lua_pop(L, 1);
+        return budget_error(s, s->what, err);
+    }
     if (lua_type(L, -1) == LUA_TTABLE) {
         raw_field(L, -1, "message");
         raw_field(L, -2, "file");
@@ -149,16 +294,18 @@ static int push_embedded(lua_State *L, const char *name, mf_error *err) {
         if (strcmp(e->name, name) != 0) continue;
         char chunk[128];
         snprintf(chunk, sizeof chunk, "=%s", name);
-        if (luaL_loadbuffer(L, e->src, e->len, chunk) != 0)
+        if (load_text(L, e->src, e->len, chunk) != 0)
             return lua_error_to_mf(L, LUA_ERRSYNTAX, err);
         return pcall(L, 0, 1, err);
     }
     return mf__err(err, MF_EINTERNAL, "embedded Lua module %s missing", name);
 }
 
-static lua_State *new_state(void) {
-    lua_State *L = luaL_newstate();
-    if (!L) return NULL;
+/* Opens the libraries of a new state (through lua_cpcall: opening may
+ * run out of memory), with load and loadstring replaced by load_text and
+ * the file loaders removed, so that even our own Lua cannot compile
+ * bytecode. */
+static int open_libs(lua_State *L) {
     static const lua_CFunction libs[] = {luaopen_base, luaopen_table, luaopen_string,
                                          luaopen_math, luaopen_debug, luaopen_bit,
                                          luaopen_os};
@@ -166,7 +313,49 @@ static lua_State *new_state(void) {
         lua_pushcfunction(L, libs[i]);
         lua_call(L, 0, 0);
     }
-    return L;
+    lua_pushcfunction(L, l_load_text);
+    lua_setglobal(L, "load");
+    lua_pushcfunction(L, l_load_text);
+    lua_setglobal(L, "loadstring");
+    lua_pushnil(L);
+    lua_setglobal(L, "loadfile");
+    lua_pushnil(L);
+    lua_setglobal(L, "dofile");
+    return 0;
+}
+
+/* A new state under budget b (NULL: the defaults), for running `what`
+ * (static text, used in messages). NULL when out of memory. Release with
+ * close_state. */
+static lstate *new_state(const mf__lua_budget *b, const char *what) {
+    lstate *s = calloc(1, sizeof *s);
+    if (!s) return NULL;
+    if (b) s->budget = *b;
+    if (!s->budget.max_instructions) s->budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
+    if (!s->budget.max_memory) s->budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
+    if (!s->budget.max_ms) s->budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
+    s->what = what;
+    s->L = lua_newstate(budget_alloc, s);
+    if (!s->L) {
+        free(s);
+        return NULL;
+    }
+    /* compiled traces do not call hooks: interpret, so the budget holds */
+    luaJIT_setmode(s->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    if (lua_cpcall(s->L, open_libs, NULL) != 0) {
+        lua_close(s->L);
+        free(s);
+        return NULL;
+    }
+    s->deadline = mf__mono_us() + s->budget.max_ms * 1000;
+    lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
+    return s;
+}
+
+static void close_state(lstate *s) {
+    if (!s) return;
+    lua_close(s->L);
+    free(s);
 }
 
 /* Push a sandbox env maker: function() -> env (lua/sandbox.lua), with the
@@ -187,7 +376,12 @@ static int push_env_maker(lua_State *L, int extra_idx, mf_error *err) {
     else lua_newtable(L);
     lua_pushcfunction(L, l_print);
     lua_setfield(L, -2, "print");
-    return pcall(L, 2, 1, err);
+    lua_newtable(L); /* hooks */
+    lua_pushcfunction(L, l_load_text);
+    lua_setfield(L, -2, "load_text");
+    lua_pushcfunction(L, l_exhausted);
+    lua_setfield(L, -2, "exhausted");
+    return pcall(L, 3, 1, err);
 }
 
 /*---- Finding definition files ---------------------------------------------*/
@@ -201,9 +395,50 @@ static int cmp_str(const void *a, const void *b) {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The walk: the repo's real path, and the directories entered so far (by
+ * device and inode), so that a symlink loop or a second link to the same
+ * folder is walked once. */
+typedef struct walk {
+    char *root_real;
+    struct {
+        dev_t dev;
+        ino_t ino;
+    } *seen;
+    size_t n_seen, cap_seen;
+} walk;
+
+static bool walk_enter(walk *w, const struct stat *st) {
+    for (size_t i = 0; i < w->n_seen; i++)
+        if (w->seen[i].dev == st->st_dev && w->seen[i].ino == st->st_ino) return false;
+    if (w->n_seen == w->cap_seen) {
+        w->cap_seen = w->cap_seen ? w->cap_seen * 2 : 16;
+        w->seen = mf__xrealloc(w->seen, w->cap_seen * sizeof *w->seen);
+    }
+    w->seen[w->n_seen].dev = st->st_dev;
+    w->seen[w->n_seen].ino = st->st_ino;
+    w->n_seen++;
+    return true;
+}
+
+/* True when the symlink at `full` resolves to a path inside the repo. */
+static bool link_inside(const walk *w, const char *full) {
+    char *real = realpath(full, NULL);
+    if (!real) return false;
+    size_t n = strlen(w->root_real);
+    bool in = strncmp(real, w->root_real, n) == 0 && (real[n] == '/' || real[n] == '\0');
+    free(real);
+    return in;
+}
+
 /* Collect *.lua under root/rel (rel "" for root), skipping hidden entries
- * and the top-level data/ folder. Paths are relative to root. */
-static int find_lua(const char *root, const char *rel, path_list *out, mf_error *err) {
+ * and the top-level data/ folder. Paths are relative to root. Symbolic
+ * links are not followed: one that resolves inside the repo names a file
+ * or folder the walk reads under its own path anyway (so nothing is read
+ * twice and no link loop is entered), and one that leads outside the repo
+ * is skipped with a warning. Each directory is entered once, by device and
+ * inode, as a guard against bind-mount cycles. */
+static int find_lua(walk *w, const char *root, const char *rel, path_list *out,
+                    mf_error *err) {
     char *dir = rel[0] ? mf__path_join(root, rel) : mf__xstrdup(root);
     DIR *d = opendir(dir);
     if (!d) {
@@ -218,22 +453,29 @@ static int find_lua(const char *root, const char *rel, path_list *out, mf_error 
         if (!rel[0] && strcmp(de->d_name, "data") == 0) continue;
         char *sub = rel[0] ? mf__xasprintf("%s/%s", rel, de->d_name) : mf__xstrdup(de->d_name);
         char *full = mf__path_join(root, sub);
-        struct stat st;
-        if (stat(full, &st) == 0 && S_ISDIR(st.st_mode)) {
-            rc = find_lua(root, sub, out, err);
-            free(sub);
-        } else {
-            size_t n = strlen(sub);
-            if (n > 4 && strcmp(sub + n - 4, ".lua") == 0 && stat(full, &st) == 0 &&
-                S_ISREG(st.st_mode)) {
-                if (out->n == out->cap) {
-                    out->cap = out->cap ? out->cap * 2 : 16;
-                    out->items = mf__xrealloc(out->items, out->cap * sizeof *out->items);
-                }
-                out->items[out->n++] = sub;
+        struct stat lst, st;
+        bool keep = false;
+        if (lstat(full, &lst) == 0 && stat(full, &st) == 0) {
+            if (S_ISLNK(lst.st_mode)) {
+                if (!link_inside(w, full))
+                    mf__log(1, "%s: not read: a symbolic link to outside the repository", sub);
+                else
+                    mf__log(3, "%s: not followed: a symbolic link inside the repository", sub);
+            } else if (S_ISDIR(st.st_mode)) {
+                if (walk_enter(w, &st)) rc = find_lua(w, root, sub, out, err);
             } else {
-                free(sub);
+                size_t n = strlen(sub);
+                keep = n > 4 && strcmp(sub + n - 4, ".lua") == 0 && S_ISREG(st.st_mode);
             }
+        }
+        if (keep) {
+            if (out->n == out->cap) {
+                out->cap = out->cap ? out->cap * 2 : 16;
+                out->items = mf__xrealloc(out->items, out->cap * sizeof *out->items);
+            }
+            out->items[out->n++] = sub;
+        } else {
+            free(sub);
         }
         free(full);
     }
@@ -242,20 +484,85 @@ static int find_lua(const char *root, const char *rel, path_list *out, mf_error 
     return rc;
 }
 
+/* Every definition file of the repo, sorted. */
+static int find_definitions(const char *root, path_list *out, mf_error *err) {
+    walk w = {0};
+    struct stat st;
+    w.root_real = realpath(root, NULL);
+    if (!w.root_real || stat(w.root_real, &st) != 0) {
+        free(w.root_real);
+        return mf__err(err, MF_EIO, "cannot read directory %s: %s", root, strerror(errno));
+    }
+    walk_enter(&w, &st);
+    int rc = find_lua(&w, root, "", out, err);
+    free(w.root_real);
+    free(w.seen);
+    if (rc == MF_OK) qsort(out->items, out->n, sizeof *out->items, cmp_str);
+    return rc;
+}
+
 /*---- Lua tables to protobuf ------------------------------------------------*/
 
+/* The objects that lua/dsl.lua's finish() returns are its own tables, but
+ * they are still read raw (lua_rawget) and checked as untrusted: a wrong
+ * type, a number out of its field's range or not whole, an enum value the
+ * schema does not know, a string with a NUL byte or not UTF-8 — each is an
+ * error, never a cast with undefined behaviour. */
+
 static int to_pb(lua_State *L, int idx, ProtobufCMessage *msg, mf_error *err);
+
+/* True when p[0..n) is UTF-8 text (no overlong forms, no surrogates, at
+ * most U+10FFFF). */
+static bool utf8_valid(const unsigned char *p, size_t n) {
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len;
+        unsigned cp;
+        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
+        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
+        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
+        else return false;
+        if (n - i < len) return false;
+        for (size_t k = 1; k < len; k++) {
+            if ((p[i + k] & 0xC0) != 0x80) return false;
+            cp = cp << 6 | (p[i + k] & 0x3F);
+        }
+        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return false;
+        i += len;
+    }
+    return true;
+}
+
+/* The Lua number at idx as a whole number in [lo, hi]; false otherwise. */
+static bool whole_in(lua_State *L, int idx, double lo, double hi, double *out) {
+    double d = lua_tonumber(L, idx);
+    if (!(d >= lo && d <= hi) || d != floor(d)) return false;
+    *out = d;
+    return true;
+}
 
 /* Convert the Lua value at idx into the slot of one field element. */
 static int scalar_to_pb(lua_State *L, int idx, const ProtobufCFieldDescriptor *fd,
                         void *slot, mf_error *err) {
     int t = lua_type(L, idx);
+    double d;
     switch (fd->type) {
     case PROTOBUF_C_TYPE_STRING:
         if (t != LUA_TSTRING) break;
         {
             size_t n;
             const char *s = lua_tolstring(L, idx, &n);
+            if (memchr(s, '\0', n))
+                return mf__err(err, MF_EDEF, "'%s' holds a NUL byte", fd->name);
+            if (!utf8_valid((const unsigned char *)s, n))
+                return mf__err(err, MF_EDEF, "'%s' is not UTF-8 text", fd->name);
             *(char **)slot = mf__xstrndup(s, n);
         }
         return MF_OK;
@@ -266,11 +573,22 @@ static int scalar_to_pb(lua_State *L, int idx, const ProtobufCFieldDescriptor *f
     case PROTOBUF_C_TYPE_INT32:
     case PROTOBUF_C_TYPE_ENUM:
         if (t != LUA_TNUMBER) break;
-        *(int32_t *)slot = (int32_t)lua_tonumber(L, idx);
+        if (!whole_in(L, idx, INT32_MIN, INT32_MAX, &d))
+            return mf__err(err, MF_EDEF, "'%s' is %.17g, not a whole number in the 32-bit "
+                           "range", fd->name, lua_tonumber(L, idx));
+        if (fd->type == PROTOBUF_C_TYPE_ENUM &&
+            !protobuf_c_enum_descriptor_get_value(fd->descriptor, (int)d))
+            return mf__err(err, MF_EDEF, "'%s' is %d, which is not a known value", fd->name,
+                           (int)d);
+        *(int32_t *)slot = (int32_t)d;
         return MF_OK;
     case PROTOBUF_C_TYPE_INT64:
         if (t != LUA_TNUMBER) break;
-        *(int64_t *)slot = (int64_t)lua_tonumber(L, idx);
+        /* 2^63 is not an int64: the upper bound is the double below it */
+        if (!whole_in(L, idx, -9223372036854775808.0, 9223372036854774784.0, &d))
+            return mf__err(err, MF_EDEF, "'%s' is %.17g, not a whole number in the 64-bit "
+                           "range", fd->name, lua_tonumber(L, idx));
+        *(int64_t *)slot = (int64_t)d;
         return MF_OK;
     case PROTOBUF_C_TYPE_MESSAGE: {
         if (t != LUA_TTABLE) break;
@@ -281,8 +599,8 @@ static int scalar_to_pb(lua_State *L, int idx, const ProtobufCFieldDescriptor *f
     default:
         break;
     }
-    return mf__err(err, MF_EINTERNAL, "definition field '%s' has a Lua %s where the "
-                   "registry expects another type", fd->name, lua_typename(L, t));
+    return mf__err(err, MF_EDEF, "'%s' has a Lua %s where the registry expects another type",
+                   fd->name, lua_typename(L, t));
 }
 
 static size_t slot_size(const ProtobufCFieldDescriptor *fd) {
@@ -298,17 +616,17 @@ static size_t slot_size(const ProtobufCFieldDescriptor *fd) {
 /* Fill msg from the table at idx: one key per proto field name. */
 static int to_pb(lua_State *L, int idx, ProtobufCMessage *msg, mf_error *err) {
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    lua_checkstack(L, 8);
     const ProtobufCMessageDescriptor *d = msg->descriptor;
     for (unsigned i = 0; i < d->n_fields; i++) {
         const ProtobufCFieldDescriptor *fd = &d->fields[i];
-        lua_getfield(L, idx, fd->name);
+        raw_field(L, idx, fd->name);
         int rc = MF_OK;
         if (lua_isnil(L, -1)) {
             /* default */
         } else if (fd->label == PROTOBUF_C_LABEL_REPEATED) {
             if (!lua_istable(L, -1)) {
-                rc = mf__err(err, MF_EINTERNAL, "definition field '%s' must be a list",
-                             fd->name);
+                rc = mf__err(err, MF_EDEF, "'%s' must be a list", fd->name);
             } else {
                 size_t n = lua_objlen(L, -1), sz = slot_size(fd);
                 char *arr = mf__xcalloc(n ? n : 1, sz);
@@ -356,8 +674,10 @@ static int kind_from_text(const char *s) {
 /* Build an object message (Entity, ...) from {kind, spec, file, line} at
  * the top of the stack and add it to reg. */
 static int add_object(lua_State *L, Mf__Registry *reg, mf_error *err) {
-    lua_getfield(L, -1, "kind");
-    int kind = kind_from_text(lua_tostring(L, -1) ? lua_tostring(L, -1) : "");
+    if (!lua_istable(L, -1)) return mf__err(err, MF_EINTERNAL, "DSL returned a non-table object");
+    raw_field(L, -1, "kind");
+    const char *kt = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "";
+    int kind = kind_from_text(kt);
     lua_pop(L, 1);
     if (kind < 0) return mf__err(err, MF_EINTERNAL, "DSL returned an unknown object kind");
     ProtobufCMessage *obj = mf__pb_new(kind_desc[kind]);
@@ -369,36 +689,84 @@ static int add_object(lua_State *L, Mf__Registry *reg, mf_error *err) {
     *(ProtobufCMessage **)((char *)obj + sfd->offset) = spec;
     Mf__Meta *meta = (Mf__Meta *)mf__pb_new(&mf__meta__descriptor);
     *(Mf__Meta **)((char *)obj + mfd->offset) = meta;
-    lua_getfield(L, -1, "file");
-    mf__pb_set_string(&meta->file, lua_tostring(L, -1));
-    lua_getfield(L, -2, "line");
-    meta->line = (int32_t)lua_tointeger(L, -1);
-    lua_getfield(L, -3, "spec");
-    int rc = to_pb(L, -1, spec, err);
+    raw_field(L, -1, "file");
+    mf__pb_set_string(&meta->file, lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "");
+    raw_field(L, -2, "line");
+    double line = lua_type(L, -1) == LUA_TNUMBER ? lua_tonumber(L, -1) : 0;
+    meta->line = line >= 0 && line <= INT32_MAX ? (int32_t)line : 0;
+    raw_field(L, -3, "spec");
+    int rc = lua_istable(L, -1) ? to_pb(L, -1, spec, err)
+                                : mf__err(err, MF_EINTERNAL, "DSL returned an object without spec");
     lua_pop(L, 3);
     if (rc) {
-        mf__err_prefix(err, "%s:%d", meta->file, meta->line);
+        char why[sizeof err->message];
+        snprintf(why, sizeof why, "%s", err ? err->message : "");
+        mf__err_at(err, MF_EDEF, meta->file, meta->line, "%s: %s",
+                   mf_kind_name((mf_object_kind)kind), why);
         protobuf_c_message_free_unpacked(obj, NULL);
-        return rc;
+        return MF_EDEF;
     }
     mf__reg_add(reg, (mf_object_kind)kind, obj);
     return MF_OK;
 }
 
+/* The objects list at index 1 into ctx->reg; run through lua_cpcall, so
+ * that even a memory error inside comes back as a status. */
+typedef struct convert_ctx {
+    Mf__Registry *reg;
+    mf_error *err;
+    int rc;
+} convert_ctx;
+
+static int convert_objects(lua_State *L) {
+    convert_ctx *c = lua_touserdata(L, 1);
+    lua_remove(L, 1);
+    if (!lua_istable(L, -1)) {
+        c->rc = mf__err(c->err, MF_EINTERNAL, "DSL returned no object list");
+        return 0;
+    }
+    size_t n = lua_objlen(L, -1);
+    for (size_t i = 1; i <= n && c->rc == MF_OK; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        c->rc = add_object(L, c->reg, c->err);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
 /*---- Loading definitions ---------------------------------------------------*/
+
+/* Compile one definition file's text. Stack: [] -> [fn]; on failure the
+ * error is in err and the stack unchanged. */
+static int load_definition(lua_State *L, const char *rel, const char *text, size_t len,
+                           mf_error *err) {
+    char *chunk = mf__xasprintf("@%s", rel);
+    int lrc = load_text(L, text, len, chunk);
+    free(chunk);
+    if (lrc == 0) return MF_OK;
+    int rc = lua_error_to_mf(L, lrc, err);
+    if (rc == MF_ELUA) {
+        rc = MF_EDEF;
+        if (err) err->code = rc;
+    }
+    if (err && !err->file[0]) snprintf(err->file, sizeof err->file, "%s", rel);
+    return rc;
+}
 
 int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
     path_list files = {0};
-    int rc = find_lua(cfg->repo_path, "", &files, err);
-    if (rc) goto done_files;
-    qsort(files.items, files.n, sizeof *files.items, cmp_str);
+    lstate *ls = NULL;
+    Mf__Registry *reg = NULL;
+    int rc = find_definitions(cfg->repo_path, &files, err);
+    if (rc) goto done;
 
-    lua_State *L = new_state();
-    if (!L) {
+    ls = new_state(&cfg->lua_budget, "definition loading");
+    if (!ls) {
         rc = mf__err(err, MF_ENOMEM, "cannot create a Lua state");
-        goto done_files;
+        goto done;
     }
-    /* stack: 1 = session, 2 = files table */
+    lua_State *L = ls->L;
+    /* stack: 1 = files table, 2 = session */
     rc = push_embedded(L, "moonfeast.dsl", err);
     if (rc) goto done;
     lua_getfield(L, -1, "session");
@@ -407,7 +775,8 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
     lua_newtable(L);
     lua_pushvalue(L, -1);
     lua_insert(L, 1);                       /* files table at 1 */
-    rc = pcall(L, 2, 1, err);               /* session at 2 */
+    lua_pushcfunction(L, l_load_text);
+    rc = pcall(L, 3, 1, err);               /* session at 2 */
     if (rc) goto done;
     lua_getfield(L, 2, "env");              /* 3 = DSL globals */
     rc = push_env_maker(L, 3, err);         /* 4 = env maker */
@@ -425,18 +794,9 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
         if (rc) break;
         lua_pushlstring(L, text, len);
         lua_setfield(L, 1, files.items[i]);
-        char *chunk = mf__xasprintf("@%s", files.items[i]);
-        int lrc = luaL_loadbuffer(L, text, len, chunk);
-        free(chunk);
+        rc = load_definition(L, files.items[i], text, len, err);
         free(text);
-        if (lrc != 0) {
-            rc = lua_error_to_mf(L, lrc, err);
-            if (rc == MF_ELUA) {
-                rc = MF_EDEF;
-                if (err) err->code = rc;
-            }
-            break;
-        }
+        if (rc) break;
         lua_pushvalue(L, 5);
         lua_setfenv(L, -2);
         rc = pcall(L, 0, 0, err);
@@ -446,18 +806,21 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
     lua_getfield(L, 2, "finish");
     rc = pcall(L, 0, 1, err);
     if (rc) goto done;
-    Mf__Registry *reg = mf__reg_new();
-    size_t n = lua_objlen(L, -1);
-    for (size_t i = 1; i <= n && rc == MF_OK; i++) {
-        lua_rawgeti(L, -1, (int)i);
-        rc = add_object(L, reg, err);
-        lua_pop(L, 1);
+    reg = mf__reg_new();
+    convert_ctx c = {reg, err, MF_OK};
+    lua_pushcfunction(L, convert_objects);
+    lua_pushlightuserdata(L, &c);
+    lua_pushvalue(L, -3);
+    int lrc = lua_pcall(L, 2, 0, 0);
+    if (lrc) rc = lua_error_to_mf(L, lrc, err);
+    else rc = c.rc;
+    if (rc == MF_OK) {
+        *out = reg;
+        reg = NULL;
     }
-    if (rc) mf__reg_free(reg);
-    else *out = reg;
 done:
-    lua_close(L);
-done_files:
+    mf__reg_free(reg);
+    close_state(ls);
     for (size_t i = 0; i < files.n; i++) free(files.items[i]);
     free(files.items);
     return rc;
@@ -465,23 +828,24 @@ done_files:
 
 /*---- Running a Lua file in the sandbox -------------------------------------*/
 
-/* Run `path` in a fresh sandbox (stdlib require, no DSL): used by
- * `moonfeast lua-test` for the stdlib's own tests. */
+/* Run `path` in a fresh sandbox (stdlib require, no DSL) under the default
+ * budget: used by `moonfeast lua-test` for the stdlib's own tests. */
 int mf__lua_run_file(const char *path, mf_error *err) {
     char *text;
     size_t len;
     int rc = mf__read_file(path, &text, &len, err);
     if (rc) return rc;
-    lua_State *L = new_state();
-    if (!L) {
+    lstate *ls = new_state(NULL, "the Lua test");
+    if (!ls) {
         free(text);
         return mf__err(err, MF_ENOMEM, "cannot create a Lua state");
     }
+    lua_State *L = ls->L;
     rc = push_env_maker(L, 0, err);
     if (rc == MF_OK) rc = pcall(L, 0, 1, err);
     if (rc == MF_OK) {
         char *chunk = mf__xasprintf("@%s", path);
-        int lrc = luaL_loadbuffer(L, text, len, chunk);
+        int lrc = load_text(L, text, len, chunk);
         free(chunk);
         if (lrc != 0) {
             rc = lua_error_to_mf(L, lrc, err);
@@ -492,6 +856,6 @@ int mf__lua_run_file(const char *path, mf_error *err) {
         }
     }
     free(text);
-    lua_close(L);
+    close_state(ls);
     return rc;
 }

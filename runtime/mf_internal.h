@@ -99,6 +99,17 @@ int64_t mf__mono_us(void);
 
 /*---- Configuration (config.c) --------------------------------------------*/
 
+/* What one run of user Lua may use (lua_host.c): VM instructions, bytes of
+ * Lua memory, and wall-clock time. 0 = the default below. */
+typedef struct mf__lua_budget {
+    uint64_t max_instructions;
+    size_t max_memory;
+    int64_t max_ms;
+} mf__lua_budget;
+#define MF__LUA_DEFAULT_INSTRUCTIONS 200000000ull
+#define MF__LUA_DEFAULT_MEMORY_MB 256
+#define MF__LUA_DEFAULT_SECONDS 30
+
 typedef struct mf__config {
     char *config_path;   /* absolute path of feature_store.yaml */
     char *repo_path;     /* absolute directory of the repo */
@@ -123,6 +134,7 @@ typedef struct mf__config {
     char *offline_module; /* lua */
 
     int entity_key_serialization_version; /* 3 */
+    mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */
     char *feature_server_host;            /* default "127.0.0.1" */
     int feature_server_port;              /* default 6566 */
 } mf__config;

@@ -284,7 +284,7 @@ expect_err "apply-time check names file:line and the columns" 1 \
 
 printf 'io.open("pwned", "w")\n' >luabad/zz_bad.lua
 r "$MF" -C luabad plan
-expect_err "the sandbox has no io" 1 "zz_bad.lua:1: attempt to index global 'io'"
+expect_err "the sandbox has no io" 1 "zz_bad.lua:1: undefined global 'io'"
 check "the sandbox wrote nothing" test ! -e luabad/pwned -a ! -e pwned
 
 #---- no sanitizer report anywhere ------------------------------------------

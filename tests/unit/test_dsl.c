@@ -19,6 +19,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #include "mf_internal.h"
 #include "mft.h"
 
@@ -26,6 +29,7 @@
 
 static char repo[PATH_MAX]; /* realpath of this test's repo directory */
 static char project[] = "proj";
+static mf__lua_budget budget; /* the Lua budget of cfg(); zero = defaults */
 
 static void repo_setup(void) {
     char tmpl[] = "/tmp/mft_dsl_XXXXXX";
@@ -40,7 +44,10 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
     return remove(p);
 }
 
-static void repo_teardown(void) { nftw(repo, rm_one, 16, FTW_DEPTH | FTW_PHYS); }
+static void repo_teardown(void) {
+    nftw(repo, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    memset(&budget, 0, sizeof budget);
+}
 
 #define T(fn)                                                                \
     do {                                                                     \
@@ -85,6 +92,7 @@ static const mf__config *cfg(void) {
     memset(&c, 0, sizeof c);
     c.repo_path = repo;
     c.project = project;
+    c.lua_budget = budget;
     return &c;
 }
 
@@ -749,6 +757,212 @@ static void test_require_stdlib(void) {
     mf__reg_free(reg);
 }
 
+
+/*---- Hardening: what user code cannot do -----------------------------------*/
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud) {
+    (void)L;
+    mf__buf_put(ud, p, n);
+    return 0;
+}
+
+/* A definition file holding LuaJIT bytecode is refused before it runs:
+ * LuaJIT does not verify bytecode, and a patched chunk reads and writes
+ * arbitrary memory. */
+static void test_bytecode_refused(void) {
+    lua_State *L = luaL_newstate();
+    const char *src = "entity { name = \"from_bytecode\", join_keys = { \"k\" } }\n";
+    CHECK(luaL_loadstring(L, src) == 0);
+    mf__buf bc;
+    mf__buf_init(&bc);
+    CHECK(lua_dump(L, dump_writer, &bc) == 0 && bc.len > 4);
+    lua_close(L);
+    write_file("defs.lua", "");
+    FILE *f = fopen(in_repo("defs.lua"), "wb");
+    CHECK(f && fwrite(bc.data, 1, bc.len, f) == bc.len);
+    if (f) fclose(f);
+    CHECK(fails_in("defs.lua", 0, false, MF_EDEF, "defs.lua: is compiled Lua (bytecode)"));
+    /* patched bytecode (what crashed): refused the same way, not run */
+    if (bc.len > 40) bc.data[bc.len - 20] ^= 0x5a, bc.data[bc.len - 21] ^= 0xa5;
+    f = fopen(in_repo("defs.lua"), "wb");
+    CHECK(f && fwrite(bc.data, 1, bc.len, f) == bc.len);
+    if (f) fclose(f);
+    CHECK(fails_in("defs.lua", 0, false, MF_EDEF, "only Lua source text is loaded"));
+    mf__buf_free(&bc);
+}
+
+/* The string metatable is hidden: a file cannot replace string.match
+ * under the DSL's name checks. */
+static void test_string_metatable_hidden(void) {
+    CHECK_LUA_FAILS("local mt = getmetatable(\"\")\n"
+                    "mt.__index.match = function() return \"ok\" end\n"
+                    "entity { name = \"bad name!\", join_keys = { \"k\" } }\n",
+                    2, "attempt to index local 'mt' (a boolean value)");
+    /* the env's copy can be changed, but the DSL does not use it */
+    CHECK_DEF_FAILS("string.match = function() return \"ok\" end\n"
+                    "entity { name = \"bad name!\", join_keys = { \"k\" } }\n",
+                    2, "entity name 'bad name!' is not valid");
+    CHECK_LUA_FAILS("\nlocal d = (\"\").dump\nd(print)\n", 3, "attempt to call local 'd'");
+    CHECK_LUA_FAILS("setmetatable(_G, nil)\n", 1, "cannot change a protected metatable");
+}
+
+/* Objects are read-only proxies: what is committed is what was validated. */
+static void test_objects_read_only(void) {
+    CHECK_LUA_FAILS(PRE "fv.spec.name = \"x\\n\\\"y\"\n", P + 1,
+                    "feature view 'fv' has no field 'spec'");
+    CHECK_LUA_FAILS(PRE "\nfv.ttl = -1e300\n", P + 2, "feature view 'fv' is read-only");
+    CHECK_LUA_FAILS(PRE "driver.spec.value_type = 99\n", P + 1,
+                    "entity 'driver' has no field 'spec'");
+    CHECK_LUA_FAILS("Int64.code = 99\n", 1, "dtype 'Int64' is read-only");
+    CHECK_LUA_FAILS("local f = field { name = \"a\", dtype = Int64 }\nf.dtype = 1234\n", 2,
+                    "field 'a' is read-only");
+    CHECK_LUA_FAILS(PRE "local p = fv:with_name(\"p\")\np.alias = \"bad alias!\"\n", P + 2,
+                    "is read-only");
+    /* a planted metamethod never runs outside a protected call (this was a
+     * PANIC: unprotected error in call to Lua API) */
+    CHECK_LUA_FAILS(PRE "setmetatable(fv.spec, { __index = function() error(\"x\") end })\n",
+                    P + 1, "has no field 'spec'");
+    CHECK_LUA_FAILS(PRE "setmetatable(fv, {})\n", P + 1, "cannot change a protected metatable");
+    /* raw writes land on the proxy and change nothing */
+    Mf__Registry *reg = load_ok(PRE "rawset(fv, \"spec\", { name = \"evil\\n\", ttl_seconds = -1e300 })\n"
+                                    "rawset(fv, \"name\", \"evil\")\n"
+                                    "rawset(driver, \"join_keys\", { \"x y\" })\n"
+                                    "local keep = fv.name\n"
+                                    "feature_service { name = \"s\", features = { fv } }\n");
+    CHECK(reg);
+    if (reg) {
+        long i = find(reg, MF_KIND_FEATURE_VIEW, "fv");
+        CHECK(i >= 0 && reg->n_feature_views == 1);
+        if (i >= 0) CHECK(reg->feature_views[i]->spec->ttl_seconds == 0);
+        i = find(reg, MF_KIND_ENTITY, "driver");
+        CHECK(i >= 0 && !strcmp(reg->entities[i]->spec->join_keys[0], "driver_id"));
+        CHECK(reg->n_feature_services == 1 &&
+              !strcmp(reg->feature_services[0]->spec->features[0]->view_name, "fv"));
+        mf__reg_free(reg);
+    }
+    /* lists passed in are copied when the constructor runs */
+    reg = load_ok(PRE "local ents = { driver }\n"
+                      "local v = feature_view { name = \"v\", source = src, entities = ents,\n"
+                      "  schema = { field { name = \"x\", dtype = Int64 } } }\n"
+                      "ents[1] = \"nobody\"\n");
+    CHECK(reg);
+    if (reg) {
+        long i = find(reg, MF_KIND_FEATURE_VIEW, "v");
+        CHECK(i >= 0 && reg->feature_views[i]->spec->n_entities == 1 &&
+              !strcmp(reg->feature_views[i]->spec->entities[0], "driver"));
+        mf__reg_free(reg);
+    }
+    /* reading a name works */
+    reg = load_ok(PRE "assert(fv.name == \"fv\" and driver.name == \"driver\")\n"
+                      "assert(tostring(fv) == \"feature view fv\")\n");
+    CHECK(reg);
+    mf__reg_free(reg);
+}
+
+/* Reading an undefined global is an error naming it, with close names. */
+static void test_undefined_globals(void) {
+    CHECK_LUA_FAILS("local customer = entity { name = \"customer\", join_keys = { \"id\" } }\n"
+                    "local src = file_source { name = \"src\", path = \"d.csv\", timestamp_field = \"ts\" }\n"
+                    "feature_view { name = \"v\", source = src,\n"
+                    "  entities = { custmer },\n"
+                    "  schema = { field { name = \"x\", dtype = Int64 } } }\n",
+                    4, "undefined global 'custmer' (did you mean 'customer'?)");
+    CHECK_LUA_FAILS("\nentity { name = \"e\", join_keys = { \"k\" }, value_type = Int }\n", 2,
+                    "undefined global 'Int' (did you mean 'Int32' or 'Int64'?)");
+    CHECK_LUA_FAILS(PRE "request_source { name = \"r\",\n"
+                        "  schema = { field { name = \"x\", dtype = Float } } }\n",
+                    P + 2, "undefined global 'Float' (did you mean 'Float32' or 'Float64'?)");
+    CHECK_LUA_FAILS("local x = feature_veiw\n", 1,
+                    "undefined global 'feature_veiw' (did you mean 'feature_view'?)");
+    CHECK_LUA_FAILS("local x = zzzqqq\n", 1, "undefined global 'zzzqqq'");
+    /* globals set by one file are seen by the next */
+    write_file("a.lua", "shared_entity = entity { name = \"e\", join_keys = { \"k\" } }\n");
+    Mf__Registry *reg = load_ok("assert(shared_entity.name == \"e\")\n"
+                                "assert(rawget(_G, \"nothing_here\") == nil)\n");
+    CHECK(reg);
+    mf__reg_free(reg);
+}
+
+/* defs.lua holding `text` fails with MF_ELIMIT and `phrase` (any place). */
+static bool limit_fails(const char *text, const char *phrase) {
+    Mf__Registry *reg = NULL;
+    mf_error err;
+    int rc = load(text, &reg, &err);
+    mf__reg_free(reg);
+    if (rc == MF_ELIMIT && err.code == MF_ELIMIT && strstr(err.message, phrase)) return true;
+    printf("#   rc %d: %s\n", rc, err.message);
+    return false;
+}
+
+/* Endless loops and runaway memory stop with a clear error. */
+static void test_budgets(void) {
+    budget.max_instructions = 2000000;
+    CHECK(def_fails("entity { name = \"e\", join_keys = { \"k\" } }\n\nwhile true do end\n",
+                    MF_ELIMIT, 3, "definition loading stopped after 2000000 Lua instructions "
+                    "(the limit is lua.max_instructions"));
+    /* catching the error does not help */
+    CHECK(def_fails("\nwhile true do\n  pcall(function() while true do end end)\nend\n",
+                    MF_ELIMIT, 3, "lua.max_instructions"));
+    CHECK(def_fails("while true do\n  xpcall(function() while true do end end, function() "
+                    "while true do end end)\nend\n",
+                    MF_ELIMIT, 2, "lua.max_instructions"));
+    /* time */
+    budget.max_instructions = UINT64_MAX / 2;
+    budget.max_ms = 200;
+    int64_t t0 = mf__mono_us();
+    CHECK(def_fails("local i = 0\nwhile true do i = i + 1 end\n", MF_ELIMIT, 2,
+                    "definition loading stopped after 200 ms (the limit is lua.timeout_seconds"));
+    CHECK(mf__mono_us() - t0 < 5000000);
+    /* memory */
+    budget.max_instructions = 0;
+    budget.max_ms = 0;
+    budget.max_memory = 16u << 20;
+    CHECK(limit_fails("local t = {}\nwhile true do\n  t[#t + 1] = { 1, 2, 3 }\nend\n",
+                      "definition loading stopped: its Lua memory would exceed 16 MiB (the "
+                      "limit is lua.max_memory_mb in feature_store.yaml); last seen running "
+                      "defs.lua:"));
+    CHECK(limit_fails("local s = string.rep(\"x\", 1e9)\n", "16 MiB"));
+    CHECK(limit_fails("local t = {}\nfor i = 1, 1e9 do\n  local ok = pcall(function() t[#t + 1] = "
+                      "string.rep(\"y\", 1e5) .. i end)\nend\n", "16 MiB"));
+    /* the defaults stop an endless loop too */
+    memset(&budget, 0, sizeof budget);
+    CHECK(def_fails("while true do end\n", MF_ELIMIT, 1, "200000000 Lua instructions"));
+    /* and a normal file is far below them */
+    Mf__Registry *reg = load_ok(PRE ODFV("o"));
+    CHECK(reg);
+    mf__reg_free(reg);
+}
+
+/* The definition walk stays in the repo and enters each folder once. */
+static void test_symlinks(void) {
+    char outside[] = "/tmp/mft_dsl_out_XXXXXX";
+    CHECK(mkdtemp(outside) != NULL);
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/evil.lua", outside);
+    FILE *f = fopen(p, "w");
+    CHECK(f != NULL);
+    if (f) {
+        fputs("entity { name = \"from_outside\", join_keys = { \"k\" } }\n", f);
+        fclose(f);
+    }
+    CHECK(symlink(outside, in_repo("linked")) == 0);
+    CHECK(symlink(p, in_repo("evil_file.lua")) == 0);
+    write_file("sub/inner.lua", "entity { name = \"inner\", join_keys = { \"k\" } }\n");
+    CHECK(symlink(".", in_repo("sub/loop")) == 0);
+    CHECK(symlink("..", in_repo("sub/up")) == 0);
+    CHECK(symlink("sub", in_repo("again")) == 0);
+    Mf__Registry *reg = load_ok("entity { name = \"top\", join_keys = { \"k\" } }\n");
+    CHECK(reg);
+    if (reg) {
+        CHECK(reg->n_entities == 2);
+        CHECK(find(reg, MF_KIND_ENTITY, "from_outside") < 0);
+        CHECK(find(reg, MF_KIND_ENTITY, "inner") >= 0);
+        mf__reg_free(reg);
+    }
+    remove(p);
+    rmdir(outside);
+}
+
 /*---- Files of the repo -----------------------------------------------------*/
 
 static void test_definition_files(void) {
@@ -1145,6 +1359,12 @@ int main(void) {
     T(test_lua_runtime_error);
     T(test_sandbox);
     T(test_require_stdlib);
+    T(test_bytecode_refused);
+    T(test_string_metatable_hidden);
+    T(test_objects_read_only);
+    T(test_undefined_globals);
+    T(test_budgets);
+    T(test_symlinks);
     T(test_definition_files);
     T(test_resolve_missing_columns);
     T(test_resolve_infer_schema);
