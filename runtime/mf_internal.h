@@ -350,5 +350,11 @@ int mf__ts_parse(const char *s, size_t len, int64_t *out_us);
  * (at least MF__TS_BUFLEN bytes). Returns the length. */
 #define MF__TS_BUFLEN 40
 size_t mf__ts_format(int64_t us, char *buf);
+/* Epoch seconds (user input given as an integer) to microseconds; -1 when
+ * outside the years 0001..9999, the span the text forms cover (so the
+ * product never overflows). mf__ts_in_range: whether microseconds are in
+ * that span (then they format as text that parses back). */
+int mf__ts_from_seconds(int64_t sec, int64_t *out_us);
+bool mf__ts_in_range(int64_t us);
 
 #endif /* MF_INTERNAL_H */

@@ -65,14 +65,9 @@ static long need(const mf_entity_df *df, const char *name, const char *what, con
     return c;
 }
 
-/* Parse a timestamp cell: text, a timestamp column, or epoch seconds. */
-static int ts_cell(const mf__col *c, size_t i, int64_t *out) {
-    if (!c->valid[i]) return -1;
-    if (c->sc == MF__SC_TEXT)
-        return mf__ts_parse(c->heap + c->off[i], c->off[i + 1] - c->off[i], out);
-    *out = c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP ? mf__col_i64(c, i) : mf__col_i64(c, i) * 1000000;
-    return 0;
-}
+/* What a refused timestamp cell is not. */
+#define TS_TEXT "a timestamp"
+#define TS_RANGE "a timestamp in the years 0001 to 9999"
 
 static int cell_err(const mf_entity_df *df, size_t i, const mf__col *c, const char *want,
                     mf_error *err) {
@@ -80,6 +75,28 @@ static int cell_err(const mf_entity_df *df, size_t i, const mf__col *c, const ch
     size_t len;
     const char *t = mf__col_text(c, i, buf, &len);
     return mf__df_err(df, i, err, c->name, t, len, want);
+}
+
+/* Parse row i's timestamp cell of c into *out: text (timeutil.c's rules),
+ * a timestamp column (microseconds) or an integer column (epoch seconds).
+ * Microseconds and seconds must lie in the years 0001..9999: a time no
+ * text can hold would be appended to a CSV that no reader could parse
+ * again, and seconds beyond it overflow as microseconds. Returns 0, or
+ * MF_EDATA with err naming row, column and value. */
+static int ts_cell(const mf_entity_df *df, const mf__col *c, size_t i, int64_t *out,
+                   mf_error *err) {
+    if (!c->valid[i]) return cell_err(df, i, c, TS_TEXT, err);
+    if (c->sc == MF__SC_TEXT)
+        return mf__ts_parse(c->heap + c->off[i], c->off[i + 1] - c->off[i], out) == 0
+                   ? MF_OK
+                   : cell_err(df, i, c, TS_TEXT, err);
+    int64_t v = mf__col_i64(c, i);
+    if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+        if (!mf__ts_in_range(v)) return cell_err(df, i, c, TS_RANGE, err);
+        *out = v;
+        return MF_OK;
+    }
+    return mf__ts_from_seconds(v, out) == 0 ? MF_OK : cell_err(df, i, c, TS_RANGE, err);
 }
 
 /* Append row i of src to dst (typed as the feature). */
@@ -139,16 +156,11 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
     mf__buf_init(&ik);
     char want[64];
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
-        const mf__col *tcol = &df->t->cols[tsc];
-        if (ts_cell(tcol, i, &p->ts[i]) != 0) {
-            rc = cell_err(df, i, tcol, "a timestamp", err);
-            break;
-        }
+        if ((rc = ts_cell(df, &df->t->cols[tsc], i, &p->ts[i], err)) != MF_OK) break;
         p->cr[i] = 0;
-        if (crc >= 0 && df->t->cols[crc].valid[i] && ts_cell(&df->t->cols[crc], i, &p->cr[i]) != 0) {
-            rc = cell_err(df, i, &df->t->cols[crc], "a timestamp", err);
+        if (crc >= 0 && df->t->cols[crc].valid[i] &&
+            (rc = ts_cell(df, &df->t->cols[crc], i, &p->cr[i], err)) != MF_OK)
             break;
-        }
         ik.len = 0;
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
             const mf__col *c = &df->t->cols[kc[k]];
