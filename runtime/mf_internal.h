@@ -340,6 +340,18 @@ extern const mf__embedded mf__embedded_stdlib[]; /* stdlib/ */
 extern const size_t mf__embedded_lua_count;
 extern const size_t mf__embedded_stdlib_count;
 
+/*---- CSV batch sources and pushes (push.c) -------------------------------*/
+
+/* Readers of a CSV batch source call mf__csv_read_lock(path) before they
+ * open the file and mf__csv_read_unlock once it is open: a shared lock,
+ * so the reader never takes the size of a file that a push is appending
+ * to, and an append that was interrupted (killed, disk full) is rolled
+ * back first (push.c). *lock_fd is -1 when path is not a regular file.
+ * Returns MF_OK, or an error naming the file when an interrupted append
+ * cannot be rolled back. */
+int mf__csv_read_lock(const char *path, int *lock_fd, mf_error *err);
+void mf__csv_read_unlock(int lock_fd);
+
 /*---- Timestamps and values (timeutil.c) ----------------------------------*/
 
 /* Parse timestamp text (RFC 3339 / ISO 8601 with optional zone, 0-9
