@@ -340,7 +340,8 @@ static int journal_recover(int fd, const char *path, const char *jpath, mf_error
     if (rc < 0) return rc;
     if (rc == 1) {
         struct stat st;
-        if (fstat(fd, &st) != 0) return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
+        if (fstat(fd, &st) != 0)
+            return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
         long long size = (long long)st.st_size;
         if ((unsigned long long)st.st_dev != j.dev || (unsigned long long)st.st_ino != j.ino ||
             size < j.start || size > j.end)
@@ -478,7 +479,8 @@ static int csv_rows(const char *path, char delim, const Mf__DataSourceSpec *ds,
 static int append_journaled(int fd, const char *path, const char *jpath, const mf__buf *b,
                             mf_error *err) {
     struct stat st;
-    if (fstat(fd, &st) != 0) return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
+    if (fstat(fd, &st) != 0)
+        return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
     off_t start = st.st_size, off = start;
     /* start on a new line when the file does not end with one */
     char last = '\n';

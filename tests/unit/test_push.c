@@ -7,8 +7,10 @@
  * "src" (data/stats.csv, ts, created); push source "ps" on it; view
  * "fresh" fed by ps and view "batch" fed by src directly, both with trips
  * Int64, rate Float64, label String; view "offline_only" (online = false)
- * on another CSV. Each test uses its own driver ids, so the order of the
- * tests does not matter.
+ * on another CSV; push source "kps" (data/keys.csv) feeding views keyed by
+ * one entity each: "v32" (d32 Int32), "vts" (tk UnixTimestamp), "vb" (bk
+ * Bool), each with n Int64. Each test uses its own driver ids, so the
+ * order of the tests does not matter.
  *
  * Checked: mf_push online then mf_get_online_features returns the values,
  * statuses and event times (and leaves the batch CSV and views the source
@@ -18,7 +20,13 @@
  * (CSV bytes, online values); mf_push offline appends the exact text and a
  * later mf_materialize loads it; a push of no rows; unknown / non-push
  * sources and a bad destination; mf_write_to_online_store writes, keeps
- * newer values and refuses an unknown view and an offline view.
+ * newer values and refuses an unknown view and an offline view; join keys
+ * given as integers: an Int32 key outside Int32 (2^32 + 5, -2^31 - 1) is
+ * refused by push and write (never stored wrapped), the bounds are keys; a
+ * UnixTimestamp key is epoch seconds, a Bool key 0 or 1; event and created
+ * times given as integers (epoch seconds) or microseconds outside the
+ * years 0001..9999, or overflowing as microseconds, are refused naming the
+ * value, writing nothing; the bounds are accepted and read back.
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
