@@ -7,6 +7,11 @@
  * (String UTF-8, Bytes raw, Int32 4 bytes, Int64 and UnixTimestamp 8 bytes,
  * all little-endian; Bool 1 byte). Online stores key their rows by it, so
  * that moonfeast and Feast can share a Redis.
+ *
+ * Key values come from user data as text or as integer / timestamp
+ * columns (C API frames); both forms follow the same rules: an Int32 out
+ * of range, a Bool other than 0/1, a timestamp outside the years
+ * 0001..9999 is an error, never a wrapped or coerced key.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,6 +57,8 @@ int mf__ekey_serialize(mf__buf *out, const char *const *names, const Mf__ValueTy
         Mf__ValueType t = types[k];
         switch (t) {
         case MF__VALUE_TYPE__VT_INT32:
+            /* never wrap: callers check the range, this is the last guard */
+            if (v->i < INT32_MIN || v->i > INT32_MAX) return -1;
             put_u32(out, (uint32_t)t);
             put_u32(out, 4);
             put_u32(out, (uint32_t)(int32_t)v->i);
@@ -181,15 +188,26 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
         return 0;
     }
     int64_t v = mf__col_i64(c, i);
+    bool ts_col = c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
     switch (t) {
     case MF__VALUE_TYPE__VT_INT32:
+        /* as for text: out of range is an error, never a wrapped value */
+        if (ts_col || v < INT32_MIN || v > INT32_MAX) return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
     case MF__VALUE_TYPE__VT_INT64:
+        if (ts_col) return -1;
+        mf__buf_put(k, &v, 8);
+        return 0;
     case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
-        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && t != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
-            return -1;
+        /* a timestamp column holds microseconds; an integer is epoch
+         * seconds, as the same number given as text is */
+        if (!ts_col && mf__ts_from_seconds(v, &v) != 0) return -1;
         mf__buf_put(k, &v, 8);
         return 0;
     case MF__VALUE_TYPE__VT_BOOL:
+        /* 0 and 1 only, as for text */
+        if (ts_col || (v != 0 && v != 1)) return -1;
         mf__buf_putc(k, v ? 1 : 0);
         return 0;
     default: {

@@ -352,6 +352,18 @@ extern const mf__embedded mf__embedded_stdlib[]; /* stdlib/ */
 extern const size_t mf__embedded_lua_count;
 extern const size_t mf__embedded_stdlib_count;
 
+/*---- CSV batch sources and pushes (push.c) -------------------------------*/
+
+/* Readers of a CSV batch source call mf__csv_read_lock(path) before they
+ * open the file and mf__csv_read_unlock once it is open: a shared lock,
+ * so the reader never takes the size of a file that a push is appending
+ * to, and an append that was interrupted (killed, disk full) is rolled
+ * back first (push.c). *lock_fd is -1 when path is not a regular file.
+ * Returns MF_OK, or an error naming the file when an interrupted append
+ * cannot be rolled back. */
+int mf__csv_read_lock(const char *path, int *lock_fd, mf_error *err);
+void mf__csv_read_unlock(int lock_fd);
+
 /*---- Timestamps and values (timeutil.c) ----------------------------------*/
 
 /* Parse timestamp text (RFC 3339 / ISO 8601 with optional zone, 0-9
@@ -362,5 +374,11 @@ int mf__ts_parse(const char *s, size_t len, int64_t *out_us);
  * (at least MF__TS_BUFLEN bytes). Returns the length. */
 #define MF__TS_BUFLEN 40
 size_t mf__ts_format(int64_t us, char *buf);
+/* Epoch seconds (user input given as an integer) to microseconds; -1 when
+ * outside the years 0001..9999, the span the text forms cover (so the
+ * product never overflows). mf__ts_in_range: whether microseconds are in
+ * that span (then they format as text that parses back). */
+int mf__ts_from_seconds(int64_t sec, int64_t *out_us);
+bool mf__ts_in_range(int64_t us);
 
 #endif /* MF_INTERNAL_H */

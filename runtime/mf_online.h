@@ -19,7 +19,7 @@ typedef struct mf__kval {
 /* order[0..n) = indices of names in sorted order. */
 void mf__ekey_order(const char *const *names, size_t n, size_t *order);
 /* Append the v3 serialization of one entity key. Returns -1 for a key type
- * Feast cannot serialize (floats, lists). */
+ * Feast cannot serialize (floats, lists) or an Int32 value out of range. */
 int mf__ekey_serialize(mf__buf *out, const char *const *names,
                        const Mf__ValueType *types, const mf__kval *vals,
                        size_t n, const size_t *order);
@@ -41,8 +41,10 @@ uint32_t mf__murmur3_32(const void *key, size_t len, uint32_t seed);
  * *out is closed with (*out)->vt->close. */
 int mf__online_redis_open(const mf__config *cfg, mf__online **out, mf_error *err);
 
-/* Same for row i of column c (text parsed; integers taken as they are;
- * null -> 1). */
+/* Same for row i of column c (null -> 1): text is parsed; an integer is
+ * held to the rules of its text (Int32 range, Bool 0 or 1, UnixTimestamp
+ * epoch seconds in the years 0001..9999); a timestamp column fits only a
+ * UnixTimestamp key. */
 int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i);
 
 #endif

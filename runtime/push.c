@@ -8,14 +8,19 @@
  *     and the view's features, all parsing as their types; any missing or
  *     mistyped column is an error naming it, and then nothing is written;
  *   - offline (first, when both): the rows are appended to the batch source:
- *     a CSV append under an exclusive lock, flushed and fsynced before the
- *     call returns; or an INSERT into a SQLite table in one transaction;
+ *     a CSV append under an exclusive lock, journaled so that a kill or a
+ *     write error at any point leaves the file as it was or with the whole
+ *     append, fsynced before the call returns (see "The append journal");
+ *     or an INSERT into a SQLite table in one transaction;
  *   - online: each online view's rows go through the online store's
  *     write_batch, which never replaces newer values with older ones.
  * mf_write_to_online_store(view, rows) is the online half for one view.
  *
  * Column names of the rows are the names after the source's field_mapping
  * (the names the views use); offline appends map them back.
+ *
+ * Event and created times given as integers are epoch seconds; every time
+ * must lie in the years 0001..9999. Join keys follow entity_key.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +28,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -65,14 +72,9 @@ static long need(const mf_entity_df *df, const char *name, const char *what, con
     return c;
 }
 
-/* Parse a timestamp cell: text, a timestamp column, or epoch seconds. */
-static int ts_cell(const mf__col *c, size_t i, int64_t *out) {
-    if (!c->valid[i]) return -1;
-    if (c->sc == MF__SC_TEXT)
-        return mf__ts_parse(c->heap + c->off[i], c->off[i + 1] - c->off[i], out);
-    *out = c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP ? mf__col_i64(c, i) : mf__col_i64(c, i) * 1000000;
-    return 0;
-}
+/* What a refused timestamp cell is not. */
+#define TS_TEXT "a timestamp"
+#define TS_RANGE "a timestamp in the years 0001 to 9999"
 
 static int cell_err(const mf_entity_df *df, size_t i, const mf__col *c, const char *want,
                     mf_error *err) {
@@ -80,6 +82,28 @@ static int cell_err(const mf_entity_df *df, size_t i, const mf__col *c, const ch
     size_t len;
     const char *t = mf__col_text(c, i, buf, &len);
     return mf__df_err(df, i, err, c->name, t, len, want);
+}
+
+/* Parse row i's timestamp cell of c into *out: text (timeutil.c's rules),
+ * a timestamp column (microseconds) or an integer column (epoch seconds).
+ * Microseconds and seconds must lie in the years 0001..9999: a time no
+ * text can hold would be appended to a CSV that no reader could parse
+ * again, and seconds beyond it overflow as microseconds. Returns 0, or
+ * MF_EDATA with err naming row, column and value. */
+static int ts_cell(const mf_entity_df *df, const mf__col *c, size_t i, int64_t *out,
+                   mf_error *err) {
+    if (!c->valid[i]) return cell_err(df, i, c, TS_TEXT, err);
+    if (c->sc == MF__SC_TEXT)
+        return mf__ts_parse(c->heap + c->off[i], c->off[i + 1] - c->off[i], out) == 0
+                   ? MF_OK
+                   : cell_err(df, i, c, TS_TEXT, err);
+    int64_t v = mf__col_i64(c, i);
+    if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+        if (!mf__ts_in_range(v)) return cell_err(df, i, c, TS_RANGE, err);
+        *out = v;
+        return MF_OK;
+    }
+    return mf__ts_from_seconds(v, out) == 0 ? MF_OK : cell_err(df, i, c, TS_RANGE, err);
 }
 
 /* Append row i of src to dst (typed as the feature). */
@@ -139,16 +163,11 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
     mf__buf_init(&ik);
     char want[64];
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
-        const mf__col *tcol = &df->t->cols[tsc];
-        if (ts_cell(tcol, i, &p->ts[i]) != 0) {
-            rc = cell_err(df, i, tcol, "a timestamp", err);
-            break;
-        }
+        if ((rc = ts_cell(df, &df->t->cols[tsc], i, &p->ts[i], err)) != MF_OK) break;
         p->cr[i] = 0;
-        if (crc >= 0 && df->t->cols[crc].valid[i] && ts_cell(&df->t->cols[crc], i, &p->cr[i]) != 0) {
-            rc = cell_err(df, i, &df->t->cols[crc], "a timestamp", err);
+        if (crc >= 0 && df->t->cols[crc].valid[i] &&
+            (rc = ts_cell(df, &df->t->cols[crc], i, &p->cr[i], err)) != MF_OK)
             break;
-        }
         ik.len = 0;
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
             const mf__col *c = &df->t->cols[kc[k]];
@@ -202,6 +221,196 @@ static int write_online(mf_store *store, const prepared *p, mf_error *err) {
     return on->vt->write_batch(on, mf__store_config(store)->project, &b, err);
 }
 
+/*---- The append journal ------------------------------------------------------*/
+
+/*
+ * A CSV append is made safe against a kill or a failed write (disk full,
+ * file size limit) at any point by a journal next to the file,
+ * "<dir>/.<name>.moonfeast-append". Under an exclusive flock of the CSV:
+ *   1. a journal left by an interrupted append is honoured: the file is cut
+ *      back to the size it records, fsynced, and the journal removed (a
+ *      journal without its final newline was cut short while being
+ *      written, before any row was: it is only removed);
+ *   2. the header is read (the column order of the rows);
+ *   3. the journal records the file's device, inode, size before and size
+ *      after the append; it is fsynced, and its folder;
+ *   4. the rows (after a line break when the file lacks a final one) are
+ *      written after the last byte and fsynced;
+ *   5. the journal is removed (and the folder fsynced): the append counts.
+ * A failure in 3 to 5 cuts the file back at once and removes the journal.
+ * A kill anywhere leaves either no journal and the file as it was or with
+ * the whole append, or a journal that the next append or read undoes: an
+ * append that did not return success never shows. A journal that does not
+ * match the file (another inode, a size outside its span: the file was
+ * replaced or edited since) is an error that cuts nothing.
+ * Readers (mf__csv_read_lock, for source.c) take a shared lock while they
+ * open the file, so they never see an append in progress, and do step 1
+ * themselves when they find a journal.
+ */
+
+#define JOURNAL_SUFFIX ".moonfeast-append"
+#define JOURNAL_MAGIC "moonfeast-append 1"
+
+/* What an append in progress recorded: the CSV's identity and its size
+ * before the append (start) and after it (end). */
+typedef struct journal {
+    unsigned long long dev, ino;
+    long long start, end;
+} journal;
+
+/* "<dir>/.<name>.moonfeast-append" for "<dir>/<name>"; caller frees. */
+static char *journal_path(const char *path) {
+    const char *slash = strrchr(path, '/');
+    if (!slash) return mf__xasprintf("." "%s" JOURNAL_SUFFIX, path);
+    return mf__xasprintf("%.*s/.%s" JOURNAL_SUFFIX, (int)(slash - path), path, slash + 1);
+}
+
+/* fsync the folder holding path, so that a file created or removed there
+ * stays so after a power loss (best effort, as for the registry). */
+static void sync_dir_of(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? mf__xstrndup(path, (size_t)(slash - path)) : mf__xstrdup(".");
+    int fd = open(dir[0] ? dir : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    free(dir);
+    if (fd >= 0) {
+        fsync(fd);
+        close(fd);
+    }
+}
+
+static void lock_wait(int fd, int op) {
+    while (flock(fd, op) != 0 && errno == EINTR) {
+    }
+}
+
+/* Read the journal at jpath. Returns 1 with *j, 0 when there is no journal
+ * or only an incomplete one (its writer was killed before the journal was
+ * whole, so before any byte of the append), or MF_EDATA / MF_EIO. */
+static int journal_read(const char *jpath, journal *j, mf_error *err) {
+    int fd = open(jpath, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return 0;
+        return mf__err(err, MF_EIO, "cannot read %s: %s", jpath, strerror(errno));
+    }
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR) {
+    }
+    int e = errno;
+    close(fd);
+    if (n < 0) return mf__err(err, MF_EIO, "cannot read %s: %s", jpath, strerror(e));
+    buf[n] = '\0';
+    if (n == 0 || buf[n - 1] != '\n') return 0;
+    char tail;
+    if (sscanf(buf, JOURNAL_MAGIC " %llu %llu %lld %lld%c", &j->dev, &j->ino, &j->start, &j->end,
+               &tail) != 5 || tail != '\n' || j->start < 0 || j->end < j->start)
+        return mf__err(err, MF_EDATA, "%s is not a moonfeast append journal; remove it after "
+                       "checking the end of the CSV file next to it", jpath);
+    return 1;
+}
+
+/* Write and fsync the journal (and its folder). On failure nothing is left. */
+static int journal_write(const char *jpath, const journal *j, mf_error *err) {
+    char buf[256];
+    int len = snprintf(buf, sizeof buf, JOURNAL_MAGIC " %llu %llu %lld %lld\n", j->dev, j->ino,
+                       j->start, j->end);
+    int fd = open(jpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return mf__err(err, MF_EIO, "cannot write %s: %s", jpath, strerror(errno));
+    ssize_t w;
+    while ((w = write(fd, buf, (size_t)len)) < 0 && errno == EINTR) {
+    }
+    int bad = w != len || fsync(fd) != 0;
+    int e = w >= 0 && w != len ? ENOSPC : errno;
+    close(fd);
+    if (bad) {
+        unlink(jpath);
+        return mf__err(err, MF_EIO, "cannot write %s: %s", jpath, strerror(e));
+    }
+    sync_dir_of(jpath);
+    return MF_OK;
+}
+
+/* With fd (path) locked exclusively: roll back an append that was
+ * interrupted, as its journal says, and remove the journal. A journal that
+ * does not match the file (replaced, or changed other than by the append)
+ * is an error: nothing is cut. */
+static int journal_recover(int fd, const char *path, const char *jpath, mf_error *err) {
+    journal j;
+    int rc = journal_read(jpath, &j, err);
+    if (rc < 0) return rc;
+    if (rc == 1) {
+        struct stat st;
+        if (fstat(fd, &st) != 0)
+            return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
+        long long size = (long long)st.st_size;
+        if ((unsigned long long)st.st_dev != j.dev || (unsigned long long)st.st_ino != j.ino ||
+            size < j.start || size > j.end)
+            return mf__err(err, MF_EDATA, "%s: an interrupted push left %s, but the file has "
+                           "changed since (%lld bytes now; the push began at byte %lld and would "
+                           "have ended at %lld): check the end of the file, then remove %s", path,
+                           jpath, size, j.start, j.end, jpath);
+        if (size > j.start) {
+            if (ftruncate(fd, (off_t)j.start) != 0 || fsync(fd) != 0)
+                return mf__err(err, MF_EIO, "%s: cannot remove the %lld bytes of an interrupted "
+                               "push: %s", path, size - j.start, strerror(errno));
+            mf__log(1, "%s: removed the %lld bytes of an interrupted push (it had not "
+                    "completed)", path, size - j.start);
+        }
+    }
+    if (unlink(jpath) != 0 && errno != ENOENT)
+        return mf__err(err, MF_EIO, "cannot remove %s: %s", jpath, strerror(errno));
+    if (rc == 1) sync_dir_of(jpath);
+    return MF_OK;
+}
+
+/* Roll back the interrupted append of path (journal jpath), taking the
+ * exclusive lock on a descriptor of its own. */
+static int recover_path(const char *path, const char *jpath, mf_error *err) {
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0)
+        return mf__err(err, MF_EIO, "%s: an interrupted push left partial rows at its end (see "
+                       "%s), and the file cannot be opened to remove them: %s", path, jpath,
+                       strerror(errno));
+    lock_wait(fd, LOCK_EX);
+    int rc = journal_recover(fd, path, jpath, err);
+    flock(fd, LOCK_UN);
+    close(fd);
+    return rc;
+}
+
+int mf__csv_read_lock(const char *path, int *lock_fd, mf_error *err) {
+    *lock_fd = -1;
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) return MF_OK;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return MF_OK; /* the reader reports it */
+    char *jpath = journal_path(path);
+    int rc = MF_OK;
+    for (int tries = 0;; tries++) {
+        lock_wait(fd, LOCK_SH);
+        if (access(jpath, F_OK) != 0) break; /* no interrupted append: keep the lock */
+        flock(fd, LOCK_UN);
+        if (tries == 100) {
+            rc = mf__err(err, MF_EIO, "%s: appends keep being interrupted (%s)", path, jpath);
+            break;
+        }
+        if ((rc = recover_path(path, jpath, err)) != MF_OK) break;
+    }
+    free(jpath);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    *lock_fd = fd;
+    return MF_OK;
+}
+
+void mf__csv_read_unlock(int lock_fd) {
+    if (lock_fd < 0) return;
+    flock(lock_fd, LOCK_UN);
+    close(lock_fd);
+}
+
 /*---- Offline appends --------------------------------------------------------*/
 
 static const char *mapped_name(const Mf__DataSourceSpec *ds, const char *col) {
@@ -210,65 +419,124 @@ static const char *mapped_name(const Mf__DataSourceSpec *ds, const char *col) {
     return col;
 }
 
-static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const mf_entity_df *df,
-                      mf_error *err) {
-    if (df->t->nrows == 0) return MF_OK; /* nothing to append: leave the file as it is */
-    char *path = mf__path_join(cfg->repo_path, ds->path);
-    char delim = ds->delimiter[0] ? ds->delimiter[0] : ',';
+/* Test hook: MF_TEST_APPEND_PAUSE_MS sleeps that long halfway through an
+ * append's bytes, so that a test can kill the writer there. */
+static void test_pause(void) {
+    const char *ms = getenv("MF_TEST_APPEND_PAUSE_MS");
+    if (!ms || !*ms) return;
+    long v = strtol(ms, NULL, 10);
+    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* pwrite all of p[0..n) at *off; 0, or -1 with errno. */
+static int write_at(int fd, const char *p, size_t n, off_t *off) {
+    while (n > 0) {
+        ssize_t w = pwrite(fd, p, n, *off);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w, n -= (size_t)w, *off += w;
+    }
+    return 0;
+}
+
+/* The CSV rows of df in the column order of the CSV at path (its header
+ * read under the caller's lock) into b. */
+static int csv_rows(const char *path, char delim, const Mf__DataSourceSpec *ds,
+                    const mf_entity_df *df, mf__buf *b, mf_error *err) {
     mf__csv *csv;
     int rc = mf__csv_open(path, delim, &csv, err);
-    if (rc) {
-        free(path);
-        return rc;
-    }
+    if (rc) return rc;
     size_t nc = mf__csv_ncols(csv);
     long *map = mf__xcalloc(nc + 1, sizeof *map);
     for (size_t j = 0; j < nc; j++) map[j] = mf__df_find(df, mapped_name(ds, mf__csv_colname(csv, j)));
     mf__csv_close(csv);
-    mf__buf b;
-    mf__buf_init(&b);
     char num[64];
     for (size_t i = 0; i < df->t->nrows; i++) {
         for (size_t j = 0; j < nc; j++) {
-            if (j) mf__buf_putc(&b, delim);
+            if (j) mf__buf_putc(b, delim);
             if (map[j] < 0) continue;
             const mf__col *c = &df->t->cols[map[j]];
             size_t len;
             const char *t = mf__col_text(c, i, num, &len);
             /* an empty string must not read back as null: quote it */
-            if (c->valid[i] && len == 0) mf__buf_puts(&b, "\"\"");
-            else mf__csv_write_field(&b, t, len, delim);
+            if (c->valid[i] && len == 0) mf__buf_puts(b, "\"\"");
+            else mf__csv_write_field(b, t, len, delim);
         }
-        mf__buf_putc(&b, '\n');
+        mf__buf_putc(b, '\n');
     }
     free(map);
-    /* read-write: the last byte is read back (pread) under the lock */
-    int fd = open(path, O_RDWR | O_APPEND | O_CLOEXEC);
-    if (fd < 0) {
-        rc = mf__err(err, MF_EIO, "cannot append to %s: %s", path, strerror(errno));
-    } else {
-        while (flock(fd, LOCK_EX) != 0 && errno == EINTR) {
-        }
-        /* start on a new line when the file does not end with one */
-        off_t size = lseek(fd, 0, SEEK_END);
-        char last = '\n';
-        if (size > 0 && pread(fd, &last, 1, size - 1) != 1) last = '\n';
-        int bad = 0;
-        if (last != '\n') bad = write(fd, "\n", 1) != 1;
-        const char *p = b.data;
-        size_t left = b.len;
-        while (!bad && left > 0) {
-            ssize_t w = write(fd, p, left);
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) bad = 1;
-            else p += w, left -= (size_t)w;
-        }
-        if (!bad && fsync(fd) != 0) bad = 1;
-        if (bad) rc = mf__err(err, MF_EIO, "cannot append to %s: %s", path, strerror(errno));
-        flock(fd, LOCK_UN);
-        close(fd);
+    return MF_OK;
+}
+
+/* Append b to the CSV open (and locked exclusively) as fd, journaled: the
+ * journal is on disk before the first byte, the bytes are on disk before
+ * the journal goes. A failure cuts the file back to its old size. */
+static int append_journaled(int fd, const char *path, const char *jpath, const mf__buf *b,
+                            mf_error *err) {
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return mf__err(err, MF_EIO, "cannot stat %s: %s", path, strerror(errno));
+    off_t start = st.st_size, off = start;
+    /* start on a new line when the file does not end with one */
+    char last = '\n';
+    if (start > 0 && pread(fd, &last, 1, start - 1) != 1) last = '\n';
+    size_t pre = last != '\n';
+    journal j = {(unsigned long long)st.st_dev, (unsigned long long)st.st_ino, (long long)start,
+                 (long long)start + (long long)(pre + b->len)};
+    int rc = journal_write(jpath, &j, err);
+    if (rc) {
+        mf__err_prefix(err, "cannot append to %s", path);
+        return rc;
     }
+    size_t half = b->len / 2;
+    int bad = write_at(fd, "\n", pre, &off) != 0 || write_at(fd, b->data, half, &off) != 0;
+    if (!bad) test_pause();
+    bad = bad || write_at(fd, b->data + half, b->len - half, &off) != 0 || fsync(fd) != 0;
+    if (!bad) {
+        if (unlink(jpath) == 0) {
+            sync_dir_of(jpath);
+            return MF_OK;
+        }
+        /* a journal left behind would undo this append later: undo it now */
+    }
+    int e = errno;
+    if (ftruncate(fd, start) == 0 && fsync(fd) == 0 && (unlink(jpath) == 0 || errno == ENOENT)) {
+        sync_dir_of(jpath);
+        return mf__err(err, MF_EIO, "cannot append to %s: %s (the file is as it was)", path,
+                       strerror(e));
+    }
+    return mf__err(err, MF_EIO, "cannot append to %s: %s; the partial rows stay until the next "
+                   "push or read of the file removes them (%s)", path, strerror(e), jpath);
+}
+
+/* Append df's rows to the CSV of file source ds, journaled (above). */
+static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const mf_entity_df *df,
+                      mf_error *err) {
+    if (df->t->nrows == 0) return MF_OK; /* nothing to append: leave the file as it is */
+    char *path = mf__path_join(cfg->repo_path, ds->path);
+    char delim = ds->delimiter[0] ? ds->delimiter[0] : ',';
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int rc = mf__err(err, MF_EIO, "cannot append to %s: %s", path, strerror(errno));
+        free(path);
+        return rc;
+    }
+    lock_wait(fd, LOCK_EX);
+    char *jpath = journal_path(path);
+    mf__buf b;
+    mf__buf_init(&b);
+    int rc = journal_recover(fd, path, jpath, err);
+    if (rc == MF_OK) rc = csv_rows(path, delim, ds, df, &b, err);
+    if (rc == MF_OK) rc = append_journaled(fd, path, jpath, &b, err);
+    flock(fd, LOCK_UN);
+    close(fd);
     mf__buf_free(&b);
+    free(jpath);
     free(path);
     return rc;
 }

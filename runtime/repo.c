@@ -370,12 +370,39 @@ static const char *dependent(const Mf__Registry *reg, const char *project,
     return NULL;
 }
 
+/*
+ * Delete and teardown drop online data before the registry forgets the
+ * views, and both happen under the registry's write lock: the mutator
+ * resolves the objects against the registry as it is now (dependents
+ * re-checked), drops the views' online data (idempotent), and only then
+ * removes the objects. When the store fails, the mutator fails and nothing
+ * is committed: the objects stay registered, a rerun drops and commits.
+ * When the registry write fails after the drop, the views stay registered
+ * with no online data (NOT_FOUND until materialized), and a rerun finishes.
+ * Either way no old value can come back after a later apply of the same
+ * view. The lock is held while the store works, so other registry writers
+ * wait for it.
+ */
+
 typedef struct delete_ctx {
-    const char *project;
+    mf_store *store;
     mf_object_kind kind;
     const char *name;
-    Mf__FeatureView *removed_view; /* clone of a deleted view, for the store */
 } delete_ctx;
+
+/* Drop the online data of views[0..n) of the store's project; `what`
+ * ("delete feature view 'x'") names the operation in the error. */
+static int drop_online(mf_store *s, Mf__FeatureView *const *views, size_t n, const char *what,
+                       mf_error *err) {
+    if (n == 0) return MF_OK;
+    mf__online *on;
+    int rc = mf__store_online(s, &on, err);
+    if (rc == MF_OK) rc = on->vt->teardown(on, s->cfg.project, views, n, err);
+    if (rc)
+        mf__err_prefix(err, "cannot %s: its online data could not be dropped (nothing was "
+                       "deleted; rerun when the online store is back)", what);
+    return rc;
+}
 
 /* Resolve MF_KIND_ANY to the one kind holding `name`. */
 static int resolve_kind(const Mf__Registry *reg, const char *project, const char *name,
@@ -399,72 +426,67 @@ static int resolve_kind(const Mf__Registry *reg, const char *project, const char
     return MF_OK;
 }
 
+/* Mutator: check, drop the view's online data, remove (see above). */
 static int delete_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
     delete_ctx *c = ud;
-    int rc = resolve_kind(reg, c->project, c->name, &c->kind, err);
+    const char *project = c->store->cfg.project;
+    int rc = resolve_kind(reg, project, c->name, &c->kind, err);
     if (rc) return rc;
     mf_object_kind dk;
-    const char *dep = dependent(reg, c->project, c->kind, c->name, &dk);
+    const char *dep = dependent(reg, project, c->kind, c->name, &dk);
     if (dep)
         return mf__err(err, MF_EDEF, "cannot delete %s '%s': %s '%s' uses it; delete "
                        "that first", mf_kind_name(c->kind), c->name, mf_kind_name(dk), dep);
-    long i = mf__reg_find(reg, c->kind, c->project, c->name);
-    if (c->kind == MF_KIND_FEATURE_VIEW)
-        c->removed_view = (Mf__FeatureView *)mf__pb_clone(&reg->feature_views[i]->base);
+    long i = mf__reg_find(reg, c->kind, project, c->name);
+    if (c->kind == MF_KIND_FEATURE_VIEW) {
+        char *what = mf__xasprintf("delete feature view '%s'", c->name);
+        rc = drop_online(c->store, &reg->feature_views[i], 1, what, err);
+        free(what);
+        if (rc) return rc;
+    }
     mf__reg_remove(reg, c->kind, (size_t)i);
     return MF_OK;
 }
 
 int mf_delete(mf_store *s, mf_object_kind kind, const char *name, mf_error *err) {
     mf__err_clear(err);
-    delete_ctx c = {s->cfg.project, kind, name, NULL};
-    int rc = mf__store_commit(s, delete_mutator, &c, err);
-    if (rc == MF_OK && c.removed_view) {
-        mf__online *on;
-        rc = mf__store_online(s, &on, err);
-        if (rc == MF_OK) rc = on->vt->teardown(on, s->cfg.project, &c.removed_view, 1, err);
-    }
-    if (c.removed_view) protobuf_c_message_free_unpacked(&c.removed_view->base, NULL);
-    return rc;
+    delete_ctx c = {s, kind, name};
+    return mf__store_commit(s, delete_mutator, &c, err);
 }
 
-typedef struct teardown_ctx {
-    const char *project;
-    Mf__Registry *removed; /* the project's views, for the store */
-} teardown_ctx;
-
+/* Mutator: drop the online data of the project's views, then remove every
+ * object of the project and the project itself (see above). */
 static int teardown_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
-    MF__UNUSED(err);
-    teardown_ctx *c = ud;
+    mf_store *s = ud;
+    const char *project = s->cfg.project;
+    size_t nv = 0;
+    Mf__FeatureView **views = mf__xcalloc(reg->n_feature_views + 1, sizeof *views);
+    for (size_t i = 0; i < reg->n_feature_views; i++)
+        if (strcmp(reg->feature_views[i]->spec->project, project) == 0)
+            views[nv++] = reg->feature_views[i];
+    char *what = mf__xasprintf("tear down project '%s'", project);
+    int rc = drop_online(s, views, nv, what, err);
+    free(what);
+    free(views);
+    if (rc) return rc;
     for (int k = 0; k < MF_KIND_COUNT; k++) {
         for (size_t i = mf__reg_count(reg, k); i-- > 0;) {
             mf__obj o;
             mf__reg_get(reg, k, i, &o);
-            if (strcmp(o.project, c->project) != 0) continue;
-            if (k == MF_KIND_FEATURE_VIEW) mf__reg_add(c->removed, k, mf__pb_clone(o.msg));
-            mf__reg_remove(reg, k, i);
+            if (strcmp(o.project, project) == 0) mf__reg_remove(reg, k, i);
         }
     }
     for (size_t i = reg->n_projects; i-- > 0;)
-        if (strcmp(reg->projects[i]->name, c->project) == 0)
+        if (strcmp(reg->projects[i]->name, project) == 0)
             mf__pb_remove(&reg->base, "projects", i);
     return MF_OK;
 }
 
 int mf_teardown(mf_store *s, mf_error *err) {
     mf__err_clear(err);
-    teardown_ctx c = {s->cfg.project, mf__reg_new()};
-    int rc = mf__store_commit(s, teardown_mutator, &c, err);
-    if (rc == MF_OK) {
-        mf__online *on;
-        rc = mf__store_online(s, &on, err);
-        if (rc == MF_OK)
-            rc = on->vt->teardown(on, s->cfg.project, c.removed->feature_views,
-                                  c.removed->n_feature_views, err);
-    }
-    mf__reg_free(c.removed);
-    return rc;
+    return mf__store_commit(s, teardown_mutator, s, err);
 }
+
 
 /*---- Listing and describing ------------------------------------------------*/
 

@@ -5,7 +5,8 @@
  * source's field_mapping renames, then rows as text slices (NULL ptr =
  * null). CSV rows come straight from the mmap-ed reader of csv.c; SQLite
  * rows from a prepared statement over the table or query. Empty CSV cells
- * are null.
+ * are null. A CSV is opened under push.c's read lock (mf__csv_read_lock):
+ * never while a push appends to it, and an interrupted push is undone first.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -75,7 +76,12 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
     if (strcmp(ds->kind, "file") == 0) {
         char *path = mf__path_join(cfg->repo_path, ds->path);
         s->where = path;
-        rc = mf__csv_open(path, ds->delimiter[0] ? ds->delimiter[0] : ',', &s->csv, err);
+        int lock_fd; /* no push appends while the file is opened (push.c) */
+        rc = mf__csv_read_lock(path, &lock_fd, err);
+        if (rc == MF_OK) {
+            rc = mf__csv_open(path, ds->delimiter[0] ? ds->delimiter[0] : ',', &s->csv, err);
+            mf__csv_read_unlock(lock_fd);
+        }
         if (rc == MF_OK) {
             s->ncols = mf__csv_ncols(s->csv);
             s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);

@@ -66,8 +66,10 @@ static unsigned days_in_month(unsigned y, unsigned m) {
     return dim[m];
 }
 
-/* The text forms cover years 0001..9999; bare epoch seconds are held to the
- * same span so that whatever parses can be formatted and parsed again. */
+/* The text forms cover years 0001..9999; bare epoch seconds (as text, or
+ * as integers through mf__ts_from_seconds) are held to the same span, so
+ * that whatever parses can be formatted and parsed again and no seconds
+ * times 10^6 overflows. */
 #define TS_MIN_SEC INT64_C(-62135596800) /* 0001-01-01T00:00:00Z */
 #define TS_MAX_SEC INT64_C(253402300799) /* 9999-12-31T23:59:59Z */
 
@@ -80,14 +82,22 @@ static inline int two_digits(const unsigned char *p) {
     return (int)(a * 10 + b);
 }
 
+int mf__ts_from_seconds(int64_t sec, int64_t *out_us) {
+    if (sec < TS_MIN_SEC || sec > TS_MAX_SEC) return -1;
+    *out_us = sec * US_PER_SEC; /* cannot overflow inside that span */
+    return 0;
+}
+
+bool mf__ts_in_range(int64_t us) {
+    return us >= TS_MIN_SEC * US_PER_SEC && us <= TS_MAX_SEC * US_PER_SEC + (US_PER_SEC - 1);
+}
+
 /* Bare epoch seconds: optional '-', one or more digits. */
 static int parse_epoch_seconds(const char *s, size_t len, int64_t *out_us) {
     if (len == 0 || s[0] == '+') return -1;
     int64_t sec;
     if (mf__parse_int64(s, len, &sec) != 0) return -1;
-    if (sec < TS_MIN_SEC || sec > TS_MAX_SEC) return -1;
-    *out_us = sec * US_PER_SEC;
-    return 0;
+    return mf__ts_from_seconds(sec, out_us);
 }
 
 /* Accepted: YYYY-MM-DD, optionally followed by 'T'/'t'/' ' and HH:MM,

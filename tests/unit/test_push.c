@@ -7,8 +7,10 @@
  * "src" (data/stats.csv, ts, created); push source "ps" on it; view
  * "fresh" fed by ps and view "batch" fed by src directly, both with trips
  * Int64, rate Float64, label String; view "offline_only" (online = false)
- * on another CSV. Each test uses its own driver ids, so the order of the
- * tests does not matter.
+ * on another CSV; push source "kps" (data/keys.csv) feeding views keyed by
+ * one entity each: "v32" (d32 Int32), "vts" (tk UnixTimestamp), "vb" (bk
+ * Bool), each with n Int64. Each test uses its own driver ids, so the
+ * order of the tests does not matter.
  *
  * Checked: mf_push online then mf_get_online_features returns the values,
  * statuses and event times (and leaves the batch CSV and views the source
@@ -18,7 +20,13 @@
  * (CSV bytes, online values); mf_push offline appends the exact text and a
  * later mf_materialize loads it; a push of no rows; unknown / non-push
  * sources and a bad destination; mf_write_to_online_store writes, keeps
- * newer values and refuses an unknown view and an offline view.
+ * newer values and refuses an unknown view and an offline view; join keys
+ * given as integers: an Int32 key outside Int32 (2^32 + 5, -2^31 - 1) is
+ * refused by push and write (never stored wrapped), the bounds are keys; a
+ * UnixTimestamp key is epoch seconds, a Bool key 0 or 1; event and created
+ * times given as integers (epoch seconds) or microseconds outside the
+ * years 0001..9999, or overflowing as microseconds, are refused naming the
+ * value, writing nothing; the bounds are accepted and read back.
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
@@ -73,6 +81,7 @@ static int make_repo(void) {
     char *yaml = mf__xasprintf("%s/feature_store.yaml", repo);
     char *defs = mf__xasprintf("%s/defs.lua", repo);
     char *other = mf__xasprintf("%s/data/other.csv", repo);
+    char *keys = mf__xasprintf("%s/data/keys.csv", repo);
     csv_path = mf__xasprintf("%s/data/stats.csv", repo);
     const char *dtext =
         "local driver = entity { name = 'driver', join_keys = { 'driver_id' }, value_type = Int64 }\n"
@@ -85,11 +94,21 @@ static int make_repo(void) {
         "feature_view { name = 'batch', entities = { driver }, ttl = 0, schema = schema, source = src }\n"
         "local osrc = file_source { name = 'osrc', path = 'data/other.csv', timestamp_field = 'ts' }\n"
         "feature_view { name = 'offline_only', entities = { driver }, ttl = 0, online = false,\n"
-        "  schema = { field { name = 'x', dtype = Int64 } }, source = osrc }\n";
+        "  schema = { field { name = 'x', dtype = Int64 } }, source = osrc }\n"
+        "local d32 = entity { name = 'd32', join_keys = { 'd32' }, value_type = Int32 }\n"
+        "local tkey = entity { name = 'tkey', join_keys = { 'tk' }, value_type = UnixTimestamp }\n"
+        "local bkey = entity { name = 'bkey', join_keys = { 'bk' }, value_type = Bool }\n"
+        "local ksrc = file_source { name = 'ksrc', path = 'data/keys.csv', timestamp_field = 'ts' }\n"
+        "local kps = push_source { name = 'kps', batch_source = ksrc }\n"
+        "local nschema = { field { name = 'n', dtype = Int64 } }\n"
+        "feature_view { name = 'v32', entities = { d32 }, ttl = 0, schema = nschema, source = kps }\n"
+        "feature_view { name = 'vts', entities = { tkey }, ttl = 0, schema = nschema, source = kps }\n"
+        "feature_view { name = 'vb', entities = { bkey }, ttl = 0, schema = nschema, source = kps }\n";
     int rc = (mkdir(repo, 0700) == 0 && mkdir(data, 0700) == 0 &&
               write_text(yaml, "project: pu\n") == 0 && write_text(defs, dtext) == 0 &&
               write_text(csv_path, csv_text) == 0 &&
-              write_text(other, "driver_id,ts,x\n1,2025-01-01T00:00:00Z,1\n") == 0)
+              write_text(other, "driver_id,ts,x\n1,2025-01-01T00:00:00Z,1\n") == 0 &&
+              write_text(keys, "d32,tk,bk,ts,n\n1,2025-01-01T00:00:00Z,true,2025-01-01T00:00:00Z,1\n") == 0)
                  ? 0
                  : -1;
     if (rc) printf("#   cannot write the repo in %s: %s\n", repo, strerror(errno));
@@ -97,6 +116,7 @@ static int make_repo(void) {
     free(yaml);
     free(defs);
     free(other);
+    free(keys);
     if (rc) return rc;
     mf_error err;
     mf_open_options o = {NULL, 0};
@@ -466,6 +486,219 @@ static void test_write_to_online_store(void) {
     CHECK(same);
 }
 
+/*---- Key types and timestamp ranges ------------------------------------------*/
+
+/* Status and value of view:n for the entity whose join key `key` has the
+ * text `val`; 0, or -1 when the read fails. */
+static int read_n(const char *view, const char *key, const char *val, mf_status_code *st,
+                  int64_t *n) {
+    char ref[64];
+    snprintf(ref, sizeof ref, "%s:n", view);
+    const char *refs[1] = {ref}, *vals[1] = {val};
+    mf_error err;
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    int rc = mf_online_request_set_features(req, refs, 1, &err);
+    if (rc == MF_OK) rc = mf_online_request_add_text(req, key, vals, 1, &err);
+    if (rc == MF_OK) rc = mf_get_online_features(store, req, resp, &err);
+    if (rc == MF_OK) {
+        *st = mf_online_response_status(resp, 1, 0);
+        *n = mf_online_response_int64(resp, 1, 0);
+    } else {
+        printf("#   reading %s for %s=%s: %s\n", view, key, val, err.message);
+    }
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    return rc == MF_OK ? 0 : -1;
+}
+
+/* One row for the key views (push source kps): d32 and bk as integers
+ * (bk < 0: as the text "true"), tk as text, ts in microseconds, n. */
+static mf_entity_df *key_row(int64_t d32, const char *tk, int64_t bk, int64_t ts_us, int64_t n) {
+    mf_error err;
+    mf_entity_df *df = mf_entity_df_new(1);
+    const char *t[1] = {tk}, *b[1] = {"true"};
+    int rc = mf_entity_df_add_int64(df, "d32", &d32, NULL, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_text(df, "tk", t, &err);
+    if (rc == MF_OK)
+        rc = bk < 0 ? mf_entity_df_add_text(df, "bk", b, &err)
+                    : mf_entity_df_add_int64(df, "bk", &bk, NULL, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_timestamps(df, "ts", &ts_us, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "n", &n, NULL, &err);
+    if (rc != MF_OK) {
+        printf("#   building a frame: %s\n", err.message);
+        mf_entity_df_free(df);
+        return NULL;
+    }
+    return df;
+}
+
+static void test_push_int32_key_out_of_range(void) {
+    mf_error err;
+    char *kpath = mf__xasprintf("%s/data/keys.csv", repo);
+    char *before = read_text(kpath);
+    CHECK(before);
+    /* 4294967301 = 2^32 + 5: must not be stored as 5 */
+    mf_entity_df *df = key_row(INT64_C(4294967301), "2025-01-01T00:00:00Z", -1, T1 * S, 7);
+    int r1 = df ? mf_push(store, "kps", df, MF_PUSH_ONLINE_AND_OFFLINE, &err) : MF_EINTERNAL;
+    char m1[sizeof err.message];
+    memcpy(m1, err.message, sizeof m1);
+    int r2 = df ? mf_write_to_online_store(store, "v32", df, &err) : MF_EINTERNAL;
+    char m2[sizeof err.message];
+    memcpy(m2, err.message, sizeof m2);
+    mf_entity_df_free(df);
+    df = key_row(INT64_C(-2147483649), "2025-01-01T00:00:00Z", -1, T1 * S, 7);
+    int r3 = df ? mf_push(store, "kps", df, MF_PUSH_ONLINE, &err) : MF_EINTERNAL;
+    mf_entity_df_free(df);
+    char *after = read_text(kpath);
+    bool same = after && strcmp(before, after) == 0;
+    free(before);
+    free(after);
+    free(kpath);
+    CHECK(r1 == MF_EDATA);
+    CHECK_HAS(m1, "column 'd32': '4294967301' is not a valid Int32 join key");
+    CHECK(r2 == MF_EDATA);
+    CHECK_HAS(m2, "column 'd32': '4294967301' is not a valid Int32 join key");
+    CHECK(r3 == MF_EDATA);
+    CHECK_HAS(err.message, "'-2147483649' is not a valid Int32 join key");
+    CHECK(same);
+    mf_status_code st;
+    int64_t n;
+    CHECK(read_n("v32", "d32", "5", &st, &n) == 0);
+    CHECK(st == MF_STATUS_NOT_FOUND);
+    CHECK(read_n("v32", "d32", "-1", &st, &n) == 0);
+    CHECK(st == MF_STATUS_NOT_FOUND);
+    /* the bounds themselves are keys */
+    df = key_row(INT32_MAX, "2025-01-01T00:00:00Z", -1, T1 * S, 8);
+    int r4 = df ? mf_write_to_online_store(store, "v32", df, &err) : MF_EINTERNAL;
+    mf_entity_df_free(df);
+    df = key_row(INT32_MIN, "2025-01-01T00:00:00Z", -1, T1 * S, 9);
+    int r5 = df ? mf_write_to_online_store(store, "v32", df, &err) : MF_EINTERNAL;
+    mf_entity_df_free(df);
+    if (r4 || r5) printf("#   write: %s\n", err.message);
+    CHECK(r4 == MF_OK && r5 == MF_OK);
+    CHECK(read_n("v32", "d32", "2147483647", &st, &n) == 0);
+    CHECK(st == MF_STATUS_PRESENT && n == 8);
+    CHECK(read_n("v32", "d32", "-2147483648", &st, &n) == 0);
+    CHECK(st == MF_STATUS_PRESENT && n == 9);
+}
+
+static void test_push_timestamp_and_bool_keys_from_integers(void) {
+    mf_error err;
+    /* an integer for a UnixTimestamp key is epoch seconds, as its text is */
+    mf_entity_df *df = mf_entity_df_new(1);
+    int64_t d32 = 31, tk = T2, bk = 0, ts = T1 * S, n = 31;
+    int rc = mf_entity_df_add_int64(df, "d32", &d32, NULL, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "tk", &tk, NULL, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "bk", &bk, NULL, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_timestamps(df, "ts", &ts, &err);
+    if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "n", &n, NULL, &err);
+    if (rc == MF_OK) rc = mf_write_to_online_store(store, "vts", df, &err);
+    mf_entity_df_free(df);
+    if (rc) printf("#   write: %s\n", err.message);
+    CHECK(rc == MF_OK);
+    mf_status_code st;
+    int64_t got;
+    CHECK(read_n("vts", "tk", "2025-01-03T00:00:00Z", &st, &got) == 0);
+    CHECK(st == MF_STATUS_PRESENT && got == 31);
+    /* a Bool key from an integer: 0 and 1 only, as its text */
+    df = key_row(32, "2025-01-01T00:00:00Z", 5, T1 * S, 32);
+    rc = df ? mf_write_to_online_store(store, "vb", df, &err) : MF_EINTERNAL;
+    mf_entity_df_free(df);
+    CHECK(rc == MF_EDATA);
+    CHECK_HAS(err.message, "column 'bk': '5' is not a valid Bool join key");
+    CHECK(read_n("vb", "bk", "true", &st, &got) == 0);
+    CHECK(st == MF_STATUS_NOT_FOUND);
+    df = key_row(33, "2025-01-01T00:00:00Z", 1, T1 * S, 33);
+    rc = df ? mf_write_to_online_store(store, "vb", df, &err) : MF_EINTERNAL;
+    mf_entity_df_free(df);
+    CHECK(rc == MF_OK);
+    CHECK(read_n("vb", "bk", "true", &st, &got) == 0);
+    CHECK(st == MF_STATUS_PRESENT && got == 33);
+}
+
+/* Push one row to ps with the event time ts given as an integer column
+ * (epoch seconds) or, with as_us, a timestamp column, and the created time
+ * as an integer column (created < 0: none); returns the code, err set. */
+static int push_ts(int64_t id, int64_t ts, bool as_us, int64_t created, mf_push_to to,
+                   mf_error *err) {
+    mf_entity_df *df = mf_entity_df_new(1);
+    int64_t trips = 1;
+    const char *r[1] = {"1"}, *l[1] = {"t"};
+    int rc = mf_entity_df_add_int64(df, "driver_id", &id, NULL, err);
+    if (rc == MF_OK)
+        rc = as_us ? mf_entity_df_add_timestamps(df, "ts", &ts, err)
+                   : mf_entity_df_add_int64(df, "ts", &ts, NULL, err);
+    if (rc == MF_OK && created >= 0) rc = mf_entity_df_add_int64(df, "created", &created, NULL, err);
+    if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "trips", &trips, NULL, err);
+    if (rc == MF_OK) rc = mf_entity_df_add_text(df, "rate", r, err);
+    if (rc == MF_OK) rc = mf_entity_df_add_text(df, "label", l, err);
+    if (rc == MF_OK) rc = mf_push(store, "ps", df, to, err);
+    mf_entity_df_free(df);
+    return rc;
+}
+
+static void test_push_timestamp_ranges(void) {
+    mf_error err;
+    char *before = read_text(csv_path);
+    CHECK(before);
+    const int64_t max_sec = INT64_C(253402300799);  /* 9999-12-31T23:59:59Z */
+    const int64_t min_sec = INT64_C(-62135596800); /* 0001-01-01T00:00:00Z */
+    /* epoch seconds whose microseconds overflow int64 */
+    int r1 = push_ts(60, INT64_C(9223372036854), false, -1, MF_PUSH_ONLINE_AND_OFFLINE, &err);
+    char m1[sizeof err.message];
+    memcpy(m1, err.message, sizeof m1);
+    int r2 = push_ts(60, INT64_MIN, false, -1, MF_PUSH_ONLINE_AND_OFFLINE, &err);
+    char m2[sizeof err.message];
+    memcpy(m2, err.message, sizeof m2);
+    /* just outside the years 0001..9999 */
+    int r3 = push_ts(60, max_sec + 1, false, -1, MF_PUSH_ONLINE_AND_OFFLINE, &err);
+    char m3[sizeof err.message];
+    memcpy(m3, err.message, sizeof m3);
+    int r4 = push_ts(60, min_sec - 1, false, -1, MF_PUSH_OFFLINE, &err);
+    char m4[sizeof err.message];
+    memcpy(m4, err.message, sizeof m4);
+    /* the created column, as epoch seconds */
+    int r5 = push_ts(60, T1, false, INT64_C(9223372036855), MF_PUSH_ONLINE_AND_OFFLINE, &err);
+    char m5[sizeof err.message];
+    memcpy(m5, err.message, sizeof m5);
+    /* microseconds beyond 9999-12-31T23:59:59.999999Z: no text reads back */
+    int r6 = push_ts(60, INT64_MAX, true, -1, MF_PUSH_OFFLINE, &err);
+    char m6[sizeof err.message];
+    memcpy(m6, err.message, sizeof m6);
+    int r7 = push_ts(60, (max_sec + 1) * S, true, -1, MF_PUSH_ONLINE_AND_OFFLINE, &err);
+    char m7[sizeof err.message];
+    memcpy(m7, err.message, sizeof m7);
+    char *after = read_text(csv_path);
+    bool same = after && strcmp(before, after) == 0;
+    free(before);
+    free(after);
+    CHECK(r1 == MF_EDATA);
+    CHECK_HAS(m1, "column 'ts': '9223372036854' is not a timestamp in the years 0001 to 9999");
+    CHECK(r2 == MF_EDATA);
+    CHECK_HAS(m2, "'-9223372036854775808' is not a timestamp in the years 0001 to 9999");
+    CHECK(r3 == MF_EDATA);
+    CHECK_HAS(m3, "'253402300800' is not a timestamp in the years 0001 to 9999");
+    CHECK(r4 == MF_EDATA);
+    CHECK_HAS(m4, "'-62135596801' is not a timestamp in the years 0001 to 9999");
+    CHECK(r5 == MF_EDATA);
+    CHECK_HAS(m5, "column 'created': '9223372036855' is not a timestamp in the years 0001 to 9999");
+    CHECK(r6 == MF_EDATA);
+    CHECK_HAS(m6, "column 'ts': '");
+    CHECK_HAS(m6, "' is not a timestamp in the years 0001 to 9999");
+    CHECK(r7 == MF_EDATA);
+    CHECK_HAS(m7, "'10000-01-01T00:00:00Z' is not a timestamp in the years 0001 to 9999");
+    CHECK(same);
+    CHECK(absent("fresh", 60));
+    /* the bounds themselves are accepted and read back */
+    CHECK(push_ts(61, max_sec, false, -1, MF_PUSH_ONLINE, &err) == MF_OK);
+    CHECK(has("fresh", 61, max_sec * S, 1, 1, "t"));
+    CHECK(push_ts(62, max_sec * S + 999999, true, -1, MF_PUSH_ONLINE, &err) == MF_OK);
+    CHECK(has("fresh", 62, max_sec * S + 999999, 1, 1, "t"));
+    CHECK(push_ts(63, min_sec, false, -1, MF_PUSH_ONLINE, &err) == MF_OK);
+    CHECK(has("fresh", 63, min_sec * S, 1, 1, "t"));
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_push_XXXXXX", base && *base ? base : "/tmp");
@@ -487,6 +720,9 @@ int main(void) {
     RUN(test_push_no_rows);
     RUN(test_push_bad_calls);
     RUN(test_write_to_online_store);
+    RUN(test_push_int32_key_out_of_range);
+    RUN(test_push_timestamp_and_bool_keys_from_integers);
+    RUN(test_push_timestamp_ranges);
     mf_store_close(store);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
