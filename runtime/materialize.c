@@ -424,7 +424,7 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
             for (size_t x = 0; x < fv->n_intervals; x++)
                 if (fv->intervals[x]->end_us > j.start) j.start = fv->intervals[x]->end_us;
             if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
-                j.start = end - fv->spec->ttl_seconds * 1000000;
+                j.start = mf__sub_sat(end, mf__secs_to_us_sat(fv->spec->ttl_seconds));
             if (j.start > end) j.start = end;
         }
         j.min_ts = INT64_MAX;

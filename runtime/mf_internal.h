@@ -381,4 +381,18 @@ size_t mf__ts_format(int64_t us, char *buf);
 int mf__ts_from_seconds(int64_t sec, int64_t *out_us);
 bool mf__ts_in_range(int64_t us);
 
+/* Durations and bounds without overflow: seconds to microseconds and a
+ * difference, both saturating at the int64 range (a view's ttl may be any
+ * int64 in a registry; timestamps come from users and stores). */
+static inline int64_t mf__secs_to_us_sat(int64_t s) {
+    int64_t r;
+    if (__builtin_mul_overflow(s, (int64_t)1000000, &r)) return s < 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+static inline int64_t mf__sub_sat(int64_t a, int64_t b) {
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r)) return b > 0 ? INT64_MIN : INT64_MAX;
+    return r;
+}
+
 #endif /* MF_INTERNAL_H */

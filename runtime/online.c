@@ -666,7 +666,8 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
         size_t c0 = u->out_col[0];
         const uint8_t *found = resp->status + c0 * n;
         const int64_t *ets = resp->ts + c0 * n;
-        int64_t ttl = u->view->ttl_seconds * 1000000;
+        int64_t ttl = mf__secs_to_us_sat(u->view->ttl_seconds);
+        int64_t oldest = mf__sub_sat(now, ttl);
         for (size_t i = 0; i < n; i++) {
             bool f = found[i] != 0;
             int64_t t = f ? ets[i] : 0;
@@ -674,7 +675,7 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
                 size_t c = u->out_col[x];
                 uint8_t st = !f ? MF_STATUS_NOT_FOUND
                              : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
-                             : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                             : (ttl > 0 && t < oldest) ? MF_STATUS_OUTSIDE_MAX_AGE
                              : MF_STATUS_PRESENT;
                 resp->ts[c * n + i] = t;
                 if (x > 0) resp->status[c * n + i] = st;
@@ -683,7 +684,7 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
             size_t c = c0;
             resp->status[c * n + i] = !f ? MF_STATUS_NOT_FOUND
                                       : !resp->cols[c].valid[i] ? MF_STATUS_NULL_VALUE
-                                      : (ttl > 0 && t < now - ttl) ? MF_STATUS_OUTSIDE_MAX_AGE
+                                      : (ttl > 0 && t < oldest) ? MF_STATUS_OUTSIDE_MAX_AGE
                                       : MF_STATUS_PRESENT;
         }
     }

@@ -868,7 +868,7 @@ static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
     }
     if (lo == d->start[kid]) return -1;
     const mf__tsrow *w = &d->grp[lo - 1];
-    if (ttl_us > 0 && w->ts < T - ttl_us) return -1;
+    if (ttl_us > 0 && w->ts < mf__sub_sat(T, ttl_us)) return -1;
     return w->row;
 }
 
@@ -911,7 +911,7 @@ static int run_unit(request *r, unit *u) {
     int64_t t0 = mf__mono_us();
     int rc = MF_OK;
     int64_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
-    int64_t ttl_us = u->view->ttl_seconds * 1000000;
+    int64_t ttl_us = mf__secs_to_us_sat(u->view->ttl_seconds);
     mf__keymap ek;
     mf__keymap_init_for(&ek, u->view);
     mf__buf key;
@@ -1123,8 +1123,13 @@ static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
             }
         } else if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
             T[i] = mf__col_i64(c, i);
-        } else {
-            T[i] = mf__col_i64(c, i) * 1000000; /* integers are epoch seconds */
+        } else if (mf__ts_from_seconds(mf__col_i64(c, i), &T[i]) != 0) {
+            /* integers are epoch seconds */
+            char num[32];
+            int len = snprintf(num, sizeof num, "%lld", (long long)mf__col_i64(c, i));
+            free(T);
+            return mf__df_err(df, i, err, ENTITY_TS, num, (size_t)len,
+                              "a timestamp in the years 0001 to 9999");
         }
     }
     *out = T;

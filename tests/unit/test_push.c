@@ -699,6 +699,42 @@ static void test_push_timestamp_ranges(void) {
     CHECK(has("fresh", 63, min_sec * S, 1, 1, "t"));
 }
 
+/* Historical retrieval with event times given as integers (epoch seconds):
+ * out of the years 0001..9999 (where microseconds would overflow) is an
+ * error naming the value, not undefined arithmetic. */
+static void test_historical_integer_times_out_of_range(void) {
+    const int64_t bad[] = {INT64_C(9223372036854), INT64_MIN, INT64_C(253402300800)};
+    const char *const text[] = {"'9223372036854'", "'-9223372036854775808'", "'253402300800'"};
+    const char *refs[] = {"batch:trips"};
+    mf_historical_options o = {refs, 1, NULL, false, 0, 0};
+    for (size_t b = 0; b < MF__ARRAY_LEN(bad); b++) {
+        mf_error err;
+        mf_entity_df *df = mf_entity_df_new(2);
+        int64_t ids[2] = {1, 1}, ts[2] = {T1, bad[b]};
+        CHECK(mf_entity_df_add_int64(df, "driver_id", ids, NULL, &err) == MF_OK);
+        CHECK(mf_entity_df_add_int64(df, "event_timestamp", ts, NULL, &err) == MF_OK);
+        mf_table *t = NULL;
+        int rc = mf_get_historical_features(store, df, &o, &t, &err);
+        mf_entity_df_free(df);
+        mf_table_free(t);
+        CHECK(rc == MF_EDATA);
+        CHECK_HAS(err.message, "column 'event_timestamp'");
+        CHECK_HAS(err.message, text[b]);
+        CHECK_HAS(err.message, "is not a timestamp in the years 0001 to 9999");
+    }
+    /* in range: answered */
+    mf_error err;
+    mf_entity_df *df = mf_entity_df_new(1);
+    int64_t id = 1, ts = T1;
+    CHECK(mf_entity_df_add_int64(df, "driver_id", &id, NULL, &err) == MF_OK);
+    CHECK(mf_entity_df_add_int64(df, "event_timestamp", &ts, NULL, &err) == MF_OK);
+    mf_table *t = NULL;
+    CHECK(mf_get_historical_features(store, df, &o, &t, &err) == MF_OK);
+    CHECK(t && mf_table_nrows(t) == 1);
+    mf_entity_df_free(df);
+    mf_table_free(t);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_push_XXXXXX", base && *base ? base : "/tmp");
@@ -723,6 +759,7 @@ int main(void) {
     RUN(test_push_int32_key_out_of_range);
     RUN(test_push_timestamp_and_bool_keys_from_integers);
     RUN(test_push_timestamp_ranges);
+    RUN(test_historical_integer_times_out_of_range);
     mf_store_close(store);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
