@@ -109,6 +109,16 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
+void mf__lua_charge(lua_State *L, uint64_t steps) {
+    lstate *s = state_of(L);
+    s->ins += steps;
+    if (!s->hit && s->ins > s->budget.max_instructions) s->hit = HIT_INSTRUCTIONS;
+    if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
+    if (!s->hit) return;
+    lua_pushstring(L, "the Lua budget is spent");
+    lua_error(L);
+}
+
 /* The message of a spent budget, for a load of `what`. */
 static int budget_error(const lstate *s, const char *what, mf_error *err) {
     char file[512] = "";

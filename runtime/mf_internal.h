@@ -325,6 +325,14 @@ char *mf__sql_ident(const char *s);
  * Errors carry file and line of the offending definition. */
 int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err);
 
+/* Charge `steps` units of work that C code did for Lua code (pattern
+ * matching) to the state's budget (counted like VM instructions), and check
+ * its deadline. Once the budget is spent it raises the budget error with
+ * lua_error and does not return; call it only where a Lua error may be
+ * raised (inside a lua_CFunction). States made by lua_host.c only. */
+struct lua_State;
+void mf__lua_charge(struct lua_State *L, uint64_t steps);
+
 /* Run a Lua file in a fresh sandbox with the stdlib (moonfeast lua-test). */
 int mf__lua_run_file(const char *path, mf_error *err);
 
