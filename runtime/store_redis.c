@@ -3,7 +3,9 @@
  *
  * Layout (SEMANTICS.md section 7), shared with Feast so that both can serve
  * from one Redis:
- *   key    = entity key serialized (v3) + project name bytes
+ *   key    = entity key serialized (v3) + project name bytes; a view without
+ *            entities keys its one row as Feast does, by the dummy entity
+ *            (join key "__dummy_id", String value "")
  *   fields = MurmurHash3 x86_32 (seed 0) of "view:feature", 4 bytes little
  *            endian -> serialized feast.types.Value (runtime/feast_value.proto);
  *            "_ts:view" -> serialized google.protobuf.Timestamp of the row's
@@ -480,6 +482,23 @@ static bool key_of_project(const unsigned char *p, size_t len, const char *proje
         off += l;
     }
     return off == klen;
+}
+
+/* Feast's key of a view without entities: its dummy entity, join key
+ * "__dummy_id" with the String value "" (Feast's feature_view.py), v3. */
+static const unsigned char dummy_key[] = {1, 0, 0, 0, 2,   0,   0,   0,   10,  0,   0,
+                                          0, '_', '_', 'd', 'u', 'm', 'm', 'y', '_', 'i',
+                                          'd', 2,   0,   0,   0,   0,   0,   0,   0};
+
+/* Append the Redis key of entity key k[0..len) (serialized v3) in project:
+ * the key, then the project name. A key of no join keys (a view without
+ * entities, 4 zero bytes) is Feast's dummy entity key. */
+static void put_key(mf__buf *b, const unsigned char *k, size_t len, const char *project,
+                    size_t plen) {
+    static const unsigned char none[4] = {0, 0, 0, 0};
+    if (len == 4 && memcmp(k, none, 4) == 0) mf__buf_put(b, dummy_key, sizeof dummy_key);
+    else mf__buf_put(b, k, len);
+    mf__buf_put(b, project, plen);
 }
 
 /*---- JSON lists ------------------------------------------------------------*/
@@ -1075,8 +1094,7 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
         const mf__read_batch *rb = &x->rbs[lead[g]];
         for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
             key->len = 0;
-            mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
-            mf__buf_put(key, x->project, plen);
+            put_key(key, rb->keys[i], rb->key_lens[i], x->project, plen);
             argv[1] = key->data;
             lens[1] = key->len;
             if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
@@ -1172,8 +1190,7 @@ static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err)
     for (size_t i = x->encoded; i < upto; i++) {
         size_t row = b->rows ? b->rows[i] : i, *o = x->off + i * stride;
         o[0] = e->len;
-        mf__buf_put(e, b->keys[i], b->key_lens[i]);
-        mf__buf_put(e, x->project, x->plen);
+        put_key(e, b->keys[i], b->key_lens[i], x->project, x->plen);
         o[1] = e->len;
         put_timestamp(e, b->event_ts[i]);
         o[2] = e->len;
