@@ -22,8 +22,10 @@
  * the feature and the value, never a wrong answer: a "_ts:view" Timestamp
  * or a UnixTimestamp (also in a list) outside years 1 to 9999 (seconds
  * times a million would overflow), Timestamp nanos outside 0..999999999, a
- * String that is not UTF-8 text without NUL, a Bytes list element that is
- * not UTF-8 (a list cell is JSON text). Writes refuse such Strings too.
+ * String that is not UTF-8 text, a String list element that is not UTF-8
+ * text without NUL, a Bytes list element that is not UTF-8 (a list cell is
+ * JSON text). A NUL in a String read is kept (JSON escapes it); writes
+ * refuse Strings that are not UTF-8 text without NUL.
  *
  * Writes: one pipeline per batch, one EVALSHA of write_script per entity.
  * The script compares the stored "_ts:view" with the new one and writes
@@ -752,12 +754,14 @@ static int push_seconds(mf__col *c, int64_t sec, char *why) {
 }
 
 /* Append stored String text p[0..len) to c. Returns 0, or -1 with a reason
- * in why when it is not UTF-8 text without NUL (another writer). */
+ * in why when it is not UTF-8 text (another writer's; Feast refuses such a
+ * string too). A NUL, which Feast allows, is kept: these values only go to
+ * JSON, which escapes it. */
 static int push_string(mf__col *c, const char *p, size_t len, char *why) {
-    size_t at = mf__utf8_check(p, len, false);
+    size_t at = mf__utf8_check(p, len, true);
     if (at != len) {
-        snprintf(why, MF__JSON_WHYLEN, "the stored String is not UTF-8 text without NUL (byte "
-                 "%zu of %zu)", at + 1, len);
+        snprintf(why, MF__JSON_WHYLEN, "the stored String is not UTF-8 text (byte %zu of %zu)",
+                 at + 1, len);
         return -1;
     }
     mf__col_push_str(c, p, len);
