@@ -536,6 +536,10 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
                 const char *p = src->heap + src->off[i];
                 size_t len = src->off[i + 1] - src->off[i];
                 if (dst->sc == MF__SC_TEXT) {
+                    if (dst->type == MF__VALUE_TYPE__VT_STRING &&
+                        mf__utf8_check(p, len, false) != len)
+                        return mf__err(err, MF_EREQUEST, "join key '%s' row %zu: a String key "
+                                       "must be UTF-8 text without NUL bytes", src->name, i + 1);
                     mf__col_push_str(dst, p, len);
                 } else if (mf__col_push_text(dst, p, len) != 0 || !len) {
                     return mf__err(err, MF_EREQUEST, "join key '%s': '%.*s' is not a valid %s",

@@ -94,6 +94,10 @@ feature_view { name = "v", entities = { driver }, ttl = 0,
 feature_view { name = "h", entities = { driver }, ttl = 0,
   schema = { field { name = "hs", dtype = String } },
   source = file_source { name = "hsrc", path = "data/h.csv", timestamp_field = "ts" } }
+feature_view { name = "sk", ttl = 0,
+  entities = { entity { name = "user", join_keys = { "user_id" }, value_type = String } },
+  schema = { field { name = "n", dtype = Int64 } },
+  source = file_source { name = "sksrc", path = "data/sk.csv", timestamp_field = "ts" } }
 feature_view { name = "hl", entities = { driver }, ttl = 0,
   schema = { field { name = "hd", dtype = Array(Float64) } },
   source = file_source { name = "hlsrc", path = "data/hl.csv", timestamp_field = "ts" } }
@@ -113,6 +117,7 @@ EOF
     sed -i -e "s/@CTL@/$(printf '\001')/" -e "s/@TAB@/$(printf '\t')/" data/v.csv
     printf 'driver_id,ts,hs\n5,2025-01-01T00:00:00Z,safe\n' >data/h.csv
     printf 'driver_id,ts,hd\n6,2025-01-01T00:00:00Z,"[1.5]"\n' >data/hl.csv
+    printf 'user_id,ts,n\n\303\251,2025-01-01T00:00:00Z,1\n' >data/sk.csv
 }
 
 # The response for drivers 1, 2, 3 of features s, l, ls, lt; worked out by
@@ -180,6 +185,14 @@ feast_put 5 '\18\2\255\254'
 r "$MF" get-online-features -e driver_id=5 -f h:hs
 expect_err "redis: a String that is not UTF-8 is an error naming it" 1 \
     "feature view 'h', feature 'hs', entity row 1: the stored String is not UTF-8 text"
+
+# a String join key in a request must be UTF-8 text
+r "$MF" get-online-features -e "user_id=$(printf '\303\251')" -f sk:n
+expect_out "a UTF-8 String join key reads" \
+    '{"metadata":{"feature_names":["user_id","n"]},"results":[{"values":["é"],"statuses":["PRESENT"],"event_timestamps":["'$Z'"]},{"values":[1],"statuses":["PRESENT"],"event_timestamps":["'$T'"]}]}'
+r "$MF" get-online-features -e "user_id=$(printf 'a\377')" -f sk:n
+expect_err "a String join key that is not UTF-8 is an error naming it" 1 \
+    "join key 'user_id' row 1: a String key must be UTF-8 text"
 
 #---- historical retrieval, describe, registry-dump ------------------------------
 
