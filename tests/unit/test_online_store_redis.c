@@ -4,18 +4,21 @@
  * ports (`--save '' --appendonly no`, data in a temporary folder) and
  * always stops (atexit, and PR_SET_PDEATHSIG should the test itself die).
  *
- * 1. The store contract (tests/unit/store_suite.h), but for the rules
+ * 1. The store contract (tests/unit/store_suite.h), but for the rule
  *    Feast's Redis layout cannot keep and store_redis.c documents:
- *    UnixTimestamp values are whole seconds, and list cells come back as
- *    compact JSON rebuilt from the list Values, not as the text written.
- *    Those suite tests are replaced by Redis versions below that check the
- *    Redis rule instead.
+ *    UnixTimestamp values are whole seconds. That suite test is replaced by
+ *    a Redis version below that checks the Redis rule instead (list cells
+ *    come back in the codec's canonical text, rebuilt from the list Values,
+ *    as on every store).
  * 2. Feast's layout byte for byte, computed here independently: the key of
  *    driver_id=1001 in project "p", field names from a second MurmurHash3
  *    written below (checked against published vectors), Value and Timestamp
  *    encodings written out by hand; and a hash written by hand the way
  *    Feast writes it reads back.
- * 3. What only Redis has: key TTL, db=N and password in the connection
+ * 3. Values another writer left that moonfeast cannot take (event times
+ *    and UnixTimestamps out of range, Strings that are not UTF-8): errors
+ *    naming them.
+ * 4. What only Redis has: key TTL, db=N and password in the connection
  *    string, the write script lost (SCRIPT FLUSH), teardown of one view
  *    keeping other views' fields, a server that refuses, restarts or stops
  *    answering (clear error within the timeout, automatic reconnect).
