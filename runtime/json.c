@@ -29,9 +29,17 @@
  * every number as a double, which changes Int64 values above 2^53;
  * Jansson keeps integers as json_int_t (long long), exact, and refuses
  * ones out of range. Float lists are decoded with JSON_DECODE_INT_AS_REAL,
- * so that an integer too large for int64 is still a valid double. Writing
- * is moonfeast's own (Jansson prints doubles with 17 digits, not the
- * shortest text).
+ * so that an integer too large for int64 is still a valid double. Cells of
+ * the common shapes (numbers, booleans, strings without escapes) take a
+ * fast path that builds no tree and gives exactly what the Jansson path
+ * gives (see fast_canon); the element rules and the writer are shared.
+ * Writing is moonfeast's own (Jansson prints doubles with 17 digits, not
+ * the shortest text).
+ *
+ * Entry points: mf__json_list_canon for text (cells), and, for JSON already
+ * decoded by Jansson (request bodies), mf__json_list_canon_value;
+ * mf__json_list_parse with mf__json_elem give the elements one by one (the
+ * Redis store builds its list Values so), mf__json_put_elem writes one.
  */
 #include <float.h>
 #include <math.h>
