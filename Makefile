@@ -9,7 +9,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis
+PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \

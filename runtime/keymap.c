@@ -4,13 +4,16 @@
  * The point-in-time join and materialization group rows by entity key. A
  * key is the bytes of its join-key values (mf__key_*), interned here into
  * ids 0..n-1 by an open-addressing hash table; key bytes live in one arena.
- * No allocation per key beyond amortized growth.
+ * No allocation per key beyond amortized growth. A view without entities has
+ * one key, of length 0 (its bytes may be a NULL pointer).
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mf_keymap.h"
 
+/* A key may be empty (a view without entities) and then p may be NULL:
+ * memcpy and memcmp are never called with it. */
 static uint64_t hash_bytes(const unsigned char *p, size_t n) {
     uint64_t h = 0x9E3779B97F4A7C15ULL ^ (n * 0xC2B2AE3D27D4EB4FULL);
     while (n >= 8) {
@@ -21,7 +24,7 @@ static uint64_t hash_bytes(const unsigned char *p, size_t n) {
         p += 8, n -= 8;
     }
     uint64_t t = 0;
-    memcpy(&t, p, n);
+    if (n) memcpy(&t, p, n);
     h ^= t * 0x87C37B91114253D5ULL;
     h ^= h >> 33;
     h *= 0xFF51AFD7ED558CCDULL;
@@ -107,7 +110,8 @@ static long lookup(const mf__keymap *m, const void *key, size_t len, uint64_t h,
             if (slot) *slot = i;
             return -1;
         }
-        if (m->off[id + 1] - m->off[id] == len && memcmp(m->arena + m->off[id], key, len) == 0)
+        if (m->off[id + 1] - m->off[id] == len &&
+            (len == 0 || memcmp(m->arena + m->off[id], key, len) == 0))
             return id;
         i = (i + 1) & (m->cap - 1);
     }

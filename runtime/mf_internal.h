@@ -81,8 +81,14 @@ void mf__buf_printf(mf__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hand the contents over (caller frees); the buffer is left empty. */
 char *mf__buf_steal(mf__buf *b);
-/* Append s as a JSON string literal (with quotes). */
+/* Append s as a JSON string literal (with quotes), valid JSON whatever the
+ * bytes: bytes that are not well-formed UTF-8 are written as U+FFFD,
+ * control characters (NUL too) as escapes. */
 void mf__buf_json_str(mf__buf *b, const char *s, size_t n);
+/* Offset of the first byte of s[0..n) that is not well-formed UTF-8 (RFC
+ * 3629: no overlong forms, surrogates or code points above U+10FFFF), or of
+ * the first NUL byte unless allow_nul; n when there is none. */
+size_t mf__utf8_check(const char *s, size_t n, bool allow_nul);
 
 /* Read a whole file; *out NUL-terminated, caller frees. */
 int mf__read_file(const char *path, char **out, size_t *len, mf_error *err);

@@ -33,12 +33,26 @@ void mf__col_free(mf__col *c);
 void mf__col_reserve(mf__col *c, size_t n);
 void mf__col_push_null(mf__col *c);
 /* Parse text as the column's type and append it; an empty slice is null.
- * Returns 0, or -1 when the text is not a value of the type (nothing
- * appended). */
+ * String text must be UTF-8 without NUL bytes; list text is read by the
+ * JSON list codec (json.c) and kept in its canonical text; pass-through
+ * (raw) text and Bytes are taken as they are. Returns 0, or -1 when the
+ * text is not a value of the type (nothing appended). */
 int mf__col_push_text(mf__col *c, const char *p, size_t len);
 void mf__col_push_i64(mf__col *c, int64_t v);
-/* Append text to a text-class column as a value (an empty string too). */
+/* Append text to a text-class column as a value (an empty string too),
+ * unchecked: for text that is already a value of the column's type. */
 void mf__col_push_str(mf__col *c, const char *p, size_t len);
+/* Whether row `row` of c may be stored as a value of its type (what
+ * mf__col_push_text requires, for cells that came by mf__col_push_str): a
+ * String (or pass-through text) is UTF-8 without NUL bytes, a list cell a
+ * valid list, whose canonical text is appended to canon when not NULL.
+ * Null cells and other types pass. Returns 0, or -1 with a reason in why
+ * (MF__JSON_WHYLEN bytes, mf_json.h). */
+int mf__col_cell_check(const mf__col *c, size_t row, mf__buf *canon, char *why);
+/* The MF_EDATA error for a cell that failed mf__col_cell_check, naming the
+ * view, the feature (c's name), the value (200 bytes at most) and why. */
+int mf__col_cell_err(const mf__col *c, size_t row, const char *view, const char *why,
+                     mf_error *err);
 /* Empty the column, keeping its memory for reuse. */
 void mf__col_clear(mf__col *c);
 /* Append every row of src (same type) to dst. */

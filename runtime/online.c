@@ -12,6 +12,10 @@
  *
  * Response layout (SEMANTICS.md section 5): join keys first, in the order
  * the request gave them, then features in request order.
+ *
+ * A view without entities has one stored row (keyed by Feast's dummy
+ * entity, see store_redis.c); like Feast, a request answers it once per
+ * entity row, counted from whatever columns the request gives.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -532,6 +536,10 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
                 const char *p = src->heap + src->off[i];
                 size_t len = src->off[i + 1] - src->off[i];
                 if (dst->sc == MF__SC_TEXT) {
+                    if (dst->type == MF__VALUE_TYPE__VT_STRING &&
+                        mf__utf8_check(p, len, false) != len)
+                        return mf__err(err, MF_EREQUEST, "join key '%s' row %zu: a String key "
+                                       "must be UTF-8 text without NUL bytes", src->name, i + 1);
                     mf__col_push_str(dst, p, len);
                 } else if (mf__col_push_text(dst, p, len) != 0 || !len) {
                     return mf__err(err, MF_EREQUEST, "join key '%s': '%.*s' is not a valid %s",
@@ -588,6 +596,14 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
         req->plan_store = store;
         req->plan_gen = gen;
     }
+    /* a view without entities answers one row per entity row (as Feast
+     * does, through its dummy entity): with no entity column at all there
+     * is nothing to count */
+    for (size_t ui = 0; req->nents == 0 && ui < req->nunits; ui++)
+        if (req->units[ui].nkeys == 0)
+            return mf__err(err, MF_EREQUEST, "feature view '%s' has no entities: give the "
+                           "request an entity column (any name) with one value per row "
+                           "wanted", req->units[ui].view->name);
     mf__online *on;
     rc = mf__store_online(store, &on, err);
     if (rc) return rc;

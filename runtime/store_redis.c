@@ -3,7 +3,9 @@
  *
  * Layout (SEMANTICS.md section 7), shared with Feast so that both can serve
  * from one Redis:
- *   key    = entity key serialized (v3) + project name bytes
+ *   key    = entity key serialized (v3) + project name bytes; a view without
+ *            entities keys its one row as Feast does, by the dummy entity
+ *            (join key "__dummy_id", String value "")
  *   fields = MurmurHash3 x86_32 (seed 0) of "view:feature", 4 bytes little
  *            endian -> serialized feast.types.Value (runtime/feast_value.proto);
  *            "_ts:view" -> serialized google.protobuf.Timestamp of the row's
@@ -12,11 +14,18 @@
  * Values: a null is an empty Value (no field set); UnixTimestamp values are
  * int64 seconds (moonfeast keeps microseconds: sub-second digits are floored
  * away); list cells, which moonfeast keeps as JSON text ("[1,2]",
- * "[\"a\"]"), are encoded into the list Values and read back as compact
- * JSON ("[1,2]"; timestamps as RFC 3339 strings; bytes as JSON strings of
- * the raw bytes). A stored Value of another type than the feature's dtype
- * (the view changed, or another writer) reads as null, and so does one
- * that does not parse.
+ * "[\"a\"]"), are read by the JSON list codec (json.c) into the list
+ * Values and written back by it, in its canonical text. A stored Value of
+ * another type than the feature's dtype (the view changed, or another
+ * writer) reads as null, and so does one that does not parse. What another
+ * writer can store but moonfeast cannot take is an error naming the view,
+ * the feature and the value, never a wrong answer: a "_ts:view" Timestamp
+ * or a UnixTimestamp (also in a list) outside years 1 to 9999 (seconds
+ * times a million would overflow), Timestamp nanos outside 0..999999999, a
+ * String that is not UTF-8 text, a String list element that is not UTF-8
+ * text without NUL, a Bytes list element that is not UTF-8 (a list cell is
+ * JSON text). A NUL in a String read is kept (JSON escapes it); writes
+ * refuse Strings that are not UTF-8 text without NUL.
  *
  * Writes: one pipeline per batch, one EVALSHA of write_script per entity.
  * The script compares the stored "_ts:view" with the new one and writes
@@ -31,8 +40,7 @@
  *
  * Reads: one pipelined round trip per mf__read_batch: an HMGET of the
  * requested feature fields and "_ts:view" per key. A key is found when its
- * "_ts:view" exists (and parses as a Timestamp); the event time comes from
- * it.
+ * "_ts:view" exists; the event time comes from it.
  *
  * update/teardown: Redis needs nothing created. The views to drop lose
  * their fields (feature hashes and "_ts:view") in every key of the project
@@ -67,6 +75,7 @@
 #include <hiredis.h>
 
 #include "feast_value.pb-c.h"
+#include "mf_json.h"
 #include "mf_online.h"
 #include "mf_values.h"
 
@@ -455,12 +464,31 @@ static void put_timestamp(mf__buf *b, int64_t us) {
     b->data[b->len] = 0;
 }
 
-/* Timestamp bytes to microseconds; -1 when they do not parse. */
-static int get_timestamp(redis_store *s, const char *p, size_t len, int64_t *us) {
+/* Seconds since the epoch to microseconds, within moonfeast's timestamp
+ * span (mf__ts_parse's rule for epoch seconds: years 1 to 9999), so that
+ * the product cannot overflow. Returns -1 outside it. */
+static int sec_to_us(int64_t sec, int64_t *us) {
+    char num[24];
+    return mf__ts_parse(num, (size_t)snprintf(num, sizeof num, "%lld", (long long)sec), us);
+}
+
+/* Timestamp bytes (a "_ts:view" field, maybe of another writer) to
+ * microseconds. Returns 0, or -1 with a reason naming the value in why when
+ * they do not parse, or seconds or nanos are out of range. */
+static int get_timestamp(redis_store *s, const char *p, size_t len, int64_t *us, char *why) {
     Feast__Timestamp *t = feast__timestamp__unpack(&s->pba, len, (const uint8_t *)p);
-    if (!t) return -1;
-    if (t->seconds > INT64_MAX / 1000000 - 1 || t->seconds < INT64_MIN / 1000000 + 1) return -1;
-    *us = t->seconds * 1000000 + t->nanos / 1000;
+    if (!t) {
+        snprintf(why, MF__JSON_WHYLEN, "its event time is not a protobuf Timestamp (%zu bytes)",
+                 len);
+        return -1;
+    }
+    if (sec_to_us(t->seconds, us) != 0 || t->nanos < 0 || t->nanos > 999999999) {
+        snprintf(why, MF__JSON_WHYLEN, "its event time (Timestamp seconds %lld, nanos %d) is "
+                 "out of range (years 1 to 9999, nanos 0 to 999999999)", (long long)t->seconds,
+                 (int)t->nanos);
+        return -1;
+    }
+    *us += t->nanos / 1000;
     return 0;
 }
 
@@ -482,354 +510,174 @@ static bool key_of_project(const unsigned char *p, size_t len, const char *proje
     return off == klen;
 }
 
-/*---- JSON lists ------------------------------------------------------------*/
+/* Feast's key of a view without entities: its dummy entity, join key
+ * "__dummy_id" with the String value "" (Feast's feature_view.py), v3. */
+static const unsigned char dummy_key[] = {1, 0, 0, 0, 2,   0,   0,   0,   10,  0,   0,
+                                          0, '_', '_', 'd', 'u', 'm', 'm', 'y', '_', 'i',
+                                          'd', 2,   0,   0,   0,   0,   0,   0,   0};
 
-typedef struct jscan {
-    const char *p, *end;
-} jscan;
-
-static void js_ws(jscan *j) {
-    while (j->p < j->end && (*j->p == ' ' || *j->p == '\t' || *j->p == '\n' || *j->p == '\r'))
-        j->p++;
+/* Append the Redis key of entity key k[0..len) (serialized v3) in project:
+ * the key, then the project name. A key of no join keys (a view without
+ * entities, 4 zero bytes) is Feast's dummy entity key. */
+static void put_key(mf__buf *b, const unsigned char *k, size_t len, const char *project,
+                    size_t plen) {
+    static const unsigned char none[4] = {0, 0, 0, 0};
+    if (len == 4 && memcmp(k, none, 4) == 0) mf__buf_put(b, dummy_key, sizeof dummy_key);
+    else mf__buf_put(b, k, len);
+    mf__buf_put(b, project, plen);
 }
 
-static int hex4(const char *p, uint32_t *out) {
-    uint32_t v = 0;
-    for (int i = 0; i < 4; i++) {
-        char c = p[i];
-        v <<= 4;
-        if (c >= '0' && c <= '9') v |= (uint32_t)(c - '0');
-        else if (c >= 'a' && c <= 'f') v |= (uint32_t)(c - 'a' + 10);
-        else if (c >= 'A' && c <= 'F') v |= (uint32_t)(c - 'A' + 10);
-        else return -1;
+/*---- Lists ------------------------------------------------------------------*/
+
+/* The list cell p[0..len) (JSON text, list type t) as the list Value v,
+ * arrays allocated in s->mem; elements read by the JSON list codec.
+ * Returns 0, or -1 with a reason in why. */
+static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t len,
+                       Feast__Value *v, char *why) {
+    json_t *a = mf__json_list_parse(t, p, len, why);
+    if (!a) return -1;
+    size_t n = json_array_size(a);
+    int rc = 0;
+    v->val_case = (Feast__Value__ValCase)t;
+    /* one array of the element type, filled below */
+    char **sv = NULL;
+    ProtobufCBinaryData *bv = NULL;
+    int32_t *i32 = NULL;
+    int64_t *i64 = NULL;
+    double *f64 = NULL;
+    float *f32 = NULL;
+    protobuf_c_boolean *bo = NULL;
+#define MF__LIST(T, init, field, arr)                                                  \
+    do {                                                                             \
+        T *l = arena_alloc(&s->mem, sizeof *l);                                      \
+        init(l);                                                                     \
+        l->n_val = n;                                                                \
+        l->val = arr = n ? arena_alloc(&s->mem, n * sizeof *arr) : NULL;             \
+        v->field = l;                                                                \
+    } while (0)
+    switch (t) {
+    case MF__VALUE_TYPE__VT_STRING_LIST:
+        MF__LIST(Feast__StringList, feast__string_list__init, string_list_val, sv);
+        break;
+    case MF__VALUE_TYPE__VT_BYTES_LIST:
+        MF__LIST(Feast__BytesList, feast__bytes_list__init, bytes_list_val, bv);
+        break;
+    case MF__VALUE_TYPE__VT_INT32_LIST:
+        MF__LIST(Feast__Int32List, feast__int32_list__init, int32_list_val, i32);
+        break;
+    case MF__VALUE_TYPE__VT_INT64_LIST:
+        MF__LIST(Feast__Int64List, feast__int64_list__init, int64_list_val, i64);
+        break;
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST:
+        MF__LIST(Feast__Int64List, feast__int64_list__init, unix_timestamp_list_val, i64);
+        break;
+    case MF__VALUE_TYPE__VT_DOUBLE_LIST:
+        MF__LIST(Feast__DoubleList, feast__double_list__init, double_list_val, f64);
+        break;
+    case MF__VALUE_TYPE__VT_FLOAT_LIST:
+        MF__LIST(Feast__FloatList, feast__float_list__init, float_list_val, f32);
+        break;
+    default: /* VT_BOOL_LIST (mf__json_list_parse refused the rest) */
+        MF__LIST(Feast__BoolList, feast__bool_list__init, bool_list_val, bo);
+        break;
     }
-    *out = v;
-    return 0;
-}
-
-static void put_utf8(mf__buf *b, uint32_t cp) {
-    char u[4];
-    size_t n;
-    if (cp < 0x80) u[0] = (char)cp, n = 1;
-    else if (cp < 0x800) u[0] = (char)(0xc0 | cp >> 6), u[1] = (char)(0x80 | (cp & 0x3f)), n = 2;
-    else if (cp < 0x10000)
-        u[0] = (char)(0xe0 | cp >> 12), u[1] = (char)(0x80 | (cp >> 6 & 0x3f)),
-        u[2] = (char)(0x80 | (cp & 0x3f)), n = 3;
-    else
-        u[0] = (char)(0xf0 | cp >> 18), u[1] = (char)(0x80 | (cp >> 12 & 0x3f)),
-        u[2] = (char)(0x80 | (cp >> 6 & 0x3f)), u[3] = (char)(0x80 | (cp & 0x3f)), n = 4;
-    mf__buf_put(b, u, n);
-}
-
-/* Decode the JSON string at j->p (an opening quote) into out. */
-static int js_string(jscan *j, mf__buf *out) {
-    if (j->p >= j->end || *j->p != '"') return -1;
-    j->p++;
-    while (j->p < j->end) {
-        char c = *j->p++;
-        if (c == '"') return 0;
-        if ((unsigned char)c < 0x20) return -1;
-        if (c != '\\') {
-            mf__buf_putc(out, c);
-            continue;
-        }
-        if (j->p >= j->end) return -1;
-        c = *j->p++;
-        switch (c) {
-        case '"': case '\\': case '/': mf__buf_putc(out, c); break;
-        case 'b': mf__buf_putc(out, '\b'); break;
-        case 'f': mf__buf_putc(out, '\f'); break;
-        case 'n': mf__buf_putc(out, '\n'); break;
-        case 'r': mf__buf_putc(out, '\r'); break;
-        case 't': mf__buf_putc(out, '\t'); break;
-        case 'u': {
-            uint32_t cp, lo;
-            if (j->end - j->p < 4 || hex4(j->p, &cp) != 0) return -1;
-            j->p += 4;
-            if (cp >= 0xd800 && cp < 0xdc00) {
-                if (j->end - j->p < 6 || j->p[0] != '\\' || j->p[1] != 'u' ||
-                    hex4(j->p + 2, &lo) != 0 || lo < 0xdc00 || lo >= 0xe000)
-                    return -1;
-                j->p += 6;
-                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            } else if (cp >= 0xdc00 && cp < 0xe000) {
-                return -1;
-            }
-            put_utf8(out, cp);
+#undef MF__LIST
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        mf__jelem e;
+        if (mf__json_elem(t, a, i, &e, why) != 0) {
+            rc = -1;
             break;
         }
-        default: return -1;
+        if (sv || bv) {
+            char *z = arena_alloc(&s->mem, e.len + 1);
+            memcpy(z, e.s, e.len);
+            z[e.len] = 0;
+            if (sv) sv[i] = z;
+            else bv[i].data = (uint8_t *)z, bv[i].len = e.len;
+        } else if (i32) {
+            i32[i] = (int32_t)e.i;
+        } else if (i64) { /* UnixTimestamp: whole seconds, as Feast keeps them */
+            i64[i] = t == MF__VALUE_TYPE__VT_INT64_LIST ? e.i : floor_div(e.i, 1000000);
+        } else if (f64) {
+            f64[i] = e.d;
+        } else if (f32) {
+            f32[i] = (float)e.d;
+        } else {
+            bo[i] = e.i != 0;
         }
     }
-    return -1;
-}
-
-/* A bare token (number, true, false): up to the next ',', ']' or space. */
-static void js_token(jscan *j, const char **s, size_t *len) {
-    const char *p = j->p;
-    while (j->p < j->end && *j->p != ',' && *j->p != ']' && *j->p != ' ' && *j->p != '\t' &&
-           *j->p != '\n' && *j->p != '\r')
-        j->p++;
-    *s = p;
-    *len = (size_t)(j->p - p);
-}
-
-/* Parse the JSON array text p[0..len) as a list of type t into v, arrays
- * allocated in s->mem. Returns 0, or -1 when the text is not such a list. */
-static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t len,
-                       Feast__Value *v) {
-    jscan j = {p, p + len};
-    mf__buf *text = &s->tmp; /* string elements, back to back */
-    mf__buf vals;            /* fixed-size elements, or text offsets */
-    mf__buf_init(&vals);
-    text->len = 0;
-    int rc = -1;
-    size_t n = 0;
-    js_ws(&j);
-    if (j.p >= j.end || *j.p++ != '[') goto out;
-    js_ws(&j);
-    if (j.p < j.end && *j.p == ']') {
-        j.p++;
-    } else {
-        for (;;) {
-            js_ws(&j);
-            const char *tok = NULL;
-            size_t tl = 0;
-            switch (t) {
-            case MF__VALUE_TYPE__VT_STRING_LIST:
-            case MF__VALUE_TYPE__VT_BYTES_LIST: {
-                size_t start = text->len;
-                if (js_string(&j, text) != 0) goto out;
-                size_t se[2] = {start, text->len - start};
-                mf__buf_put(&vals, se, sizeof se);
-                if (t == MF__VALUE_TYPE__VT_STRING_LIST) mf__buf_putc(text, 0);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: {
-                int64_t us;
-                if (j.p < j.end && *j.p == '"') {
-                    size_t start = text->len;
-                    if (js_string(&j, text) != 0 ||
-                        mf__ts_parse(text->data + start, text->len - start, &us) != 0)
-                        goto out;
-                } else {
-                    js_token(&j, &tok, &tl);
-                    if (mf__ts_parse(tok, tl, &us) != 0) goto out;
-                }
-                int64_t sec = floor_div(us, 1000000);
-                mf__buf_put(&vals, &sec, 8);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_INT32_LIST: {
-                int32_t x;
-                js_token(&j, &tok, &tl);
-                if (mf__parse_int32(tok, tl, &x) != 0) goto out;
-                mf__buf_put(&vals, &x, 4);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_INT64_LIST: {
-                int64_t x;
-                js_token(&j, &tok, &tl);
-                if (mf__parse_int64(tok, tl, &x) != 0) goto out;
-                mf__buf_put(&vals, &x, 8);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_DOUBLE_LIST: {
-                double x;
-                js_token(&j, &tok, &tl);
-                if (mf__parse_double(tok, tl, &x) != 0) goto out;
-                mf__buf_put(&vals, &x, 8);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_FLOAT_LIST: {
-                float x;
-                js_token(&j, &tok, &tl);
-                if (mf__parse_float(tok, tl, &x) != 0) goto out;
-                mf__buf_put(&vals, &x, 4);
-                break;
-            }
-            case MF__VALUE_TYPE__VT_BOOL_LIST: {
-                protobuf_c_boolean x;
-                js_token(&j, &tok, &tl);
-                if (tl == 4 && memcmp(tok, "true", 4) == 0) x = 1;
-                else if (tl == 5 && memcmp(tok, "false", 5) == 0) x = 0;
-                else goto out;
-                mf__buf_put(&vals, &x, sizeof x);
-                break;
-            }
-            default: goto out;
-            }
-            n++;
-            js_ws(&j);
-            if (j.p >= j.end) goto out;
-            char c = *j.p++;
-            if (c == ']') break;
-            if (c != ',') goto out;
-        }
-    }
-    js_ws(&j);
-    if (j.p != j.end) goto out;
-    /* copy into messages owned by the arena */
-    void *arr = n ? arena_alloc(&s->mem, vals.len) : NULL;
-    if (n && t != MF__VALUE_TYPE__VT_STRING_LIST && t != MF__VALUE_TYPE__VT_BYTES_LIST)
-        memcpy(arr, vals.data, vals.len);
-    v->val_case = (Feast__Value__ValCase)t;
-    switch (t) {
-    case MF__VALUE_TYPE__VT_STRING_LIST: {
-        Feast__StringList *l = arena_alloc(&s->mem, sizeof *l);
-        feast__string_list__init(l);
-        char **a = n ? arena_alloc(&s->mem, n * sizeof *a) : NULL;
-        char *heap = arena_alloc(&s->mem, text->len + 1);
-        if (text->len) memcpy(heap, text->data, text->len);
-        for (size_t i = 0; i < n; i++) {
-            size_t se[2];
-            memcpy(se, vals.data + i * sizeof se, sizeof se);
-            a[i] = heap + se[0];
-        }
-        l->n_val = n;
-        l->val = a;
-        v->string_list_val = l;
-        break;
-    }
-    case MF__VALUE_TYPE__VT_BYTES_LIST: {
-        Feast__BytesList *l = arena_alloc(&s->mem, sizeof *l);
-        feast__bytes_list__init(l);
-        ProtobufCBinaryData *a = n ? arena_alloc(&s->mem, n * sizeof *a) : NULL;
-        char *heap = arena_alloc(&s->mem, text->len + 1);
-        if (text->len) memcpy(heap, text->data, text->len);
-        for (size_t i = 0; i < n; i++) {
-            size_t se[2];
-            memcpy(se, vals.data + i * sizeof se, sizeof se);
-            a[i].data = (uint8_t *)heap + se[0];
-            a[i].len = se[1];
-        }
-        l->n_val = n;
-        l->val = a;
-        v->bytes_list_val = l;
-        break;
-    }
-    case MF__VALUE_TYPE__VT_INT32_LIST: {
-        Feast__Int32List *l = arena_alloc(&s->mem, sizeof *l);
-        feast__int32_list__init(l);
-        l->n_val = n;
-        l->val = arr;
-        v->int32_list_val = l;
-        break;
-    }
-    case MF__VALUE_TYPE__VT_INT64_LIST:
-    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: {
-        Feast__Int64List *l = arena_alloc(&s->mem, sizeof *l);
-        feast__int64_list__init(l);
-        l->n_val = n;
-        l->val = arr;
-        if (t == MF__VALUE_TYPE__VT_INT64_LIST) v->int64_list_val = l;
-        else v->unix_timestamp_list_val = l;
-        break;
-    }
-    case MF__VALUE_TYPE__VT_DOUBLE_LIST: {
-        Feast__DoubleList *l = arena_alloc(&s->mem, sizeof *l);
-        feast__double_list__init(l);
-        l->n_val = n;
-        l->val = arr;
-        v->double_list_val = l;
-        break;
-    }
-    case MF__VALUE_TYPE__VT_FLOAT_LIST: {
-        Feast__FloatList *l = arena_alloc(&s->mem, sizeof *l);
-        feast__float_list__init(l);
-        l->n_val = n;
-        l->val = arr;
-        v->float_list_val = l;
-        break;
-    }
-    default: { /* VT_BOOL_LIST */
-        Feast__BoolList *l = arena_alloc(&s->mem, sizeof *l);
-        feast__bool_list__init(l);
-        l->n_val = n;
-        l->val = arr;
-        v->bool_list_val = l;
-        break;
-    }
-    }
-    rc = 0;
-out:
-    mf__buf_free(&vals);
+    json_decref(a);
     return rc;
 }
 
-static void json_double(mf__buf *out, double d) {
-    char nb[MF__NUM_BUFLEN];
-    if (d != d || d - d != 0) mf__buf_puts(out, "null");
-    else mf__buf_put(out, nb, mf__format_double(d, nb));
-}
-
-/* Append the list in v (of the case matching t) as compact JSON. */
-static void list_json(const Feast__Value *v, Mf__ValueType t, mf__buf *out) {
-    char nb[MF__TS_BUFLEN > MF__NUM_BUFLEN ? MF__TS_BUFLEN : MF__NUM_BUFLEN];
-    mf__buf_putc(out, '[');
+/* Append the list in v (of the case matching t, stored by any writer) in
+ * the codec's canonical JSON. Returns 0, or -1 with a reason in why: a
+ * String element that is not UTF-8 text without NUL, a Bytes element that
+ * is not UTF-8 (a list cell is JSON text), a timestamp out of range. */
+static int list_json(const Feast__Value *v, Mf__ValueType t, mf__buf *out, char *why) {
+    size_t n;
     switch (t) {
-    case MF__VALUE_TYPE__VT_STRING_LIST:
-        for (size_t i = 0; i < v->string_list_val->n_val; i++) {
-            if (i) mf__buf_putc(out, ',');
-            const char *x = v->string_list_val->val[i];
-            mf__buf_json_str(out, x, strlen(x));
-        }
-        break;
-    case MF__VALUE_TYPE__VT_BYTES_LIST:
-        for (size_t i = 0; i < v->bytes_list_val->n_val; i++) {
-            if (i) mf__buf_putc(out, ',');
-            const ProtobufCBinaryData *x = &v->bytes_list_val->val[i];
-            mf__buf_json_str(out, (const char *)x->data, x->len);
-        }
-        break;
-    case MF__VALUE_TYPE__VT_INT32_LIST:
-        for (size_t i = 0; i < v->int32_list_val->n_val; i++)
-            mf__buf_printf(out, "%s%" PRId32, i ? "," : "", v->int32_list_val->val[i]);
-        break;
-    case MF__VALUE_TYPE__VT_INT64_LIST:
-        for (size_t i = 0; i < v->int64_list_val->n_val; i++)
-            mf__buf_printf(out, "%s%" PRId64, i ? "," : "", v->int64_list_val->val[i]);
-        break;
-    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST:
-        for (size_t i = 0; i < v->unix_timestamp_list_val->n_val; i++) {
-            if (i) mf__buf_putc(out, ',');
-            int64_t sec = v->unix_timestamp_list_val->val[i];
-            if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) {
-                mf__buf_puts(out, "null");
-                continue;
+    case MF__VALUE_TYPE__VT_STRING_LIST: n = v->string_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_BYTES_LIST: n = v->bytes_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_INT32_LIST: n = v->int32_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_INT64_LIST: n = v->int64_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: n = v->unix_timestamp_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_DOUBLE_LIST: n = v->double_list_val->n_val; break;
+    case MF__VALUE_TYPE__VT_FLOAT_LIST: n = v->float_list_val->n_val; break;
+    default: n = v->bool_list_val->n_val; break;
+    }
+    mf__buf_putc(out, '[');
+    for (size_t i = 0; i < n; i++) {
+        mf__jelem e = {0, 0, NULL, 0};
+        switch (t) {
+        case MF__VALUE_TYPE__VT_STRING_LIST:
+            e.s = v->string_list_val->val[i];
+            e.len = strlen(e.s);
+            if (mf__utf8_check(e.s, e.len, false) != e.len) {
+                snprintf(why, MF__JSON_WHYLEN, "element %zu of the stored list is not UTF-8 "
+                         "text", i + 1);
+                return -1;
             }
-            size_t n = mf__ts_format(sec * 1000000, nb);
-            mf__buf_json_str(out, nb, n);
+            break;
+        case MF__VALUE_TYPE__VT_BYTES_LIST:
+            e.s = (const char *)v->bytes_list_val->val[i].data;
+            e.len = v->bytes_list_val->val[i].len;
+            if (e.len && mf__utf8_check(e.s, e.len, true) != e.len) {
+                snprintf(why, MF__JSON_WHYLEN, "element %zu of the stored Bytes list is not "
+                         "UTF-8 text, which a list cell (JSON) cannot hold", i + 1);
+                return -1;
+            }
+            break;
+        case MF__VALUE_TYPE__VT_INT32_LIST: e.i = v->int32_list_val->val[i]; break;
+        case MF__VALUE_TYPE__VT_INT64_LIST: e.i = v->int64_list_val->val[i]; break;
+        case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST: {
+            int64_t sec = v->unix_timestamp_list_val->val[i];
+            if (sec_to_us(sec, &e.i) != 0) {
+                snprintf(why, MF__JSON_WHYLEN, "element %zu of the stored list, UnixTimestamp "
+                         "%lld (seconds), is out of range (years 1 to 9999)", i + 1,
+                         (long long)sec);
+                return -1;
+            }
+            break;
         }
-        break;
-    case MF__VALUE_TYPE__VT_DOUBLE_LIST:
-        for (size_t i = 0; i < v->double_list_val->n_val; i++) {
-            if (i) mf__buf_putc(out, ',');
-            json_double(out, v->double_list_val->val[i]);
+        case MF__VALUE_TYPE__VT_DOUBLE_LIST: e.d = v->double_list_val->val[i]; break;
+        case MF__VALUE_TYPE__VT_FLOAT_LIST: e.d = v->float_list_val->val[i]; break;
+        default: e.i = v->bool_list_val->val[i] ? 1 : 0; break;
         }
-        break;
-    case MF__VALUE_TYPE__VT_FLOAT_LIST:
-        for (size_t i = 0; i < v->float_list_val->n_val; i++) {
-            float f = v->float_list_val->val[i];
-            if (i) mf__buf_putc(out, ',');
-            if (f != f || f - f != 0) mf__buf_puts(out, "null");
-            else mf__buf_put(out, nb, mf__format_float(f, nb));
-        }
-        break;
-    default: /* VT_BOOL_LIST */
-        for (size_t i = 0; i < v->bool_list_val->n_val; i++)
-            mf__buf_printf(out, "%s%s", i ? "," : "", v->bool_list_val->val[i] ? "true" : "false");
-        break;
+        if (i) mf__buf_putc(out, ',');
+        mf__json_put_elem(out, t, &e);
     }
     mf__buf_putc(out, ']');
+    return 0;
 }
 
 /*---- Values ----------------------------------------------------------------*/
 
 /* Append the serialized Value of row `row` of column c to b (nothing for a
- * null: the empty Value). Returns 0, or -1 when a list cell is not a JSON
- * array of the list's type. */
-static int put_value(redis_store *s, mf__buf *b, const mf__col *c, size_t row) {
+ * null: the empty Value). Returns 0, or -1 with a reason in why when a list
+ * cell is not a valid list of its type (String cells are checked before,
+ * by check_strings). */
+static int put_value(redis_store *s, mf__buf *b, const mf__col *c, size_t row, char *why) {
     if (!c->valid[row]) return 0;
     Feast__Value v;
     feast__value__init(&v);
@@ -858,7 +706,7 @@ static int put_value(redis_store *s, mf__buf *b, const mf__col *c, size_t row) {
             z[n] = 0;
             v.val_case = FEAST__VALUE__VAL_STRING_VAL;
             v.string_val = z;
-        } else if (list_encode(s, t, p, n, &v) != 0) {
+        } else if (list_encode(s, t, p, n, &v, why) != 0) {
             return -1;
         }
         break;
@@ -892,10 +740,39 @@ static int read_varint(const uint8_t **p, const uint8_t *end, uint64_t *out) {
     return -1;
 }
 
+/* Append a stored UnixTimestamp (seconds) to c. Returns 0, or -1 with a
+ * reason naming it in why when out of range. */
+static int push_seconds(mf__col *c, int64_t sec, char *why) {
+    int64_t us;
+    if (sec_to_us(sec, &us) != 0) {
+        snprintf(why, MF__JSON_WHYLEN, "the stored UnixTimestamp %lld (seconds) is out of range "
+                 "(years 1 to 9999)", (long long)sec);
+        return -1;
+    }
+    mf__col_push_i64(c, us);
+    return 0;
+}
+
+/* Append stored String text p[0..len) to c. Returns 0, or -1 with a reason
+ * in why when it is not UTF-8 text (another writer's; Feast refuses such a
+ * string too). A NUL, which Feast allows, is kept: these values only go to
+ * JSON, which escapes it. */
+static int push_string(mf__col *c, const char *p, size_t len, char *why) {
+    size_t at = mf__utf8_check(p, len, true);
+    if (at != len) {
+        snprintf(why, MF__JSON_WHYLEN, "the stored String is not UTF-8 text (byte %zu of %zu)",
+                 at + 1, len);
+        return -1;
+    }
+    mf__col_push_str(c, p, len);
+    return 0;
+}
+
 /* The serving hot path: a Value holding one scalar of the column's type is
  * decoded by hand (one tag, one payload); anything else (lists, other
- * types, unusual encodings) goes through protobuf-c. Returns 1 when done. */
-static int push_scalar_fast(mf__col *c, const char *p, size_t len) {
+ * types, unusual encodings) goes through protobuf-c. Returns 1 when done, 0
+ * when not, -1 with a reason in why for a value out of range. */
+static int push_scalar_fast(mf__col *c, const char *p, size_t len, char *why) {
     const uint8_t *q = (const uint8_t *)p, *end = q + len;
     uint64_t tag, v;
     if (c->raw || read_varint(&q, end, &tag) != 0 || (int)(tag >> 3) != (int)c->type) return 0;
@@ -915,10 +792,8 @@ static int push_scalar_fast(mf__col *c, const char *p, size_t len) {
         } else if (c->type == MF__VALUE_TYPE__VT_BOOL) {
             uint8_t x = v ? 1 : 0;
             push_fixed(c, &x, 1);
-        } else {
-            int64_t sec = (int64_t)v;
-            if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) mf__col_push_null(c);
-            else mf__col_push_i64(c, sec * 1000000);
+        } else if (push_seconds(c, (int64_t)v, why) != 0) {
+            return -1;
         }
         return 1;
     case MF__VALUE_TYPE__VT_DOUBLE:
@@ -932,6 +807,8 @@ static int push_scalar_fast(mf__col *c, const char *p, size_t len) {
     case MF__VALUE_TYPE__VT_STRING:
     case MF__VALUE_TYPE__VT_BYTES:
         if (wt != 2 || read_varint(&q, end, &v) != 0 || v != (uint64_t)(end - q)) return 0;
+        if (c->type == MF__VALUE_TYPE__VT_STRING)
+            return push_string(c, (const char *)q, (size_t)v, why) == 0 ? 1 : -1;
         mf__col_push_str(c, (const char *)q, (size_t)v);
         return 1;
     default:
@@ -943,13 +820,17 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "protobuf fixed-width values are copied as they are");
 
 /* Append the stored Value bytes p[0..len) to column c: null when the Value
- * is empty, does not parse, or holds another type than c's. */
-static void push_value(redis_store *s, mf__col *c, const char *p, size_t len) {
-    if (len && push_scalar_fast(c, p, len)) return;
+ * is empty, does not parse, or holds another type than c's. Returns 0, or
+ * -1 with a reason in why for a value moonfeast cannot take (another
+ * writer's): a String that is not UTF-8 text, a timestamp out of range, a
+ * list that a list cell cannot hold. */
+static int push_value(redis_store *s, mf__col *c, const char *p, size_t len, char *why) {
+    int fast = len ? push_scalar_fast(c, p, len, why) : 0;
+    if (fast) return fast > 0 ? 0 : -1;
     Feast__Value *v = len ? feast__value__unpack(&s->pba, len, (const uint8_t *)p) : NULL;
     if (!v || (int)v->val_case != (int)c->type || c->raw) {
         mf__col_push_null(c);
-        return;
+        return 0;
     }
     switch (c->type) {
     case MF__VALUE_TYPE__VT_INT32: push_fixed(c, &v->int32_val, 4); break;
@@ -961,28 +842,23 @@ static void push_value(redis_store *s, mf__col *c, const char *p, size_t len) {
         push_fixed(c, &b, 1);
         break;
     }
-    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: {
-        int64_t sec = v->unix_timestamp_val;
-        if (sec > INT64_MAX / 1000000 || sec < INT64_MIN / 1000000) mf__col_push_null(c);
-        else mf__col_push_i64(c, sec * 1000000);
-        break;
-    }
+    case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: return push_seconds(c, v->unix_timestamp_val, why);
     case MF__VALUE_TYPE__VT_STRING:
-        mf__col_push_str(c, v->string_val, strlen(v->string_val));
-        break;
+        return push_string(c, v->string_val, strlen(v->string_val), why);
     case MF__VALUE_TYPE__VT_BYTES:
         mf__col_push_str(c, (const char *)v->bytes_val.data, v->bytes_val.len);
         break;
     default:
         if (c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && c->type <= MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST) {
             s->tmp.len = 0;
-            list_json(v, c->type, &s->tmp);
+            if (list_json(v, c->type, &s->tmp, why) != 0) return -1;
             mf__col_push_str(c, s->tmp.data, s->tmp.len);
         } else {
             mf__col_push_null(c);
         }
         break;
     }
+    return 0;
 }
 
 /*---- Reads -----------------------------------------------------------------*/
@@ -1075,8 +951,7 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
         const mf__read_batch *rb = &x->rbs[lead[g]];
         for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
             key->len = 0;
-            mf__buf_put(key, rb->keys[i], rb->key_lens[i]);
-            mf__buf_put(key, x->project, plen);
+            put_key(key, rb->keys[i], rb->key_lens[i], x->project, plen);
             argv[1] = key->data;
             lens[1] = key->len;
             if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
@@ -1106,21 +981,29 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
     size_t first = 0; /* first reply of the current group */
     for (size_t g = 0; g < ng && rc == MF_OK; g++) {
         size_t off = 0; /* the batch's first element in the group's replies */
-        for (size_t bi = 0; bi < nb; bi++) {
+        for (size_t bi = 0; bi < nb && rc == MF_OK; bi++) {
             if (grp[bi] != g) continue;
             mf__read_batch *rb = &x->rbs[bi];
             size_t nf = rb->nfeat;
-            for (size_t i = 0; i < rb->n; i++) {
+            for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
                 redisReply *r = rep[first + i], *ts = r->element[off + nf];
                 int64_t us = 0;
-                bool found = ts->type == REDIS_REPLY_STRING &&
-                             get_timestamp(s, ts->str, ts->len, &us) == 0;
+                char why[MF__JSON_WHYLEN];
+                bool found = ts->type == REDIS_REPLY_STRING;
+                if (found && get_timestamp(s, ts->str, ts->len, &us, why) != 0) {
+                    rc = mf__err(err, MF_ESTORE, "Redis at %s: feature view '%s', entity row "
+                                 "%zu: %s", s->addr, rb->view->name, i + 1, why);
+                    break;
+                }
                 rb->found[i] = found;
                 rb->event_ts[i] = found ? us : 0;
-                for (size_t k = 0; k < nf; k++) {
+                for (size_t k = 0; k < nf && rc == MF_OK; k++) {
                     redisReply *e = r->element[off + k];
                     if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
-                    else push_value(s, rb->out[k], e->str, e->len);
+                    else if (push_value(s, rb->out[k], e->str, e->len, why) != 0)
+                        rc = mf__err(err, MF_ESTORE, "Redis at %s: feature view '%s', feature "
+                                     "'%s', entity row %zu: %s", s->addr, rb->view->name,
+                                     rb->view->features[rb->feat_idx[k]]->name, i + 1, why);
                 }
             }
             off += nf + 1;
@@ -1163,7 +1046,7 @@ typedef struct write_ctx {
 
 /* Encode rows [x->encoded, upto) into s->enc: key + project, Timestamp,
  * created time, then every feature's Value. Fails only on a list cell that
- * is not a JSON array of its type. */
+ * is not a valid list of its type. */
 static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err) {
     const mf__write_batch *b = x->b;
     const Mf__FeatureViewSpec *view = b->view;
@@ -1172,21 +1055,16 @@ static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err)
     for (size_t i = x->encoded; i < upto; i++) {
         size_t row = b->rows ? b->rows[i] : i, *o = x->off + i * stride;
         o[0] = e->len;
-        mf__buf_put(e, b->keys[i], b->key_lens[i]);
-        mf__buf_put(e, x->project, x->plen);
+        put_key(e, b->keys[i], b->key_lens[i], x->project, x->plen);
         o[1] = e->len;
         put_timestamp(e, b->event_ts[i]);
         o[2] = e->len;
         mf__buf_printf(e, "%lld", (long long)(b->created_ts ? b->created_ts[i] : 0));
         for (size_t f = 0; f < nf; f++) {
+            char why[MF__JSON_WHYLEN];
             o[3 + f] = e->len;
-            if (put_value(s, e, &b->feat[f], row) != 0) {
-                size_t n = (size_t)(b->feat[f].off[row + 1] - b->feat[f].off[row]);
-                return mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a "
-                               "JSON array of %s", view->name, view->features[f]->name,
-                               n > 200 ? 200 : (int)n, b->feat[f].heap + b->feat[f].off[row],
-                               mf__dtype_name(b->feat[f].type));
-            }
+            if (put_value(s, e, &b->feat[f], row, why) != 0)
+                return mf__col_cell_err(&b->feat[f], row, view->name, why, err);
         }
         o[stride] = e->len;
         x->encoded = i + 1;
@@ -1313,6 +1191,22 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     return rc;
 }
 
+/* Every String (and pass-through text) cell of the batch is UTF-8 text
+ * without NUL, as a Feast string Value must be. */
+static int check_strings(const mf__write_batch *b, mf_error *err) {
+    for (size_t f = 0; f < b->view->n_features; f++) {
+        const mf__col *c = &b->feat[f];
+        if (c->sc != MF__SC_TEXT || (!c->raw && c->type != MF__VALUE_TYPE__VT_STRING)) continue;
+        for (size_t i = 0; i < b->n; i++) {
+            char why[MF__JSON_WHYLEN];
+            size_t row = b->rows ? b->rows[i] : i;
+            if (mf__col_cell_check(c, row, NULL, why) != 0)
+                return mf__col_cell_err(c, row, b->view->name, why, err);
+        }
+    }
+    return MF_OK;
+}
+
 static int rd_write(mf__online *base, const char *project, const mf__write_batch *b,
                     mf_error *err) {
     redis_store *s = (redis_store *)base;
@@ -1329,16 +1223,17 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     write_ctx x = {b, project, strlen(project), 0, mf__xmalloc((b->n * (nf + 3) + 1) * sizeof(size_t)),
                    fields.data, fields.len, ts_field_len, mf__xmalloc(b->n * sizeof(size_t)),
                    {0}, 128};
-    /* A bad cell must write nothing: when one can be bad (a list as JSON
-     * text), everything is encoded before talking to Redis; otherwise each
-     * call is encoded just before it is sent, while the server runs the
-     * previous one. */
+    /* A bad cell must write nothing: String cells are checked first (a
+     * quick pass); when a list cell can be bad, everything is encoded
+     * before talking to Redis; otherwise each call is encoded just before
+     * it is sent, while the server runs the previous one. */
     bool may_fail = false;
     for (size_t f = 0; f < nf; f++)
         if (b->feat[f].sc == MF__SC_TEXT && !b->feat[f].raw && b->feat[f].type != MF__VALUE_TYPE__VT_BYTES &&
             b->feat[f].type != MF__VALUE_TYPE__VT_STRING)
             may_fail = true;
-    int rc = may_fail ? encode_rows(s, &x, b->n, err) : MF_OK;
+    int rc = check_strings(b, err);
+    if (rc == MF_OK && may_fail) rc = encode_rows(s, &x, b->n, err);
     if (rc == MF_OK) rc = run_op(s, op_write, &x, err);
     else arena_reset(&s->mem);
     free(x.off);

@@ -16,8 +16,12 @@
  * a u32 length follows, for names of 255 bytes or more), name,
  * u8 ValueType (0 = null), value: Int32/Float32 4 bytes, Int64, Float64,
  * UnixTimestamp (microseconds) 8 bytes, Bool 1 byte, anything else u32
- * length + bytes (lists as JSON text). Names make rows self-describing, so
- * a view that gains a feature reads old rows with that feature absent.
+ * length + bytes (lists as the JSON list codec's canonical text, json.c).
+ * Names make rows self-describing, so a view that gains a feature reads old
+ * rows with that feature absent. Writes refuse a String that is not UTF-8
+ * text without NUL and a list cell that is not a valid list; reads take
+ * lists through the codec again, so text an older version wrote comes out
+ * canonical (or as an error naming the feature).
  *
  * The write statement only replaces a row whose event_ts is older (or
  * equal with an older or equal created_ts): the store itself enforces
@@ -28,6 +32,7 @@
 
 #include <sqlite3.h>
 
+#include "mf_json.h"
 #include "mf_online.h"
 
 /* Statements of one view's table, prepared once per connection. */
@@ -198,10 +203,14 @@ static int stmts_for(sqlite_store *s, const char *project, const char *view, vie
     return rc;
 }
 
-static void pack_value(mf__buf *b, const mf__col *c, size_t row) {
+/* Append the packed value of row `row` of column c to b. String cells
+ * must be UTF-8 text without NUL, list cells valid lists, written in the
+ * JSON list codec's canonical text (as every other path keeps them).
+ * Returns 0, or -1 with a reason in why. */
+static int pack_value(mf__buf *b, const mf__col *c, size_t row, char *why) {
     if (!c->valid[row]) {
         mf__buf_putc(b, 0);
-        return;
+        return 0;
     }
     mf__buf_putc(b, (char)c->type);
     switch (c->sc) {
@@ -211,12 +220,23 @@ static void pack_value(mf__buf *b, const mf__col *c, size_t row) {
     case MF__SC_F64: mf__buf_put(b, (const double *)c->data + row, 8); break;
     case MF__SC_BOOL: mf__buf_put(b, (const uint8_t *)c->data + row, 1); break;
     case MF__SC_TEXT: {
-        uint32_t n = (uint32_t)(c->off[row + 1] - c->off[row]);
+        bool list = !c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST;
+        size_t at = b->len;
+        uint32_t n = 0;
         mf__buf_put(b, &n, 4);
-        mf__buf_put(b, c->heap + c->off[row], n);
+        if (list) { /* the canonical text, straight after its length */
+            if (mf__col_cell_check(c, row, b, why) != 0) return -1;
+            n = (uint32_t)(b->len - at - 4);
+        } else {
+            if (mf__col_cell_check(c, row, NULL, why) != 0) return -1;
+            n = (uint32_t)(c->off[row + 1] - c->off[row]);
+            mf__buf_put(b, c->heap + c->off[row], n);
+        }
+        memcpy(b->data + at, &n, 4);
         break;
     }
     }
+    return 0;
 }
 
 static int sq_write(mf__online *base, const char *project, const mf__write_batch *wb,
@@ -243,8 +263,14 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
                 mf__buf_put(b, &l, 4);
             }
             mf__buf_put(b, view->features[f]->name, nl);
-            pack_value(b, &wb->feat[f], wb->rows ? wb->rows[i] : i);
+            char why[MF__JSON_WHYLEN];
+            size_t row = wb->rows ? wb->rows[i] : i;
+            if (pack_value(b, &wb->feat[f], row, why) != 0) {
+                rc = mf__col_cell_err(&wb->feat[f], row, view->name, why, err);
+                break;
+            }
         }
+        if (rc) break;
         sqlite3_bind_blob(v->put, 1, wb->keys[i], (int)wb->key_lens[i], SQLITE_STATIC);
         sqlite3_bind_int64(v->put, 2, wb->event_ts[i]);
         sqlite3_bind_int64(v->put, 3, wb->created_ts ? wb->created_ts[i] : 0);
@@ -260,9 +286,11 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
 }
 
 /* Append the stored value at p (type byte first) to column c; returns the
- * bytes consumed, 0 when malformed. A stored type that differs from the
- * column's (the view's dtype changed) reads as null. */
-static size_t unpack_value(const unsigned char *p, const unsigned char *end, mf__col *c) {
+ * bytes consumed, 0 when malformed (and then *bad when it is a list that is
+ * not a valid list). A stored type that differs from the column's (the
+ * view's dtype changed) reads as null. */
+static size_t unpack_value(const unsigned char *p, const unsigned char *end, mf__col *c,
+                           bool *bad) {
     if (p >= end) return 0;
     int t = *p++;
     size_t sz;
@@ -281,8 +309,17 @@ static size_t unpack_value(const unsigned char *p, const unsigned char *end, mf_
         memcpy(&n, p, 4);
         if (p + 4 + n > end) return 0;
         if (c) {
-            if ((int)c->type == t) mf__col_push_str(c, (const char *)p + 4, n);
-            else mf__col_push_null(c);
+            if ((int)c->type != t) {
+                mf__col_push_null(c);
+            } else if (c->type >= MF__VALUE_TYPE__VT_BYTES_LIST) {
+                /* through the codec: canonical text whatever wrote it */
+                if (n == 0 || mf__col_push_text(c, (const char *)p + 4, n) != 0) {
+                    *bad = true;
+                    return 0;
+                }
+            } else {
+                mf__col_push_str(c, (const char *)p + 4, n);
+            }
         }
         return 5 + n;
     }
@@ -342,16 +379,23 @@ static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf
             /* every requested column of this feature (a read may ask for
              * one feature twice) */
             size_t used = 0;
-            bool wanted = false;
+            bool wanted = false, bad = false;
             for (size_t f = 0; f < rb->nfeat; f++) {
                 const char *want = view->features[rb->feat_idx[f]]->name;
                 if (rb->out[f]->n == seen[f] && strlen(want) == nl &&
                     memcmp(want, name, nl) == 0) {
                     wanted = true;
-                    if (!(used = unpack_value(p, end, rb->out[f]))) break;
+                    if (!(used = unpack_value(p, end, rb->out[f], &bad))) break;
                 }
             }
-            if (!wanted) used = unpack_value(p, end, NULL);
+            if (!wanted) used = unpack_value(p, end, NULL, &bad);
+            if (bad) {
+                rc = mf__err(err, MF_ESTORE, "online store %s: feature view '%s', feature "
+                             "'%.*s': a stored value is not a valid list (written by an older "
+                             "version? materialize the view again)", s->path, view->name,
+                             (int)nl, name);
+                break;
+            }
             if (!used) break;
             p += used;
         }
@@ -360,6 +404,7 @@ static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf
             if (rb->out[f]->n == seen[f]) mf__col_push_null(rb->out[f]);
         if (seen != before) free(seen);
         sqlite3_reset(v->get);
+        if (rc) return rc;
     }
     return MF_OK;
 }

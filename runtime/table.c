@@ -3,10 +3,17 @@
  *
  * Values are stored by class (mf__store_class): Int32 as int32_t, Int64 and
  * UnixTimestamp (microseconds) as int64_t, Float32 as float, Float64 as
- * double, Bool as a byte, and String, Bytes and lists as text. CSV cells of
- * Bytes are taken as their text; list cells are JSON arrays ("[1,2]") kept
- * as text. Output follows SEMANTICS.md section 2: timestamps in RFC 3339,
- * floats in the shortest text that reads back to the same value.
+ * double, Bool as a byte, and String, Bytes and lists as text. Typed cells
+ * are checked where they enter (mf__col_push_text), whatever the source
+ * (CSV, SQLite, entity rows, pushed rows): String text must be well-formed
+ * UTF-8 without NUL bytes (ASCII runs are checked 8 bytes at a time); CSV
+ * cells of Bytes are taken as their text; list cells are JSON arrays read
+ * by the JSON list codec (json.c) and kept in its canonical text ("[1,2]").
+ * Pass-through (raw) columns are kept as they are. Output follows
+ * SEMANTICS.md section 2: timestamps in RFC 3339, floats in the shortest
+ * text that reads back to the same value. JSON output is valid whatever the
+ * bytes (mf__buf_json_str); CSV output refuses a cell holding a NUL byte,
+ * which CSV cannot carry.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +22,7 @@
 
 #include "mf_table.h"
 #include "mf_csv.h"
+#include "mf_json.h"
 #include "mf_values.h"
 
 /*---- Columns ---------------------------------------------------------------*/
@@ -117,87 +125,16 @@ void mf__col_push_str(mf__col *c, const char *p, size_t len) {
     c->n++;
 }
 
-/* A list cell: a JSON array whose elements are values of the list's
- * scalar type (numbers; true/false; JSON strings for String, Bytes and
- * UnixTimestamp, whose strings must parse as timestamps; integers are also
- * epoch seconds there). null elements are allowed. Kept as text. */
-static const char *skip_ws(const char *p, const char *e) {
-    while (p < e && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r')) p++;
-    return p;
-}
-
-static const char *json_string_end(const char *p, const char *e) {
-    if (p >= e || *p != '"') return NULL;
-    for (p++; p < e; p++) {
-        if (*p == '\\') {
-            if (++p >= e) return NULL;
-        } else if (*p == '"') {
-            return p + 1;
-        } else if ((unsigned char)*p < 0x20) {
-            return NULL;
-        }
-    }
-    return NULL;
-}
-
-static int list_ok(Mf__ValueType t, const char *p, size_t len) {
-    Mf__ValueType el = (Mf__ValueType)(t - 10);
-    const char *e = p + len;
-    p = skip_ws(p, e);
-    if (p >= e || *p != '[') return -1;
-    p = skip_ws(p + 1, e);
-    if (p < e && *p == ']') return skip_ws(p + 1, e) == e ? 0 : -1;
-    for (;;) {
-        const char *q = p;
-        if (e - p >= 4 && memcmp(p, "null", 4) == 0) {
-            q = p + 4;
-        } else if (*p == '"') {
-            q = json_string_end(p, e);
-            if (!q) return -1;
-            if (el == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
-                int64_t us;
-                if (mf__ts_parse(p + 1, (size_t)(q - p - 2), &us) != 0) return -1;
-            } else if (el != MF__VALUE_TYPE__VT_STRING && el != MF__VALUE_TYPE__VT_BYTES) {
-                return -1;
-            }
-        } else {
-            while (q < e && *q != ',' && *q != ']' && *q != ' ' && *q != '\t' && *q != '\n' &&
-                   *q != '\r')
-                q++;
-            size_t n = (size_t)(q - p);
-            int64_t i;
-            double d;
-            float f;
-            bool b;
-            int bad;
-            switch (el) {
-            case MF__VALUE_TYPE__VT_INT32: case MF__VALUE_TYPE__VT_INT64:
-            case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
-                bad = mf__parse_int64(p, n, &i);
-                if (!bad && el == MF__VALUE_TYPE__VT_INT32 && (i < INT32_MIN || i > INT32_MAX)) bad = -1;
-                break;
-            case MF__VALUE_TYPE__VT_DOUBLE: bad = mf__parse_double(p, n, &d); break;
-            case MF__VALUE_TYPE__VT_FLOAT: bad = mf__parse_float(p, n, &f); break;
-            case MF__VALUE_TYPE__VT_BOOL:
-                bad = (n == 4 && memcmp(p, "true", 4) == 0) || (n == 5 && memcmp(p, "false", 5) == 0)
-                          ? 0 : -1;
-                (void)b;
-                break;
-            default: bad = -1; break;
-            }
-            /* JSON has no inf/nan: only plain numbers */
-            for (size_t x = 0; !bad && x < n && el != MF__VALUE_TYPE__VT_BOOL; x++)
-                if (!((p[x] >= '0' && p[x] <= '9') || p[x] == '-' || p[x] == '+' || p[x] == '.' ||
-                      p[x] == 'e' || p[x] == 'E'))
-                    bad = -1;
-            if (bad || n == 0) return -1;
-        }
-        p = skip_ws(q, e);
-        if (p >= e) return -1;
-        if (*p == ']') return skip_ws(p + 1, e) == e ? 0 : -1;
-        if (*p != ',') return -1;
-        p = skip_ws(p + 1, e);
-    }
+/* A list cell: parsed, checked and written back in canonical text by the
+ * JSON list codec (json.c), straight into the column's heap. */
+static int push_list(mf__col *c, const char *p, size_t len) {
+    mf__buf h = {c->heap, c->heap_len, c->heap_cap};
+    char why[MF__JSON_WHYLEN];
+    int rc = mf__json_list_canon(c->type, p, len, &h, why);
+    c->heap = h.data;
+    c->heap_cap = h.cap;
+    if (rc == 0) c->heap_len = h.len; /* else the partial text is dropped */
+    return rc;
 }
 
 int mf__col_push_text(mf__col *c, const char *p, size_t len) {
@@ -225,9 +162,14 @@ int mf__col_push_text(mf__col *c, const char *p, size_t len) {
         break;
     }
     case MF__SC_TEXT:
-        if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST && list_ok(c->type, p, len) != 0)
+        if (c->raw || c->type == MF__VALUE_TYPE__VT_BYTES) {
+            heap_put(c, p, len);
+        } else if (c->type == MF__VALUE_TYPE__VT_STRING) {
+            if (mf__utf8_check(p, len, false) != len) return -1;
+            heap_put(c, p, len);
+        } else if (push_list(c, p, len) != 0) {
             return -1;
-        heap_put(c, p, len);
+        }
         c->off[i + 1] = c->heap_len;
         break;
     }
@@ -235,6 +177,32 @@ int mf__col_push_text(mf__col *c, const char *p, size_t len) {
     c->valid[i] = 1;
     c->n++;
     return 0;
+}
+
+int mf__col_cell_check(const mf__col *c, size_t row, mf__buf *canon, char *why) {
+    if (!c->valid[row] || c->sc != MF__SC_TEXT || c->type == MF__VALUE_TYPE__VT_BYTES) return 0;
+    const char *p = c->heap + c->off[row];
+    size_t len = (size_t)(c->off[row + 1] - c->off[row]);
+    if (c->raw || c->type == MF__VALUE_TYPE__VT_STRING) {
+        size_t at = mf__utf8_check(p, len, false);
+        if (at == len) return 0;
+        snprintf(why, MF__JSON_WHYLEN, p[at] ? "byte %zu is not UTF-8 text" : "byte %zu is a NUL",
+                 at + 1);
+        return -1;
+    }
+    mf__buf scratch;
+    mf__buf_init(&scratch);
+    int rc = mf__json_list_canon(c->type, p, len, canon ? canon : &scratch, why);
+    mf__buf_free(&scratch);
+    return rc;
+}
+
+int mf__col_cell_err(const mf__col *c, size_t row, const char *view, const char *why,
+                     mf_error *err) {
+    size_t len = (size_t)(c->off[row + 1] - c->off[row]);
+    return mf__err(err, MF_EDATA, "feature view '%s', feature '%s': '%.*s' is not a valid %s: %s",
+                   view, c->name, len > 200 ? 200 : (int)len, c->heap + c->off[row],
+                   mf__dtype_name(c->type), why);
 }
 
 void mf__col_append(mf__col *dst, const mf__col *src) {
@@ -504,7 +472,33 @@ static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
     return ok && !ferror(f) ? 0 : -1;
 }
 
+/* CSV has no way to write a NUL byte (pass-through text and Bytes read from
+ * SQLite can hold one): the first cell holding one is an error naming its
+ * column and row, before anything is written. */
+static int csv_nul_check(const mf_table *t, mf_error *err) {
+    for (size_t j = 0; j < t->ncols; j++) {
+        const mf__col *c = &t->cols[j];
+        if (c->sc != MF__SC_TEXT || c->n == 0 || c->off[c->n] == 0) continue;
+        const char *z = memchr(c->heap, 0, c->off[c->n]);
+        if (!z) continue;
+        uint64_t at = (uint64_t)(z - c->heap);
+        size_t lo = 0, hi = c->n - 1; /* the row i with off[i] <= at < off[i + 1] */
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (c->off[mid + 1] <= at) lo = mid + 1;
+            else hi = mid;
+        }
+        return mf__err(err, MF_EDATA, "cannot write CSV: column '%s', row %zu holds a NUL byte, "
+                       "which CSV cannot carry (JSON Lines can)", c->name, lo + 1);
+    }
+    return MF_OK;
+}
+
 int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt, mf_error *err) {
+    if (fmt == MF_FORMAT_CSV) {
+        int rc = csv_nul_check(t, err);
+        if (rc) return rc;
+    }
     if (!path || strcmp(path, "-") == 0) {
         if (write_table(t, stdout, fmt) != 0 || fflush(stdout) != 0)
             return mf__err(err, MF_EIO, "cannot write to standard output");

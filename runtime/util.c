@@ -1,5 +1,5 @@
 /*
- * util.c — memory, growable buffers, files and paths.
+ * util.c — memory, growable buffers, UTF-8, files and paths.
  *
  * Small helpers every module uses; each exists only here. Allocation
  * failure aborts (see mf_internal.h): nothing else in moonfeast can recover
@@ -116,27 +116,96 @@ char *mf__buf_steal(mf__buf *b) {
     return p;
 }
 
+/*---- UTF-8 ------------------------------------------------------------------*/
+
+/* Length (2 to 4) of the well-formed UTF-8 sequence at p[0..n) whose lead
+ * byte p[0] is 0x80 or above, or 0 when there is none: RFC 3629, so no
+ * overlong forms, no surrogates (U+D800..U+DFFF), nothing above U+10FFFF. */
+static size_t utf8_seq(const unsigned char *p, size_t n) {
+    unsigned c = p[0];
+    if (c < 0xc2) return 0; /* a continuation byte, or an overlong 2-byte lead */
+    if (c < 0xe0) return n >= 2 && (p[1] & 0xc0) == 0x80 ? 2 : 0;
+    if (c < 0xf0) {
+        if (n < 3 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80) return 0;
+        if ((c == 0xe0 && p[1] < 0xa0) || (c == 0xed && p[1] >= 0xa0)) return 0;
+        return 3;
+    }
+    if (c < 0xf5) {
+        if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 || (p[3] & 0xc0) != 0x80)
+            return 0;
+        if ((c == 0xf0 && p[1] < 0x90) || (c == 0xf4 && p[1] >= 0x90)) return 0;
+        return 4;
+    }
+    return 0;
+}
+
+size_t mf__utf8_check(const char *s, size_t n, bool allow_nul) {
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        /* ASCII without NUL, 8 bytes at a time */
+        while (n - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            uint64_t high = w & UINT64_C(0x8080808080808080);
+            uint64_t zero = (w - UINT64_C(0x0101010101010101)) & ~w & UINT64_C(0x8080808080808080);
+            if (high || (zero && !allow_nul)) break;
+            i += 8;
+        }
+        if (i == n) break;
+        unsigned char c = p[i];
+        if (c == 0 && !allow_nul) return i;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = utf8_seq(p + i, n - i);
+        if (!k) return i;
+        i += k;
+    }
+    return n;
+}
+
+/* JSON strings are UTF-8: every byte of s that is not part of well-formed
+ * UTF-8 is written as U+FFFD (the replacement character), so the output is
+ * valid JSON whatever the bytes (values are checked where they enter; this
+ * is the last line of defence, for pass-through text and names).
+ * Characters below U+0020 (NUL too), '"' and '\\' are escaped. */
 void mf__buf_json_str(mf__buf *b, const char *s, size_t n) {
     static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
     mf__buf_reserve(b, n + 2);
     mf__buf_putc(b, '"');
-    size_t start = 0;
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') continue;
+    size_t start = 0, i = 0;
+    while (i < n) {
+        unsigned char c = p[i];
+        if (c >= 0x20 && c != '"' && c != '\\') {
+            if (c < 0x80) {
+                i++;
+                continue;
+            }
+            size_t k = utf8_seq(p + i, n - i);
+            if (k) {
+                i += k;
+                continue;
+            }
+        }
         mf__buf_put(b, s + start, i - start);
-        start = i + 1;
         switch (c) {
         case '"': mf__buf_puts(b, "\\\""); break;
         case '\\': mf__buf_puts(b, "\\\\"); break;
         case '\n': mf__buf_puts(b, "\\n"); break;
         case '\r': mf__buf_puts(b, "\\r"); break;
         case '\t': mf__buf_puts(b, "\\t"); break;
-        default: {
-            char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
-            mf__buf_puts(b, u);
+        default:
+            if (c >= 0x80) {
+                mf__buf_puts(b, "\xef\xbf\xbd"); /* U+FFFD */
+            } else {
+                char u[7] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15], 0};
+                mf__buf_puts(b, u);
+            }
         }
-        }
+        start = ++i;
     }
     mf__buf_put(b, s + start, n - start);
     mf__buf_putc(b, '"');

@@ -4,7 +4,7 @@
 set -e
 PKGS="build-essential pkg-config libluajit2-5.1-dev libsqlite3-dev libyaml-dev
 libprotobuf-c-dev protobuf-c-compiler libhiredis-dev libmicrohttpd-dev
-libcjson-dev libpq-dev redis-server postgresql sqlite3 curl"
+libcjson-dev libjansson-dev libpq-dev redis-server postgresql sqlite3 curl"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

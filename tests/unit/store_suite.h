@@ -31,6 +31,9 @@
  * - teardown removes a view's rows; projects never see each other's rows
  *   (also when "<project>__<view>" of the two would be the same text).
  * - 20000 keys in one batch; 300 features, names up to 300 characters.
+ * - a list cell that is not a valid list (null inside, not strict JSON, an
+ *   element of another type) or a String that is not UTF-8 text without NUL
+ *   is refused (MF_EDATA, nothing written); lists come back canonical.
  */
 #ifndef STORE_SUITE_H
 #define STORE_SUITE_H
@@ -953,6 +956,72 @@ static void mfs_test_wide(mf__online *s, const char *project) {
     MFS_FREE(fv);
 }
 
+/* One rule for list and String cells on every store: cells that reach a
+ * store unchecked (mf__col_push_str, as a direct write may pass them) are
+ * checked there. A list holding null, a list that is not strict JSON, a
+ * String that is not UTF-8 or holds a NUL: MF_EDATA naming the view, the
+ * feature and the value, and nothing of the batch written. A valid list in
+ * other spacing comes back in the one canonical text. */
+static void mfs_test_refused_cells(mf__online *s, const char *project) {
+    static const char *const fn[] = {"l", "s"};
+    static const Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_INT64_LIST, MF__VALUE_TYPE__VT_STRING};
+    Mf__FeatureView *fv = mfs_view(project, "cells", 0, fn, ft, 2);
+    MFS_OK(mfs_update(s, project, fv, NULL, NULL, &mfs_e));
+    static const struct {
+        const char *l, *s;
+        size_t slen;
+        const char *want;
+    } bad[] = {
+        {"[1,null]", "ok", 2, "'[1,null]'"},
+        {"[1,]", "ok", 2, "'[1,]'"},
+        {"[\"1\"]", "ok", 2, "element 1 is a string"},
+        {"[1]", "\xff", 1, "feature 's'"},
+        {"[1]", "a\0b", 3, "feature 's'"},
+    };
+    int64_t ids[2] = {1, 2}, ets[2] = {MFS_T0, MFS_T0};
+    for (size_t b = 0; b < MF__ARRAY_LEN(bad); b++) {
+        mf__col c[2];
+        mf__col_init(&c[0], "l", ft[0], false);
+        mf__col_init(&c[1], "s", ft[1], false);
+        mf__col_push_str(&c[0], "[7]", 3); /* row 1 is fine */
+        mf__col_push_str(&c[1], "fine", 4);
+        mf__col_push_str(&c[0], bad[b].l, strlen(bad[b].l));
+        mf__col_push_str(&c[1], bad[b].s, bad[b].slen);
+        mf_error err;
+        err.message[0] = 0;
+        int rc = mfs_write(s, project, fv, ids, ets, NULL, c, NULL, 2, &err);
+        mf__col_free(&c[0]);
+        mf__col_free(&c[1]);
+        if (rc != MF_EDATA) printf("#   case %zu: rc %d (%s)\n", b, rc, err.message);
+        CHECK(rc == MF_EDATA);
+        CHECK_HAS(err.message, "feature view 'cells'");
+        CHECK_HAS(err.message, bad[b].want);
+        mfs_got g;
+        MFS_OK(mfs_read(s, project, fv, ids, 2, NULL, 0, &g, &mfs_e));
+        bool none = g.found[0] == 0 && g.found[1] == 0;
+        mfs_got_free(&g);
+        CHECK(none);
+    }
+    mf__col c[2];
+    mf__col_init(&c[0], "l", ft[0], false);
+    mf__col_init(&c[1], "s", ft[1], false);
+    mf__col_push_str(&c[0], " [ 1 ,\n-2 ] ", 11);
+    mf__col_push_str(&c[1], "h\xc3\xa9", 3);
+    mf_error err;
+    int rc = mfs_write(s, project, fv, ids, ets, NULL, c, NULL, 1, &err);
+    mf__col_free(&c[0]);
+    mf__col_free(&c[1]);
+    if (rc != MF_OK) printf("#   canonical write: %s\n", err.message);
+    CHECK(rc == MF_OK);
+    mfs_got g;
+    MFS_OK(mfs_read(s, project, fv, ids, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 1);
+    CHECK(mfs_text_is(&g.cols[0], 0, "[1,-2]", 6));
+    CHECK(mfs_text_is(&g.cols[1], 0, "h\xc3\xa9", 3));
+    mfs_got_free(&g);
+    MFS_FREE(fv);
+}
+
 /*---- Runner -----------------------------------------------------------------*/
 
 typedef void (*mfs_test_fn)(mf__online *s, const char *project);
@@ -975,6 +1044,7 @@ static const struct {
     {"two projects never see each other's rows", mfs_test_projects},
     {"20000 keys in one batch", mfs_test_many_keys},
     {"300 features, names up to 300 characters", mfs_test_wide},
+    {"bad list and String cells are refused, lists kept canonical", mfs_test_refused_cells},
 };
 
 /* Run one suite test under a fresh project name "<prefix><i>". */

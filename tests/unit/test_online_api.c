@@ -17,7 +17,9 @@
  * call against the accessors (parsed by a small JSON reader below); after
  * mf_apply through the same store (ttl, a new feature, a removed feature)
  * the request resolves again; errors leave request and response usable; a
- * request moved to another store handle resolves again.
+ * request moved to another store handle resolves again; a view without
+ * entities answers one row per entity row, and none without entity columns
+ * is an error.
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
@@ -860,6 +862,54 @@ static void test_materialized_key_bytes(void) {
     free(dir);
 }
 
+/* A view without entities (Feast keys its one row by a dummy entity): a
+ * read answers one row per entity row of the request, whatever its
+ * columns; a request without any entity column cannot say how many rows
+ * it wants and is an error naming the view. */
+static void test_entityless_view(void) {
+    mf_error err;
+    char *dir = mf__xasprintf("%s/nokey", tmp_root);
+    char *data = mf__xasprintf("%s/data", dir);
+    char *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
+    char *defs = mf__xasprintf("%s/defs.lua", dir);
+    char *csv = mf__xasprintf("%s/data/g.csv", dir);
+    CHECK(mkdir(dir, 0700) == 0 && mkdir(data, 0700) == 0);
+    CHECK(write_text(yaml, "project: nokey\n") == 0);
+    CHECK(write_text(defs, "feature_view { name = 'glob', ttl = 0,\n"
+                           "  schema = { field { name = 'n', dtype = Int64 } },\n"
+                           "  source = file_source { name = 'gs', path = 'data/g.csv',\n"
+                           "                         timestamp_field = 'ts' } }\n") == 0);
+    /* the latest row (T1 + 5) holds 7 */
+    CHECK(write_text(csv, "ts,n\n1735776005,7\n1735776001,3\n1735689600,1\n") == 0);
+    mf_store *s = open_ready(dir);
+    CHECK(s);
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    const char *refs[] = {"glob:n"};
+    API_OK(mf_online_request_set_features(req, refs, 1, &err));
+    int rc = mf_get_online_features(s, req, resp, &err);
+    CHECK(rc == MF_EREQUEST);
+    CHECK_HAS(err.message, "feature view 'glob' has no entities");
+    const char *who[3] = {"a", "b", NULL};
+    API_OK(mf_online_request_add_text(req, "anything", who, 3, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    CHECK(mf_online_response_nrows(resp) == 3);
+    CHECK(mf_online_response_ncols(resp) == 1);
+    for (size_t i = 0; i < 3; i++) {
+        CHECK(mf_online_response_status(resp, 0, i) == MF_STATUS_PRESENT);
+        CHECK(mf_online_response_int64(resp, 0, i) == 7);
+        CHECK(mf_online_response_event_ts(resp, 0, i) == (T1 + 5) * 1000000);
+    }
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    mf_store_close(s);
+    free(dir);
+    free(data);
+    free(yaml);
+    free(defs);
+    free(csv);
+}
+
 /* A request resolved on one store handle and used with another (opened
  * after the first was closed) resolves again. */
 static void test_request_moves_to_another_store(void) {
@@ -911,6 +961,7 @@ int main(void) {
     RUN(test_apply_re_resolves);
     RUN(test_wide_request);
     RUN(test_materialized_key_bytes);
+    RUN(test_entityless_view);
     RUN(test_request_moves_to_another_store); /* last: may crash without the fix */
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);

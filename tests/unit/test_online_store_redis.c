@@ -4,18 +4,21 @@
  * ports (`--save '' --appendonly no`, data in a temporary folder) and
  * always stops (atexit, and PR_SET_PDEATHSIG should the test itself die).
  *
- * 1. The store contract (tests/unit/store_suite.h), but for the rules
+ * 1. The store contract (tests/unit/store_suite.h), but for the rule
  *    Feast's Redis layout cannot keep and store_redis.c documents:
- *    UnixTimestamp values are whole seconds, and list cells come back as
- *    compact JSON rebuilt from the list Values, not as the text written.
- *    Those suite tests are replaced by Redis versions below that check the
- *    Redis rule instead.
+ *    UnixTimestamp values are whole seconds. That suite test is replaced by
+ *    a Redis version below that checks the Redis rule instead (list cells
+ *    come back in the codec's canonical text, rebuilt from the list Values,
+ *    as on every store).
  * 2. Feast's layout byte for byte, computed here independently: the key of
  *    driver_id=1001 in project "p", field names from a second MurmurHash3
  *    written below (checked against published vectors), Value and Timestamp
  *    encodings written out by hand; and a hash written by hand the way
  *    Feast writes it reads back.
- * 3. What only Redis has: key TTL, db=N and password in the connection
+ * 3. Values another writer left that moonfeast cannot take (event times
+ *    and UnixTimestamps out of range, Strings that are not UTF-8): errors
+ *    naming them.
+ * 4. What only Redis has: key TTL, db=N and password in the connection
  *    string, the write script lost (SCRIPT FLUSH), teardown of one view
  *    keeping other views' fields, a server that refuses, restarts or stops
  *    answering (clear error within the timeout, automatic reconnect).
@@ -492,11 +495,115 @@ static void test_reads_feast_hash(void) {
     MFS_FREE(fv);
 }
 
+/* Values another writer left that moonfeast cannot take are errors naming
+ * the view, the feature and the value, not silent nulls or misses: an
+ * event time or a UnixTimestamp (also in a list) out of the span of years
+ * 1 to 9999 (2^62 seconds would overflow microseconds), Timestamp nanos out
+ * of 0..999999999, a String that is not UTF-8 text. Fixed by hand, the same
+ * hash reads; a String holding a NUL (Feast allows it) reads as it is.
+ * Encodings written out here. */
+static void test_reads_other_writer(void) {
+    static const char *const fn[] = {"name", "t", "tl"};
+    static const Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_STRING,
+                                       MF__VALUE_TYPE__VT_UNIX_TIMESTAMP,
+                                       MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST};
+    Mf__FeatureView *fv = mfs_view("p", "ow", 0, fn, ft, 3);
+    mf__pb_set_string(&fv->spec->entity_columns[0]->name, "driver_id");
+    char k[3][4];
+    for (int i = 0; i < 3; i++) {
+        char ref[16];
+        snprintf(ref, sizeof ref, "ow:%s", fn[i]);
+        uint32_t h = mm3_ref((const unsigned char *)ref, strlen(ref), 0);
+        k[i][0] = (char)h, k[i][1] = (char)(h >> 8), k[i][2] = (char)(h >> 16), k[i][3] = (char)(h >> 24);
+    }
+    /* Values: String "o\0k"; UnixTimestamp 1735689600 (field 8, varint);
+     * list [1735689600] (field 18, Int64List field 1 packed) */
+    static const char ok_name[] = "\x12\x03o\0k", ok_t[] = "\x40\x80\x8b\xd2\xbb\x06",
+                      ok_tl[] = "\x92\x01\x07\x0a\x05\x80\x8b\xd2\xbb\x06",
+                      ok_ts[] = "\x08\x80\x8b\xd2\xbb\x06"; /* 2025-01-01T00:00:00Z */
+    static const struct {
+        const char *field; /* _ts:ow, or the feature */
+        const char *bytes;
+        size_t len;
+        const char *want; /* in the error */
+    } bad[] = {
+        {"_ts:ow", "\x08\x80\x80\x80\x80\x80\x80\x80\x80\x40", 10, "seconds 4611686018427387904"},
+        {"_ts:ow", "\x08\x01\x10\x80\x94\xeb\xdc\x03", 8, "nanos 1000000000"},
+        {"_ts:ow", "\x08\x01\x10\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01", 13, "nanos -1"},
+        {"_ts:ow", "\x08\x80\x80\x80\x80\x80\x80\x80\x80\x80\x01", 11,
+         "seconds -9223372036854775808"},
+        {"t", "\x40\x80\x80\x80\x80\x80\x80\x80\x80\x40", 10, "UnixTimestamp 4611686018427387904"},
+        {"tl", "\x92\x01\x0b\x0a\x09\x80\x80\x80\x80\x80\x80\x80\x80\x40", 14,
+         "UnixTimestamp 4611686018427387904"},
+        {"name", "\x12\x02\xff\xfe", 4, "not UTF-8"},
+        {"name", "\x12\x02\xed\xa0", 4, "not UTF-8"},
+    };
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    redisContext *c = raw(&main_srv);
+    CHECK(c);
+    size_t klen = sizeof driver_key - 1;
+    const unsigned char *kp[1] = {(const unsigned char *)driver_key};
+    size_t kl[1] = {klen - 1}; /* without the project name */
+    size_t fi[3] = {0, 1, 2};
+    for (size_t b = 0; b <= MF__ARRAY_LEN(bad); b++) {
+        redisReply *r = redisCommand(c, "DEL %b", driver_key, klen);
+        freeReplyObject(r);
+        r = redisCommand(c, "HSET %b %b %b %b %b %b %b _ts:ow %b", driver_key, klen, k[0],
+                         (size_t)4, ok_name, sizeof ok_name - 1, k[1], (size_t)4, ok_t,
+                         sizeof ok_t - 1, k[2], (size_t)4, ok_tl, sizeof ok_tl - 1, ok_ts,
+                         sizeof ok_ts - 1);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 4);
+        freeReplyObject(r);
+        if (b < MF__ARRAY_LEN(bad)) { /* spoil one field */
+            const char *f = bad[b].field;
+            size_t flen = strlen(f) == 6 ? 6 : 4;
+            if (flen == 4) f = k[strcmp(f, "name") == 0 ? 0 : strcmp(f, "t") == 0 ? 1 : 2];
+            r = redisCommand(c, "HSET %b %b %b", driver_key, klen, f, flen, bad[b].bytes,
+                             bad[b].len);
+            freeReplyObject(r);
+        }
+        mf__col out[3];
+        mf__col *op[3] = {&out[0], &out[1], &out[2]};
+        for (int i = 0; i < 3; i++) mf__col_init(&out[i], fn[i], ft[i], false);
+        uint8_t found[1];
+        int64_t ts[1];
+        mf__read_batch rb = {fv->spec, 1, kp, kl, fi, 3, op, found, ts};
+        mf_error err;
+        err.message[0] = 0;
+        int rc = s->vt->read(s, "p", &rb, &err);
+        if (b == MF__ARRAY_LEN(bad)) { /* nothing spoiled */
+            MFS_OK(rc);
+            CHECK(found[0] == 1 && ts[0] == INT64_C(1735689600000000));
+            CHECK(mfs_text_is(&out[0], 0, "o\0k", 3));
+            CHECK(mfs_i64(&out[1], 0) == INT64_C(1735689600000000));
+            CHECK(mfs_text_is(&out[2], 0, "[\"2025-01-01T00:00:00Z\"]", 24));
+        } else {
+            if (rc != MF_ESTORE) printf("#   case %zu read without an error\n", b);
+            CHECK(rc == MF_ESTORE);
+            CHECK_HAS(err.message, "feature view 'ow'");
+            CHECK_HAS(err.message, bad[b].want);
+            if (bad[b].field[0] != '_') CHECK_HAS(err.message, bad[b].field);
+        }
+        for (int i = 0; i < 3; i++) mf__col_free(&out[i]);
+    }
+    redisReply *r = redisCommand(c, "DEL %b", driver_key, klen);
+    freeReplyObject(r);
+    redisFree(c);
+    s->vt->close(s);
+    MFS_FREE(fv);
+}
+
 /*---- Redis versions of the suite's created_ts and timestamp tests --------------------*/
+
+/* The span of moonfeast's timestamps: 0001-01-01T00:00:00Z and
+ * 9999-12-31T23:59:59.999999Z, in microseconds. */
+#define TS_FIRST (INT64_C(-62135596800) * 1000000)
+#define TS_LAST (INT64_C(253402300799) * 1000000 + 999999)
 
 /* Event time decides; equal event times: the greater or equal created time
  * wins (kept in "_created_ts:view" beside Feast's fields). Timestamps
- * before the epoch and far from it decode exactly. */
+ * before the epoch and at both ends of the span decode exactly. */
 static void test_ordering(void) {
     mf__online *s = open_main(0, 1000);
     CHECK(s);
@@ -518,10 +625,10 @@ static void test_ordering(void) {
     MFS_STEP(-5000001, 0, 1, -5000001, 1);
     MFS_STEP(-5000002, 0, 2, -5000001, 1);      /* older: loses */
     MFS_STEP(-5000000, 0, 3, -5000000, 3);      /* 1 µs newer: wins */
-    MFS_STEP(INT64_MIN / 2, 0, 4, -5000000, 3); /* far older */
+    MFS_STEP(TS_FIRST, 0, 4, -5000000, 3);      /* far older: 0001-01-01 */
     MFS_STEP(0, 0, 5, 0, 5);                    /* the epoch itself */
-    MFS_STEP(INT64_MAX / 2, 0, 6, INT64_MAX / 2, 6);
-    MFS_STEP(INT64_MAX / 2 - 1, 0, 7, INT64_MAX / 2, 6);
+    MFS_STEP(TS_LAST, 0, 6, TS_LAST, 6);        /* the last microsecond of 9999 */
+    MFS_STEP(TS_LAST - 1, 0, 7, TS_LAST, 6);
     MFS_FREE(ord);
     MFS_FREE(neg);
     s->vt->close(s);
@@ -1120,6 +1227,7 @@ int main(void) {
     RUN(test_murmur3);
     RUN(test_layout_bytes);
     RUN(test_reads_feast_hash);
+    RUN(test_reads_other_writer);
     RUN(test_ordering);
     RUN(test_ordering_in_batch);
     RUN(test_types_seconds);
