@@ -521,35 +521,6 @@ static int find_definitions(const char *root, path_list *out, mf_error *err) {
 
 static int to_pb(lua_State *L, int idx, ProtobufCMessage *msg, mf_error *err);
 
-/* True when p[0..n) is UTF-8 text (no overlong forms, no surrogates, at
- * most U+10FFFF). */
-static bool utf8_valid(const unsigned char *p, size_t n) {
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = p[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t len;
-        unsigned cp;
-        if (c >= 0xC2 && c <= 0xDF) len = 2, cp = c & 0x1F;
-        else if (c >= 0xE0 && c <= 0xEF) len = 3, cp = c & 0x0F;
-        else if (c >= 0xF0 && c <= 0xF4) len = 4, cp = c & 0x07;
-        else return false;
-        if (n - i < len) return false;
-        for (size_t k = 1; k < len; k++) {
-            if ((p[i + k] & 0xC0) != 0x80) return false;
-            cp = cp << 6 | (p[i + k] & 0x3F);
-        }
-        if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-            (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        i += len;
-    }
-    return true;
-}
-
 /* The Lua number at idx as a whole number in [lo, hi]; false otherwise. */
 static bool whole_in(lua_State *L, int idx, double lo, double hi, double *out) {
     double d = lua_tonumber(L, idx);
@@ -571,7 +542,7 @@ static int scalar_to_pb(lua_State *L, int idx, const ProtobufCFieldDescriptor *f
             const char *s = lua_tolstring(L, idx, &n);
             if (memchr(s, '\0', n))
                 return mf__err(err, MF_EDEF, "'%s' holds a NUL byte", fd->name);
-            if (!utf8_valid((const unsigned char *)s, n))
+            if (mf__utf8_check(s, n, false) != n)
                 return mf__err(err, MF_EDEF, "'%s' is not UTF-8 text", fd->name);
             *(char **)slot = mf__xstrndup(s, n);
         }

@@ -35,6 +35,7 @@
 #include <sqlite3.h>
 
 #include "mf_csv.h"
+#include "mf_json.h"
 #include "mf_online.h"
 #include "mf_values.h"
 
@@ -115,10 +116,11 @@ static int value_cell(mf__col *dst, const mf__col *src, size_t i) {
     if (src->sc == MF__SC_TEXT) {
         const char *p = src->heap + src->off[i];
         size_t len = src->off[i + 1] - src->off[i];
-        if (dst->sc == MF__SC_TEXT) {
-            mf__col_push_str(dst, p, len);
+        if (dst->sc == MF__SC_TEXT && len == 0) {
+            mf__col_push_str(dst, p, len); /* "" stays an empty String, not null */
             return 0;
         }
+        /* checked as its type: String UTF-8 without NUL, lists strict JSON */
         return mf__col_push_text(dst, p, len);
     }
     char buf[64];
@@ -161,7 +163,7 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
     mf__ekey_order(names, nk, order);
     mf__buf ik;
     mf__buf_init(&ik);
-    char want[64];
+    char want[64 + MF__JSON_WHYLEN];
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         if ((rc = ts_cell(df, &df->t->cols[tsc], i, &p->ts[i], err)) != MF_OK) break;
         p->cr[i] = 0;
@@ -188,7 +190,17 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
         for (size_t f = 0; f < nf && rc == MF_OK; f++) {
             const mf__col *c = &df->t->cols[fc[f]];
             if (value_cell(&p->feat[f], c, i) != 0) {
-                snprintf(want, sizeof want, "a valid %s", mf__dtype_name(v->features[f]->dtype));
+                Mf__ValueType t = v->features[f]->dtype;
+                char why[MF__JSON_WHYLEN] = "";
+                if (t > MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && c->sc == MF__SC_TEXT) {
+                    /* a list: say what is wrong in it */
+                    mf__buf tmp;
+                    mf__buf_init(&tmp);
+                    mf__json_list_canon(t, c->heap + c->off[i], c->off[i + 1] - c->off[i], &tmp, why);
+                    mf__buf_free(&tmp);
+                }
+                snprintf(want, sizeof want, "a valid %s%s%s", mf__dtype_name(t), why[0] ? ": " : "",
+                         why);
                 rc = cell_err(df, i, c, want, err);
             }
         }

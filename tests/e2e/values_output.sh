@@ -7,7 +7,7 @@
 # and Infinity. It reads get-online-features (SQLite and a Redis this
 # script starts), get-historical-features --format jsonl, describe and
 # registry-dump, over hostile values: quotes, backslashes, control
-# characters, invalid UTF-8 in pass-through text and in definitions, NaN,
+# characters, invalid UTF-8 in pass-through text (definitions refuse it: test_dsl), NaN,
 # infinities and extreme floats, Int64 beyond 2^53 in lists, and values a
 # second writer put into Redis by hand (a String holding NUL, a list
 # holding NaN). Expected texts are written out by hand.
@@ -82,9 +82,9 @@ repo() {
     printf 'project: t\n%s' "$2" >feature_store.yaml
     cat >defs.lua <<'EOF'
 local driver = entity { name = "driver", join_keys = { "driver_id" }, value_type = Int64,
-  description = "quote \" backslash \\ ctl \1\31 tab\t line\n bad \255\254 end" }
+  description = "quote \" backslash \\ ctl \1\31 tab\t line\n end \226\130\172" }
 feature_view { name = "v", entities = { driver }, ttl = 0,
-  tags = { ["k\255"] = "v\1\"" },
+  tags = { ["k\127"] = "v\1\"" },
   schema = {
     field { name = "s", dtype = String }, field { name = "d", dtype = Float64 },
     field { name = "f", dtype = Float32 }, field { name = "l", dtype = Array(Int64) },
@@ -208,7 +208,7 @@ check "jsonl: invalid bytes of pass-through text as U+FFFD" \
 r "$MF" feature-views describe v
 strict_ok "describe of hostile definitions is strict JSON"
 r "$MF" entities describe driver
-strict_ok "describe of an entity with control characters and invalid UTF-8 is strict JSON"
+strict_ok "describe of an entity with control characters is strict JSON"
 r "$MF" registry-dump
 strict_ok "registry-dump is strict JSON"
 
@@ -226,11 +226,11 @@ for store in sqlite redis; do
     printf 'driver_id,ts,hd\n6,2025-01-02T00:00:00Z,"[1,null]"\n' >data/hl.csv
     r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-03T00:00:00Z -v hl
     expect_err "$store: materialize refuses a list holding null" 1 "'[1,null]' is not a valid Array(Float64)"
-    # a direct write passes the cell as text: the store refuses it
+    # a direct write checks the cell with the rest of the rows, before any write
     printf 'driver_id,ts,hd\n6,2025-01-02T00:00:00Z,"[2,null]"\n' >w.csv
     r "$MF" write-to-online-store hl --file w.csv
     expect_err "$store: write-to-online-store refuses a list holding null" 1 \
-        "feature view 'hl', feature 'hd': '[2,null]' is not a valid Array(Float64): element 2 is null"
+        "w.csv:2: column 'hd': '[2,null]' is not a valid Array(Float64): element 2 is null"
     printf 'driver_id,ts,hd\n6,2025-01-02T00:00:00Z,"[2, 3e0]"\n' >w.csv
     r "$MF" write-to-online-store hl --file w.csv
     expect_rc "$store: write-to-online-store of a valid list" 0

@@ -859,6 +859,21 @@ static void test_objects_read_only(void) {
     mf__reg_free(reg);
 }
 
+/* Strings reach the registry as UTF-8 text without NUL bytes. */
+static void test_definition_strings(void) {
+    CHECK_DEF_FAILS("\nentity { name = \"e\", join_keys = { \"k\" }, description = \"caf\\233\" }\n",
+                    2, "entity: 'description' is not UTF-8 text");
+    CHECK_DEF_FAILS("entity { name = \"e\", join_keys = { \"k\" }, owner = \"a\\0b\" }\n", 1,
+                    "entity: 'owner' holds a NUL byte");
+    CHECK_DEF_FAILS(PRE "feature_view { name = \"v\", source = src, tags = { team = \"\\255\" },\n"
+                        "  schema = { field { name = \"x\", dtype = Int64 } } }\n",
+                    P + 1, "feature view: 'value' is not UTF-8 text");
+    Mf__Registry *reg = load_ok("entity { name = \"e\", join_keys = { \"k\" }, "
+                                "description = \"caf\\195\\169 \\226\\130\\172\" }\n");
+    CHECK(reg && !strcmp(reg->entities[0]->spec->description, "caf\xc3\xa9 \xe2\x82\xac"));
+    mf__reg_free(reg);
+}
+
 /* Reading an undefined global is an error naming it, with close names. */
 static void test_undefined_globals(void) {
     CHECK_LUA_FAILS("local customer = entity { name = \"customer\", join_keys = { \"id\" } }\n"
@@ -1363,6 +1378,7 @@ int main(void) {
     T(test_string_metatable_hidden);
     T(test_objects_read_only);
     T(test_undefined_globals);
+    T(test_definition_strings);
     T(test_budgets);
     T(test_symlinks);
     T(test_definition_files);

@@ -735,6 +735,35 @@ static void test_historical_integer_times_out_of_range(void) {
     mf_table_free(t);
 }
 
+/* A String cell that is not UTF-8 text is refused by push and direct
+ * write before anything is written (the CSV and the online store). */
+static void test_push_string_not_utf8_writes_nothing(void) {
+    mf_error err;
+    char *before = read_text(csv_path);
+    CHECK(before);
+    mf_entity_df *df = row1(70, T1 * S, -1, 1, "1", "caf\xe9");
+    int rc = df ? mf_push(store, "ps", df, MF_PUSH_ONLINE_AND_OFFLINE, &err) : -1;
+    char m1[sizeof err.message];
+    memcpy(m1, err.message, sizeof m1);
+    int rc2 = df ? mf_write_to_online_store(store, "fresh", df, &err) : -1;
+    mf_entity_df_free(df);
+    char *after = read_text(csv_path);
+    bool same = after && strcmp(before, after) == 0;
+    free(before);
+    free(after);
+    CHECK(rc == MF_EDATA);
+    CHECK_HAS(m1, "'label'");
+    CHECK(rc2 == MF_EDATA);
+    CHECK_HAS(err.message, "'label'");
+    CHECK(same);
+    CHECK(absent("fresh", 70));
+    /* UTF-8 text passes */
+    df = row1(71, T1 * S, -1, 1, "1", "caf\xc3\xa9");
+    CHECK(df && mf_push(store, "ps", df, MF_PUSH_ONLINE, &err) == MF_OK);
+    mf_entity_df_free(df);
+    CHECK(has("fresh", 71, T1 * S, 1, 1, "caf\xc3\xa9"));
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_push_XXXXXX", base && *base ? base : "/tmp");
@@ -760,6 +789,7 @@ int main(void) {
     RUN(test_push_timestamp_and_bool_keys_from_integers);
     RUN(test_push_timestamp_ranges);
     RUN(test_historical_integer_times_out_of_range);
+    RUN(test_push_string_not_utf8_writes_nothing);
     mf_store_close(store);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
