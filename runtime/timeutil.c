@@ -169,6 +169,9 @@ int mf__ts_parse(const char *s, size_t len, int64_t *out_us) {
         }
     }
 done:
+    /* an offset can move the time out of 0001..9999 (UTC): then it has no
+     * text form that reads back */
+    if (secs < TS_MIN_SEC || secs > TS_MAX_SEC) return -1;
     *out_us = secs * US_PER_SEC + frac;
     return 0;
 }

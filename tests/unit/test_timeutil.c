@@ -104,6 +104,9 @@ static void test_ts_rejected(void) {
         "2021-04-12T23:60:00", "2021-04-12T23:59:60", "2021-04-12T23:59:60Z",
         "2021-04-12T-1:00:00", "２０２１-04-12", "253402300800", "-62135596801",
         "99999999999999999999", "1x", "2021-04-12T10:59:42\n",
+        /* an offset that moves the time out of the years 0001..9999 (UTC) */
+        "9999-12-31T23:59:59-01:00", "9999-12-31T23:00:00-01:00", "0001-01-01T00:00:00+00:01",
+        "0001-01-01+00:00",
     };
     for (size_t i = 0; i < MF__ARRAY_LEN(bad); i++) {
         int64_t us = 777;
@@ -226,9 +229,11 @@ static void test_ts_negative_epochs(void) {
     CHECK(us == INT64_C(-2208988800000000));
     CHECK(ts("1969-12-31T23:00:00-01:00", &us) == 0);
     CHECK(us == 0);
-    CHECK(ts("0001-01-01T00:00:00+01:00", &us) == 0); /* year 0 in UTC */
+    /* year 0 in UTC: refused, as "0000-12-31T23:00:00Z" would not read back */
+    CHECK(ts("0001-01-01T00:00:00+01:00", &us) == -1);
+    CHECK(ts("0001-01-01T01:00:00+01:00", &us) == 0);
     mf__ts_format(us, buf);
-    CHECK_STR(buf, "0000-12-31T23:00:00Z");
+    CHECK_STR(buf, "0001-01-01T00:00:00Z");
 }
 
 static void test_ts_round_trips(void) {
