@@ -927,9 +927,11 @@ static int run_unit(request *r, unit *u) {
             Mf__ValueType kt = u->view->entity_columns[k]->dtype;
             int kr = mf__key_append_col(&key, kt, c, i);
             if (kr < 0) {
-                size_t len = c->sc == MF__SC_TEXT ? c->off[i + 1] - c->off[i] : 0;
-                rc = mf__df_err(df, i, &u->err, c->name, c->sc == MF__SC_TEXT ? c->heap + c->off[i] : "",
-                            len, type_article(kt, want, sizeof want));
+                char num[64];
+                size_t len;
+                const char *text = mf__col_text(c, i, num, &len);
+                rc = mf__df_err(df, i, &u->err, c->name, text, len,
+                                type_article(kt, want, sizeof want));
             }
             if (kr == 1) null_key = true;
         }

@@ -722,6 +722,22 @@ static void test_historical_integer_times_out_of_range(void) {
         CHECK_HAS(err.message, text[b]);
         CHECK_HAS(err.message, "is not a timestamp in the years 0001 to 9999");
     }
+    /* an integer join key out of its type's range is named in the error */
+    {
+        mf_error err;
+        mf_entity_df *df = mf_entity_df_new(1);
+        int64_t k = INT64_C(4294967301), ts = T1;
+        CHECK(mf_entity_df_add_int64(df, "d32", &k, NULL, &err) == MF_OK);
+        CHECK(mf_entity_df_add_int64(df, "event_timestamp", &ts, NULL, &err) == MF_OK);
+        const char *krefs[] = {"v32:n"};
+        mf_historical_options ko = {krefs, 1, NULL, false, 0, 0};
+        mf_table *t = NULL;
+        int rc = mf_get_historical_features(store, df, &ko, &t, &err);
+        mf_entity_df_free(df);
+        mf_table_free(t);
+        CHECK(rc == MF_EDATA);
+        CHECK_HAS(err.message, "column 'd32': '4294967301' is not");
+    }
     /* in range: answered */
     mf_error err;
     mf_entity_df *df = mf_entity_df_new(1);
