@@ -130,6 +130,7 @@ typedef struct mf__config {
 
     char *offline_type;   /* "file" | "lua" */
     char *offline_module; /* lua */
+    int64_t offline_max_line_bytes; /* file: longest record of a CSV source */
 
     int entity_key_serialization_version; /* 3 */
     char *feature_server_host;            /* default "127.0.0.1" */
