@@ -519,7 +519,8 @@ void mf__csv_close(mf__csv *c) {
 
 void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim) {
     bool quote = len > 0 && (s[0] == ' ' || s[0] == '\t' ||
-                             s[len - 1] == ' ' || s[len - 1] == '\t');
+                             s[len - 1] == ' ' || s[len - 1] == '\t' ||
+                             (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0));
     for (size_t i = 0; i < len && !quote; i++) {
         char ch = s[i];
         quote = ch == delim || ch == '"' || ch == '\n' || ch == '\r';

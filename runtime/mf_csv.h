@@ -109,8 +109,9 @@ void mf__csv_close(mf__csv *c);
 
 /* Append s[0..len) to out as one CSV field for delimiter `delim`: as is, or
  * enclosed in quotes with inner quotes doubled when it holds the delimiter,
- * a quote, CR or LF, or starts or ends with a space or tab. An empty s
- * appends nothing. */
+ * a quote, CR or LF, starts or ends with a space or tab, or starts with a
+ * UTF-8 byte order mark (which a reader drops at the start of a file). An
+ * empty s appends nothing. */
 void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim);
 
 #endif /* MF_CSV_H */

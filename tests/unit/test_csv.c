@@ -711,6 +711,27 @@ static void test_write_field(void) {
     mf__buf_free(&b);
 }
 
+/* Found by fuzz_csv: a field that starts with a UTF-8 byte order mark is
+ * quoted, since written first in a file it would read back without it (a
+ * reader drops a BOM at the start of a file). */
+static void test_write_bom_field(void) {
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__csv_write_field(&b, "\xEF\xBB\xBFid", 5, ',');
+    CHECK_STR(b.data, "\"\xEF\xBB\xBFid\"");
+    mf__buf_puts(&b, ",x\n1,2\n");
+    mf__csv *c;
+    mf_error err;
+    CHECK(mf__csv_open(write_tmp_n(b.data, b.len), ',', &c, &err) == MF_OK);
+    mf__buf_free(&b);
+    CHECK_STR(mf__csv_colname(c, 0), "\xEF\xBB\xBFid");
+    mf__csv_close(c);
+    mf__buf_init(&b);
+    mf__csv_write_field(&b, "\xEF\xBB", 2, ','); /* half a BOM is plain text */
+    CHECK_STR(b.data, "\xEF\xBB");
+    mf__buf_free(&b);
+}
+
 /* Random fields written with the writer read back identical. */
 static void test_write_read_round_trip(void) {
     static const char alphabet[] = "ab ,;\"\r\n\t|x";
@@ -789,6 +810,7 @@ int main(void) {
     RUN(test_split_limits);
     RUN(test_max_columns);
     RUN(test_write_field);
+    RUN(test_write_bom_field);
     RUN(test_write_read_round_trip);
     if (tmp_path[0]) unlink(tmp_path);
     MFT_END();
