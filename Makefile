@@ -6,6 +6,7 @@
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make test-asan  the tests built and run with ASan + UBSan
 #   make bench      benchmarks (see docs/benchmarks.md)
+#   make fuzz       every libFuzzer target, FUZZ_SECONDS each (not in make test)
 
 BUILD   ?= build
 CC      ?= cc
@@ -41,7 +42,7 @@ endif
 ASAN_VARS = BUILD=build-asan OPT="-O1 -g" \
   SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
-.PHONY: all deps demo test test-asan unit-tests bench clean
+.PHONY: all deps demo test test-asan unit-tests bench fuzz fuzz-targets clean
 .DELETE_ON_ERROR:
 
 all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so $(LIB_DIR)/moonfeast.pc
@@ -120,5 +121,25 @@ bench: deps
 	$(MAKE) all
 	sh bench/run.sh
 
+# Fuzzing: every tests/fuzz/fuzz_*.c, built with clang's libFuzzer, ASan and
+# UBSan against the library (in build-fuzz/), runs FUZZ_SECONDS from its seed
+# corpus tests/fuzz/corpus/<target>/; a crash fails (tests/fuzz/run.sh).
+FUZZ_SECONDS ?= 30
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzz/%,$(FUZZ_SRCS))
+FUZZ_VARS = BUILD=build-fuzz CC=clang OPT="-O1 -g" \
+  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+
+fuzz: deps
+	@sh tools/deps.sh clang libclang-rt-14-dev
+	$(MAKE) $(FUZZ_VARS) fuzz-targets
+	@sh tests/fuzz/run.sh build-fuzz "$(FUZZ_SECONDS)"
+
+fuzz-targets: $(FUZZ_BINS)
+
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
+
 clean:
-	rm -rf build build-asan bin lib
+	rm -rf build build-asan build-fuzz bin lib

@@ -18,6 +18,15 @@
  *   - An explicit null (`key:` with nothing, `~`, `null`) is an error rather
  *     than "use the default": leave the key out for the default.
  *
+ *   - Limits, checked on libyaml's event stream before the document is
+ *     built (its loader takes time quadratic in the nesting depth): at most
+ *     MAX_DEPTH levels of nesting, scalars (keys or values) of at most
+ *     MAX_SCALAR bytes; the file itself at most MAX_FILE bytes, and a file
+ *     or a pipe (see mf__open_input: a device is refused, nothing waits).
+ *   - Durations in seconds that the runtime multiplies into micro- or
+ *     milliseconds are at most MAX_SECONDS, so that the product fits in 64
+ *     bits.
+ *
  * Errors are MF_ECONFIG with the yaml path and the 1-based line of the key
  * or value at fault; the message repeats both so it reads on its own.
  */
@@ -29,7 +38,15 @@
 
 #include <yaml.h>
 
+#include "mf_csv.h"
 #include "mf_internal.h"
+
+#define MAX_DEPTH 32
+#define MAX_SCALAR 65536
+#define MAX_FILE ((size_t)1 << 20)
+/* cache_ttl_seconds * 1000000 (and Redis's key_ttl_seconds * 1000) must
+ * not overflow: 10^12 s, some 31700 years. */
+#define MAX_SECONDS INT64_C(1000000000000)
 
 /*---- Parse state and error messages ---------------------------------------*/
 
@@ -413,7 +430,7 @@ static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     if (rc) return rc;
     int64_t ttl = cfg->registry_cache_ttl_seconds;
     if (s[2].val &&
-        (rc = get_int(P, s[2].val, "registry.cache_ttl_seconds", 0, INT64_MAX, &ttl)))
+        (rc = get_int(P, s[2].val, "registry.cache_ttl_seconds", 0, MAX_SECONDS, &ttl)))
         return rc;
     char *path = NULL;
     if (type == SQL) {
@@ -459,7 +476,7 @@ static int parse_online(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
         break;
     case REDIS:
         if ((s[3].val &&
-             (rc = get_int(P, s[3].val, "online_store.key_ttl_seconds", 0, INT64_MAX, &ttl))) ||
+             (rc = get_int(P, s[3].val, "online_store.key_ttl_seconds", 0, MAX_SECONDS, &ttl))) ||
             (s[4].val && (rc = get_int(P, s[4].val, "online_store.connect_timeout_ms", 1,
                                        INT32_MAX, &connect_ms))) ||
             (s[5].val && (rc = get_int(P, s[5].val, "online_store.command_timeout_ms", 1,
@@ -491,11 +508,17 @@ static int parse_online(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
 static int parse_offline(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     static const char *const types[] = {"file", "lua", NULL};
     enum { FILE_, LUA };
-    cfg_slot s[] = {{"type", 0, NULL, NULL}, {"module", 1u << LUA, NULL, NULL}};
+    cfg_slot s[] = {{"type", 0, NULL, NULL},
+                    {"module", 1u << LUA, NULL, NULL},
+                    {"max_line_bytes", 1u << FILE_, NULL, NULL}};
     int type = FILE_;
     int rc = typed_section(P, val, "offline_store", "offline store", types, FILE_,
                            true, s, MF__ARRAY_LEN(s), &type);
     if (rc) return rc;
+    int64_t max_line = cfg->offline_max_line_bytes;
+    if (s[2].val && (rc = get_int(P, s[2].val, "offline_store.max_line_bytes", 1024,
+                                  INT64_C(1) << 30, &max_line)))
+        return rc;
     char *module = NULL;
     if (type == LUA) {
         if (!s[1].val)
@@ -504,6 +527,7 @@ static int parse_offline(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     }
     set_str(&cfg->offline_type, mf__xstrdup(types[type]));
     set_str(&cfg->offline_module, module);
+    cfg->offline_max_line_bytes = max_line;
     return MF_OK;
 }
 
@@ -552,6 +576,7 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->online_connect_timeout_ms = 1000;
     cfg->online_command_timeout_ms = 1000;
     cfg->offline_type = mf__xstrdup("file");
+    cfg->offline_max_line_bytes = (int64_t)MF__CSV_MAX_LINE;
     cfg->entity_key_serialization_version = 3;
     cfg->feature_server_host = mf__xstrdup("127.0.0.1");
     cfg->feature_server_port = 6566;
@@ -606,8 +631,40 @@ static int yaml_fail(cfg_parse *P, const yaml_parser_t *yp, const char *text,
                       P->base, line, problem);
 }
 
+/* Check the limits on the event stream: nesting depth (mappings and lists
+ * open at once) and scalar length. A syntax error is left to the loader,
+ * which reports it: up to it the stream is within the limits. */
+static int check_limits(cfg_parse *P, const char *text, size_t len) {
+    yaml_parser_t yp;
+    if (!yaml_parser_initialize(&yp))
+        return mf__err(P->err, MF_ENOMEM, "out of memory parsing %s", P->file);
+    yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
+    int depth = 0, rc = MF_OK;
+    yaml_event_t ev;
+    while (rc == MF_OK && yaml_parser_parse(&yp, &ev)) {
+        yaml_event_type_t type = ev.type;
+        size_t l0 = ev.start_mark.line;
+        int line = l0 + 1 > INT_MAX ? INT_MAX : (int)(l0 + 1);
+        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+            if (++depth > MAX_DEPTH)
+                rc = loc_err(P, line, "nested deeper than %d levels", MAX_DEPTH);
+        } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (type == YAML_SCALAR_EVENT && ev.data.scalar.length > MAX_SCALAR) {
+            rc = loc_err(P, line, "a scalar longer than %d bytes (%zu bytes, '%.20s...')",
+                         MAX_SCALAR, ev.data.scalar.length, (const char *)ev.data.scalar.value);
+        }
+        yaml_event_delete(&ev);
+        if (type == YAML_STREAM_END_EVENT) break;
+    }
+    yaml_parser_delete(&yp);
+    return rc;
+}
+
 /* Load the text of the yaml file (already read) into cfg. */
 static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cfg) {
+    int rc = check_limits(P, text, len);
+    if (rc) return rc;
     yaml_parser_t yp;
     yaml_document_t doc, extra;
     if (!yaml_parser_initialize(&yp))
@@ -619,7 +676,6 @@ static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cf
         return rc;
     }
     /* A second document is a mistake (or hides one): refuse it. */
-    int rc = MF_OK;
     if (!yaml_parser_load(&yp, &extra)) {
         rc = yaml_fail(P, &yp, text, len);
     } else {
@@ -659,9 +715,12 @@ int mf__config_load(const char *path, mf__config *cfg, mf_error *err) {
 
     char *text = NULL;
     size_t len = 0;
-    int rc = mf__read_file(path, &text, &len, err);
+    int rc = mf__read_input(path, MAX_FILE, &text, &len, err);
     if (rc) {
         free(repo);
+        if (rc == MF_EDATA)
+            rc = mf__err_at(err, MF_ECONFIG, path, 0, "%s is longer than %zu bytes: too large "
+                            "for a configuration file", base, MAX_FILE);
         return rc;
     }
     cfg_parse P = {.file = path, .base = base, .repo = repo, .doc = NULL, .err = err};

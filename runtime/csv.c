@@ -1,11 +1,20 @@
 /*
  * csv.c — a streaming RFC 4180 CSV reader and the CSV field writer.
  *
- * The reader maps a regular file into memory (pipes and other files are read
- * in whole) and hands out fields as slices pointing into that memory. Only a
- * quoted field with doubled quotes needs new bytes; it is unescaped into a
- * scratch buffer owned by the reader and reused for every record, so
- * reading allocates nothing per row.
+ * The reader maps a regular file into memory (pipes and FIFOs are read in
+ * whole; directories and devices are refused, see mf__open_input) and hands
+ * out fields as slices pointing into that memory. Only a quoted field with
+ * doubled quotes needs new bytes; it is unescaped into a scratch buffer
+ * owned by the reader and reused for every record, so reading allocates
+ * nothing per row.
+ *
+ * Limits, so that no input can exhaust memory or pass bytes that no output
+ * can carry: a NUL byte is an error (the unquoted scan stops at it; quoted
+ * text is searched for one); a record longer than max_line bytes is an error
+ * at the line where it starts (checked at the end of every field, and
+ * quoted text is only searched up to the limit); reading a pipe stops at a
+ * line longer than that; the header has at most MF__CSV_MAX_COLS columns,
+ * as each costs memory.
  *
  * The buffer always ends with '\n' (one is added after a final line without
  * one, in the zero-filled tail of the mapping), which lets the inner loop
@@ -20,12 +29,10 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mf_csv.h"
@@ -34,10 +41,15 @@
 /* Pages before the current record are released once this many bytes of the
  * mapping have been read past the last release. */
 #define DROP_WINDOW ((size_t)16 << 20)
+/* The least rest that mf__csv_split splits unless told otherwise. */
+#define SPLIT_MIN ((size_t)1 << 20)
 
 struct mf__csv {
     char *path;
     char delim;
+    size_t max_line;  /* longest record, its line break not counted */
+    char *limit_key;  /* the setting of max_line for messages, or NULL */
+    size_t split_min; /* least rest mf__csv_split splits */
 
     char *base;      /* the file's bytes (mapping or heap copy) */
     size_t map_len;  /* length of the mapping; 0 when base is heap memory */
@@ -63,7 +75,7 @@ struct mf__csv {
     size_t *esc_idx, *esc_off, nesc;
     mf__buf scratch;
 
-    unsigned char special[256]; /* delimiter, '"', CR, LF */
+    unsigned char special[256]; /* delimiter, '"', CR, LF, NUL */
     bool borrowed; /* base belongs to the reader this one was split from */
     bool saw_quote; /* a quote character was read */
     /* A split-off reader counts lines from 1 at its start; its true line
@@ -112,10 +124,21 @@ static int map_file(mf__csv *c, int fd, size_t size, mf_error *err) {
     return MF_OK;
 }
 
-/* Read all of fd into heap memory with two spare bytes. Sets c->base and
- * *size. */
+/* The error for a record longer than c->max_line that starts at `line`. */
+static int too_long(mf__csv *c, long line, mf_error *err, const char *where) {
+    return mf__err_at(err, MF_EDATA, c->path, (int)line, "record longer than %zu bytes%s%s%s%s",
+                      c->max_line, c->limit_key ? " (" : "", c->limit_key ? c->limit_key : "",
+                      c->limit_key ? ")" : "", where);
+}
+
+/* Read all of fd (a pipe) into heap memory with two spare bytes. Sets
+ * c->base and *size. Stops with MF_EDATA at a line longer than the limit,
+ * so that an endless line cannot fill memory (a byte of slack for a CR
+ * and three for a BOM: the parser applies the exact rule). */
 static int slurp_file(mf__csv *c, int fd, size_t *size, mf_error *err) {
     size_t cap = 1 << 16, len = 0;
+    size_t line_start = 0; /* offset of the current line */
+    long lines = 1;        /* its number */
     char *buf = mf__xmalloc(cap);
     for (;;) {
         if (cap - len < 4096 + 2) buf = mf__xrealloc(buf, cap *= 2);
@@ -128,7 +151,13 @@ static int slurp_file(mf__csv *c, int fd, size_t *size, mf_error *err) {
             return mf__err_at(err, MF_EIO, c->path, 0, "cannot read %s: %s",
                               c->path, strerror(e));
         }
+        for (char *p = buf + len, *e = p + n; (p = memchr(p, '\n', (size_t)(e - p))) != NULL;)
+            line_start = (size_t)(++p - buf), lines++;
         len += (size_t)n;
+        if (len - line_start > c->max_line + 4) {
+            free(buf);
+            return too_long(c, lines, err, "");
+        }
     }
     buf[len] = buf[len + 1] = '\0';
     c->base = buf;
@@ -183,6 +212,15 @@ static int syntax_error(mf__csv *c, long line, mf_error *err, const char *what,
                       field_label(c, field, lab, sizeof lab));
 }
 
+/* The current record passed the limit in `field`: stop the reader for
+ * good (where the record ends is not known). */
+static int record_too_long(mf__csv *c, mf_error *err, size_t field) {
+    char lab[256], where[272];
+    c->failed = 1;
+    snprintf(where, sizeof where, " in %s", field_label(c, field, lab, sizeof lab));
+    return too_long(c, abs_line(c, c->rec_line), err, where);
+}
+
 /* Parse the record at c->p into c->fields (fields past c->fcap are counted
  * only). Returns 1 with *nfields set, 0 at end of data, or MF_EDATA. */
 static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
@@ -207,9 +245,18 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
 
     const unsigned char *special = c->special;
     const char delim = c->delim;
+    /* the record may not reach past lim (end when the rest is shorter) */
+    const char *lim = (size_t)(end - p) > c->max_line ? p + c->max_line : end;
     size_t n = 0;
     for (;;) {
-        if (n == c->fcap && c->growing) grow_fields(c);
+        if (n == c->fcap && c->growing) {
+            if (n == MF__CSV_MAX_COLS) {
+                c->failed = 1;
+                return mf__err_at(err, MF_EDATA, c->path, (int)abs_line(c, c->rec_line),
+                                  "more than %d columns", MF__CSV_MAX_COLS);
+            }
+            grow_fields(c);
+        }
         if (*p != '"') {
             /* Unquoted: runs to the next special byte, which exists
              * because the data ends with '\n'. */
@@ -219,6 +266,8 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
                 c->fields[n].ptr = s;
                 c->fields[n].len = (size_t)(p - s);
             }
+            if (p > lim) return record_too_long(c, err, n);
+            if (*p == '\0') return syntax_error(c, line, err, "NUL byte", n);
             if (*p == '"') {
                 c->saw_quote = true;
                 return syntax_error(c, line, err,
@@ -231,10 +280,16 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
             bool escaped = false;
             size_t off = 0;
             for (;;) {
-                const char *q = memchr(p, '"', (size_t)(end - p));
+                if (p > lim) return record_too_long(c, err, n);
+                const char *q = memchr(p, '"', (size_t)(lim - p));
                 if (!q)
-                    return syntax_error(c, open_line, err,
-                                        "unterminated quoted field", n);
+                    return lim < end ? record_too_long(c, err, n)
+                                     : syntax_error(c, open_line, err,
+                                                    "unterminated quoted field", n);
+                const char *z = memchr(p, '\0', (size_t)(q - p));
+                if (z)
+                    return syntax_error(c, line + (long)count_newlines(p, z), err,
+                                        "NUL byte", n);
                 line += (long)count_newlines(p, q);
                 /* q < end - 1 since the data ends with '\n'. */
                 if (q[1] == '"') {
@@ -289,34 +344,35 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
 /*---- Reader --------------------------------------------------------------*/
 
 int mf__csv_open(const char *path, char delim, mf__csv **out, mf_error *err) {
+    mf__csv_opts o = {.delim = delim};
+    return mf__csv_open_opts(path, &o, out, err);
+}
+
+int mf__csv_open_opts(const char *path, const mf__csv_opts *o, mf__csv **out,
+                      mf_error *err) {
     *out = NULL;
+    char delim = o->delim;
     if (delim == '"' || delim == '\n' || delim == '\r' || delim == '\0')
         return mf__err(err, MF_EUSAGE,
                        "invalid CSV delimiter (character code %d) for %s",
                        (unsigned char)delim, path);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: %s", path,
-                          strerror(errno));
-    struct stat st;
-    if (fstat(fd, &st) != 0) {
-        int e = errno;
-        close(fd);
-        return mf__err_at(err, MF_EIO, path, 0, "cannot stat %s: %s", path,
-                          strerror(e));
-    }
+    int fd;
+    bool is_file;
+    size_t size = 0;
+    int rc = mf__open_input(path, &fd, &is_file, &size, err);
+    if (rc) return rc;
 
     mf__csv *c = mf__xcalloc(1, sizeof *c);
     c->path = mf__xstrdup(path);
     c->delim = delim;
+    c->max_line = o->max_line ? o->max_line : MF__CSV_MAX_LINE;
+    c->limit_key = o->limit_key ? mf__xstrdup(o->limit_key) : NULL;
+    c->split_min = o->split_min ? o->split_min : SPLIT_MIN;
     mf__buf_init(&c->scratch);
     c->special[(unsigned char)delim] = 1;
-    c->special['"'] = c->special['\r'] = c->special['\n'] = 1;
+    c->special['"'] = c->special['\r'] = c->special['\n'] = c->special['\0'] = 1;
 
-    int rc = MF_OK;
-    size_t size = 0;
-    if (S_ISREG(st.st_mode)) {
-        size = (size_t)st.st_size;
+    if (is_file) {
         if (size > 0) rc = map_file(c, fd, size, err);
     } else {
         rc = slurp_file(c, fd, &size, err);
@@ -324,8 +380,8 @@ int mf__csv_open(const char *path, char delim, mf__csv **out, mf_error *err) {
     close(fd);
     if (rc != MF_OK) goto fail;
     if (size == 0) {
-        rc = mf__err_at(err, MF_EDATA, path, 1,
-                        "%s is empty: a CSV file needs a header row", path);
+        rc = mf__err_at(err, MF_EDATA, path, 1, "%s is empty: a CSV file needs a header row%s",
+                        path, is_file ? "" : " (a pipe or FIFO that gave nothing, or had no writer)");
         goto fail;
     }
 
@@ -397,7 +453,7 @@ const char *mf__csv_path(const mf__csv *c) { return c->path; }
 
 int mf__csv_split(mf__csv *c, mf__csv **tail) {
     *tail = NULL;
-    if (c->failed || c->saw_quote || c->end - c->p < (ptrdiff_t)(1 << 20)) return 0;
+    if (c->failed || c->saw_quote || (size_t)(c->end - c->p) < c->split_min) return 0;
     /* without quotes every '\n' ends a record, so any line break is a
      * record boundary; whether the first half has none is known once it
      * has been read (mf__csv_saw_quote) */
@@ -407,6 +463,9 @@ int mf__csv_split(mf__csv *c, mf__csv **tail) {
     mf__csv *t = mf__xcalloc(1, sizeof *t);
     t->path = mf__xstrdup(c->path);
     t->delim = c->delim;
+    t->max_line = c->max_line;
+    t->limit_key = c->limit_key ? mf__xstrdup(c->limit_key) : NULL;
+    t->split_min = c->split_min;
     memcpy(t->special, c->special, sizeof t->special);
     t->base = c->base;
     t->map_len = c->map_len;
@@ -451,6 +510,7 @@ void mf__csv_close(mf__csv *c) {
     free(c->esc_idx);
     free(c->esc_off);
     mf__buf_free(&c->scratch);
+    free(c->limit_key);
     free(c->path);
     free(c);
 }
@@ -459,7 +519,8 @@ void mf__csv_close(mf__csv *c) {
 
 void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim) {
     bool quote = len > 0 && (s[0] == ' ' || s[0] == '\t' ||
-                             s[len - 1] == ' ' || s[len - 1] == '\t');
+                             s[len - 1] == ' ' || s[len - 1] == '\t' ||
+                             (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0));
     for (size_t i = 0; i < len && !quote; i++) {
         char ch = s[i];
         quote = ch == delim || ch == '"' || ch == '\n' || ch == '\r';

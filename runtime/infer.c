@@ -13,7 +13,9 @@
  *   - projections of inferred views in services and on-demand views get
  *     their feature lists, and selected features are checked.
  * A missing source file is an error only when something must be inferred;
- * otherwise the columns are checked when the file exists.
+ * otherwise the columns are checked when the file exists. An error in the
+ * data (a malformed CSV header, a column named twice) names the data file
+ * and line; one about opening it names the definition.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -67,6 +69,13 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
     mf__source *src;
     mf_error e2;
     int rc = mf__source_open(cfg, ds, &src, &e2);
+    if (rc == MF_EDATA && e2.file[0]) {
+        /* the data is at fault (a malformed header, a column twice, ...):
+         * its file and line say where */
+        if (err) *err = e2;
+        mf__err_prefix(err, "feature view '%s'", v->name);
+        return rc;
+    }
     if (rc)
         return mf__err_at(err, MF_EDEF, file, line, "feature view '%s': %s%s", v->name,
                           e2.message, need ? " (needed to infer the view's schema)" : "");

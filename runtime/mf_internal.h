@@ -92,6 +92,15 @@ size_t mf__utf8_check(const char *s, size_t n, bool allow_nul);
 
 /* Read a whole file; *out NUL-terminated, caller frees. */
 int mf__read_file(const char *path, char **out, size_t *len, mf_error *err);
+/* Open `path` to read bytes from: a regular file (*is_file, its *size), or
+ * a pipe or FIFO. Never waits: a FIFO without a writer opens and reads as
+ * empty. A directory, a device or a socket is an MF_EIO error naming the
+ * path and what it is. On success *fd (blocking, close-on-exec) is the
+ * caller's to close. */
+int mf__open_input(const char *path, int *fd, bool *is_file, size_t *size, mf_error *err);
+/* Read a whole input (as mf__open_input opens it) of at most `max` bytes;
+ * more is MF_EDATA. *out NUL-terminated, caller frees. */
+int mf__read_input(const char *path, size_t max, char **out, size_t *len, mf_error *err);
 /* Join a directory and a relative path; absolute `rel` returned as is.
  * Caller frees. */
 char *mf__path_join(const char *dir, const char *rel);
@@ -138,6 +147,7 @@ typedef struct mf__config {
 
     char *offline_type;   /* "file" | "lua" */
     char *offline_module; /* lua */
+    int64_t offline_max_line_bytes; /* file: longest record of a CSV source */
 
     int entity_key_serialization_version; /* 3 */
     mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */

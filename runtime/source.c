@@ -3,11 +3,16 @@
  *
  * One interface over both kinds (mf_source.h): column names after the
  * source's field_mapping renames, then rows as text slices (NULL ptr =
- * null). CSV rows come straight from the mmap-ed reader of csv.c; SQLite
- * rows from a prepared statement over the table or query. Empty CSV cells
- * are null. A CSV is opened under push.c's read lock (mf__csv_read_lock):
- * never while a push appends to it, and an interrupted push is undone first.
+ * null). CSV rows come straight from the mmap-ed reader of csv.c, with the
+ * record length limit of offline_store.max_line_bytes; SQLite rows from a
+ * prepared statement over the table or query. Empty CSV cells are null.
+ * A CSV is opened under push.c's read lock (mf__csv_read_lock): never while
+ * a push appends to it, and an interrupted push is undone first.
+ * Column names must be unique after the renames (a name twice would make
+ * every lookup by name ambiguous): a name twice is an error at open.
  */
+#define _GNU_SOURCE /* qsort_r */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,6 +38,48 @@ static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
         if (strcmp(ds->field_mapping[i]->source_column, col) == 0)
             return ds->field_mapping[i]->name;
     return col;
+}
+
+/* Order of column indices by name, for the duplicate check. */
+static int cmp_col(const void *a, const void *b, void *names) {
+    char **n = names;
+    int c = strcmp(n[*(const size_t *)a], n[*(const size_t *)b]);
+    if (c) return c;
+    return *(const size_t *)a < *(const size_t *)b ? -1 : 1;
+}
+
+/* Refuse two columns of the same name (after field_mapping): MF_EDATA
+ * naming the source, both columns (1-based) and, for a CSV file, the
+ * header's line. Sorting keeps this O(n log n) for wide files. */
+static int check_unique(const Mf__DataSourceSpec *ds, mf__source *s, mf_error *err) {
+    if (s->ncols < 2) return MF_OK;
+    size_t *order = mf__xmalloc(s->ncols * sizeof *order);
+    for (size_t i = 0; i < s->ncols; i++) order[i] = i;
+    qsort_r(order, s->ncols, sizeof *order, cmp_col, s->names);
+    int rc = MF_OK;
+    for (size_t k = 1; k < s->ncols && rc == MF_OK; k++) {
+        size_t a = order[k - 1], b = order[k];
+        if (strcmp(s->names[a], s->names[b]) != 0) continue;
+        const char *ra = s->csv ? mf__csv_colname(s->csv, a)
+                                : sqlite3_column_name(s->stmt, (int)a);
+        const char *rb = s->csv ? mf__csv_colname(s->csv, b)
+                                : sqlite3_column_name(s->stmt, (int)b);
+        char what[320];
+        if (strcmp(ra, rb) == 0)
+            snprintf(what, sizeof what, "two columns named '%.60s' (columns %zu and %zu)",
+                     s->names[a], a + 1, b + 1);
+        else
+            snprintf(what, sizeof what,
+                     "columns %zu ('%.40s') and %zu ('%.40s') are both named '%.40s' "
+                     "after field_mapping", a + 1, ra, b + 1, rb, s->names[a]);
+        if (s->csv)
+            rc = mf__err_at(err, MF_EDATA, mf__csv_path(s->csv), (int)mf__csv_line(s->csv),
+                            "source '%s': %s", ds->name, what);
+        else
+            rc = mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, what);
+    }
+    free(order);
+    return rc;
 }
 
 static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source *s,
@@ -65,7 +112,7 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     for (size_t i = 0; i < s->ncols; i++)
         s->names[i] = mf__xstrdup(mapped(ds, sqlite3_column_name(s->stmt, (int)i)));
     s->row = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->row);
-    return MF_OK;
+    return check_unique(ds, s, err);
 }
 
 int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source **out,
@@ -79,7 +126,10 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
         int lock_fd; /* no push appends while the file is opened (push.c) */
         rc = mf__csv_read_lock(path, &lock_fd, err);
         if (rc == MF_OK) {
-            rc = mf__csv_open(path, ds->delimiter[0] ? ds->delimiter[0] : ',', &s->csv, err);
+            mf__csv_opts o = {.delim = ds->delimiter[0] ? ds->delimiter[0] : ',',
+                              .max_line = (size_t)cfg->offline_max_line_bytes,
+                              .limit_key = "offline_store.max_line_bytes"};
+            rc = mf__csv_open_opts(path, &o, &s->csv, err);
             mf__csv_read_unlock(lock_fd);
         }
         if (rc == MF_OK) {
@@ -87,6 +137,7 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
             s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);
             for (size_t i = 0; i < s->ncols; i++)
                 s->names[i] = mf__xstrdup(mapped(ds, mf__csv_colname(s->csv, i)));
+            rc = check_unique(ds, s, err);
         }
     } else if (strcmp(ds->kind, "sqlite") == 0) {
         rc = open_sqlite(cfg, ds, s, err);

@@ -6,12 +6,14 @@
  * from it, and it keeps the real error paths readable.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mf_internal.h"
 
@@ -228,6 +230,78 @@ int mf__read_file(const char *path, char **out, size_t *len, mf_error *err) {
         mf__buf_free(&b);
         return mf__err(err, MF_EIO, "cannot read %s", path);
     }
+    if (len) *len = b.len;
+    *out = mf__buf_steal(&b);
+    return MF_OK;
+}
+
+/* Refuse what is neither a regular file nor a pipe; name what it is. */
+static const char *not_input_kind(mode_t m) {
+    if (S_ISREG(m) || S_ISFIFO(m)) return NULL;
+    if (S_ISDIR(m)) return "a directory";
+    if (S_ISCHR(m)) return "a character device";
+    if (S_ISBLK(m)) return "a block device";
+    if (S_ISSOCK(m)) return "a socket";
+    return "not a file";
+}
+
+int mf__open_input(const char *path, int *fd_out, bool *is_file, size_t *size,
+                   mf_error *err) {
+    *fd_out = -1;
+    /* O_NONBLOCK: opening a FIFO does not wait for a writer */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: %s", path, strerror(errno));
+    struct stat st;
+    const char *bad = NULL;
+    int e = 0;
+    if (fstat(fd, &st) != 0) e = errno;
+    else bad = not_input_kind(st.st_mode);
+    /* reads may wait again: for a FIFO, only while a writer has it open */
+    if (!e && !bad && fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) != 0) e = errno;
+    if (e || bad) {
+        close(fd);
+        if (e)
+            return mf__err_at(err, MF_EIO, path, 0, "cannot read %s: %s", path, strerror(e));
+        return mf__err_at(err, MF_EIO, path, 0,
+                          "cannot read %s: it is %s (a file or a pipe is needed)", path, bad);
+    }
+    *fd_out = fd;
+    *is_file = S_ISREG(st.st_mode);
+    *size = *is_file ? (size_t)st.st_size : 0;
+    return MF_OK;
+}
+
+int mf__read_input(const char *path, size_t max, char **out, size_t *len, mf_error *err) {
+    int fd;
+    bool is_file;
+    size_t size;
+    int rc = mf__open_input(path, &fd, &is_file, &size, err);
+    if (rc) return rc;
+    mf__buf b;
+    mf__buf_init(&b);
+    for (;;) {
+        mf__buf_reserve(&b, 65536);
+        size_t want = b.cap - b.len - 1;
+        if (want > max + 1 - b.len) want = max + 1 - b.len; /* one byte past max tells */
+        ssize_t n = read(fd, b.data + b.len, want);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            int e = errno;
+            close(fd);
+            mf__buf_free(&b);
+            return mf__err_at(err, MF_EIO, path, 0, "cannot read %s: %s", path, strerror(e));
+        }
+        if (n == 0) break;
+        b.len += (size_t)n;
+        b.data[b.len] = '\0';
+        if (b.len > max) {
+            close(fd);
+            mf__buf_free(&b);
+            return mf__err_at(err, MF_EDATA, path, 0, "%s is longer than %zu bytes", path, max);
+        }
+    }
+    close(fd);
     if (len) *len = b.len;
     *out = mf__buf_steal(&b);
     return MF_OK;

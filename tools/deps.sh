@@ -1,10 +1,12 @@
 #!/bin/sh
-# Install the Debian packages moonfeast needs, only when some are missing.
+# Install the Debian packages moonfeast needs, only when some are missing
+# (or the packages named as arguments: `make fuzz` asks for clang's).
 # Idempotent; runs apt-get update once, then one apt-get install.
 set -e
 PKGS="build-essential pkg-config libluajit2-5.1-dev libsqlite3-dev libyaml-dev
 libprotobuf-c-dev protobuf-c-compiler libhiredis-dev libmicrohttpd-dev
-libcjson-dev libjansson-dev libpq-dev redis-server postgresql sqlite3 curl"
+libjansson-dev libpq-dev redis-server postgresql sqlite3 curl"
+[ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

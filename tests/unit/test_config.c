@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mf_internal.h"
@@ -389,9 +390,9 @@ static void test_bad_numbers(void) {
     CHECK_FAILS("project: p\nfeature_server: {port: 99999999999999999999999}\n", 2,
                 "feature_server.port", "between 1 and 65535");
     CHECK_FAILS("project: p\nonline_store:\n  type: redis\n  key_ttl_seconds: -1\n", 4,
-                "key 'online_store.key_ttl_seconds'", "at least 0");
+                "key 'online_store.key_ttl_seconds'", "between 0 and 1000000000000, got -1");
     CHECK_FAILS("project: p\nregistry:\n  cache_ttl_seconds: -60\n", 3,
-                "key 'registry.cache_ttl_seconds'", "at least 0");
+                "key 'registry.cache_ttl_seconds'", "between 0 and 1000000000000, got -60");
     CHECK_FAILS("project: p\nonline_store: {type: redis, connect_timeout_ms: 0}\n", 2,
                 "key 'online_store.connect_timeout_ms'", "between 1 and");
 }
@@ -515,6 +516,167 @@ static void test_truncations_never_crash(void) {
     (void)ok;
 }
 
+/*---- Limits ----------------------------------------------------------------*/
+
+/* offline_store.max_line_bytes: the longest record of a CSV source. */
+static void test_offline_max_line_bytes(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.offline_max_line_bytes == (int64_t)64 << 20);
+    mf__config_free(&cfg);
+    CHECK(load("project: p\noffline_store: {type: file, max_line_bytes: 1024}\n", &cfg, &err) ==
+          MF_OK);
+    CHECK(cfg.offline_max_line_bytes == 1024);
+    mf__config_free(&cfg);
+    CHECK(load("project: p\noffline_store:\n  max_line_bytes: 1073741824\n", &cfg, &err) ==
+          MF_OK);
+    CHECK(cfg.offline_max_line_bytes == 1073741824);
+    mf__config_free(&cfg);
+    CHECK_FAILS("project: p\noffline_store:\n  max_line_bytes: 1023\n", 3,
+                "key 'offline_store.max_line_bytes'", "must be between 1024 and 1073741824, got 1023");
+    CHECK_FAILS("project: p\noffline_store: {max_line_bytes: 1073741825}\n", 2,
+                "key 'offline_store.max_line_bytes'", "got 1073741825");
+    CHECK_FAILS("project: p\noffline_store: {max_line_bytes: 64MiB}\n", 2,
+                "key 'offline_store.max_line_bytes'", "expected an integer");
+    CHECK_FAILS("project: p\noffline_store: {type: lua, module: m.lua, max_line_bytes: 2048}\n", 2,
+                "unknown key 'offline_store.max_line_bytes'", "type 'lua'");
+}
+
+/* Durations in seconds that are multiplied into micro- or milliseconds are
+ * range-checked so that the product fits in 64 bits. */
+static void test_seconds_ranges(void) {
+    CHECK_FAILS("project: p\nregistry:\n  cache_ttl_seconds: 9223372036854775807\n", 3,
+                "key 'registry.cache_ttl_seconds'",
+                "must be between 0 and 1000000000000, got 9223372036854775807");
+    CHECK_FAILS("project: p\nregistry: {cache_ttl_seconds: 1000000000001}\n", 2,
+                "key 'registry.cache_ttl_seconds'", "got 1000000000001");
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n  key_ttl_seconds: 9223372036854775\n",
+                4, "key 'online_store.key_ttl_seconds'",
+                "must be between 0 and 1000000000000, got 9223372036854775");
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\nregistry: {cache_ttl_seconds: 1000000000000}\n"
+               "online_store: {type: redis, key_ttl_seconds: 1000000000000}\n",
+               &cfg, &err) == MF_OK);
+    CHECK(cfg.registry_cache_ttl_seconds == 1000000000000);
+    CHECK(cfg.online_key_ttl_seconds == 1000000000000);
+    mf__config_free(&cfg);
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Nesting deeper than 32 levels is refused before the document is built
+ * (libyaml takes time quadratic in the depth: 100000 levels took 34 s). */
+static void test_deep_nesting(void) {
+    enum { N = 100000 };
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__buf_puts(&b, "project: p\nregistry: ");
+    for (int i = 0; i < N; i++) mf__buf_putc(&b, '[');
+    for (int i = 0; i < N; i++) mf__buf_putc(&b, ']');
+    mf__buf_putc(&b, '\n');
+    double t0 = now_s();
+    CHECK_FAILS(b.data, 2, "nested deeper than 32 levels", "feature_store.yaml");
+    double took = now_s() - t0;
+    mf__buf_free(&b);
+    if (took > 5) printf("#   took %.1f s\n", took);
+    CHECK(took < 5);
+
+    /* 32 levels (the top mapping is one) are read; 33 are not */
+    for (int depth = 31; depth <= 32; depth++) {
+        mf__buf_init(&b);
+        mf__buf_puts(&b, "project: p\nregistry: ");
+        for (int i = 0; i < depth; i++) mf__buf_putc(&b, '[');
+        for (int i = 0; i < depth; i++) mf__buf_putc(&b, ']');
+        mf__buf_putc(&b, '\n');
+        if (depth == 31)
+            CHECK_FAILS(b.data, 2, "key 'registry'", "expected a mapping, got a list");
+        else
+            CHECK_FAILS(b.data, 2, "nested deeper than 32 levels", "feature_store.yaml");
+        mf__buf_free(&b);
+    }
+
+    /* block style: the line of the first level too deep (the mapping of
+     * depth d starts on line d + 1) */
+    mf__buf_init(&b);
+    mf__buf_puts(&b, "project: p\nfeature_server:\n");
+    for (int d = 2; d <= 33; d++) {
+        for (int k = 1; k < d; k++) mf__buf_putc(&b, ' ');
+        mf__buf_puts(&b, d < 33 ? "k:\n" : "k: 1\n");
+    }
+    CHECK_FAILS(b.data, 34, "nested deeper than 32 levels", "feature_store.yaml");
+    mf__buf_free(&b);
+}
+
+/* Scalars (keys or values) longer than 65536 bytes are refused, naming the
+ * line. */
+static void test_long_scalars(void) {
+    for (int extra = 0; extra < 2; extra++) {
+        mf__buf b;
+        mf__buf_init(&b);
+        mf__buf_puts(&b, "# a comment\nproject: ");
+        for (int i = 0; i < 65536 + extra; i++) mf__buf_putc(&b, 'p');
+        mf__buf_puts(&b, "\n");
+        if (extra) {
+            CHECK_FAILS(b.data, 2, "a scalar longer than 65536 bytes", "feature_store.yaml");
+        } else {
+            mf__config cfg;
+            mf_error err;
+            CHECK(load(b.data, &cfg, &err) == MF_OK);
+            CHECK(strlen(cfg.project) == 65536);
+            mf__config_free(&cfg);
+        }
+        mf__buf_free(&b);
+    }
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__buf_puts(&b, "project: p\n\n? ");  /* an explicit key: simple keys stop at 1024 */
+    for (int i = 0; i < 70000; i++) mf__buf_putc(&b, 'k');
+    mf__buf_puts(&b, "\n: 1\n");
+    CHECK_FAILS(b.data, 3, "a scalar longer than 65536 bytes", "feature_store.yaml");
+    mf__buf_free(&b);
+}
+
+/* The file itself: at most 1 MiB; a device or a FIFO without a writer is
+ * an error at once (no endless read, no wait). */
+static void test_config_file_limits(void) {
+    mf__config cfg;
+    mf_error err;
+    size_t n = (1 << 20) + 1;
+    char *big = malloc(n);
+    memset(big, '#', n);
+    memcpy(big, "project: p\n", 11);
+    big[n - 1] = '\n';
+    int rc = mf__config_load(write_file("feature_store.yaml", big, n), &cfg, &err);
+    free(big);
+    CHECK(rc == MF_ECONFIG);
+    CHECK(all_zero(&cfg));
+    CHECK_HAS(err.message, "longer than 1048576 bytes");
+    CHECK_HAS(err.file, "feature_store.yaml");
+
+    rc = mf__config_load("/dev/zero", &cfg, &err);
+    CHECK(rc == MF_EIO);
+    CHECK(all_zero(&cfg));
+    CHECK_HAS(err.message, "/dev/zero");
+    CHECK_HAS(err.message, "character device");
+
+    const char *fifo = in_tmp("fifo.yaml");
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(20); /* the old reader waited for a writer for ever */
+    rc = mf__config_load(fifo, &cfg, &err);
+    alarm(0);
+    unlink(fifo);
+    CHECK(rc == MF_ECONFIG);
+    CHECK(all_zero(&cfg));
+    CHECK_HAS(err.message, "missing required key 'project'");
+}
+
 /*---- Main ------------------------------------------------------------------*/
 
 int main(void) {
@@ -545,6 +707,11 @@ int main(void) {
     RUN(test_yaml_syntax_errors);
     RUN(test_missing_file);
     RUN(test_truncations_never_crash);
+    RUN(test_offline_max_line_bytes);
+    RUN(test_seconds_ranges);
+    RUN(test_deep_nesting);
+    RUN(test_long_scalars);
+    RUN(test_config_file_limits);
 
     unlink(in_tmp("feature_store.yaml"));
     unlink(in_tmp("sub/feature_store.yaml"));

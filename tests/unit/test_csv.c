@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mf_csv.h"
@@ -76,11 +79,14 @@ static int dump(const char *path, char delim, mf__buf *out, mf_error *err) {
 /* Reading `text` must fail with `want_code` at `line`, message containing
  * `needle`, err->file the path. */
 #define CHECK_FAILS(text, want_code, line_no, needle)                         \
+    CHECK_FAILS_N(text, strlen(text), want_code, line_no, needle)
+/* The same for `len` bytes of text (which may hold NUL bytes). */
+#define CHECK_FAILS_N(text, len, want_code, line_no, needle)                  \
     do {                                                                      \
         mf__buf b_;                                                           \
         mf_error e_;                                                          \
         mf__buf_init(&b_);                                                    \
-        const char *path_ = write_tmp(text);                                  \
+        const char *path_ = write_tmp_n(text, len);                           \
         int rc_ = dump(path_, ',', &b_, &e_);                                 \
         mf__buf_free(&b_);                                                    \
         CHECK(rc_ == (want_code));                                            \
@@ -414,6 +420,255 @@ static void test_error_open(void) {
     CHECK(mf__csv_open(path, ',', &c, NULL) == MF_EDATA); /* err optional */
 }
 
+/* A NUL byte anywhere in the file is an error naming its line: it would
+ * otherwise reach CSV output as a raw byte. */
+static void test_error_nul(void) {
+    static const char unquoted[] = "a,b\n1,x\0y\n";
+    CHECK_FAILS_N(unquoted, sizeof unquoted - 1, MF_EDATA, 2, "NUL byte in field 2 (b)");
+    static const char quoted[] = "a,b\n1,2\n\"p\nq\0\",3\n";
+    CHECK_FAILS_N(quoted, sizeof quoted - 1, MF_EDATA, 4, "NUL byte in field 1 (a)");
+    static const char doubled[] = "a,b\n1,\"x\"\"\0\"\n";
+    CHECK_FAILS_N(doubled, sizeof doubled - 1, MF_EDATA, 2, "NUL byte in field 2 (b)");
+    static const char header[] = "a\0,b\n1,2\n";
+    CHECK_FAILS_N(header, sizeof header - 1, MF_EDATA, 1, "header: NUL byte in field 1");
+    static const char last[] = "a,b\n1,2\n\0";
+    CHECK_FAILS_N(last, sizeof last - 1, MF_EDATA, 3, "NUL byte in field 1 (a)");
+    static const char one_col[] = "a\n\0\0\0\n";
+    CHECK_FAILS_N(one_col, sizeof one_col - 1, MF_EDATA, 2, "NUL byte");
+}
+
+/* Read a file that holds a header line "h" and a line of `n` bytes 'x'
+ * with the default limit; returns the result of the first mf__csv_next. */
+static int read_long_line(size_t n, mf_error *err) {
+    char *data = malloc(n + 3);
+    memcpy(data, "h\n", 2);
+    memset(data + 2, 'x', n);
+    data[n + 2] = '\n';
+    const char *path = write_tmp_n(data, n + 3);
+    free(data);
+    mf__csv *c;
+    int rc = mf__csv_open(path, ',', &c, err);
+    if (rc) return rc;
+    const mf__slice *f;
+    rc = mf__csv_next(c, &f, err);
+    if (rc == 1 && f[0].len != n) rc = -100;
+    mf__csv_close(c);
+    return rc;
+}
+
+/* The default limit: a record of 64 MiB is read, one byte more is an error
+ * naming the file and line. */
+static void test_line_limit_default(void) {
+    mf_error err;
+    CHECK(read_long_line(MF__CSV_MAX_LINE, &err) == 1);
+    CHECK(read_long_line(MF__CSV_MAX_LINE + 1, &err) == MF_EDATA);
+    CHECK_STR(err.file, tmp_path);
+    CHECK(err.line == 2);
+    CHECK_HAS(err.message, "record longer than 67108864 bytes");
+}
+
+/* Open `len` bytes of text with a limit of `max` bytes per record and read
+ * it to the end or to the first error; returns that result. */
+static int read_limited(const char *text, size_t len, size_t max, const char *key,
+                        mf_error *err) {
+    mf__csv_opts o = {.delim = ',', .max_line = max, .limit_key = key};
+    mf__csv *c;
+    int rc = mf__csv_open_opts(write_tmp_n(text, len), &o, &c, err);
+    if (rc) return rc;
+    const mf__slice *f;
+    while ((rc = mf__csv_next(c, &f, err)) == 1) {}
+    mf__csv_close(c);
+    return rc;
+}
+#define LIMITED(text, max) read_limited(text, strlen(text), max, NULL, &err)
+
+static void test_line_limit(void) {
+    mf_error err;
+    /* 8 bytes: the line break is not counted */
+    CHECK(LIMITED("a,b\n1234,678\n12,45678\r\n\"1\",\"\"\"\"\n", 8) == 0);
+    CHECK(LIMITED("a,b\n1234,678\n123,56789\n", 8) == MF_EDATA);
+    CHECK(err.line == 3);
+    CHECK_HAS(err.message, "record longer than 8 bytes in field 2 (b)");
+    CHECK(LIMITED("a,b\n1234,6789\n", 8) == MF_EDATA);
+    CHECK(err.line == 2);
+    CHECK(LIMITED("a,b\n12345678,\n", 8) == MF_EDATA); /* the delimiter counts */
+    CHECK(LIMITED("a,b\n1234567,\n", 8) == 0);
+    /* quoted fields, closing quote, doubled quotes, line breaks inside */
+    CHECK(LIMITED("a,b\n1,\"3456\"\n", 8) == 0);
+    CHECK(LIMITED("a,b\n1,\"34567\"\n", 8) == MF_EDATA);
+    CHECK(err.line == 2);
+    CHECK(LIMITED("a,b\n1,\"3\"\"6\"\n", 8) == 0);
+    CHECK(LIMITED("a,b\n1,\"3\"\"67\"\n", 8) == MF_EDATA);
+    CHECK(LIMITED("a,b\n1,\"34\"\"\"\n", 8) == 0);
+    CHECK(LIMITED("a,b\n1,\"34\"\"\"\"\"\n", 8) == MF_EDATA);
+    CHECK(LIMITED("a,b\n1,2\n1,\"3\n\n\n\n\n\n\n\"\n", 8) == MF_EDATA);
+    CHECK(err.line == 3); /* where the record starts */
+    CHECK_HAS(err.message, "record longer than 8 bytes in field 2 (b)");
+    /* an unterminated quote past the limit is reported as too long */
+    CHECK(LIMITED("a,b\n1,\"345678901234\n", 8) == MF_EDATA);
+    CHECK_HAS(err.message, "record longer than 8 bytes");
+    CHECK(LIMITED("a,b\n1,\"3456\n", 8) == MF_EDATA);
+    CHECK_HAS(err.message, "unterminated quoted field");
+    /* the header too; a BOM is not counted */
+    CHECK(LIMITED("abcd,fghi\n", 8) == MF_EDATA);
+    CHECK(err.line == 1);
+    CHECK_HAS(err.message, "header: record longer than 8 bytes");
+    CHECK(LIMITED("\xEF\xBB\xBF" "abc,efgh\n", 8) == 0);
+    /* the error is sticky and names the setting when told */
+    static const char text[] = "a\n123456789\n1\n";
+    CHECK(read_limited(text, sizeof text - 1, 8, "offline_store.max_line_bytes", &err) ==
+          MF_EDATA);
+    CHECK_HAS(err.message, "record longer than 8 bytes (offline_store.max_line_bytes)");
+    CHECK_STR(err.file, tmp_path);
+    CHECK(err.line == 2);
+}
+
+/* Not files: a device is refused, a FIFO without a writer is empty rather
+ * than a wait for ever, a directory is named as such. */
+static void test_not_a_file(void) {
+    mf__csv *c = (mf__csv *)1;
+    mf_error err;
+    CHECK(mf__csv_open("/dev/zero", ',', &c, &err) == MF_EIO);
+    CHECK(c == NULL);
+    CHECK_STR(err.file, "/dev/zero");
+    CHECK_HAS(err.message, "/dev/zero");
+    CHECK_HAS(err.message, "character device");
+    CHECK(mf__csv_open("/tmp", ',', &c, &err) == MF_EIO);
+    CHECK_HAS(err.message, "/tmp");
+    CHECK_HAS(err.message, "directory");
+    char fifo[64];
+    snprintf(fifo, sizeof fifo, "/tmp/mf_test_csv_fifo_%d", (int)getpid());
+    unlink(fifo);
+    CHECK(mkfifo(fifo, 0600) == 0);
+    alarm(20); /* the old reader waited for a writer for ever */
+    int rc = mf__csv_open(fifo, ',', &c, &err);
+    alarm(0);
+    unlink(fifo);
+    CHECK(rc == MF_EDATA);
+    CHECK(c == NULL);
+    CHECK_HAS(err.message, fifo);
+    CHECK_HAS(err.message, "empty");
+}
+
+/* Pipes: the reader stops reading once a line is longer than the limit
+ * (an endless line must not fill memory), and refuses NUL bytes. */
+static void test_pipe_limits(void) {
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    pid_t child = fork();
+    CHECK(child >= 0);
+    if (child == 0) { /* an endless stream of zero bytes after a header */
+        close(fds[0]);
+        signal(SIGPIPE, SIG_DFL);
+        char zeros[4096] = "h\n";
+        if (write(fds[1], zeros, 2) != 2) _exit(1);
+        memset(zeros, 0, sizeof zeros);
+        while (write(fds[1], zeros, sizeof zeros) > 0) {}
+        _exit(0);
+    }
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    mf__csv_opts o = {.delim = ',', .max_line = 100000};
+    mf__csv *c = (mf__csv *)1;
+    mf_error err;
+    int rc = mf__csv_open_opts(path, &o, &c, &err);
+    close(fds[0]);
+    kill(child, SIGKILL);
+    waitpid(child, NULL, 0);
+    CHECK(rc == MF_EDATA);
+    CHECK(c == NULL);
+    CHECK(err.line == 2);
+    CHECK_HAS(err.message, "longer than 100000 bytes");
+
+    /* NUL bytes through a pipe */
+    CHECK(pipe(fds) == 0);
+    static const char text[] = "a\n1\n\0\0\0\n";
+    CHECK(write(fds[1], text, sizeof text - 1) == (ssize_t)(sizeof text - 1));
+    close(fds[1]);
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    mf__buf b;
+    mf__buf_init(&b);
+    rc = dump(path, ',', &b, &err);
+    close(fds[0]);
+    mf__buf_free(&b);
+    CHECK(rc == MF_EDATA);
+    CHECK(err.line == 3);
+    CHECK_HAS(err.message, "NUL byte");
+}
+
+/* The split reader keeps the limits: a NUL byte or an over-long record in
+ * the second half is reported by the tail reader with its line in the
+ * file, as the one-thread reader reports it. */
+static void test_split_limits(void) {
+    for (int kind = 0; kind < 3; kind++) {
+        mf__buf text;
+        mf__buf_init(&text);
+        mf__buf_puts(&text, "k,v\n");
+        for (int i = 0; i < 2000; i++) {
+            if (i == 1500 && kind == 0) mf__buf_put(&text, "7,x\0y\n", 6);
+            else if (i == 1500 && kind == 1) mf__buf_puts(&text, "7,0123456789012345678901234\n");
+            else mf__buf_printf(&text, "%d,v%d\n", i, i);
+        }
+        long bad_line = kind == 2 ? 0 : 1502;
+        for (int split = 0; split < 2; split++) {
+            mf__csv_opts o = {.delim = ',', .max_line = 20, .split_min = 16};
+            mf__csv *c, *t = NULL;
+            mf_error err;
+            CHECK(mf__csv_open_opts(write_tmp_n(text.data, text.len), &o, &c, &err) == MF_OK);
+            if (split) CHECK(mf__csv_split(c, &t) == 1);
+            const mf__slice *f;
+            long rows = 0;
+            int rc;
+            while ((rc = mf__csv_next(c, &f, &err)) == 1) rows++;
+            if (t) {
+                CHECK(rc == 0);
+                CHECK(!mf__csv_saw_quote(c));
+                CHECK(rows > 0 && rows < 1500);
+                while ((rc = mf__csv_next(t, &f, &err)) == 1) rows++;
+            }
+            if (bad_line) {
+                CHECK(rc == MF_EDATA);
+                if (err.line != bad_line) printf("#   line %d: %s\n", err.line, err.message);
+                CHECK(err.line == bad_line);
+                CHECK_HAS(err.message, kind == 0 ? "NUL byte in field 2 (v)"
+                                                 : "record longer than 20 bytes in field 2 (v)");
+                CHECK(rows == 1500);
+            } else {
+                CHECK(rc == 0);
+                CHECK(rows == 2000);
+            }
+            mf__csv_close(t);
+            mf__csv_close(c);
+        }
+        mf__buf_free(&text);
+    }
+}
+
+/* A header may have MF__CSV_MAX_COLS columns, no more (each costs memory
+ * whatever the line limit). */
+static void test_max_columns(void) {
+    for (int extra = 0; extra < 2; extra++) {
+        mf__buf text;
+        mf__buf_init(&text);
+        for (int i = 0; i < MF__CSV_MAX_COLS + extra; i++) mf__buf_printf(&text, "%sc%d", i ? "," : "", i);
+        mf__buf_puts(&text, "\n");
+        mf__csv *c;
+        mf_error err;
+        int rc = mf__csv_open(write_tmp_n(text.data, text.len), ',', &c, &err);
+        mf__buf_free(&text);
+        if (!extra) {
+            CHECK(rc == MF_OK);
+            CHECK(mf__csv_ncols(c) == MF__CSV_MAX_COLS);
+            mf__csv_close(c);
+        } else {
+            CHECK(rc == MF_EDATA);
+            CHECK(err.line == 1);
+            CHECK_HAS(err.message, "more than 16384 columns");
+        }
+    }
+}
+
 /*---- Writing -------------------------------------------------------------*/
 
 static void test_write_field(void) {
@@ -453,6 +708,27 @@ static void test_write_field(void) {
     mf__buf_init(&b);
     mf__csv_write_field(&b, "a\"b,cdef", 5, ',');
     CHECK(b.len == 8 && memcmp(b.data, "\"a\"\"b,c\"", 8) == 0);
+    mf__buf_free(&b);
+}
+
+/* Found by fuzz_csv: a field that starts with a UTF-8 byte order mark is
+ * quoted, since written first in a file it would read back without it (a
+ * reader drops a BOM at the start of a file). */
+static void test_write_bom_field(void) {
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__csv_write_field(&b, "\xEF\xBB\xBFid", 5, ',');
+    CHECK_STR(b.data, "\"\xEF\xBB\xBFid\"");
+    mf__buf_puts(&b, ",x\n1,2\n");
+    mf__csv *c;
+    mf_error err;
+    CHECK(mf__csv_open(write_tmp_n(b.data, b.len), ',', &c, &err) == MF_OK);
+    mf__buf_free(&b);
+    CHECK_STR(mf__csv_colname(c, 0), "\xEF\xBB\xBFid");
+    mf__csv_close(c);
+    mf__buf_init(&b);
+    mf__csv_write_field(&b, "\xEF\xBB", 2, ','); /* half a BOM is plain text */
+    CHECK_STR(b.data, "\xEF\xBB");
     mf__buf_free(&b);
 }
 
@@ -526,7 +802,15 @@ int main(void) {
     RUN(test_error_sticky);
     RUN(test_error_header);
     RUN(test_error_open);
+    RUN(test_error_nul);
+    RUN(test_line_limit_default);
+    RUN(test_line_limit);
+    RUN(test_not_a_file);
+    RUN(test_pipe_limits);
+    RUN(test_split_limits);
+    RUN(test_max_columns);
     RUN(test_write_field);
+    RUN(test_write_bom_field);
     RUN(test_write_read_round_trip);
     if (tmp_path[0]) unlink(tmp_path);
     MFT_END();
