@@ -12,7 +12,7 @@
 #   MF_BENCH_ONLY   workloads to run, separated by spaces or commas
 #                   (default: all of them; the list is in WORKLOADS below)
 #   MF_BENCH_SCALE  full (default) or small (a tenth of the rows, for
-#                   development; its figures are not comparable to BENCH.md)
+#                   development; its figures are not comparable to the goals)
 #   MF_BENCH_RUNS   timed runs of each command; the median is reported
 #                   (default 3)
 #   MF_BIN          the moonfeast binary (default: bin/moonfeast)
@@ -404,7 +404,7 @@ wl_pit() {
     PIT_VIEWS="small=$small v1=${big}_v1 v2=${big}_v2 v3=${big}_v3 v4=${big}_v4 v5=${big}_v5"
     pit_repo
 
-    # The workload of BENCH.md, then how cost grows with rows and views.
+    # The reference workload, then how cost grows with rows and views.
     pit_case "pit_${E}x${F}" yes "v1=${big}_v1"
     one_mf=$MF_WALL one_dk=$DK_WALL
     pit_case "pit_${E}x${FS}" yes "small=$small"

@@ -268,7 +268,7 @@ typedef struct mf_historical_options {
     int64_t start_us, end_us;
 } mf_historical_options;
 
-/* Point-in-time join (SEMANTICS.md section 3). `entities` may be NULL for
+/* Point-in-time join (docs/concepts.md, "Historical retrieval"). `entities` may be NULL for
  * entity-less retrieval. On success *out is a new table (entity columns in
  * input order, then the requested features in request order; rows in input
  * order) that the caller frees with mf_table_free. */
@@ -342,7 +342,7 @@ int mf_online_request_add_int64(mf_online_request *req, const char *join_key,
 int mf_online_request_add_text(mf_online_request *req, const char *join_key,
                                const char *const *values, size_t n, mf_error *err);
 
-/* A reusable response (column-oriented, SEMANTICS.md section 5). */
+/* A reusable response (column-oriented, docs/concepts.md, "Online reads"). */
 typedef struct mf_online_response mf_online_response;
 
 mf_online_response *mf_online_response_new(void);

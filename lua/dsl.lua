@@ -30,7 +30,7 @@ local getinfo = debug.getinfo
 local getupvalue = debug.getupvalue
 
 ---------------------------------------------------------------------------
--- Value types (Feast's ValueType numbers, SEMANTICS.md section 2)
+-- Value types (Feast's ValueType numbers, docs/concepts.md, "Reading source data")
 ---------------------------------------------------------------------------
 
 local SCALARS = { Bytes = 1, String = 2, Int32 = 3, Int64 = 4, Float64 = 5,

@@ -3,8 +3,8 @@
  *
  * The file is loaded whole with libyaml's document API and walked one
  * section at a time (project, provider, registry, online_store,
- * offline_store, entity_key_serialization_version, feature_server; see
- * SEMANTICS.md section 8). Every value is a scalar or a flat mapping of
+ * offline_store, entity_key_serialization_version, feature_server, lua; see
+ * docs/config.md). Every value is a scalar or a flat mapping of
  * scalars, so the walk never goes deeper than two levels whatever the input.
  *
  * Rules kept here and nowhere else:
@@ -562,6 +562,31 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     return MF_OK;
 }
 
+/* lua: {max_instructions, max_memory_mb, timeout_seconds}: the budget of
+ * one run of user Lua (a load of the definitions). Each at least 1; the
+ * upper bounds keep the products (bytes, microseconds) far from overflow. */
+static int parse_lua(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    if (val->type != YAML_MAPPING_NODE)
+        return key_err(P, val, "lua", "expected a mapping, got %s", kind_name(val));
+    cfg_slot s[] = {{"max_instructions", 0, NULL, NULL},
+                    {"max_memory_mb", 0, NULL, NULL},
+                    {"timeout_seconds", 0, NULL, NULL}};
+    int rc = map_collect(P, val, "lua", s, MF__ARRAY_LEN(s));
+    if (rc) return rc;
+    int64_t ins = (int64_t)cfg->lua_budget.max_instructions;
+    int64_t mb = (int64_t)(cfg->lua_budget.max_memory >> 20);
+    int64_t secs = cfg->lua_budget.max_ms / 1000;
+    if ((s[0].val && (rc = get_int(P, s[0].val, "lua.max_instructions", 1000,
+                                   INT64_C(1000000000000000), &ins))) ||
+        (s[1].val && (rc = get_int(P, s[1].val, "lua.max_memory_mb", 1, 1048576, &mb))) ||
+        (s[2].val && (rc = get_int(P, s[2].val, "lua.timeout_seconds", 1, 86400 * 365, &secs))))
+        return rc;
+    cfg->lua_budget.max_instructions = (uint64_t)ins;
+    cfg->lua_budget.max_memory = (size_t)mb << 20;
+    cfg->lua_budget.max_ms = secs * 1000;
+    return MF_OK;
+}
+
 /*---- Document --------------------------------------------------------------*/
 
 /* Every field at its default; paths against P->repo. */
@@ -577,6 +602,9 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->online_command_timeout_ms = 1000;
     cfg->offline_type = mf__xstrdup("file");
     cfg->offline_max_line_bytes = (int64_t)MF__CSV_MAX_LINE;
+    cfg->lua_budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
+    cfg->lua_budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
+    cfg->lua_budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
     cfg->entity_key_serialization_version = 3;
     cfg->feature_server_host = mf__xstrdup("127.0.0.1");
     cfg->feature_server_port = 6566;
@@ -586,14 +614,15 @@ static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
     if (root && root->type != YAML_MAPPING_NODE && !is_null(root))
         return loc_err(P, node_line(root), "expected a mapping of keys at the top, got %s",
                        kind_name(root));
-    enum { PROJECT, PROVIDER, REGISTRY, ONLINE, OFFLINE, EKSV, SERVER };
+    enum { PROJECT, PROVIDER, REGISTRY, ONLINE, OFFLINE, EKSV, SERVER, LUA };
     cfg_slot s[] = {{"project", 0, NULL, NULL},
                     {"provider", 0, NULL, NULL},
                     {"registry", 0, NULL, NULL},
                     {"online_store", 0, NULL, NULL},
                     {"offline_store", 0, NULL, NULL},
                     {"entity_key_serialization_version", 0, NULL, NULL},
-                    {"feature_server", 0, NULL, NULL}};
+                    {"feature_server", 0, NULL, NULL},
+                    {"lua", 0, NULL, NULL}};
     int rc;
     if (root && root->type == YAML_MAPPING_NODE &&
         (rc = map_collect(P, root, NULL, s, MF__ARRAY_LEN(s))))
@@ -605,6 +634,7 @@ static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
     if (s[OFFLINE].val && (rc = parse_offline(P, s[OFFLINE].val, cfg))) return rc;
     if (s[EKSV].val && (rc = parse_ek_version(P, s[EKSV].val, cfg))) return rc;
     if (s[SERVER].val && (rc = parse_server(P, s[SERVER].val, cfg))) return rc;
+    if (s[LUA].val && (rc = parse_lua(P, s[LUA].val, cfg))) return rc;
     return MF_OK;
 }
 

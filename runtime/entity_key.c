@@ -1,7 +1,7 @@
 /*
  * entity_key.c — Feast's entity key serialization, version 3.
  *
- * SEMANTICS.md section 7: u32 number of join keys; for each join key in
+ * docs/concepts.md, "Online stores": u32 number of join keys; for each join key in
  * sorted name order: u32 type 2, u32 name length, name bytes; then for each
  * value in the same order: u32 ValueType, u32 value length, value bytes
  * (String UTF-8, Bytes raw, Int32 4 bytes, Int64 and UnixTimestamp 8 bytes,

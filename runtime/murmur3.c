@@ -2,7 +2,7 @@
  * murmur3.c — MurmurHash3 x86_32 (Austin Appleby's public-domain algorithm).
  *
  * Feast names the hash fields of its Redis layout by the MurmurHash3 x86
- * 32-bit hash (seed 0) of "view:feature" (SEMANTICS.md section 7); the Redis
+ * 32-bit hash (seed 0) of "view:feature" (docs/concepts.md, "Online stores"); the Redis
  * online store uses it for the same field names. Blocks are read
  * little-endian whatever the host's byte order.
  */

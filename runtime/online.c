@@ -10,7 +10,7 @@
  * statuses and event times are set. Request and response keep their memory
  * across calls: after warm-up a call allocates nothing.
  *
- * Response layout (SEMANTICS.md section 5): join keys first, in the order
+ * Response layout (docs/concepts.md, "Online reads"): join keys first, in the order
  * the request gave them, then features in request order.
  *
  * A view without entities has one stored row (keyed by Feast's dummy

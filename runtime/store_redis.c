@@ -1,7 +1,7 @@
 /*
  * store_redis.c — the Redis online store, in Feast's own layout.
  *
- * Layout (SEMANTICS.md section 7), shared with Feast so that both can serve
+ * Layout (docs/concepts.md, "Online stores"), shared with Feast so that both can serve
  * from one Redis:
  *   key    = entity key serialized (v3) + project name bytes; a view without
  *            entities keys its one row as Feast does, by the dummy entity
@@ -31,7 +31,7 @@
  * The script compares the stored "_ts:view" with the new one and writes
  * (HSET, EXPIRE) only when the new event time is newer, or equal with a
  * created time at least the stored one, so the check and the write are
- * atomic (SEMANTICS.md section 4, on every store). Feast's layout has no
+ * atomic (docs/concepts.md, "Materialization", on every store). Feast's layout has no
  * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
  * (decimal microseconds), which Feast never reads; a hash without it (one
  * Feast wrote) counts as created at the smallest time. The script is loaded once (SCRIPT LOAD, its SHA1 kept across

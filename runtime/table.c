@@ -10,7 +10,7 @@
  * cells of Bytes are taken as their text; list cells are JSON arrays read
  * by the JSON list codec (json.c) and kept in its canonical text ("[1,2]").
  * Pass-through (raw) columns are kept as they are. Output follows
- * SEMANTICS.md section 2: timestamps in RFC 3339, floats in the shortest
+ * docs/concepts.md, "Reading source data": timestamps in RFC 3339, floats in the shortest
  * text that reads back to the same value. JSON output is valid whatever the
  * bytes (mf__buf_json_str); CSV output refuses a cell holding a NUL byte,
  * which CSV cannot carry.

@@ -6,7 +6,7 @@
 # DUMMY_ENTITY_VAL). A read answers one row per entity row of the request
 # (whatever its columns), each with the view's latest values. Expected
 # values are worked out by hand from the CSV below; the Redis key bytes are
-# written out here from the v3 layout (SEMANTICS.md section 7), and a value
+# written out here from the v3 layout (docs/concepts.md, "Online stores"), and a value
 # written into that hash by hand (a Double Value, a Timestamp) reads back.
 # Materializing must be clean under the sanitizers (no report on stderr).
 . "$(dirname "$0")/lib.sh"

@@ -1,5 +1,5 @@
 # online_serving.sh — materialization and online reads through the real CLI
-# (SEMANTICS.md sections 4 and 5).
+# (docs/concepts.md, "Materialization" and "Online reads").
 #
 # Expected values are worked out here, independently of moonfeast: by awk
 # over the source CSV (per driver, among the rows in the window, the row

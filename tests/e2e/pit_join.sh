@@ -1,5 +1,5 @@
 # pit_join.sh — historical retrieval (the point-in-time join) through the
-# real CLI, one case per rule of SEMANTICS.md section 3: window bounds, ttl,
+# real CLI, one case per rule of docs/concepts.md, "Historical retrieval": window bounds, ttl,
 # tie breaks, composite and absent keys, projections, field mapping, SQLite
 # sources and entity queries, entity-less retrieval, output formats and value
 # text. Each case builds a tiny repo (project t) whose expected output was

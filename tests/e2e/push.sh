@@ -1,6 +1,6 @@
 # push.sh — push sources and direct writes through the real CLI
 # (`moonfeast push SOURCE --file ROWS.csv --to ...`, `moonfeast
-# write-to-online-store VIEW --file ROWS.csv`; SEMANTICS.md sections 4-6).
+# write-to-online-store VIEW --file ROWS.csv`; docs/concepts.md, "Pushes and direct writes").
 #
 # The whole suite runs twice over a quickstart repo (`moonfeast init`,
 # project "drivers") with extra definitions: once with the default SQLite

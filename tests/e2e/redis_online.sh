@@ -72,7 +72,7 @@ expect_out "feature service: redis gives sqlite's JSON" "$SQ_OUT"
 
 #---- Feast's layout -------------------------------------------------------------
 
-# every key: v3 entity key of driver_id (SEMANTICS.md section 7) + "drivers",
+# every key: v3 entity key of driver_id (docs/concepts.md, "Online stores") + "drivers",
 # as redis-cli --no-raw escapes binary keys
 PREFIX='"\x01\x00\x00\x00\x02\x00\x00\x00\t\x00\x00\x00driver_id\x04\x00\x00\x00\b\x00\x00\x00'
 keys_ok() {

@@ -1,5 +1,5 @@
 # registry_concurrency.sh — many `moonfeast apply` processes at once, one
-# file registry (SEMANTICS.md section 9: writers take a lock, so concurrent
+# file registry (docs/concepts.md, "The registry": writers take a lock, so concurrent
 # writers lose nothing).
 #
 # N feature repos, one project, each feature_store.yaml naming the same

@@ -1,5 +1,5 @@
 # registry_crash.sh — a writer killed mid-commit leaves the file registry
-# readable and equal to the old or the new state (SEMANTICS.md section 9:
+# readable and equal to the old or the new state (docs/concepts.md, "The registry":
 # temp file, fsync, rename).
 #
 # 1. With MF_TEST_REGISTRY_PAUSE_MS the writer sleeps between writing

@@ -15,7 +15,8 @@
  *         MFT_END();
  *     }
  *
- * Rules checked (SEMANTICS.md sections 4, 5, 7 and mf_internal.h):
+ * Rules checked (docs/concepts.md: "Materialization", "Online reads",
+ * "Online stores"; and mf_internal.h):
  * - update creates what a view needs: a read right after it finds nothing
  *   and a write succeeds; update again keeps the data; update with drop
  *   removes one view's data and keeps the others'.

@@ -111,7 +111,7 @@ static void test_full_file(void) {
     setenv("MFT_REDIS_PASSWORD", "s3cret", 1);
     mf__config cfg;
     mf_error err;
-    int rc = load("# the example of SEMANTICS.md\n"
+    int rc = load("# the example of docs/config.md\n"
                   "project: driver_ranking            # required\n"
                   "provider: local\n"
                   "registry: data/registry.db\n"
@@ -564,6 +564,31 @@ static void test_seconds_ranges(void) {
     mf__config_free(&cfg);
 }
 
+/* lua: the budget of a definition load: defaults, overrides, ranges. */
+static void test_lua_budget(void) {
+    mf__config cfg;
+    mf_error err;
+    CHECK(load("project: p\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.lua_budget.max_instructions == MF__LUA_DEFAULT_INSTRUCTIONS);
+    CHECK(cfg.lua_budget.max_memory == (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20);
+    CHECK(cfg.lua_budget.max_ms == MF__LUA_DEFAULT_SECONDS * 1000);
+    mf__config_free(&cfg);
+    CHECK(load("project: p\nlua:\n  max_instructions: 5000000\n  max_memory_mb: 64\n"
+               "  timeout_seconds: 3\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.lua_budget.max_instructions == 5000000);
+    CHECK(cfg.lua_budget.max_memory == (size_t)64 << 20);
+    CHECK(cfg.lua_budget.max_ms == 3000);
+    mf__config_free(&cfg);
+    CHECK_FAILS("project: p\nlua:\n  max_instructions: 0\n", 3, "key 'lua.max_instructions'",
+                "must be between 1000 and");
+    CHECK_FAILS("project: p\nlua: {max_memory_mb: -1}\n", 2, "key 'lua.max_memory_mb'",
+                "must be between 1 and 1048576");
+    CHECK_FAILS("project: p\nlua: {timeout_seconds: many}\n", 2, "key 'lua.timeout_seconds'", "");
+    CHECK_FAILS("project: p\nlua:\n  max_instruction: 5\n", 3, "unknown key 'lua.max_instruction'",
+                "did you mean 'max_instructions'");
+    CHECK_FAILS("project: p\nlua: 5\n", 2, "key 'lua'", "expected a mapping");
+}
+
 static double now_s(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -709,6 +734,7 @@ int main(void) {
     RUN(test_truncations_never_crash);
     RUN(test_offline_max_line_bytes);
     RUN(test_seconds_ranges);
+    RUN(test_lua_budget);
     RUN(test_deep_nesting);
     RUN(test_long_scalars);
     RUN(test_config_file_limits);

@@ -836,7 +836,7 @@ static void test_wide_request(void) {
 }
 
 /* The materialized key of driver_id=1001 in data/online.db is the v3 key
- * written out by hand (SEMANTICS.md section 7). */
+ * written out by hand (docs/concepts.md, "Online stores"). */
 static void test_materialized_key_bytes(void) {
     mf_error err;
     char *dir = mf__xasprintf("%s/keys", tmp_root);

@@ -325,7 +325,7 @@ static Mf__FeatureView *driver_view(void) {
 }
 
 /* "01000000 02000000 09000000 driver_id 04000000 08000000 e903000000000000"
- * + "p" (SEMANTICS.md section 7) */
+ * + "p" (docs/concepts.md, "Online stores") */
 static const char driver_key[] =
     "\x01\x00\x00\x00" "\x02\x00\x00\x00" "\x09\x00\x00\x00" "driver_id"
     "\x04\x00\x00\x00" "\x08\x00\x00\x00" "\xe9\x03\x00\x00\x00\x00\x00\x00" "p";

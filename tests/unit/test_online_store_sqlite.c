@@ -10,7 +10,7 @@
  *    apply in another), reopening, damaged rows, a file that cannot be
  *    opened, a view that has no table.
  * 3. Entity keys, version 3, byte for byte against bytes written out here
- *    by hand from SEMANTICS.md section 7.
+ *    by hand from docs/concepts.md, "Online stores".
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
@@ -264,7 +264,7 @@ static bool same_bytes(const mf__buf *got, const unsigned char *want, size_t n) 
 }
 
 static void test_ekey_driver_id(void) {
-    /* SEMANTICS.md section 7: 01000000 02000000 09000000 "driver_id"
+    /* docs/concepts.md, "Online stores": 01000000 02000000 09000000 "driver_id"
      * 04000000 08000000 e903000000000000 */
     static const unsigned char want[] = {
         0x01, 0x00, 0x00, 0x00,                          /* one join key */

@@ -12,7 +12,7 @@
  * random entity rows (absent keys, null keys, duplicates, times before and
  * after all data), given in memory (mf_entity_df_add_*) on even seeds and
  * read from a CSV file on odd ones. Every cell of the result is compared
- * with a brute-force reference written here from SEMANTICS.md section 3:
+ * with a brute-force reference written here from docs/concepts.md, "Historical retrieval":
  * for each entity row and view, scan every source row; a candidate has the
  * same key and ts <= T and (ttl == 0 or ts >= T - ttl); the winner has the
  * greatest ts, then the greatest created, then comes last in the source.
