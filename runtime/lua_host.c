@@ -717,6 +717,10 @@ static int convert_objects(lua_State *L) {
 
 /*---- Loading definitions ---------------------------------------------------*/
 
+/* The largest definition file read (a file is source text a person wrote;
+ * this only keeps a stray huge file from being read whole). */
+#define MF__DEFS_MAX_FILE ((size_t)64 << 20)
+
 /* Compile one definition file's text. Stack: [] -> [fn]; on failure the
  * error is in err and the stack unchanged. */
 static int load_definition(lua_State *L, const char *rel, const char *text, size_t len,
@@ -770,8 +774,11 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
         char *full = mf__path_join(cfg->repo_path, files.items[i]);
         char *text;
         size_t len;
-        rc = mf__read_file(full, &text, &len, err);
+        rc = mf__read_input(full, MF__DEFS_MAX_FILE, &text, &len, err);
         free(full);
+        if (rc == MF_EDATA)
+            rc = mf__err_at(err, MF_EDEF, files.items[i], 0, "a definition file is at most %zu "
+                            "MiB; this one is longer", MF__DEFS_MAX_FILE >> 20);
         if (rc) break;
         lua_pushlstring(L, text, len);
         lua_setfield(L, 1, files.items[i]);

@@ -64,6 +64,14 @@ printf 'driver.name = "bad name!"\n' >b.lua
 r "$MF" plan
 expect_err "objects are read-only" 1 "b.lua:1: entity 'driver' is read-only"
 
+#---- a definition file too large to be source text ------------------------------------
+
+head -c 70000000 /dev/zero | tr '\0' ' ' >big.lua
+r "$MF" plan
+expect_err "a definition file over 64 MiB is refused" 1 \
+    "big.lua: a definition file is at most 64 MiB; this one is longer"
+rm -f big.lua
+
 #---- symbolic links ------------------------------------------------------------------
 
 rm -f b.lua
