@@ -66,6 +66,7 @@ expect_err "objects are read-only" 1 "b.lua:1: entity 'driver' is read-only"
 
 #---- a definition file too large to be source text ------------------------------------
 
+rm -f b.lua
 head -c 70000000 /dev/zero | tr '\0' ' ' >big.lua
 r "$MF" plan
 expect_err "a definition file over 64 MiB is refused" 1 \
