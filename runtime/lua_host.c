@@ -821,7 +821,7 @@ done:
 int mf__lua_run_file(const char *path, mf_error *err) {
     char *text;
     size_t len;
-    int rc = mf__read_file(path, &text, &len, err);
+    int rc = mf__read_input(path, MF__DEFS_MAX_FILE, &text, &len, err);
     if (rc) return rc;
     lstate *ls = new_state(NULL, "the Lua test");
     if (!ls) {

@@ -90,8 +90,6 @@ void mf__buf_json_str(mf__buf *b, const char *s, size_t n);
  * the first NUL byte unless allow_nul; n when there is none. */
 size_t mf__utf8_check(const char *s, size_t n, bool allow_nul);
 
-/* Read a whole file; *out NUL-terminated, caller frees. */
-int mf__read_file(const char *path, char **out, size_t *len, mf_error *err);
 /* Open `path` to read bytes from: a regular file (*is_file, its *size), or
  * a pipe or FIFO. Never waits: a FIFO without a writer opens and reads as
  * empty. A directory, a device or a socket is an MF_EIO error naming the

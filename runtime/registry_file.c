@@ -86,7 +86,8 @@ static int file_load(mf__registry *base, Mf__Registry **out, mf_error *err) {
         *out = mf__reg_new();
         return MF_OK;
     }
-    int rc = mf__read_file(r->path, &data, &len, err);
+    /* a device or a huge stray file is an error, never read whole */
+    int rc = mf__read_input(r->path, (size_t)1 << 30, &data, &len, err);
     if (rc) return rc;
     rc = decode(r->path, (unsigned char *)data, len, out, err);
     free(data);

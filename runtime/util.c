@@ -215,26 +215,6 @@ void mf__buf_json_str(mf__buf *b, const char *s, size_t n) {
 
 /*---- Files and paths -------------------------------------------------------*/
 
-int mf__read_file(const char *path, char **out, size_t *len, mf_error *err) {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return mf__err(err, MF_EIO, "cannot open %s: %s", path, strerror(errno));
-    mf__buf b;
-    mf__buf_init(&b);
-    char chunk[65536];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) mf__buf_put(&b, chunk, n);
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        mf__buf_free(&b);
-        return mf__err(err, MF_EIO, "cannot read %s", path);
-    }
-    if (len) *len = b.len;
-    *out = mf__buf_steal(&b);
-    return MF_OK;
-}
-
 /* Refuse what is neither a regular file nor a pipe; name what it is. */
 static const char *not_input_kind(mode_t m) {
     if (S_ISREG(m) || S_ISFIFO(m)) return NULL;
@@ -283,7 +263,9 @@ int mf__read_input(const char *path, size_t max, char **out, size_t *len, mf_err
     for (;;) {
         mf__buf_reserve(&b, 65536);
         size_t want = b.cap - b.len - 1;
-        if (want > max + 1 - b.len) want = max + 1 - b.len; /* one byte past max tells */
+        size_t room = max - b.len; /* b.len <= max here */
+        if (room < SIZE_MAX) room++; /* one byte past max tells */
+        if (want > room) want = room;
         ssize_t n = read(fd, b.data + b.len, want);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0) {

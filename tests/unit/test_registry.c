@@ -64,7 +64,7 @@ static int write_bytes(const char *path, const void *p, size_t n) {
 static char *slurp(const char *path, size_t *len) {
     char *data = NULL;
     mf_error err;
-    if (mf__read_file(path, &data, len, &err) != MF_OK) return NULL;
+    if (mf__read_input(path, SIZE_MAX, &data, len, &err) != MF_OK) return NULL;
     return data;
 }
 

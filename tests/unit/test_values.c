@@ -353,7 +353,7 @@ static void test_csv_refuses_nul(void) {
     CHECK(mf_table_write(t, path, MF_FORMAT_JSONL, &err) == MF_OK);
     char *text = NULL;
     size_t len = 0;
-    CHECK(mf__read_file(path, &text, &len, &err) == MF_OK);
+    CHECK(mf__read_input(path, SIZE_MAX, &text, &len, &err) == MF_OK);
     CHECK_STR(text, "{\"id\":1,\"note\":\"fine\"}\n{\"id\":2,\"note\":\"a\\u0000b\"}\n");
     free(text);
     remove(path);
