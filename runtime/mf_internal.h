@@ -347,6 +347,14 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err);
 struct lua_State;
 void mf__lua_charge(struct lua_State *L, uint64_t steps);
 
+/* Lua's string pattern functions (lua_strlib.c): set find, match, gmatch
+ * and gsub, with the results and error messages of LuaJIT's own, as fields
+ * of the table on top of the stack ([t] -> [t]). They charge their work to
+ * `charge` as they go (the sandbox passes mf__lua_charge), which may raise
+ * to stop them; they hold no memory outside Lua when it does. */
+void mf__lua_strlib_patterns(struct lua_State *L,
+                             void (*charge)(struct lua_State *L, uint64_t steps));
+
 /* Run a Lua file in a fresh sandbox with the stdlib (moonfeast lua-test). */
 int mf__lua_run_file(const char *path, mf_error *err);
 
