@@ -15,6 +15,9 @@
 --   * the metatable shared by all strings is hidden (getmetatable("") is
 --     false) and indexes a private copy of the string library, so user code
 --     cannot replace string.match under the DSL's validation;
+--   * string.find, match, gmatch and gsub are runtime/lua_strlib.c's, which
+--     charge their work to the budget: a backtracking pattern cannot hang
+--     the thread inside C, where the count hook never runs;
 --   * pcall and xpcall cannot swallow a budget error (instructions, time,
 --     memory: runtime/lua_host.c): once the budget is spent, every
 --     protected call re-raises.
@@ -36,18 +39,21 @@ local function copy(t)
     return c
 end
 
-local function string_lib()
+-- The string library user code gets: without dump, with the budgeted
+-- pattern functions.
+local function string_lib(patterns)
     local s = copy(string)
     s.dump = nil
+    for k, f in pairs(patterns) do s[k] = f end
     return s
 end
 
 -- Hide the metatable every string shares and point its __index at a copy
 -- of the string library that user code cannot reach. Idempotent per state.
-local function protect_strings()
+local function protect_strings(patterns)
     local mt = debug.getmetatable("")
     if rawget(mt, "__metatable") == nil then
-        mt.__index = string_lib()
+        mt.__index = string_lib(patterns)
         mt.__metatable = false
     end
 end
@@ -140,9 +146,11 @@ local HIDDEN = { io = "io", os = "os", debug = "debug", package = "package",
 -- stdlib: module name -> source text; extra: globals added to every env
 -- (the DSL's constructors, print); hooks: { load_text = f(src, chunkname)
 -- -> fn | nil, err (source text only), exhausted = f() -> true once the
--- budget is spent }. Returns a function making a new env.
+-- budget is spent, patterns = { find, match, gmatch, gsub } that charge
+-- the budget }. Returns a function making a new env.
 function M.new(stdlib, extra, hooks)
-    protect_strings()
+    local patterns = hooks.patterns
+    protect_strings(patterns)
     local load_text, exhausted = hooks.load_text, hooks.exhausted
     local loaded = {}
     local make
@@ -209,7 +217,7 @@ function M.new(stdlib, extra, hooks)
         local env = {}
         for _, k in pairs(SAFE) do env[k] = _G[k] end
         env.pcall, env.xpcall = safe_pcall, safe_xpcall
-        env.string, env.table, env.math = string_lib(), copy(table), copy(math)
+        env.string, env.table, env.math = string_lib(patterns), copy(table), copy(math)
         env.bit = copy(bit)
         env.os = { time = os.time, clock = os.clock, date = os.date,
                    difftime = os.difftime }

@@ -115,6 +115,14 @@ void mf__lua_charge(lua_State *L, uint64_t steps) {
     if (!s->hit && s->ins > s->budget.max_instructions) s->hit = HIT_INSTRUCTIONS;
     if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
     if (!s->hit) return;
+    /* where: the Lua code that called the C function doing the work */
+    lua_Debug ar;
+    for (int level = 1; lua_getstack(L, level, &ar); level++) {
+        if (lua_getinfo(L, "Sl", &ar) && ar.currentline > 0) {
+            snprintf(s->where, sizeof s->where, "%s:%d", ar.short_src, ar.currentline);
+            break;
+        }
+    }
     lua_pushstring(L, "the Lua budget is spent");
     lua_error(L);
 }
@@ -391,6 +399,9 @@ static int push_env_maker(lua_State *L, int extra_idx, mf_error *err) {
     lua_setfield(L, -2, "load_text");
     lua_pushcfunction(L, l_exhausted);
     lua_setfield(L, -2, "exhausted");
+    lua_newtable(L); /* find, match, gmatch, gsub that charge the budget */
+    mf__lua_strlib_patterns(L, mf__lua_charge);
+    lua_setfield(L, -2, "patterns");
     return pcall(L, 3, 1, err);
 }
 

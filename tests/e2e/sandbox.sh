@@ -48,6 +48,14 @@ r "$MF" plan
 expect_err "time limit" 1 "definition loading stopped after 1000 ms (the limit is lua.timeout_seconds"
 check "time limit: stopped within seconds" test $(($(secs) - t0)) -lt 10
 
+printf 'project: sb\nlua: {max_instructions: 1000000}\n' >feature_store.yaml
+printf 'local s = ("a"):rep(40)\nlocal m = s:match(("a?"):rep(40) .. s)\n' >b.lua
+t0=$(secs)
+r "$MF" plan
+expect_err "a backtracking pattern is charged to the budget" 1 \
+    "b.lua:2: definition loading stopped after 1000000 Lua instructions"
+check "the pattern stopped within seconds" test $(($(secs) - t0)) -lt 10
+
 printf 'project: sb\nlua: {max_instructions: 10}\n' >feature_store.yaml
 r "$MF" plan
 expect_err "a budget below its range is a config error" 1 \

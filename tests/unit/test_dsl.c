@@ -921,6 +921,13 @@ static void test_budgets(void) {
     CHECK(def_fails("while true do\n  xpcall(function() while true do end end, function() "
                     "while true do end end)\nend\n",
                     MF_ELIMIT, 2, "lua.max_instructions"));
+    /* work inside C: backtracking patterns are charged too (this hung) */
+    CHECK(def_fails("local s = (\"a\"):rep(40)\nlocal m = s:match((\"a?\"):rep(40) .. s)\n",
+                    MF_ELIMIT, 2, "definition loading stopped after 2000000 Lua instructions"));
+    CHECK(limit_fails("local s = string.rep(\"a\", 1e5)\n"
+                      "local ok = pcall(string.find, s, \".-.-.-.-b\")\n", "lua.max_instructions"));
+    CHECK(limit_fails("local n = 0\nfor w in (\"ab\"):rep(1e5):gmatch(\"(a*)*b\") do n = n + 1 end\n"
+                      "local t = (\"x\"):rep(1e5):gsub(\".-.-.-y\", \"\")\n", "lua.max_instructions"));
     /* time */
     budget.max_instructions = UINT64_MAX / 2;
     budget.max_ms = 200;
