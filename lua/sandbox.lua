@@ -25,8 +25,8 @@
 
 local M = {}
 
-local pairs, type, error, setfenv, tostring, select, rawget, getinfo, getlocal,
-    getupvalue = pairs, type, error, setfenv, tostring, select, rawget,
+local pairs, ipairs, type, error, setfenv, tostring, select, rawget, getinfo, getlocal,
+    getupvalue = pairs, ipairs, type, error, setfenv, tostring, select, rawget,
     debug.getinfo, debug.getlocal, debug.getupvalue
 local setmetatable, pcall, xpcall, unpack = setmetatable, pcall, xpcall, unpack
 local sort, concat = table.sort, table.concat
@@ -61,6 +61,36 @@ end
 local SAFE = { "assert", "error", "ipairs", "next", "pairs", "rawequal",
     "rawget", "rawset", "select", "setmetatable", "getmetatable", "tonumber",
     "tostring", "type", "unpack" }
+
+---------------------------------------------------------------------------
+-- os.time and os.date with their numbers checked
+---------------------------------------------------------------------------
+
+-- LuaJIT casts these numbers to C integers unchecked (undefined for values
+-- out of range, and garbage in practice): out of range is an error here.
+local os_time, os_date = os.time, os.date
+local TIME_FIELDS = { "year", "month", "day", "hour", "min", "sec" }
+
+local function safe_time(t)
+    if t ~= nil then
+        if type(t) ~= "table" then error("os.time takes a table or nothing", 2) end
+        for _, k in ipairs(TIME_FIELDS) do
+            local v = rawget(t, k)
+            if v ~= nil and (type(v) ~= "number" or v ~= v or v < -2147483648
+                             or v > 2147483647) then
+                error("os.time: field '" .. k .. "' must be a number in the 32-bit range", 2)
+            end
+        end
+    end
+    return os_time(t)
+end
+
+local function safe_date(fmt, t)
+    if t ~= nil and (type(t) ~= "number" or t ~= t or t < -2^53 or t > 2^53) then
+        error("os.date: the time must be a number of seconds within +-2^53", 2)
+    end
+    return os_date(fmt, t)
+end
 
 ---------------------------------------------------------------------------
 -- "did you mean": names close to a misspelt one
@@ -219,7 +249,7 @@ function M.new(stdlib, extra, hooks)
         env.pcall, env.xpcall = safe_pcall, safe_xpcall
         env.string, env.table, env.math = string_lib(patterns), copy(table), copy(math)
         env.bit = copy(bit)
-        env.os = { time = os.time, clock = os.clock, date = os.date,
+        env.os = { time = safe_time, clock = os.clock, date = safe_date,
                    difftime = os.difftime }
         env.require = require
         env._VERSION = _VERSION
