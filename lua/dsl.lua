@@ -416,7 +416,7 @@ local function function_source(files, load_text, loc, what, fn)
             local text = concat(body, "\n")
             if (#body > 1 or en > st) and load_text("return " .. text, "=transform") then
                 local _ = value
-                return text
+                return text, src:sub(2), info.linedefined
             end
         end
     end
@@ -668,9 +668,9 @@ function M.session(project, files, load_text)
         if mode ~= "row" and mode ~= "batch" then
             fail(loc, "%s: mode must be \"row\" or \"batch\", got '%s'", what, mode)
         end
-        local src
+        local src, tfile, tline = nil, loc.file, loc.line
         if type(t.transform) == "function" then
-            src = function_source(files, load_text, loc, what, t.transform)
+            src, tfile, tline = function_source(files, load_text, loc, what, t.transform)
         elseif type(t.transform) == "string" then
             src = t.transform
             if not (src:match("^%s*function%W") and src:match("%Wend%s*$")) then
@@ -690,6 +690,7 @@ function M.session(project, files, load_text)
             kind = "on_demand_feature_view", name = t.name, loc = loc,
             source_refs = ref_list(loc, what, "sources", t.sources), schema = schema,
             spec = { name = t.name, features = schema, transform_source = src,
+                     transform_file = tfile, transform_line = tline,
                      mode = mode,
                      write_to_online_store =
                          opt_bool(loc, what, t, "write_to_online_store", false),

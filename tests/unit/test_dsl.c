@@ -661,6 +661,15 @@ static void test_transform_upvalue(void) {
               "    local m = require \"mf.math\"\n"
               "    return { c = m.clamp(r.a, 0, 1) + math.abs(r.b) }\n"
               "  end");
+    /* where the text starts, for the transform's errors */
+    CHECK_STR(reg->on_demand_feature_views[0]->spec->transform_file, "defs.lua");
+    CHECK(reg->on_demand_feature_views[0]->spec->transform_line == P + 3);
+    mf__reg_free(reg);
+    /* given as text: the constructor's line */
+    reg = load_ok(PRE "\non_demand_feature_view { name = \"o\", sources = { fv },\n"
+                      "  schema = { field { name = \"c\", dtype = Float64 } },\n"
+                      "  transform = \"function(r) return { c = r.a } end\" }\n");
+    CHECK(reg && reg->on_demand_feature_views[0]->spec->transform_line == P + 2);
     mf__reg_free(reg);
 }
 

@@ -223,6 +223,8 @@ static Mf__OnDemandFeatureView *full_odfv(const char *project, const char *name)
     mf__pb_append(&s->base, "features", &field("conv_plus", MF__VALUE_TYPE__VT_DOUBLE)->base);
     mf__pb_set_string(&s->transform_source,
                       "function(row)\n  return {conv_plus = row.conv_rate + row.val_to_add}\nend");
+    mf__pb_set_string(&s->transform_file, "defs/odfv.lua");
+    s->transform_line = 7;
     mf__pb_set_string(&s->mode, "lua");
     s->write_to_online_store = 1;
     mf__pb_set_string(&s->description, "computed at request time");
