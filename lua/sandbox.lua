@@ -28,7 +28,7 @@ local M = {}
 local pairs, ipairs, type, error, setfenv, tostring, select, rawget, getinfo, getlocal,
     getupvalue = pairs, ipairs, type, error, setfenv, tostring, select, rawget,
     debug.getinfo, debug.getlocal, debug.getupvalue
-local setmetatable, pcall, xpcall, unpack = setmetatable, pcall, xpcall, unpack
+local setmetatable, pcall, xpcall, unpack, rawset = setmetatable, pcall, xpcall, unpack, rawset
 local sort, concat = table.sort, table.concat
 local lower, sub, byte = string.lower, string.sub, string.byte
 local min = math.min
@@ -258,6 +258,57 @@ function M.new(stdlib, extra, hooks)
         return setmetatable(env, STRICT)
     end
     return make
+end
+
+---------------------------------------------------------------------------
+-- The environment of on-demand transforms
+---------------------------------------------------------------------------
+
+local frozen = setmetatable({}, { __mode = "k" }) -- read-only proxies
+
+-- A read-only view of t: reads go to t, writes are errors.
+local function readonly(t, what)
+    local p = setmetatable({}, {
+        __index = t,
+        __newindex = function(_, k)
+            error(what .. " cannot be changed (a transform tried to set '"
+                  .. tostring(k) .. "')", 2)
+        end,
+        __metatable = false })
+    frozen[p] = true
+    return p
+end
+
+-- The environment transforms run in: the sandbox's (make is M.new's
+-- result), read-only to the bottom, so that nothing one call does is seen
+-- by the next: no global can be set, the library tables and the stdlib
+-- modules `require` returns cannot be changed, and rawset refuses them.
+-- `null` is the value that stands for null in a transform's outputs.
+function M.transform_env(make, null)
+    local env = make()
+    for _, k in ipairs({ "string", "table", "math", "bit", "os" }) do
+        env[k] = readonly(env[k], k)
+    end
+    local req, modules = env.require, {}
+    env.require = function(name)
+        local m = modules[name]
+        if m == nil then
+            local ok, v = pcall(req, name) -- its error, at the caller's line
+            if not ok then error(v, 2) end
+            m = v
+            if type(m) == "table" then m = readonly(m, "module '" .. name .. "'") end
+            modules[name] = m
+        end
+        return m
+    end
+    env.rawset = function(t, k, v)
+        if frozen[t] then error("a read-only table cannot be changed", 2) end
+        return rawset(t, k, v)
+    end
+    env.null = null
+    local p = readonly(env, "the globals of a transform")
+    env._G = p
+    return p
 end
 
 M.suggest = suggest

@@ -55,14 +55,15 @@ enum { HIT_NONE, HIT_INSTRUCTIONS, HIT_TIME, HIT_MEMORY };
 
 /* A Lua state and its budget. The allocator's user data, so the hook and
  * the error path find it with lua_getallocf. */
-typedef struct lstate {
+typedef struct mf__lstate {
     lua_State *L;
     mf__lua_budget budget;
     size_t mem;          /* bytes held by the state */
-    uint64_t ins;        /* instructions run (in steps of HOOK_EVERY) */
-    int64_t deadline;    /* mf__mono_us() limit; 0 = none */
+    uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
+    int64_t deadline;    /* mf__mono_us() limit of this call */
     int hit;             /* HIT_*: the budget that was spent */
-    const char *what;    /* what the state runs, for messages (static) */
+    bool transforms;     /* runs transforms: messages name the transform_ keys */
+    char what[200];      /* what the state runs, for messages */
     char where[600];     /* "file:line" of the code running at the last hook */
 } lstate;
 
@@ -127,8 +128,11 @@ void mf__lua_charge(lua_State *L, uint64_t steps) {
     lua_error(L);
 }
 
-/* The message of a spent budget, for a load of `what`. */
+/* The message of a spent budget, for a run of `what`. */
 static int budget_error(const lstate *s, const char *what, mf_error *err) {
+    const char *k_ins = s->transforms ? "lua.transform_max_instructions" : "lua.max_instructions";
+    const char *k_mem = s->transforms ? "lua.transform_max_memory_mb" : "lua.max_memory_mb";
+    const char *k_time = s->transforms ? "lua.transform_timeout_ms" : "lua.timeout_seconds";
     char file[512] = "";
     int line = 0;
     const char *colon = strrchr(s->where, ':');
@@ -139,17 +143,16 @@ static int budget_error(const lstate *s, const char *what, mf_error *err) {
     switch (s->hit) {
     case HIT_INSTRUCTIONS:
         return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %llu Lua instructions "
-                          "(the limit is lua.max_instructions in feature_store.yaml); is there "
-                          "an endless loop?", what, (unsigned long long)s->budget.max_instructions);
+                          "(the limit is %s in feature_store.yaml); is there an endless loop?",
+                          what, (unsigned long long)s->budget.max_instructions, k_ins);
     case HIT_TIME:
         return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %lld ms (the limit is "
-                          "lua.timeout_seconds in feature_store.yaml)", what,
-                          (long long)s->budget.max_ms);
+                          "%s in feature_store.yaml)", what, (long long)s->budget.max_ms, k_time);
     default: /* where is only approximate: in the message, not in err->file */
         return mf__err(err, MF_ELIMIT, "%s stopped: its Lua memory would exceed "
-                          "%zu MiB (the limit is lua.max_memory_mb in feature_store.yaml)%s%s",
-                          what, s->budget.max_memory >> 20, s->where[0] ? "; last seen running " : "",
-                          s->where);
+                          "%zu MiB (the limit is %s in feature_store.yaml)%s%s",
+                          what, s->budget.max_memory >> 20, k_mem,
+                          s->where[0] ? "; last seen running " : "", s->where);
     }
 }
 
@@ -326,7 +329,7 @@ static int push_embedded(lua_State *L, const char *name, mf_error *err) {
 static int open_libs(lua_State *L) {
     static const lua_CFunction libs[] = {luaopen_base, luaopen_table, luaopen_string,
                                          luaopen_math, luaopen_debug, luaopen_bit,
-                                         luaopen_os};
+                                         luaopen_os, luaopen_jit};
     for (size_t i = 0; i < MF__ARRAY_LEN(libs); i++) {
         lua_pushcfunction(L, libs[i]);
         lua_call(L, 0, 0);
@@ -342,38 +345,57 @@ static int open_libs(lua_State *L) {
     return 0;
 }
 
-/* A new state under budget b (NULL: the defaults), for running `what`
- * (static text, used in messages). NULL when out of memory. Release with
- * close_state. */
-static lstate *new_state(const mf__lua_budget *b, const char *what) {
+mf__lstate *mf__lstate_new(const mf__lua_budget *b, bool transforms) {
     lstate *s = calloc(1, sizeof *s);
     if (!s) return NULL;
     if (b) s->budget = *b;
-    if (!s->budget.max_instructions) s->budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
-    if (!s->budget.max_memory) s->budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
-    if (!s->budget.max_ms) s->budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
-    s->what = what;
+    if (!s->budget.max_instructions)
+        s->budget.max_instructions =
+            transforms ? MF__LUA_TRANSFORM_INSTRUCTIONS : MF__LUA_DEFAULT_INSTRUCTIONS;
+    if (!s->budget.max_memory)
+        s->budget.max_memory = (size_t)(transforms ? MF__LUA_TRANSFORM_MEMORY_MB
+                                                   : MF__LUA_DEFAULT_MEMORY_MB) << 20;
+    if (!s->budget.max_ms)
+        s->budget.max_ms = transforms ? MF__LUA_TRANSFORM_MS : MF__LUA_DEFAULT_SECONDS * 1000;
+    s->transforms = transforms;
+    snprintf(s->what, sizeof s->what, "%s", transforms ? "the transform" : "definition loading");
     s->L = lua_newstate(budget_alloc, s);
     if (!s->L) {
         free(s);
         return NULL;
     }
-    /* compiled traces do not call hooks: interpret, so the budget holds */
-    luaJIT_setmode(s->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
     if (lua_cpcall(s->L, open_libs, NULL) != 0) {
         lua_close(s->L);
         free(s);
         return NULL;
     }
-    s->deadline = mf__mono_us() + s->budget.max_ms * 1000;
+    /* compiled traces do not call hooks: definitions are interpreted, so
+     * the budget holds everywhere; transforms keep the JIT for the code
+     * that cannot loop (transform.c decides, per transform). After
+     * open_libs: opening the jit library turns the compiler on. */
+    if (!transforms) luaJIT_setmode(s->L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    mf__lstate_begin(s);
     lua_sethook(s->L, budget_hook, LUA_MASKCOUNT, HOOK_EVERY);
     return s;
 }
 
-static void close_state(lstate *s) {
+void mf__lstate_free(mf__lstate *s) {
     if (!s) return;
     lua_close(s->L);
     free(s);
+}
+
+lua_State *mf__lstate_L(mf__lstate *s) { return s->L; }
+
+void mf__lstate_begin(mf__lstate *s) {
+    s->ins = 0;
+    s->hit = HIT_NONE;
+    s->where[0] = '\0';
+    s->deadline = mf__mono_us() + s->budget.max_ms * 1000;
+}
+
+void mf__lstate_what(mf__lstate *s, const char *what) {
+    snprintf(s->what, sizeof s->what, "%s", what);
 }
 
 /* Push a sandbox env maker: function() -> env (lua/sandbox.lua), with the
@@ -403,6 +425,31 @@ static int push_env_maker(lua_State *L, int extra_idx, mf_error *err) {
     mf__lua_strlib_patterns(L, mf__lua_charge);
     lua_setfield(L, -2, "patterns");
     return pcall(L, 3, 1, err);
+}
+
+int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err) {
+    return pcall(s->L, nargs, nres, err);
+}
+
+int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,
+                    mf_error *err) {
+    int lrc = load_text(s->L, src, len, chunk);
+    return lrc ? lua_error_to_mf(s->L, lrc, err) : MF_OK;
+}
+
+int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err) {
+    lua_State *L = s->L;
+    int rc = push_embedded(L, "moonfeast.sandbox", err);
+    if (rc) return rc;
+    lua_getfield(L, -1, "transform_env");
+    lua_remove(L, -2);
+    rc = push_env_maker(L, 0, err);
+    if (rc) {
+        lua_pop(L, 1);
+        return rc;
+    }
+    lua_pushlightuserdata(L, NULL);
+    return pcall(L, 2, 1, err);
 }
 
 /*---- Finding definition files ---------------------------------------------*/
@@ -756,7 +803,7 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
     int rc = find_definitions(cfg->repo_path, &files, err);
     if (rc) goto done;
 
-    ls = new_state(&cfg->lua_budget, "definition loading");
+    ls = mf__lstate_new(&cfg->lua_budget, false);
     if (!ls) {
         rc = mf__err(err, MF_ENOMEM, "cannot create a Lua state");
         goto done;
@@ -819,7 +866,7 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
     }
 done:
     mf__reg_free(reg);
-    close_state(ls);
+    mf__lstate_free(ls);
     for (size_t i = 0; i < files.n; i++) free(files.items[i]);
     free(files.items);
     return rc;
@@ -834,7 +881,7 @@ int mf__lua_run_file(const char *path, mf_error *err) {
     size_t len;
     int rc = mf__read_input(path, MF__DEFS_MAX_FILE, &text, &len, err);
     if (rc) return rc;
-    lstate *ls = new_state(NULL, "the Lua test");
+    lstate *ls = mf__lstate_new(NULL, false);
     if (!ls) {
         free(text);
         return mf__err(err, MF_ENOMEM, "cannot create a Lua state");
@@ -855,6 +902,6 @@ int mf__lua_run_file(const char *path, mf_error *err) {
         }
     }
     free(text);
-    close_state(ls);
+    mf__lstate_free(ls);
     return rc;
 }

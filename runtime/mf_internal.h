@@ -122,6 +122,11 @@ typedef struct mf__lua_budget {
 #define MF__LUA_DEFAULT_INSTRUCTIONS 200000000ull
 #define MF__LUA_DEFAULT_MEMORY_MB 256
 #define MF__LUA_DEFAULT_SECONDS 30
+/* The same for one call of an on-demand transform (one row in row mode,
+ * one batch in batch mode); the memory cap is the worker state's. */
+#define MF__LUA_TRANSFORM_INSTRUCTIONS 1000000ull
+#define MF__LUA_TRANSFORM_MEMORY_MB 128
+#define MF__LUA_TRANSFORM_MS 1000
 
 typedef struct mf__config {
     char *config_path;   /* absolute path of feature_store.yaml */
@@ -149,6 +154,7 @@ typedef struct mf__config {
 
     int entity_key_serialization_version; /* 3 */
     mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */
+    mf__lua_budget transform_budget;      /* lua: {transform_max_instructions, ...} */
     char *feature_server_host;            /* default "127.0.0.1" */
     int feature_server_port;              /* default 6566 */
 } mf__config;
@@ -338,6 +344,34 @@ char *mf__sql_ident(const char *s);
  * spec, meta.file/line set; version 0). Caller frees with mf__reg_free.
  * Errors carry file and line of the offending definition. */
 int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err);
+
+/* A Lua state for user code, with its budget (lua_host.c). Definition
+ * loading makes one per load, with the JIT off; the transform runtime one
+ * per worker thread (transforms = true: the JIT stays on for code that
+ * cannot loop, and messages name the lua.transform_* keys). Zero fields of
+ * b take the defaults above. NULL when out of memory. */
+typedef struct mf__lstate mf__lstate;
+mf__lstate *mf__lstate_new(const mf__lua_budget *b, bool transforms);
+void mf__lstate_free(mf__lstate *s);
+struct lua_State *mf__lstate_L(mf__lstate *s);
+/* Start a call: a fresh instruction count and deadline, a spent budget
+ * forgotten. */
+void mf__lstate_begin(mf__lstate *s);
+/* What the state runs now, for budget messages ("on-demand feature view
+ * 'v'"). Copied. */
+void mf__lstate_what(mf__lstate *s, const char *what);
+/* lua_pcall with the message handler: a Lua error (a spent budget too)
+ * comes back in err. Stack: [fn args] -> [results], or [] on error. */
+int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err);
+/* Compile Lua source text (never bytecode) as a chunk named `chunk`.
+ * Stack: [] -> [fn]; on error [] and err set (MF_ELUA). */
+int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,
+                    mf_error *err);
+/* Push a new sandbox environment for transforms: strict, read-only (no
+ * global can be set, the libraries and stdlib modules cannot be changed),
+ * with `null` (the light userdata NULL) for null values. Stack: [] ->
+ * [env], or [] with err set. */
+int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err);
 
 /* Charge `steps` units of work that C code did for Lua code (pattern
  * matching) to the state's budget (counted like VM instructions), and check

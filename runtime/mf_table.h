@@ -39,6 +39,10 @@ void mf__col_push_null(mf__col *c);
  * text is not a value of the type (nothing appended). */
 int mf__col_push_text(mf__col *c, const char *p, size_t len);
 void mf__col_push_i64(mf__col *c, int64_t v);
+/* Append a number to a numeric or Bool column (Bool: v != 0), converted to
+ * the column's class; the caller has checked that v fits (a whole number in
+ * range for Int32/Int64). A text column gets a null. */
+void mf__col_push_num(mf__col *c, double v);
 /* Append text to a text-class column as a value (an empty string too),
  * unchecked: for text that is already a value of the column's type. */
 void mf__col_push_str(mf__col *c, const char *p, size_t len);

@@ -117,6 +117,20 @@ void mf__col_push_i64(mf__col *c, int64_t v) {
     ((int64_t *)c->data)[c->n++] = v;
 }
 
+void mf__col_push_num(mf__col *c, double v) {
+    mf__col_reserve(c, c->n + 1);
+    c->valid[c->n] = 1;
+    switch (c->sc) {
+    case MF__SC_I32: ((int32_t *)c->data)[c->n] = (int32_t)v; break;
+    case MF__SC_I64: ((int64_t *)c->data)[c->n] = (int64_t)v; break;
+    case MF__SC_F32: ((float *)c->data)[c->n] = (float)v; break;
+    case MF__SC_F64: ((double *)c->data)[c->n] = v; break;
+    case MF__SC_BOOL: ((uint8_t *)c->data)[c->n] = v != 0; break;
+    case MF__SC_TEXT: c->valid[c->n] = 0; c->off[c->n + 1] = c->heap_len; break;
+    }
+    c->n++;
+}
+
 void mf__col_push_str(mf__col *c, const char *p, size_t len) {
     mf__col_reserve(c, c->n + 1);
     heap_put(c, p, len);

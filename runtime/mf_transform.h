@@ -1,0 +1,53 @@
+/*
+ * mf_transform.h — running on-demand transforms (transform.c).
+ *
+ * One runtime per worker thread: a Lua state (lua_host.c's, with the
+ * transform budget) holding the transforms of the current registry
+ * snapshot, compiled from the source text the registry stores, once, and
+ * kept (pinned with registry references) until the snapshot changes.
+ */
+#ifndef MF_TRANSFORM_H
+#define MF_TRANSFORM_H
+
+#include "mf_table.h"
+
+typedef struct mf__transforms mf__transforms;
+
+/* A new runtime under budget b (per call; zero fields take the defaults).
+ * Caller frees with mf__transforms_free. */
+int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *err);
+void mf__transforms_free(mf__transforms *t);
+
+/* One input of a transform: a named column of the call's rows. */
+typedef struct mf__tf_input {
+    const char *name;
+    const mf__col *col;
+} mf__tf_input;
+
+/* Run the transform of on-demand view v, of the registry snapshot with
+ * generation gen (v must stay valid while gen does), over n rows: in[0..nin)
+ * are its inputs (source features and request fields, by the names the
+ * transform reads), each at least n rows. Appends n values to each
+ * out[j], which the caller initialised with the type of v's feature j.
+ * Row mode calls the transform once per row, batch mode once for all rows
+ * (docs/definitions.md, "Transforms"). Returns MF_OK; MF_ELUA (a Lua error
+ * or an output that breaks the schema) or MF_ELIMIT (a spent budget) with
+ * the view named in err; out may then hold part of the rows. */
+int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *v,
+                       const mf__tf_input *in, size_t nin, size_t n, mf__col *out,
+                       mf_error *err);
+
+/* Whether the source text of a transform can loop (a for, while, repeat or
+ * goto, or a function defined inside it, which could recurse): such a
+ * transform runs in LuaJIT's interpreter, where the instruction budget is
+ * enforced; the others are compiled by the JIT (they cannot run longer
+ * than their length). Exposed for tests. */
+bool mf__transform_can_loop(const char *src, size_t len);
+
+/* Tests: count LuaJIT's trace events in t's state from now on (a new
+ * watch replaces the previous one; each adds one trace callback), and
+ * read the counts of traces completed and aborted (-1 without a watch). */
+void mf__transforms_jit_watch(mf__transforms *t);
+void mf__transforms_jit_counts(mf__transforms *t, int *traces, int *aborts);
+
+#endif
