@@ -563,14 +563,19 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
 }
 
 /* lua: {max_instructions, max_memory_mb, timeout_seconds}: the budget of
- * one run of user Lua (a load of the definitions). Each at least 1; the
- * upper bounds keep the products (bytes, microseconds) far from overflow. */
+ * one load of the definitions; lua: {transform_max_instructions,
+ * transform_max_memory_mb, transform_timeout_ms}: the budget of one call of
+ * an on-demand transform (memory: of a worker's Lua state). The upper
+ * bounds keep the products (bytes, microseconds) far from overflow. */
 static int parse_lua(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     if (val->type != YAML_MAPPING_NODE)
         return key_err(P, val, "lua", "expected a mapping, got %s", kind_name(val));
     cfg_slot s[] = {{"max_instructions", 0, NULL, NULL},
                     {"max_memory_mb", 0, NULL, NULL},
-                    {"timeout_seconds", 0, NULL, NULL}};
+                    {"timeout_seconds", 0, NULL, NULL},
+                    {"transform_max_instructions", 0, NULL, NULL},
+                    {"transform_max_memory_mb", 0, NULL, NULL},
+                    {"transform_timeout_ms", 0, NULL, NULL}};
     int rc = map_collect(P, val, "lua", s, MF__ARRAY_LEN(s));
     if (rc) return rc;
     int64_t ins = (int64_t)cfg->lua_budget.max_instructions;
@@ -584,6 +589,18 @@ static int parse_lua(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     cfg->lua_budget.max_instructions = (uint64_t)ins;
     cfg->lua_budget.max_memory = (size_t)mb << 20;
     cfg->lua_budget.max_ms = secs * 1000;
+    ins = (int64_t)cfg->transform_budget.max_instructions;
+    mb = (int64_t)(cfg->transform_budget.max_memory >> 20);
+    int64_t ms = cfg->transform_budget.max_ms;
+    if ((s[3].val && (rc = get_int(P, s[3].val, "lua.transform_max_instructions", 1000,
+                                   INT64_C(1000000000000000), &ins))) ||
+        (s[4].val && (rc = get_int(P, s[4].val, "lua.transform_max_memory_mb", 1, 1048576, &mb))) ||
+        (s[5].val &&
+         (rc = get_int(P, s[5].val, "lua.transform_timeout_ms", 1, INT64_C(86400000), &ms))))
+        return rc;
+    cfg->transform_budget.max_instructions = (uint64_t)ins;
+    cfg->transform_budget.max_memory = (size_t)mb << 20;
+    cfg->transform_budget.max_ms = ms;
     return MF_OK;
 }
 
@@ -605,6 +622,9 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->lua_budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
     cfg->lua_budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
     cfg->lua_budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
+    cfg->transform_budget.max_instructions = MF__LUA_TRANSFORM_INSTRUCTIONS;
+    cfg->transform_budget.max_memory = (size_t)MF__LUA_TRANSFORM_MEMORY_MB << 20;
+    cfg->transform_budget.max_ms = MF__LUA_TRANSFORM_MS;
     cfg->entity_key_serialization_version = 3;
     cfg->feature_server_host = mf__xstrdup("127.0.0.1");
     cfg->feature_server_port = 6566;

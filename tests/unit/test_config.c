@@ -587,6 +587,20 @@ static void test_lua_budget(void) {
     CHECK_FAILS("project: p\nlua:\n  max_instruction: 5\n", 3, "unknown key 'lua.max_instruction'",
                 "did you mean 'max_instructions'");
     CHECK_FAILS("project: p\nlua: 5\n", 2, "key 'lua'", "expected a mapping");
+    /* the transform budget */
+    CHECK(load("project: p\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.transform_budget.max_instructions == MF__LUA_TRANSFORM_INSTRUCTIONS);
+    CHECK(cfg.transform_budget.max_memory == (size_t)MF__LUA_TRANSFORM_MEMORY_MB << 20);
+    CHECK(cfg.transform_budget.max_ms == MF__LUA_TRANSFORM_MS);
+    mf__config_free(&cfg);
+    CHECK(load("project: p\nlua: {transform_max_instructions: 20000, transform_max_memory_mb: 8, "
+               "transform_timeout_ms: 5}\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.transform_budget.max_instructions == 20000);
+    CHECK(cfg.transform_budget.max_memory == (size_t)8 << 20);
+    CHECK(cfg.transform_budget.max_ms == 5);
+    mf__config_free(&cfg);
+    CHECK_FAILS("project: p\nlua: {transform_timeout_ms: 0}\n", 2, "key 'lua.transform_timeout_ms'",
+                "must be between 1 and");
 }
 
 static double now_s(void) {
