@@ -33,6 +33,7 @@
 #include "mf_online.h"
 #include "mf_source.h"
 #include "mf_table.h"
+#include "mf_transform.h"
 
 #define ENTITY_TS "event_timestamp"
 
@@ -212,10 +213,26 @@ typedef struct unit {
     int rc;
 } unit;
 
+/* An output column: feature `feat` of unit `unit`, or (odfv != SIZE_MAX)
+ * output `feat` of on-demand view odfvs[odfv]. */
 typedef struct outcol {
-    size_t unit, feat;
+    size_t unit, feat, odfv;
     char *name;
 } outcol;
+
+/* A requested on-demand view: its inputs are features of units (hidden
+ * when not requested themselves) and request fields taken from the entity
+ * columns of the same names; its outputs are computed after the join. */
+typedef struct odfv_req {
+    const Mf__OnDemandFeatureView *v;
+    const char *alias;             /* "" for none */
+    size_t *in_unit, *in_feat;     /* its source features: unit and index */
+    const char **in_name;          /* as the transform sees them */
+    size_t nin;
+    const Mf__Field **req;         /* its request fields */
+    size_t nreq;
+    mf__col *out;                  /* one per feature of v, after the run */
+} odfv_req;
 
 typedef struct request {
     const mf__config *cfg;
@@ -224,6 +241,8 @@ typedef struct request {
     size_t nunits;
     outcol *cols;
     size_t ncols;
+    odfv_req *odfvs;
+    size_t nodfvs;
     const mf_entity_df *df;
     const int64_t *T; /* entity timestamps */
     size_t next_unit; /* work queue */
@@ -256,7 +275,11 @@ static size_t add_unit(request *r, const Mf__FeatureViewSpec *v, const char *ali
     return r->nunits++;
 }
 
-static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_error *err) {
+/* Add feature fname of unit ui to what the unit computes (*fi: its index);
+ * with an output column (named `feature` or `view__feature`) when
+ * `visible`. */
+static int add_unit_feature(request *r, size_t ui, const char *fname, bool full, bool visible,
+                            size_t *fi_out, mf_error *err) {
     unit *u = &r->units[ui];
     const Mf__Field *f = NULL;
     for (size_t i = 0; i < u->view->n_features && !f; i++)
@@ -278,21 +301,110 @@ static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_e
         u->feat = mf__xrealloc(u->feat, (u->nfeat + 1) * sizeof *u->feat);
         u->feat[u->nfeat++] = f;
     }
+    if (fi_out) *fi_out = fi;
+    if (!visible) return MF_OK;
     r->cols = mf__xrealloc(r->cols, (r->ncols + 1) * sizeof *r->cols);
     outcol *o = &r->cols[r->ncols++];
     o->unit = ui;
     o->feat = fi;
+    o->odfv = SIZE_MAX;
     o->name = full ? mf__xasprintf("%s__%s", u->alias[0] ? u->alias : u->view->name, fname)
                    : mf__xstrdup(fname);
     return MF_OK;
 }
 
-static int odfv_unsupported(const Mf__Registry *reg, const char *project, const char *name,
-                            mf_error *err) {
-    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
-        return mf__err(err, MF_EUSAGE, "'%s' is an on-demand feature view; historical "
-                       "retrieval of on-demand features is not available in this version",
-                       name);
+static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_error *err) {
+    return add_unit_feature(r, ui, fname, full, true, NULL, err);
+}
+
+static const Mf__OnDemandFeatureView *find_odfv(const Mf__Registry *reg, const char *project,
+                                                const char *name) {
+    long i = mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name);
+    return i < 0 ? NULL : reg->on_demand_feature_views[i];
+}
+
+/* The request's entry for on-demand view v under alias (added with its
+ * inputs on first use). */
+static int add_odfv(request *r, const Mf__OnDemandFeatureView *v, const char *alias,
+                    size_t *oi, mf_error *err) {
+    alias = alias ? alias : "";
+    for (size_t i = 0; i < r->nodfvs; i++)
+        if (r->odfvs[i].v == v && !strcmp(r->odfvs[i].alias, alias)) {
+            *oi = i;
+            return MF_OK;
+        }
+    const char *project = r->cfg->project;
+    const Mf__OnDemandFeatureViewSpec *s = v->spec;
+    r->odfvs = mf__xrealloc(r->odfvs, (r->nodfvs + 1) * sizeof *r->odfvs);
+    odfv_req *o = &r->odfvs[r->nodfvs++];
+    memset(o, 0, sizeof *o);
+    o->v = v;
+    o->alias = alias;
+    *oi = r->nodfvs - 1;
+    for (size_t k = 0; k < s->n_source_views; k++) {
+        const Mf__FeatureViewProjection *p = s->source_views[k];
+        const Mf__FeatureViewSpec *fv = find_view(r->reg, project, p->view_name);
+        if (!fv)
+            return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its source view '%s' "
+                           "is not registered", s->name, p->view_name);
+        size_t ui = add_unit(r, fv, p->alias, p);
+        size_t nf = p->n_features ? p->n_features : fv->n_features;
+        o->in_unit = mf__xrealloc(o->in_unit, (o->nin + nf + 1) * sizeof *o->in_unit);
+        o->in_feat = mf__xrealloc(o->in_feat, (o->nin + nf + 1) * sizeof *o->in_feat);
+        o->in_name = mf__xrealloc(o->in_name, (o->nin + nf + 1) * sizeof *o->in_name);
+        for (size_t j = 0; j < nf; j++) {
+            const char *fname = p->n_features ? p->features[j] : fv->features[j]->name;
+            int rc = add_unit_feature(r, ui, fname, false, false, &o->in_feat[o->nin], err);
+            if (rc) return rc;
+            for (size_t q = 0; q < o->nin; q++)
+                if (!strcmp(o->in_name[q], fname))
+                    return mf__err(err, MF_EREQUEST, "on-demand feature view '%s': two of its "
+                                   "source views have a feature '%s'; select one of them",
+                                   s->name, fname);
+            o->in_unit[o->nin] = ui;
+            o->in_name[o->nin++] = fname;
+        }
+    }
+    for (size_t k = 0; k < s->n_request_sources; k++) {
+        long di = mf__reg_find(r->reg, MF_KIND_DATA_SOURCE, project, s->request_sources[k]);
+        if (di < 0)
+            return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its request source "
+                           "'%s' is not registered", s->name, s->request_sources[k]);
+        const Mf__DataSourceSpec *ds = r->reg->data_sources[di]->spec;
+        o->req = mf__xrealloc(o->req, (o->nreq + ds->n_schema + 1) * sizeof *o->req);
+        for (size_t j = 0; j < ds->n_schema; j++) o->req[o->nreq++] = ds->schema[j];
+    }
+    return MF_OK;
+}
+
+/* Output column for feature fname of on-demand view entry oi. */
+static int add_odfv_feature(request *r, size_t oi, const char *fname, bool full, mf_error *err) {
+    odfv_req *o = &r->odfvs[oi];
+    const Mf__OnDemandFeatureViewSpec *s = o->v->spec;
+    size_t j;
+    for (j = 0; j < s->n_features; j++)
+        if (!strcmp(s->features[j]->name, fname)) break;
+    if (j == s->n_features) {
+        mf__buf b;
+        mf__buf_init(&b);
+        for (size_t i = 0; i < s->n_features; i++)
+            mf__buf_printf(&b, "%s%s", i ? ", " : "", s->features[i]->name);
+        int rc = mf__err(err, MF_ENOTFOUND, "unknown feature '%s:%s' (the view has: %s)", s->name,
+                         fname, b.data ? b.data : "");
+        mf__buf_free(&b);
+        return rc;
+    }
+    r->cols = mf__xrealloc(r->cols, (r->ncols + 1) * sizeof *r->cols);
+    outcol *c = &r->cols[r->ncols++];
+    c->unit = SIZE_MAX;
+    c->odfv = oi;
+    c->feat = j;
+    c->name = full ? mf__xasprintf("%s__%s", o->alias[0] ? o->alias : s->name, fname)
+                   : mf__xstrdup(fname);
+    return MF_OK;
+}
+
+static int unknown_view(const char *project, const char *name, mf_error *err) {
     return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", name, project);
 }
 
@@ -310,7 +422,16 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
         for (size_t i = 0; i < fs->n_features; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
             const Mf__FeatureViewSpec *v = find_view(r->reg, project, p->view_name);
-            if (!v) return odfv_unsupported(r->reg, project, p->view_name, err);
+            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r->reg, project, p->view_name);
+            if (od) {
+                size_t oi;
+                int rc = add_odfv(r, od, p->alias, &oi, err);
+                for (size_t j = 0; rc == MF_OK && j < p->n_features; j++)
+                    rc = add_odfv_feature(r, oi, p->features[j], full, err);
+                if (rc) return rc;
+                continue;
+            }
+            if (!v) return unknown_view(project, p->view_name, err);
             size_t ui = add_unit(r, v, p->alias, p);
             for (size_t j = 0; j < p->n_features; j++) {
                 int rc = add_feature(r, ui, p->features[j], full, err);
@@ -327,15 +448,23 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
                                ref);
             char *vname = mf__xstrndup(ref, (size_t)(colon - ref));
             const Mf__FeatureViewSpec *v = find_view(r->reg, project, vname);
-            if (!v) {
-                int rc = odfv_unsupported(r->reg, project, vname, err);
+            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r->reg, project, vname);
+            if (!v && !od) {
+                int rc = unknown_view(project, vname, err);
                 free(vname);
                 return rc;
             }
             free(vname);
+            if (od) {
+                size_t oi;
+                int rc = add_odfv(r, od, NULL, &oi, err);
+                if (rc == MF_OK) rc = add_odfv_feature(r, oi, colon + 1, full, err);
+                if (rc) return rc;
+                continue;
+            }
             size_t ui;
             for (ui = 0; ui < r->nunits; ui++)
-                if (r->units[ui].view == v) break;
+                if (r->units[ui].view == v && !r->units[ui].proj && !r->units[ui].alias[0]) break;
             if (ui == r->nunits) ui = add_unit(r, v, NULL, NULL);
             int rc = add_feature(r, ui, colon + 1, full, err);
             if (rc) return rc;
@@ -1098,7 +1227,85 @@ static void request_free(request *r) {
     free(r->units);
     for (size_t i = 0; i < r->ncols; i++) free(r->cols[i].name);
     free(r->cols);
+    for (size_t i = 0; i < r->nodfvs; i++) {
+        odfv_req *o = &r->odfvs[i];
+        for (size_t j = 0; o->out && j < o->v->spec->n_features; j++) mf__col_free(&o->out[j]);
+        free(o->out);
+        free(o->in_unit);
+        free(o->in_feat);
+        free(o->in_name);
+        free(o->req);
+    }
+    free(r->odfvs);
     mf__reg_free(r->reg);
+}
+
+/* Column `name` of the entity rows as a column of type t (text parsed,
+ * numbers converted), for a request field of on-demand view `view`. */
+static int request_field(const mf_entity_df *df, const char *view, const Mf__Field *f,
+                         mf__col *out, mf_error *err) {
+    long ci = mf__df_find(df, f->name);
+    if (ci < 0)
+        return mf__err(err, MF_EREQUEST, "on-demand feature view '%s' needs the request field "
+                       "'%s': the entity rows have no column '%s'", view, f->name, f->name);
+    const mf__col *c = &df->t->cols[ci];
+    mf__col_init(out, f->name, f->dtype, false);
+    char num[64];
+    char want[64];
+    for (size_t i = 0; i < df->t->nrows; i++) {
+        if (!c->valid[i]) {
+            mf__col_push_null(out);
+            continue;
+        }
+        size_t len;
+        const char *text = mf__col_text(c, i, num, &len);
+        int bad = c->sc != MF__SC_TEXT && c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP &&
+                  f->dtype != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
+        if (bad || mf__col_push_text(out, text, len) != 0) {
+            mf__col_free(out);
+            return mf__df_err(df, i, err, f->name, text, len,
+                              type_article(f->dtype, want, sizeof want));
+        }
+    }
+    return MF_OK;
+}
+
+/* Run every requested on-demand view over the joined rows. */
+static int run_odfvs(request *r, mf_error *err) {
+    if (!r->nodfvs) return MF_OK;
+    mf__transforms *tf;
+    int rc = mf__transforms_new(&r->cfg->transform_budget, &tf, err);
+    if (rc) return rc;
+    size_t n = r->df->t->nrows;
+    for (size_t i = 0; i < r->nodfvs && rc == MF_OK; i++) {
+        odfv_req *o = &r->odfvs[i];
+        const Mf__OnDemandFeatureViewSpec *s = o->v->spec;
+        size_t nin = o->nin + o->nreq;
+        mf__tf_input *in = mf__xcalloc(nin + 1, sizeof *in);
+        mf__col *req = mf__xcalloc(o->nreq + 1, sizeof *req);
+        size_t made = 0;
+        for (size_t k = 0; k < o->nin; k++) {
+            in[k].name = o->in_name[k];
+            in[k].col = &r->units[o->in_unit[k]].out[o->in_feat[k]];
+        }
+        for (size_t k = 0; k < o->nreq && rc == MF_OK; k++) {
+            rc = request_field(r->df, s->name, o->req[k], &req[k], err);
+            if (rc == MF_OK) {
+                made++;
+                in[o->nin + k].name = o->req[k]->name;
+                in[o->nin + k].col = &req[k];
+            }
+        }
+        o->out = mf__xcalloc(s->n_features + 1, sizeof *o->out);
+        for (size_t j = 0; j < s->n_features; j++)
+            mf__col_init(&o->out[j], s->features[j]->name, s->features[j]->dtype, false);
+        if (rc == MF_OK) rc = mf__transforms_run(tf, 1, o->v, in, nin, n, o->out, err);
+        for (size_t k = 0; k < made; k++) mf__col_free(&req[k]);
+        free(req);
+        free(in);
+    }
+    mf__transforms_free(tf);
+    return rc;
 }
 
 /* Entity timestamps as microseconds; errors name the row. */
@@ -1178,6 +1385,7 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                 if (err) *err = r.units[i].err;
             }
     }
+    if (rc == MF_OK) rc = run_odfvs(&r, err);
     if (rc == MF_OK) {
         const mf_table *et = entities->t;
         mf_table *t = mf__table_new(et->ncols + r.ncols);
@@ -1193,12 +1401,14 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
             free(all);
         }
         for (size_t j = 0; j < r.ncols; j++) {
-            unit *u = &r.units[r.cols[j].unit];
+            mf__col *src = r.cols[j].odfv != SIZE_MAX
+                               ? &r.odfvs[r.cols[j].odfv].out[r.cols[j].feat]
+                               : &r.units[r.cols[j].unit].out[r.cols[j].feat];
             mf__col *c = &t->cols[et->ncols + j];
             /* output names are unique (checked), so each (unit, feature)
-             * appears once: move the gathered column into place */
-            *c = u->out[r.cols[j].feat];
-            memset(&u->out[r.cols[j].feat], 0, sizeof(mf__col));
+             * appears once: move the computed column into place */
+            *c = *src;
+            memset(src, 0, sizeof(mf__col));
             free(c->name);
             c->name = mf__xstrdup(r.cols[j].name);
         }

@@ -164,7 +164,13 @@ static const char *view_label(const Mf__OnDemandFeatureView *v, char *buf, size_
 /* Prefix err's message with the view's name (a Lua error of the transform;
  * a spent budget's message names it already). */
 static int view_err(const Mf__OnDemandFeatureView *v, int rc, mf_error *err) {
-    if (rc == MF_ELIMIT) return rc;
+    if (rc == MF_ELIMIT || !err) return rc;
+    /* "file:line: " of the message is in err->file and err->line already */
+    char place[600];
+    int n = snprintf(place, sizeof place, "%s:%d: ", err->file, err->line);
+    if (err->file[0] && n > 0 && (size_t)n < sizeof place &&
+        !strncmp(err->message, place, (size_t)n))
+        memmove(err->message, err->message + n, strlen(err->message + n) + 1);
     char label[300];
     mf__err_prefix(err, "%s", view_label(v, label, sizeof label));
     return rc;

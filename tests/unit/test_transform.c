@@ -297,11 +297,11 @@ static void test_schema_rules(void) {
     CHECK(mf__transforms_run(t, gen++, &o.v, in, 1, 2, &out, &err) == MF_ELUA);
     CHECK_STR(err.file, "defs.lua");
     CHECK(err.line == 12);
-    CHECK_HAS(err.message, "on-demand feature view 'o': defs.lua:12: attempt to index local 'x'");
+    CHECK_HAS(err.message, "on-demand feature view 'o': attempt to index local 'x'");
     mf__col_free(&out);
     /* a text that does not compile or is not a function */
     make_view(&o, "function(r) return { c = 1 }", "row", 1, names, i32);
-    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "on-demand feature view 'o': defs.lua:10:", NULL));
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "on-demand feature view 'o': ", "expected"));
     make_view(&o, "42", "row", 1, names, i32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "the transform is not a function", NULL));
     mf__col_free(&ca);
