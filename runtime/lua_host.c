@@ -58,6 +58,8 @@ enum { HIT_NONE, HIT_INSTRUCTIONS, HIT_TIME, HIT_MEMORY };
 typedef struct mf__lstate {
     lua_State *L;
     mf__lua_budget budget;
+    lua_Alloc base_f;    /* LuaJIT's own allocator, which budget_alloc wraps */
+    void *base_ud;
     size_t mem;          /* bytes held by the state */
     uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
     int64_t deadline;    /* mf__mono_us() limit of this call */
@@ -68,13 +70,14 @@ typedef struct mf__lstate {
 } lstate;
 
 
+/* The allocator of every state: LuaJIT's own (fast for the many small
+ * blocks of tables and strings), with the bytes counted and capped. */
 static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     lstate *s = ud;
     size_t old = ptr ? osize : 0;
     if (nsize == 0) {
-        free(ptr);
-        s->mem -= old;
-        return NULL;
+        s->mem = s->mem > old ? s->mem - old : 0;
+        return s->base_f(s->base_ud, ptr, osize, 0);
     }
     if (nsize > old) {
         size_t cap = s->budget.max_memory + (s->hit ? MEMORY_RESERVE : 0);
@@ -83,9 +86,9 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
             return NULL;
         }
     }
-    void *p = realloc(ptr, nsize);
+    void *p = s->base_f(s->base_ud, ptr, osize, nsize);
     if (!p) return NULL;
-    s->mem = s->mem - old + nsize;
+    s->mem = s->mem > old ? s->mem - old + nsize : nsize;
     return p;
 }
 
@@ -359,14 +362,18 @@ mf__lstate *mf__lstate_new(const mf__lua_budget *b, bool transforms) {
         s->budget.max_ms = transforms ? MF__LUA_TRANSFORM_MS : MF__LUA_DEFAULT_SECONDS * 1000;
     s->transforms = transforms;
     snprintf(s->what, sizeof s->what, "%s", transforms ? "the transform" : "definition loading");
-    s->L = lua_newstate(budget_alloc, s);
+    /* LuaJIT's allocator (an mspace of its own) with ours in front: the
+     * state is made by luaL_newstate, then its allocator wrapped */
+    s->L = luaL_newstate();
     if (!s->L) {
         free(s);
         return NULL;
     }
+    s->base_f = lua_getallocf(s->L, &s->base_ud);
+    s->mem = (size_t)lua_gc(s->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(s->L, LUA_GCCOUNTB, 0);
+    lua_setallocf(s->L, budget_alloc, s);
     if (lua_cpcall(s->L, open_libs, NULL) != 0) {
-        lua_close(s->L);
-        free(s);
+        mf__lstate_free(s);
         return NULL;
     }
     /* compiled traces do not call hooks: definitions are interpreted, so
@@ -381,6 +388,8 @@ mf__lstate *mf__lstate_new(const mf__lua_budget *b, bool transforms) {
 
 void mf__lstate_free(mf__lstate *s) {
     if (!s) return;
+    /* LuaJIT releases its mspace only when it sees its own allocator */
+    lua_setallocf(s->L, s->base_f, s->base_ud);
     lua_close(s->L);
     free(s);
 }

@@ -278,6 +278,28 @@ static size_t add_unit(request *r, const Mf__FeatureViewSpec *v, const char *ali
 /* Add feature fname of unit ui to what the unit computes (*fi: its index);
  * with an output column (named `feature` or `view__feature`) when
  * `visible`. */
+/* A unit of view v joined on the entity columns that proj maps its keys to
+ * (proj may be NULL) under alias, reused when the request has one already:
+ * with the same view and entity columns, and (any_alias false) the same
+ * alias, which names its output columns. Each unit is one join. */
+static size_t unit_for(request *r, const Mf__FeatureViewSpec *v, const char *alias,
+                       const Mf__FeatureViewProjection *proj, bool any_alias) {
+    size_t ui = add_unit(r, v, alias, proj);
+    unit *u = &r->units[ui];
+    for (size_t i = 0; i < ui; i++) {
+        const unit *o = &r->units[i];
+        if (o->view != v || (!any_alias && strcmp(o->alias, u->alias) != 0)) continue;
+        bool same = true;
+        for (size_t k = 0; k < v->n_entity_columns && same; k++)
+            same = !strcmp(o->key_cols[k], u->key_cols[k]);
+        if (!same) continue;
+        free(u->key_cols);
+        r->nunits--;
+        return i;
+    }
+    return ui;
+}
+
 static int add_unit_feature(request *r, size_t ui, const char *fname, bool full, bool visible,
                             size_t *fi_out, mf_error *err) {
     unit *u = &r->units[ui];
@@ -347,7 +369,7 @@ static int add_odfv(request *r, const Mf__OnDemandFeatureView *v, const char *al
         if (!fv)
             return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its source view '%s' "
                            "is not registered", s->name, p->view_name);
-        size_t ui = add_unit(r, fv, p->alias, p);
+        size_t ui = unit_for(r, fv, p->alias, p, true);
         size_t nf = p->n_features ? p->n_features : fv->n_features;
         o->in_unit = mf__xrealloc(o->in_unit, (o->nin + nf + 1) * sizeof *o->in_unit);
         o->in_feat = mf__xrealloc(o->in_feat, (o->nin + nf + 1) * sizeof *o->in_feat);
@@ -462,10 +484,7 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
                 if (rc) return rc;
                 continue;
             }
-            size_t ui;
-            for (ui = 0; ui < r->nunits; ui++)
-                if (r->units[ui].view == v && !r->units[ui].proj && !r->units[ui].alias[0]) break;
-            if (ui == r->nunits) ui = add_unit(r, v, NULL, NULL);
+            size_t ui = unit_for(r, v, NULL, NULL, false);
             int rc = add_feature(r, ui, colon + 1, full, err);
             if (rc) return rc;
         }
