@@ -62,6 +62,8 @@ typedef struct mf__lstate {
     void *base_ud;
     size_t mem;          /* bytes held by the state */
     uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
+    uint64_t ins_limit;  /* this call's limit: max_instructions, times its rows */
+    uint64_t rows;       /* rows of this call (batch transforms), else 1 */
     int64_t deadline;    /* mf__mono_us() limit of this call */
     int hit;             /* HIT_*: the budget that was spent */
     bool transforms;     /* runs transforms: messages name the transform_ keys */
@@ -106,7 +108,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     s->ins += HOOK_EVERY;
     if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
         snprintf(s->where, sizeof s->where, "%s:%d", ar->short_src, ar->currentline);
-    if (!s->hit && s->ins > s->budget.max_instructions) s->hit = HIT_INSTRUCTIONS;
+    if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
     if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
     if (!s->hit) return;
     lua_pushstring(L, "the Lua budget is spent");
@@ -116,7 +118,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
 void mf__lua_charge(lua_State *L, uint64_t steps) {
     lstate *s = state_of(L);
     s->ins += steps;
-    if (!s->hit && s->ins > s->budget.max_instructions) s->hit = HIT_INSTRUCTIONS;
+    if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
     if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
     if (!s->hit) return;
     /* where: the Lua code that called the C function doing the work */
@@ -145,9 +147,15 @@ static int budget_error(const lstate *s, const char *what, mf_error *err) {
     }
     switch (s->hit) {
     case HIT_INSTRUCTIONS:
+    {
+        char per[80] = "";
+        if (s->rows > 1)
+            snprintf(per, sizeof per, ", for each of the call's %llu rows",
+                     (unsigned long long)s->rows);
         return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %llu Lua instructions "
-                          "(the limit is %s in feature_store.yaml); is there an endless loop?",
-                          what, (unsigned long long)s->budget.max_instructions, k_ins);
+                          "(the limit is %s in feature_store.yaml%s); is there an endless loop?",
+                          what, (unsigned long long)s->ins_limit, k_ins, per);
+    }
     case HIT_TIME:
         return mf__err_at(err, MF_ELIMIT, file, line, "%s stopped after %lld ms (the limit is "
                           "%s in feature_store.yaml)", what, (long long)s->budget.max_ms, k_time);
@@ -396,8 +404,14 @@ void mf__lstate_free(mf__lstate *s) {
 
 lua_State *mf__lstate_L(mf__lstate *s) { return s->L; }
 
-void mf__lstate_begin(mf__lstate *s) {
+void mf__lstate_begin(mf__lstate *s) { mf__lstate_begin_rows(s, 1); }
+
+void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
     s->ins = 0;
+    if (rows < 1) rows = 1;
+    s->rows = rows;
+    s->ins_limit = s->budget.max_instructions > UINT64_MAX / rows ? UINT64_MAX
+                                                                   : s->budget.max_instructions * rows;
     s->hit = HIT_NONE;
     s->where[0] = '\0';
     s->deadline = mf__mono_us() + s->budget.max_ms * 1000;

@@ -357,6 +357,9 @@ struct lua_State *mf__lstate_L(mf__lstate *s);
 /* Start a call: a fresh instruction count and deadline, a spent budget
  * forgotten. */
 void mf__lstate_begin(mf__lstate *s);
+/* The same for a call over `rows` rows (a batch transform): the instruction
+ * limit is max_instructions times rows; the deadline is the call's. */
+void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows);
 /* What the state runs now, for budget messages ("on-demand feature view
  * 'v'"). Copied. */
 void mf__lstate_what(mf__lstate *s, const char *what);

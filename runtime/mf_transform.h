@@ -13,6 +13,12 @@
 
 typedef struct mf__transforms mf__transforms;
 
+/* The most rows one batch-mode call of a transform gets: more rows are
+ * given in several calls, each with its own budget (its instruction limit
+ * is lua.transform_max_instructions times its rows; its deadline
+ * lua.transform_timeout_ms). */
+#define MF__TF_BATCH_ROWS 4096
+
 /* A new runtime under budget b (per call; zero fields take the defaults).
  * Caller frees with mf__transforms_free. */
 int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *err);

@@ -546,20 +546,21 @@ static int run_rows(mf__transforms *t, const Mf__OnDemandFeatureView *v, const m
     return rc;
 }
 
+/* One batch call over rows i0 .. i0 + n of the inputs. */
 static int run_batch(mf__transforms *t, const Mf__OnDemandFeatureView *v,
-                     const mf__tf_input *in, size_t nin, size_t n, mf__col *out, int fn,
-                     mf_error *err) {
+                     const mf__tf_input *in, size_t nin, size_t i0, size_t n, mf__col *out,
+                     int fn, mf_error *err) {
     lua_State *L = t->L;
     size_t nf = v->spec->n_features;
     int base = lua_gettop(L);
-    mf__lstate_begin(t->ls);
+    mf__lstate_begin_rows(t->ls, n);
     lua_pushvalue(L, fn);
     lua_createtable(L, 0, (int)nin);
     for (size_t k = 0; k < nin; k++) {
         lua_createtable(L, (int)n, 0);
         for (size_t i = 0; i < n; i++) {
-            if (!in[k].col->valid[i]) continue;
-            push_cell(L, in[k].col, i);
+            if (!in[k].col->valid[i0 + i]) continue;
+            push_cell(L, in[k].col, i0 + i);
             lua_rawseti(L, -2, (int)i + 1);
         }
         lua_setfield(L, -2, in[k].name);
@@ -587,7 +588,7 @@ static int run_batch(mf__transforms *t, const Mf__OnDemandFeatureView *v,
         } else {
             lua_rawgeti(L, col, (int)n + 1);
             if (!lua_isnil(L, -1)) {
-                o.row = n;
+                o.row = i0 + n;
                 snprintf(buf, sizeof buf, "%zu", n);
                 rc = out_err(&o, err, "has more values than the %s rows%s", buf, "");
             }
@@ -595,7 +596,7 @@ static int run_batch(mf__transforms *t, const Mf__OnDemandFeatureView *v,
         }
         for (size_t i = 0; i < n && rc == MF_OK; i++) {
             lua_rawgeti(L, col, (int)i + 1);
-            o.row = i;
+            o.row = i0 + i;
             if (lua_isnil(L, -1)) mf__col_push_null(&out[j]);
             else rc = put_value(t, -1, &out[j], &o, err);
             lua_pop(L, 1);
@@ -654,8 +655,16 @@ int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatur
     }
     int fn = lua_gettop(L);
     bool batch = v->spec->mode && !strcmp(v->spec->mode, "batch");
-    rc = batch ? run_batch(t, v, in, nin, n, out, fn, err)
-               : run_rows(t, v, in, nin, n, out, fn, err);
+    if (!batch) {
+        rc = run_rows(t, v, in, nin, n, out, fn, err);
+    } else {
+        /* calls of at most MF__TF_BATCH_ROWS rows, each with its budget */
+        for (size_t i0 = 0; i0 < n && rc == MF_OK; i0 += MF__TF_BATCH_ROWS) {
+            size_t k = n - i0 < MF__TF_BATCH_ROWS ? n - i0 : MF__TF_BATCH_ROWS;
+            rc = run_batch(t, v, in, nin, i0, k, out, fn, err);
+        }
+        if (n == 0) rc = run_batch(t, v, in, nin, 0, 0, out, fn, err);
+    }
     lua_settop(L, top);
     return rc;
 }

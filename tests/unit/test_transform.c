@@ -251,8 +251,26 @@ static void test_batch_mode(void) {
     CHECK(fails(t, 5, &b, in, 1, 4, MF_ELUA, "output 'c' must be a number, got 'x' (batch row 2)",
                 NULL));
     make_view(&b, "function(cols, n) while true do end end", "batch", 1, names, types);
-    CHECK(fails(t, 6, &b, in, 1, 4, MF_ELIMIT, "on-demand feature view 'o' stopped after 200000 "
-                "Lua instructions", "lua.transform_max_instructions"));
+    CHECK(fails(t, 6, &b, in, 1, 4, MF_ELIMIT, "on-demand feature view 'o' stopped after 800000 "
+                "Lua instructions", "lua.transform_max_instructions in feature_store.yaml, for "
+                "each of the call's 4 rows"));
+    /* more rows than one call takes: several calls, rows numbered across them */
+    enum { BIG = 3 * MF__TF_BATCH_ROWS + 5 };
+    mf__col cbig;
+    mf__col_init(&cbig, "a", MF__VALUE_TYPE__VT_DOUBLE, false);
+    for (int i = 0; i < BIG; i++) mf__col_push_num(&cbig, i);
+    mf__tf_input inb[] = {{"a", &cbig}};
+    mf__col_init(&out, "c", types[0], false);
+    CHECK(mf__transforms_run(t, 1, &o.v, inb, 1, BIG, &out, &err) == MF_OK);
+    CHECK(out.n == BIG);
+    CHECK_CELL(&out, BIG - 1, "12293");
+    CHECK_CELL(&out, MF__TF_BATCH_ROWS, "4097");
+    mf__col_free(&out);
+    make_view(&b, "function(cols, n) local o = {} for i = 1, n do o[i] = cols.a[i] == 9000 and 'x' or 1 end "
+              "return { c = o } end", "batch", 1, names, types);
+    CHECK(fails(t, 7, &b, inb, 1, BIG, MF_ELUA, "output 'c' must be a number, got 'x' (batch row 9001)",
+                NULL));
+    mf__col_free(&cbig);
     mf__col_free(&ca);
     mf__transforms_free(t);
 }
