@@ -1,0 +1,1 @@
+function(cols, n) local c, s = {}, {} for i = 1, n do c[i] = cols.b[i] * 1.5 s[i] = cols.s[i] .. "!" end return { c = c, s = s } end

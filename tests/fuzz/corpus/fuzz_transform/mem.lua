@@ -1,0 +1,1 @@
+function(cols, n) local t = {} for i = 1, 1e9 do t[i] = i end end
