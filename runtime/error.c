@@ -61,6 +61,16 @@ int mf__err_at(mf_error *err, int code, const char *file, int line,
     return code;
 }
 
+int mf__err_nomem(mf_error *err, const char *what, ...) {
+    if (!err) return MF_ENOMEM;
+    char w[1024];
+    va_list ap;
+    va_start(ap, what);
+    vsnprintf(w, sizeof w, what, ap);
+    va_end(ap);
+    return mf__err(err, MF_ENOMEM, "%s: out of memory", w);
+}
+
 void mf__err_prefix(mf_error *err, const char *fmt, ...) {
     if (!err) return;
     char pre[512], old[sizeof err->message];

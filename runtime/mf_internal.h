@@ -50,6 +50,24 @@ char *mf__xstrdup(const char *s);
 char *mf__xstrndup(const char *s, size_t n);
 char *mf__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Allocation for request-sized work (entity rows, pushed rows, online
+ * responses: sizes a caller chooses), which must fail as MF_ENOMEM instead
+ * of ending the process. NULL when the memory is not there or the size
+ * overflows; a failed realloc leaves p as it was. The caller frees. */
+void *mf__try_malloc(size_t n);
+void *mf__try_calloc(size_t n, size_t size);
+/* realloc to n elements of `size` bytes (n * size checked for overflow). */
+void *mf__try_realloc_array(void *p, size_t n, size_t size);
+/* Size arithmetic that says when it overflows: false, *out unspecified. */
+static inline bool mf__size_mul(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool mf__size_add(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* The MF_ENOMEM error for request-sized work: "<what>: out of memory". */
+int mf__err_nomem(mf_error *err, const char *what, ...) __attribute__((format(printf, 2, 3)));
+
 /* Growable byte buffer, always NUL-terminated. */
 typedef struct mf__buf {
     char *data;
@@ -62,6 +80,9 @@ void mf__buf_free(mf__buf *b);
 /* Growing (rare) is out of line; the checks and copies are inlined, as
  * the hot loops (keys, output) append a few bytes at a time. */
 void mf__buf_grow(mf__buf *b, size_t extra);
+/* Room for `extra` more bytes without aborting: 0, or -1 when the memory
+ * is not there (b unchanged). For buffers a request's size drives. */
+int mf__buf_try_reserve(mf__buf *b, size_t extra);
 static inline void mf__buf_reserve(mf__buf *b, size_t extra) {
     if (b->len + extra + 1 > b->cap) mf__buf_grow(b, extra);
 }

@@ -200,11 +200,22 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
     return e;
 }
 
+/* The entity column could not be allocated: the request keeps the rows it
+ * had (nrows back to `rows` when no column holds values). */
+static int ent_nomem(mf_online_request *r, size_t rows, const char *join_key, size_t n,
+                     mf_error *err) {
+    bool any = false;
+    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].col.n > 0;
+    if (!any) r->nrows = rows;
+    return mf__err_nomem(err, "entity column '%s' of %zu rows", join_key, n);
+}
+
 int mf_online_request_add_int64(mf_online_request *r, const char *join_key, const int64_t *values,
                                 size_t n, mf_error *err) {
+    size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, false, err);
     if (!e) return MF_EREQUEST;
-    mf__col_reserve(&e->col, n);
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         ((int64_t *)e->col.data)[i] = values[i];
         e->col.valid[i] = 1;
@@ -215,8 +226,16 @@ int mf_online_request_add_int64(mf_online_request *r, const char *join_key, cons
 
 int mf_online_request_add_text(mf_online_request *r, const char *join_key,
                                const char *const *values, size_t n, mf_error *err) {
+    size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, true, err);
     if (!e) return MF_EREQUEST;
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
+    size_t text = 0;
+    bool fits = true;
+    for (size_t i = 0; i < n && fits; i++)
+        if (values[i]) fits = mf__size_add(text, strlen(values[i]), &text);
+    if (!fits || mf__col_try_reserve_heap(&e->col, text) != 0)
+        return ent_nomem(r, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         if (values[i]) mf__col_push_str(&e->col, values[i], strlen(values[i]));
         else mf__col_push_null(&e->col);
@@ -424,8 +443,10 @@ void mf_online_response_free(mf_online_response *r) {
 }
 
 /* Shape the response for the request's columns, reusing columns whose name
- * and type did not change. */
-static void resp_shape(mf_online_response *resp, const mf_online_request *req, size_t nrows) {
+ * and type did not change, with room for nrows rows (the request's size:
+ * MF_ENOMEM when that memory is not there). */
+static int resp_shape(mf_online_response *resp, const mf_online_request *req, size_t nrows,
+                      mf_error *err) {
     bool same = resp->ncols == req->ncols;
     for (size_t i = 0; same && i < req->ncols; i++)
         same = strcmp(resp->names[i], req->names[i]) == 0 && resp->cols[i].type == req->types[i];
@@ -442,14 +463,26 @@ static void resp_shape(mf_online_response *resp, const mf_online_request *req, s
         }
         resp->ncols = req->ncols;
     }
-    for (size_t i = 0; i < resp->ncols; i++) mf__col_clear(&resp->cols[i]);
-    size_t cells = resp->ncols * nrows;
-    if (cells > resp->cap_cells || !resp->status) {
-        resp->cap_cells = cells;
-        resp->status = mf__xrealloc(resp->status, cells + 1);
-        resp->ts = mf__xrealloc(resp->ts, (cells + 1) * sizeof *resp->ts);
+    resp->nrows = 0;
+    bool fits = true;
+    for (size_t i = 0; i < resp->ncols; i++) {
+        mf__col_clear(&resp->cols[i]);
+        fits = fits && mf__col_try_reserve(&resp->cols[i], nrows) == 0;
     }
+    size_t cells;
+    fits = fits && mf__size_mul(resp->ncols, nrows, &cells) && cells < SIZE_MAX;
+    if (fits && (cells > resp->cap_cells || !resp->status)) {
+        uint8_t *st = mf__try_realloc_array(resp->status, cells + 1, 1);
+        if (st) resp->status = st;
+        int64_t *ts = st ? mf__try_realloc_array(resp->ts, cells + 1, sizeof *ts) : NULL;
+        if (ts) resp->ts = ts, resp->cap_cells = cells;
+        fits = ts != NULL;
+    }
+    if (!fits)
+        return mf__err_nomem(err, "online response of %zu rows and %zu columns", nrows,
+                             resp->ncols);
     resp->nrows = nrows;
+    return MF_OK;
 }
 
 size_t mf_online_response_ncols(const mf_online_response *r) { return r->ncols; }
@@ -568,6 +601,39 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
     return MF_OK;
 }
 
+/* Room for `cells` key offsets, pointers and lengths, and for the
+ * serialized keys of every unit and row (bounded from above: per key the
+ * count, each name with its type and length, each value with its type and
+ * length, 8 bytes or its text). 0, or -1 when the memory is not there. */
+static int reserve_keys(mf_online_request *req, const mf_online_response *resp, size_t cells) {
+    if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
+        size_t *off = mf__try_realloc_array(req->key_off, cells, sizeof *off);
+        if (off) req->key_off = off;
+        const unsigned char **kp = off ? mf__try_realloc_array(req->key_ptr, cells, sizeof *kp) : NULL;
+        if (kp) req->key_ptr = kp;
+        size_t *kl = kp ? mf__try_realloc_array(req->key_len, cells, sizeof *kl) : NULL;
+        if (!kl) return -1;
+        req->key_len = kl;
+        req->key_cap = cells;
+    }
+    size_t bytes = 0, n = req->nrows;
+    for (size_t ui = 0; ui < req->nunits; ui++) {
+        const ounit *u = &req->units[ui];
+        size_t row = 4, text = 0;
+        for (size_t k = 0; k < u->nkeys; k++) {
+            const mf__col *c = &resp->cols[u->key_ent[k]];
+            row += 24 + strlen(u->key_names[k]);
+            if (c->sc == MF__SC_TEXT && !mf__size_add(text, c->heap_len, &text)) return -1;
+        }
+        size_t unit;
+        if (!mf__size_mul(row, n, &unit) || !mf__size_add(unit, text, &unit) ||
+            !mf__size_add(bytes, unit, &bytes))
+            return -1;
+    }
+    req->keys.len = 0;
+    return mf__buf_try_reserve(&req->keys, bytes);
+}
+
 static void key_value(const mf__col *c, size_t i, mf__kval *v) {
     if (c->sc == MF__SC_TEXT) {
         v->s = c->heap + c->off[i];
@@ -608,18 +674,16 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
     rc = mf__store_online(store, &on, err);
     if (rc) return rc;
     size_t n = req->nrows;
-    resp_shape(resp, req, n);
+    rc = resp_shape(resp, req, n, err);
+    if (rc) return rc;
     rc = fill_keys(req, resp, err);
     if (rc) return rc;
     /* keys of every unit into one buffer, then every read at once (one
      * round trip for a remote store) */
-    size_t nu = req->nunits, cells = nu * (n + 1);
-    if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
-        req->key_cap = cells;
-        req->key_off = mf__xrealloc(req->key_off, (cells + 1) * sizeof *req->key_off);
-        req->key_ptr = mf__xrealloc(req->key_ptr, (cells + 1) * sizeof *req->key_ptr);
-        req->key_len = mf__xrealloc(req->key_len, (cells + 1) * sizeof *req->key_len);
-    }
+    size_t nu = req->nunits, cells;
+    if (!mf__size_mul(nu, n + 1, &cells) || !mf__size_add(cells, 1, &cells) ||
+        reserve_keys(req, resp, cells) != 0)
+        return mf__err_nomem(err, "online request of %zu rows", n);
     if (nu > req->rb_cap) {
         req->rbs = mf__xrealloc(req->rbs, nu * sizeof *req->rbs);
         req->outs = mf__xrealloc(req->outs, nu * sizeof *req->outs);

@@ -56,24 +56,35 @@ void mf_entity_df_free(mf_entity_df *df) {
 
 size_t mf_entity_df_nrows(const mf_entity_df *df) { return df->t->nrows; }
 
+/* Add a column of every row (the frame's size, which the host chose, is
+ * allocated here): NULL with *rc MF_EUSAGE for a name taken, MF_ENOMEM
+ * when the memory is not there (the frame is left as it was). */
 static mf__col *df_add_col(mf_entity_df *df, const char *name, Mf__ValueType type, bool raw,
-                           mf_error *err) {
+                           int *rc, mf_error *err) {
     for (size_t i = 0; i < df->t->ncols; i++)
         if (strcmp(df->t->cols[i].name, name) == 0) {
-            mf__err(err, MF_EUSAGE, "entity rows already have a column '%s'", name);
+            *rc = mf__err(err, MF_EUSAGE, "entity rows already have a column '%s'", name);
             return NULL;
         }
-    df->t->cols = mf__xrealloc(df->t->cols, (df->t->ncols + 1) * sizeof *df->t->cols);
-    mf__col *c = &df->t->cols[df->t->ncols++];
-    mf__col_init(c, name, type, raw);
-    mf__col_reserve(c, df->t->nrows);
-    return c;
+    mf__col c;
+    mf__col_init(&c, name, type, raw);
+    mf__col *cols = NULL;
+    if (mf__col_try_reserve(&c, df->t->nrows) != 0 ||
+        !(cols = mf__try_realloc_array(df->t->cols, df->t->ncols + 1, sizeof *cols))) {
+        mf__col_free(&c);
+        *rc = mf__err_nomem(err, "entity rows: column '%s' of %zu rows", name, df->t->nrows);
+        return NULL;
+    }
+    df->t->cols = cols;
+    cols[df->t->ncols] = c;
+    return &cols[df->t->ncols++];
 }
 
 int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *values,
                            const uint8_t *valid, mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_INT64, false, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_INT64, false, &rc, err);
+    if (!c) return rc;
     for (size_t i = 0; i < df->t->nrows; i++) {
         if (valid && !valid[i]) mf__col_push_null(c);
         else mf__col_push_i64(c, values[i]);
@@ -83,16 +94,29 @@ int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *va
 
 int mf_entity_df_add_timestamps(mf_entity_df *df, const char *name, const int64_t *us,
                                 mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, &rc, err);
+    if (!c) return rc;
     for (size_t i = 0; i < df->t->nrows; i++) mf__col_push_i64(c, us[i]);
     return MF_OK;
 }
 
 int mf_entity_df_add_text(mf_entity_df *df, const char *name, const char *const *values,
                           mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_STRING, true, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_STRING, true, &rc, err);
+    if (!c) return rc;
+    /* the text's bytes at once, so that a frame too large fails here */
+    size_t text = 0;
+    bool fits = true;
+    for (size_t i = 0; i < df->t->nrows && fits; i++)
+        if (values[i]) fits = mf__size_add(text, strlen(values[i]), &text);
+    if (!fits || mf__col_try_reserve_heap(c, text) != 0) {
+        mf__col_free(c);
+        df->t->ncols--;
+        return mf__err_nomem(err, "entity rows: column '%s' of %zu rows (%zu bytes of text)",
+                             name, df->t->nrows, text);
+    }
     for (size_t i = 0; i < df->t->nrows; i++)
         mf__col_push_text(c, values[i], values[i] ? strlen(values[i]) : 0);
     return MF_OK;
@@ -106,7 +130,8 @@ int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
     df->origin = mf__xstrdup(path);
     size_t nc = mf__csv_ncols(csv);
     for (size_t j = 0; j < nc && rc == MF_OK; j++)
-        if (!df_add_col(df, mf__csv_colname(csv, j), MF__VALUE_TYPE__VT_STRING, true, err))
+        if (!df_add_col(df, mf__csv_colname(csv, j), MF__VALUE_TYPE__VT_STRING, true, &rc, err) &&
+            rc == MF_EUSAGE)
             rc = mf__err_at(err, MF_EDATA, path, 1, "entity rows have two columns named '%s'",
                             mf__csv_colname(csv, j));
     size_t cap = 0;
@@ -115,11 +140,20 @@ int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
         int r = mf__csv_next(csv, &f, err);
         if (r < 0) rc = r;
         if (r <= 0) break;
-        size_t i = df->t->nrows++;
+        size_t i = df->t->nrows;
         if (i == cap) {
-            cap = cap ? cap * 2 : 1024;
-            df->lines = mf__xrealloc(df->lines, cap * sizeof *df->lines);
+            long *lines = mf__try_realloc_array(df->lines, cap ? cap * 2 : 1024, sizeof *lines);
+            if (lines) cap = cap ? cap * 2 : 1024, df->lines = lines;
         }
+        bool fits = i < cap;
+        for (size_t j = 0; j < nc && fits; j++)
+            fits = mf__col_try_reserve(&df->t->cols[j], i + 1) == 0 &&
+                   mf__col_try_reserve_heap(&df->t->cols[j], f[j].len) == 0;
+        if (!fits) {
+            rc = mf__err_nomem(err, "entity rows of %s: %zu rows read", path, i);
+            break;
+        }
+        df->t->nrows++;
         df->lines[i] = mf__csv_line(csv);
         for (size_t j = 0; j < nc; j++) mf__col_push_text(&df->t->cols[j], f[j].ptr, f[j].len);
     }
@@ -151,8 +185,7 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
     df->origin = mf__xstrdup(db_path);
     int nc = sqlite3_column_count(st);
     for (int j = 0; j < nc && rc == MF_OK; j++)
-        if (!df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, err))
-            rc = MF_EUSAGE;
+        df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, &rc, err);
     while (rc == MF_OK) {
         int s = sqlite3_step(st);
         if (s == SQLITE_DONE) break;
@@ -160,13 +193,22 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
             rc = mf__err(err, MF_EDATA, "entity query on %s: %s", db_path, sqlite3_errmsg(db));
             break;
         }
-        df->t->nrows++;
-        for (int j = 0; j < nc; j++) {
+        bool fits = true;
+        for (int j = 0; j < nc && fits; j++) {
             const char *v = sqlite3_column_type(st, j) == SQLITE_NULL
                                 ? NULL
                                 : (const char *)sqlite3_column_text(st, j);
-            mf__col_push_text(&df->t->cols[j], v, v ? (size_t)sqlite3_column_bytes(st, j) : 0);
+            size_t len = v ? (size_t)sqlite3_column_bytes(st, j) : 0;
+            fits = mf__col_try_reserve(&df->t->cols[j], df->t->nrows + 1) == 0 &&
+                   mf__col_try_reserve_heap(&df->t->cols[j], len) == 0;
+            if (fits) mf__col_push_text(&df->t->cols[j], v, len);
         }
+        if (!fits) {
+            rc = mf__err_nomem(err, "entity rows of the query on %s: %zu rows read", db_path,
+                               df->t->nrows);
+            break;
+        }
+        df->t->nrows++;
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -1040,13 +1082,14 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     bool added = true;
     for (size_t k = 0; k < nk && added; k++)
         added = df_add_col(df, r->units[0].key_cols[k], v0->entity_columns[k]->dtype, false,
-                           err) != NULL;
+                           &rc, err) != NULL;
     if (added)
-        added = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err) != NULL;
-    if (!added) { /* two keys for one column name; err says which */
+        added = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, &rc,
+                           err) != NULL;
+    if (!added) { /* two keys for one column name (err says which), or no memory */
         mf_entity_df_free(df);
         mf__keymap_free(&all);
-        return MF_EUSAGE;
+        return rc;
     }
     mf__col **cols = mf__xcalloc(nk + 1, sizeof *cols);
     for (size_t k = 0; k < nk; k++) cols[k] = &df->t->cols[k];

@@ -131,6 +131,37 @@ static int value_cell(mf__col *dst, const mf__col *src, size_t i) {
     return mf__col_push_text(dst, t, len);
 }
 
+/* Allocate what prepare fills for df's rows: times, key offsets and
+ * pointers, the serialized keys (bounded from above, as in online.c) and
+ * the feature columns (their text as long as the pushed text). kc and fc
+ * are the frame's key and feature columns. 0, or -1 when the memory is
+ * not there. */
+static int prepare_alloc(const mf_entity_df *df, const Mf__FeatureViewSpec *v, const long *kc,
+                         const long *fc, prepared *p) {
+    size_t n = p->n, n1 = n + 1;
+    if (!n1) return -1;
+    if (!(p->ts = mf__try_calloc(n1, sizeof *p->ts)) || !(p->cr = mf__try_calloc(n1, sizeof *p->cr)) ||
+        !(p->koff = mf__try_calloc(n1, sizeof *p->koff)) ||
+        !(p->kp = mf__try_calloc(n1, sizeof *p->kp)) || !(p->kl = mf__try_calloc(n1, sizeof *p->kl)))
+        return -1;
+    size_t row = 4, text = 0, bytes;
+    for (size_t k = 0; k < v->n_entity_columns; k++) {
+        const mf__col *c = &df->t->cols[kc[k]];
+        row += 24 + strlen(v->entity_columns[k]->name);
+        if (c->sc == MF__SC_TEXT && !mf__size_add(text, c->heap_len, &text)) return -1;
+    }
+    if (!mf__size_mul(row, n, &bytes) || !mf__size_add(bytes, text, &bytes) ||
+        mf__buf_try_reserve(&p->keys, bytes) != 0)
+        return -1;
+    for (size_t f = 0; f < v->n_features; f++) {
+        const mf__col *c = &df->t->cols[fc[f]];
+        if (mf__col_try_reserve(&p->feat[f], n) != 0 ||
+            (c->sc == MF__SC_TEXT && mf__col_try_reserve_heap(&p->feat[f], c->heap_len) != 0))
+            return -1;
+    }
+    return 0;
+}
+
 static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
                    const Mf__DataSourceSpec *ds, prepared *p, mf_error *err) {
     memset(p, 0, sizeof *p);
@@ -147,11 +178,11 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
             rc = MF_EREQUEST;
     for (size_t f = 0; f < nf && rc == MF_OK; f++)
         if ((fc[f] = need(df, v->features[f]->name, "a feature", v->name, err)) < 0) rc = MF_EREQUEST;
-    p->ts = mf__xcalloc(n + 1, sizeof *p->ts);
-    p->cr = mf__xcalloc(n + 1, sizeof *p->cr);
-    p->koff = mf__xcalloc(n + 1, sizeof *p->koff);
     p->feat = mf__xcalloc(nf + 1, sizeof *p->feat);
     for (size_t f = 0; f < nf; f++) mf__col_init(&p->feat[f], v->features[f]->name, v->features[f]->dtype, false);
+    /* the rows' working memory at once (the caller chose their number) */
+    if (rc == MF_OK && prepare_alloc(df, v, kc, fc, p) != 0)
+        rc = mf__err_nomem(err, "push of %zu rows to feature view '%s'", n, v->name);
     const char **names = mf__xcalloc(nk + 1, sizeof *names);
     Mf__ValueType *types = mf__xcalloc(nk + 1, sizeof *types);
     size_t *order = mf__xcalloc(nk + 1, sizeof *order);
@@ -205,10 +236,8 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
             }
         }
     }
-    p->koff[n] = p->keys.len;
     if (rc == MF_OK) {
-        p->kp = mf__xcalloc(n + 1, sizeof *p->kp);
-        p->kl = mf__xcalloc(n + 1, sizeof *p->kl);
+        p->koff[n] = p->keys.len;
         for (size_t i = 0; i < n; i++) {
             p->kp[i] = (const unsigned char *)p->keys.data + p->koff[i];
             p->kl[i] = p->koff[i + 1] - p->koff[i];
