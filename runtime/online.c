@@ -57,9 +57,8 @@ struct mf_online_request {
     int full;
     ent_col *ents;
     size_t nents, nrows;
-    /* resolution, valid for (store, gen) */
-    const mf_store *plan_store;
-    uint64_t plan_gen;
+    /* resolution, against snap (pinned while the units point into it) */
+    mf__snapshot *snap;
     ounit *units;
     size_t nunits;
     char **names;        /* output columns: entity join keys, then features */
@@ -113,7 +112,8 @@ static void drop_plan(mf_online_request *r) {
     r->types = NULL;
     r->col_unit = NULL;
     r->keycol_ent = NULL;
-    r->plan_store = NULL;
+    mf__snapshot_unpin(r->snap);
+    r->snap = NULL;
 }
 
 void mf_online_request_free(mf_online_request *r) {
@@ -307,28 +307,31 @@ static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error
     return MF_OK;
 }
 
-static int unknown_view(const Mf__Registry *reg, const char *project, const char *name,
-                        mf_error *err) {
-    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+static int unknown_view(const mf__snapshot *snap, const char *name, mf_error *err) {
+    if (mf__snapshot_find(snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name))
         return mf__err(err, MF_EREQUEST, "'%s' is an on-demand feature view; on-demand features "
                        "are not served by this version", name);
     return mf__err(err, MF_EREQUEST, "unknown feature view '%s'", name);
 }
 
-static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *project,
-                   mf_error *err) {
+/* Resolve the request's features against snap; on success the request
+ * pins snap. */
+static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     drop_plan(r);
     int rc = MF_OK;
     /* join-key columns first: every entity column that some unit uses */
     if (r->service) {
-        long si = mf__reg_find(reg, MF_KIND_FEATURE_SERVICE, project, r->service);
-        if (si < 0) return mf__err(err, MF_EREQUEST, "unknown feature service '%s'", r->service);
-        const Mf__FeatureServiceSpec *fs = reg->feature_services[si]->spec;
+        const mf__obj *so = mf__snapshot_find(snap, MF_KIND_FEATURE_SERVICE, r->service);
+        if (!so) return mf__err(err, MF_EREQUEST, "unknown feature service '%s'", r->service);
+        const Mf__FeatureServiceSpec *fs = (const Mf__FeatureServiceSpec *)so->spec;
         for (size_t i = 0; i < fs->n_features && rc == MF_OK; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
-            long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, p->view_name);
-            if (vi < 0) return unknown_view(reg, project, p->view_name, err);
-            rc = add_unit(r, reg->feature_views[vi]->spec, p->alias, p, err);
+            const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, p->view_name);
+            if (!vo) {
+                drop_plan(r);
+                return unknown_view(snap, p->view_name, err);
+            }
+            rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, p->alias, p, err);
             for (size_t j = 0; j < p->n_features && rc == MF_OK; j++)
                 rc = add_feat(r, r->nunits - 1, p->features[j], err);
         }
@@ -336,9 +339,11 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
         if (!r->nrefs) return mf__err(err, MF_EREQUEST, "no features requested");
         for (size_t i = 0; i < r->nrefs && rc == MF_OK; i++) {
             const char *ref = r->refs[i], *colon = strchr(ref, ':');
-            if (!colon || colon == ref || !colon[1])
+            if (!colon || colon == ref || !colon[1]) {
+                drop_plan(r);
                 return mf__err(err, MF_EREQUEST, "feature ref '%s' is not of the form view:feature",
                                ref);
+            }
             size_t ui;
             for (ui = 0; ui < r->nunits; ui++)
                 if (strlen(r->units[ui].view->name) == (size_t)(colon - ref) &&
@@ -346,9 +351,9 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
                     break;
             if (ui == r->nunits) {
                 char *vn = mf__xstrndup(ref, (size_t)(colon - ref));
-                long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, vn);
-                if (vi < 0) rc = unknown_view(reg, project, vn, err);
-                else rc = add_unit(r, reg->feature_views[vi]->spec, NULL, NULL, err);
+                const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, vn);
+                if (!vo) rc = unknown_view(snap, vn, err);
+                else rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, NULL, NULL, err);
                 free(vn);
             }
             if (rc == MF_OK) rc = add_feat(r, ui, colon + 1, err);
@@ -417,6 +422,7 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
             for (size_t c = 0; c < nkc; c++)
                 if (kent[c] == r->units[ui].key_ent[k]) r->units[ui].key_ent[k] = c;
     if (rc) drop_plan(r);
+    else r->snap = mf__snapshot_ref(snap);
     return rc;
 }
 
@@ -646,21 +652,17 @@ static void key_value(const mf__col *c, size_t i, mf__kval *v) {
     }
 }
 
-int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
-                           mf_error *err) {
-    const Mf__Registry *snap;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &snap, &gen, err);
-    if (rc) return rc;
-    const mf__config *cfg = mf__store_config(store);
-    bool stale = req->plan_store != store || req->plan_gen != gen || !req->units;
+/* The read, with snap pinned for the whole call. */
+static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *req,
+                      mf_online_response *resp, mf_error *err) {
+    int rc;
+    const char *project = mf__snapshot_project(snap);
+    bool stale = req->snap != snap || !req->units;
     for (size_t k = 0; !stale && k < req->nkeycols; k++)
         stale = req->ents[req->keycol_ent[k]].col.n != req->nrows;
     if (stale) {
-        rc = resolve(req, snap, cfg->project, err);
+        rc = resolve(req, snap, err);
         if (rc) return rc;
-        req->plan_store = store;
-        req->plan_gen = gen;
     }
     /* a view without entities answers one row per entity row (as Feast
      * does, through its dummy entity): with no entity column at all there
@@ -670,8 +672,10 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
             return mf__err(err, MF_EREQUEST, "feature view '%s' has no entities: give the "
                            "request an entity column (any name) with one value per row "
                            "wanted", req->units[ui].view->name);
+    mf__worker *w;
     mf__online *on;
-    rc = mf__store_online(store, &on, err);
+    rc = mf__store_worker(store, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc) return rc;
     size_t n = req->nrows;
     rc = resp_shape(resp, req, n, err);
@@ -735,9 +739,9 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
         nb++;
     }
     if (on->vt->read_many) {
-        rc = on->vt->read_many(on, cfg->project, req->rbs, nb, err);
+        rc = on->vt->read_many(on, project, req->rbs, nb, err);
     } else {
-        for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = on->vt->read(on, cfg->project, &req->rbs[b], err);
+        for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = on->vt->read(on, project, &req->rbs[b], err);
     }
     if (rc) return rc;
     for (size_t ui = 0; ui < nu; ui++) {
@@ -768,5 +772,15 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
                                       : MF_STATUS_PRESENT;
         }
     }
+    return rc;
+}
+
+int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
+                           mf_error *err) {
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
+    if (rc) return rc;
+    rc = get_online(store, snap, req, resp, err);
+    mf__snapshot_unpin(snap);
     return rc;
 }

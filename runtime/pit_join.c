@@ -261,7 +261,8 @@ typedef struct outcol {
 
 typedef struct request {
     const mf__config *cfg;
-    Mf__Registry *reg;
+    mf__snapshot *snap; /* pinned for the call */
+    const Mf__Registry *reg; /* snap's */
     unit *units;
     size_t nunits;
     outcol *cols;
@@ -272,10 +273,9 @@ typedef struct request {
     pthread_mutex_t lock;
 } request;
 
-static const Mf__FeatureViewSpec *find_view(const Mf__Registry *reg, const char *project,
-                                            const char *name) {
-    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, name);
-    return i < 0 ? NULL : reg->feature_views[i]->spec;
+static const Mf__FeatureViewSpec *find_view(const request *r, const char *name) {
+    const mf__obj *o = mf__snapshot_find(r->snap, MF_KIND_FEATURE_VIEW, name);
+    return o ? (const Mf__FeatureViewSpec *)o->spec : NULL;
 }
 
 static size_t add_unit(request *r, const Mf__FeatureViewSpec *v, const char *alias,
@@ -329,9 +329,9 @@ static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_e
     return MF_OK;
 }
 
-static int odfv_unsupported(const Mf__Registry *reg, const char *project, const char *name,
+static int odfv_unsupported(const request *r, const char *project, const char *name,
                             mf_error *err) {
-    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+    if (mf__snapshot_find(r->snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name))
         return mf__err(err, MF_EUSAGE, "'%s' is an on-demand feature view; historical "
                        "retrieval of on-demand features is not available in this version",
                        name);
@@ -344,15 +344,15 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
     if (o->feature_service && o->n_features)
         return mf__err(err, MF_EUSAGE, "give feature refs or a feature service, not both");
     if (o->feature_service) {
-        long si = mf__reg_find(r->reg, MF_KIND_FEATURE_SERVICE, project, o->feature_service);
-        if (si < 0)
+        const mf__obj *so = mf__snapshot_find(r->snap, MF_KIND_FEATURE_SERVICE, o->feature_service);
+        if (!so)
             return mf__err(err, MF_ENOTFOUND, "unknown feature service '%s' in project '%s'",
                            o->feature_service, project);
-        const Mf__FeatureServiceSpec *fs = r->reg->feature_services[si]->spec;
+        const Mf__FeatureServiceSpec *fs = (const Mf__FeatureServiceSpec *)so->spec;
         for (size_t i = 0; i < fs->n_features; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
-            const Mf__FeatureViewSpec *v = find_view(r->reg, project, p->view_name);
-            if (!v) return odfv_unsupported(r->reg, project, p->view_name, err);
+            const Mf__FeatureViewSpec *v = find_view(r, p->view_name);
+            if (!v) return odfv_unsupported(r, project, p->view_name, err);
             size_t ui = add_unit(r, v, p->alias, p);
             for (size_t j = 0; j < p->n_features; j++) {
                 int rc = add_feature(r, ui, p->features[j], full, err);
@@ -368,9 +368,9 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
                 return mf__err(err, MF_EUSAGE, "feature ref '%s' is not of the form view:feature",
                                ref);
             char *vname = mf__xstrndup(ref, (size_t)(colon - ref));
-            const Mf__FeatureViewSpec *v = find_view(r->reg, project, vname);
+            const Mf__FeatureViewSpec *v = find_view(r, vname);
             if (!v) {
-                int rc = odfv_unsupported(r->reg, project, vname, err);
+                int rc = odfv_unsupported(r, project, vname, err);
                 free(vname);
                 return rc;
             }
@@ -1141,7 +1141,7 @@ static void request_free(request *r) {
     free(r->units);
     for (size_t i = 0; i < r->ncols; i++) free(r->cols[i].name);
     free(r->cols);
-    mf__reg_free(r->reg);
+    mf__snapshot_unpin(r->snap);
 }
 
 /* Entity timestamps as microseconds; errors name the row. */
@@ -1188,8 +1188,9 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
     request r;
     memset(&r, 0, sizeof r);
     r.cfg = mf__store_config(store);
-    int rc = mf__store_registry_snapshot(store, &r.reg, err);
+    int rc = mf__store_pin(store, &r.snap, err);
     if (rc) return rc;
+    r.reg = mf__snapshot_registry(r.snap);
     rc = build_request(&r, opts, err);
     mf_entity_df *made = NULL;
     if (rc == MF_OK && !entities) {

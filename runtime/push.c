@@ -254,9 +254,12 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
     return rc;
 }
 
+/* Write the prepared rows through the calling thread's online store. */
 static int write_online(mf_store *store, const prepared *p, mf_error *err) {
+    mf__worker *w;
     mf__online *on;
-    int rc = mf__store_online(store, &on, err);
+    int rc = mf__store_worker(store, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc) return rc;
     mf__write_batch b = {p->view, p->n, p->kp, p->kl, p->ts, p->cr, p->feat, NULL};
     return on->vt->write_batch(on, mf__store_config(store)->project, &b, err);
@@ -664,33 +667,28 @@ static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
 
 /*---- Entry points ------------------------------------------------------------*/
 
-int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_push_to to,
-            mf_error *err) {
-    mf__err_clear(err);
-    if (to != MF_PUSH_ONLINE && to != MF_PUSH_OFFLINE && to != MF_PUSH_ONLINE_AND_OFFLINE)
-        return mf__err(err, MF_EUSAGE, "push: bad destination");
+/* mf_push with the snapshot pinned for the call. */
+static int push(mf_store *store, const mf__snapshot *snap, const char *source,
+                const mf_entity_df *rows, mf_push_to to, mf_error *err) {
     const mf__config *cfg = mf__store_config(store);
-    const Mf__Registry *reg;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &reg, &gen, err);
-    if (rc) return rc;
-    long si = mf__reg_find(reg, MF_KIND_DATA_SOURCE, cfg->project, source);
-    if (si < 0 || strcmp(reg->data_sources[si]->spec->kind, "push") != 0)
-        return mf__err(err, MF_ENOTFOUND, si < 0 ? "unknown push source '%s'"
-                                                 : "data source '%s' is not a push source", source);
-    const Mf__DataSourceSpec *ps = reg->data_sources[si]->spec;
-    long bi = mf__reg_find(reg, MF_KIND_DATA_SOURCE, cfg->project, ps->batch_source);
-    if (bi < 0)
+    const mf__obj *so = mf__snapshot_find(snap, MF_KIND_DATA_SOURCE, source);
+    const Mf__DataSourceSpec *ps = so ? (const Mf__DataSourceSpec *)so->spec : NULL;
+    if (!ps || strcmp(ps->kind, "push") != 0)
+        return mf__err(err, MF_ENOTFOUND, !ps ? "unknown push source '%s'"
+                                              : "data source '%s' is not a push source", source);
+    const mf__obj *bo = mf__snapshot_find(snap, MF_KIND_DATA_SOURCE, ps->batch_source);
+    if (!bo)
         return mf__err(err, MF_EREGISTRY, "push source '%s': batch source '%s' is not registered",
                        source, ps->batch_source);
-    const Mf__DataSourceSpec *batch = reg->data_sources[bi]->spec;
+    const Mf__DataSourceSpec *batch = (const Mf__DataSourceSpec *)bo->spec;
     /* validate every view fed by the source before writing anything */
-    size_t nv = 0;
-    prepared *pv = mf__xcalloc(reg->n_feature_views + 1, sizeof *pv);
+    size_t nfed, nv = 0;
+    const Mf__FeatureView *const *fed = mf__snapshot_views_of(snap, source, &nfed);
+    prepared *pv = mf__xcalloc(nfed + 1, sizeof *pv);
     bool any_online = false;
-    for (size_t i = 0; i < reg->n_feature_views && rc == MF_OK; i++) {
-        const Mf__FeatureViewSpec *v = reg->feature_views[i]->spec;
-        if (strcmp(v->project, cfg->project) != 0 || strcmp(v->source, source) != 0) continue;
+    int rc = MF_OK;
+    for (size_t i = 0; i < nfed && rc == MF_OK; i++) {
+        const Mf__FeatureViewSpec *v = fed[i]->spec;
         rc = prepare(rows, v, batch, &pv[nv], err);
         if (rc == MF_OK) {
             any_online |= v->online != 0;
@@ -712,24 +710,44 @@ int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_pu
     return rc;
 }
 
-int mf_write_to_online_store(mf_store *store, const char *view, const mf_entity_df *rows,
-                             mf_error *err) {
+int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_push_to to,
+            mf_error *err) {
     mf__err_clear(err);
-    const mf__config *cfg = mf__store_config(store);
-    const Mf__Registry *reg;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &reg, &gen, err);
+    if (to != MF_PUSH_ONLINE && to != MF_PUSH_OFFLINE && to != MF_PUSH_ONLINE_AND_OFFLINE)
+        return mf__err(err, MF_EUSAGE, "push: bad destination");
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
     if (rc) return rc;
-    long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, cfg->project, view);
-    if (vi < 0) return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s'", view);
-    const Mf__FeatureViewSpec *v = reg->feature_views[vi]->spec;
+    rc = push(store, snap, source, rows, to, err);
+    mf__snapshot_unpin(snap);
+    return rc;
+}
+
+/* mf_write_to_online_store with the snapshot pinned for the call. */
+static int write_view(mf_store *store, const mf__snapshot *snap, const char *view,
+                      const mf_entity_df *rows, mf_error *err) {
+    const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, view);
+    if (!vo) return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s'", view);
+    const Mf__FeatureViewSpec *v = (const Mf__FeatureViewSpec *)vo->spec;
     if (!v->online) return mf__err(err, MF_EREQUEST, "feature view '%s' is not online", view);
-    const Mf__DataSourceSpec *ds = mf__view_batch_source(reg, cfg->project, v);
+    const Mf__DataSourceSpec *ds =
+        mf__view_batch_source(mf__snapshot_registry(snap), mf__snapshot_project(snap), v);
     if (!ds) return mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", view);
     prepared p;
-    rc = prepare(rows, v, ds, &p, err);
+    int rc = prepare(rows, v, ds, &p, err);
     if (rc) return rc;
     rc = write_online(store, &p, err);
     prepared_free(&p);
+    return rc;
+}
+
+int mf_write_to_online_store(mf_store *store, const char *view, const mf_entity_df *rows,
+                             mf_error *err) {
+    mf__err_clear(err);
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
+    if (rc) return rc;
+    rc = write_view(store, snap, view, rows, err);
+    mf__snapshot_unpin(snap);
     return rc;
 }

@@ -383,6 +383,12 @@ int64_t mf__mono_us(void) {
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
+int64_t mf__mono_coarse_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 int64_t mf__now_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
