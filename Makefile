@@ -5,6 +5,7 @@
 #   make demo       deps + build + the quickstart end to end
 #   make test       deps + build + every test; ends with "N passed, N failed"
 #   make test-asan  the tests built and run with ASan + UBSan
+#   make test-tsan  the threaded tests built and run with ThreadSanitizer
 #   make bench      benchmarks (see docs/benchmarks.md)
 #   make fuzz       every libFuzzer target, FUZZ_SECONDS each (not in make test)
 
@@ -42,7 +43,13 @@ endif
 ASAN_VARS = BUILD=build-asan OPT="-O1 -g" \
   SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
-.PHONY: all deps demo test test-asan unit-tests bench fuzz fuzz-targets clean
+# The tests that run threads on one store, also built with ThreadSanitizer
+# (build-tsan/); tests/run.sh runs them as a third pass (MF_TSAN).
+TSAN_TESTS := test_threads test_store test_pit_join
+TSAN_VARS = BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread"
+TSAN_BINS := $(patsubst %,build-tsan/tests/%,$(TSAN_TESTS))
+
+.PHONY: all deps demo test test-asan test-tsan unit-tests bench fuzz fuzz-targets clean
 .DELETE_ON_ERROR:
 
 all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so $(LIB_DIR)/moonfeast.pc
@@ -106,16 +113,25 @@ demo: deps
 
 # Every test: unit binaries, Lua stdlib tests, CLI end-to-end scripts.
 # The sanitizer pass runs when MF_SKIP_ASAN is not set.
+# The sanitizer passes run when MF_SKIP_ASAN / MF_SKIP_TSAN are not set.
 test: deps
 	$(MAKE) all unit-tests
 	@if [ -z "$$MF_SKIP_ASAN" ]; then $(MAKE) $(ASAN_VARS) all unit-tests; fi
+	@if [ -z "$$MF_SKIP_TSAN" ]; then $(MAKE) $(TSAN_VARS) $(TSAN_BINS); fi
 	@MF_BIN=$(CURDIR)/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build \
-	  MF_ASAN=$${MF_SKIP_ASAN:+skip} sh tests/run.sh
+	  MF_ASAN=$${MF_SKIP_ASAN:+skip} MF_TSAN=$${MF_SKIP_TSAN:+skip} sh tests/run.sh
 
 test-asan: deps
 	$(MAKE) $(ASAN_VARS) all unit-tests
 	@MF_BIN=$(CURDIR)/build-asan/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build-asan \
-	  MF_ASAN=only sh tests/run.sh
+	  MF_ASAN=only MF_TSAN=skip sh tests/run.sh
+
+# The threaded tests under ThreadSanitizer (their other process, `moonfeast
+# apply`, is the normal build's); any report fails.
+test-tsan: deps
+	$(MAKE) all
+	$(MAKE) $(TSAN_VARS) $(TSAN_BINS)
+	@MF_BIN=$(CURDIR)/bin/moonfeast MF_ASAN=skip MF_TSAN=only sh tests/run.sh
 
 bench: deps
 	$(MAKE) all
@@ -142,4 +158,4 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
 
 clean:
-	rm -rf build build-asan build-fuzz bin lib
+	rm -rf build build-asan build-tsan build-fuzz bin lib

@@ -71,6 +71,33 @@ const char *mf_strerror(int code);
 void mf_free(void *p);
 
 /*---------------------------------------------------------------------------
+ * Logging (process-wide; every function here is safe from any thread)
+ *-------------------------------------------------------------------------*/
+
+/* Levels of messages: a message is delivered when its level is at most the
+ * process-wide level (default MF_LOG_WARNING). */
+enum mf_log_level {
+    MF_LOG_ERROR = 0,
+    MF_LOG_WARNING = 1,
+    MF_LOG_INFO = 2,
+    MF_LOG_DEBUG = 3
+};
+
+void mf_set_log_level(int level);
+int mf_get_log_level(void);
+
+/* Receives each message (one line, no prefix, no newline; borrowed for the
+ * call) with its level and the `ud` given to mf_set_log_callback. It may
+ * be called from any thread, several at once, and must not call
+ * mf_set_log_callback. */
+typedef void (*mf_log_fn)(int level, const char *message, void *ud);
+
+/* Send messages to fn (NULL: back to standard error, the default, as
+ * "moonfeast: LEVEL: message" lines). When this returns, no call of the
+ * previous callback is still running, so its ud may be freed. */
+void mf_set_log_callback(mf_log_fn fn, void *ud);
+
+/*---------------------------------------------------------------------------
  * Store handle
  *-------------------------------------------------------------------------*/
 

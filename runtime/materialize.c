@@ -408,8 +408,10 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
         const Mf__FeatureView *fv = reg->feature_views[i];
         if (strcmp(fv->spec->project, cfg->project) == 0 && fv->spec->online) sel[nv++] = fv;
     }
+    mf__worker *w;
     mf__online *on = NULL;
-    if (rc == MF_OK) rc = mf__store_online(store, &on, err);
+    if (rc == MF_OK) rc = mf__store_worker(store, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     for (size_t i = 0; i < nv && rc == MF_OK; i++) {
         const Mf__FeatureView *fv = sel[i];
         view_job j = {cfg, on, fv->spec, mf__view_batch_source(reg, cfg->project, fv->spec),

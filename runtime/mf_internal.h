@@ -33,8 +33,10 @@ void mf__err_prefix(mf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void mf__err_clear(mf_error *err);
 
-/* Logging to stderr under the process-wide level (0..3). */
-extern int mf__log_level;
+/* Log a message under the process-wide level (0..3, mf_set_log_level):
+ * to the host's callback (mf_set_log_callback), else to stderr. Safe from
+ * any thread. mf__log_level is the level (atomic). */
+extern _Atomic int mf__log_level;
 void mf__log(int level, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -50,6 +52,24 @@ char *mf__xstrdup(const char *s);
 char *mf__xstrndup(const char *s, size_t n);
 char *mf__xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Allocation for request-sized work (entity rows, pushed rows, online
+ * responses: sizes a caller chooses), which must fail as MF_ENOMEM instead
+ * of ending the process. NULL when the memory is not there or the size
+ * overflows; a failed realloc leaves p as it was. The caller frees. */
+void *mf__try_malloc(size_t n);
+void *mf__try_calloc(size_t n, size_t size);
+/* realloc to n elements of `size` bytes (n * size checked for overflow). */
+void *mf__try_realloc_array(void *p, size_t n, size_t size);
+/* Size arithmetic that says when it overflows: false, *out unspecified. */
+static inline bool mf__size_mul(size_t a, size_t b, size_t *out) {
+    return !__builtin_mul_overflow(a, b, out);
+}
+static inline bool mf__size_add(size_t a, size_t b, size_t *out) {
+    return !__builtin_add_overflow(a, b, out);
+}
+/* The MF_ENOMEM error for request-sized work: "<what>: out of memory". */
+int mf__err_nomem(mf_error *err, const char *what, ...) __attribute__((format(printf, 2, 3)));
+
 /* Growable byte buffer, always NUL-terminated. */
 typedef struct mf__buf {
     char *data;
@@ -62,6 +82,9 @@ void mf__buf_free(mf__buf *b);
 /* Growing (rare) is out of line; the checks and copies are inlined, as
  * the hot loops (keys, output) append a few bytes at a time. */
 void mf__buf_grow(mf__buf *b, size_t extra);
+/* Room for `extra` more bytes without aborting: 0, or -1 when the memory
+ * is not there (b unchanged). For buffers a request's size drives. */
+int mf__buf_try_reserve(mf__buf *b, size_t extra);
 static inline void mf__buf_reserve(mf__buf *b, size_t extra) {
     if (b->len + extra + 1 > b->cap) mf__buf_grow(b, extra);
 }
@@ -109,6 +132,9 @@ bool mf__valid_name(const char *s);
 int64_t mf__now_us(void);
 /* A monotonic clock in microseconds, for durations (debug timings). */
 int64_t mf__mono_us(void);
+/* The same, coarse (a few milliseconds) and cheaper: for ttl checks on
+ * every call. */
+int64_t mf__mono_coarse_us(void);
 
 /*---- Configuration (config.c) --------------------------------------------*/
 
@@ -256,20 +282,79 @@ int mf__registry_file_open(const char *path, mf__registry **out,
  * MF_TEST_REGISTRY_PAUSE_MS is set, the file registry sleeps that long
  * after writing the temporary file and before renaming it. */
 
-/* The configuration of an open store (repo.c). Borrowed. */
+/*---- The shared store: snapshots and workers (repo.c) ---------------------*/
+
+/* One mf_store serves any number of threads. What is shared lives in the
+ * store and never changes after mf_store_open (the configuration, the
+ * registry backend) or is swapped whole (the registry snapshot); what a
+ * thread needs of its own lives in its worker. */
+
+/* The configuration of an open store. Borrowed; immutable. */
 const mf__config *mf__store_config(const mf_store *s);
-/* A registry snapshot for a read-only operation. Caller frees with
- * mf__reg_free. */
+/* The registry as it is now, read for this call (materialization, which
+ * needs the latest intervals). Caller frees with mf__reg_free. */
 int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err);
-/* The store's cached serving snapshot (refreshed after
- * registry_cache_ttl_seconds, and after any commit through the store).
- * Borrowed; valid while *gen is unchanged. */
-int mf__store_snapshot(mf_store *s, const Mf__Registry **out, uint64_t *gen, mf_error *err);
-/* Commit through the store's registry (drops the serving snapshot). */
+/* Commit through the store's registry; on success the store's snapshot is
+ * reloaded at once, so the next call on any thread sees the commit. */
 int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err);
-/* The store's online store, opened on first use. Borrowed. */
+
+/* A registry snapshot: immutable, reference-counted, indexed by name for
+ * the store's project, with a generation number unique in the process. A
+ * call pins the store's current snapshot at its start and unpins it at its
+ * end; an object that keeps pointers into a snapshot (a resolved online
+ * request) keeps a pin of its own. The store swaps in a new snapshot after
+ * registry_cache_ttl_seconds and after each commit through it; a failed
+ * reload keeps the previous one serving (logged once per attempt; the next
+ * attempt is a ttl later). */
+typedef struct mf__snapshot mf__snapshot;
+
+/* Pin the store's current snapshot (the first call loads it; an error only
+ * when there is none yet and the registry cannot be read). Release with
+ * mf__snapshot_unpin, on any thread, even after the store closed. The fast
+ * path is one atomic increment. */
+int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err);
+/* One more pin of a pinned snapshot; returns snap. */
+mf__snapshot *mf__snapshot_ref(mf__snapshot *snap);
+/* NULL is a no-op. */
+void mf__snapshot_unpin(mf__snapshot *snap);
+/* The registry (all projects) and the store's project. Borrowed while
+ * pinned. */
+const Mf__Registry *mf__snapshot_registry(const mf__snapshot *snap);
+const char *mf__snapshot_project(const mf__snapshot *snap);
+uint64_t mf__snapshot_gen(const mf__snapshot *snap);
+/* The object of `kind` named `name` in the store's project, or NULL: one
+ * hash probe. Borrowed while pinned. */
+const mf__obj *mf__snapshot_find(const mf__snapshot *snap, mf_object_kind kind,
+                                 const char *name);
+/* The feature views of the store's project whose source is the data source
+ * `source` (registry order); *n of them. Borrowed while pinned. */
+const Mf__FeatureView *const *mf__snapshot_views_of(const mf__snapshot *snap,
+                                                    const char *source, size_t *n);
+
+/* What a thread needs of its own on one store: its online-store connection
+ * (SQLite connection and statements, Redis connection), scratch, and slots
+ * for other modules' state. Created on the thread's first call on the
+ * store; released when the thread exits or the store closes, whichever
+ * comes first. */
+typedef struct mf__worker mf__worker;
 struct mf__online;
-int mf__store_online(mf_store *s, struct mf__online **out, mf_error *err);
+
+/* The calling thread's worker on s, created on first use. Borrowed; valid
+ * until the thread exits or s closes. The fast path is a compare of a
+ * thread-local cache. */
+int mf__store_worker(mf_store *s, mf__worker **out, mf_error *err);
+/* Slots other modules hang per-thread state on (the transform runtime keeps
+ * its Lua state here). set_slot replaces the value, destroying a previous
+ * different one; the destructor runs in the worker's release, on any
+ * thread (the exiting thread, or the one closing the store). */
+enum { MF__SLOT_TRANSFORMS, MF__SLOT_COUNT };
+void *mf__worker_slot(mf__worker *w, int slot);
+void mf__worker_set_slot(mf__worker *w, int slot, void *p, void (*destroy)(void *p));
+/* The worker's online store (its own connection), opened on first use.
+ * Borrowed from the worker. */
+int mf__worker_online(mf__worker *w, struct mf__online **out, mf_error *err);
+/* The store a worker serves. */
+mf_store *mf__worker_store(const mf__worker *w);
 
 /*---- Online store interface (online_store.c, store_sqlite.c) -------------*/
 

@@ -30,7 +30,13 @@ typedef struct mf__col {
 mf__store_class mf__store_class_of(Mf__ValueType t);
 void mf__col_init(mf__col *c, const char *name, Mf__ValueType type, bool raw);
 void mf__col_free(mf__col *c);
+/* Room for n rows (aborts when the memory is not there). */
 void mf__col_reserve(mf__col *c, size_t n);
+/* The same for rows a caller chose, and room for `bytes` more bytes of
+ * text: 0, or -1 when the memory is not there or the size overflows (the
+ * column is left as it was, still valid). */
+int mf__col_try_reserve(mf__col *c, size_t n);
+int mf__col_try_reserve_heap(mf__col *c, size_t bytes);
 void mf__col_push_null(mf__col *c);
 /* Parse text as the column's type and append it; an empty slice is null.
  * String text must be UTF-8 without NUL bytes; list text is read by the

@@ -57,9 +57,8 @@ struct mf_online_request {
     int full;
     ent_col *ents;
     size_t nents, nrows;
-    /* resolution, valid for (store, gen) */
-    const mf_store *plan_store;
-    uint64_t plan_gen;
+    /* resolution, against snap (pinned while the units point into it) */
+    mf__snapshot *snap;
     ounit *units;
     size_t nunits;
     char **names;        /* output columns: entity join keys, then features */
@@ -113,7 +112,8 @@ static void drop_plan(mf_online_request *r) {
     r->types = NULL;
     r->col_unit = NULL;
     r->keycol_ent = NULL;
-    r->plan_store = NULL;
+    mf__snapshot_unpin(r->snap);
+    r->snap = NULL;
 }
 
 void mf_online_request_free(mf_online_request *r) {
@@ -200,11 +200,22 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
     return e;
 }
 
+/* The entity column could not be allocated: the request keeps the rows it
+ * had (nrows back to `rows` when no column holds values). */
+static int ent_nomem(mf_online_request *r, size_t rows, const char *join_key, size_t n,
+                     mf_error *err) {
+    bool any = false;
+    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].col.n > 0;
+    if (!any) r->nrows = rows;
+    return mf__err_nomem(err, "entity column '%s' of %zu rows", join_key, n);
+}
+
 int mf_online_request_add_int64(mf_online_request *r, const char *join_key, const int64_t *values,
                                 size_t n, mf_error *err) {
+    size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, false, err);
     if (!e) return MF_EREQUEST;
-    mf__col_reserve(&e->col, n);
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         ((int64_t *)e->col.data)[i] = values[i];
         e->col.valid[i] = 1;
@@ -215,8 +226,16 @@ int mf_online_request_add_int64(mf_online_request *r, const char *join_key, cons
 
 int mf_online_request_add_text(mf_online_request *r, const char *join_key,
                                const char *const *values, size_t n, mf_error *err) {
+    size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, true, err);
     if (!e) return MF_EREQUEST;
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
+    size_t text = 0;
+    bool fits = true;
+    for (size_t i = 0; i < n && fits; i++)
+        if (values[i]) fits = mf__size_add(text, strlen(values[i]), &text);
+    if (!fits || mf__col_try_reserve_heap(&e->col, text) != 0)
+        return ent_nomem(r, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         if (values[i]) mf__col_push_str(&e->col, values[i], strlen(values[i]));
         else mf__col_push_null(&e->col);
@@ -288,28 +307,31 @@ static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error
     return MF_OK;
 }
 
-static int unknown_view(const Mf__Registry *reg, const char *project, const char *name,
-                        mf_error *err) {
-    if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+static int unknown_view(const mf__snapshot *snap, const char *name, mf_error *err) {
+    if (mf__snapshot_find(snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name))
         return mf__err(err, MF_EREQUEST, "'%s' is an on-demand feature view; on-demand features "
                        "are not served by this version", name);
     return mf__err(err, MF_EREQUEST, "unknown feature view '%s'", name);
 }
 
-static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *project,
-                   mf_error *err) {
+/* Resolve the request's features against snap; on success the request
+ * pins snap. */
+static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     drop_plan(r);
     int rc = MF_OK;
     /* join-key columns first: every entity column that some unit uses */
     if (r->service) {
-        long si = mf__reg_find(reg, MF_KIND_FEATURE_SERVICE, project, r->service);
-        if (si < 0) return mf__err(err, MF_EREQUEST, "unknown feature service '%s'", r->service);
-        const Mf__FeatureServiceSpec *fs = reg->feature_services[si]->spec;
+        const mf__obj *so = mf__snapshot_find(snap, MF_KIND_FEATURE_SERVICE, r->service);
+        if (!so) return mf__err(err, MF_EREQUEST, "unknown feature service '%s'", r->service);
+        const Mf__FeatureServiceSpec *fs = (const Mf__FeatureServiceSpec *)so->spec;
         for (size_t i = 0; i < fs->n_features && rc == MF_OK; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
-            long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, p->view_name);
-            if (vi < 0) return unknown_view(reg, project, p->view_name, err);
-            rc = add_unit(r, reg->feature_views[vi]->spec, p->alias, p, err);
+            const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, p->view_name);
+            if (!vo) {
+                drop_plan(r);
+                return unknown_view(snap, p->view_name, err);
+            }
+            rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, p->alias, p, err);
             for (size_t j = 0; j < p->n_features && rc == MF_OK; j++)
                 rc = add_feat(r, r->nunits - 1, p->features[j], err);
         }
@@ -317,9 +339,11 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
         if (!r->nrefs) return mf__err(err, MF_EREQUEST, "no features requested");
         for (size_t i = 0; i < r->nrefs && rc == MF_OK; i++) {
             const char *ref = r->refs[i], *colon = strchr(ref, ':');
-            if (!colon || colon == ref || !colon[1])
+            if (!colon || colon == ref || !colon[1]) {
+                drop_plan(r);
                 return mf__err(err, MF_EREQUEST, "feature ref '%s' is not of the form view:feature",
                                ref);
+            }
             size_t ui;
             for (ui = 0; ui < r->nunits; ui++)
                 if (strlen(r->units[ui].view->name) == (size_t)(colon - ref) &&
@@ -327,9 +351,9 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
                     break;
             if (ui == r->nunits) {
                 char *vn = mf__xstrndup(ref, (size_t)(colon - ref));
-                long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, vn);
-                if (vi < 0) rc = unknown_view(reg, project, vn, err);
-                else rc = add_unit(r, reg->feature_views[vi]->spec, NULL, NULL, err);
+                const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, vn);
+                if (!vo) rc = unknown_view(snap, vn, err);
+                else rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, NULL, NULL, err);
                 free(vn);
             }
             if (rc == MF_OK) rc = add_feat(r, ui, colon + 1, err);
@@ -398,6 +422,7 @@ static int resolve(mf_online_request *r, const Mf__Registry *reg, const char *pr
             for (size_t c = 0; c < nkc; c++)
                 if (kent[c] == r->units[ui].key_ent[k]) r->units[ui].key_ent[k] = c;
     if (rc) drop_plan(r);
+    else r->snap = mf__snapshot_ref(snap);
     return rc;
 }
 
@@ -424,8 +449,10 @@ void mf_online_response_free(mf_online_response *r) {
 }
 
 /* Shape the response for the request's columns, reusing columns whose name
- * and type did not change. */
-static void resp_shape(mf_online_response *resp, const mf_online_request *req, size_t nrows) {
+ * and type did not change, with room for nrows rows (the request's size:
+ * MF_ENOMEM when that memory is not there). */
+static int resp_shape(mf_online_response *resp, const mf_online_request *req, size_t nrows,
+                      mf_error *err) {
     bool same = resp->ncols == req->ncols;
     for (size_t i = 0; same && i < req->ncols; i++)
         same = strcmp(resp->names[i], req->names[i]) == 0 && resp->cols[i].type == req->types[i];
@@ -442,14 +469,26 @@ static void resp_shape(mf_online_response *resp, const mf_online_request *req, s
         }
         resp->ncols = req->ncols;
     }
-    for (size_t i = 0; i < resp->ncols; i++) mf__col_clear(&resp->cols[i]);
-    size_t cells = resp->ncols * nrows;
-    if (cells > resp->cap_cells || !resp->status) {
-        resp->cap_cells = cells;
-        resp->status = mf__xrealloc(resp->status, cells + 1);
-        resp->ts = mf__xrealloc(resp->ts, (cells + 1) * sizeof *resp->ts);
+    resp->nrows = 0;
+    bool fits = true;
+    for (size_t i = 0; i < resp->ncols; i++) {
+        mf__col_clear(&resp->cols[i]);
+        fits = fits && mf__col_try_reserve(&resp->cols[i], nrows) == 0;
     }
+    size_t cells;
+    fits = fits && mf__size_mul(resp->ncols, nrows, &cells) && cells < SIZE_MAX;
+    if (fits && (cells > resp->cap_cells || !resp->status)) {
+        uint8_t *st = mf__try_realloc_array(resp->status, cells + 1, 1);
+        if (st) resp->status = st;
+        int64_t *ts = st ? mf__try_realloc_array(resp->ts, cells + 1, sizeof *ts) : NULL;
+        if (ts) resp->ts = ts, resp->cap_cells = cells;
+        fits = ts != NULL;
+    }
+    if (!fits)
+        return mf__err_nomem(err, "online response of %zu rows and %zu columns", nrows,
+                             resp->ncols);
     resp->nrows = nrows;
+    return MF_OK;
 }
 
 size_t mf_online_response_ncols(const mf_online_response *r) { return r->ncols; }
@@ -568,6 +607,39 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
     return MF_OK;
 }
 
+/* Room for `cells` key offsets, pointers and lengths, and for the
+ * serialized keys of every unit and row (bounded from above: per key the
+ * count, each name with its type and length, each value with its type and
+ * length, 8 bytes or its text). 0, or -1 when the memory is not there. */
+static int reserve_keys(mf_online_request *req, const mf_online_response *resp, size_t cells) {
+    if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
+        size_t *off = mf__try_realloc_array(req->key_off, cells, sizeof *off);
+        if (off) req->key_off = off;
+        const unsigned char **kp = off ? mf__try_realloc_array(req->key_ptr, cells, sizeof *kp) : NULL;
+        if (kp) req->key_ptr = kp;
+        size_t *kl = kp ? mf__try_realloc_array(req->key_len, cells, sizeof *kl) : NULL;
+        if (!kl) return -1;
+        req->key_len = kl;
+        req->key_cap = cells;
+    }
+    size_t bytes = 0, n = req->nrows;
+    for (size_t ui = 0; ui < req->nunits; ui++) {
+        const ounit *u = &req->units[ui];
+        size_t row = 4, text = 0;
+        for (size_t k = 0; k < u->nkeys; k++) {
+            const mf__col *c = &resp->cols[u->key_ent[k]];
+            row += 24 + strlen(u->key_names[k]);
+            if (c->sc == MF__SC_TEXT && !mf__size_add(text, c->heap_len, &text)) return -1;
+        }
+        size_t unit;
+        if (!mf__size_mul(row, n, &unit) || !mf__size_add(unit, text, &unit) ||
+            !mf__size_add(bytes, unit, &bytes))
+            return -1;
+    }
+    req->keys.len = 0;
+    return mf__buf_try_reserve(&req->keys, bytes);
+}
+
 static void key_value(const mf__col *c, size_t i, mf__kval *v) {
     if (c->sc == MF__SC_TEXT) {
         v->s = c->heap + c->off[i];
@@ -580,21 +652,17 @@ static void key_value(const mf__col *c, size_t i, mf__kval *v) {
     }
 }
 
-int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
-                           mf_error *err) {
-    const Mf__Registry *snap;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &snap, &gen, err);
-    if (rc) return rc;
-    const mf__config *cfg = mf__store_config(store);
-    bool stale = req->plan_store != store || req->plan_gen != gen || !req->units;
+/* The read, with snap pinned for the whole call. */
+static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *req,
+                      mf_online_response *resp, mf_error *err) {
+    int rc;
+    const char *project = mf__snapshot_project(snap);
+    bool stale = req->snap != snap || !req->units;
     for (size_t k = 0; !stale && k < req->nkeycols; k++)
         stale = req->ents[req->keycol_ent[k]].col.n != req->nrows;
     if (stale) {
-        rc = resolve(req, snap, cfg->project, err);
+        rc = resolve(req, snap, err);
         if (rc) return rc;
-        req->plan_store = store;
-        req->plan_gen = gen;
     }
     /* a view without entities answers one row per entity row (as Feast
      * does, through its dummy entity): with no entity column at all there
@@ -604,22 +672,22 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
             return mf__err(err, MF_EREQUEST, "feature view '%s' has no entities: give the "
                            "request an entity column (any name) with one value per row "
                            "wanted", req->units[ui].view->name);
+    mf__worker *w;
     mf__online *on;
-    rc = mf__store_online(store, &on, err);
+    rc = mf__store_worker(store, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc) return rc;
     size_t n = req->nrows;
-    resp_shape(resp, req, n);
+    rc = resp_shape(resp, req, n, err);
+    if (rc) return rc;
     rc = fill_keys(req, resp, err);
     if (rc) return rc;
     /* keys of every unit into one buffer, then every read at once (one
      * round trip for a remote store) */
-    size_t nu = req->nunits, cells = nu * (n + 1);
-    if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
-        req->key_cap = cells;
-        req->key_off = mf__xrealloc(req->key_off, (cells + 1) * sizeof *req->key_off);
-        req->key_ptr = mf__xrealloc(req->key_ptr, (cells + 1) * sizeof *req->key_ptr);
-        req->key_len = mf__xrealloc(req->key_len, (cells + 1) * sizeof *req->key_len);
-    }
+    size_t nu = req->nunits, cells;
+    if (!mf__size_mul(nu, n + 1, &cells) || !mf__size_add(cells, 1, &cells) ||
+        reserve_keys(req, resp, cells) != 0)
+        return mf__err_nomem(err, "online request of %zu rows", n);
     if (nu > req->rb_cap) {
         req->rbs = mf__xrealloc(req->rbs, nu * sizeof *req->rbs);
         req->outs = mf__xrealloc(req->outs, nu * sizeof *req->outs);
@@ -671,9 +739,9 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
         nb++;
     }
     if (on->vt->read_many) {
-        rc = on->vt->read_many(on, cfg->project, req->rbs, nb, err);
+        rc = on->vt->read_many(on, project, req->rbs, nb, err);
     } else {
-        for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = on->vt->read(on, cfg->project, &req->rbs[b], err);
+        for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = on->vt->read(on, project, &req->rbs[b], err);
     }
     if (rc) return rc;
     for (size_t ui = 0; ui < nu; ui++) {
@@ -704,5 +772,15 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
                                       : MF_STATUS_PRESENT;
         }
     }
+    return rc;
+}
+
+int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
+                           mf_error *err) {
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
+    if (rc) return rc;
+    rc = get_online(store, snap, req, resp, err);
+    mf__snapshot_unpin(snap);
     return rc;
 }

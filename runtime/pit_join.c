@@ -57,24 +57,35 @@ void mf_entity_df_free(mf_entity_df *df) {
 
 size_t mf_entity_df_nrows(const mf_entity_df *df) { return df->t->nrows; }
 
+/* Add a column of every row (the frame's size, which the host chose, is
+ * allocated here): NULL with *rc MF_EUSAGE for a name taken, MF_ENOMEM
+ * when the memory is not there (the frame is left as it was). */
 static mf__col *df_add_col(mf_entity_df *df, const char *name, Mf__ValueType type, bool raw,
-                           mf_error *err) {
+                           int *rc, mf_error *err) {
     for (size_t i = 0; i < df->t->ncols; i++)
         if (strcmp(df->t->cols[i].name, name) == 0) {
-            mf__err(err, MF_EUSAGE, "entity rows already have a column '%s'", name);
+            *rc = mf__err(err, MF_EUSAGE, "entity rows already have a column '%s'", name);
             return NULL;
         }
-    df->t->cols = mf__xrealloc(df->t->cols, (df->t->ncols + 1) * sizeof *df->t->cols);
-    mf__col *c = &df->t->cols[df->t->ncols++];
-    mf__col_init(c, name, type, raw);
-    mf__col_reserve(c, df->t->nrows);
-    return c;
+    mf__col c;
+    mf__col_init(&c, name, type, raw);
+    mf__col *cols = NULL;
+    if (mf__col_try_reserve(&c, df->t->nrows) != 0 ||
+        !(cols = mf__try_realloc_array(df->t->cols, df->t->ncols + 1, sizeof *cols))) {
+        mf__col_free(&c);
+        *rc = mf__err_nomem(err, "entity rows: column '%s' of %zu rows", name, df->t->nrows);
+        return NULL;
+    }
+    df->t->cols = cols;
+    cols[df->t->ncols] = c;
+    return &cols[df->t->ncols++];
 }
 
 int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *values,
                            const uint8_t *valid, mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_INT64, false, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_INT64, false, &rc, err);
+    if (!c) return rc;
     for (size_t i = 0; i < df->t->nrows; i++) {
         if (valid && !valid[i]) mf__col_push_null(c);
         else mf__col_push_i64(c, values[i]);
@@ -84,16 +95,29 @@ int mf_entity_df_add_int64(mf_entity_df *df, const char *name, const int64_t *va
 
 int mf_entity_df_add_timestamps(mf_entity_df *df, const char *name, const int64_t *us,
                                 mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, &rc, err);
+    if (!c) return rc;
     for (size_t i = 0; i < df->t->nrows; i++) mf__col_push_i64(c, us[i]);
     return MF_OK;
 }
 
 int mf_entity_df_add_text(mf_entity_df *df, const char *name, const char *const *values,
                           mf_error *err) {
-    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_STRING, true, err);
-    if (!c) return MF_EUSAGE;
+    int rc;
+    mf__col *c = df_add_col(df, name, MF__VALUE_TYPE__VT_STRING, true, &rc, err);
+    if (!c) return rc;
+    /* the text's bytes at once, so that a frame too large fails here */
+    size_t text = 0;
+    bool fits = true;
+    for (size_t i = 0; i < df->t->nrows && fits; i++)
+        if (values[i]) fits = mf__size_add(text, strlen(values[i]), &text);
+    if (!fits || mf__col_try_reserve_heap(c, text) != 0) {
+        mf__col_free(c);
+        df->t->ncols--;
+        return mf__err_nomem(err, "entity rows: column '%s' of %zu rows (%zu bytes of text)",
+                             name, df->t->nrows, text);
+    }
     for (size_t i = 0; i < df->t->nrows; i++)
         mf__col_push_text(c, values[i], values[i] ? strlen(values[i]) : 0);
     return MF_OK;
@@ -107,7 +131,8 @@ int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
     df->origin = mf__xstrdup(path);
     size_t nc = mf__csv_ncols(csv);
     for (size_t j = 0; j < nc && rc == MF_OK; j++)
-        if (!df_add_col(df, mf__csv_colname(csv, j), MF__VALUE_TYPE__VT_STRING, true, err))
+        if (!df_add_col(df, mf__csv_colname(csv, j), MF__VALUE_TYPE__VT_STRING, true, &rc, err) &&
+            rc == MF_EUSAGE)
             rc = mf__err_at(err, MF_EDATA, path, 1, "entity rows have two columns named '%s'",
                             mf__csv_colname(csv, j));
     size_t cap = 0;
@@ -116,11 +141,20 @@ int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
         int r = mf__csv_next(csv, &f, err);
         if (r < 0) rc = r;
         if (r <= 0) break;
-        size_t i = df->t->nrows++;
+        size_t i = df->t->nrows;
         if (i == cap) {
-            cap = cap ? cap * 2 : 1024;
-            df->lines = mf__xrealloc(df->lines, cap * sizeof *df->lines);
+            long *lines = mf__try_realloc_array(df->lines, cap ? cap * 2 : 1024, sizeof *lines);
+            if (lines) cap = cap ? cap * 2 : 1024, df->lines = lines;
         }
+        bool fits = i < cap;
+        for (size_t j = 0; j < nc && fits; j++)
+            fits = mf__col_try_reserve(&df->t->cols[j], i + 1) == 0 &&
+                   mf__col_try_reserve_heap(&df->t->cols[j], f[j].len) == 0;
+        if (!fits) {
+            rc = mf__err_nomem(err, "entity rows of %s: %zu rows read", path, i);
+            break;
+        }
+        df->t->nrows++;
         df->lines[i] = mf__csv_line(csv);
         for (size_t j = 0; j < nc; j++) mf__col_push_text(&df->t->cols[j], f[j].ptr, f[j].len);
     }
@@ -152,8 +186,7 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
     df->origin = mf__xstrdup(db_path);
     int nc = sqlite3_column_count(st);
     for (int j = 0; j < nc && rc == MF_OK; j++)
-        if (!df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, err))
-            rc = MF_EUSAGE;
+        df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, &rc, err);
     while (rc == MF_OK) {
         int s = sqlite3_step(st);
         if (s == SQLITE_DONE) break;
@@ -161,13 +194,22 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
             rc = mf__err(err, MF_EDATA, "entity query on %s: %s", db_path, sqlite3_errmsg(db));
             break;
         }
-        df->t->nrows++;
-        for (int j = 0; j < nc; j++) {
+        bool fits = true;
+        for (int j = 0; j < nc && fits; j++) {
             const char *v = sqlite3_column_type(st, j) == SQLITE_NULL
                                 ? NULL
                                 : (const char *)sqlite3_column_text(st, j);
-            mf__col_push_text(&df->t->cols[j], v, v ? (size_t)sqlite3_column_bytes(st, j) : 0);
+            size_t len = v ? (size_t)sqlite3_column_bytes(st, j) : 0;
+            fits = mf__col_try_reserve(&df->t->cols[j], df->t->nrows + 1) == 0 &&
+                   mf__col_try_reserve_heap(&df->t->cols[j], len) == 0;
+            if (fits) mf__col_push_text(&df->t->cols[j], v, len);
         }
+        if (!fits) {
+            rc = mf__err_nomem(err, "entity rows of the query on %s: %zu rows read", db_path,
+                               df->t->nrows);
+            break;
+        }
+        df->t->nrows++;
     }
     sqlite3_finalize(st);
     sqlite3_close(db);
@@ -236,7 +278,8 @@ typedef struct odfv_req {
 
 typedef struct request {
     const mf__config *cfg;
-    Mf__Registry *reg;
+    mf__snapshot *snap; /* pinned for the call */
+    const Mf__Registry *reg; /* snap's */
     unit *units;
     size_t nunits;
     outcol *cols;
@@ -249,10 +292,9 @@ typedef struct request {
     pthread_mutex_t lock;
 } request;
 
-static const Mf__FeatureViewSpec *find_view(const Mf__Registry *reg, const char *project,
-                                            const char *name) {
-    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, name);
-    return i < 0 ? NULL : reg->feature_views[i]->spec;
+static const Mf__FeatureViewSpec *find_view(const request *r, const char *name) {
+    const mf__obj *o = mf__snapshot_find(r->snap, MF_KIND_FEATURE_VIEW, name);
+    return o ? (const Mf__FeatureViewSpec *)o->spec : NULL;
 }
 
 static size_t add_unit(request *r, const Mf__FeatureViewSpec *v, const char *alias,
@@ -339,10 +381,9 @@ static int add_feature(request *r, size_t ui, const char *fname, bool full, mf_e
     return add_unit_feature(r, ui, fname, full, true, NULL, err);
 }
 
-static const Mf__OnDemandFeatureView *find_odfv(const Mf__Registry *reg, const char *project,
-                                                const char *name) {
-    long i = mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name);
-    return i < 0 ? NULL : reg->on_demand_feature_views[i];
+static const Mf__OnDemandFeatureView *find_odfv(const request *r, const char *name) {
+    const mf__obj *o = mf__snapshot_find(r->snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name);
+    return o ? (const Mf__OnDemandFeatureView *)o->msg : NULL;
 }
 
 /* The request's entry for on-demand view v under alias (added with its
@@ -355,7 +396,6 @@ static int add_odfv(request *r, const Mf__OnDemandFeatureView *v, const char *al
             *oi = i;
             return MF_OK;
         }
-    const char *project = r->cfg->project;
     const Mf__OnDemandFeatureViewSpec *s = v->spec;
     r->odfvs = mf__xrealloc(r->odfvs, (r->nodfvs + 1) * sizeof *r->odfvs);
     odfv_req *o = &r->odfvs[r->nodfvs++];
@@ -365,7 +405,7 @@ static int add_odfv(request *r, const Mf__OnDemandFeatureView *v, const char *al
     *oi = r->nodfvs - 1;
     for (size_t k = 0; k < s->n_source_views; k++) {
         const Mf__FeatureViewProjection *p = s->source_views[k];
-        const Mf__FeatureViewSpec *fv = find_view(r->reg, project, p->view_name);
+        const Mf__FeatureViewSpec *fv = find_view(r, p->view_name);
         if (!fv)
             return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its source view '%s' "
                            "is not registered", s->name, p->view_name);
@@ -388,11 +428,11 @@ static int add_odfv(request *r, const Mf__OnDemandFeatureView *v, const char *al
         }
     }
     for (size_t k = 0; k < s->n_request_sources; k++) {
-        long di = mf__reg_find(r->reg, MF_KIND_DATA_SOURCE, project, s->request_sources[k]);
-        if (di < 0)
+        const mf__obj *dso = mf__snapshot_find(r->snap, MF_KIND_DATA_SOURCE, s->request_sources[k]);
+        if (!dso)
             return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its request source "
                            "'%s' is not registered", s->name, s->request_sources[k]);
-        const Mf__DataSourceSpec *ds = r->reg->data_sources[di]->spec;
+        const Mf__DataSourceSpec *ds = (const Mf__DataSourceSpec *)dso->spec;
         o->req = mf__xrealloc(o->req, (o->nreq + ds->n_schema + 1) * sizeof *o->req);
         for (size_t j = 0; j < ds->n_schema; j++) o->req[o->nreq++] = ds->schema[j];
     }
@@ -436,15 +476,15 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
     if (o->feature_service && o->n_features)
         return mf__err(err, MF_EUSAGE, "give feature refs or a feature service, not both");
     if (o->feature_service) {
-        long si = mf__reg_find(r->reg, MF_KIND_FEATURE_SERVICE, project, o->feature_service);
-        if (si < 0)
+        const mf__obj *so = mf__snapshot_find(r->snap, MF_KIND_FEATURE_SERVICE, o->feature_service);
+        if (!so)
             return mf__err(err, MF_ENOTFOUND, "unknown feature service '%s' in project '%s'",
                            o->feature_service, project);
-        const Mf__FeatureServiceSpec *fs = r->reg->feature_services[si]->spec;
+        const Mf__FeatureServiceSpec *fs = (const Mf__FeatureServiceSpec *)so->spec;
         for (size_t i = 0; i < fs->n_features; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
-            const Mf__FeatureViewSpec *v = find_view(r->reg, project, p->view_name);
-            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r->reg, project, p->view_name);
+            const Mf__FeatureViewSpec *v = find_view(r, p->view_name);
+            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r, p->view_name);
             if (od) {
                 size_t oi;
                 int rc = add_odfv(r, od, p->alias, &oi, err);
@@ -469,8 +509,8 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
                 return mf__err(err, MF_EUSAGE, "feature ref '%s' is not of the form view:feature",
                                ref);
             char *vname = mf__xstrndup(ref, (size_t)(colon - ref));
-            const Mf__FeatureViewSpec *v = find_view(r->reg, project, vname);
-            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r->reg, project, vname);
+            const Mf__FeatureViewSpec *v = find_view(r, vname);
+            const Mf__OnDemandFeatureView *od = v ? NULL : find_odfv(r, vname);
             if (!v && !od) {
                 int rc = unknown_view(project, vname, err);
                 free(vname);
@@ -1188,13 +1228,14 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     bool added = true;
     for (size_t k = 0; k < nk && added; k++)
         added = df_add_col(df, r->units[0].key_cols[k], v0->entity_columns[k]->dtype, false,
-                           err) != NULL;
+                           &rc, err) != NULL;
     if (added)
-        added = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, err) != NULL;
-    if (!added) { /* two keys for one column name; err says which */
+        added = df_add_col(df, ENTITY_TS, MF__VALUE_TYPE__VT_UNIX_TIMESTAMP, false, &rc,
+                           err) != NULL;
+    if (!added) { /* two keys for one column name (err says which), or no memory */
         mf_entity_df_free(df);
         mf__keymap_free(&all);
-        return MF_EUSAGE;
+        return rc;
     }
     mf__col **cols = mf__xcalloc(nk + 1, sizeof *cols);
     for (size_t k = 0; k < nk; k++) cols[k] = &df->t->cols[k];
@@ -1256,7 +1297,7 @@ static void request_free(request *r) {
         free(o->req);
     }
     free(r->odfvs);
-    mf__reg_free(r->reg);
+    mf__snapshot_unpin(r->snap);
 }
 
 /* Column `name` of the entity rows as a column of type t (text parsed,
@@ -1371,8 +1412,9 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
     request r;
     memset(&r, 0, sizeof r);
     r.cfg = mf__store_config(store);
-    int rc = mf__store_registry_snapshot(store, &r.reg, err);
+    int rc = mf__store_pin(store, &r.snap, err);
     if (rc) return rc;
+    r.reg = mf__snapshot_registry(r.snap);
     rc = build_request(&r, opts, err);
     mf_entity_df *made = NULL;
     if (rc == MF_OK && !entities) {

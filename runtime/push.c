@@ -131,6 +131,37 @@ static int value_cell(mf__col *dst, const mf__col *src, size_t i) {
     return mf__col_push_text(dst, t, len);
 }
 
+/* Allocate what prepare fills for df's rows: times, key offsets and
+ * pointers, the serialized keys (bounded from above, as in online.c) and
+ * the feature columns (their text as long as the pushed text). kc and fc
+ * are the frame's key and feature columns. 0, or -1 when the memory is
+ * not there. */
+static int prepare_alloc(const mf_entity_df *df, const Mf__FeatureViewSpec *v, const long *kc,
+                         const long *fc, prepared *p) {
+    size_t n = p->n, n1 = n + 1;
+    if (!n1) return -1;
+    if (!(p->ts = mf__try_calloc(n1, sizeof *p->ts)) || !(p->cr = mf__try_calloc(n1, sizeof *p->cr)) ||
+        !(p->koff = mf__try_calloc(n1, sizeof *p->koff)) ||
+        !(p->kp = mf__try_calloc(n1, sizeof *p->kp)) || !(p->kl = mf__try_calloc(n1, sizeof *p->kl)))
+        return -1;
+    size_t row = 4, text = 0, bytes;
+    for (size_t k = 0; k < v->n_entity_columns; k++) {
+        const mf__col *c = &df->t->cols[kc[k]];
+        row += 24 + strlen(v->entity_columns[k]->name);
+        if (c->sc == MF__SC_TEXT && !mf__size_add(text, c->heap_len, &text)) return -1;
+    }
+    if (!mf__size_mul(row, n, &bytes) || !mf__size_add(bytes, text, &bytes) ||
+        mf__buf_try_reserve(&p->keys, bytes) != 0)
+        return -1;
+    for (size_t f = 0; f < v->n_features; f++) {
+        const mf__col *c = &df->t->cols[fc[f]];
+        if (mf__col_try_reserve(&p->feat[f], n) != 0 ||
+            (c->sc == MF__SC_TEXT && mf__col_try_reserve_heap(&p->feat[f], c->heap_len) != 0))
+            return -1;
+    }
+    return 0;
+}
+
 static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
                    const Mf__DataSourceSpec *ds, prepared *p, mf_error *err) {
     memset(p, 0, sizeof *p);
@@ -147,11 +178,11 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
             rc = MF_EREQUEST;
     for (size_t f = 0; f < nf && rc == MF_OK; f++)
         if ((fc[f] = need(df, v->features[f]->name, "a feature", v->name, err)) < 0) rc = MF_EREQUEST;
-    p->ts = mf__xcalloc(n + 1, sizeof *p->ts);
-    p->cr = mf__xcalloc(n + 1, sizeof *p->cr);
-    p->koff = mf__xcalloc(n + 1, sizeof *p->koff);
     p->feat = mf__xcalloc(nf + 1, sizeof *p->feat);
     for (size_t f = 0; f < nf; f++) mf__col_init(&p->feat[f], v->features[f]->name, v->features[f]->dtype, false);
+    /* the rows' working memory at once (the caller chose their number) */
+    if (rc == MF_OK && prepare_alloc(df, v, kc, fc, p) != 0)
+        rc = mf__err_nomem(err, "push of %zu rows to feature view '%s'", n, v->name);
     const char **names = mf__xcalloc(nk + 1, sizeof *names);
     Mf__ValueType *types = mf__xcalloc(nk + 1, sizeof *types);
     size_t *order = mf__xcalloc(nk + 1, sizeof *order);
@@ -205,10 +236,8 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
             }
         }
     }
-    p->koff[n] = p->keys.len;
     if (rc == MF_OK) {
-        p->kp = mf__xcalloc(n + 1, sizeof *p->kp);
-        p->kl = mf__xcalloc(n + 1, sizeof *p->kl);
+        p->koff[n] = p->keys.len;
         for (size_t i = 0; i < n; i++) {
             p->kp[i] = (const unsigned char *)p->keys.data + p->koff[i];
             p->kl[i] = p->koff[i + 1] - p->koff[i];
@@ -225,9 +254,12 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
     return rc;
 }
 
+/* Write the prepared rows through the calling thread's online store. */
 static int write_online(mf_store *store, const prepared *p, mf_error *err) {
+    mf__worker *w;
     mf__online *on;
-    int rc = mf__store_online(store, &on, err);
+    int rc = mf__store_worker(store, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc) return rc;
     mf__write_batch b = {p->view, p->n, p->kp, p->kl, p->ts, p->cr, p->feat, NULL};
     return on->vt->write_batch(on, mf__store_config(store)->project, &b, err);
@@ -635,33 +667,28 @@ static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
 
 /*---- Entry points ------------------------------------------------------------*/
 
-int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_push_to to,
-            mf_error *err) {
-    mf__err_clear(err);
-    if (to != MF_PUSH_ONLINE && to != MF_PUSH_OFFLINE && to != MF_PUSH_ONLINE_AND_OFFLINE)
-        return mf__err(err, MF_EUSAGE, "push: bad destination");
+/* mf_push with the snapshot pinned for the call. */
+static int push(mf_store *store, const mf__snapshot *snap, const char *source,
+                const mf_entity_df *rows, mf_push_to to, mf_error *err) {
     const mf__config *cfg = mf__store_config(store);
-    const Mf__Registry *reg;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &reg, &gen, err);
-    if (rc) return rc;
-    long si = mf__reg_find(reg, MF_KIND_DATA_SOURCE, cfg->project, source);
-    if (si < 0 || strcmp(reg->data_sources[si]->spec->kind, "push") != 0)
-        return mf__err(err, MF_ENOTFOUND, si < 0 ? "unknown push source '%s'"
-                                                 : "data source '%s' is not a push source", source);
-    const Mf__DataSourceSpec *ps = reg->data_sources[si]->spec;
-    long bi = mf__reg_find(reg, MF_KIND_DATA_SOURCE, cfg->project, ps->batch_source);
-    if (bi < 0)
+    const mf__obj *so = mf__snapshot_find(snap, MF_KIND_DATA_SOURCE, source);
+    const Mf__DataSourceSpec *ps = so ? (const Mf__DataSourceSpec *)so->spec : NULL;
+    if (!ps || strcmp(ps->kind, "push") != 0)
+        return mf__err(err, MF_ENOTFOUND, !ps ? "unknown push source '%s'"
+                                              : "data source '%s' is not a push source", source);
+    const mf__obj *bo = mf__snapshot_find(snap, MF_KIND_DATA_SOURCE, ps->batch_source);
+    if (!bo)
         return mf__err(err, MF_EREGISTRY, "push source '%s': batch source '%s' is not registered",
                        source, ps->batch_source);
-    const Mf__DataSourceSpec *batch = reg->data_sources[bi]->spec;
+    const Mf__DataSourceSpec *batch = (const Mf__DataSourceSpec *)bo->spec;
     /* validate every view fed by the source before writing anything */
-    size_t nv = 0;
-    prepared *pv = mf__xcalloc(reg->n_feature_views + 1, sizeof *pv);
+    size_t nfed, nv = 0;
+    const Mf__FeatureView *const *fed = mf__snapshot_views_of(snap, source, &nfed);
+    prepared *pv = mf__xcalloc(nfed + 1, sizeof *pv);
     bool any_online = false;
-    for (size_t i = 0; i < reg->n_feature_views && rc == MF_OK; i++) {
-        const Mf__FeatureViewSpec *v = reg->feature_views[i]->spec;
-        if (strcmp(v->project, cfg->project) != 0 || strcmp(v->source, source) != 0) continue;
+    int rc = MF_OK;
+    for (size_t i = 0; i < nfed && rc == MF_OK; i++) {
+        const Mf__FeatureViewSpec *v = fed[i]->spec;
         rc = prepare(rows, v, batch, &pv[nv], err);
         if (rc == MF_OK) {
             any_online |= v->online != 0;
@@ -683,24 +710,44 @@ int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_pu
     return rc;
 }
 
-int mf_write_to_online_store(mf_store *store, const char *view, const mf_entity_df *rows,
-                             mf_error *err) {
+int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_push_to to,
+            mf_error *err) {
     mf__err_clear(err);
-    const mf__config *cfg = mf__store_config(store);
-    const Mf__Registry *reg;
-    uint64_t gen;
-    int rc = mf__store_snapshot(store, &reg, &gen, err);
+    if (to != MF_PUSH_ONLINE && to != MF_PUSH_OFFLINE && to != MF_PUSH_ONLINE_AND_OFFLINE)
+        return mf__err(err, MF_EUSAGE, "push: bad destination");
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
     if (rc) return rc;
-    long vi = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, cfg->project, view);
-    if (vi < 0) return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s'", view);
-    const Mf__FeatureViewSpec *v = reg->feature_views[vi]->spec;
+    rc = push(store, snap, source, rows, to, err);
+    mf__snapshot_unpin(snap);
+    return rc;
+}
+
+/* mf_write_to_online_store with the snapshot pinned for the call. */
+static int write_view(mf_store *store, const mf__snapshot *snap, const char *view,
+                      const mf_entity_df *rows, mf_error *err) {
+    const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, view);
+    if (!vo) return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s'", view);
+    const Mf__FeatureViewSpec *v = (const Mf__FeatureViewSpec *)vo->spec;
     if (!v->online) return mf__err(err, MF_EREQUEST, "feature view '%s' is not online", view);
-    const Mf__DataSourceSpec *ds = mf__view_batch_source(reg, cfg->project, v);
+    const Mf__DataSourceSpec *ds =
+        mf__view_batch_source(mf__snapshot_registry(snap), mf__snapshot_project(snap), v);
     if (!ds) return mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", view);
     prepared p;
-    rc = prepare(rows, v, ds, &p, err);
+    int rc = prepare(rows, v, ds, &p, err);
     if (rc) return rc;
     rc = write_online(store, &p, err);
     prepared_free(&p);
+    return rc;
+}
+
+int mf_write_to_online_store(mf_store *store, const char *view, const mf_entity_df *rows,
+                             mf_error *err) {
+    mf__err_clear(err);
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
+    if (rc) return rc;
+    rc = write_view(store, snap, view, rows, err);
+    mf__snapshot_unpin(snap);
     return rc;
 }

@@ -1,38 +1,441 @@
 /*
- * repo.c — the store handle and the definition lifecycle: plan, apply,
- * delete, teardown, list, describe, dump.
+ * repo.c — the store handle, shared by threads: its registry snapshots and
+ * per-thread workers; and the definition lifecycle: plan, apply, delete,
+ * teardown, list, describe, dump.
  *
  * Data flows one way: Lua definitions (lua_host.c) -> a Registry-shaped set
  * of objects -> compared with the registry (plan) -> committed under the
  * registry's lock (apply) -> the online store is told which views exist.
  * Every operation is written once for the five kinds through the mf__obj
  * accessors of registry.c.
+ *
+ * Threads. An mf_store holds what every thread shares: the configuration
+ * and the registry backend (both immutable after open), and the current
+ * registry snapshot. Everything else a thread needs lives in its worker.
+ *
+ * - Snapshots (mf__snapshot) are immutable and reference-counted: the store
+ *   holds one pin on its current snapshot, each worker one on the snapshot
+ *   it last used, each call one on the snapshot it started with, each
+ *   resolved online request one on the snapshot it resolved against. A
+ *   refresh installs a new snapshot under snap_mu and publishes its
+ *   generation (snap_gen); the old one goes when its last pin does. Loads
+ *   run one at a time under load_mu, in order, so an older registry is
+ *   never installed over a newer one: after registry_cache_ttl_seconds the
+ *   first call to notice does the reload while the others go on with the
+ *   current snapshot (trylock), and a commit through the store reloads
+ *   before it returns. A failed reload keeps the current snapshot, logs
+ *   once, and schedules the next attempt a ttl later (1 s when the ttl is
+ *   0). Only a store that never loaded returns the load's error, and tries
+ *   again on the next call.
+ * - Pinning (mf__store_pin) is, on the fast path, a compare of the worker's
+ *   snapshot with snap_gen, a ttl check on a coarse clock, and one atomic
+ *   increment: no lock.
+ * - Workers (mf__worker) are found through a thread-local cache keyed by
+ *   the store's address and its unique id (one compare), else through the
+ *   thread's list of workers. Every worker is on two lists: its store's and
+ *   its thread's. Both are changed only under one process-wide mutex
+ *   (workers_mu): creating a worker, a thread's exit (the destructor of a
+ *   pthread key, whose value points to the thread's list) and a store's
+ *   close each take their workers off both lists under it, then release
+ *   them outside it, so a worker is released exactly once, by whoever took
+ *   it first. A store being closed waits (workers_cv) for the workers that
+ *   exiting threads took before it and are still releasing, since their
+ *   release may use the store. A thread that keeps using a store after (or
+ *   while) another thread closes it is the caller's bug, as for any handle.
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "mf_internal.h"
+#include "mf_online.h"
+
+/*---- Snapshots ---------------------------------------------------------------*/
+
+typedef struct snap_slot {
+    uint64_t hash; /* 0: empty */
+    mf__obj obj;
+    uint32_t vfirst, vcount; /* data sources: views fed, in snapshot->views */
+} snap_slot;
+
+struct mf__snapshot {
+    uint64_t refs; /* atomic */
+    uint64_t gen;
+    Mf__Registry *reg;
+    char *project;
+    struct {
+        snap_slot *slots;
+        size_t mask;
+    } idx[MF_KIND_COUNT];
+    const Mf__FeatureView **views; /* by source: see snap_slot */
+};
+
+/* FNV-1a, never 0 (0 marks an empty slot). */
+static uint64_t name_hash(const char *s) {
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h ? h : 1;
+}
+
+static snap_slot *slot_find(const mf__snapshot *sn, mf_object_kind kind, const char *name) {
+    if ((unsigned)kind >= MF_KIND_COUNT || !sn->idx[kind].slots) return NULL;
+    uint64_t h = name_hash(name);
+    size_t mask = sn->idx[kind].mask;
+    for (size_t i = (size_t)h & mask;; i = (i + 1) & mask) {
+        snap_slot *sl = &sn->idx[kind].slots[i];
+        if (!sl->hash) return NULL;
+        if (sl->hash == h && strcmp(sl->obj.name, name) == 0) return sl;
+    }
+}
+
+/* Snapshot generations are unique across all the stores of the process:
+ * a request resolved on a store that was closed must not take a new store
+ * (perhaps at the same address, at the same count of snapshots) for the
+ * one it resolved on. 0 means none. */
+static uint64_t next_gen(void) {
+    static uint64_t gen;
+    return __atomic_add_fetch(&gen, 1, __ATOMIC_RELAXED);
+}
+
+/* A snapshot of reg (taken over) indexed for project, with one pin. */
+static mf__snapshot *snapshot_new(Mf__Registry *reg, const char *project) {
+    mf__snapshot *sn = mf__xcalloc(1, sizeof *sn);
+    sn->refs = 1;
+    sn->gen = next_gen();
+    sn->reg = reg;
+    sn->project = mf__xstrdup(project);
+    for (int k = 0; k < MF_KIND_COUNT; k++) {
+        size_t n = mf__reg_count(reg, k), cap = 8;
+        while (cap < 2 * n) cap *= 2;
+        sn->idx[k].slots = mf__xcalloc(cap, sizeof *sn->idx[k].slots);
+        sn->idx[k].mask = cap - 1;
+        for (size_t i = 0; i < n; i++) {
+            mf__obj o;
+            mf__reg_get(reg, k, i, &o);
+            if (strcmp(o.project, project) != 0) continue;
+            uint64_t h = name_hash(o.name);
+            size_t j = (size_t)h & sn->idx[k].mask;
+            while (sn->idx[k].slots[j].hash &&
+                   !(sn->idx[k].slots[j].hash == h && strcmp(sn->idx[k].slots[j].obj.name, o.name) == 0))
+                j = (j + 1) & sn->idx[k].mask;
+            /* a registry holds a name once per kind; should it hold it
+             * twice, the first stays (as mf__reg_find would find it) */
+            if (sn->idx[k].slots[j].hash) continue;
+            sn->idx[k].slots[j].hash = h;
+            sn->idx[k].slots[j].obj = o;
+        }
+    }
+    /* the views each data source feeds, in registry order */
+    size_t nv = reg->n_feature_views;
+    sn->views = mf__xcalloc(nv + 1, sizeof *sn->views);
+    snap_slot **src = mf__xcalloc(nv + 1, sizeof *src);
+    for (size_t i = 0; i < nv; i++) {
+        const Mf__FeatureViewSpec *v = reg->feature_views[i]->spec;
+        if (strcmp(v->project, project) == 0 &&
+            (src[i] = slot_find(sn, MF_KIND_DATA_SOURCE, v->source)) != NULL)
+            src[i]->vcount++;
+    }
+    uint32_t at = 0;
+    snap_slot *ds = sn->idx[MF_KIND_DATA_SOURCE].slots;
+    for (size_t j = 0; j <= sn->idx[MF_KIND_DATA_SOURCE].mask; j++) {
+        ds[j].vfirst = at;
+        at += ds[j].vcount;
+        ds[j].vcount = 0;
+    }
+    for (size_t i = 0; i < nv; i++)
+        if (src[i]) sn->views[src[i]->vfirst + src[i]->vcount++] = reg->feature_views[i];
+    free(src);
+    return sn;
+}
+
+mf__snapshot *mf__snapshot_ref(mf__snapshot *sn) {
+    __atomic_add_fetch(&sn->refs, 1, __ATOMIC_RELAXED);
+    return sn;
+}
+
+void mf__snapshot_unpin(mf__snapshot *sn) {
+    if (!sn || __atomic_sub_fetch(&sn->refs, 1, __ATOMIC_ACQ_REL) != 0) return;
+    for (int k = 0; k < MF_KIND_COUNT; k++) free(sn->idx[k].slots);
+    free(sn->views);
+    free(sn->project);
+    mf__reg_free(sn->reg);
+    free(sn);
+}
+
+const Mf__Registry *mf__snapshot_registry(const mf__snapshot *sn) { return sn->reg; }
+const char *mf__snapshot_project(const mf__snapshot *sn) { return sn->project; }
+uint64_t mf__snapshot_gen(const mf__snapshot *sn) { return sn->gen; }
+
+const mf__obj *mf__snapshot_find(const mf__snapshot *sn, mf_object_kind kind, const char *name) {
+    snap_slot *sl = slot_find(sn, kind, name);
+    return sl ? &sl->obj : NULL;
+}
+
+const Mf__FeatureView *const *mf__snapshot_views_of(const mf__snapshot *sn, const char *source,
+                                                    size_t *n) {
+    snap_slot *sl = slot_find(sn, MF_KIND_DATA_SOURCE, source);
+    *n = sl ? sl->vcount : 0;
+    return sl ? sn->views + sl->vfirst : sn->views;
+}
+
+/*---- The store -----------------------------------------------------------------*/
+
+struct mf__worker {
+    mf_store *store;
+    uint64_t store_id;
+    mf__worker *snext;          /* the store's list (workers_mu) */
+    mf__worker *tnext;          /* the thread's list (workers_mu) */
+    struct thread_workers *owner;
+    mf__snapshot *snap;         /* the snapshot this thread last pinned (one pin) */
+    mf__online *online;         /* opened on first use */
+    void *slot[MF__SLOT_COUNT];
+    void (*slot_free[MF__SLOT_COUNT])(void *p);
+};
 
 struct mf_store {
     mf__config cfg;
     mf__registry *registry;
-    mf__online *online; /* opened on first use */
-    /* serving snapshot: immutable; replaced (never edited) on refresh */
-    Mf__Registry *snap;
-    int64_t snap_at;
-    uint64_t snap_gen;
+    uint64_t id; /* unique in the process */
+    /* snapshots (see the top of the file) */
+    pthread_mutex_t snap_mu;  /* guards snap */
+    pthread_mutex_t load_mu;  /* one load at a time */
+    mf__snapshot *snap;       /* current, one pin; NULL before the first load */
+    uint64_t snap_gen;        /* atomic: snap's generation, 0 = none */
+    int64_t refresh_at;       /* atomic: coarse monotonic µs of the next reload; INT64_MAX never */
+    /* workers (workers_mu) */
+    mf__worker *workers;
+    int releasing; /* workers exiting threads took and still release */
 };
 
-/*---- Opening ---------------------------------------------------------------*/
+/*---- Workers -------------------------------------------------------------------*/
+
+/* A thread's workers (one per store it used). The pthread key's value
+ * points here, so that the key's destructor runs at the thread's exit. */
+typedef struct thread_workers {
+    mf__worker *head;
+    bool keyed; /* the key's value is set */
+} thread_workers;
+
+static pthread_mutex_t workers_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t workers_cv = PTHREAD_COND_INITIALIZER;
+static pthread_key_t workers_key;
+static pthread_once_t workers_once = PTHREAD_ONCE_INIT;
+static int workers_key_rc;
+
+static __thread thread_workers tl_workers;
+/* the last worker this thread used: one compare on the fast path */
+static __thread mf_store *tl_store;
+static __thread uint64_t tl_store_id;
+static __thread mf__worker *tl_worker;
+
+static void thread_exit(void *p);
+
+static void make_key(void) { workers_key_rc = pthread_key_create(&workers_key, thread_exit); }
+
+/* Release a worker taken off both lists: its slots, its connection, its
+ * snapshot. Runs without workers_mu, on any thread. */
+static void worker_release(mf__worker *w) {
+    for (int i = MF__SLOT_COUNT; i-- > 0;)
+        if (w->slot[i] && w->slot_free[i]) w->slot_free[i](w->slot[i]);
+    if (w->online) w->online->vt->close(w->online);
+    mf__snapshot_unpin(w->snap);
+    free(w);
+}
+
+static void unlink_store(mf__worker *w) {
+    for (mf__worker **pp = &w->store->workers; *pp; pp = &(*pp)->snext)
+        if (*pp == w) {
+            *pp = w->snext;
+            return;
+        }
+}
+
+static void unlink_thread(mf__worker *w) {
+    for (mf__worker **pp = &w->owner->head; *pp; pp = &(*pp)->tnext)
+        if (*pp == w) {
+            *pp = w->tnext;
+            return;
+        }
+}
+
+/* The key's destructor, at the thread's exit: take the thread's workers
+ * off their stores' lists, then release them (their stores wait). */
+static void thread_exit(void *p) {
+    thread_workers *t = p;
+    pthread_mutex_lock(&workers_mu);
+    mf__worker *list = t->head;
+    t->head = NULL;
+    t->keyed = false;
+    for (mf__worker *w = list; w; w = w->tnext) {
+        unlink_store(w);
+        w->store->releasing++;
+    }
+    pthread_mutex_unlock(&workers_mu);
+    while (list) {
+        mf__worker *w = list;
+        list = w->tnext;
+        mf_store *s = w->store;
+        worker_release(w);
+        pthread_mutex_lock(&workers_mu);
+        if (--s->releasing == 0) pthread_cond_broadcast(&workers_cv);
+        pthread_mutex_unlock(&workers_mu);
+    }
+    tl_store = NULL;
+    tl_worker = NULL;
+}
+
+static int worker_slow(mf_store *s, mf__worker **out, mf_error *err) {
+    pthread_once(&workers_once, make_key);
+    if (workers_key_rc != 0)
+        return mf__err(err, MF_EINTERNAL, "cannot create the thread key of store workers: %s",
+                       strerror(workers_key_rc));
+    pthread_mutex_lock(&workers_mu);
+    mf__worker *w = tl_workers.head;
+    while (w && !(w->store == s && w->store_id == s->id)) w = w->tnext;
+    int rc = MF_OK;
+    if (!w) {
+        if (!tl_workers.keyed) {
+            rc = pthread_setspecific(workers_key, &tl_workers);
+            tl_workers.keyed = rc == 0;
+        }
+        if (rc == 0) {
+            w = mf__xcalloc(1, sizeof *w);
+            w->store = s;
+            w->store_id = s->id;
+            w->owner = &tl_workers;
+            w->snext = s->workers;
+            s->workers = w;
+            w->tnext = tl_workers.head;
+            tl_workers.head = w;
+        }
+    }
+    pthread_mutex_unlock(&workers_mu);
+    if (rc) return mf__err(err, MF_ENOMEM, "cannot register the thread's worker: %s", strerror(rc));
+    tl_store = s;
+    tl_store_id = s->id;
+    tl_worker = w;
+    *out = w;
+    return MF_OK;
+}
+
+int mf__store_worker(mf_store *s, mf__worker **out, mf_error *err) {
+    if (tl_store == s && tl_store_id == s->id) {
+        *out = tl_worker;
+        return MF_OK;
+    }
+    return worker_slow(s, out, err);
+}
+
+void *mf__worker_slot(mf__worker *w, int slot) {
+    return (unsigned)slot < MF__SLOT_COUNT ? w->slot[slot] : NULL;
+}
+
+void mf__worker_set_slot(mf__worker *w, int slot, void *p, void (*destroy)(void *p)) {
+    if ((unsigned)slot >= MF__SLOT_COUNT) return;
+    if (w->slot[slot] && w->slot[slot] != p && w->slot_free[slot]) w->slot_free[slot](w->slot[slot]);
+    w->slot[slot] = p;
+    w->slot_free[slot] = destroy;
+}
+
+int mf__worker_online(mf__worker *w, mf__online **out, mf_error *err) {
+    if (!w->online) {
+        int rc = mf__online_open(&w->store->cfg, &w->online, err);
+        if (rc) return rc;
+    }
+    *out = w->online;
+    return MF_OK;
+}
+
+mf_store *mf__worker_store(const mf__worker *w) { return w->store; }
+
+/*---- Reloading the snapshot ------------------------------------------------------*/
+
+static bool refresh_due(mf_store *s) {
+    int64_t at = __atomic_load_n(&s->refresh_at, __ATOMIC_RELAXED);
+    return at != INT64_MAX && mf__mono_coarse_us() >= at;
+}
+
+/* Load the registry and install it as the current snapshot; load_mu held.
+ * A failure with a snapshot to keep serving is logged and returns MF_OK;
+ * with none it is the caller's error. */
+static int reload(mf_store *s, mf_error *err) {
+    int64_t ttl = mf__secs_to_us_sat(s->cfg.registry_cache_ttl_seconds);
+    Mf__Registry *reg;
+    mf_error e;
+    int rc = s->registry->vt->load(s->registry, &reg, &e);
+    int64_t now = mf__mono_coarse_us();
+    if (rc == MF_OK) {
+        mf__snapshot *sn = snapshot_new(reg, s->cfg.project);
+        pthread_mutex_lock(&s->snap_mu);
+        mf__snapshot *old = s->snap;
+        s->snap = sn;
+        __atomic_store_n(&s->snap_gen, sn->gen, __ATOMIC_RELEASE);
+        pthread_mutex_unlock(&s->snap_mu);
+        mf__snapshot_unpin(old);
+        __atomic_store_n(&s->refresh_at, ttl > 0 ? mf__sub_sat(now, -ttl) : INT64_MAX,
+                         __ATOMIC_RELAXED);
+        return MF_OK;
+    }
+    if (!s->snap) {
+        if (err) *err = e;
+        return rc;
+    }
+    int64_t retry = ttl > 0 ? ttl : 1000000;
+    __atomic_store_n(&s->refresh_at, mf__sub_sat(now, -retry), __ATOMIC_RELAXED);
+    mf__log(MF_LOG_WARNING, "the registry could not be reloaded (%s); the store keeps serving "
+            "registry version %llu, and tries again in %lld s", e.message,
+            (unsigned long long)s->snap->reg->version, (long long)(retry / 1000000));
+    return MF_OK;
+}
+
+int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
+    mf__worker *w;
+    int rc = mf__store_worker(s, &w, err);
+    if (rc) return rc;
+    mf__snapshot *c = w->snap;
+    if (c && c->gen == __atomic_load_n(&s->snap_gen, __ATOMIC_ACQUIRE) && !refresh_due(s)) {
+        *out = mf__snapshot_ref(c);
+        return MF_OK;
+    }
+    /* a reload is due (one thread does it; the others go on with the
+     * current snapshot), or this is the store's first, or the worker's
+     * snapshot is not the current one */
+    if (!__atomic_load_n(&s->snap_gen, __ATOMIC_ACQUIRE)) {
+        pthread_mutex_lock(&s->load_mu);
+        rc = s->snap ? MF_OK : reload(s, err);
+        pthread_mutex_unlock(&s->load_mu);
+        if (rc) return rc;
+    } else if (refresh_due(s) && pthread_mutex_trylock(&s->load_mu) == 0) {
+        if (refresh_due(s)) reload(s, NULL);
+        pthread_mutex_unlock(&s->load_mu);
+    }
+    pthread_mutex_lock(&s->snap_mu);
+    c = s->snap;
+    mf__snapshot_ref(c);
+    if (w->snap != c) mf__snapshot_ref(c);
+    pthread_mutex_unlock(&s->snap_mu);
+    if (w->snap != c) {
+        mf__snapshot_unpin(w->snap);
+        w->snap = c;
+    }
+    *out = c;
+    return MF_OK;
+}
+
+/*---- Opening and closing ----------------------------------------------------------*/
 
 int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store **out,
                   mf_error *err) {
+    static uint64_t ids;
     mf__err_clear(err);
-    if (opts) mf__log_level = opts->log_level;
+    if (opts) mf_set_log_level(opts->log_level);
     char *cfg_path = opts && opts->config_file
                          ? mf__xstrdup(opts->config_file)
                          : mf__path_join(repo_path ? repo_path : ".", "feature_store.yaml");
     mf_store *s = mf__xcalloc(1, sizeof *s);
+    s->id = __atomic_add_fetch(&ids, 1, __ATOMIC_RELAXED);
+    s->refresh_at = INT64_MAX;
+    pthread_mutex_init(&s->snap_mu, NULL);
+    pthread_mutex_init(&s->load_mu, NULL);
     int rc = mf__config_load(cfg_path, &s->cfg, err);
     free(cfg_path);
     /* accepted by the configuration format, not provided by this build */
@@ -53,9 +456,24 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
 
 void mf_store_close(mf_store *s) {
     if (!s) return;
-    if (s->online) s->online->vt->close(s->online);
-    mf__reg_free(s->snap);
+    /* take every worker off both lists; wait for those exiting threads
+     * took first */
+    pthread_mutex_lock(&workers_mu);
+    mf__worker *list = s->workers;
+    s->workers = NULL;
+    for (mf__worker *w = list; w; w = w->snext) unlink_thread(w);
+    while (s->releasing > 0) pthread_cond_wait(&workers_cv, &workers_mu);
+    pthread_mutex_unlock(&workers_mu);
+    while (list) {
+        mf__worker *w = list;
+        list = w->snext;
+        worker_release(w);
+    }
+    if (tl_store == s) tl_store = NULL, tl_worker = NULL;
+    mf__snapshot_unpin(s->snap);
     if (s->registry) s->registry->vt->close(s->registry);
+    pthread_mutex_destroy(&s->snap_mu);
+    pthread_mutex_destroy(&s->load_mu);
     mf__config_free(&s->cfg);
     free(s);
 }
@@ -68,49 +486,16 @@ int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err) 
     return s->registry->vt->load(s->registry, out, err);
 }
 
-int mf__store_online(mf_store *s, mf__online **out, mf_error *err) {
-    if (!s->online) {
-        int rc = mf__online_open(&s->cfg, &s->online, err);
-        if (rc) return rc;
-    }
-    *out = s->online;
-    return MF_OK;
-}
-
-/* Snapshot generations are unique across all the stores of the process:
- * a request resolved on a store that was closed must not take a new store
- * (perhaps at the same address, at the same count of snapshots) for the
- * one it resolved on. */
-static uint64_t next_gen(void) {
-    static uint64_t gen;
-    return __atomic_add_fetch(&gen, 1, __ATOMIC_RELAXED);
-}
-
-static void drop_snapshot(mf_store *s) {
-    mf__reg_free(s->snap);
-    s->snap = NULL;
-    s->snap_gen = next_gen();
-}
-
 int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err) {
     int rc = s->registry->vt->commit(s->registry, fn, ud, err);
-    drop_snapshot(s);
-    return rc;
-}
-
-int mf__store_snapshot(mf_store *s, const Mf__Registry **out, uint64_t *gen, mf_error *err) {
-    int64_t ttl = s->cfg.registry_cache_ttl_seconds;
-    if (s->snap && ttl > 0 && mf__now_us() - s->snap_at > ttl * 1000000) drop_snapshot(s);
-    if (!s->snap) {
-        Mf__Registry *r;
-        int rc = s->registry->vt->load(s->registry, &r, err);
-        if (rc) return rc;
-        s->snap = r;
-        s->snap_at = mf__now_us();
-        s->snap_gen = next_gen();
+    if (rc) return rc;
+    pthread_mutex_lock(&s->load_mu);
+    if (s->snap) {
+        reload(s, NULL);
+    } else {
+        /* nothing loaded yet: the first call loads, and sees the commit */
     }
-    *out = s->snap;
-    *gen = s->snap_gen;
+    pthread_mutex_unlock(&s->load_mu);
     return MF_OK;
 }
 
@@ -301,8 +686,10 @@ int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
     if (rc) return rc;
     /* online store first: creating tables is idempotent, so a failure here
      * leaves the registry as it was */
+    mf__worker *w;
     mf__online *on = NULL;
-    rc = mf__store_online(s, &on, err);
+    rc = mf__store_worker(s, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc == MF_OK) {
         size_t n = p->defs->n_feature_views, nk = 0, nd = 0;
         Mf__FeatureView **keep = mf__xcalloc(n, sizeof *keep);
@@ -395,8 +782,10 @@ typedef struct delete_ctx {
 static int drop_online(mf_store *s, Mf__FeatureView *const *views, size_t n, const char *what,
                        mf_error *err) {
     if (n == 0) return MF_OK;
+    mf__worker *w;
     mf__online *on;
-    int rc = mf__store_online(s, &on, err);
+    int rc = mf__store_worker(s, &w, err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc == MF_OK) rc = on->vt->teardown(on, s->cfg.project, views, n, err);
     if (rc)
         mf__err_prefix(err, "cannot %s: its online data could not be dropped (nothing was "

@@ -880,12 +880,17 @@ static bool same_keys(const mf__read_batch *a, const mf__read_batch *b) {
     return true;
 }
 
-static void *grow_array(void *p, size_t *cap, size_t need, size_t size) {
-    if (need <= *cap) return p;
+/* Grow *p to at least `need` elements of `size` bytes (doubling from
+ * *cap). 0, or -1 when the memory is not there (*p and *cap unchanged). */
+static int grow_array(void *p, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return 0;
     size_t c = *cap ? *cap : 64;
-    while (c < need) c *= 2;
+    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+    void *q = mf__try_realloc_array(*(void **)p, c, size);
+    if (!q) return -1;
+    *(void **)p = q;
     *cap = c;
-    return mf__xrealloc(p, c * size);
+    return 0;
 }
 
 /* Every batch (one per feature view) in ONE pipeline: the HMGETs of every
@@ -897,7 +902,8 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
     read_ctx *x = ud;
     size_t plen = strlen(x->project), nb = x->nb;
     /* groups: grp[b] = the group of batch b; lead[g] = its first batch */
-    s->grp = grow_array(s->grp, &s->grp_cap, 2 * nb + 1, sizeof *s->grp);
+    if (grow_array(&s->grp, &s->grp_cap, 2 * nb + 1, sizeof *s->grp) != 0)
+        return mf__err_nomem(err, "reading %zu feature views from Redis", nb);
     size_t *grp = s->grp, *lead = s->grp + nb, ng = 0;
     for (size_t bi = 0; bi < nb; bi++) {
         size_t g = 0;
@@ -915,10 +921,12 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
     }
     if (maxargc + 1 > s->argv_cap) { /* lens holds one more: see below */
         size_t cap = s->argv_cap;
-        s->argv = grow_array(s->argv, &cap, maxargc + 1, sizeof *s->argv);
-        s->lens = grow_array(s->lens, &s->argv_cap, maxargc + 1, sizeof *s->lens);
+        if (grow_array(&s->argv, &cap, maxargc + 1, sizeof *s->argv) != 0 ||
+            grow_array(&s->lens, &s->argv_cap, maxargc + 1, sizeof *s->lens) != 0)
+            return mf__err_nomem(err, "reading %zu features from Redis", maxargc);
     }
-    s->rep = grow_array(s->rep, &s->rep_cap, total + 1, sizeof *s->rep);
+    if (total + 1 == 0 || grow_array(&s->rep, &s->rep_cap, total + 1, sizeof *s->rep) != 0)
+        return mf__err_nomem(err, "reading %zu entity rows from Redis", total);
     const char **argv = s->argv;
     size_t *lens = s->lens;
     redisReply **rep = s->rep;
@@ -1220,9 +1228,21 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     size_t ts_field_len = fields.len - 4 * nf;
     mf__buf_printf(&fields, "_created_ts:%s", view->name);
     s->enc.len = 0;
-    write_ctx x = {b, project, strlen(project), 0, mf__xmalloc((b->n * (nf + 3) + 1) * sizeof(size_t)),
-                   fields.data, fields.len, ts_field_len, mf__xmalloc(b->n * sizeof(size_t)),
-                   {0}, 128};
+    /* offsets of every row's values, and the rows waiting for their reply:
+     * the batch's size, which the caller chose */
+    size_t noff;
+    size_t *off = NULL, *pending = NULL;
+    if (mf__size_mul(b->n, nf + 3, &noff) && mf__size_add(noff, 1, &noff) &&
+        (off = mf__try_realloc_array(NULL, noff, sizeof *off)) != NULL)
+        pending = mf__try_realloc_array(NULL, b->n, sizeof *pending);
+    if (!pending) {
+        free(off);
+        mf__buf_free(&fields);
+        return mf__err_nomem(err, "writing %zu rows of feature view '%s' to Redis", b->n,
+                             view->name);
+    }
+    write_ctx x = {b, project, strlen(project), 0, off, fields.data, fields.len, ts_field_len,
+                   pending, {0}, 128};
     /* A bad cell must write nothing: String cells are checked first (a
      * quick pass); when a list cell can be bad, everything is encoded
      * before talking to Redis; otherwise each call is encoded just before

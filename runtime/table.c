@@ -72,26 +72,60 @@ void mf__col_clear(mf__col *c) {
     c->heap_len = 0;
 }
 
-void mf__col_reserve(mf__col *c, size_t n) {
-    if (n <= c->cap) return;
-    size_t cap = c->cap ? c->cap : 64;
-    while (cap < n) cap *= 2;
-    c->valid = mf__xrealloc(c->valid, cap);
+/* Doubling from cap (first) up to at least need; exactly need once
+ * doubling would overflow. */
+static size_t grown(size_t cap, size_t first, size_t need) {
+    if (!cap) cap = first;
+    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    return cap;
+}
+
+int mf__col_try_reserve(mf__col *c, size_t n) {
+    if (n <= c->cap) return 0;
+    size_t cap = grown(c->cap, 64, n), esz = c->sc == MF__SC_TEXT ? sizeof *c->off : sc_size(c->sc);
+    /* every array of the new size, or none: the column stays as it was */
+    if (cap == SIZE_MAX) return -1;
+    uint8_t *valid = mf__try_realloc_array(c->valid, cap, 1);
+    if (!valid) return -1;
+    c->valid = valid;
     if (c->sc == MF__SC_TEXT) {
-        c->off = mf__xrealloc(c->off, (cap + 1) * sizeof *c->off);
-        if (c->cap == 0) c->off[0] = 0;
+        uint64_t *off = mf__try_realloc_array(c->off, cap + 1, esz);
+        if (!off) return -1;
+        if (c->cap == 0) off[0] = 0;
+        c->off = off;
     } else {
-        c->data = mf__xrealloc(c->data, cap * sc_size(c->sc));
+        void *data = mf__try_realloc_array(c->data, cap, esz);
+        if (!data) return -1;
+        c->data = data;
     }
     c->cap = cap;
+    return 0;
+}
+
+void mf__col_reserve(mf__col *c, size_t n) {
+    if (n <= c->cap) return;
+    if (mf__col_try_reserve(c, n) != 0) {
+        fputs("moonfeast: out of memory\n", stderr);
+        abort();
+    }
+}
+
+int mf__col_try_reserve_heap(mf__col *c, size_t bytes) {
+    size_t need;
+    if (!mf__size_add(c->heap_len, bytes, &need)) return -1;
+    if (need <= c->heap_cap) return 0;
+    size_t cap = grown(c->heap_cap, 256, need);
+    char *h = mf__try_realloc_array(c->heap, cap, 1);
+    if (!h) return -1;
+    c->heap = h;
+    c->heap_cap = cap;
+    return 0;
 }
 
 static void heap_put(mf__col *c, const char *p, size_t len) {
-    if (c->heap_len + len > c->heap_cap) {
-        size_t cap = c->heap_cap ? c->heap_cap * 2 : 256;
-        while (cap < c->heap_len + len) cap *= 2;
-        c->heap = mf__xrealloc(c->heap, cap);
-        c->heap_cap = cap;
+    if (c->heap_len + len > c->heap_cap && mf__col_try_reserve_heap(c, len) != 0) {
+        fputs("moonfeast: out of memory\n", stderr);
+        abort();
     }
     if (len) memcpy(c->heap + c->heap_len, p, len);
     c->heap_len += len;

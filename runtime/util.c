@@ -2,8 +2,11 @@
  * util.c — memory, growable buffers, UTF-8, files and paths.
  *
  * Small helpers every module uses; each exists only here. Allocation
- * failure aborts (see mf_internal.h): nothing else in moonfeast can recover
- * from it, and it keeps the real error paths readable.
+ * failure of the mf__x* helpers aborts (see mf_internal.h): they serve
+ * small, fixed-size needs, and it keeps the real error paths readable.
+ * Work whose size a caller chooses (entity rows, pushed rows, online
+ * responses) allocates with the mf__try_* helpers instead, whose failure
+ * (no memory, or a size that overflows) the caller returns as MF_ENOMEM.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -58,6 +61,22 @@ void *mf__xrealloc(void *p, size_t n) {
     return huge_hint(p, n);
 }
 
+void *mf__try_malloc(size_t n) {
+    void *p = malloc(n ? n : 1);
+    return p ? huge_hint(p, n) : NULL;
+}
+
+void *mf__try_calloc(size_t n, size_t size) {
+    return calloc(n ? n : 1, size ? size : 1); /* calloc checks n * size */
+}
+
+void *mf__try_realloc_array(void *p, size_t n, size_t size) {
+    size_t bytes;
+    if (!mf__size_mul(n, size, &bytes)) return NULL;
+    void *q = realloc(p, bytes ? bytes : 1);
+    return q ? huge_hint(q, bytes) : NULL;
+}
+
 char *mf__xstrdup(const char *s) { return mf__xstrndup(s, strlen(s)); }
 
 char *mf__xstrndup(const char *s, size_t n) {
@@ -88,12 +107,34 @@ void mf__buf_free(mf__buf *b) {
     mf__buf_init(b);
 }
 
-void mf__buf_grow(mf__buf *b, size_t extra) {
-    if (b->len + extra + 1 <= b->cap) return;
+/* The capacity for len + extra + 1 bytes: doubling from cap (64 at
+ * first), or exactly what is needed once doubling would overflow. 0 when
+ * the need itself overflows. */
+static size_t buf_cap_for(const mf__buf *b, size_t extra) {
+    size_t need;
+    if (!mf__size_add(b->len, extra, &need) || !mf__size_add(need, 1, &need)) return 0;
     size_t cap = b->cap ? b->cap : 64;
-    while (cap < b->len + extra + 1) cap *= 2;
+    while (cap < need) cap = cap > SIZE_MAX / 2 ? need : cap * 2;
+    return cap;
+}
+
+void mf__buf_grow(mf__buf *b, size_t extra) {
+    size_t cap = buf_cap_for(b, extra);
+    if (!cap) oom();
+    if (cap <= b->cap) return;
     b->data = mf__xrealloc(b->data, cap);
     b->cap = cap;
+}
+
+int mf__buf_try_reserve(mf__buf *b, size_t extra) {
+    size_t cap = buf_cap_for(b, extra);
+    if (!cap) return -1;
+    if (cap <= b->cap) return 0;
+    char *p = mf__try_realloc_array(b->data, cap, 1);
+    if (!p) return -1;
+    b->data = p;
+    b->cap = cap;
+    return 0;
 }
 
 void mf__buf_puts(mf__buf *b, const char *s) { mf__buf_put(b, s, strlen(s)); }
@@ -339,6 +380,12 @@ bool mf__valid_name(const char *s) {
 int64_t mf__mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t mf__mono_coarse_us(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 

@@ -7,11 +7,15 @@
 # without saying so counts as one failure. With MF_ASAN unset the suites
 # run twice: the normal build, then the ASan+UBSan build (build-asan/);
 # MF_ASAN=skip runs only the normal build, MF_ASAN=only only the sanitized.
+# The threaded unit tests built with ThreadSanitizer (build-tsan/tests/, see
+# TSAN_TESTS in the Makefile) run as a third pass when built, unless
+# MF_TSAN=skip; MF_TSAN=only runs that pass alone. A report fails.
 # Environment: MF_BIN (moonfeast binary), MF_TEST_BUILD (build dir).
 # MF_TEST_FILTER=substring runs only the programs whose path contains it.
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
+normal_bin=${MF_BIN:-$top/bin/moonfeast}
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
@@ -51,6 +55,24 @@ suite() { # build-dir moonfeast-binary label-prefix
     done
 }
 
+tsan_suite() { # the threaded unit tests under ThreadSanitizer
+    for t in "$top"/build-tsan/tests/test_*; do
+        [ -x "$t" ] || continue
+        case "$t" in *"${MF_TEST_FILTER:-}"*) ;; *) continue ;; esac
+        TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1 exitcode=66} run_one "tsan/$(basename "$t")" "$t"
+    done
+}
+
+if [ "${MF_TSAN:-}" = only ]; then
+    export MF_BIN=$normal_bin
+    tsan_suite
+    passed=$(grep -c '^ok - ' "$results")
+    failed=$(grep -c '^not ok - ' "$results")
+    echo "$passed passed, $failed failed"
+    [ "$failed" -eq 0 ]
+    exit
+fi
+
 mode=${MF_ASAN:-}
 if [ "$mode" != only ]; then
     suite "${MF_TEST_BUILD:-$top/build}" "${MF_BIN:-$top/bin/moonfeast}" ""
@@ -61,6 +83,9 @@ elif [ "$mode" != skip ]; then
     export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}
     export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
     suite "$top/build-asan" "$top/build-asan/bin/moonfeast" "asan/"
+fi
+if [ "${MF_TSAN:-}" != skip ]; then
+    MF_BIN=$normal_bin tsan_suite
 fi
 
 passed=$(grep -c '^ok - ' "$results")
