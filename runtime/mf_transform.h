@@ -24,6 +24,11 @@ typedef struct mf__transforms mf__transforms;
 int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *err);
 void mf__transforms_free(mf__transforms *t);
 
+/* The transform runtime of worker w (the calling thread's, on store s),
+ * made on first use with the store's transform budget and released with
+ * the worker. Borrowed. */
+int mf__worker_transforms(mf_store *s, mf__worker *w, mf__transforms **out, mf_error *err);
+
 /* One input of a transform: a named column of the call's rows. */
 typedef struct mf__tf_input {
     const char *name;

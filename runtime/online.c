@@ -11,7 +11,14 @@
  * across calls: after warm-up a call allocates nothing.
  *
  * Response layout (docs/concepts.md, "Online reads"): join keys first, in the order
- * the request gave them, then features in request order.
+ * the request gave them, then features in request order, then the outputs
+ * of on-demand views in request order.
+ *
+ * On-demand views run after the read (transform.c, with the calling
+ * thread's runtime): their source features are read like any feature, into
+ * hidden columns of the response (after the visible ones) when they are not
+ * requested themselves; their request fields are entity columns of the
+ * request that are no join key, typed by the request source's schema.
  *
  * A view without entities has one stored row (keyed by Feast's dummy
  * entity, see store_redis.c); like Feast, a request answers it once per
@@ -21,6 +28,7 @@
 #include <string.h>
 
 #include "mf_online.h"
+#include "mf_transform.h"
 #include "mf_values.h"
 
 static const char *const status_names[] = {"PRESENT", "NOT_FOUND", "NULL_VALUE",
@@ -50,6 +58,26 @@ typedef struct ounit {
     size_t *out_col;        /* response column of each feature */
 } ounit;
 
+/* A requested on-demand view: its inputs (response columns: source
+ * features, visible or hidden), its request fields and its outputs. */
+typedef struct oodfv {
+    const Mf__OnDemandFeatureView *v;
+    const char *alias;      /* output prefix with full feature names */
+    size_t *in_col;         /* response column of each source feature */
+    const char **in_name;   /* its name for the transform */
+    size_t nin;
+    const Mf__Field **req;  /* request fields */
+    size_t *req_ent;        /* their entity columns */
+    size_t nreq;
+    size_t *out_feat;       /* requested outputs: index into v's features */
+    size_t *out_col;        /* and their response columns */
+    size_t nout;
+    /* per call */
+    mf__col *req_cols;      /* request fields, typed */
+    mf__col *all_out;       /* every output of v */
+    mf__tf_input *inputs;
+} oodfv;
+
 struct mf_online_request {
     char **refs;
     size_t nrefs;
@@ -66,6 +94,9 @@ struct mf_online_request {
     size_t *col_unit;    /* feature columns: owning unit, or SIZE_MAX for keys */
     size_t nkeycols, ncols;
     size_t *keycol_ent;  /* entity column of each output join-key column */
+    size_t nvis;         /* visible columns; hidden source features follow */
+    oodfv *odfvs;
+    size_t nodfvs;
     /* scratch */
     mf__buf keys;
     size_t *key_off;
@@ -81,6 +112,7 @@ struct mf_online_request {
 
 struct mf_online_response {
     size_t ncols, nrows, cap_cols, cap_cells;
+    size_t nvis; /* the columns the host sees; hidden inputs of transforms follow */
     char **names; /* borrowed from the request's resolution, copied */
     mf__col *cols;
     uint8_t *status;  /* ncols * nrows */
@@ -90,7 +122,29 @@ struct mf_online_response {
 
 mf_online_request *mf_online_request_new(void) { return mf__xcalloc(1, sizeof(mf_online_request)); }
 
+static void drop_odfvs(mf_online_request *r) {
+    for (size_t i = 0; i < r->nodfvs; i++) {
+        oodfv *o = &r->odfvs[i];
+        free(o->in_col);
+        free(o->in_name);
+        free(o->req);
+        free(o->req_ent);
+        free(o->out_feat);
+        free(o->out_col);
+        for (size_t k = 0; o->req_cols && k < o->nreq; k++) mf__col_free(&o->req_cols[k]);
+        free(o->req_cols);
+        for (size_t k = 0; o->all_out && k < o->v->spec->n_features; k++)
+            mf__col_free(&o->all_out[k]);
+        free(o->all_out);
+        free(o->inputs);
+    }
+    free(r->odfvs);
+    r->odfvs = NULL;
+    r->nodfvs = 0;
+}
+
 static void drop_plan(mf_online_request *r) {
+    drop_odfvs(r);
     for (size_t i = 0; i < r->nunits; i++) {
         ounit *u = &r->units[i];
         free(u->key_ent);
@@ -107,7 +161,7 @@ static void drop_plan(mf_online_request *r) {
     free(r->col_unit);
     free(r->keycol_ent);
     r->units = NULL;
-    r->nunits = r->ncols = r->nkeycols = 0;
+    r->nunits = r->ncols = r->nkeycols = r->nvis = 0;
     r->names = NULL;
     r->types = NULL;
     r->col_unit = NULL;
@@ -285,7 +339,22 @@ static int add_unit(mf_online_request *r, const Mf__FeatureViewSpec *v, const ch
     return MF_OK;
 }
 
-static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error *err) {
+/* Append an output column (name owned by the request). */
+static size_t add_col(mf_online_request *r, char *name, Mf__ValueType type, size_t unit) {
+    r->names = mf__xrealloc(r->names, (r->ncols + 1) * sizeof *r->names);
+    r->types = mf__xrealloc(r->types, (r->ncols + 1) * sizeof *r->types);
+    r->col_unit = mf__xrealloc(r->col_unit, (r->ncols + 1) * sizeof *r->col_unit);
+    r->names[r->ncols] = name;
+    r->types[r->ncols] = type;
+    r->col_unit[r->ncols] = unit;
+    return r->ncols++;
+}
+
+/* Read feature fname of unit ui into a new column: visible (named as the
+ * response names it) or hidden (an input of a transform only). *col: the
+ * column. */
+static int add_feat_col(mf_online_request *r, size_t ui, const char *fname, bool hidden,
+                        size_t *col, mf_error *err) {
     ounit *u = &r->units[ui];
     const Mf__FeatureViewSpec *v = u->view;
     size_t fi;
@@ -293,25 +362,112 @@ static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error
         if (strcmp(v->features[fi]->name, fname) == 0) break;
     if (fi == v->n_features)
         return mf__err(err, MF_EREQUEST, "unknown feature '%s:%s'", v->name, fname);
+    if (hidden) /* read once: a column that has it already serves */
+        for (size_t f = 0; f < u->nfeat; f++)
+            if (u->feat_idx[f] == fi) {
+                *col = u->out_col[f];
+                return MF_OK;
+            }
     u->feat_idx = mf__xrealloc(u->feat_idx, (u->nfeat + 1) * sizeof *u->feat_idx);
     u->out_col = mf__xrealloc(u->out_col, (u->nfeat + 1) * sizeof *u->out_col);
     u->feat_idx[u->nfeat] = fi;
-    u->out_col[u->nfeat++] = r->ncols;
-    r->names = mf__xrealloc(r->names, (r->ncols + 1) * sizeof *r->names);
-    r->types = mf__xrealloc(r->types, (r->ncols + 1) * sizeof *r->types);
-    r->col_unit = mf__xrealloc(r->col_unit, (r->ncols + 1) * sizeof *r->col_unit);
-    r->names[r->ncols] = r->full ? mf__xasprintf("%s__%s", u->alias, fname) : mf__xstrdup(fname);
-    r->types[r->ncols] = v->features[fi]->dtype;
-    r->col_unit[r->ncols] = ui;
-    r->ncols++;
+    char *name = hidden ? mf__xasprintf("\x01%s:%s", v->name, fname)
+                 : r->full ? mf__xasprintf("%s__%s", u->alias, fname)
+                           : mf__xstrdup(fname);
+    *col = add_col(r, name, v->features[fi]->dtype, ui);
+    u->out_col[u->nfeat++] = *col;
     return MF_OK;
 }
 
+static int add_feat(mf_online_request *r, size_t ui, const char *fname, mf_error *err) {
+    size_t col;
+    return add_feat_col(r, ui, fname, false, &col, err);
+}
+
+/* The request's entry for on-demand view v (with alias), added on first use. */
+static oodfv *odfv_entry(mf_online_request *r, const Mf__OnDemandFeatureView *v,
+                         const char *alias) {
+    alias = alias && alias[0] ? alias : v->spec->name;
+    for (size_t i = 0; i < r->nodfvs; i++)
+        if (r->odfvs[i].v == v && !strcmp(r->odfvs[i].alias, alias)) return &r->odfvs[i];
+    r->odfvs = mf__xrealloc(r->odfvs, (r->nodfvs + 1) * sizeof *r->odfvs);
+    oodfv *o = &r->odfvs[r->nodfvs++];
+    memset(o, 0, sizeof *o);
+    o->v = v;
+    o->alias = alias;
+    return o;
+}
+
+/* Note output fname of on-demand view o as requested (its column comes
+ * after every regular feature). */
+static int odfv_want(const oodfv *o, const char *fname, size_t *fi, mf_error *err) {
+    const Mf__OnDemandFeatureViewSpec *s = o->v->spec;
+    for (*fi = 0; *fi < s->n_features; (*fi)++)
+        if (!strcmp(s->features[*fi]->name, fname)) return MF_OK;
+    return mf__err(err, MF_EREQUEST, "unknown feature '%s:%s'", s->name, fname);
+}
+
 static int unknown_view(const mf__snapshot *snap, const char *name, mf_error *err) {
-    if (mf__snapshot_find(snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name))
-        return mf__err(err, MF_EREQUEST, "'%s' is an on-demand feature view; on-demand features "
-                       "are not served by this version", name);
+    MF__UNUSED(snap);
     return mf__err(err, MF_EREQUEST, "unknown feature view '%s'", name);
+}
+
+static const Mf__OnDemandFeatureView *find_odfv(const mf__snapshot *snap, const char *name) {
+    const mf__obj *o = mf__snapshot_find(snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, name);
+    return o ? (const Mf__OnDemandFeatureView *)o->msg : NULL;
+}
+
+/* The inputs of on-demand view o: its source features (read into hidden
+ * columns unless a requested column has them) and its request fields. */
+static int odfv_inputs(mf_online_request *r, mf__snapshot *snap, oodfv *o, mf_error *err) {
+    const Mf__OnDemandFeatureViewSpec *s = o->v->spec;
+    int rc = MF_OK;
+    for (size_t k = 0; k < s->n_source_views && rc == MF_OK; k++) {
+        const Mf__FeatureViewProjection *p = s->source_views[k];
+        const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, p->view_name);
+        if (!vo)
+            return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its source view '%s' "
+                           "is not registered", s->name, p->view_name);
+        const Mf__FeatureViewSpec *fv = (const Mf__FeatureViewSpec *)vo->spec;
+        size_t ui;
+        for (ui = 0; ui < r->nunits; ui++)
+            if (r->units[ui].view == fv && !strcmp(r->units[ui].alias, p->alias && p->alias[0]
+                                                                          ? p->alias : fv->name))
+                break;
+        if (ui == r->nunits && (rc = add_unit(r, fv, p->alias, p, err)) != MF_OK) return rc;
+        size_t nf = p->n_features ? p->n_features : fv->n_features;
+        o->in_col = mf__xrealloc(o->in_col, (o->nin + nf + 1) * sizeof *o->in_col);
+        o->in_name = mf__xrealloc(o->in_name, (o->nin + nf + 1) * sizeof *o->in_name);
+        for (size_t j = 0; j < nf && rc == MF_OK; j++) {
+            const char *fname = p->n_features ? p->features[j] : fv->features[j]->name;
+            for (size_t q = 0; q < o->nin; q++)
+                if (!strcmp(o->in_name[q], fname))
+                    return mf__err(err, MF_EREQUEST, "on-demand feature view '%s': two of its "
+                                   "source views have a feature '%s'; select one of them",
+                                   s->name, fname);
+            rc = add_feat_col(r, ui, fname, true, &o->in_col[o->nin], err);
+            o->in_name[o->nin++] = fname;
+        }
+    }
+    for (size_t k = 0; k < s->n_request_sources && rc == MF_OK; k++) {
+        const mf__obj *dso = mf__snapshot_find(snap, MF_KIND_DATA_SOURCE, s->request_sources[k]);
+        if (!dso)
+            return mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': its request source "
+                           "'%s' is not registered", s->name, s->request_sources[k]);
+        const Mf__DataSourceSpec *ds = (const Mf__DataSourceSpec *)dso->spec;
+        o->req = mf__xrealloc(o->req, (o->nreq + ds->n_schema + 1) * sizeof *o->req);
+        o->req_ent = mf__xrealloc(o->req_ent, (o->nreq + ds->n_schema + 1) * sizeof *o->req_ent);
+        for (size_t j = 0; j < ds->n_schema; j++) {
+            long e = ent_find(r, ds->schema[j]->name);
+            if (e < 0)
+                return mf__err(err, MF_EREQUEST, "on-demand feature view '%s' needs the request "
+                               "field '%s': give it with the entity values", s->name,
+                               ds->schema[j]->name);
+            o->req[o->nreq] = ds->schema[j];
+            o->req_ent[o->nreq++] = (size_t)e;
+        }
+    }
+    return rc;
 }
 
 /* Resolve the request's features against snap; on success the request
@@ -327,6 +483,19 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
         for (size_t i = 0; i < fs->n_features && rc == MF_OK; i++) {
             const Mf__FeatureViewProjection *p = fs->features[i];
             const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, p->view_name);
+            const Mf__OnDemandFeatureView *od = vo ? NULL : find_odfv(snap, p->view_name);
+            if (od) {
+                oodfv *o = odfv_entry(r, od, p->alias);
+                for (size_t j = 0; j < p->n_features && rc == MF_OK; j++) {
+                    size_t fi;
+                    rc = odfv_want(o, p->features[j], &fi, err);
+                    if (rc == MF_OK) {
+                        o->out_feat = mf__xrealloc(o->out_feat, (o->nout + 1) * sizeof *o->out_feat);
+                        o->out_feat[o->nout++] = fi;
+                    }
+                }
+                continue;
+            }
             if (!vo) {
                 drop_plan(r);
                 return unknown_view(snap, p->view_name, err);
@@ -352,18 +521,47 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
             if (ui == r->nunits) {
                 char *vn = mf__xstrndup(ref, (size_t)(colon - ref));
                 const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, vn);
-                if (!vo) rc = unknown_view(snap, vn, err);
-                else rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, NULL, NULL, err);
+                const Mf__OnDemandFeatureView *od = vo ? NULL : find_odfv(snap, vn);
                 free(vn);
+                if (od) {
+                    oodfv *o = odfv_entry(r, od, NULL);
+                    size_t fi;
+                    rc = odfv_want(o, colon + 1, &fi, err);
+                    if (rc == MF_OK) {
+                        o->out_feat = mf__xrealloc(o->out_feat, (o->nout + 1) * sizeof *o->out_feat);
+                        o->out_feat[o->nout++] = fi;
+                    }
+                    continue;
+                }
+                if (!vo) {
+                    vn = mf__xstrndup(ref, (size_t)(colon - ref));
+                    rc = unknown_view(snap, vn, err);
+                    free(vn);
+                } else {
+                    rc = add_unit(r, (const Mf__FeatureViewSpec *)vo->spec, NULL, NULL, err);
+                }
             }
             if (rc == MF_OK) rc = add_feat(r, ui, colon + 1, err);
         }
     }
+    /* on-demand outputs after every regular feature, then the hidden
+     * columns of their inputs */
+    for (size_t i = 0; i < r->nodfvs && rc == MF_OK; i++) {
+        oodfv *o = &r->odfvs[i];
+        o->out_col = mf__xcalloc(o->nout + 1, sizeof *o->out_col);
+        for (size_t j = 0; j < o->nout; j++) {
+            const Mf__Field *f = o->v->spec->features[o->out_feat[j]];
+            char *name = r->full ? mf__xasprintf("%s__%s", o->alias, f->name) : mf__xstrdup(f->name);
+            o->out_col[j] = add_col(r, name, f->dtype, SIZE_MAX - 1);
+        }
+    }
+    size_t nvis = r->ncols;
+    for (size_t i = 0; i < r->nodfvs && rc == MF_OK; i++) rc = odfv_inputs(r, snap, &r->odfvs[i], err);
     if (rc) {
         drop_plan(r);
         return rc;
     }
-    for (size_t i = 0; i < r->ncols; i++)
+    for (size_t i = 0; i < nvis; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->names[i], r->names[j]) == 0) {
                 rc = mf__err(err, MF_EREQUEST, "two requested features are named '%s'; use full "
@@ -416,6 +614,12 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     r->keycol_ent = kent;
     for (size_t ui = 0; ui < r->nunits; ui++)
         for (size_t f = 0; f < r->units[ui].nfeat; f++) r->units[ui].out_col[f] += nkc;
+    r->nvis = nkc + nvis;
+    for (size_t i = 0; i < r->nodfvs; i++) {
+        oodfv *o = &r->odfvs[i];
+        for (size_t j = 0; j < o->nout; j++) o->out_col[j] += nkc;
+        for (size_t j = 0; j < o->nin; j++) o->in_col[j] += nkc;
+    }
     /* units read their key values from the typed output columns */
     for (size_t ui = 0; ui < r->nunits; ui++)
         for (size_t k = 0; k < r->units[ui].nkeys; k++)
@@ -488,10 +692,11 @@ static int resp_shape(mf_online_response *resp, const mf_online_request *req, si
         return mf__err_nomem(err, "online response of %zu rows and %zu columns", nrows,
                              resp->ncols);
     resp->nrows = nrows;
+    resp->nvis = req->nvis;
     return MF_OK;
 }
 
-size_t mf_online_response_ncols(const mf_online_response *r) { return r->ncols; }
+size_t mf_online_response_ncols(const mf_online_response *r) { return r->nvis; }
 size_t mf_online_response_nrows(const mf_online_response *r) { return r->nrows; }
 const char *mf_online_response_name(const mf_online_response *r, size_t c) { return r->names[c]; }
 int mf_online_response_type(const mf_online_response *r, size_t c) { return (int)r->cols[c].type; }
@@ -525,13 +730,13 @@ const char *mf_online_response_json(mf_online_response *r, size_t *len) {
     mf__buf *b = &r->json;
     b->len = 0;
     mf__buf_puts(b, "{\"metadata\":{\"feature_names\":[");
-    for (size_t c = 0; c < r->ncols; c++) {
+    for (size_t c = 0; c < r->nvis; c++) {
         if (c) mf__buf_putc(b, ',');
         mf__buf_json_str(b, r->names[c], strlen(r->names[c]));
     }
     mf__buf_puts(b, "]},\"results\":[");
     char ts[MF__TS_BUFLEN];
-    for (size_t c = 0; c < r->ncols; c++) {
+    for (size_t c = 0; c < r->nvis; c++) {
         if (c) mf__buf_putc(b, ',');
         mf__buf_puts(b, "{\"values\":[");
         for (size_t i = 0; i < r->nrows; i++) {
@@ -652,6 +857,73 @@ static void key_value(const mf__col *c, size_t i, mf__kval *v) {
     }
 }
 
+/* Request field e of the request as a column of field f's type. */
+static int request_field(const mf_online_request *req, const oodfv *o, size_t k, mf__col *out,
+                         mf_error *err) {
+    const mf__col *src = &req->ents[o->req_ent[k]].col;
+    const Mf__Field *f = o->req[k];
+    mf__col_clear(out);
+    char num[64];
+    for (size_t i = 0; i < req->nrows; i++) {
+        if (!src->valid[i]) {
+            mf__col_push_null(out);
+            continue;
+        }
+        size_t len;
+        const char *t = mf__col_text(src, i, num, &len);
+        if (mf__col_push_text(out, t, len) != 0)
+            return mf__err(err, MF_EREQUEST, "on-demand feature view '%s': request field '%s', "
+                           "row %zu: '%.*s' is not a valid %s", o->v->spec->name, f->name, i + 1,
+                           (int)(len > 100 ? 100 : len), t, mf__dtype_name(f->dtype));
+    }
+    return MF_OK;
+}
+
+/* Run the requested on-demand views over the rows just read. */
+static int run_odfvs(mf_store *store, mf__worker *w, mf__snapshot *snap,
+                     mf_online_request *req, mf_online_response *resp, mf_error *err) {
+    mf__transforms *tf;
+    int rc = mf__worker_transforms(store, w, &tf, err);
+    size_t n = req->nrows;
+    for (size_t i = 0; i < req->nodfvs && rc == MF_OK; i++) {
+        oodfv *o = &req->odfvs[i];
+        const Mf__OnDemandFeatureViewSpec *s = o->v->spec;
+        if (!o->inputs) { /* first call of this resolution */
+            o->inputs = mf__xcalloc(o->nin + o->nreq + 1, sizeof *o->inputs);
+            o->req_cols = mf__xcalloc(o->nreq + 1, sizeof *o->req_cols);
+            for (size_t k = 0; k < o->nreq; k++)
+                mf__col_init(&o->req_cols[k], o->req[k]->name, o->req[k]->dtype, false);
+            o->all_out = mf__xcalloc(s->n_features + 1, sizeof *o->all_out);
+            for (size_t j = 0; j < s->n_features; j++)
+                mf__col_init(&o->all_out[j], s->features[j]->name, s->features[j]->dtype, false);
+        }
+        for (size_t k = 0; k < o->nin; k++) {
+            o->inputs[k].name = o->in_name[k];
+            o->inputs[k].col = &resp->cols[o->in_col[k]];
+        }
+        for (size_t k = 0; k < o->nreq && rc == MF_OK; k++) {
+            rc = request_field(req, o, k, &o->req_cols[k], err);
+            o->inputs[o->nin + k].name = o->req[k]->name;
+            o->inputs[o->nin + k].col = &o->req_cols[k];
+        }
+        for (size_t j = 0; j < s->n_features; j++) mf__col_clear(&o->all_out[j]);
+        if (rc == MF_OK)
+            rc = mf__transforms_run(tf, mf__snapshot_gen(snap), o->v, o->inputs,
+                                    o->nin + o->nreq, n, o->all_out, err);
+        for (size_t j = 0; j < o->nout && rc == MF_OK; j++) {
+            size_t c = o->out_col[j];
+            mf__col_clear(&resp->cols[c]);
+            mf__col_append(&resp->cols[c], &o->all_out[o->out_feat[j]]);
+            for (size_t r = 0; r < n; r++) {
+                resp->status[c * n + r] =
+                    resp->cols[c].valid[r] ? MF_STATUS_PRESENT : MF_STATUS_NULL_VALUE;
+                resp->ts[c * n + r] = 0;
+            }
+        }
+    }
+    return rc;
+}
+
 /* The read, with snap pinned for the whole call. */
 static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *req,
                       mf_online_response *resp, mf_error *err) {
@@ -660,6 +932,9 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
     bool stale = req->snap != snap || !req->units;
     for (size_t k = 0; !stale && k < req->nkeycols; k++)
         stale = req->ents[req->keycol_ent[k]].col.n != req->nrows;
+    for (size_t i = 0; !stale && i < req->nodfvs; i++)
+        for (size_t k = 0; !stale && k < req->odfvs[i].nreq; k++)
+            stale = req->ents[req->odfvs[i].req_ent[k]].col.n != req->nrows;
     if (stale) {
         rc = resolve(req, snap, err);
         if (rc) return rc;
@@ -772,6 +1047,7 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
                                       : MF_STATUS_PRESENT;
         }
     }
+    if (rc == MF_OK && req->nodfvs) rc = run_odfvs(store, w, snap, req, resp, err);
     return rc;
 }
 

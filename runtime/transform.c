@@ -668,3 +668,18 @@ int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatur
     lua_settop(L, top);
     return rc;
 }
+
+/*---- The calling thread's runtime ---------------------------------------------------*/
+
+static void free_runtime(void *p) { mf__transforms_free(p); }
+
+int mf__worker_transforms(mf_store *s, mf__worker *w, mf__transforms **out, mf_error *err) {
+    mf__transforms *t = mf__worker_slot(w, MF__SLOT_TRANSFORMS);
+    if (!t) {
+        int rc = mf__transforms_new(&mf__store_config(s)->transform_budget, &t, err);
+        if (rc) return rc;
+        mf__worker_set_slot(w, MF__SLOT_TRANSFORMS, t, free_runtime);
+    }
+    *out = t;
+    return MF_OK;
+}

@@ -79,6 +79,61 @@ expect_err "a missing request field is named with its view" 1 \
 r "$MF" get-historical-features --entities ents.csv -f transformed_conv_rate:nope
 expect_err "an unknown transform output is named" 1 "unknown feature 'transformed_conv_rate:nope'"
 
+#---- the online path, on SQLite and on Redis: the same values as historical --------------
+
+# historical at the last event time sees the rows materialization keeps
+printf 'driver_id,event_timestamp,val_to_add,val_to_add_2\n1001,2025-01-05T23:45:00Z,10,20\n1002,2025-01-05T23:45:00Z,1,2\n' >last.csv
+r "$MF" get-historical-features --entities last.csv -f transformed_conv_rate:conv_rate_plus_val1 \
+    -f transformed_conv_rate:conv_rate_plus_val2 -f transformed_batch:b1 --format jsonl
+expect_rc "historical at the last event time" 0
+hist=$(printf '%s\n' "$OUT" | sed -n 's/.*"conv_rate_plus_val1":\([^,]*\),"conv_rate_plus_val2":\([^,]*\),"b1":\([^}]*\)}/\1 \2 \3/p')
+check "historical: two rows of values" test "$(printf '%s\n' "$hist" | grep -c .)" -eq 2
+
+online_case() { # STORE
+    st=$1
+    r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z
+    expect_rc "$st: materialize" 0
+    r "$MF" get-online-features -e driver_id=1001,val_to_add=10,val_to_add_2=20 \
+        -e driver_id=1002,val_to_add=1,val_to_add_2=2 -e driver_id=9999,val_to_add=5,val_to_add_2=5 \
+        -f driver_hourly_stats:conv_rate -f transformed_conv_rate:conv_rate_plus_val1 \
+        -f transformed_conv_rate:conv_rate_plus_val2 -f transformed_batch:b1
+    expect_rc "$st: get-online-features with transforms" 0
+    printf '%s' "$OUT" >on.json
+    check "$st: columns: keys, features, then transform outputs" grep -q \
+        '"feature_names":\["driver_id","conv_rate","conv_rate_plus_val1","conv_rate_plus_val2","b1"\]' on.json
+    online=$(sed -e 's/.*"feature_names"[^]]*\]//' on.json | grep -o '"values":\[[^]]*\]' | sed -n '3,5p' |
+        sed -e 's/"values":\[//' -e 's/\]//' | awk -F, '{ print $1; print $2 }' | paste -d' ' - - - - - - |
+        awk '{ print $1, $3, $5; print $2, $4, $6 }')
+    check "$st: online values equal historical ones (row and batch mode)" test "$online" = "$hist"
+    check "$st: an entity not found gives null outputs, NULL_VALUE" grep -q \
+        '"values":\[[^]]*,null\],"statuses":\["PRESENT","PRESENT","NULL_VALUE"\],"event_timestamps":\["1970-01-01T00:00:00Z"' on.json
+    r "$MF" get-online-features -e driver_id=1001 -f transformed_conv_rate:conv_rate_plus_val1
+    expect_err "$st: a missing request field is named" 1 \
+        "on-demand feature view 'transformed_conv_rate' needs the request field 'val_to_add'"
+    r "$MF" get-online-features -e driver_id=1001,val_to_add=x,val_to_add_2=1 \
+        -f transformed_conv_rate:conv_rate_plus_val1
+    expect_err "$st: a request field of the wrong type is named" 1 \
+        "request field 'val_to_add', row 1: 'x' is not a valid Int64"
+    r "$MF" get-online-features -e driver_id=1001,val_to_add=1,val_to_add_2=1 \
+        --feature-service driver_activity_v1 --full-feature-names
+    check "$st: the init repo's service online, full names" grep -q \
+        '"feature_names":\["driver_id","driver_hourly_stats__conv_rate","transformed_conv_rate__conv_rate_plus_val1","transformed_conv_rate__conv_rate_plus_val2"\]' "$WORK/.out"
+}
+online_case sqlite
+cp feature_store.yaml sqlite.yaml
+if start_redis; then
+    trap 'stop_redis; rm -rf "$WORK"' EXIT
+    printf 'project: repo\nregistry: data/registry.db\nonline_store:\n  type: redis\n  connection_string: "127.0.0.1:%s"\n' \
+        "$PORT" >feature_store.yaml
+    r "$MF" apply
+    expect_rc "redis: apply" 0
+    online_case redis
+    stop_redis
+else
+    not_ok "redis: a server of the test's own" "$(cat "$WORK/redis/log" 2>/dev/null)"
+fi
+cp sqlite.yaml feature_store.yaml
+
 #---- a transform that raises, and one that never ends ---------------------------------
 
 cat >zz_bad.lua <<'EOF'

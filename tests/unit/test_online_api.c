@@ -946,6 +946,110 @@ static void test_request_moves_to_another_store(void) {
     free(other);
 }
 
+/* On-demand views online: outputs after the regular features, computed from
+ * source features read into hidden columns and request fields given beside
+ * the join keys; recompiled when the definitions change. */
+static const char *odfv_defs(int factor) {
+    static char buf[2048];
+    snprintf(buf, sizeof buf,
+             "local req = request_source { name = 'req', schema = { field { name = 'bonus', dtype = Int64 } } }\n"
+             "on_demand_feature_view { name = 'o', sources = { 'stats', req },\n"
+             "  schema = { field { name = 'score', dtype = Float64 }, field { name = 'tag', dtype = String } },\n"
+             "  transform = function(r)\n"
+             "    if r.rate == nil then return { score = null, tag = null } end\n"
+             "    return { score = r.rate * r.trips * %d + r.bonus, tag = (r.name or '-') .. '!' }\n"
+             "  end }\n"
+             "feature_service { name = 'osvc', features = { 'stats', 'o' } }\n",
+             factor);
+    return buf;
+}
+
+static void test_on_demand_views(void) {
+    char *repo = make_repo("odfv", "od");
+    CHECK(repo);
+    if (!repo) return;
+    char *p = mf__xasprintf("%s/odfv.lua", repo);
+    CHECK(write_text(p, odfv_defs(1)) == 0);
+    mf_store *s = open_ready(repo);
+    CHECK(s);
+    if (!s) goto done;
+    mf_error err;
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    const char *refs[] = {"o:score", "stats:rate", "o:tag"};
+    int64_t ids[] = {1, 20, 999}, bonus[] = {10, 20, 30};
+    API_OK(mf_online_request_set_features(req, refs, 3, &err));
+    API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
+    API_OK(mf_online_request_add_int64(req, "bonus", bonus, 3, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    CHECK(mf_online_response_ncols(resp) == 4);
+    CHECK_STR(mf_online_response_name(resp, 0), "driver_id");
+    CHECK_STR(mf_online_response_name(resp, 1), "rate");
+    CHECK_STR(mf_online_response_name(resp, 2), "score");
+    CHECK_STR(mf_online_response_name(resp, 3), "tag");
+    for (size_t i = 0; i < 3; i++) {
+        want_cell rate, trips, name;
+        want("rate", ids[i], &rate);
+        want("trips", ids[i], &trips);
+        want("name", ids[i], &name);
+        if (!rate.found) {
+            CHECK(mf_online_response_is_null(resp, 2, i));
+            CHECK(mf_online_response_status(resp, 2, i) == MF_STATUS_NULL_VALUE);
+            CHECK(mf_online_response_status(resp, 1, i) == MF_STATUS_NOT_FOUND);
+            continue;
+        }
+        double sc = rate.d * (double)trips.i + (double)bonus[i];
+        CHECK(mf_online_response_double(resp, 2, i) == sc);
+        CHECK(mf_online_response_status(resp, 2, i) == MF_STATUS_PRESENT);
+        CHECK(mf_online_response_event_ts(resp, 2, i) == 0);
+        char tag[40];
+        snprintf(tag, sizeof tag, "%s!", name.null ? "-" : name.s);
+        size_t len;
+        const char *t = mf_online_response_text(resp, 3, i, &len);
+        CHECK(t && len == strlen(tag) && !memcmp(t, tag, len));
+    }
+    size_t jl;
+    const char *json = mf_online_response_json(resp, &jl);
+    CHECK(strstr(json, "\"feature_names\":[\"driver_id\",\"rate\",\"score\",\"tag\"]"));
+    CHECK(!strstr(json, "trips")); /* a hidden input is not in the response */
+    /* new definitions: the request resolves again, the transform is compiled again */
+    CHECK(write_text(p, odfv_defs(2)) == 0);
+    API_OK(mf_apply(s, NULL, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    want_cell r1, t1;
+    want("rate", 1, &r1);
+    want("trips", 1, &t1);
+    CHECK(mf_online_response_double(resp, 2, 0) == r1.d * (double)t1.i * 2 + 10);
+    /* a service with an on-demand view, full names */
+    API_OK(mf_online_request_set_feature_service(req, "osvc", &err));
+    mf_online_request_set_full_feature_names(req, 1);
+    mf_online_request_clear_entities(req);
+    API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
+    API_OK(mf_online_request_add_int64(req, "bonus", bonus, 3, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    size_t nc = mf_online_response_ncols(resp);
+    CHECK(nc > 2);
+    if (nc > 2) {
+        CHECK_STR(mf_online_response_name(resp, nc - 2), "o__score");
+        CHECK_STR(mf_online_response_name(resp, nc - 1), "o__tag");
+    }
+    /* a request field missing, then of a wrong type: errors naming it */
+    mf_online_request_clear_entities(req);
+    API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
+    CHECK(mf_get_online_features(s, req, resp, &err) == MF_EREQUEST);
+    CHECK_HAS(err.message, "on-demand feature view 'o' needs the request field 'bonus'");
+    const char *bad[] = {"1", "x", "2"};
+    API_OK(mf_online_request_add_text(req, "bonus", bad, 3, &err));
+    CHECK(mf_get_online_features(s, req, resp, &err) == MF_EREQUEST);
+    CHECK_HAS(err.message, "request field 'bonus', row 2: 'x' is not a valid Int64");
+    mf_online_request_free(req);
+    mf_online_response_free(resp);
+done:
+    mf_store_close(s);
+    free(p);
+    free(repo);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_online_api_XXXXXX", base && *base ? base : "/tmp");
@@ -962,6 +1066,7 @@ int main(void) {
     RUN(test_wide_request);
     RUN(test_materialized_key_bytes);
     RUN(test_entityless_view);
+    RUN(test_on_demand_views);
     RUN(test_request_moves_to_another_store); /* last: may crash without the fix */
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
