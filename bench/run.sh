@@ -558,8 +558,8 @@ ensure_mflink() {
     MFLINK_OK=0
     if [ -z "$LIB_COPIED" ]; then
         MFLINK_WHY="$MF_LIB not found (run make)"
-    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis 2>/dev/null); then
-        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c or hiredis"
+    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson 2>/dev/null); then
+        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c, hiredis or jansson"
     else
         SQLITE_PKG=$(pkg-config --cflags --libs sqlite3)
         HIREDIS_PKG=$(pkg-config --cflags --libs hiredis)
@@ -803,6 +803,43 @@ online_case() {
     figure "${label}_values_ok" "$v" "" "$cells cells read by moonfeast, $bad not PRESENT or not the generated value; floor: $miss of $asked reads found nothing"
 }
 
+# online_threads_case: one shared store (ON_REPO, SQLite) read by 1 and by 2
+# threads at once, 1 entity x ONLINE_NFEAT features of ov1 per call, and
+# raw SQLite (the floor's statement, a connection per thread) the same way
+# (online_threads), MF_BENCH_RUNS rounds; prints the calls per second of
+# each (medians over the rounds) and the ratios, beside online_read's
+# 1-entity figure of the same run (MF_MEAN1: its mean, us).
+online_threads_case() {
+    build_mf online_threads
+    label=online_sqlite_${ON_K}_1x${ONLINE_NFEAT}
+    log=$ON_LOG/${label}_threads
+    if [ "$SCALE" = full ]; then secs=3; else secs=1; fi
+    say "${label}_threads: 1 and 2 threads on one store, and raw SQLite, $secs s per phase, $RUNS rounds"
+    "$TOOLS/online_threads" "$ON_REPO" "$ON_KEYS" "$ONLINE_NFEAT" "$secs" "$RUNS" "$KEY_SEED" 101 \
+        >"$log" 2>&1 || {
+        cat "$log" >&2
+        exit 1
+    }
+    # tstat WHO T FN: FN of the calls per second of WHO with T threads over the rounds
+    tstat() { awk -v w="$1" -v t="$2" '$1 == w && $3 == t { print $11 }' "$log" | "$3"; }
+    m1=$(tstat moonfeast 1 med) m2=$(tstat moonfeast 2 med)
+    f1=$(tstat floor 1 med) f2=$(tstat floor 2 med)
+    read1=$(awk -v m="$MF_MEAN1" 'BEGIN { if (m + 0 > 0) printf "%.0f\n", 1e6 / m; else print "-" }')
+    figure "${label}_1_thread_calls_per_s" "$(fmt "$m1" 0)" calls/s \
+        "one shared store; rounds $(tstat moonfeast 1 lo)-$(tstat moonfeast 1 hi); 1 / online_read's mean of this run: $read1 calls/s, $(ratio "$m1" "$read1")x"
+    figure "${label}_2_threads_calls_per_s" "$(fmt "$m2" 0)" calls/s \
+        "rounds $(tstat moonfeast 2 lo)-$(tstat moonfeast 2 hi)"
+    figure "${label}_2_threads_vs_1" "$(ratio "$m2" "$m1")" x "goal >= 1.7"
+    figure "${label}_floor_1_thread_calls_per_s" "$(fmt "$f1" 0)" calls/s \
+        "raw SQLite, a connection per thread; rounds $(tstat floor 1 lo)-$(tstat floor 1 hi)"
+    figure "${label}_floor_2_threads_calls_per_s" "$(fmt "$f2" 0)" calls/s \
+        "rounds $(tstat floor 2 lo)-$(tstat floor 2 hi)"
+    figure "${label}_floor_2_threads_vs_1" "$(ratio "$f2" "$f1")" x "how far SQLite itself scales here"
+    bad=$(awk '$1 == "moonfeast" || $1 == "floor" { s += $NF } END { print s + 0 }' "$log")
+    if [ "$bad" = 0 ]; then v=yes; else v=NO; fi
+    figure "${label}_threads_values_ok" "$v" "" "$bad cells not PRESENT or not the generated value, or floor reads that found nothing"
+}
+
 #---- Workload: online reads, SQLite ----------------------------------------------------
 
 wl_online_sqlite() {
@@ -837,7 +874,9 @@ wl_online_sqlite() {
     fi
     cat "$ON_REPO"/data/online.db* >/dev/null # a warm page cache for both
     online_case sqlite 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.5
+    MF_MEAN1=$(ostat moonfeast mean_us med)
     online_case sqlite 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.5
+    online_threads_case
 }
 
 #---- Workload: online reads, Redis ------------------------------------------------------

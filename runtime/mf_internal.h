@@ -313,6 +313,12 @@ typedef struct mf__snapshot mf__snapshot;
  * mf__snapshot_unpin, on any thread, even after the store closed. The fast
  * path is one atomic increment. */
 int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err);
+/* The store's current snapshot without a pin: borrowed from the calling
+ * thread's worker, valid until this thread's next mf__store_pin or
+ * mf__store_current on s. For a caller that holds a pin on it already
+ * when it is the one it has (an online request resolved against it), and
+ * pins it otherwise: the hot path then writes no shared memory. */
+int mf__store_current(mf_store *s, mf__snapshot **out, mf_error *err);
 /* One more pin of a pinned snapshot; returns snap. */
 mf__snapshot *mf__snapshot_ref(mf__snapshot *snap);
 /* NULL is a no-op. */

@@ -1054,8 +1054,12 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
 int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
                            mf_error *err) {
     mf__snapshot *snap;
-    int rc = mf__store_pin(store, &snap, err);
+    int rc = mf__store_current(store, &snap, err);
     if (rc) return rc;
+    /* the request's pin holds the snapshot it resolved against for the
+     * whole call; any other one is pinned here */
+    if (snap == req->snap) return get_online(store, snap, req, resp, err);
+    mf__snapshot_ref(snap);
     rc = get_online(store, snap, req, resp, err);
     mf__snapshot_unpin(snap);
     return rc;

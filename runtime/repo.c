@@ -29,7 +29,9 @@
  *   again on the next call.
  * - Pinning (mf__store_pin) is, on the fast path, a compare of the worker's
  *   snapshot with snap_gen, a ttl check on a coarse clock, and one atomic
- *   increment: no lock.
+ *   increment: no lock. An online read whose request already pins the
+ *   current snapshot takes no pin of its own (mf__store_current), so that
+ *   threads reading at once write no shared memory.
  * - Workers (mf__worker) are found through a thread-local cache keyed by
  *   the store's address and its unique id (one compare), else through the
  *   thread's list of workers. Every worker is on two lists: its store's and
@@ -387,13 +389,12 @@ static int reload(mf_store *s, mf_error *err) {
     return MF_OK;
 }
 
-int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
-    mf__worker *w;
-    int rc = mf__store_worker(s, &w, err);
-    if (rc) return rc;
+/* The store's current snapshot, as the calling thread's worker holds it
+ * (reloading it first when due): borrowed, no pin of the caller's. */
+static int current(mf_store *s, mf__worker *w, mf__snapshot **out, mf_error *err) {
     mf__snapshot *c = w->snap;
     if (c && c->gen == __atomic_load_n(&s->snap_gen, __ATOMIC_ACQUIRE) && !refresh_due(s)) {
-        *out = mf__snapshot_ref(c);
+        *out = c;
         return MF_OK;
     }
     /* a reload is due (one thread does it; the others go on with the
@@ -401,7 +402,7 @@ int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
      * snapshot is not the current one */
     if (!__atomic_load_n(&s->snap_gen, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&s->load_mu);
-        rc = s->snap ? MF_OK : reload(s, err);
+        int rc = s->snap ? MF_OK : reload(s, err);
         pthread_mutex_unlock(&s->load_mu);
         if (rc) return rc;
     } else if (refresh_due(s) && pthread_mutex_trylock(&s->load_mu) == 0) {
@@ -410,7 +411,6 @@ int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
     }
     pthread_mutex_lock(&s->snap_mu);
     c = s->snap;
-    mf__snapshot_ref(c);
     if (w->snap != c) mf__snapshot_ref(c);
     pthread_mutex_unlock(&s->snap_mu);
     if (w->snap != c) {
@@ -419,6 +419,22 @@ int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
     }
     *out = c;
     return MF_OK;
+}
+
+int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {
+    mf__worker *w;
+    mf__snapshot *c;
+    int rc = mf__store_worker(s, &w, err);
+    if (rc == MF_OK) rc = current(s, w, &c, err);
+    if (rc) return rc;
+    *out = mf__snapshot_ref(c);
+    return MF_OK;
+}
+
+int mf__store_current(mf_store *s, mf__snapshot **out, mf_error *err) {
+    mf__worker *w;
+    int rc = mf__store_worker(s, &w, err);
+    return rc ? rc : current(s, w, out, err);
 }
 
 /*---- Opening and closing ----------------------------------------------------------*/
