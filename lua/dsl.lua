@@ -890,6 +890,17 @@ function M.session(project, files, load_text)
                     end
                 end
                 o.spec.source_views, o.spec.request_sources = views, reqs
+                if o.spec.write_to_online_store then
+                    if #views ~= 1 then
+                        fail(o.loc, "%s: write_to_online_store needs exactly one feature view "
+                             .. "among its sources (it has %d): its outputs are stored under "
+                             .. "that view's entities", what, #views)
+                    end
+                    if by_kind.feature_view[o.name] then
+                        fail(o.loc, "%s: write_to_online_store stores its outputs under its "
+                             .. "name, which feature view '%s' has already", what, o.name)
+                    end
+                end
             elseif o.kind == "feature_service" then
                 local projs, seen = {}, {}
                 for _, f in ipairs(o.feature_refs) do

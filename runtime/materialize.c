@@ -25,6 +25,7 @@
 #include "mf_keymap.h"
 #include "mf_online.h"
 #include "mf_source.h"
+#include "mf_transform.h"
 
 #define MF__MAT_BATCH 10000
 
@@ -103,6 +104,14 @@ static int set_value(winners *w, size_t f, uint32_t id, const mf__slice *v) {
     return bad;
 }
 
+/* An on-demand view written to the online store whose only source is the
+ * view being materialized: computed from each batch of winners. */
+typedef struct written {
+    const Mf__OnDemandFeatureView *od;
+    Mf__FeatureView *store_view; /* mf__odfv_store_view */
+    mf__col *out;                /* one per output */
+} written;
+
 typedef struct view_job {
     const mf__config *cfg;
     mf__online *online;
@@ -112,6 +121,10 @@ typedef struct view_job {
     const mf_materialize_options *opts;
     uint64_t rows_read, rows_written;
     int64_t min_ts; /* oldest event_ts read in the window */
+    mf__transforms *tf; /* the thread's runtime, for `written` */
+    uint64_t gen;
+    written *written;
+    size_t nwritten;
 } view_job;
 
 static void progress(view_job *j, int done) {
@@ -179,6 +192,17 @@ static int write_batch(view_job *j, winners *w, const ser_keys *sk, const uint32
     }
     mf__write_batch b = {v, n, kp, kl, ts, cr, batch_cols, NULL};
     int rc = j->online->vt->write_batch(j->online, j->cfg->project, &b, err);
+    /* the on-demand views written from this view, with the same keys and times */
+    for (size_t k = 0; k < j->nwritten && rc == MF_OK; k++) {
+        written *wv = &j->written[k];
+        const Mf__OnDemandFeatureViewSpec *os = wv->od->spec;
+        for (size_t f = 0; f < os->n_features; f++) mf__col_clear(&wv->out[f]);
+        rc = mf__odfv_compute(j->tf, j->gen, wv->od, v, batch_cols, NULL, 0, n, wv->out, err);
+        if (rc == MF_OK) {
+            mf__write_batch ob = {wv->store_view->spec, n, kp, kl, ts, cr, wv->out, NULL};
+            rc = j->online->vt->write_batch(j->online, j->cfg->project, &ob, err);
+        }
+    }
     free(kp);
     free(kl);
     free(ts);
@@ -380,6 +404,51 @@ static int record_interval(Mf__Registry *reg, void *ud, mf_error *err) {
 
 /*---- Entry points -------------------------------------------------------------*/
 
+static void written_free(view_job *j) {
+    for (size_t k = 0; k < j->nwritten; k++) {
+        written *wv = &j->written[k];
+        for (size_t f = 0; f < wv->od->spec->n_features; f++) mf__col_free(&wv->out[f]);
+        free(wv->out);
+        mf__odfv_store_view_free(wv->store_view);
+    }
+    free(j->written);
+    j->written = NULL;
+    j->nwritten = 0;
+}
+
+/* The on-demand views written to the online store from j's view (the
+ * thread's transform runtime in *tf, made on first need). One that needs
+ * request data cannot be computed here: it is written by pushes and direct
+ * writes only (logged). */
+static int find_written(mf_store *store, mf__worker *w, const Mf__Registry *reg, view_job *j,
+                        mf__transforms **tf, mf_error *err) {
+    for (size_t i = 0; i < reg->n_on_demand_feature_views; i++) {
+        const Mf__OnDemandFeatureView *od = reg->on_demand_feature_views[i];
+        if (strcmp(od->spec->project, j->cfg->project) != 0) continue;
+        const Mf__FeatureViewSpec *src = mf__odfv_source(reg, j->cfg->project, od->spec);
+        if (src != j->view) continue;
+        if (od->spec->n_request_sources) {
+            mf__log(2, "on-demand feature view '%s' needs request data: materializing '%s' does "
+                    "not write it (pushes and direct writes do)", od->spec->name, j->view->name);
+            continue;
+        }
+        if (!*tf) {
+            int rc = mf__worker_transforms(store, w, tf, err);
+            if (rc) return rc;
+        }
+        j->tf = *tf;
+        j->written = mf__xrealloc(j->written, (j->nwritten + 1) * sizeof *j->written);
+        written *wv = &j->written[j->nwritten++];
+        wv->od = od;
+        wv->store_view = mf__odfv_store_view(reg, j->cfg->project, od->spec);
+        wv->out = mf__xcalloc(od->spec->n_features + 1, sizeof *wv->out);
+        for (size_t f = 0; f < od->spec->n_features; f++)
+            mf__col_init(&wv->out[f], od->spec->features[f]->name, od->spec->features[f]->dtype,
+                         false);
+    }
+    return MF_OK;
+}
+
 static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
                const char *const *views, size_t n_views, const mf_materialize_options *opts,
                mf_error *err) {
@@ -387,9 +456,10 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     const mf__config *cfg = mf__store_config(store);
     if (!incremental && start > end)
         return mf__err(err, MF_EUSAGE, "the start of the window is after its end");
-    Mf__Registry *reg;
-    int rc = mf__store_registry_snapshot(store, &reg, err);
+    mf__snapshot *snap;
+    int rc = mf__store_pin(store, &snap, err);
     if (rc) return rc;
+    const Mf__Registry *reg = mf__snapshot_registry(snap);
     /* the views, checked before anything is written */
     size_t nv = 0;
     const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
@@ -410,12 +480,15 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     }
     mf__worker *w;
     mf__online *on = NULL;
+    mf__transforms *tf = NULL;
     if (rc == MF_OK) rc = mf__store_worker(store, &w, err);
     if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     for (size_t i = 0; i < nv && rc == MF_OK; i++) {
         const Mf__FeatureView *fv = sel[i];
         view_job j = {cfg, on, fv->spec, mf__view_batch_source(reg, cfg->project, fv->spec),
-                      start, end, opts, 0, 0, INT64_MAX};
+                      start, end, opts, 0, 0, INT64_MAX, NULL, mf__snapshot_gen(snap), NULL, 0};
+        rc = find_written(store, w, reg, &j, &tf, err);
+        if (rc) break;
         if (!j.source) {
             rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
             break;
@@ -438,9 +511,10 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
         }
         if (rc == MF_OK) progress(&j, 1);
         else mf__err_prefix(err, "materializing '%s'", fv->spec->name);
+        written_free(&j);
     }
     free(sel);
-    mf__reg_free(reg);
+    mf__snapshot_unpin(snap);
     return rc;
 }
 

@@ -49,6 +49,10 @@ void mf__col_push_i64(mf__col *c, int64_t v);
  * the column's class; the caller has checked that v fits (a whole number in
  * range for Int32/Int64). A text column gets a null. */
 void mf__col_push_num(mf__col *c, double v);
+/* Append rows 0..n of src to dst, converted to dst's type through their
+ * text (as mf__col_push_text reads it). Returns 0, or -1 with the first row
+ * that is not a value of dst's type in *bad (rows before it appended). */
+int mf__col_convert(mf__col *dst, const mf__col *src, size_t n, size_t *bad);
 /* Append text to a text-class column as a value (an empty string too),
  * unchecked: for text that is already a value of the column's type. */
 void mf__col_push_str(mf__col *c, const char *p, size_t len);

@@ -61,4 +61,29 @@ bool mf__transform_can_loop(const char *src, size_t len);
 void mf__transforms_jit_watch(mf__transforms *t);
 void mf__transforms_jit_counts(mf__transforms *t, int *traces, int *aborts);
 
+/*---- On-demand views written to the online store (write_to_online_store) ----*/
+
+/* Such a view has exactly one source feature view (the DSL checks it): its
+ * outputs are computed when that view's rows are written (materialize,
+ * push, write-to-online-store) and stored under the view's entities and
+ * the on-demand view's name. */
+
+/* Its source feature view in reg, or NULL (not written, or not found). */
+const Mf__FeatureViewSpec *mf__odfv_source(const Mf__Registry *reg, const char *project,
+                                           const Mf__OnDemandFeatureViewSpec *od);
+/* The feature view that stands for od in the online store: od's name and
+ * outputs, its source view's entities, key columns and ttl. Pointers
+ * borrowed from reg (valid while it is); NULL when od is not written.
+ * Free with mf__odfv_store_view_free. */
+Mf__FeatureView *mf__odfv_store_view(const Mf__Registry *reg, const char *project,
+                                     const Mf__OnDemandFeatureViewSpec *od);
+void mf__odfv_store_view_free(Mf__FeatureView *v);
+/* Compute od's outputs for n rows of its source view src: feat[f] holds
+ * src->features[f]; req[0..nreq) the request fields. Appends to out[j]
+ * (typed as od's outputs). */
+int mf__odfv_compute(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *od,
+                     const Mf__FeatureViewSpec *src, const mf__col *feat,
+                     const mf__tf_input *req, size_t nreq, size_t n, mf__col *out,
+                     mf_error *err);
+
 #endif

@@ -97,6 +97,8 @@ struct mf_online_request {
     size_t nvis;         /* visible columns; hidden source features follow */
     oodfv *odfvs;
     size_t nodfvs;
+    Mf__FeatureView **stored; /* views standing for written on-demand views */
+    size_t nstored;
     /* scratch */
     mf__buf keys;
     size_t *key_off;
@@ -145,6 +147,10 @@ static void drop_odfvs(mf_online_request *r) {
 
 static void drop_plan(mf_online_request *r) {
     drop_odfvs(r);
+    for (size_t i = 0; i < r->nstored; i++) mf__odfv_store_view_free(r->stored[i]);
+    free(r->stored);
+    r->stored = NULL;
+    r->nstored = 0;
     for (size_t i = 0; i < r->nunits; i++) {
         ounit *u = &r->units[i];
         free(u->key_ent);
@@ -417,6 +423,20 @@ static const Mf__OnDemandFeatureView *find_odfv(const mf__snapshot *snap, const 
     return o ? (const Mf__OnDemandFeatureView *)o->msg : NULL;
 }
 
+/* The view that stands in the online store for on-demand view od when it
+ * is written there (write_to_online_store): read like a feature view, not
+ * computed. NULL otherwise. Owned by the request's resolution. */
+static const Mf__FeatureViewSpec *stored_view(mf_online_request *r, const mf__snapshot *snap,
+                                              const Mf__OnDemandFeatureView *od) {
+    if (!od->spec->write_to_online_store) return NULL;
+    Mf__FeatureView *sv = mf__odfv_store_view(mf__snapshot_registry(snap),
+                                              mf__snapshot_project(snap), od->spec);
+    if (!sv) return NULL;
+    r->stored = mf__xrealloc(r->stored, (r->nstored + 1) * sizeof *r->stored);
+    r->stored[r->nstored++] = sv;
+    return sv->spec;
+}
+
 /* The inputs of on-demand view o: its source features (read into hidden
  * columns unless a requested column has them) and its request fields. */
 static int odfv_inputs(mf_online_request *r, mf__snapshot *snap, oodfv *o, mf_error *err) {
@@ -484,6 +504,13 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
             const Mf__FeatureViewProjection *p = fs->features[i];
             const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, p->view_name);
             const Mf__OnDemandFeatureView *od = vo ? NULL : find_odfv(snap, p->view_name);
+            const Mf__FeatureViewSpec *sv = od ? stored_view(r, snap, od) : NULL;
+            if (sv) { /* written to the online store: read as a view */
+                rc = add_unit(r, sv, p->alias, p, err);
+                for (size_t j = 0; j < p->n_features && rc == MF_OK; j++)
+                    rc = add_feat(r, r->nunits - 1, p->features[j], err);
+                continue;
+            }
             if (od) {
                 oodfv *o = odfv_entry(r, od, p->alias);
                 for (size_t j = 0; j < p->n_features && rc == MF_OK; j++) {
@@ -523,6 +550,12 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
                 const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, vn);
                 const Mf__OnDemandFeatureView *od = vo ? NULL : find_odfv(snap, vn);
                 free(vn);
+                const Mf__FeatureViewSpec *sv = od ? stored_view(r, snap, od) : NULL;
+                if (sv) {
+                    rc = add_unit(r, sv, NULL, NULL, err);
+                    if (rc == MF_OK) rc = add_feat(r, ui, colon + 1, err);
+                    continue;
+                }
                 if (od) {
                     oodfv *o = odfv_entry(r, od, NULL);
                     size_t fi;
@@ -863,18 +896,14 @@ static int request_field(const mf_online_request *req, const oodfv *o, size_t k,
     const mf__col *src = &req->ents[o->req_ent[k]].col;
     const Mf__Field *f = o->req[k];
     mf__col_clear(out);
-    char num[64];
-    for (size_t i = 0; i < req->nrows; i++) {
-        if (!src->valid[i]) {
-            mf__col_push_null(out);
-            continue;
-        }
+    size_t bad;
+    if (mf__col_convert(out, src, req->nrows, &bad) != 0) {
+        char num[64];
         size_t len;
-        const char *t = mf__col_text(src, i, num, &len);
-        if (mf__col_push_text(out, t, len) != 0)
-            return mf__err(err, MF_EREQUEST, "on-demand feature view '%s': request field '%s', "
-                           "row %zu: '%.*s' is not a valid %s", o->v->spec->name, f->name, i + 1,
-                           (int)(len > 100 ? 100 : len), t, mf__dtype_name(f->dtype));
+        const char *t = mf__col_text(src, bad, num, &len);
+        return mf__err(err, MF_EREQUEST, "on-demand feature view '%s': request field '%s', "
+                       "row %zu: '%.*s' is not a valid %s", o->v->spec->name, f->name, bad + 1,
+                       (int)(len > 100 ? 100 : len), t, mf__dtype_name(f->dtype));
     }
     return MF_OK;
 }

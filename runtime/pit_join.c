@@ -1310,22 +1310,14 @@ static int request_field(const mf_entity_df *df, const char *view, const Mf__Fie
                        "'%s': the entity rows have no column '%s'", view, f->name, f->name);
     const mf__col *c = &df->t->cols[ci];
     mf__col_init(out, f->name, f->dtype, false);
-    char num[64];
-    char want[64];
-    for (size_t i = 0; i < df->t->nrows; i++) {
-        if (!c->valid[i]) {
-            mf__col_push_null(out);
-            continue;
-        }
+    size_t bad;
+    if (mf__col_convert(out, c, df->t->nrows, &bad) != 0) {
+        char num[64], want[64];
         size_t len;
-        const char *text = mf__col_text(c, i, num, &len);
-        int bad = c->sc != MF__SC_TEXT && c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP &&
-                  f->dtype != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
-        if (bad || mf__col_push_text(out, text, len) != 0) {
-            mf__col_free(out);
-            return mf__df_err(df, i, err, f->name, text, len,
-                              type_article(f->dtype, want, sizeof want));
-        }
+        const char *text = mf__col_text(c, bad, num, &len);
+        mf__col_free(out);
+        return mf__df_err(df, bad, err, f->name, text, len,
+                          type_article(f->dtype, want, sizeof want));
     }
     return MF_OK;
 }

@@ -37,9 +37,18 @@
 #include "mf_csv.h"
 #include "mf_json.h"
 #include "mf_online.h"
+#include "mf_transform.h"
 #include "mf_values.h"
 
 /*---- Preparing rows for one view ------------------------------------------*/
+
+/* An on-demand view written to the online store from the prepared view:
+ * its outputs for the same rows. */
+typedef struct written {
+    Mf__FeatureView *store_view; /* mf__odfv_store_view */
+    mf__col *out;
+    size_t nout;
+} written;
 
 typedef struct prepared {
     const Mf__FeatureViewSpec *view;
@@ -50,6 +59,9 @@ typedef struct prepared {
     size_t *kl;
     int64_t *ts, *cr;
     mf__col *feat;
+    bool write_view; /* false: only the written on-demand views are written */
+    written *wr;
+    size_t nwr;
 } prepared;
 
 static void prepared_free(prepared *p) {
@@ -61,6 +73,12 @@ static void prepared_free(prepared *p) {
     free(p->cr);
     for (size_t f = 0; p->feat && f < p->view->n_features; f++) mf__col_free(&p->feat[f]);
     free(p->feat);
+    for (size_t k = 0; k < p->nwr; k++) {
+        for (size_t f = 0; f < p->wr[k].nout; f++) mf__col_free(&p->wr[k].out[f]);
+        free(p->wr[k].out);
+        mf__odfv_store_view_free(p->wr[k].store_view);
+    }
+    free(p->wr);
     memset(p, 0, sizeof *p);
 }
 
@@ -255,14 +273,96 @@ static int prepare(const mf_entity_df *df, const Mf__FeatureViewSpec *v,
 }
 
 /* Write the prepared rows through the calling thread's online store. */
+/* Compute the outputs of the on-demand views written to the online store
+ * from p's view (od with it as its only source), for p's rows: their
+ * request fields come from the rows. Only computed, not written: a missing
+ * or bad field is an error before anything is written. `only` (not NULL):
+ * just that on-demand view. */
+static int prepare_written(mf_store *store, const mf__snapshot *snap, const mf_entity_df *df,
+                           prepared *p, const Mf__OnDemandFeatureView *only, mf_error *err) {
+    const Mf__Registry *reg = mf__snapshot_registry(snap);
+    const char *project = mf__snapshot_project(snap);
+    mf__transforms *tf = NULL;
+    int rc = MF_OK;
+    for (size_t i = 0; i < reg->n_on_demand_feature_views && rc == MF_OK; i++) {
+        const Mf__OnDemandFeatureView *od = reg->on_demand_feature_views[i];
+        const Mf__OnDemandFeatureViewSpec *os = od->spec;
+        if (only ? od != only
+                 : strcmp(os->project, project) != 0 ||
+                       mf__odfv_source(reg, project, os) != p->view)
+            continue;
+        if (!tf) {
+            mf__worker *w;
+            rc = mf__store_worker(store, &w, err);
+            if (rc == MF_OK) rc = mf__worker_transforms(store, w, &tf, err);
+            if (rc) break;
+        }
+        /* request fields, typed by their request sources */
+        size_t nreq = 0;
+        mf__col *req = NULL;
+        mf__tf_input *in = NULL;
+        for (size_t k = 0; k < os->n_request_sources && rc == MF_OK; k++) {
+            long di = mf__reg_find(reg, MF_KIND_DATA_SOURCE, project, os->request_sources[k]);
+            const Mf__DataSourceSpec *ds = di < 0 ? NULL : reg->data_sources[di]->spec;
+            for (size_t j = 0; ds && j < ds->n_schema && rc == MF_OK; j++) {
+                const Mf__Field *f = ds->schema[j];
+                long c = mf__df_find(df, f->name);
+                if (c < 0) {
+                    rc = mf__err(err, MF_EREQUEST, "the rows lack column '%s' (a request field "
+                                 "of on-demand feature view '%s', which is written to the online "
+                                 "store with feature view '%s')", f->name, os->name, p->view->name);
+                    break;
+                }
+                req = mf__xrealloc(req, (nreq + 1) * sizeof *req);
+                in = mf__xrealloc(in, (nreq + 1) * sizeof *in);
+                mf__col_init(&req[nreq], f->name, f->dtype, false);
+                size_t bad;
+                if (mf__col_convert(&req[nreq], &df->t->cols[c], p->n, &bad) != 0) {
+                    char num[64], want[64];
+                    size_t len;
+                    const char *t = mf__col_text(&df->t->cols[c], bad, num, &len);
+                    snprintf(want, sizeof want, "a valid %s", mf__dtype_name(f->dtype));
+                    rc = mf__df_err(df, bad, err, f->name, t, len, want);
+                }
+                in[nreq] = (mf__tf_input){f->name, &req[nreq]};
+                nreq++;
+            }
+        }
+        if (rc == MF_OK) {
+            p->wr = mf__xrealloc(p->wr, (p->nwr + 1) * sizeof *p->wr);
+            written *wv = &p->wr[p->nwr++];
+            wv->store_view = mf__odfv_store_view(reg, project, os);
+            wv->nout = os->n_features;
+            wv->out = mf__xcalloc(wv->nout + 1, sizeof *wv->out);
+            for (size_t f = 0; f < wv->nout; f++)
+                mf__col_init(&wv->out[f], os->features[f]->name, os->features[f]->dtype, false);
+            rc = mf__odfv_compute(tf, mf__snapshot_gen(snap), od, p->view, p->feat, in, nreq,
+                                  p->n, wv->out, err);
+        }
+        for (size_t k = 0; k < nreq; k++) mf__col_free(&req[k]);
+        free(req);
+        free(in);
+    }
+    return rc;
+}
+
 static int write_online(mf_store *store, const prepared *p, mf_error *err) {
     mf__worker *w;
     mf__online *on;
     int rc = mf__store_worker(store, &w, err);
     if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc) return rc;
-    mf__write_batch b = {p->view, p->n, p->kp, p->kl, p->ts, p->cr, p->feat, NULL};
-    return on->vt->write_batch(on, mf__store_config(store)->project, &b, err);
+    const char *project = mf__store_config(store)->project;
+    if (p->write_view) {
+        mf__write_batch b = {p->view, p->n, p->kp, p->kl, p->ts, p->cr, p->feat, NULL};
+        rc = on->vt->write_batch(on, project, &b, err);
+    }
+    for (size_t k = 0; k < p->nwr && rc == MF_OK; k++) {
+        const written *wv = &p->wr[k];
+        mf__write_batch b = {wv->store_view->spec, p->n, p->kp, p->kl, p->ts, p->cr, wv->out, NULL};
+        rc = on->vt->write_batch(on, project, &b, err);
+    }
+    return rc;
 }
 
 /*---- The append journal ------------------------------------------------------*/
@@ -691,6 +791,9 @@ static int push(mf_store *store, const mf__snapshot *snap, const char *source,
         const Mf__FeatureViewSpec *v = fed[i]->spec;
         rc = prepare(rows, v, batch, &pv[nv], err);
         if (rc == MF_OK) {
+            pv[nv].write_view = true;
+            if (v->online && to != MF_PUSH_OFFLINE)
+                rc = prepare_written(store, snap, rows, &pv[nv], NULL, err);
             any_online |= v->online != 0;
             nv++;
         }
@@ -724,9 +827,50 @@ int mf_push(mf_store *store, const char *source, const mf_entity_df *rows, mf_pu
 }
 
 /* mf_write_to_online_store with the snapshot pinned for the call. */
+/* A direct write to on-demand view od (written to the online store): the
+ * rows carry its source view's join keys and times, the features it reads
+ * and its request fields; its outputs are computed and written. */
+static int write_odfv(mf_store *store, const mf__snapshot *snap, const Mf__OnDemandFeatureView *od,
+                      const mf_entity_df *rows, mf_error *err) {
+    const Mf__Registry *reg = mf__snapshot_registry(snap);
+    const char *project = mf__snapshot_project(snap);
+    const Mf__FeatureViewSpec *src = mf__odfv_source(reg, project, od->spec);
+    if (!src)
+        return mf__err(err, MF_EREQUEST, "on-demand feature view '%s' is not written to the "
+                       "online store (write_to_online_store = false): it is computed when read",
+                       od->spec->name);
+    const Mf__DataSourceSpec *ds = mf__view_batch_source(reg, project, src);
+    if (!ds) return mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", src->name);
+    /* src with only the features od reads, so that the rows need no others */
+    const Mf__FeatureViewProjection *pj = od->spec->source_views[0];
+    Mf__FeatureViewSpec sub = *src;
+    Mf__Field **sel = mf__xcalloc(src->n_features + 1, sizeof *sel);
+    size_t nsel = 0;
+    for (size_t f = 0; f < src->n_features; f++) {
+        bool used = pj->n_features == 0;
+        for (size_t j = 0; j < pj->n_features && !used; j++)
+            used = !strcmp(pj->features[j], src->features[f]->name);
+        if (used) sel[nsel++] = src->features[f];
+    }
+    sub.features = sel;
+    sub.n_features = nsel;
+    prepared p;
+    int rc = prepare(rows, &sub, ds, &p, err);
+    if (rc == MF_OK) {
+        p.write_view = false;
+        rc = prepare_written(store, snap, rows, &p, od, err);
+        if (rc == MF_OK) rc = write_online(store, &p, err);
+        prepared_free(&p);
+    }
+    free(sel);
+    return rc;
+}
+
 static int write_view(mf_store *store, const mf__snapshot *snap, const char *view,
                       const mf_entity_df *rows, mf_error *err) {
     const mf__obj *vo = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, view);
+    const mf__obj *oo = vo ? NULL : mf__snapshot_find(snap, MF_KIND_ON_DEMAND_FEATURE_VIEW, view);
+    if (oo) return write_odfv(store, snap, (const Mf__OnDemandFeatureView *)oo->msg, rows, err);
     if (!vo) return mf__err(err, MF_ENOTFOUND, "unknown feature view '%s'", view);
     const Mf__FeatureViewSpec *v = (const Mf__FeatureViewSpec *)vo->spec;
     if (!v->online) return mf__err(err, MF_EREQUEST, "feature view '%s' is not online", view);
@@ -736,7 +880,9 @@ static int write_view(mf_store *store, const mf__snapshot *snap, const char *vie
     prepared p;
     int rc = prepare(rows, v, ds, &p, err);
     if (rc) return rc;
-    rc = write_online(store, &p, err);
+    p.write_view = true;
+    rc = prepare_written(store, snap, rows, &p, NULL, err);
+    if (rc == MF_OK) rc = write_online(store, &p, err);
     prepared_free(&p);
     return rc;
 }

@@ -50,6 +50,7 @@
 #include <string.h>
 
 #include "mf_online.h"
+#include "mf_transform.h"
 
 /*---- Snapshots ---------------------------------------------------------------*/
 
@@ -707,15 +708,38 @@ int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
     rc = mf__store_worker(s, &w, err);
     if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
     if (rc == MF_OK) {
-        size_t n = p->defs->n_feature_views, nk = 0, nd = 0;
-        Mf__FeatureView **keep = mf__xcalloc(n, sizeof *keep);
-        Mf__FeatureView **drop = mf__xcalloc(n, sizeof *drop);
-        for (size_t i = 0; i < n; i++) {
-            Mf__FeatureView *v = p->defs->feature_views[i];
+        /* on-demand views written to the online store are stored as views
+         * (mf__odfv_store_view); one that stops being written is dropped */
+        const Mf__Registry *d = p->defs;
+        size_t n = d->n_feature_views + d->n_on_demand_feature_views, nk = 0, nd = 0, ns = 0;
+        Mf__FeatureView **keep = mf__xcalloc(n + 1, sizeof *keep);
+        Mf__FeatureView **drop = mf__xcalloc(n + 1, sizeof *drop);
+        Mf__FeatureView **made = mf__xcalloc(n + 1, sizeof *made);
+        for (size_t i = 0; i < d->n_feature_views; i++) {
+            Mf__FeatureView *v = d->feature_views[i];
             if (v->spec->online) keep[nk++] = v;
             else drop[nd++] = v;
         }
-        rc = on->vt->update(on, s->cfg.project, keep, nk, drop, nd, err);
+        mf__snapshot *snap = NULL;
+        rc = mf__store_pin(s, &snap, err);
+        const Mf__Registry *reg = rc == MF_OK ? mf__snapshot_registry(snap) : NULL;
+        for (size_t i = 0; rc == MF_OK && i < d->n_on_demand_feature_views; i++) {
+            const Mf__OnDemandFeatureViewSpec *od = d->on_demand_feature_views[i]->spec;
+            Mf__FeatureView *sv = mf__odfv_store_view(d, s->cfg.project, od);
+            if (sv) {
+                keep[nk++] = made[ns++] = sv;
+                continue;
+            }
+            long j = mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, s->cfg.project, od->name);
+            sv = j < 0 ? NULL
+                       : mf__odfv_store_view(reg, s->cfg.project,
+                                             reg->on_demand_feature_views[j]->spec);
+            if (sv) drop[nd++] = made[ns++] = sv;
+        }
+        if (rc == MF_OK) rc = on->vt->update(on, s->cfg.project, keep, nk, drop, nd, err);
+        for (size_t i = 0; i < ns; i++) mf__odfv_store_view_free(made[i]);
+        mf__snapshot_unpin(snap);
+        free(made);
         free(keep);
         free(drop);
     }
@@ -849,6 +873,16 @@ static int delete_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
         free(what);
         if (rc) return rc;
     }
+    Mf__FeatureView *sv = c->kind == MF_KIND_ON_DEMAND_FEATURE_VIEW
+                              ? mf__odfv_store_view(reg, project, reg->on_demand_feature_views[i]->spec)
+                              : NULL;
+    if (sv) { /* written to the online store: its data goes too */
+        char *what = mf__xasprintf("delete on-demand feature view '%s'", c->name);
+        rc = drop_online(c->store, &sv, 1, what, err);
+        free(what);
+        mf__odfv_store_view_free(sv);
+        if (rc) return rc;
+    }
     mf__reg_remove(reg, c->kind, (size_t)i);
     return MF_OK;
 }
@@ -864,14 +898,23 @@ int mf_delete(mf_store *s, mf_object_kind kind, const char *name, mf_error *err)
 static int teardown_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
     mf_store *s = ud;
     const char *project = s->cfg.project;
-    size_t nv = 0;
-    Mf__FeatureView **views = mf__xcalloc(reg->n_feature_views + 1, sizeof *views);
+    size_t nv = 0, ns = 0;
+    size_t cap = reg->n_feature_views + reg->n_on_demand_feature_views + 1;
+    Mf__FeatureView **views = mf__xcalloc(cap, sizeof *views);
     for (size_t i = 0; i < reg->n_feature_views; i++)
         if (strcmp(reg->feature_views[i]->spec->project, project) == 0)
             views[nv++] = reg->feature_views[i];
+    size_t first_made = nv;
+    for (size_t i = 0; i < reg->n_on_demand_feature_views; i++) {
+        const Mf__OnDemandFeatureViewSpec *od = reg->on_demand_feature_views[i]->spec;
+        Mf__FeatureView *sv = strcmp(od->project, project) == 0
+                                  ? mf__odfv_store_view(reg, project, od) : NULL;
+        if (sv) views[nv++] = sv, ns++;
+    }
     char *what = mf__xasprintf("tear down project '%s'", project);
     int rc = drop_online(s, views, nv, what, err);
     free(what);
+    for (size_t i = 0; i < ns; i++) mf__odfv_store_view_free(views[first_made + i]);
     free(views);
     if (rc) return rc;
     for (int k = 0; k < MF_KIND_COUNT; k++) {

@@ -165,6 +165,27 @@ void mf__col_push_num(mf__col *c, double v) {
     c->n++;
 }
 
+int mf__col_convert(mf__col *dst, const mf__col *src, size_t n, size_t *bad) {
+    char num[64];
+    for (size_t i = 0; i < n; i++) {
+        if (!src->valid[i]) {
+            mf__col_push_null(dst);
+            continue;
+        }
+        size_t len;
+        const char *t = mf__col_text(src, i, num, &len);
+        /* a time given as a time is no number of another type */
+        bool time_to_other = src->sc != MF__SC_TEXT &&
+                             src->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP &&
+                             dst->type != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
+        if (time_to_other || mf__col_push_text(dst, t, len) != 0) {
+            *bad = i;
+            return -1;
+        }
+    }
+    return 0;
+}
+
 void mf__col_push_str(mf__col *c, const char *p, size_t len) {
     mf__col_reserve(c, c->n + 1);
     heap_put(c, p, len);

@@ -683,3 +683,69 @@ int mf__worker_transforms(mf_store *s, mf__worker *w, mf__transforms **out, mf_e
     *out = t;
     return MF_OK;
 }
+
+/*---- On-demand views written to the online store -------------------------------------*/
+
+/* The feature view that stands for a written on-demand view in the online
+ * store, with the spec it points to; every pointer borrowed. */
+typedef struct store_view {
+    Mf__FeatureView fv;
+    Mf__FeatureViewSpec spec;
+} store_view;
+
+const Mf__FeatureViewSpec *mf__odfv_source(const Mf__Registry *reg, const char *project,
+                                           const Mf__OnDemandFeatureViewSpec *od) {
+    if (!od->write_to_online_store || od->n_source_views != 1) return NULL;
+    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, od->source_views[0]->view_name);
+    return i < 0 ? NULL : reg->feature_views[i]->spec;
+}
+
+Mf__FeatureView *mf__odfv_store_view(const Mf__Registry *reg, const char *project,
+                                     const Mf__OnDemandFeatureViewSpec *od) {
+    const Mf__FeatureViewSpec *src = mf__odfv_source(reg, project, od);
+    if (!src) return NULL;
+    store_view *sv = mf__xcalloc(1, sizeof *sv);
+    mf__feature_view__init(&sv->fv);
+    mf__feature_view_spec__init(&sv->spec);
+    Mf__FeatureViewSpec *s = &sv->spec;
+    s->project = od->project;
+    s->name = od->name;
+    s->entities = src->entities;
+    s->n_entities = src->n_entities;
+    s->features = od->features;
+    s->n_features = od->n_features;
+    s->ttl_seconds = src->ttl_seconds;
+    s->source = src->source;
+    s->online = 1;
+    s->entity_columns = src->entity_columns;
+    s->n_entity_columns = src->n_entity_columns;
+    sv->fv.spec = s;
+    return &sv->fv;
+}
+
+void mf__odfv_store_view_free(Mf__FeatureView *v) { free(v); /* fv is the first member */ }
+
+int mf__odfv_compute(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *od,
+                     const Mf__FeatureViewSpec *src, const mf__col *feat,
+                     const mf__tf_input *req, size_t nreq, size_t n, mf__col *out,
+                     mf_error *err) {
+    const Mf__FeatureViewProjection *p = od->spec->source_views[0];
+    size_t nsel = p->n_features ? p->n_features : src->n_features;
+    mf__tf_input *in = mf__xcalloc(nsel + nreq + 1, sizeof *in);
+    int rc = MF_OK;
+    for (size_t j = 0; j < nsel && rc == MF_OK; j++) {
+        const char *name = p->n_features ? p->features[j] : src->features[j]->name;
+        size_t f;
+        for (f = 0; f < src->n_features; f++)
+            if (!strcmp(src->features[f]->name, name)) break;
+        if (f == src->n_features)
+            rc = mf__err(err, MF_EREGISTRY, "on-demand feature view '%s': feature view '%s' has "
+                         "no feature '%s'", od->spec->name, src->name, name);
+        else
+            in[j] = (mf__tf_input){name, &feat[f]};
+    }
+    for (size_t k = 0; k < nreq; k++) in[nsel + k] = req[k];
+    if (rc == MF_OK) rc = mf__transforms_run(t, gen, od, in, nsel + nreq, n, out, err);
+    free(in);
+    return rc;
+}
