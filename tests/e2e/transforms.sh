@@ -258,6 +258,16 @@ on_demand_feature_view {
     while true do end
   end,
 }
+
+on_demand_feature_view {
+  name = "eats",
+  sources = { "driver_hourly_stats", req },
+  schema = { field { name = "y", dtype = Int64 } },
+  transform = function(r)
+    local t = {}
+    for i = 1, 1e9 do t[i] = ("x"):rep(1000) .. i end
+  end,
+}
 EOF
 r "$MF" apply
 expect_rc "apply views that fail only when run" 0
@@ -271,3 +281,17 @@ r "$MF" get-historical-features --entities x.csv -f spins:y
 expect_err "a runaway transform is stopped by its budget" 1 \
     "zz_bad.lua:18: on-demand feature view 'spins' stopped after 100000 Lua instructions (the limit is lua.transform_max_instructions"
 check "stopped within seconds" test $(($(date +%s) - t0)) -lt 10
+
+r "$MF" get-online-features -e driver_id=1001,x=1 -f spins:y
+expect_err "online: a runaway transform is stopped by its budget" 1 \
+    "zz_bad.lua:18: on-demand feature view 'spins' stopped after 100000 Lua instructions"
+r "$MF" get-online-features -e driver_id=1001,x=1 -f raises:y
+expect_err "online: a transform that raises: its file, line and message" 1 \
+    "zz_bad.lua:9: on-demand feature view 'raises': attempt to index local 't' (a nil value)"
+printf 'project: repo\nregistry: data/registry.db\nonline_store: {type: sqlite, path: data/online.db}\nlua: {transform_max_memory_mb: 16, transform_max_instructions: 100000000}\n' >feature_store.yaml
+r "$MF" get-historical-features --entities x.csv -f eats:y
+expect_err "historical: runaway memory is stopped at the cap" 1 \
+    "on-demand feature view 'eats' stopped: its Lua memory would exceed 16 MiB (the limit is lua.transform_max_memory_mb"
+r "$MF" get-online-features -e driver_id=1001,x=1 -f eats:y
+expect_err "online: runaway memory is stopped at the cap" 1 \
+    "on-demand feature view 'eats' stopped: its Lua memory would exceed 16 MiB"

@@ -411,6 +411,27 @@ static void test_calls_isolated(void) {
     /* the sandbox's escapes stay closed */
     make_view(&o, "function(r) return { c = io and 1 or 0 } end", "row", 1, names, types);
     CHECK(fails(t, 7, &o, in, 1, 1, MF_ELUA, "undefined global 'io'", NULL));
+    static const struct {
+        const char *src, *phrase;
+    } escapes[] = {
+        {"function(r) return { c = loadstring('return 1')() } end", "undefined global 'loadstring'"},
+        {"function(r) return { c = load('return 1')() } end", "undefined global 'load'"},
+        {"function(r) return { c = #string.dump(print) } end", "attempt to call field 'dump'"},
+        {"function(r) return { c = #(''):dump() } end", "attempt to call method 'dump'"},
+        {"function(r) return { c = debug.getinfo(1).currentline } end", "undefined global 'debug'"},
+        {"function(r) return { c = require('ffi') and 1 } end", "module 'ffi' not found"},
+        {"function(r) os.execute('true') return { c = 1 } end", "attempt to call field 'execute'"},
+        {"function(r) setmetatable(_G, nil) return { c = 1 } end",
+         "cannot change a protected metatable"},
+        {"function(r) getmetatable('').__index.upper = nil return { c = 1 } end",
+         "attempt to index a boolean value"},
+        {"function(r) return { c = getfenv(1) and 1 } end", "undefined global 'getfenv'"},
+        {"function(r) return { c = jit.version } end", "undefined global 'jit'"},
+    };
+    for (size_t e = 0; e < MF__ARRAY_LEN(escapes); e++) {
+        make_view(&o, escapes[e].src, "row", 1, names, types);
+        CHECK(fails(t, 100 + e, &o, in, 1, 1, MF_ELUA, escapes[e].phrase, NULL));
+    }
     make_view(&o, "function(r) return { c = getmetatable('') and 1 or 0 } end", "row", 1, names,
               types);
     mf__col_init(&out, "c", types[0], false);
