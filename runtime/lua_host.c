@@ -64,7 +64,7 @@ typedef struct mf__lstate {
     uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
     uint64_t ins_limit;  /* this call's limit: max_instructions, times its rows */
     uint64_t rows;       /* rows of this call (batch transforms), else 1 */
-    int64_t deadline;    /* mf__mono_us() limit of this call */
+    int64_t deadline;    /* mf__mono_coarse_us() limit of this call */
     int hit;             /* HIT_*: the budget that was spent */
     bool transforms;     /* runs transforms: messages name the transform_ keys */
     char what[200];      /* what the state runs, for messages */
@@ -109,7 +109,7 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
         snprintf(s->where, sizeof s->where, "%s:%d", ar->short_src, ar->currentline);
     if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
-    if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
+    if (!s->hit && mf__mono_coarse_us() > s->deadline) s->hit = HIT_TIME;
     if (!s->hit) return;
     lua_pushstring(L, "the Lua budget is spent");
     lua_error(L);
@@ -119,7 +119,7 @@ void mf__lua_charge(lua_State *L, uint64_t steps) {
     lstate *s = state_of(L);
     s->ins += steps;
     if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
-    if (!s->hit && mf__mono_us() > s->deadline) s->hit = HIT_TIME;
+    if (!s->hit && mf__mono_coarse_us() > s->deadline) s->hit = HIT_TIME;
     if (!s->hit) return;
     /* where: the Lua code that called the C function doing the work */
     lua_Debug ar;
@@ -414,7 +414,9 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
                                                                    : s->budget.max_instructions * rows;
     s->hit = HIT_NONE;
     s->where[0] = '\0';
-    s->deadline = mf__mono_us() + s->budget.max_ms * 1000;
+    /* the coarse clock (a few ms of resolution) is cheap enough to read at
+     * every call of a row-mode transform */
+    s->deadline = mf__mono_coarse_us() + s->budget.max_ms * 1000;
 }
 
 void mf__lstate_what(mf__lstate *s, const char *what) {
@@ -452,6 +454,13 @@ static int push_env_maker(lua_State *L, int extra_idx, mf_error *err) {
 
 int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err) {
     return pcall(s->L, nargs, nres, err);
+}
+
+void mf__lstate_push_handler(mf__lstate *s) { lua_pushcfunction(s->L, msg_handler); }
+
+int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error *err) {
+    int rc = lua_pcall(s->L, nargs, nres, handler);
+    return rc ? lua_error_to_mf(s->L, rc, err) : MF_OK;
 }
 
 int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,

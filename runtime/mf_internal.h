@@ -457,6 +457,11 @@ void mf__lstate_what(mf__lstate *s, const char *what);
 /* lua_pcall with the message handler: a Lua error (a spent budget too)
  * comes back in err. Stack: [fn args] -> [results], or [] on error. */
 int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err);
+/* The same for many calls: push the message handler once, then call with
+ * its stack index (absolute). Stack: [h] -> [h handler]; [fn args] ->
+ * [results] or []. */
+void mf__lstate_push_handler(mf__lstate *s);
+int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error *err);
 /* Compile Lua source text (never bytecode) as a chunk named `chunk`.
  * Stack: [] -> [fn]; on error [] and err set (MF_ELUA). */
 int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,

@@ -166,6 +166,20 @@ void mf__col_push_num(mf__col *c, double v) {
 }
 
 int mf__col_convert(mf__col *dst, const mf__col *src, size_t n, size_t *bad) {
+    /* the same numeric type: no text in between */
+    if (src->type == dst->type && src->sc == dst->sc && src->sc != MF__SC_TEXT && !src->raw) {
+        if (mf__col_try_reserve(dst, dst->n + n) != 0) {
+            *bad = 0;
+            return -1;
+        }
+        size_t w = src->sc == MF__SC_I64 || src->sc == MF__SC_F64 ? 8
+                   : src->sc == MF__SC_BOOL                       ? 1
+                                                                  : 4;
+        memcpy((char *)dst->data + dst->n * w, src->data, n * w);
+        memcpy(dst->valid + dst->n, src->valid, n);
+        dst->n += n;
+        return 0;
+    }
     char num[64];
     for (size_t i = 0; i < n; i++) {
         if (!src->valid[i]) {

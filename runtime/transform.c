@@ -108,6 +108,13 @@ bool mf__transform_can_loop(const char *src, size_t len) {
 typedef struct compiled {
     const Mf__OnDemandFeatureView *view; /* of generation t->gen */
     int ref;                             /* the function, in the registry */
+    /* row mode: the names of the last call's inputs and the view's
+     * outputs as Lua strings (arrays in the registry), kept while the
+     * inputs keep their names, so a call interns no string */
+    int in_ref, out_ref;
+    char **in_names;
+    const char **in_ptrs; /* the callers' pointers, for a first compare */
+    size_t nin;
 } compiled;
 
 struct mf__transforms {
@@ -116,6 +123,7 @@ struct mf__transforms {
     int env_ref;   /* the read-only transform environment */
     int jit_ref;   /* trace counters of mf__transforms_jit_watch, or LUA_NOREF */
     uint64_t gen;  /* generation the compiled transforms belong to */
+    const Mf__OnDemandFeatureView *what; /* view the budget messages name */
     compiled *fns;
     size_t nfns, capfns;
     mf__buf text;  /* scratch: chunk text, list JSON */
@@ -142,13 +150,33 @@ int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *
     return MF_OK;
 }
 
+static void drop_names(mf__transforms *t, compiled *c) {
+    luaL_unref(t->L, LUA_REGISTRYINDEX, c->in_ref);
+    luaL_unref(t->L, LUA_REGISTRYINDEX, c->out_ref);
+    for (size_t k = 0; k < c->nin; k++) free(c->in_names[k]);
+    free(c->in_names);
+    free(c->in_ptrs);
+    c->in_names = NULL;
+    c->in_ptrs = NULL;
+    c->nin = 0;
+    c->in_ref = c->out_ref = LUA_NOREF;
+}
+
 static void drop_compiled(mf__transforms *t) {
-    for (size_t i = 0; i < t->nfns; i++) luaL_unref(t->L, LUA_REGISTRYINDEX, t->fns[i].ref);
+    for (size_t i = 0; i < t->nfns; i++) {
+        luaL_unref(t->L, LUA_REGISTRYINDEX, t->fns[i].ref);
+        drop_names(t, &t->fns[i]);
+    }
     t->nfns = 0;
 }
 
 void mf__transforms_free(mf__transforms *t) {
     if (!t) return;
+    for (size_t i = 0; i < t->nfns; i++) {
+        for (size_t k = 0; k < t->fns[i].nin; k++) free(t->fns[i].in_names[k]);
+        free(t->fns[i].in_names);
+        free(t->fns[i].in_ptrs);
+    }
     free(t->fns);
     mf__buf_free(&t->text);
     mf__lstate_free(t->ls); /* frees every reference with the state */
@@ -216,16 +244,19 @@ static int compile(mf__transforms *t, const Mf__OnDemandFeatureView *v, mf_error
     return MF_OK;
 }
 
-/* Push v's compiled transform, compiling it when generation gen needs it. */
+/* Push v's compiled transform, compiling it when generation gen needs it;
+ * *c: its entry. */
 static int push_transform(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *v,
-                          mf_error *err) {
+                          compiled **c, mf_error *err) {
     if (gen != t->gen) {
         drop_compiled(t);
         t->gen = gen;
+        t->what = NULL;
     }
     for (size_t i = 0; i < t->nfns; i++)
         if (t->fns[i].view == v) {
             lua_rawgeti(t->L, LUA_REGISTRYINDEX, t->fns[i].ref);
+            *c = &t->fns[i];
             return MF_OK;
         }
     int rc = compile(t, v, err);
@@ -235,10 +266,45 @@ static int push_transform(mf__transforms *t, uint64_t gen, const Mf__OnDemandFea
         t->fns = mf__xrealloc(t->fns, t->capfns * sizeof *t->fns);
     }
     lua_pushvalue(t->L, -1);
-    t->fns[t->nfns].view = v;
-    t->fns[t->nfns].ref = luaL_ref(t->L, LUA_REGISTRYINDEX);
-    t->nfns++;
+    compiled *e = &t->fns[t->nfns++];
+    memset(e, 0, sizeof *e);
+    e->view = v;
+    e->ref = luaL_ref(t->L, LUA_REGISTRYINDEX);
+    e->in_ref = e->out_ref = LUA_NOREF;
+    *c = e;
     return MF_OK;
+}
+
+/* Push the arrays of input names (as in[]) and output names of c's view,
+ * made again only when the inputs' names changed. Stack: [] -> [in out] */
+static void push_names(mf__transforms *t, compiled *c, const mf__tf_input *in, size_t nin) {
+    lua_State *L = t->L;
+    bool same = c->in_ref != LUA_NOREF && c->nin == nin;
+    for (size_t k = 0; same && k < nin; k++)
+        same = c->in_ptrs[k] == in[k].name || !strcmp(c->in_names[k], in[k].name);
+    if (!same) {
+        drop_names(t, c);
+        c->in_names = mf__xcalloc(nin + 1, sizeof *c->in_names);
+        c->in_ptrs = mf__xcalloc(nin + 1, sizeof *c->in_ptrs);
+        for (size_t k = 0; k < nin; k++) c->in_ptrs[k] = in[k].name;
+        lua_createtable(L, (int)nin, 0);
+        for (size_t k = 0; k < nin; k++) {
+            c->in_names[k] = mf__xstrdup(in[k].name);
+            lua_pushstring(L, in[k].name);
+            lua_rawseti(L, -2, (int)k + 1);
+        }
+        c->nin = nin;
+        c->in_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        const Mf__OnDemandFeatureViewSpec *s = c->view->spec;
+        lua_createtable(L, (int)s->n_features, 0);
+        for (size_t j = 0; j < s->n_features; j++) {
+            lua_pushstring(L, s->features[j]->name);
+            lua_rawseti(L, -2, (int)j + 1);
+        }
+        c->out_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    }
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->in_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, c->out_ref);
 }
 
 /*---- Values: columns to Lua ------------------------------------------------------*/
@@ -447,12 +513,19 @@ static int put_value(mf__transforms *t, int idx, mf__col *out, const out_ctx *o,
     return MF_OK;
 }
 
-/* The result table at idx may hold only v's outputs (names pushed as the
- * array at names_idx): any other key is an error naming it. */
+/* The result table at idx may hold only v's outputs, which the caller
+ * found in it (none nil): more keys than outputs is an error naming the
+ * first key that is none. */
 static int check_extra(mf__transforms *t, int idx, const Mf__OnDemandFeatureView *v,
                        size_t row, bool batch, mf_error *err) {
     lua_State *L = t->L;
-    size_t nf = v->spec->n_features;
+    size_t nf = v->spec->n_features, keys = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+        lua_pop(L, 1);
+        keys++;
+    }
+    if (keys <= nf) return MF_OK;
     lua_pushnil(L);
     while (lua_next(L, idx) != 0) {
         lua_pop(L, 1);
@@ -494,23 +567,16 @@ static int not_table(mf__transforms *t, const Mf__OnDemandFeatureView *v, int id
                       batch ? "batch of" : "row", batch ? row : row + 1);
 }
 
-static int run_rows(mf__transforms *t, const Mf__OnDemandFeatureView *v, const mf__tf_input *in,
-                    size_t nin, size_t n, mf__col *out, int fn, mf_error *err) {
+static int run_rows(mf__transforms *t, compiled *c, const mf__tf_input *in, size_t nin,
+                    size_t n, mf__col *out, int fn, mf_error *err) {
     lua_State *L = t->L;
+    const Mf__OnDemandFeatureView *v = c->view;
     size_t nf = v->spec->n_features;
-    /* input and output names as Lua strings, made once */
-    lua_createtable(L, (int)nin, 0);
-    int in_names = lua_gettop(L);
-    for (size_t k = 0; k < nin; k++) {
-        lua_pushstring(L, in[k].name);
-        lua_rawseti(L, in_names, (int)k + 1);
-    }
-    lua_createtable(L, (int)nf, 0);
-    int out_names = lua_gettop(L);
-    for (size_t j = 0; j < nf; j++) {
-        lua_pushstring(L, v->spec->features[j]->name);
-        lua_rawseti(L, out_names, (int)j + 1);
-    }
+    /* input and output names as Lua strings */
+    push_names(t, c, in, nin);
+    int in_names = lua_gettop(L) - 1, out_names = in_names + 1;
+    mf__lstate_push_handler(t->ls);
+    int handler = out_names + 1;
     int rc = MF_OK;
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         mf__lstate_begin(t->ls);
@@ -522,7 +588,7 @@ static int run_rows(mf__transforms *t, const Mf__OnDemandFeatureView *v, const m
             push_cell(L, in[k].col, i);
             lua_rawset(L, -3);
         }
-        rc = mf__lstate_pcall(t->ls, 1, 1, err);
+        rc = mf__lstate_pcall_h(t->ls, 1, 1, handler, err);
         if (rc) {
             rc = view_err(v, rc, err);
             break;
@@ -540,7 +606,7 @@ static int run_rows(mf__transforms *t, const Mf__OnDemandFeatureView *v, const m
             lua_pop(L, 1);
         }
         if (rc == MF_OK) rc = check_extra(t, res, v, i, false, err);
-        lua_settop(L, out_names);
+        lua_settop(L, handler);
     }
     lua_settop(L, in_names - 1);
     return rc;
@@ -644,11 +710,15 @@ int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatur
                        const mf__tf_input *in, size_t nin, size_t n, mf__col *out,
                        mf_error *err) {
     lua_State *L = t->L;
-    char label[300];
-    mf__lstate_what(t->ls, view_label(v, label, sizeof label));
+    if (t->what != v) { /* the budget's messages name the view */
+        char label[300];
+        mf__lstate_what(t->ls, view_label(v, label, sizeof label));
+        t->what = v;
+    }
     int top = lua_gettop(L);
     if (!lua_checkstack(L, 16)) return mf__err(err, MF_ENOMEM, "Lua stack exhausted");
-    int rc = push_transform(t, gen, v, err);
+    compiled *c;
+    int rc = push_transform(t, gen, v, &c, err);
     if (rc) {
         lua_settop(L, top);
         return rc;
@@ -656,7 +726,7 @@ int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatur
     int fn = lua_gettop(L);
     bool batch = v->spec->mode && !strcmp(v->spec->mode, "batch");
     if (!batch) {
-        rc = run_rows(t, v, in, nin, n, out, fn, err);
+        rc = run_rows(t, c, in, nin, n, out, fn, err);
     } else {
         /* calls of at most MF__TF_BATCH_ROWS rows, each with its budget */
         for (size_t i0 = 0; i0 < n && rc == MF_OK; i0 += MF__TF_BATCH_ROWS) {
