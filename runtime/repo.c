@@ -231,7 +231,19 @@ static __thread mf__worker *tl_worker;
 
 static void thread_exit(void *p);
 
-static void make_key(void) { workers_key_rc = pthread_key_create(&workers_key, thread_exit); }
+static bool workers_key_made; /* atomic */
+
+static void make_key(void) {
+    workers_key_rc = pthread_key_create(&workers_key, thread_exit);
+    __atomic_store_n(&workers_key_made, workers_key_rc == 0, __ATOMIC_RELEASE);
+}
+
+/* When the library is unloaded (dlclose, or the end of the process), the
+ * key goes too: a thread exiting later must not call thread_exit's code
+ * where it no longer is. Its workers are then left to the process's end. */
+__attribute__((destructor)) static void drop_key(void) {
+    if (__atomic_load_n(&workers_key_made, __ATOMIC_ACQUIRE)) pthread_key_delete(workers_key);
+}
 
 /* Release a worker taken off both lists: its slots, its connection, its
  * snapshot. Runs without workers_mu, on any thread. */
