@@ -60,7 +60,9 @@ typedef struct snap_slot {
 } snap_slot;
 
 struct mf__snapshot {
-    uint64_t refs; /* atomic */
+    uint64_t refs; /* atomic; alone in its cache line: pins of some threads
+                      must not slow the reads of gen by others */
+    char pad_[64 - sizeof(uint64_t)];
     uint64_t gen;
     Mf__Registry *reg;
     char *project;
