@@ -19,18 +19,22 @@
  * point SELECT per call, nothing decoded). How well SQLite itself scales
  * on this machine bounds how well moonfeast can.
  *
- * The threads live through the whole run, as a server's do: two for
- * moonfeast and two for the floor, each making 20,000 untimed calls first
- * (its connection's page cache warm). A phase lets T of one contender's
- * threads (T = 1, then 2) call for SECONDS while the others wait on a
- * condition variable. Each of ROUNDS rounds runs moonfeast with 1 and 2
- * threads, then the floor with 1 and 2, so that all of them meet the same
- * moments of a shared machine.
+ * cpu: the same threads, each counting in a loop of its own (a "call" is
+ * 1,000 steps), sharing nothing: the parallelism the machine gives during
+ * the run (on a virtual machine shared with others, two threads may get
+ * much less than two cores).
+ *
+ * The threads live through the whole run, as a server's do: two for each
+ * contender, each making 20,000 untimed calls first (its connection's page
+ * cache warm). A phase lets T of one contender's threads (T = 1, then 2)
+ * call for SECONDS while the others wait on a condition variable. Each of
+ * ROUNDS rounds runs moonfeast with 1 and 2 threads, then the floor, then
+ * cpu, so that all of them meet the same moments of a shared machine.
  *
  * Prints one line per phase:
  *   WHO threads T round R calls N seconds S calls_per_s C bad B
- * (WHO moonfeast or floor; B: cells not PRESENT or with a wrong value, or
- * floor reads that found nothing; the bench wants 0.)
+ * (WHO moonfeast, floor or cpu; B: cells not PRESENT or with a wrong
+ * value, or floor reads that found nothing; the bench wants 0.)
  */
 #include <moonfeast.h>
 #include <pthread.h>
@@ -39,9 +43,14 @@
 
 #include "floor_read.h"
 
+enum { MOONFEAST, FLOOR, CPU, NWHO };
+static const char *const who_name[NWHO] = {"moonfeast", "floor", "cpu"};
+
 typedef struct thread_ctx {
-    mf_store *store;     /* NULL: the floor, on db */
-    const char *db;
+    int who;
+    mf_store *store;
+    const char *db;       /* the floor's */
+    volatile uint64_t spin; /* cpu's */
     int index;           /* 0 or 1: runs in phases of index + 1 threads or more */
     uint64_t nkeys, vseed;
     int nfeat;
@@ -57,7 +66,7 @@ typedef struct thread_ctx {
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER, done_cv = PTHREAD_COND_INITIALIZER;
 static int phase, ready, finished, quit;
-static int who_floor, active;
+static int who_runs, active;
 static atomic_int stop;
 
 static void die(const char *what, const mf_error *e) {
@@ -83,6 +92,11 @@ static void one_call(thread_ctx *t, mf_online_request *req, mf_online_response *
     }
 }
 
+/* One cpu call of t: 1,000 steps of a loop. */
+static void cpu_call(thread_ctx *t) {
+    for (int i = 0; i < 1000; i++) t->spin++;
+}
+
 /* One floor call of t: a point SELECT of one random key. */
 static void floor_call(thread_ctx *t, fsq *f) {
     int64_t id;
@@ -96,16 +110,18 @@ static void *thread_main(void *p) {
     mf_online_request *req = NULL;
     mf_online_response *resp = NULL;
     fsq f;
-    if (t->store) {
+    f.missing = 0;
+    if (t->who == MOONFEAST) {
         req = mf_online_request_new();
         resp = mf_online_response_new();
         if (mf_online_request_set_features(req, t->refs, (size_t)t->nfeat, &err) != MF_OK)
             die("setting the features", &err);
         mf_online_request_set_full_feature_names(req, 1);
-    } else if (fsq_open(&f, t->db, "bench", 1) != 0) {
+    } else if (t->who == FLOOR && fsq_open(&f, t->db, "bench", 1) != 0) {
         exit(1);
     }
-    for (int i = 0; i < 20000; i++) t->store ? one_call(t, req, resp) : floor_call(t, &f);
+#define CALL() (t->who == MOONFEAST ? one_call(t, req, resp) : t->who == FLOOR ? floor_call(t, &f) : cpu_call(t))
+    for (int i = 0; i < 20000; i++) CALL();
     t->bad = 0, t->cells = 0, f.missing = 0;
     pthread_mutex_lock(&mu);
     ready++;
@@ -114,18 +130,18 @@ static void *thread_main(void *p) {
         while (phase == seen && !quit) pthread_cond_wait(&cv, &mu);
         if (quit) break;
         seen = phase;
-        bool mine = (t->store ? !who_floor : who_floor) && t->index < active;
+        bool mine = t->who == who_runs && t->index < active;
         pthread_mutex_unlock(&mu);
         if (mine) {
             uint64_t n = 0;
             t->t0 = mfb_now_ns();
             while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
-                t->store ? one_call(t, req, resp) : floor_call(t, &f);
+                CALL();
                 n++;
             }
             t->t1 = mfb_now_ns();
             t->calls = n;
-            if (!t->store) t->bad = f.missing, f.missing = 0;
+            if (t->who == FLOOR) t->bad = f.missing, f.missing = 0;
         }
         pthread_mutex_lock(&mu);
         if (mine) {
@@ -134,10 +150,10 @@ static void *thread_main(void *p) {
         }
     }
     pthread_mutex_unlock(&mu);
-    if (t->store) {
+    if (t->who == MOONFEAST) {
         mf_online_response_free(resp);
         mf_online_request_free(req);
-    } else {
+    } else if (t->who == FLOOR) {
         fsq_close(&f);
     }
     return NULL;
@@ -169,21 +185,22 @@ int main(int argc, char **argv) {
     }
     char *db = mfb_xmalloc(strlen(repo) + 32);
     sprintf(db, "%s/data/online.db", repo);
-    /* [0], [1]: moonfeast; [2], [3]: the floor */
-    thread_ctx t[4];
-    pthread_t th[4];
-    for (int i = 0; i < 4; i++) {
-        t[i] = (thread_ctx){i < 2 ? store : NULL, db, i % 2, nkeys, vseed, nfeat,
+    /* two threads of each contender: t[2 * who], t[2 * who + 1] */
+    enum { NT = 2 * NWHO };
+    thread_ctx t[NT];
+    pthread_t th[NT];
+    for (int i = 0; i < NT; i++) {
+        t[i] = (thread_ctx){i / 2, store, db, 0, i % 2, nkeys, vseed, nfeat,
                             {seed + (uint64_t)i * 7919}, (const char *const *)refs, 0, 0, 0, 0, 0};
         pthread_create(&th[i], NULL, thread_main, &t[i]);
     }
     pthread_mutex_lock(&mu);
-    while (ready < 4) pthread_cond_wait(&done_cv, &mu);
+    while (ready < NT) pthread_cond_wait(&done_cv, &mu);
     pthread_mutex_unlock(&mu);
-    for (int r = 0; r < 4 * rounds; r++) {
-        int nt = 1 + r % 2, fl = r % 4 >= 2;
+    for (int r = 0; r < 2 * NWHO * rounds; r++) {
+        int nt = 1 + r % 2, w = r / 2 % NWHO;
         pthread_mutex_lock(&mu);
-        who_floor = fl, active = nt, finished = 0;
+        who_runs = w, active = nt, finished = 0;
         atomic_store(&stop, 0);
         phase++;
         pthread_cond_broadcast(&cv);
@@ -197,7 +214,7 @@ int main(int argc, char **argv) {
         uint64_t calls = 0, bad = 0;
         int64_t t0 = INT64_MAX, t1 = 0;
         for (int i = 0; i < nt; i++) {
-            thread_ctx *x = &t[fl * 2 + i];
+            thread_ctx *x = &t[w * 2 + i];
             calls += x->calls;
             bad += x->bad;
             x->bad = 0;
@@ -206,14 +223,14 @@ int main(int argc, char **argv) {
         }
         double s = (double)(t1 - t0) / 1e9;
         printf("%s threads %d round %d calls %" PRIu64 " seconds %.3f calls_per_s %.0f bad %" PRIu64
-               "\n", fl ? "floor" : "moonfeast", nt, r / 4 + 1, calls, s, (double)calls / s, bad);
+               "\n", who_name[w], nt, r / (2 * NWHO) + 1, calls, s, (double)calls / s, bad);
         fflush(stdout);
     }
     pthread_mutex_lock(&mu);
     quit = 1;
     pthread_cond_broadcast(&cv);
     pthread_mutex_unlock(&mu);
-    for (int i = 0; i < 4; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < NT; i++) pthread_join(th[i], NULL);
     mf_store_close(store);
     for (int f = 0; f < nfeat; f++) free(refs[f]);
     free(refs);

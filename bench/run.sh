@@ -809,7 +809,8 @@ online_case() {
 # raw SQLite (the floor's statement, a connection per thread) the same way
 # (online_threads), MF_BENCH_RUNS rounds; prints the calls per second of
 # each (medians over the rounds) and the ratios, beside online_read's
-# 1-entity figure of the same run (MF_MEAN1: its mean, us).
+# 1-entity figure of the same run (MF_MEAN1: its mean, us), and the ratio
+# of two busy loops to one (what the machine gave).
 online_threads_case() {
     build_mf online_threads
     label=online_sqlite_${ON_K}_1x${ONLINE_NFEAT}
@@ -836,7 +837,11 @@ online_threads_case() {
     figure "${label}_floor_2_threads_calls_per_s" "$(fmt "$f2" 0)" calls/s \
         "rounds $(tstat floor 2 lo)-$(tstat floor 2 hi)"
     figure "${label}_floor_2_threads_vs_1" "$(ratio "$f2" "$f1")" x "how far SQLite itself scales here"
+    c1=$(tstat cpu 1 med) c2=$(tstat cpu 2 med)
+    figure "${label}_cpu_2_threads_vs_1" "$(ratio "$c2" "$c1")" x \
+        "two busy loops against one: the parallelism the machine gave during the run"
     bad=$(awk '$1 == "moonfeast" || $1 == "floor" { s += $NF } END { print s + 0 }' "$log")
+    [ -n "$(tstat moonfeast 2 med)" ] || { say "online_threads printed nothing"; exit 1; }
     if [ "$bad" = 0 ]; then v=yes; else v=NO; fi
     figure "${label}_threads_values_ok" "$v" "" "$bad cells not PRESENT or not the generated value, or floor reads that found nothing"
 }

@@ -8,7 +8,7 @@
  *
  * Build (from the top of the moonfeast tree, after `make`):
  *   cc -Iinclude examples/c_api_example.c lib/libmoonfeast.a \
- *      $(pkg-config --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis) \
+ *      $(pkg-config --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson) \
  *      -lm -lpthread -ldl -o c_api_example
  *   ./c_api_example /tmp/c_api_repo
  */

@@ -11,8 +11,26 @@
  * "borrowed" means the pointer stays owned by the object it came from and is
  * valid until that object is freed or changed.
  *
- * Thread safety: an mf_store may be used by one thread at a time. Open one
- * store per thread when serving from several threads.
+ * Threads. One mf_store serves any number of threads at once: every
+ * function that takes an mf_store may be called concurrently on the same
+ * store, from any threads, except mf_store_close, which must be the last
+ * call on it (no call on that store may be running on another thread, or
+ * start after it: a caller's bug moonfeast does not detect). Each thread
+ * that calls gets its own connection to the online store, made on its
+ * first call and released when the thread exits or the store closes,
+ * whichever comes first; a host never manages them. Calls see the
+ * registry through a snapshot the store shares between threads and swaps
+ * when the registry changes (docs/concepts.md, "Threads").
+ * Every other object (mf_online_request, mf_online_response, mf_plan,
+ * mf_object_list, mf_table, mf_entity_df) belongs to its caller and has no
+ * lock: one thread at a time may use it, and it may move between threads.
+ * Several threads may only read an mf_table or an mf_entity_df at once
+ * (several pushes of one frame), as long as none changes it. Functions
+ * without a handle are safe from any thread. Process-wide state is the log
+ * level and destination (below, safe from any thread); moonfeast does not
+ * change the disposition of SIGPIPE: while a call talks to Redis, SIGPIPE
+ * is blocked in that thread and one raised meanwhile is discarded, so a
+ * server that goes away is an MF_ESTORE error, not the end of the process.
  */
 #ifndef MOONFEAST_H
 #define MOONFEAST_H
@@ -107,20 +125,27 @@ typedef struct mf_open_options {
     /* Path of feature_store.yaml; NULL means <repo>/feature_store.yaml. A
      * relative path is taken from the current directory. */
     const char *config_file;
-    /* Log verbosity for messages written to stderr: 0 quiet, 1 warnings
-     * (default), 2 info, 3 debug. */
+    /* The process-wide log level (enum mf_log_level), set by mf_store_open
+     * as mf_set_log_level would: with opts given, this is applied. A host
+     * with several stores sets the level once with mf_set_log_level and
+     * passes opts NULL, or the level it wants. */
     int log_level;
 } mf_open_options;
 
 /* Open the feature repo at `repo_path` (NULL = current directory): read its
  * feature_store.yaml and open the registry. Definitions (Lua files) are not
- * read until a call needs them (apply, plan).
+ * read until a call needs them (apply, plan); the registry is read on the
+ * first call that needs it, the online store on each thread's first call.
  * `opts` may be NULL for defaults. On success *out is a new handle that the
- * caller closes with mf_store_close. */
+ * caller closes with mf_store_close. Safe from any thread. */
 int mf_store_open(const char *repo_path, const mf_open_options *opts,
                   mf_store **out, mf_error *err);
 
-/* Close a handle and everything it owns. NULL is a no-op. */
+/* Close a handle and everything it owns, the connections of every thread
+ * that used it included. It must be the store's last call: no other call
+ * on it may be running on another thread, or start after it. Requests and
+ * other objects made with the store may be freed after it. NULL is a
+ * no-op. */
 void mf_store_close(mf_store *store);
 
 /* Project name from the configuration. Borrowed from the store. */
@@ -159,7 +184,11 @@ int mf_plan_compute(mf_store *store, mf_plan **out, mf_error *err);
 
 /* Like mf_plan_compute, then register every added and changed object in one
  * registry commit and update the online store for the views. `out` may be
- * NULL; when not, *out receives the plan that was applied (caller frees). */
+ * NULL; when not, *out receives the plan that was applied (caller frees).
+ * Commits from several threads or processes serialize on the registry's
+ * lock; the store's snapshot is reloaded before this returns, so the next
+ * call on any thread sees the change (so for mf_delete, mf_teardown and
+ * the intervals mf_materialize records). */
 int mf_apply(mf_store *store, mf_plan **out, mf_error *err);
 
 size_t mf_plan_count(const mf_plan *plan);
@@ -261,7 +290,9 @@ void mf_table_free(mf_table *t);
  * columns (passed through to the output untouched). */
 typedef struct mf_entity_df mf_entity_df;
 
-/* An empty frame of nrows rows; add columns of exactly nrows values. */
+/* An empty frame of nrows rows; add columns of exactly nrows values. A
+ * column too large to allocate (nrows is the caller's choice) is MF_ENOMEM
+ * naming it, and the frame stays as it was. */
 mf_entity_df *mf_entity_df_new(size_t nrows);
 /* Add a column of 64-bit integers; valid may be NULL (all present) or
  * nrows bytes, 0 = null. Values are copied. */
@@ -298,7 +329,8 @@ typedef struct mf_historical_options {
 /* Point-in-time join (docs/concepts.md, "Historical retrieval"). `entities` may be NULL for
  * entity-less retrieval. On success *out is a new table (entity columns in
  * input order, then the requested features in request order; rows in input
- * order) that the caller frees with mf_table_free. */
+ * order) that the caller frees with mf_table_free. Uses up to two threads
+ * of its own. */
 int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                                const mf_historical_options *opts, mf_table **out,
                                mf_error *err);
@@ -349,7 +381,12 @@ const char *mf_status_name(mf_status_code s);
 
 /* A reusable request: set features once, then per call reset the entity
  * rows and add them. Resolution of refs against the registry is cached in
- * the request and redone only when the registry snapshot changes. */
+ * the request and redone only when the store's registry snapshot changes
+ * (or the request is used with another store); the request keeps that
+ * snapshot until it resolves again or is freed. A request belongs to its
+ * caller: one thread at a time (each serving thread has its own). An entity
+ * column too large to allocate is MF_ENOMEM, and the request stays
+ * usable. */
 typedef struct mf_online_request mf_online_request;
 
 mf_online_request *mf_online_request_new(void);
@@ -369,7 +406,8 @@ int mf_online_request_add_int64(mf_online_request *req, const char *join_key,
 int mf_online_request_add_text(mf_online_request *req, const char *join_key,
                                const char *const *values, size_t n, mf_error *err);
 
-/* A reusable response (column-oriented, docs/concepts.md, "Online reads"). */
+/* A reusable response (column-oriented, docs/concepts.md, "Online reads").
+ * Belongs to its caller, like a request. */
 typedef struct mf_online_response mf_online_response;
 
 mf_online_response *mf_online_response_new(void);
@@ -395,7 +433,9 @@ const char *mf_online_response_text(const mf_online_response *r, size_t col, siz
  * use); *len gets the length. */
 const char *mf_online_response_json(mf_online_response *r, size_t *len);
 
-/* Read the latest values. Fills `resp` (its previous content is dropped). */
+/* Read the latest values. Fills `resp` (its previous content is dropped).
+ * Concurrent calls on one store are fine, each with its own request and
+ * response. A response too large to allocate is MF_ENOMEM. */
 int mf_get_online_features(mf_store *store, mf_online_request *req,
                            mf_online_response *resp, mf_error *err);
 
@@ -414,7 +454,9 @@ typedef enum mf_push_to {
  * the push source `source`. Online: every online view fed by the source
  * (stores keep newer values); offline: appended to the batch source, on
  * disk (fsynced) before the call returns; both: offline first. Every view
- * is validated first: a missing or mistyped column writes nothing. */
+ * is validated first: a missing or mistyped column writes nothing, and so
+ * does a push too large to allocate (MF_ENOMEM). Several threads may push
+ * at once, also the same frame. */
 int mf_push(mf_store *store, const char *source, const mf_entity_df *rows,
             mf_push_to to, mf_error *err);
 

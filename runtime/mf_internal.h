@@ -352,7 +352,8 @@ int mf__store_worker(mf_store *s, mf__worker **out, mf_error *err);
 /* Slots other modules hang per-thread state on (the transform runtime keeps
  * its Lua state here). set_slot replaces the value, destroying a previous
  * different one; the destructor runs in the worker's release, on any
- * thread (the exiting thread, or the one closing the store). */
+ * thread (the exiting thread, or the one closing the store), and must not
+ * call into the store. */
 enum { MF__SLOT_TRANSFORMS, MF__SLOT_COUNT };
 void *mf__worker_slot(mf__worker *w, int slot);
 void mf__worker_set_slot(mf__worker *w, int slot, void *p, void (*destroy)(void *p));

@@ -61,7 +61,9 @@ typedef struct snap_slot {
 } snap_slot;
 
 struct mf__snapshot {
-    uint64_t refs; /* atomic */
+    uint64_t refs; /* atomic; alone in its cache line: pins of some threads
+                      must not slow the reads of gen by others */
+    char pad_[64 - sizeof(uint64_t)];
     uint64_t gen;
     Mf__Registry *reg;
     char *project;
@@ -232,7 +234,19 @@ static __thread mf__worker *tl_worker;
 
 static void thread_exit(void *p);
 
-static void make_key(void) { workers_key_rc = pthread_key_create(&workers_key, thread_exit); }
+static bool workers_key_made; /* atomic */
+
+static void make_key(void) {
+    workers_key_rc = pthread_key_create(&workers_key, thread_exit);
+    __atomic_store_n(&workers_key_made, workers_key_rc == 0, __ATOMIC_RELEASE);
+}
+
+/* When the library is unloaded (dlclose, or the end of the process), the
+ * key goes too: a thread exiting later must not call thread_exit's code
+ * where it no longer is. Its workers are then left to the process's end. */
+__attribute__((destructor)) static void drop_key(void) {
+    if (__atomic_load_n(&workers_key_made, __ATOMIC_ACQUIRE)) pthread_key_delete(workers_key);
+}
 
 /* Release a worker taken off both lists: its slots, its connection, its
  * snapshot. Runs without workers_mu, on any thread. */

@@ -13,6 +13,7 @@
  * - the log callback gets every message once, with its level, from 8
  *   threads while the main thread switches callbacks; messages above the
  *   level are dropped; mf_set_log_callback(NULL) goes back to stderr;
+ *   mf_open_options.log_level sets the level, opts NULL leaves it;
  * - mf__snapshot_find finds every object of the store's project by kind and
  *   name, and nothing of another project or kind; mf__snapshot_views_of
  *   gives the views a source feeds;
@@ -178,6 +179,23 @@ static void test_log_threads(void) {
     CHECK_STR(line, "moonfeast: warning: to stderr 42\n");
     CHECK(!more);
     CHECK(total == atomic_load(&a.count) + atomic_load(&b.count));
+}
+
+/* mf_open_options.log_level sets the process-wide level; opts NULL leaves
+ * it as it is. */
+static void test_open_log_level(void) {
+    mf_error err;
+    mf_store *s = NULL;
+    mf_open_options o = {NULL, MF_LOG_DEBUG};
+    mf_set_log_level(MF_LOG_WARNING);
+    API_OK(mf_store_open(repo, &o, &s, &err));
+    mf_store_close(s);
+    CHECK(mf_get_log_level() == MF_LOG_DEBUG);
+    API_OK(mf_store_open(repo, NULL, &s, &err));
+    mf_store_close(s);
+    CHECK(mf_get_log_level() == MF_LOG_DEBUG);
+    mf_set_log_level(MF_LOG_WARNING);
+    CHECK(mf_get_log_level() == MF_LOG_WARNING);
 }
 
 /*---- Snapshots ------------------------------------------------------------------*/
@@ -584,6 +602,7 @@ int main(void) {
         return 1;
     }
     RUN(test_log_threads);
+    RUN(test_open_log_level);
     RUN(test_snapshot_index);
     RUN(test_snapshot_pins);
     RUN(test_failed_reload);

@@ -31,8 +31,10 @@
  * Any error fails the test.
  *
  * Redis then goes away (SIGKILL) while the threads keep running: every
- * call must fail with MF_ESTORE (a closed socket must not raise SIGPIPE
- * in the process, which does not ignore it), and the process survives.
+ * call must fail with MF_ESTORE. And 8 threads write large batches to a
+ * server that closes each connection as it comes, so that writes fail with
+ * EPIPE: every call fails with MF_ESTORE and the process, which leaves
+ * SIGPIPE at its default (death), lives on.
  *
  * MF_BIN names the moonfeast binary (tests/run.sh sets it; default
  * bin/moonfeast). MF_TEST_THREADS_SECONDS sets the time each store runs
@@ -40,6 +42,7 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 
@@ -507,6 +510,109 @@ static void test_redis_threads(void) {
     run_threads(true);
 }
 
+/*---- A server that hangs up ------------------------------------------------------*/
+
+/* Accepts connections on a loopback port, answers the first command (the
+ * write script's SCRIPT LOAD) with a SHA1, and closes the connection: the
+ * client's pipeline of writes that follows gets a reset, and a write after
+ * it EPIPE, which raises SIGPIPE unless the writer guards against it. */
+typedef struct hangup {
+    int fd, port;
+    atomic_int stop;
+    atomic_long accepted;
+} hangup;
+
+static void *hangup_main(void *p) {
+    hangup *h = p;
+    static const char sha[] = "$40\r\n0123456789012345678901234567890123456789\r\n";
+    while (!atomic_load(&h->stop)) {
+        struct pollfd pf = {h->fd, POLLIN, 0};
+        if (poll(&pf, 1, 50) <= 0) continue;
+        int c = accept(h->fd, NULL, NULL);
+        if (c < 0) continue;
+        atomic_fetch_add(&h->accepted, 1);
+        struct pollfd pc = {c, POLLIN, 0};
+        char buf[65536];
+        if (poll(&pc, 1, 2000) > 0 && read(c, buf, sizeof buf) > 0 &&
+            write(c, sha, sizeof sha - 1) < 0) {
+        }
+        close(c);
+    }
+    return NULL;
+}
+
+/* The rows the big pushers write (filled before they start). */
+enum { BIG_ROWS = 4000 };
+static int64_t big_id[BIG_ROWS], big_ts[BIG_ROWS];
+static char big_text[BIG_ROWS][64];
+static const char *big_sv[BIG_ROWS];
+
+static void *big_pusher_main(void *p) {
+    (void)p;
+    enum { ROWS = BIG_ROWS };
+    const int64_t *id = big_id, *ts = big_ts;
+    const char *const *sv = big_sv;
+    for (int k = 0; k < 5; k++) {
+        mf_error err;
+        mf_entity_df *df = mf_entity_df_new(ROWS);
+        int rc = mf_entity_df_add_int64(df, "driver_id", id, NULL, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_timestamps(df, "ts", ts, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "a", id, NULL, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "b", id, NULL, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_text(df, "s", sv, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "n", id, NULL, &err);
+        if (rc == MF_OK) rc = mf_write_to_online_store(store, "wv", df, &err);
+        mf_entity_df_free(df);
+        if (rc == MF_ESTORE) atomic_fetch_add(&n_down_errors, 1);
+        else failure("a write to a server that hangs up: %d (%s), want MF_ESTORE", rc, err.message);
+    }
+    return NULL;
+}
+
+/* 8 threads write large batches to a "Redis" that closes every
+ * connection: each call fails with MF_ESTORE, and the process, which does
+ * not ignore SIGPIPE, lives on. */
+static void test_redis_hangs_up(void) {
+    CHECK(signal(SIGPIPE, SIG_DFL) != SIG_ERR);
+    hangup h = {socket(AF_INET, SOCK_STREAM, 0), 0, 0, 0};
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    CHECK(h.fd >= 0 && bind(h.fd, (struct sockaddr *)&a, sizeof a) == 0 && listen(h.fd, 64) == 0 &&
+          getsockname(h.fd, (struct sockaddr *)&a, &len) == 0);
+    h.port = ntohs(a.sin_port);
+    /* the repo of the Redis test, pointed at the hanging-up server */
+    char *yaml = mf__xasprintf("%s/feature_store.yaml", repo);
+    char *ytext = mf__xasprintf("project: th\nregistry:\n  path: data/registry.db\n"
+                                "online_store:\n  type: redis\n  connection_string: "
+                                "\"127.0.0.1:%d\"\n  connect_timeout_ms: 500\n"
+                                "  command_timeout_ms: 2000\n", h.port);
+    int rc = mft_write(yaml, ytext);
+    free(yaml), free(ytext);
+    CHECK(rc == 0);
+    mf_error err;
+    CHECK(mf_store_open(repo, NULL, &store, &err) == MF_OK);
+    atomic_store(&n_failures, 0);
+    n_down_errors = 0;
+    for (int i = 0; i < BIG_ROWS; i++) {
+        big_id[i] = i + 1, big_ts[i] = T0 * S;
+        memset(big_text[i], 'x', 63);
+        big_sv[i] = big_text[i];
+    }
+    pthread_t srv, th[8];
+    pthread_create(&srv, NULL, hangup_main, &h);
+    for (int i = 0; i < 8; i++) pthread_create(&th[i], NULL, big_pusher_main, NULL);
+    for (int i = 0; i < 8; i++) pthread_join(th[i], NULL);
+    atomic_store(&h.stop, 1);
+    pthread_join(srv, NULL);
+    close(h.fd);
+    mf_store_close(store);
+    store = NULL;
+    printf("#   %ld connections closed, %ld calls refused\n", (long)h.accepted, (long)n_down_errors);
+    CHECK(atomic_load(&n_failures) == 0 && n_down_errors == 40 && h.accepted > 0);
+}
+
 static void stop_redis(void) { server_stop(&redis_srv); }
 
 int main(void) {
@@ -517,6 +623,7 @@ int main(void) {
     setvbuf(stdout, NULL, _IOLBF, 0);
     RUN(test_sqlite_threads);
     RUN(test_redis_threads);
+    RUN(test_redis_hangs_up);
     stop_redis();
     mft_rmtree(tmp_root);
     free(tmp_root);
