@@ -56,6 +56,7 @@ typedef struct ounit {
     size_t *feat_idx;       /* into view->features */
     size_t nfeat;
     size_t *out_col;        /* response column of each feature */
+    size_t key_bytes;       /* a serialized key's bytes, but for text values */
 } ounit;
 
 /* A requested on-demand view: its inputs (response columns: source
@@ -342,6 +343,10 @@ static int add_unit(mf_online_request *r, const Mf__FeatureViewSpec *v, const ch
         u->key_types[k] = v->entity_columns[k]->dtype;
     }
     mf__ekey_order(u->key_names, nk, u->key_order);
+    /* the count; per key its name with type and length, its value with
+     * type and length and at most 8 bytes (text: its own length) */
+    u->key_bytes = 4;
+    for (size_t k = 0; k < nk; k++) u->key_bytes += 24 + strlen(u->key_names[k]);
     return MF_OK;
 }
 
@@ -710,7 +715,7 @@ static int resp_shape(mf_online_response *resp, const mf_online_request *req, si
     bool fits = true;
     for (size_t i = 0; i < resp->ncols; i++) {
         mf__col_clear(&resp->cols[i]);
-        fits = fits && mf__col_try_reserve(&resp->cols[i], nrows) == 0;
+        if (nrows > resp->cols[i].cap) fits = fits && mf__col_try_reserve(&resp->cols[i], nrows) == 0;
     }
     size_t cells;
     fits = fits && mf__size_mul(resp->ncols, nrows, &cells) && cells < SIZE_MAX;
@@ -846,9 +851,8 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
 }
 
 /* Room for `cells` key offsets, pointers and lengths, and for the
- * serialized keys of every unit and row (bounded from above: per key the
- * count, each name with its type and length, each value with its type and
- * length, 8 bytes or its text). 0, or -1 when the memory is not there. */
+ * serialized keys of every unit and row (bounded from above: key_bytes per
+ * row, and the text of text keys). 0, or -1 when the memory is not there. */
 static int reserve_keys(mf_online_request *req, const mf_online_response *resp, size_t cells) {
     if (cells > req->key_cap || !req->key_off) { /* (also for a first call of 0 rows) */
         size_t *off = mf__try_realloc_array(req->key_off, cells, sizeof *off);
@@ -863,14 +867,13 @@ static int reserve_keys(mf_online_request *req, const mf_online_response *resp, 
     size_t bytes = 0, n = req->nrows;
     for (size_t ui = 0; ui < req->nunits; ui++) {
         const ounit *u = &req->units[ui];
-        size_t row = 4, text = 0;
+        size_t text = 0;
         for (size_t k = 0; k < u->nkeys; k++) {
             const mf__col *c = &resp->cols[u->key_ent[k]];
-            row += 24 + strlen(u->key_names[k]);
             if (c->sc == MF__SC_TEXT && !mf__size_add(text, c->heap_len, &text)) return -1;
         }
         size_t unit;
-        if (!mf__size_mul(row, n, &unit) || !mf__size_add(unit, text, &unit) ||
+        if (!mf__size_mul(u->key_bytes, n, &unit) || !mf__size_add(unit, text, &unit) ||
             !mf__size_add(bytes, unit, &bytes))
             return -1;
     }
