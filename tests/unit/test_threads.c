@@ -4,9 +4,12 @@
  *
  * For each online store: a repo (project "th", registry cache ttl 1 s) and
  * one store handle that every thread uses:
- *   4 readers   mf_get_online_features of 1..8 random drivers, alternating
- *               feature refs and the feature service (one request and one
- *               response each, reused), every cell of every answer checked;
+ *   4 readers   mf_get_online_features of 1..8 random drivers, in turn by
+ *               feature refs, by the feature service, and by refs to pv:a
+ *               and the on-demand view od:y = a * 1000 + k (k given beside
+ *               the driver ids; run by each thread's own Lua runtime,
+ *               compiled again as snapshots change), every cell of every
+ *               answer checked;
  *   2 pushers   mf_push (online) of 1..8 drivers to push source "ps",
  *               which feeds view "pv";
  *   2 writers   mf_write_to_online_store of 1..8 drivers to view "wv";
@@ -73,6 +76,13 @@ static char *defs_text(bool b) {
         "local wv = feature_view { name = 'wv', entities = { driver }, ttl = 0, schema = schema,\n"
         "  source = src2, description = 'written (%s)' }\n"
         "feature_service { name = 'svc', features = { pv, wv:select { 'a', 's' } } }\n"
+        "local req = request_source { name = 'req', schema = { field { name = 'k', dtype = Int64 } } }\n"
+        "on_demand_feature_view { name = 'od', sources = { pv:select { 'a' }, req },\n"
+        "  schema = { field { name = 'y', dtype = Int64 } },\n"
+        "  transform = function(r)\n"
+        "    if r.a == nil then return { y = null } end\n"
+        "    return { y = r.a * 1000 + r.k }\n"
+        "  end }\n"
         "%s",
         b ? "B" : "A", b ? "B" : "A",
         b ? "feature_view { name = 'extra', entities = { driver }, ttl = 0,\n"
@@ -187,6 +197,7 @@ static atomic_int stop;         /* 1: threads end */
 static atomic_int down;         /* 1: the online store is gone; MF_ESTORE expected */
 static atomic_long started[2][4]; /* [pv, wv][writer]: the k each writer started */
 static atomic_long n_reads, n_cells, n_pushes, n_writes, n_applies, n_churn, n_down_errors;
+static atomic_long n_transformed; /* on-demand outputs checked */
 static atomic_int n_failures;
 
 /* A failure: counted, the first few printed. */
@@ -370,6 +381,43 @@ static void read_once(mf_online_request *req, mf_online_response *resp, uint64_t
     atomic_fetch_add(&n_reads, 1);
 }
 
+/* One read of pv:a and the on-demand od:y (y = a * 1000 + k, k given
+ * beside the driver ids as the request field) for m random drivers. */
+static void read_odfv_once(mf_online_request *req, mf_online_response *resp, uint64_t *seed) {
+    size_t m = 1 + rnd(seed) % MAXROWS;
+    int64_t ids[MAXROWS], ks[MAXROWS];
+    for (size_t i = 0; i < m; i++) ids[i] = 1 + (int64_t)(rnd(seed) % K), ks[i] = (int64_t)(rnd(seed) % 1000);
+    mf_error err;
+    mf_online_request_clear_entities(req);
+    int rc = mf_online_request_add_int64(req, "driver_id", ids, m, &err);
+    if (rc == MF_OK) rc = mf_online_request_add_int64(req, "k", ks, m, &err);
+    if (rc == MF_OK) rc = mf_get_online_features(store, req, resp, &err);
+    if (!call_ok(rc, &err, "mf_get_online_features (on-demand)")) return;
+    if (mf_online_response_ncols(resp) != 3 || mf_online_response_nrows(resp) != m ||
+        strcmp(mf_online_response_name(resp, 2), "od__y") != 0) {
+        failure("on-demand answer of %zu columns, %zu rows", mf_online_response_ncols(resp),
+                mf_online_response_nrows(resp));
+        return;
+    }
+    for (size_t i = 0; i < m; i++) {
+        bool found = mf_online_response_status(resp, 1, i) != MF_STATUS_NOT_FOUND &&
+                     !mf_online_response_is_null(resp, 1, i);
+        if (!found) {
+            if (!mf_online_response_is_null(resp, 2, i) ||
+                mf_online_response_status(resp, 2, i) != MF_STATUS_NULL_VALUE)
+                failure("driver %lld: od:y is not null without pv:a", (long long)ids[i]);
+            continue;
+        }
+        int64_t want = mf_online_response_int64(resp, 1, i) * 1000 + ks[i];
+        if (mf_online_response_status(resp, 2, i) != MF_STATUS_PRESENT ||
+            mf_online_response_int64(resp, 2, i) != want)
+            failure("driver %lld: od:y %lld, want %lld", (long long)ids[i],
+                    (long long)mf_online_response_int64(resp, 2, i), (long long)want);
+        atomic_fetch_add(&n_transformed, 1);
+    }
+    atomic_fetch_add(&n_reads, 1);
+}
+
 static mf_online_request *new_request(bool service) {
     mf_error err;
     mf_online_request *req = mf_online_request_new();
@@ -383,12 +431,22 @@ static mf_online_request *new_request(bool service) {
 static void *reader_main(void *p) {
     uint64_t seed = 0x2545f4914f6cdd1dull * (uint64_t)((intptr_t)p + 1);
     mf_online_request *req[2] = {new_request(false), new_request(true)};
+    mf_online_request *oreq = mf_online_request_new();
+    static const char *const orefs[] = {"pv:a", "od:y"};
+    mf_error err;
+    if (mf_online_request_set_features(oreq, orefs, 2, &err) != MF_OK)
+        failure("setting the on-demand features: %s", err.message);
+    mf_online_request_set_full_feature_names(oreq, 1);
     mf_online_response *resp = mf_online_response_new();
     static __thread int64_t last[2][K + 1];
     memset(last, 0, sizeof last);
-    for (long i = 0; !atomic_load(&stop); i++) read_once(req[i % 2], resp, &seed, last);
+    for (long i = 0; !atomic_load(&stop); i++) {
+        if (i % 3 == 2) read_odfv_once(oreq, resp, &seed);
+        else read_once(req[i % 3], resp, &seed, last);
+    }
     mf_online_request_free(req[0]);
     mf_online_request_free(req[1]);
+    mf_online_request_free(oreq);
     mf_online_response_free(resp);
     return NULL;
 }
@@ -447,6 +505,7 @@ static void run_threads(bool kill_redis) {
     atomic_store(&down, 0);
     atomic_store(&n_failures, 0);
     n_reads = n_cells = n_pushes = n_writes = n_applies = n_churn = n_down_errors = 0;
+    n_transformed = 0;
     memset(started, 0, sizeof started);
     mf_error err;
     if (mf_store_open(repo, NULL, &store, &err) != MF_OK) {
@@ -482,12 +541,13 @@ static void run_threads(bool kill_redis) {
     for (size_t i = 0; i < nt; i++) pthread_join(th[i], NULL);
     mf_store_close(store);
     store = NULL;
-    printf("#   %ld reads (%ld cells checked), %ld pushes, %ld writes, %ld applies in the "
-           "process and %ld by another, %ld short-lived threads, %ld calls refused while the "
-           "store was down\n",
-           (long)n_reads, (long)n_cells, (long)n_pushes, (long)n_writes, (long)n_applies, applies,
-           (long)n_churn, (long)n_down_errors);
+    printf("#   %ld reads (%ld cells checked, %ld on-demand outputs), %ld pushes, %ld writes, "
+           "%ld applies in the process and %ld by another, %ld short-lived threads, %ld calls "
+           "refused while the store was down\n",
+           (long)n_reads, (long)n_cells, (long)n_transformed, (long)n_pushes, (long)n_writes,
+           (long)n_applies, applies, (long)n_churn, (long)n_down_errors);
     CHECK(atomic_load(&n_failures) == 0);
+    CHECK(n_transformed > 0);
     CHECK(applies >= 1);
     CHECK(n_reads > 0 && n_pushes > 0 && n_writes > 0 && n_applies > 0 && n_churn > 0);
     if (kill_redis) CHECK(n_down_errors > 0);
