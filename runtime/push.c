@@ -324,10 +324,11 @@ static int prepare_written(mf_store *store, const mf__snapshot *snap, const mf_e
                     snprintf(want, sizeof want, "a valid %s", mf__dtype_name(f->dtype));
                     rc = mf__df_err(df, bad, err, f->name, t, len, want);
                 }
-                in[nreq] = (mf__tf_input){f->name, &req[nreq]};
                 nreq++;
             }
         }
+        /* the inputs only now: req moved while it grew */
+        for (size_t k = 0; k < nreq; k++) in[k] = (mf__tf_input){req[k].name, &req[k]};
         if (rc == MF_OK) {
             p->wr = mf__xrealloc(p->wr, (p->nwr + 1) * sizeof *p->wr);
             written *wv = &p->wr[p->nwr++];
