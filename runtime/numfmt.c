@@ -366,14 +366,15 @@ typedef struct big {
     int n; /* words in use; w[n-1] != 0 unless n == 0 */
 } big;
 
-static void big_mul(big *b, uint32_t f) {
-    uint64_t carry = 0;
+/* b *= f, for f < 2^64. */
+static void big_mul(big *b, uint64_t f) {
+    unsigned __int128 carry = 0;
     for (int i = 0; i < b->n; i++) {
-        carry += (uint64_t)b->w[i] * f;
+        carry += (unsigned __int128)b->w[i] * f;
         b->w[i] = (uint32_t)carry;
         carry >>= 32;
     }
-    if (carry) b->w[b->n++] = (uint32_t)carry;
+    for (; carry; carry >>= 32) b->w[b->n++] = (uint32_t)carry;
 }
 
 /* b /= f, rounding down; true when the division was not exact. */
@@ -427,13 +428,19 @@ static bool big_shr(big *b, int s) {
     return lost;
 }
 
-/* floor(x * 2^e2 * 10^k), which must be below 2^64 (x < 2^58, |k| <= 350);
- * *exact tells whether nothing was cut off. */
-static uint64_t big_scale(uint64_t x, int e2, int k, bool *exact) {
-    big b = {{(uint32_t)x, (uint32_t)(x >> 32)}, x >> 32 ? 2 : 1};
+/* 5^k for k >= 0, else 1 (then big_scale divides). */
+static void big_pow5(big *b, int k) {
+    b->w[0] = 1, b->n = 1;
+    for (int r = k; r > 0; r -= 27) big_mul(b, POW5_64[r < 27 ? r : 27]);
+}
+
+/* floor(x * 2^e2 * 10^k), which must be below 2^64 (x < 2^58, |k| <= 350),
+ * with p5 = big_pow5(k); *exact tells whether nothing was cut off. */
+static uint64_t big_scale(const big *p5, uint64_t x, int e2, int k, bool *exact) {
+    big b = *p5;
     bool lost = false;
-    /* 10^k = 5^k * 2^k: multiply by 5^k, or divide by 5^-k last */
-    for (int r = k; r > 0; r -= 13) big_mul(&b, (uint32_t)POW5_64[r < 13 ? r : 13]);
+    /* 10^k = 5^k * 2^k: times 5^k (p5), or divided by 5^-k last */
+    big_mul(&b, x);
     int s = e2 + k;
     if (s > 0) big_shl(&b, s);
     if (s < 0) lost |= big_shr(&b, -s);
@@ -454,10 +461,16 @@ static size_t format_exact(bool neg, uint64_t c, int q, bool narrow, int p0,
     /* v scaled to 18 digits (N), its interval's bounds (lo, hi) */
     bool ex, lo_ex, hi_ex;
     int k = 17 - X;
-    uint64_t N = big_scale(c << 2, q - 2, k, &ex);
-    if (N >= POW10[18]) k--, N = big_scale(c << 2, q - 2, k, &ex);
-    uint64_t lo = big_scale((c << 2) - 2 + narrow, q - 2, k, &lo_ex);
-    uint64_t hi = big_scale((c << 2) + 2, q - 2, k, &hi_ex);
+    big p5;
+    big_pow5(&p5, k);
+    uint64_t N = big_scale(&p5, c << 2, q - 2, k, &ex);
+    if (N >= POW10[18]) { /* 19 digits: v's exponent is X + 1 */
+        ex &= N % 10 == 0;
+        N /= 10;
+        if (k-- > 0) big_div(&p5, 5);
+    }
+    uint64_t lo = big_scale(&p5, (c << 2) - 2 + narrow, q - 2, k, &lo_ex);
+    uint64_t hi = big_scale(&p5, (c << 2) + 2, q - 2, k, &hi_ex);
 
     for (int P = p0;; P++) {
         /* R_P = N rounded to P digits, half to even on an exact tie */
