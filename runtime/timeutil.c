@@ -8,11 +8,11 @@
  * once per cell of multi-million-row CSV files, and the libc ones depend on
  * the TZ environment).
  *
- * It also holds the scalar parsers and formatters of mf_values.h (integers,
- * floating point, booleans), shared by CSV reading, CSV writing and type
- * inference. Numbers are read in the "C" locale whatever the process locale
- * is; the common short decimals take an exact fast path, everything else
- * goes through strtod_l/strtof_l.
+ * It also holds the scalar parsers of mf_values.h (integers, floating
+ * point, booleans), shared by CSV reading and type inference. Numbers are
+ * read in the "C" locale whatever the process locale is; the common short
+ * decimals take an exact fast path, everything else goes through
+ * strtod_l/strtof_l. Numbers are written by numfmt.c.
  *
  * Nothing here allocates (except one "C" locale object, created on first
  * use and kept for the life of the process).
@@ -426,126 +426,4 @@ int mf__parse_float(const char *s, size_t len, float *out) {
 #endif
     }
     return parse_slow(s, len, NULL, out);
-}
-
-/* Write the integer v (|v| < 10^18) in decimal. */
-static size_t format_integer(int64_t v, char *buf) {
-    char tmp[24], *p = tmp + sizeof tmp;
-    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-    do *--p = (char)('0' + u % 10);
-    while (u /= 10);
-    if (v < 0) *--p = '-';
-    size_t n = (size_t)(tmp + sizeof tmp - p);
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    return n;
-}
-
-/* Special values shared by double and float: returns the length written,
- * or 0 when v is an ordinary nonzero number. */
-static size_t format_special(double v, char *buf) {
-    const char *t = isnan(v)   ? "nan"
-                    : isinf(v) ? (v < 0 ? "-inf" : "inf")
-                    : v == 0   ? (signbit(v) ? "-0" : "0")
-                               : NULL;
-    if (!t) return 0;
-    size_t n = strlen(t);
-    memcpy(buf, t, n + 1);
-    return n;
-}
-
-/* snprintf("%.*g") in the "C" locale. */
-static size_t format_g(double v, int prec, char *buf) {
-    locale_t loc = c_locale(), old = loc ? uselocale(loc) : (locale_t)0;
-    int n = snprintf(buf, MF__NUM_BUFLEN, "%.*g", prec, v);
-    if (loc) uselocale(old);
-    return (size_t)n;
-}
-
-/* Fast path for decimals in fixed notation, where %g would not use an
- * exponent ([1e-4, lim)): the fewest fractional digits k such that
- * n / 10^k reads back as v. n and 10^k are exact doubles (|n| < 2^53,
- * k <= 22) and IEEE division rounds correctly, so n / 10^k is exactly what
- * strtod makes of the text; n is tried at +-1 of round(v * 10^k) because
- * that product is itself rounded. Digits beyond the shortest are never
- * written: the first k that works is the shortest, and its text is what
- * %.Pg writes for the shortest P. Returns 0 when the value is not covered
- * (the caller then uses snprintf). */
-static size_t format_fixed(double v, double lim, int max_k, bool as_float, char *buf) {
-    const double *p10 = pow10_d;
-    double a = fabs(v);
-    if (!(a >= 1e-4 && a < lim)) return 0;
-    for (int k = 1; k <= max_k; k++) {
-        double scaled = a * p10[k];
-        if (scaled >= 9007199254740992.0) return 0;
-        int64_t c = (int64_t)(scaled + 0.5), best = 0;
-        /* a * 10^k exactly, as hi + lo (fma gives the product's rounding
-         * error), so that distances to n compare exactly */
-        double lo_part = fma(a, p10[k], -scaled), best_d = 0;
-        for (int64_t n = c - 1; n <= c + 1; n++) {
-            if (n <= 0) continue;
-            double back = (double)n / p10[k];
-            if (as_float ? (float)back != (float)a : back != a) continue;
-            /* of several that read back, the nearest (what %g rounds to) */
-            double d = fabs(((double)n - scaled) - lo_part);
-            /* an exact tie goes to the even digit, as printf rounds */
-            if (!best || d < best_d || (d == best_d && n % 2 == 0)) best = n, best_d = d;
-        }
-        if (best) {
-            int64_t n = best;
-            /* digits of n with a point before the last k */
-            char dig[24];
-            int nd = 0;
-            for (int64_t x = n; x; x /= 10) dig[nd++] = (char)('0' + x % 10);
-            size_t len = 0;
-            if (v < 0) buf[len++] = '-';
-            if (nd <= k) {
-                buf[len++] = '0';
-                buf[len++] = '.';
-                for (int z = 0; z < k - nd; z++) buf[len++] = '0';
-                while (nd) buf[len++] = dig[--nd];
-            } else {
-                while (nd > k) buf[len++] = dig[--nd];
-                buf[len++] = '.';
-                while (nd) buf[len++] = dig[--nd];
-            }
-            buf[len] = '\0';
-            return len;
-        }
-    }
-    return 0;
-}
-
-size_t mf__format_double(double v, char *buf) {
-    size_t n = format_special(v, buf);
-    if (n) return n;
-    /* Integers below 10^15 are what %.15g writes them as, and exact. */
-    if (fabs(v) < 1e15 && v == (double)(int64_t)v)
-        return format_integer((int64_t)v, buf);
-    if ((n = format_fixed(v, 1e15, 22, false, buf)) != 0) return n;
-    for (int prec = 15; prec < 17; prec++) {
-        double back;
-        n = format_g(v, prec, buf);
-        if (mf__parse_double(buf, n, &back) == 0 && back == v) return n;
-    }
-    return format_g(v, 17, buf);
-}
-
-size_t mf__format_float(float v, char *buf) {
-    size_t n = format_special(v, buf);
-    if (n) return n;
-    if (fabsf(v) < 1e6f && v == (float)(int32_t)v)
-        return format_integer((int64_t)v, buf);
-    /* the decimal fast path, confirmed by the exact float parser (going
-     * through double can round twice) */
-    if ((n = format_fixed(v, 1e6, 14, true, buf)) != 0) {
-        float back;
-        if (mf__parse_float(buf, n, &back) == 0 && back == v) return n;
-    }
-    for (int prec = 6; prec < 9; prec++) {
-        float back;
-        n = format_g(v, prec, buf);
-        if (mf__parse_float(buf, n, &back) == 0 && back == v) return n;
-    }
-    return format_g(v, 9, buf);
 }
