@@ -1,5 +1,6 @@
 /*
- * mf_values.h — scalar text parsing and formatting (timeutil.c).
+ * mf_values.h — scalar text parsing (timeutil.c) and number formatting
+ * (numfmt.c).
  *
  * The one place where moonfeast turns cell text into numbers and booleans
  * and numbers back into text; CSV reading, CSV writing and type inference
