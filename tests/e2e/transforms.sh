@@ -170,54 +170,67 @@ on_demand_feature_view {
   end,
 }
 EOF
-r "$MF" apply
-expect_rc "apply on-demand views written to the online store" 0
-r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v driver_hourly_stats_fresh
-expect_rc "materialize the view they are written from" 0
-r "$MF" get-online-features -e driver_id=1001 -e driver_id=1002 -e driver_id=9999 \
-    -f fresh_scaled:conv_x100 -f fresh_scaled:trips_x2 -f fresh_scaled_read:conv_x100 \
-    -f fresh_scaled_read:trips_x2 -f driver_hourly_stats_fresh:conv_rate --full-feature-names
-expect_rc "read the written view" 0
-printf '%s' "$OUT" >w.json
-vals=$(grep -o '"values":\[[^]]*\]' w.json | sed -e 's/"values":\[//' -e 's/\]//')
-w1=$(printf '%s\n' "$vals" | sed -n 2p) w2=$(printf '%s\n' "$vals" | sed -n 3p)
-# written views are read as views (request order); computed outputs come last
-r1=$(printf '%s\n' "$vals" | sed -n 5p) r2=$(printf '%s\n' "$vals" | sed -n 6p)
-check "materialize wrote the outputs: the same as computed when read" \
-    test "$w1 $w2" = "$r1 $r2" -a -n "$(printf '%s' "$w1" | grep -v '^null')"
-check "an entity with no row: NOT_FOUND, as for a view" grep -q \
-    '"statuses":\["[A-Z_]*","[A-Z_]*","NOT_FOUND"\],"event_timestamps":\["2025-01-05T23:45:00Z"' w.json
-r "$MF" get-online-features -e driver_id=1001 -f fresh_plus:plus
-check "with request data: not written by materialize" grep -q '"values":\[null\],"statuses":\["NOT_FOUND"\]' "$WORK/.out"
+written_case() { # STORE
+    st=$1
+    r "$MF" apply
+    expect_rc "$st: apply on-demand views written to the online store" 0
+    r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v driver_hourly_stats_fresh
+    expect_rc "$st: materialize the view they are written from" 0
+    r "$MF" get-online-features -e driver_id=1001 -e driver_id=1002 -e driver_id=9999 \
+        -f fresh_scaled:conv_x100 -f fresh_scaled:trips_x2 -f fresh_scaled_read:conv_x100 \
+        -f fresh_scaled_read:trips_x2 -f driver_hourly_stats_fresh:conv_rate --full-feature-names
+    expect_rc "$st: read the written view" 0
+    printf '%s' "$OUT" >w.json
+    vals=$(grep -o '"values":\[[^]]*\]' w.json | sed -e 's/"values":\[//' -e 's/\]//')
+    w1=$(printf '%s\n' "$vals" | sed -n 2p) w2=$(printf '%s\n' "$vals" | sed -n 3p)
+    # written views are read as views (request order); computed outputs come last
+    r1=$(printf '%s\n' "$vals" | sed -n 5p) r2=$(printf '%s\n' "$vals" | sed -n 6p)
+    check "$st: materialize wrote the outputs: the same as computed when read" \
+        test "$w1 $w2" = "$r1 $r2" -a -n "$(printf '%s' "$w1" | grep -v '^null')"
+    check "$st: an entity with no row: NOT_FOUND, as for a view" grep -q \
+        '"statuses":\["[A-Z_]*","[A-Z_]*","NOT_FOUND"\],"event_timestamps":\["2025-01-05T23:45:00Z"' w.json
+    r "$MF" get-online-features -e driver_id=1001 -f fresh_plus:plus
+    check "$st: with request data: not written by materialize" grep -q '"values":\[null\],"statuses":\["NOT_FOUND"\]' "$WORK/.out"
 
-printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips,val_to_add,val_to_add_2\n1001,2025-01-07T00:00:00Z,2025-01-07T00:00:00Z,0.5,0.25,7,100,0\n' >push.csv
-r "$MF" push driver_stats_push_source --file push.csv --to online
-expect_rc "push rows with the request field" 0
-r "$MF" get-online-features -e driver_id=1001 -f fresh_scaled:conv_x100 -f fresh_scaled:trips_x2 \
-    -f fresh_plus:plus
-check "the push wrote both on-demand views" grep -q \
-    '"values":\[50\],"statuses":\["[A-Z_]*"\],"event_timestamps":\["2025-01-07T00:00:00Z"\]},{"values":\[14\],.*{"values":\[100.5\]' "$WORK/.out"
-printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips,val_to_add_2\n1001,2025-01-08T00:00:00Z,,0.5,0.25,7,0\n' >nofield.csv
-r "$MF" push driver_stats_push_source --file nofield.csv --to online
-expect_err "a push without the request field of a written view is refused" 1 \
-    "the rows lack column 'val_to_add' (a request field of on-demand feature view 'fresh_plus'"
-r "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats_fresh:conv_rate
-check "and wrote nothing" grep -q '"event_timestamps":\["1970-01-01T00:00:00Z"\]},{"values":\[0.5\],"statuses":\["[A-Z_]*"\],"event_timestamps":\["2025-01-07T00:00:00Z"' "$WORK/.out"
+    printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips,val_to_add,val_to_add_2\n1001,2025-01-07T00:00:00Z,2025-01-07T00:00:00Z,0.5,0.25,7,100,0\n' >push.csv
+    r "$MF" push driver_stats_push_source --file push.csv --to online
+    expect_rc "$st: push rows with the request field" 0
+    r "$MF" get-online-features -e driver_id=1001 -f fresh_scaled:conv_x100 -f fresh_scaled:trips_x2 \
+        -f fresh_plus:plus
+    check "$st: the push wrote both on-demand views" grep -q \
+        '"values":\[50\],"statuses":\["[A-Z_]*"\],"event_timestamps":\["2025-01-07T00:00:00Z"\]},{"values":\[14\],.*{"values":\[100.5\]' "$WORK/.out"
+    printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips,val_to_add_2\n1001,2025-01-08T00:00:00Z,,0.5,0.25,7,0\n' >nofield.csv
+    r "$MF" push driver_stats_push_source --file nofield.csv --to online
+    expect_err "$st: a push without the request field of a written view is refused" 1 \
+        "the rows lack column 'val_to_add' (a request field of on-demand feature view 'fresh_plus'"
+    r "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats_fresh:conv_rate
+    check "$st: and wrote nothing" grep -q '"event_timestamps":\["1970-01-01T00:00:00Z"\]},{"values":\[0.5\],"statuses":\["[A-Z_]*"\],"event_timestamps":\["2025-01-07T00:00:00Z"' "$WORK/.out"
 
-printf 'driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips,val_to_add,val_to_add_2\n1002,2025-01-09T00:00:00Z,0.75,0.5,3,1,0\n' >direct.csv
-r "$MF" write-to-online-store fresh_plus --file direct.csv
-expect_rc "a direct write to a written on-demand view" 0
-r "$MF" get-online-features -e driver_id=1002 -f fresh_plus:plus
-check "the direct write computed and stored it" grep -q '"values":\[1.75\]' "$WORK/.out"
-r "$MF" write-to-online-store transformed_conv_rate --file direct.csv
-expect_err "a direct write to an on-demand view computed when read is refused" 1 \
-    "on-demand feature view 'transformed_conv_rate' is not written to the online store"
+    printf 'driver_id,event_timestamp,conv_rate,acc_rate,avg_daily_trips,val_to_add,val_to_add_2\n1002,2025-01-09T00:00:00Z,0.75,0.5,3,1,0\n' >direct.csv
+    r "$MF" write-to-online-store fresh_plus --file direct.csv
+    expect_rc "$st: a direct write to a written on-demand view" 0
+    r "$MF" get-online-features -e driver_id=1002 -f fresh_plus:plus
+    check "$st: the direct write computed and stored it" grep -q '"values":\[1.75\]' "$WORK/.out"
+    r "$MF" write-to-online-store transformed_conv_rate --file direct.csv
+    expect_err "$st: a direct write to an on-demand view computed when read is refused" 1 \
+        "on-demand feature view 'transformed_conv_rate' is not written to the online store"
 
-r "$MF" delete fresh_plus
-expect_rc "delete a written on-demand view" 0
-r "$MF" apply
-r "$MF" get-online-features -e driver_id=1002 -f fresh_plus:plus
-check "its stored values went with it: NOT_FOUND after apply" grep -q '"values":\[null\],"statuses":\["NOT_FOUND"\]' "$WORK/.out"
+    r "$MF" delete fresh_plus
+    expect_rc "$st: delete a written on-demand view" 0
+    r "$MF" apply
+    r "$MF" get-online-features -e driver_id=1002 -f fresh_plus:plus
+    check "$st: its stored values went with it: NOT_FOUND after apply" grep -q '"values":\[null\],"statuses":\["NOT_FOUND"\]' "$WORK/.out"
+}
+written_case sqlite
+if start_redis; then
+    printf 'project: repo\nregistry: data/registry.db\nonline_store:\n  type: redis\n  connection_string: "127.0.0.1:%s"\n' \
+        "$PORT" >feature_store.yaml
+    written_case redis
+    stop_redis
+    cp sqlite.yaml feature_store.yaml
+else
+    not_ok "redis: a server of the test's own" "$(cat "$WORK/redis/log" 2>/dev/null)"
+fi
 
 cat >written_bad.lua <<'EOF'
 on_demand_feature_view {
