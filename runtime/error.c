@@ -14,6 +14,7 @@
  * once never interleave.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,10 +106,10 @@ void mf__err_prefix(mf_error *err, const char *fmt, ...) {
 /*---- Logging -----------------------------------------------------------------*/
 
 void mf_set_log_level(int level) {
-    __atomic_store_n(&mf__log_level, level, __ATOMIC_RELAXED);
+    atomic_store_explicit(&mf__log_level, level, memory_order_relaxed);
 }
 
-int mf_get_log_level(void) { return __atomic_load_n(&mf__log_level, __ATOMIC_RELAXED); }
+int mf_get_log_level(void) { return atomic_load_explicit(&mf__log_level, memory_order_relaxed); }
 
 void mf_set_log_callback(mf_log_fn fn, void *ud) {
     pthread_rwlock_wrlock(&log_lock);

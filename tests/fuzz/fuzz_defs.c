@@ -58,7 +58,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
     cfg.lua_budget.max_instructions = 1000000;
     cfg.lua_budget.max_memory = 32u << 20;
     cfg.lua_budget.max_ms = 10000;
-    mf__log_level = 0;
+    mf_set_log_level(0);
     return 0;
 }
 

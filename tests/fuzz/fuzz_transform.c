@@ -52,7 +52,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
         int n = snprintf(t, sizeof t, "r%d", i);
         mf__col_push_str(&in_s, t, (size_t)n);
     }
-    mf__log_level = 0;
+    mf_set_log_level(0);
     return 0;
 }
 
