@@ -29,4 +29,11 @@ echo " values are served with status OUTSIDE_MAX_AGE: old, but still returned.)"
 step "moonfeast get-historical-features --entities entities.csv -f driver_hourly_stats:conv_rate -f driver_hourly_stats:avg_daily_trips"
 printf 'driver_id,event_timestamp\n1001,2025-01-02T10:07:00Z\n1002,2025-01-03T00:00:00Z\n1003,2024-12-31T00:00:00Z\n' > entities.csv
 "$MF" get-historical-features --entities entities.csv -f driver_hourly_stats:conv_rate -f driver_hourly_stats:avg_daily_trips
+step "moonfeast get-online-features -e driver_id=1001,val_to_add=10,val_to_add_2=20 --feature-service driver_activity_v1"
+"$MF" get-online-features -e driver_id=1001,val_to_add=10,val_to_add_2=20 --feature-service driver_activity_v1
+echo "(driver_activity_v1 holds the on-demand view transformed_conv_rate: its Lua"
+echo " transform ran on conv_rate and the request fields given beside the key.)"
+step "moonfeast get-historical-features --entities entities_req.csv --feature-service driver_activity_v1"
+printf 'driver_id,event_timestamp,val_to_add,val_to_add_2\n1001,2025-01-02T10:07:00Z,10,20\n1002,2025-01-03T00:00:00Z,1,2\n' > entities_req.csv
+"$MF" get-historical-features --entities entities_req.csv --feature-service driver_activity_v1
 printf '\nThe demo repo is in %s/driver_ranking\n' "$work"
