@@ -41,10 +41,21 @@ static void write_file(const char *path, const void *p, size_t n) {
     if (!f || fwrite(p, 1, n, f) != n || fclose(f) != 0) die("cannot write", path);
 }
 
+static void remove_repo(void) {
+    char p[160];
+    snprintf(p, sizeof p, "%s/data/d.csv", repo);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/data", repo);
+    rmdir(p);
+    unlink(defs_path);
+    rmdir(repo);
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
     (void)argc, (void)argv;
     snprintf(repo, sizeof repo, "/tmp/mf_fuzz_defs_XXXXXX");
     if (!mkdtemp(repo)) die("mkdtemp", repo);
+    atexit(remove_repo);
     char p[160];
     snprintf(p, sizeof p, "%s/data", repo);
     mkdir(p, 0777);
