@@ -31,6 +31,17 @@
  * change the disposition of SIGPIPE: while a call talks to Redis, SIGPIPE
  * is blocked in that thread and one raised meanwhile is discarded, so a
  * server that goes away is an MF_ESTORE error, not the end of the process.
+ *
+ * SQLite. The first mf_store_open (or other use of SQLite by moonfeast) in
+ * a process configures the SQLite library, unless it is already
+ * initialized: mutexes that spin briefly before they sleep (threads reading
+ * one SQLite store at once otherwise wait on each other in the kernel) and
+ * no memory statistics (sqlite3_memory_used() and sqlite3_soft_heap_limit64()
+ * then do nothing). A host that uses SQLite itself and wants its own
+ * configuration calls sqlite3_initialize() before its first mf_store_open;
+ * moonfeast then leaves SQLite as it is and works the same, only slower
+ * with several threads. It must not be using SQLite on another thread
+ * while that first mf_store_open runs (sqlite3_config's own rule).
  */
 #ifndef MOONFEAST_H
 #define MOONFEAST_H

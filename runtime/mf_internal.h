@@ -70,6 +70,12 @@ static inline bool mf__size_add(size_t a, size_t b, size_t *out) {
 /* The MF_ENOMEM error for request-sized work: "<what>: out of memory". */
 int mf__err_nomem(mf_error *err, const char *what, ...) __attribute__((format(printf, 2, 3)));
 
+/* Configure the SQLite library for moonfeast (adaptive mutexes, no memory
+ * statistics) unless it is already initialized; once per process, before
+ * moonfeast's first sqlite3_open (sqlite_setup.c). True when the settings
+ * were applied. */
+bool mf__sqlite_setup(void);
+
 /* Growable byte buffer, always NUL-terminated. */
 typedef struct mf__buf {
     char *data;

@@ -172,6 +172,7 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
     sqlite3 *db = NULL;
     sqlite3_stmt *st = NULL;
     int rc = MF_OK;
+    mf__sqlite_setup();
     if (sqlite3_open_v2(db_path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         rc = mf__err(err, MF_EIO, "cannot open %s: %s", db_path, db ? sqlite3_errmsg(db) : "");
         sqlite3_close(db);

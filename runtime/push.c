@@ -694,6 +694,7 @@ static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
     char *path = mf__path_join(cfg->repo_path, ds->database);
     sqlite3 *db = NULL;
     int rc = MF_OK;
+    mf__sqlite_setup();
     if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
         rc = mf__err(err, MF_EIO, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "");
         sqlite3_close(db);

@@ -459,6 +459,7 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     static uint64_t ids;
     mf__err_clear(err);
     if (opts) mf_set_log_level(opts->log_level);
+    mf__sqlite_setup();
     char *cfg_path = opts && opts->config_file
                          ? mf__xstrdup(opts->config_file)
                          : mf__path_join(repo_path ? repo_path : ".", "feature_store.yaml");

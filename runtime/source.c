@@ -87,6 +87,7 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     char *path = mf__path_join(cfg->repo_path, ds->database);
     s->where = mf__xasprintf("%s (%s %s)", path, ds->table[0] ? "table" : "query",
                              ds->table[0] ? ds->table : ds->query);
+    mf__sqlite_setup();
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
         int rc = mf__err(err, MF_EIO, "cannot open SQLite source %s: %s", path,
                          s->db ? sqlite3_errmsg(s->db) : "out of memory");

@@ -56,6 +56,7 @@ static int db_open(sqlite_store *s, mf_error *err) {
     if (s->db) return MF_OK;
     int rc = mf__mkdirs(s->path, true, err);
     if (rc) return rc;
+    mf__sqlite_setup();
     if (sqlite3_open_v2(s->path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         rc = mf__err(err, MF_ESTORE, "cannot open online store %s: %s", s->path,
