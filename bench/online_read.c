@@ -118,6 +118,11 @@ int main(int argc, char **argv) {
     memset(&x, 0, sizeof x);
     x.nent = nent, x.nfeat = nfeat, x.vseed = vseed;
     int ncont = 2;
+    /* the store first: its first open configures the SQLite library for
+     * the process (mutexes, memory statistics), so that the floor's
+     * connection runs with the same settings as moonfeast's */
+    mf_error err;
+    if (mf_store_open(repo, NULL, &x.store, &err) != MF_OK) die("opening the repo", &err);
     if (strncmp(floor_spec, "sqlite:", 7) == 0) {
         if (fsq_open(&x.sq, floor_spec + 7, "bench", nviews)) return 1;
     } else if (strncmp(floor_spec, "redis:", 6) == 0) {
@@ -138,8 +143,6 @@ int main(int argc, char **argv) {
         return 2;
     }
 
-    mf_error err;
-    if (mf_store_open(repo, NULL, &x.store, &err) != MF_OK) die("opening the repo", &err);
     x.nrefs = (size_t)nviews * (size_t)nfeat;
     char **refs = mfb_xmalloc(x.nrefs * sizeof *refs);
     for (int v = 0; v < nviews; v++)

@@ -16,7 +16,9 @@
  *
  * floor: the same threads, each with its own connection to the store's
  * SQLite file and the statement moonfeast prepares (floor_read.h: one
- * point SELECT per call, nothing decoded). How well SQLite itself scales
+ * point SELECT per call, nothing decoded), opened after the store, so
+ * with the SQLite configuration moonfeast's first mf_store_open sets
+ * (adaptive mutexes, no memory statistics). How well SQLite itself scales
  * on this machine bounds how well moonfeast can.
  *
  * cpu: the same threads, each counting in a loop of its own (a "call" is
