@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mf_internal.h"
+#include "mf_server.h"
 
 /*---- Global options and errors ---------------------------------------------*/
 
@@ -78,6 +79,7 @@ static const char *const main_help =
     "  get-online-features        read the latest values (JSON)\n"
     "  push SOURCE                push rows to a push source\n"
     "  write-to-online-store VIEW write rows to a view's online store\n"
+    "  serve                      the HTTP feature server (Feast's JSON API)\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
     "  version                    print the version\n";
@@ -106,6 +108,24 @@ static const cmd_help helps[] = {
                  "online data.\n"},
     {"registry-dump", "Usage: moonfeast registry-dump\n\nPrint the whole registry as JSON.\n"},
     {"version", "Usage: moonfeast version\n\nPrint the version.\n"},
+    {"serve",
+     "Usage: moonfeast serve [-h HOST] [-p PORT] [--threads N] [--registry-ttl SECONDS]\n"
+     "                       [--key FILE --cert FILE] [--no-access-log] [--max-body BYTES]\n\n"
+     "Serve Feast's HTTP JSON API: POST /get-online-features, /push,\n"
+     "/write-to-online-store, /materialize, /materialize-incremental (?async=true),\n"
+     "GET /health, /metrics. Defaults come from feature_server in\n"
+     "feature_store.yaml; the options override them.\n\n"
+     "  -h, --host HOST         address to listen on (default 127.0.0.1)\n"
+     "  -p, --port PORT         port (default 6566; 0 picks a free one)\n"
+     "  --threads N             worker threads (default: one per CPU)\n"
+     "  --registry-ttl SECONDS  refresh the registry this often (0: on SIGHUP only;\n"
+     "                          default registry.cache_ttl_seconds)\n"
+     "  --key FILE --cert FILE  serve HTTPS with this PEM key and certificate\n"
+     "  --no-access-log         no access log lines on stderr\n"
+     "  --max-body BYTES        largest request body (default 67108864)\n\n"
+     "SIGHUP refreshes the registry; SIGTERM or SIGINT stop accepting, finish the\n"
+     "requests in flight and exit 0. Auth, limits and TLS in feature_store.yaml:\n"
+     "see docs/http-api.md.\n"},
     {"list", "Usage: moonfeast KIND list [--tags KEY:VALUE ...]\n\n"
              "List the registered objects of one kind, sorted by name. Every --tags\n"
              "filter must match.\n"},
@@ -664,6 +684,65 @@ static int cmd_push(const cli *c, int argc, char **argv, bool push) {
     return r ? report(&err) : 0;
 }
 
+/* A decimal integer argument in [min, max]. */
+static int int_arg(const char *opt, const char *v, long long min, long long max, long long *out) {
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno || x < min || x > max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "serve: %s takes a whole number from %lld to %lld, not '%%s'",
+                 opt, min, max);
+        return usage_error(msg, v);
+    }
+    *out = x;
+    return 0;
+}
+
+static int cmd_serve(const cli *c, int argc, char **argv) {
+    const char *host = NULL, *key = NULL, *cert = NULL;
+    long long port = -1, threads = -1, ttl = -1, max_body = -1;
+    bool no_log = false;
+    int rc = 0;
+    for (int i = 0; i < argc && !rc; i++) {
+        bool missing = false;
+        const char *v;
+        if ((v = opt_value(argc, argv, &i, "--host", "-h", &missing))) host = v;
+        else if ((v = opt_value(argc, argv, &i, "--port", "-p", &missing)))
+            rc = int_arg("--port", v, 0, 65535, &port);
+        else if ((v = opt_value(argc, argv, &i, "--threads", NULL, &missing)))
+            rc = int_arg("--threads", v, 1, 1024, &threads);
+        else if ((v = opt_value(argc, argv, &i, "--registry-ttl", NULL, &missing)))
+            rc = int_arg("--registry-ttl", v, 0, 1000000000000LL, &ttl);
+        else if ((v = opt_value(argc, argv, &i, "--max-body", NULL, &missing)))
+            rc = int_arg("--max-body", v, 1024, 1LL << 32, &max_body);
+        else if ((v = opt_value(argc, argv, &i, "--key", NULL, &missing))) key = v;
+        else if ((v = opt_value(argc, argv, &i, "--cert", NULL, &missing))) cert = v;
+        else if (!strcmp(argv[i], "--no-access-log")) no_log = true;
+        else if (missing) rc = usage_error("serve: %s needs a value", argv[i]);
+        else rc = usage_error("serve: unexpected argument '%s'", argv[i]);
+    }
+    if (!rc && !key != !cert) rc = usage_error("serve: give --key and --cert together%s", "");
+    if (rc) return rc;
+    mf_error err;
+    mf_store *s = NULL;
+    int r = open_store(c, &s, &err);
+    if (r) return report(&err);
+    const mf__config *cfg = mf__store_config(s);
+    mf__server_config sc = cfg->server;
+    if (host) sc.host = (char *)host;
+    if (port >= 0) sc.port = (int)port;
+    if (threads > 0) sc.threads = (int)threads;
+    if (ttl >= 0) sc.registry_ttl_seconds = ttl;
+    if (sc.registry_ttl_seconds < 0) sc.registry_ttl_seconds = cfg->registry_cache_ttl_seconds;
+    if (max_body > 0) sc.max_body_bytes = max_body;
+    if (no_log) sc.access_log = false;
+    if (key) sc.tls_key = (char *)key, sc.tls_cert = (char *)cert;
+    r = mf__serve(s, &sc, &err);
+    mf_store_close(s);
+    return r ? report(&err) : 0;
+}
+
 static int cmd_lua_test(int argc, char **argv) {
     if (argc < 1) return usage_error("lua-test: expected FILE...%s", "");
     int failed = 0;
@@ -725,7 +804,14 @@ int main(int argc, char **argv) {
     char **cargv = argv + optind + 1;
     mf__log_level = c.log_level;
 
-    if (wants_help(cargc, cargv)) {
+    /* serve takes -h HOST: only --help asks for its help */
+    bool help = strcmp(cmd, "serve") == 0
+                    ? (cargc > 0 && strcmp(cargv[0], "--help") == 0) ||
+                          (cargc == 1 && strcmp(cargv[0], "-h") == 0)
+                    : wants_help(cargc, cargv);
+    for (int i = 0; strcmp(cmd, "serve") == 0 && i < cargc && !help; i++)
+        help = strcmp(cargv[i], "--help") == 0;
+    if (help) {
         const char *h = help_for(cmd);
         for (int k = 0; !h && k < MF_KIND_COUNT; k++)
             if (strcmp(cmd, kind_cmd[k]) == 0)
@@ -753,6 +839,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "push") == 0) return cmd_push(&c, cargc, cargv, true);
     if (strcmp(cmd, "write-to-online-store") == 0) return cmd_push(&c, cargc, cargv, false);
     if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
+    if (strcmp(cmd, "serve") == 0) return cmd_serve(&c, cargc, cargv);
     if (strcmp(cmd, "version") == 0) {
         int u = no_args("version", cargc, cargv);
         if (u) return u;

@@ -4,8 +4,9 @@
  * The file is loaded whole with libyaml's document API and walked one
  * section at a time (project, provider, registry, online_store,
  * offline_store, entity_key_serialization_version, feature_server, lua; see
- * docs/config.md). Every value is a scalar or a flat mapping of
- * scalars, so the walk never goes deeper than two levels whatever the input.
+ * docs/config.md). Every value is a scalar or a flat mapping of scalars,
+ * except feature_server.auth.tokens (a list of flat mappings), so the walk
+ * never goes deeper than four levels whatever the input.
  *
  * Rules kept here and nowhere else:
  *   - `${VAR}` in any scalar value is replaced from the environment; an unset
@@ -543,22 +544,138 @@ static int parse_ek_version(cfg_parse *P, const yaml_node_t *val, mf__config *cf
     return MF_OK;
 }
 
+/* The value of `key` as true or false. */
+static int get_bool(cfg_parse *P, const yaml_node_t *n, const char *key, bool *out) {
+    char *s = NULL;
+    int rc = get_string(P, n, key, &s);
+    if (rc) return rc;
+    if (!strcmp(s, "true")) *out = true;
+    else if (!strcmp(s, "false")) *out = false;
+    else rc = key_err(P, n, key, "expected true or false, got '%.80s'", s);
+    free(s);
+    return rc;
+}
+
+/* feature_server.auth: {tokens: [{token: T, role: read|write|admin}, ...]}.
+ * Tokens must differ: two equal tokens with different roles would make
+ * the role depend on their order. */
+static int parse_auth(cfg_parse *P, yaml_node_t *val, mf__server_config *sc) {
+    if (val->type != YAML_MAPPING_NODE)
+        return key_err(P, val, "feature_server.auth", "expected a mapping, got %s",
+                       kind_name(val));
+    cfg_slot s[] = {{"tokens", 0, NULL, NULL}};
+    int rc = map_collect(P, val, "feature_server.auth", s, MF__ARRAY_LEN(s));
+    if (rc) return rc;
+    if (!s[0].val)
+        return loc_err(P, node_line(val), "missing required key 'feature_server.auth.tokens'");
+    yaml_node_t *seq = s[0].val;
+    if (seq->type != YAML_SEQUENCE_NODE)
+        return key_err(P, seq, "feature_server.auth.tokens", "expected a list, got %s",
+                       kind_name(seq));
+    size_t n = (size_t)(seq->data.sequence.items.top - seq->data.sequence.items.start);
+    if (!n)
+        return key_err(P, seq, "feature_server.auth.tokens",
+                       "the list is empty: give at least one token, or leave auth out");
+    sc->tokens = mf__xcalloc(n, sizeof *sc->tokens);
+    for (size_t i = 0; i < n; i++) {
+        char key[64];
+        snprintf(key, sizeof key, "feature_server.auth.tokens[%zu]", i);
+        yaml_node_t *item = yaml_document_get_node(P->doc, seq->data.sequence.items.start[i]);
+        if (!item) return loc_err(P, node_line(seq), "malformed list");
+        if (item->type != YAML_MAPPING_NODE)
+            return key_err(P, item, key, "expected a mapping {token, role}, got %s",
+                           kind_name(item));
+        cfg_slot t[] = {{"token", 0, NULL, NULL}, {"role", 0, NULL, NULL}};
+        if ((rc = map_collect(P, item, key, t, MF__ARRAY_LEN(t)))) return rc;
+        if (!t[0].val || !t[1].val)
+            return loc_err(P, node_line(item), "missing required key '%s.%s'", key,
+                           t[0].val ? "role" : "token");
+        char sub[96], *tok = NULL, *role = NULL;
+        snprintf(sub, sizeof sub, "%s.token", key);
+        if ((rc = get_string(P, t[0].val, sub, &tok))) return rc;
+        sc->tokens[sc->n_tokens++].token = tok;
+        for (const char *c = tok; *c; c++)
+            if ((unsigned char)*c <= ' ' || (unsigned char)*c >= 0x7f)
+                return key_err(P, t[0].val, sub,
+                               "a token is printable ASCII without spaces (it travels in an "
+                               "HTTP header)");
+        for (size_t j = 0; j + 1 < sc->n_tokens; j++)
+            if (!strcmp(sc->tokens[j].token, tok))
+                return key_err(P, t[0].val, sub, "the same token as tokens[%zu]", j);
+        snprintf(sub, sizeof sub, "%s.role", key);
+        if ((rc = get_string(P, t[1].val, sub, &role))) return rc;
+        mf__role r = !strcmp(role, "read")    ? MF__ROLE_READ
+                     : !strcmp(role, "write") ? MF__ROLE_WRITE
+                     : !strcmp(role, "admin") ? MF__ROLE_ADMIN
+                                              : (mf__role)0;
+        if (!r) rc = key_err(P, t[1].val, sub, "expected read, write or admin, got '%.80s'", role);
+        free(role);
+        if (rc) return rc;
+        sc->tokens[sc->n_tokens - 1].role = r;
+    }
+    return MF_OK;
+}
+
 static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     if (val->type != YAML_MAPPING_NODE)
         return key_err(P, val, "feature_server", "expected a mapping, got %s",
                        kind_name(val));
-    cfg_slot s[] = {{"port", 0, NULL, NULL}, {"host", 0, NULL, NULL}};
+    enum { PORT, HOST, THREADS, TTL, BODY, ROWS, HEADER, CONNS, TIMEOUT, LOG, METRICS,
+           KEY, CERT, AUTH };
+    cfg_slot s[] = {{"port", 0, NULL, NULL},
+                    {"host", 0, NULL, NULL},
+                    {"threads", 0, NULL, NULL},
+                    {"registry_ttl_seconds", 0, NULL, NULL},
+                    {"max_body_bytes", 0, NULL, NULL},
+                    {"max_entity_rows", 0, NULL, NULL},
+                    {"max_header_bytes", 0, NULL, NULL},
+                    {"max_connections", 0, NULL, NULL},
+                    {"request_timeout_seconds", 0, NULL, NULL},
+                    {"access_log", 0, NULL, NULL},
+                    {"metrics_public", 0, NULL, NULL},
+                    {"tls_key", 0, NULL, NULL},
+                    {"tls_cert", 0, NULL, NULL},
+                    {"auth", 0, NULL, NULL}};
     int rc = map_collect(P, val, "feature_server", s, MF__ARRAY_LEN(s));
     if (rc) return rc;
-    int64_t port = cfg->feature_server_port;
-    if (s[0].val && (rc = get_int(P, s[0].val, "feature_server.port", 1, 65535, &port)))
+    mf__server_config *sc = &cfg->server;
+    int64_t port = sc->port, threads = sc->threads;
+    if ((s[PORT].val && (rc = get_int(P, s[PORT].val, "feature_server.port", 0, 65535, &port))) ||
+        (s[THREADS].val &&
+         (rc = get_int(P, s[THREADS].val, "feature_server.threads", 1, 1024, &threads))) ||
+        (s[TTL].val && (rc = get_int(P, s[TTL].val, "feature_server.registry_ttl_seconds", 0,
+                                     MAX_SECONDS, &sc->registry_ttl_seconds))) ||
+        (s[BODY].val && (rc = get_int(P, s[BODY].val, "feature_server.max_body_bytes", 1024,
+                                      INT64_C(1) << 32, &sc->max_body_bytes))) ||
+        (s[ROWS].val && (rc = get_int(P, s[ROWS].val, "feature_server.max_entity_rows", 1,
+                                      INT64_C(100000000), &sc->max_entity_rows))) ||
+        (s[HEADER].val && (rc = get_int(P, s[HEADER].val, "feature_server.max_header_bytes",
+                                        4096, INT64_C(1) << 24, &sc->max_header_bytes))) ||
+        (s[CONNS].val && (rc = get_int(P, s[CONNS].val, "feature_server.max_connections", 1,
+                                       65536, &sc->max_connections))) ||
+        (s[TIMEOUT].val &&
+         (rc = get_int(P, s[TIMEOUT].val, "feature_server.request_timeout_seconds", 1, 86400,
+                       &sc->request_timeout_seconds))) ||
+        (s[LOG].val && (rc = get_bool(P, s[LOG].val, "feature_server.access_log",
+                                      &sc->access_log))) ||
+        (s[METRICS].val && (rc = get_bool(P, s[METRICS].val, "feature_server.metrics_public",
+                                          &sc->metrics_public))))
         return rc;
-    if (s[1].val) {
+    sc->port = (int)port;
+    sc->threads = (int)threads;
+    if (s[HOST].val) {
         char *host = NULL;
-        if ((rc = get_string(P, s[1].val, "feature_server.host", &host))) return rc;
-        set_str(&cfg->feature_server_host, host);
+        if ((rc = get_string(P, s[HOST].val, "feature_server.host", &host))) return rc;
+        set_str(&sc->host, host);
     }
-    cfg->feature_server_port = (int)port;
+    if (!s[KEY].val != !s[CERT].val)
+        return loc_err(P, node_line(val), "feature_server: give tls_key and tls_cert together "
+                       "(TLS needs both)");
+    if (s[KEY].val &&
+        ((rc = get_path(P, s[KEY].val, "feature_server.tls_key", &sc->tls_key)) ||
+         (rc = get_path(P, s[CERT].val, "feature_server.tls_cert", &sc->tls_cert))))
+        return rc;
+    if (s[AUTH].val && (rc = parse_auth(P, s[AUTH].val, sc))) return rc;
     return MF_OK;
 }
 
@@ -626,8 +743,15 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->transform_budget.max_memory = (size_t)MF__LUA_TRANSFORM_MEMORY_MB << 20;
     cfg->transform_budget.max_ms = MF__LUA_TRANSFORM_MS;
     cfg->entity_key_serialization_version = 3;
-    cfg->feature_server_host = mf__xstrdup("127.0.0.1");
-    cfg->feature_server_port = 6566;
+    cfg->server.host = mf__xstrdup("127.0.0.1");
+    cfg->server.port = 6566;
+    cfg->server.registry_ttl_seconds = -1;
+    cfg->server.max_body_bytes = INT64_C(64) << 20;
+    cfg->server.max_entity_rows = 100000;
+    cfg->server.max_header_bytes = 32768;
+    cfg->server.max_connections = 1024;
+    cfg->server.request_timeout_seconds = 30;
+    cfg->server.access_log = true;
 }
 
 static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
@@ -799,6 +923,10 @@ void mf__config_free(mf__config *cfg) {
     free(cfg->online_module);
     free(cfg->offline_type);
     free(cfg->offline_module);
-    free(cfg->feature_server_host);
+    free(cfg->server.host);
+    free(cfg->server.tls_key);
+    free(cfg->server.tls_cert);
+    for (size_t i = 0; i < cfg->server.n_tokens; i++) free(cfg->server.tokens[i].token);
+    free(cfg->server.tokens);
     memset(cfg, 0, sizeof *cfg);
 }

@@ -160,6 +160,33 @@ typedef struct mf__lua_budget {
 #define MF__LUA_TRANSFORM_MEMORY_MB 128
 #define MF__LUA_TRANSFORM_MS 1000
 
+/* Roles of the feature server's bearer tokens, each allowing what the one
+ * before it does and more. */
+typedef enum mf__role { MF__ROLE_READ = 1, MF__ROLE_WRITE = 2, MF__ROLE_ADMIN = 3 } mf__role;
+
+typedef struct mf__auth_token {
+    char *token; /* ${VAR} expanded */
+    mf__role role;
+} mf__auth_token;
+
+/* feature_server: the HTTP server's settings (docs/config.md). */
+typedef struct mf__server_config {
+    char *host;                    /* "127.0.0.1" */
+    int port;                      /* 6566 */
+    int threads;                   /* 0: one per CPU */
+    int64_t registry_ttl_seconds;  /* -1: registry.cache_ttl_seconds */
+    int64_t max_body_bytes;        /* 64 MiB */
+    int64_t max_entity_rows;       /* 100000 */
+    int64_t max_header_bytes;      /* 32 KiB */
+    int64_t max_connections;       /* 1024 */
+    int64_t request_timeout_seconds; /* 30 */
+    bool access_log;               /* true */
+    bool metrics_public;           /* false: /metrics needs a token when auth is on */
+    char *tls_key, *tls_cert;      /* absolute paths, or NULL */
+    mf__auth_token *tokens;        /* auth off when n_tokens is 0 */
+    size_t n_tokens;
+} mf__server_config;
+
 typedef struct mf__config {
     char *config_path;   /* absolute path of feature_store.yaml */
     char *repo_path;     /* absolute directory of the repo */
@@ -187,8 +214,7 @@ typedef struct mf__config {
     int entity_key_serialization_version; /* 3 */
     mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */
     mf__lua_budget transform_budget;      /* lua: {transform_max_instructions, ...} */
-    char *feature_server_host;            /* default "127.0.0.1" */
-    int feature_server_port;              /* default 6566 */
+    mf__server_config server;             /* feature_server: {...} */
 } mf__config;
 
 /* Parse feature_store.yaml at `path` (the repo directory is the file's
@@ -303,6 +329,20 @@ int mf__store_registry_snapshot(mf_store *s, Mf__Registry **out, mf_error *err);
 /* Commit through the store's registry; on success the store's snapshot is
  * reloaded at once, so the next call on any thread sees the commit. */
 int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *err);
+
+/* For a server that refreshes the registry itself (a thread of its own,
+ * SIGHUP): calls never reload on registry_cache_ttl_seconds after this;
+ * commits through the store still do. */
+void mf__store_manual_refresh(mf_store *s);
+/* Reload the registry now. A failure is returned (and logged) while the
+ * current snapshot keeps serving. */
+int mf__store_refresh(mf_store *s, mf_error *err);
+/* The current snapshot's registry version and the wall-clock time it was
+ * loaded (microseconds). */
+int mf__store_snapshot_info(mf_store *s, uint64_t *version, int64_t *loaded_us, mf_error *err);
+/* Whether the store answers: a registry snapshot is loaded and the calling
+ * thread's online-store connection answers a trivial request. */
+int mf__store_health(mf_store *s, mf_error *err);
 
 /* A registry snapshot: immutable, reference-counted, indexed by name for
  * the store's project, with a generation number unique in the process. A
@@ -423,6 +463,8 @@ typedef struct mf__online_vt {
      * one round trip. NULL: the caller calls read for each. */
     int (*read_many)(mf__online *s, const char *project, mf__read_batch *b,
                      size_t n, mf_error *err);
+    /* Whether the store answers (a trivial query; Redis: PING). */
+    int (*ping)(mf__online *s, mf_error *err);
     void (*close)(mf__online *s);
 } mf__online_vt;
 

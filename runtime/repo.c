@@ -65,6 +65,7 @@ struct mf__snapshot {
                       must not slow the reads of gen by others */
     char pad_[64 - sizeof(uint64_t)];
     uint64_t gen;
+    int64_t loaded_us; /* wall clock of the load */
     Mf__Registry *reg;
     char *project;
     struct {
@@ -106,6 +107,7 @@ static mf__snapshot *snapshot_new(Mf__Registry *reg, const char *project) {
     mf__snapshot *sn = mf__xcalloc(1, sizeof *sn);
     sn->refs = 1;
     sn->gen = next_gen();
+    sn->loaded_us = mf__now_us();
     sn->reg = reg;
     sn->project = mf__xstrdup(project);
     for (int k = 0; k < MF_KIND_COUNT; k++) {
@@ -206,6 +208,7 @@ struct mf_store {
     mf__snapshot *snap;       /* current, one pin; NULL before the first load */
     uint64_t snap_gen;        /* atomic: snap's generation, 0 = none */
     int64_t refresh_at;       /* atomic: coarse monotonic µs of the next reload; INT64_MAX never */
+    bool manual_refresh;      /* atomic: no reload on ttl; mf__store_refresh only */
     /* workers (workers_mu) */
     mf__worker *workers;
     int releasing; /* workers exiting threads took and still release */
@@ -374,10 +377,19 @@ static bool refresh_due(mf_store *s) {
 /* Load the registry and install it as the current snapshot; load_mu held.
  * A failure with a snapshot to keep serving is logged and returns MF_OK;
  * with none it is the caller's error. */
-static int reload(mf_store *s, mf_error *err) {
-    int64_t ttl = mf__secs_to_us_sat(s->cfg.registry_cache_ttl_seconds);
+static int reload_ex(mf_store *s, mf_error *err, mf_error *failed);
+
+static int reload(mf_store *s, mf_error *err) { return reload_ex(s, err, NULL); }
+
+/* reload, also giving a failure that keeps the current snapshot serving
+ * in *failed (when not NULL): its rc, else MF_OK. */
+static int reload_ex(mf_store *s, mf_error *err, mf_error *failed) {
+    int64_t ttl = __atomic_load_n(&s->manual_refresh, __ATOMIC_RELAXED)
+                      ? 0
+                      : mf__secs_to_us_sat(s->cfg.registry_cache_ttl_seconds);
     Mf__Registry *reg;
     mf_error e;
+    if (failed) failed->code = MF_OK;
     int rc = s->registry->vt->load(s->registry, &reg, &e);
     int64_t now = mf__mono_coarse_us();
     if (rc == MF_OK) {
@@ -396,8 +408,10 @@ static int reload(mf_store *s, mf_error *err) {
         if (err) *err = e;
         return rc;
     }
+    if (failed) *failed = e;
     int64_t retry = ttl > 0 ? ttl : 1000000;
-    __atomic_store_n(&s->refresh_at, mf__sub_sat(now, -retry), __ATOMIC_RELAXED);
+    if (!__atomic_load_n(&s->manual_refresh, __ATOMIC_RELAXED))
+        __atomic_store_n(&s->refresh_at, mf__sub_sat(now, -retry), __ATOMIC_RELAXED);
     mf__log(MF_LOG_WARNING, "the registry could not be reloaded (%s); the store keeps serving "
             "registry version %llu, and tries again in %lld s", e.message,
             (unsigned long long)s->snap->reg->version, (long long)(retry / 1000000));
@@ -434,6 +448,44 @@ static int current(mf_store *s, mf__worker *w, mf__snapshot **out, mf_error *err
     }
     *out = c;
     return MF_OK;
+}
+
+void mf__store_manual_refresh(mf_store *s) {
+    __atomic_store_n(&s->manual_refresh, true, __ATOMIC_RELAXED);
+    __atomic_store_n(&s->refresh_at, INT64_MAX, __ATOMIC_RELAXED);
+}
+
+int mf__store_refresh(mf_store *s, mf_error *err) {
+    mf_error failed;
+    pthread_mutex_lock(&s->load_mu);
+    int rc = reload_ex(s, err, &failed);
+    pthread_mutex_unlock(&s->load_mu);
+    if (rc == MF_OK && failed.code != MF_OK) {
+        if (err) *err = failed;
+        rc = failed.code;
+    }
+    return rc;
+}
+
+int mf__store_snapshot_info(mf_store *s, uint64_t *version, int64_t *loaded_us, mf_error *err) {
+    mf__snapshot *sn;
+    int rc = mf__store_pin(s, &sn, err);
+    if (rc) return rc;
+    *version = sn->reg->version;
+    *loaded_us = sn->loaded_us;
+    mf__snapshot_unpin(sn);
+    return MF_OK;
+}
+
+int mf__store_health(mf_store *s, mf_error *err) {
+    mf__snapshot *sn;
+    int rc = mf__store_pin(s, &sn, err);
+    if (rc) return rc;
+    mf__snapshot_unpin(sn);
+    mf__worker *w;
+    struct mf__online *on;
+    if ((rc = mf__store_worker(s, &w, err)) || (rc = mf__worker_online(w, &on, err))) return rc;
+    return on->vt->ping(on, err);
 }
 
 int mf__store_pin(mf_store *s, mf__snapshot **out, mf_error *err) {

@@ -1393,9 +1393,22 @@ static void rd_close(mf__online *base) {
     free(s);
 }
 
+static int ping_op(redis_store *s, void *ud, mf_error *err) {
+    MF__UNUSED(ud);
+    const char *argv[1] = {"PING"};
+    size_t lens[1] = {4};
+    redisReply *r = command(s, 1, argv, lens, "PING", false, err);
+    if (!r) return MF_ESTORE;
+    freeReplyObject(r);
+    return MF_OK;
+}
+
+static int rd_ping(mf__online *base, mf_error *err) {
+    return run_op((redis_store *)base, ping_op, NULL, err);
+}
+
 static const mf__online_vt redis_vt = {"redis", rd_update, rd_teardown, rd_write, rd_read,
-                                       rd_read_many,
-                                       rd_close};
+                                       rd_read_many, rd_ping, rd_close};
 
 /*---- Opening ---------------------------------------------------------------*/
 

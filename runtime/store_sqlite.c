@@ -419,8 +419,16 @@ static void sq_close(mf__online *base) {
     free(s);
 }
 
+/* Opening the database and reading its schema: a database that cannot be
+ * opened or read fails here. */
+static int sq_ping(mf__online *base, mf_error *err) {
+    sqlite_store *s = (sqlite_store *)base;
+    int rc = db_open(s, err);
+    return rc ? rc : exec(s, "SELECT count(*) FROM sqlite_master", err);
+}
+
 static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read, NULL,
-                                        sq_close};
+                                        sq_ping, sq_close};
 
 int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err) {
     MF__UNUSED(err);

@@ -1,0 +1,1132 @@
+/*
+ * server.c — the feature server's request handling: routing, bearer-token
+ * auth, Feast's JSON request bodies, the calls on the store, error bodies
+ * and the metrics. No sockets here (server_mhd.c has them): the fuzz
+ * target and the tests call mf__server_handle directly.
+ *
+ * Bodies are parsed with Jansson (strict: invalid UTF-8, NUL in strings,
+ * duplicate keys, trailing data and nesting past its limit are refused).
+ * Fields moonfeast has no use for are ignored, as Feast's server ignores
+ * them; a known field of the wrong type is a 422 naming it.
+ *
+ * Statuses: 400 for a body that is not a JSON object, 401/403 for auth,
+ * 404/405 for paths and methods, 409 for a materialization already running
+ * for a view, 413 for too much (body, entity rows, memory), 422 for a
+ * well-formed body that asks for something wrong (a missing or mistyped
+ * field, an unknown name, a missing join key, a failing transform), 503
+ * when the online store or the registry fails, 500 for moonfeast's own
+ * faults.
+ */
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <jansson.h>
+
+#include "mf_server.h"
+#include "mf_values.h"
+
+/*---- Routing ----------------------------------------------------------------*/
+
+static const char *const ep_paths[MF__EP_COUNT] = {
+    "/get-online-features", "/push", "/write-to-online-store", "/materialize",
+    "/materialize-incremental", "/health", "/metrics", "other"};
+
+mf__endpoint mf__server_route(const char *path) {
+    for (int i = 0; i < MF__EP_OTHER; i++)
+        if (!strcmp(path, ep_paths[i])) return (mf__endpoint)i;
+    return MF__EP_OTHER;
+}
+
+const char *mf__server_ep_path(mf__endpoint ep) {
+    return ep < MF__EP_COUNT ? ep_paths[ep] : "other";
+}
+
+/*---- Metrics -----------------------------------------------------------------*/
+
+/* Statuses the server answers with (anything else counts as 500). */
+static const int statuses[] = {200, 202, 400, 401, 403, 404, 405, 408, 409,
+                               413, 422, 431, 500, 503};
+#define N_STATUS MF__ARRAY_LEN(statuses)
+
+/* Error codes of error bodies. */
+static const char *const err_codes[] = {
+    "invalid_json", "invalid_request", "unknown_object", "bad_data", "transform_error",
+    "limit_exceeded", "unauthorized", "forbidden", "not_found", "method_not_allowed",
+    "request_timeout", "conflict", "payload_too_large", "too_many_rows",
+    "header_too_large", "unavailable", "internal"};
+#define N_CODES MF__ARRAY_LEN(err_codes)
+
+/* Latency buckets, microseconds (Prometheus `le` in seconds). */
+static const int64_t buckets_us[] = {50,    100,    250,    500,    1000,    2500,   5000,
+                                     10000, 25000,  50000,  100000, 250000,  500000, 1000000,
+                                     2500000, 10000000};
+#define N_BUCKETS MF__ARRAY_LEN(buckets_us)
+
+typedef struct ep_metrics {
+    uint64_t by_status[N_STATUS];
+    uint64_t by_code[N_CODES];
+    uint64_t bucket[N_BUCKETS + 1]; /* last: +Inf only */
+    uint64_t sum_us;
+    uint64_t count;
+} ep_metrics;
+
+/*---- The server ----------------------------------------------------------------*/
+
+/* A materialization running for some views ("*": all of them). */
+typedef struct mat_claim {
+    char **views;
+    size_t n;
+    struct mat_claim *next;
+} mat_claim;
+
+struct mf__server {
+    mf_store *store;
+    mf__server_config sc; /* borrowed strings */
+    ep_metrics ep[MF__EP_COUNT]; /* atomic counters */
+    uint64_t entity_rows, values_served, store_errors, transform_errors, refresh_failures;
+    /* materializations: the views they hold, and the background jobs */
+    pthread_mutex_t mat_mu;
+    pthread_cond_t mat_cv;
+    mat_claim *claims;
+    int jobs; /* background jobs running */
+};
+
+#define ADD(p, v) __atomic_add_fetch((p), (v), __ATOMIC_RELAXED)
+#define LOAD(p) __atomic_load_n((p), __ATOMIC_RELAXED)
+
+int mf__server_new(mf_store *store, const mf__server_config *sc, mf__server **out,
+                   mf_error *err) {
+    MF__UNUSED(err);
+    mf__server *srv = mf__xcalloc(1, sizeof *srv);
+    srv->store = store;
+    srv->sc = *sc;
+    pthread_mutex_init(&srv->mat_mu, NULL);
+    pthread_cond_init(&srv->mat_cv, NULL);
+    *out = srv;
+    return MF_OK;
+}
+
+void mf__server_free(mf__server *srv) {
+    if (!srv) return;
+    pthread_mutex_lock(&srv->mat_mu);
+    if (srv->jobs) mf__log(MF_LOG_INFO, "waiting for %d materialization(s) to finish", srv->jobs);
+    while (srv->jobs) pthread_cond_wait(&srv->mat_cv, &srv->mat_mu);
+    pthread_mutex_unlock(&srv->mat_mu);
+    pthread_mutex_destroy(&srv->mat_mu);
+    pthread_cond_destroy(&srv->mat_cv);
+    free(srv);
+}
+
+void mf__server_observe(mf__server *srv, mf__endpoint ep, int status, const char *code,
+                        int64_t duration_us) {
+    if (ep >= MF__EP_COUNT) ep = MF__EP_OTHER;
+    ep_metrics *m = &srv->ep[ep];
+    size_t si = 0;
+    while (si < N_STATUS && statuses[si] != status) si++;
+    if (si == N_STATUS)
+        for (si = 0; statuses[si] != 500; si++) {}
+    ADD(&m->by_status[si], 1);
+    if (code)
+        for (size_t i = 0; i < N_CODES; i++)
+            if (!strcmp(err_codes[i], code)) {
+                ADD(&m->by_code[i], 1);
+                break;
+            }
+    if (duration_us < 0) duration_us = 0;
+    size_t b = 0;
+    while (b < N_BUCKETS && duration_us > buckets_us[b]) b++;
+    ADD(&m->bucket[b], 1);
+    ADD(&m->sum_us, (uint64_t)duration_us);
+    ADD(&m->count, 1);
+}
+
+void mf__server_refresh_failed(mf__server *srv) { ADD(&srv->refresh_failures, 1); }
+
+static void metric_head(mf__buf *b, const char *name, const char *type, const char *help) {
+    mf__buf_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static void render_metrics(mf__server *srv, mf__buf *b) {
+    metric_head(b, "moonfeast_http_requests_total", "counter",
+                "HTTP requests answered, by endpoint and status.");
+    for (int e = 0; e < MF__EP_COUNT; e++)
+        for (size_t s = 0; s < N_STATUS; s++) {
+            uint64_t v = LOAD(&srv->ep[e].by_status[s]);
+            if (v)
+                mf__buf_printf(b, "moonfeast_http_requests_total{endpoint=\"%s\",status=\"%d\"} %llu\n",
+                               ep_paths[e], statuses[s], (unsigned long long)v);
+        }
+    metric_head(b, "moonfeast_http_errors_total", "counter",
+                "HTTP requests answered with an error, by endpoint and error code.");
+    for (int e = 0; e < MF__EP_COUNT; e++)
+        for (size_t c = 0; c < N_CODES; c++) {
+            uint64_t v = LOAD(&srv->ep[e].by_code[c]);
+            if (v)
+                mf__buf_printf(b, "moonfeast_http_errors_total{endpoint=\"%s\",code=\"%s\"} %llu\n",
+                               ep_paths[e], err_codes[c], (unsigned long long)v);
+        }
+    metric_head(b, "moonfeast_http_request_duration_seconds", "histogram",
+                "Time from a request's first byte to its answer's last, by endpoint.");
+    for (int e = 0; e < MF__EP_COUNT; e++) {
+        const ep_metrics *m = &srv->ep[e];
+        uint64_t count = LOAD(&m->count), cum = 0;
+        if (!count) continue;
+        for (size_t k = 0; k < N_BUCKETS; k++) {
+            cum += LOAD(&m->bucket[k]);
+            mf__buf_printf(b, "moonfeast_http_request_duration_seconds_bucket{endpoint=\"%s\","
+                           "le=\"%g\"} %llu\n", ep_paths[e], (double)buckets_us[k] / 1e6,
+                           (unsigned long long)cum);
+        }
+        cum += LOAD(&m->bucket[N_BUCKETS]);
+        mf__buf_printf(b, "moonfeast_http_request_duration_seconds_bucket{endpoint=\"%s\","
+                       "le=\"+Inf\"} %llu\n", ep_paths[e], (unsigned long long)cum);
+        mf__buf_printf(b, "moonfeast_http_request_duration_seconds_sum{endpoint=\"%s\"} %.6f\n",
+                       ep_paths[e], (double)LOAD(&m->sum_us) / 1e6);
+        mf__buf_printf(b, "moonfeast_http_request_duration_seconds_count{endpoint=\"%s\"} %llu\n",
+                       ep_paths[e], (unsigned long long)cum);
+    }
+    struct {
+        const char *name, *help;
+        uint64_t *v;
+    } counters[] = {
+        {"moonfeast_entity_rows_total", "Entity rows answered by /get-online-features.",
+         &srv->entity_rows},
+        {"moonfeast_feature_values_total",
+         "Feature values answered by /get-online-features (rows times features).",
+         &srv->values_served},
+        {"moonfeast_store_errors_total", "Calls that failed in the online store or the registry.",
+         &srv->store_errors},
+        {"moonfeast_transform_errors_total",
+         "Calls that failed in an on-demand transform (raised, wrong output, budget spent).",
+         &srv->transform_errors},
+        {"moonfeast_registry_refresh_failures_total",
+         "Registry refreshes that failed (the previous snapshot kept serving).",
+         &srv->refresh_failures}};
+    for (size_t i = 0; i < MF__ARRAY_LEN(counters); i++) {
+        metric_head(b, counters[i].name, "counter", counters[i].help);
+        mf__buf_printf(b, "%s %llu\n", counters[i].name,
+                       (unsigned long long)LOAD(counters[i].v));
+    }
+    uint64_t version;
+    int64_t loaded;
+    mf_error err;
+    if (mf__store_snapshot_info(srv->store, &version, &loaded, &err) == MF_OK) {
+        metric_head(b, "moonfeast_registry_version", "gauge",
+                    "Version of the registry snapshot being served.");
+        mf__buf_printf(b, "moonfeast_registry_version %llu\n", (unsigned long long)version);
+        metric_head(b, "moonfeast_registry_snapshot_age_seconds", "gauge",
+                    "Seconds since the registry snapshot being served was loaded.");
+        int64_t age = mf__now_us() - loaded;
+        mf__buf_printf(b, "moonfeast_registry_snapshot_age_seconds %.3f\n",
+                       (double)(age < 0 ? 0 : age) / 1e6);
+    }
+}
+
+/*---- Responses -------------------------------------------------------------------*/
+
+static void set_json(mf__http_resp *rs, int status) {
+    rs->status = status;
+    rs->content_type = "application/json";
+}
+
+void mf__server_error(mf__http_resp *rs, int status, const char *code, const char *fmt, ...) {
+    char msg[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    rs->body.len = 0;
+    mf__buf_puts(&rs->body, "{\"error\":{\"code\":");
+    mf__buf_json_str(&rs->body, code, strlen(code));
+    mf__buf_puts(&rs->body, ",\"message\":");
+    mf__buf_json_str(&rs->body, msg, strlen(msg));
+    mf__buf_puts(&rs->body, "}}\n");
+    set_json(rs, status);
+    rs->code = code;
+}
+
+/* The answer to a failed call on the store. */
+static void store_error(mf__server *srv, mf__http_resp *rs, const mf_error *e) {
+    switch (e->code) {
+    case MF_ESTORE:
+    case MF_EREGISTRY:
+    case MF_EIO:
+        ADD(&srv->store_errors, 1);
+        mf__server_error(rs, 503, "unavailable", "%s", e->message);
+        return;
+    case MF_ELUA:
+        ADD(&srv->transform_errors, 1);
+        mf__server_error(rs, 422, "transform_error", "%s", e->message);
+        return;
+    case MF_ELIMIT:
+        ADD(&srv->transform_errors, 1);
+        mf__server_error(rs, 422, "limit_exceeded", "%s", e->message);
+        return;
+    case MF_ENOMEM:
+        mf__server_error(rs, 413, "payload_too_large", "%s", e->message);
+        return;
+    case MF_ENOTFOUND:
+        mf__server_error(rs, 422, "unknown_object", "%s", e->message);
+        return;
+    case MF_EDATA:
+        mf__server_error(rs, 422, "bad_data", "%s", e->message);
+        return;
+    case MF_EREQUEST:
+    case MF_EUSAGE:
+    case MF_EDEF:
+        mf__server_error(rs, 422, "invalid_request", "%s", e->message);
+        return;
+    default:
+        mf__server_error(rs, 500, "internal", "%s", e->message);
+        return;
+    }
+}
+
+/*---- Auth --------------------------------------------------------------------------*/
+
+/* Compare a presented token with a configured one in time that depends
+ * only on the configured token's length. */
+static bool token_eq(const char *given, size_t glen, const char *want) {
+    size_t wlen = strlen(want);
+    volatile unsigned char diff = (unsigned char)(glen != wlen);
+    for (size_t i = 0; i < wlen; i++)
+        diff |= (unsigned char)(want[i] ^ (glen ? given[i % glen] : 0));
+    return diff == 0;
+}
+
+/* The role a request's Authorization header grants: 0 for none (no
+ * header, not a bearer token, an unknown token). Every configured token is
+ * compared, whichever matches. */
+static int role_of(const mf__server *srv, const char *auth) {
+    if (!auth) return 0;
+    while (*auth == ' ' || *auth == '\t') auth++;
+    if (strncasecmp(auth, "Bearer", 6) != 0 || (auth[6] != ' ' && auth[6] != '\t')) return 0;
+    const char *t = auth + 7;
+    while (*t == ' ' || *t == '\t') t++;
+    size_t len = strlen(t);
+    while (len && (t[len - 1] == ' ' || t[len - 1] == '\t')) len--;
+    int role = 0;
+    for (size_t i = 0; i < srv->sc.n_tokens; i++) {
+        bool eq = token_eq(t, len, srv->sc.tokens[i].token);
+        role |= eq ? (int)srv->sc.tokens[i].role : 0;
+    }
+    return role;
+}
+
+static const char *role_name(int r) {
+    return r == MF__ROLE_ADMIN ? "admin" : r == MF__ROLE_WRITE ? "write" : "read";
+}
+
+/*---- JSON bodies ---------------------------------------------------------------------*/
+
+/* Parse the body as a JSON object; on failure the response is set. */
+static json_t *parse_body(const mf__http_req *rq, mf__http_resp *rs) {
+    if (!rq->body_len) {
+        mf__server_error(rs, 400, "invalid_json", "the request body is empty: expected a JSON object");
+        return NULL;
+    }
+    json_error_t je;
+    json_t *root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        mf__server_error(rs, 400, "invalid_json", "the body is not valid JSON: %s (line %d, column %d)",
+                         je.text, je.line, je.column);
+        return NULL;
+    }
+    if (!json_is_object(root)) {
+        json_decref(root);
+        mf__server_error(rs, 400, "invalid_json", "the body must be a JSON object");
+        return NULL;
+    }
+    return root;
+}
+
+static const char *json_kind(const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    default: return "null";
+    }
+}
+
+/* Optional string field: NULL when absent or null. -1 (response set) on a
+ * wrong type. */
+static int opt_string(const json_t *obj, const char *key, const char **out, mf__http_resp *rs) {
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_string(v)) {
+        mf__server_error(rs, 422, "invalid_request", "'%s' must be a string, got %s", key,
+                         json_kind(v));
+        return -1;
+    }
+    *out = json_string_value(v);
+    return 0;
+}
+
+static int req_string(const json_t *obj, const char *key, const char **out, mf__http_resp *rs) {
+    if (opt_string(obj, key, out, rs)) return -1;
+    if (!*out || !**out) {
+        mf__server_error(rs, 422, "invalid_request", "'%s' is required: a non-empty string", key);
+        return -1;
+    }
+    return 0;
+}
+
+/* A boolean field, read as Feast's server (pydantic, lax) reads one:
+ * true/false, 0/1, or the strings true/false, 1/0, yes/no, on/off, t/f,
+ * y/n in any case. */
+static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf__http_resp *rs) {
+    static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
+    static const char *const no[] = {"false", "0", "no", "off", "f", "n"};
+    const json_t *v = json_object_get(obj, key);
+    *out = def;
+    if (!v || json_is_null(v)) return 0;
+    if (json_is_boolean(v)) {
+        *out = json_is_true(v);
+        return 0;
+    }
+    if (json_is_integer(v) && (json_integer_value(v) == 0 || json_integer_value(v) == 1)) {
+        *out = json_integer_value(v) == 1;
+        return 0;
+    }
+    if (json_is_string(v))
+        for (size_t i = 0; i < MF__ARRAY_LEN(yes); i++) {
+            if (!strcasecmp(json_string_value(v), yes[i])) return *out = true, 0;
+            if (!strcasecmp(json_string_value(v), no[i])) return *out = false, 0;
+        }
+    mf__server_error(rs, 422, "invalid_request", "'%s' must be true or false, got %s", key,
+                     json_kind(v));
+    return -1;
+}
+
+/* Optional list of non-empty strings: *n = 0 and *out = NULL when absent
+ * or null. *out is allocated (strings borrowed from obj). */
+static int opt_strings(const json_t *obj, const char *key, const char ***out, size_t *n,
+                       mf__http_resp *rs) {
+    const json_t *v = json_object_get(obj, key);
+    *out = NULL;
+    *n = 0;
+    if (!v || json_is_null(v)) return 0;
+    if (!json_is_array(v)) {
+        mf__server_error(rs, 422, "invalid_request", "'%s' must be a list of strings, got %s",
+                         key, json_kind(v));
+        return -1;
+    }
+    size_t len = json_array_size(v);
+    const char **a = mf__try_calloc(len ? len : 1, sizeof *a);
+    if (!a) {
+        mf__server_error(rs, 413, "payload_too_large", "'%s': %zu names", key, len);
+        return -1;
+    }
+    for (size_t i = 0; i < len; i++) {
+        const json_t *e = json_array_get(v, i);
+        if (!json_is_string(e) || !json_string_length(e)) {
+            mf__server_error(rs, 422, "invalid_request",
+                             "'%s'[%zu] must be a non-empty string, got %s", key, i,
+                             json_is_string(e) ? "an empty string" : json_kind(e));
+            free(a);
+            return -1;
+        }
+        a[i] = json_string_value(e);
+    }
+    *out = a;
+    *n = len;
+    return 0;
+}
+
+/* One column of a column map ("entities", "df"): its values as int64 when
+ * every one is an integer, else as text (NULL for null). */
+typedef struct jcol {
+    const char *name;
+    bool ints;
+    int64_t *iv;
+    const char **tv;
+} jcol;
+
+typedef struct jcols {
+    jcol *c;
+    size_t n, nrows;
+    mf__buf text;   /* numbers and lists as text, NUL-separated */
+    char **dumped;  /* json_dumps results to free */
+    size_t ndumped;
+} jcols;
+
+static void jcols_free(jcols *j) {
+    for (size_t i = 0; i < j->n; i++) {
+        free(j->c[i].iv);
+        free(j->c[i].tv);
+    }
+    free(j->c);
+    for (size_t i = 0; i < j->ndumped; i++) free(j->dumped[i]);
+    free(j->dumped);
+    mf__buf_free(&j->text);
+    memset(j, 0, sizeof *j);
+}
+
+/* Read field `key` of obj, a map of equally long lists, into *j. At most
+ * max_rows rows. -1 with the response set on error. */
+static int read_columns_in(const json_t *m, const char *key, int64_t max_rows, jcols *j,
+                           mf__http_resp *rs);
+
+/* A copy of column map m whose single values (not lists) are repeated
+ * down the column, as pandas.DataFrame(dict) does with Feast's "df": the
+ * length is that of the lists. NULL with rs set when there is no list. */
+static json_t *broadcast(const json_t *m, const char *key, int64_t max_rows, mf__http_resp *rs) {
+    const char *name;
+    const json_t *v;
+    size_t nrows = 0;
+    bool have = false;
+    json_object_foreach((json_t *)m, name, v) {
+        if (json_is_array(v)) {
+            nrows = json_array_size(v);
+            have = true;
+            break;
+        }
+    }
+    if (!have) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "'%s' needs at least one column given as a list of values", key);
+        return NULL;
+    }
+    if ((int64_t)nrows > max_rows) {
+        mf__server_error(rs, 413, "too_many_rows",
+                         "'%s' has %zu rows; this server takes at most %lld per request "
+                         "(feature_server.max_entity_rows)", key, nrows, (long long)max_rows);
+        return NULL;
+    }
+    json_t *out = json_object();
+    json_object_foreach((json_t *)m, name, v) {
+        if (json_is_array(v) || json_is_object(v)) {
+            json_object_set(out, name, (json_t *)v);
+            continue;
+        }
+        json_t *a = json_array();
+        for (size_t i = 0; i < nrows; i++) json_array_append(a, (json_t *)v);
+        json_object_set_new(out, name, a);
+    }
+    return out;
+}
+
+static int read_columns(const json_t *obj, const char *key, int64_t max_rows, bool scalars,
+                        jcols *j, mf__http_resp *rs) {
+    memset(j, 0, sizeof *j);
+    const json_t *m = json_object_get(obj, key);
+    if (!scalars || !m || !json_is_object(m) || !json_object_size(m))
+        return read_columns_in(m, key, max_rows, j, rs);
+    json_t *b = broadcast(m, key, max_rows, rs);
+    if (!b) return -1;
+    int rc = read_columns_in(b, key, max_rows, j, rs);
+    /* strings and dumped lists stay alive through obj: the copies only
+     * hold references to obj's values */
+    json_decref(b);
+    return rc;
+}
+
+static int read_columns_in(const json_t *m, const char *key, int64_t max_rows, jcols *j,
+                           mf__http_resp *rs) {
+    if (!m || json_is_null(m)) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "'%s' is required: an object of columns, {\"name\": [values...]}", key);
+        return -1;
+    }
+    if (!json_is_object(m)) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "'%s' must be an object of columns, {\"name\": [values...]}, got %s", key,
+                         json_kind(m));
+        return -1;
+    }
+    size_t ncols = json_object_size(m);
+    if (!ncols) {
+        mf__server_error(rs, 422, "invalid_request", "'%s' has no columns", key);
+        return -1;
+    }
+    j->c = mf__xcalloc(ncols, sizeof *j->c);
+    const char *name;
+    const json_t *arr;
+    size_t nrows = 0;
+    /* first pass: shapes; numbers' text offsets go in j->text */
+    json_object_foreach((json_t *)m, name, arr) {
+        if (!name[0]) {
+            mf__server_error(rs, 422, "invalid_request", "'%s' has a column with an empty name", key);
+            return -1;
+        }
+        if (!json_is_array(arr)) {
+            mf__server_error(rs, 422, "invalid_request",
+                             "'%s.%s' must be a list of values, got %s", key, name, json_kind(arr));
+            return -1;
+        }
+        size_t len = json_array_size(arr);
+        if (j->n == 0) {
+            nrows = len;
+            if ((int64_t)nrows > max_rows) {
+                mf__server_error(rs, 413, "too_many_rows",
+                                 "'%s' has %zu rows; this server takes at most %lld per request "
+                                 "(feature_server.max_entity_rows)", key, nrows,
+                                 (long long)max_rows);
+                return -1;
+            }
+        } else if (len != nrows) {
+            mf__server_error(rs, 422, "invalid_request",
+                             "'%s': column '%s' has %zu values, column '%s' has %zu: every "
+                             "column needs the same number", key, name, len, j->c[0].name, nrows);
+            return -1;
+        }
+        jcol *c = &j->c[j->n++];
+        c->name = name;
+        c->ints = true;
+        for (size_t i = 0; i < len && c->ints; i++)
+            c->ints = json_is_integer(json_array_get(arr, i));
+        if (c->ints) {
+            c->iv = mf__try_malloc((len ? len : 1) * sizeof *c->iv);
+            if (!c->iv) goto nomem;
+            for (size_t i = 0; i < len; i++)
+                c->iv[i] = (int64_t)json_integer_value(json_array_get(arr, i));
+            continue;
+        }
+        c->tv = mf__try_calloc(len ? len : 1, sizeof *c->tv);
+        if (!c->tv) goto nomem;
+        for (size_t i = 0; i < len; i++) {
+            const json_t *v = json_array_get(arr, i);
+            char num[MF__NUM_BUFLEN + 8];
+            const char *text = NULL;
+            size_t off = (size_t)-1;
+            switch (json_typeof(v)) {
+            case JSON_STRING: text = json_string_value(v); break;
+            case JSON_NULL: break;
+            case JSON_TRUE: text = "true"; break;
+            case JSON_FALSE: text = "false"; break;
+            case JSON_INTEGER:
+                snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+                off = j->text.len;
+                break;
+            case JSON_REAL:
+                mf__format_double(json_real_value(v), num);
+                off = j->text.len;
+                break;
+            case JSON_ARRAY: {
+                /* a list value (list features, list request fields) */
+                char *d = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+                if (!d) goto nomem;
+                j->dumped = mf__xrealloc(j->dumped, (j->ndumped + 1) * sizeof *j->dumped);
+                j->dumped[j->ndumped++] = d;
+                text = d;
+                break;
+            }
+            default:
+                mf__server_error(rs, 422, "invalid_request",
+                                 "'%s.%s'[%zu] is an object: a value is a number, a string, "
+                                 "a boolean, a list or null", key, name, i);
+                return -1;
+            }
+            if (off != (size_t)-1) {
+                if (mf__buf_try_reserve(&j->text, strlen(num) + 1)) goto nomem;
+                mf__buf_put(&j->text, num, strlen(num) + 1);
+                /* pointer fixed up below: the buffer may still move */
+                c->tv[i] = (const char *)(uintptr_t)(off + 1);
+                continue;
+            }
+            c->tv[i] = text;
+        }
+    }
+    /* second pass: numbers' offsets into pointers (offset + 1, so that 0
+     * stays null); strings and lists are real pointers, told apart by the
+     * marks kept in a bitmap-free way: re-walk the JSON */
+    {
+        size_t ci = 0;
+        json_object_foreach((json_t *)m, name, arr) {
+            jcol *c = &j->c[ci++];
+            if (c->ints) continue;
+            for (size_t i = 0; i < nrows; i++) {
+                json_type t = json_typeof(json_array_get(arr, i));
+                if (t == JSON_INTEGER || t == JSON_REAL)
+                    c->tv[i] = j->text.data + ((uintptr_t)c->tv[i] - 1);
+            }
+        }
+    }
+    j->nrows = nrows;
+    return 0;
+nomem:
+    mf__server_error(rs, 413, "payload_too_large", "'%s': not enough memory for %zu rows", key,
+                     nrows);
+    return -1;
+}
+
+/*---- /get-online-features ------------------------------------------------------------*/
+
+/* A thread's reusable request objects: a few resolved requests keyed by
+ * their feature list, and one response. */
+#define REQ_CACHE 4
+typedef struct thread_cache {
+    struct {
+        char *key;
+        mf_online_request *req;
+    } slot[REQ_CACHE];
+    unsigned next;
+    mf_online_response *resp;
+} thread_cache;
+
+static pthread_key_t cache_key;
+static pthread_once_t cache_once = PTHREAD_ONCE_INIT;
+
+static void cache_free(void *p) {
+    thread_cache *tc = p;
+    for (int i = 0; i < REQ_CACHE; i++) {
+        free(tc->slot[i].key);
+        mf_online_request_free(tc->slot[i].req);
+    }
+    mf_online_response_free(tc->resp);
+    free(tc);
+}
+
+static void cache_make(void) { pthread_key_create(&cache_key, cache_free); }
+
+static thread_cache *thread_cache_get(void) {
+    pthread_once(&cache_once, cache_make);
+    thread_cache *tc = pthread_getspecific(cache_key);
+    if (!tc) {
+        tc = mf__xcalloc(1, sizeof *tc);
+        tc->resp = mf_online_response_new();
+        pthread_setspecific(cache_key, tc);
+    }
+    return tc;
+}
+
+/* The thread's request for this feature list (set up on a miss). */
+static mf_online_request *request_for(thread_cache *tc, const char *const *refs, size_t n,
+                                      const char *service, bool full, mf_error *err) {
+    mf__buf key;
+    mf__buf_init(&key);
+    mf__buf_putc(&key, full ? 'F' : 'f');
+    if (service) {
+        mf__buf_putc(&key, 's');
+        mf__buf_puts(&key, service);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mf__buf_putc(&key, '\n');
+        mf__buf_puts(&key, refs[i]);
+    }
+    for (int i = 0; i < REQ_CACHE; i++)
+        if (tc->slot[i].key && !strcmp(tc->slot[i].key, key.data)) {
+            mf__buf_free(&key);
+            mf_online_request_clear_entities(tc->slot[i].req);
+            return tc->slot[i].req;
+        }
+    unsigned s = tc->next++ % REQ_CACHE;
+    free(tc->slot[s].key);
+    tc->slot[s].key = NULL;
+    if (!tc->slot[s].req) tc->slot[s].req = mf_online_request_new();
+    mf_online_request *req = tc->slot[s].req;
+    mf_online_request_clear_entities(req);
+    int rc = service ? mf_online_request_set_feature_service(req, service, err)
+                     : mf_online_request_set_features(req, refs, n, err);
+    if (rc) {
+        mf__buf_free(&key);
+        return NULL;
+    }
+    mf_online_request_set_full_feature_names(req, full);
+    tc->slot[s].key = mf__buf_steal(&key);
+    return req;
+}
+
+static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
+    const char **refs = NULL;
+    size_t nrefs = 0;
+    const char *service = NULL;
+    bool full = false;
+    jcols cols;
+    memset(&cols, 0, sizeof cols);
+    if (opt_strings(body, "features", &refs, &nrefs, rs) ||
+        opt_string(body, "feature_service", &service, rs) ||
+        opt_bool(body, "full_feature_names", false, &full, rs))
+        goto out;
+    /* as Feast: a feature service, when given, is used instead of features */
+    if (service && !*service) service = NULL;
+    if (service) nrefs = 0;
+    if (!service && !nrefs) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "give 'features' (a non-empty list of \"view:feature\") or "
+                         "'feature_service'");
+        goto out;
+    }
+    if (read_columns(body, "entities", srv->sc.max_entity_rows, false, &cols, rs)) goto out;
+    thread_cache *tc = thread_cache_get();
+    mf_error e;
+    mf_online_request *req = request_for(tc, (const char *const *)refs, nrefs, service, full, &e);
+    if (!req) {
+        store_error(srv, rs, &e);
+        goto out;
+    }
+    for (size_t i = 0; i < cols.n; i++) {
+        const jcol *c = &cols.c[i];
+        int rc = c->ints ? mf_online_request_add_int64(req, c->name, c->iv, cols.nrows, &e)
+                         : mf_online_request_add_text(req, c->name, c->tv, cols.nrows, &e);
+        if (rc) {
+            store_error(srv, rs, &e);
+            goto out;
+        }
+    }
+    if (mf_get_online_features(srv->store, req, tc->resp, &e)) {
+        store_error(srv, rs, &e);
+        goto out;
+    }
+    size_t len;
+    const char *json = mf_online_response_json(tc->resp, &len);
+    rs->body.len = 0;
+    if (mf__buf_try_reserve(&rs->body, len)) {
+        mf__server_error(rs, 413, "payload_too_large", "the answer (%zu bytes) does not fit in memory",
+                         len);
+        goto out;
+    }
+    mf__buf_put(&rs->body, json, len);
+    set_json(rs, 200);
+    size_t nr = mf_online_response_nrows(tc->resp);
+    ADD(&srv->entity_rows, nr);
+    ADD(&srv->values_served, nr * mf_online_response_ncols(tc->resp));
+out:
+    free(refs);
+    jcols_free(&cols);
+}
+
+/*---- /push and /write-to-online-store ------------------------------------------------*/
+
+/* The "df" of a push or write as an entity frame. NULL with rs set. */
+static mf_entity_df *frame_of(mf__server *srv, json_t *body, mf__http_resp *rs) {
+    jcols cols;
+    if (read_columns(body, "df", srv->sc.max_entity_rows, true, &cols, rs)) {
+        jcols_free(&cols);
+        return NULL;
+    }
+    mf_entity_df *df = mf_entity_df_new(cols.nrows);
+    mf_error e;
+    for (size_t i = 0; i < cols.n; i++) {
+        const jcol *c = &cols.c[i];
+        int rc = c->ints ? mf_entity_df_add_int64(df, c->name, c->iv, NULL, &e)
+                         : mf_entity_df_add_text(df, c->name, c->tv, &e);
+        if (rc) {
+            store_error(srv, rs, &e);
+            mf_entity_df_free(df);
+            df = NULL;
+            break;
+        }
+    }
+    jcols_free(&cols);
+    return df;
+}
+
+static void ok_body(mf__http_resp *rs, int status, const char *json) {
+    rs->body.len = 0;
+    mf__buf_puts(&rs->body, json);
+    mf__buf_putc(&rs->body, '\n');
+    set_json(rs, status);
+}
+
+static void push(mf__server *srv, json_t *body, mf__http_resp *rs) {
+    const char *source, *to;
+    bool transform;
+    if (req_string(body, "push_source_name", &source, rs) || opt_string(body, "to", &to, rs) ||
+        opt_bool(body, "transform_on_write", true, &transform, rs))
+        return;
+    mf_push_to dest;
+    if (!to || !strcmp(to, "online")) dest = MF_PUSH_ONLINE;
+    else if (!strcmp(to, "offline")) dest = MF_PUSH_OFFLINE;
+    else if (!strcmp(to, "online_and_offline")) dest = MF_PUSH_ONLINE_AND_OFFLINE;
+    else {
+        mf__server_error(rs, 422, "invalid_request",
+                         "'to' is \"online\", \"offline\" or \"online_and_offline\", not '%s'", to);
+        return;
+    }
+    mf_entity_df *df = frame_of(srv, body, rs);
+    if (!df) return;
+    mf_error e;
+    if (mf_push(srv->store, source, df, dest, &e)) store_error(srv, rs, &e);
+    else set_json(rs, 200); /* an empty body, as Feast's server */
+    mf_entity_df_free(df);
+}
+
+static void write_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
+    const char *view;
+    bool transform;
+    if (req_string(body, "feature_view_name", &view, rs) ||
+        opt_bool(body, "transform_on_write", true, &transform, rs))
+        return;
+    mf_entity_df *df = frame_of(srv, body, rs);
+    if (!df) return;
+    mf_error e;
+    if (mf_write_to_online_store(srv->store, view, df, &e)) store_error(srv, rs, &e);
+    else ok_body(rs, 200, "null");
+    mf_entity_df_free(df);
+}
+
+/*---- /materialize and /materialize-incremental ----------------------------------------*/
+
+/* Whether claim c holds a view that the views[0..n) (none: all) would. */
+static bool claims_overlap(const mat_claim *c, const char *const *views, size_t n) {
+    if (!c->n || !n) return true;
+    for (size_t i = 0; i < c->n; i++)
+        for (size_t k = 0; k < n; k++)
+            if (!strcmp(c->views[i], views[k])) return true;
+    return false;
+}
+
+/* Claim the views for a materialization; NULL (and the view in *busy) when
+ * one is materializing already. */
+static mat_claim *claim(mf__server *srv, const char *const *views, size_t n, const char **busy) {
+    pthread_mutex_lock(&srv->mat_mu);
+    for (mat_claim *c = srv->claims; c; c = c->next)
+        if (claims_overlap(c, views, n)) {
+            *busy = !n ? (c->n ? c->views[0] : "every view") : !c->n ? views[0] : NULL;
+            if (!*busy)
+                for (size_t i = 0; i < c->n && !*busy; i++)
+                    for (size_t k = 0; k < n; k++)
+                        if (!strcmp(c->views[i], views[k])) {
+                            *busy = views[k];
+                            break;
+                        }
+            pthread_mutex_unlock(&srv->mat_mu);
+            return NULL;
+        }
+    mat_claim *c = mf__xcalloc(1, sizeof *c);
+    c->n = n;
+    c->views = mf__xcalloc(n ? n : 1, sizeof *c->views);
+    for (size_t i = 0; i < n; i++) c->views[i] = mf__xstrdup(views[i]);
+    c->next = srv->claims;
+    srv->claims = c;
+    pthread_mutex_unlock(&srv->mat_mu);
+    return c;
+}
+
+static void unclaim(mf__server *srv, mat_claim *c) {
+    pthread_mutex_lock(&srv->mat_mu);
+    for (mat_claim **p = &srv->claims; *p; p = &(*p)->next)
+        if (*p == c) {
+            *p = c->next;
+            break;
+        }
+    pthread_mutex_unlock(&srv->mat_mu);
+    for (size_t i = 0; i < c->n; i++) free(c->views[i]);
+    free(c->views);
+    free(c);
+}
+
+typedef struct mat_job {
+    mf__server *srv;
+    mat_claim *claim;
+    bool incremental;
+    int64_t start_us, end_us;
+} mat_job;
+
+static int run_materialize(mf__server *srv, const mat_job *j, mf_error *e) {
+    const char *const *views = (const char *const *)j->claim->views;
+    return j->incremental
+               ? mf_materialize_incremental(srv->store, j->end_us, views, j->claim->n, NULL, e)
+               : mf_materialize(srv->store, j->start_us, j->end_us, views, j->claim->n, NULL, e);
+}
+
+static void *mat_thread(void *p) {
+    mat_job *j = p;
+    mf__server *srv = j->srv;
+    mf_error e;
+    int64_t t0 = mf__mono_us();
+    if (run_materialize(srv, j, &e)) {
+        if (e.code == MF_ESTORE || e.code == MF_EREGISTRY || e.code == MF_EIO)
+            ADD(&srv->store_errors, 1);
+        mf__log(MF_LOG_ERROR, "background %s failed: %s",
+                j->incremental ? "materialize-incremental" : "materialize", e.message);
+    } else {
+        mf__log(MF_LOG_INFO, "background %s done in %.3f s",
+                j->incremental ? "materialize-incremental" : "materialize",
+                (double)(mf__mono_us() - t0) / 1e6);
+    }
+    unclaim(srv, j->claim);
+    free(j);
+    pthread_mutex_lock(&srv->mat_mu);
+    srv->jobs--;
+    pthread_cond_broadcast(&srv->mat_cv);
+    pthread_mutex_unlock(&srv->mat_mu);
+    return NULL;
+}
+
+static int req_time(const json_t *body, const char *key, int64_t *us, mf__http_resp *rs) {
+    const char *s;
+    if (req_string(body, key, &s, rs)) return -1;
+    if (mf__ts_parse(s, strlen(s), us)) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "'%s' is not a timestamp: '%.100s' (expected ISO 8601, e.g. "
+                         "\"2021-04-12T10:59:42Z\")", key, s);
+        return -1;
+    }
+    return 0;
+}
+
+static void materialize(mf__server *srv, json_t *body, bool incremental, bool async,
+                        mf__http_resp *rs) {
+    mat_job job = {srv, NULL, incremental, 0, 0};
+    const char **views = NULL;
+    size_t n = 0;
+    if ((!incremental && req_time(body, "start_ts", &job.start_us, rs)) ||
+        req_time(body, "end_ts", &job.end_us, rs) ||
+        opt_strings(body, "feature_views", &views, &n, rs))
+        goto out;
+    if (!incremental && job.start_us > job.end_us) {
+        mf__server_error(rs, 422, "invalid_request", "'start_ts' is after 'end_ts'");
+        goto out;
+    }
+    const char *busy = NULL;
+    job.claim = claim(srv, views, n, &busy);
+    if (!job.claim) {
+        mf__server_error(rs, 409, "conflict",
+                         "a materialization of '%s' is running; try again when it is done", busy);
+        goto out;
+    }
+    if (async) {
+        mat_job *j = mf__xmalloc(sizeof *j);
+        *j = job;
+        pthread_attr_t attr;
+        pthread_t t;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        pthread_mutex_lock(&srv->mat_mu);
+        srv->jobs++;
+        pthread_mutex_unlock(&srv->mat_mu);
+        if (pthread_create(&t, &attr, mat_thread, j) != 0) {
+            pthread_mutex_lock(&srv->mat_mu);
+            srv->jobs--;
+            pthread_mutex_unlock(&srv->mat_mu);
+            unclaim(srv, job.claim);
+            free(j);
+            mf__server_error(rs, 503, "unavailable", "cannot start a thread for the materialization");
+        } else {
+            rs->body.len = 0;
+            mf__buf_puts(&rs->body, "{\"status\":\"accepted\",\"feature_views\":");
+            if (!n) {
+                mf__buf_puts(&rs->body, "null");
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    mf__buf_putc(&rs->body, i ? ',' : '[');
+                    mf__buf_json_str(&rs->body, views[i], strlen(views[i]));
+                }
+                mf__buf_putc(&rs->body, ']');
+            }
+            mf__buf_puts(&rs->body, "}\n");
+            set_json(rs, 202);
+        }
+        pthread_attr_destroy(&attr);
+        goto out;
+    }
+    mf_error e;
+    if (run_materialize(srv, &job, &e)) store_error(srv, rs, &e);
+    else ok_body(rs, 200, "null");
+    unclaim(srv, job.claim);
+out:
+    free(views);
+}
+
+/*---- Dispatch ---------------------------------------------------------------------------*/
+
+static void health(mf__server *srv, mf__http_resp *rs) {
+    mf_error e;
+    if (mf__store_health(srv->store, &e)) {
+        ADD(&srv->store_errors, 1);
+        mf__server_error(rs, 503, "unavailable", "%s", e.message);
+        return;
+    }
+    ok_body(rs, 200, "{\"status\":\"ok\"}");
+}
+
+bool mf__server_precheck(mf__server *srv, const mf__http_req *rq, mf__http_resp *rs) {
+    rs->body.len = 0;
+    if (rs->body.data) rs->body.data[0] = '\0';
+    rs->content_type = "application/json";
+    rs->allow = NULL;
+    rs->www_authenticate = false;
+    rs->code = NULL;
+    mf__endpoint ep = mf__server_route(rq->path);
+    rs->ep = ep;
+    if (ep == MF__EP_OTHER) {
+        mf__server_error(rs, 404, "not_found",
+                         "no endpoint %.200s: the endpoints are POST /get-online-features, "
+                         "/push, /write-to-online-store, /materialize, "
+                         "/materialize-incremental and GET /health, /metrics", rq->path);
+        return true;
+    }
+    bool get = ep == MF__EP_HEALTH || ep == MF__EP_METRICS;
+    const char *want = get ? "GET" : "POST";
+    if (strcmp(rq->method, want) != 0 && !(get && !strcmp(rq->method, "HEAD"))) {
+        rs->allow = get ? "GET, HEAD" : "POST";
+        mf__server_error(rs, 405, "method_not_allowed", "%s takes %s, not %.20s", rq->path, want,
+                         rq->method);
+        return true;
+    }
+    /* auth: /health is open, /metrics when metrics_public */
+    int need = ep == MF__EP_ONLINE                           ? MF__ROLE_READ
+               : ep == MF__EP_PUSH || ep == MF__EP_WRITE     ? MF__ROLE_WRITE
+               : ep == MF__EP_MATERIALIZE || ep == MF__EP_MAT_INC ? MF__ROLE_ADMIN
+               : ep == MF__EP_METRICS && !srv->sc.metrics_public ? MF__ROLE_READ
+                                                                 : 0;
+    if (need && srv->sc.n_tokens) {
+        int role = role_of(srv, rq->authorization);
+        if (!role) {
+            rs->www_authenticate = true;
+            mf__server_error(rs, 401, "unauthorized",
+                             rq->authorization ? "the bearer token is not one of this server's"
+                                               : "this server needs a bearer token: "
+                                                 "Authorization: Bearer <token>");
+            return true;
+        }
+        if (role < need) {
+            mf__server_error(rs, 403, "forbidden", "%s needs a token with the %s role; this one has %s",
+                             rq->path, role_name(need), role_name(role));
+            return true;
+        }
+    }
+    return false;
+}
+
+void mf__server_handle(mf__server *srv, const mf__http_req *rq, mf__http_resp *rs) {
+    if (mf__server_precheck(srv, rq, rs)) return;
+    mf__endpoint ep = rs->ep;
+    if (ep == MF__EP_HEALTH) {
+        health(srv, rs);
+        return;
+    }
+    if (ep == MF__EP_METRICS) {
+        render_metrics(srv, &rs->body);
+        rs->status = 200;
+        rs->content_type = "text/plain; version=0.0.4; charset=utf-8";
+        return;
+    }
+    bool async = false;
+    if (rq->query_async) {
+        if (!strcmp(rq->query_async, "true") || !strcmp(rq->query_async, "1")) async = true;
+        else if (strcmp(rq->query_async, "false") != 0 && strcmp(rq->query_async, "0") != 0) {
+            mf__server_error(rs, 422, "invalid_request", "?async= is true or false, not '%.40s'",
+                             rq->query_async);
+            return;
+        }
+    }
+    if (async && ep != MF__EP_MATERIALIZE && ep != MF__EP_MAT_INC) {
+        mf__server_error(rs, 422, "invalid_request", "?async=true is for /materialize and "
+                         "/materialize-incremental only");
+        return;
+    }
+    json_t *body = parse_body(rq, rs);
+    if (!body) return;
+    switch (ep) {
+    case MF__EP_ONLINE: get_online(srv, body, rs); break;
+    case MF__EP_PUSH: push(srv, body, rs); break;
+    case MF__EP_WRITE: write_online(srv, body, rs); break;
+    case MF__EP_MATERIALIZE: materialize(srv, body, false, async, rs); break;
+    case MF__EP_MAT_INC: materialize(srv, body, true, async, rs); break;
+    default: mf__server_error(rs, 500, "internal", "unrouted endpoint"); break;
+    }
+    json_decref(body);
+}

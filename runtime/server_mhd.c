@@ -1,0 +1,359 @@
+/*
+ * server_mhd.c — `moonfeast serve`: the libmicrohttpd daemon around
+ * server.c's request handling.
+ *
+ * - A pool of `threads` threads, each with its own epoll loop, answers
+ *   requests; every thread uses the one shared mf_store (and so gets its
+ *   own worker: online-store connection, Lua state). Keep-alive is on.
+ * - The body is read into memory up to max_body_bytes (a larger
+ *   Content-Length, or a chunked body that grows past it, is answered 413
+ *   at once); a body still arriving request_timeout_seconds after its
+ *   request began is answered 408; a connection silent that long is
+ *   closed. Routing, method and auth are checked before the body is read.
+ * - The calling thread handles the signals (blocked in every other
+ *   thread): SIGHUP and every registry_ttl_seconds refresh the registry
+ *   (requests go on with the current snapshot meanwhile; a failed refresh
+ *   keeps it); SIGTERM or SIGINT stop accepting, wait for the requests in
+ *   flight (at most request_timeout_seconds) and for background
+ *   materializations, then return.
+ * - Access log lines go to stderr, one write each: time, method, path,
+ *   status, duration in microseconds, response bytes.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "mf_server.h"
+
+typedef struct daemon_ctx {
+    mf__server *srv;
+    const mf__server_config *sc;
+    uint64_t inflight; /* atomic: requests begun and not completed */
+    bool closing;      /* atomic: answers carry Connection: close */
+} daemon_ctx;
+
+/* One request's state (MHD's con_cls). */
+typedef struct req_state {
+    int64_t t0;
+    mf__buf body;
+    bool answered; /* a response is queued */
+    int status;
+    const char *code;
+    size_t bytes;
+    mf__endpoint ep;
+    char method[16];
+    char path[256];
+} req_state;
+
+static void log_mhd(void *cls, const char *fmt, va_list ap) {
+    MF__UNUSED(cls);
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '\r')) msg[--n] = '\0';
+    mf__log(MF_LOG_DEBUG, "http: %s", msg);
+}
+
+static enum MHD_Result queue(daemon_ctx *d, struct MHD_Connection *c, req_state *st,
+                             const mf__http_resp *rs, bool close) {
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(rs->body.len, rs->body.data ? rs->body.data : (char *)"",
+                                        MHD_RESPMEM_MUST_COPY);
+    if (!r) return MHD_NO;
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+    if (rs->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
+    if (rs->www_authenticate)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+    if (close || __atomic_load_n(&d->closing, __ATOMIC_RELAXED))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    enum MHD_Result ret = MHD_queue_response(c, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    st->answered = true;
+    st->status = rs->status;
+    st->code = rs->code;
+    st->bytes = rs->body.len;
+    st->ep = rs->ep;
+    return ret;
+}
+
+/* Answer with an error before the body is read (it is not read then: the
+ * connection closes after the answer). */
+static enum MHD_Result refuse(daemon_ctx *d, struct MHD_Connection *c, req_state *st, int status,
+                              const char *code, const char *msg) {
+    mf__http_resp rs;
+    memset(&rs, 0, sizeof rs);
+    mf__buf_init(&rs.body);
+    mf__server_error(&rs, status, code, "%s", msg);
+    rs.ep = mf__server_route(st->path);
+    enum MHD_Result ret = queue(d, c, st, &rs, true);
+    mf__buf_free(&rs.body);
+    return ret;
+}
+
+static void fill_req(struct MHD_Connection *c, req_state *st, mf__http_req *rq) {
+    rq->method = st->method;
+    rq->path = st->path;
+    rq->query_async = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "async");
+    rq->authorization = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    rq->body = st->body.data ? st->body.data : "";
+    rq->body_len = st->body.len;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size,
+                                  void **con_cls) {
+    MF__UNUSED(version);
+    daemon_ctx *d = cls;
+    req_state *st = *con_cls;
+    if (!st) {
+        st = mf__xcalloc(1, sizeof *st);
+        st->t0 = mf__mono_us();
+        mf__buf_init(&st->body);
+        snprintf(st->method, sizeof st->method, "%s", method);
+        snprintf(st->path, sizeof st->path, "%s", url);
+        *con_cls = st;
+        __atomic_add_fetch(&d->inflight, 1, __ATOMIC_RELAXED);
+        /* route, method and auth before the body */
+        mf__http_req rq;
+        fill_req(c, st, &rq);
+        mf__http_resp rs;
+        memset(&rs, 0, sizeof rs);
+        mf__buf_init(&rs.body);
+        enum MHD_Result ret = MHD_YES;
+        if (mf__server_precheck(d->srv, &rq, &rs)) {
+            ret = queue(d, c, st, &rs, true);
+        } else {
+            const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                         MHD_HTTP_HEADER_CONTENT_LENGTH);
+            char *end = NULL;
+            unsigned long long len = cl ? strtoull(cl, &end, 10) : 0;
+            if (cl && (end == cl || *end || len > (unsigned long long)d->sc->max_body_bytes)) {
+                char msg[200];
+                snprintf(msg, sizeof msg, "the body (%.30s bytes) is larger than this server "
+                         "takes: %lld bytes (feature_server.max_body_bytes, serve --max-body)",
+                         cl, (long long)d->sc->max_body_bytes);
+                ret = refuse(d, c, st, 413, "payload_too_large", msg);
+            }
+        }
+        mf__buf_free(&rs.body);
+        return ret;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (st->answered) return MHD_YES; /* discarded; the connection closes */
+        if (st->body.len + n > (size_t)d->sc->max_body_bytes) {
+            char msg[200];
+            snprintf(msg, sizeof msg, "the body is larger than this server takes: %lld bytes "
+                     "(feature_server.max_body_bytes, serve --max-body)",
+                     (long long)d->sc->max_body_bytes);
+            return refuse(d, c, st, 413, "payload_too_large", msg);
+        }
+        if (mf__mono_us() - st->t0 > d->sc->request_timeout_seconds * 1000000) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "the body took longer than %lld s to arrive "
+                     "(feature_server.request_timeout_seconds)",
+                     (long long)d->sc->request_timeout_seconds);
+            return refuse(d, c, st, 408, "request_timeout", msg);
+        }
+        if (mf__buf_try_reserve(&st->body, n))
+            return refuse(d, c, st, 413, "payload_too_large", "no memory for the body");
+        mf__buf_put(&st->body, upload_data, n);
+        return MHD_YES;
+    }
+    if (st->answered) return MHD_YES;
+    mf__http_req rq;
+    fill_req(c, st, &rq);
+    mf__http_resp rs;
+    memset(&rs, 0, sizeof rs);
+    mf__buf_init(&rs.body);
+    mf__server_handle(d->srv, &rq, &rs);
+    enum MHD_Result ret = queue(d, c, st, &rs, false);
+    mf__buf_free(&rs.body);
+    mf__buf_free(&st->body);
+    return ret;
+}
+
+/* Append s to b with control characters, spaces, quotes and backslashes
+ * as \xNN, so that a log line stays one line and splits on spaces. */
+static void put_clean(mf__buf *b, const char *s) {
+    for (; *s; s++) {
+        unsigned char ch = (unsigned char)*s;
+        if (ch <= ' ' || ch == 0x7f || ch == '"' || ch == '\\') mf__buf_printf(b, "\\x%02x", ch);
+        else mf__buf_putc(b, (char)ch);
+    }
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+                         enum MHD_RequestTerminationCode why) {
+    MF__UNUSED(c);
+    daemon_ctx *d = cls;
+    req_state *st = *con_cls;
+    if (!st) return;
+    *con_cls = NULL;
+    int64_t dur = mf__mono_us() - st->t0;
+    int status = st->answered ? st->status : 0; /* 0: the client went away first */
+    if (st->answered) mf__server_observe(d->srv, st->ep, status, st->code, dur);
+    if (d->sc->access_log) {
+        mf__buf line;
+        mf__buf_init(&line);
+        char ts[40];
+        struct timespec now;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &now);
+        gmtime_r(&now.tv_sec, &tm);
+        strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
+        mf__buf_printf(&line, "%s.%06ldZ ", ts, now.tv_nsec / 1000);
+        put_clean(&line, st->method);
+        mf__buf_putc(&line, ' ');
+        put_clean(&line, st->path);
+        mf__buf_printf(&line, " %d %lld %zu%s\n", status, (long long)dur, st->bytes,
+                       why == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted");
+        ssize_t w = write(2, line.data, line.len);
+        MF__UNUSED(w);
+        mf__buf_free(&line);
+    }
+    mf__buf_free(&st->body);
+    free(st);
+    __atomic_sub_fetch(&d->inflight, 1, __ATOMIC_RELAXED);
+}
+
+/* Read a PEM file whole (for the TLS options). */
+static int read_pem(const char *path, const char *what, char **out, mf_error *err) {
+    size_t len;
+    int rc = mf__read_input(path, 1 << 20, out, &len, err);
+    if (rc) mf__err_prefix(err, "TLS %s", what);
+    return rc;
+}
+
+int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
+    char *key = NULL, *cert = NULL;
+    int rc;
+    if (sc->tls_key) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+            return mf__err(err, MF_EUSAGE, "this libmicrohttpd was built without TLS");
+        if ((rc = read_pem(sc->tls_key, "key", &key, err)) ||
+            (rc = read_pem(sc->tls_cert, "certificate", &cert, err))) {
+            free(key);
+            return rc;
+        }
+    }
+    /* the registry now, so that a broken repo fails before listening */
+    uint64_t version;
+    int64_t loaded;
+    if ((rc = mf__store_snapshot_info(store, &version, &loaded, err))) {
+        free(key);
+        free(cert);
+        return rc;
+    }
+    mf__store_manual_refresh(store);
+    struct addrinfo hints, *ai = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char port[16];
+    snprintf(port, sizeof port, "%d", sc->port);
+    int gai = getaddrinfo(sc->host, port, &hints, &ai);
+    if (gai) {
+        free(key);
+        free(cert);
+        return mf__err(err, MF_EUSAGE, "cannot listen on %s:%d: %s", sc->host, sc->port,
+                       gai_strerror(gai));
+    }
+    mf__server *srv;
+    mf__server_new(store, sc, &srv, err);
+    daemon_ctx d = {srv, sc, 0, false};
+    int threads = sc->threads > 0 ? sc->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0) |
+                     (key ? MHD_USE_TLS : 0);
+    /* the signals go to this thread only: block them before the daemon's
+     * threads are made (they inherit the mask) */
+    sigset_t sigs, old;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    sigaddset(&sigs, SIGHUP);
+    pthread_sigmask(SIG_BLOCK, &sigs, &old);
+    struct MHD_OptionItem opts[] = {
+        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
+        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)sc->max_connections, NULL},
+        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)sc->request_timeout_seconds, NULL},
+        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)sc->max_header_bytes, NULL},
+        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &d},
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL},
+        {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
+        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+        {key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
+        {MHD_OPTION_END, 0, NULL}};
+    errno = 0;
+    struct MHD_Daemon *daemon =
+        MHD_start_daemon(flags, 0, NULL, NULL, on_request, &d, MHD_OPTION_ARRAY, opts,
+                         MHD_OPTION_END);
+    int start_errno = errno;
+    freeaddrinfo(ai);
+    if (!daemon) {
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        mf__server_free(srv);
+        free(key);
+        free(cert);
+        return mf__err(err, MF_EUSAGE, "cannot listen on %s:%d%s%s (run with --log-level debug "
+                       "for libmicrohttpd's reason)", sc->host, sc->port,
+                       start_errno ? ": " : "", start_errno ? strerror(start_errno) : "");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
+    int bound = di ? di->port : sc->port;
+    int64_t ttl = sc->registry_ttl_seconds;
+    bool v6 = strchr(sc->host, ':') != NULL;
+    fprintf(stderr, "moonfeast: serving on %s://%s%s%s:%d (%d thread%s, registry version %llu, "
+            "refreshed %s%lld%s)\n", key ? "https" : "http", v6 ? "[" : "", sc->host,
+            v6 ? "]" : "", bound, threads, threads == 1 ? "" : "s", (unsigned long long)version,
+            ttl > 0 ? "every " : "on SIGHUP only", ttl > 0 ? (long long)ttl : 0LL,
+            ttl > 0 ? " s and on SIGHUP" : "");
+    fflush(stderr);
+    int64_t next = ttl > 0 ? mf__mono_us() + ttl * 1000000 : INT64_MAX;
+    for (;;) {
+        struct timespec wait = {1, 0};
+        if (next != INT64_MAX) {
+            int64_t left = next - mf__mono_us();
+            if (left < 0) left = 0;
+            if (left < 1000000) wait.tv_sec = 0, wait.tv_nsec = (long)(left * 1000);
+        }
+        int sig = sigtimedwait(&sigs, NULL, &wait);
+        if (sig == SIGTERM || sig == SIGINT) {
+            mf__log(MF_LOG_INFO, "%s: stopping (finishing the requests in flight)",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        bool refresh = sig == SIGHUP || (next != INT64_MAX && mf__mono_us() >= next);
+        if (!refresh) continue;
+        mf_error e;
+        if (mf__store_refresh(store, &e)) mf__server_refresh_failed(srv);
+        else mf__log(MF_LOG_INFO, "registry refreshed%s", sig == SIGHUP ? " (SIGHUP)" : "");
+        if (ttl > 0) next = mf__mono_us() + ttl * 1000000;
+    }
+    __atomic_store_n(&d.closing, true, __ATOMIC_RELAXED);
+    MHD_socket lfd = MHD_quiesce_daemon(daemon);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    int64_t deadline = mf__mono_us() + sc->request_timeout_seconds * 1000000;
+    while (__atomic_load_n(&d.inflight, __ATOMIC_RELAXED) && mf__mono_us() < deadline)
+        usleep(5000);
+    MHD_stop_daemon(daemon);
+    mf__server_free(srv);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    free(key);
+    free(cert);
+    return MF_OK;
+}
