@@ -332,8 +332,14 @@ static json_t *parse_body(const mf__http_req *rq, mf__http_resp *rs) {
     json_error_t je;
     json_t *root = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &je);
     if (!root) {
-        mf__server_error(rs, 400, "invalid_json", "the body is not valid JSON: %s (line %d, column %d)",
-                         je.text, je.line, je.column);
+        if (strstr(je.text, "unable to decode byte"))
+            mf__server_error(rs, 400, "invalid_json",
+                             "the body is not valid JSON: it is not valid UTF-8 (%s, line %d, "
+                             "column %d)", je.text, je.line, je.column);
+        else
+            mf__server_error(rs, 400, "invalid_json",
+                             "the body is not valid JSON: %s (line %d, column %d)", je.text,
+                             je.line, je.column);
         return NULL;
     }
     if (!json_is_object(root)) {

@@ -5,11 +5,14 @@
  * - A pool of `threads` threads, each with its own epoll loop, answers
  *   requests; every thread uses the one shared mf_store (and so gets its
  *   own worker: online-store connection, Lua state). Keep-alive is on.
- * - The body is read into memory up to max_body_bytes (a larger
- *   Content-Length, or a chunked body that grows past it, is answered 413
- *   at once); a body still arriving request_timeout_seconds after its
- *   request began is answered 408; a connection silent that long is
- *   closed. Routing, method and auth are checked before the body is read.
+ * - The body is read into memory up to max_body_bytes. A larger body is
+ *   answered 413, a body still arriving request_timeout_seconds after its
+ *   request began 408: at once when the client waits for "100 Continue",
+ *   else once the body has arrived (read and dropped: closing a socket
+ *   with unread data resets it, and the client would never see the
+ *   answer), or at twice the timeout. A connection silent for
+ *   request_timeout_seconds is closed. Routing, method and auth are
+ *   checked before the body is read.
  * - The calling thread handles the signals (blocked in every other
  *   thread): SIGHUP and every registry_ttl_seconds refresh the registry
  *   (requests go on with the current snapshot meanwhile; a failed refresh
@@ -26,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +50,14 @@ typedef struct req_state {
     int64_t t0;
     mf__buf body;
     bool answered; /* a response is queued */
+    /* a refusal decided while the body still arrives (413, 408): the rest
+     * of the body is read and dropped, and the refusal is the answer once
+     * it has arrived (closing with unread data would reset the connection
+     * and lose the answer); after twice the request timeout it is sent
+     * at once */
+    int fail_status;
+    const char *fail_code;
+    char fail_msg[200];
     int status;
     const char *code;
     size_t bytes;
@@ -99,6 +111,11 @@ static enum MHD_Result refuse(daemon_ctx *d, struct MHD_Connection *c, req_state
     return ret;
 }
 
+static void fail_later(req_state *st, int status, const char *code) {
+    st->fail_status = status;
+    st->fail_code = code;
+}
+
 static void fill_req(struct MHD_Connection *c, req_state *st, mf__http_req *rq) {
     rq->method = st->method;
     rq->path = st->path;
@@ -138,11 +155,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             char *end = NULL;
             unsigned long long len = cl ? strtoull(cl, &end, 10) : 0;
             if (cl && (end == cl || *end || len > (unsigned long long)d->sc->max_body_bytes)) {
-                char msg[200];
-                snprintf(msg, sizeof msg, "the body (%.30s bytes) is larger than this server "
-                         "takes: %lld bytes (feature_server.max_body_bytes, serve --max-body)",
+                fail_later(st, 413, "payload_too_large");
+                snprintf(st->fail_msg, sizeof st->fail_msg,
+                         "the body (%.30s bytes) is larger than this server takes: %lld bytes "
+                         "(feature_server.max_body_bytes, serve --max-body)",
                          cl, (long long)d->sc->max_body_bytes);
-                ret = refuse(d, c, st, 413, "payload_too_large", msg);
+                /* a client waiting for "100 Continue" has sent nothing yet:
+                 * answer now; so also for a body far too large to read */
+                const char *expect = MHD_lookup_connection_value(c, MHD_HEADER_KIND,
+                                                                 MHD_HTTP_HEADER_EXPECT);
+                if ((expect && !strcasecmp(expect, "100-continue")) || end == cl || *end ||
+                    len / 16 > (unsigned long long)d->sc->max_body_bytes)
+                    ret = refuse(d, c, st, st->fail_status, st->fail_code, st->fail_msg);
             }
         }
         mf__buf_free(&rs.body);
@@ -151,20 +175,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (st->answered) return MHD_YES; /* discarded; the connection closes */
-        if (st->body.len + n > (size_t)d->sc->max_body_bytes) {
-            char msg[200];
-            snprintf(msg, sizeof msg, "the body is larger than this server takes: %lld bytes "
-                     "(feature_server.max_body_bytes, serve --max-body)",
-                     (long long)d->sc->max_body_bytes);
-            return refuse(d, c, st, 413, "payload_too_large", msg);
-        }
-        if (mf__mono_us() - st->t0 > d->sc->request_timeout_seconds * 1000000) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "the body took longer than %lld s to arrive "
+        if (st->answered) return MHD_YES; /* dropped; the connection closes */
+        int64_t age = mf__mono_us() - st->t0, limit = d->sc->request_timeout_seconds * 1000000;
+        if (!st->fail_status && age > limit) {
+            fail_later(st, 408, "request_timeout");
+            snprintf(st->fail_msg, sizeof st->fail_msg,
+                     "the body took longer than %lld s to arrive "
                      "(feature_server.request_timeout_seconds)",
                      (long long)d->sc->request_timeout_seconds);
-            return refuse(d, c, st, 408, "request_timeout", msg);
+        }
+        if (!st->fail_status && st->body.len + n > (size_t)d->sc->max_body_bytes) {
+            fail_later(st, 413, "payload_too_large");
+            snprintf(st->fail_msg, sizeof st->fail_msg,
+                     "the body is larger than this server takes: %lld bytes "
+                     "(feature_server.max_body_bytes, serve --max-body)",
+                     (long long)d->sc->max_body_bytes);
+            mf__buf_free(&st->body);
+        }
+        if (st->fail_status) {
+            if (age > 2 * limit) return refuse(d, c, st, st->fail_status, st->fail_code, st->fail_msg);
+            return MHD_YES;
         }
         if (mf__buf_try_reserve(&st->body, n))
             return refuse(d, c, st, 413, "payload_too_large", "no memory for the body");
@@ -172,6 +202,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         return MHD_YES;
     }
     if (st->answered) return MHD_YES;
+    if (st->fail_status) return refuse(d, c, st, st->fail_status, st->fail_code, st->fail_msg);
     mf__http_req rq;
     fill_req(c, st, &rq);
     mf__http_resp rs;
