@@ -464,6 +464,7 @@ typedef struct jcols {
     mf__buf text;   /* numbers and lists as text, NUL-separated */
     char **dumped;  /* json_dumps results to free */
     size_t ndumped;
+    json_t *copy;   /* the broadcast copy the names point into, or NULL */
 } jcols;
 
 static void jcols_free(jcols *j) {
@@ -475,6 +476,7 @@ static void jcols_free(jcols *j) {
     for (size_t i = 0; i < j->ndumped; i++) free(j->dumped[i]);
     free(j->dumped);
     mf__buf_free(&j->text);
+    json_decref(j->copy);
     memset(j, 0, sizeof *j);
 }
 
@@ -531,9 +533,8 @@ static int read_columns(const json_t *obj, const char *key, int64_t max_rows, bo
     json_t *b = broadcast(m, key, max_rows, rs);
     if (!b) return -1;
     int rc = read_columns_in(b, key, max_rows, j, rs);
-    /* strings and dumped lists stay alive through obj: the copies only
-     * hold references to obj's values */
-    json_decref(b);
+    /* the column names are the copy's keys: it lives as long as j */
+    j->copy = b;
     return rc;
 }
 

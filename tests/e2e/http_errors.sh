@@ -135,7 +135,7 @@ still_up
 # request_timeout_seconds (2 s) have passed
 i=0
 while [ $i -lt 4 ]; do
-    (printf '{'; for k in 1 2 3 4 5 6; do sleep 0.5; printf ' '; done; printf '}') |
+    (printf '{'; for k in 1 2 3 4 5; do sleep 0.5; printf ' '; done; printf '}') |
         curl -s -o "slow$i.out" -w '%{http_code}' -X POST -T - -H 'Content-Type: application/json' \
             "http://127.0.0.1:$SPORT/get-online-features" >"slow$i.code" 2>/dev/null &
     eval "SLOW$i=\$!"

@@ -24,6 +24,7 @@ HOSTNAME_=127.0.0.1
 start_server() {
     log=$1
     shift
+    : >"$log"
     "$MF" serve -p 0 "$@" 2>"$log" &
     SPID=$!
     SPORT=
