@@ -1664,8 +1664,9 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 # wl_http_soak: moonfeast serve on the online_sqlite store, 1 x 10
 # requests at a fixed rate well below saturation for SOAK seconds (60; 15
 # at small scale): each of N connections waits 1 ms before each request
-# (wrk's delay()), N chosen so that the rate is about a quarter of what 32
-# connections got in a short probe just before. Zero errors expected, and
+# (wrk's delay()), N = the rate 32 connections got in a short probe just
+# before / 2000 (at most 64): with wrk's timers a connection makes about
+# 450 requests a second, so the rate is about a fifth of the probe's. Zero errors expected, and
 # the resident memory at the end within 5% of what it was after the first
 # 10 s (5 s at small scale).
 wl_http_soak() {
@@ -1689,7 +1690,7 @@ wl_http_soak() {
     rss0=$(rss_kib "$SERVE_PID")
     http_wrk "$HTTP_DIR/log/probe" "$SERVE_PORT" "$b1" 2 32 3
     sat=$(kv "$HTTP_DIR/log/probe" req_per_s)
-    conns=$(awk -v s="$sat" 'BEGIN { c = int(s / 4 / 1000); if (c < 1) c = 1; if (c > 64) c = 64; print c }')
+    conns=$(awk -v s="$sat" 'BEGIN { c = int(s / 2000); if (c < 1) c = 1; if (c > 64) c = 64; print c }')
     say "http_soak: $conns connections, 1 ms between requests each, ${soak}s (the probe: $(fmt "$sat" 0) req/s at 32 connections)"
     MF_WRK_BODIES=$b1 MF_WRK_DELAY_MS=1 timeout $((soak + 30)) \
         wrk -t 1 -c "$conns" -d "${soak}s" --timeout 2s -s "$BENCH/http_wrk.lua" \
