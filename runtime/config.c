@@ -640,7 +640,7 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     if (rc) return rc;
     mf__server_config *sc = &cfg->server;
     int64_t port = sc->port, threads = sc->threads;
-    if ((s[PORT].val && (rc = get_int(P, s[PORT].val, "feature_server.port", 0, 65535, &port))) ||
+    if ((s[PORT].val && (rc = get_int(P, s[PORT].val, "feature_server.port", 1, 65535, &port))) ||
         (s[THREADS].val &&
          (rc = get_int(P, s[THREADS].val, "feature_server.threads", 1, 1024, &threads))) ||
         (s[TTL].val && (rc = get_int(P, s[TTL].val, "feature_server.registry_ttl_seconds", 0,

@@ -99,8 +99,8 @@ static void test_minimal_defaults(void) {
     CHECK_STR(cfg.offline_type, "file");
     CHECK(cfg.offline_module == NULL);
     CHECK(cfg.entity_key_serialization_version == 3);
-    CHECK_STR(cfg.feature_server_host, "127.0.0.1");
-    CHECK(cfg.feature_server_port == 6566);
+    CHECK_STR(cfg.server.host, "127.0.0.1");
+    CHECK(cfg.server.port == 6566);
     mf__config_free(&cfg);
     CHECK(all_zero(&cfg));
     mf__config_free(&cfg); /* twice is harmless */
@@ -139,8 +139,8 @@ static void test_full_file(void) {
     CHECK(cfg.online_command_timeout_ms == 500);
     CHECK_STR(cfg.offline_type, "file");
     CHECK(cfg.entity_key_serialization_version == 3);
-    CHECK_STR(cfg.feature_server_host, "0.0.0.0");
-    CHECK(cfg.feature_server_port == 8080);
+    CHECK_STR(cfg.server.host, "0.0.0.0");
+    CHECK(cfg.server.port == 8080);
     mf__config_free(&cfg);
     unsetenv("MFT_REDIS_PASSWORD");
 }
@@ -248,8 +248,8 @@ static void test_provider_and_offline_forms(void) {
 
     CHECK(load("project: p\noffline_store: {}\nfeature_server: {}\n", &cfg, &err) == MF_OK);
     CHECK_STR(cfg.offline_type, "file");
-    CHECK(cfg.feature_server_port == 6566);
-    CHECK_STR(cfg.feature_server_host, "127.0.0.1");
+    CHECK(cfg.server.port == 6566);
+    CHECK_STR(cfg.server.host, "127.0.0.1");
     mf__config_free(&cfg);
 }
 
@@ -273,7 +273,7 @@ static void test_env_expansion(void) {
     CHECK_STR(cfg.project, "alpha_alpha");
     CHECK_STR(cfg.registry_path, "/srv/data/registry.db");
     CHECK_STR(cfg.online_connection_string, "a$b $$alpha ${MFT_A} $");
-    CHECK(cfg.feature_server_port == 7000);
+    CHECK(cfg.server.port == 7000);
     mf__config_free(&cfg);
     unsetenv("MFT_A");
     unsetenv("MFT_PORT");
@@ -315,8 +315,8 @@ static void test_yaml_features(void) {
     CHECK(rc == MF_OK);
     CHECK_STR(cfg.project, "my_proj");
     CHECK_STR(cfg.registry_path, in_tmp("my_proj"));
-    CHECK(cfg.feature_server_port == 6000);
-    CHECK_STR(cfg.feature_server_host, "::1");
+    CHECK(cfg.server.port == 6000);
+    CHECK_STR(cfg.server.host, "::1");
     mf__config_free(&cfg);
 }
 
@@ -376,6 +376,73 @@ static void test_wrong_shapes(void) {
     CHECK_FAILS("- project: p\n", 1, "expected a mapping of keys", "got a list");
     CHECK_FAILS("project: p\n? [a, b]\n: c\n", 2, "a key in the top level is a list",
                 "feature_store.yaml");
+}
+
+/* feature_server: every key, tokens from the environment, and the
+ * mistakes, each at its line. */
+static void test_server_section(void) {
+    mf__config cfg;
+    mf_error err;
+    setenv("MFT_TOKEN", "from-env", 1);
+    CHECK(load("project: p\nfeature_server:\n  host: 0.0.0.0\n  port: 7000\n  threads: 3\n"
+               "  registry_ttl_seconds: 5\n  max_body_bytes: 2048\n  max_entity_rows: 10\n"
+               "  max_header_bytes: 8192\n  max_connections: 7\n  request_timeout_seconds: 9\n"
+               "  access_log: false\n  metrics_public: true\n  tls_key: k.pem\n  tls_cert: c.pem\n"
+               "  auth:\n    tokens:\n      - {token: \"${MFT_TOKEN}\", role: read}\n"
+               "      - token: t2\n        role: write\n      - {token: t3, role: admin}\n",
+               &cfg, &err) == MF_OK);
+    CHECK_STR(cfg.server.host, "0.0.0.0");
+    CHECK(cfg.server.port == 7000 && cfg.server.threads == 3);
+    CHECK(cfg.server.registry_ttl_seconds == 5 && cfg.server.max_body_bytes == 2048);
+    CHECK(cfg.server.max_entity_rows == 10 && cfg.server.max_header_bytes == 8192);
+    CHECK(cfg.server.max_connections == 7 && cfg.server.request_timeout_seconds == 9);
+    CHECK(!cfg.server.access_log && cfg.server.metrics_public);
+    CHECK_STR(cfg.server.tls_key, in_tmp("k.pem"));
+    CHECK_STR(cfg.server.tls_cert, in_tmp("c.pem"));
+    CHECK(cfg.server.n_tokens == 3);
+    if (cfg.server.n_tokens == 3) {
+        CHECK_STR(cfg.server.tokens[0].token, "from-env");
+        CHECK(cfg.server.tokens[0].role == MF__ROLE_READ);
+        CHECK_STR(cfg.server.tokens[1].token, "t2");
+        CHECK(cfg.server.tokens[1].role == MF__ROLE_WRITE);
+        CHECK(cfg.server.tokens[2].role == MF__ROLE_ADMIN);
+    }
+    mf__config_free(&cfg);
+    CHECK(load("project: p\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.server.n_tokens == 0 && cfg.server.access_log && !cfg.server.metrics_public);
+    CHECK(cfg.server.registry_ttl_seconds == -1 && cfg.server.max_body_bytes == 64 << 20);
+    CHECK(cfg.server.max_entity_rows == 100000 && cfg.server.request_timeout_seconds == 30);
+    CHECK(!cfg.server.tls_key && cfg.server.threads == 0);
+    mf__config_free(&cfg);
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: a, role: root}\n",
+                5, "feature_server.auth.tokens[0].role", "expected read, write or admin");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: a, role: read}\n"
+                "      - {token: a, role: admin}\n", 6, "feature_server.auth.tokens[1].token",
+                "the same token as tokens[0]");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens: []\n", 4,
+                "feature_server.auth.tokens", "empty");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth: {}\n", 3, "feature_server.auth.tokens",
+                "missing");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {role: read}\n", 5,
+                "feature_server.auth.tokens[0].token", "missing");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: 'a b', role: read}\n",
+                5, "feature_server.auth.tokens[0].token", "without spaces");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - just-a-token\n", 5,
+                "feature_server.auth.tokens[0]", "expected a mapping");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: a, role: read, x: 1}\n",
+                5, "unknown key 'feature_server.auth.tokens[0].x'", "line");
+    CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: '${MFT_UNSET_TOKEN}', role: read}\n",
+                5, "MFT_UNSET_TOKEN", "feature_server.auth.tokens[0].token");
+    CHECK_FAILS("project: p\nfeature_server:\n  tls_cert: c.pem\n", 3, "tls_key and tls_cert together",
+                "feature_server");
+    CHECK_FAILS("project: p\nfeature_server:\n  access_log: maybe\n", 3,
+                "feature_server.access_log", "expected true or false");
+    CHECK_FAILS("project: p\nfeature_server:\n  threads: 0\n", 3, "feature_server.threads",
+                "between 1 and 1024");
+    CHECK_FAILS("project: p\nfeature_server:\n  max_header_bytes: 100\n", 3,
+                "feature_server.max_header_bytes", "between 4096");
+    CHECK_FAILS("project: p\nfeature_server:\n  request_timeout_seconds: 0\n", 3,
+                "feature_server.request_timeout_seconds", "between 1 and 86400");
 }
 
 static void test_bad_numbers(void) {
@@ -752,6 +819,7 @@ int main(void) {
     RUN(test_deep_nesting);
     RUN(test_long_scalars);
     RUN(test_config_file_limits);
+    RUN(test_server_section);
 
     unlink(in_tmp("feature_store.yaml"));
     unlink(in_tmp("sub/feature_store.yaml"));
