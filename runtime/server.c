@@ -414,6 +414,20 @@ static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf_
     return -1;
 }
 
+/* Fields of Feast's request models that moonfeast has no use for: their
+ * values are checked (a wrong type is a 422, as in Feast) and ignored.
+ * `bools` and `strings` are NULL-terminated. */
+static int known_ignored(const json_t *body, const char *const *bools, const char *const *strings,
+                         mf__http_resp *rs) {
+    bool b;
+    const char *str;
+    for (; bools && *bools; bools++)
+        if (opt_bool(body, *bools, false, &b, rs)) return -1;
+    for (; strings && *strings; strings++)
+        if (opt_string(body, *strings, &str, rs)) return -1;
+    return 0;
+}
+
 /* Optional list of non-empty strings: *n = 0 and *out = NULL when absent
  * or null. *out is allocated (strings borrowed from obj). */
 static int opt_strings(const json_t *obj, const char *key, const char ***out, size_t *n,
@@ -751,9 +765,12 @@ static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
     bool full = false;
     jcols cols;
     memset(&cols, 0, sizeof cols);
+    static const char *const ign[] = {"include_feature_view_version_metadata",
+                                      "allow_registry_cache", NULL};
     if (opt_strings(body, "features", &refs, &nrefs, rs) ||
         opt_string(body, "feature_service", &service, rs) ||
-        opt_bool(body, "full_feature_names", false, &full, rs))
+        opt_bool(body, "full_feature_names", false, &full, rs) ||
+        known_ignored(body, ign, NULL, rs))
         goto out;
     /* as Feast: a feature service, when given, is used instead of features */
     if (service && !*service) service = NULL;
@@ -839,8 +856,10 @@ static void ok_body(mf__http_resp *rs, int status, const char *json) {
 static void push(mf__server *srv, json_t *body, mf__http_resp *rs) {
     const char *source, *to;
     bool transform;
+    static const char *const ign[] = {"allow_registry_cache", NULL};
     if (req_string(body, "push_source_name", &source, rs) || opt_string(body, "to", &to, rs) ||
-        opt_bool(body, "transform_on_write", true, &transform, rs))
+        opt_bool(body, "transform_on_write", true, &transform, rs) ||
+        known_ignored(body, ign, NULL, rs))
         return;
     mf_push_to dest;
     if (!to || !strcmp(to, "online")) dest = MF_PUSH_ONLINE;
@@ -862,8 +881,10 @@ static void push(mf__server *srv, json_t *body, mf__http_resp *rs) {
 static void write_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
     const char *view;
     bool transform;
+    static const char *const ign[] = {"allow_registry_cache", NULL};
     if (req_string(body, "feature_view_name", &view, rs) ||
-        opt_bool(body, "transform_on_write", true, &transform, rs))
+        opt_bool(body, "transform_on_write", true, &transform, rs) ||
+        known_ignored(body, ign, NULL, rs))
         return;
     mf_entity_df *df = frame_of(srv, body, rs);
     if (!df) return;
@@ -979,9 +1000,12 @@ static void materialize(mf__server *srv, json_t *body, bool incremental, bool as
     mat_job job = {srv, NULL, incremental, 0, 0};
     const char **views = NULL;
     size_t n = 0;
+    static const char *const ign_b[] = {"disable_event_timestamp", "full_feature_names", NULL};
+    static const char *const ign_s[] = {"version", NULL};
     if ((!incremental && req_time(body, "start_ts", &job.start_us, rs)) ||
         req_time(body, "end_ts", &job.end_us, rs) ||
-        opt_strings(body, "feature_views", &views, &n, rs))
+        opt_strings(body, "feature_views", &views, &n, rs) ||
+        known_ignored(body, ign_b, ign_s, rs))
         goto out;
     if (!incremental && job.start_us > job.end_us) {
         mf__server_error(rs, 422, "invalid_request", "'start_ts' is after 'end_ts'");

@@ -67,6 +67,8 @@ bad "an entity value that is an object" 422 invalid_request "is an object" \
     POST /get-online-features '{"entities":{"driver_id":[{"a":1}]},"features":["driver_hourly_stats:conv_rate"]}'
 bad "full_feature_names not a boolean" 422 invalid_request "'full_feature_names' must be true or false" \
     POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["driver_hourly_stats:conv_rate"],"full_feature_names":"maybe"}'
+bad "a known field Feast has and moonfeast ignores, mistyped" 422 invalid_request "'allow_registry_cache'" \
+    POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["driver_hourly_stats:conv_rate"],"allow_registry_cache":[]}'
 bad "no features" 422 invalid_request "give 'features'" \
     POST /get-online-features '{"entities":{"driver_id":[1001]}}'
 bad "no entities" 422 invalid_request "'entities' is required" \
