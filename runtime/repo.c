@@ -410,8 +410,13 @@ static int reload_ex(mf_store *s, mf_error *err, mf_error *failed) {
     }
     if (failed) *failed = e;
     int64_t retry = ttl > 0 ? ttl : 1000000;
-    if (!__atomic_load_n(&s->manual_refresh, __ATOMIC_RELAXED))
-        __atomic_store_n(&s->refresh_at, mf__sub_sat(now, -retry), __ATOMIC_RELAXED);
+    if (__atomic_load_n(&s->manual_refresh, __ATOMIC_RELAXED)) {
+        mf__log(MF_LOG_WARNING, "the registry could not be reloaded (%s); the store keeps "
+                "serving registry version %llu", e.message,
+                (unsigned long long)s->snap->reg->version);
+        return MF_OK;
+    }
+    __atomic_store_n(&s->refresh_at, mf__sub_sat(now, -retry), __ATOMIC_RELAXED);
     mf__log(MF_LOG_WARNING, "the registry could not be reloaded (%s); the store keeps serving "
             "registry version %llu, and tries again in %lld s", e.message,
             (unsigned long long)s->snap->reg->version, (long long)(retry / 1000000));

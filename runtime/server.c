@@ -196,7 +196,8 @@ static void render_metrics(mf__server *srv, mf__buf *b) {
         {"moonfeast_entity_rows_total", "Entity rows answered by /get-online-features.",
          &srv->entity_rows},
         {"moonfeast_feature_values_total",
-         "Feature values answered by /get-online-features (rows times features).",
+         "Feature values answered by /get-online-features (rows times features; join keys "
+         "not counted).",
          &srv->values_served},
         {"moonfeast_store_errors_total", "Calls that failed in the online store or the registry.",
          &srv->store_errors},
@@ -244,7 +245,7 @@ void mf__server_error(mf__http_resp *rs, int status, const char *code, const cha
     mf__buf_json_str(&rs->body, code, strlen(code));
     mf__buf_puts(&rs->body, ",\"message\":");
     mf__buf_json_str(&rs->body, msg, strlen(msg));
-    mf__buf_puts(&rs->body, "}}\n");
+    mf__buf_puts(&rs->body, "}}");
     set_json(rs, status);
     rs->code = code;
 }
@@ -258,10 +259,14 @@ static void store_error(mf__server *srv, mf__http_resp *rs, const mf_error *e) {
         ADD(&srv->store_errors, 1);
         mf__server_error(rs, 503, "unavailable", "%s", e->message);
         return;
-    case MF_ELUA:
+    case MF_ELUA: {
         ADD(&srv->transform_errors, 1);
-        mf__server_error(rs, 422, "transform_error", "%s", e->message);
+        /* the message without LuaJIT's stack traceback */
+        const char *tb = strstr(e->message, "\nstack traceback:");
+        int len = tb ? (int)(tb - e->message) : (int)strlen(e->message);
+        mf__server_error(rs, 422, "transform_error", "%.*s", len, e->message);
         return;
+    }
     case MF_ELIMIT:
         ADD(&srv->transform_errors, 1);
         mf__server_error(rs, 422, "limit_exceeded", "%s", e->message);
@@ -812,9 +817,16 @@ static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
     }
     mf__buf_put(&rs->body, json, len);
     set_json(rs, 200);
-    size_t nr = mf_online_response_nrows(tc->resp);
+    /* feature values: the columns after the join keys (which come first
+     * and are named as the request's entity columns) */
+    size_t nr = mf_online_response_nrows(tc->resp), nc = mf_online_response_ncols(tc->resp), k = 0;
+    for (bool key = true; k < nc && key; k += key) {
+        key = false;
+        for (size_t i = 0; i < cols.n && !key; i++)
+            key = !strcmp(cols.c[i].name, mf_online_response_name(tc->resp, k));
+    }
     ADD(&srv->entity_rows, nr);
-    ADD(&srv->values_served, nr * mf_online_response_ncols(tc->resp));
+    ADD(&srv->values_served, nr * (nc - k));
 out:
     free(refs);
     jcols_free(&cols);
@@ -849,7 +861,6 @@ static mf_entity_df *frame_of(mf__server *srv, json_t *body, mf__http_resp *rs) 
 static void ok_body(mf__http_resp *rs, int status, const char *json) {
     rs->body.len = 0;
     mf__buf_puts(&rs->body, json);
-    mf__buf_putc(&rs->body, '\n');
     set_json(rs, status);
 }
 
@@ -874,7 +885,7 @@ static void push(mf__server *srv, json_t *body, mf__http_resp *rs) {
     if (!df) return;
     mf_error e;
     if (mf_push(srv->store, source, df, dest, &e)) store_error(srv, rs, &e);
-    else set_json(rs, 200); /* an empty body, as Feast's server */
+    else rs->status = 200, rs->content_type = NULL; /* no body, as Feast's server */
     mf_entity_df_free(df);
 }
 
@@ -1047,7 +1058,7 @@ static void materialize(mf__server *srv, json_t *body, bool incremental, bool as
                 }
                 mf__buf_putc(&rs->body, ']');
             }
-            mf__buf_puts(&rs->body, "}\n");
+            mf__buf_putc(&rs->body, '}');
             set_json(rs, 202);
         }
         pthread_attr_destroy(&attr);
@@ -1107,10 +1118,14 @@ bool mf__server_precheck(mf__server *srv, const mf__http_req *rq, mf__http_resp 
         int role = role_of(srv, rq->authorization);
         if (!role) {
             rs->www_authenticate = true;
-            mf__server_error(rs, 401, "unauthorized",
-                             rq->authorization ? "the bearer token is not one of this server's"
-                                               : "this server needs a bearer token: "
-                                                 "Authorization: Bearer <token>");
+            const char *a = rq->authorization;
+            while (a && (*a == ' ' || *a == '\t')) a++;
+            mf__server_error(rs, 401, "unauthorized", "%s",
+                             !a ? "this server needs a bearer token: Authorization: Bearer <token>"
+                             : strncasecmp(a, "Bearer", 6) != 0 || (a[6] != ' ' && a[6] != '\t')
+                                 ? "the Authorization header is not a bearer token: "
+                                   "Authorization: Bearer <token>"
+                                 : "the bearer token is not one of this server's");
             return true;
         }
         if (role < need) {

@@ -81,7 +81,7 @@ static enum MHD_Result queue(daemon_ctx *d, struct MHD_Connection *c, req_state 
         MHD_create_response_from_buffer(rs->body.len, rs->body.data ? rs->body.data : (char *)"",
                                         MHD_RESPMEM_MUST_COPY);
     if (!r) return MHD_NO;
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
+    if (rs->content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
     if (rs->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
     if (rs->www_authenticate)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
@@ -299,7 +299,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     if (gai) {
         free(key);
         free(cert);
-        return mf__err(err, MF_EUSAGE, "cannot listen on %s:%d: %s", sc->host, sc->port,
+        return mf__err(err, MF_EIO, "cannot listen on %s:%d: %s", sc->host, sc->port,
                        gai_strerror(gai));
     }
     mf__server *srv;
@@ -318,17 +318,22 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     sigaddset(&sigs, SIGINT);
     sigaddset(&sigs, SIGHUP);
     pthread_sigmask(SIG_BLOCK, &sigs, &old);
-    struct MHD_OptionItem opts[] = {
-        {MHD_OPTION_THREAD_POOL_SIZE, threads, NULL},
-        {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)sc->max_connections, NULL},
-        {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)sc->request_timeout_seconds, NULL},
-        {MHD_OPTION_CONNECTION_MEMORY_LIMIT, (intptr_t)sc->max_header_bytes, NULL},
-        {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &d},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)log_mhd, NULL},
-        {MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
-        {key ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
-        {key ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, cert},
-        {MHD_OPTION_END, 0, NULL}};
+    struct MHD_OptionItem opts[12];
+    int no = 0;
+#define OPT(o, v, p) (opts[no++] = (struct MHD_OptionItem){(o), (intptr_t)(v), (p)})
+    OPT(MHD_OPTION_EXTERNAL_LOGGER, log_mhd, NULL); /* first: later options may log */
+    if (threads > 1) OPT(MHD_OPTION_THREAD_POOL_SIZE, threads, NULL);
+    OPT(MHD_OPTION_CONNECTION_LIMIT, sc->max_connections, NULL);
+    OPT(MHD_OPTION_CONNECTION_TIMEOUT, sc->request_timeout_seconds, NULL);
+    OPT(MHD_OPTION_CONNECTION_MEMORY_LIMIT, sc->max_header_bytes, NULL);
+    OPT(MHD_OPTION_NOTIFY_COMPLETED, on_completed, &d);
+    OPT(MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr);
+    if (key) {
+        OPT(MHD_OPTION_HTTPS_MEM_KEY, 0, key);
+        OPT(MHD_OPTION_HTTPS_MEM_CERT, 0, cert);
+    }
+    OPT(MHD_OPTION_END, 0, NULL);
+#undef OPT
     errno = 0;
     struct MHD_Daemon *daemon =
         MHD_start_daemon(flags, 0, NULL, NULL, on_request, &d, MHD_OPTION_ARRAY, opts,
@@ -340,9 +345,10 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
         mf__server_free(srv);
         free(key);
         free(cert);
-        return mf__err(err, MF_EUSAGE, "cannot listen on %s:%d%s%s (run with --log-level debug "
+        return mf__err(err, MF_EIO, "cannot listen on %s:%d%s%s%s (run with --log-level debug "
                        "for libmicrohttpd's reason)", sc->host, sc->port,
-                       start_errno ? ": " : "", start_errno ? strerror(start_errno) : "");
+                       start_errno ? ": " : "", start_errno ? strerror(start_errno) : "",
+                       key ? "; or the TLS key and certificate are not a valid PEM pair" : "");
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(daemon, MHD_DAEMON_INFO_BIND_PORT);
     int bound = di ? di->port : sc->port;

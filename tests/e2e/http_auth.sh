@@ -45,7 +45,7 @@ expect_http "a wrong token (a prefix of a real one): 401" 401 '"code":"unauthori
 http POST /get-online-features "$GOOD" -H 'Authorization: Bearer read-token-11'
 expect_http "a wrong token (longer than a real one): 401" 401 '"code":"unauthorized"'
 http POST /get-online-features "$GOOD" -H 'Authorization: Basic cmVhZC10b2tlbi0x'
-expect_http "not a bearer token: 401" 401 '"code":"unauthorized"'
+expect_http "not a bearer token: 401, saying so" 401 'is not a bearer token'
 http POST /get-online-features "$GOOD" -H "$R"
 expect_http "read token: get-online-features 200" 200 '"conv_rate"'
 http POST /get-online-features "$GOOD" -H 'authorization: bearer   read-token-1  '
@@ -69,6 +69,8 @@ http GET /metrics ""
 expect_http "/metrics without a token: 401" 401 '"code":"unauthorized"'
 http GET /metrics "" -H "$R"
 expect_http "/metrics with a read token: 200" 200 "moonfeast_http_requests_total"
+check "  ... three reads of one row and one feature: 3 rows, 3 values (join keys not counted)" \
+    body_has "moonfeast_entity_rows_total 3" "moonfeast_feature_values_total 3"
 http POST /get-online-features "$GOOD" -H "$R"
 check "the access log never holds a token" sh -c '! grep -q "token-" server.log'
 stop_server
@@ -123,7 +125,7 @@ expect_err "a port out of range" 2 "--port"
 run "$MF" serve --bogus
 expect_err "an unknown option" 2 "unexpected argument '--bogus'"
 run "$MF" serve -h 203.0.113.1 -p 0
-expect_err "an address not on this machine" 2 "cannot listen on 203.0.113.1"
+expect_err "an address not on this machine" 1 "cannot listen on 203.0.113.1"
 run "$MF" serve --help
 check "serve --help" sh -c 'printf "%s" "$1" | grep -q "Usage: moonfeast serve"' - "$OUT"
 
