@@ -167,6 +167,7 @@ void mf__col_push_num(mf__col *c, double v) {
 
 int mf__col_convert(mf__col *dst, const mf__col *src, size_t n, size_t *bad) {
     /* the same numeric type: no text in between */
+    if (n == 0) return 0; /* nothing to copy (and dst may have no storage yet) */
     if (src->type == dst->type && src->sc == dst->sc && src->sc != MF__SC_TEXT && !src->raw) {
         if (mf__col_try_reserve(dst, dst->n + n) != 0) {
             *bad = 0;
@@ -289,6 +290,7 @@ int mf__col_cell_err(const mf__col *c, size_t row, const char *view, const char 
 }
 
 void mf__col_append(mf__col *dst, const mf__col *src) {
+    if (src->n == 0) return; /* nothing to add (and dst may have no storage yet) */
     mf__col_reserve(dst, dst->n + src->n);
     memcpy(dst->valid + dst->n, src->valid, src->n);
     if (dst->sc == MF__SC_TEXT) {

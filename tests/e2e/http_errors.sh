@@ -123,6 +123,8 @@ bad "materialize: start after end" 422 invalid_request "after" \
     POST /materialize '{"start_ts":"2031-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z"}'
 bad "materialize: an unknown view" 422 "" "nope" \
     POST /materialize-incremental '{"end_ts":"2030-01-01T00:00:00Z","feature_views":["nope"]}'
+bad "materialize ?async=true: an unknown view, refused before the background run" 422 unknown_object "nope" \
+    POST '/materialize?async=true' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["nope"]}'
 bad "materialize: ?async=perhaps" 422 invalid_request "?async=" \
     POST '/materialize?async=perhaps' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z"}'
 

@@ -1033,6 +1033,13 @@ static void test_on_demand_views(void) {
         CHECK_STR(mf_online_response_name(resp, nc - 2), "o__score");
         CHECK_STR(mf_online_response_name(resp, nc - 1), "o__tag");
     }
+    /* no rows at all: an empty answer, the on-demand columns included */
+    mf_online_request_clear_entities(req);
+    API_OK(mf_online_request_add_int64(req, "driver_id", ids, 0, &err));
+    API_OK(mf_online_request_add_int64(req, "bonus", bonus, 0, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    CHECK(mf_online_response_nrows(resp) == 0);
+    CHECK(mf_online_response_ncols(resp) == nc);
     /* a request field missing, then of a wrong type: errors naming it */
     mf_online_request_clear_entities(req);
     API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
