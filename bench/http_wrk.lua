@@ -15,7 +15,9 @@
 --   p999_us D max_us E mean_us F err_connect . err_read . err_write .
 --   err_timeout . non_2xx . errors T bytes_per_req Z
 -- (non_2xx: answers with a status >= 400, which wrk counts in
--- errors.status; errors: the sum of the five.)
+-- errors.status; errors: the sum of the five.) With MF_WRK_HIST=FILE, also
+-- writes the latency histogram to FILE, "microseconds count" a line, so
+-- that the runs of a case can be merged before taking percentiles.
 
 local bodies = {}
 local n = 0
@@ -75,4 +77,13 @@ function done(summary, latency, requests)
     summary.requests, secs, summary.requests / secs, latency:percentile(50), latency:percentile(90),
     latency:percentile(99), latency:percentile(99.9), latency.max, latency.mean, e.connect, e.read, e.write,
     e.timeout, e.status, errors, summary.requests > 0 and summary.bytes / summary.requests or 0))
+  local hist = os.getenv("MF_WRK_HIST")
+  if hist then
+    local f = assert(io.open(hist, "w"))
+    for i = 1, #latency do
+      local v, c = latency(i)
+      f:write(string.format("%d %d\n", v, c))
+    end
+    f:close()
+  end
 end

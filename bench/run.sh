@@ -1237,7 +1237,12 @@ http_prereq() {
     }
     HTTP_SERVE=0
     "$MF" serve --help >/dev/null 2>&1 && HTTP_SERVE=1
-    if [ "$SCALE" = full ]; then HTTP_SECS=10; else HTTP_SECS=3; fi
+    # turns of HTTP_SECS seconds, HTTP_ROUNDS of them per server and case
+    if [ "$SCALE" = full ]; then
+        HTTP_SECS=2 HTTP_ROUNDS=$((RUNS * 5))
+    else
+        HTTP_SECS=1 HTTP_ROUNDS=$((RUNS * 2))
+    fi
     note "$1: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; the server under test and wrk share the machine's $(nproc) cores, so every figure is held against the floor server under the same wrk command in the same run"
     return 0
 }
@@ -1411,27 +1416,51 @@ cli_answer() {
 
 # http_wrk LOG PORT BODIES THREADS CONNS SECS [DELAY_MS]: one wrk run of
 # SECS seconds (bounded by timeout) against 127.0.0.1:PORT with
-# bench/http_wrk.lua; its "key value" summary in LOG.
+# bench/http_wrk.lua; its "key value" summary in LOG.sum, its latency
+# histogram in LOG.hist, its output in LOG.out.
 http_wrk() {
     log=$1 port=$2 bodies=$3 thr=$4 conns=$5 secs=$6 delay=${7:-}
-    if ! MF_WRK_BODIES=$bodies MF_WRK_DELAY_MS=$delay timeout $((secs + 30)) \
+    if ! MF_WRK_BODIES=$bodies MF_WRK_DELAY_MS=$delay MF_WRK_HIST=$log.hist timeout $((secs + 30)) \
         wrk -t "$thr" -c "$conns" -d "${secs}s" --timeout 2s -s "$BENCH/http_wrk.lua" \
         "http://127.0.0.1:$port/get-online-features" >"$log.out" 2>&1; then
         say "wrk failed against port $port:"
         tail -n 20 "$log.out" >&2
         exit 1
     fi
-    sed -n 's/^wrk //p' "$log.out" >"$log"
-    [ -s "$log" ] || {
+    sed -n 's/^wrk //p' "$log.out" >"$log.sum"
+    [ -s "$log.sum" ] || {
         say "wrk printed no summary: $log.out"
         exit 1
     }
 }
 
-# wst CASE WHO KEY FN: FN (med, lo, hi) of KEY over the runs of CASE by WHO.
-wst() { for f in "$HTTP_DIR/log/$1_$2".[0-9]*; do [ -f "$f" ] && kv "$f" "$3"; done | "$4"; }
-# wsum CASE WHO KEY: the sum over the runs.
-wsum() { for f in "$HTTP_DIR/log/$1_$2".[0-9]*; do [ -f "$f" ] && kv "$f" "$3"; done | awk '{ s += $1 } END { print s + 0 }'; }
+# wst CASE WHO KEY FN: FN (med, lo, hi) of KEY over the turns of CASE by WHO.
+wst() { for f in "$HTTP_DIR/log/$1_$2".*.sum; do [ -f "$f" ] && kv "$f" "$3"; done | "$4"; }
+# wsum CASE WHO KEY: the sum over the turns.
+wsum() { for f in "$HTTP_DIR/log/$1_$2".*.sum; do [ -f "$f" ] && kv "$f" "$3"; done | awk '{ s += $1 } END { print s + 0 }'; }
+# hp CASE WHO P: the P-th percentile (nearest rank) of the latencies of all
+# the turns of CASE by WHO (their histograms merged), microseconds.
+hp() {
+    cat "$HTTP_DIR/log/$1_$2".*.hist | awk '{ c[$1] += $2 } END { for (v in c) print v, c[v] }' | sort -n |
+        awk -v p="$3" '
+        { v[NR] = $1; c[NR] = $2; n += $2 }
+        END {
+            want = p / 100 * n
+            if (want > int(want)) want = int(want) + 1
+            if (want < 1) want = 1
+            for (i = 1; i <= NR; i++) { acc += c[i]; if (acc >= want) { print v[i]; exit } }
+        }'
+}
+# pairs CASE_A WHO_A CASE_B WHO_B KEY: the median over the rounds of KEY of
+# A's turn over KEY of B's turn of the same round (turns next to each
+# other meet the same moment of the machine).
+pairs() {
+    r=0
+    while [ "$r" -lt "$HTTP_ROUNDS" ]; do
+        r=$((r + 1))
+        ratio "$(kv "$HTTP_DIR/log/$1_$2.$r.sum" "$5")" "$(kv "$HTTP_DIR/log/$3_$4.$r.sum" "$5")"
+    done | med
+}
 # ms US: microseconds as milliseconds, 3 decimals.
 ms() { awk -v u="$1" 'BEGIN { printf "%.3f\n", u / 1000 }'; }
 # wrng CASE WHO KEY: "lo-hi" of KEY over the runs, in ms (for latency
@@ -1462,13 +1491,18 @@ http_errors() {
 
 # wl_http_sqlite: moonfeast serve on the online_sqlite store (ON_KEYS keys x
 # 5 views x 10 features, SQLite) and the floor server, under the same wrk
-# commands, taking turns, MF_BENCH_RUNS rounds of HTTP_SECS s each:
+# commands, in HTTP_ROUNDS rounds of turns of HTTP_SECS s (the floor, then
+# moonfeast, for each case of the round):
 #   c32: 1 entity x 10 features (ov1), 2 wrk threads, 32 connections;
 #   c1:  the same, 1 thread, 1 connection;
 #   tf:  the same plus the row-mode transform tf:score (and its request
-#        field), 1 connection (moonfeast only: held against c1);
+#        field), 1 connection (moonfeast only: held against c1; the two
+#        alternate which goes first);
 #   w100: 100 entities x 50 features from 5 views, 1 connection (the floor
 #        answers a body of that answer's size).
+# Latency percentiles are those of all the turns of a case (histograms
+# merged); req/s the median of the turns; ratios of req/s the median over
+# the rounds of moonfeast's turn over the floor's turn just before it.
 wl_http_sqlite() {
     http_prereq http_sqlite || return 0
     online_sqlite_repo
@@ -1502,22 +1536,20 @@ wl_http_sqlite() {
     # shellcheck disable=SC2154
     f1=$FLOOR_PORT_s1 f100=$FLOOR_PORT_s100 mf=${SERVE_PORT:-}
 
-    say "http_sqlite: warm-up, then $RUNS rounds of ${HTTP_SECS}s wrk runs (floor and moonfeast taking turns)"
-    wsecs=$((HTTP_SECS > 3 ? 3 : HTTP_SECS))
-    http_wrk "$HTTP_DIR/log/warm_floor" "$f1" "$b1" 2 32 "$wsecs"
+    say "http_sqlite: warm-up, then $HTTP_ROUNDS rounds of ${HTTP_SECS}s wrk turns (the floor, then moonfeast)"
+    http_wrk "$HTTP_DIR/log/warm_floor" "$f1" "$b1" 2 32 3
     if [ -n "$mf" ]; then
-        http_wrk "$HTTP_DIR/log/warm_mf" "$mf" "$b1" 2 32 "$wsecs"
+        http_wrk "$HTTP_DIR/log/warm_mf" "$mf" "$b1" 2 32 3
         http_wrk "$HTTP_DIR/log/warm_mf_tf" "$mf" "$btf" 1 1 1
         http_wrk "$HTTP_DIR/log/warm_mf_w100" "$mf" "$b100" 1 1 1
     fi
     i=0
-    while [ "$i" -lt "$RUNS" ]; do
+    while [ "$i" -lt "$HTTP_ROUNDS" ]; do
         i=$((i + 1))
         http_round c32 floor "$f1" "$b1" 2 32 "$i"
         [ -z "$mf" ] || http_round c32 mf "$mf" "$b1" 2 32 "$i"
         http_round c1 floor "$f1" "$b1" 1 1 "$i"
         if [ -n "$mf" ]; then
-            # with and without the transform in turn, which goes first alternating
             if [ $((i % 2)) = 1 ]; then
                 http_round c1 mf "$mf" "$b1" 1 1 "$i"
                 http_round tf mf "$mf" "$btf" 1 1 "$i"
@@ -1533,39 +1565,41 @@ wl_http_sqlite() {
 
     # Figures.
     L=${label}_1x10
-    fl_rps=$(wst c32 floor req_per_s med) fl_p99=$(wst c32 floor p99_us med)
-    fl1_p99=$(wst c1 floor p99_us med) fl1_p50=$(wst c1 floor p50_us med)
+    fl_rps=$(wst c32 floor req_per_s med) fl_p99=$(hp c32 floor 99)
+    fl1_p99=$(hp c1 floor 99) fl1_p50=$(hp c1 floor 50)
     if [ -n "$mf" ]; then
-        mf_rps=$(wst c32 mf req_per_s med) mf_p99=$(wst c32 mf p99_us med)
-        r_rps=$(ratio "$mf_rps" "$fl_rps") r_p99=$(ratio "$mf_p99" "$fl_p99")
+        mf_rps=$(wst c32 mf req_per_s med) mf_p99=$(hp c32 mf 99)
+        r_rps=$(pairs c32 mf c32 floor req_per_s) r_p99=$(ratio "$mf_p99" "$fl_p99")
         figure "${L}_c32_req_per_s" "$(fmt "$mf_rps" 0)" req/s \
-            "${r_rps}x floor; goal >= 0.6; p50 $(ms "$(wst c32 mf p50_us med)") ms; runs $(wrng c32 mf req_per_s)"
-        figure "${L}_c32_p99" "$(ms "$mf_p99")" ms "${r_p99}x floor; goal <= 2; runs $(wrng c32 mf p99_us)"
+            "${r_rps}x floor; goal >= 0.6; p50 $(ms "$(hp c32 mf 50)") ms; turns $(wrng c32 mf req_per_s)"
+        figure "${L}_c32_p99" "$(ms "$mf_p99")" ms "${r_p99}x floor; goal <= 2; p99.9 $(ms "$(hp c32 mf 99.9)") ms"
     fi
-    figure "${L}_c32_floor_req_per_s" "$(fmt "$fl_rps" 0)" req/s "$fdesc; runs $(wrng c32 floor req_per_s)"
-    figure "${L}_c32_floor_p99" "$(ms "$fl_p99")" ms "p50 $(ms "$(wst c32 floor p50_us med)") ms; runs $(wrng c32 floor p99_us)"
+    figure "${L}_c32_floor_req_per_s" "$(fmt "$fl_rps" 0)" req/s "$fdesc; turns $(wrng c32 floor req_per_s)"
+    figure "${L}_c32_floor_p99" "$(ms "$fl_p99")" ms "p50 $(ms "$(hp c32 floor 50)") ms; p99.9 $(ms "$(hp c32 floor 99.9)") ms"
     if [ -n "$mf" ]; then
-        figure "${L}_c32_req_per_s_vs_floor" "$r_rps" x "goal >= 0.6"
+        figure "${L}_c32_req_per_s_vs_floor" "$r_rps" x \
+            "goal >= 0.6; median of the rounds' ratios; ratio of the medians $(ratio "$mf_rps" "$fl_rps")"
         figure "${L}_c32_p99_vs_floor" "$r_p99" x "goal <= 2"
-        m1_p99=$(wst c1 mf p99_us med) m1_p50=$(wst c1 mf p50_us med)
+        m1_p99=$(hp c1 mf 99) m1_p50=$(hp c1 mf 50)
         figure "${L}_c1_p99" "$(ms "$m1_p99")" ms \
-            "goal <= 0.25; $(ratio "$m1_p99" "$fl1_p99")x floor; p99.9 $(ms "$(wst c1 mf p999_us med)") ms, max $(ms "$(wst c1 mf max_us hi)") ms; runs $(wrng c1 mf p99_us)"
+            "goal <= 0.25; $(ratio "$m1_p99" "$fl1_p99")x floor; p99.9 $(ms "$(hp c1 mf 99.9)") ms, max $(ms "$(wst c1 mf max_us hi)") ms; p99 of the turns $(wrng c1 mf p99_us)"
         figure "${L}_c1_p50" "$(ms "$m1_p50")" ms \
             "$(ratio "$m1_p50" "$fl1_p50")x floor; $(fmt "$(wst c1 mf req_per_s med)" 0) req/s"
     fi
-    figure "${L}_c1_floor_p99" "$(ms "$fl1_p99")" ms "p50 $(ms "$fl1_p50") ms; $(fmt "$(wst c1 floor req_per_s med)" 0) req/s; runs $(wrng c1 floor p99_us)"
+    figure "${L}_c1_floor_p99" "$(ms "$fl1_p99")" ms \
+        "p50 $(ms "$fl1_p50") ms, p99.9 $(ms "$(hp c1 floor 99.9)") ms; $(fmt "$(wst c1 floor req_per_s med)" 0) req/s; p99 of the turns $(wrng c1 floor p99_us)"
     if [ -n "$mf" ]; then
-        t_p99=$(wst tf mf p99_us med)
+        t_p99=$(hp tf mf 99)
         figure "${L}_transform_c1_p99" "$(ms "$t_p99")" ms \
-            "$(ratio "$t_p99" "$m1_p99")x without; goal <= 1.10; p50 $(ms "$(wst tf mf p50_us med)") ms; runs $(wrng tf mf p99_us)"
-        figure "${L}_transform_c1_p99_vs_without" "$(ratio "$t_p99" "$m1_p99")" x \
-            "goal <= 1.10; the same requests plus the row-mode transform tf:score and its request field"
-        w_p99=$(wst w100 mf p99_us med)
+            "goal <= 1.10x without; p50 $(ms "$(hp tf mf 50)") ms ($(ratio "$(hp tf mf 50)" "$m1_p50")x without); p99 of the turns $(wrng tf mf p99_us)"
+        figure "${L}_transform_c1_p99_vs_without" "$(pairs tf mf c1 mf p99_us)" x \
+            "goal <= 1.10; the same requests plus the row-mode transform tf:score and its request field; median of the rounds' ratios of the turns' p99; ratio of the p99s of all turns $(ratio "$t_p99" "$m1_p99")"
+        w_p99=$(hp w100 mf 99)
         figure "${label}_100x50_c1_p99" "$(ms "$w_p99")" ms \
-            "goal <= 3; p50 $(ms "$(wst w100 mf p50_us med)") ms; $(fmt "$(wst w100 mf req_per_s med)" 0) req/s; $(ratio "$w_p99" "$(wst w100 floor p99_us med)")x floor; runs $(wrng w100 mf p99_us)"
+            "goal <= 3; p50 $(ms "$(hp w100 mf 50)") ms; $(fmt "$(wst w100 mf req_per_s med)" 0) req/s; the floor's p99 $(ms "$(hp w100 floor 99)") ms; p99 of the turns $(wrng w100 mf p99_us)"
     fi
-    figure "${label}_100x50_c1_floor_p99" "$(ms "$(wst w100 floor p99_us med)")" ms \
-        "a fixed body of $size100 bytes; p50 $(ms "$(wst w100 floor p50_us med)") ms"
+    figure "${label}_100x50_c1_floor_p99" "$(ms "$(hp w100 floor 99)")" ms \
+        "a fixed body of $size100 bytes; p50 $(ms "$(hp w100 floor 50)") ms"
     http_errors c32 c1 tf w100
     figure "http_sqlite_errors" "$HTTP_ERRORS" "" \
         "goal 0: socket errors, timeouts and answers >= 400 in $HTTP_REQUESTS requests to both servers"
@@ -1585,7 +1619,7 @@ wl_http_sqlite() {
 # wl_http_redis: the 1 x 10 case through Redis (a store of ov1 alone,
 # ON_KEYS keys, materialized into our redis-server), 1 connection (the
 # goal) and 32, against the floor server answering a body of the same
-# size, MF_BENCH_RUNS rounds.
+# size, in rounds of turns as wl_http_sqlite.
 wl_http_redis() {
     http_prereq http_redis || return 0
     if ! redis_start; then
@@ -1618,12 +1652,11 @@ wl_http_redis() {
     floor_start r1 "$HTTP_DIR/answer_1x10.json"
     # shellcheck disable=SC2154
     f1=$FLOOR_PORT_r1 mf=${SERVE_PORT:-}
-    say "http_redis: warm-up, then $RUNS rounds of ${HTTP_SECS}s wrk runs (floor and moonfeast taking turns)"
-    wsecs=$((HTTP_SECS > 3 ? 3 : HTTP_SECS))
-    http_wrk "$HTTP_DIR/log/warm_floor" "$f1" "$b1" 2 32 "$wsecs"
-    [ -z "$mf" ] || http_wrk "$HTTP_DIR/log/warm_mf" "$mf" "$b1" 2 32 "$wsecs"
+    say "http_redis: warm-up, then $HTTP_ROUNDS rounds of ${HTTP_SECS}s wrk turns (the floor, then moonfeast)"
+    http_wrk "$HTTP_DIR/log/warm_floor" "$f1" "$b1" 2 32 3
+    [ -z "$mf" ] || http_wrk "$HTTP_DIR/log/warm_mf" "$mf" "$b1" 2 32 3
     i=0
-    while [ "$i" -lt "$RUNS" ]; do
+    while [ "$i" -lt "$HTTP_ROUNDS" ]; do
         i=$((i + 1))
         http_round c1 floor "$f1" "$b1" 1 1 "$i"
         [ -z "$mf" ] || http_round c1 mf "$mf" "$b1" 1 1 "$i"
@@ -1631,17 +1664,17 @@ wl_http_redis() {
         [ -z "$mf" ] || http_round c32 mf "$mf" "$b1" 2 32 "$i"
     done
     L=http_redis_${ON_K}_1x10
-    fl1_p99=$(wst c1 floor p99_us med) fl_rps=$(wst c32 floor req_per_s med) fl_p99=$(wst c32 floor p99_us med)
+    fl1_p99=$(hp c1 floor 99) fl_rps=$(wst c32 floor req_per_s med) fl_p99=$(hp c32 floor 99)
     if [ -n "$mf" ]; then
-        m1_p99=$(wst c1 mf p99_us med)
+        m1_p99=$(hp c1 mf 99)
         figure "${L}_c1_p99" "$(ms "$m1_p99")" ms \
-            "goal <= 1; $(ratio "$m1_p99" "$fl1_p99")x floor; p50 $(ms "$(wst c1 mf p50_us med)") ms, p99.9 $(ms "$(wst c1 mf p999_us med)") ms; $(fmt "$(wst c1 mf req_per_s med)" 0) req/s; runs $(wrng c1 mf p99_us)"
+            "goal <= 1; $(ratio "$m1_p99" "$fl1_p99")x floor; p50 $(ms "$(hp c1 mf 50)") ms, p99.9 $(ms "$(hp c1 mf 99.9)") ms; $(fmt "$(wst c1 mf req_per_s med)" 0) req/s; p99 of the turns $(wrng c1 mf p99_us)"
     fi
-    figure "${L}_c1_floor_p99" "$(ms "$fl1_p99")" ms "libmicrohttpd, 2 threads, a fixed body of $size1 bytes; p50 $(ms "$(wst c1 floor p50_us med)") ms"
+    figure "${L}_c1_floor_p99" "$(ms "$fl1_p99")" ms "libmicrohttpd, 2 threads, a fixed body of $size1 bytes; p50 $(ms "$(hp c1 floor 50)") ms"
     if [ -n "$mf" ]; then
-        mf_rps=$(wst c32 mf req_per_s med) mf_p99=$(wst c32 mf p99_us med)
+        mf_rps=$(wst c32 mf req_per_s med) mf_p99=$(hp c32 mf 99)
         figure "${L}_c32_req_per_s" "$(fmt "$mf_rps" 0)" req/s \
-            "$(ratio "$mf_rps" "$fl_rps")x floor (no goal through Redis); p99 $(ms "$mf_p99") ms, $(ratio "$mf_p99" "$fl_p99")x floor's; runs $(wrng c32 mf req_per_s)"
+            "$(pairs c32 mf c32 floor req_per_s)x floor (no goal through Redis); p99 $(ms "$mf_p99") ms, $(ratio "$mf_p99" "$fl_p99")x the floor's; turns $(wrng c32 mf req_per_s)"
     fi
     figure "${L}_c32_floor_req_per_s" "$(fmt "$fl_rps" 0)" req/s "p99 $(ms "$fl_p99") ms"
     http_errors c1 c32
@@ -1666,9 +1699,9 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 # at small scale): each of N connections waits 1 ms before each request
 # (wrk's delay()), N = the rate 32 connections got in a short probe just
 # before / 2000 (at most 64): with wrk's timers a connection makes about
-# 450 requests a second, so the rate is about a fifth of the probe's. Zero errors expected, and
-# the resident memory at the end within 5% of what it was after the first
-# 10 s (5 s at small scale).
+# 450 requests a second, so the rate is about a fifth of the probe's. Zero
+# errors expected, and the resident memory at the end within 5% of what it
+# was after the first 10 s (5 s at small scale).
 wl_http_soak() {
     http_prereq http_soak || return 0
     if [ "$HTTP_SERVE" != 1 ]; then
@@ -1689,7 +1722,7 @@ wl_http_soak() {
     fi
     rss0=$(rss_kib "$SERVE_PID")
     http_wrk "$HTTP_DIR/log/probe" "$SERVE_PORT" "$b1" 2 32 3
-    sat=$(kv "$HTTP_DIR/log/probe" req_per_s)
+    sat=$(kv "$HTTP_DIR/log/probe.sum" req_per_s)
     conns=$(awk -v s="$sat" 'BEGIN { c = int(s / 2000); if (c < 1) c = 1; if (c > 64) c = 64; print c }')
     say "http_soak: $conns connections, 1 ms between requests each, ${soak}s (the probe: $(fmt "$sat" 0) req/s at 32 connections)"
     MF_WRK_BODIES=$b1 MF_WRK_DELAY_MS=1 timeout $((soak + 30)) \
