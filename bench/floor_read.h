@@ -10,7 +10,9 @@
  *     SELECT event_ts, value FROM "PROJECT:ovV" WHERE entity_key = ?1
  *   A call, for each view and each id: serializes the key (v3, 37 bytes),
  *   binds it, steps, takes event_ts and the value blob (pointer and
- *   length), and resets: NVIEWS x NENT point selects. Nothing is decoded.
+ *   length), and resets: NVIEWS x NENT point selects, inside one read
+ *   transaction (BEGIN ... COMMIT) when there are several, as moonfeast
+ *   reads them. Nothing is decoded.
  *
  * Redis (frd_*): raw pipelined HMGETs with hiredis over loopback, on its
  *   own connection. Feast's layout: one hash per entity, key = v3 entity
@@ -36,6 +38,7 @@
 typedef struct fsq {
     sqlite3 *db;
     sqlite3_stmt **st;
+    sqlite3_stmt *begin, *commit;
     int nviews;
     uint64_t reads, missing, bytes;
     int64_t ts_sum;
@@ -59,11 +62,30 @@ static int fsq_open(fsq *f, const char *path, const char *project, int nviews) {
             return -1;
         }
     }
+    if (sqlite3_prepare_v2(f->db, "BEGIN", -1, &f->begin, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(f->db, "COMMIT", -1, &f->commit, NULL) != SQLITE_OK) {
+        fprintf(stderr, "floor: %s\n", sqlite3_errmsg(f->db));
+        return -1;
+    }
+    return 0;
+}
+
+/* Run a prepared BEGIN or COMMIT. */
+static int fsq_txn(fsq *f, sqlite3_stmt *s) {
+    int rc = sqlite3_step(s);
+    sqlite3_reset(s);
+    if (rc != SQLITE_DONE) {
+        fprintf(stderr, "floor: %s\n", sqlite3_errmsg(f->db));
+        return -1;
+    }
     return 0;
 }
 
 static int fsq_call(fsq *f, const int64_t *ids, size_t nent) {
     unsigned char key[MFB_KEY_LEN];
+    /* several reads: one read transaction, as moonfeast does */
+    int txn = nent * (size_t)f->nviews > 1;
+    if (txn && fsq_txn(f, f->begin)) return -1;
     for (int v = 0; v < f->nviews; v++) {
         sqlite3_stmt *s = f->st[v];
         for (size_t i = 0; i < nent; i++) {
@@ -84,11 +106,13 @@ static int fsq_call(fsq *f, const int64_t *ids, size_t nent) {
             f->reads++;
         }
     }
-    return 0;
+    return txn ? fsq_txn(f, f->commit) : 0;
 }
 
 static void fsq_close(fsq *f) {
     for (int v = 0; f->st && v < f->nviews; v++) sqlite3_finalize(f->st[v]);
+    sqlite3_finalize(f->begin);
+    sqlite3_finalize(f->commit);
     free(f->st);
     sqlite3_close(f->db);
 }
