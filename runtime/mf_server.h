@@ -71,6 +71,11 @@ void mf__server_handle(mf__server *srv, const mf__http_req *rq, mf__http_resp *r
  * 403). Returns true with rs filled when one fails. */
 bool mf__server_precheck(mf__server *srv, const mf__http_req *rq, mf__http_resp *rs);
 
+/* Whether /get-online-features bodies go through the fast parser first
+ * (default on; the tests turn it off to compare it with Jansson's). Not
+ * thread safe: set it before requests run. */
+void mf__server_fast_json(bool on);
+
 /* Fill rs with the JSON error body {"error": {"code", "message"}}. */
 void mf__server_error(mf__http_resp *rs, int status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));

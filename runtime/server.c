@@ -17,6 +17,8 @@
  * when the online store or the registry fails, 500 for moonfeast's own
  * faults.
  */
+#include <errno.h>
+#include <math.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -688,6 +690,14 @@ nomem:
 
 /*---- /get-online-features ------------------------------------------------------------*/
 
+/* Scratch of the fast parser of /get-online-features bodies (below). */
+typedef struct fast_state {
+    mf__buf text; /* decoded strings and number texts, NUL-terminated */
+    mf__buf vals; /* a fast_val per entity value */
+    mf__buf iv;   /* int64 columns */
+    mf__buf tv;   /* const char * columns */
+} fast_state;
+
 /* A thread's reusable request objects: a few resolved requests keyed by
  * their feature list, and one response. */
 #define REQ_CACHE 4
@@ -698,6 +708,8 @@ typedef struct thread_cache {
     } slot[REQ_CACHE];
     unsigned next;
     mf_online_response *resp;
+    mf__buf key; /* scratch for request_for */
+    fast_state fast;
 } thread_cache;
 
 static pthread_key_t cache_key;
@@ -710,6 +722,11 @@ static void cache_free(void *p) {
         mf_online_request_free(tc->slot[i].req);
     }
     mf_online_response_free(tc->resp);
+    mf__buf_free(&tc->key);
+    mf__buf_free(&tc->fast.text);
+    mf__buf_free(&tc->fast.vals);
+    mf__buf_free(&tc->fast.iv);
+    mf__buf_free(&tc->fast.tv);
     free(tc);
 }
 
@@ -729,20 +746,19 @@ static thread_cache *thread_cache_get(void) {
 /* The thread's request for this feature list (set up on a miss). */
 static mf_online_request *request_for(thread_cache *tc, const char *const *refs, size_t n,
                                       const char *service, bool full, mf_error *err) {
-    mf__buf key;
-    mf__buf_init(&key);
-    mf__buf_putc(&key, full ? 'F' : 'f');
+    mf__buf *key = &tc->key;
+    key->len = 0;
+    mf__buf_putc(key, full ? 'F' : 'f');
     if (service) {
-        mf__buf_putc(&key, 's');
-        mf__buf_puts(&key, service);
+        mf__buf_putc(key, 's');
+        mf__buf_puts(key, service);
     }
     for (size_t i = 0; i < n; i++) {
-        mf__buf_putc(&key, '\n');
-        mf__buf_puts(&key, refs[i]);
+        mf__buf_putc(key, '\n');
+        mf__buf_puts(key, refs[i]);
     }
     for (int i = 0; i < REQ_CACHE; i++)
-        if (tc->slot[i].key && !strcmp(tc->slot[i].key, key.data)) {
-            mf__buf_free(&key);
+        if (tc->slot[i].key && !strcmp(tc->slot[i].key, key->data)) {
             mf_online_request_clear_entities(tc->slot[i].req);
             return tc->slot[i].req;
         }
@@ -754,13 +770,67 @@ static mf_online_request *request_for(thread_cache *tc, const char *const *refs,
     mf_online_request_clear_entities(req);
     int rc = service ? mf_online_request_set_feature_service(req, service, err)
                      : mf_online_request_set_features(req, refs, n, err);
-    if (rc) {
-        mf__buf_free(&key);
-        return NULL;
-    }
+    if (rc) return NULL;
     mf_online_request_set_full_feature_names(req, full);
-    tc->slot[s].key = mf__buf_steal(&key);
+    tc->slot[s].key = mf__xstrndup(key->data, key->len);
     return req;
+}
+
+/* The read itself, once the body is parsed (by either parser): the
+ * feature list (refs, or a service), full names, and the entity columns
+ * cols[0..ncols) of nrows rows. */
+static void online_answer(mf__server *srv, const char *const *refs, size_t nrefs,
+                          const char *service, bool full, const jcol *cols, size_t ncols,
+                          size_t nrows, mf__http_resp *rs) {
+    /* as Feast: a feature service, when given, is used instead of features */
+    if (service && !*service) service = NULL;
+    if (service) nrefs = 0;
+    if (!service && !nrefs) {
+        mf__server_error(rs, 422, "invalid_request",
+                         "give 'features' (a non-empty list of \"view:feature\") or "
+                         "'feature_service'");
+        return;
+    }
+    thread_cache *tc = thread_cache_get();
+    mf_error e;
+    mf_online_request *req = request_for(tc, refs, nrefs, service, full, &e);
+    if (!req) {
+        store_error(srv, rs, &e);
+        return;
+    }
+    for (size_t i = 0; i < ncols; i++) {
+        const jcol *c = &cols[i];
+        int rc = c->ints ? mf_online_request_add_int64(req, c->name, c->iv, nrows, &e)
+                         : mf_online_request_add_text(req, c->name, c->tv, nrows, &e);
+        if (rc) {
+            store_error(srv, rs, &e);
+            return;
+        }
+    }
+    if (mf_get_online_features(srv->store, req, tc->resp, &e)) {
+        store_error(srv, rs, &e);
+        return;
+    }
+    size_t len;
+    const char *json = mf_online_response_json(tc->resp, &len);
+    rs->body.len = 0;
+    if (mf__buf_try_reserve(&rs->body, len)) {
+        mf__server_error(rs, 413, "payload_too_large", "the answer (%zu bytes) does not fit in memory",
+                         len);
+        return;
+    }
+    mf__buf_put(&rs->body, json, len);
+    set_json(rs, 200);
+    /* feature values: the columns after the join keys (which come first
+     * and are named as the request's entity columns) */
+    size_t nr = mf_online_response_nrows(tc->resp), nc = mf_online_response_ncols(tc->resp), k = 0;
+    for (bool key = true; k < nc && key; k += key) {
+        key = false;
+        for (size_t i = 0; i < ncols && !key; i++)
+            key = !strcmp(cols[i].name, mf_online_response_name(tc->resp, k));
+    }
+    ADD(&srv->entity_rows, nr);
+    ADD(&srv->values_served, nr * (nc - k));
 }
 
 static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
@@ -777,59 +847,428 @@ static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
         opt_bool(body, "full_feature_names", false, &full, rs) ||
         known_ignored(body, ign, NULL, rs))
         goto out;
-    /* as Feast: a feature service, when given, is used instead of features */
-    if (service && !*service) service = NULL;
-    if (service) nrefs = 0;
-    if (!service && !nrefs) {
-        mf__server_error(rs, 422, "invalid_request",
-                         "give 'features' (a non-empty list of \"view:feature\") or "
-                         "'feature_service'");
+    if ((!service || !*service) && !nrefs) {
+        online_answer(srv, NULL, 0, NULL, full, NULL, 0, 0, rs); /* the 422 */
         goto out;
     }
     if (read_columns(body, "entities", srv->sc.max_entity_rows, false, &cols, rs)) goto out;
-    thread_cache *tc = thread_cache_get();
-    mf_error e;
-    mf_online_request *req = request_for(tc, (const char *const *)refs, nrefs, service, full, &e);
-    if (!req) {
-        store_error(srv, rs, &e);
-        goto out;
-    }
-    for (size_t i = 0; i < cols.n; i++) {
-        const jcol *c = &cols.c[i];
-        int rc = c->ints ? mf_online_request_add_int64(req, c->name, c->iv, cols.nrows, &e)
-                         : mf_online_request_add_text(req, c->name, c->tv, cols.nrows, &e);
-        if (rc) {
-            store_error(srv, rs, &e);
-            goto out;
-        }
-    }
-    if (mf_get_online_features(srv->store, req, tc->resp, &e)) {
-        store_error(srv, rs, &e);
-        goto out;
-    }
-    size_t len;
-    const char *json = mf_online_response_json(tc->resp, &len);
-    rs->body.len = 0;
-    if (mf__buf_try_reserve(&rs->body, len)) {
-        mf__server_error(rs, 413, "payload_too_large", "the answer (%zu bytes) does not fit in memory",
-                         len);
-        goto out;
-    }
-    mf__buf_put(&rs->body, json, len);
-    set_json(rs, 200);
-    /* feature values: the columns after the join keys (which come first
-     * and are named as the request's entity columns) */
-    size_t nr = mf_online_response_nrows(tc->resp), nc = mf_online_response_ncols(tc->resp), k = 0;
-    for (bool key = true; k < nc && key; k += key) {
-        key = false;
-        for (size_t i = 0; i < cols.n && !key; i++)
-            key = !strcmp(cols.c[i].name, mf_online_response_name(tc->resp, k));
-    }
-    ADD(&srv->entity_rows, nr);
-    ADD(&srv->values_served, nr * (nc - k));
+    online_answer(srv, (const char *const *)refs, nrefs, service, full, cols.c, cols.n,
+                  cols.nrows, rs);
 out:
     free(refs);
     jcols_free(&cols);
+}
+
+/*---- The fast path of /get-online-features -------------------------------------------*/
+
+/* A parser for the common shape of a /get-online-features body, without
+ * allocations per value: {"features": [strings] or "feature_service":
+ * string, "full_feature_names": bool, "entities": {name: [scalars]}, other
+ * fields of any value but objects}. It checks the JSON as strictly as
+ * Jansson does (RFC 8259 grammar, UTF-8, no NUL, no lone surrogates, no
+ * duplicate keys) and gives the columns exactly as read_columns would.
+ * Anything else, every error included, sends the body down the Jansson
+ * path (FAST_NO), so answers and error messages are the same either way;
+ * test_server and fuzz_http compare the two. */
+enum { FAST_OK = 0, FAST_NO = -1 };
+#define FAST_MAX_COLS 16
+#define FAST_MAX_KEYS 16
+#define FAST_MAX_REFS 256
+#define FAST_MAX_DEPTH 64
+
+static bool fast_json_on = true;
+
+void mf__server_fast_json(bool on) { fast_json_on = on; }
+
+typedef struct fast_val {
+    uint8_t kind; /* 0 null, 1 int, 2 text (string, real, bool) */
+    int64_t i;
+    size_t off;   /* into text */
+} fast_val;
+
+typedef struct fp {
+    const char *p, *end;
+    fast_state *fs;
+} fp;
+
+static void fp_ws(fp *f) {
+    while (f->p < f->end && (*f->p == ' ' || *f->p == '\t' || *f->p == '\n' || *f->p == '\r')) f->p++;
+}
+
+static int hex4(const char *p, unsigned *out) {
+    unsigned v = 0;
+    for (int i = 0; i < 4; i++) {
+        char c = p[i];
+        v <<= 4;
+        if (c >= '0' && c <= '9') v |= (unsigned)(c - '0');
+        else if (c >= 'a' && c <= 'f') v |= (unsigned)(c - 'a' + 10);
+        else if (c >= 'A' && c <= 'F') v |= (unsigned)(c - 'A' + 10);
+        else return -1;
+    }
+    *out = v;
+    return 0;
+}
+
+/* A string at f->p ('"'), decoded into fs->text; *off its offset. */
+static int fp_string(fp *f, size_t *off) {
+    mf__buf *t = &f->fs->text;
+    *off = t->len;
+    f->p++;
+    for (;;) {
+        const char *q = f->p;
+        while (q < f->end && *q != '"' && *q != '\\' && (unsigned char)*q >= 0x20) q++;
+        if (q == f->end || (unsigned char)*q < 0x20) return FAST_NO;
+        size_t n = (size_t)(q - f->p);
+        if (n && mf__utf8_check(f->p, n, false) != n) return FAST_NO;
+        mf__buf_put(t, f->p, n);
+        f->p = q + 1;
+        if (*q == '"') break;
+        if (f->p >= f->end) return FAST_NO;
+        char e = *f->p++;
+        char c;
+        switch (e) {
+        case '"': c = '"'; break;
+        case '\\': c = '\\'; break;
+        case '/': c = '/'; break;
+        case 'b': c = '\b'; break;
+        case 'f': c = '\f'; break;
+        case 'n': c = '\n'; break;
+        case 'r': c = '\r'; break;
+        case 't': c = '\t'; break;
+        case 'u': {
+            unsigned u;
+            if (f->end - f->p < 4 || hex4(f->p, &u)) return FAST_NO;
+            f->p += 4;
+            if (u == 0 || (u >= 0xdc00 && u <= 0xdfff)) return FAST_NO;
+            if (u >= 0xd800 && u <= 0xdbff) {
+                unsigned lo;
+                if (f->end - f->p < 6 || f->p[0] != '\\' || f->p[1] != 'u' || hex4(f->p + 2, &lo) ||
+                    lo < 0xdc00 || lo > 0xdfff)
+                    return FAST_NO;
+                f->p += 6;
+                u = 0x10000 + ((u - 0xd800) << 10) + (lo - 0xdc00);
+            }
+            char b[4];
+            size_t bn;
+            if (u < 0x80) b[0] = (char)u, bn = 1;
+            else if (u < 0x800) b[0] = (char)(0xc0 | (u >> 6)), b[1] = (char)(0x80 | (u & 0x3f)), bn = 2;
+            else if (u < 0x10000)
+                b[0] = (char)(0xe0 | (u >> 12)), b[1] = (char)(0x80 | ((u >> 6) & 0x3f)),
+                b[2] = (char)(0x80 | (u & 0x3f)), bn = 3;
+            else
+                b[0] = (char)(0xf0 | (u >> 18)), b[1] = (char)(0x80 | ((u >> 12) & 0x3f)),
+                b[2] = (char)(0x80 | ((u >> 6) & 0x3f)), b[3] = (char)(0x80 | (u & 0x3f)), bn = 4;
+            mf__buf_put(t, b, bn);
+            continue;
+        }
+        default: return FAST_NO;
+        }
+        mf__buf_putc(t, c);
+    }
+    mf__buf_putc(t, '\0');
+    return FAST_OK;
+}
+
+/* A number at f->p: an integer (int64) in *i with *is_int, else a real
+ * whose shortest text goes into fs->text at *off. */
+static int fp_number(fp *f, bool *is_int, int64_t *i, size_t *off) {
+    const char *s = f->p, *q = s;
+    if (q < f->end && *q == '-') q++;
+    if (q >= f->end) return FAST_NO;
+    if (*q == '0') q++;
+    else if (*q >= '1' && *q <= '9') while (q < f->end && *q >= '0' && *q <= '9') q++;
+    else return FAST_NO;
+    bool real = false;
+    if (q < f->end && *q == '.') {
+        real = true;
+        q++;
+        if (q >= f->end || *q < '0' || *q > '9') return FAST_NO;
+        while (q < f->end && *q >= '0' && *q <= '9') q++;
+    }
+    if (q < f->end && (*q == 'e' || *q == 'E')) {
+        real = true;
+        q++;
+        if (q < f->end && (*q == '+' || *q == '-')) q++;
+        if (q >= f->end || *q < '0' || *q > '9') return FAST_NO;
+        while (q < f->end && *q >= '0' && *q <= '9') q++;
+    }
+    size_t n = (size_t)(q - s);
+    if (n >= 64) return FAST_NO;
+    char tmp[64];
+    memcpy(tmp, s, n);
+    tmp[n] = '\0';
+    f->p = q;
+    *is_int = !real;
+    if (!real) {
+        errno = 0;
+        long long v = strtoll(tmp, NULL, 10);
+        if (errno == ERANGE) return FAST_NO;
+        *i = v;
+        return FAST_OK;
+    }
+    errno = 0;
+    double d = strtod(tmp, NULL);
+    if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) return FAST_NO;
+    char num[MF__NUM_BUFLEN + 8];
+    size_t nl = mf__format_double(d, num);
+    *off = f->fs->text.len;
+    mf__buf_put(&f->fs->text, num, nl + 1);
+    return FAST_OK;
+}
+
+static int fp_literal(fp *f, const char *lit) {
+    size_t n = strlen(lit);
+    if ((size_t)(f->end - f->p) < n || memcmp(f->p, lit, n) != 0) return FAST_NO;
+    f->p += n;
+    return FAST_OK;
+}
+
+/* Any value but an object (checked, not kept). */
+static int fp_skip(fp *f, int depth) {
+    fp_ws(f);
+    if (f->p >= f->end || depth > FAST_MAX_DEPTH) return FAST_NO;
+    size_t off;
+    bool is_int;
+    int64_t i;
+    switch (*f->p) {
+    case '"': {
+        size_t keep = f->fs->text.len;
+        int rc = fp_string(f, &off);
+        f->fs->text.len = keep;
+        return rc;
+    }
+    case 't': return fp_literal(f, "true");
+    case 'f': return fp_literal(f, "false");
+    case 'n': return fp_literal(f, "null");
+    case '[':
+        f->p++;
+        fp_ws(f);
+        if (f->p < f->end && *f->p == ']') return f->p++, FAST_OK;
+        for (;;) {
+            if (fp_skip(f, depth + 1)) return FAST_NO;
+            fp_ws(f);
+            if (f->p >= f->end) return FAST_NO;
+            if (*f->p == ']') return f->p++, FAST_OK;
+            if (*f->p++ != ',') return FAST_NO;
+        }
+    default: {
+        size_t keep = f->fs->text.len;
+        int rc = fp_number(f, &is_int, &i, &off);
+        f->fs->text.len = keep;
+        return rc;
+    }
+    }
+}
+
+static int fp_bool(fp *f, bool *out, bool *set) {
+    fp_ws(f);
+    if (fp_literal(f, "true") == FAST_OK) return *out = true, *set = true, FAST_OK;
+    if (fp_literal(f, "false") == FAST_OK) return *out = false, *set = true, FAST_OK;
+    return fp_literal(f, "null");
+}
+
+/* An entity column's values: [scalars]. */
+static int fp_column(fp *f, size_t *n) {
+    fp_ws(f);
+    if (f->p >= f->end || *f->p != '[') return FAST_NO;
+    f->p++;
+    *n = 0;
+    fp_ws(f);
+    if (f->p < f->end && *f->p == ']') return f->p++, FAST_OK;
+    for (;;) {
+        fp_ws(f);
+        if (f->p >= f->end) return FAST_NO;
+        fast_val v = {0, 0, 0};
+        bool is_int;
+        switch (*f->p) {
+        case '"': v.kind = 2; if (fp_string(f, &v.off)) return FAST_NO; break;
+        case 'n': if (fp_literal(f, "null")) return FAST_NO; break;
+        case 't':
+        case 'f': {
+            bool b = *f->p == 't';
+            if (fp_literal(f, b ? "true" : "false")) return FAST_NO;
+            v.kind = 2;
+            v.off = f->fs->text.len;
+            mf__buf_put(&f->fs->text, b ? "true" : "false", b ? 5 : 6);
+            break;
+        }
+        default:
+            if (fp_number(f, &is_int, &v.i, &v.off)) return FAST_NO;
+            v.kind = is_int ? 1 : 2;
+        }
+        mf__buf_put(&f->fs->vals, &v, sizeof v);
+        (*n)++;
+        fp_ws(f);
+        if (f->p >= f->end) return FAST_NO;
+        if (*f->p == ']') return f->p++, FAST_OK;
+        if (*f->p++ != ',') return FAST_NO;
+    }
+}
+
+/* Parse body; on FAST_OK the read has been answered into rs. */
+static int fast_online(mf__server *srv, const char *body, size_t len, mf__http_resp *rs) {
+    thread_cache *tc = thread_cache_get();
+    fast_state *fs = &tc->fast;
+    fs->text.len = fs->vals.len = 0;
+    fp f = {body, body + len, fs};
+    size_t keys[FAST_MAX_KEYS], nkeys = 0;
+    size_t refs_off[FAST_MAX_REFS], nrefs = 0;
+    size_t service_off = (size_t)-1;
+    bool full = false, have_refs = false, have_entities = false, set;
+    size_t col_name[FAST_MAX_COLS], col_first[FAST_MAX_COLS], ncols = 0, nrows = 0;
+    fp_ws(&f);
+    if (f.p >= f.end || *f.p != '{') return FAST_NO;
+    f.p++;
+    fp_ws(&f);
+    if (f.p < f.end && *f.p == '}') return FAST_NO;
+    for (;;) {
+        fp_ws(&f);
+        size_t k;
+        if (f.p >= f.end || *f.p != '"' || fp_string(&f, &k) || nkeys == FAST_MAX_KEYS) return FAST_NO;
+        for (size_t i = 0; i < nkeys; i++)
+            if (!strcmp(fs->text.data + keys[i], fs->text.data + k)) return FAST_NO;
+        keys[nkeys++] = k;
+        fp_ws(&f);
+        if (f.p >= f.end || *f.p++ != ':') return FAST_NO;
+        fp_ws(&f);
+        const char *key = fs->text.data + k;
+        if (!strcmp(key, "features")) {
+            if (fp_literal(&f, "null") == FAST_OK) goto next;
+            if (f.p >= f.end || *f.p != '[') return FAST_NO;
+            f.p++;
+            have_refs = true;
+            fp_ws(&f);
+            if (f.p < f.end && *f.p == ']') {
+                f.p++;
+                goto next;
+            }
+            for (;;) {
+                fp_ws(&f);
+                if (f.p >= f.end || *f.p != '"' || nrefs == FAST_MAX_REFS ||
+                    fp_string(&f, &refs_off[nrefs]) || !fs->text.data[refs_off[nrefs]])
+                    return FAST_NO;
+                nrefs++;
+                fp_ws(&f);
+                if (f.p >= f.end) return FAST_NO;
+                if (*f.p == ']') {
+                    f.p++;
+                    break;
+                }
+                if (*f.p++ != ',') return FAST_NO;
+            }
+        } else if (!strcmp(key, "feature_service")) {
+            if (fp_literal(&f, "null") == FAST_OK) goto next;
+            if (f.p >= f.end || *f.p != '"' || fp_string(&f, &service_off)) return FAST_NO;
+        } else if (!strcmp(key, "full_feature_names")) {
+            if (fp_bool(&f, &full, &set)) return FAST_NO;
+        } else if (!strcmp(key, "include_feature_view_version_metadata") ||
+                   !strcmp(key, "allow_registry_cache")) {
+            bool ignored;
+            if (fp_bool(&f, &ignored, &set)) return FAST_NO;
+        } else if (!strcmp(key, "entities")) {
+            if (f.p >= f.end || *f.p != '{') return FAST_NO;
+            f.p++;
+            have_entities = true;
+            for (;;) {
+                fp_ws(&f);
+                size_t name;
+                if (f.p >= f.end || *f.p != '"' || ncols == FAST_MAX_COLS || fp_string(&f, &name) ||
+                    !fs->text.data[name])
+                    return FAST_NO;
+                for (size_t i = 0; i < ncols; i++)
+                    if (!strcmp(fs->text.data + col_name[i], fs->text.data + name)) return FAST_NO;
+                fp_ws(&f);
+                if (f.p >= f.end || *f.p++ != ':') return FAST_NO;
+                size_t n;
+                col_name[ncols] = name;
+                col_first[ncols] = fs->vals.len / sizeof(fast_val);
+                if (fp_column(&f, &n)) return FAST_NO;
+                if (ncols == 0) {
+                    if ((int64_t)n > srv->sc.max_entity_rows) return FAST_NO;
+                    nrows = n;
+                } else if (n != nrows) {
+                    return FAST_NO;
+                }
+                ncols++;
+                fp_ws(&f);
+                if (f.p >= f.end) return FAST_NO;
+                if (*f.p == '}') {
+                    f.p++;
+                    break;
+                }
+                if (*f.p++ != ',') return FAST_NO;
+            }
+        } else if (fp_skip(&f, 1)) {
+            return FAST_NO;
+        }
+    next:
+        fp_ws(&f);
+        if (f.p >= f.end) return FAST_NO;
+        if (*f.p == '}') {
+            f.p++;
+            break;
+        }
+        if (*f.p++ != ',') return FAST_NO;
+    }
+    fp_ws(&f);
+    if (f.p != f.end || !have_entities || !ncols) return FAST_NO;
+    if ((service_off == (size_t)-1 || !fs->text.data[service_off]) && (!have_refs || !nrefs))
+        return FAST_NO;
+    /* the columns, as read_columns gives them */
+    const fast_val *vals = (const fast_val *)(const void *)fs->vals.data;
+    jcol cols[FAST_MAX_COLS];
+    size_t nint = 0, ntext = 0;
+    for (size_t c = 0; c < ncols; c++) {
+        bool ints = true;
+        for (size_t r = 0; r < nrows && ints; r++) ints = vals[col_first[c] + r].kind == 1;
+        cols[c].ints = ints;
+        if (ints) nint += nrows;
+        else ntext += nrows;
+    }
+    fs->iv.len = fs->tv.len = 0;
+    if (mf__buf_try_reserve(&fs->iv, nint * sizeof(int64_t)) ||
+        mf__buf_try_reserve(&fs->tv, ntext * sizeof(const char *)))
+        return FAST_NO;
+    int64_t *iv = (int64_t *)(void *)fs->iv.data;
+    const char **tv = (const char **)(void *)fs->tv.data;
+    char num[32];
+    for (size_t c = 0; c < ncols; c++) {
+        if (cols[c].ints) {
+            cols[c].iv = iv;
+            cols[c].tv = NULL;
+            for (size_t r = 0; r < nrows; r++) *iv++ = vals[col_first[c] + r].i;
+            continue;
+        }
+        cols[c].iv = NULL;
+        cols[c].tv = tv;
+        for (size_t r = 0; r < nrows; r++) {
+            const fast_val *v = &vals[col_first[c] + r];
+            if (v->kind == 1) {
+                /* an integer in a column of text: its decimal text */
+                int nl = snprintf(num, sizeof num, "%lld", (long long)v->i);
+                tv[r] = NULL;
+                size_t off = fs->text.len;
+                mf__buf_put(&fs->text, num, (size_t)nl + 1);
+                ((fast_val *)v)->off = off;
+            }
+        }
+        tv += nrows;
+    }
+    /* pointers into the text last: it has stopped moving */
+    tv = (const char **)(void *)fs->tv.data;
+    for (size_t c = 0; c < ncols; c++) {
+        cols[c].name = fs->text.data + col_name[c];
+        if (cols[c].ints) continue;
+        for (size_t r = 0; r < nrows; r++) {
+            const fast_val *v = &vals[col_first[c] + r];
+            *tv++ = v->kind == 0 ? NULL : fs->text.data + v->off;
+        }
+    }
+    const char *refs[FAST_MAX_REFS];
+    for (size_t i = 0; i < nrefs; i++) refs[i] = fs->text.data + refs_off[i];
+    const char *service = service_off != (size_t)-1 ? fs->text.data + service_off : NULL;
+    online_answer(srv, refs, nrefs, service, full, cols, ncols, nrows, rs);
+    return FAST_OK;
 }
 
 /*---- /push and /write-to-online-store ------------------------------------------------*/
@@ -1192,6 +1631,9 @@ void mf__server_handle(mf__server *srv, const mf__http_req *rq, mf__http_resp *r
                          "/materialize-incremental only");
         return;
     }
+    if (ep == MF__EP_ONLINE && fast_json_on && rq->body_len &&
+        fast_online(srv, rq->body, rq->body_len, rs) == FAST_OK)
+        return;
     json_t *body = parse_body(rq, rs);
     if (!body) return;
     switch (ep) {

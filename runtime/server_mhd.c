@@ -75,12 +75,17 @@ static void log_mhd(void *cls, const char *fmt, va_list ap) {
     mf__log(MF_LOG_DEBUG, "http: %s", msg);
 }
 
+/* Queue rs as the answer; its body buffer is handed to libmicrohttpd
+ * (which frees it once sent) and rs->body is left empty. */
 static enum MHD_Result queue(daemon_ctx *d, struct MHD_Connection *c, req_state *st,
-                             const mf__http_resp *rs, bool close) {
+                             mf__http_resp *rs, bool close) {
+    size_t len = rs->body.len;
     struct MHD_Response *r =
-        MHD_create_response_from_buffer(rs->body.len, rs->body.data ? rs->body.data : (char *)"",
-                                        MHD_RESPMEM_MUST_COPY);
+        rs->body.data && len
+            ? MHD_create_response_from_buffer(len, rs->body.data, MHD_RESPMEM_MUST_FREE)
+            : MHD_create_response_from_buffer(0, (char *)"", MHD_RESPMEM_PERSISTENT);
     if (!r) return MHD_NO;
+    if (rs->body.data && len) mf__buf_init(&rs->body); /* now libmicrohttpd's */
     if (rs->content_type) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, rs->content_type);
     if (rs->allow) MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, rs->allow);
     if (rs->www_authenticate)
@@ -92,7 +97,7 @@ static enum MHD_Result queue(daemon_ctx *d, struct MHD_Connection *c, req_state 
     st->answered = true;
     st->status = rs->status;
     st->code = rs->code;
-    st->bytes = rs->body.len;
+    st->bytes = len;
     st->ep = rs->ep;
     return ret;
 }

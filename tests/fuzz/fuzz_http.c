@@ -30,6 +30,7 @@
  *   - a 200 of /get-online-features is Feast's shape: metadata.feature_names
  *     and one result per name with as many values, statuses and
  *     event_timestamps as there are entity rows;
+ *   - /get-online-features: the fast parser answers as Jansson's path;
  *   - mf__server_precheck agrees with mf__server_handle on the statuses it
  *     decides (401, 403, 404, 405).
  * Pushes to the offline store append to the CSV and materializations add
@@ -398,6 +399,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         fprintf(stderr, "fuzz_http: %s %s -> %d %.*s\n", rq.method, rq.path, rs.status,
                 (int)(rs.body.len > 300 ? 300 : rs.body.len), rs.body.data ? rs.body.data : "");
     check(&rq, &rs);
+
+    /* /get-online-features: the fast parser and Jansson's path answer the
+     * same bytes (reads only: the store does not change in between) */
+    if (!strcmp(rq.path, "/get-online-features")) {
+        mf__http_resp slow;
+        memset(&slow, 0, sizeof slow);
+        mf__buf_init(&slow.body);
+        mf__server_fast_json(false);
+        mf__server_handle(srv, &rq, &slow);
+        mf__server_fast_json(true);
+        if (slow.status != rs.status || slow.body.len != rs.body.len ||
+            (rs.body.len && memcmp(slow.body.data, rs.body.data, rs.body.len) != 0)) {
+            fprintf(stderr, "fuzz_http: Jansson's path answers %d %.*s\n", slow.status,
+                    (int)(slow.body.len > 2000 ? 2000 : slow.body.len), slow.body.data ? slow.body.data : "");
+            fail("the fast parser and Jansson's path disagree", &rq, &rs);
+        }
+        mf__buf_free(&slow.body);
+    }
 
     /* the checks without a body decide the same */
     if (rs.status == 401 || rs.status == 403 || rs.status == 404 || rs.status == 405) {

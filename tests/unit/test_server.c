@@ -356,11 +356,109 @@ static void test_metrics_text(void) {
     mf_store_close(s);
 }
 
+/* The fast parser of /get-online-features bodies answers exactly as the
+ * Jansson path does: the same status and the same bytes, for valid bodies
+ * of every shape it takes, for the shapes it leaves to Jansson, and for
+ * random mutations of both (broken JSON, bad UTF-8, escapes, duplicates,
+ * numbers at the edges of int64 and double). */
+static void test_fast_parser_agrees(void) {
+    mf_error err;
+    mf_store *s = NULL;
+    API_OK(mf_store_open(repo, NULL, &s, &err));
+    mf__server_config sc = mf__store_config(s)->server;
+    sc.max_entity_rows = 16;
+    mf__server *v = NULL;
+    API_OK(mf__server_new(s, &sc, &v, &err));
+    static const char *const seeds[] = {
+        "{\"entities\":{\"driver_id\":[1,2,3]},\"features\":[\"pv:a\",\"pv:s\"]}",
+        " {\n\"features\" : [ \"pv:a\" ] , \"entities\":{ \"driver_id\" : [ \"1\" , 2 , null ] } }\t",
+        "{\"entities\":{\"driver_id\":[1,2],\"k\":[7,-8]},\"features\":[\"od:y\"],\"full_feature_names\":true}",
+        "{\"entities\":{\"driver_id\":[3]},\"feature_service\":\"svc\",\"full_feature_names\":true,"
+        "\"include_feature_view_version_metadata\":false,\"allow_registry_cache\":null,\"x\":[1,[2,\"3\"],true]}",
+        "{\"entities\":{\"driver_id\":[1e0,2.5,-0.0,1E+2]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[9223372036854775807,-9223372036854775808]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[9223372036854775808]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1e400]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[\"\\u0031\\u00e9\\ud83d\\ude00\\n\"]},\"features\":[\"pv:\\u0061\"]}",
+        "{\"entities\":{\"driver_id\":[\"\\ud83d\"]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[\"a\\u0000b\"]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1]},\"entities\":{\"driver_id\":[2]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1],\"driver_id\":[2]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1,2]},\"features\":[\"pv:a\"],\"x\":{\"a\":1,\"a\":2}}",
+        "{\"entities\":{\"driver_id\":[true,false]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1]},\"features\":[],\"feature_service\":\"\"}",
+        "{\"entities\":{\"driver_id\":[1]},\"features\":[\"\"]}",
+        "{\"entities\":{\"driver_id\":[1]},\"features\":[\"nope:a\"],\"full_feature_names\":\"yes\"}",
+        "{\"entities\":{\"driver_id\":[1],\"k\":[[1,2]]},\"features\":[\"od:y\"]}",
+        "{\"entities\":{\"driver_id\":[01]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1.]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[-]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[1]},\"features\":[\"pv:a\"]} x",
+        "\xef\xbb\xbf{\"entities\":{\"driver_id\":[1]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[\"\xc3\x28\"]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[\"\xe2\x82\xac\"]},\"features\":[\"pv:a\"]}",
+        "{\"entities\":{\"driver_id\":[\"tab\there\"]},\"features\":[\"pv:a\"]}"};
+    mf__http_resp a, b;
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    mf__buf_init(&a.body);
+    mf__buf_init(&b.body);
+    mf__buf body;
+    mf__buf_init(&body);
+    unsigned seed = 12345;
+    static const char junk[] = "{}[],:\"\\ 0123456789.eE+-tfnu\x80\xff\xc3\xed\x00a";
+    int compared = 0, differ = 0;
+    for (int it = 0; it < 40000; it++) {
+        const char *sd = seeds[next_rand(&seed) % MF__ARRAY_LEN(seeds)];
+        body.len = 0;
+        mf__buf_puts(&body, sd);
+        int muts = it < (int)MF__ARRAY_LEN(seeds) ? 0 : 1 + (int)(next_rand(&seed) % 3);
+        for (int m = 0; m < muts && body.len; m++) {
+            size_t at = next_rand(&seed) % body.len;
+            char c = junk[next_rand(&seed) % (sizeof junk - 1)];
+            switch (next_rand(&seed) % 4) {
+            case 0: body.data[at] = c; break;
+            case 1: memmove(body.data + at, body.data + at + 1, body.len - at), body.len--; break;
+            case 2:
+                mf__buf_putc(&body, 0);
+                memmove(body.data + at + 1, body.data + at, body.len - at - 1);
+                body.data[at] = c;
+                break;
+            default: body.len = at; break;
+            }
+        }
+        mf__http_req rq = {"POST", "/get-online-features", NULL, NULL, body.data, body.len};
+        mf__server_fast_json(false);
+        mf__server_handle(v, &rq, &a);
+        mf__server_fast_json(true);
+        mf__server_handle(v, &rq, &b);
+        compared++;
+        if (a.status != b.status || a.body.len != b.body.len ||
+            memcmp(a.body.data, b.body.data, a.body.len) != 0) {
+            if (differ++ < 5)
+                printf("#   body %.*s\n#     jansson %d %.*s\n#     fast    %d %.*s\n", (int)body.len,
+                       body.data, a.status, (int)a.body.len, a.body.data, b.status,
+                       (int)b.body.len, b.body.data);
+        }
+    }
+    printf("#   %d bodies compared, %d differ\n", compared, differ);
+    CHECK(differ == 0);
+    mf__buf_free(&body);
+    mf__buf_free(&a.body);
+    mf__buf_free(&b.body);
+    mf__server_free(v);
+    mf_store_close(s);
+}
+
 int main(void) {
     tmp_root = mft_tmpdir("server");
     if (!tmp_root) return 1;
     RUN(test_threads_share_the_server);
     RUN(test_metrics_text);
+    RUN(test_fast_parser_agrees);
     mft_rmtree(tmp_root);
     free(tmp_root);
     free(repo);
