@@ -36,4 +36,28 @@ echo " transform ran on conv_rate and the request fields given beside the key.)"
 step "moonfeast get-historical-features --entities entities_req.csv --feature-service driver_activity_v1"
 printf 'driver_id,event_timestamp,val_to_add,val_to_add_2\n1001,2025-01-02T10:07:00Z,10,20\n1002,2025-01-03T00:00:00Z,1,2\n' > entities_req.csv
 "$MF" get-historical-features --entities entities_req.csv --feature-service driver_activity_v1
+step "moonfeast serve -p 0 &   (the HTTP feature server; -p 0 picks a free port)"
+"$MF" serve -p 0 --no-access-log 2>serve.log &
+pid=$!
+trap 'kill -TERM $pid 2>/dev/null' EXIT
+n=0
+until grep -q 'serving on' serve.log; do
+    n=$((n + 1))
+    if [ $n -gt 100 ] || ! kill -0 $pid 2>/dev/null; then cat serve.log; exit 1; fi
+    sleep 0.1
+done
+cat serve.log
+url=$(grep -o 'http://[^ ]*' serve.log)
+step "curl -s -X POST $url/get-online-features -d '{\"entities\": {\"driver_id\": [1001], \"val_to_add\": [10], \"val_to_add_2\": [20]}, \"feature_service\": \"driver_activity_v1\"}'"
+curl -sS -X POST "$url/get-online-features" \
+    -d '{"entities": {"driver_id": [1001], "val_to_add": [10], "val_to_add_2": [20]}, "feature_service": "driver_activity_v1"}'
+echo
+step "curl -s $url/health"
+curl -sS "$url/health"
+echo
+step "kill -TERM \$pid   (finishes the requests in flight, exits 0)"
+kill -TERM $pid
+wait $pid
+trap - EXIT
+echo "(Feast's HTTP API, auth, TLS and metrics: docs/http-api.md)"
 printf '\nThe demo repo is in %s/driver_ranking\n' "$work"
