@@ -73,7 +73,7 @@ int main(int argc, char **argv) {
         return 1;
     }
     int64_t start = strtoll(argv[2], NULL, 10), end = strtoll(argv[3], NULL, 10);
-    mf_materialize_options o = {on_progress, NULL};
+    mf_materialize_options o = {on_progress, NULL, 1}; /* one job: the figures are per view */
     t_start = mfb_now_ns();
     int rc = mf_materialize(store, start, end, (const char *const *)argv + 4, (size_t)(argc - 4),
                             &o, &err);

@@ -26,7 +26,7 @@
 # `figure`, and add NAME to WORKLOADS.
 set -eu
 
-WORKLOADS="pit transform_hist online_sqlite materialize_sqlite online_redis materialize_redis push http_sqlite http_redis http_soak"
+WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs online_redis materialize_redis push http_sqlite http_redis http_soak"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -1102,6 +1102,44 @@ wl_materialize_sqlite() {
     mat_figures sqlite "$(kv "$dir/log/floor" random_s)" \
         "prepared INSERT of the $(kv "$dir/log/floor" rows) rows written, in random order, one transaction" \
         "$(kv "$dir/log/floor" sorted_s)"
+}
+
+# wl_materialize_jobs: the local batch engine. Five views over the
+# materialize workload's source (MAT_ROWS rows, MAT_KEYS keys each: reading
+# is most of the work), SQLite, all materialized by `moonfeast materialize`
+# with --jobs 1 and with --jobs 2, in turns (RUNS each, a fresh online
+# store every time); the ratio of the median walls. Goal: >= 1.7 on 2 cores.
+wl_materialize_jobs() {
+    ensure_time
+    mat_data
+    dir=$WORK/materialize_jobs
+    mkdir -p "$dir/log"
+    rm -f "$dir"/log/*.runs
+    lua=""
+    for v in 1 2 3 4 5; do
+        lua="$lua
+$(printf '%s' "$MAT_LUA" | sed -e "s/name = \"mat\"/name = \"mj$v\"/" -e "s/mat_source/mj${v}_source/")"
+    done
+    bench_repo "$dir/repo" sqlite "$lua"
+    note "materialize_jobs: load average $(cut -d' ' -f1-3 /proc/loadavg) at the start; 5 views x $MAT_LABEL, SQLite"
+    r=0
+    while [ "$r" -lt "$RUNS" ]; do
+        for j in 1 2; do
+            rm -f "$dir"/repo/data/online.db*
+            "$MF" -C "$dir/repo" apply >/dev/null 2>&1 || exit 1
+            say "materialize_jobs: run $((r + 1)), --jobs $j"
+            measure "$dir/log/jobs$j" "$MF" -C "$dir/repo" materialize 2025-01-01T00:00:00Z \
+                2025-02-01T00:00:00Z --jobs "$j" || exit 1
+        done
+        r=$((r + 1))
+    done
+    w1=$(cut -d' ' -f1 "$dir/log/jobs1.runs" | median)
+    w2=$(cut -d' ' -f1 "$dir/log/jobs2.runs" | median)
+    s1=$(cut -d' ' -f1 "$dir/log/jobs1.runs" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END { print a "-" b }')
+    s2=$(cut -d' ' -f1 "$dir/log/jobs2.runs" | sort -g | awk 'NR == 1 { a = $1 } { b = $1 } END { print a "-" b }')
+    figure materialize_jobs_5x${MAT_LABEL}_jobs1_wall "$w1" s "runs $s1 s"
+    figure materialize_jobs_5x${MAT_LABEL}_jobs2_wall "$w2" s "runs $s2 s"
+    figure materialize_jobs_jobs2_vs_jobs1 "$(ratio "$w1" "$w2")" x "goal >= 1.7; the same online store either way (tests/e2e/materialize_jobs.sh)"
 }
 
 wl_materialize_redis() {

@@ -77,7 +77,7 @@ int main(int argc, char **argv) {
     /* 4. Materialize every online view over the sample data's 5 days. */
     const int64_t day = 86400LL * 1000000;          /* microseconds */
     const int64_t jan1 = 1735689600LL * 1000000;    /* 2025-01-01T00:00:00Z */
-    mf_materialize_options mo = {on_progress, NULL};
+    mf_materialize_options mo = {on_progress, NULL, 0}; /* jobs 0: batch_engine.jobs */
     if (mf_materialize(store, jan1, jan1 + 5 * day, NULL, 0, &mo, &err) != MF_OK) {
         fail("materialize", &err);
         goto out;

@@ -351,19 +351,26 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
  *-------------------------------------------------------------------------*/
 
 typedef struct mf_materialize_options {
-    /* Called on progress and once per view at the end (done = 1); may be
-     * NULL. rows_read counts source rows in the window, rows_written the
+    /* Called when a view starts (rows 0), on progress, and once per view at
+     * the end (done = 1); may be NULL. rows_read counts source rows in the window, rows_written the
      * entity rows written. */
     void (*progress)(void *ud, const char *view, uint64_t rows_read,
                      uint64_t rows_written, int done);
     void *ud;
+    /* Views materialized at once, each on a thread of its own (this one
+     * included); 0: batch_engine.jobs of the configuration, else one per
+     * CPU. progress is then called from those threads, never two calls at
+     * once. */
+    int jobs;
 } mf_materialize_options;
 
 /* For each named online feature view (all online views when n_views is 0):
  * the latest source row per entity key with start <= event_ts <= end is
  * written to the online store (never replacing newer data), in batches of
- * one transaction each; then [start, end] is recorded in the registry.
- * `opts` may be NULL. */
+ * one transaction each; then [start, end] is recorded in the registry for
+ * that view. Several views run at once (opts->jobs); the first failure
+ * stops the views not yet started and is the call's error, and the views
+ * done keep their recorded intervals. `opts` may be NULL. */
 int mf_materialize(mf_store *store, int64_t start_us, int64_t end_us,
                    const char *const *views, size_t n_views,
                    const mf_materialize_options *opts, mf_error *err);

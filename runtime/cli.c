@@ -146,13 +146,14 @@ static const cmd_help helps[] = {
      "  -o, --output FILE            FILE.csv, FILE.jsonl, or - for stdout (default)\n"
      "  --format csv|jsonl           output format (default from the file name, csv)\n"},
     {"materialize",
-     "Usage: moonfeast materialize START END [-v VIEW ...]\n\n"
+     "Usage: moonfeast materialize START END [-v VIEW ...] [--jobs N]\n\n"
      "Load the latest value per entity with START <= event_ts <= END from each\n"
      "online feature view's source (all of them unless -v names some) into the\n"
      "online store, then record the interval. START and END: RFC 3339 or epoch\n"
-     "seconds.\n"},
+     "seconds. --jobs N: views materialized at once (default batch_engine.jobs,\n"
+     "else one per CPU).\n"},
     {"materialize-incremental",
-     "Usage: moonfeast materialize-incremental END [-v VIEW ...]\n\n"
+     "Usage: moonfeast materialize-incremental END [-v VIEW ...] [--jobs N]\n\n"
      "Like materialize, from each view's last materialized END (first run: END\n"
      "minus the view's ttl, or its oldest row when ttl is 0).\n"},
     {"get-online-features",
@@ -400,6 +401,22 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name,
     return NULL;
 }
 
+/* A decimal integer argument of command cmd in [min, max]. */
+static int int_arg(const char *cmd, const char *opt, const char *v, long long min, long long max,
+                   long long *out) {
+    char *end = NULL;
+    errno = 0;
+    long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno || x < min || x > max) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s: %s takes a whole number from %lld to %lld, not '%%s'", cmd,
+                 opt, min, max);
+        return usage_error(msg, v);
+    }
+    *out = x;
+    return 0;
+}
+
 static int cmd_historical(const cli *c, int argc, char **argv) {
     const char *entities = NULL, *query = NULL, *db = NULL, *service = NULL, *outp = NULL;
     const char *start = NULL, *end = NULL, *format = NULL;
@@ -481,20 +498,35 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
 
 /*---- Materialization and online reads ----------------------------------------*/
 
+/* Progress lines; with several jobs, views run at once: each view's time
+ * counts from its first report (the calls never overlap). */
 typedef struct progress_state {
     bool tty;
-    int64_t t0;
+    int64_t t0; /* the run's start */
+    struct {
+        char *view;
+        int64_t t0;
+    } seen[64];
+    int nseen;
 } progress_state;
 
 static void on_progress(void *ud, const char *view, uint64_t read, uint64_t written, int done) {
     progress_state *p = ud;
-    double secs = (double)(mf__now_us() - p->t0) / 1e6;
+    int64_t t0 = p->t0;
+    int k = 0;
+    while (k < p->nseen && strcmp(p->seen[k].view, view) != 0) k++;
+    if (k < p->nseen) {
+        t0 = p->seen[k].t0;
+    } else if (p->nseen < 64 && !done) {
+        p->seen[p->nseen].view = mf__xstrdup(view);
+        p->seen[p->nseen++].t0 = t0 = mf__now_us();
+    }
+    double secs = (double)(mf__now_us() - t0) / 1e6;
     if (secs <= 0) secs = 1e-6;
     if (done) {
         fprintf(stderr, "%s%s: %llu rows read, %llu entities written in %.2fs (%.0f rows/s)\n",
                 p->tty ? "\r\033[K" : "", view, (unsigned long long)read,
                 (unsigned long long)written, secs, (double)read / secs);
-        p->t0 = mf__now_us();
     } else if (p->tty) {
         fprintf(stderr, "\r\033[K%s: %llu rows read, %llu written, %.0f rows/s", view,
                 (unsigned long long)read, (unsigned long long)written, (double)read / secs);
@@ -517,11 +549,14 @@ static int cmd_materialize(const cli *c, int argc, char **argv, bool incremental
     size_t npos = 0, nv = 0;
     const char **views = mf__xcalloc((size_t)argc + 1, sizeof *views);
     int rc = 0;
+    long long jobs = 0;
     for (int i = 0; i < argc && !rc; i++) {
         bool missing = false;
         const char *v = opt_value(argc, argv, &i, "--views", "-v", &missing);
         if (v) views[nv++] = v;
-        else if (missing) rc = usage_error("%s needs a view name", argv[i]);
+        else if (!missing && (v = opt_value(argc, argv, &i, "--jobs", "-j", &missing)))
+            rc = int_arg(cmd, "--jobs", v, 1, 256, &jobs);
+        else if (missing) rc = usage_error("%s needs a value", argv[i]);
         else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
             rc = usage_error("unknown option '%s'", argv[i]);
         else if (npos < (incremental ? 1u : 2u)) pos[npos++] = argv[i];
@@ -542,10 +577,14 @@ static int cmd_materialize(const cli *c, int argc, char **argv, bool incremental
         free(views);
         return report(&err);
     }
-    progress_state ps = {isatty(2) != 0, mf__now_us()};
-    mf_materialize_options o = {on_progress, &ps};
+    progress_state ps;
+    memset(&ps, 0, sizeof ps);
+    ps.tty = isatty(2) != 0;
+    ps.t0 = mf__now_us();
+    mf_materialize_options o = {on_progress, &ps, (int)jobs};
     int r = incremental ? mf_materialize_incremental(s, end, views, nv, &o, &err)
                         : mf_materialize(s, start, end, views, nv, &o, &err);
+    for (int k = 0; k < ps.nseen; k++) free(ps.seen[k].view);
     mf_store_close(s);
     free(views);
     return r ? report(&err) : 0;
@@ -684,21 +723,6 @@ static int cmd_push(const cli *c, int argc, char **argv, bool push) {
     return r ? report(&err) : 0;
 }
 
-/* A decimal integer argument in [min, max]. */
-static int int_arg(const char *opt, const char *v, long long min, long long max, long long *out) {
-    char *end = NULL;
-    errno = 0;
-    long long x = strtoll(v, &end, 10);
-    if (end == v || *end || errno || x < min || x > max) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "serve: %s takes a whole number from %lld to %lld, not '%%s'",
-                 opt, min, max);
-        return usage_error(msg, v);
-    }
-    *out = x;
-    return 0;
-}
-
 static int cmd_serve(const cli *c, int argc, char **argv) {
     const char *host = NULL, *key = NULL, *cert = NULL;
     long long port = -1, threads = -1, ttl = -1, max_body = -1;
@@ -709,13 +733,13 @@ static int cmd_serve(const cli *c, int argc, char **argv) {
         const char *v;
         if ((v = opt_value(argc, argv, &i, "--host", "-h", &missing))) host = v;
         else if ((v = opt_value(argc, argv, &i, "--port", "-p", &missing)))
-            rc = int_arg("--port", v, 0, 65535, &port);
+            rc = int_arg("serve", "--port", v, 0, 65535, &port);
         else if ((v = opt_value(argc, argv, &i, "--threads", NULL, &missing)))
-            rc = int_arg("--threads", v, 1, 1024, &threads);
+            rc = int_arg("serve", "--threads", v, 1, 1024, &threads);
         else if ((v = opt_value(argc, argv, &i, "--registry-ttl", NULL, &missing)))
-            rc = int_arg("--registry-ttl", v, 0, 1000000000000LL, &ttl);
+            rc = int_arg("serve", "--registry-ttl", v, 0, 1000000000000LL, &ttl);
         else if ((v = opt_value(argc, argv, &i, "--max-body", NULL, &missing)))
-            rc = int_arg("--max-body", v, 1024, 1LL << 32, &max_body);
+            rc = int_arg("serve", "--max-body", v, 1024, 1LL << 32, &max_body);
         else if ((v = opt_value(argc, argv, &i, "--key", NULL, &missing))) key = v;
         else if ((v = opt_value(argc, argv, &i, "--cert", NULL, &missing))) cert = v;
         else if (!strcmp(argv[i], "--no-access-log")) no_log = true;

@@ -3,7 +3,8 @@
  *
  * The file is loaded whole with libyaml's document API and walked one
  * section at a time (project, provider, registry, online_store,
- * offline_store, entity_key_serialization_version, feature_server, lua; see
+ * offline_store, entity_key_serialization_version, feature_server, lua,
+ * batch_engine; see
  * docs/config.md). Every value is a scalar or a flat mapping of scalars,
  * except feature_server.auth.tokens (a list of flat mappings), so the walk
  * never goes deeper than four levels whatever the input.
@@ -411,6 +412,33 @@ static int parse_provider(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     return MF_OK;
 }
 
+/* batch_engine: local (with jobs: N threads, default one per CPU) or
+ * {type: lua, module: path}. */
+static int parse_engine(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    static const char *const types[] = {"local", "lua", NULL};
+    enum { LOCAL, LUA };
+    cfg_slot s[] = {{"type", 0, NULL, NULL},
+                    {"module", 1u << LUA, NULL, NULL},
+                    {"jobs", 1u << LOCAL, NULL, NULL}};
+    int type = LOCAL;
+    int rc = typed_section(P, val, "batch_engine", "batch engine", types, LOCAL, true, s,
+                           MF__ARRAY_LEN(s), &type);
+    if (rc) return rc;
+    char *module = NULL;
+    int64_t jobs = 0;
+    if (type == LUA) {
+        if (!s[1].val)
+            return loc_err(P, node_line(val), "missing required key 'batch_engine.module'");
+        if ((rc = get_path(P, s[1].val, "batch_engine.module", &module))) return rc;
+    } else if (s[2].val && (rc = get_int(P, s[2].val, "batch_engine.jobs", 1, 256, &jobs))) {
+        return rc;
+    }
+    set_str(&cfg->engine_type, mf__xstrdup(types[type]));
+    set_str(&cfg->engine_module, module);
+    cfg->engine_jobs = (int)jobs;
+    return MF_OK;
+}
+
 static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     static const char *const types[] = {"file", "sql", NULL};
     enum { FILE_, SQL };
@@ -735,6 +763,7 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->online_connect_timeout_ms = 1000;
     cfg->online_command_timeout_ms = 1000;
     cfg->offline_type = mf__xstrdup("file");
+    cfg->engine_type = mf__xstrdup("local");
     cfg->offline_max_line_bytes = (int64_t)MF__CSV_MAX_LINE;
     cfg->lua_budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
     cfg->lua_budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
@@ -758,7 +787,7 @@ static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
     if (root && root->type != YAML_MAPPING_NODE && !is_null(root))
         return loc_err(P, node_line(root), "expected a mapping of keys at the top, got %s",
                        kind_name(root));
-    enum { PROJECT, PROVIDER, REGISTRY, ONLINE, OFFLINE, EKSV, SERVER, LUA };
+    enum { PROJECT, PROVIDER, REGISTRY, ONLINE, OFFLINE, EKSV, SERVER, LUA, ENGINE };
     cfg_slot s[] = {{"project", 0, NULL, NULL},
                     {"provider", 0, NULL, NULL},
                     {"registry", 0, NULL, NULL},
@@ -766,7 +795,8 @@ static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
                     {"offline_store", 0, NULL, NULL},
                     {"entity_key_serialization_version", 0, NULL, NULL},
                     {"feature_server", 0, NULL, NULL},
-                    {"lua", 0, NULL, NULL}};
+                    {"lua", 0, NULL, NULL},
+                    {"batch_engine", 0, NULL, NULL}};
     int rc;
     if (root && root->type == YAML_MAPPING_NODE &&
         (rc = map_collect(P, root, NULL, s, MF__ARRAY_LEN(s))))
@@ -779,6 +809,7 @@ static int parse_root(cfg_parse *P, yaml_node_t *root, mf__config *cfg) {
     if (s[EKSV].val && (rc = parse_ek_version(P, s[EKSV].val, cfg))) return rc;
     if (s[SERVER].val && (rc = parse_server(P, s[SERVER].val, cfg))) return rc;
     if (s[LUA].val && (rc = parse_lua(P, s[LUA].val, cfg))) return rc;
+    if (s[ENGINE].val && (rc = parse_engine(P, s[ENGINE].val, cfg))) return rc;
     return MF_OK;
 }
 
@@ -923,6 +954,8 @@ void mf__config_free(mf__config *cfg) {
     free(cfg->online_module);
     free(cfg->offline_type);
     free(cfg->offline_module);
+    free(cfg->engine_type);
+    free(cfg->engine_module);
     free(cfg->server.host);
     free(cfg->server.tls_key);
     free(cfg->server.tls_cert);

@@ -18,9 +18,11 @@
  * committed batch, so a test can kill a run between batches.
  */
 #define _GNU_SOURCE /* qsort_r */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "mf_keymap.h"
 #include "mf_online.h"
@@ -125,11 +127,14 @@ typedef struct view_job {
     uint64_t gen;
     written *written;
     size_t nwritten;
+    pthread_mutex_t *progress_mu; /* callbacks one at a time (several jobs) */
 } view_job;
 
 static void progress(view_job *j, int done) {
-    if (j->opts && j->opts->progress)
-        j->opts->progress(j->opts->ud, j->view->name, j->rows_read, j->rows_written, done);
+    if (!j->opts || !j->opts->progress) return;
+    pthread_mutex_lock(j->progress_mu);
+    j->opts->progress(j->opts->ud, j->view->name, j->rows_read, j->rows_written, done);
+    pthread_mutex_unlock(j->progress_mu);
 }
 
 static void test_pause(void) {
@@ -449,6 +454,86 @@ static int find_written(mf_store *store, mf__worker *w, const Mf__Registry *reg,
     return MF_OK;
 }
 
+/* The local batch engine: the views of one run, taken in turn by up to
+ * `jobs` threads (this one included). Each thread has its own worker
+ * (online-store connection, transforms); each view streams as it would
+ * alone; the first failure stops the taking of new views, and its error is
+ * the run's; the views done record their intervals (one commit each). */
+typedef struct engine {
+    mf_store *store;
+    const mf__config *cfg;
+    const Mf__Registry *reg;
+    mf__snapshot *snap;
+    const Mf__FeatureView **sel;
+    size_t nv;
+    bool incremental;
+    int64_t start, end;
+    const mf_materialize_options *opts;
+    size_t next;  /* mu: the next view to take */
+    int rc;       /* mu: the first failure */
+    mf_error err; /* mu */
+    pthread_mutex_t mu, progress_mu;
+} engine;
+
+static int materialize_one(engine *e, const Mf__FeatureView *fv, mf__worker *w, mf__online *on,
+                           mf__transforms **tf, mf_error *err) {
+    const mf__config *cfg = e->cfg;
+    view_job j = {cfg, on, fv->spec, mf__view_batch_source(e->reg, cfg->project, fv->spec),
+                  e->start, e->end, e->opts, 0, 0, INT64_MAX, NULL, mf__snapshot_gen(e->snap),
+                  NULL, 0, &e->progress_mu};
+    int rc = find_written(e->store, w, e->reg, &j, tf, err);
+    if (rc == MF_OK && !j.source)
+        rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
+    if (rc == MF_OK && e->incremental) {
+        /* the last recorded end; else end - ttl; else the oldest row */
+        j.start = INT64_MIN;
+        for (size_t x = 0; x < fv->n_intervals; x++)
+            if (fv->intervals[x]->end_us > j.start) j.start = fv->intervals[x]->end_us;
+        if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
+            j.start = mf__sub_sat(e->end, mf__secs_to_us_sat(fv->spec->ttl_seconds));
+        if (j.start > e->end) j.start = e->end;
+    }
+    if (rc == MF_OK) {
+        j.min_ts = INT64_MAX;
+        progress(&j, 0); /* the view starts */
+        rc = materialize_view(&j, err);
+    }
+    if (rc == MF_OK) {
+        int64_t from = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : e->end;
+        interval_ctx c = {cfg->project, fv->spec->name, from, e->end};
+        rc = mf__store_commit(e->store, record_interval, &c, err);
+    }
+    if (rc == MF_OK) progress(&j, 1);
+    else mf__err_prefix(err, "materializing '%s'", fv->spec->name);
+    written_free(&j);
+    return rc;
+}
+
+static void *engine_thread(void *arg) {
+    engine *e = arg;
+    mf_error err;
+    mf__worker *w;
+    mf__online *on = NULL;
+    mf__transforms *tf = NULL;
+    int rc = mf__store_worker(e->store, &w, &err);
+    if (rc == MF_OK) rc = mf__worker_online(w, &on, &err);
+    for (;;) {
+        pthread_mutex_lock(&e->mu);
+        bool stop = e->rc != MF_OK || e->next >= e->nv || rc != MF_OK;
+        size_t i = stop ? 0 : e->next++;
+        pthread_mutex_unlock(&e->mu);
+        if (stop) break;
+        rc = materialize_one(e, e->sel[i], w, on, &tf, &err);
+    }
+    pthread_mutex_lock(&e->mu);
+    if (rc != MF_OK && e->rc == MF_OK) {
+        e->rc = rc;
+        e->err = err;
+    }
+    pthread_mutex_unlock(&e->mu);
+    return NULL;
+}
+
 static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
                const char *const *views, size_t n_views, const mf_materialize_options *opts,
                mf_error *err) {
@@ -478,41 +563,34 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
         const Mf__FeatureView *fv = reg->feature_views[i];
         if (strcmp(fv->spec->project, cfg->project) == 0 && fv->spec->online) sel[nv++] = fv;
     }
-    mf__worker *w;
-    mf__online *on = NULL;
-    mf__transforms *tf = NULL;
-    if (rc == MF_OK) rc = mf__store_worker(store, &w, err);
-    if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
-    for (size_t i = 0; i < nv && rc == MF_OK; i++) {
-        const Mf__FeatureView *fv = sel[i];
-        view_job j = {cfg, on, fv->spec, mf__view_batch_source(reg, cfg->project, fv->spec),
-                      start, end, opts, 0, 0, INT64_MAX, NULL, mf__snapshot_gen(snap), NULL, 0};
-        rc = find_written(store, w, reg, &j, &tf, err);
-        if (rc) break;
-        if (!j.source) {
-            rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
-            break;
-        }
-        if (incremental) {
-            /* the last recorded end; else end - ttl; else the oldest row */
-            j.start = INT64_MIN;
-            for (size_t x = 0; x < fv->n_intervals; x++)
-                if (fv->intervals[x]->end_us > j.start) j.start = fv->intervals[x]->end_us;
-            if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
-                j.start = mf__sub_sat(end, mf__secs_to_us_sat(fv->spec->ttl_seconds));
-            if (j.start > end) j.start = end;
-        }
-        j.min_ts = INT64_MAX;
-        rc = materialize_view(&j, err);
-        if (rc == MF_OK) {
-            int64_t from = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : end;
-            interval_ctx c = {cfg->project, fv->spec->name, from, end};
-            rc = mf__store_commit(store, record_interval, &c, err);
-        }
-        if (rc == MF_OK) progress(&j, 1);
-        else mf__err_prefix(err, "materializing '%s'", fv->spec->name);
-        written_free(&j);
+    engine e;
+    memset(&e, 0, sizeof e);
+    e.store = store, e.cfg = cfg, e.reg = reg, e.snap = snap, e.sel = sel, e.nv = nv;
+    e.incremental = incremental, e.start = start, e.end = end, e.opts = opts;
+    pthread_mutex_init(&e.mu, NULL);
+    pthread_mutex_init(&e.progress_mu, NULL);
+    if (rc == MF_OK && strcmp(cfg->engine_type, "local") != 0)
+        rc = mf__err(err, MF_ECONFIG, "batch_engine type '%s' is not supported by this build "
+                     "(supported: local)", cfg->engine_type);
+    if (rc == MF_OK) {
+        int jobs = opts && opts->jobs > 0 ? opts->jobs
+                   : cfg->engine_jobs > 0 ? cfg->engine_jobs
+                                          : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (jobs < 1) jobs = 1;
+        if ((size_t)jobs > nv) jobs = (int)nv;
+        pthread_t *t = mf__xcalloc((size_t)jobs + 1, sizeof *t);
+        int started = 0;
+        /* this thread is one of the jobs; the others are threads of their own */
+        for (int i = 1; i < jobs; i++)
+            if (pthread_create(&t[i], NULL, engine_thread, &e) == 0) started++;
+        engine_thread(&e);
+        for (int i = 1; i <= started; i++) pthread_join(t[i], NULL);
+        free(t);
+        rc = e.rc;
+        if (rc && err) *err = e.err;
     }
+    pthread_mutex_destroy(&e.mu);
+    pthread_mutex_destroy(&e.progress_mu);
     free(sel);
     mf__snapshot_unpin(snap);
     return rc;

@@ -207,6 +207,10 @@ typedef struct mf__config {
     int64_t online_command_timeout_ms; /* redis */
     char *online_module;            /* lua: module path */
 
+    char *engine_type;    /* batch_engine: "local" | "lua" */
+    char *engine_module;  /* lua: module path */
+    int engine_jobs;      /* local: threads; 0 = one per CPU */
+
     char *offline_type;   /* "file" | "lua" */
     char *offline_module; /* lua */
     int64_t offline_max_line_bytes; /* file: longest record of a CSV source */

@@ -27,6 +27,7 @@
  * equal with an older or equal created_ts): the store itself enforces
  * "never replace newer data with older".
  */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,10 +49,42 @@ typedef struct sqlite_store {
     view_stmts *vs;
     size_t nvs;
     sqlite3_stmt *begin, *commit; /* a read transaction around multi-row reads */
+    pthread_mutex_t *wmu;         /* the process's writers of this file, in turn */
     mf__buf scratch; /* packed row being written */
 } sqlite_store;
 
 /*---- Helpers ---------------------------------------------------------------*/
+
+/* One mutex per database file for the whole process, taken around every
+ * write transaction: SQLite lets one writer in at a time and makes the
+ * others sleep and poll (the busy handler sleeps up to 100 ms a time);
+ * threads of one process (materialize jobs, server threads pushing) queue
+ * on the mutex instead and go in as soon as the writer before them is
+ * done. Other processes still meet the busy timeout. The table lives as
+ * long as the process (a few paths). */
+typedef struct path_lock {
+    char *path;
+    pthread_mutex_t mu;
+    struct path_lock *next;
+} path_lock;
+
+static pthread_mutex_t path_locks_mu = PTHREAD_MUTEX_INITIALIZER;
+static path_lock *path_locks;
+
+static pthread_mutex_t *writer_lock(const char *path) {
+    pthread_mutex_lock(&path_locks_mu);
+    path_lock *l = path_locks;
+    while (l && strcmp(l->path, path) != 0) l = l->next;
+    if (!l) {
+        l = mf__xcalloc(1, sizeof *l);
+        l->path = mf__xstrdup(path);
+        pthread_mutex_init(&l->mu, NULL);
+        l->next = path_locks;
+        path_locks = l;
+    }
+    pthread_mutex_unlock(&path_locks_mu);
+    return &l->mu;
+}
 
 static int db_open(sqlite_store *s, mf_error *err) {
     if (s->db) return MF_OK;
@@ -250,8 +283,12 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
     view_stmts *v;
     int rc = stmts_for(s, project, wb->view->name, &v, err);
     if (rc) return rc;
+    pthread_mutex_lock(s->wmu);
     rc = exec(s, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
+    if (rc) {
+        pthread_mutex_unlock(s->wmu);
+        return rc;
+    }
     const Mf__FeatureViewSpec *view = wb->view;
     for (size_t i = 0; i < wb->n && rc == MF_OK; i++) {
         mf__buf *b = &s->scratch;
@@ -285,8 +322,11 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
                          view->name, sqlite3_errmsg(s->db));
         sqlite3_reset(v->put);
     }
-    if (rc == MF_OK) return exec(s, "COMMIT", err);
-    exec(s, "ROLLBACK", NULL);
+    if (rc == MF_OK) rc = exec(s, "COMMIT", err);
+    else exec(s, "ROLLBACK", NULL);
+    /* a COMMIT that failed leaves no transaction open either */
+    if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK", NULL);
+    pthread_mutex_unlock(s->wmu);
     return rc;
 }
 
@@ -482,6 +522,7 @@ int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err) {
     sqlite_store *s = mf__xcalloc(1, sizeof *s);
     s->base.vt = &sqlite_vt;
     s->path = mf__xstrdup(path);
+    s->wmu = writer_lock(path);
     *out = &s->base;
     return MF_OK;
 }

@@ -453,12 +453,53 @@ static void test_fast_parser_agrees(void) {
     mf_store_close(s);
 }
 
+/* The local batch engine: every view of the repo materialized by three
+ * jobs at once; the progress callback is never entered by two threads at
+ * a time; a second run with one job leaves the same online values. */
+static atomic_int in_progress, progress_overlaps, progress_done;
+
+static void on_progress(void *ud, const char *view, uint64_t rows_read, uint64_t rows_written,
+                        int done) {
+    MF__UNUSED(ud), MF__UNUSED(view), MF__UNUSED(rows_read), MF__UNUSED(rows_written);
+    if (atomic_fetch_add(&in_progress, 1) != 0) atomic_fetch_add(&progress_overlaps, 1);
+    usleep(200);
+    if (done) atomic_fetch_add(&progress_done, 1);
+    atomic_fetch_sub(&in_progress, 1);
+}
+
+static void test_materialize_jobs(void) {
+    mf_error err;
+    mf_store *s = NULL;
+    API_OK(mf_store_open(repo, NULL, &s, &err));
+    mf_materialize_options o = {on_progress, NULL, 3};
+    int64_t end = (T0 + 3600 * 24 * 60) * 1000000;
+    API_OK(mf_materialize(s, 0, end, NULL, 0, &o, &err));
+    CHECK(atomic_load(&progress_done) == 3); /* pv, wv, mv */
+    CHECK(atomic_load(&progress_overlaps) == 0);
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    const char *refs[] = {"mv:m"};
+    int64_t ids[] = {0, 27, 1999};
+    API_OK(mf_online_request_set_features(req, refs, 1, &err));
+    API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == ids[i]);
+    o.jobs = 1;
+    API_OK(mf_materialize_incremental(s, end, NULL, 0, &o, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == ids[i]);
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    mf_store_close(s);
+}
+
 int main(void) {
     tmp_root = mft_tmpdir("server");
     if (!tmp_root) return 1;
     RUN(test_threads_share_the_server);
     RUN(test_metrics_text);
     RUN(test_fast_parser_agrees);
+    RUN(test_materialize_jobs);
     mft_rmtree(tmp_root);
     free(tmp_root);
     free(repo);

@@ -1,0 +1,102 @@
+# materialize_jobs.sh — the local batch engine: `materialize --jobs N`
+# fills the online store exactly as one job does (every table compared row
+# for row), records every view's interval, takes batch_engine.jobs from the
+# configuration; a failing view fails the run and records no interval for
+# itself; bad values of --jobs and batch_engine are refused.
+. "$(dirname "$0")/lib.sh"
+
+check() { # NAME COMMAND...
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
+}
+
+mkdir -p data
+awk 'BEGIN { print "driver_id,event_timestamp,a,b,s"; for (i = 0; i < 30000; i++)
+    printf "%d,2025-01-%02dT%02d:00:00Z,%d,%.3f,x%d\n", i % 3000, 1 + i % 28, i % 24, i, i / 7, i }' >data/rows.csv
+defs() { # VIEWS...: a view per name over data/rows.csv
+    echo 'local driver = entity { name = "driver", join_keys = { "driver_id" }, value_type = Int64 }'
+    echo 'local src = file_source { name = "src", path = "data/rows.csv", timestamp_field = "event_timestamp" }'
+    for v in "$@"; do
+        echo "feature_view { name = \"$v\", entities = { driver }, source = src,"
+        echo "  schema = { field { name = \"a\", dtype = Int64 }, field { name = \"b\", dtype = Float64 }, field { name = \"s\", dtype = String } } }"
+    done
+}
+for r in one four conf; do
+    mkdir -p $r/data
+    cp data/rows.csv $r/data/
+    printf 'project: mj\nregistry: data/registry.db\n' >$r/feature_store.yaml
+    defs v1 v2 v3 v4 v5 >$r/defs.lua
+    (cd $r && "$MF" apply >/dev/null 2>&1)
+done
+printf 'batch_engine: {type: local, jobs: 3}\n' >>conf/feature_store.yaml
+
+cd one && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 1 && cd ..
+expect_rc "materialize --jobs 1" 0
+cd four && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 4 && cd ..
+expect_rc "materialize --jobs 4" 0
+check "  ... a line per view" test "$(printf '%s\n' "$ERR" | grep -c 'rows read')" -eq 5
+cd conf && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z && cd ..
+expect_rc "materialize with batch_engine.jobs: 3" 0
+
+dump() { # REPO VIEW: the view's table, row for row
+    sqlite3 "$1/data/online.db" "SELECT hex(entity_key), event_ts, created_ts, hex(value) FROM \"mj:$2\" ORDER BY entity_key"
+}
+same=yes
+for v in v1 v2 v3 v4 v5; do
+    dump one $v >one_$v.txt
+    [ "$(wc -l <one_$v.txt)" -eq 3000 ] || same="one/$v has $(wc -l <one_$v.txt) rows"
+    dump four $v | cmp -s - one_$v.txt || same="four/$v differs"
+    dump conf $v | cmp -s - one_$v.txt || same="conf/$v differs"
+done
+check "four jobs, and batch_engine.jobs, store what one job stores (5 views x 3000 keys)" test "$same" = yes
+intervals() { (cd "$1" && "$MF" registry-dump) | grep -c '"end_us"'; }
+check "every view's interval recorded with four jobs" test "$(intervals four)" -eq 5
+
+# a view whose source lost a column after apply: the run fails naming it,
+# and that view records no interval (the others may have been done)
+mkdir -p bad/data
+cp data/rows.csv bad/data/
+cp data/rows.csv bad/data/rows2.csv
+printf 'project: mj\nregistry: data/registry.db\n' >bad/feature_store.yaml
+{
+    defs v1 v2 v3
+    echo 'local src2 = file_source { name = "src2", path = "data/rows2.csv", timestamp_field = "event_timestamp" }'
+    echo 'feature_view { name = "broken", entities = { driver }, source = src2,'
+    echo '  schema = { field { name = "a", dtype = Int64 } } }'
+} >bad/defs.lua
+(cd bad && "$MF" apply >/dev/null 2>&1)
+printf 'driver_id,event_timestamp,b\n1,2025-01-01T00:00:00Z,2\n' >bad/data/rows2.csv
+cd bad && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 2 && cd ..
+expect_err "a failing view fails the run, naming it" 1 "materializing 'broken'"
+run sh -c "cd bad && '$MF' feature-views describe broken"
+check "  ... and records no interval for it" sh -c '! printf "%s" "$1" | grep -q end_us' - "$OUT"
+
+cd one || exit 1
+run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 0
+expect_err "--jobs 0" 2 "--jobs takes a whole number from 1 to 256"
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z --jobs x
+expect_err "--jobs x" 2 "not 'x'"
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z --jobs
+expect_err "--jobs without a value" 2 "--jobs needs a value"
+cp feature_store.yaml plain.yaml
+printf 'batch_engine: {type: local, jobs: 0}\n' >>feature_store.yaml
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z
+expect_err "batch_engine.jobs 0" 1 "batch_engine.jobs"
+cp plain.yaml feature_store.yaml
+printf 'batch_engine: {type: lua}\n' >>feature_store.yaml
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z
+expect_err "batch_engine lua without a module" 1 "missing required key 'batch_engine.module'"
+cp plain.yaml feature_store.yaml
+printf 'batch_engine: {type: lua, module: engine.lua}\n' >>feature_store.yaml
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z
+expect_err "batch_engine lua: not in this build" 1 "batch_engine type 'lua' is not supported by this build"
+cp plain.yaml feature_store.yaml
+printf 'batch_engine: {type: spark}\n' >>feature_store.yaml
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z
+expect_err "an unknown batch engine" 1 "spark"
+cp plain.yaml feature_store.yaml
+printf 'batch_engine: {type: local, module: x.lua}\n' >>feature_store.yaml
+run "$MF" materialize-incremental 2030-01-01T00:00:00Z
+expect_err "module on the local engine" 1 "batch_engine.module"
+cp plain.yaml feature_store.yaml
