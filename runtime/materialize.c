@@ -128,6 +128,7 @@ typedef struct view_job {
     written *written;
     size_t nwritten;
     pthread_mutex_t *progress_mu; /* callbacks one at a time (several jobs) */
+    bool split; /* read a CSV source on two threads, one half each */
 } view_job;
 
 static void progress(view_job *j, int done) {
@@ -216,30 +217,54 @@ static int write_batch(view_job *j, winners *w, const ser_keys *sk, const uint32
     return rc;
 }
 
-static int materialize_view(view_job *j, mf_error *err) {
+/* One scan over a source's rows (all of them, or one half of a split
+ * file): the winner per key in the window. */
+typedef struct scan_ctx {
+    view_job *j;
+    mf__source *s;
+    long its, icr;
+    const long *ikey, *ifeat;
+    bool report; /* progress callbacks (the head only) */
+    winners w;
+    mf__keymap keys;
+    uint64_t rows_read;
+    int64_t min_ts;
+    int rc;
+    mf_error err;
+} scan_ctx;
+
+static void scan_init(scan_ctx *c, view_job *j, mf__source *s, long its, long icr,
+                      const long *ikey, const long *ifeat, bool report) {
+    const Mf__FeatureViewSpec *v = j->view;
+    size_t nf = v->n_features;
+    memset(c, 0, sizeof *c);
+    c->j = j, c->s = s, c->its = its, c->icr = icr, c->ikey = ikey, c->ifeat = ifeat;
+    c->report = report;
+    c->min_ts = INT64_MAX;
+    c->w.fixed = mf__xcalloc(nf + 1, sizeof *c->w.fixed);
+    c->w.text = mf__xcalloc(nf + 1, sizeof *c->w.text);
+    for (size_t f = 0; f < nf; f++)
+        mf__col_init(&c->w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
+    mf__keymap_init_for(&c->keys, v);
+}
+
+static void scan_free(scan_ctx *c, const Mf__FeatureViewSpec *v) {
+    winners_free(&c->w, v);
+    mf__keymap_free(&c->keys);
+}
+
+static void *scan_run(void *arg) {
+    scan_ctx *c = arg;
+    view_job *j = c->j;
     const Mf__FeatureViewSpec *v = j->view;
     const Mf__DataSourceSpec *ds = j->source;
-    mf__source *s;
-    int rc = mf__source_open(j->cfg, ds, &s, err);
-    if (rc) return rc;
+    mf__source *s = c->s;
     size_t nk = v->n_entity_columns, nf = v->n_features;
-    long its, icr = -1;
-    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey), *ifeat = mf__xcalloc(nf + 1, sizeof *ifeat);
-    rc = find_col(s, v->name, ds->timestamp_field, &its, err);
-    if (rc == MF_OK && ds->created_timestamp_column[0])
-        rc = find_col(s, v->name, ds->created_timestamp_column, &icr, err);
-    for (size_t k = 0; k < nk && rc == MF_OK; k++)
-        rc = find_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
-    for (size_t f = 0; f < nf && rc == MF_OK; f++)
-        rc = find_col(s, v->name, v->features[f]->name, &ifeat[f], err);
-
-    winners w;
-    memset(&w, 0, sizeof w);
-    w.fixed = mf__xcalloc(nf + 1, sizeof *w.fixed);
-    w.text = mf__xcalloc(nf + 1, sizeof *w.text);
-    for (size_t f = 0; f < nf; f++) mf__col_init(&w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
-    mf__keymap keys;
-    mf__keymap_init_for(&keys, v);
+    long its = c->its, icr = c->icr;
+    const long *ikey = c->ikey, *ifeat = c->ifeat;
+    winners *wp = &c->w;
+    mf_error *err = &c->err;
+    int rc = MF_OK;
     mf__buf key;
     mf__buf_init(&key);
     const mf__slice *row;
@@ -256,8 +281,8 @@ static int materialize_view(view_job *j, mf_error *err) {
             break;
         }
         if (ts < j->start || ts > j->end) continue;
-        j->rows_read++;
-        if (ts < j->min_ts) j->min_ts = ts;
+        c->rows_read++;
+        if (ts < c->min_ts) c->min_ts = ts;
         if (icr >= 0 && row[icr].len && mf__ts_parse(row[icr].ptr, row[icr].len, &cr) != 0) {
             rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
                             "column '%s': '%.*s' is not a timestamp", ds->created_timestamp_column,
@@ -278,26 +303,153 @@ static int materialize_view(view_job *j, mf_error *err) {
         }
         if (rc) break;
         if (null_key) continue;
-        uint32_t id = mf__keymap_intern(&keys, key.data, key.len);
-        if (id == w.n) {
-            if (w.n == w.cap) winners_grow(&w, v);
-            w.n++;
-            w.ts[id] = INT64_MIN;
-            w.cr[id] = INT64_MIN;
+        uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
+        if (id == wp->n) {
+            if (wp->n == wp->cap) winners_grow(wp, v);
+            wp->n++;
+            wp->ts[id] = INT64_MIN;
+            wp->cr[id] = INT64_MIN;
         }
         /* later rows win ties: >= */
-        if (ts < w.ts[id] || (ts == w.ts[id] && cr < w.cr[id])) continue;
-        w.ts[id] = ts;
-        w.cr[id] = cr;
+        if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
+        wp->ts[id] = ts;
+        wp->cr[id] = cr;
         for (size_t f = 0; f < nf && rc == MF_OK; f++)
-            if (set_value(&w, f, id, &row[ifeat[f]]) != 0)
+            if (set_value(wp, f, id, &row[ifeat[f]]) != 0)
                 rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
                                 "column '%s': '%.*s' is not a valid %s", v->features[f]->name,
                                 (int)(row[ifeat[f]].len > 200 ? 200 : row[ifeat[f]].len),
                                 row[ifeat[f]].ptr, mf__dtype_name(v->features[f]->dtype));
-        if ((j->rows_read & 0xFFFFF) == 0) progress(j, 0);
+        if (c->report && (c->rows_read & 0xFFFFF) == 0) {
+            j->rows_read = c->rows_read;
+            progress(j, 0);
+        }
     }
     mf__buf_free(&key);
+    c->rc = rc;
+    return NULL;
+}
+
+/* Fold the second half's winners into the first's: a key's row from the
+ * second half comes later in the file, so it wins ties. */
+static void scan_merge(scan_ctx *head, const scan_ctx *tail, const Mf__FeatureViewSpec *v) {
+    winners *w = &head->w;
+    const winners *t = &tail->w;
+    for (uint32_t i = 0; i < t->n; i++) {
+        size_t len;
+        const unsigned char *k = mf__keymap_key(&tail->keys, i, &len);
+        uint32_t id = mf__keymap_intern(&head->keys, k, len);
+        if (id == w->n) {
+            if (w->n == w->cap) winners_grow(w, v);
+            w->n++;
+            w->ts[id] = INT64_MIN;
+            w->cr[id] = INT64_MIN;
+        }
+        if (t->ts[i] < w->ts[id] || (t->ts[i] == w->ts[id] && t->cr[i] < w->cr[id])) continue;
+        w->ts[id] = t->ts[i];
+        w->cr[id] = t->cr[i];
+        for (size_t f = 0; f < v->n_features; f++) {
+            mf__col *dc = &w->fixed[f];
+            const mf__col *sc = &t->fixed[f];
+            if (dc->sc == MF__SC_TEXT) {
+                text_slot *d = &w->text[f][id], *src = &t->text[f][i];
+                if (src->len == UINT32_MAX || !src->p) {
+                    d->len = src->len == UINT32_MAX ? UINT32_MAX : 0;
+                    continue;
+                }
+                if (src->len > d->cap) {
+                    d->cap = src->len;
+                    d->p = mf__xrealloc(d->p, d->cap);
+                }
+                memcpy(d->p, src->p, src->len);
+                d->len = src->len;
+                continue;
+            }
+            size_t sz = dc->sc == MF__SC_I64 || dc->sc == MF__SC_F64 ? 8
+                        : dc->sc == MF__SC_BOOL                       ? 1
+                                                                      : 4;
+            memcpy((char *)dc->data + (size_t)id * sz, (const char *)sc->data + (size_t)i * sz, sz);
+            dc->valid[id] = sc->valid[i];
+        }
+    }
+}
+
+static int materialize_view(view_job *j, mf_error *err) {
+    const Mf__FeatureViewSpec *v = j->view;
+    const Mf__DataSourceSpec *ds = j->source;
+    mf__source *s;
+    int rc = mf__source_open(j->cfg, ds, &s, err);
+    if (rc) return rc;
+    size_t nk = v->n_entity_columns, nf = v->n_features;
+    long its, icr = -1;
+    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey), *ifeat = mf__xcalloc(nf + 1, sizeof *ifeat);
+    rc = find_col(s, v->name, ds->timestamp_field, &its, err);
+    if (rc == MF_OK && ds->created_timestamp_column[0])
+        rc = find_col(s, v->name, ds->created_timestamp_column, &icr, err);
+    for (size_t k = 0; k < nk && rc == MF_OK; k++)
+        rc = find_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
+    for (size_t f = 0; f < nf && rc == MF_OK; f++)
+        rc = find_col(s, v->name, v->features[f]->name, &ifeat[f], err);
+
+    winners w;
+    mf__keymap keys;
+    if (rc == MF_OK) {
+        scan_ctx head;
+        scan_init(&head, j, s, its, icr, ikey, ifeat, true);
+        mf__source *tail_src = NULL;
+        scan_ctx tail;
+        pthread_t th;
+        bool two = false;
+        if (j->split && mf__source_split(s, &tail_src)) {
+            mf__log(3, "feature view '%s': its source is read by two threads, one half each",
+                    v->name);
+            scan_init(&tail, j, tail_src, its, icr, ikey, ifeat, false);
+            two = pthread_create(&th, NULL, scan_run, &tail) == 0;
+        }
+        scan_run(&head);
+        if (tail_src) {
+            if (two) pthread_join(th, NULL);
+            else if (head.rc == MF_OK && !mf__source_saw_quote(s)) scan_run(&tail);
+        }
+        rc = head.rc;
+        if (rc && err) *err = head.err;
+        bool again = tail_src && mf__source_saw_quote(s);
+        if (tail_src && !again && rc == MF_OK && tail.rc) {
+            rc = tail.rc;
+            if (err) *err = tail.err;
+        }
+        if (tail_src && !again && rc == MF_OK) scan_merge(&head, &tail, v);
+        if (tail_src) {
+            scan_free(&tail, v);
+            mf__source_close(tail_src);
+        }
+        w = head.w;
+        keys = head.keys;
+        j->rows_read = head.rows_read + (tail_src && !again ? tail.rows_read : 0);
+        if (head.min_ts < j->min_ts) j->min_ts = head.min_ts;
+        if (tail_src && !again && tail.min_ts < j->min_ts) j->min_ts = tail.min_ts;
+        if (again) {
+            /* the halves may have been cut inside a quoted field: whatever
+             * they read (errors too) is void; read again on one thread */
+            scan_free(&head, v);
+            mf__source_close(s);
+            free(ikey);
+            free(ifeat);
+            mf__log(3, "feature view '%s': its source has quotes: read again on one thread",
+                    v->name);
+            j->split = false;
+            j->rows_read = 0;
+            j->min_ts = INT64_MAX;
+            return materialize_view(j, err);
+        }
+    } else {
+        memset(&w, 0, sizeof w);
+        w.fixed = mf__xcalloc(nf + 1, sizeof *w.fixed);
+        w.text = mf__xcalloc(nf + 1, sizeof *w.text);
+        for (size_t f = 0; f < nf; f++)
+            mf__col_init(&w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
+        mf__keymap_init_for(&keys, v);
+    }
     mf__source_close(s);
     free(ikey);
     free(ifeat);
@@ -458,7 +610,10 @@ static int find_written(mf_store *store, mf__worker *w, const Mf__Registry *reg,
  * `jobs` threads (this one included). Each thread has its own worker
  * (online-store connection, transforms); each view streams as it would
  * alone; the first failure stops the taking of new views, and its error is
- * the run's; the views done record their intervals (one commit each). */
+ * the run's; the views done record their intervals (one commit each).
+ * Near the end of a run (fewer views left than idle jobs), a view's CSV
+ * source is read by two threads, one half each (mf__source_split), and
+ * the halves' winners merged in file order: the same result. */
 typedef struct engine {
     mf_store *store;
     const mf__config *cfg;
@@ -469,18 +624,19 @@ typedef struct engine {
     bool incremental;
     int64_t start, end;
     const mf_materialize_options *opts;
+    int jobs;
     size_t next;  /* mu: the next view to take */
     int rc;       /* mu: the first failure */
     mf_error err; /* mu */
     pthread_mutex_t mu, progress_mu;
 } engine;
 
-static int materialize_one(engine *e, const Mf__FeatureView *fv, mf__worker *w, mf__online *on,
-                           mf__transforms **tf, mf_error *err) {
+static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf__worker *w,
+                           mf__online *on, mf__transforms **tf, mf_error *err) {
     const mf__config *cfg = e->cfg;
     view_job j = {cfg, on, fv->spec, mf__view_batch_source(e->reg, cfg->project, fv->spec),
                   e->start, e->end, e->opts, 0, 0, INT64_MAX, NULL, mf__snapshot_gen(e->snap),
-                  NULL, 0, &e->progress_mu};
+                  NULL, 0, &e->progress_mu, split};
     int rc = find_written(e->store, w, e->reg, &j, tf, err);
     if (rc == MF_OK && !j.source)
         rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
@@ -523,7 +679,10 @@ static void *engine_thread(void *arg) {
         size_t i = stop ? 0 : e->next++;
         pthread_mutex_unlock(&e->mu);
         if (stop) break;
-        rc = materialize_one(e, e->sel[i], w, on, &tf, &err);
+        /* near the end of the run, when some jobs will have no view left
+         * while this one runs, it reads its source on two threads */
+        bool split = e->jobs > 1 && e->nv - (i + 1) < (size_t)(e->jobs - 1);
+        rc = materialize_one(e, e->sel[i], split, w, on, &tf, &err);
     }
     pthread_mutex_lock(&e->mu);
     if (rc != MF_OK && e->rc == MF_OK) {
@@ -577,6 +736,7 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
                    : cfg->engine_jobs > 0 ? cfg->engine_jobs
                                           : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (jobs < 1) jobs = 1;
+        e.jobs = jobs; /* asked for: a lone view may split in two */
         if ((size_t)jobs > nv) jobs = (int)nv;
         pthread_t *t = mf__xcalloc((size_t)jobs + 1, sizeof *t);
         int started = 0;

@@ -12,8 +12,11 @@ check() { # NAME COMMAND...
 }
 
 mkdir -p data
-awk 'BEGIN { print "driver_id,event_timestamp,a,b,s"; for (i = 0; i < 30000; i++)
-    printf "%d,2025-01-%02dT%02d:00:00Z,%d,%.3f,x%d\n", i % 3000, 1 + i % 28, i % 24, i, i / 7, i }' >data/rows.csv
+# 60000 rows (2 MB: large enough for a source read in two halves); every
+# row of a key has the same event time, so the key's last row in the file
+# wins (a = 57000 + key), whichever half it is in
+awk 'BEGIN { print "driver_id,event_timestamp,a,b,s"; for (i = 0; i < 60000; i++) {
+    k = i % 3000; printf "%d,2025-01-%02dT%02d:00:00Z,%d,%.3f,x%d\n", k, 1 + k % 28, k % 24, i, i / 7, i } }' >data/rows.csv
 defs() { # VIEWS...: a view per name over data/rows.csv
     echo 'local driver = entity { name = "driver", join_keys = { "driver_id" }, value_type = Int64 }'
     echo 'local src = file_source { name = "src", path = "data/rows.csv", timestamp_field = "event_timestamp" }'
@@ -33,9 +36,14 @@ printf 'batch_engine: {type: local, jobs: 3}\n' >>conf/feature_store.yaml
 
 cd one && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 1 && cd ..
 expect_rc "materialize --jobs 1" 0
-cd four && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 4 && cd ..
+cd four && run "$MF" --log-level debug materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 4 && cd ..
 expect_rc "materialize --jobs 4" 0
 check "  ... a line per view" test "$(printf '%s\n' "$ERR" | grep -c 'rows read')" -eq 5
+check "  ... the last views read their source in two halves" \
+    test "$(printf '%s\n' "$ERR" | grep -c 'read by two threads, one half each')" -ge 2
+cd four && run "$MF" get-online-features -e driver_id=5 -e driver_id=2999 -f v5:a && cd ..
+check "  ... the key's last row wins across the halves (a = 57005, 59999)" \
+    sh -c 'printf "%s" "$1" | grep -q "\"values\":\[57005,59999\]"' - "$OUT"
 cd conf && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z && cd ..
 expect_rc "materialize with batch_engine.jobs: 3" 0
 
@@ -50,6 +58,22 @@ for v in v1 v2 v3 v4 v5; do
     dump conf $v | cmp -s - one_$v.txt || same="conf/$v differs"
 done
 check "four jobs, and batch_engine.jobs, store what one job stores (5 views x 3000 keys)" test "$same" = yes
+# a source with a quoted field: the split is undone, one thread reads it all
+mkdir -p quoted/data
+{
+    echo 'driver_id,event_timestamp,a,b,s'
+    echo '1,2025-01-01T00:00:00Z,1,1.5,"a, quoted"'
+    tail -n +2 data/rows.csv
+} >quoted/data/rows.csv
+printf 'project: mj\nregistry: data/registry.db\n' >quoted/feature_store.yaml
+defs v1 >quoted/defs.lua
+(cd quoted && "$MF" apply >/dev/null 2>&1)
+cd quoted && run "$MF" --log-level debug materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z --jobs 2 && cd ..
+expect_rc "a quoted source with two jobs" 0
+check "  ... read again on one thread" sh -c 'printf "%s" "$1" | grep -q "read again on one thread"' - "$ERR"
+dump quoted v1 | cmp -s - one_v1.txt
+check "  ... the same store as one job's" test $? -eq 0
+
 intervals() { (cd "$1" && "$MF" registry-dump) | grep -c '"end_us"'; }
 check "every view's interval recorded with four jobs" test "$(intervals four)" -eq 5
 

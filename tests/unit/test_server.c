@@ -274,8 +274,10 @@ static void test_threads_share_the_server(void) {
     mf__buf m;
     mf__buf_init(&m);
     mf__buf_puts(&m, "driver_id,ts,m\n");
-    for (int i = 0; i < 2000; i++)
-        mf__buf_printf(&m, "%d,2025-01-%02dT00:00:00Z,%d\n", i, 1 + i % 28, i);
+    /* 40000 rows (over 1 MiB: read in two halves by the batch engine),
+     * every row of a key at the same time: the last one wins, m = 38000 + key */
+    for (int i = 0; i < 40000; i++)
+        mf__buf_printf(&m, "%d,2025-01-%02dT00:00:00Z,%d\n", i % 2000, 1 + (i % 2000) % 28, i);
     int rc = mkdir(repo, 0700) || mkdir(data, 0700) ||
              mft_write(yaml, "project: sv\nregistry: data/registry.db\n") || mft_write(defs, DEFS) ||
              mft_write(src, "driver_id,ts,a,s\n") || mft_write(msrc, m.data);
@@ -483,11 +485,11 @@ static void test_materialize_jobs(void) {
     API_OK(mf_online_request_set_features(req, refs, 1, &err));
     API_OK(mf_online_request_add_int64(req, "driver_id", ids, 3, &err));
     API_OK(mf_get_online_features(s, req, resp, &err));
-    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == ids[i]);
+    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == 38000 + ids[i]);
     o.jobs = 1;
     API_OK(mf_materialize_incremental(s, end, NULL, 0, &o, &err));
     API_OK(mf_get_online_features(s, req, resp, &err));
-    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == ids[i]);
+    for (size_t i = 0; i < 3; i++) CHECK(mf_online_response_int64(resp, 1, i) == 38000 + ids[i]);
     mf_online_response_free(resp);
     mf_online_request_free(req);
     mf_store_close(s);
