@@ -554,7 +554,8 @@ static int cmd_materialize(const cli *c, int argc, char **argv, bool incremental
         bool missing = false;
         const char *v = opt_value(argc, argv, &i, "--views", "-v", &missing);
         if (v) views[nv++] = v;
-        else if (!missing && (v = opt_value(argc, argv, &i, "--jobs", "-j", &missing)))
+        else if (missing) rc = usage_error("%s needs a view name", argv[i]);
+        else if ((v = opt_value(argc, argv, &i, "--jobs", "-j", &missing)))
             rc = int_arg(cmd, "--jobs", v, 1, 256, &jobs);
         else if (missing) rc = usage_error("%s needs a value", argv[i]);
         else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9'))
