@@ -447,6 +447,31 @@ typedef struct mf__read_batch {
     int64_t *event_ts;
 } mf__read_batch;
 
+/* The online store contract (docs/concepts.md, "The online store
+ * contract"), for every store, built in or added:
+ *   - An instance is used by one thread at a time (each worker opens its
+ *     own); instances of other threads and processes work on the same
+ *     data at the same time, and the store keeps that safe.
+ *   - update makes what the kept views need (SQLite: tables; Redis:
+ *     nothing) and drops every value of the dropped views; teardown drops
+ *     every value of the given views. Both are idempotent and never touch
+ *     another project's data.
+ *   - write_batch is newer-wins, per key: a row never replaces a stored row
+ *     with a newer event_ts, and on an equal event_ts the row with the
+ *     greater or equal created_ts wins; the check and the write are one
+ *     atomic step per key. A cell the store cannot keep is an error before
+ *     anything of the batch is written. A batch that fails midway: SQLite
+ *     writes nothing of it (one transaction); Redis may have written some
+ *     of its keys (one atomic script per key, in one pipeline). Since
+ *     writes are newer-wins, writing the same batch again is always safe.
+ *   - read answers every key: found or not, the stored event_ts, and one
+ *     value per requested feature (null when absent, when the stored value
+ *     is of another type, or null); a missing key is not an error. A stored
+ *     value that cannot be read is an error naming the view and feature.
+ *     read_many (optional) reads several views at once, in one round trip
+ *     (Redis) or one read transaction (SQLite), with read's answers.
+ *   - A failed call leaves the instance usable (a lost connection is
+ *     opened again by the next call), with no transaction left open. */
 typedef struct mf__online_vt {
     const char *name;
     /* Create what `keep` needs, drop the data of `drop`. */
