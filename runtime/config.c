@@ -478,86 +478,118 @@ static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     return MF_OK;
 }
 
-static int parse_online(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
-    static const char *const types[] = {"sqlite", "redis", "lua", NULL};
-    enum { SQLITE, REDIS, LUA };
-    const unsigned R = 1u << REDIS;
-    cfg_slot s[] = {{"type", 0, NULL, NULL},
-                    {"path", 1u << SQLITE, NULL, NULL},
-                    {"connection_string", R, NULL, NULL},
-                    {"key_ttl_seconds", R, NULL, NULL},
-                    {"connect_timeout_ms", R, NULL, NULL},
-                    {"command_timeout_ms", R, NULL, NULL},
-                    {"module", 1u << LUA, NULL, NULL}};
-    int type = SQLITE;
-    int rc = typed_section(P, val, "online_store", "online store", types, SQLITE,
-                           true, s, MF__ARRAY_LEN(s), &type);
-    if (rc) return rc;
-    char *path = NULL, *conn = NULL, *module = NULL;
-    int64_t ttl = 0, connect_ms = 1000, command_ms = 1000;
-    switch (type) {
-    case SQLITE:
-        if (s[1].val) {
-            if ((rc = get_path(P, s[1].val, "online_store.path", &path))) return rc;
-        } else {
-            path = mf__path_join(P->repo, "data/online.db");
-        }
-        break;
-    case REDIS:
-        if ((s[3].val &&
-             (rc = get_int(P, s[3].val, "online_store.key_ttl_seconds", 0, MAX_SECONDS, &ttl))) ||
-            (s[4].val && (rc = get_int(P, s[4].val, "online_store.connect_timeout_ms", 1,
-                                       INT32_MAX, &connect_ms))) ||
-            (s[5].val && (rc = get_int(P, s[5].val, "online_store.command_timeout_ms", 1,
-                                       INT32_MAX, &command_ms))))
-            return rc;
-        if (s[2].val) {
-            if ((rc = get_string(P, s[2].val, "online_store.connection_string", &conn)))
-                return rc;
-        } else {
-            conn = mf__xstrdup("localhost:6379");
-        }
-        break;
-    default:
-        if (!s[6].val)
-            return loc_err(P, node_line(val), "missing required key 'online_store.module'");
-        if ((rc = get_path(P, s[6].val, "online_store.module", &module))) return rc;
-        break;
+/*---- Store sections (online_store, offline_store) ---------------------------*/
+
+const mf__store_type *mf__store_type_find(const mf__store_type *t, size_t n, const char *name) {
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(t[i].name, name)) return &t[i];
+    return NULL;
+}
+
+static long opt_index(const mf__store_conf *c, const char *name) {
+    if (!c->st) return -1;
+    for (size_t i = 0; i < c->st->nopts; i++)
+        if (!strcmp(c->st->opts[i].name, name)) return (long)i;
+    return -1;
+}
+
+const char *mf__conf_str(const mf__store_conf *c, const char *name) {
+    long i = opt_index(c, name);
+    return i < 0 ? NULL : c->str[i];
+}
+
+int64_t mf__conf_int(const mf__store_conf *c, const char *name) {
+    long i = opt_index(c, name);
+    return i < 0 ? 0 : c->num[i];
+}
+
+static void conf_free(mf__store_conf *c) {
+    for (size_t i = 0; c->st && i < c->st->nopts; i++) free(c->str[i]);
+    free(c->str);
+    free(c->num);
+    free(c->type);
+    memset(c, 0, sizeof *c);
+}
+
+/* c as type st with every option at its default. */
+static void conf_defaults(cfg_parse *P, mf__store_conf *c, const mf__store_type *st) {
+    conf_free(c);
+    c->type = mf__xstrdup(st->name);
+    c->st = st;
+    c->str = mf__xcalloc(st->nopts + 1, sizeof *c->str);
+    c->num = mf__xcalloc(st->nopts + 1, sizeof *c->num);
+    for (size_t i = 0; i < st->nopts; i++) {
+        const mf__opt_spec *o = &st->opts[i];
+        if (o->kind == MF__OPT_INT) c->num[i] = o->idef;
+        else if (o->def && o->kind == MF__OPT_PATH) c->str[i] = mf__path_join(P->repo, o->def);
+        else if (o->def) c->str[i] = mf__xstrdup(o->def);
     }
-    set_str(&cfg->online_type, mf__xstrdup(types[type]));
-    set_str(&cfg->online_path, path);
-    set_str(&cfg->online_connection_string, conn);
-    set_str(&cfg->online_module, module);
-    cfg->online_key_ttl_seconds = ttl;
-    cfg->online_connect_timeout_ms = connect_ms;
-    cfg->online_command_timeout_ms = command_ms;
+}
+
+/* A store section: a type name, or a mapping of `type` (default: the
+ * table's first type) and the options that type declares. */
+static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, const char *what,
+                       const mf__store_type *table, size_t ntypes, mf__store_conf *out) {
+    /* the slots: type, then every option name of every type, with the
+     * types that declare it */
+    size_t cap = 1;
+    for (size_t t = 0; t < ntypes; t++) cap += table[t].nopts;
+    cfg_slot *slots = mf__xcalloc(cap, sizeof *slots);
+    const char **types = mf__xcalloc(ntypes + 1, sizeof *types);
+    size_t n = 1;
+    slots[0].name = "type";
+    for (size_t t = 0; t < ntypes; t++) {
+        types[t] = table[t].name;
+        for (size_t i = 0; i < table[t].nopts; i++) {
+            size_t k = 1;
+            while (k < n && strcmp(slots[k].name, table[t].opts[i].name) != 0) k++;
+            if (k == n) slots[n++].name = table[t].opts[i].name;
+            slots[k].types |= 1u << t;
+        }
+    }
+    int type = 0;
+    int rc = typed_section(P, val, section, what, types, 0, true, slots, n, &type);
+    mf__store_conf c;
+    memset(&c, 0, sizeof c);
+    if (rc == MF_OK) conf_defaults(P, &c, &table[type]);
+    for (size_t i = 0; rc == MF_OK && i < table[type].nopts; i++) {
+        const mf__opt_spec *o = &table[type].opts[i];
+        yaml_node_t *node = NULL;
+        for (size_t k = 1; k < n && !node; k++)
+            if (!strcmp(slots[k].name, o->name)) node = slots[k].val;
+        char key[160];
+        key_path(key, sizeof key, section, o->name);
+        if (!node) {
+            if (o->required) rc = loc_err(P, node_line(val), "missing required key '%s'", key);
+            continue;
+        }
+        char *str = NULL;
+        switch (o->kind) {
+        case MF__OPT_INT: rc = get_int(P, node, key, o->min, o->max, &c.num[i]); break;
+        case MF__OPT_PATH: rc = get_path(P, node, key, &str); break;
+        default: rc = get_string(P, node, key, &str); break;
+        }
+        if (str) set_str(&c.str[i], str);
+    }
+    free(slots);
+    free(types);
+    if (rc) {
+        conf_free(&c);
+        return rc;
+    }
+    conf_free(out);
+    *out = c;
     return MF_OK;
 }
 
+static int parse_online(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
+    return parse_store(P, val, "online_store", "online store", mf__online_types,
+                       mf__n_online_types, &cfg->online);
+}
+
 static int parse_offline(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
-    static const char *const types[] = {"file", "lua", NULL};
-    enum { FILE_, LUA };
-    cfg_slot s[] = {{"type", 0, NULL, NULL},
-                    {"module", 1u << LUA, NULL, NULL},
-                    {"max_line_bytes", 1u << FILE_, NULL, NULL}};
-    int type = FILE_;
-    int rc = typed_section(P, val, "offline_store", "offline store", types, FILE_,
-                           true, s, MF__ARRAY_LEN(s), &type);
-    if (rc) return rc;
-    int64_t max_line = cfg->offline_max_line_bytes;
-    if (s[2].val && (rc = get_int(P, s[2].val, "offline_store.max_line_bytes", 1024,
-                                  INT64_C(1) << 30, &max_line)))
-        return rc;
-    char *module = NULL;
-    if (type == LUA) {
-        if (!s[1].val)
-            return loc_err(P, node_line(val), "missing required key 'offline_store.module'");
-        if ((rc = get_path(P, s[1].val, "offline_store.module", &module))) return rc;
-    }
-    set_str(&cfg->offline_type, mf__xstrdup(types[type]));
-    set_str(&cfg->offline_module, module);
-    cfg->offline_max_line_bytes = max_line;
-    return MF_OK;
+    return parse_store(P, val, "offline_store", "offline store", mf__offline_types,
+                       mf__n_offline_types, &cfg->offline);
 }
 
 static int parse_ek_version(cfg_parse *P, const yaml_node_t *val, mf__config *cfg) {
@@ -757,14 +789,9 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->registry_type = mf__xstrdup("file");
     cfg->registry_path = mf__path_join(P->repo, "data/registry.db");
     cfg->registry_cache_ttl_seconds = 600;
-    cfg->online_type = mf__xstrdup("sqlite");
-    cfg->online_path = mf__path_join(P->repo, "data/online.db");
-    cfg->online_key_ttl_seconds = 0;
-    cfg->online_connect_timeout_ms = 1000;
-    cfg->online_command_timeout_ms = 1000;
-    cfg->offline_type = mf__xstrdup("file");
+    conf_defaults(P, &cfg->online, &mf__online_types[0]);
+    conf_defaults(P, &cfg->offline, &mf__offline_types[0]);
     cfg->engine_type = mf__xstrdup("local");
-    cfg->offline_max_line_bytes = (int64_t)MF__CSV_MAX_LINE;
     cfg->lua_budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
     cfg->lua_budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
     cfg->lua_budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
@@ -948,12 +975,8 @@ void mf__config_free(mf__config *cfg) {
     free(cfg->provider_module);
     free(cfg->registry_type);
     free(cfg->registry_path);
-    free(cfg->online_type);
-    free(cfg->online_path);
-    free(cfg->online_connection_string);
-    free(cfg->online_module);
-    free(cfg->offline_type);
-    free(cfg->offline_module);
+    conf_free(&cfg->online);
+    conf_free(&cfg->offline);
     free(cfg->engine_type);
     free(cfg->engine_module);
     free(cfg->server.host);

@@ -187,6 +187,58 @@ typedef struct mf__server_config {
     size_t n_tokens;
 } mf__server_config;
 
+/* Store types. Each online and offline store type is one entry of a table
+ * (mf__online_types in online_store.c, mf__offline_types in source.c)
+ * that declares its options: config.c reads a store's section from those
+ * declarations (a key no type declares, or one of another type, is an
+ * error naming it and its line), and the store reads its values by name.
+ * Adding a store adds an entry; nothing else names it. */
+typedef enum mf__opt_kind {
+    MF__OPT_STRING, /* non-empty text, ${VAR} expanded */
+    MF__OPT_PATH,   /* the same, made absolute against the repo */
+    MF__OPT_INT     /* a decimal integer in [min, max] */
+} mf__opt_kind;
+
+typedef struct mf__opt_spec {
+    const char *name;
+    mf__opt_kind kind;
+    bool required;
+    const char *def; /* default: text (a path relative to the repo), or NULL */
+    int64_t idef;    /* default of an integer */
+    int64_t min, max;
+} mf__opt_spec;
+
+struct mf__config;
+struct mf__online;
+typedef struct mf__store_type {
+    const char *name;
+    const mf__opt_spec *opts;
+    size_t nopts;
+    /* online stores: open an instance (NULL: accepted by the configuration,
+     * not available in this build) */
+    int (*open_online)(const struct mf__config *cfg, struct mf__online **out, mf_error *err);
+} mf__store_type;
+
+extern const mf__store_type mf__online_types[];
+extern const size_t mf__n_online_types;
+extern const mf__store_type mf__offline_types[];
+extern const size_t mf__n_offline_types;
+
+/* A configured store: its type and a value per declared option. */
+typedef struct mf__store_conf {
+    char *type;                /* the type's name */
+    const mf__store_type *st;  /* its entry */
+    char **str;                /* per option: text (NULL: not given, no default) */
+    int64_t *num;              /* per option: integer value */
+} mf__store_conf;
+
+/* The value of option `name` of a configured store: text (NULL when the
+ * type has no such option or it has no value), or integer (0 then). */
+const char *mf__conf_str(const mf__store_conf *c, const char *name);
+int64_t mf__conf_int(const mf__store_conf *c, const char *name);
+/* The table entry named `name`, or NULL. */
+const mf__store_type *mf__store_type_find(const mf__store_type *t, size_t n, const char *name);
+
 typedef struct mf__config {
     char *config_path;   /* absolute path of feature_store.yaml */
     char *repo_path;     /* absolute directory of the repo */
@@ -199,21 +251,13 @@ typedef struct mf__config {
     char *registry_path;   /* file: absolute path; sql: URL as given */
     int64_t registry_cache_ttl_seconds;
 
-    char *online_type;              /* "sqlite" | "redis" | "lua" */
-    char *online_path;              /* sqlite: absolute path */
-    char *online_connection_string; /* redis */
-    int64_t online_key_ttl_seconds; /* redis: 0 = none */
-    int64_t online_connect_timeout_ms; /* redis */
-    int64_t online_command_timeout_ms; /* redis */
-    char *online_module;            /* lua: module path */
+    mf__store_conf online;  /* online_store: its type and options */
 
     char *engine_type;    /* batch_engine: "local" | "lua" */
     char *engine_module;  /* lua: module path */
     int engine_jobs;      /* local: threads; 0 = one per CPU */
 
-    char *offline_type;   /* "file" | "lua" */
-    char *offline_module; /* lua */
-    int64_t offline_max_line_bytes; /* file: longest record of a CSV source */
+    mf__store_conf offline; /* offline_store: its type and options */
 
     int entity_key_serialization_version; /* 3 */
     mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */

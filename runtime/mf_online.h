@@ -36,10 +36,19 @@ int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len);
 /* MurmurHash3 x86_32 of key[0..len) with seed (murmur3.c). */
 uint32_t mf__murmur3_32(const void *key, size_t len, uint32_t seed);
 
-/* Open the Redis online store of cfg (online_connection_string, timeouts,
- * key_ttl_seconds). Connects lazily, on the first call that needs Redis.
- * *out is closed with (*out)->vt->close. */
-int mf__online_redis_open(const mf__config *cfg, mf__online **out, mf_error *err);
+/* The options of a Redis online store (online_store: connection_string,
+ * key_ttl_seconds, connect_timeout_ms, command_timeout_ms). */
+typedef struct mf__redis_opts {
+    const char *config_path;       /* for messages */
+    const char *connection_string; /* NULL: localhost:6379 */
+    int64_t key_ttl_seconds;       /* 0: none */
+    int64_t connect_timeout_ms;    /* <= 0: 1000 */
+    int64_t command_timeout_ms;    /* <= 0: 1000 */
+} mf__redis_opts;
+
+/* Open a Redis online store. Connects lazily, on the first call that needs
+ * Redis. *out is closed with (*out)->vt->close. */
+int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *err);
 
 /* Same for row i of column c (null -> 1): text is parsed; an integer is
  * held to the rules of its text (Int32 range, Bool 0 or 1, UnixTimestamp

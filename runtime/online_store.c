@@ -9,14 +9,48 @@
 
 #include "mf_online.h"
 
+static int open_sqlite(const mf__config *cfg, mf__online **out, mf_error *err) {
+    return mf__online_sqlite_open(mf__conf_str(&cfg->online, "path"), out, err);
+}
+
+static int open_redis(const mf__config *cfg, mf__online **out, mf_error *err) {
+    mf__redis_opts o = {cfg->config_path, mf__conf_str(&cfg->online, "connection_string"),
+                        mf__conf_int(&cfg->online, "key_ttl_seconds"),
+                        mf__conf_int(&cfg->online, "connect_timeout_ms"),
+                        mf__conf_int(&cfg->online, "command_timeout_ms")};
+    return mf__online_redis_open(&o, out, err);
+}
+
+/* The online store types: the first is the default. Seconds that become
+ * milliseconds stay far from overflow (10^12 s). */
+static const mf__opt_spec sqlite_opts[] = {
+    {"path", MF__OPT_PATH, false, "data/online.db", 0, 0, 0}};
+static const mf__opt_spec redis_opts[] = {
+    {"connection_string", MF__OPT_STRING, false, "localhost:6379", 0, 0, 0},
+    {"key_ttl_seconds", MF__OPT_INT, false, NULL, 0, 0, INT64_C(1000000000000)},
+    {"connect_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX},
+    {"command_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX}};
+static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
+
+const mf__store_type mf__online_types[] = {
+    {"sqlite", sqlite_opts, MF__ARRAY_LEN(sqlite_opts), open_sqlite},
+    {"redis", redis_opts, MF__ARRAY_LEN(redis_opts), open_redis},
+    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL}};
+const size_t mf__n_online_types = MF__ARRAY_LEN(mf__online_types);
+
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err) {
-    if (strcmp(cfg->online_type, "sqlite") == 0)
-        return mf__online_sqlite_open(cfg->online_path, out, err);
-    if (strcmp(cfg->online_type, "redis") == 0) return mf__online_redis_open(cfg, out, err);
-    return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
-                      "online_store type '%s' is not supported by this build "
-                      "(supported: sqlite, redis)",
-                      cfg->online_type);
+    const mf__store_type *st = cfg->online.st;
+    if (st && st->open_online) return st->open_online(cfg, out, err);
+    mf__buf list;
+    mf__buf_init(&list);
+    for (size_t i = 0; i < mf__n_online_types; i++)
+        if (mf__online_types[i].open_online)
+            mf__buf_printf(&list, "%s%s", list.len ? ", " : "", mf__online_types[i].name);
+    int rc = mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+                        "online_store type '%s' is not supported by this build (supported: %s)",
+                        cfg->online.type ? cfg->online.type : "?", list.data ? list.data : "");
+    mf__buf_free(&list);
+    return rc;
 }
 
 char *mf__sql_ident(const char *s) {

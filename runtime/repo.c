@@ -531,9 +531,9 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     if (rc == MF_OK && strcmp(s->cfg.provider_type, "local") != 0)
         rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "provider type '%s' is not "
                         "supported by this version (supported: local)", s->cfg.provider_type);
-    if (rc == MF_OK && strcmp(s->cfg.offline_type, "file") != 0)
+    if (rc == MF_OK && strcmp(s->cfg.offline.type, "file") != 0)
         rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "offline_store type '%s' is not "
-                        "supported by this version (supported: file)", s->cfg.offline_type);
+                        "supported by this version (supported: file)", s->cfg.offline.type);
     if (rc == MF_OK) rc = mf__registry_open(&s->cfg, &s->registry, err);
     if (rc) {
         mf_store_close(s);

@@ -128,7 +128,7 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
         rc = mf__csv_read_lock(path, &lock_fd, err);
         if (rc == MF_OK) {
             mf__csv_opts o = {.delim = ds->delimiter[0] ? ds->delimiter[0] : ',',
-                              .max_line = (size_t)cfg->offline_max_line_bytes,
+                              .max_line = (size_t)mf__conf_int(&cfg->offline, "max_line_bytes"),
                               .limit_key = "offline_store.max_line_bytes"};
             rc = mf__csv_open_opts(path, &o, &s->csv, err);
             mf__csv_read_unlock(lock_fd);
@@ -244,3 +244,15 @@ Mf__ValueType mf__infer_type(const mf__infer *t) {
     if (t->ts_ok) return MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
     return MF__VALUE_TYPE__VT_STRING;
 }
+
+/* The offline store types: the first is the default. `file` reads sources
+ * directly (CSV files, SQLite databases); `lua` is accepted by the
+ * configuration and refused by this build (repo.c). */
+static const mf__opt_spec file_opts[] = {
+    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30}};
+static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
+
+const mf__store_type mf__offline_types[] = {
+    {"file", file_opts, MF__ARRAY_LEN(file_opts), NULL},
+    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL}};
+const size_t mf__n_offline_types = MF__ARRAY_LEN(mf__offline_types);

@@ -1419,12 +1419,12 @@ static char *trim_dup(const char *p, size_t n) {
 }
 
 /* The address part: "host", "host:port", "[v6]:port", "unix:/path". */
-static int parse_addr(redis_store *s, const char *a, const mf__config *cfg, mf_error *err) {
+static int parse_addr(redis_store *s, const char *a, const mf__redis_opts *o, mf_error *err) {
     if (strncmp(a, "unix:", 5) == 0) {
         const char *path = a + 5;
         if (strncmp(path, "//", 2) == 0) path += 2;
         if (!*path)
-            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+            return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: 'unix:' needs a socket path");
         s->unix_path = mf__xstrdup(path);
         s->addr = mf__xasprintf("unix:%s", path);
@@ -1434,7 +1434,7 @@ static int parse_addr(redis_store *s, const char *a, const mf__config *cfg, mf_e
     if (*a == '[') {
         const char *rb = strchr(a, ']');
         if (!rb || (rb[1] && rb[1] != ':'))
-            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+            return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: bad address '%s'", a);
         hs = a + 1;
         he = rb;
@@ -1446,7 +1446,7 @@ static int parse_addr(redis_store *s, const char *a, const mf__config *cfg, mf_e
     int64_t port = 6379;
     if (colon && (mf__parse_int64(colon + 1, strlen(colon + 1), &port) != 0 || port < 1 ||
                   port > 65535))
-        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+        return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                           "online_store.connection_string: bad port in '%s'", a);
     s->host = he > hs ? mf__xstrndup(hs, (size_t)(he - hs)) : mf__xstrdup("localhost");
     s->port = (int)port;
@@ -1454,17 +1454,17 @@ static int parse_addr(redis_store *s, const char *a, const mf__config *cfg, mf_e
     return MF_OK;
 }
 
-static int parse_option(redis_store *s, const char *opt, const mf__config *cfg, mf_error *err) {
+static int parse_option(redis_store *s, const char *opt, const mf__redis_opts *o, mf_error *err) {
     const char *eq = strchr(opt, '=');
     if (!eq)
-        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+        return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                           "online_store.connection_string: expected key=value, got '%s'", opt);
     size_t kl = (size_t)(eq - opt);
     const char *v = eq + 1;
     if (kl == 2 && memcmp(opt, "db", 2) == 0) {
         int64_t db;
         if (mf__parse_int64(v, strlen(v), &db) != 0 || db < 0 || db > INT32_MAX)
-            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+            return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: db must be a number >= 0, "
                               "got '%s'", v);
         s->db = (long)db;
@@ -1477,24 +1477,23 @@ static int parse_option(redis_store *s, const char *opt, const mf__config *cfg, 
     } else if (kl == 3 && memcmp(opt, "ssl", 3) == 0) {
         bool ssl;
         if (mf__parse_bool(v, strlen(v), &ssl) != 0)
-            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+            return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: ssl must be true or false, "
                               "got '%s'", v);
         if (ssl)
-            return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+            return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: ssl=true is not supported by "
                               "this build (its hiredis has no TLS)");
     } else {
-        return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+        return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                           "online_store.connection_string: unknown option '%.*s' (known: db, "
                           "password, username, ssl)", (int)kl, opt);
     }
     return MF_OK;
 }
 
-static int parse_conn(redis_store *s, const mf__config *cfg, mf_error *err) {
-    const char *cs = cfg->online_connection_string ? cfg->online_connection_string
-                                                   : "localhost:6379";
+static int parse_conn(redis_store *s, const mf__redis_opts *o, mf_error *err) {
+    const char *cs = o->connection_string ? o->connection_string : "localhost:6379";
     int rc = MF_OK;
     bool first = true;
     for (const char *p = cs; rc == MF_OK;) {
@@ -1502,33 +1501,33 @@ static int parse_conn(redis_store *s, const mf__config *cfg, mf_error *err) {
         size_t n = comma ? (size_t)(comma - p) : strlen(p);
         char *part = trim_dup(p, n);
         if (first && (!strchr(part, '=') || strncmp(part, "unix:", 5) == 0))
-            rc = parse_addr(s, *part ? part : "localhost:6379", cfg, err);
+            rc = parse_addr(s, *part ? part : "localhost:6379", o, err);
         else if (*part)
-            rc = parse_option(s, part, cfg, err);
-        if (first && !s->addr && rc == MF_OK) rc = parse_addr(s, "localhost:6379", cfg, err);
+            rc = parse_option(s, part, o, err);
+        if (first && !s->addr && rc == MF_OK) rc = parse_addr(s, "localhost:6379", o, err);
         first = false;
         free(part);
         if (!comma) break;
         p = comma + 1;
     }
     if (rc == MF_OK && s->username && !s->password)
-        rc = mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
+        rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                         "online_store.connection_string: username needs a password");
     return rc;
 }
 
-int mf__online_redis_open(const mf__config *cfg, mf__online **out, mf_error *err) {
+int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *err) {
     redis_store *s = mf__xcalloc(1, sizeof *s);
     s->base.vt = &redis_vt;
-    s->key_ttl = cfg->online_key_ttl_seconds > 0 ? cfg->online_key_ttl_seconds : 0;
-    s->connect_ms = cfg->online_connect_timeout_ms > 0 ? cfg->online_connect_timeout_ms : 1000;
-    s->command_ms = cfg->online_command_timeout_ms > 0 ? cfg->online_command_timeout_ms : 1000;
+    s->key_ttl = o->key_ttl_seconds > 0 ? o->key_ttl_seconds : 0;
+    s->connect_ms = o->connect_timeout_ms > 0 ? o->connect_timeout_ms : 1000;
+    s->command_ms = o->command_timeout_ms > 0 ? o->command_timeout_ms : 1000;
     s->pba.alloc = arena_alloc;
     s->pba.free = arena_nofree;
     s->pba.allocator_data = &s->mem;
     mf__buf_init(&s->enc);
     mf__buf_init(&s->tmp);
-    int rc = parse_conn(s, cfg, err);
+    int rc = parse_conn(s, o, err);
     if (rc) {
         rd_close(&s->base);
         return rc;

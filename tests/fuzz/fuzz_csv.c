@@ -315,7 +315,12 @@ static void as_source(const char *path, const opts *o) {
     mf__config cfg;
     memset(&cfg, 0, sizeof cfg);
     cfg.repo_path = (char *)"/";
-    cfg.offline_max_line_bytes = (int64_t)(o->max_line ? o->max_line : MF__CSV_MAX_LINE);
+    /* the file offline store, its one option max_line_bytes */
+    int64_t max_line = (int64_t)(o->max_line ? o->max_line : MF__CSV_MAX_LINE);
+    char *no_text[1] = {NULL};
+    cfg.offline.st = &mf__offline_types[0];
+    cfg.offline.num = &max_line;
+    cfg.offline.str = no_text;
     char delim[2] = {o->delim, '\0'};
     Mf__DataSourceSpec ds = MF__DATA_SOURCE_SPEC__INIT;
     ds.name = (char *)"fuzz";

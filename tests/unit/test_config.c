@@ -89,15 +89,14 @@ static void test_minimal_defaults(void) {
     CHECK_STR(cfg.registry_type, "file");
     CHECK_STR(cfg.registry_path, in_tmp("data/registry.db"));
     CHECK(cfg.registry_cache_ttl_seconds == 600);
-    CHECK_STR(cfg.online_type, "sqlite");
-    CHECK_STR(cfg.online_path, in_tmp("data/online.db"));
-    CHECK(cfg.online_connection_string == NULL);
-    CHECK(cfg.online_key_ttl_seconds == 0);
-    CHECK(cfg.online_connect_timeout_ms == 1000);
-    CHECK(cfg.online_command_timeout_ms == 1000);
-    CHECK(cfg.online_module == NULL);
-    CHECK_STR(cfg.offline_type, "file");
-    CHECK(cfg.offline_module == NULL);
+    CHECK_STR(cfg.online.type, "sqlite");
+    CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/online.db"));
+    CHECK(mf__conf_str(&cfg.online, "connection_string") == NULL);
+    CHECK(mf__conf_int(&cfg.online, "key_ttl_seconds") == 0); /* a Redis option */
+    CHECK(mf__conf_str(&cfg.online, "module") == NULL);
+    CHECK_STR(cfg.offline.type, "file");
+    CHECK(mf__conf_str(&cfg.offline, "module") == NULL);
+    CHECK(mf__conf_int(&cfg.offline, "max_line_bytes") == (int64_t)64 << 20);
     CHECK(cfg.entity_key_serialization_version == 3);
     CHECK_STR(cfg.server.host, "127.0.0.1");
     CHECK(cfg.server.port == 6566);
@@ -131,13 +130,13 @@ static void test_full_file(void) {
     CHECK_STR(cfg.provider_type, "local");
     CHECK_STR(cfg.registry_type, "file");
     CHECK_STR(cfg.registry_path, in_tmp("data/registry.db"));
-    CHECK_STR(cfg.online_type, "redis");
-    CHECK_STR(cfg.online_connection_string, "localhost:6379,db=0,password=s3cret");
-    CHECK(cfg.online_path == NULL);
-    CHECK(cfg.online_key_ttl_seconds == 86400);
-    CHECK(cfg.online_connect_timeout_ms == 250);
-    CHECK(cfg.online_command_timeout_ms == 500);
-    CHECK_STR(cfg.offline_type, "file");
+    CHECK_STR(cfg.online.type, "redis");
+    CHECK_STR(mf__conf_str(&cfg.online, "connection_string"), "localhost:6379,db=0,password=s3cret");
+    CHECK(mf__conf_str(&cfg.online, "path") == NULL);
+    CHECK(mf__conf_int(&cfg.online, "key_ttl_seconds") == 86400);
+    CHECK(mf__conf_int(&cfg.online, "connect_timeout_ms") == 250);
+    CHECK(mf__conf_int(&cfg.online, "command_timeout_ms") == 500);
+    CHECK_STR(cfg.offline.type, "file");
     CHECK(cfg.entity_key_serialization_version == 3);
     CHECK_STR(cfg.server.host, "0.0.0.0");
     CHECK(cfg.server.port == 8080);
@@ -188,43 +187,43 @@ static void test_online_forms(void) {
     mf_error err;
     CHECK(load("project: p\nonline_store:\n  type: sqlite\n  path: data/o.db\n", &cfg,
                &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "sqlite");
-    CHECK_STR(cfg.online_path, in_tmp("data/o.db"));
+    CHECK_STR(cfg.online.type, "sqlite");
+    CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/o.db"));
     mf__config_free(&cfg);
 
     /* Feast's form without a path. */
     CHECK(load("project: p\nonline_store:\n  type: sqlite\n", &cfg, &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "sqlite");
-    CHECK_STR(cfg.online_path, in_tmp("data/online.db"));
+    CHECK_STR(cfg.online.type, "sqlite");
+    CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/online.db"));
     mf__config_free(&cfg);
 
     /* A mapping without a type is sqlite, as in Feast. */
     CHECK(load("project: p\nonline_store: {path: /tmp/x.db}\n", &cfg, &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "sqlite");
-    CHECK_STR(cfg.online_path, "/tmp/x.db");
+    CHECK_STR(cfg.online.type, "sqlite");
+    CHECK_STR(mf__conf_str(&cfg.online, "path"), "/tmp/x.db");
     mf__config_free(&cfg);
 
     CHECK(load("project: p\nonline_store: {type: redis}\n", &cfg, &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "redis");
-    CHECK_STR(cfg.online_connection_string, "localhost:6379");
-    CHECK(cfg.online_key_ttl_seconds == 0);
-    CHECK(cfg.online_connect_timeout_ms == 1000);
-    CHECK(cfg.online_command_timeout_ms == 1000);
-    CHECK(cfg.online_path == NULL);
+    CHECK_STR(cfg.online.type, "redis");
+    CHECK_STR(mf__conf_str(&cfg.online, "connection_string"), "localhost:6379");
+    CHECK(mf__conf_int(&cfg.online, "key_ttl_seconds") == 0);
+    CHECK(mf__conf_int(&cfg.online, "connect_timeout_ms") == 1000);
+    CHECK(mf__conf_int(&cfg.online, "command_timeout_ms") == 1000);
+    CHECK(mf__conf_str(&cfg.online, "path") == NULL);
     mf__config_free(&cfg);
 
     /* A bare type name, as Feast allows. */
     CHECK(load("project: p\nonline_store: redis\n", &cfg, &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "redis");
-    CHECK_STR(cfg.online_connection_string, "localhost:6379");
+    CHECK_STR(cfg.online.type, "redis");
+    CHECK_STR(mf__conf_str(&cfg.online, "connection_string"), "localhost:6379");
     mf__config_free(&cfg);
 
     CHECK(load("project: p\nonline_store: {type: lua, module: stores/mine.lua}\n", &cfg,
                &err) == MF_OK);
-    CHECK_STR(cfg.online_type, "lua");
-    CHECK_STR(cfg.online_module, in_tmp("stores/mine.lua"));
-    CHECK(cfg.online_path == NULL);
-    CHECK(cfg.online_connection_string == NULL);
+    CHECK_STR(cfg.online.type, "lua");
+    CHECK_STR(mf__conf_str(&cfg.online, "module"), in_tmp("stores/mine.lua"));
+    CHECK(mf__conf_str(&cfg.online, "path") == NULL);
+    CHECK(mf__conf_str(&cfg.online, "connection_string") == NULL);
     mf__config_free(&cfg);
 }
 
@@ -235,19 +234,19 @@ static void test_provider_and_offline_forms(void) {
                "offline_store:\n  type: lua\n  module: /opt/off.lua\n", &cfg, &err) == MF_OK);
     CHECK_STR(cfg.provider_type, "lua");
     CHECK_STR(cfg.provider_module, in_tmp("prov.lua"));
-    CHECK_STR(cfg.offline_type, "lua");
-    CHECK_STR(cfg.offline_module, "/opt/off.lua");
+    CHECK_STR(cfg.offline.type, "lua");
+    CHECK_STR(mf__conf_str(&cfg.offline, "module"), "/opt/off.lua");
     mf__config_free(&cfg);
 
     CHECK(load("project: p\nprovider: {type: local}\noffline_store: file\n", &cfg, &err) ==
           MF_OK);
     CHECK_STR(cfg.provider_type, "local");
     CHECK(cfg.provider_module == NULL);
-    CHECK_STR(cfg.offline_type, "file");
+    CHECK_STR(cfg.offline.type, "file");
     mf__config_free(&cfg);
 
     CHECK(load("project: p\noffline_store: {}\nfeature_server: {}\n", &cfg, &err) == MF_OK);
-    CHECK_STR(cfg.offline_type, "file");
+    CHECK_STR(cfg.offline.type, "file");
     CHECK(cfg.server.port == 6566);
     CHECK_STR(cfg.server.host, "127.0.0.1");
     mf__config_free(&cfg);
@@ -272,7 +271,7 @@ static void test_env_expansion(void) {
     CHECK(rc == MF_OK);
     CHECK_STR(cfg.project, "alpha_alpha");
     CHECK_STR(cfg.registry_path, "/srv/data/registry.db");
-    CHECK_STR(cfg.online_connection_string, "a$b $$alpha ${MFT_A} $");
+    CHECK_STR(mf__conf_str(&cfg.online, "connection_string"), "a$b $$alpha ${MFT_A} $");
     CHECK(cfg.server.port == 7000);
     mf__config_free(&cfg);
     unsetenv("MFT_A");
@@ -590,15 +589,15 @@ static void test_offline_max_line_bytes(void) {
     mf__config cfg;
     mf_error err;
     CHECK(load("project: p\n", &cfg, &err) == MF_OK);
-    CHECK(cfg.offline_max_line_bytes == (int64_t)64 << 20);
+    CHECK(mf__conf_int(&cfg.offline, "max_line_bytes") == (int64_t)64 << 20);
     mf__config_free(&cfg);
     CHECK(load("project: p\noffline_store: {type: file, max_line_bytes: 1024}\n", &cfg, &err) ==
           MF_OK);
-    CHECK(cfg.offline_max_line_bytes == 1024);
+    CHECK(mf__conf_int(&cfg.offline, "max_line_bytes") == 1024);
     mf__config_free(&cfg);
     CHECK(load("project: p\noffline_store:\n  max_line_bytes: 1073741824\n", &cfg, &err) ==
           MF_OK);
-    CHECK(cfg.offline_max_line_bytes == 1073741824);
+    CHECK(mf__conf_int(&cfg.offline, "max_line_bytes") == 1073741824);
     mf__config_free(&cfg);
     CHECK_FAILS("project: p\noffline_store:\n  max_line_bytes: 1023\n", 3,
                 "key 'offline_store.max_line_bytes'", "must be between 1024 and 1073741824, got 1023");
@@ -627,7 +626,7 @@ static void test_seconds_ranges(void) {
                "online_store: {type: redis, key_ttl_seconds: 1000000000000}\n",
                &cfg, &err) == MF_OK);
     CHECK(cfg.registry_cache_ttl_seconds == 1000000000000);
-    CHECK(cfg.online_key_ttl_seconds == 1000000000000);
+    CHECK(mf__conf_int(&cfg.online, "key_ttl_seconds") == 1000000000000);
     mf__config_free(&cfg);
 }
 

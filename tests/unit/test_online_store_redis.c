@@ -56,19 +56,11 @@ static void stop_all(void) {
 /* Open a Redis store with connection string conn (printf format), key TTL
  * and command timeout; NULL with err set on failure. */
 static mf__online *open_redis(const char *conn, int64_t ttl, int64_t command_ms, mf_error *err) {
-    mf__config cfg;
-    memset(&cfg, 0, sizeof cfg);
-    cfg.config_path = mf__xasprintf("%s/feature_store.yaml", tmp_root);
-    cfg.online_type = mf__xstrdup("redis");
-    cfg.online_connection_string = conn ? mf__xstrdup(conn) : NULL;
-    cfg.online_key_ttl_seconds = ttl;
-    cfg.online_connect_timeout_ms = 1000;
-    cfg.online_command_timeout_ms = command_ms;
+    char *path = mf__xasprintf("%s/feature_store.yaml", tmp_root);
+    mf__redis_opts o = {path, conn, ttl, 1000, command_ms};
     mf__online *s = NULL;
-    int rc = mf__online_open(&cfg, &s, err);
-    free(cfg.config_path);
-    free(cfg.online_type);
-    free(cfg.online_connection_string);
+    int rc = mf__online_redis_open(&o, &s, err);
+    free(path);
     return rc == MF_OK ? s : NULL;
 }
 
