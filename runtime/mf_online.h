@@ -33,6 +33,20 @@ int mf__ekey_decode_internal(const unsigned char *p, size_t len,
  * value of t. */
 int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len);
 
+/* A row's feature values packed as the SQLite store keeps them (and the
+ * Lua store hands them to its module, opaque): u16 count, then per feature
+ * its name (u8 length, or 255 and a u32 length) and its value (a type
+ * byte, 0 for null, then the value). mf__row_pack appends row `row` of the
+ * view's feature columns feat[] to b; a cell the store cannot keep is an
+ * error naming it. mf__row_unpack appends one value per requested feature
+ * of rb (rb->out, rb->feat_idx) from a packed row (features it lacks and
+ * values of another type than the feature's read as null); `where` names
+ * the store in messages. */
+int mf__row_pack(mf__buf *b, const Mf__FeatureViewSpec *view, const struct mf__col *feat,
+                 size_t row, mf_error *err);
+int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const char *where,
+                   mf_error *err);
+
 /* MurmurHash3 x86_32 of key[0..len) with seed (murmur3.c). */
 uint32_t mf__murmur3_32(const void *key, size_t len, uint32_t seed);
 

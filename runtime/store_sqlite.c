@@ -277,6 +277,27 @@ static int pack_value(mf__buf *b, const mf__col *c, size_t row, char *why) {
     return 0;
 }
 
+int mf__row_pack(mf__buf *b, const Mf__FeatureViewSpec *view, const mf__col *feat, size_t row,
+                 mf_error *err) {
+    uint16_t nf = (uint16_t)view->n_features;
+    mf__buf_put(b, &nf, 2);
+    for (size_t f = 0; f < view->n_features; f++) {
+        size_t nl = strlen(view->features[f]->name);
+        if (nl < 255) {
+            mf__buf_putc(b, (char)nl);
+        } else { /* a long (inferred) name: 255, then u32 length */
+            uint32_t l = (uint32_t)nl;
+            mf__buf_putc(b, (char)255);
+            mf__buf_put(b, &l, 4);
+        }
+        mf__buf_put(b, view->features[f]->name, nl);
+        char why[MF__JSON_WHYLEN];
+        if (pack_value(b, &feat[f], row, why) != 0)
+            return mf__col_cell_err(&feat[f], row, view->name, why, err);
+    }
+    return MF_OK;
+}
+
 static int sq_write(mf__online *base, const char *project, const mf__write_batch *wb,
                     mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
@@ -293,25 +314,7 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
     for (size_t i = 0; i < wb->n && rc == MF_OK; i++) {
         mf__buf *b = &s->scratch;
         b->len = 0;
-        uint16_t nf = (uint16_t)view->n_features;
-        mf__buf_put(b, &nf, 2);
-        for (size_t f = 0; f < view->n_features; f++) {
-            size_t nl = strlen(view->features[f]->name);
-            if (nl < 255) {
-                mf__buf_putc(b, (char)nl);
-            } else { /* a long (inferred) name: 255, then u32 length */
-                uint32_t l = (uint32_t)nl;
-                mf__buf_putc(b, (char)255);
-                mf__buf_put(b, &l, 4);
-            }
-            mf__buf_put(b, view->features[f]->name, nl);
-            char why[MF__JSON_WHYLEN];
-            size_t row = wb->rows ? wb->rows[i] : i;
-            if (pack_value(b, &wb->feat[f], row, why) != 0) {
-                rc = mf__col_cell_err(&wb->feat[f], row, view->name, why, err);
-                break;
-            }
-        }
+        rc = mf__row_pack(b, view, wb->feat, wb->rows ? wb->rows[i] : i, err);
         if (rc) break;
         sqlite3_bind_blob(v->put, 1, wb->keys[i], (int)wb->key_lens[i], SQLITE_STATIC);
         sqlite3_bind_int64(v->put, 2, wb->event_ts[i]);
@@ -382,6 +385,55 @@ static size_t unpack_value(const unsigned char *p, const unsigned char *end, mf_
     return 1 + sz;
 }
 
+int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const char *where,
+                   mf_error *err) {
+    const Mf__FeatureViewSpec *view = rb->view;
+    const unsigned char *end = p ? p + len : p;
+    int rc = MF_OK;
+    size_t before[64], *seen = rb->nfeat <= 64 ? before : mf__xcalloc(rb->nfeat, sizeof *seen);
+    for (size_t f = 0; f < rb->nfeat; f++) seen[f] = rb->out[f]->n;
+    uint16_t nf = 0;
+    if (p && p + 2 <= end) memcpy(&nf, p, 2), p += 2;
+    for (uint16_t k = 0; k < nf && p < end; k++) {
+        size_t nl = *p++;
+        if (nl == 255) {
+            uint32_t l;
+            if (end - p < 4) break;
+            memcpy(&l, p, 4);
+            p += 4;
+            nl = l;
+        }
+        if ((size_t)(end - p) < nl) break;
+        const char *name = (const char *)p;
+        p += nl;
+        /* every requested column of this feature (a read may ask for one
+         * feature twice) */
+        size_t used = 0;
+        bool wanted = false, bad = false;
+        for (size_t f = 0; f < rb->nfeat; f++) {
+            const char *want = view->features[rb->feat_idx[f]]->name;
+            if (rb->out[f]->n == seen[f] && strlen(want) == nl && memcmp(want, name, nl) == 0) {
+                wanted = true;
+                if (!(used = unpack_value(p, end, rb->out[f], &bad))) break;
+            }
+        }
+        if (!wanted) used = unpack_value(p, end, NULL, &bad);
+        if (bad) {
+            rc = mf__err(err, MF_ESTORE, "online store %s: feature view '%s', feature '%.*s': a "
+                         "stored value is not a valid list (written by an older version? "
+                         "materialize the view again)", where, view->name, (int)nl, name);
+            break;
+        }
+        if (!used) break;
+        p += used;
+    }
+    /* features absent from the stored row read as null */
+    for (size_t f = 0; f < rb->nfeat; f++)
+        if (rb->out[f]->n == seen[f]) mf__col_push_null(rb->out[f]);
+    if (seen != before) free(seen);
+    return rc;
+}
+
 static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
     view_stmts *v;
@@ -404,50 +456,7 @@ static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf
         rb->found[i] = 1;
         rb->event_ts[i] = sqlite3_column_int64(v->get, 0);
         const unsigned char *p = sqlite3_column_blob(v->get, 1);
-        const unsigned char *end = p + sqlite3_column_bytes(v->get, 1);
-        size_t before[64], *seen = rb->nfeat <= 64 ? before : mf__xcalloc(rb->nfeat, sizeof *seen);
-        for (size_t f = 0; f < rb->nfeat; f++) seen[f] = rb->out[f]->n;
-        uint16_t nf = 0;
-        if (p && p + 2 <= end) memcpy(&nf, p, 2), p += 2;
-        for (uint16_t k = 0; k < nf && p < end; k++) {
-            size_t nl = *p++;
-            if (nl == 255) {
-                uint32_t l;
-                if (end - p < 4) break;
-                memcpy(&l, p, 4);
-                p += 4;
-                nl = l;
-            }
-            if ((size_t)(end - p) < nl) break;
-            const char *name = (const char *)p;
-            p += nl;
-            /* every requested column of this feature (a read may ask for
-             * one feature twice) */
-            size_t used = 0;
-            bool wanted = false, bad = false;
-            for (size_t f = 0; f < rb->nfeat; f++) {
-                const char *want = view->features[rb->feat_idx[f]]->name;
-                if (rb->out[f]->n == seen[f] && strlen(want) == nl &&
-                    memcmp(want, name, nl) == 0) {
-                    wanted = true;
-                    if (!(used = unpack_value(p, end, rb->out[f], &bad))) break;
-                }
-            }
-            if (!wanted) used = unpack_value(p, end, NULL, &bad);
-            if (bad) {
-                rc = mf__err(err, MF_ESTORE, "online store %s: feature view '%s', feature "
-                             "'%.*s': a stored value is not a valid list (written by an older "
-                             "version? materialize the view again)", s->path, view->name,
-                             (int)nl, name);
-                break;
-            }
-            if (!used) break;
-            p += used;
-        }
-        /* features absent from the stored row read as null */
-        for (size_t f = 0; f < rb->nfeat; f++)
-            if (rb->out[f]->n == seen[f]) mf__col_push_null(rb->out[f]);
-        if (seen != before) free(seen);
+        rc = mf__row_unpack(p, (size_t)sqlite3_column_bytes(v->get, 1), rb, s->path, err);
         sqlite3_reset(v->get);
         if (rc) return rc;
     }
