@@ -33,6 +33,10 @@ int mf__ekey_decode_internal(const unsigned char *p, size_t len,
  * value of t. */
 int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len);
 
+/* Open an online store written in Lua (online_store.module; store_lua.c).
+ * The module is loaded on the first call. */
+int mf__online_lua_open(const mf__config *cfg, mf__online **out, mf_error *err);
+
 /* A row's feature values packed as the SQLite store keeps them (and the
  * Lua store hands them to its module, opaque): u16 count, then per feature
  * its name (u8 length, or 255 and a u32 length) and its value (a type

@@ -1,0 +1,310 @@
+/*
+ * store_lua.c — online stores written in Lua (online_store: {type: lua,
+ * module: path}).
+ *
+ * The module is Lua source text run in the transform sandbox (strict, no
+ * global can be set, the stdlib through require) of a Lua state of the
+ * instance's own: each thread that uses the store handle has its instance
+ * (the store contract: one instance per thread), so a module's upvalues
+ * are per thread. The chunk is called with one argument, a table of
+ * options (empty for now), and returns a table of functions:
+ *
+ *   update(project, keep, drop)     keep, drop: lists of view names
+ *   teardown(project, views)        views: list of view names
+ *   write(project, view, rows)      rows = {n = N, keys = {...}, ts = {...},
+ *                                   created = {...}, values = {...}}
+ *   read(project, view, keys)       returns ts, values: two lists of #keys
+ *                                   entries, nil where the key is not stored
+ *
+ * Keys are the entity keys serialized (v3) as Lua strings; times are
+ * microseconds since the epoch as Lua numbers (exact to the microsecond
+ * until the year 2255); values are a row's features packed by moonfeast
+ * (mf__row_pack), opaque to the module, which stores them and gives them
+ * back. Newer-wins is the module's to keep (the contract): a row replaces
+ * a stored one only when its ts is greater, or equal with a created time
+ * at least the stored one. One call per batch of rows, never per row.
+ *
+ * The module runs interpreted (LuaJIT's JIT off in its state), so that the
+ * budget's instruction count holds in every loop.
+ *
+ * Budgets: each call runs with the transform budget times the batch's
+ * rows (lua.transform_max_instructions, lua.transform_timeout_ms) and the
+ * memory cap of definitions (lua.max_memory_mb, the store's data counts).
+ * A Lua error, a spent budget or an answer of the wrong shape is an
+ * MF_ESTORE error naming the module and the function, with Lua's message
+ * (file:line); the instance stays usable.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <luajit.h>
+
+#include "mf_online.h"
+
+typedef struct lua_store {
+    mf__online base;
+    char *module;
+    mf__lua_budget budget;
+    mf__lstate *ls;
+    int ref; /* the module's table in the registry; LUA_NOREF before loading */
+    mf__buf scratch;
+} lua_store;
+
+static const char *const FUNCS[] = {"update", "teardown", "write", "read"};
+
+static int fail(lua_store *s, const char *fn, const mf_error *e, mf_error *err) {
+    /* Lua's message, without its stack traceback */
+    const char *tb = strstr(e->message, "\nstack traceback:");
+    int len = tb ? (int)(tb - e->message) : (int)strlen(e->message);
+    return mf__err(err, MF_ESTORE, "online store lua (%s), %s: %.*s", s->module, fn, len,
+                   e->message);
+}
+
+/* Load the module on first use: compile, run in the sandbox, keep its
+ * table. */
+static int ensure(lua_store *s, mf_error *err) {
+    if (s->ls) return MF_OK;
+    char *src = NULL;
+    size_t len = 0;
+    mf_error e;
+    int rc = mf__read_input(s->module, (size_t)64 << 20, &src, &len, &e);
+    if (rc) return mf__err(err, MF_ESTORE, "online store lua: %s", e.message);
+    mf__lstate *ls = mf__lstate_new(&s->budget, true);
+    if (!ls) {
+        free(src);
+        return mf__err(err, MF_ENOMEM, "online store lua (%s): no memory for a Lua state",
+                       s->module);
+    }
+    lua_State *L = mf__lstate_L(ls);
+    /* interpreted: the budget's count hook does not run in compiled code,
+     * and a store's loops are the module's own */
+    luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
+    mf__lstate_what(ls, "online store lua");
+    mf__lstate_begin(ls);
+    char *chunk = mf__xasprintf("@%s", s->module); /* messages say path:line */
+    rc = mf__lstate_load(ls, src, len, chunk, &e);
+    free(chunk);
+    free(src);
+    if (rc == MF_OK && (rc = mf__lstate_push_transform_env(ls, &e)) != MF_OK) lua_pop(L, 1);
+    if (rc == MF_OK) {
+        lua_setfenv(L, -2);
+        lua_newtable(L); /* options */
+        rc = mf__lstate_pcall(ls, 1, 1, &e);
+    }
+    if (rc) {
+        mf__lstate_free(ls);
+        return fail(s, "loading the module", &e, err);
+    }
+    if (!lua_istable(L, -1)) {
+        rc = mf__err(err, MF_ESTORE, "online store lua (%s): the module must return a table "
+                     "of functions (update, teardown, write, read), got %s", s->module,
+                     luaL_typename(L, -1));
+        mf__lstate_free(ls);
+        return rc;
+    }
+    for (size_t i = 0; i < MF__ARRAY_LEN(FUNCS); i++) {
+        lua_getfield(L, -1, FUNCS[i]);
+        bool ok = lua_isfunction(L, -1);
+        lua_pop(L, 1);
+        if (!ok) {
+            mf__lstate_free(ls);
+            return mf__err(err, MF_ESTORE, "online store lua (%s): the module's table has no "
+                           "function '%s'", s->module, FUNCS[i]);
+        }
+    }
+    s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    s->ls = ls;
+    return MF_OK;
+}
+
+/* Push the module's function fn. */
+static void push_fn(lua_store *s, const char *fn) {
+    lua_State *L = mf__lstate_L(s->ls);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);
+    lua_getfield(L, -1, fn);
+    lua_remove(L, -2);
+}
+
+static void push_names(lua_State *L, Mf__FeatureView *const *views, size_t n) {
+    lua_createtable(L, (int)n, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_pushstring(L, views[i]->spec->name);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+}
+
+/* Call the function pushed with nargs arguments over `rows` rows. */
+static int call(lua_store *s, const char *fn, int nargs, int nres, uint64_t rows, mf_error *err) {
+    mf_error e;
+    mf__lstate_begin_rows(s->ls, rows ? rows : 1);
+    if (mf__lstate_pcall(s->ls, nargs, nres, &e)) return fail(s, fn, &e, err);
+    return MF_OK;
+}
+
+static int lu_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
+                     size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop, mf_error *err) {
+    lua_store *s = (lua_store *)base;
+    int rc = ensure(s, err);
+    if (rc) return rc;
+    lua_State *L = mf__lstate_L(s->ls);
+    push_fn(s, "update");
+    lua_pushstring(L, project);
+    push_names(L, keep, n_keep);
+    push_names(L, drop, n_drop);
+    return call(s, "update", 3, 0, n_keep + n_drop, err);
+}
+
+static int lu_teardown(mf__online *base, const char *project, Mf__FeatureView *const *views,
+                       size_t n, mf_error *err) {
+    lua_store *s = (lua_store *)base;
+    int rc = ensure(s, err);
+    if (rc) return rc;
+    lua_State *L = mf__lstate_L(s->ls);
+    push_fn(s, "teardown");
+    lua_pushstring(L, project);
+    push_names(L, views, n);
+    return call(s, "teardown", 2, 0, n, err);
+}
+
+static int lu_write(mf__online *base, const char *project, const mf__write_batch *wb,
+                    mf_error *err) {
+    lua_store *s = (lua_store *)base;
+    int rc = ensure(s, err);
+    if (rc) return rc;
+    /* every row packed first: a cell the store cannot keep writes nothing */
+    mf__buf *b = &s->scratch;
+    b->len = 0;
+    size_t *off = mf__try_malloc((wb->n + 1) * sizeof *off);
+    if (!off) return mf__err(err, MF_ENOMEM, "online store lua: a batch of %zu rows", wb->n);
+    for (size_t i = 0; i < wb->n && rc == MF_OK; i++) {
+        off[i] = b->len;
+        rc = mf__row_pack(b, wb->view, wb->feat, wb->rows ? wb->rows[i] : i, err);
+    }
+    off[wb->n] = b->len;
+    if (rc) {
+        free(off);
+        return rc;
+    }
+    lua_State *L = mf__lstate_L(s->ls);
+    int top = lua_gettop(L);
+    push_fn(s, "write");
+    lua_pushstring(L, project);
+    lua_pushstring(L, wb->view->name);
+    lua_createtable(L, 0, 5);
+    lua_pushnumber(L, (lua_Number)wb->n);
+    lua_setfield(L, -2, "n");
+    lua_createtable(L, (int)wb->n, 0);
+    for (size_t i = 0; i < wb->n; i++) {
+        lua_pushlstring(L, (const char *)wb->keys[i], wb->key_lens[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "keys");
+    lua_createtable(L, (int)wb->n, 0);
+    for (size_t i = 0; i < wb->n; i++) {
+        lua_pushnumber(L, (lua_Number)wb->event_ts[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "ts");
+    lua_createtable(L, (int)wb->n, 0);
+    for (size_t i = 0; i < wb->n; i++) {
+        lua_pushnumber(L, (lua_Number)(wb->created_ts ? wb->created_ts[i] : 0));
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "created");
+    lua_createtable(L, (int)wb->n, 0);
+    for (size_t i = 0; i < wb->n; i++) {
+        lua_pushlstring(L, b->data + off[i], off[i + 1] - off[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    lua_setfield(L, -2, "values");
+    free(off);
+    rc = call(s, "write", 3, 0, wb->n, err);
+    lua_settop(L, top);
+    return rc;
+}
+
+static int lu_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+    lua_store *s = (lua_store *)base;
+    int rc = ensure(s, err);
+    if (rc) return rc;
+    lua_State *L = mf__lstate_L(s->ls);
+    int top = lua_gettop(L);
+    push_fn(s, "read");
+    lua_pushstring(L, project);
+    lua_pushstring(L, rb->view->name);
+    lua_createtable(L, (int)rb->n, 0);
+    for (size_t i = 0; i < rb->n; i++) {
+        lua_pushlstring(L, (const char *)rb->keys[i], rb->key_lens[i]);
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    rc = call(s, "read", 3, 2, rb->n, err);
+    if (rc) {
+        lua_settop(L, top);
+        return rc;
+    }
+    int its = top + 1, ivals = top + 2;
+    if (!lua_istable(L, its) || !lua_istable(L, ivals)) {
+        rc = mf__err(err, MF_ESTORE, "online store lua (%s), read: must return two lists "
+                     "(times, values), got %s and %s", s->module, luaL_typename(L, its),
+                     luaL_typename(L, ivals));
+        lua_settop(L, top);
+        return rc;
+    }
+    for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
+        lua_rawgeti(L, its, (int)i + 1);
+        lua_rawgeti(L, ivals, (int)i + 1);
+        if (lua_isnil(L, -2)) {
+            rb->found[i] = 0;
+            rb->event_ts[i] = 0;
+            for (size_t f = 0; f < rb->nfeat; f++) mf__col_push_null(rb->out[f]);
+        } else if (lua_type(L, -2) != LUA_TNUMBER || lua_type(L, -1) != LUA_TSTRING) {
+            rc = mf__err(err, MF_ESTORE, "online store lua (%s), read: entry %zu must be a "
+                         "time (number) and a value (the string write was given), got %s and "
+                         "%s", s->module, i + 1, luaL_typename(L, -2), luaL_typename(L, -1));
+        } else {
+            lua_Number t = lua_tonumber(L, -2);
+            size_t len;
+            const char *p = lua_tolstring(L, -1, &len);
+            if (!(t >= -9.2e18 && t <= 9.2e18)) {
+                rc = mf__err(err, MF_ESTORE, "online store lua (%s), read: entry %zu: time "
+                             "out of range", s->module, i + 1);
+            } else {
+                rb->found[i] = 1;
+                rb->event_ts[i] = (int64_t)t;
+                rc = mf__row_unpack((const unsigned char *)p, len, rb, s->module, err);
+            }
+        }
+        lua_pop(L, 2);
+    }
+    lua_settop(L, top);
+    return rc;
+}
+
+/* The module loads (and the store answers) when ensure succeeds. */
+static int lu_ping(mf__online *base, mf_error *err) { return ensure((lua_store *)base, err); }
+
+static void lu_close(mf__online *base) {
+    lua_store *s = (lua_store *)base;
+    mf__lstate_free(s->ls);
+    mf__buf_free(&s->scratch);
+    free(s->module);
+    free(s);
+}
+
+static const mf__online_vt lua_vt = {"lua", lu_update, lu_teardown, lu_write, lu_read,
+                                     NULL, lu_ping, lu_close};
+
+int mf__online_lua_open(const mf__config *cfg, mf__online **out, mf_error *err) {
+    MF__UNUSED(err);
+    lua_store *s = mf__xcalloc(1, sizeof *s);
+    s->base.vt = &lua_vt;
+    s->module = mf__xstrdup(mf__conf_str(&cfg->online, "module"));
+    s->budget = cfg->transform_budget;
+    s->budget.max_memory = cfg->lua_budget.max_memory;
+    s->ref = LUA_NOREF;
+    mf__buf_init(&s->scratch);
+    *out = &s->base;
+    return MF_OK;
+}
