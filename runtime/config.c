@@ -504,6 +504,11 @@ int64_t mf__conf_int(const mf__store_conf *c, const char *name) {
 }
 
 static void conf_free(mf__store_conf *c) {
+    for (size_t i = 0; i < c->n_extra; i++) {
+        free(c->extra[i].name);
+        free(c->extra[i].value);
+    }
+    free(c->extra);
     for (size_t i = 0; c->st && i < c->st->nopts; i++) free(c->str[i]);
     free(c->str);
     free(c->num);
@@ -547,11 +552,53 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
             slots[k].types |= 1u << t;
         }
     }
+    /* a type that takes any other key as an option of its own (Lua
+     * stores): every key of the mapping that no type declares becomes a
+     * slot of that type */
+    size_t declared = n;
+    const mf__store_type *named = NULL;
+    if (val->type == YAML_MAPPING_NODE) {
+        for (yaml_node_pair_t *pr = val->data.mapping.pairs.start;
+             pr < val->data.mapping.pairs.top && !named; pr++) {
+            yaml_node_t *k = yaml_document_get_node(P->doc, pr->key);
+            yaml_node_t *v = yaml_document_get_node(P->doc, pr->value);
+            if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
+                !strcmp((const char *)k->data.scalar.value, "type"))
+                named = mf__store_type_find(table, ntypes, (const char *)v->data.scalar.value);
+        }
+    }
+    if (named && named->any_options) {
+        size_t extra = (size_t)(val->data.mapping.pairs.top - val->data.mapping.pairs.start);
+        slots = mf__xrealloc(slots, (cap + extra) * sizeof *slots);
+        memset(slots + cap, 0, extra * sizeof *slots);
+        for (yaml_node_pair_t *pr = val->data.mapping.pairs.start;
+             pr < val->data.mapping.pairs.top; pr++) {
+            yaml_node_t *k = yaml_document_get_node(P->doc, pr->key);
+            if (!k || k->type != YAML_SCALAR_NODE) continue;
+            const char *name = (const char *)k->data.scalar.value;
+            size_t j = 0;
+            while (j < n && strcmp(slots[j].name, name) != 0) j++;
+            if (j == n) {
+                slots[n].name = name;
+                slots[n++].types = 1u << (unsigned)(named - table);
+            }
+        }
+    }
     int type = 0;
     int rc = typed_section(P, val, section, what, types, 0, true, slots, n, &type);
     mf__store_conf c;
     memset(&c, 0, sizeof c);
     if (rc == MF_OK) conf_defaults(P, &c, &table[type]);
+    /* the other keys, as text (${VAR} expanded; scalars only) */
+    for (size_t k = declared; rc == MF_OK && k < n; k++) {
+        if (!slots[k].val) continue;
+        char key[160], *str = NULL;
+        key_path(key, sizeof key, section, slots[k].name);
+        if ((rc = get_string(P, slots[k].val, key, &str))) break;
+        c.extra = mf__xrealloc(c.extra, (c.n_extra + 1) * sizeof *c.extra);
+        c.extra[c.n_extra].name = mf__xstrdup(slots[k].name);
+        c.extra[c.n_extra++].value = str;
+    }
     for (size_t i = 0; rc == MF_OK && i < table[type].nopts; i++) {
         const mf__opt_spec *o = &table[type].opts[i];
         yaml_node_t *node = NULL;

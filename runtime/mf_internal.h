@@ -217,6 +217,9 @@ typedef struct mf__store_type {
     /* online stores: open an instance (NULL: accepted by the configuration,
      * not available in this build) */
     int (*open_online)(const struct mf__config *cfg, struct mf__online **out, mf_error *err);
+    /* any other key of the section is an option of this type, kept as text
+     * (Lua stores pass them to their module) */
+    bool any_options;
 } mf__store_type;
 
 extern const mf__store_type mf__online_types[];
@@ -230,6 +233,10 @@ typedef struct mf__store_conf {
     const mf__store_type *st;  /* its entry */
     char **str;                /* per option: text (NULL: not given, no default) */
     int64_t *num;              /* per option: integer value */
+    struct {
+        char *name, *value;
+    } *extra;                  /* any_options: the other keys, as given */
+    size_t n_extra;
 } mf__store_conf;
 
 /* The value of option `name` of a configured store: text (NULL when the

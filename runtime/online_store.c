@@ -33,9 +33,9 @@ static const mf__opt_spec redis_opts[] = {
 static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
 
 const mf__store_type mf__online_types[] = {
-    {"sqlite", sqlite_opts, MF__ARRAY_LEN(sqlite_opts), open_sqlite},
-    {"redis", redis_opts, MF__ARRAY_LEN(redis_opts), open_redis},
-    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), mf__online_lua_open}};
+    {"sqlite", sqlite_opts, MF__ARRAY_LEN(sqlite_opts), open_sqlite, false},
+    {"redis", redis_opts, MF__ARRAY_LEN(redis_opts), open_redis, false},
+    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), mf__online_lua_open, true}};
 const size_t mf__n_online_types = MF__ARRAY_LEN(mf__online_types);
 
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err) {

@@ -253,6 +253,6 @@ static const mf__opt_spec file_opts[] = {
 static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
 
 const mf__store_type mf__offline_types[] = {
-    {"file", file_opts, MF__ARRAY_LEN(file_opts), NULL},
-    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL}};
+    {"file", file_opts, MF__ARRAY_LEN(file_opts), NULL, false},
+    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL, false}};
 const size_t mf__n_offline_types = MF__ARRAY_LEN(mf__offline_types);

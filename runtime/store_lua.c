@@ -46,6 +46,8 @@
 typedef struct lua_store {
     mf__online base;
     char *module;
+    char **opt_names, **opt_values; /* the section's other keys */
+    size_t nopts;
     mf__lua_budget budget;
     mf__lstate *ls;
     int ref; /* the module's table in the registry; LUA_NOREF before loading */
@@ -90,7 +92,11 @@ static int ensure(lua_store *s, mf_error *err) {
     if (rc == MF_OK && (rc = mf__lstate_push_transform_env(ls, &e)) != MF_OK) lua_pop(L, 1);
     if (rc == MF_OK) {
         lua_setfenv(L, -2);
-        lua_newtable(L); /* options */
+        lua_createtable(L, 0, (int)s->nopts); /* options: the section's other keys */
+        for (size_t i = 0; i < s->nopts; i++) {
+            lua_pushstring(L, s->opt_values[i]);
+            lua_setfield(L, -2, s->opt_names[i]);
+        }
         rc = mf__lstate_pcall(ls, 1, 1, &e);
     }
     if (rc) {
@@ -289,6 +295,12 @@ static void lu_close(mf__online *base) {
     lua_store *s = (lua_store *)base;
     mf__lstate_free(s->ls);
     mf__buf_free(&s->scratch);
+    for (size_t i = 0; i < s->nopts; i++) {
+        free(s->opt_names[i]);
+        free(s->opt_values[i]);
+    }
+    free(s->opt_names);
+    free(s->opt_values);
     free(s->module);
     free(s);
 }
@@ -301,6 +313,13 @@ int mf__online_lua_open(const mf__config *cfg, mf__online **out, mf_error *err) 
     lua_store *s = mf__xcalloc(1, sizeof *s);
     s->base.vt = &lua_vt;
     s->module = mf__xstrdup(mf__conf_str(&cfg->online, "module"));
+    s->nopts = cfg->online.n_extra;
+    s->opt_names = mf__xcalloc(s->nopts + 1, sizeof *s->opt_names);
+    s->opt_values = mf__xcalloc(s->nopts + 1, sizeof *s->opt_values);
+    for (size_t i = 0; i < s->nopts; i++) {
+        s->opt_names[i] = mf__xstrdup(cfg->online.extra[i].name);
+        s->opt_values[i] = mf__xstrdup(cfg->online.extra[i].value);
+    }
     s->budget = cfg->transform_budget;
     s->budget.max_memory = cfg->lua_budget.max_memory;
     s->ref = LUA_NOREF;

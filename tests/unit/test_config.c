@@ -379,6 +379,29 @@ static void test_wrong_shapes(void) {
 
 /* feature_server: every key, tokens from the environment, and the
  * mistakes, each at its line. */
+/* A Lua store takes any other key of its section as an option (text,
+ * ${VAR} expanded); other store types still refuse unknown keys. */
+static void test_lua_store_options(void) {
+    mf__config cfg;
+    mf_error err;
+    setenv("MFT_CAP", "500", 1);
+    CHECK(load("project: p\nonline_store:\n  type: lua\n  module: m.lua\n  capacity: ${MFT_CAP}\n"
+               "  label: hot rows\n", &cfg, &err) == MF_OK);
+    CHECK_STR(mf__conf_str(&cfg.online, "module"), in_tmp("m.lua"));
+    CHECK(cfg.online.n_extra == 2);
+    if (cfg.online.n_extra == 2) {
+        CHECK_STR(cfg.online.extra[0].name, "capacity");
+        CHECK_STR(cfg.online.extra[0].value, "500");
+        CHECK_STR(cfg.online.extra[1].name, "label");
+        CHECK_STR(cfg.online.extra[1].value, "hot rows");
+    }
+    mf__config_free(&cfg);
+    CHECK_FAILS("project: p\nonline_store:\n  type: lua\n  module: m.lua\n  nested: {a: 1}\n", 5,
+                "online_store.nested", "expected a scalar value");
+    CHECK_FAILS("project: p\nonline_store:\n  type: sqlite\n  capacity: 5\n", 4,
+                "unknown key 'online_store.capacity'", "line 4");
+}
+
 static void test_server_section(void) {
     mf__config cfg;
     mf_error err;
@@ -819,6 +842,7 @@ int main(void) {
     RUN(test_long_scalars);
     RUN(test_config_file_limits);
     RUN(test_server_section);
+    RUN(test_lua_store_options);
 
     unlink(in_tmp("feature_store.yaml"));
     unlink(in_tmp("sub/feature_store.yaml"));

@@ -28,6 +28,10 @@ static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ft
 }
 
 /* A configuration whose online store is the Lua module at `module`. */
+static struct {
+    char *name, *value;
+} test_opts[1] = {{(char *)"greeting", (char *)"hello from the yaml"}};
+
 static void cfg_for(mf__config *cfg, const char *module) {
     memset(cfg, 0, sizeof *cfg);
     static const char *keep[1];
@@ -39,6 +43,8 @@ static void cfg_for(mf__config *cfg, const char *module) {
     cfg->online.st = mf__store_type_find(mf__online_types, mf__n_online_types, "lua");
     cfg->online.str = str;
     cfg->online.num = num;
+    cfg->online.extra = (void *)test_opts;
+    cfg->online.n_extra = 1;
     cfg->transform_budget.max_instructions = 1000000;
     cfg->transform_budget.max_ms = 1000;
     cfg->transform_budget.max_memory = (size_t)64 << 20;
@@ -121,7 +127,9 @@ static void test_broken_modules(void) {
         {"noread.lua",
          "return { update = function() end, teardown = function() end, write = function() end }",
          "has no function 'read'"},
-        {"global.lua", "x = 1 return {}", "global"}};
+        {"global.lua", "x = 1 return {}", "global"},
+        {"options.lua", "local opts = ... error('options: ' .. opts.greeting)",
+         "options: hello from the yaml"}};
     for (size_t i = 0; i < MF__ARRAY_LEN(cases); i++) {
         char *path = module_file(cases[i].name, cases[i].text);
         mf__online *s = open_module(path);
