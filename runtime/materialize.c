@@ -29,6 +29,9 @@
 #include "mf_source.h"
 #include "mf_transform.h"
 
+#include <lauxlib.h>
+#include <lua.h>
+
 #define MF__MAT_BATCH 10000
 
 /* Text of one slot (a key's current winning value). */
@@ -631,6 +634,17 @@ typedef struct engine {
     pthread_mutex_t mu, progress_mu;
 } engine;
 
+/* The start of an incremental run of view fv: its last recorded end; else
+ * end - ttl; else INT64_MIN (every row up to end). Never after end. */
+static int64_t incremental_start(const Mf__FeatureView *fv, int64_t end) {
+    int64_t start = INT64_MIN;
+    for (size_t x = 0; x < fv->n_intervals; x++)
+        if (fv->intervals[x]->end_us > start) start = fv->intervals[x]->end_us;
+    if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
+        start = mf__sub_sat(end, mf__secs_to_us_sat(fv->spec->ttl_seconds));
+    return start > end ? end : start;
+}
+
 static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf__worker *w,
                            mf__online *on, mf__transforms **tf, mf_error *err) {
     const mf__config *cfg = e->cfg;
@@ -640,15 +654,7 @@ static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf_
     int rc = find_written(e->store, w, e->reg, &j, tf, err);
     if (rc == MF_OK && !j.source)
         rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
-    if (rc == MF_OK && e->incremental) {
-        /* the last recorded end; else end - ttl; else the oldest row */
-        j.start = INT64_MIN;
-        for (size_t x = 0; x < fv->n_intervals; x++)
-            if (fv->intervals[x]->end_us > j.start) j.start = fv->intervals[x]->end_us;
-        if (!fv->n_intervals && fv->spec->ttl_seconds > 0)
-            j.start = mf__sub_sat(e->end, mf__secs_to_us_sat(fv->spec->ttl_seconds));
-        if (j.start > e->end) j.start = e->end;
-    }
+    if (rc == MF_OK && e->incremental) j.start = incremental_start(fv, e->end);
     if (rc == MF_OK) {
         j.min_ts = INT64_MAX;
         progress(&j, 0); /* the view starts */
@@ -693,6 +699,97 @@ static void *engine_thread(void *arg) {
     return NULL;
 }
 
+/* The Lua batch engine (batch_engine: {type: lua, module}): the module's
+ * run(tasks) gets one task per view, {project, view, start, end, start_ts,
+ * end_ts} (start nil: every row up to end), and returns a list as long as
+ * tasks: true for a task done, else a message. The intervals of the tasks
+ * done are recorded; the others make the call's error. The module runs in
+ * the sandbox, with the transform budget times the number of tasks. */
+static int lua_engine(engine *e, mf_error *err) {
+    const mf__config *cfg = e->cfg;
+    mf__lua_budget b = cfg->transform_budget;
+    b.max_memory = cfg->lua_budget.max_memory;
+    static const char *const funcs[] = {"run"};
+    mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
+                        funcs, 1, "run"};
+    mf__lstate *ls;
+    int ref;
+    int rc = mf__lua_module_open(&m, &ls, &ref, err);
+    if (rc) return rc;
+    lua_State *L = mf__lstate_L(ls);
+    int64_t *starts = mf__xcalloc(e->nv + 1, sizeof *starts);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lua_getfield(L, -1, "run");
+    lua_remove(L, -2);
+    lua_createtable(L, (int)e->nv, 0);
+    for (size_t i = 0; i < e->nv; i++) {
+        const Mf__FeatureView *fv = e->sel[i];
+        starts[i] = e->incremental ? incremental_start(fv, e->end) : e->start;
+        char ts[40];
+        lua_createtable(L, 0, 6);
+        lua_pushstring(L, cfg->project);
+        lua_setfield(L, -2, "project");
+        lua_pushstring(L, fv->spec->name);
+        lua_setfield(L, -2, "view");
+        if (starts[i] != INT64_MIN) {
+            lua_pushnumber(L, (lua_Number)starts[i]);
+            lua_setfield(L, -2, "start");
+            mf__ts_format(starts[i], ts);
+            lua_pushstring(L, ts);
+            lua_setfield(L, -2, "start_ts");
+        }
+        lua_pushnumber(L, (lua_Number)e->end);
+        lua_setfield(L, -2, "end");
+        mf__ts_format(e->end, ts);
+        lua_pushstring(L, ts);
+        lua_setfield(L, -2, "end_ts");
+        lua_rawseti(L, -2, (int)i + 1);
+    }
+    mf_error le;
+    mf__lstate_begin_rows(ls, e->nv ? e->nv : 1);
+    if (mf__lstate_pcall(ls, 1, 1, &le)) {
+        const char *tb = strstr(le.message, "\nstack traceback:");
+        int n = tb ? (int)(tb - le.message) : (int)strlen(le.message);
+        rc = mf__err(err, MF_EIO, "batch engine lua (%s), run: %.*s (no interval recorded)",
+                     cfg->engine_module, n, le.message);
+    } else if (!lua_istable(L, -1)) {
+        rc = mf__err(err, MF_EIO, "batch engine lua (%s), run: must return a list of results "
+                     "(true, or a message), got %s (no interval recorded)", cfg->engine_module,
+                     luaL_typename(L, -1));
+    } else {
+        size_t failed = 0;
+        mf__buf first;
+        mf__buf_init(&first);
+        for (size_t i = 0; i < e->nv; i++) {
+            const Mf__FeatureView *fv = e->sel[i];
+            lua_rawgeti(L, -1, (int)i + 1);
+            bool done = lua_isboolean(L, -1) && lua_toboolean(L, -1);
+            if (!done && !failed++)
+                mf__buf_printf(&first, "view '%s': %s", fv->spec->name,
+                               lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                              : "no result (true or a message)");
+            lua_pop(L, 1);
+            if (!done) continue;
+            interval_ctx c = {cfg->project, fv->spec->name,
+                              starts[i] != INT64_MIN ? starts[i] : e->end, e->end};
+            mf_error ce;
+            int crc = mf__store_commit(e->store, record_interval, &c, &ce);
+            if (crc && rc == MF_OK) {
+                rc = crc;
+                if (err) *err = ce;
+            }
+        }
+        if (failed && rc == MF_OK)
+            rc = mf__err(err, MF_EIO, "batch engine lua (%s): %zu of %zu task(s) failed, so "
+                         "their intervals are not recorded; %s", cfg->engine_module, failed,
+                         e->nv, first.data);
+        mf__buf_free(&first);
+    }
+    free(starts);
+    mf__lstate_free(ls);
+    return rc;
+}
+
 static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
                const char *const *views, size_t n_views, const mf_materialize_options *opts,
                mf_error *err) {
@@ -728,10 +825,10 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     e.incremental = incremental, e.start = start, e.end = end, e.opts = opts;
     pthread_mutex_init(&e.mu, NULL);
     pthread_mutex_init(&e.progress_mu, NULL);
-    if (rc == MF_OK && strcmp(cfg->engine_type, "local") != 0)
-        rc = mf__err(err, MF_ECONFIG, "batch_engine type '%s' is not supported by this build "
-                     "(supported: local)", cfg->engine_type);
-    if (rc == MF_OK) {
+    bool lua = strcmp(cfg->engine_type, "lua") == 0;
+    if (rc == MF_OK && lua) {
+        rc = lua_engine(&e, err);
+    } else if (rc == MF_OK) {
         int jobs = opts && opts->jobs > 0 ? opts->jobs
                    : cfg->engine_jobs > 0 ? cfg->engine_jobs
                                           : (int)sysconf(_SC_NPROCESSORS_ONLN);

@@ -601,6 +601,26 @@ int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chun
  * [env], or [] with err set. */
 int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err);
 
+/* A Lua module of the user's (an online store, a batch engine): source
+ * text run in the transform sandbox of a state of its own, interpreted
+ * (so the instruction budget holds in its loops), called with a table of
+ * options, returning a table that must hold the functions funcs[]. On
+ * success *out is the state and *ref the registry reference of the table;
+ * errors (code `code`) name `what`, the path and Lua's message
+ * (store_lua.c). */
+typedef struct mf__lua_module {
+    const char *what; /* "online store lua" */
+    const char *path;
+    mf__lua_budget budget;
+    int code;
+    const char *const *opt_names, *const *opt_values;
+    size_t nopts;
+    const char *const *funcs;
+    size_t nfuncs;
+    const char *funcs_text; /* "update, teardown, write, read" */
+} mf__lua_module;
+int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
+
 /* Charge `steps` units of work that C code did for Lua code (pattern
  * matching) to the state's budget (counted like VM instructions), and check
  * its deadline. Once the budget is spent it raises the budget error with

@@ -66,63 +66,71 @@ static int fail(lua_store *s, const char *fn, const mf_error *e, mf_error *err) 
 
 /* Load the module on first use: compile, run in the sandbox, keep its
  * table. */
-static int ensure(lua_store *s, mf_error *err) {
-    if (s->ls) return MF_OK;
+int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err) {
     char *src = NULL;
     size_t len = 0;
     mf_error e;
-    int rc = mf__read_input(s->module, (size_t)64 << 20, &src, &len, &e);
-    if (rc) return mf__err(err, MF_ESTORE, "online store lua: %s", e.message);
-    mf__lstate *ls = mf__lstate_new(&s->budget, true);
+    int rc = mf__read_input(m->path, (size_t)64 << 20, &src, &len, &e);
+    if (rc) return mf__err(err, m->code, "%s: %s", m->what, e.message);
+    mf__lstate *ls = mf__lstate_new(&m->budget, true);
     if (!ls) {
         free(src);
-        return mf__err(err, MF_ENOMEM, "online store lua (%s): no memory for a Lua state",
-                       s->module);
+        return mf__err(err, MF_ENOMEM, "%s (%s): no memory for a Lua state", m->what, m->path);
     }
     lua_State *L = mf__lstate_L(ls);
     /* interpreted: the budget's count hook does not run in compiled code,
-     * and a store's loops are the module's own */
+     * and a module's loops are its own */
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
-    mf__lstate_what(ls, "online store lua");
+    mf__lstate_what(ls, m->what);
     mf__lstate_begin(ls);
-    char *chunk = mf__xasprintf("@%s", s->module); /* messages say path:line */
+    char *chunk = mf__xasprintf("@%s", m->path); /* messages say path:line */
     rc = mf__lstate_load(ls, src, len, chunk, &e);
     free(chunk);
     free(src);
     if (rc == MF_OK && (rc = mf__lstate_push_transform_env(ls, &e)) != MF_OK) lua_pop(L, 1);
     if (rc == MF_OK) {
         lua_setfenv(L, -2);
-        lua_createtable(L, 0, (int)s->nopts); /* options: the section's other keys */
-        for (size_t i = 0; i < s->nopts; i++) {
-            lua_pushstring(L, s->opt_values[i]);
-            lua_setfield(L, -2, s->opt_names[i]);
+        lua_createtable(L, 0, (int)m->nopts); /* options: the section's other keys */
+        for (size_t i = 0; i < m->nopts; i++) {
+            lua_pushstring(L, m->opt_values[i]);
+            lua_setfield(L, -2, m->opt_names[i]);
         }
         rc = mf__lstate_pcall(ls, 1, 1, &e);
     }
     if (rc) {
         mf__lstate_free(ls);
-        return fail(s, "loading the module", &e, err);
+        const char *tb = strstr(e.message, "\nstack traceback:");
+        int n = tb ? (int)(tb - e.message) : (int)strlen(e.message);
+        return mf__err(err, m->code, "%s (%s), loading the module: %.*s", m->what, m->path, n,
+                       e.message);
     }
     if (!lua_istable(L, -1)) {
-        rc = mf__err(err, MF_ESTORE, "online store lua (%s): the module must return a table "
-                     "of functions (update, teardown, write, read), got %s", s->module,
-                     luaL_typename(L, -1));
+        rc = mf__err(err, m->code, "%s (%s): the module must return a table of functions (%s), "
+                     "got %s", m->what, m->path, m->funcs_text, luaL_typename(L, -1));
         mf__lstate_free(ls);
         return rc;
     }
-    for (size_t i = 0; i < MF__ARRAY_LEN(FUNCS); i++) {
-        lua_getfield(L, -1, FUNCS[i]);
+    for (size_t i = 0; i < m->nfuncs; i++) {
+        lua_getfield(L, -1, m->funcs[i]);
         bool ok = lua_isfunction(L, -1);
         lua_pop(L, 1);
         if (!ok) {
             mf__lstate_free(ls);
-            return mf__err(err, MF_ESTORE, "online store lua (%s): the module's table has no "
-                           "function '%s'", s->module, FUNCS[i]);
+            return mf__err(err, m->code, "%s (%s): the module's table has no function '%s'",
+                           m->what, m->path, m->funcs[i]);
         }
     }
-    s->ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    s->ls = ls;
+    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    *out = ls;
     return MF_OK;
+}
+
+static int ensure(lua_store *s, mf_error *err) {
+    if (s->ls) return MF_OK;
+    mf__lua_module m = {"online store lua", s->module, s->budget, MF_ESTORE,
+                        (const char *const *)s->opt_names, (const char *const *)s->opt_values,
+                        s->nopts, FUNCS, MF__ARRAY_LEN(FUNCS), "update, teardown, write, read"};
+    return mf__lua_module_open(&m, &s->ls, &s->ref, err);
 }
 
 /* Push the module's function fn. */

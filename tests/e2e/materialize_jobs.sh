@@ -111,10 +111,45 @@ cp plain.yaml feature_store.yaml
 printf 'batch_engine: {type: lua}\n' >>feature_store.yaml
 run "$MF" materialize-incremental 2030-01-01T00:00:00Z
 expect_err "batch_engine lua without a module" 1 "missing required key 'batch_engine.module'"
-cp plain.yaml feature_store.yaml
-printf 'batch_engine: {type: lua, module: engine.lua}\n' >>feature_store.yaml
-run "$MF" materialize-incremental 2030-01-01T00:00:00Z
-expect_err "batch_engine lua: not in this build" 1 "batch_engine type 'lua' is not supported by this build"
+cd ..
+# the Lua batch engine: one task per view; the intervals of the tasks done
+# are recorded, a failed task fails the run and records none
+mkdir -p luaeng/data
+cp data/rows.csv luaeng/data/
+printf 'project: mj\nregistry: data/registry.db\nbatch_engine: {type: lua, module: engine.lua}\n' >luaeng/feature_store.yaml
+defs v1 v2 v3 v4 v5 >luaeng/defs.lua
+cat >luaeng/engine.lua <<'EOF'
+return {
+  run = function(tasks)
+    local results = {}
+    for i, t in ipairs(tasks) do
+      if t.project ~= "mj" or t.end_ts ~= "2030-01-01T00:00:00Z" or t.start_ts ~= "2020-01-01T00:00:00Z" then
+        results[i] = "unexpected task " .. t.view
+      elseif t.view == "v3" then
+        results[i] = "v3 failed on purpose"
+      else
+        results[i] = true
+      end
+    end
+    return results
+  end,
+}
+EOF
+(cd luaeng && "$MF" apply >/dev/null 2>&1)
+cd luaeng && run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z && cd ..
+expect_err "a Lua batch engine with a failed task" 1 "1 of 5 task(s) failed"
+check "  ... naming the view and the engine's message" sh -c 'printf "%s" "$1" | grep -q "view .v3.: v3 failed on purpose"' - "$ERR"
+check "  ... and records the intervals of the four tasks done" test "$(intervals luaeng)" -eq 4
+run sh -c "cd luaeng && '$MF' feature-views describe v3"
+check "  ... none for the failed one" sh -c '! printf "%s" "$1" | grep -q end_us' - "$OUT"
+printf 'return { run = function(tasks) error("the job runner is down") end }\n' >luaeng/engine.lua
+cd luaeng && run "$MF" materialize-incremental 2031-01-01T00:00:00Z && cd ..
+expect_err "a Lua batch engine that raises" 1 "engine.lua:1: the job runner is down"
+check "  ... records nothing" test "$(intervals luaeng)" -eq 4
+printf 'return { run = 7 }\n' >luaeng/engine.lua
+cd luaeng && run "$MF" materialize-incremental 2031-01-01T00:00:00Z && cd ..
+expect_err "a Lua batch engine without run" 1 "has no function 'run'"
+cd one || exit 1
 cp plain.yaml feature_store.yaml
 printf 'batch_engine: {type: spark}\n' >>feature_store.yaml
 run "$MF" materialize-incremental 2030-01-01T00:00:00Z
