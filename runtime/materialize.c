@@ -655,11 +655,19 @@ static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf_
     if (rc == MF_OK && !j.source)
         rc = mf__err(err, MF_EREGISTRY, "feature view '%s': source not registered", fv->spec->name);
     if (rc == MF_OK && e->incremental) j.start = incremental_start(fv, e->end);
-    if (rc == MF_OK) {
+    mf__provider *pv = mf__store_provider(e->store);
+    bool replaced = false;
+    if (rc == MF_OK)
+        rc = mf__provider_call(pv, MF__HOOK_MATERIALIZE, &replaced, err, "ssnn", cfg->project,
+                               fv->spec->name, j.start, e->end);
+    if (rc == MF_OK && !replaced) {
         j.min_ts = INT64_MAX;
         progress(&j, 0); /* the view starts */
         rc = materialize_view(&j, err);
     }
+    if (rc == MF_OK)
+        rc = mf__provider_call(pv, MF__HOOK_AFTER_MATERIALIZE, NULL, err, "ssnn", cfg->project,
+                               fv->spec->name, (int64_t)j.rows_read, (int64_t)j.rows_written);
     if (rc == MF_OK) {
         int64_t from = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : e->end;
         interval_ctx c = {cfg->project, fv->spec->name, from, e->end};

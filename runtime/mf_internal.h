@@ -621,6 +621,33 @@ typedef struct mf__lua_module {
 } mf__lua_module;
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
 
+/* Providers written in Lua (provider.c): hooks around apply, teardown,
+ * materialize (per view) and online reads. */
+typedef enum mf__hook {
+    MF__HOOK_BEFORE_APPLY,
+    MF__HOOK_AFTER_APPLY,
+    MF__HOOK_BEFORE_TEARDOWN,
+    MF__HOOK_AFTER_TEARDOWN,
+    MF__HOOK_MATERIALIZE,
+    MF__HOOK_AFTER_MATERIALIZE,
+    MF__HOOK_BEFORE_ONLINE_READ,
+    MF__HOOK_AFTER_ONLINE_READ,
+    MF__HOOK_COUNT
+} mf__hook;
+typedef struct mf__provider mf__provider;
+/* *out NULL for the local provider. */
+int mf__provider_open(const struct mf__config *cfg, mf__provider **out, mf_error *err);
+void mf__provider_free(mf__provider *p);
+/* Whether hook h may be defined (true until the module is loaded). NULL p:
+ * false. */
+bool mf__provider_has(mf__provider *p, mf__hook h);
+/* Call hook h when defined, with arguments by fmt ('s' a string, 'n' an
+ * int64_t); *replaced (may be NULL) gets whether it returned true. */
+int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err,
+                      const char *fmt, ...);
+/* The store's provider, or NULL (repo.c). */
+mf__provider *mf__store_provider(const mf_store *s);
+
 /* Charge `steps` units of work that C code did for Lua code (pattern
  * matching) to the state's budget (counted like VM instructions), and check
  * its deadline. Once the budget is spent it raises the budget error with

@@ -1083,8 +1083,8 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
     return rc;
 }
 
-int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
-                           mf_error *err) {
+static int read_pinned(mf_store *store, mf_online_request *req, mf_online_response *resp,
+                       mf_error *err) {
     mf__snapshot *snap;
     int rc = mf__store_current(store, &snap, err);
     if (rc) return rc;
@@ -1094,5 +1094,20 @@ int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_re
     mf__snapshot_ref(snap);
     rc = get_online(store, snap, req, resp, err);
     mf__snapshot_unpin(snap);
+    return rc;
+}
+
+int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
+                           mf_error *err) {
+    mf__provider *pv = mf__store_provider(store);
+    if (!pv) return read_pinned(store, req, resp, err);
+    const char *project = mf_store_project(store);
+    int rc = mf__provider_call(pv, MF__HOOK_BEFORE_ONLINE_READ, NULL, err, "sn", project,
+                               (int64_t)req->nrows);
+    if (rc == MF_OK) rc = read_pinned(store, req, resp, err);
+    if (rc == MF_OK)
+        rc = mf__provider_call(pv, MF__HOOK_AFTER_ONLINE_READ, NULL, err, "snn", project,
+                               (int64_t)mf_online_response_nrows(resp),
+                               (int64_t)mf_online_response_ncols(resp));
     return rc;
 }

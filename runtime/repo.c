@@ -209,6 +209,7 @@ struct mf_store {
     uint64_t snap_gen;        /* atomic: snap's generation, 0 = none */
     int64_t refresh_at;       /* atomic: coarse monotonic µs of the next reload; INT64_MAX never */
     bool manual_refresh;      /* atomic: no reload on ttl; mf__store_refresh only */
+    mf__provider *provider;   /* provider: {type: lua}; NULL for local */
     /* workers (workers_mu) */
     mf__worker *workers;
     int releasing; /* workers exiting threads took and still release */
@@ -527,10 +528,8 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     pthread_mutex_init(&s->load_mu, NULL);
     int rc = mf__config_load(cfg_path, &s->cfg, err);
     free(cfg_path);
+    if (rc == MF_OK) rc = mf__provider_open(&s->cfg, &s->provider, err);
     /* accepted by the configuration format, not provided by this build */
-    if (rc == MF_OK && strcmp(s->cfg.provider_type, "local") != 0)
-        rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "provider type '%s' is not "
-                        "supported by this version (supported: local)", s->cfg.provider_type);
     if (rc == MF_OK && strcmp(s->cfg.offline.type, "file") != 0)
         rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "offline_store type '%s' is not "
                         "supported by this version (supported: file)", s->cfg.offline.type);
@@ -561,6 +560,7 @@ void mf_store_close(mf_store *s) {
     if (tl_store == s) tl_store = NULL, tl_worker = NULL;
     mf__snapshot_unpin(s->snap);
     if (s->registry) s->registry->vt->close(s->registry);
+    mf__provider_free(s->provider);
     pthread_mutex_destroy(&s->snap_mu);
     pthread_mutex_destroy(&s->load_mu);
     mf__config_free(&s->cfg);
@@ -568,6 +568,8 @@ void mf_store_close(mf_store *s) {
 }
 
 const char *mf_store_project(const mf_store *s) { return s->cfg.project; }
+
+mf__provider *mf__store_provider(const mf_store *s) { return s->provider; }
 
 const mf__config *mf__store_config(const mf_store *s) { return &s->cfg; }
 
@@ -769,7 +771,23 @@ static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
     return MF_OK;
 }
 
+static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err);
+
 int mf_apply(mf_store *s, mf_plan **out, mf_error *err) {
+    int rc = mf__provider_call(s->provider, MF__HOOK_BEFORE_APPLY, NULL, err, "s", s->cfg.project);
+    if (rc == MF_OK) rc = apply_builtin(s, out, err);
+    if (rc == MF_OK && mf__provider_has(s->provider, MF__HOOK_AFTER_APPLY)) {
+        uint64_t version = 0;
+        int64_t loaded;
+        rc = mf__store_snapshot_info(s, &version, &loaded, err);
+        if (rc == MF_OK)
+            rc = mf__provider_call(s->provider, MF__HOOK_AFTER_APPLY, NULL, err, "sn",
+                                   s->cfg.project, (int64_t)version);
+    }
+    return rc;
+}
+
+static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
     mf_plan *p = NULL;
     int rc = mf_plan_compute(s, &p, err);
     if (rc) return rc;
@@ -1004,7 +1022,13 @@ static int teardown_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
 
 int mf_teardown(mf_store *s, mf_error *err) {
     mf__err_clear(err);
-    return mf__store_commit(s, teardown_mutator, s, err);
+    int rc = mf__provider_call(s->provider, MF__HOOK_BEFORE_TEARDOWN, NULL, err, "s",
+                               s->cfg.project);
+    if (rc == MF_OK) rc = mf__store_commit(s, teardown_mutator, s, err);
+    if (rc == MF_OK)
+        rc = mf__provider_call(s->provider, MF__HOOK_AFTER_TEARDOWN, NULL, err, "s",
+                               s->cfg.project);
+    return rc;
 }
 
 
