@@ -590,6 +590,23 @@ function M.session(project, files, load_text)
         return new_source(loc, spec)
     end
 
+    function env.lua_source(t)
+        local loc = caller_loc()
+        check_arg(loc, "lua_source", t)
+        check_keys(loc, "lua_source", t, { "name", "module", "options", "timestamp_field",
+            "created_timestamp_column", "field_mapping", "description", "tags", "owner" })
+        check_name(loc, "lua_source", t.name)
+        local what = "lua_source '" .. t.name .. "'"
+        local spec = { name = t.name, kind = "lua",
+                       module = req_string(loc, what, t, "module") }
+        if t.options ~= nil and type(t.options) ~= "table" then
+            fail(loc, "%s: 'options' must be a table of strings", what)
+        end
+        spec.options = tags_of(loc, what, t.options)
+        source_common(loc, what, t, spec)
+        return new_source(loc, spec)
+    end
+
     function env.push_source(t)
         local loc = caller_loc()
         check_arg(loc, "push_source", t)

@@ -42,7 +42,10 @@ const Mf__DataSourceSpec *mf__view_batch_source(const Mf__Registry *reg, const c
 }
 
 static bool source_exists(const mf__config *cfg, const Mf__DataSourceSpec *ds) {
-    char *p = mf__path_join(cfg->repo_path, strcmp(ds->kind, "file") == 0 ? ds->path : ds->database);
+    const char *rel = !strcmp(ds->kind, "file") ? ds->path
+                      : !strcmp(ds->kind, "lua") ? ds->module
+                                                 : ds->database;
+    char *p = mf__path_join(cfg->repo_path, rel);
     struct stat st;
     bool ok = stat(p, &st) == 0;
     free(p);

@@ -531,7 +531,7 @@ static bool link_inside(const walk *w, const char *full) {
 }
 
 /* Collect *.lua under root/rel (rel "" for root), skipping hidden entries
- * and the top-level data/ folder. Paths are relative to root. Symbolic
+ * and the top-level data/ and modules/ folders. Paths are relative to root. Symbolic
  * links are not followed: one that resolves inside the repo names a file
  * or folder the walk reads under its own path anyway (so nothing is read
  * twice and no link loop is entered), and one that leads outside the repo
@@ -550,7 +550,10 @@ static int find_lua(walk *w, const char *root, const char *rel, path_list *out,
     int rc = MF_OK;
     while (rc == MF_OK && (de = readdir(d)) != NULL) {
         if (de->d_name[0] == '.') continue;
-        if (!rel[0] && strcmp(de->d_name, "data") == 0) continue;
+        /* data/ holds data, modules/ the Lua modules of stores, sources,
+         * providers and engines: neither holds definitions */
+        if (!rel[0] && (strcmp(de->d_name, "data") == 0 || strcmp(de->d_name, "modules") == 0))
+            continue;
         char *sub = rel[0] ? mf__xasprintf("%s/%s", rel, de->d_name) : mf__xstrdup(de->d_name);
         char *full = mf__path_join(root, sub);
         struct stat lst, st;

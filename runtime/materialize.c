@@ -719,7 +719,7 @@ static int lua_engine(engine *e, mf_error *err) {
     b.max_memory = cfg->lua_budget.max_memory;
     static const char *const funcs[] = {"run"};
     mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
-                        funcs, 1, "run"};
+                        funcs, 1, "run", NULL};
     mf__lstate *ls;
     int ref;
     int rc = mf__lua_module_open(&m, &ls, &ref, err);

@@ -618,6 +618,9 @@ typedef struct mf__lua_module {
     const char *const *funcs;
     size_t nfuncs;
     const char *funcs_text; /* "update, teardown, write, read" */
+    /* when set, the chunk's second argument is a host table of read-only
+     * helpers confined to this folder: lines(path), json(text) */
+    const char *files_root;
 } mf__lua_module;
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
 

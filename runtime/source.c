@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <lauxlib.h>
+#include <lua.h>
 #include <sqlite3.h>
 
 #include "mf_csv.h"
@@ -28,9 +30,14 @@ struct mf__source {
     mf__csv *csv;
     sqlite3 *db;
     sqlite3_stmt *stmt;
-    mf__slice *row; /* sqlite: reused per row */
+    mf__slice *row; /* sqlite, lua: reused per row */
     long rowno;
     const mf__slice *cur;
+    /* lua: every cell's text, rows one after the other (SIZE_MAX: null) */
+    mf__buf text;
+    size_t *cell; /* nrows * ncols offsets into text, then its length */
+    size_t *clen;
+    size_t nrows, next;
 };
 
 static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
@@ -116,6 +123,105 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     return check_unique(ds, s, err);
 }
 
+/* A lua_source: the module (a path from the repo, run as Lua store
+ * modules are, with the host helpers lines() and json() confined to the
+ * repo) returns a table whose read() returns the column names and the
+ * rows (lists of values: strings, numbers, booleans, nil for null). The
+ * rows are kept as text, in memory, for the reads that follow. */
+static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source *s,
+                    mf_error *err) {
+    char *path = mf__path_join(cfg->repo_path, ds->module);
+    s->where = mf__xasprintf("lua_source '%s' (%s)", ds->name, path);
+    const char **names = mf__xcalloc(ds->n_options + 1, sizeof *names);
+    const char **values = mf__xcalloc(ds->n_options + 1, sizeof *values);
+    for (size_t i = 0; i < ds->n_options; i++)
+        names[i] = ds->options[i]->key, values[i] = ds->options[i]->value;
+    static const char *const funcs[] = {"read"};
+    mf__lua_budget b = cfg->lua_budget;
+    mf__lua_module m = {"lua_source", path, b, MF_EDATA, names, values, ds->n_options,
+                        funcs, 1, "read", cfg->repo_path};
+    mf__lstate *ls = NULL;
+    int ref, rc = mf__lua_module_open(&m, &ls, &ref, err);
+    free(names);
+    free(values);
+    free(path);
+    if (rc) return rc;
+    lua_State *L = mf__lstate_L(ls);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    lua_getfield(L, -1, "read");
+    lua_remove(L, -2);
+    mf_error e;
+    mf__lstate_begin(ls);
+    if (mf__lstate_pcall(ls, 0, 2, &e)) {
+        const char *tb = strstr(e.message, "\nstack traceback:");
+        int n = tb ? (int)(tb - e.message) : (int)strlen(e.message);
+        rc = mf__err(err, MF_EDATA, "%s, read: %.*s", s->where, n, e.message);
+    } else if (!lua_istable(L, -2) || !lua_istable(L, -1)) {
+        rc = mf__err(err, MF_EDATA, "%s, read: must return the column names and the rows (two "
+                     "lists), got %s and %s", s->where, luaL_typename(L, -2),
+                     luaL_typename(L, -1));
+    }
+    if (rc == MF_OK) {
+        s->ncols = lua_objlen(L, -2);
+        s->nrows = lua_objlen(L, -1);
+        s->names = mf__xcalloc(s->ncols + 1, sizeof *s->names);
+        for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
+            lua_rawgeti(L, -2, (int)c + 1);
+            if (lua_type(L, -1) != LUA_TSTRING)
+                rc = mf__err(err, MF_EDATA, "%s: column name %zu is not a string", s->where, c + 1);
+            else
+                s->names[c] = mf__xstrdup(mapped(ds, lua_tostring(L, -1)));
+            lua_pop(L, 1);
+        }
+        s->cell = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->cell);
+        s->clen = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->clen);
+        if (rc == MF_OK && (!s->cell || !s->clen))
+            rc = mf__err(err, MF_ENOMEM, "%s: %zu rows", s->where, s->nrows);
+        for (size_t r = 0; r < s->nrows && rc == MF_OK; r++) {
+            lua_rawgeti(L, -1, (int)r + 1);
+            if (!lua_istable(L, -1)) {
+                rc = mf__err(err, MF_EDATA, "%s: row %zu is not a list", s->where, r + 1);
+                lua_pop(L, 1);
+                break;
+            }
+            for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
+                size_t k = r * s->ncols + c;
+                lua_rawgeti(L, -1, (int)c + 1);
+                s->cell[k] = s->text.len;
+                s->clen[k] = SIZE_MAX;
+                int t = lua_type(L, -1);
+                if (t == LUA_TSTRING) {
+                    size_t len;
+                    const char *v = lua_tolstring(L, -1, &len);
+                    mf__buf_put(&s->text, v, len);
+                    s->clen[k] = len;
+                } else if (t == LUA_TNUMBER) {
+                    char num[MF__NUM_BUFLEN + 8];
+                    double d = lua_tonumber(L, -1);
+                    size_t len = d == (double)(int64_t)d && d > -9e15 && d < 9e15
+                                     ? (size_t)snprintf(num, sizeof num, "%lld", (long long)d)
+                                     : mf__format_double(d, num);
+                    mf__buf_put(&s->text, num, len);
+                    s->clen[k] = len;
+                } else if (t == LUA_TBOOLEAN) {
+                    const char *v = lua_toboolean(L, -1) ? "true" : "false";
+                    mf__buf_puts(&s->text, v);
+                    s->clen[k] = strlen(v);
+                } else if (t != LUA_TNIL) {
+                    rc = mf__err(err, MF_EDATA, "%s: row %zu, column '%s': a %s is not a value",
+                                 s->where, r + 1, s->names[c], luaL_typename(L, -1));
+                }
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        }
+    }
+    mf__lstate_free(ls);
+    if (rc) return rc;
+    s->row = mf__xcalloc(s->ncols + 1, sizeof *s->row);
+    return check_unique(ds, s, err);
+}
+
 int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source **out,
                     mf_error *err) {
     *out = NULL;
@@ -142,6 +248,8 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
         }
     } else if (strcmp(ds->kind, "sqlite") == 0) {
         rc = open_sqlite(cfg, ds, s, err);
+    } else if (strcmp(ds->kind, "lua") == 0) {
+        rc = open_lua(cfg, ds, s, err);
     } else {
         rc = mf__err(err, MF_EINTERNAL, "data source '%s' of kind %s has no rows to read",
                      ds->name, ds->kind);
@@ -169,6 +277,17 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
     if (s->csv) {
         int rc = mf__csv_next(s->csv, fields, err);
         return rc;
+    }
+    if (s->cell) { /* lua */
+        if (s->next >= s->nrows) return 0;
+        for (size_t c = 0; c < s->ncols; c++) {
+            size_t k = s->next * s->ncols + c;
+            s->row[c].ptr = s->clen[k] == SIZE_MAX ? NULL : s->text.data + s->cell[k];
+            s->row[c].len = s->clen[k] == SIZE_MAX ? 0 : s->clen[k];
+        }
+        s->rowno = (long)++s->next;
+        *fields = s->row;
+        return 1;
     }
     int rc = sqlite3_step(s->stmt);
     if (rc == SQLITE_DONE) return 0;
@@ -213,6 +332,9 @@ void mf__source_close(mf__source *s) {
     free(s->names);
     free(s->row);
     free(s->where);
+    mf__buf_free(&s->text);
+    free(s->cell);
+    free(s->clen);
     free(s);
 }
 

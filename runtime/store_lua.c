@@ -37,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
 #include <lauxlib.h>
 #include <lua.h>
 #include <luajit.h>
@@ -66,6 +67,83 @@ static int fail(lua_store *s, const char *fn, const mf_error *e, mf_error *err) 
 
 /* Load the module on first use: compile, run in the sandbox, keep its
  * table. */
+/*---- Host helpers for modules that read files (lua_source) ----------------*/
+
+/* lines(path): the lines of a file under the root folder (an upvalue),
+ * without their line ends, as a list. A path that is absolute or climbs
+ * out of the folder is an error. */
+static int host_lines(lua_State *L) {
+    const char *root = lua_tostring(L, lua_upvalueindex(1));
+    const char *path = luaL_checkstring(L, 1);
+    if (path[0] == '/' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
+        strstr(path, "/../") || (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
+        return luaL_error(L, "lines: '%s' is outside the repo (give a path inside it)", path);
+    char *full = mf__path_join(root, path);
+    char *text = NULL;
+    size_t len = 0;
+    mf_error e;
+    int rc = mf__read_input(full, (size_t)256 << 20, &text, &len, &e);
+    free(full);
+    if (rc) return luaL_error(L, "lines: %s", e.message);
+    lua_newtable(L);
+    int n = 0;
+    size_t a = 0;
+    while (a < len) {
+        size_t b = a;
+        while (b < len && text[b] != '\n') b++;
+        size_t e2 = b;
+        if (e2 > a && text[e2 - 1] == '\r') e2--;
+        lua_pushlstring(L, text + a, e2 - a);
+        lua_rawseti(L, -2, ++n);
+        a = b + 1;
+    }
+    free(text);
+    return 1;
+}
+
+/* A JSON value onto the Lua stack: objects and arrays as tables, null as
+ * nil, numbers as numbers. Depth limited by Jansson's parser. */
+static void push_json(lua_State *L, const json_t *v) {
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: {
+        const char *k;
+        json_t *x;
+        lua_createtable(L, 0, (int)json_object_size(v));
+        json_object_foreach((json_t *)v, k, x) {
+            if (json_is_null(x)) continue;
+            push_json(L, x);
+            lua_setfield(L, -2, k);
+        }
+        return;
+    }
+    case JSON_ARRAY:
+        lua_createtable(L, (int)json_array_size(v), 0);
+        for (size_t i = 0; i < json_array_size(v); i++) {
+            push_json(L, json_array_get(v, i));
+            lua_rawseti(L, -2, (int)i + 1);
+        }
+        return;
+    case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); return;
+    case JSON_INTEGER: lua_pushnumber(L, (lua_Number)json_integer_value(v)); return;
+    case JSON_REAL: lua_pushnumber(L, json_real_value(v)); return;
+    case JSON_TRUE: lua_pushboolean(L, 1); return;
+    case JSON_FALSE: lua_pushboolean(L, 0); return;
+    default: lua_pushnil(L); return;
+    }
+}
+
+/* json(text): the JSON value of text (strict: Jansson's decoder). */
+static int host_json(lua_State *L) {
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    json_error_t je;
+    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!v) return luaL_error(L, "json: %s (column %d)", je.text, je.column);
+    push_json(L, v);
+    json_decref(v);
+    return 1;
+}
+
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err) {
     char *src = NULL;
     size_t len = 0;
@@ -95,7 +173,17 @@ int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_
             lua_pushstring(L, m->opt_values[i]);
             lua_setfield(L, -2, m->opt_names[i]);
         }
-        rc = mf__lstate_pcall(ls, 1, 1, &e);
+        int nargs = 1;
+        if (m->files_root) {
+            lua_createtable(L, 0, 2);
+            lua_pushstring(L, m->files_root);
+            lua_pushcclosure(L, host_lines, 1);
+            lua_setfield(L, -2, "lines");
+            lua_pushcfunction(L, host_json);
+            lua_setfield(L, -2, "json");
+            nargs = 2;
+        }
+        rc = mf__lstate_pcall(ls, nargs, 1, &e);
     }
     if (rc) {
         mf__lstate_free(ls);
@@ -129,7 +217,8 @@ static int ensure(lua_store *s, mf_error *err) {
     if (s->ls) return MF_OK;
     mf__lua_module m = {"online store lua", s->module, s->budget, MF_ESTORE,
                         (const char *const *)s->opt_names, (const char *const *)s->opt_values,
-                        s->nopts, FUNCS, MF__ARRAY_LEN(FUNCS), "update, teardown, write, read"};
+                        s->nopts, FUNCS, MF__ARRAY_LEN(FUNCS), "update, teardown, write, read",
+                        NULL};
     return mf__lua_module_open(&m, &s->ls, &s->ref, err);
 }
 
