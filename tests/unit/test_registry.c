@@ -174,6 +174,9 @@ static Mf__DataSource *full_source(const char *project, const char *name, const 
         mf__pb_set_string(&s->query, "SELECT * FROM driver_stats WHERE x > 0");
     } else if (strcmp(kind, "push") == 0) {
         mf__pb_set_string(&s->batch_source, "file_source");
+    } else if (strcmp(kind, "lua") == 0) {
+        mf__pb_set_string(&s->module, "modules/jsonl.lua");
+        mf__pb_append(&s->base, "options", &tag("path", "data/stats.jsonl")->base);
     } else {
         mf__pb_append(&s->base, "schema", &field("val_to_add", MF__VALUE_TYPE__VT_INT64)->base);
         mf__pb_append(&s->base, "schema",
@@ -249,7 +252,7 @@ static Mf__FeatureService *full_service(const char *project, const char *name) {
     return f;
 }
 
-static const char *const source_kinds[] = {"file", "sqlite", "push", "request"};
+static const char *const source_kinds[] = {"file", "sqlite", "push", "request", "lua"};
 
 /* A registry (version 0) holding, for project "demo", one object of every
  * kind and a data source of every source kind, all fully set. */
@@ -486,7 +489,7 @@ static void test_builders_set_every_field(void) {
         unset_fields(&r->data_sources[i]->spec->base, "data_source.spec", true, &b);
         unset_fields(&r->data_sources[i]->meta->base, "data_source.meta", false, &b);
     }
-    CHECK(r->n_data_sources == 4);
+    CHECK(r->n_data_sources == 5);
     CHECK_STR(b.data ? b.data : "", "");
     mf__buf_free(&b);
     mf__reg_free(r);
