@@ -19,8 +19,50 @@ repo() {
     cat >defs.lua
 }
 
+# With MF_PIT_SOURCES=jsonl (pit_join_jsonl.sh), every case runs again
+# with its CSV files written out as JSON Lines (every cell a string, an
+# empty cell left out: null) and its one-line file_sources turned into
+# lua_sources read by examples/lua_jsonl_offline/jsonl.lua: the same golden
+# answers must come out.
+to_jsonl() { # CSV: prints the JSON Lines of CSV (first line: the header)
+    awk '
+    function field_split(line,    i, c, q, f, n) {
+        n = 0; f = ""; q = 0
+        for (i = 1; i <= length(line); i++) {
+            c = substr(line, i, 1)
+            if (q) {
+                if (c == "\"") { if (substr(line, i + 1, 1) == "\"") { f = f c; i++ } else q = 0 }
+                else f = f c
+            } else if (c == "\"") q = 1
+            else if (c == ",") { cells[++n] = f; f = "" }
+            else f = f c
+        }
+        cells[++n] = f
+        return n
+    }
+    function js(v) { gsub(/\\/, "\\\\", v); gsub(/"/, "\\\"", v); return "\"" v "\"" }
+    NR == 1 { nh = field_split($0); for (i = 1; i <= nh; i++) head[i] = cells[i]; next }
+    { n = field_split($0); out = ""
+      for (i = 1; i <= n; i++) if (cells[i] != "") out = out (out == "" ? "" : ", ") js(head[i]) ": " js(cells[i])
+      print "{" out "}" }' "$1"
+}
+
+via_jsonl() {
+    mkdir -p modules
+    cp "$E2E_DIR/../../examples/lua_jsonl_offline/jsonl.lua" modules/
+    for csv in data/*.csv; do
+        [ -f "$csv" ] || continue
+        base=${csv%.csv}
+        to_jsonl "$csv" >"$base.jsonl"
+        cols=$(head -n 1 "$csv" | tr -d '\r')
+        name=$(basename "$base")
+        sed -i "s|file_source { name = \"\([^\"]*\)\", path = \"data/$name\.csv\",|lua_source { name = \"\1\", module = \"modules/jsonl.lua\", options = { path = \"data/$name.jsonl\", columns = \"$cols\" },|" defs.lua
+    done
+}
+
 # applied NAME: apply the current repo; a failure is reported under NAME.
 applied() {
+    [ "${MF_PIT_SOURCES:-}" = jsonl ] && via_jsonl
     run "$MF" apply
     printf '%s\n' "$ERR" >>"$ALL"
     [ "$RC" -eq 0 ] || not_ok "$1 (apply)" "exit $RC" "stderr: $ERR"
