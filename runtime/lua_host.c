@@ -256,6 +256,11 @@ static int l_print(lua_State *L) {
     return 0;
 }
 
+int mf__lua_msg_len(const char *msg) {
+    const char *tb = strstr(msg, "\nstack traceback:");
+    return tb ? (int)(tb - msg) : (int)strlen(msg);
+}
+
 /* Extract "file:line:" from the start of a Lua error message. */
 static void split_location(const char *msg, char *file, size_t filesz, int *line) {
     file[0] = '\0';

@@ -756,8 +756,7 @@ static int lua_engine(engine *e, mf_error *err) {
     mf_error le;
     mf__lstate_begin_rows(ls, e->nv ? e->nv : 1);
     if (mf__lstate_pcall(ls, 1, 1, &le)) {
-        const char *tb = strstr(le.message, "\nstack traceback:");
-        int n = tb ? (int)(tb - le.message) : (int)strlen(le.message);
+        int n = mf__lua_msg_len(le.message);
         rc = mf__err(err, MF_EIO, "batch engine lua (%s), run: %.*s (no interval recorded)",
                      cfg->engine_module, n, le.message);
     } else if (!lua_istable(L, -1)) {

@@ -651,6 +651,11 @@ int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err
 /* The store's provider, or NULL (repo.c). */
 mf__provider *mf__store_provider(const mf_store *s);
 
+/* The length of a Lua error message without the stack traceback that the
+ * message handler appends: what errors shown to users (HTTP answers, store
+ * and provider errors) quote (lua_host.c). */
+int mf__lua_msg_len(const char *msg);
+
 /* Charge `steps` units of work that C code did for Lua code (pattern
  * matching) to the state's budget (counted like VM instructions), and check
  * its deadline. Once the budget is spent it raises the budget error with

@@ -129,8 +129,7 @@ int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err
     mf_error e;
     mf__lstate_begin(p->ls);
     if (mf__lstate_pcall(p->ls, n, 1, &e)) {
-        const char *tb = strstr(e.message, "\nstack traceback:");
-        int len = tb ? (int)(tb - e.message) : (int)strlen(e.message);
+        int len = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EIO, "provider lua (%s), %s: %.*s", p->module, HOOKS[h], len,
                      e.message);
     } else if (replaced) {

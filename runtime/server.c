@@ -264,8 +264,7 @@ static void store_error(mf__server *srv, mf__http_resp *rs, const mf_error *e) {
     case MF_ELUA: {
         ADD(&srv->transform_errors, 1);
         /* the message without LuaJIT's stack traceback */
-        const char *tb = strstr(e->message, "\nstack traceback:");
-        int len = tb ? (int)(tb - e->message) : (int)strlen(e->message);
+        int len = mf__lua_msg_len(e->message);
         mf__server_error(rs, 422, "transform_error", "%.*s", len, e->message);
         return;
     }

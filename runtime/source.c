@@ -153,8 +153,7 @@ static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
     mf_error e;
     mf__lstate_begin(ls);
     if (mf__lstate_pcall(ls, 0, 2, &e)) {
-        const char *tb = strstr(e.message, "\nstack traceback:");
-        int n = tb ? (int)(tb - e.message) : (int)strlen(e.message);
+        int n = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EDATA, "%s, read: %.*s", s->where, n, e.message);
     } else if (!lua_istable(L, -2) || !lua_istable(L, -1)) {
         rc = mf__err(err, MF_EDATA, "%s, read: must return the column names and the rows (two "

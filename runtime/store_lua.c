@@ -59,8 +59,7 @@ static const char *const FUNCS[] = {"update", "teardown", "write", "read"};
 
 static int fail(lua_store *s, const char *fn, const mf_error *e, mf_error *err) {
     /* Lua's message, without its stack traceback */
-    const char *tb = strstr(e->message, "\nstack traceback:");
-    int len = tb ? (int)(tb - e->message) : (int)strlen(e->message);
+    int len = mf__lua_msg_len(e->message);
     return mf__err(err, MF_ESTORE, "online store lua (%s), %s: %.*s", s->module, fn, len,
                    e->message);
 }
@@ -187,8 +186,7 @@ int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_
     }
     if (rc) {
         mf__lstate_free(ls);
-        const char *tb = strstr(e.message, "\nstack traceback:");
-        int n = tb ? (int)(tb - e.message) : (int)strlen(e.message);
+        int n = mf__lua_msg_len(e.message);
         return mf__err(err, m->code, "%s (%s), loading the module: %.*s", m->what, m->path, n,
                        e.message);
     }
