@@ -598,7 +598,7 @@ function M.session(project, files, load_text)
         check_name(loc, "lua_source", t.name)
         local what = "lua_source '" .. t.name .. "'"
         local spec = { name = t.name, kind = "lua",
-                       module = req_string(loc, what, t, "module") }
+                       module = opt_string(loc, what, t, "module") }
         if t.options ~= nil and type(t.options) ~= "table" then
             fail(loc, "%s: 'options' must be a table of strings", what)
         end

@@ -43,7 +43,7 @@ const Mf__DataSourceSpec *mf__view_batch_source(const Mf__Registry *reg, const c
 
 static bool source_exists(const mf__config *cfg, const Mf__DataSourceSpec *ds) {
     const char *rel = !strcmp(ds->kind, "file") ? ds->path
-                      : !strcmp(ds->kind, "lua") ? ds->module
+                      : !strcmp(ds->kind, "lua") ? (ds->module[0] ? ds->module : ".")
                                                  : ds->database;
     char *p = mf__path_join(cfg->repo_path, rel);
     struct stat st;
@@ -71,7 +71,8 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
 
     mf__source *src;
     mf_error e2;
-    int rc = mf__source_open(cfg, ds, &src, &e2);
+    mf__source_hint hint = {"infer", INT64_MIN, INT64_MAX, NULL, 0};
+    int rc = mf__source_open(cfg, ds, &hint, &src, &e2);
     if (rc == MF_EDATA && e2.file[0]) {
         /* the data is at fault (a malformed header, a column twice, ...):
          * its file and line say where */

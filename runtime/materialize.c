@@ -380,10 +380,17 @@ static void scan_merge(scan_ctx *head, const scan_ctx *tail, const Mf__FeatureVi
 static int materialize_view(view_job *j, mf_error *err) {
     const Mf__FeatureViewSpec *v = j->view;
     const Mf__DataSourceSpec *ds = j->source;
+    size_t nk = v->n_entity_columns, nf = v->n_features, nhc = 0;
+    const char **hcols = mf__xcalloc(nk + nf + 2, sizeof *hcols);
+    hcols[nhc++] = ds->timestamp_field;
+    if (ds->created_timestamp_column[0]) hcols[nhc++] = ds->created_timestamp_column;
+    for (size_t k = 0; k < nk; k++) hcols[nhc++] = v->entity_columns[k]->name;
+    for (size_t f = 0; f < nf; f++) hcols[nhc++] = v->features[f]->name;
+    mf__source_hint hint = {"materialize", j->start, j->end, hcols, nhc};
     mf__source *s;
-    int rc = mf__source_open(j->cfg, ds, &s, err);
+    int rc = mf__source_open(j->cfg, ds, &hint, &s, err);
+    free(hcols);
     if (rc) return rc;
-    size_t nk = v->n_entity_columns, nf = v->n_features;
     long its, icr = -1;
     long *ikey = mf__xcalloc(nk + 1, sizeof *ikey), *ifeat = mf__xcalloc(nf + 1, sizeof *ifeat);
     rc = find_col(s, v->name, ds->timestamp_field, &its, err);

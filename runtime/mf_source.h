@@ -11,10 +11,59 @@
 
 typedef struct mf__source mf__source;
 
-/* Open a file (CSV) or sqlite data source; relative paths are taken from
- * the repo. Caller closes *out with mf__source_close. */
+/* What a read of a source is for, handed to a Lua source's read() as hints
+ * (other sources read every row and column regardless): the rows that
+ * matter have event times in [start_us, end_us] (INT64_MIN / INT64_MAX:
+ * unbounded), and the columns read are columns[] (none listed: unknown).
+ * The caller still filters: rows outside the range may be returned. */
+typedef struct mf__source_hint {
+    const char *purpose; /* "historical", "materialize" or "infer" */
+    int64_t start_us, end_us;
+    const char *const *columns;
+    size_t ncolumns;
+} mf__source_hint;
+
+/* Open a file (CSV), sqlite or lua data source; relative paths are taken
+ * from the repo. hint may be NULL (every row). Caller closes *out with
+ * mf__source_close. */
 int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
-                    mf__source **out, mf_error *err);
+                    const mf__source_hint *hint, mf__source **out, mf_error *err);
+
+/* Lua sources and the Lua offline store (offline_lua.c). The module that
+ * reads lua_source ds: its own `module`, else the offline store's when
+ * offline_store is of type lua (else MF_EDEF). Opened as mf__lua_module_open
+ * does, with read() required; *where (caller frees) names the source and
+ * module for messages. ds NULL: the offline store's module itself. */
+int mf__offline_lua_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
+                         mf__lstate **ls, int *ref, char **where, mf_error *err);
+/* Push the request table of a read() call: {source = {name, options,
+ * timestamp_field, created_timestamp_column}, purpose, start, end,
+ * start_ts, end_ts, columns}. */
+void mf__offline_lua_push_request(struct lua_State *L, const Mf__DataSourceSpec *ds,
+                                  const mf__source_hint *hint);
+/* Historical retrieval by the Lua offline store's module: one requested
+ * feature, its view and source, and the entity column of each join key. */
+typedef struct mf__hist_feature {
+    const Mf__FeatureViewSpec *view;
+    const Mf__DataSourceSpec *source;
+    const char *const *entity_cols;
+    const Mf__Field *field;
+} mf__hist_feature;
+/* When the offline store is of type lua, its module defines
+ * get_historical_features and every feature's source is a lua_source
+ * without a module of its own: *handled = true, and the module's values
+ * for each entity row of df (event times T, microseconds) are appended to
+ * out[f] (initialized by the caller with the feature's name and type).
+ * Else *handled = false and nothing is done (the C join runs). */
+int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, const int64_t *T,
+                               const mf__hist_feature *f, size_t nf, struct mf__col *out,
+                               bool *handled, mf_error *err);
+
+/* The Lua value at idx as text for a cell: strings as they are, integers
+ * as integers, other numbers in their shortest form, booleans as
+ * true/false. Returns the length (buf holds at least MF__NUM_BUFLEN + 8
+ * bytes), *p the text; -1 for nil, -2 for a value of another type. */
+long mf__lua_cell_text(struct lua_State *L, int idx, char *buf, const char **p);
 size_t mf__source_ncols(const mf__source *s);
 /* Column i's name after field_mapping. Borrowed. */
 const char *mf__source_colname(const mf__source *s, size_t i);

@@ -845,8 +845,32 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
     }
     const Mf__FeatureViewSpec *v = u->view;
     const Mf__DataSourceSpec *ds = u->source;
+    /* hints for a Lua source: the rows that can win lie between the first
+     * entity time less the ttl and the last entity time */
+    mf__source_hint hint = {"historical", lo, hi, NULL, 0};
+    if (flt) {
+        size_t nt = flt->start[d->keys.n];
+        int64_t tmin = INT64_MAX, tmax = INT64_MIN;
+        for (size_t i = 0; i < nt; i++) {
+            if (flt->T[i] < tmin) tmin = flt->T[i];
+            if (flt->T[i] > tmax) tmax = flt->T[i];
+        }
+        if (nt) {
+            hint.start_us = flt->ttl_us > 0 ? mf__sub_sat(tmin, flt->ttl_us) : INT64_MIN;
+            hint.end_us = tmax;
+        }
+    }
+    size_t nk0 = v->n_entity_columns, nhc = 0;
+    const char **hcols = mf__xcalloc(nk0 + nfeat + 2, sizeof *hcols);
+    hcols[nhc++] = ds->timestamp_field;
+    if (ds->created_timestamp_column[0]) hcols[nhc++] = ds->created_timestamp_column;
+    for (size_t k = 0; k < nk0; k++) hcols[nhc++] = v->entity_columns[k]->name;
+    for (size_t f = 0; f < nfeat; f++) hcols[nhc++] = u->feat[f]->name;
+    hint.columns = hcols;
+    hint.ncolumns = nhc;
     mf__source *s;
-    int rc = mf__source_open(cfg, ds, &s, err);
+    int rc = mf__source_open(cfg, ds, &hint, &s, err);
+    free(hcols);
     if (rc) {
         if (!flt) mf__keymap_init(&d->keys);
         return rc;
@@ -1398,6 +1422,54 @@ static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
     return MF_OK;
 }
 
+/* The Lua offline store's own historical retrieval (offline_lua.c), when
+ * it takes this request: every unit's output columns filled by its
+ * module; *done false when the C join is to run. */
+static int lua_store_join(request *r, const mf_entity_df *df, const int64_t *T, bool *done,
+                          mf_error *err) {
+    *done = false;
+    size_t nf = 0;
+    for (size_t i = 0; i < r->nunits; i++) nf += r->units[i].nfeat;
+    mf__hist_feature *f = mf__xcalloc(nf + 1, sizeof *f);
+    mf__col *out = mf__xcalloc(nf + 1, sizeof *out);
+    size_t k = 0;
+    for (size_t i = 0; i < r->nunits; i++) {
+        const unit *u = &r->units[i];
+        for (size_t j = 0; j < u->nfeat; j++, k++) {
+            f[k] = (mf__hist_feature){u->view, u->source, u->key_cols, u->feat[j]};
+            mf__col_init(&out[k], u->feat[j]->name, u->feat[j]->dtype, false);
+        }
+    }
+    /* every join key's column must be there, as for the C join */
+    int rc = MF_OK;
+    bool lua = strcmp(r->cfg->offline.type, "lua") == 0;
+    for (size_t i = 0; lua && i < r->nunits && rc == MF_OK; i++)
+        for (size_t j = 0; j < r->units[i].view->n_entity_columns && rc == MF_OK; j++)
+            if (mf__df_find(df, r->units[i].key_cols[j]) < 0)
+                rc = df->origin
+                         ? mf__err_at(err, MF_EREQUEST, df->origin, 1, "entity rows lack column "
+                                      "'%s', a join key of feature view '%s'",
+                                      r->units[i].key_cols[j], r->units[i].view->name)
+                         : mf__err(err, MF_EREQUEST, "entity rows lack column '%s', a join key "
+                                   "of feature view '%s'", r->units[i].key_cols[j],
+                                   r->units[i].view->name);
+    if (rc == MF_OK) rc = mf__offline_lua_historical(r->cfg, df, T, f, nf, out, done, err);
+    k = 0;
+    for (size_t i = 0; i < r->nunits; i++) {
+        unit *u = &r->units[i];
+        if (rc == MF_OK && *done) {
+            u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
+            memcpy(u->out, out + k, u->nfeat * sizeof *out);
+            memset(out + k, 0, u->nfeat * sizeof *out);
+        }
+        k += u->nfeat;
+    }
+    for (size_t j = 0; j < nf; j++) mf__col_free(&out[j]);
+    free(out);
+    free(f);
+    return rc;
+}
+
 int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                                const mf_historical_options *opts, mf_table **out,
                                mf_error *err) {
@@ -1424,7 +1496,9 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
         if (mf__df_find(entities, r.cols[i].name) >= 0)
             rc = mf__err(err, MF_EREQUEST, "feature '%s' has the name of an entity column; use "
                          "full feature names (--full-feature-names)", r.cols[i].name);
-    if (rc == MF_OK) {
+    bool by_module = false;
+    if (rc == MF_OK) rc = lua_store_join(&r, entities, T, &by_module, err);
+    if (rc == MF_OK && !by_module) {
         r.df = entities;
         r.T = T;
         pthread_mutex_init(&r.lock, NULL);

@@ -529,10 +529,6 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     int rc = mf__config_load(cfg_path, &s->cfg, err);
     free(cfg_path);
     if (rc == MF_OK) rc = mf__provider_open(&s->cfg, &s->provider, err);
-    /* accepted by the configuration format, not provided by this build */
-    if (rc == MF_OK && strcmp(s->cfg.offline.type, "file") != 0)
-        rc = mf__err_at(err, MF_ECONFIG, s->cfg.config_path, 0, "offline_store type '%s' is not "
-                        "supported by this version (supported: file)", s->cfg.offline.type);
     if (rc == MF_OK) rc = mf__registry_open(&s->cfg, &s->registry, err);
     if (rc) {
         mf_store_close(s);

@@ -123,36 +123,23 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     return check_unique(ds, s, err);
 }
 
-/* A lua_source: the module (a path from the repo, run as Lua store
- * modules are, with the host helpers lines() and json() confined to the
- * repo) returns a table whose read() returns the column names and the
- * rows (lists of values: strings, numbers, booleans, nil for null). The
- * rows are kept as text, in memory, for the reads that follow. */
-static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source *s,
-                    mf_error *err) {
-    char *path = mf__path_join(cfg->repo_path, ds->module);
-    s->where = mf__xasprintf("lua_source '%s' (%s)", ds->name, path);
-    const char **names = mf__xcalloc(ds->n_options + 1, sizeof *names);
-    const char **values = mf__xcalloc(ds->n_options + 1, sizeof *values);
-    for (size_t i = 0; i < ds->n_options; i++)
-        names[i] = ds->options[i]->key, values[i] = ds->options[i]->value;
-    static const char *const funcs[] = {"read"};
-    mf__lua_budget b = cfg->lua_budget;
-    mf__lua_module m = {"lua_source", path, b, MF_EDATA, names, values, ds->n_options,
-                        funcs, 1, "read", cfg->repo_path};
+/* A lua_source: its module (offline_lua.c) returns a table whose
+ * read(request) returns the column names and the rows (lists of values:
+ * strings, numbers, booleans, nil for null). The rows are kept as text, in
+ * memory, for the reads that follow. */
+static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds,
+                    const mf__source_hint *hint, mf__source *s, mf_error *err) {
     mf__lstate *ls = NULL;
-    int ref, rc = mf__lua_module_open(&m, &ls, &ref, err);
-    free(names);
-    free(values);
-    free(path);
+    int ref, rc = mf__offline_lua_open(cfg, ds, &ls, &ref, &s->where, err);
     if (rc) return rc;
     lua_State *L = mf__lstate_L(ls);
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     lua_getfield(L, -1, "read");
     lua_remove(L, -2);
+    mf__offline_lua_push_request(L, ds, hint);
     mf_error e;
     mf__lstate_begin(ls);
-    if (mf__lstate_pcall(ls, 0, 2, &e)) {
+    if (mf__lstate_pcall(ls, 1, 2, &e)) {
         int n = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EDATA, "%s, read: %.*s", s->where, n, e.message);
     } else if (!lua_istable(L, -2) || !lua_istable(L, -1)) {
@@ -176,6 +163,7 @@ static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
         s->clen = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->clen);
         if (rc == MF_OK && (!s->cell || !s->clen))
             rc = mf__err(err, MF_ENOMEM, "%s: %zu rows", s->where, s->nrows);
+        char num[MF__NUM_BUFLEN + 8];
         for (size_t r = 0; r < s->nrows && rc == MF_OK; r++) {
             lua_rawgeti(L, -1, (int)r + 1);
             if (!lua_istable(L, -1)) {
@@ -186,30 +174,14 @@ static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
             for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
                 size_t k = r * s->ncols + c;
                 lua_rawgeti(L, -1, (int)c + 1);
+                const char *p = NULL;
+                long len = mf__lua_cell_text(L, -1, num, &p);
                 s->cell[k] = s->text.len;
-                s->clen[k] = SIZE_MAX;
-                int t = lua_type(L, -1);
-                if (t == LUA_TSTRING) {
-                    size_t len;
-                    const char *v = lua_tolstring(L, -1, &len);
-                    mf__buf_put(&s->text, v, len);
-                    s->clen[k] = len;
-                } else if (t == LUA_TNUMBER) {
-                    char num[MF__NUM_BUFLEN + 8];
-                    double d = lua_tonumber(L, -1);
-                    size_t len = d == (double)(int64_t)d && d > -9e15 && d < 9e15
-                                     ? (size_t)snprintf(num, sizeof num, "%lld", (long long)d)
-                                     : mf__format_double(d, num);
-                    mf__buf_put(&s->text, num, len);
-                    s->clen[k] = len;
-                } else if (t == LUA_TBOOLEAN) {
-                    const char *v = lua_toboolean(L, -1) ? "true" : "false";
-                    mf__buf_puts(&s->text, v);
-                    s->clen[k] = strlen(v);
-                } else if (t != LUA_TNIL) {
+                s->clen[k] = len < 0 ? SIZE_MAX : (size_t)len;
+                if (len >= 0) mf__buf_put(&s->text, p, (size_t)len);
+                if (len == -2)
                     rc = mf__err(err, MF_EDATA, "%s: row %zu, column '%s': a %s is not a value",
                                  s->where, r + 1, s->names[c], luaL_typename(L, -1));
-                }
                 lua_pop(L, 1);
             }
             lua_pop(L, 1);
@@ -221,8 +193,8 @@ static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
     return check_unique(ds, s, err);
 }
 
-int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__source **out,
-                    mf_error *err) {
+int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
+                    const mf__source_hint *hint, mf__source **out, mf_error *err) {
     *out = NULL;
     mf__source *s = mf__xcalloc(1, sizeof *s);
     int rc;
@@ -248,7 +220,7 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__sou
     } else if (strcmp(ds->kind, "sqlite") == 0) {
         rc = open_sqlite(cfg, ds, s, err);
     } else if (strcmp(ds->kind, "lua") == 0) {
-        rc = open_lua(cfg, ds, s, err);
+        rc = open_lua(cfg, ds, hint, s, err);
     } else {
         rc = mf__err(err, MF_EINTERNAL, "data source '%s' of kind %s has no rows to read",
                      ds->name, ds->kind);
@@ -367,13 +339,17 @@ Mf__ValueType mf__infer_type(const mf__infer *t) {
 }
 
 /* The offline store types: the first is the default. `file` reads sources
- * directly (CSV files, SQLite databases); `lua` is accepted by the
- * configuration and refused by this build (repo.c). */
+ * directly (CSV files, SQLite databases) and lua_sources through their own
+ * modules; `lua` does the same, and its module (given every other key of
+ * the section as options) reads the lua_sources that name no module and
+ * may answer historical retrieval itself (offline_lua.c). */
 static const mf__opt_spec file_opts[] = {
     {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30}};
-static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
+static const mf__opt_spec lua_opts[] = {
+    {"module", MF__OPT_PATH, true, NULL, 0, 0, 0},
+    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30}};
 
 const mf__store_type mf__offline_types[] = {
     {"file", file_opts, MF__ARRAY_LEN(file_opts), NULL, false},
-    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL, false}};
+    {"lua", lua_opts, MF__ARRAY_LEN(lua_opts), NULL, true}};
 const size_t mf__n_offline_types = MF__ARRAY_LEN(mf__offline_types);

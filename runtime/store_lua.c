@@ -131,6 +131,22 @@ static void push_json(lua_State *L, const json_t *v) {
     }
 }
 
+/* timestamp(text): the epoch seconds (a number, with the microseconds as
+ * its fraction) of timestamp text as moonfeast reads it, or nil and a
+ * message when it is not one. */
+static int host_timestamp(lua_State *L) {
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    int64_t us;
+    if (mf__ts_parse(text, len, &us) != 0) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "not a timestamp: '%s'", text);
+        return 2;
+    }
+    lua_pushnumber(L, (lua_Number)us / 1e6);
+    return 1;
+}
+
 /* json(text): the JSON value of text (strict: Jansson's decoder). */
 static int host_json(lua_State *L) {
     size_t len;
@@ -174,12 +190,14 @@ int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_
         }
         int nargs = 1;
         if (m->files_root) {
-            lua_createtable(L, 0, 2);
+            lua_createtable(L, 0, 3);
             lua_pushstring(L, m->files_root);
             lua_pushcclosure(L, host_lines, 1);
             lua_setfield(L, -2, "lines");
             lua_pushcfunction(L, host_json);
             lua_setfield(L, -2, "json");
+            lua_pushcfunction(L, host_timestamp);
+            lua_setfield(L, -2, "timestamp");
             nargs = 2;
         }
         rc = mf__lstate_pcall(ls, nargs, 1, &e);

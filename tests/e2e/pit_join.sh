@@ -47,22 +47,35 @@ to_jsonl() { # CSV: prints the JSON Lines of CSV (first line: the header)
       print "{" out "}" }' "$1"
 }
 
+# With MF_PIT_SOURCES=jsonl_store (pit_join_lua_store.sh), the lua_sources
+# name no module: the offline store of type lua
+# (examples/lua_jsonl_offline/jsonl_store.lua) reads them and does the
+# point-in-time join itself, in Lua, for every request whose views all
+# read such sources.
 via_jsonl() {
     mkdir -p modules
-    cp "$E2E_DIR/../../examples/lua_jsonl_offline/jsonl.lua" modules/
+    if [ "$MF_PIT_SOURCES" = jsonl_store ]; then
+        cp "$E2E_DIR/../../examples/lua_jsonl_offline/jsonl_store.lua" modules/
+        grep -q '^offline_store:' feature_store.yaml ||
+            printf 'offline_store:\n  type: lua\n  module: modules/jsonl_store.lua\n  join: lua\n' >>feature_store.yaml
+        module=
+    else
+        cp "$E2E_DIR/../../examples/lua_jsonl_offline/jsonl.lua" modules/
+        module=' module = "modules/jsonl.lua",'
+    fi
     for csv in data/*.csv; do
         [ -f "$csv" ] || continue
         base=${csv%.csv}
         to_jsonl "$csv" >"$base.jsonl"
         cols=$(head -n 1 "$csv" | tr -d '\r')
         name=$(basename "$base")
-        sed -i "s|file_source { name = \"\([^\"]*\)\", path = \"data/$name\.csv\",|lua_source { name = \"\1\", module = \"modules/jsonl.lua\", options = { path = \"data/$name.jsonl\", columns = \"$cols\" },|" defs.lua
+        sed -i "s|file_source { name = \"\([^\"]*\)\", path = \"data/$name\.csv\",|lua_source { name = \"\1\",$module options = { path = \"data/$name.jsonl\", columns = \"$cols\" },|" defs.lua
     done
 }
 
 # applied NAME: apply the current repo; a failure is reported under NAME.
 applied() {
-    [ "${MF_PIT_SOURCES:-}" = jsonl ] && via_jsonl
+    [ -n "${MF_PIT_SOURCES:-}" ] && via_jsonl
     run "$MF" apply
     printf '%s\n' "$ERR" >>"$ALL"
     [ "$RC" -eq 0 ] || not_ok "$1 (apply)" "exit $RC" "stderr: $ERR"
