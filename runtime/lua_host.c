@@ -133,6 +133,20 @@ void mf__lua_charge(lua_State *L, uint64_t steps) {
     lua_error(L);
 }
 
+/* Host functions that wait (a materialization, an outside program): the
+ * time between pause and resume is added to the state's deadline, so the
+ * wall-clock budget counts only the time spent in Lua. */
+int64_t mf__lua_pause(lua_State *L) {
+    MF__UNUSED(L);
+    return mf__mono_us();
+}
+
+void mf__lua_resume(lua_State *L, int64_t paused_at) {
+    lstate *s = state_of(L);
+    int64_t spent = mf__mono_us() - paused_at;
+    if (spent > 0 && s->deadline < INT64_MAX - spent) s->deadline += spent;
+}
+
 /* The message of a spent budget, for a run of `what`. */
 static int budget_error(const lstate *s, const char *what, mf_error *err) {
     const char *k_ins = s->transforms ? "lua.transform_max_instructions" : "lua.max_instructions";

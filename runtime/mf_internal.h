@@ -664,6 +664,14 @@ int mf__lua_msg_len(const char *msg);
 struct lua_State;
 void mf__lua_charge(struct lua_State *L, uint64_t steps);
 
+/* Time a host function (a lua_CFunction) spends waiting outside Lua does
+ * not count against the state's wall-clock budget: t = mf__lua_pause(L)
+ * before the wait, mf__lua_resume(L, t) after it, which moves the deadline
+ * on by the time in between. Instructions are counted in Lua only anyway.
+ * States made by lua_host.c only. */
+int64_t mf__lua_pause(struct lua_State *L);
+void mf__lua_resume(struct lua_State *L, int64_t paused_at);
+
 /* Lua's string pattern functions (lua_strlib.c): set find, match, gmatch
  * and gsub, with the results and error messages of LuaJIT's own, as fields
  * of the table on top of the stack ([t] -> [t]). They charge their work to
