@@ -6,7 +6,8 @@
  * offline_store, entity_key_serialization_version, feature_server, lua,
  * batch_engine; see
  * docs/config.md). Every value is a scalar or a flat mapping of scalars,
- * except feature_server.auth.tokens (a list of flat mappings), so the walk
+ * except feature_server.auth.tokens (a list of flat mappings) and
+ * batch_engine.commands (a flat mapping of names to programs), so the walk
  * never goes deeper than four levels whatever the input.
  *
  * Rules kept here and nowhere else:
@@ -37,6 +38,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <yaml.h>
 
@@ -412,23 +415,94 @@ static int parse_provider(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     return MF_OK;
 }
 
+static void free_commands(mf__config *cfg) {
+    for (size_t i = 0; i < cfg->n_engine_commands; i++) {
+        free(cfg->engine_command_names[i]);
+        free(cfg->engine_command_paths[i]);
+    }
+    free(cfg->engine_command_names);
+    free(cfg->engine_command_paths);
+    cfg->engine_command_names = cfg->engine_command_paths = NULL;
+    cfg->n_engine_commands = 0;
+}
+
+/* batch_engine.commands: {name: program, ...}, the only programs a Lua
+ * engine's host.run may start. Names are letters, digits, '_' and '-';
+ * each program (a path from the repo directory) must be an executable
+ * regular file now. */
+static int parse_commands(cfg_parse *P, yaml_node_t *map, mf__config *cfg) {
+    if (map->type != YAML_MAPPING_NODE)
+        return key_err(P, map, "batch_engine.commands",
+                       "expected a mapping of names to programs ({submit: bin/submit.sh}), "
+                       "got %s", kind_name(map));
+    size_t n = (size_t)(map->data.mapping.pairs.top - map->data.mapping.pairs.start);
+    cfg->engine_command_names = mf__xcalloc(n + 1, sizeof *cfg->engine_command_names);
+    cfg->engine_command_paths = mf__xcalloc(n + 1, sizeof *cfg->engine_command_paths);
+    for (yaml_node_pair_t *pair = map->data.mapping.pairs.start;
+         pair < map->data.mapping.pairs.top; pair++) {
+        yaml_node_t *k = yaml_document_get_node(P->doc, pair->key);
+        yaml_node_t *v = yaml_document_get_node(P->doc, pair->value);
+        if (!k || !v) return loc_err(P, node_line(map), "malformed mapping");
+        if (k->type != YAML_SCALAR_NODE)
+            return loc_err(P, node_line(k), "a key in batch_engine.commands is %s, expected "
+                           "a name", kind_name(k));
+        const char *name = (const char *)k->data.scalar.value;
+        bool good = name[0] && strlen(name) == k->data.scalar.length && strlen(name) <= 64;
+        for (const char *c = name; good && *c; c++)
+            good = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+                   (*c >= '0' && *c <= '9') || *c == '_' || *c == '-';
+        if (!good)
+            return loc_err(P, node_line(k), "invalid command name '%.80s' in "
+                           "batch_engine.commands: use 1 to 64 letters, digits, '_' and '-'",
+                           name);
+        char key[128];
+        snprintf(key, sizeof key, "batch_engine.commands.%s", name);
+        for (size_t i = 0; i < cfg->n_engine_commands; i++)
+            if (!strcmp(cfg->engine_command_names[i], name))
+                return loc_err(P, node_line(k), "duplicate key '%s'", key);
+        char *path = NULL;
+        int rc = get_path(P, v, key, &path);
+        if (rc) return rc;
+        struct stat st;
+        const char *why = NULL;
+        if (stat(path, &st) != 0) why = strerror(errno);
+        else if (!S_ISREG(st.st_mode)) why = "not a regular file";
+        else if (access(path, X_OK) != 0) why = "not executable";
+        if (why) {
+            key_err(P, v, key, "the program '%s' cannot be run: %s", path, why);
+            free(path);
+            return MF_ECONFIG;
+        }
+        cfg->engine_command_names[cfg->n_engine_commands] = mf__xstrdup(name);
+        cfg->engine_command_paths[cfg->n_engine_commands++] = path;
+    }
+    return MF_OK;
+}
+
 /* batch_engine: local (with jobs: N threads, default one per CPU) or
- * {type: lua, module: path}. */
+ * {type: lua, module: path, commands: {name: program}, command_timeout_seconds}. */
 static int parse_engine(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     static const char *const types[] = {"local", "lua", NULL};
     enum { LOCAL, LUA };
     cfg_slot s[] = {{"type", 0, NULL, NULL},
                     {"module", 1u << LUA, NULL, NULL},
-                    {"jobs", 1u << LOCAL, NULL, NULL}};
+                    {"jobs", 1u << LOCAL, NULL, NULL},
+                    {"commands", 1u << LUA, NULL, NULL},
+                    {"command_timeout_seconds", 1u << LUA, NULL, NULL}};
     int type = LOCAL;
     int rc = typed_section(P, val, "batch_engine", "batch engine", types, LOCAL, true, s,
                            MF__ARRAY_LEN(s), &type);
     if (rc) return rc;
     char *module = NULL;
-    int64_t jobs = 0;
+    int64_t jobs = 0, timeout = cfg->engine_command_timeout_seconds;
     if (type == LUA) {
         if (!s[1].val)
             return loc_err(P, node_line(val), "missing required key 'batch_engine.module'");
+        if (s[4].val && (rc = get_int(P, s[4].val, "batch_engine.command_timeout_seconds", 1,
+                                      604800, &timeout)))
+            return rc;
+        free_commands(cfg);
+        if (s[3].val && (rc = parse_commands(P, s[3].val, cfg))) return rc;
         if ((rc = get_path(P, s[1].val, "batch_engine.module", &module))) return rc;
     } else if (s[2].val && (rc = get_int(P, s[2].val, "batch_engine.jobs", 1, 256, &jobs))) {
         return rc;
@@ -436,6 +510,7 @@ static int parse_engine(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     set_str(&cfg->engine_type, mf__xstrdup(types[type]));
     set_str(&cfg->engine_module, module);
     cfg->engine_jobs = (int)jobs;
+    cfg->engine_command_timeout_seconds = timeout;
     return MF_OK;
 }
 
@@ -839,6 +914,7 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     conf_defaults(P, &cfg->online, &mf__online_types[0]);
     conf_defaults(P, &cfg->offline, &mf__offline_types[0]);
     cfg->engine_type = mf__xstrdup("local");
+    cfg->engine_command_timeout_seconds = 3600;
     cfg->lua_budget.max_instructions = MF__LUA_DEFAULT_INSTRUCTIONS;
     cfg->lua_budget.max_memory = (size_t)MF__LUA_DEFAULT_MEMORY_MB << 20;
     cfg->lua_budget.max_ms = (int64_t)MF__LUA_DEFAULT_SECONDS * 1000;
@@ -1026,6 +1102,7 @@ void mf__config_free(mf__config *cfg) {
     conf_free(&cfg->offline);
     free(cfg->engine_type);
     free(cfg->engine_module);
+    free_commands(cfg);
     free(cfg->server.host);
     free(cfg->server.tls_key);
     free(cfg->server.tls_cert);

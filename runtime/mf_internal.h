@@ -263,6 +263,11 @@ typedef struct mf__config {
     char *engine_type;    /* batch_engine: "local" | "lua" */
     char *engine_module;  /* lua: module path */
     int engine_jobs;      /* local: threads; 0 = one per CPU */
+    /* lua: the programs host.run may start (batch_engine.commands), names
+     * and absolute paths, in file order; and how long one may run */
+    char **engine_command_names, **engine_command_paths;
+    size_t n_engine_commands;
+    int64_t engine_command_timeout_seconds; /* default 3600 */
 
     mf__store_conf offline; /* offline_store: its type and options */
 

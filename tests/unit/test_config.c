@@ -402,6 +402,61 @@ static void test_lua_store_options(void) {
                 "unknown key 'online_store.capacity'", "line 4");
 }
 
+static void test_engine_commands(void) {
+    mf__config cfg;
+    mf_error err;
+    mkdir(in_tmp("bin"), 0755);
+    write_file("bin/submit.sh", "#!/bin/sh\n", 10);
+    chmod(in_tmp("bin/submit.sh"), 0755);
+    write_file("bin/plain.sh", "#!/bin/sh\n", 10);
+    chmod(in_tmp("bin/plain.sh"), 0644);
+    /* defaults: no commands, an hour */
+    CHECK(load("project: p\nbatch_engine: {type: lua, module: e.lua}\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.n_engine_commands == 0);
+    CHECK(cfg.engine_command_timeout_seconds == 3600);
+    mf__config_free(&cfg);
+    /* names in file order, paths absolute (relative ones from the repo) */
+    char text[PATH_MAX * 2];
+    snprintf(text, sizeof text,
+             "project: p\nbatch_engine:\n  type: lua\n  module: e.lua\n  commands:\n"
+             "    submit: bin/submit.sh\n    wait-1: %s\n  command_timeout_seconds: 604800\n",
+             in_tmp("bin/submit.sh"));
+    CHECK(load(text, &cfg, &err) == MF_OK);
+    CHECK(cfg.n_engine_commands == 2);
+    if (cfg.n_engine_commands == 2) {
+        CHECK_STR(cfg.engine_command_names[0], "submit");
+        CHECK_STR(cfg.engine_command_paths[0], in_tmp("bin/submit.sh"));
+        CHECK_STR(cfg.engine_command_names[1], "wait-1");
+        CHECK_STR(cfg.engine_command_paths[1], in_tmp("bin/submit.sh"));
+    }
+    CHECK(cfg.engine_command_timeout_seconds == 604800);
+    mf__config_free(&cfg);
+    CHECK(all_zero(&cfg));
+    CHECK_FAILS("project: p\nbatch_engine:\n  type: lua\n  module: e.lua\n  commands:\n"
+                "    a: bin/submit.sh\n    b: bin/missing.sh\n", 7,
+                "key 'batch_engine.commands.b'", "cannot be run: No such file or directory");
+    CHECK_FAILS("project: p\nbatch_engine:\n  type: lua\n  module: e.lua\n  commands:\n"
+                "    a: bin/plain.sh\n", 6, "key 'batch_engine.commands.a'", "not executable");
+    CHECK_FAILS("project: p\nbatch_engine:\n  type: lua\n  module: e.lua\n  commands:\n"
+                "    a: bin\n", 6, "key 'batch_engine.commands.a'", "not a regular file");
+    CHECK_FAILS("project: p\nbatch_engine:\n  commands: {a: bin/submit.sh}\n", 3,
+                "unknown key 'batch_engine.commands'", "type 'local'");
+    CHECK_FAILS("project: p\nbatch_engine: {type: local,\n  command_timeout_seconds: 9}\n", 3,
+                "unknown key 'batch_engine.command_timeout_seconds'", "type 'local'");
+    CHECK_FAILS("project: p\nbatch_engine: {type: lua, module: e.lua,\n"
+                "  command_timeout_seconds: 604801}\n",
+                3, "batch_engine.command_timeout_seconds", "between 1 and 604800");
+    CHECK_FAILS("project: p\nbatch_engine: {type: lua, module: e.lua,\n  commands: [a]}\n", 3,
+                "batch_engine.commands", "expected a mapping of names to programs");
+    CHECK_FAILS("project: p\nbatch_engine: {type: lua, module: e.lua,\n  commands: {a/b: x}}\n", 3,
+                "invalid command name 'a/b'", "letters, digits");
+    CHECK_FAILS("project: p\nbatch_engine:\n  type: lua\n  module: e.lua\n  commands:\n"
+                "    a: bin/submit.sh\n    a: bin/submit.sh\n", 7,
+                "duplicate key 'batch_engine.commands.a'", "line 7");
+    CHECK_FAILS("project: p\nbatch_engine: {type: lua, module: e.lua,\n  commands: {a: ~}}\n", 3,
+                "batch_engine.commands.a", "expected a value");
+}
+
 static void test_server_section(void) {
     mf__config cfg;
     mf_error err;
@@ -843,6 +898,7 @@ int main(void) {
     RUN(test_config_file_limits);
     RUN(test_server_section);
     RUN(test_lua_store_options);
+    RUN(test_engine_commands);
 
     unlink(in_tmp("feature_store.yaml"));
     unlink(in_tmp("sub/feature_store.yaml"));
