@@ -677,6 +677,29 @@ void mf__lua_charge(struct lua_State *L, uint64_t steps);
 int64_t mf__lua_pause(struct lua_State *L);
 void mf__lua_resume(struct lua_State *L, int64_t paused_at);
 
+/* Running one of the operator's programs (command.c), for host.run of a
+ * Lua batch engine: started directly (no shell) with argv (argv[0] the
+ * path, NULL-terminated) and the inherited environment, stdin /dev/null,
+ * stdout captured into res->out (replacing what it held; more than
+ * max_out bytes kills it), stderr the process's own, no other descriptor,
+ * signals at their defaults, in a process group of its own, in the folder
+ * cwd. Waits until it ends or timeout_s seconds have passed (then kills
+ * its process group). MF_OK when it ran, whatever its outcome (res); an
+ * error when it could not be started. */
+typedef enum mf__command_outcome {
+    MF__CMD_EXITED,   /* code: its exit status */
+    MF__CMD_SIGNALED, /* code: the signal that ended it */
+    MF__CMD_TIMEOUT,  /* killed after timeout_s */
+    MF__CMD_TOO_LONG  /* killed: its output passed max_out bytes */
+} mf__command_outcome;
+typedef struct mf__command_result {
+    mf__command_outcome outcome;
+    int code;
+    mf__buf *out; /* the caller's */
+} mf__command_result;
+int mf__command_run(const char *path, char *const argv[], const char *cwd, int64_t timeout_s,
+                    size_t max_out, mf__command_result *res, mf_error *err);
+
 /* Lua's string pattern functions (lua_strlib.c): set find, match, gmatch
  * and gsub, with the results and error messages of LuaJIT's own, as fields
  * of the table on top of the stack ([t] -> [t]). They charge their work to
