@@ -31,6 +31,7 @@
 
 #include <lauxlib.h>
 #include <lua.h>
+#include <math.h>
 
 #define MF__MAT_BATCH 10000
 
@@ -652,8 +653,14 @@ static int64_t incremental_start(const Mf__FeatureView *fv, int64_t end) {
     return start > end ? end : start;
 }
 
-static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf__worker *w,
-                           mf__online *on, mf__transforms **tf, mf_error *err) {
+/* One view of the run, on the calling thread (its worker w, connection on,
+ * transform runtime *tf): the provider's hooks around the built-in work,
+ * then, when `record`, its interval recorded; *from (when not NULL) gets
+ * the interval's start (the Lua engine's host.materialize records none:
+ * the engine's report does). */
+static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, bool record,
+                           int64_t *from, mf__worker *w, mf__online *on, mf__transforms **tf,
+                           mf_error *err) {
     const mf__config *cfg = e->cfg;
     view_job j = {cfg, on, fv->spec, mf__view_batch_source(e->reg, cfg->project, fv->spec),
                   e->start, e->end, e->opts, 0, 0, INT64_MAX, NULL, mf__snapshot_gen(e->snap),
@@ -676,9 +683,10 @@ static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, mf_
         rc = mf__provider_call(pv, MF__HOOK_AFTER_MATERIALIZE, NULL, err, "ssnn", cfg->project,
                                fv->spec->name, (int64_t)j.rows_read, (int64_t)j.rows_written);
     if (rc == MF_OK) {
-        int64_t from = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : e->end;
-        interval_ctx c = {cfg->project, fv->spec->name, from, e->end};
-        rc = mf__store_commit(e->store, record_interval, &c, err);
+        int64_t start = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : e->end;
+        if (from) *from = start;
+        interval_ctx c = {cfg->project, fv->spec->name, start, e->end};
+        if (record) rc = mf__store_commit(e->store, record_interval, &c, err);
     }
     if (rc == MF_OK) progress(&j, 1);
     else mf__err_prefix(err, "materializing '%s'", fv->spec->name);
@@ -703,7 +711,7 @@ static void *engine_thread(void *arg) {
         /* near the end of the run, when some jobs will have no view left
          * while this one runs, it reads its source on two threads */
         bool split = e->jobs > 1 && e->nv - (i + 1) < (size_t)(e->jobs - 1);
-        rc = materialize_one(e, e->sel[i], split, w, on, &tf, &err);
+        rc = materialize_one(e, e->sel[i], split, true, NULL, w, on, &tf, &err);
     }
     pthread_mutex_lock(&e->mu);
     if (rc != MF_OK && e->rc == MF_OK) {
@@ -719,7 +727,170 @@ static void *engine_thread(void *arg) {
  * end_ts} (start nil: every row up to end), and returns a list as long as
  * tasks: true for a task done, else a message. The intervals of the tasks
  * done are recorded; the others make the call's error. The module runs in
- * the sandbox, with the transform budget times the number of tasks. */
+ * the sandbox, with the transform budget times the number of tasks.
+ *
+ * Its chunk gets a host table (the second argument) with two ways out of
+ * the sandbox, both on the calling thread:
+ *   host.materialize(task): the built-in work of one of run's tasks
+ *     (materialize_one, without recording: the engine's report does);
+ *     true, or nil and the message. A task is known by identity (the
+ *     table run was given), so fields the module changed do not matter.
+ *   host.run(name, args...): one of the operator's programs
+ *     (batch_engine.commands, command.c); exit code and standard output,
+ *     or nil and why (a signal, the timeout, too much output).
+ * The time either waits does not count against the Lua deadline. */
+#define HOST_RUN_MAX_OUT ((size_t)1 << 20)
+
+typedef struct engine_host {
+    engine *e;
+    int64_t *from;    /* per task: the start a host.materialize found, INT64_MAX none */
+    int index_ref;    /* registry: task table -> its index (1-based) */
+    mf__worker *w;    /* the calling thread's, on first host.materialize */
+    mf__online *on;
+    mf__transforms *tf;
+    mf__buf out;      /* host.run's captured output */
+} engine_host;
+
+/* nil and the message of e (file:line first when it has a location the
+ * message does not start with). */
+static int push_failure(lua_State *L, const mf_error *e) {
+    lua_pushnil(L);
+    size_t fl = strlen(e->file);
+    bool has_loc = fl && strncmp(e->message, e->file, fl) == 0 && e->message[fl] == ':';
+    if (e->file[0] && !has_loc && e->line > 0)
+        lua_pushfstring(L, "%s:%d: %s", e->file, e->line, e->message);
+    else if (e->file[0] && !has_loc)
+        lua_pushfstring(L, "%s: %s", e->file, e->message);
+    else
+        lua_pushstring(L, e->message);
+    return 2;
+}
+
+static int host_materialize(lua_State *L) {
+    engine_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    if (!lua_istable(L, 1))
+        return luaL_error(L, "host.materialize: expected a task (one of the tasks run was "
+                          "given), got %s", luaL_typename(L, 1));
+    lua_pushvalue(L, 1);
+    lua_rawget(L, lua_upvalueindex(2));
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        return luaL_error(L, "host.materialize: the table is not one of the tasks run was "
+                          "given (pass the task itself, not a copy)");
+    size_t i = (size_t)lua_tonumber(L, -1) - 1;
+    lua_pop(L, 1);
+    engine *e = h->e;
+    mf_error me;
+    int64_t from = INT64_MAX;
+    int64_t paused = mf__lua_pause(L);
+    int rc = MF_OK;
+    if (!h->on) {
+        rc = mf__store_worker(e->store, &h->w, &me);
+        if (rc == MF_OK) rc = mf__worker_online(h->w, &h->on, &me);
+        if (rc) h->on = NULL;
+    }
+    if (rc == MF_OK)
+        rc = materialize_one(e, e->sel[i], false, false, &from, h->w, h->on, &h->tf, &me);
+    mf__lua_resume(L, paused);
+    h->from[i] = rc == MF_OK ? from : INT64_MAX;
+    if (rc) return push_failure(L, &me);
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int host_run(lua_State *L) {
+    engine_host *h = lua_touserdata(L, lua_upvalueindex(1));
+    const mf__config *cfg = h->e->cfg;
+    int n = lua_gettop(L);
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "host.run: argument 1 must be the name of a command of "
+                          "batch_engine.commands, got %s", luaL_typename(L, 1));
+    size_t name_len;
+    const char *name = lua_tolstring(L, 1, &name_len);
+    size_t k = strlen(name) == name_len ? 0 : cfg->n_engine_commands; /* a NUL: no name */
+    while (k < cfg->n_engine_commands && strcmp(cfg->engine_command_names[k], name) != 0) k++;
+    if (k == cfg->n_engine_commands) {
+        luaL_Buffer b;
+        luaL_buffinit(L, &b);
+        for (size_t x = 0; x < cfg->n_engine_commands; x++) {
+            if (x) luaL_addstring(&b, ", ");
+            luaL_addstring(&b, cfg->engine_command_names[x]);
+        }
+        if (!cfg->n_engine_commands) luaL_addstring(&b, "none");
+        luaL_pushresult(&b);
+        return luaL_error(L, "host.run: no command '%s' in batch_engine.commands of "
+                          "feature_store.yaml (configured: %s)", name, lua_tostring(L, -1));
+    }
+    for (int i = 2; i <= n; i++) {
+        int t = lua_type(L, i);
+        if (t == LUA_TNUMBER) {
+            /* integers exactly (a task's microseconds need 16 digits) */
+            lua_Number x = lua_tonumber(L, i);
+            char num[64];
+            if (x == floor(x) && x >= -9.2e18 && x <= 9.2e18)
+                snprintf(num, sizeof num, "%lld", (long long)x);
+            else
+                snprintf(num, sizeof num, "%.17g", x);
+            lua_pushstring(L, num);
+            lua_replace(L, i);
+        } else if (t != LUA_TSTRING) {
+            return luaL_error(L, "host.run: argument %d must be a string or a number, got %s",
+                              i, luaL_typename(L, i));
+        }
+        size_t len;
+        const char *a = lua_tolstring(L, i, &len);
+        if (strlen(a) != len)
+            return luaL_error(L, "host.run: argument %d contains a NUL byte", i);
+    }
+    /* argv points into the strings on the stack (alive during the call) */
+    char **argv = lua_newuserdata(L, ((size_t)n + 1) * sizeof *argv);
+    argv[0] = cfg->engine_command_paths[k];
+    for (int i = 2; i <= n; i++) argv[i - 1] = (char *)lua_tostring(L, i);
+    argv[n] = NULL;
+    mf__log(3, "batch engine lua: host.run '%s' (%s) with %d argument(s)", name, argv[0], n - 1);
+    mf__command_result res;
+    res.out = &h->out;
+    mf_error ce;
+    int64_t paused = mf__lua_pause(L);
+    int rc = mf__command_run(argv[0], argv, cfg->repo_path, cfg->engine_command_timeout_seconds,
+                             HOST_RUN_MAX_OUT, &res, &ce);
+    mf__lua_resume(L, paused);
+    if (rc) return push_failure(L, &ce);
+    switch (res.outcome) {
+    case MF__CMD_EXITED:
+        lua_pushinteger(L, res.code);
+        lua_pushlstring(L, h->out.data ? h->out.data : "", h->out.len);
+        return 2;
+    case MF__CMD_SIGNALED:
+        lua_pushnil(L);
+        lua_pushfstring(L, "killed by signal %d", res.code);
+        return 2;
+    case MF__CMD_TIMEOUT:
+        lua_pushnil(L);
+        lua_pushfstring(L, "timed out after %d s (batch_engine.command_timeout_seconds)",
+                        (int)cfg->engine_command_timeout_seconds);
+        return 2;
+    default:
+        lua_pushnil(L);
+        lua_pushfstring(L, "its standard output passed %d bytes (1 MiB), so it was killed",
+                        (int)HOST_RUN_MAX_OUT);
+        return 2;
+    }
+}
+
+/* The engine's host table: materialize and run ([t] -> [t]). */
+static void engine_host_fns(lua_State *L, void *ud) {
+    engine_host *h = ud;
+    lua_pushlightuserdata(L, h);
+    lua_newtable(L); /* task -> index, filled when the tasks are made */
+    lua_pushvalue(L, -1);
+    h->index_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcclosure(L, host_materialize, 2);
+    lua_setfield(L, -2, "materialize");
+    lua_pushlightuserdata(L, h);
+    lua_pushcclosure(L, host_run, 1);
+    lua_setfield(L, -2, "run");
+}
+
 static int lua_engine(engine *e, mf_error *err) {
     const mf__config *cfg = e->cfg;
     mf__lua_budget b = cfg->transform_budget;
@@ -727,15 +898,27 @@ static int lua_engine(engine *e, mf_error *err) {
     static const char *const funcs[] = {"run"};
     mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
                         funcs, 1, "run", NULL};
+    engine_host h;
+    memset(&h, 0, sizeof h);
+    h.e = e;
+    h.from = mf__xcalloc(e->nv + 1, sizeof *h.from);
+    for (size_t i = 0; i < e->nv; i++) h.from[i] = INT64_MAX;
+    mf__buf_init(&h.out);
     mf__lstate *ls;
     int ref;
-    int rc = mf__lua_module_open(&m, &ls, &ref, err);
-    if (rc) return rc;
+    int rc = mf__lua_module_open_host(&m, engine_host_fns, &h, &ls, &ref, err);
+    if (rc) {
+        free(h.from);
+        mf__buf_free(&h.out);
+        return rc;
+    }
     lua_State *L = mf__lstate_L(ls);
     int64_t *starts = mf__xcalloc(e->nv + 1, sizeof *starts);
     lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     lua_getfield(L, -1, "run");
     lua_remove(L, -2);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h.index_ref);
+    int index = lua_gettop(L);
     lua_createtable(L, (int)e->nv, 0);
     for (size_t i = 0; i < e->nv; i++) {
         const Mf__FeatureView *fv = e->sel[i];
@@ -758,8 +941,12 @@ static int lua_engine(engine *e, mf_error *err) {
         mf__ts_format(e->end, ts);
         lua_pushstring(L, ts);
         lua_setfield(L, -2, "end_ts");
+        lua_pushvalue(L, -1);
+        lua_pushnumber(L, (lua_Number)(i + 1));
+        lua_rawset(L, index);
         lua_rawseti(L, -2, (int)i + 1);
     }
+    lua_remove(L, index);
     mf_error le;
     mf__lstate_begin_rows(ls, e->nv ? e->nv : 1);
     if (mf__lstate_pcall(ls, 1, 1, &le)) {
@@ -784,8 +971,12 @@ static int lua_engine(engine *e, mf_error *err) {
                                                               : "no result (true or a message)");
             lua_pop(L, 1);
             if (!done) continue;
-            interval_ctx c = {cfg->project, fv->spec->name,
-                              starts[i] != INT64_MIN ? starts[i] : e->end, e->end};
+            /* a task the built-in work did (host.materialize) records what
+             * the local engine would: without a start, its oldest row's time */
+            int64_t from = h.from[i] != INT64_MAX   ? h.from[i]
+                           : starts[i] != INT64_MIN ? starts[i]
+                                                    : e->end;
+            interval_ctx c = {cfg->project, fv->spec->name, from, e->end};
             mf_error ce;
             int crc = mf__store_commit(e->store, record_interval, &c, &ce);
             if (crc && rc == MF_OK) {
@@ -801,6 +992,8 @@ static int lua_engine(engine *e, mf_error *err) {
     }
     free(starts);
     mf__lstate_free(ls);
+    free(h.from);
+    mf__buf_free(&h.out);
     return rc;
 }
 

@@ -628,6 +628,11 @@ typedef struct mf__lua_module {
     const char *files_root;
 } mf__lua_module;
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
+/* The same, with the host table (the chunk's second argument) made even
+ * without files_root, and host(L, ud) called with it on top of the stack
+ * to add functions of the caller's ([t] -> [t]). */
+int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(struct lua_State *L, void *ud),
+                             void *ud, mf__lstate **out, int *ref, mf_error *err);
 
 /* Providers written in Lua (provider.c): hooks around apply, teardown,
  * materialize (per view) and online reads. */

@@ -160,6 +160,11 @@ static int host_json(lua_State *L) {
 }
 
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err) {
+    return mf__lua_module_open_host(m, NULL, NULL, out, ref, err);
+}
+
+int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(lua_State *L, void *ud),
+                             void *ud, mf__lstate **out, int *ref, mf_error *err) {
     char *src = NULL;
     size_t len = 0;
     mf_error e;
@@ -198,6 +203,11 @@ int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_
             lua_setfield(L, -2, "json");
             lua_pushcfunction(L, host_timestamp);
             lua_setfield(L, -2, "timestamp");
+            nargs = 2;
+        }
+        if (host) {
+            if (nargs == 1) lua_newtable(L);
+            host(L, ud);
             nargs = 2;
         }
         rc = mf__lstate_pcall(ls, nargs, 1, &e);
