@@ -11,7 +11,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd
+PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd libpq
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \

@@ -183,7 +183,8 @@ typedef enum mf_plan_action {
     MF_PLAN_ADD = 0,       /* defined, not yet registered */
     MF_PLAN_CHANGE = 1,    /* defined and registered, definition differs */
     MF_PLAN_UNCHANGED = 2, /* defined and registered, identical */
-    MF_PLAN_KEEP = 3       /* registered, no longer defined: apply keeps it */
+    MF_PLAN_DELETE = 3     /* registered, no longer defined: apply deletes it (a
+                              deleted view's online data is dropped) */
 } mf_plan_action;
 
 typedef struct mf_plan mf_plan;
@@ -193,8 +194,10 @@ typedef struct mf_plan mf_plan;
  * with mf_plan_free. */
 int mf_plan_compute(mf_store *store, mf_plan **out, mf_error *err);
 
-/* Like mf_plan_compute, then register every added and changed object in one
- * registry commit and update the online store for the views. `out` may be
+/* Like mf_plan_compute, then make the project's registry match the
+ * definitions in one registry commit: register every added and changed
+ * object, delete the objects no longer defined (dropping the online data of
+ * deleted views first), and update the online store for the views. `out` may be
  * NULL; when not, *out receives the plan that was applied (caller frees).
  * Commits from several threads or processes serialize on the registry's
  * lock; the store's snapshot is reloaded before this returns, so the next

@@ -93,12 +93,13 @@ static const cmd_help helps[] = {
              "Create a feature repo in DIR (default: ./feature_repo): feature_store.yaml,\n"
              "driver_repo.lua and data/driver_stats.csv (deterministic sample data).\n"},
     {"apply", "Usage: moonfeast apply\n\n"
-              "Load every *.lua definition file of the repo, validate it, and register\n"
-              "what was added or changed in one registry commit. Objects no longer\n"
-              "defined are kept (see delete).\n"},
+              "Load every *.lua definition file of the repo, validate it, and make the\n"
+              "project's registry match it in one registry commit: register what was\n"
+              "added or changed, delete the objects no longer defined (a deleted view's\n"
+              "online data is dropped first).\n"},
     {"plan", "Usage: moonfeast plan\n\n"
-             "Show what apply would add (+), change (~), leave unchanged (=) and keep\n"
-             "although no longer defined (!). Writes nothing.\n"},
+             "Show what apply would add (+), change (~), leave unchanged (=) and delete\n"
+             "because it is no longer defined (-). Writes nothing.\n"},
     {"delete", "Usage: moonfeast delete NAME [--kind KIND]\n\n"
                "Remove one object from the registry. KIND: entity, data-source,\n"
                "feature-view, on-demand-feature-view, feature-service (needed only when\n"
@@ -214,8 +215,8 @@ static int cmd_init(const cli *c, int argc, char **argv) {
     return 0;
 }
 
-static const char *const action_words[] = {"Created", "Updated", "Unchanged", "Kept"};
-static const char plan_marks[] = {'+', '~', '=', '!'};
+static const char *const action_words[] = {"Created", "Updated", "Unchanged", "Deleted"};
+static const char plan_marks[] = {'+', '~', '=', '-'};
 
 static int print_plan(const mf_plan *p, bool applied, uint64_t version) {
     size_t counts[4] = {0};
@@ -232,16 +233,15 @@ static int print_plan(const mf_plan *p, bool applied, uint64_t version) {
             printf("%c %s %s", plan_marks[a], mf_kind_name(k), name);
         }
         if (a == MF_PLAN_CHANGE) printf(" (changed: %s)", changed);
-        if (a == MF_PLAN_KEEP)
-            printf(" (no longer defined; 'moonfeast delete %s' removes it)", name);
+        if (a == MF_PLAN_DELETE && !applied) printf(" (no longer defined)");
         putchar('\n');
     }
     if (applied)
-        printf("Applied: %zu added, %zu changed, %zu unchanged, %zu kept; registry "
+        printf("Applied: %zu added, %zu changed, %zu unchanged, %zu deleted; registry "
                "version %llu\n",
                counts[0], counts[1], counts[2], counts[3], (unsigned long long)version);
     else
-        printf("Plan: %zu to add, %zu to change, %zu unchanged, %zu kept. Nothing was "
+        printf("Plan: %zu to add, %zu to change, %zu unchanged, %zu to delete. Nothing was "
                "written.\n",
                counts[0], counts[1], counts[2], counts[3]);
     return 0;

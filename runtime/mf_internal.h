@@ -359,6 +359,10 @@ typedef struct mf__registry_vt {
     int (*commit)(mf__registry *r, mf__registry_mutator fn, void *ud,
                   mf_error *err);
     void (*close)(mf__registry *r);
+    /* A cheap token that changes whenever a commit lands (a file's
+     * identity and time, the SQL registry's version sum), for long-running
+     * processes to skip reloading an unchanged registry. */
+    int (*version)(mf__registry *r, uint64_t *token, mf_error *err);
 } mf__registry_vt;
 
 struct mf__registry {
@@ -370,6 +374,11 @@ int mf__registry_open(const mf__config *cfg, mf__registry **out,
                       mf_error *err);
 int mf__registry_file_open(const char *path, mf__registry **out,
                            mf_error *err);
+/* The SQL registry (registry_sql.c): url is sqlite:///PATH (relative to
+ * repo), sqlite:////ABSOLUTE or a postgresql:// URL; project is the
+ * writer's, whose version every commit bumps. */
+int mf__registry_sql_open(const char *url, const char *repo, const char *project,
+                          mf__registry **out, mf_error *err);
 /* Test hook for the crash test: when the environment variable
  * MF_TEST_REGISTRY_PAUSE_MS is set, the file registry sleeps that long
  * after writing the temporary file and before renaming it. */

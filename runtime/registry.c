@@ -127,6 +127,12 @@ void mf__reg_free(Mf__Registry *reg) {
 int mf__registry_open(const mf__config *cfg, mf__registry **out, mf_error *err) {
     if (strcmp(cfg->registry_type, "file") == 0)
         return mf__registry_file_open(cfg->registry_path, out, err);
+    if (strcmp(cfg->registry_type, "sql") == 0) {
+        int rc = mf__registry_sql_open(cfg->registry_path, cfg->repo_path, cfg->project, out, err);
+        if (rc == MF_ECONFIG && err && !err->file[0])
+            mf__err_prefix(err, "%s", cfg->config_path);
+        return rc;
+    }
     return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
                       "registry_type '%s' is not supported by this build "
                       "(supported: file)",

@@ -194,7 +194,27 @@ static void file_close(mf__registry *base) {
     free(r);
 }
 
-static const mf__registry_vt file_vt = {"file", file_load, file_commit, file_close};
+/* The file's identity, size and time: every commit renames a new file
+ * into place, so the token changes with each one. 0 when there is none. */
+static int file_version(mf__registry *base, uint64_t *token, mf_error *err) {
+    file_registry *r = (file_registry *)base;
+    struct stat st;
+    *token = 0;
+    if (stat(r->path, &st) != 0) {
+        if (errno == ENOENT) return MF_OK;
+        return mf__err(err, MF_EIO, "cannot read %s: %s", r->path, strerror(errno));
+    }
+    uint64_t h = 1469598103934665603ull;
+    uint64_t parts[] = {(uint64_t)st.st_dev, (uint64_t)st.st_ino, (uint64_t)st.st_size,
+                        (uint64_t)st.st_mtim.tv_sec, (uint64_t)st.st_mtim.tv_nsec,
+                        (uint64_t)st.st_ctim.tv_sec, (uint64_t)st.st_ctim.tv_nsec};
+    for (size_t i = 0; i < MF__ARRAY_LEN(parts); i++) h = (h ^ parts[i]) * 1099511628211ull;
+    *token = h ? h : 1;
+    return MF_OK;
+}
+
+static const mf__registry_vt file_vt = {"file", file_load, file_commit, file_close,
+                                        file_version};
 
 int mf__registry_file_open(const char *path, mf__registry **out, mf_error *err) {
     MF__UNUSED(err);

@@ -65,7 +65,9 @@ struct mf__snapshot {
                       must not slow the reads of gen by others */
     char pad_[64 - sizeof(uint64_t)];
     uint64_t gen;
-    int64_t loaded_us; /* wall clock of the load */
+    int64_t loaded_us; /* atomic: wall clock of the load, or of the last check
+                          that found the registry unchanged */
+    uint64_t token;    /* the registry's version token before the load */
     Mf__Registry *reg;
     char *project;
     struct {
@@ -391,10 +393,21 @@ static int reload_ex(mf_store *s, mf_error *err, mf_error *failed) {
     Mf__Registry *reg;
     mf_error e;
     if (failed) failed->code = MF_OK;
-    int rc = s->registry->vt->load(s->registry, &reg, &e);
+    /* the cheap check first: an unchanged registry is not read again */
+    uint64_t token = 0;
+    int rc = s->registry->vt->version ? s->registry->vt->version(s->registry, &token, &e) : MF_OK;
+    if (rc == MF_OK && token && s->snap && s->snap->token == token) {
+        __atomic_store_n(&s->snap->loaded_us, mf__now_us(), __ATOMIC_RELAXED);
+        int64_t now = mf__mono_coarse_us();
+        __atomic_store_n(&s->refresh_at, ttl > 0 ? mf__sub_sat(now, -ttl) : INT64_MAX,
+                         __ATOMIC_RELAXED);
+        return MF_OK;
+    }
+    if (rc == MF_OK) rc = s->registry->vt->load(s->registry, &reg, &e);
     int64_t now = mf__mono_coarse_us();
     if (rc == MF_OK) {
         mf__snapshot *sn = snapshot_new(reg, s->cfg.project);
+        sn->token = token;
         pthread_mutex_lock(&s->snap_mu);
         mf__snapshot *old = s->snap;
         s->snap = sn;
@@ -478,7 +491,7 @@ int mf__store_snapshot_info(mf_store *s, uint64_t *version, int64_t *loaded_us, 
     int rc = mf__store_pin(s, &sn, err);
     if (rc) return rc;
     *version = sn->reg->version;
-    *loaded_us = sn->loaded_us;
+    *loaded_us = __atomic_load_n(&sn->loaded_us, __ATOMIC_RELAXED);
     mf__snapshot_unpin(sn);
     return MF_OK;
 }
@@ -661,7 +674,7 @@ static void diff_into(const mf_store *s, const Mf__Registry *defs,
             mf__reg_get(reg, k, i, &r);
             if (strcmp(r.project, s->cfg.project) != 0) continue;
             if (mf__reg_find(defs, k, s->cfg.project, r.name) < 0)
-                plan_add(p, k, r.name, MF_PLAN_KEEP, NULL);
+                plan_add(p, k, r.name, MF_PLAN_DELETE, NULL);
         }
     }
 }
@@ -699,7 +712,7 @@ int mf_plan_compute(mf_store *s, mf_plan **out, mf_error *err) {
 /*---- Apply -----------------------------------------------------------------*/
 
 typedef struct apply_ctx {
-    const mf_store *store;
+    mf_store *store;
     const Mf__Registry *defs;
 } apply_ctx;
 
@@ -712,14 +725,58 @@ static void ensure_project(Mf__Registry *reg, const char *project, int64_t now) 
     mf__pb_append(&reg->base, "projects", &p->base);
 }
 
-/* Mutator: add or replace every defined object; keep the rest. Runs under
- * the registry lock, against the registry as it is now. */
+static int drop_online(mf_store *s, Mf__FeatureView *const *views, size_t n, const char *what,
+                       mf_error *err);
+
+/* Delete the project's objects that defs no longer defines, as delete
+ * does: the online data of deleted views (and of on-demand views written
+ * to the online store) is dropped first, and when that fails nothing is
+ * deleted. */
+static int delete_undefined(mf_store *s, Mf__Registry *reg, const Mf__Registry *defs,
+                            mf_error *err) {
+    const char *project = s->cfg.project;
+    size_t cap = reg->n_feature_views + reg->n_on_demand_feature_views, nv = 0, ns = 0;
+    Mf__FeatureView **views = mf__xcalloc(cap + 1, sizeof *views);
+    Mf__FeatureView **made = mf__xcalloc(cap + 1, sizeof *made);
+    for (size_t i = 0; i < reg->n_feature_views; i++) {
+        Mf__FeatureView *fv = reg->feature_views[i];
+        if (!strcmp(fv->spec->project, project) &&
+            mf__reg_find(defs, MF_KIND_FEATURE_VIEW, project, fv->spec->name) < 0)
+            views[nv++] = fv;
+    }
+    for (size_t i = 0; i < reg->n_on_demand_feature_views; i++) {
+        const Mf__OnDemandFeatureViewSpec *od = reg->on_demand_feature_views[i]->spec;
+        if (strcmp(od->project, project) != 0 ||
+            mf__reg_find(defs, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, od->name) >= 0)
+            continue;
+        Mf__FeatureView *sv = mf__odfv_store_view(reg, project, od);
+        if (sv) views[nv++] = made[ns++] = sv;
+    }
+    int rc = drop_online(s, views, nv, "apply the deletion of views no longer defined", err);
+    for (size_t i = 0; i < ns; i++) mf__odfv_store_view_free(made[i]);
+    free(views);
+    free(made);
+    if (rc) return rc;
+    for (int k = 0; k < MF_KIND_COUNT; k++)
+        for (size_t i = mf__reg_count(reg, k); i-- > 0;) {
+            mf__obj o;
+            mf__reg_get(reg, k, i, &o);
+            if (!strcmp(o.project, project) && mf__reg_find(defs, k, project, o.name) < 0)
+                mf__reg_remove(reg, k, i);
+        }
+    return MF_OK;
+}
+
+/* Mutator: add or replace every defined object, delete the project's
+ * objects no longer defined. Runs under the registry lock, against the
+ * registry as it is now. */
 static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
-    MF__UNUSED(err);
     apply_ctx *c = ud;
     const char *project = c->store->cfg.project;
     int64_t now = mf__now_us();
     ensure_project(reg, project, now);
+    int rc = delete_undefined(c->store, reg, c->defs, err);
+    if (rc) return rc;
     for (int k = 0; k < MF_KIND_COUNT; k++) {
         size_t n = mf__reg_count(c->defs, k);
         for (size_t i = 0; i < n; i++) {

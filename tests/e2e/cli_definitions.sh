@@ -67,10 +67,10 @@ expect_golden "apply of a fresh repo" "$G/apply_initial.txt"
 
 r "$MF" -C repo apply
 expect_out "second apply adds nothing" \
-    "Applied: 0 added, 0 changed, 9 unchanged, 0 kept; registry version 2"
+    "Applied: 0 added, 0 changed, 9 unchanged, 0 deleted; registry version 2"
 
 r "$MF" -C repo plan
-check "plan after apply: all unchanged" has_out "Plan: 0 to add, 0 to change, 9 unchanged, 0 kept."
+check "plan after apply: all unchanged" has_out "Plan: 0 to add, 0 to change, 9 unchanged, 0 to delete."
 
 #---- list and describe -----------------------------------------------------
 
@@ -114,7 +114,7 @@ expect_golden "-f from another directory" "$G/entities_list.txt"
 # a second configuration in the same repo, with its own registry
 sed 's|^registry: .*|registry: data/other_registry.db|' repo/feature_store.yaml >repo/other.yaml
 r "$MF" -f repo/other.yaml plan
-check "-f other.yaml uses its own registry" has_out "Plan: 9 to add, 0 to change, 0 unchanged, 0 kept."
+check "-f other.yaml uses its own registry" has_out "Plan: 9 to add, 0 to change, 0 unchanged, 0 to delete."
 r "$MF" -C repo -f other.yaml entities list
 expect_out "-f is taken from the -C directory" "NAME  DETAILS"
 r "$MF" -f nosuch/feature_store.yaml plan
@@ -135,23 +135,54 @@ r "$MF" -C repo plan
 expect_golden "plan after the edit" "$G/plan_after_edit.txt"
 check "plan names the changed field" \
     has_out "~ feature view driver_hourly_stats (changed: ttl_seconds)"
-check "plan keeps the removed service" has_out "! feature service driver_activity_v2"
+check "plan deletes the removed service" has_out "- feature service driver_activity_v2 (no longer defined)"
 
 r "$MF" -C repo apply
 expect_golden "apply after the edit" "$G/apply_after_edit.txt"
 r "$MF" -C repo feature-views list
 check "the new ttl is registered" has_out "features=3 ttl=172800s source=driver_hourly_stats_source"
 r "$MF" -C repo feature-services list
-check "the kept service is still registered" has_out "driver_activity_v2"
+check "the removed service is deleted by apply" eval '! has_out driver_activity_v2 && has_out driver_activity_v1'
+r "$MF" -C repo plan
+check "plan after apply: the registry matches the files" has_out "Plan: 0 to add, 0 to change, 8 unchanged, 0 to delete."
+
+#---- a view no longer defined: apply deletes it and drops its online data ---
+
+cat >repo/extra.lua <<'EOT'
+feature_view {
+  name = "extra_stats", entities = { "driver" }, ttl = days(1), source = "driver_hourly_stats_source",
+  schema = { field { name = "conv_rate", dtype = Float32 } },
+}
+EOT
+r "$MF" -C repo apply
+check "a view in a second file is added" has_out "Created feature view extra_stats"
+r "$MF" -C repo materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v extra_stats
+r "$MF" -C repo get-online-features -e driver_id=1001 -f extra_stats:conv_rate
+check "  ... and materialized" has_out '"PRESENT"'
+r sqlite3 repo/data/online.db .tables
+check "  ... with its online table" has_out "extra_stats"
+rm repo/extra.lua
+r "$MF" -C repo plan
+check "plan: the view whose file is gone is to be deleted" has_out "- feature view extra_stats (no longer defined)"
+check "  ... counted" has_out "Plan: 0 to add, 0 to change, 8 unchanged, 1 to delete."
+r "$MF" -C repo apply
+check "apply deletes it" has_out "Deleted feature view extra_stats"
+check "  ... counted" has_out "Applied: 0 added, 0 changed, 8 unchanged, 1 deleted;"
+r sqlite3 repo/data/online.db .tables
+check "  ... and drops its online data" eval '[ "$RC" -eq 0 ] && ! has_out extra_stats && has_out driver_hourly_stats'
+r "$MF" -C repo get-online-features -e driver_id=1001 -f extra_stats:conv_rate
+expect_err "  ... a read of it is an error" 1 "extra_stats"
 
 #---- delete ----------------------------------------------------------------
 
-r "$MF" -C repo delete driver_activity_v2
-expect_out "delete the kept service" "Deleted driver_activity_v2"
+r "$MF" -C repo delete driver_activity_v1
+expect_out "delete a service" "Deleted driver_activity_v1"
 r "$MF" -C repo feature-services list
-check "the deleted service is gone" eval '! has_out driver_activity_v2 && has_out driver_activity_v1'
+check "the deleted service is gone" eval '! has_out driver_activity_v1'
 r "$MF" -C repo plan
-check "plan after delete: nothing kept" has_out "Plan: 0 to add, 0 to change, 8 unchanged, 0 kept."
+check "plan after delete: the files still define it" has_out "Plan: 1 to add, 0 to change, 7 unchanged, 0 to delete."
+r "$MF" -C repo apply
+check "apply adds it again" has_out "Created feature service driver_activity_v1"
 
 r "$MF" -C repo delete driver
 expect_err "delete of an entity in use" 1 "cannot delete entity 'driver': feature view 'driver_hourly_stats"
@@ -179,7 +210,7 @@ done
 r sqlite3 repo/data/online.db .tables
 check "online tables gone after teardown" eval '[ "$RC" -eq 0 ] && ! has_out driver_hourly_stats'
 r "$MF" -C repo apply
-check "apply after teardown adds everything again" has_out "Applied: 8 added, 0 changed, 0 unchanged, 0 kept"
+check "apply after teardown adds everything again" has_out "Applied: 8 added, 0 changed, 0 unchanged, 0 deleted"
 
 #---- version and help ------------------------------------------------------
 

@@ -101,3 +101,70 @@ start_redis() {
     done
     return 1
 }
+
+# start_pg: a PostgreSQL server of the test's own, from Debian's packages:
+# initdb into $WORK/pg, listening on a Unix socket there and on a free
+# loopback port. PostgreSQL refuses to run as root, so as root its
+# binaries run as the postgres user. Sets PG_PORT, PG_DIR and PG_PID (the
+# postmaster's), and pg_url DB prints a URL of database DB (made by
+# pg_createdb DB). Returns 1 when PostgreSQL is not installed, 2 when it
+# did not start (see $WORK/pg/*.log). stop_pg stops it (fast shutdown, by
+# its PID); scripts that start one set:
+#   trap 'stop_pg; rm -rf "$WORK"' EXIT
+PG_PID=
+PG_PORT=
+PG_DIR=$WORK/pg
+PG_AS=
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+stop_pg() {
+    [ -n "$PG_PID" ] || return 0
+    kill -INT "$PG_PID" 2>/dev/null
+    n=0
+    while kill -0 "$PG_PID" 2>/dev/null && [ $n -lt 200 ]; do sleep 0.05; n=$((n + 1)); done
+    kill -KILL "$PG_PID" 2>/dev/null
+    PG_PID=
+}
+# pg_run: start the server on the data folder (again after stop_pg: the
+# same port); waits until it accepts connections.
+pg_run() {
+    b=$(pg_bin)
+    rm -f "$PG_DIR/data/postmaster.pid"
+    $PG_AS "$b/postgres" -D "$PG_DIR/data" -p "$PG_PORT" -c "unix_socket_directories=$PG_DIR" \
+        -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200 \
+        >>"$PG_DIR/server.log" 2>&1 &
+    n=0
+    while [ $n -lt 300 ]; do
+        if [ -f "$PG_DIR/data/postmaster.pid" ] &&
+            psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1; then
+            PG_PID=$(head -n 1 "$PG_DIR/data/postmaster.pid")
+            return 0
+        fi
+        sleep 0.05
+        n=$((n + 1))
+    done
+    return 2
+}
+start_pg() {
+    b=$(pg_bin)
+    [ -n "$b" ] && [ -x "$b/initdb" ] && [ -x "$b/postgres" ] || return 1
+    mkdir -p "$PG_DIR"
+    if [ "$(id -u)" = 0 ]; then
+        id postgres >/dev/null 2>&1 || return 1
+        chmod 711 "$WORK"
+        chown postgres "$PG_DIR"
+        PG_AS="runuser -u postgres --"
+    fi
+    chmod 700 "$PG_DIR"
+    $PG_AS "$b/initdb" -D "$PG_DIR/data" -U postgres -A trust -E UTF8 --locale=C --no-sync \
+        >"$PG_DIR/initdb.log" 2>&1 || return 2
+    for try in 1 2 3 4 5; do
+        PG_PORT=$(((($$ * 37 + try * 7907 + $(date +%N | sed 's/^0*//;s/^$/0/')) % 30000) + 20000))
+        pg_run && return 0
+        stop_pg
+    done
+    return 2
+}
+pg_url() { echo "postgresql:///$1?host=$PG_DIR&port=$PG_PORT&user=postgres"; }
+pg_createdb() {
+    psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -Atqc "CREATE DATABASE $1" >/dev/null
+}

@@ -21,8 +21,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "mf_internal.h"
 #include "mft.h"
+#include "mft_pg.h"
 
 #define FREE_MSG(m) protobuf_c_message_free_unpacked((ProtobufCMessage *)(m), NULL)
 #define NEW(type, desc) ((type *)mf__pb_new(&(desc)))
@@ -397,10 +400,17 @@ static int slow_add(Mf__Registry *reg, void *ud, mf_error *err) {
 
 /*---- Helpers over the backend ----------------------------------------------*/
 
+static bool is_url(const char *path) {
+    return !strncmp(path, "sqlite:", 7) || !strncmp(path, "postgresql:", 11);
+}
+
+/* A file path, or an SQL registry's URL (its writer's project: "demo"). */
 static mf__registry *open_reg(const char *path) {
     mf__registry *r = NULL;
     mf_error err;
-    if (mf__registry_file_open(path, &r, &err) != MF_OK) {
+    int rc = is_url(path) ? mf__registry_sql_open(path, NULL, "demo", &r, &err)
+                          : mf__registry_file_open(path, &r, &err);
+    if (rc != MF_OK) {
         printf("#   open %s: %s\n", path, err.message);
         return NULL;
     }
@@ -1054,7 +1064,10 @@ static void *committer(void *p) {
         snprintf(name, sizeof name, "t%d_%d", a->id, i);
         slow_ctx c = {name, -1, 0, -1};
         mf_error err;
-        if (r->vt->commit(r, slow_add, &c, &err) != MF_OK) a->failures++;
+        if (r->vt->commit(r, slow_add, &c, &err) != MF_OK) {
+            a->failures++;
+            printf("#   commit: %s\n", err.message);
+        }
     }
     r->vt->close(r);
     return NULL;
@@ -1087,6 +1100,423 @@ static void test_lock_serializes_threads(void) {
     tmpdir_done(dir);
 }
 
+
+/*---- Tests on every backend: the file registry, the SQL registry on SQLite
+ * and on PostgreSQL (a server this program starts) -----------------------*/
+
+static mft_pg pg;
+static int pg_state = 1; /* 0 running, 1 not installed, -1 failed to start */
+static char *cur_dir;    /* the test's folder */
+static int cur_backend;
+static const char *const backend_names[] = {"file", "sql/sqlite", "sql/postgresql"};
+
+/* Where the current backend keeps a new, empty registry (caller frees). */
+static char *new_loc(void) {
+    switch (cur_backend) {
+    case 0: return mf__xasprintf("%s/registry.db", cur_dir);
+    case 1: return mf__xasprintf("sqlite:///%s/registry.db", cur_dir);
+    default: return mft_pg_new_db(&pg);
+    }
+}
+
+static uint64_t token_of(const char *loc) {
+    mf__registry *r = open_reg(loc);
+    if (!r) return 0;
+    uint64_t t = 0;
+    mf_error err;
+    if (r->vt->version(r, &t, &err) != MF_OK) printf("#   version: %s\n", err.message);
+    r->vt->close(r);
+    return t;
+}
+
+static void b_round_trip(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    uint64_t t_empty = token_of(loc);
+    Mf__Registry *want = full_registry();
+    add_ctx c = {want, -1};
+    int64_t t0 = mf__now_us();
+    CHECK(commit_path(loc, add_all, &c) == MF_OK);
+    int64_t t1 = mf__now_us();
+    CHECK(c.seen_version == 0);
+    Mf__Registry *got = load_path(loc);
+    CHECK(got);
+    CHECK(got->version == 1 && got->schema_version == 1);
+    CHECK(got->last_updated_us >= t0 && got->last_updated_us <= t1);
+    for (int k = 0; k < MF_KIND_COUNT; k++) CHECK(mf__reg_count(got, k) == mf__reg_count(want, k));
+    want->version = 1;
+    want->last_updated_us = got->last_updated_us;
+    if (!mf__pb_equal(&want->base, &got->base)) {
+        mf__buf a, b;
+        mf__buf_init(&a);
+        mf__buf_init(&b);
+        mf__pb_to_json(&want->base, &a, true, 2);
+        mf__pb_to_json(&got->base, &b, true, 2);
+        printf("#   want %s\n#   got  %s\n", a.data, b.data);
+        mf__buf_free(&a);
+        mf__buf_free(&b);
+    }
+    CHECK(mf__pb_equal(&want->base, &got->base));
+    /* the token: changed by the commit, the same while nothing commits */
+    uint64_t t_one = token_of(loc);
+    CHECK(t_one != 0 && t_one != t_empty && token_of(loc) == t_one);
+    sleep_ms(2);
+    CHECK(commit_path(loc, no_change, NULL) == MF_OK);
+    Mf__Registry *v2 = load_path(loc);
+    CHECK(v2 && v2->version == 2 && v2->last_updated_us > got->last_updated_us);
+    want->version = 2;
+    want->last_updated_us = v2->last_updated_us;
+    CHECK(mf__pb_equal(&want->base, &v2->base));
+    CHECK(token_of(loc) != t_one);
+    mf__reg_free(v2);
+    mf__reg_free(got);
+    mf__reg_free(want);
+    free(loc);
+}
+
+static void b_never_written_is_empty(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    Mf__Registry *r = load_path(loc);
+    CHECK(r && r->version == 0 && r->n_projects == 0);
+    for (int k = 0; k < MF_KIND_COUNT; k++) CHECK(mf__reg_count(r, k) == 0);
+    mf__reg_free(r);
+    free(loc);
+}
+
+static void b_failing_mutator_writes_nothing(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    mf__registry *r = open_reg(loc);
+    CHECK(r);
+    mf_error err;
+    slow_ctx a = {"a", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &a, &err) == MF_OK);
+    uint64_t t = 0;
+    CHECK(r->vt->version(r, &t, &err) == MF_OK);
+    CHECK(r->vt->commit(r, add_then_fail, NULL, &err) == MF_EDEF);
+    CHECK_STR(err.message, "refusing on purpose");
+    uint64_t t2 = 0;
+    CHECK(r->vt->version(r, &t2, &err) == MF_OK && t2 == t);
+    Mf__Registry *got = NULL;
+    CHECK(r->vt->load(r, &got, &err) == MF_OK);
+    CHECK(got->version == 1 && got->n_entities == 1);
+    CHECK(mf__reg_find(got, MF_KIND_ENTITY, "demo", "doomed") == -1);
+    mf__reg_free(got);
+    CHECK(r->vt->commit(r, no_change, NULL, &err) == MF_OK);
+    CHECK(r->vt->load(r, &got, &err) == MF_OK);
+    CHECK(got->version == 2 && got->n_entities == 1);
+    mf__reg_free(got);
+    r->vt->close(r);
+    free(loc);
+}
+
+/* A writer in another process inside its commit: readers go on at once
+ * with the committed registry; another writer waits and builds on it. */
+static void b_writers_take_turns(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    slow_ctx first = {"first", -1, 0, -1};
+    CHECK(commit_path(loc, slow_add, &first) == MF_OK);
+    int fds[2];
+    CHECK(pipe(fds) == 0);
+    fflush(stdout);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(fds[0]);
+        slow_ctx c = {"from_child", fds[1], 300, -1};
+        int rc = commit_path(loc, slow_add, &c);
+        _exit(rc == MF_OK && c.seen_version == 1 ? 0 : 1);
+    }
+    close(fds[1]);
+    char x;
+    ssize_t got = read(fds[0], &x, 1);
+    close(fds[0]);
+    CHECK(got == 1);
+    int64_t t0 = mf__now_us();
+    Mf__Registry *r = load_path(loc);
+    int64_t t_read = mf__now_us() - t0;
+    CHECK(r && r->version == 1 && r->n_entities == 1);
+    mf__reg_free(r);
+    CHECK(t_read < 200000);
+    slow_ctx p = {"from_parent", -1, 0, -1};
+    CHECK(commit_path(loc, slow_add, &p) == MF_OK);
+    int64_t waited = mf__now_us() - t0;
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    CHECK(waited >= 200000);
+    CHECK(p.seen_version == 2);
+    r = load_path(loc);
+    CHECK(r && r->version == 3 && r->n_entities == 3);
+    CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", "from_child") == 1);
+    CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", "from_parent") == 2);
+    mf__reg_free(r);
+    free(loc);
+}
+
+static void b_threads_lose_nothing(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    pthread_t th[N_THREADS];
+    thread_arg args[N_THREADS];
+    for (int i = 0; i < N_THREADS; i++) {
+        args[i] = (thread_arg){loc, i, 0};
+        CHECK(pthread_create(&th[i], NULL, committer, &args[i]) == 0);
+    }
+    for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < N_THREADS; i++) CHECK(args[i].failures == 0);
+    Mf__Registry *r = load_path(loc);
+    CHECK(r && r->version == N_THREADS * N_COMMITS && r->n_entities == N_THREADS * N_COMMITS);
+    mf__reg_free(r);
+    free(loc);
+}
+
+/* Mutators of intervals, views and projects. */
+typedef struct iv_ctx {
+    const char *view;
+    int64_t start, end;
+    bool replace; /* drop the view's intervals first */
+} iv_ctx;
+
+static int add_interval(Mf__Registry *reg, void *ud, mf_error *err) {
+    iv_ctx *c = ud;
+    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, "demo", c->view);
+    if (i < 0) return mf__err(err, MF_EREGISTRY, "no view %s", c->view);
+    Mf__FeatureView *fv = reg->feature_views[i];
+    while (c->replace && fv->n_intervals) mf__pb_remove(&fv->base, "intervals", 0);
+    Mf__MaterializationInterval *n =
+        NEW(Mf__MaterializationInterval, mf__materialization_interval__descriptor);
+    n->start_us = c->start;
+    n->end_us = c->end;
+    mf__pb_append(&fv->base, "intervals", &n->base);
+    return MF_OK;
+}
+
+static int drop_view(Mf__Registry *reg, void *ud, mf_error *err) {
+    (void)err;
+    long i = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, "demo", ud);
+    if (i >= 0) mf__reg_remove(reg, MF_KIND_FEATURE_VIEW, (size_t)i);
+    return MF_OK;
+}
+
+static int drop_projects(Mf__Registry *reg, void *ud, mf_error *err) {
+    (void)ud, (void)err;
+    while (reg->n_projects) mf__pb_remove(&reg->base, "projects", 0);
+    return MF_OK;
+}
+
+static void b_intervals_deletes_projects(void) {
+    char *loc = new_loc();
+    CHECK(loc);
+    Mf__Registry *want = full_registry();
+    add_ctx c = {want, -1};
+    CHECK(commit_path(loc, add_all, &c) == MF_OK);
+    mf__reg_free(want);
+    Mf__Registry *r = load_path(loc);
+    CHECK(r && r->n_feature_views == 1);
+    size_t n0 = r->feature_views[0]->n_intervals;
+    mf__reg_free(r);
+    /* appended, then replaced, as materialization records them */
+    iv_ctx a = {"driver_hourly_stats", 5000, 6000, false};
+    CHECK(commit_path(loc, add_interval, &a) == MF_OK);
+    r = load_path(loc);
+    CHECK(r && r->feature_views[0]->n_intervals == n0 + 1);
+    CHECK(r->feature_views[0]->intervals[n0]->start_us == 5000 &&
+          r->feature_views[0]->intervals[n0]->end_us == 6000);
+    mf__reg_free(r);
+    iv_ctx b = {"driver_hourly_stats", 1, 9000, true};
+    CHECK(commit_path(loc, add_interval, &b) == MF_OK);
+    r = load_path(loc);
+    CHECK(r && r->version == 3 && r->feature_views[0]->n_intervals == 1);
+    CHECK(r->feature_views[0]->intervals[0]->start_us == 1 &&
+          r->feature_views[0]->intervals[0]->end_us == 9000);
+    mf__reg_free(r);
+    /* a deleted view goes with its intervals, and does not come back with
+     * them when a view of that name is made again */
+    CHECK(commit_path(loc, drop_view, "driver_hourly_stats") == MF_OK);
+    r = load_path(loc);
+    CHECK(r && r->version == 4 && r->n_feature_views == 0 && r->n_entities == 1);
+    mf__reg_free(r);
+    slow_ctx e = {"again", -1, 0, -1};
+    CHECK(commit_path(loc, slow_add, &e) == MF_OK);
+    /* a project removed: gone from the registry, and the version still grows */
+    CHECK(commit_path(loc, drop_projects, NULL) == MF_OK);
+    r = load_path(loc);
+    CHECK(r && r->version == 6 && r->n_projects == 0);
+    mf__reg_free(r);
+    free(loc);
+}
+
+/*---- Tests of the SQL registry alone -----------------------------------------*/
+
+static void sql_bad_urls(void) {
+    static const char *const bad[][2] = {
+        {"mysql://u@h/db", "unsupported database URL"},
+        {"sqlite:///", "give a database file"},
+        {"sqlite:///:memory:", "give a database file"},
+        {"postgresqlx://h/db", "not a PostgreSQL URL"},
+        {"sqlite:/relative", "unsupported database URL"}};
+    for (size_t i = 0; i < MF__ARRAY_LEN(bad); i++) {
+        mf__registry *r = NULL;
+        mf_error err;
+        CHECK(mf__registry_sql_open(bad[i][0], "/tmp", "demo", &r, &err) == MF_ECONFIG);
+        CHECK(r == NULL);
+        CHECK_HAS(err.message, bad[i][1]);
+    }
+    /* a server that is not there: the call fails naming it, without the
+     * password */
+    int port = mft_pg_free_port();
+    char *url = mf__xasprintf("postgresql://moon:s3cret@127.0.0.1:%d/reg", port);
+    mf__registry *r = NULL;
+    mf_error err;
+    CHECK(mf__registry_sql_open(url, "/tmp", "demo", &r, &err) == MF_OK);
+    Mf__Registry *got = NULL;
+    CHECK(r->vt->load(r, &got, &err) == MF_EREGISTRY);
+    CHECK(got == NULL);
+    CHECK_HAS(err.message, "postgresql://moon:***@127.0.0.1:");
+    CHECK_HAS(err.message, "cannot connect");
+    CHECK(!strstr(err.message, "s3cret"));
+    CHECK(r->vt->commit(r, no_change, NULL, &err) == MF_EREGISTRY);
+    CHECK(!strstr(err.message, "s3cret"));
+    r->vt->close(r);
+    free(url);
+}
+
+typedef struct rowset {
+    char *text;
+} rowset;
+
+/* Every row of table (SQLite) as text, for comparing before and after. */
+static char *table_text(const char *db, const char *sql) {
+    sqlite3 *h;
+    if (sqlite3_open(db, &h) != SQLITE_OK) return NULL;
+    sqlite3_stmt *st;
+    mf__buf b;
+    mf__buf_init(&b);
+    if (sqlite3_prepare_v2(h, sql, -1, &st, NULL) == SQLITE_OK) {
+        while (sqlite3_step(st) == SQLITE_ROW) {
+            for (int c = 0; c < sqlite3_column_count(st); c++) {
+                const void *p = sqlite3_column_blob(st, c);
+                int n = sqlite3_column_bytes(st, c);
+                for (int i = 0; i < n; i++) mf__buf_printf(&b, "%02x", ((const unsigned char *)p)[i]);
+                mf__buf_puts(&b, "|");
+            }
+            mf__buf_puts(&b, "\n");
+        }
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(h);
+    char *out = mf__xstrdup(b.data ? b.data : "");
+    mf__buf_free(&b);
+    return out;
+}
+
+/* A commit writes only the rows it changed: a materialization record its
+ * view's intervals (and its project's version), an apply its objects. */
+static void sql_writes_only_its_rows(void) {
+    char *db = mf__xasprintf("%s/reg.db", cur_dir);
+    char *url = mf__xasprintf("sqlite:///%s", db);
+    Mf__Registry *want = full_registry();
+    add_ctx c = {want, -1};
+    CHECK(commit_path(url, add_all, &c) == MF_OK);
+    mf__reg_free(want);
+    char *objs = table_text(db, "SELECT id, project, kind, name, body FROM mf_objects ORDER BY id");
+    CHECK(objs && strlen(objs) > 100);
+    iv_ctx a = {"driver_hourly_stats", 5000, 6000, false};
+    CHECK(commit_path(url, add_interval, &a) == MF_OK);
+    char *objs2 = table_text(db, "SELECT id, project, kind, name, body FROM mf_objects ORDER BY id");
+    CHECK(objs2 && strcmp(objs, objs2) == 0);
+    free(objs2);
+    /* an entity added: every other row as it was */
+    char *ivs = table_text(db, "SELECT * FROM mf_intervals ORDER BY project, view, seq");
+    slow_ctx e = {"added", -1, 0, -1};
+    CHECK(commit_path(url, slow_add, &e) == MF_OK);
+    objs2 = table_text(db, "SELECT id, project, kind, name, body FROM mf_objects WHERE name <> "
+                           "'added' ORDER BY id");
+    char *ivs2 = table_text(db, "SELECT * FROM mf_intervals ORDER BY project, view, seq");
+    CHECK(objs2 && strcmp(objs, objs2) == 0);
+    CHECK(ivs && ivs2 && strcmp(ivs, ivs2) == 0);
+    free(objs);
+    free(objs2);
+    free(ivs);
+    free(ivs2);
+    free(url);
+    free(db);
+}
+
+static void sql_corrupt_and_newer_layout(void) {
+    char *db = mf__xasprintf("%s/reg.db", cur_dir);
+    char *url = mf__xasprintf("sqlite:///%s", db);
+    slow_ctx e = {"drv", -1, 0, -1};
+    CHECK(commit_path(url, slow_add, &e) == MF_OK);
+    sqlite3 *h;
+    CHECK(sqlite3_open(db, &h) == SQLITE_OK);
+    CHECK(sqlite3_exec(h, "UPDATE mf_objects SET body = x'0aff01'", NULL, NULL, NULL) == SQLITE_OK);
+    CHECK(load_fails(url, "the row of entity 'drv' (project 'demo') is corrupt"));
+    CHECK(sqlite3_exec(h, "DELETE FROM mf_objects; UPDATE mf_schema SET version = 7", NULL, NULL,
+                       NULL) == SQLITE_OK);
+    sqlite3_close(h);
+    CHECK(load_fails(url, "its tables have layout version 7, and this moonfeast reads version 1"));
+    free(url);
+    free(db);
+}
+
+/* PostgreSQL stopped in the middle of a sequence: the calls fail clearly,
+ * and once it is back the same handle works again. */
+static void pg_restart_mid_sequence(void) {
+    char *url = mft_pg_new_db(&pg);
+    CHECK(url);
+    mf__registry *r = open_reg(url);
+    CHECK(r);
+    mf_error err;
+    slow_ctx a = {"before", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &a, &err) == MF_OK);
+    mft_pg_stop(&pg);
+    Mf__Registry *got = NULL;
+    CHECK(r->vt->load(r, &got, &err) == MF_EREGISTRY);
+    CHECK_HAS(err.message, "SQL registry postgresql:///");
+    slow_ctx b = {"while_down", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &b, &err) == MF_EREGISTRY);
+    CHECK(mft_pg_run(&pg) == 0);
+    CHECK(r->vt->load(r, &got, &err) == MF_OK);
+    CHECK(got->version == 1 && got->n_entities == 1);
+    mf__reg_free(got);
+    slow_ctx c = {"after", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &c, &err) == MF_OK);
+    /* restarted while the handle was idle: its next call reconnects */
+    mft_pg_stop(&pg);
+    CHECK(mft_pg_run(&pg) == 0);
+    CHECK(r->vt->load(r, &got, &err) == MF_OK);
+    CHECK(got->version == 2 && got->n_entities == 2);
+    CHECK(mf__reg_find(got, MF_KIND_ENTITY, "demo", "while_down") == -1);
+    mf__reg_free(got);
+    r->vt->close(r);
+    free(url);
+}
+
+static void run_backend(const char *name, void (*fn)(void), int backend) {
+    char label[160];
+    snprintf(label, sizeof label, "%s (%s)", name, backend_names[backend]);
+    if (backend == 2 && pg_state != 0) {
+        printf("ok - %s # SKIP %s\n", label,
+               pg_state == 1 ? "PostgreSQL is not installed (make deps installs it)"
+                             : "the PostgreSQL server did not start");
+        return;
+    }
+    cur_backend = backend;
+    cur_dir = tmpdir_new();
+    mft_run(label, fn);
+    tmpdir_done(cur_dir);
+    cur_dir = NULL;
+}
+
+#define RUN_EVERY(fn)                                             \
+    do {                                                          \
+        for (int b_ = 0; b_ < 3; b_++) run_backend(#fn, fn, b_);  \
+    } while (0)
+
 int main(void) {
     signal(SIGPIPE, SIG_IGN);
     RUN(test_builders_set_every_field);
@@ -1104,5 +1534,18 @@ int main(void) {
     RUN(test_failing_mutator_writes_nothing);
     RUN(test_lock_serializes_processes);
     RUN(test_lock_serializes_threads);
+    pg_state = mft_pg_start(&pg);
+    if (pg_state == 1) printf("# PostgreSQL is not installed: its cases are skipped\n");
+    RUN_EVERY(b_round_trip);
+    RUN_EVERY(b_never_written_is_empty);
+    RUN_EVERY(b_failing_mutator_writes_nothing);
+    RUN_EVERY(b_writers_take_turns);
+    RUN_EVERY(b_threads_lose_nothing);
+    RUN_EVERY(b_intervals_deletes_projects);
+    RUN(sql_bad_urls);
+    run_backend("sql_writes_only_its_rows", sql_writes_only_its_rows, 1);
+    run_backend("sql_corrupt_and_newer_layout", sql_corrupt_and_newer_layout, 1);
+    run_backend("pg_restart_mid_sequence", pg_restart_mid_sequence, 2);
+    if (pg_state == 0) mft_pg_done(&pg);
     MFT_END();
 }
