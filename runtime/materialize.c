@@ -1040,6 +1040,10 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
                    : cfg->engine_jobs > 0 ? cfg->engine_jobs
                                           : (int)sysconf(_SC_NPROCESSORS_ONLN);
         if (jobs < 1) jobs = 1;
+        /* a Lua online store's instance belongs to its thread (and may keep
+         * its rows there, as the memory store does): every view is written
+         * from the calling thread, whose instance the caller reads */
+        if (cfg->online.type && strcmp(cfg->online.type, "lua") == 0) jobs = 1;
         e.jobs = jobs; /* asked for: a lone view may split in two */
         if ((size_t)jobs > nv) jobs = (int)nv;
         pthread_t *t = mf__xcalloc((size_t)jobs + 1, sizeof *t);

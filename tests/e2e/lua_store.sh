@@ -21,6 +21,9 @@ expect_rc "the SQLite store's answer" 0
 
 sed -i '/^online_store:/,/^[a-z]/{/^online_store:/d;/^  /d}' feature_store.yaml
 printf 'online_store:\n  type: lua\n  module: %s\n' "$MODULE" >>feature_store.yaml
+# two jobs asked for: a Lua store's instance belongs to its thread, so the
+# views are still materialized on the thread that serves the reads
+printf 'batch_engine:\n  type: local\n  jobs: 2\n' >>feature_store.yaml
 run "$MF" apply
 expect_rc "apply with the Lua store" 0
 start_server server.log --threads 1
