@@ -73,6 +73,7 @@ static const char *const main_help =
     "  delete NAME                remove one registered object\n"
     "  teardown                   remove the project's objects and online data\n"
     "  registry-dump              the registry as JSON\n"
+    "  registry migrate --from A --to B   copy a registry (file or database URL)\n"
     "  get-historical-features    point-in-time correct training data\n"
     "  materialize START END      load latest values into the online store\n"
     "  materialize-incremental END   ... from where the last run ended\n"
@@ -108,6 +109,12 @@ static const cmd_help helps[] = {
                  "Remove every object of the project from the registry and drop its\n"
                  "online data.\n"},
     {"registry-dump", "Usage: moonfeast registry-dump\n\nPrint the whole registry as JSON.\n"},
+    {"registry", "Usage: moonfeast registry migrate --from FROM --to TO\n\n"
+                 "Copy every project and object of registry FROM into registry TO, which\n"
+                 "must be empty, in one commit. Each is a file registry's path or a SQL\n"
+                 "registry's URL (sqlite:///relative/path, sqlite:////absolute/path,\n"
+                 "postgresql://user:password@host:port/database); relative ones are taken\n"
+                 "from the current folder. Run it while nothing writes to either.\n"},
     {"version", "Usage: moonfeast version\n\nPrint the version.\n"},
     {"serve",
      "Usage: moonfeast serve [-h HOST] [-p PORT] [--threads N] [--registry-ttl SECONDS]\n"
@@ -332,6 +339,27 @@ static int cmd_dump(const cli *c, int argc, char **argv) {
     mf_free(json);
     mf_store_close(s);
     return rc ? report(&err) : 0;
+}
+
+static int cmd_registry(int argc, char **argv) {
+    if (argc < 1 || strcmp(argv[0], "migrate") != 0)
+        return usage_error("registry: expected 'migrate --from FROM --to TO'%s", "");
+    const char *from = NULL, *to = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char **slot = !strcmp(argv[i], "--from") ? &from : !strcmp(argv[i], "--to") ? &to : NULL;
+        if (!slot) return usage_error("registry migrate: unexpected argument '%s'", argv[i]);
+        if (i + 1 >= argc) return usage_error("registry migrate: %s needs a value", argv[i]);
+        *slot = argv[++i];
+    }
+    if (!from || !to) return usage_error("registry migrate: give --from and --to%s", "");
+    mf_error err;
+    size_t nobjs = 0, nprojects = 0;
+    uint64_t version = 0;
+    if (mf__registry_migrate(from, to, ".", &nobjs, &nprojects, &version, &err))
+        return report(&err);
+    printf("Migrated %zu objects of %zu project%s to %s; registry version %llu\n", nobjs,
+           nprojects, nprojects == 1 ? "" : "s", to, (unsigned long long)version);
+    return 0;
 }
 
 static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
@@ -857,6 +885,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "delete") == 0) return cmd_delete(&c, cargc, cargv);
     if (strcmp(cmd, "teardown") == 0) return cmd_teardown(&c, cargc, cargv);
     if (strcmp(cmd, "registry-dump") == 0) return cmd_dump(&c, cargc, cargv);
+    if (strcmp(cmd, "registry") == 0) return cmd_registry(cargc, cargv);
     if (strcmp(cmd, "get-historical-features") == 0) return cmd_historical(&c, cargc, cargv);
     if (strcmp(cmd, "materialize") == 0) return cmd_materialize(&c, cargc, cargv, false);
     if (strcmp(cmd, "materialize-incremental") == 0) return cmd_materialize(&c, cargc, cargv, true);

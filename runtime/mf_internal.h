@@ -379,6 +379,11 @@ int mf__registry_file_open(const char *path, mf__registry **out,
  * writer's, whose version every commit bumps. */
 int mf__registry_sql_open(const char *url, const char *repo, const char *project,
                           mf__registry **out, mf_error *err);
+/* Copy every project and object (with intervals) of the registry `from`
+ * into the empty registry `to` in one commit; each a file path or a
+ * database URL, relative ones from dir. Reports what `to` holds after. */
+int mf__registry_migrate(const char *from, const char *to, const char *dir, size_t *nobjs,
+                         size_t *nprojects, uint64_t *version, mf_error *err);
 /* Test hook for the crash test: when the environment variable
  * MF_TEST_REGISTRY_PAUSE_MS is set, the file registry sleeps that long
  * after writing the temporary file and before renaming it. */

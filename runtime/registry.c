@@ -124,6 +124,73 @@ void mf__reg_free(Mf__Registry *reg) {
 
 /*---- Backend selection -----------------------------------------------------*/
 
+static bool is_url(const char *loc) {
+    return strstr(loc, "://") != NULL;
+}
+
+/* A registry named by a file path or a database URL; relative paths (and
+ * sqlite:///relative) from dir. Writes of a migration belong to no one
+ * project: the SQL registry bumps each project it writes. */
+static int open_loc(const char *loc, const char *dir, mf__registry **out, mf_error *err) {
+    if (is_url(loc)) return mf__registry_sql_open(loc, dir, "", out, err);
+    char *path = mf__path_join(dir, loc);
+    int rc = mf__registry_file_open(path, out, err);
+    free(path);
+    return rc;
+}
+
+typedef struct copy_ctx {
+    const Mf__Registry *from;
+} copy_ctx;
+
+/* Mutator: the (empty) target receives every project and object. */
+static int copy_all(Mf__Registry *reg, void *ud, mf_error *err) {
+    copy_ctx *c = ud;
+    if (reg->n_projects || reg->n_entities || reg->n_data_sources || reg->n_feature_views ||
+        reg->n_on_demand_feature_views || reg->n_feature_services)
+        return mf__err(err, MF_EUSAGE, "the target registry is not empty (version %llu): "
+                       "migrate copies into an empty registry only",
+                       (unsigned long long)reg->version);
+    for (size_t i = 0; i < c->from->n_projects; i++)
+        mf__pb_append(&reg->base, "projects", mf__pb_clone(&c->from->projects[i]->base));
+    for (int k = 0; k < MF_KIND_COUNT; k++)
+        for (size_t i = 0; i < mf__reg_count(c->from, k); i++) {
+            mf__obj o;
+            mf__reg_get(c->from, k, i, &o);
+            mf__reg_add(reg, k, mf__pb_clone(o.msg));
+        }
+    return MF_OK;
+}
+
+int mf__registry_migrate(const char *from, const char *to, const char *dir, size_t *nobjs,
+                         size_t *nprojects, uint64_t *version, mf_error *err) {
+    mf__registry *a = NULL, *b = NULL;
+    Mf__Registry *src = NULL, *after = NULL;
+    int rc = open_loc(from, dir, &a, err);
+    if (rc == MF_OK) rc = open_loc(to, dir, &b, err);
+    if (rc == MF_OK) {
+        rc = a->vt->load(a, &src, err);
+        if (rc) mf__err_prefix(err, "reading %s", from);
+    }
+    if (rc == MF_OK) {
+        copy_ctx c = {src};
+        rc = b->vt->commit(b, copy_all, &c, err);
+        if (rc) mf__err_prefix(err, "writing %s", to);
+    }
+    if (rc == MF_OK) rc = b->vt->load(b, &after, err);
+    if (rc == MF_OK) {
+        *nobjs = 0;
+        for (int k = 0; k < MF_KIND_COUNT; k++) *nobjs += mf__reg_count(after, k);
+        *nprojects = after->n_projects;
+        *version = after->version;
+    }
+    mf__reg_free(src);
+    mf__reg_free(after);
+    if (a) a->vt->close(a);
+    if (b) b->vt->close(b);
+    return rc;
+}
+
 int mf__registry_open(const mf__config *cfg, mf__registry **out, mf_error *err) {
     if (strcmp(cfg->registry_type, "file") == 0)
         return mf__registry_file_open(cfg->registry_path, out, err);

@@ -645,6 +645,7 @@ static int write_diff(sql_registry *r, Mf__Registry *old, Mf__Registry *reg, tou
         rc = run(r, "INSERT INTO mf_projects (project, created_us, present, version, "
                  "last_updated_us) VALUES ($1, $2, 1, 0, $2) ON CONFLICT (project) DO UPDATE SET "
                  "present = 1, created_us = $2", p, 2, NULL, NULL, err);
+        /* bumped below: its version counts this commit */
         touch(t, reg->projects[i]->name);
     }
     for (size_t j = 0; j < old->n_projects && rc == MF_OK; j++) {
@@ -677,10 +678,12 @@ static int op_commit(sql_registry *r, void *ud, bool *started, mf_error *err) {
      * writers of one project take turns (SQLite: BEGIN IMMEDIATE already
      * serializes every writer) */
     sqlv p[] = {T(r->project), I(now)};
-    rc = run(r, "INSERT INTO mf_projects (project, created_us, present, version, "
-             "last_updated_us) VALUES ($1, $2, 0, 0, $2) ON CONFLICT (project) DO NOTHING", p, 2,
-             NULL, NULL, err);
-    if (rc == MF_OK && !lite)
+    bool writer = r->project[0] != '\0'; /* none: a migration, which bumps what it writes */
+    if (writer)
+        rc = run(r, "INSERT INTO mf_projects (project, created_us, present, version, "
+                 "last_updated_us) VALUES ($1, $2, 0, 0, $2) ON CONFLICT (project) DO NOTHING", p,
+                 2, NULL, NULL, err);
+    if (rc == MF_OK && !lite && writer)
         rc = run(r, "SELECT version FROM mf_projects WHERE project = $1 FOR UPDATE", p, 1, NULL,
                  NULL, err);
     /* one read, and the mutator works on a copy: the rows written are the
@@ -691,7 +694,7 @@ static int op_commit(sql_registry *r, void *ud, bool *started, mf_error *err) {
     if (rc == MF_OK) reg = (Mf__Registry *)mf__pb_clone(&old->base);
     if (rc == MF_OK) rc = c->fn(reg, c->ud, err);
     touched t = {NULL, 0};
-    touch(&t, r->project);
+    if (writer) touch(&t, r->project);
     if (rc == MF_OK) rc = write_diff(r, old, reg, &t, err);
     for (size_t i = 0; i < t.n && rc == MF_OK; i++) {
         sqlv q[] = {T(t.names[i]), I(now)};
