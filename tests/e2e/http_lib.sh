@@ -12,6 +12,7 @@
 # expect_http NAME CODE SUBSTRING: the status, and the body contains it.
 # expect_http_body NAME CODE TEXT: the status, and the body equals it.
 # body_has S...: the body contains every S.
+# http_wait PATH BODY SUBSTRING: POSTs until a 200 holds SUBSTRING (5 s).
 # check NAME COMMAND...: ok when the command succeeds.
 # check_log LOG: no sanitizer report or crash in a server's log.
 SPID=
@@ -70,6 +71,20 @@ http() {
     fi
     HB=$(cat "$WORK/.hb" 2>/dev/null)
     HH=$(cat "$WORK/.hh" 2>/dev/null)
+}
+
+# http_wait PATH BODY SUBSTRING: POST BODY to PATH every 0.1 s, for up to
+# 5 s, until the answer is a 200 holding SUBSTRING (for changes that reach
+# a server within its registry ttl); CODE and HB are the last answer's.
+http_wait() {
+    n=0
+    while [ $n -lt 50 ]; do
+        http POST "$1" "$2"
+        [ "$CODE" = 200 ] && body_has "$3" && return 0
+        sleep 0.1
+        n=$((n + 1))
+    done
+    return 1
 }
 
 body_has() {

@@ -113,13 +113,7 @@ EOT
 run "$MF" apply
 check "  ... an apply" has "$OUT" "Created feature view extra_stats"
 run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v extra_stats
-n=0
-while [ $n -lt 40 ]; do
-    http POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["extra_stats:conv_rate"]}'
-    [ "$CODE" = 200 ] && break
-    sleep 0.1
-    n=$((n + 1))
-done
+http_wait /get-online-features '{"entities":{"driver_id":[1001]},"features":["extra_stats:conv_rate"]}' '"values":[0.881238]'
 expect_http "  ... which the server sees within its ttl" 200 '"values":[0.881238]'
 stop_server
 check "the server exits 0" test "$SRC" = 0
