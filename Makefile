@@ -11,7 +11,10 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd libpq
+PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd libpq \
+           libzstd liblz4 zlib
+# libsnappy has no pkg-config file on Debian: linked by name
+NOPC_LIBS := -lsnappy
 OPT     ?= -O2 -g
 SAN     ?=
 CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
@@ -19,7 +22,7 @@ CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
-LDLIBS  := $(PKG_LIBS) -lm -pthread -ldl
+LDLIBS  := $(PKG_LIBS) $(NOPC_LIBS) -lm -pthread -ldl
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 
 LIB_SRCS := $(filter-out runtime/cli.c,$(wildcard runtime/*.c))
