@@ -557,11 +557,15 @@ function M.session(project, files, load_text)
         local spec = { name = t.name, kind = "file",
                        path = req_string(loc, what, t, "path") }
         source_common(loc, what, t, spec)
-        local fmt = opt_string(loc, what, t, "format") or "csv"
-        if fmt ~= "csv" then
-            fail(loc, "%s: format '%s' is not supported (supported: csv)", what, fmt)
+        local fmt = opt_string(loc, what, t, "format")
+            or ((spec.path:match("%.parquet/*$") and "parquet") or "csv")
+        if fmt ~= "csv" and fmt ~= "parquet" then
+            fail(loc, "%s: format '%s' is not supported (supported: csv, parquet)", what, fmt)
         end
         spec.format = fmt
+        if fmt == "parquet" and t.delimiter ~= nil then
+            fail(loc, "%s: delimiter applies to CSV files, not to parquet", what)
+        end
         local d = opt_string(loc, what, t, "delimiter") or ","
         if #d ~= 1 or d == '"' or d == "\n" or d == "\r" then
             fail(loc, "%s: delimiter must be one character other than a quote "

@@ -7,7 +7,8 @@
  *     join-key columns, and every declared feature (after field_mapping);
  *   - a view without schema gets its features inferred from the source:
  *     every column but join keys and timestamp columns, typed from the first
- *     MF__INFER_ROWS rows (rules in mf_source.h);
+ *     MF__INFER_ROWS rows (rules in mf_source.h), or by the source's own
+ *     type for a Parquet column (columns it cannot read are skipped);
  *   - join keys with no declared type (no entity value_type, not in the
  *     schema) get a type inferred the same way;
  *   - projections of inferred views in services and on-demand views get
@@ -126,15 +127,21 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
         mf__source_close(src);
         return rc;
     }
+    /* a column whose source has a type (Parquet) takes it; -1: a column
+     * that cannot be read, not inferred */
+    Mf__ValueType *known = mf__xcalloc(nc + 1, sizeof *known);
+    int *has = mf__xcalloc(nc + 1, sizeof *has);
+    for (size_t i = 0; i < nc; i++) has[i] = mf__source_col_type(src, i, &known[i]);
+#define COLTYPE(i) (has[i] == 1 ? known[i] : mf__infer_type(&inf[i]))
     for (size_t i = 0; i < v->n_entity_columns; i++)
         if (v->entity_columns[i]->dtype == MF__VALUE_TYPE__VT_INVALID)
-            v->entity_columns[i]->dtype =
-                mf__infer_type(&inf[mf__source_find(src, v->entity_columns[i]->name)]);
+            v->entity_columns[i]->dtype = COLTYPE(mf__source_find(src, v->entity_columns[i]->name));
     if (v->schema_inferred) {
         for (size_t i = 0; i < nc; i++) {
             const char *name = mf__source_colname(src, i);
             bool skip = strcmp(name, ds->timestamp_field) == 0 ||
-                        strcmp(name, ds->created_timestamp_column) == 0 || !mf__valid_name(name);
+                        strcmp(name, ds->created_timestamp_column) == 0 || !mf__valid_name(name) ||
+                        has[i] < 0;
             for (size_t k = 0; k < v->n_entity_columns && !skip; k++)
                 skip = strcmp(name, v->entity_columns[k]->name) == 0;
             for (size_t k = 0; k < v->n_features && !skip; k++)
@@ -142,13 +149,16 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
             if (skip) continue;
             Mf__Field *f = (Mf__Field *)mf__pb_new(&mf__field__descriptor);
             mf__pb_set_string(&f->name, name);
-            f->dtype = mf__infer_type(&inf[i]);
+            f->dtype = COLTYPE(i);
             mf__pb_append(&v->base, "features", &f->base);
         }
         if (v->n_features == 0)
             rc = mf__err_at(err, MF_EDEF, file, line, "feature view '%s': no feature columns "
                             "to infer in %s", v->name, mf__source_where(src));
     }
+#undef COLTYPE
+    free(known);
+    free(has);
     free(inf);
     mf__source_close(src);
     return rc < 0 ? rc : MF_OK;

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE /* qsort_r */
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -108,6 +109,38 @@ static int set_value(winners *w, size_t f, uint32_t id, const mf__slice *v) {
     int bad = mf__col_push_text(c, v->ptr, v->len);
     c->n = saved;
     return bad;
+}
+
+/* The same for a typed (Parquet) cell. */
+static int set_value_cell(winners *w, size_t f, uint32_t id, const mf__cell *v, mf__buf *tmp) {
+    mf__col *c = &w->fixed[f];
+    if (c->sc == MF__SC_TEXT) {
+        mf__slice sl = {v->p, v->len};
+        if (v->kind == MF__CELL_NULL) {
+            sl.ptr = NULL, sl.len = 0;
+        } else if (v->kind != MF__CELL_TEXT) {
+            tmp->len = 0;
+            mf__cell_text(v, tmp);
+            sl.ptr = tmp->data, sl.len = tmp->len;
+        }
+        return set_value(w, f, id, &sl);
+    }
+    size_t saved = c->n;
+    c->n = id;
+    int bad = mf__cell_push(c, v);
+    c->n = saved;
+    return bad;
+}
+
+/* The error for a typed cell of column col that is not `want`. */
+static int cell_err(mf__source *s, mf_error *err, const char *col, const mf__cell *c,
+                    const char *want) {
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__cell_text(c, &b);
+    int rc = mf__source_cell_err(s, err, col, b.data ? b.data : "", b.len, want);
+    mf__buf_free(&b);
+    return rc;
 }
 
 /* An on-demand view written to the online store whose only source is the
@@ -272,7 +305,62 @@ static void *scan_run(void *arg) {
     mf__buf key;
     mf__buf_init(&key);
     const mf__slice *row;
-    while (rc == MF_OK) {
+    bool typed = mf__source_typed(s);
+    mf__buf tmp;
+    mf__buf_init(&tmp);
+    char want[64];
+    while (rc == MF_OK && typed) { /* a Parquet source: typed cells */
+        const mf__cell *cells;
+        int r = mf__source_next_cells(s, &cells, err);
+        if (r < 0) rc = r;
+        if (r <= 0) break;
+        int64_t ts, cr = INT64_MIN;
+        if (mf__cell_ts(&cells[its], &ts) != 0) {
+            rc = cell_err(s, err, ds->timestamp_field, &cells[its], "a timestamp");
+            break;
+        }
+        if (ts < j->start || ts > j->end) continue;
+        c->rows_read++;
+        if (ts < c->min_ts) c->min_ts = ts;
+        if (icr >= 0 && mf__cell_ts(&cells[icr], &cr) < 0) {
+            rc = cell_err(s, err, ds->created_timestamp_column, &cells[icr], "a timestamp");
+            break;
+        }
+        key.len = 0;
+        bool null_key = false;
+        for (size_t k = 0; k < nk && rc == MF_OK; k++) {
+            Mf__ValueType kt = v->entity_columns[k]->dtype;
+            int kr = mf__cell_key(&key, kt, &cells[ikey[k]]);
+            if (kr < 0) {
+                snprintf(want, sizeof want, "a valid %s", mf__dtype_name(kt));
+                rc = cell_err(s, err, v->entity_columns[k]->name, &cells[ikey[k]], want);
+            }
+            if (kr == 1) null_key = true;
+        }
+        if (rc) break;
+        if (null_key) continue;
+        uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
+        if (id == wp->n) {
+            if (wp->n == wp->cap) winners_grow(wp, v);
+            wp->n++;
+            wp->ts[id] = INT64_MIN;
+            wp->cr[id] = INT64_MIN;
+        }
+        if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
+        wp->ts[id] = ts;
+        wp->cr[id] = cr;
+        for (size_t f = 0; f < nf && rc == MF_OK; f++)
+            if (set_value_cell(wp, f, id, &cells[ifeat[f]], &tmp) != 0) {
+                snprintf(want, sizeof want, "a valid %s", mf__dtype_name(v->features[f]->dtype));
+                rc = cell_err(s, err, v->features[f]->name, &cells[ifeat[f]], want);
+            }
+        if (c->report && (c->rows_read & 0xFFFFF) == 0) {
+            j->rows_read = c->rows_read;
+            progress(j, 0);
+        }
+    }
+    mf__buf_free(&tmp);
+    while (rc == MF_OK && !typed) {
         int r = mf__source_next(s, &row, err);
         if (r < 0) rc = r;
         if (r <= 0) break;

@@ -9,6 +9,8 @@
 #include "mf_internal.h"
 #include "mf_values.h"
 
+struct mf__col;
+
 typedef struct mf__source mf__source;
 
 /* What a read of a source is for, handed to a Lua source's read() as hints
@@ -83,6 +85,69 @@ void mf__source_close(mf__source *s);
  * read again whole (see mf__csv_split). */
 int mf__source_split(mf__source *s, mf__source **tail);
 bool mf__source_saw_quote(const mf__source *s);
+
+/*---- Typed cells (Parquet sources) -------------------------------------------*/
+
+/* A cell as a Parquet source holds it: a typed value, or text (strings,
+ * bytes, lists as JSON, partition values, ...) read as a CSV cell is. */
+typedef enum mf__cell_kind {
+    MF__CELL_NULL, MF__CELL_TEXT, MF__CELL_INT, MF__CELL_BOOL, MF__CELL_F32, MF__CELL_F64,
+    MF__CELL_TS /* microseconds */
+} mf__cell_kind;
+typedef struct mf__cell {
+    mf__cell_kind kind;
+    int64_t i;
+    double d;
+    float f;
+    const char *p;
+    size_t len;
+} mf__cell;
+
+/* Whether s hands out typed cells (mf__source_next_cells); text sources
+ * do not. */
+bool mf__source_typed(const mf__source *s);
+/* Next row of a typed source: 1 with ncols borrowed cells (valid until the
+ * next call; columns the hint did not ask for are null), 0 at the end, or a
+ * negative MF_* code. */
+int mf__source_next_cells(mf__source *s, const mf__cell **cells, mf_error *err);
+/* What a cell is, by the rules for the same value's text in a CSV file (so
+ * that a Parquet source answers as the CSV file of its values would):
+ * mf__cell_ts: 0 and *us, 1 null (or empty text), -1 not a timestamp;
+ * mf__cell_key: as mf__key_append_text; mf__cell_push: as
+ * mf__col_push_text; mf__cell_text appends the text (nothing for null). */
+int mf__cell_ts(const mf__cell *c, int64_t *us);
+int mf__cell_key(mf__buf *k, Mf__ValueType t, const mf__cell *c);
+int mf__cell_push(struct mf__col *col, const mf__cell *c);
+void mf__cell_text(const mf__cell *c, mf__buf *out);
+/* The MF_EDATA error for a cell of column col (its text: text, len) that is
+ * not `want` ("a timestamp", "a valid Int64"), naming the file and line
+ * (CSV) or the file, row group and row (Parquet). */
+int mf__source_cell_err(const mf__source *s, mf_error *err, const char *col, const char *text,
+                        size_t len, const char *want);
+/* The type a column's values have in the source itself: 1 and *t for a
+ * Parquet column of a type moonfeast has, 0 when unknown (text: infer it
+ * from the values), -1 for a column that cannot be read (skipped by
+ * inference). */
+int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t);
+
+/* Parquet sources (source_parquet.c), used by source.c. */
+typedef struct mf__pqsrc mf__pqsrc;
+int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__source_hint *hint,
+                   mf__pqsrc **out, mf_error *err);
+void mf__pqsrc_close(mf__pqsrc *q);
+size_t mf__pqsrc_ncols(const mf__pqsrc *q);
+const char *mf__pqsrc_colname(const mf__pqsrc *q, size_t i);
+const char *mf__pqsrc_where(const mf__pqsrc *q);
+long mf__pqsrc_row(const mf__pqsrc *q);
+int mf__pqsrc_col_type(const mf__pqsrc *q, size_t i, Mf__ValueType *t);
+int mf__pqsrc_next(mf__pqsrc *q, const mf__cell **cells, mf_error *err);
+int mf__pqsrc_next_text(mf__pqsrc *q, const mf__slice **fields, mf_error *err);
+int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail);
+int mf__pqsrc_cell_err(const mf__pqsrc *q, mf_error *err, const char *col, const char *text,
+                       size_t len, const char *want);
+/* Whether a file source is read as Parquet: format "parquet", or no
+ * format and a path ending in .parquet. */
+bool mf__source_is_parquet(const Mf__DataSourceSpec *ds);
 
 /* Type inference over sample values: Int64 when every non-null value is an
  * integer, else Float64 when every one is a number, else Bool when every

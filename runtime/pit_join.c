@@ -586,6 +586,17 @@ static int src_err(mf__source *s, mf_error *err, const char *col, const mf__slic
                       v->ptr ? v->ptr : "", want);
 }
 
+/* The same for a typed (Parquet) cell: names file, row group and row. */
+static int cell_err(mf__source *s, mf_error *err, const char *col, const mf__cell *c,
+                    const char *want) {
+    mf__buf b;
+    mf__buf_init(&b);
+    mf__cell_text(c, &b);
+    int rc = mf__source_cell_err(s, err, col, b.data ? b.data : "", b.len, want);
+    mf__buf_free(&b);
+    return rc;
+}
+
 /* Column index of name in the source, or an error naming the columns. */
 static int need_col(mf__source *s, const char *view, const char *name, long *idx, mf_error *err) {
     *idx = mf__source_find(s, name);
@@ -735,16 +746,54 @@ static int scan_rows(scan_part *p) {
             mf__col_reserve(&st->feat[f], STAGE);
         }
     }
-    const mf__slice *row;
+    const mf__slice *row = NULL;
+    const mf__cell *cells = NULL; /* a typed source (Parquet) */
+    bool typed = mf__source_typed(s);
     while (rc == MF_OK) {
-        int r = mf__source_next(s, &row, err);
+        int r = typed ? mf__source_next_cells(s, &cells, err) : mf__source_next(s, &row, err);
         if (r < 0) rc = r;
         if (r <= 0) break;
         int64_t ts, cr = INT64_MIN;
-        const mf__slice *t = &row[its];
-        if (!t->ptr || !t->len || mf__ts_parse(t->ptr, t->len, &ts) != 0) {
-            rc = src_err(s, err, ds->timestamp_field, t, "a timestamp");
-            break;
+        key.len = 0;
+        bool null_key = false;
+        mf__col *fc = st ? st->feat : d->feat;
+        if (typed) {
+            if (mf__cell_ts(&cells[its], &ts) != 0) {
+                rc = cell_err(s, err, ds->timestamp_field, &cells[its], "a timestamp");
+                break;
+            }
+            if (ts < p->lo || ts > p->hi) continue;
+            if (icr >= 0 && mf__cell_ts(&cells[icr], &cr) < 0) {
+                rc = cell_err(s, err, ds->created_timestamp_column, &cells[icr], "a timestamp");
+                break;
+            }
+            for (size_t k = 0; k < nk; k++) {
+                Mf__ValueType kt = v->entity_columns[k]->dtype;
+                const mf__cell *kv = &cells[p->ikey[k]];
+                int kr = mf__cell_key(&key, kt, kv);
+                if (kr < 0) {
+                    rc = cell_err(s, err, v->entity_columns[k]->name, kv,
+                                  type_article(kt, want, sizeof want));
+                    break;
+                }
+                if (kr == 1) null_key = true;
+            }
+            if (rc) break;
+            if (null_key) continue;
+            for (size_t f = 0; f < nfeat; f++) {
+                const mf__cell *fv = &cells[p->ifeat[f]];
+                if (mf__cell_push(&fc[f], fv) != 0) {
+                    rc = cell_err(s, err, p->u->feat[f]->name, fv,
+                                  type_article(p->u->feat[f]->dtype, want, sizeof want));
+                    break;
+                }
+            }
+            if (rc) break;
+        } else {
+            const mf__slice *t = &row[its];
+            if (!t->ptr || !t->len || mf__ts_parse(t->ptr, t->len, &ts) != 0) {
+                rc = src_err(s, err, ds->timestamp_field, t, "a timestamp");
+                break;
         }
         if (ts < p->lo || ts > p->hi) continue;
         if (icr >= 0 && row[icr].len) {
@@ -753,8 +802,6 @@ static int scan_rows(scan_part *p) {
                 break;
             }
         }
-        key.len = 0;
-        bool null_key = false;
         for (size_t k = 0; k < nk; k++) {
             Mf__ValueType kt = v->entity_columns[k]->dtype;
             const mf__slice *kv = &row[p->ikey[k]];
@@ -768,7 +815,6 @@ static int scan_rows(scan_part *p) {
         }
         if (rc) break;
         if (null_key) continue; /* a row without a key never matches */
-        mf__col *fc = st ? st->feat : d->feat;
         for (size_t f = 0; f < nfeat; f++) {
             const mf__slice *fv = &row[p->ifeat[f]];
             if (mf__col_push_text(&fc[f], fv->ptr, fv->len) != 0) {
@@ -778,6 +824,7 @@ static int scan_rows(scan_part *p) {
             }
         }
         if (rc) break;
+        }
         if (st) { /* kept or dropped a stage at a time */
             if (p->fk->fixed8) {
                 memcpy(&st->k8[st->n], key.data, 8);

@@ -1,5 +1,6 @@
 /*
- * source.c — reading batch sources row by row: CSV files and SQLite.
+ * source.c — reading batch sources row by row: CSV files and SQLite (and
+ * Parquet files and datasets, through source_parquet.c).
  *
  * One interface over both kinds (mf_source.h): column names after the
  * source's field_mapping renames, then rows as text slices (NULL ptr =
@@ -38,6 +39,7 @@ struct mf__source {
     size_t *cell; /* nrows * ncols offsets into text, then its length */
     size_t *clen;
     size_t nrows, next;
+    mf__pqsrc *pq; /* a Parquet file or dataset */
 };
 
 static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
@@ -68,9 +70,11 @@ static int check_unique(const Mf__DataSourceSpec *ds, mf__source *s, mf_error *e
         size_t a = order[k - 1], b = order[k];
         if (strcmp(s->names[a], s->names[b]) != 0) continue;
         const char *ra = s->csv ? mf__csv_colname(s->csv, a)
-                                : sqlite3_column_name(s->stmt, (int)a);
+                         : s->pq ? mf__pqsrc_colname(s->pq, a)
+                                 : sqlite3_column_name(s->stmt, (int)a);
         const char *rb = s->csv ? mf__csv_colname(s->csv, b)
-                                : sqlite3_column_name(s->stmt, (int)b);
+                         : s->pq ? mf__pqsrc_colname(s->pq, b)
+                                 : sqlite3_column_name(s->stmt, (int)b);
         char what[320];
         if (strcmp(ra, rb) == 0)
             snprintf(what, sizeof what, "two columns named '%.60s' (columns %zu and %zu)",
@@ -82,6 +86,8 @@ static int check_unique(const Mf__DataSourceSpec *ds, mf__source *s, mf_error *e
         if (s->csv)
             rc = mf__err_at(err, MF_EDATA, mf__csv_path(s->csv), (int)mf__csv_line(s->csv),
                             "source '%s': %s", ds->name, what);
+        else if (s->pq)
+            rc = mf__err_at(err, MF_EDATA, s->where, 0, "source '%s': %s", ds->name, what);
         else
             rc = mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, what);
     }
@@ -198,7 +204,18 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
     *out = NULL;
     mf__source *s = mf__xcalloc(1, sizeof *s);
     int rc;
-    if (strcmp(ds->kind, "file") == 0) {
+    if (strcmp(ds->kind, "file") == 0 && mf__source_is_parquet(ds)) {
+        char *path = mf__path_join(cfg->repo_path, ds->path);
+        s->where = path;
+        rc = mf__pqsrc_open(path, ds, hint, &s->pq, err);
+        if (rc == MF_OK) {
+            s->ncols = mf__pqsrc_ncols(s->pq);
+            s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);
+            for (size_t i = 0; i < s->ncols; i++)
+                s->names[i] = mf__xstrdup(mapped(ds, mf__pqsrc_colname(s->pq, i)));
+            rc = check_unique(ds, s, err);
+        }
+    } else if (strcmp(ds->kind, "file") == 0) {
         char *path = mf__path_join(cfg->repo_path, ds->path);
         s->where = path;
         int lock_fd; /* no push appends while the file is opened (push.c) */
@@ -235,8 +252,38 @@ int mf__source_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
 
 size_t mf__source_ncols(const mf__source *s) { return s->ncols; }
 const char *mf__source_colname(const mf__source *s, size_t i) { return s->names[i]; }
-const char *mf__source_where(const mf__source *s) { return s->where; }
-long mf__source_line(const mf__source *s) { return s->csv ? mf__csv_line(s->csv) : s->rowno; }
+const char *mf__source_where(const mf__source *s) {
+    return s->pq ? mf__pqsrc_where(s->pq) : s->where;
+}
+long mf__source_line(const mf__source *s) {
+    return s->csv ? mf__csv_line(s->csv) : s->pq ? mf__pqsrc_row(s->pq) : s->rowno;
+}
+
+bool mf__source_is_parquet(const Mf__DataSourceSpec *ds) {
+    if (strcmp(ds->format, "parquet") == 0) return true;
+    if (ds->format[0]) return false;
+    size_t n = strlen(ds->path);
+    while (n > 1 && ds->path[n - 1] == '/') n--;
+    return n >= 8 && strncmp(ds->path + n - 8, ".parquet", 8) == 0;
+}
+
+bool mf__source_typed(const mf__source *s) { return s->pq != NULL; }
+
+int mf__source_next_cells(mf__source *s, const mf__cell **cells, mf_error *err) {
+    return mf__pqsrc_next(s->pq, cells, err);
+}
+
+int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t) {
+    return s->pq ? mf__pqsrc_col_type(s->pq, i, t) : 0;
+}
+
+int mf__source_cell_err(const mf__source *s, mf_error *err, const char *col, const char *text,
+                        size_t len, const char *want) {
+    if (s->pq) return mf__pqsrc_cell_err(s->pq, err, col, text, len, want);
+    return mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                      "column '%s': '%.*s' is not %s", col, (int)(len > 200 ? 200 : len),
+                      text ? text : "", want);
+}
 
 long mf__source_find(const mf__source *s, const char *name) {
     for (size_t i = 0; i < s->ncols; i++)
@@ -249,6 +296,7 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
         int rc = mf__csv_next(s->csv, fields, err);
         return rc;
     }
+    if (s->pq) return mf__pqsrc_next_text(s->pq, fields, err);
     if (s->cell) { /* lua */
         if (s->next >= s->nrows) return 0;
         for (size_t c = 0; c < s->ncols; c++) {
@@ -280,9 +328,11 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
 
 int mf__source_split(mf__source *s, mf__source **tail) {
     *tail = NULL;
-    mf__csv *t;
-    if (!s->csv || !mf__csv_split(s->csv, &t)) return 0;
+    mf__csv *t = NULL;
+    mf__pqsrc *pt = NULL;
+    if (s->pq ? !mf__pqsrc_split(s->pq, &pt) : (!s->csv || !mf__csv_split(s->csv, &t))) return 0;
     mf__source *x = mf__xcalloc(1, sizeof *x);
+    x->pq = pt;
     x->where = mf__xstrdup(s->where);
     x->ncols = s->ncols;
     x->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *x->names);
@@ -297,6 +347,7 @@ bool mf__source_saw_quote(const mf__source *s) { return s->csv && mf__csv_saw_qu
 void mf__source_close(mf__source *s) {
     if (!s) return;
     mf__csv_close(s->csv);
+    mf__pqsrc_close(s->pq);
     sqlite3_finalize(s->stmt);
     sqlite3_close(s->db);
     for (size_t i = 0; s->names && i < s->ncols; i++) free(s->names[i]);
