@@ -26,7 +26,7 @@
 # `figure`, and add NAME to WORKLOADS.
 set -eu
 
-WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis materialize_redis push http_sqlite http_redis http_soak"
+WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis redis_cluster materialize_redis push http_sqlite http_redis http_soak"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -558,8 +558,8 @@ ensure_mflink() {
     MFLINK_OK=0
     if [ -z "$LIB_COPIED" ]; then
         MFLINK_WHY="$MF_LIB not found (run make)"
-    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson 2>/dev/null); then
-        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c, hiredis or jansson"
+    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libpq 2>/dev/null); then
+        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c, hiredis, jansson or libpq"
     else
         SQLITE_PKG=$(pkg-config --cflags --libs sqlite3)
         HIREDIS_PKG=$(pkg-config --cflags --libs hiredis)
@@ -656,7 +656,8 @@ lua_file_source() {
 }
 
 # bench_repo DIR ONLINE LUA: a feature repo in DIR, made anew: project
-# "bench", online store ONLINE (sqlite, or redis:PORT), definitions LUA
+# "bench", online store ONLINE (sqlite, redis:PORT, or
+# redis_cluster:HOST:PORT,HOST:PORT), definitions LUA
 # after the entity `driver` (driver_id, Int64); then `moonfeast apply`.
 bench_repo() {
     rm -rf "$1"
@@ -666,6 +667,9 @@ bench_repo() {
   path: data/online.db" ;;
     redis:*) online="  type: redis
   connection_string: \"127.0.0.1:${2#redis:}\"" ;;
+    redis_cluster:*) online="  type: redis
+  redis_type: redis_cluster
+  connection_string: \"${2#redis_cluster:}\"" ;;
     esac
     cat >"$1/feature_store.yaml" <<EOF
 project: bench
@@ -976,6 +980,188 @@ wl_online_redis() {
     note "set-up: redis holds $keys keys, $(rcli info memory | tr -d '\r' | sed -n 's/^used_memory_human://p') used"
     online_case redis 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.2
     online_case redis 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.2
+    redis_stop
+}
+
+#---- Workload: online reads, Redis Cluster against single Redis -------------------------
+
+# Our own Redis Cluster of CLUSTER_NMASTERS masters, no replicas (reads go to
+# masters; replicas would only slow the load), each on a free loopback port
+# with its cluster bus on another, nothing persisted, data and logs in
+# $WORK/cluster/PORT; joined by `redis-cli --cluster create` and waited for
+# until every node says cluster_state:ok. Sets CLUSTER_PORTS, CLUSTER_PIDS,
+# CLUSTER_SEEDS (two nodes, for a connection string), or CLUSTER_WHY. The
+# EXIT trap (see Main) stops it.
+CLUSTER_NMASTERS=3
+CLUSTER_PIDS=
+CLUSTER_PORTS=
+CLUSTER_SEEDS=
+CLUSTER_WHY=
+cluster_start() {
+    CLUSTER_WHY=
+    if ! command -v redis-server >/dev/null 2>&1 || ! command -v redis-cli >/dev/null 2>&1; then
+        CLUSTER_WHY="redis-server or redis-cli is missing (Debian package redis-server)"
+        return 1
+    fi
+    port=$((21000 + ($$ * 7) % 18000))
+    tries=0 n=0
+    while [ "$n" -lt "$CLUSTER_NMASTERS" ] && [ "$tries" -lt 40 ]; do
+        tries=$((tries + 1))
+        port=$((port + 2))
+        redis-cli -h 127.0.0.1 -p "$port" ping >/dev/null 2>&1 && continue
+        d=$WORK/cluster/$port
+        rm -rf "$d"
+        mkdir -p "$d"
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$d" \
+            --cluster-enabled yes --cluster-config-file "$d/nodes.conf" \
+            --cluster-port $((port + 1)) --cluster-node-timeout 5000 \
+            --logfile "$d/redis.log" --daemonize no >"$d/redis.out" 2>&1 &
+        pid=$!
+        i=0
+        while [ "$i" -lt 100 ] && kill -0 "$pid" 2>/dev/null; do
+            got=$(redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+                sed -n 's/^process_id://p')
+            [ "$got" = "$pid" ] && break
+            sleep 0.1
+            i=$((i + 1))
+        done
+        if [ "${got:-}" != "$pid" ]; then
+            kill "$pid" 2>/dev/null || true
+            wait "$pid" 2>/dev/null || true
+            continue
+        fi
+        CLUSTER_PIDS="$CLUSTER_PIDS $pid" CLUSTER_PORTS="$CLUSTER_PORTS $port"
+        n=$((n + 1))
+    done
+    if [ "$n" -lt "$CLUSTER_NMASTERS" ]; then
+        cluster_stop
+        CLUSTER_WHY="no $CLUSTER_NMASTERS redis-servers could be started on free loopback ports (logs in $WORK/cluster/)"
+        return 1
+    fi
+    # shellcheck disable=SC2046
+    if ! redis-cli --cluster create $(for p in $CLUSTER_PORTS; do echo "127.0.0.1:$p"; done) \
+        --cluster-replicas 0 --cluster-yes >"$WORK/cluster/create.log" 2>&1; then
+        cluster_stop
+        CLUSTER_WHY="redis-cli --cluster create failed (see $WORK/cluster/create.log)"
+        return 1
+    fi
+    i=0
+    while [ "$i" -lt 200 ]; do
+        ready=1
+        for p in $CLUSTER_PORTS; do
+            redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | tr -d '\r' |
+                grep -q '^cluster_state:ok$' || ready=
+        done
+        [ -n "$ready" ] && break
+        sleep 0.1
+        i=$((i + 1))
+    done
+    if [ -z "$ready" ]; then
+        cluster_stop
+        CLUSTER_WHY="the cluster did not reach cluster_state:ok (logs in $WORK/cluster/)"
+        return 1
+    fi
+    set -- $CLUSTER_PORTS
+    CLUSTER_SEEDS="127.0.0.1:$1,127.0.0.1:$2"
+    say "Redis Cluster of $CLUSTER_NMASTERS masters on 127.0.0.1:$(echo $CLUSTER_PORTS | sed 's/ /,/g') (pids$CLUSTER_PIDS)"
+}
+
+cluster_stop() {
+    for pid in $CLUSTER_PIDS; do kill "$pid" 2>/dev/null || true; done
+    for pid in $CLUSTER_PIDS; do wait "$pid" 2>/dev/null || true; done
+    CLUSTER_PIDS='' CLUSTER_PORTS='' CLUSTER_SEEDS=''
+}
+
+# pair_case NENT NVIEWS WARMUP CALLS BLOCK GOAL: the cluster's online read
+# against single Redis's, the same calls in one process (online_pair),
+# MF_BENCH_RUNS runs; prints the figures of label
+# redis_cluster_KEYS_NENTxNFEATURES. Needs RC_DIR.
+pair_case() {
+    nent=$1 nv=$2 warm=$3 calls=$4 block=$5 goal=$6
+    nf=$((nv * ONLINE_NFEAT))
+    label=redis_cluster_${ON_K}_${nent}x$nf
+    vseeds=
+    k=1
+    while [ "$k" -le "$nv" ]; do
+        vseeds="$vseeds $((100 + k))"
+        k=$((k + 1))
+    done
+    log=$RC_DIR/log/$label
+    rm -f "$log".*
+    say "$label: $calls calls each after $warm, the cluster and single Redis taking turns every $block calls, $RUNS runs"
+    i=0
+    while [ "$i" -lt "$RUNS" ]; do
+        i=$((i + 1))
+        # shellcheck disable=SC2086
+        "$TOOLS/online_pair" "$RC_DIR/cluster" "$RC_DIR/single" "$ON_KEYS" "$nent" "$nv" \
+            "$ONLINE_NFEAT" "$warm" "$calls" "$block" "$KEY_SEED" $vseeds >"$log.$i" 2>&1 || {
+            cat "$log.$i" >&2
+            exit 1
+        }
+    done
+    pstat() { for f in "$log".[0-9]*; do sed -n "s/^$1 //p" "$f" | kv /dev/stdin "$2"; done | "$3"; }
+    psum() { for f in "$log".[0-9]*; do sed -n "s/^$1 //p" "$f" | kv /dev/stdin "$2"; done | awk '{ s += $1 } END { print s + 0 }'; }
+    c_med=$(pstat a median_us med) c_p99=$(pstat a p99_us med)
+    s_med=$(pstat b median_us med) s_p99=$(pstat b p99_us med)
+    c_rng="$(fmt "$(pstat a median_us lo)" 2)-$(fmt "$(pstat a median_us hi)" 2) us"
+    s_rng="$(fmt "$(pstat b median_us lo)" 2)-$(fmt "$(pstat b median_us hi)" 2) us"
+    r_med=$(ratio "$c_med" "$s_med") r_p99=$(ratio "$c_p99" "$s_p99")
+    figure "${label}_median" "$(fmt "$c_med" 2)" us "${r_med}x single Redis; goal $goal; runs $c_rng"
+    figure "${label}_p99" "$(fmt "$c_p99" 2)" us "${r_p99}x single Redis"
+    figure "${label}_single_median" "$(fmt "$s_med" 2)" us "moonfeast on single Redis, the same calls; runs $s_rng"
+    figure "${label}_single_p99" "$(fmt "$s_p99" 2)" us
+    figure "${label}_median_vs_single" "$r_med" x "goal $goal"
+    figure "${label}_p99_vs_single" "$r_p99" x
+    bad=$(( $(psum a bad) + $(psum b bad) )) cells=$(( $(psum a cells) + $(psum b cells) ))
+    if [ "$bad" = 0 ]; then v=yes; else v=NO; fi
+    figure "${label}_values_ok" "$v" "" "$cells cells read (both stores), $bad not PRESENT or not the generated value"
+}
+
+# wl_redis_cluster: the online reads of online_redis (1 x 10, 100 x 50 from 5
+# views, 1M keys) on a Redis Cluster of 3 masters against single Redis, both
+# materialized from the same files in this run.
+wl_redis_cluster() {
+    ensure_mflink
+    if [ "$MFLINK_OK" != 1 ]; then
+        note "redis_cluster: skipped: $MFLINK_WHY"
+        return 0
+    fi
+    if ! redis_start; then
+        note "redis_cluster: skipped: $REDIS_WHY"
+        return 0
+    fi
+    if ! cluster_start; then
+        note "redis_cluster: skipped: $CLUSTER_WHY"
+        redis_stop
+        return 0
+    fi
+    build_mf online_pair
+    build_mf mat_run
+    online_data
+    RC_DIR=$WORK/redis_cluster
+    mkdir -p "$RC_DIR/log"
+    lua=$(online_views_lua)
+    bench_repo "$RC_DIR/single" "redis:$REDIS_PORT" "$lua"
+    bench_repo "$RC_DIR/cluster" "redis_cluster:$CLUSTER_SEEDS" "$lua"
+    set --
+    k=1
+    while [ "$k" -le "$ONLINE_NVIEWS" ]; do
+        set -- "$@" "ov$k"
+        k=$((k + 1))
+    done
+    mat_load "$RC_DIR/single" "$RC_DIR/log/load_single.log" "$@"
+    mat_load "$RC_DIR/cluster" "$RC_DIR/log/load_cluster.log" "$@"
+    keys=0 per=
+    for p in $CLUSTER_PORTS; do
+        n=$(redis-cli -h 127.0.0.1 -p "$p" dbsize | tr -d '\r')
+        keys=$((keys + n))
+        per="${per:+$per, }$n"
+    done
+    note "set-up: the cluster holds $keys keys ($per per master), single Redis $(rcli dbsize | tr -d '\r')"
+    per=
+    pair_case 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 "-"
+    pair_case 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 "<= 1.0"
+    cluster_stop
     redis_stop
 }
 
@@ -1868,7 +2054,7 @@ wl_http_soak() {
 
 #---- Main --------------------------------------------------------------------------
 
-trap 'redis_stop; http_stop_all' EXIT
+trap 'redis_stop; cluster_stop; http_stop_all' EXIT
 trap 'exit 130' INT TERM HUP
 ensure_time
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)

@@ -209,6 +209,33 @@ static int get_string(cfg_parse *P, const yaml_node_t *n, const char *key,
     return MF_OK;
 }
 
+/* The value of `key`, one of the '|'-separated words of choices. */
+static int get_choice(cfg_parse *P, const yaml_node_t *n, const char *key, const char *choices,
+                      char **out) {
+    char *s = NULL;
+    int rc = get_string(P, n, key, &s);
+    if (rc) return rc;
+    size_t len = strlen(s);
+    for (const char *c = choices; *c;) {
+        size_t w = strcspn(c, "|");
+        if (w == len && memcmp(c, s, len) == 0) {
+            *out = s;
+            return MF_OK;
+        }
+        c += w + (c[w] == '|');
+    }
+    char list[256];
+    size_t l = 0;
+    for (const char *c = choices; *c && l + 3 < sizeof list; c++) {
+        if (*c == '|') list[l++] = ',', list[l++] = ' ';
+        else list[l++] = *c;
+    }
+    list[l] = 0;
+    key_err(P, n, key, "expected one of %s, got '%.80s'", list, s);
+    free(s);
+    return MF_ECONFIG;
+}
+
 /* The value of `key` as a decimal integer in min..max. */
 static int get_int(cfg_parse *P, const yaml_node_t *n, const char *key,
                    int64_t min, int64_t max, int64_t *out) {
@@ -689,6 +716,7 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
         switch (o->kind) {
         case MF__OPT_INT: rc = get_int(P, node, key, o->min, o->max, &c.num[i]); break;
         case MF__OPT_PATH: rc = get_path(P, node, key, &str); break;
+        case MF__OPT_CHOICE: rc = get_choice(P, node, key, o->choices, &str); break;
         default: rc = get_string(P, node, key, &str); break;
         }
         if (str) set_str(&c.str[i], str);

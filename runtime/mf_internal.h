@@ -196,7 +196,8 @@ typedef struct mf__server_config {
 typedef enum mf__opt_kind {
     MF__OPT_STRING, /* non-empty text, ${VAR} expanded */
     MF__OPT_PATH,   /* the same, made absolute against the repo */
-    MF__OPT_INT     /* a decimal integer in [min, max] */
+    MF__OPT_INT,    /* a decimal integer in [min, max] */
+    MF__OPT_CHOICE  /* one of the words of `choices` */
 } mf__opt_kind;
 
 typedef struct mf__opt_spec {
@@ -206,6 +207,7 @@ typedef struct mf__opt_spec {
     const char *def; /* default: text (a path relative to the repo), or NULL */
     int64_t idef;    /* default of an integer */
     int64_t min, max;
+    const char *choices; /* MF__OPT_CHOICE: the values allowed, '|'-separated */
 } mf__opt_spec;
 
 struct mf__config;

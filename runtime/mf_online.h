@@ -55,18 +55,31 @@ int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const
 uint32_t mf__murmur3_32(const void *key, size_t len, uint32_t seed);
 
 /* The options of a Redis online store (online_store: connection_string,
- * key_ttl_seconds, connect_timeout_ms, command_timeout_ms). */
+ * key_ttl_seconds, connect_timeout_ms, command_timeout_ms, redis_type). */
 typedef struct mf__redis_opts {
     const char *config_path;       /* for messages */
     const char *connection_string; /* NULL: localhost:6379 */
     int64_t key_ttl_seconds;       /* 0: none */
     int64_t connect_timeout_ms;    /* <= 0: 1000 */
     int64_t command_timeout_ms;    /* <= 0: 1000 */
+    const char *redis_type;        /* NULL or "redis": one server; "redis_cluster" */
 } mf__redis_opts;
 
 /* Open a Redis online store. Connects lazily, on the first call that needs
  * Redis. *out is closed with (*out)->vt->close. */
 int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *err);
+
+/* Redis Cluster's hash slot of key[0..len): CRC16 (XMODEM) mod 16384, of
+ * the hash tag only when the key has one (redis_slot.c). */
+unsigned mf__redis_slot(const void *key, size_t len);
+
+/* What a Redis store followed since it was opened (for tests): MOVED and
+ * ASK redirections, TRYAGAIN answers, slot map refreshes, calls run again
+ * on a new slot map. All 0 for another store. */
+typedef struct mf__redis_counts {
+    uint64_t moved, ask, tryagain, refreshes, retries;
+} mf__redis_counts;
+void mf__redis_counts_get(const mf__online *o, mf__redis_counts *out);
 
 /* Same for row i of column c (null -> 1): text is parsed; an integer is
  * held to the rules of its text (Int32 range, Bool 0 or 1, UnixTimestamp

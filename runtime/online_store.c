@@ -17,20 +17,22 @@ static int open_redis(const mf__config *cfg, mf__online **out, mf_error *err) {
     mf__redis_opts o = {cfg->config_path, mf__conf_str(&cfg->online, "connection_string"),
                         mf__conf_int(&cfg->online, "key_ttl_seconds"),
                         mf__conf_int(&cfg->online, "connect_timeout_ms"),
-                        mf__conf_int(&cfg->online, "command_timeout_ms")};
+                        mf__conf_int(&cfg->online, "command_timeout_ms"),
+                        mf__conf_str(&cfg->online, "redis_type")};
     return mf__online_redis_open(&o, out, err);
 }
 
 /* The online store types: the first is the default. Seconds that become
  * milliseconds stay far from overflow (10^12 s). */
 static const mf__opt_spec sqlite_opts[] = {
-    {"path", MF__OPT_PATH, false, "data/online.db", 0, 0, 0}};
+    {"path", MF__OPT_PATH, false, "data/online.db", 0, 0, 0, NULL}};
 static const mf__opt_spec redis_opts[] = {
-    {"connection_string", MF__OPT_STRING, false, "localhost:6379", 0, 0, 0},
-    {"key_ttl_seconds", MF__OPT_INT, false, NULL, 0, 0, INT64_C(1000000000000)},
-    {"connect_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX},
-    {"command_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX}};
-static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0}};
+    {"connection_string", MF__OPT_STRING, false, "localhost:6379", 0, 0, 0, NULL},
+    {"key_ttl_seconds", MF__OPT_INT, false, NULL, 0, 0, INT64_C(1000000000000), NULL},
+    {"connect_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX, NULL},
+    {"command_timeout_ms", MF__OPT_INT, false, NULL, 1000, 1, INT32_MAX, NULL},
+    {"redis_type", MF__OPT_CHOICE, false, "redis", 0, 0, 0, "redis|redis_cluster"}};
+static const mf__opt_spec lua_opts[] = {{"module", MF__OPT_PATH, true, NULL, 0, 0, 0, NULL}};
 
 const mf__store_type mf__online_types[] = {
     {"sqlite", sqlite_opts, MF__ARRAY_LEN(sqlite_opts), open_sqlite, false},

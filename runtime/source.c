@@ -395,10 +395,12 @@ Mf__ValueType mf__infer_type(const mf__infer *t) {
  * the section as options) reads the lua_sources that name no module and
  * may answer historical retrieval itself (offline_lua.c). */
 static const mf__opt_spec file_opts[] = {
-    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30}};
+    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30,
+     NULL}};
 static const mf__opt_spec lua_opts[] = {
-    {"module", MF__OPT_PATH, true, NULL, 0, 0, 0},
-    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30}};
+    {"module", MF__OPT_PATH, true, NULL, 0, 0, 0, NULL},
+    {"max_line_bytes", MF__OPT_INT, false, NULL, (int64_t)MF__CSV_MAX_LINE, 1024, INT64_C(1) << 30,
+     NULL}};
 
 const mf__store_type mf__offline_types[] = {
     {"file", file_opts, MF__ARRAY_LEN(file_opts), NULL, false},

@@ -1,5 +1,6 @@
 /*
- * store_redis.c — the Redis online store, in Feast's own layout.
+ * store_redis.c — the Redis online store, in Feast's own layout, on one
+ * Redis server or on a Redis Cluster (online_store.redis_type).
  *
  * Layout (docs/concepts.md, "Online stores"), shared with Feast so that both can serve
  * from one Redis:
@@ -11,6 +12,8 @@
  *            "_ts:view" -> serialized google.protobuf.Timestamp of the row's
  *            event time (seconds and nanos).
  *   EXPIRE key key_ttl_seconds after each write when key_ttl_seconds > 0.
+ * The layout is the same on a cluster: a key lives on the master of its
+ * hash slot (redis_slot.c), whole.
  * Values: a null is an empty Value (no field set); UnixTimestamp values are
  * int64 seconds (moonfeast keeps microseconds: sub-second digits are floored
  * away); list cells, which moonfeast keeps as JSON text ("[1,2]",
@@ -27,41 +30,75 @@
  * JSON text). A NUL in a String read is kept (JSON escapes it); writes
  * refuse Strings that are not UTF-8 text without NUL.
  *
- * Writes: one pipeline per batch, one EVALSHA of write_script per entity.
+ * Writes: one pipeline per batch, EVALSHA of write_script: on one server
+ * for up to 64 consecutive rows at a time, on a cluster for one row at a
+ * time (a script may only touch keys of one hash slot, and a key being
+ * migrated must be able to follow its ASK alone); a key's rows go to its
+ * server in batch order.
  * The script compares the stored "_ts:view" with the new one and writes
  * (HSET, EXPIRE) only when the new event time is newer, or equal with a
  * created time at least the stored one, so the check and the write are
  * atomic (docs/concepts.md, "Materialization", on every store). Feast's layout has no
  * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
  * (decimal microseconds), which Feast never reads; a hash without it (one
- * Feast wrote) counts as created at the smallest time. The script is loaded once (SCRIPT LOAD, its SHA1 kept across
- * reconnections) and loaded again, and the rows that got the answer
- * re-sent, when the server answers NOSCRIPT (restart, SCRIPT FLUSH).
+ * Feast wrote) counts as created at the smallest time. The script is loaded
+ * on each server before its first call there (SCRIPT LOAD; its SHA1, the
+ * same on every server, is kept across reconnections) and loaded again, and
+ * the calls that got the answer re-sent, when a server answers NOSCRIPT
+ * (restart, SCRIPT FLUSH, a failover to a replica).
  *
  * Reads: one pipelined round trip per mf__read_batch: an HMGET of the
  * requested feature fields and "_ts:view" per key. A key is found when its
  * "_ts:view" exists; the event time comes from it.
  *
+ * Pipelines (pl_run): every command goes to the server of its key's slot
+ * (one server: always the same); every server's commands are sent before
+ * any reply is read, so the servers of a cluster work in parallel and a
+ * call costs one round trip to the slowest of them. A cluster's answers
+ * MOVED (the slot has a new master: the map entry is updated, the whole
+ * map refreshed before the next call, the command re-sent there), ASK
+ * (the key is being migrated: re-sent to the target after ASKING),
+ * TRYAGAIN (a multi-key call during a migration: re-sent a moment later)
+ * and NOSCRIPT are followed within the call, a few rounds at most (a
+ * command keeps its place among the commands re-sent).
+ *
+ * The slot map comes from CLUSTER SLOTS, asked of the known masters, then
+ * of the connection string's seed nodes, the first that answers; it is
+ * asked before the first call, after a MOVED, and after a call failed on a
+ * lost connection, a refused one or CLUSTERDOWN. Such a call is tried
+ * again on the refreshed map, up to three attempts (the third 100 ms after
+ * the second), then fails naming the node and the cause.
+ *
  * update/teardown: Redis needs nothing created. The views to drop lose
  * their fields (feature hashes and "_ts:view") in every key of the project
- * (SCAN, keeping keys that are a v3 entity key followed by exactly the
- * project name); Redis deletes a hash whose last field goes. Fields of
- * other views stay. Fields of features that an earlier apply removed from
- * a view cannot be told apart and are left (Feast does the same).
+ * (SCAN, on every master of a cluster, keeping keys that are a v3 entity
+ * key followed by exactly the project name); Redis deletes a hash whose
+ * last field goes. Fields of other views stay. Fields of features that an
+ * earlier apply removed from a view cannot be told apart and are left
+ * (Feast does the same).
  *
  * Failures: connect and command timeouts from the configuration bound every
  * call; a failed call names the address and the cause and drops the
- * connection, and the next call reconnects. A call that finds its idle
- * connection dead (server restarted) reconnects and retries once, since
- * every operation here is idempotent. SIGPIPE is blocked in the calling
+ * connection, and the next call reconnects. On one server, a call that
+ * finds its idle connection dead (server restarted) reconnects and retries
+ * once, since every operation here is idempotent (a cluster retries as
+ * above). A timeout is not retried. SIGPIPE is blocked in the calling
  * thread while a call talks to Redis, so a closed socket is an error, not
  * the end of the process. The connection string follows Feast:
- * "host:port,db=N,password=...,ssl=false" or "unix:/path/redis.sock,db=N".
+ * "host:port,db=N,password=...,ssl=false" or "unix:/path/redis.sock,db=N";
+ * a cluster's is "host1:port1,host2:port2,...,password=..." (db 0 only).
  *
- * Relies on hiredis (0.14 API: blocking context, redisAppendCommandArgv,
- * redisGetReply) and protobuf-c (feast_value.pb-c.h).
+ * Threads: a store instance (its connections, slot map and scratch) is
+ * used by one thread at a time; every worker thread opens its own.
+ *
+ * Relies on hiredis (0.14 API: blocking context, redisCommandArgv and
+ * redisGetReply; pipelined commands are formatted here, a group's common
+ * arguments once, and written to the context's socket directly) and
+ * protobuf-c (feast_value.pb-c.h).
  */
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdalign.h>
@@ -71,6 +108,7 @@
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <hiredis.h>
 
@@ -134,36 +172,191 @@ static void arena_free(arena *a) {
     a->head = NULL;
 }
 
+/* The replies of a pipeline, built by hiredis's reader in this pool rather
+ * than with a malloc per value (a read of 100 rows x 50 features is 5,000
+ * of them): hiredis's reply functions, allocating here. The pool is
+ * rewound when the next pipeline starts, keeping its chunks (up to
+ * RPOOL_KEEP bytes) for it. */
+#define RPOOL_KEEP (4u << 20)
+
+typedef struct rpool {
+    arena_chunk *first; /* oldest first, through next */
+    arena_chunk *cur;   /* allocations come from here */
+} rpool;
+
+static void *rpool_alloc(rpool *p, size_t n) {
+    n = (n + alignof(max_align_t) - 1) & ~(alignof(max_align_t) - 1);
+    for (;;) {
+        arena_chunk *c = p->cur;
+        if (c && c->cap - c->used >= n) {
+            void *r = (char *)c->data + c->used;
+            c->used += n;
+            return r;
+        }
+        if (c && c->next) { /* a chunk kept from an earlier pipeline */
+            p->cur = c->next;
+            p->cur->used = 0;
+            continue;
+        }
+        size_t cap = n > 65536 ? n : 65536;
+        arena_chunk *nc = mf__xmalloc(sizeof *nc + cap);
+        nc->cap = cap;
+        nc->used = 0;
+        nc->next = NULL;
+        if (c) c->next = nc;
+        else p->first = nc;
+        p->cur = nc;
+    }
+}
+
+/* Forget every reply; keep the first RPOOL_KEEP bytes of chunks. */
+static void rpool_reset(rpool *p) {
+    size_t kept = 0;
+    arena_chunk **link = &p->first;
+    while (*link && kept + (*link)->cap <= RPOOL_KEEP) {
+        kept += (*link)->cap;
+        link = &(*link)->next;
+    }
+    arena_chunk *c = *link;
+    *link = NULL;
+    while (c) {
+        arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    p->cur = p->first;
+    if (p->cur) p->cur->used = 0;
+}
+
+static void rpool_free(rpool *p) {
+    arena_chunk *c = p->first;
+    while (c) {
+        arena_chunk *next = c->next;
+        free(c);
+        c = next;
+    }
+    p->first = p->cur = NULL;
+}
+
+/* A reply object of the pool with `extra` bytes after it, linked into its
+ * parent array as hiredis's own functions do. */
+static redisReply *rp_obj(const redisReadTask *task, int type, size_t extra) {
+    redisReply *r = rpool_alloc(task->privdata, sizeof *r + extra);
+    memset(r, 0, sizeof *r);
+    r->type = type;
+    if (task->parent) ((redisReply *)task->parent->obj)->element[task->idx] = r;
+    return r;
+}
+
+static void *rp_string(const redisReadTask *task, char *str, size_t len) {
+    redisReply *r = rp_obj(task, task->type, len + 1);
+    r->str = (char *)(r + 1);
+    if (len) memcpy(r->str, str, len);
+    r->str[len] = 0;
+    r->len = len;
+    return r;
+}
+
+static void *rp_array(const redisReadTask *task, int n) {
+    redisReply *r = rp_obj(task, REDIS_REPLY_ARRAY, 0);
+    if (n > 0) {
+        r->element = rpool_alloc(task->privdata, (size_t)n * sizeof *r->element);
+        memset(r->element, 0, (size_t)n * sizeof *r->element);
+        r->elements = (size_t)n;
+    }
+    return r;
+}
+
+static void *rp_integer(const redisReadTask *task, long long v) {
+    redisReply *r = rp_obj(task, REDIS_REPLY_INTEGER, 0);
+    r->integer = v;
+    return r;
+}
+
+static void *rp_nil(const redisReadTask *task) {
+    return rp_obj(task, REDIS_REPLY_NIL, 0);
+}
+
+static void rp_free(void *obj) { /* the pool's: rpool_reset */
+    MF__UNUSED(obj);
+}
+
+static redisReplyObjectFunctions rp_fns = {rp_string, rp_array, rp_integer, rp_nil, rp_free};
+
 /*---- Store -----------------------------------------------------------------*/
 
-typedef struct redis_store {
-    mf__online base;
+#define NSLOTS 16384
+#define NO_NODE UINT16_MAX
+#define ASKING_MARK SIZE_MAX /* in a node's queue: the reply of an ASKING */
+#define MAX_ROUNDS 6         /* rounds of redirections in one pipeline */
+#define CLUSTER_ATTEMPTS 3   /* attempts of a call on a cluster */
+
+/* One server: the single one, or a node of a cluster (a master of the slot
+ * map, a seed being asked for the map, the target of a redirection). */
+typedef struct rnode {
     char *addr;      /* "host:port" or "unix:/path", for messages */
     char *host;      /* TCP host, or NULL with unix_path */
     int port;
     char *unix_path;
+    redisContext *c; /* NULL until connected / after a failure */
+    bool script;     /* write_script was loaded there (kept across reconnections) */
+    bool tried;      /* asked for the slot map in the current refresh */
+    mf__buf out;     /* commands formatted (RESP) and not written out yet */
+    size_t *q;       /* the commands whose replies are unread, in order */
+    size_t nq, qcap;
+} rnode;
+
+/* One command of a pipeline (pl_run). */
+typedef struct pcmd {
+    uint16_t slot; /* cluster: its key's hash slot (the caller's) */
+    uint16_t node; /* the node it goes to */
+    bool ask;      /* to `node` after ASKING (an ASK redirection) */
+    size_t aux;    /* the caller's (reads: the command's group) */
+} pcmd;
+
+typedef struct redis_store {
+    mf__online base;
+    bool cluster;      /* redis_type: redis_cluster */
+    const char *kind;  /* "Redis at" / "Redis Cluster node", before an address */
+    rnode *nodes;      /* one server: nodes[0]; a cluster: the masters (and
+                        * redirection targets) of the slot map */
+    size_t nnodes, ncap;
+    rnode *seeds;      /* cluster: the connection string's addresses */
+    size_t nseeds;
+    uint16_t *slot_node; /* cluster: the node of each hash slot, or NO_NODE */
+    bool map_stale;    /* cluster: ask for the slot map before the next call */
     long db;
     char *username, *password; /* NULL when not given */
     int64_t key_ttl;           /* seconds, 0 = none */
     int64_t connect_ms, command_ms;
-    redisContext *c;   /* NULL until connected / after a failure */
     char sha[41];      /* write_script's SHA1 once loaded, else "" */
-    bool io_failed;    /* the last operation lost the connection */
-    bool retryable;    /* ... and not by a timeout */
+    bool io_failed;    /* the last operation lost a connection */
+    bool retryable;    /* ... and not by a timeout (a cluster: or the map changed) */
+    mf__redis_counts counts;
     arena mem;         /* protobuf messages of the current call */
+    rpool replies;     /* the replies of the current pipeline */
     ProtobufCAllocator pba;
-    mf__buf enc;       /* encoded keys and values of the current call */
+    mf__buf enc;       /* encoded values (writes), field names (reads) */
     mf__buf tmp;       /* small scratch (JSON lists, text) */
-    /* reads: kept across calls, so that a call allocates nothing large
-     * (a large malloc right after freeing thousands of reply objects makes
-     * glibc consolidate its free lists, a cost per call) */
+    mf__buf keys;      /* reads: the Redis keys of the call */
+    mf__buf fmt;       /* reads: the RESP text of each group's fields */
+    /* kept across calls, so that a call allocates nothing large (a large
+     * malloc right after freeing thousands of reply objects makes glibc
+     * consolidate its free lists, a cost per call) */
     redisReply **rep;
     size_t rep_cap;
     const char **argv;
     size_t *lens;
     size_t argv_cap;
-    size_t *grp;       /* per batch: its group; then per group: first batch */
+    size_t *grp;       /* reads: per batch its group; per group its first
+                        * batch; per group where its HMGET starts in argv */
     size_t grp_cap;
+    size_t *koff;      /* reads: where each key starts in keys */
+    size_t koff_cap;
+    pcmd *pc;          /* the commands of the current pipeline */
+    size_t pc_cap;
+    size_t *todo;      /* ... those to send in the current round */
+    size_t todo_cap;
 } redis_store;
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
@@ -181,7 +374,8 @@ typedef struct redis_store {
  * several keys: a first load), only a key's second and later rows in the
  * call need that check: none when the keys are distinct. Returns the number of keys written. Timestamp
  * seconds are decoded as (high, low 28 bits) so that every int64 compares
- * exactly in Lua's doubles. */
+ * exactly in Lua's doubles. The script touches KEYS only, so on a cluster
+ * it runs wherever the keys' slot lives (the keys of a call share a slot). */
 static const char write_script[] =
     "local function ts(b)\n"
     "  local hi, lo, ns, i, n = 0, 0, 0, 1, #b\n"
@@ -299,75 +493,152 @@ static struct timeval ms_tv(int64_t ms) {
     return tv;
 }
 
-static void drop_conn(redis_store *s) {
-    redisFree(s->c); /* NULL is fine */
-    s->c = NULL;
+/* Close n's connection (NULL is fine); its unread replies are gone. */
+static void drop_conn(rnode *n) {
+    redisFree(n->c);
+    n->c = NULL;
+    n->nq = 0;
+    n->out.len = 0;
 }
 
-/* The connection failed while doing `what`: set err (address and cause),
- * drop the connection so that the next call reconnects. Returns MF_ESTORE. */
-static int conn_fail(redis_store *s, const char *what, mf_error *err) {
-    const char *why = s->c && s->c->errstr[0] ? s->c->errstr : "connection lost";
-    bool timeout = s->c && s->c->err == REDIS_ERR_IO &&
+static void node_free(rnode *n) {
+    drop_conn(n);
+    mf__buf_free(&n->out);
+    free(n->q);
+    free(n->addr);
+    free(n->host);
+    free(n->unix_path);
+    memset(n, 0, sizeof *n);
+}
+
+/* Grow *p to at least `need` elements of `size` bytes (doubling from
+ * *cap). 0, or -1 when the memory is not there (*p and *cap unchanged). */
+static int grow_array(void *p, size_t *cap, size_t need, size_t size) {
+    if (need <= *cap) return 0;
+    size_t c = *cap ? *cap : 64;
+    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
+    void *q = mf__try_realloc_array(*(void **)p, c, size);
+    if (!q) return -1;
+    *(void **)p = q;
+    *cap = c;
+    return 0;
+}
+
+/* The node of TCP address host[0..hlen):port, added when new. Returns its
+ * index, or NO_NODE when the table is full. */
+static size_t node_add(redis_store *s, const char *host, size_t hlen, int port) {
+    for (size_t i = 0; i < s->nnodes; i++)
+        if (s->nodes[i].host && s->nodes[i].port == port && strlen(s->nodes[i].host) == hlen &&
+            memcmp(s->nodes[i].host, host, hlen) == 0)
+            return i;
+    if (s->nnodes >= NO_NODE) return NO_NODE;
+    if (s->nnodes == s->ncap) {
+        s->ncap = s->ncap ? 2 * s->ncap : 4;
+        s->nodes = mf__xrealloc(s->nodes, s->ncap * sizeof *s->nodes);
+    }
+    rnode *n = &s->nodes[s->nnodes];
+    memset(n, 0, sizeof *n);
+    n->host = mf__xstrndup(host, hlen);
+    n->port = port;
+    n->addr = mf__xasprintf(memchr(host, ':', hlen) ? "[%s]:%d" : "%s:%d", n->host, port);
+    return s->nnodes++;
+}
+
+/* Node ni's connection failed while doing `what`: set err (address and
+ * cause), drop the connection so that the next call reconnects (on a
+ * cluster, after a new look at the slot map). Returns MF_ESTORE. */
+static int conn_fail(redis_store *s, size_t ni, const char *what, mf_error *err) {
+    rnode *n = &s->nodes[ni];
+    const char *why = n->c && n->c->errstr[0] ? n->c->errstr : "connection lost";
+    bool timeout = n->c && n->c->err == REDIS_ERR_IO &&
                    (strstr(why, "temporarily unavailable") || strstr(why, "timed out"));
     int rc;
     if (timeout)
-        rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: no reply within %lld ms "
-                     "(online_store.command_timeout_ms)", s->addr, what,
+        rc = mf__err(err, MF_ESTORE, "%s %s: %s: no reply within %lld ms "
+                     "(online_store.command_timeout_ms)", s->kind, n->addr, what,
                      (long long)s->command_ms);
     else
-        rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %s", s->addr, what, why);
+        rc = mf__err(err, MF_ESTORE, "%s %s: %s: %s", s->kind, n->addr, what, why);
     s->io_failed = true;
     s->retryable = !timeout;
-    drop_conn(s);
+    if (s->cluster) s->map_stale = true;
+    drop_conn(n);
     return rc;
 }
 
-/* Run one command and return its reply (caller frees with
- * freeReplyObject), or NULL with err set. An error reply is an error
- * naming `what`; the connection stays unless drop_on_error. */
-static redisReply *command(redis_store *s, int argc, const char **argv, const size_t *lens,
-                           const char *what, bool drop_on_error, mf_error *err) {
-    redisReply *r = redisCommandArgv(s->c, argc, argv, lens);
+/* Whether r is an error reply whose first word is `word`. */
+static bool err_is(const redisReply *r, const char *word) {
+    size_t n = strlen(word);
+    return r && r->type == REDIS_REPLY_ERROR && r->len >= n && memcmp(r->str, word, n) == 0 &&
+           (r->len == n || r->str[n] == ' ');
+}
+
+/* The error reply r of node ni to `what`, as err. On one server, a
+ * cluster's answer says which redis_type to use. Returns MF_ESTORE. */
+static int reply_err(redis_store *s, size_t ni, const char *what, const redisReply *r,
+                     mf_error *err) {
+    bool cl = !s->cluster && (err_is(r, "MOVED") || err_is(r, "ASK") || err_is(r, "CLUSTERDOWN"));
+    return mf__err(err, MF_ESTORE, "%s %s: %s: %.*s%s", s->kind, s->nodes[ni].addr, what,
+                   (int)r->len, r->str,
+                   cl ? " (the server is a Redis Cluster node: set online_store.redis_type: "
+                        "redis_cluster)" : "");
+}
+
+/* Run one command on node ni (connected, nothing queued) and return its
+ * reply (caller frees with freeReplyObject), or NULL with err set. An
+ * error reply is an error naming `what`; the connection stays unless
+ * drop_on_error. */
+static redisReply *command(redis_store *s, size_t ni, int argc, const char **argv,
+                           const size_t *lens, const char *what, bool drop_on_error,
+                           mf_error *err) {
+    redisReply *r = redisCommandArgv(s->nodes[ni].c, argc, argv, lens);
     if (!r) {
-        conn_fail(s, what, err);
+        conn_fail(s, ni, what, err);
         return NULL;
     }
     if (r->type == REDIS_REPLY_ERROR) {
-        mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what, (int)r->len, r->str);
+        reply_err(s, ni, what, r, err);
         freeReplyObject(r);
-        if (drop_on_error) drop_conn(s);
+        if (drop_on_error) drop_conn(&s->nodes[ni]);
         return NULL;
     }
     return r;
 }
 
-/* Connect (when not connected), set the command timeout, AUTH, SELECT. */
-static int rconnect(redis_store *s, mf_error *err) {
-    if (s->c) return MF_OK;
+/* Connect node ni (when not connected), set the command timeout, AUTH,
+ * SELECT. */
+static int rconnect(redis_store *s, size_t ni, mf_error *err) {
+    rnode *n = &s->nodes[ni];
+    if (n->c) return MF_OK;
     struct timeval tv = ms_tv(s->connect_ms);
-    redisContext *c = s->unix_path ? redisConnectUnixWithTimeout(s->unix_path, tv)
-                                   : redisConnectWithTimeout(s->host, s->port, tv);
+    redisContext *c = n->unix_path ? redisConnectUnixWithTimeout(n->unix_path, tv)
+                                   : redisConnectWithTimeout(n->host, n->port, tv);
     if (!c || c->err) {
         const char *why = c ? c->errstr : "out of memory";
         int rc;
-        if (c && strstr(why, "timed out"))
-            rc = mf__err(err, MF_ESTORE, "cannot connect to Redis at %s: no answer within "
-                         "%lld ms (online_store.connect_timeout_ms)", s->addr,
+        bool timeout = c && strstr(why, "timed out");
+        if (timeout)
+            rc = mf__err(err, MF_ESTORE, "cannot connect to %s %s: no answer within "
+                         "%lld ms (online_store.connect_timeout_ms)", s->kind, n->addr,
                          (long long)s->connect_ms);
         else
-            rc = mf__err(err, MF_ESTORE, "cannot connect to Redis at %s: %s", s->addr, why);
+            rc = mf__err(err, MF_ESTORE, "cannot connect to %s %s: %s", s->kind, n->addr, why);
         redisFree(c);
+        if (s->cluster) { /* the map may name a node that is gone */
+            s->map_stale = true;
+            s->io_failed = true;
+            s->retryable = !timeout;
+        }
         return rc;
     }
-    s->c = c;
+    n->c = c;
     if (redisSetTimeout(c, ms_tv(s->command_ms)) != REDIS_OK)
-        return conn_fail(s, "setting the command timeout", err);
+        return conn_fail(s, ni, "setting the command timeout", err);
     redisReply *r;
     if (s->password) {
         const char *argv[3] = {"AUTH", s->username ? s->username : s->password, s->password};
         size_t lens[3] = {4, strlen(argv[1]), strlen(s->password)};
-        r = command(s, s->username ? 3 : 2, argv, lens, "AUTH", true, err);
+        r = command(s, ni, s->username ? 3 : 2, argv, lens, "AUTH", true, err);
         if (!r) return MF_ESTORE;
         freeReplyObject(r);
     }
@@ -376,54 +647,562 @@ static int rconnect(redis_store *s, mf_error *err) {
         snprintf(db, sizeof db, "%ld", s->db);
         const char *argv[2] = {"SELECT", db};
         size_t lens[2] = {6, strlen(db)};
-        r = command(s, 2, argv, lens, "SELECT", true, err);
+        r = command(s, ni, 2, argv, lens, "SELECT", true, err);
         if (!r) return MF_ESTORE;
         freeReplyObject(r);
     }
     return MF_OK;
 }
 
-/* Load write_script when this connection's server may not have it. */
-static int ensure_script(redis_store *s, mf_error *err) {
-    if (s->sha[0]) return MF_OK;
+/* Load write_script on node ni (connected, nothing queued) when it may not
+ * have it. */
+static int ensure_script(redis_store *s, size_t ni, mf_error *err) {
+    if (s->nodes[ni].script && s->sha[0]) return MF_OK;
     const char *argv[3] = {"SCRIPT", "LOAD", write_script};
     size_t lens[3] = {6, 4, sizeof write_script - 1};
-    redisReply *r = command(s, 3, argv, lens, "loading the write script", false, err);
+    redisReply *r = command(s, ni, 3, argv, lens, "loading the write script", false, err);
     if (!r) return MF_ESTORE;
     int rc = MF_OK;
-    if (r->type != REDIS_REPLY_STRING || r->len != 40)
-        rc = mf__err(err, MF_ESTORE, "Redis at %s: SCRIPT LOAD gave no SHA1", s->addr);
-    else
-        memcpy(s->sha, r->str, 41);
+    if (r->type != REDIS_REPLY_STRING || r->len != 40) {
+        rc = mf__err(err, MF_ESTORE, "%s %s: SCRIPT LOAD gave no SHA1", s->kind,
+                     s->nodes[ni].addr);
+    } else {
+        memcpy(s->sha, r->str, 40);
+        s->sha[40] = 0;
+        s->nodes[ni].script = true;
+    }
     freeReplyObject(r);
     return rc;
 }
 
-typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
+/*---- Cluster slot map ------------------------------------------------------*/
 
-/* Run op with a connection, SIGPIPE blocked. When op lost a connection
- * that was already open before this call (an idle connection to a server
- * that restarted or closed it), reconnect and run it once more; a timeout
- * is not retried. */
-/* Write what hiredis has buffered for the server (blocking). */
-static int send_buffered(redisContext *c) {
-    int done = 0;
-    while (!done)
-        if (redisBufferWrite(c, &done) != REDIS_OK) return -1;
+/* "host:port" (or ":port", the host of node `from`) at p[0..len) as a node.
+ * Returns NO_NODE when it does not parse. */
+static size_t addr_node(redis_store *s, size_t from, const char *p, size_t len) {
+    const char *colon = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == ':') colon = p + i;
+    if (!colon) return NO_NODE;
+    int64_t port;
+    size_t plen = len - (size_t)(colon + 1 - p);
+    if (mf__parse_int64(colon + 1, plen, &port) != 0 || port < 1 || port > 65535) return NO_NODE;
+    const char *h = p;
+    size_t hlen = (size_t)(colon - p);
+    if (hlen >= 2 && h[0] == '[' && h[hlen - 1] == ']') h++, hlen -= 2;
+    if (hlen == 0 || (hlen == 1 && h[0] == '?')) { /* the node does not know its address */
+        if (!s->nodes[from].host) return NO_NODE;
+        h = s->nodes[from].host;
+        hlen = strlen(h);
+    }
+    return node_add(s, h, hlen, (int)port);
+}
+
+/* A MOVED or ASK reply of node `from`, "MOVED 3999 127.0.0.1:6381": its
+ * slot and target node (NO_NODE when it does not parse). */
+static size_t redirect_target(redis_store *s, size_t from, const redisReply *r, unsigned *slot) {
+    const char *p = memchr(r->str, ' ', r->len), *end = r->str + r->len;
+    if (!p) return NO_NODE;
+    p++;
+    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    int64_t v;
+    if (!sp || mf__parse_int64(p, (size_t)(sp - p), &v) != 0 || v < 0 || v >= NSLOTS)
+        return NO_NODE;
+    *slot = (unsigned)v;
+    return addr_node(s, from, sp + 1, (size_t)(end - sp - 1));
+}
+
+/* Keep the nodes that map[] names (renumbered, in order), close the
+ * others. */
+static void nodes_compact(redis_store *s, uint16_t *map) {
+    uint16_t *remap = mf__xmalloc((s->nnodes ? s->nnodes : 1) * sizeof *remap);
+    for (size_t i = 0; i < s->nnodes; i++) remap[i] = NO_NODE;
+    for (size_t k = 0; k < NSLOTS; k++)
+        if (map[k] != NO_NODE) remap[map[k]] = 0;
+    size_t n = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        if (remap[i] == NO_NODE) {
+            node_free(&s->nodes[i]);
+            continue;
+        }
+        remap[i] = (uint16_t)n;
+        if (n != i) s->nodes[n] = s->nodes[i];
+        n++;
+    }
+    for (size_t k = 0; k < NSLOTS; k++)
+        if (map[k] != NO_NODE) map[k] = remap[map[k]];
+    s->nnodes = n;
+    free(remap);
+}
+
+/* The slot map in a CLUSTER SLOTS reply r of node `from`, into map[]. 0, or
+ * -1 with err set when it does not parse or names no slot. */
+static int parse_slots(redis_store *s, size_t from, const redisReply *r, uint16_t *map,
+                       mf_error *err) {
+    const char *addr = s->nodes[from].addr;
+    if (r->type != REDIS_REPLY_ARRAY)
+        return mf__err(err, MF_ESTORE, "%s %s: unexpected reply to CLUSTER SLOTS", s->kind, addr),
+               -1;
+    size_t covered = 0;
+    for (size_t i = 0; i < NSLOTS; i++) map[i] = NO_NODE;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 3 ||
+            e->element[0]->type != REDIS_REPLY_INTEGER ||
+            e->element[1]->type != REDIS_REPLY_INTEGER ||
+            e->element[2]->type != REDIS_REPLY_ARRAY || e->element[2]->elements < 2 ||
+            e->element[2]->element[0]->type != REDIS_REPLY_STRING ||
+            e->element[2]->element[1]->type != REDIS_REPLY_INTEGER)
+            return mf__err(err, MF_ESTORE, "%s %s: unexpected entry %zu in the reply to "
+                           "CLUSTER SLOTS", s->kind, addr, i + 1), -1;
+        long long lo = e->element[0]->integer, hi = e->element[1]->integer;
+        long long port = e->element[2]->element[1]->integer;
+        const redisReply *h = e->element[2]->element[0];
+        if (lo < 0 || hi >= NSLOTS || lo > hi || port < 1 || port > 65535)
+            return mf__err(err, MF_ESTORE, "%s %s: CLUSTER SLOTS names slots %lld-%lld at port "
+                           "%lld", s->kind, addr, lo, hi, port), -1;
+        char a[300];
+        int alen = snprintf(a, sizeof a, "%.*s:%lld", h->len < 256 ? (int)h->len : 256, h->str,
+                            port);
+        size_t ni = addr_node(s, from, a, (size_t)alen);
+        if (ni == NO_NODE)
+            return mf__err(err, MF_ESTORE, "%s %s: CLUSTER SLOTS names the address '%s'",
+                           s->kind, addr, a), -1;
+        for (long long k = lo; k <= hi; k++) {
+            if (map[k] == NO_NODE) covered++;
+            map[k] = (uint16_t)ni;
+        }
+    }
+    if (!covered)
+        return mf__err(err, MF_ESTORE, "%s %s: the cluster serves no hash slot (CLUSTER SLOTS "
+                       "is empty: is the cluster created?)", s->kind, addr), -1;
     return 0;
 }
 
+/* Ask for the slot map: the known nodes (connected ones first), then the
+ * seeds of the connection string; the first answer wins. An error naming
+ * every node tried when none answers. */
+static int refresh_map(redis_store *s, mf_error *err) {
+    uint16_t *map = mf__xmalloc(NSLOTS * sizeof *map);
+    mf__buf tried;
+    mf__buf_init(&tried);
+    for (size_t i = 0; i < s->nnodes; i++) s->nodes[i].tried = false;
+    size_t known = s->nnodes;
+    int rc = MF_ESTORE;
+    for (size_t k = 0; k < 2 * known + s->nseeds && rc != MF_OK; k++) {
+        size_t ni;
+        if (k < known) { /* connected ones */
+            if (!s->nodes[k].c) continue;
+            ni = k;
+        } else if (k < 2 * known) {
+            ni = k - known;
+        } else {
+            const rnode *sd = &s->seeds[k - 2 * known];
+            ni = node_add(s, sd->host, strlen(sd->host), sd->port);
+            if (ni == NO_NODE) continue;
+        }
+        if (s->nodes[ni].tried) continue;
+        s->nodes[ni].tried = true;
+        mf_error e;
+        redisReply *r = NULL;
+        if (rconnect(s, ni, &e) == MF_OK) {
+            const char *argv[2] = {"CLUSTER", "SLOTS"};
+            size_t lens[2] = {7, 5};
+            r = command(s, ni, 2, argv, lens, "CLUSTER SLOTS", false, &e);
+        }
+        if (r && parse_slots(s, ni, r, map, &e) == 0) rc = MF_OK;
+        freeReplyObject(r);
+        if (rc != MF_OK && tried.len < 1500)
+            mf__buf_printf(&tried, "%s%s", tried.len ? "; " : "", e.message);
+    }
+    if (rc == MF_OK) {
+        nodes_compact(s, map);
+        memcpy(s->slot_node, map, NSLOTS * sizeof *map);
+        s->map_stale = false;
+        s->io_failed = s->retryable = false; /* nodes that failed before the answer */
+        s->counts.refreshes++;
+    } else {
+        mf__err(err, MF_ESTORE, "Redis Cluster: no node gave the slot map (CLUSTER SLOTS): %s",
+                tried.len ? tried.data : "no node to ask");
+        s->retryable = false; /* every node known was asked */
+    }
+    free(map);
+    mf__buf_free(&tried);
+    return rc;
+}
+
+/*---- Pipelines -------------------------------------------------------------*/
+
+/* One command: argv[0..nargv) with their lengths (copied), then tail, the
+ * RESP text of its other argc - nargv arguments, formatted once for many
+ * commands (copied too). */
+typedef struct rcmd {
+    size_t argc, nargv;
+    const char **argv;
+    const size_t *lens;
+    const char *tail;
+    size_t tail_len;
+} rcmd;
+
+/* Append RESP's "<type><n>\r\n". */
+static void resp_head(mf__buf *b, char type, size_t n) {
+    char t[24];
+    size_t k = sizeof t;
+    t[--k] = '\n';
+    t[--k] = '\r';
+    do t[--k] = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    t[--k] = type;
+    mf__buf_put(b, t + k, sizeof t - k);
+}
+
+/* Append one argument as a RESP bulk string. */
+static void resp_arg(mf__buf *b, const char *p, size_t n) {
+    resp_head(b, '$', n);
+    mf__buf_reserve(b, n + 2);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->data[b->len + n] = '\r';
+    b->data[b->len + n + 1] = '\n';
+    b->len += n + 2;
+    b->data[b->len] = 0;
+}
+
+/* Write node n's formatted commands to its server (blocking, within the
+ * command timeout). 0, or -1 with the cause in the context's errstr. */
+static int node_send(rnode *n) {
+    size_t at = 0;
+    while (at < n->out.len) {
+        ssize_t w = write(n->c->fd, n->out.data + at, n->out.len - at);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            n->c->err = REDIS_ERR_IO;
+            snprintf(n->c->errstr, sizeof n->c->errstr, "%s",
+                     w < 0 ? strerror(errno) : "connection lost");
+            return -1;
+        }
+        at += (size_t)w;
+    }
+    n->out.len = 0;
+    return 0;
+}
+
+/* Make command i of a pipeline (again, for a redirection). */
+typedef int (*cmd_fn)(redis_store *s, void *ud, size_t i, rcmd *c, mf_error *err);
+
+/* Room for n commands in s->pc and s->todo. */
+static int pl_reserve(redis_store *s, size_t n, mf_error *err) {
+    if (grow_array(&s->pc, &s->pc_cap, n, sizeof *s->pc) != 0 ||
+        grow_array(&s->todo, &s->todo_cap, n, sizeof *s->todo) != 0)
+        return mf__err_nomem(err, "%zu Redis commands", n);
+    return MF_OK;
+}
+
+/* The node of command c: the single server, the ASK target, or the master
+ * of its slot. */
+static int route(redis_store *s, pcmd *c, mf_error *err) {
+    if (!s->cluster) {
+        c->node = 0;
+        return MF_OK;
+    }
+    if (c->ask) return MF_OK;
+    uint16_t n = s->slot_node[c->slot];
+    if (n == NO_NODE) {
+        s->map_stale = true;
+        s->retryable = true;
+        return mf__err(err, MF_ESTORE, "Redis Cluster: no node serves hash slot %u (CLUSTER "
+                       "SLOTS)", (unsigned)c->slot);
+    }
+    c->node = n;
+    return MF_OK;
+}
+
+/* Queue command i (made as c) on its node; eager: write it out now, so the
+ * server starts on it while the next one is made. 0, or -1 when the
+ * connection failed (-2: out of memory). */
+static int pl_append(redis_store *s, size_t i, const rcmd *c, bool eager) {
+    rnode *n = &s->nodes[s->pc[i].node];
+    if (grow_array(&n->q, &n->qcap, n->nq + 2, sizeof *n->q) != 0) return -2;
+    if (s->pc[i].ask) {
+        mf__buf_put(&n->out, "*1\r\n$6\r\nASKING\r\n", 16);
+        n->q[n->nq++] = ASKING_MARK;
+    }
+    resp_head(&n->out, '*', c->argc);
+    for (size_t a = 0; a < c->nargv; a++) resp_arg(&n->out, c->argv[a], c->lens[a]);
+    if (c->tail_len) mf__buf_put(&n->out, c->tail, c->tail_len);
+    n->q[n->nq++] = i;
+    return eager && node_send(n) != 0 ? -1 : 0;
+}
+
+/* Store reply r of node nd's next queued command. */
+static void pl_take(rnode *nd, size_t *next, redisReply **rep, redisReply *r) {
+    size_t i = nd->q[(*next)++];
+    if (i != ASKING_MARK) rep[i] = r; /* (an ASKING's OK stays in the pool) */
+}
+
+/* Read every queued reply of every node into rep[]. One node: in order,
+ * blocking. Several: from whichever node has data first (poll), so that
+ * the replies of the nodes that are done are decoded while the others
+ * still work. A node whose connection fails or times out is dropped with
+ * an error (into err, unless NULL); the others are read to the end. */
+static int pl_receive_all(redis_store *s, redisReply **rep, const char *what, mf_error *err) {
+    int rc = MF_OK;
+    mf_error e;
+    size_t busy = 0, last = 0;
+    for (size_t ni = 0; ni < s->nnodes; ni++)
+        if (s->nodes[ni].nq) busy++, last = ni;
+    if (busy == 1) {
+        rnode *nd = &s->nodes[last];
+        size_t next = 0;
+        while (next < nd->nq) {
+            redisReply *r;
+            if (redisGetReply(nd->c, (void **)&r) != REDIS_OK) {
+                rc = conn_fail(s, last, what, err ? err : &e);
+                break;
+            }
+            pl_take(nd, &next, rep, r);
+        }
+        nd->nq = 0;
+        return rc;
+    }
+    struct pollfd stack[8], *pfd = busy <= 8 ? stack : mf__xmalloc(busy * sizeof *pfd);
+    size_t *who = mf__xmalloc((busy ? busy : 1) * 2 * sizeof *who), *next = who + busy;
+    size_t nb = 0;
+    for (size_t ni = 0; ni < s->nnodes; ni++)
+        if (s->nodes[ni].nq) who[nb] = ni, next[nb++] = 0;
+    while (nb) {
+        for (size_t k = 0; k < nb; k++) {
+            pfd[k].fd = s->nodes[who[k]].c->fd;
+            pfd[k].events = POLLIN;
+            pfd[k].revents = 0;
+        }
+        int n = poll(pfd, (nfds_t)nb, s->command_ms > INT32_MAX ? -1 : (int)s->command_ms);
+        if (n < 0 && errno == EINTR) continue;
+        for (size_t k = 0; k < nb; k++) {
+            rnode *nd = &s->nodes[who[k]];
+            bool failed = false;
+            if (n <= 0) { /* nobody answered in time: every waiting node */
+                int f = mf__err(err ? err : &e, MF_ESTORE, "%s %s: %s: no reply within %lld ms "
+                                "(online_store.command_timeout_ms)", s->kind, nd->addr, what,
+                                (long long)s->command_ms);
+                if (rc == MF_OK) rc = f, err = NULL;
+                s->io_failed = true;
+                if (s->cluster) s->map_stale = true;
+                drop_conn(nd);
+                failed = true;
+            } else if (pfd[k].revents) {
+                if (redisBufferRead(nd->c) != REDIS_OK) {
+                    int f = conn_fail(s, who[k], what, err ? err : &e);
+                    if (rc == MF_OK) rc = f, err = NULL;
+                    failed = true;
+                }
+                while (!failed && next[k] < nd->nq) {
+                    redisReply *r = NULL;
+                    if (redisGetReplyFromReader(nd->c, (void **)&r) != REDIS_OK) {
+                        int f = conn_fail(s, who[k], what, err ? err : &e);
+                        if (rc == MF_OK) rc = f, err = NULL;
+                        failed = true;
+                    } else if (!r) {
+                        break; /* the rest is still on its way */
+                    } else {
+                        pl_take(nd, &next[k], rep, r);
+                    }
+                }
+            }
+            if (failed || next[k] == nd->nq) { /* done with this node */
+                nd->nq = 0;
+                pfd[k].fd = -1;
+            }
+        }
+        size_t keep = 0;
+        for (size_t k = 0; k < nb; k++)
+            if (pfd[k].fd >= 0) who[keep] = who[k], next[keep++] = next[k];
+        nb = keep;
+    }
+    if (pfd != stack) free(pfd);
+    free(who);
+    return rc;
+}
+
+/* pl_receive_all with the replies built in s->replies: hiredis's reply
+ * functions are swapped for the pool's on every node read, and back after
+ * (a connection dropped meanwhile is freed with the pool's, which free
+ * nothing). */
+static int pl_receive(redis_store *s, redisReply **rep, const char *what, mf_error *err) {
+    redisReplyObjectFunctions *dflt = NULL;
+    for (size_t ni = 0; ni < s->nnodes; ni++) {
+        rnode *nd = &s->nodes[ni];
+        if (!nd->nq) continue;
+        if (!dflt) dflt = nd->c->reader->fn;
+        nd->c->reader->fn = &rp_fns;
+        nd->c->reader->privdata = &s->replies;
+    }
+    int rc = pl_receive_all(s, rep, what, err);
+    for (size_t ni = 0; ni < s->nnodes && dflt; ni++) {
+        rnode *nd = &s->nodes[ni];
+        if (nd->c && nd->c->reader->fn == &rp_fns) {
+            nd->c->reader->fn = dflt;
+            nd->c->reader->privdata = NULL;
+        }
+    }
+    return rc;
+}
+
+/* Run commands 0..n-1 (made by fn; s->pc[i].slot set by the caller on a
+ * cluster), each on its node: every node's commands are sent, then every
+ * reply read into rep[i], so the nodes work in parallel. MOVED, ASK,
+ * TRYAGAIN (and NOSCRIPT, for `script` pipelines, which load write_script
+ * on every node they use first) are followed here; the other replies,
+ * error replies included, are the caller's (NULL for a command whose reply
+ * was lost with its connection), in s->replies until the next pipeline
+ * starts: never freed one by one. s->pc[i].node
+ * is the node that answered. A lost connection is an error naming its
+ * node, after the replies of the other nodes are read. */
+static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **rep, bool script,
+                  bool eager, const char *what, mf_error *err) {
+    size_t *todo = s->todo, ntodo = n;
+    rpool_reset(&s->replies);
+    for (size_t i = 0; i < n; i++) {
+        todo[i] = i;
+        s->pc[i].ask = false;
+        rep[i] = NULL;
+    }
+    int rc = MF_OK, noscript = 0;
+    bool tryagain = false;
+    for (int round = 0; ntodo && rc == MF_OK; round++) {
+        if (round == MAX_ROUNDS) {
+            s->map_stale = true;
+            s->retryable = true;
+            rc = mf__err(err, MF_ESTORE, "Redis Cluster: %s: still redirected after %d rounds "
+                         "(the cluster is resharding?)", what, MAX_ROUNDS);
+            break;
+        }
+        if (tryagain) {
+            struct timespec ts = {0, 20 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
+        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) rc = route(s, &s->pc[todo[k]], err);
+        if (script) /* nothing is queued yet: load it where it is missing */
+            for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
+                size_t ni = s->pc[todo[k]].node;
+                if (!s->nodes[ni].script || !s->sha[0]) {
+                    rc = rconnect(s, ni, err);
+                    if (rc == MF_OK) rc = ensure_script(s, ni, err);
+                }
+            }
+        /* send */
+        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
+            size_t i = todo[k], ni = s->pc[i].node;
+            rcmd c;
+            if ((rc = rconnect(s, ni, err)) != MF_OK || (rc = fn(s, ud, i, &c, err)) != MF_OK)
+                break;
+            int a = pl_append(s, i, &c, eager);
+            if (a == -2) rc = mf__err_nomem(err, "%s: %zu Redis commands", what, n);
+            else if (a) rc = conn_fail(s, ni, what, err);
+        }
+        /* every node's commands out, then every reply in */
+        for (size_t ni = 0; ni < s->nnodes; ni++) {
+            rnode *nd = &s->nodes[ni];
+            if (!nd->out.len || !nd->c) continue;
+            if (node_send(nd) != 0) {
+                mf_error e;
+                int f = conn_fail(s, ni, what, rc == MF_OK ? err : &e);
+                if (rc == MF_OK) rc = f;
+            }
+        }
+        int f = pl_receive(s, rep, what, rc == MF_OK ? err : NULL);
+        if (rc == MF_OK) rc = f;
+        if (rc != MF_OK) break;
+        /* redirections */
+        size_t again = 0;
+        bool lost_script = false;
+        tryagain = false;
+        for (size_t k = 0; k < ntodo; k++) {
+            size_t i = todo[k];
+            redisReply *r = rep[i];
+            pcmd *p = &s->pc[i];
+            if (r->type != REDIS_REPLY_ERROR) continue;
+            if (s->cluster && (err_is(r, "MOVED") || err_is(r, "ASK"))) {
+                bool moved = r->str[0] == 'M';
+                unsigned slot = 0;
+                size_t to = redirect_target(s, p->node, r, &slot);
+                if (to == NO_NODE) continue; /* the caller reports it */
+                if (moved) {
+                    s->slot_node[slot] = (uint16_t)to;
+                    s->map_stale = true; /* the whole map, before the next call */
+                    s->counts.moved++;
+                    p->ask = false;
+                } else {
+                    p->node = (uint16_t)to;
+                    p->ask = true;
+                    s->counts.ask++;
+                }
+            } else if (s->cluster && err_is(r, "TRYAGAIN")) {
+                tryagain = true;
+                s->counts.tryagain++;
+            } else if (script && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0) {
+                s->nodes[p->node].script = false;
+                lost_script = true;
+            } else if (s->cluster && err_is(r, "CLUSTERDOWN")) {
+                if (rc == MF_OK) {
+                    rc = reply_err(s, p->node, what, r, err);
+                    s->map_stale = true;
+                    s->retryable = true;
+                }
+                continue;
+            } else {
+                continue;
+            }
+            rep[i] = NULL; /* (the reply stays in the pool) */
+            todo[again++] = i;
+        }
+        if (lost_script && ++noscript == 2 && rc == MF_OK)
+            rc = mf__err(err, MF_ESTORE, "%s %s: %s: the server keeps losing the write script "
+                         "(NOSCRIPT)", s->kind, s->nodes[s->pc[todo[0]].node].addr, what);
+        ntodo = again;
+    }
+    return rc;
+}
+
+/*---- Running an operation --------------------------------------------------*/
+
+typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
+
+/* Run op with SIGPIPE blocked. One server: when op lost a connection that
+ * was already open before this call (an idle connection to a server that
+ * restarted or closed it), reconnect and run it once more. A cluster: the
+ * slot map is asked for first when stale; when op failed on a lost or
+ * refused connection, a changed map or CLUSTERDOWN, it runs again on a
+ * new map, CLUSTER_ATTEMPTS times at most. A timeout is not retried. */
 static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
     pipe_guard g;
     pipe_guard_on(&g);
     int rc;
     for (int attempt = 0;; attempt++) {
-        bool reused = s->c != NULL;
+        bool reused = !s->cluster && s->nodes[0].c != NULL;
         s->io_failed = false;
-        rc = rconnect(s, err);
+        s->retryable = false;
+        rc = MF_OK;
+        if (s->cluster && s->map_stale) rc = refresh_map(s, err);
         if (rc == MF_OK) rc = op(s, ud, err);
-        if (rc == MF_OK || !s->io_failed || !s->retryable || !reused || attempt > 0) break;
-        mf__log(2, "Redis at %s: connection lost, reconnecting", s->addr);
+        if (rc == MF_OK || !s->retryable) break;
+        if (!s->cluster) {
+            if (!s->io_failed || !reused || attempt > 0) break;
+            mf__log(2, "Redis at %s: connection lost, reconnecting", s->nodes[0].addr);
+            continue;
+        }
+        if (attempt + 1 == CLUSTER_ATTEMPTS) {
+            size_t len = strlen(err->message);
+            snprintf(err->message + len, sizeof err->message - len,
+                     " (gave up after %d attempts, asking for the slot map before each)",
+                     CLUSTER_ATTEMPTS);
+            break;
+        }
+        s->counts.retries++;
+        mf__log(2, "%s; asking for the slot map and trying again", err->message);
+        if (attempt > 0) {
+            struct timespec ts = {0, 100 * 1000000L};
+            nanosleep(&ts, NULL);
+        }
     }
     pipe_guard_off(&g);
     arena_reset(&s->mem);
@@ -867,6 +1646,8 @@ typedef struct read_ctx {
     const char *project;
     mf__read_batch *rbs;
     size_t nb;
+    size_t *tb;   /* per group (and one more): where its HMGET starts in s->argv */
+    size_t *toff; /* per group (and one more): where its fields' RESP starts in s->fmt */
 } read_ctx;
 
 /* Batches whose rows have the same keys (views of one entity: their
@@ -880,109 +1661,133 @@ static bool same_keys(const mf__read_batch *a, const mf__read_batch *b) {
     return true;
 }
 
-/* Grow *p to at least `need` elements of `size` bytes (doubling from
- * *cap). 0, or -1 when the memory is not there (*p and *cap unchanged). */
-static int grow_array(void *p, size_t *cap, size_t need, size_t size) {
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 64;
-    while (c < need) c = c > SIZE_MAX / 2 ? need : c * 2;
-    void *q = mf__try_realloc_array(*(void **)p, c, size);
-    if (!q) return -1;
-    *(void **)p = q;
-    *cap = c;
-    return 0;
+/* Command i: the HMGET of its group, on its key. */
+static int read_cmd(redis_store *s, void *ud, size_t i, rcmd *c, mf_error *err) {
+    MF__UNUSED(err);
+    read_ctx *x = ud;
+    size_t g = s->pc[i].aux, a = x->tb[g];
+    s->argv[a + 1] = s->keys.data + s->koff[i];
+    s->lens[a + 1] = s->koff[i + 1] - s->koff[i];
+    c->argc = x->tb[g + 1] - a;
+    c->nargv = 2;
+    c->argv = s->argv + a;
+    c->lens = s->lens + a;
+    c->tail = s->fmt.data + x->toff[g];
+    c->tail_len = x->toff[g + 1] - x->toff[g];
+    return MF_OK;
 }
 
 /* Every batch (one per feature view) in ONE pipeline: the HMGETs of every
- * row are sent (one per row and group of batches with the same keys, with
- * the fields of all of them), then all replies read, so a request costs
- * one round trip however many views and entities it names. Columns are
- * filled only once every reply is in and well formed. */
+ * row (one per row and group of batches with the same keys, with the
+ * fields of all of them) go to their servers, then all replies are read,
+ * so a request costs one round trip however many views and entities it
+ * names. Columns are filled only once every reply is in and well formed. */
 static int op_read(redis_store *s, void *ud, mf_error *err) {
     read_ctx *x = ud;
     size_t plen = strlen(x->project), nb = x->nb;
-    /* groups: grp[b] = the group of batch b; lead[g] = its first batch */
-    if (grow_array(&s->grp, &s->grp_cap, 2 * nb + 1, sizeof *s->grp) != 0)
+    /* groups: grp[b] = the group of batch b; lead[g] = its first batch;
+     * tb[g] = where its HMGET starts in argv */
+    if (grow_array(&s->grp, &s->grp_cap, 4 * nb + 2, sizeof *s->grp) != 0)
         return mf__err_nomem(err, "reading %zu feature views from Redis", nb);
-    size_t *grp = s->grp, *lead = s->grp + nb, ng = 0;
+    size_t *grp = s->grp, *lead = s->grp + nb, *tb = s->grp + 2 * nb, ng = 0;
+    x->tb = tb;
     for (size_t bi = 0; bi < nb; bi++) {
         size_t g = 0;
         while (g < ng && !same_keys(&x->rbs[lead[g]], &x->rbs[bi])) g++;
         if (g == ng) lead[ng++] = bi;
         grp[bi] = g;
     }
-    size_t total = 0, maxargc = 0;
+    size_t total = 0, nargs = 0;
     for (size_t g = 0; g < ng; g++) {
-        size_t argc = 2;
+        tb[g] = nargs;
+        nargs += 2;
         for (size_t bi = 0; bi < nb; bi++)
-            if (grp[bi] == g) argc += x->rbs[bi].nfeat + 1;
-        if (argc > maxargc) maxargc = argc;
+            if (grp[bi] == g) nargs += x->rbs[bi].nfeat + 1;
         total += x->rbs[lead[g]].n;
     }
-    if (maxargc + 1 > s->argv_cap) { /* lens holds one more: see below */
+    tb[ng] = nargs;
+    if (nargs > s->argv_cap) {
         size_t cap = s->argv_cap;
-        if (grow_array(&s->argv, &cap, maxargc + 1, sizeof *s->argv) != 0 ||
-            grow_array(&s->lens, &s->argv_cap, maxargc + 1, sizeof *s->lens) != 0)
-            return mf__err_nomem(err, "reading %zu features from Redis", maxargc);
+        if (grow_array(&s->argv, &cap, nargs, sizeof *s->argv) != 0 ||
+            grow_array(&s->lens, &s->argv_cap, nargs, sizeof *s->lens) != 0)
+            return mf__err_nomem(err, "reading %zu features from Redis", nargs);
     }
-    if (total + 1 == 0 || grow_array(&s->rep, &s->rep_cap, total + 1, sizeof *s->rep) != 0)
+    if (total + 1 == 0 || grow_array(&s->rep, &s->rep_cap, total, sizeof *s->rep) != 0 ||
+        grow_array(&s->koff, &s->koff_cap, total + 1, sizeof *s->koff) != 0 ||
+        pl_reserve(s, total, err) != MF_OK)
         return mf__err_nomem(err, "reading %zu entity rows from Redis", total);
     const char **argv = s->argv;
     size_t *lens = s->lens;
     redisReply **rep = s->rep;
-    memset(rep, 0, total * sizeof *rep);
+    /* every group's field names, each batch's hashes then its "_ts:view";
+     * lens[a] holds where name a starts until f is complete (it may move
+     * while it grows) */
     mf__buf *f = &s->enc;
-    mf__buf *key = &s->tmp;
-    int rc = MF_OK;
-    char what[300];
-    snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
-    for (size_t g = 0; g < ng && rc == MF_OK; g++) {
-        /* field names of the group's batches: each batch's hashes, then
-         * its "_ts:view"; lens[a] holds where name a starts until f is
-         * complete (it may move while it grows) */
-        f->len = 0;
-        size_t argc = 2;
+    f->len = 0;
+    for (size_t g = 0; g < ng; g++) {
+        size_t a = tb[g] + 2;
         for (size_t bi = 0; bi < nb; bi++) {
             if (grp[bi] != g) continue;
             const mf__read_batch *rb = &x->rbs[bi];
             for (size_t k = 0; k < rb->nfeat; k++) {
-                lens[argc++] = f->len;
+                lens[a++] = f->len;
                 put_field(f, rb->view->name, rb->view->features[rb->feat_idx[k]]->name);
             }
-            lens[argc++] = f->len;
+            lens[a++] = f->len;
             mf__buf_printf(f, "_ts:%s", rb->view->name);
         }
-        lens[argc] = f->len;
-        for (size_t a = 2; a < argc; a++) argv[a] = f->data + lens[a], lens[a] = lens[a + 1] - lens[a];
-        argv[0] = "HMGET";
-        lens[0] = 5;
+    }
+    size_t next = f->len;
+    for (size_t g = ng; g-- > 0;) {
+        for (size_t a = tb[g + 1]; a-- > tb[g] + 2;) {
+            argv[a] = f->data + lens[a];
+            size_t start = lens[a];
+            lens[a] = next - start;
+            next = start;
+        }
+        argv[tb[g]] = "HMGET";
+        lens[tb[g]] = 5;
+    }
+    /* ... formatted once: every HMGET of a group ends with them */
+    x->toff = tb + ng + 1;
+    s->fmt.len = 0;
+    for (size_t g = 0; g < ng; g++) {
+        x->toff[g] = s->fmt.len;
+        for (size_t a = tb[g] + 2; a < tb[g + 1]; a++) resp_arg(&s->fmt, argv[a], lens[a]);
+    }
+    x->toff[ng] = s->fmt.len;
+    /* the keys, command by command: group by group, row by row */
+    mf__buf *kb = &s->keys;
+    kb->len = 0;
+    size_t at = 0;
+    for (size_t g = 0; g < ng; g++) {
         const mf__read_batch *rb = &x->rbs[lead[g]];
-        for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
-            key->len = 0;
-            put_key(key, rb->keys[i], rb->key_lens[i], x->project, plen);
-            argv[1] = key->data;
-            lens[1] = key->len;
-            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
-                rc = conn_fail(s, what, err);
+        for (size_t i = 0; i < rb->n; i++, at++) {
+            s->koff[at] = kb->len;
+            put_key(kb, rb->keys[i], rb->key_lens[i], x->project, plen);
+            s->pc[at].aux = g;
         }
     }
-    for (size_t i = 0; i < total && rc == MF_OK; i++)
-        if (redisGetReply(s->c, (void **)&rep[i]) != REDIS_OK) rc = conn_fail(s, what, err);
-    /* replies: group by group, a row at a time */
-    size_t at = 0;
-    for (size_t g = 0; g < ng && rc == MF_OK; g++) {
-        size_t want = 0;
-        for (size_t bi = 0; bi < nb; bi++)
-            if (grp[bi] == g) want += x->rbs[bi].nfeat + 1;
+    s->koff[total] = kb->len;
+    if (s->cluster)
+        for (size_t i = 0; i < total; i++)
+            s->pc[i].slot = (uint16_t)mf__redis_slot(kb->data + s->koff[i],
+                                                     s->koff[i + 1] - s->koff[i]);
+    char what[300];
+    snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
+    int rc = pl_run(s, total, read_cmd, x, rep, false, false, what, err);
+    /* replies: every one well formed before any column is touched */
+    for (size_t i = 0; i < total && rc == MF_OK; i++) {
+        redisReply *r = rep[i];
+        size_t g = s->pc[i].aux, want = tb[g + 1] - tb[g] - 2;
         const mf__read_batch *lb = &x->rbs[lead[g]];
-        for (size_t i = 0; i < lb->n && rc == MF_OK; i++, at++) {
-            redisReply *r = rep[at];
-            if (r->type == REDIS_REPLY_ERROR)
-                rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': %.*s",
-                             s->addr, lb->view->name, (int)r->len, r->str);
-            else if (r->type != REDIS_REPLY_ARRAY || r->elements != want)
-                rc = mf__err(err, MF_ESTORE, "Redis at %s: reading feature view '%s': "
-                             "unexpected reply to HMGET", s->addr, lb->view->name);
+        if (r->type == REDIS_REPLY_ERROR) {
+            char w[300];
+            snprintf(w, sizeof w, "reading feature view '%s'", lb->view->name);
+            rc = reply_err(s, s->pc[i].node, w, r, err);
+        } else if (r->type != REDIS_REPLY_ARRAY || r->elements != want) {
+            rc = mf__err(err, MF_ESTORE, "%s %s: reading feature view '%s': unexpected reply "
+                         "to HMGET", s->kind, s->nodes[s->pc[i].node].addr, lb->view->name);
         }
     }
     /* every reply is in and well formed: now fill the columns */
@@ -995,12 +1800,13 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
             size_t nf = rb->nfeat;
             for (size_t i = 0; i < rb->n && rc == MF_OK; i++) {
                 redisReply *r = rep[first + i], *ts = r->element[off + nf];
+                const char *addr = s->nodes[s->pc[first + i].node].addr;
                 int64_t us = 0;
                 char why[MF__JSON_WHYLEN];
                 bool found = ts->type == REDIS_REPLY_STRING;
                 if (found && get_timestamp(s, ts->str, ts->len, &us, why) != 0) {
-                    rc = mf__err(err, MF_ESTORE, "Redis at %s: feature view '%s', entity row "
-                                 "%zu: %s", s->addr, rb->view->name, i + 1, why);
+                    rc = mf__err(err, MF_ESTORE, "%s %s: feature view '%s', entity row "
+                                 "%zu: %s", s->kind, addr, rb->view->name, i + 1, why);
                     break;
                 }
                 rb->found[i] = found;
@@ -1009,8 +1815,8 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
                     redisReply *e = r->element[off + k];
                     if (!found || e->type != REDIS_REPLY_STRING) mf__col_push_null(rb->out[k]);
                     else if (push_value(s, rb->out[k], e->str, e->len, why) != 0)
-                        rc = mf__err(err, MF_ESTORE, "Redis at %s: feature view '%s', feature "
-                                     "'%s', entity row %zu: %s", s->addr, rb->view->name,
+                        rc = mf__err(err, MF_ESTORE, "%s %s: feature view '%s', feature "
+                                     "'%s', entity row %zu: %s", s->kind, addr, rb->view->name,
                                      rb->view->features[rb->feat_idx[k]]->name, i + 1, why);
                 }
             }
@@ -1018,7 +1824,6 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
         }
         first += x->rbs[lead[g]].n;
     }
-    for (size_t i = 0; i < total; i++) freeReplyObject(rep[i]); /* NULL is fine */
     return rc;
 }
 
@@ -1028,7 +1833,7 @@ static int rd_read_many(mf__online *base, const char *project, mf__read_batch *r
     size_t total = 0;
     for (size_t i = 0; i < nb; i++) total += rbs[i].n;
     if (total == 0) return MF_OK;
-    read_ctx x = {project, rbs, nb};
+    read_ctx x = {project, rbs, nb, NULL, NULL};
     return run_op(s, op_read, &x, err);
 }
 
@@ -1047,9 +1852,13 @@ typedef struct write_ctx {
     const char *fields; /* nf hashes, "_ts:view", "_created_ts:view" */
     size_t fields_len;
     size_t ts_field_len;
-    size_t *pending;
-    size_t slots[128]; /* keys_distinct's set, for up to 64 keys */
-    size_t nslots;
+    size_t per;   /* rows per call: one server, keys_per_call; a cluster, 1 */
+    size_t ncalls;
+    const char **argv;
+    size_t *lens;
+    char ttl[24], nfields[24], nkeys[24];
+    size_t set[128]; /* keys_distinct's set, for up to 64 keys */
+    size_t nset;
 } write_ctx;
 
 /* Encode rows [x->encoded, upto) into s->enc: key + project, Timestamp,
@@ -1085,24 +1894,24 @@ static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err)
 static bool keys_distinct(redis_store *s, write_ctx *x, size_t from, size_t to) {
     size_t stride = x->b->view->n_features + 3, cap = 16;
     while (cap < 2 * (to - from)) cap *= 2;
-    size_t *slot = x->slots;
-    if (cap > x->nslots) slot = mf__xmalloc(cap * sizeof *slot);
-    memset(slot, 0, cap * sizeof *slot);
+    size_t *set = x->set;
+    if (cap > x->nset) set = mf__xmalloc(cap * sizeof *set);
+    memset(set, 0, cap * sizeof *set);
     bool distinct = true;
     for (size_t r = from; r < to && distinct; r++) {
         const char *k = s->enc.data + x->off[r * stride];
         size_t len = x->off[r * stride + 1] - x->off[r * stride];
         size_t h = mf__murmur3_32(k, len, 0) & (cap - 1);
-        for (; slot[h]; h = (h + 1) & (cap - 1)) {
-            const size_t *o = x->off + (slot[h] - 1) * stride;
+        for (; set[h]; h = (h + 1) & (cap - 1)) {
+            const size_t *o = x->off + (set[h] - 1) * stride;
             if (o[1] - o[0] == len && memcmp(s->enc.data + o[0], k, len) == 0) {
                 distinct = false;
                 break;
             }
         }
-        slot[h] = r + 1;
+        set[h] = r + 1;
     }
-    if (slot != x->slots) free(slot);
+    if (set != x->set) free(set);
     return distinct;
 }
 
@@ -1113,89 +1922,68 @@ static size_t keys_per_call(size_t nf) {
     return k < 1 ? 1 : k > 64 ? 64 : k;
 }
 
+/* Call c: one EVALSHA of write_script over its rows. */
+static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *err) {
+    write_ctx *x = ud;
+    size_t nf = x->b->view->n_features, stride = nf + 3, from = c * x->per;
+    size_t to = from + x->per < x->b->n ? from + x->per : x->b->n;
+    int rc = encode_rows(s, x, to, err); /* nothing to do when encoded before */
+    if (rc) return rc;
+    const char **argv = x->argv;
+    size_t *lens = x->lens, a = 0;
+    snprintf(x->nkeys, sizeof x->nkeys, "%zu", to - from);
+    argv[a] = "EVALSHA", lens[a++] = 7;
+    argv[a] = s->sha, lens[a++] = 40;
+    argv[a] = x->nkeys, lens[a++] = strlen(x->nkeys);
+    for (size_t r = from; r < to; r++) {
+        const size_t *o = x->off + r * stride;
+        argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
+    }
+    argv[a] = x->ttl, lens[a++] = strlen(x->ttl);
+    argv[a] = x->nfields, lens[a++] = strlen(x->nfields);
+    argv[a] = to - from == 1 || keys_distinct(s, x, from, to) ? "1" : "0", lens[a++] = 1;
+    argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
+    argv[a] = x->fields + 4 * nf + x->ts_field_len;
+    lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
+    for (size_t f = 0; f < nf; f++) argv[a] = x->fields + 4 * f, lens[a++] = 4;
+    for (size_t r = from; r < to; r++) {
+        const size_t *o = x->off + r * stride;
+        for (size_t v = 1; v < stride; v++) argv[a] = s->enc.data + o[v], lens[a++] = o[v + 1] - o[v];
+    }
+    cmd->argc = cmd->nargv = a;
+    cmd->argv = argv;
+    cmd->lens = lens;
+    cmd->tail = NULL;
+    cmd->tail_len = 0;
+    return MF_OK;
+}
+
 static int op_write(redis_store *s, void *ud, mf_error *err) {
     write_ctx *x = ud;
     const mf__write_batch *b = x->b;
-    size_t nf = b->view->n_features, stride = nf + 3, per = keys_per_call(nf);
-    size_t nchunks = (b->n + per - 1) / per;
+    size_t nf = b->view->n_features, per = x->per, ncalls = x->ncalls;
     size_t maxargc = 3 + per + 3 + (nf + 2) * (per + 1);
-    int rc = ensure_script(s, err);
+    int rc = pl_reserve(s, ncalls, err);
     if (rc) return rc;
-    char ttl[24], nfields[24], what[300];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)s->key_ttl);
-    snprintf(nfields, sizeof nfields, "%zu", nf + 2);
+    redisReply **rep = mf__try_realloc_array(NULL, ncalls, sizeof *rep);
+    if (!rep) return mf__err_nomem(err, "writing %zu rows to Redis", b->n);
+    snprintf(x->ttl, sizeof x->ttl, "%lld", (long long)s->key_ttl);
+    snprintf(x->nfields, sizeof x->nfields, "%zu", nf + 2);
+    char what[300];
     snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
-    const char **argv = mf__xmalloc(maxargc * sizeof *argv);
-    size_t *lens = mf__xmalloc(maxargc * sizeof *lens);
-    char nkeys[24];
-    size_t npending = nchunks;
-    for (size_t i = 0; i < npending; i++) x->pending[i] = i;
-    for (int round = 0; npending && rc == MF_OK; round++) {
-        if (round == 2) {
-            rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: the server keeps losing the write "
-                         "script (NOSCRIPT)", s->addr, what);
-            break;
+    x->argv = mf__xmalloc(maxargc * sizeof *x->argv);
+    x->lens = mf__xmalloc(maxargc * sizeof *x->lens);
+    if (s->cluster) /* one row per call, every row encoded */
+        for (size_t c = 0; c < ncalls; c++) {
+            const size_t *o = x->off + c * (nf + 3);
+            s->pc[c].slot = (uint16_t)mf__redis_slot(s->enc.data + o[0], o[1] - o[0]);
         }
-        for (size_t c = 0; c < npending && rc == MF_OK; c++) {
-            size_t from = x->pending[c] * per, to = from + per < b->n ? from + per : b->n;
-            size_t m = to - from, a = 0;
-            rc = encode_rows(s, x, to, err);
-            if (rc) { /* the replies of the calls sent are not read */
-                drop_conn(s);
-                break;
-            }
-            snprintf(nkeys, sizeof nkeys, "%zu", m);
-            argv[a] = "EVALSHA", lens[a++] = 7;
-            argv[a] = s->sha, lens[a++] = 40;
-            argv[a] = nkeys, lens[a++] = strlen(nkeys);
-            for (size_t r = from; r < to; r++) {
-                const size_t *o = x->off + r * stride;
-                argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
-            }
-            argv[a] = ttl, lens[a++] = strlen(ttl);
-            argv[a] = nfields, lens[a++] = strlen(nfields);
-            argv[a] = keys_distinct(s, x, from, to) ? "1" : "0", lens[a++] = 1;
-            argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
-            argv[a] = x->fields + 4 * nf + x->ts_field_len;
-            lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
-            for (size_t f = 0; f < nf; f++) argv[a] = x->fields + 4 * f, lens[a++] = 4;
-            for (size_t r = from; r < to; r++) {
-                const size_t *o = x->off + r * stride;
-                for (size_t v = 1; v < stride; v++)
-                    argv[a] = s->enc.data + o[v], lens[a++] = o[v + 1] - o[v];
-            }
-            /* sent at once, so that the server runs this call while the
-             * next one is formatted */
-            if (redisAppendCommandArgv(s->c, (int)a, argv, lens) != REDIS_OK ||
-                send_buffered(s->c) != 0)
-                rc = conn_fail(s, what, err);
-        }
-        size_t again = 0;
-        for (size_t c = 0; c < npending && rc == MF_OK; c++) {
-            redisReply *r;
-            if (redisGetReply(s->c, (void **)&r) != REDIS_OK) {
-                rc = conn_fail(s, what, err);
-                break;
-            }
-            if (r->type == REDIS_REPLY_ERROR) {
-                if (r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0)
-                    x->pending[again++] = x->pending[c];
-                else if (rc == MF_OK)
-                    rc = mf__err(err, MF_ESTORE, "Redis at %s: %s: %.*s", s->addr, what,
-                                 (int)r->len, r->str);
-            }
-            freeReplyObject(r);
-        }
-        /* an error reply above stops here, with every reply read */
-        if (rc != MF_OK && s->c) break;
-        npending = again;
-        if (npending && rc == MF_OK) {
-            s->sha[0] = 0;
-            rc = ensure_script(s, err);
-        }
-    }
-    free(argv);
-    free(lens);
+    rc = pl_run(s, ncalls, write_cmd, x, rep, true, true, what, err);
+    for (size_t c = 0; c < ncalls && rc == MF_OK; c++)
+        if (rep[c]->type == REDIS_REPLY_ERROR) rc = reply_err(s, s->pc[c].node, what, rep[c], err);
+    free(rep);
+    free(x->argv);
+    free(x->lens);
     return rc;
 }
 
@@ -1228,26 +2016,37 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     size_t ts_field_len = fields.len - 4 * nf;
     mf__buf_printf(&fields, "_created_ts:%s", view->name);
     s->enc.len = 0;
-    /* offsets of every row's values, and the rows waiting for their reply:
-     * the batch's size, which the caller chose */
+    /* offsets of every row's values: the batch's size, which the caller
+     * chose */
     size_t noff;
-    size_t *off = NULL, *pending = NULL;
-    if (mf__size_mul(b->n, nf + 3, &noff) && mf__size_add(noff, 1, &noff) &&
-        (off = mf__try_realloc_array(NULL, noff, sizeof *off)) != NULL)
-        pending = mf__try_realloc_array(NULL, b->n, sizeof *pending);
-    if (!pending) {
-        free(off);
+    size_t *off = NULL;
+    if (!mf__size_mul(b->n, nf + 3, &noff) || !mf__size_add(noff, 1, &noff) ||
+        (off = mf__try_realloc_array(NULL, noff, sizeof *off)) == NULL) {
         mf__buf_free(&fields);
         return mf__err_nomem(err, "writing %zu rows of feature view '%s' to Redis", b->n,
                              view->name);
     }
-    write_ctx x = {b, project, strlen(project), 0, off, fields.data, fields.len, ts_field_len,
-                   pending, {0}, 128};
+    write_ctx x;
+    memset(&x, 0, sizeof x);
+    x.b = b;
+    x.project = project;
+    x.plen = strlen(project);
+    x.off = off;
+    x.fields = fields.data;
+    x.fields_len = fields.len;
+    x.ts_field_len = ts_field_len;
+    x.nset = MF__ARRAY_LEN(x.set);
+    /* One server: up to keys_per_call rows per script call. A cluster: one
+     * row per call, since a call's keys must share a hash slot, and a key
+     * being migrated must be able to go (ASK) where it lives alone. */
+    x.per = s->cluster ? 1 : keys_per_call(nf);
+    x.ncalls = (b->n + x.per - 1) / x.per;
     /* A bad cell must write nothing: String cells are checked first (a
-     * quick pass); when a list cell can be bad, everything is encoded
-     * before talking to Redis; otherwise each call is encoded just before
-     * it is sent, while the server runs the previous one. */
-    bool may_fail = false;
+     * quick pass); when a list cell can be bad, or on a cluster (the slots
+     * of every key are needed first), everything is encoded before talking
+     * to Redis; otherwise each call is encoded just before it is sent,
+     * while the server runs the previous one. */
+    bool may_fail = s->cluster;
     for (size_t f = 0; f < nf; f++)
         if (b->feat[f].sc == MF__SC_TEXT && !b->feat[f].raw && b->feat[f].type != MF__VALUE_TYPE__VT_BYTES &&
             b->feat[f].type != MF__VALUE_TYPE__VT_STRING)
@@ -1257,7 +2056,6 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
     if (rc == MF_OK) rc = run_op(s, op_write, &x, err);
     else arena_reset(&s->mem);
     free(x.off);
-    free(x.pending);
     mf__buf_free(&fields);
     return rc;
 }
@@ -1269,11 +2067,96 @@ typedef struct drop_ctx {
     const char *fields; /* every field of the dropped views */
     const size_t *foff; /* nfields + 1 offsets */
     size_t nfields;
+    const char **argv;  /* HDEL, a key, the fields */
+    size_t *lens;
+    redisReply **keys;  /* the project's keys of the current SCAN page */
 } drop_ctx;
+
+/* Command i: HDEL of the fields from the page's key i. */
+static int drop_cmd(redis_store *s, void *ud, size_t i, rcmd *c, mf_error *err) {
+    MF__UNUSED(s);
+    MF__UNUSED(err);
+    drop_ctx *x = ud;
+    x->argv[1] = x->keys[i]->str;
+    x->lens[1] = x->keys[i]->len;
+    c->argc = c->nargv = 2 + x->nfields;
+    c->argv = x->argv;
+    c->lens = x->lens;
+    c->tail = NULL;
+    c->tail_len = 0;
+    return MF_OK;
+}
+
+/* The masters: the one server, or every node the slot map names. */
+static size_t masters(const redis_store *s, size_t *out) {
+    if (!s->cluster) {
+        out[0] = 0;
+        return 1;
+    }
+    size_t n = 0;
+    for (size_t i = 0; i < s->nnodes; i++) {
+        bool used = false;
+        for (size_t k = 0; k < NSLOTS && !used; k++) used = s->slot_node[k] == i;
+        if (used) out[n++] = i;
+    }
+    return n;
+}
+
+/* SCAN node ni for the project's keys and HDEL the fields from each (the
+ * HDELs go where the keys' slots live, redirections followed). */
+static int drop_on(redis_store *s, size_t ni, drop_ctx *x, const mf__buf *pat, mf_error *err) {
+    size_t plen = strlen(x->project);
+    char cursor[32] = "0";
+    int rc = MF_OK;
+    do {
+        const char *sargv[6] = {"SCAN", cursor, "MATCH", pat->data, "COUNT", "1000"};
+        size_t slens[6] = {4, strlen(cursor), 5, pat->len, 5, 4};
+        redisReply *r = NULL;
+        if ((rc = rconnect(s, ni, err)) == MF_OK)
+            r = command(s, ni, 6, sargv, slens, "scanning the project's keys", false, err);
+        if (!r) {
+            rc = MF_ESTORE;
+            break;
+        }
+        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
+            r->element[1]->type != REDIS_REPLY_ARRAY) {
+            rc = mf__err(err, MF_ESTORE, "%s %s: unexpected reply to SCAN", s->kind,
+                         s->nodes[ni].addr);
+            freeReplyObject(r);
+            break;
+        }
+        memcpy(cursor, r->element[0]->str, r->element[0]->len);
+        cursor[r->element[0]->len] = 0;
+        size_t nk = r->element[1]->elements, n = 0;
+        x->keys = nk ? mf__xmalloc(nk * sizeof *x->keys) : NULL;
+        for (size_t i = 0; i < nk; i++) {
+            redisReply *k = r->element[1]->element[i];
+            if (k->type == REDIS_REPLY_STRING &&
+                key_of_project((const unsigned char *)k->str, k->len, x->project, plen))
+                x->keys[n++] = k;
+        }
+        redisReply **rep = n ? mf__xmalloc(n * sizeof *rep) : NULL;
+        if (n) rc = pl_reserve(s, n, err);
+        if (n && rc == MF_OK) {
+            for (size_t i = 0; i < n; i++)
+                if (s->cluster)
+                    s->pc[i].slot = (uint16_t)mf__redis_slot(x->keys[i]->str, x->keys[i]->len);
+            rc = pl_run(s, n, drop_cmd, x, rep, false, false, "deleting feature view fields", err);
+            for (size_t i = 0; i < n && rc == MF_OK; i++)
+                if (rep[i]->type == REDIS_REPLY_ERROR)
+                    rc = reply_err(s, s->pc[i].node, "deleting feature view fields", rep[i], err);
+        }
+        free(rep);
+        free(x->keys);
+        x->keys = NULL;
+        freeReplyObject(r);
+    } while (rc == MF_OK && strcmp(cursor, "0") != 0);
+    return rc;
+}
 
 static int op_drop(redis_store *s, void *ud, mf_error *err) {
     drop_ctx *x = ud;
-    size_t plen = strlen(x->project);
     mf__buf pat;
     mf__buf_init(&pat);
     mf__buf_putc(&pat, '*');
@@ -1282,56 +2165,18 @@ static int op_drop(redis_store *s, void *ud, mf_error *err) {
         mf__buf_putc(&pat, *p);
     }
     size_t argc = 2 + x->nfields;
-    const char **argv = mf__xmalloc(argc * sizeof *argv);
-    size_t *lens = mf__xmalloc(argc * sizeof *lens);
-    argv[0] = "HDEL", lens[0] = 4;
+    x->argv = mf__xmalloc(argc * sizeof *x->argv);
+    x->lens = mf__xmalloc(argc * sizeof *x->lens);
+    x->argv[0] = "HDEL", x->lens[0] = 4;
     for (size_t k = 0; k < x->nfields; k++)
-        argv[2 + k] = x->fields + x->foff[k], lens[2 + k] = x->foff[k + 1] - x->foff[k];
-    char cursor[32] = "0";
+        x->argv[2 + k] = x->fields + x->foff[k], x->lens[2 + k] = x->foff[k + 1] - x->foff[k];
+    size_t *m = mf__xmalloc((s->nnodes ? s->nnodes : 1) * sizeof *m);
+    size_t nm = masters(s, m);
     int rc = MF_OK;
-    do {
-        const char *sargv[6] = {"SCAN", cursor, "MATCH", pat.data, "COUNT", "1000"};
-        size_t slens[6] = {4, strlen(cursor), 5, pat.len, 5, 4};
-        redisReply *r = command(s, 6, sargv, slens, "scanning the project's keys", false, err);
-        if (!r) {
-            rc = MF_ESTORE;
-            break;
-        }
-        if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
-            r->element[0]->type != REDIS_REPLY_STRING || r->element[0]->len >= sizeof cursor ||
-            r->element[1]->type != REDIS_REPLY_ARRAY) {
-            rc = mf__err(err, MF_ESTORE, "Redis at %s: unexpected reply to SCAN", s->addr);
-            freeReplyObject(r);
-            break;
-        }
-        memcpy(cursor, r->element[0]->str, r->element[0]->len);
-        cursor[r->element[0]->len] = 0;
-        size_t sent = 0;
-        for (size_t i = 0; i < r->element[1]->elements && rc == MF_OK; i++) {
-            redisReply *k = r->element[1]->element[i];
-            if (k->type != REDIS_REPLY_STRING ||
-                !key_of_project((const unsigned char *)k->str, k->len, x->project, plen))
-                continue;
-            argv[1] = k->str, lens[1] = k->len;
-            if (redisAppendCommandArgv(s->c, (int)argc, argv, lens) != REDIS_OK)
-                rc = conn_fail(s, "deleting feature view fields", err);
-            sent++;
-        }
-        freeReplyObject(r);
-        for (size_t i = 0; i < sent && rc == MF_OK; i++) {
-            redisReply *d;
-            if (redisGetReply(s->c, (void **)&d) != REDIS_OK) {
-                rc = conn_fail(s, "deleting feature view fields", err);
-                break;
-            }
-            if (d->type == REDIS_REPLY_ERROR && rc == MF_OK)
-                rc = mf__err(err, MF_ESTORE, "Redis at %s: deleting feature view fields: %.*s",
-                             s->addr, (int)d->len, d->str);
-            freeReplyObject(d);
-        }
-    } while (rc == MF_OK && strcmp(cursor, "0") != 0);
-    free(argv);
-    free(lens);
+    for (size_t i = 0; i < nm && rc == MF_OK; i++) rc = drop_on(s, m[i], x, &pat, err);
+    free(m);
+    free(x->argv);
+    free(x->lens);
     mf__buf_free(&pat);
     return rc;
 }
@@ -1359,7 +2204,7 @@ static int rd_teardown(mf__online *base, const char *project, Mf__FeatureView *c
         mf__buf_printf(&fields, "_created_ts:%s", spec->name);
     }
     foff[nfields] = fields.len;
-    drop_ctx x = {project, fields.data, foff, nfields};
+    drop_ctx x = {project, fields.data, foff, nfields, NULL, NULL, NULL};
     int rc = run_op(s, op_drop, &x, err);
     free(foff);
     mf__buf_free(&fields);
@@ -1377,30 +2222,45 @@ static int rd_update(mf__online *base, const char *project, Mf__FeatureView *con
 static void rd_close(mf__online *base) {
     redis_store *s = (redis_store *)base;
     if (!s) return;
-    drop_conn(s);
+    for (size_t i = 0; i < s->nnodes; i++) node_free(&s->nodes[i]);
+    for (size_t i = 0; i < s->nseeds; i++) node_free(&s->seeds[i]);
+    free(s->nodes);
+    free(s->seeds);
+    free(s->slot_node);
     arena_free(&s->mem);
+    rpool_free(&s->replies);
     mf__buf_free(&s->enc);
     mf__buf_free(&s->tmp);
+    mf__buf_free(&s->keys);
+    mf__buf_free(&s->fmt);
     free(s->rep);
     free(s->argv);
     free(s->lens);
     free(s->grp);
-    free(s->addr);
-    free(s->host);
-    free(s->unix_path);
+    free(s->koff);
+    free(s->pc);
+    free(s->todo);
     free(s->username);
     free(s->password);
     free(s);
 }
 
+/* PING the one server, or every master of the cluster. */
 static int ping_op(redis_store *s, void *ud, mf_error *err) {
     MF__UNUSED(ud);
     const char *argv[1] = {"PING"};
     size_t lens[1] = {4};
-    redisReply *r = command(s, 1, argv, lens, "PING", false, err);
-    if (!r) return MF_ESTORE;
-    freeReplyObject(r);
-    return MF_OK;
+    size_t *m = mf__xmalloc((s->nnodes ? s->nnodes : 1) * sizeof *m);
+    size_t nm = masters(s, m);
+    int rc = MF_OK;
+    for (size_t i = 0; i < nm && rc == MF_OK; i++) {
+        rc = rconnect(s, m[i], err);
+        redisReply *r = rc == MF_OK ? command(s, m[i], 1, argv, lens, "PING", false, err) : NULL;
+        if (!r) rc = MF_ESTORE;
+        freeReplyObject(r);
+    }
+    free(m);
+    return rc;
 }
 
 static int rd_ping(mf__online *base, mf_error *err) {
@@ -1409,6 +2269,11 @@ static int rd_ping(mf__online *base, mf_error *err) {
 
 static const mf__online_vt redis_vt = {"redis", rd_update, rd_teardown, rd_write, rd_read,
                                        rd_read_many, rd_ping, rd_close};
+
+void mf__redis_counts_get(const mf__online *o, mf__redis_counts *out) {
+    memset(out, 0, sizeof *out);
+    if (o && o->vt == &redis_vt) *out = ((const redis_store *)o)->counts;
+}
 
 /*---- Opening ---------------------------------------------------------------*/
 
@@ -1419,15 +2284,15 @@ static char *trim_dup(const char *p, size_t n) {
 }
 
 /* The address part: "host", "host:port", "[v6]:port", "unix:/path". */
-static int parse_addr(redis_store *s, const char *a, const mf__redis_opts *o, mf_error *err) {
+static int parse_addr(rnode *nd, const char *a, const mf__redis_opts *o, mf_error *err) {
     if (strncmp(a, "unix:", 5) == 0) {
         const char *path = a + 5;
         if (strncmp(path, "//", 2) == 0) path += 2;
         if (!*path)
             return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                               "online_store.connection_string: 'unix:' needs a socket path");
-        s->unix_path = mf__xstrdup(path);
-        s->addr = mf__xasprintf("unix:%s", path);
+        nd->unix_path = mf__xstrdup(path);
+        nd->addr = mf__xasprintf("unix:%s", path);
         return MF_OK;
     }
     const char *colon = NULL, *hs = a, *he;
@@ -1448,9 +2313,9 @@ static int parse_addr(redis_store *s, const char *a, const mf__redis_opts *o, mf
                   port > 65535))
         return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                           "online_store.connection_string: bad port in '%s'", a);
-    s->host = he > hs ? mf__xstrndup(hs, (size_t)(he - hs)) : mf__xstrdup("localhost");
-    s->port = (int)port;
-    s->addr = mf__xasprintf(*a == '[' ? "[%s]:%d" : "%s:%d", s->host, s->port);
+    nd->host = he > hs ? mf__xstrndup(hs, (size_t)(he - hs)) : mf__xstrdup("localhost");
+    nd->port = (int)port;
+    nd->addr = mf__xasprintf(*a == '[' ? "[%s]:%d" : "%s:%d", nd->host, nd->port);
     return MF_OK;
 }
 
@@ -1458,7 +2323,9 @@ static int parse_option(redis_store *s, const char *opt, const mf__redis_opts *o
     const char *eq = strchr(opt, '=');
     if (!eq)
         return mf__err_at(err, MF_ECONFIG, o->config_path, 0,
-                          "online_store.connection_string: expected key=value, got '%s'", opt);
+                          "online_store.connection_string: expected key=value, got '%s' "
+                          "(several addresses need online_store.redis_type: redis_cluster)",
+                          opt);
     size_t kl = (size_t)(eq - opt);
     const char *v = eq + 1;
     if (kl == 2 && memcmp(opt, "db", 2) == 0) {
@@ -1492,27 +2359,55 @@ static int parse_option(redis_store *s, const char *opt, const mf__redis_opts *o
     return MF_OK;
 }
 
+/* One server: an address first (or none: localhost:6379), then options. A
+ * cluster: seed addresses and options in any order (none: localhost:6379). */
 static int parse_conn(redis_store *s, const mf__redis_opts *o, mf_error *err) {
     const char *cs = o->connection_string ? o->connection_string : "localhost:6379";
     int rc = MF_OK;
     bool first = true;
+    rnode *list = NULL;
+    size_t n = 0;
     for (const char *p = cs; rc == MF_OK;) {
         const char *comma = strchr(p, ',');
-        size_t n = comma ? (size_t)(comma - p) : strlen(p);
-        char *part = trim_dup(p, n);
-        if (first && (!strchr(part, '=') || strncmp(part, "unix:", 5) == 0))
-            rc = parse_addr(s, *part ? part : "localhost:6379", o, err);
-        else if (*part)
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char *part = trim_dup(p, len);
+        bool is_addr = !strchr(part, '=') || strncmp(part, "unix:", 5) == 0;
+        if ((first || s->cluster) && is_addr && (*part || first)) {
+            list = mf__xrealloc(list, (n + 1) * sizeof *list);
+            memset(&list[n], 0, sizeof *list);
+            rc = parse_addr(&list[n++], *part ? part : "localhost:6379", o, err);
+        } else if (*part) {
             rc = parse_option(s, part, o, err);
-        if (first && !s->addr && rc == MF_OK) rc = parse_addr(s, "localhost:6379", o, err);
+        }
         first = false;
         free(part);
         if (!comma) break;
         p = comma + 1;
     }
+    if (rc == MF_OK && n == 0) {
+        list = mf__xrealloc(list, sizeof *list);
+        memset(list, 0, sizeof *list);
+        rc = parse_addr(&list[n++], "localhost:6379", o, err);
+    }
     if (rc == MF_OK && s->username && !s->password)
         rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0,
                         "online_store.connection_string: username needs a password");
+    for (size_t i = 0; i < n && rc == MF_OK && s->cluster; i++)
+        if (list[i].unix_path)
+            rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0,
+                            "online_store.connection_string: '%s': a Redis Cluster is reached "
+                            "over TCP (host:port), not a unix socket", list[i].addr);
+    if (rc == MF_OK && s->cluster && s->db)
+        rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0,
+                        "online_store.connection_string: db=%ld: a Redis Cluster has only "
+                        "database 0", s->db);
+    if (s->cluster) {
+        s->seeds = list;
+        s->nseeds = n;
+    } else {
+        s->nodes = list;
+        s->nnodes = s->ncap = n;
+    }
     return rc;
 }
 
@@ -1527,7 +2422,21 @@ int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *e
     s->pba.allocator_data = &s->mem;
     mf__buf_init(&s->enc);
     mf__buf_init(&s->tmp);
-    int rc = parse_conn(s, o, err);
+    mf__buf_init(&s->keys);
+    mf__buf_init(&s->fmt);
+    int rc = MF_OK;
+    if (o->redis_type && strcmp(o->redis_type, "redis_cluster") == 0)
+        s->cluster = true;
+    else if (o->redis_type && strcmp(o->redis_type, "redis") != 0)
+        rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0, "online_store.redis_type: expected "
+                        "redis or redis_cluster, got '%s'", o->redis_type);
+    s->kind = s->cluster ? "Redis Cluster node" : "Redis at";
+    if (rc == MF_OK) rc = parse_conn(s, o, err);
+    if (rc == MF_OK && s->cluster) {
+        s->slot_node = mf__xmalloc(NSLOTS * sizeof *s->slot_node);
+        for (size_t i = 0; i < NSLOTS; i++) s->slot_node[i] = NO_NODE;
+        s->map_stale = true;
+    }
     if (rc) {
         rd_close(&s->base);
         return rc;

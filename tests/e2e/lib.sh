@@ -168,3 +168,90 @@ pg_url() { echo "postgresql:///$1?host=$PG_DIR&port=$PG_PORT&user=postgres"; }
 pg_createdb() {
     psql -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres -Atqc "CREATE DATABASE $1" >/dev/null
 }
+
+# start_redis_cluster [MASTERS] [REPLICAS]: a Redis Cluster of the test's own,
+# MASTERS masters (default 3) with REPLICAS replicas each (default 1), every
+# node on free loopback ports (its port and a cluster bus port), data in
+# $WORK/cluster/PORT (log there), joined with `redis-cli --cluster create`
+# and waited for until every node says cluster_state:ok and every master
+# has its replicas online. Sets CLUSTER_PORTS (every node), CLUSTER_PIDS,
+# CLUSTER_SEEDS ("127.0.0.1:P,127.0.0.1:Q", two nodes, for a connection
+# string); returns 1 when it cannot (what started is stopped).
+# stop_redis_cluster stops the nodes by PID; scripts that start one set:
+# trap 'stop_redis_cluster; rm -rf "$WORK"' EXIT. cluster_masters prints
+# the ports of the nodes that are masters now.
+CLUSTER_PIDS=
+CLUSTER_PORTS=
+CLUSTER_SEEDS=
+stop_redis_cluster() {
+    for pid in $CLUSTER_PIDS; do kill "$pid" 2>/dev/null; done
+    for pid in $CLUSTER_PIDS; do wait "$pid" 2>/dev/null; done
+    CLUSTER_PIDS=
+}
+cluster_masters() {
+    for p in $CLUSTER_PORTS; do
+        redis-cli -h 127.0.0.1 -p "$p" info replication 2>/dev/null | grep -q '^role:master' && echo "$p"
+    done
+}
+_cluster_ready() { # REPLICAS
+    for p in $CLUSTER_PORTS; do
+        redis-cli -h 127.0.0.1 -p "$p" cluster info 2>/dev/null | grep -q '^cluster_state:ok' || return 1
+        info=$(redis-cli -h 127.0.0.1 -p "$p" info replication 2>/dev/null)
+        if printf '%s' "$info" | grep -q '^role:master'; then
+            [ "$(printf '%s' "$info" | grep -c 'state=online')" -ge "$1" ] || return 1
+        fi
+    done
+}
+start_redis_cluster() {
+    masters=${1:-3} replicas=${2:-1}
+    n=$((masters * (1 + replicas)))
+    mkdir -p "$WORK/cluster"
+    CLUSTER_PORTS= CLUSTER_PIDS= CLUSTER_SEEDS=
+    got=0 try=0
+    while [ "$got" -lt "$n" ]; do
+        try=$((try + 1))
+        if [ "$try" -gt $((n * 6)) ]; then stop_redis_cluster; return 1; fi
+        r=$(($$ * 31 + try * 7919 + $(date +%N | sed 's/^0*//;s/^$/0/')))
+        p=$((r % 30000 + 20000)) bus=$(((r / 7) % 30000 + 20000))
+        [ "$p" != "$bus" ] || continue
+        redis-cli -h 127.0.0.1 -p "$p" ping >/dev/null 2>&1 && continue
+        d=$WORK/cluster/$p
+        mkdir -p "$d"
+        redis-server --port "$p" --bind 127.0.0.1 --save '' --appendonly no --dir "$d" \
+            --cluster-enabled yes --cluster-config-file "$d/nodes.conf" --cluster-port "$bus" \
+            --cluster-node-timeout 1000 --repl-diskless-sync-delay 0 >"$d/log" 2>&1 &
+        pid=$!
+        up=
+        k=0
+        while [ $k -lt 100 ]; do
+            if [ "$(redis-cli -h 127.0.0.1 -p "$p" ping 2>/dev/null)" = PONG ]; then up=1; break; fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+            k=$((k + 1))
+        done
+        if [ -z "$up" ]; then
+            kill "$pid" 2>/dev/null
+            wait "$pid" 2>/dev/null
+            continue
+        fi
+        CLUSTER_PIDS="$CLUSTER_PIDS $pid"
+        CLUSTER_PORTS="$CLUSTER_PORTS $p"
+        got=$((got + 1))
+    done
+    set -- $CLUSTER_PORTS
+    CLUSTER_SEEDS="127.0.0.1:$1,127.0.0.1:$2"
+    # shellcheck disable=SC2046
+    if ! redis-cli --cluster create $(for p in $CLUSTER_PORTS; do echo "127.0.0.1:$p"; done) \
+        --cluster-replicas "$replicas" --cluster-yes >"$WORK/cluster/create.log" 2>&1; then
+        stop_redis_cluster
+        return 1
+    fi
+    k=0
+    while [ $k -lt 400 ]; do
+        _cluster_ready "$replicas" && return 0
+        sleep 0.05
+        k=$((k + 1))
+    done
+    stop_redis_cluster
+    return 1
+}

@@ -209,7 +209,15 @@ static void test_online_forms(void) {
     CHECK(mf__conf_int(&cfg.online, "key_ttl_seconds") == 0);
     CHECK(mf__conf_int(&cfg.online, "connect_timeout_ms") == 1000);
     CHECK(mf__conf_int(&cfg.online, "command_timeout_ms") == 1000);
+    CHECK_STR(mf__conf_str(&cfg.online, "redis_type"), "redis");
     CHECK(mf__conf_str(&cfg.online, "path") == NULL);
+    mf__config_free(&cfg);
+
+    /* Redis Cluster, with Feast's key and value */
+    CHECK(load("project: p\nonline_store:\n  type: redis\n  redis_type: redis_cluster\n"
+               "  connection_string: \"10.0.0.1:7000,10.0.0.2:7000\"\n", &cfg, &err) == MF_OK);
+    CHECK_STR(mf__conf_str(&cfg.online, "redis_type"), "redis_cluster");
+    CHECK_STR(mf__conf_str(&cfg.online, "connection_string"), "10.0.0.1:7000,10.0.0.2:7000");
     mf__config_free(&cfg);
 
     /* A bare type name, as Feast allows. */
@@ -341,6 +349,17 @@ static void test_key_for_other_type(void) {
                 "unknown key 'online_store.connection_string'", "type 'sqlite'");
     CHECK_FAILS("project: p\nprovider: {type: local, module: x.lua}\n", 2,
                 "unknown key 'provider.module'", "type 'local'");
+}
+
+/* redis_type takes redis or redis_cluster, for the redis type only. */
+static void test_redis_type(void) {
+    CHECK_FAILS("project: p\nonline_store:\n  type: redis\n  redis_type: redis_sentinel\n", 4,
+                "key 'online_store.redis_type'",
+                "expected one of redis, redis_cluster, got 'redis_sentinel'");
+    CHECK_FAILS("project: p\nonline_store: {type: redis, redis_type: cluster}\n", 2,
+                "key 'online_store.redis_type'", "got 'cluster'");
+    CHECK_FAILS("project: p\nonline_store:\n  type: sqlite\n  redis_type: redis_cluster\n", 4,
+                "unknown key 'online_store.redis_type'", "type 'sqlite'");
 }
 
 static void test_duplicate_key(void) {
@@ -882,6 +901,7 @@ int main(void) {
     RUN(test_unknown_key);
     RUN(test_unknown_nested_key);
     RUN(test_key_for_other_type);
+    RUN(test_redis_type);
     RUN(test_duplicate_key);
     RUN(test_unknown_types);
     RUN(test_wrong_shapes);

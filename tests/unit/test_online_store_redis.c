@@ -57,7 +57,7 @@ static void stop_all(void) {
  * and command timeout; NULL with err set on failure. */
 static mf__online *open_redis(const char *conn, int64_t ttl, int64_t command_ms, mf_error *err) {
     char *path = mf__xasprintf("%s/feature_store.yaml", tmp_root);
-    mf__redis_opts o = {path, conn, ttl, 1000, command_ms};
+    mf__redis_opts o = {path, conn, ttl, 1000, command_ms, NULL};
     mf__online *s = NULL;
     int rc = mf__online_redis_open(&o, &s, err);
     free(path);
