@@ -273,7 +273,11 @@ int mf_init_repo(const char *dir, const char *project, mf_error *err);
  * passed through from the input are String (2) holding the input text. */
 typedef struct mf_table mf_table;
 
-typedef enum mf_table_format { MF_FORMAT_CSV = 0, MF_FORMAT_JSONL = 1 } mf_table_format;
+typedef enum mf_table_format {
+    MF_FORMAT_CSV = 0,
+    MF_FORMAT_JSONL = 1,
+    MF_FORMAT_PARQUET = 2 /* snappy; see docs/concepts.md, Output formats */
+} mf_table_format;
 
 size_t mf_table_nrows(const mf_table *t);
 size_t mf_table_ncols(const mf_table *t);
@@ -289,9 +293,9 @@ double mf_table_double(const mf_table *t, size_t col, size_t row);
 /* String, Bytes and list cells (lists as JSON text): pointer borrowed from
  * the table, not NUL-terminated; NULL for null or other types. */
 const char *mf_table_text(const mf_table *t, size_t col, size_t row, size_t *len);
-/* Write as CSV (header, then rows; nulls as empty cells) or JSON Lines to
- * `path` ("-" or NULL: standard output). A file is written to
- * "<path>.tmp" and renamed into place. */
+/* Write as CSV (header, then rows; nulls as empty cells), JSON Lines or
+ * Parquet to `path` ("-" or NULL: standard output). A file is written to a
+ * temporary name beside it and renamed into place. */
 int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt,
                    mf_error *err);
 void mf_table_free(mf_table *t);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "mf_internal.h"
+#include "mf_parquet.h"
 #include "mf_server.h"
 
 /*---- Global options and errors ---------------------------------------------*/
@@ -80,6 +81,7 @@ static const char *const main_help =
     "  get-online-features        read the latest values (JSON)\n"
     "  push SOURCE                push rows to a push source\n"
     "  write-to-online-store VIEW write rows to a view's online store\n"
+    "  to-parquet IN.csv OUT.parquet  a CSV file as Parquet (typed columns)\n"
     "  serve                      the HTTP feature server (Feast's JSON API)\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
@@ -151,8 +153,10 @@ static const cmd_help helps[] = {
      "  --feature-service NAME       the features of a service\n"
      "OPTIONS:\n"
      "  --full-feature-names         name columns view__feature\n"
-     "  -o, --output FILE            FILE.csv, FILE.jsonl, or - for stdout (default)\n"
-     "  --format csv|jsonl           output format (default from the file name, csv)\n"},
+     "  -o, --output FILE            FILE.csv, FILE.jsonl, FILE.parquet, or - for stdout\n"
+     "                               (default)\n"
+     "  --format csv|jsonl|parquet   output format (default from the file name; csv for\n"
+     "                               stdout)\n"},
     {"materialize",
      "Usage: moonfeast materialize START END [-v VIEW ...] [--jobs N]\n\n"
      "Load the latest value per entity with START <= event_ts <= END from each\n"
@@ -178,6 +182,12 @@ static const cmd_help helps[] = {
     {"write-to-online-store",
      "Usage: moonfeast write-to-online-store VIEW --file ROWS.csv\n\n"
      "Write rows straight to one feature view's online store.\n"},
+    {"to-parquet",
+     "Usage: moonfeast to-parquet IN.csv OUT.parquet\n\n"
+     "Write a CSV file (comma-separated, with a header) as a Parquet file. A column\n"
+     "is Int64, Float64, Bool or UnixTimestamp when every value in it reads back\n"
+     "as the same text in that type, else String; empty cells are null. So the\n"
+     "Parquet file gives the same answers as the CSV file it came from.\n"},
     {"lua-test", "Usage: moonfeast lua-test FILE...\n\n"
                  "Run Lua test files in the sandbox with the stdlib available.\n"},
 };
@@ -482,11 +492,20 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
     mf_table_format fmt = MF_FORMAT_CSV;
     if (!rc && format) {
         if (strcmp(format, "jsonl") == 0) fmt = MF_FORMAT_JSONL;
+        else if (strcmp(format, "parquet") == 0) fmt = MF_FORMAT_PARQUET;
         else if (strcmp(format, "csv") != 0)
-            rc = usage_error("get-historical-features: --format is csv or jsonl, not '%s'", format);
-    } else if (!rc && outp) {
-        size_t n = strlen(outp);
-        if (n > 6 && strcmp(outp + n - 6, ".jsonl") == 0) fmt = MF_FORMAT_JSONL;
+            rc = usage_error("get-historical-features: --format is csv, jsonl or parquet, not '%s'",
+                             format);
+    } else if (!rc && outp && strcmp(outp, "-") != 0) {
+        /* the format from the name: a name it does not know is an error
+         * rather than a CSV file under a misleading name */
+        const char *slash = strrchr(outp, '/'), *dot = strrchr(outp, '.');
+        const char *ext = dot && (!slash || dot > slash) ? dot : "";
+        if (strcmp(ext, ".jsonl") == 0) fmt = MF_FORMAT_JSONL;
+        else if (strcmp(ext, ".parquet") == 0) fmt = MF_FORMAT_PARQUET;
+        else if (strcmp(ext, ".csv") != 0)
+            rc = usage_error("get-historical-features: cannot tell the format of '%s' from its "
+                             "name: use a .csv, .jsonl or .parquet name, or --format", outp);
     }
     mf_historical_options o = {refs, nrefs, service, full, 0, 0};
     if (!rc && start) {
@@ -893,6 +912,11 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "push") == 0) return cmd_push(&c, cargc, cargv, true);
     if (strcmp(cmd, "write-to-online-store") == 0) return cmd_push(&c, cargc, cargv, false);
     if (strcmp(cmd, "lua-test") == 0) return cmd_lua_test(cargc, cargv);
+    if (strcmp(cmd, "to-parquet") == 0) {
+        if (cargc != 2) return usage_error("to-parquet: give IN.csv and OUT.parquet%s", "");
+        mf_error err;
+        return mf__pq_from_csv(cargv[0], cargv[1], &err) ? report(&err) : 0;
+    }
     if (strcmp(cmd, "serve") == 0) return cmd_serve(&c, cargc, cargv);
     if (strcmp(cmd, "version") == 0) {
         int u = no_args("version", cargc, cargv);

@@ -108,5 +108,10 @@ struct mf_table;
  * A file is written to a temporary name and renamed when complete
  * (fsynced when `durable`). */
 int mf__pq_write_table(const struct mf_table *t, const char *path, bool durable, mf_error *err);
+/* `moonfeast to-parquet`: the CSV file `in` (read as entity rows are) as a
+ * Parquet file `out`, each column typed Int64, Float64, Bool or
+ * UnixTimestamp when every value in it reads back as the same text in that
+ * type, else String (Bytes when it is not UTF-8); empty cells are null. */
+int mf__pq_from_csv(const char *in, const char *out, mf_error *err);
 
 #endif

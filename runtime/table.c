@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mf_parquet.h"
 #include "mf_table.h"
 #include "mf_csv.h"
 #include "mf_json.h"
@@ -580,6 +581,9 @@ static int csv_nul_check(const mf_table *t, mf_error *err) {
 }
 
 int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt, mf_error *err) {
+    if (fmt == MF_FORMAT_PARQUET) return mf__pq_write_table(t, path, false, err);
+    if (fmt != MF_FORMAT_JSONL && fmt != MF_FORMAT_CSV)
+        return mf__err(err, MF_EUSAGE, "unknown table format %d", (int)fmt);
     if (fmt == MF_FORMAT_CSV) {
         int rc = csv_nul_check(t, err);
         if (rc) return rc;

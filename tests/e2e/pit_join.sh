@@ -73,9 +73,28 @@ via_jsonl() {
     done
 }
 
+# With MF_PIT_SOURCES=parquet (pit_join_parquet.sh), every CSV file of a
+# one-line file_source is converted to Parquet by `moonfeast to-parquet`
+# (a column typed only when every value reads back as the same text, so
+# the answers cannot change) and the file_source reads the .parquet file.
+via_parquet() {
+    for csv in data/*.csv; do
+        [ -f "$csv" ] || continue
+        base=${csv%.csv}
+        name=$(basename "$base")
+        "$MF" to-parquet "$csv" "$base.parquet" 2>>"$ALL" ||
+            not_ok "to-parquet $csv" "exit $?"
+        grep -q "path = \"data/$name\.csv\"" defs.lua && PQ_SOURCES=$((PQ_SOURCES + 1))
+        sed -i "s|path = \"data/$name\.csv\"|path = \"data/$name.parquet\"|" defs.lua
+    done
+}
+PQ_SOURCES=0
+
 # applied NAME: apply the current repo; a failure is reported under NAME.
 applied() {
-    [ -n "${MF_PIT_SOURCES:-}" ] && via_jsonl
+    if [ "${MF_PIT_SOURCES:-}" = parquet ]; then via_parquet
+    elif [ -n "${MF_PIT_SOURCES:-}" ]; then via_jsonl
+    fi
     run "$MF" apply
     printf '%s\n' "$ERR" >>"$ALL"
     [ "$RC" -eq 0 ] || not_ok "$1 (apply)" "exit $RC" "stderr: $ERR"
@@ -670,6 +689,11 @@ ghf --entities e.csv -f driver_hourly_stats:trips_today -f driver_hourly_stats:e
 expect_golden "Feast's example: rows before all data and 11 hours after the last are null" pit_feast_doc.csv
 
 #---- no run printed a sanitizer report ---------------------------------------------------
+
+if [ "${MF_PIT_SOURCES:-}" = parquet ]; then
+    if [ "$PQ_SOURCES" -ge 20 ]; then ok "$PQ_SOURCES file_sources read from Parquet"
+    else not_ok "file_sources read from Parquet" "only $PQ_SOURCES"; fi
+fi
 
 if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation' "$ALL"; then
     not_ok "no sanitizer report in any run" "$(grep -E 'Sanitizer|runtime error' "$ALL" | head -5)"
