@@ -86,6 +86,9 @@ bool mf__pq_rg_ts_range(const mf__pq_file *f, size_t g, size_t col, int64_t *min
  * failure). */
 int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *err);
 void mf__pq_vals_free(mf__pq_vals *v);
+/* What the reads of f have met so far, as bit masks: 1 << encoding (RLE
+ * counts levels too), 1 << codec, 1 << page type (for tests). */
+void mf__pq_seen(const mf__pq_file *f, unsigned *enc, unsigned *codec, unsigned *page);
 /* A kind's name for messages ("INT64 TIMESTAMP(us)" style is not needed:
  * "integer", "timestamp", ...). */
 const char *mf__pq_kind_name(mf__pq_kind k);
@@ -100,6 +103,9 @@ void mf__pq_text(const mf__pq_col *c, const mf__pq_vals *v, size_t j, mf__buf *o
 void mf__pq_list_json(const mf__pq_col *c, const mf__pq_vals *v, size_t r, mf__buf *out);
 
 /*---- Writing (parquet_write.c) ------------------------------------------*/
+
+/* Rows per row group and per page (tests lower them). */
+extern size_t mf__pq_write_group_rows, mf__pq_write_page_rows;
 
 struct mf_table;
 /* Write table t as a Parquet file at path ("-": stdout), snappy pages,

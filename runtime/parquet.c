@@ -108,6 +108,7 @@ struct mf__pq_file {
     size_t ncols;
     pq_rg *rgs;
     size_t nrgs;
+    unsigned seen_enc, seen_codec, seen_page; /* bit masks, for tests */
 };
 
 static int ferr(const mf__pq_file *f, mf_error *err, const char *fmt, ...)
@@ -582,6 +583,9 @@ void mf__pq_close(mf__pq_file *f) {
 }
 
 const char *mf__pq_path(const mf__pq_file *f) { return f->path; }
+void mf__pq_seen(const mf__pq_file *f, unsigned *enc, unsigned *codec, unsigned *page) {
+    *enc = f->seen_enc, *codec = f->seen_codec, *page = f->seen_page;
+}
 size_t mf__pq_ncols(const mf__pq_file *f) { return f->ncols; }
 const mf__pq_col *mf__pq_col_at(const mf__pq_file *f, size_t i) { return &f->cols[i]; }
 size_t mf__pq_nrowgroups(const mf__pq_file *f) { return f->nrgs; }
@@ -1377,6 +1381,8 @@ static int data_page(chunk_rd *r, const page_hdr *h, const uint8_t *raw, size_t 
         return cerr(r, "the page says %d nulls, its levels %zu", h->num_nulls, n - nn);
     if (n && rep[0] != 0 && r->nlev == 0) return cerr(r, "the first value does not start a row");
     size_t before = r->v->nvals;
+    r->f->seen_enc |= 1u << h->enc;
+    if (c->max_def || c->max_rep) r->f->seen_enc |= 1u << ENC_RLE; /* levels */
     why = decode_values(r, h->enc, vp, vlen, nn);
     if (why && !strcmp(why, "out of memory")) return nomem(r);
     if (why) return cerr(r, "%s", why);
@@ -1510,6 +1516,8 @@ int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *
             rc = cerr(&r, "a page without its header");
             break;
         }
+        f->seen_page |= 1u << h.type;
+        f->seen_codec |= 1u << (k->codec & 15);
         if (h.type == PAGE_DICT) rc = dict_page(&r, &h, raw, (size_t)h.csize);
         else rc = data_page(&r, &h, raw, (size_t)h.csize);
     }

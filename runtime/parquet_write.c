@@ -35,8 +35,10 @@
 #include "mf_thrift.h"
 #include "mf_values.h"
 
-#define ROWS_PER_GROUP ((size_t)1 << 20)
-#define ROWS_PER_PAGE ((size_t)1 << 16)
+size_t mf__pq_write_group_rows = (size_t)1 << 20;
+size_t mf__pq_write_page_rows = (size_t)1 << 16;
+#define ROWS_PER_GROUP mf__pq_write_group_rows
+#define ROWS_PER_PAGE mf__pq_write_page_rows
 #define MAX_DICT 65536
 
 enum { PT_BOOLEAN, PT_INT32, PT_INT64, PT_INT96, PT_FLOAT, PT_DOUBLE, PT_BYTE_ARRAY };
