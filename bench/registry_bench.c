@@ -13,7 +13,7 @@
  * when its registry ttl expires (the registry's version query: for a file
  * registry, a stat; for a SQL registry, one SELECT) in a loop, and records
  * each one's latency. Prints one line of "key value" pairs:
- *   registry_bench writers W applies N seconds S applies_per_s R
+ *   writers W applies N seconds S applies_per_s R
  *   check_p50_us A check_p99_us B checks C
  */
 #define _GNU_SOURCE
@@ -199,7 +199,7 @@ int main(int argc, char **argv) {
     double p50 = 0, p99 = 0;
     size_t n = 0;
     sscanf(line, "%lf %lf %zu", &p50, &p99, &n);
-    printf("registry_bench writers %d applies %d seconds %.3f applies_per_s %.1f check_p50_us %.1f "
+    printf("writers %d applies %d seconds %.3f applies_per_s %.1f check_p50_us %.1f "
            "check_p99_us %.1f checks %zu\n", w, w * applies, secs, (double)(w * applies) / secs,
            p50, p99, n);
     return 0;

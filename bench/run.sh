@@ -26,7 +26,7 @@
 # `figure`, and add NAME to WORKLOADS.
 set -eu
 
-WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis redis_cluster materialize_redis push http_sqlite http_redis http_soak"
+WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis redis_cluster materialize_redis push http_sqlite http_redis http_soak registry"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -558,9 +558,10 @@ ensure_mflink() {
     MFLINK_OK=0
     if [ -z "$LIB_COPIED" ]; then
         MFLINK_WHY="$MF_LIB not found (run make)"
-    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libpq 2>/dev/null); then
-        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c, hiredis, jansson or libpq"
+    elif ! MF_PKG=$(pkg-config --cflags --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libpq libzstd liblz4 zlib 2>/dev/null); then
+        MFLINK_WHY="pkg-config does not know luajit, sqlite3, yaml-0.1, libprotobuf-c, hiredis, jansson, libpq, libzstd, liblz4 or zlib"
     else
+        MF_PKG="$MF_PKG -lsnappy" # Debian's libsnappy has no .pc
         SQLITE_PKG=$(pkg-config --cflags --libs sqlite3)
         HIREDIS_PKG=$(pkg-config --cflags --libs hiredis)
         MFLINK_OK=1
@@ -2052,9 +2053,12 @@ wl_http_soak() {
         "goal <= 5; resident $(fmt "$((rss1))" 0) KiB after ${first}s, $rss2 KiB at the end; $rss0 KiB before any request"
 }
 
+# The registry workload (applies per second, the refresh check).
+. "$BENCH/wl_registry.sh"
+
 #---- Main --------------------------------------------------------------------------
 
-trap 'redis_stop; cluster_stop; http_stop_all' EXIT
+trap 'redis_stop; cluster_stop; http_stop_all; bench_pg_stop' EXIT
 trap 'exit 130' INT TERM HUP
 ensure_time
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
