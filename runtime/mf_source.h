@@ -136,6 +136,8 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
                    mf__pqsrc **out, mf_error *err);
 void mf__pqsrc_close(mf__pqsrc *q);
 size_t mf__pqsrc_ncols(const mf__pqsrc *q);
+/* Partition columns (they come last). */
+size_t mf__pqsrc_nparts(const mf__pqsrc *q);
 const char *mf__pqsrc_colname(const mf__pqsrc *q, size_t i);
 const char *mf__pqsrc_where(const mf__pqsrc *q);
 long mf__pqsrc_row(const mf__pqsrc *q);

@@ -11,7 +11,8 @@
  *     a CSV append under an exclusive lock, journaled so that a kill or a
  *     write error at any point leaves the file as it was or with the whole
  *     append, fsynced before the call returns (see "The append journal");
- *     or an INSERT into a SQLite table in one transaction;
+ *     or an INSERT into a SQLite table in one transaction; or a new file in
+ *     a Parquet dataset (a directory), written aside and renamed in;
  *   - online: each online view's rows go through the online store's
  *     write_batch, which never replaces newer values with older ones.
  * mf_write_to_online_store(view, rows) is the online half for one view.
@@ -37,6 +38,9 @@
 #include "mf_csv.h"
 #include "mf_json.h"
 #include "mf_online.h"
+#include "mf_parquet.h"
+#include "mf_source.h"
+#include "mf_table.h"
 #include "mf_transform.h"
 #include "mf_values.h"
 
@@ -686,6 +690,87 @@ static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const
     return rc;
 }
 
+/* Add df's rows to the Parquet dataset (a directory) of file source ds as
+ * one new file, push-TIME-PID.parquet, with the columns and types of the
+ * dataset (its first file; a column the rows lack is null): written to a
+ * temporary name that readers skip, fsynced, renamed into place, the
+ * directory fsynced. A single Parquet file cannot take rows. */
+static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
+                          const mf_entity_df *df, mf_error *err) {
+    if (df->t->nrows == 0) return MF_OK;
+    char *path = mf__path_join(cfg->repo_path, ds->path);
+    struct stat st;
+    int rc = MF_OK;
+    if (stat(path, &st) != 0)
+        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    else if (!S_ISDIR(st.st_mode))
+        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a single "
+                     "Parquet file, which cannot take more rows; make its path a directory (a "
+                     "Parquet dataset) and pushes add a file to it", ds->name, path);
+    mf__pqsrc *q = NULL;
+    if (rc == MF_OK) rc = mf__pqsrc_open(path, ds, NULL, &q, err);
+    if (rc == MF_OK && mf__pqsrc_nparts(q))
+        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a "
+                     "partitioned dataset (key=value folders), which pushes do not write to",
+                     ds->name, path);
+    size_t nc = rc == MF_OK ? mf__pqsrc_ncols(q) : 0;
+    mf_table *t = mf__table_new(nc);
+    t->nrows = df->t->nrows;
+    for (size_t j = 0; j < nc && rc == MF_OK; j++) {
+        const char *name = mf__pqsrc_colname(q, j);
+        Mf__ValueType type;
+        if (mf__pqsrc_col_type(q, j, &type) != 1) {
+            rc = mf__err(err, MF_EREQUEST, "cannot push offline to %s: its column '%s' is of a "
+                         "type moonfeast cannot write", path, name);
+            break;
+        }
+        mf__col *c = &t->cols[j];
+        mf__col_init(c, name, type, false);
+        if (mf__col_try_reserve(c, df->t->nrows)) {
+            rc = mf__err_nomem(err, "push to %s", path);
+            break;
+        }
+        long k = mf__df_find(df, mapped_name(ds, name));
+        for (size_t i = 0; i < df->t->nrows && rc == MF_OK; i++) {
+            if (k < 0) {
+                mf__col_push_null(c);
+                continue;
+            }
+            const mf__col *src = &df->t->cols[k];
+            char num[64];
+            size_t len;
+            const char *txt = src->valid[i] ? mf__col_text(src, i, num, &len) : NULL;
+            if (!txt) {
+                mf__col_push_null(c);
+            } else if (src->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP && !src->raw &&
+                       type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+                mf__col_push_i64(c, mf__col_i64(src, i));
+            } else if (mf__col_push_text(c, txt, len) != 0) {
+                char want[64];
+                snprintf(want, sizeof want, "a valid %s (the dataset's type)", mf__dtype_name(type));
+                rc = mf__df_err(df, i, err, src->name, txt, len, want);
+            }
+        }
+    }
+    if (rc == MF_OK) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        struct tm tm;
+        gmtime_r(&ts.tv_sec, &tm);
+        char name[96];
+        strftime(name, sizeof name, "push-%Y%m%dT%H%M%S", &tm);
+        char *file = mf__xasprintf("%s/%s.%06ldZ-%ld.parquet", path, name, ts.tv_nsec / 1000,
+                                   (long)getpid());
+        rc = mf__pq_write_table(t, file, true, err);
+        if (rc == MF_OK) sync_dir_of(file);
+        free(file);
+    }
+    mf_table_free(t);
+    mf__pqsrc_close(q);
+    free(path);
+    return rc;
+}
+
 static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
                          const mf_entity_df *df, mf_error *err) {
     if (!ds->table[0])
@@ -806,8 +891,9 @@ static int push(mf_store *store, const mf__snapshot *snap, const char *source,
         rc = mf__err(err, MF_EREQUEST, "push source '%s' feeds no online feature view; push "
                      "with --to offline", source);
     if (rc == MF_OK && to != MF_PUSH_ONLINE)
-        rc = strcmp(batch->kind, "file") == 0 ? append_csv(cfg, batch, rows, err)
-                                               : append_sqlite(cfg, batch, rows, err);
+        rc = strcmp(batch->kind, "file") != 0 ? append_sqlite(cfg, batch, rows, err)
+             : mf__source_is_parquet(batch)    ? append_parquet(cfg, batch, rows, err)
+                                               : append_csv(cfg, batch, rows, err);
     for (size_t i = 0; rc == MF_OK && to != MF_PUSH_OFFLINE && i < nv; i++)
         if (pv[i].view->online) rc = write_online(store, &pv[i], err);
     for (size_t i = 0; i < nv; i++) prepared_free(&pv[i]);

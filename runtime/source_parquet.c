@@ -342,6 +342,7 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
 }
 
 size_t mf__pqsrc_ncols(const mf__pqsrc *q) { return q->ncols; }
+size_t mf__pqsrc_nparts(const mf__pqsrc *q) { return q->ncols - q->nfcols; }
 const char *mf__pqsrc_colname(const mf__pqsrc *q, size_t i) { return q->names[i]; }
 const char *mf__pqsrc_where(const mf__pqsrc *q) {
     return q->loaded ? q->paths[q->cur.file] : q->root;

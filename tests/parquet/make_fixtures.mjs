@@ -13,7 +13,7 @@
 // signed and unsigned integers of 8..64 bits, FLOAT, DOUBLE, strings of low
 // and high cardinality, BLOB, TIMESTAMP in us/ms/ns, TIMESTAMPTZ, DATE,
 // DECIMAL on INT32 and INT64, LISTs of integers, strings and doubles (with
-// null and empty lists), and nulls in every column but id.
+// null and empty lists), and nulls in every column but id and t0.
 // It is written once per compression (uncompressed, snappy, gzip, zstd,
 // lz4 = LZ4_RAW, brotli: not supported, an error) with data pages v1
 // (PLAIN, dictionaries), and once with PARQUET_VERSION V2 (data pages v2,
@@ -46,6 +46,7 @@ mkdirSync(dir, { recursive: true });
 const nul = (k, expr) => `CASE WHEN i % 7 = ${k} THEN NULL ELSE ${expr} END`;
 await rows(`CREATE TABLE types AS SELECT
   i::BIGINT AS id,
+  TIMESTAMP '2025-01-01 00:00:00' + INTERVAL (i) MINUTE AS t0,
   ${nul(0, 'i % 3 = 0')} AS b,
   ${nul(1, '((i % 256) - 128)::TINYINT')} AS i8,
   ${nul(2, '(i * 100 - 15000)::SMALLINT')} AS i16,
@@ -88,7 +89,7 @@ for (const [name, opts] of variants)
 // The expected texts, from DuckDB reading one of the files back.
 const cols = (await rows(`DESCRIBE SELECT * FROM '${dir}/types_snappy.parquet'`)).map((r) => r[0]);
 const sel = cols.map((c) => {
-  if (['ts', 'tms', 'tz'].includes(c)) return `epoch_us(${c})::VARCHAR`;
+  if (['t0', 'ts', 'tms', 'tz'].includes(c)) return `epoch_us(${c})::VARCHAR`;
   if (c === 'tns') return `(epoch_ns(${c}) // 1000)::VARCHAR`;
   if (c === 'dt') return `epoch_us(${c}::TIMESTAMP)::VARCHAR`;
   if (c === 'bl') return `hex(${c})`;
@@ -111,7 +112,7 @@ for (const r of await rows(`SELECT ${sel} FROM '${dir}/types_snappy.parquet' ORD
   cols.forEach((c, k) => {
     const v = r[k];
     if (v === null) o[c] = null;
-    else if (['ts', 'tms', 'tns', 'tz', 'dt'].includes(c)) o[c] = tsText(v);
+    else if (['t0', 'ts', 'tms', 'tns', 'tz', 'dt'].includes(c)) o[c] = tsText(v);
     else if (['li', 'ls', 'ld'].includes(c)) o[c] = JSON.stringify(v, (_, x) => (typeof x === 'bigint' ? Number(x) : x));
     else if (c === 'b') o[c] = v ? 'true' : 'false';
     else if (c === 'f' || c === 'd') o[c] = String(v);

@@ -1,0 +1,226 @@
+# parquet.sh — Parquet through the real CLI: a DuckDB-written file as a
+# file_source (schema inference from its types, the join, materialization,
+# values that do not fit the declared dtype), a dataset directory with Hive
+# partition folders, bad files, get-historical-features -o x.parquet read
+# back by moonfeast and by DuckDB (when node and npm are there: installed
+# once into build/duckdb-node; skipped with a message otherwise), push
+# --to offline into a dataset and onto a single file.
+. "$(dirname "$0")/lib.sh"
+TOP=$(cd "$E2E_DIR/../.." && pwd)
+FIX=$TOP/tests/parquet/fixtures
+
+repo() {
+    mkdir -p "$WORK/$1/data" && cd "$WORK/$1" || exit 1
+    printf 'project: t\nonline_store:\n  type: sqlite\n  path: data/online.db\n' >feature_store.yaml
+    cat >defs.lua
+}
+
+#---- a DuckDB file: inference, join, materialize ----------------------------------
+
+repo types <<'EOF'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  source = file_source { name = "s", path = "data/types.parquet", timestamp_field = "t0" } }
+EOF
+cp "$FIX/types_v2_zstd.parquet" data/types.parquet
+run "$MF" apply
+expect_rc "apply infers a view's schema from a Parquet file" 0
+run "$MF" registry-dump
+types=$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"[a-z0-9]*","dtype":"[A-Za-z0-9()]*"' |
+    sed 's/"name":"\([^"]*\)","dtype":"\([^"]*\)"/\1=\2/' | tr '\n' ' ')
+want='b=Bool i8=Int32 i16=Int32 i32=Int32 i64=Int64 u8=Int64 u16=Int64 u32=Int64 u64=Int64 f=Float32 d=Float64 s=String s2=String bl=Bytes ts=UnixTimestamp tms=UnixTimestamp tns=UnixTimestamp tz=UnixTimestamp dt=UnixTimestamp dec9=Float64 dec18=Float64 li=Array(Int64) ls=Array(String) ld=Array(Float64) id=Int64 '
+if [ "$types" = "$want" ]; then ok "inferred types follow the Parquet types"
+else not_ok "inferred types follow the Parquet types" "got:  $types" "want: $want"; fi
+
+# UBIGINT values above 2^63 do not fit the Int64 inferred for them
+printf 'id,event_timestamp\n1,2025-01-01T00:01:00Z\n1,2025-01-01T00:00:59Z\n299,2030-01-01\n7,2025-01-01T00:07:00Z\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f v:u64
+expect_err "an unsigned 64-bit value above Int64 is an error naming it" 1 \
+    "row group 1, row 1 (row 1 of the file): column 'u64': '9223372036854775808' is not a valid Int64"
+sed -i 's/ttl = 0,$/ttl = 0, schema = { field { name = "i64", dtype = Int64 }, field { name = "s2", dtype = String }, field { name = "tns", dtype = UnixTimestamp }, field { name = "dec9", dtype = Float64 }, field { name = "li", dtype = Array(Int64) }, field { name = "bl", dtype = Bytes }, field { name = "b", dtype = Bool }, field { name = "s", dtype = String }, field { name = "ld", dtype = Array(Float64) }, field { name = "dt", dtype = UnixTimestamp }, field { name = "u32", dtype = Float64 } },/' defs.lua
+run "$MF" apply
+expect_rc "apply with a declared schema" 0
+run "$MF" get-historical-features --entities e.csv -f v:i64 -f v:s2 -f v:tns -f v:dec9 -f v:li -f v:bl -f v:b -f v:u32
+expect_out "historical retrieval reads typed Parquet values (declared types win)" 'id,event_timestamp,i64,s2,tns,dec9,li,bl,b,u32
+1,2025-01-01T00:01:00Z,-4469999999999999,value-1-é,2025-01-01T00:00:01.000001Z,-186.25,"[1,2,-1]",b1,false,4294967294
+1,2025-01-01T00:00:59Z,,,,,,,,
+299,2030-01-01,4470000000000299,,2025-01-01T00:04:59.000299Z,,"[299,300,-299]",b299,false,4294966996
+7,2025-01-01T00:07:00Z,-4289999999999993,value-7-é,2025-01-01T00:00:07.000007Z,-178.75,,b7,,'
+run "$MF" materialize 2024-01-01 2026-01-01
+expect_rc "materialize from a Parquet file" 0
+run "$MF" get-online-features -f v:s -f v:ld -f v:dt -e id=10
+case "$OUT" in
+*'"cat0"'*'[5,-1.25]'*'"1970-01-04T00:00:00Z"'*) ok "online values from the Parquet file" ;;
+*) not_ok "online values from the Parquet file" "$OUT" ;;
+esac
+
+# a value that does not fit the declared dtype: file, row group, column, row
+cat >>defs.lua <<'EOF'
+feature_view { name = "narrow", entities = { k }, ttl = 0,
+  schema = { field { name = "i64", dtype = Int32 } },
+  source = file_source { name = "s2", path = "data/types.parquet", timestamp_field = "t0" } }
+EOF
+run "$MF" apply
+run "$MF" get-historical-features --entities e.csv -f narrow:i64
+expect_err "a value out of the declared type names file, row group, column and row" 1 \
+    "types.parquet: row group 1, row 1 (row 1 of the file): column 'i64': '-4500000000000000' is not a valid Int32"
+# a null event timestamp is an error like an empty CSV cell
+cat >>defs.lua <<'EOF'
+feature_view { name = "nullts", entities = { k }, ttl = 0,
+  schema = { field { name = "s", dtype = String } },
+  source = file_source { name = "s3", path = "data/types.parquet", timestamp_field = "ts" } }
+EOF
+run "$MF" apply
+run "$MF" get-historical-features --entities e.csv -f nullts:s
+expect_err "a null timestamp is an error naming its row" 1 \
+    "row group 1, row 1 (row 1 of the file): column 'ts': '' is not a timestamp"
+
+#---- bad files ------------------------------------------------------------------------
+
+repo bad <<'EOF'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  schema = { field { name = "x", dtype = Int64 } },
+  source = file_source { name = "s", path = "data/x.parquet", timestamp_field = "ts" } }
+EOF
+printf 'id,ts,x\n1,2025-01-01,1\n' >data/x.parquet
+run "$MF" apply
+expect_err "a CSV named .parquet: not a Parquet file" 1 "data/x.parquet: not a Parquet file (no PAR1 magic number at its start)"
+head -c 3000 "$FIX/types_snappy.parquet" >data/x.parquet
+run "$MF" apply
+expect_err "a truncated Parquet file: an error naming it" 1 "x.parquet: not a Parquet file (no PAR1 magic number at its end)"
+cp "$FIX/types_brotli.parquet" data/x.parquet
+sed -i 's/"x", dtype = Int64/"i64", dtype = Int64/; s/timestamp_field = "ts"/timestamp_field = "t0"/' defs.lua
+run "$MF" apply
+expect_rc "apply of a brotli file (only the metadata is read)" 0
+printf 'id,event_timestamp\n1,2026-01-01\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f v:i64
+expect_err "an unsupported codec is named" 1 "compression BROTLI is not supported"
+run "$MF" get-historical-features --entities e.csv -f v:i64 -o out.txt
+expect_err "-o with an unknown extension is an error" 2 "cannot tell the format of 'out.txt'"
+
+#---- a dataset with partition folders ---------------------------------------------------
+
+repo ds <<'EOF'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  schema = { field { name = "x", dtype = Float64 }, field { name = "region", dtype = String } },
+  source = file_source { name = "s", path = "data/ds", format = "parquet", timestamp_field = "ts" } }
+EOF
+mkdir -p data/ds/region=eu data/ds/region=us%2Fwest data/ds/_tmp
+printf 'id,ts,x\n1,2025-01-01T00:00:00Z,1.5\n2,2025-01-01T00:00:00Z,2.5\n' >a.csv
+printf 'id,ts,x\n1,2025-01-02T00:00:00Z,3.5\n3,2025-01-01T00:00:00Z,4.5\n' >b.csv
+"$MF" to-parquet a.csv data/ds/region=eu/part-0.parquet
+"$MF" to-parquet b.csv data/ds/region=us%2Fwest/part-0.parquet
+cp a.csv data/ds/_tmp/ignored.parquet
+run "$MF" apply
+expect_rc "apply a dataset source" 0
+printf 'id,event_timestamp\n1,2025-01-01T12:00:00Z\n1,2025-01-03\n2,2025-01-03\n3,2025-01-03\n4,2025-01-03\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f v:x -f v:region
+expect_out "a dataset: every file, partition folders as columns" 'id,event_timestamp,x,region
+1,2025-01-01T12:00:00Z,1.5,eu
+1,2025-01-03,3.5,us/west
+2,2025-01-03,2.5,eu
+3,2025-01-03,4.5,us/west
+4,2025-01-03,,'
+
+#---- -o x.parquet, read back ------------------------------------------------------------
+
+run "$MF" get-historical-features --entities e.csv -f v:x -f v:region -o "$WORK/out.parquet"
+expect_rc "-o out.parquet" 0
+run "$MF" get-historical-features --entities e.csv -f v:x -f v:region --format parquet
+if [ "$RC" -eq 0 ] && head -c 4 "$WORK/.out" | grep -q PAR1; then ok "--format parquet to stdout"
+else not_ok "--format parquet to stdout" "exit $RC"; fi
+
+repo back <<'EOF'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "o", entities = { k }, ttl = 0,
+  source = file_source { name = "o", path = "data/out.parquet", timestamp_field = "event_timestamp" } }
+EOF
+cp "$WORK/out.parquet" data/out.parquet
+run "$MF" apply
+printf 'id,event_timestamp\n1,2025-01-03\n3,2025-01-03\n4,2025-01-03\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f o:x -f o:region
+expect_out "moonfeast reads its own Parquet output back (as a source)" 'id,event_timestamp,x,region
+1,2025-01-03,3.5,us/west
+3,2025-01-03,4.5,us/west
+4,2025-01-03,,'
+
+# DuckDB reads it with the same types
+DUCK=$TOP/build/duckdb-node
+SPEC=@duckdb/node-api@1.5.6-r.1
+why=
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+    why="node or npm is missing"
+elif [ ! -f "$DUCK/node_modules/@duckdb/node-api/package.json" ] &&
+    ! npm install --prefix "$DUCK" --no-audit --no-fund --loglevel=error "$SPEC" >"$WORK/npm.log" 2>&1; then
+    why="npm install $SPEC failed: $(tail -n 2 "$WORK/npm.log" | tr '\n' ' ')"
+fi
+if [ -n "$why" ]; then
+    echo "# skipped: DuckDB reading moonfeast's Parquet output: $why"
+else
+    cat >"$WORK/duck.mjs" <<'EOF'
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+const require = createRequire(join(process.argv[2], 'index.js'));
+const { DuckDBInstance } = await import(pathToFileURL(require.resolve('@duckdb/node-api')).href);
+const con = await (await DuckDBInstance.create(':memory:')).connect();
+for (const q of process.argv.slice(3)) {
+  const r = await con.runAndReadAll(q);
+  for (const row of r.getRowsJS()) console.log(row.map((v) => (v === null ? 'NULL' : String(v))).join('|'));
+}
+EOF
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM '$WORK/out.parquet')" \
+        "SELECT id, event_timestamp, x, region FROM '$WORK/out.parquet'"
+    expect_out "DuckDB reads the output with its types and values" 'id|VARCHAR
+event_timestamp|VARCHAR
+x|DOUBLE
+region|VARCHAR
+1|2025-01-01T12:00:00Z|1.5|eu
+1|2025-01-03|3.5|us/west
+2|2025-01-03|2.5|eu
+3|2025-01-03|4.5|us/west
+4|2025-01-03|NULL|NULL'
+fi
+
+#---- push --to offline ------------------------------------------------------------------
+
+repo push <<'EOF'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+local src = file_source { name = "s", path = "data/ds", format = "parquet", timestamp_field = "ts" }
+local single = file_source { name = "one", path = "data/one.parquet", timestamp_field = "ts" }
+push_source { name = "p", batch_source = src }
+push_source { name = "p1", batch_source = single }
+feature_view { name = "v", entities = { k }, ttl = 0, online = false,
+  schema = { field { name = "x", dtype = Float64 } }, source = "p" }
+feature_view { name = "w", entities = { k }, ttl = 0, online = false,
+  schema = { field { name = "x", dtype = Float64 } }, source = "p1" }
+EOF
+mkdir -p data/ds
+printf 'id,ts,x\n1,2025-01-01T00:00:00Z,1.5\n' >a.csv
+"$MF" to-parquet a.csv data/ds/part-0.parquet
+"$MF" to-parquet a.csv data/one.parquet
+run "$MF" apply
+expect_rc "apply push sources over Parquet" 0
+printf 'id,ts,x\n1,2025-01-02T00:00:00Z,9.25\n2,2025-01-02T00:00:00Z,7\n' >rows.csv
+run "$MF" push p --file rows.csv --to offline
+expect_rc "push --to offline into a Parquet dataset" 0
+n=$(ls data/ds | grep -c '^push-.*\.parquet$')
+left=$(ls -a data/ds | grep -c 'tmp')
+if [ "$n" = 1 ] && [ "$left" = 0 ]; then ok "the push added one file, no temporary left"
+else not_ok "the push added one file, no temporary left" "$(ls -a data/ds)"; fi
+printf 'id,event_timestamp\n1,2025-01-03\n2,2025-01-03\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f v:x
+expect_out "pushed rows are read" 'id,event_timestamp,x
+1,2025-01-03,9.25
+2,2025-01-03,7'
+run "$MF" push p1 --file rows.csv --to offline
+expect_err "push --to offline onto a single Parquet file is an error saying why" 1 \
+    "is a single Parquet file, which cannot take more rows"
+printf 'id,ts,x\n1,2025-01-02T00:00:00Z,abc\n' >bad.csv
+run "$MF" push p --file bad.csv --to offline
+expect_err "a bad pushed cell: nothing written" 1 "abc"
+n=$(ls data/ds | grep -c '^push-.*\.parquet$')
+if [ "$n" = 1 ]; then ok "a failed push adds no file"; else not_ok "a failed push adds no file" "$(ls data/ds)"; fi
