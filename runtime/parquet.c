@@ -669,6 +669,11 @@ void mf__pq_vals_free(mf__pq_vals *v) {
 
 static bool is_bytes_kind(mf__pq_kind k) { return k == MF__PQ_STRING || k == MF__PQ_BYTES; }
 
+/* Bytes of value j (the heap is NULL while every value is empty). */
+static const char *heap_at(const mf__pq_vals *v, size_t j) {
+    return v->heap ? v->heap + v->off[j] : "";
+}
+
 /* Room for n values in v's arrays for kind k. */
 static int vals_reserve(mf__pq_vals *v, mf__pq_kind k, size_t n) {
     if (n <= v->cap) return 0;
@@ -701,6 +706,10 @@ static int vals_reserve(mf__pq_vals *v, mf__pq_kind k, size_t n) {
 
 static int heap_put(mf__pq_vals *v, const void *p, size_t n) {
     if (v->heap_len + n > v->heap_cap || !v->heap) {
+        /* p may point into the heap itself (a DELTA_BYTE_ARRAY prefix) */
+        bool inside = v->heap && (const char *)p >= v->heap &&
+                      (const char *)p < v->heap + v->heap_cap;
+        size_t at = inside ? (size_t)((const char *)p - v->heap) : 0;
         size_t cap = v->heap_cap ? v->heap_cap : 4096;
         while (cap < v->heap_len + n + 1) {
             if (cap > SIZE_MAX / 4) return -1;
@@ -710,6 +719,7 @@ static int heap_put(mf__pq_vals *v, const void *p, size_t n) {
         if (!h) return -1;
         v->heap = h;
         v->heap_cap = cap;
+        if (inside) p = h + at;
     }
     if (n) memcpy(v->heap + v->heap_len, p, n);
     v->heap_len += n;
@@ -896,6 +906,7 @@ static inline void put_i(mf__pq_vals *v, int64_t x) { v->i[v->nvals++] = x; }
  * append them to v (converted). */
 static const char *plain_decode(const mf__pq_col *c, const uint8_t *p, size_t len, size_t n,
                                 mf__pq_vals *v) {
+    if (n == 0) return NULL;
     if (vals_reserve(v, c->kind, v->nvals + n)) return "out of memory";
     size_t w = 0;
     switch (c->ptype) {
@@ -1027,7 +1038,7 @@ static const char *decode_values(chunk_rd *r, int enc, const uint8_t *p, size_t 
         if (is_bytes_kind(c->kind)) {
             for (size_t i = 0; i < n; i++) {
                 uint32_t j = r->idx[i];
-                if (heap_put(v, d->heap + d->off[j], d->off[j + 1] - d->off[j])) return "out of memory";
+                if (heap_put(v, heap_at(d, j), d->off[j + 1] - d->off[j])) return "out of memory";
                 v->off[++v->nvals] = v->heap_len;
             }
         } else if (c->kind == MF__PQ_F32) {
@@ -1316,7 +1327,7 @@ static int data_page(chunk_rd *r, const page_hdr *h, const uint8_t *raw, size_t 
     if (r->nlev + n > mf__pq_max_rows * (c->list ? 16 : 1))
         return cerr(r, "more than %zu values in one column chunk", mf__pq_max_rows * (c->list ? 16 : 1));
     if (!enc_known(h->enc)) return cerr(r, "encoding %s is not supported", enc_name(h->enc));
-    if (grow_levels(r, n)) return nomem(r);
+    if (grow_levels(r, n ? n : 1)) return nomem(r); /* never a NULL base, even for 0 */
     uint8_t *def = r->def + r->nlev, *rep = r->rep + r->nlev;
     const uint8_t *vp;
     size_t vlen;
@@ -1568,7 +1579,7 @@ void mf__pq_text(const mf__pq_col *c, const mf__pq_vals *v, size_t j, mf__buf *o
         return;
     case MF__PQ_DECIMAL: decimal_text(v->i[j], c->scale, out); return;
     case MF__PQ_STRING:
-    case MF__PQ_BYTES: mf__buf_put(out, v->heap + v->off[j], v->off[j + 1] - v->off[j]); return;
+    case MF__PQ_BYTES: mf__buf_put(out, heap_at(v, j), v->off[j + 1] - v->off[j]); return;
     }
 }
 
@@ -1577,7 +1588,7 @@ void mf__pq_list_json(const mf__pq_col *c, const mf__pq_vals *v, size_t r, mf__b
     for (uint64_t j = v->lo[r]; j < v->lo[r + 1]; j++) {
         if (j > v->lo[r]) mf__buf_putc(out, ',');
         if (is_bytes_kind(c->kind)) {
-            mf__buf_json_str(out, v->heap + v->off[j], v->off[j + 1] - v->off[j]);
+            mf__buf_json_str(out, heap_at(v, j), v->off[j + 1] - v->off[j]);
         } else if (c->kind == MF__PQ_TS) {
             mf__buf_putc(out, '"');
             mf__pq_text(c, v, j, out);

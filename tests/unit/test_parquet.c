@@ -18,6 +18,7 @@
  *   read back; row groups skipped by their statistics through a source.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -604,6 +605,33 @@ static void test_flipped(void) {
     CHECK(errors > 0);
 }
 
+/* Inputs the fuzzer found (tests/parquet/regress/): read without a crash
+ * or, under ASan/UBSan, a report; each is an error or values. */
+static void test_fuzz_regressions(void) {
+    DIR *d = opendir("tests/parquet/regress");
+    CHECK(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] == '.') continue;
+        char path[512];
+        snprintf(path, sizeof path, "tests/parquet/regress/%s", e->d_name);
+        mf_error err;
+        (void)read_all(path, &err);
+        Mf__DataSourceSpec ds = MF__DATA_SOURCE_SPEC__INIT;
+        mf__pqsrc *q;
+        if (mf__pqsrc_open(path, &ds, NULL, &q, &err) == MF_OK) {
+            const mf__cell *cells;
+            while (mf__pqsrc_next(q, &cells, &err) == 1) {
+            }
+            mf__pqsrc_close(q);
+        }
+        n++;
+    }
+    closedir(d);
+    CHECK(n >= 2);
+}
+
 /*---- The writer -----------------------------------------------------------------*/
 
 static void test_write_read(void) {
@@ -763,6 +791,7 @@ int main(void) {
     RUN(test_handmade);
     RUN(test_truncated);
     RUN(test_flipped);
+    RUN(test_fuzz_regressions);
     RUN(test_write_read);
     RUN(test_coverage);
     RUN(test_stats_skip);
