@@ -57,6 +57,12 @@ typedef struct mf__pq_vals {
     char *heap;
     size_t heap_len, heap_cap, cap;
     uint64_t *lo;       /* lists: nrows + 1 */
+    /* kept from one read to the next (mf__pq_read reuses them) */
+    int kind_of_arrays; /* the kind the value arrays were made for, + 1 */
+    uint8_t *valid_buf, *sdef, *srep, *sbuf;
+    uint64_t *lo_buf;
+    uint32_t *sidx;
+    size_t valid_cap, lo_cap, slev_cap, sidx_cap, sbuf_cap;
 } mf__pq_vals;
 
 typedef struct mf__pq_file mf__pq_file;
@@ -82,8 +88,9 @@ int64_t mf__pq_rg_rows(const mf__pq_file *f, size_t g);
  * greatest value (microseconds) when the file has them and says the chunk
  * holds no null. */
 bool mf__pq_rg_ts_range(const mf__pq_file *f, size_t g, size_t col, int64_t *min, int64_t *max);
-/* Decode column col of row group g into *v (mf__pq_vals_free it, also on
- * failure). */
+/* Decode column col of row group g into *v: zeroed, or holding an earlier
+ * read, whose memory is reused (mf__pq_vals_free it when done, also after
+ * a failure). */
 int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *err);
 void mf__pq_vals_free(mf__pq_vals *v);
 /* What the reads of f have met so far, as bit masks: 1 << encoding (RLE

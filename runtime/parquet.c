@@ -657,14 +657,44 @@ const char *mf__pq_kind_name(mf__pq_kind k) {
 }
 
 void mf__pq_vals_free(mf__pq_vals *v) {
-    free(v->valid);
+    free(v->valid_buf);
     free(v->i);
     free(v->d);
     free(v->f);
     free(v->off);
     free(v->heap);
-    free(v->lo);
+    free(v->lo_buf);
+    free(v->sdef);
+    free(v->srep);
+    free(v->sidx);
+    free(v->sbuf);
     memset(v, 0, sizeof *v);
+}
+
+/* Empty v for a read of kind k, keeping its memory (the value arrays only
+ * when they were made for the same kind). */
+static void vals_reset(mf__pq_vals *v, mf__pq_kind k) {
+    if (v->kind_of_arrays != (int)k + 1) {
+        free(v->i), free(v->d), free(v->f), free(v->off);
+        v->i = NULL, v->d = NULL, v->f = NULL, v->off = NULL;
+        v->cap = 0;
+        v->kind_of_arrays = (int)k + 1;
+    }
+    v->nrows = v->nvals = v->heap_len = 0;
+    v->valid = NULL;
+    v->lo = NULL;
+}
+
+/* A buffer of at least n bytes kept in *buf (capacity *cap): NULL when the
+ * memory is not there. */
+static void *keep_buf(void *bufp, size_t *cap, size_t n) {
+    void **buf = bufp;
+    if (n <= *cap && *buf) return *buf;
+    void *p = mf__try_realloc_array(*buf, n ? n : 1, 1);
+    if (!p) return NULL;
+    *buf = p;
+    *cap = n ? n : 1;
+    return p;
 }
 
 static bool is_bytes_kind(mf__pq_kind k) { return k == MF__PQ_STRING || k == MF__PQ_BYTES; }
@@ -1430,7 +1460,7 @@ static int assemble(chunk_rd *r, size_t nrows) {
         if (r->nlev != nrows)
             return cerr(r, "%zu values for the row group's %zu rows", r->nlev, nrows);
         if (v->nvals == nrows) return MF_OK; /* no nulls */
-        v->valid = mf__try_malloc(nrows ? nrows : 1);
+        v->valid = keep_buf(&v->valid_buf, &v->valid_cap, nrows);
         if (!v->valid || vals_reserve(v, c->kind, nrows + 1)) return nomem(r);
         for (size_t i = 0; i < nrows; i++) v->valid[i] = r->def[i] == c->max_def;
         size_t j = v->nvals; /* from the end: dense index j, row i */
@@ -1450,8 +1480,8 @@ static int assemble(chunk_rd *r, size_t nrows) {
         v->nvals = nrows;
         return MF_OK;
     }
-    v->lo = mf__try_malloc((nrows + 1) * sizeof *v->lo);
-    v->valid = mf__try_malloc(nrows ? nrows : 1);
+    v->lo = keep_buf(&v->lo_buf, &v->lo_cap, (nrows + 1) * sizeof *v->lo);
+    v->valid = keep_buf(&v->valid_buf, &v->valid_cap, nrows);
     if (!v->lo || !v->valid) return nomem(r);
     size_t row = 0, el = 0;
     for (size_t i = 0; i < r->nlev; i++) {
@@ -1474,9 +1504,12 @@ static int assemble(chunk_rd *r, size_t nrows) {
 }
 
 int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *err) {
-    memset(v, 0, sizeof *v);
     const mf__pq_col *c = &f->cols[col];
-    chunk_rd r = {.f = f, .g = g, .c = c, .err = err, .v = v};
+    vals_reset(v, c->kind);
+    /* the scratch buffers of the last read are reused */
+    chunk_rd r = {.f = f, .g = g, .c = c, .err = err, .v = v, .def = v->sdef, .rep = v->srep,
+                  .levcap = v->slev_cap, .idx = v->sidx, .idxcap = v->sidx_cap, .buf = v->sbuf,
+                  .bufcap = v->sbuf_cap};
     if (c->unsupported) return cerr(&r, "%s is not supported", c->unsupported);
     const pq_rg *rg = &f->rgs[g];
     const pq_chunk *k = &rg->cols[c->leaf];
@@ -1534,10 +1567,8 @@ int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *
     }
     r.page = 0;
     if (rc == MF_OK) rc = assemble(&r, (size_t)rg->num_rows);
-    free(r.def);
-    free(r.rep);
-    free(r.idx);
-    free(r.buf);
+    v->sdef = r.def, v->srep = r.rep, v->slev_cap = r.levcap;
+    v->sidx = r.idx, v->sidx_cap = r.idxcap, v->sbuf = r.buf, v->sbuf_cap = r.bufcap;
     mf__pq_vals_free(&r.dict);
     return rc;
 }

@@ -68,6 +68,8 @@ struct mf__pqsrc {
     mf__slice *slices;
     mf__buf text;
     mf__buf *lists;     /* per column: the JSON text of a list cell */
+    size_t *fill, nfill;       /* the needed columns */
+    const mf__pq_col **pcs;    /* per column: the current file's column */
 };
 
 /*---- Opening ---------------------------------------------------------------*/
@@ -187,6 +189,8 @@ void mf__pqsrc_close(mf__pqsrc *q) {
         free(q->root);
     }
     free(q->need);
+    free(q->fill);
+    free(q->pcs);
     free(q->units);
     free(q->cells);
     free(q->slices);
@@ -337,6 +341,8 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
     q->cells = mf__xcalloc(q->ncols + 1, sizeof *q->cells);
     q->slices = mf__xcalloc(q->ncols + 1, sizeof *q->slices);
     q->lists = mf__xcalloc(q->ncols + 1, sizeof *q->lists);
+    q->fill = mf__xcalloc(q->ncols + 1, sizeof *q->fill);
+    q->pcs = mf__xcalloc(q->ncols + 1, sizeof *q->pcs);
     *out = q;
     return MF_OK;
 }
@@ -399,8 +405,7 @@ static bool skip_unit(mf__pqsrc *q, unit u) {
 }
 
 static int load_next(mf__pqsrc *q, mf_error *err) {
-    for (size_t c = 0; c < q->ncols; c++) mf__pq_vals_free(&q->vals[c]);
-    q->loaded = false;
+    q->loaded = false; /* the value buffers are kept for the next row group */
     while (q->u < q->uend) {
         unit u = q->units[q->u++];
         mf__pq_file *f = q->files[u.file];
@@ -419,6 +424,16 @@ static int load_next(mf__pqsrc *q, mf_error *err) {
         }
         q->cur = u;
         q->loaded = true;
+        /* what each needed cell is filled from, for this file */
+        q->nfill = 0;
+        for (size_t c = 0; c < q->ncols; c++) {
+            if (!q->need[c]) {
+                q->cells[c].kind = MF__CELL_NULL;
+                continue;
+            }
+            q->fill[q->nfill++] = c;
+            q->pcs[c] = c < q->nfcols ? mf__pq_col_at(f, (size_t)q->fmap[u.file][c]) : NULL;
+        }
         q->row = 0;
         q->nrows = (size_t)n;
         q->file_row0 = before;
@@ -431,15 +446,13 @@ static int load_next(mf__pqsrc *q, mf_error *err) {
     return 0;
 }
 
-/* Cells of row q->row of the current row group. */
+/* Cells of row q->row of the current row group (the needed ones; the
+ * others stay null). */
 static void fill_cells(mf__pqsrc *q) {
     size_t r = q->row;
-    for (size_t c = 0; c < q->ncols; c++) {
+    for (size_t k = 0; k < q->nfill; k++) {
+        size_t c = q->fill[k];
         mf__cell *x = &q->cells[c];
-        if (!q->need[c]) {
-            x->kind = MF__CELL_NULL;
-            continue;
-        }
         if (c >= q->nfcols) {
             const char *t = q->part_vals[q->cur.file][c - q->nfcols];
             x->kind = t ? MF__CELL_TEXT : MF__CELL_NULL;
@@ -447,7 +460,7 @@ static void fill_cells(mf__pqsrc *q) {
             x->len = t ? strlen(t) : 0;
             continue;
         }
-        const mf__pq_col *pc = mf__pq_col_at(q->files[q->cur.file], (size_t)q->fmap[q->cur.file][c]);
+        const mf__pq_col *pc = q->pcs[c];
         const mf__pq_vals *v = &q->vals[c];
         if (v->valid && !v->valid[r]) {
             x->kind = MF__CELL_NULL;
@@ -543,6 +556,9 @@ int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail) {
     t->cells = mf__xcalloc(q->ncols + 1, sizeof *t->cells);
     t->slices = mf__xcalloc(q->ncols + 1, sizeof *t->slices);
     t->lists = mf__xcalloc(q->ncols + 1, sizeof *t->lists);
+    t->fill = mf__xcalloc(q->ncols + 1, sizeof *t->fill);
+    t->pcs = mf__xcalloc(q->ncols + 1, sizeof *t->pcs);
+    t->nfill = 0;
     mf__buf_init(&t->text);
     q->uend = mid;
     *tail = t;
