@@ -584,7 +584,9 @@ void mf__pq_close(mf__pq_file *f) {
 
 const char *mf__pq_path(const mf__pq_file *f) { return f->path; }
 void mf__pq_seen(const mf__pq_file *f, unsigned *enc, unsigned *codec, unsigned *page) {
-    *enc = f->seen_enc, *codec = f->seen_codec, *page = f->seen_page;
+    *enc = __atomic_load_n(&f->seen_enc, __ATOMIC_RELAXED);
+    *codec = __atomic_load_n(&f->seen_codec, __ATOMIC_RELAXED);
+    *page = __atomic_load_n(&f->seen_page, __ATOMIC_RELAXED);
 }
 size_t mf__pq_ncols(const mf__pq_file *f) { return f->ncols; }
 const mf__pq_col *mf__pq_col_at(const mf__pq_file *f, size_t i) { return &f->cols[i]; }
@@ -1422,8 +1424,10 @@ static int data_page(chunk_rd *r, const page_hdr *h, const uint8_t *raw, size_t 
         return cerr(r, "the page says %d nulls, its levels %zu", h->num_nulls, n - nn);
     if (n && rep[0] != 0 && r->nlev == 0) return cerr(r, "the first value does not start a row");
     size_t before = r->v->nvals;
-    r->f->seen_enc |= 1u << h->enc;
-    if (c->max_def || c->max_rep) r->f->seen_enc |= 1u << ENC_RLE; /* levels */
+    /* (threads reading halves of a file share it: atomic) */
+    __atomic_fetch_or(&r->f->seen_enc, 1u << h->enc, __ATOMIC_RELAXED);
+    if (c->max_def || c->max_rep) /* levels */
+        __atomic_fetch_or(&r->f->seen_enc, 1u << ENC_RLE, __ATOMIC_RELAXED);
     why = decode_values(r, h->enc, vp, vlen, nn);
     if (why && !strcmp(why, "out of memory")) return nomem(r);
     if (why) return cerr(r, "%s", why);
@@ -1560,8 +1564,8 @@ int mf__pq_read(mf__pq_file *f, size_t g, size_t col, mf__pq_vals *v, mf_error *
             rc = cerr(&r, "a page without its header");
             break;
         }
-        f->seen_page |= 1u << h.type;
-        f->seen_codec |= 1u << (k->codec & 15);
+        __atomic_fetch_or(&f->seen_page, 1u << h.type, __ATOMIC_RELAXED);
+        __atomic_fetch_or(&f->seen_codec, 1u << (k->codec & 15), __ATOMIC_RELAXED);
         if (h.type == PAGE_DICT) rc = dict_page(&r, &h, raw, (size_t)h.csize);
         else rc = data_page(&r, &h, raw, (size_t)h.csize);
     }
