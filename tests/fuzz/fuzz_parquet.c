@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t g = 0; g < mf__pq_nrowgroups(f); g++)
             for (size_t c = 0; c < mf__pq_ncols(f); c++) {
                 const mf__pq_col *pc = mf__pq_col_at(f, c);
-                mf__pq_vals v;
+                mf__pq_vals v = {0};
                 int64_t mn, mx;
                 (void)mf__pq_rg_ts_range(f, g, c, &mn, &mx);
                 if (mf__pq_read(f, g, c, &v, &err) == MF_OK) {

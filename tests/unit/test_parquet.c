@@ -75,7 +75,7 @@ static int check_fixture(const char *name, json_t *expect, size_t *cells) {
         size_t n = (size_t)mf__pq_rg_rows(f, g);
         for (size_t c = 0; c < mf__pq_ncols(f) && !bad; c++) {
             const mf__pq_col *pc = mf__pq_col_at(f, c);
-            mf__pq_vals v;
+            mf__pq_vals v = {0};
             if (mf__pq_read(f, g, c, &v, &err)) {
                 printf("#   %s: %s\n", name, err.message);
                 bad = 1;
@@ -146,7 +146,7 @@ static void test_unsupported_codec(void) {
     mf__pq_file *f;
     mf_error err;
     CHECK(mf__pq_open(FIX "types_brotli.parquet", &f, &err) == MF_OK);
-    mf__pq_vals v;
+    mf__pq_vals v = {0};
     int rc = mf__pq_read(f, 0, 1, &v, &err);
     mf__pq_vals_free(&v);
     mf__pq_close(f);
@@ -426,7 +426,7 @@ static char *dump(const char *path, mf_error *err, int *rc) {
     for (size_t g = 0; g < mf__pq_nrowgroups(f) && !*rc; g++)
         for (size_t c = 0; c < mf__pq_ncols(f) && !*rc; c++) {
             const mf__pq_col *pc = mf__pq_col_at(f, c);
-            mf__pq_vals v;
+            mf__pq_vals v = {0};
             *rc = mf__pq_read(f, g, c, &v, err);
             for (size_t r = 0; r < v.nrows && !*rc; r++) {
                 cell_text(pc, &v, r, &b);
