@@ -309,6 +309,87 @@ static void *scan_run(void *arg) {
     mf__buf tmp;
     mf__buf_init(&tmp);
     char want[64];
+    if (typed && mf__source_blockable(s)) { /* a row group at a time */
+        const mf__cell_col *cols;
+        size_t n;
+        int r;
+        while (rc == MF_OK && (r = mf__source_next_block(s, &cols, &n, err)) == 1) {
+            const mf__cell_col *k64 =
+                nk == 1 && v->entity_columns[0]->dtype == MF__VALUE_TYPE__VT_INT64 &&
+                        cols[ikey[0]].kind == MF__CELL_INT
+                    ? &cols[ikey[0]]
+                    : NULL;
+            for (size_t i = 0; i < n && rc == MF_OK; i++) {
+                mf__cell cc;
+                int64_t ts, cr = INT64_MIN;
+                mf__cell_at(&cols[its], i, &cc);
+                if (!(cc.kind == MF__CELL_TS && mf__ts_in_range(cc.i) && (ts = cc.i, true)) &&
+                    mf__cell_ts(&cc, &ts) != 0) {
+                    mf__source_block_row(s, i);
+                    rc = cell_err(s, err, ds->timestamp_field, &cc, "a timestamp");
+                    break;
+                }
+                if (ts < j->start || ts > j->end) continue;
+                c->rows_read++;
+                if (ts < c->min_ts) c->min_ts = ts;
+                if (icr >= 0) {
+                    mf__cell_at(&cols[icr], i, &cc);
+                    if (mf__cell_ts(&cc, &cr) < 0) {
+                        mf__source_block_row(s, i);
+                        rc = cell_err(s, err, ds->created_timestamp_column, &cc, "a timestamp");
+                        break;
+                    }
+                }
+                key.len = 0;
+                bool null_key = false;
+                if (k64) {
+                    if (k64->valid && !k64->valid[i]) continue;
+                    mf__buf_put(&key, &k64->i[i], 8);
+                } else {
+                    for (size_t k = 0; k < nk && rc == MF_OK; k++) {
+                        Mf__ValueType kt = v->entity_columns[k]->dtype;
+                        mf__cell_at(&cols[ikey[k]], i, &cc);
+                        int kr = mf__cell_key(&key, kt, &cc);
+                        if (kr < 0) {
+                            mf__source_block_row(s, i);
+                            snprintf(want, sizeof want, "a valid %s", mf__dtype_name(kt));
+                            rc = cell_err(s, err, v->entity_columns[k]->name, &cc, want);
+                        }
+                        if (kr == 1) null_key = true;
+                    }
+                    if (rc) break;
+                    if (null_key) continue;
+                }
+                uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
+                if (id == wp->n) {
+                    if (wp->n == wp->cap) winners_grow(wp, v);
+                    wp->n++;
+                    wp->ts[id] = INT64_MIN;
+                    wp->cr[id] = INT64_MIN;
+                }
+                if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
+                wp->ts[id] = ts;
+                wp->cr[id] = cr;
+                for (size_t f = 0; f < nf && rc == MF_OK; f++) {
+                    mf__cell_at(&cols[ifeat[f]], i, &cc);
+                    if (set_value_cell(wp, f, id, &cc, &tmp) != 0) {
+                        mf__source_block_row(s, i);
+                        snprintf(want, sizeof want, "a valid %s",
+                                 mf__dtype_name(v->features[f]->dtype));
+                        rc = cell_err(s, err, v->features[f]->name, &cc, want);
+                    }
+                }
+                if (c->report && (c->rows_read & 0xFFFFF) == 0) {
+                    j->rows_read = c->rows_read;
+                    progress(j, 0);
+                }
+            }
+        }
+        if (rc == MF_OK && r < 0) rc = r;
+        typed = false; /* done: neither loop below runs */
+        row = NULL;
+        goto done;
+    }
     while (rc == MF_OK && typed) { /* a Parquet source: typed cells */
         const mf__cell *cells;
         int r = mf__source_next_cells(s, &cells, err);
@@ -417,6 +498,8 @@ static void *scan_run(void *arg) {
             progress(j, 0);
         }
     }
+done:
+    mf__buf_free(&tmp);
     mf__buf_free(&key);
     c->rc = rc;
     return NULL;

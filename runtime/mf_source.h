@@ -130,6 +130,38 @@ int mf__source_cell_err(const mf__source *s, mf_error *err, const char *col, con
  * inference). */
 int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t);
 
+/* Typed sources a row group at a time: a column of the block is an array
+ * of kind `kind` (i for INT, BOOL and TS; f; d) with validity bytes (NULL:
+ * every row has a value), or MF__CELL_NULL for a column not asked for.
+ * mf__source_blockable: whether every column a read needs comes as such an
+ * array (scalars that are not text) in every file; then
+ * mf__source_next_block hands out row groups: 1 with ncols columns
+ * (borrowed until the next call) and *n rows, 0 at the end, or a negative
+ * MF_* code. mf__source_block_row sets the row that mf__source_cell_err
+ * names. */
+typedef struct mf__cell_col {
+    mf__cell_kind kind;
+    const int64_t *i;
+    const float *f;
+    const double *d;
+    const uint8_t *valid;
+} mf__cell_col;
+bool mf__source_blockable(const mf__source *s);
+int mf__source_next_block(mf__source *s, const mf__cell_col **cols, size_t *n, mf_error *err);
+void mf__source_block_row(mf__source *s, size_t r);
+/* Row r of a block column as a cell. */
+static inline void mf__cell_at(const mf__cell_col *c, size_t r, mf__cell *out) {
+    out->kind = c->valid && !c->valid[r] ? MF__CELL_NULL : c->kind;
+    switch (out->kind) {
+    case MF__CELL_F32: out->f = c->f[r]; break;
+    case MF__CELL_F64: out->d = c->d[r]; break;
+    case MF__CELL_INT:
+    case MF__CELL_BOOL:
+    case MF__CELL_TS: out->i = c->i[r]; break;
+    default: break;
+    }
+}
+
 /* Parquet sources (source_parquet.c), used by source.c. */
 typedef struct mf__pqsrc mf__pqsrc;
 int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__source_hint *hint,
@@ -145,6 +177,9 @@ int mf__pqsrc_col_type(const mf__pqsrc *q, size_t i, Mf__ValueType *t);
 int mf__pqsrc_next(mf__pqsrc *q, const mf__cell **cells, mf_error *err);
 int mf__pqsrc_next_text(mf__pqsrc *q, const mf__slice **fields, mf_error *err);
 int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail);
+bool mf__pqsrc_blockable(const mf__pqsrc *q);
+int mf__pqsrc_next_block(mf__pqsrc *q, const mf__cell_col **cols, size_t *n, mf_error *err);
+void mf__pqsrc_block_row(mf__pqsrc *q, size_t r);
 int mf__pqsrc_cell_err(const mf__pqsrc *q, mf_error *err, const char *col, const char *text,
                        size_t len, const char *want);
 /* Whether a file source is read as Parquet: format "parquet", or no

@@ -675,16 +675,18 @@ typedef struct stage {
     mf__buf keys;          /* other keys: the rows' key bytes */
     size_t koff[STAGE];
     int64_t ts[STAGE], cr[STAGE];
+    uint32_t row[STAGE];   /* block reads: the row in the block */
     mf__col *feat;         /* nfeat columns of n rows */
 } stage;
 
-static void stage_flush(scan_part *p, stage *st) {
+/* Look up a stage's keys and keep the rows that may win: their ids, times
+ * (and created times) appended to p->d, their stage indices in keep. */
+static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
     const efilter *flt = p->flt;
     const mf__keymap *fk = p->fk;
     vdata *d = &p->d;
     size_t n = st->n;
     long id[STAGE];
-    int64_t keep[STAGE];
     size_t m = 0;
     if (fk->fixed8) {
         for (size_t i = 0; i < n; i++) mf__keymap_prefetch8(fk, st->k8[i]);
@@ -715,15 +717,172 @@ static void stage_flush(scan_part *p, stage *st) {
         if (with_cr) d->cr[d->n + j] = st->cr[i];
     }
     d->n += m;
+    return m;
+}
+
+static void stage_flush(scan_part *p, stage *st) {
+    int64_t keep[STAGE];
+    size_t m = stage_keep(p, st, keep);
     for (size_t f = 0; f < p->nfeat; f++) {
-        mf__col_gather(&d->feat[f], &st->feat[f], keep, m);
+        mf__col_gather(&p->d.feat[f], &st->feat[f], keep, m);
         mf__col_clear(&st->feat[f]);
     }
     st->n = 0;
     st->keys.len = 0;
 }
 
+/* The same for a stage of a block read: a feature marked `late` was not
+ * pushed (its values cannot fail their type): the kept rows' values are
+ * taken from the block's arrays now. */
+static void stage_flush_block(scan_part *p, stage *st, const mf__cell_col *cols,
+                              const bool *late) {
+    int64_t keep[STAGE];
+    size_t m = stage_keep(p, st, keep);
+    for (size_t f = 0; f < p->nfeat; f++) {
+        if (!late[f]) {
+            mf__col_gather(&p->d.feat[f], &st->feat[f], keep, m);
+            mf__col_clear(&st->feat[f]);
+            continue;
+        }
+        const mf__cell_col *fc = &cols[p->ifeat[f]];
+        mf__col *dst = &p->d.feat[f];
+        mf__col_reserve(dst, dst->n + m);
+        for (size_t j = 0; j < m; j++) {
+            mf__cell c;
+            mf__cell_at(fc, st->row[keep[j]], &c);
+            mf__cell_push(dst, &c);
+        }
+    }
+    st->n = 0;
+    st->keys.len = 0;
+}
+
+/* Whether every value of block column c goes into column dst without a
+ * check that can fail (its type is dst's). */
+static bool cannot_fail(const mf__cell_col *c, const mf__col *dst) {
+    switch (c->kind) {
+    case MF__CELL_F32: return dst->sc == MF__SC_F32;
+    case MF__CELL_F64: return dst->sc == MF__SC_F64;
+    case MF__CELL_BOOL: return dst->sc == MF__SC_BOOL;
+    case MF__CELL_INT: return dst->sc == MF__SC_I64 && dst->type != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
+    default: return false;
+    }
+}
+
+/* scan_rows for a source read a row group at a time, with a filter: the
+ * same checks and answers, with the features of the rows the filter drops
+ * never copied when their values cannot fail. */
+static int scan_blocks(scan_part *p) {
+    const Mf__FeatureViewSpec *v = p->u->view;
+    const Mf__DataSourceSpec *ds = p->u->source;
+    mf__source *s = p->s;
+    mf_error *err = &p->err;
+    size_t nk = v->n_entity_columns, nfeat = p->nfeat;
+    long its = p->its, icr = p->icr;
+    int rc = MF_OK;
+    mf__buf key;
+    mf__buf_init(&key);
+    mf__buf_reserve(&key, 64);
+    char want[64];
+    stage *st = mf__xcalloc(1, sizeof *st);
+    mf__buf_init(&st->keys);
+    st->feat = mf__xcalloc(nfeat + 1, sizeof *st->feat);
+    bool *late = mf__xcalloc(nfeat + 1, sizeof *late);
+    for (size_t f = 0; f < nfeat; f++) {
+        mf__col_init(&st->feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
+        mf__col_reserve(&st->feat[f], STAGE);
+    }
+    const mf__cell_col *cols;
+    size_t n;
+    int r;
+    while (rc == MF_OK && (r = mf__source_next_block(s, &cols, &n, err)) == 1) {
+        for (size_t f = 0; f < nfeat; f++) late[f] = cannot_fail(&cols[p->ifeat[f]], &st->feat[f]);
+        const mf__cell_col *k64 =
+            nk == 1 && v->entity_columns[0]->dtype == MF__VALUE_TYPE__VT_INT64 &&
+                    cols[p->ikey[0]].kind == MF__CELL_INT
+                ? &cols[p->ikey[0]]
+                : NULL;
+        size_t nk0;
+        for (size_t i = 0; i < n && rc == MF_OK; i++) {
+            mf__cell c;
+            int64_t ts, cr = INT64_MIN;
+            mf__cell_at(&cols[its], i, &c);
+            if (!(c.kind == MF__CELL_TS && mf__ts_in_range(c.i) && (ts = c.i, true)) &&
+                mf__cell_ts(&c, &ts) != 0) {
+                mf__source_block_row(s, i);
+                rc = cell_err(s, err, ds->timestamp_field, &c, "a timestamp");
+                break;
+            }
+            if (ts < p->lo || ts > p->hi) continue;
+            if (icr >= 0) {
+                mf__cell_at(&cols[icr], i, &c);
+                if (mf__cell_ts(&c, &cr) < 0) {
+                    mf__source_block_row(s, i);
+                    rc = cell_err(s, err, ds->created_timestamp_column, &c, "a timestamp");
+                    break;
+                }
+            }
+            key.len = 0;
+            bool null_key = false;
+            if (k64) { /* one Int64 key from an integer column */
+                if (k64->valid && !k64->valid[i]) continue;
+                memcpy(key.data, &k64->i[i], 8);
+                key.len = 8;
+                nk0 = 0;
+            } else {
+                nk0 = nk;
+            }
+            for (size_t k = 0; k < nk0; k++) {
+                Mf__ValueType kt = v->entity_columns[k]->dtype;
+                mf__cell_at(&cols[p->ikey[k]], i, &c);
+                int kr = mf__cell_key(&key, kt, &c);
+                if (kr < 0) {
+                    mf__source_block_row(s, i);
+                    rc = cell_err(s, err, v->entity_columns[k]->name, &c,
+                                  type_article(kt, want, sizeof want));
+                    break;
+                }
+                if (kr == 1) null_key = true;
+            }
+            if (rc) break;
+            if (null_key) continue;
+            for (size_t f = 0; f < nfeat; f++) {
+                if (late[f]) continue;
+                mf__cell_at(&cols[p->ifeat[f]], i, &c);
+                if (mf__cell_push(&st->feat[f], &c) != 0) {
+                    mf__source_block_row(s, i);
+                    rc = cell_err(s, err, p->u->feat[f]->name, &c,
+                                  type_article(p->u->feat[f]->dtype, want, sizeof want));
+                    break;
+                }
+            }
+            if (rc) break;
+            if (p->fk->fixed8) {
+                memcpy(&st->k8[st->n], key.data, 8);
+            } else {
+                st->koff[st->n] = st->keys.len;
+                mf__buf_put(&st->keys, key.data, key.len);
+            }
+            st->ts[st->n] = ts;
+            st->cr[st->n] = cr;
+            st->row[st->n] = (uint32_t)i;
+            if (++st->n == STAGE) stage_flush_block(p, st, cols, late);
+        }
+        /* the block's arrays go with the next call */
+        if (rc == MF_OK && st->n) stage_flush_block(p, st, cols, late);
+    }
+    if (rc == MF_OK && r < 0) rc = r;
+    mf__buf_free(&st->keys);
+    for (size_t f = 0; f < nfeat; f++) mf__col_free(&st->feat[f]);
+    free(st->feat);
+    free(st);
+    free(late);
+    mf__buf_free(&key);
+    return rc;
+}
+
 static int scan_rows(scan_part *p) {
+    if (p->flt && mf__source_blockable(p->s)) return scan_blocks(p);
     vdata *d = &p->d;
     const Mf__FeatureViewSpec *v = p->u->view;
     const Mf__DataSourceSpec *ds = p->u->source;

@@ -268,6 +268,11 @@ bool mf__source_is_parquet(const Mf__DataSourceSpec *ds) {
 }
 
 bool mf__source_typed(const mf__source *s) { return s->pq != NULL; }
+bool mf__source_blockable(const mf__source *s) { return s->pq && mf__pqsrc_blockable(s->pq); }
+int mf__source_next_block(mf__source *s, const mf__cell_col **cols, size_t *n, mf_error *err) {
+    return mf__pqsrc_next_block(s->pq, cols, n, err);
+}
+void mf__source_block_row(mf__source *s, size_t r) { mf__pqsrc_block_row(s->pq, r); }
 
 int mf__source_next_cells(mf__source *s, const mf__cell **cells, mf_error *err) {
     return mf__pqsrc_next(s->pq, cells, err);

@@ -69,6 +69,8 @@ struct mf__pqsrc {
     mf__buf text;
     mf__buf *lists;     /* per column: the JSON text of a list cell */
     size_t *fill, nfill;       /* the needed columns */
+    bool blockable;
+    mf__cell_col *block;       /* per column, for mf__pqsrc_next_block */
     const mf__pq_col **pcs;    /* per column: the current file's column */
 };
 
@@ -191,6 +193,7 @@ void mf__pqsrc_close(mf__pqsrc *q) {
     free(q->need);
     free(q->fill);
     free(q->pcs);
+    free(q->block);
     free(q->units);
     free(q->cells);
     free(q->slices);
@@ -343,6 +346,23 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
     q->lists = mf__xcalloc(q->ncols + 1, sizeof *q->lists);
     q->fill = mf__xcalloc(q->ncols + 1, sizeof *q->fill);
     q->pcs = mf__xcalloc(q->ncols + 1, sizeof *q->pcs);
+    q->block = mf__xcalloc(q->ncols + 1, sizeof *q->block);
+    /* a block read needs every needed column as an array of numbers */
+    q->blockable = true;
+    for (size_t c = 0; c < q->ncols && q->blockable; c++) {
+        if (!q->need[c]) continue;
+        if (c >= q->nfcols) {
+            q->blockable = false;
+            break;
+        }
+        for (size_t i = 0; i < q->nfiles && q->blockable; i++) {
+            const mf__pq_col *pc = mf__pq_col_at(q->files[i], (size_t)q->fmap[i][c]);
+            q->blockable = !pc->list && !pc->unsupported &&
+                           (pc->kind == MF__PQ_BOOL || pc->kind == MF__PQ_INT ||
+                            pc->kind == MF__PQ_TS || pc->kind == MF__PQ_F32 ||
+                            pc->kind == MF__PQ_F64);
+        }
+    }
     *out = q;
     return MF_OK;
 }
@@ -511,6 +531,34 @@ int mf__pqsrc_next(mf__pqsrc *q, const mf__cell **cells, mf_error *err) {
     return 1;
 }
 
+bool mf__pqsrc_blockable(const mf__pqsrc *q) { return q->blockable; }
+
+void mf__pqsrc_block_row(mf__pqsrc *q, size_t r) { q->row = r; }
+
+int mf__pqsrc_next_block(mf__pqsrc *q, const mf__cell_col **cols, size_t *n, mf_error *err) {
+    int r = load_next(q, err);
+    if (r <= 0) return r;
+    for (size_t c = 0; c < q->ncols; c++) {
+        mf__cell_col *b = &q->block[c];
+        memset(b, 0, sizeof *b);
+        b->kind = MF__CELL_NULL;
+        if (!q->need[c]) continue;
+        const mf__pq_vals *v = &q->vals[c];
+        b->valid = v->valid;
+        switch (q->pcs[c]->kind) {
+        case MF__PQ_BOOL: b->kind = MF__CELL_BOOL, b->i = v->i; break;
+        case MF__PQ_INT: b->kind = MF__CELL_INT, b->i = v->i; break;
+        case MF__PQ_TS: b->kind = MF__CELL_TS, b->i = v->i; break;
+        case MF__PQ_F32: b->kind = MF__CELL_F32, b->f = v->f; break;
+        default: b->kind = MF__CELL_F64, b->d = v->d; break;
+        }
+    }
+    q->row = q->nrows - 1; /* the next call loads the next row group */
+    *cols = q->block;
+    *n = q->nrows;
+    return 1;
+}
+
 int mf__pqsrc_next_text(mf__pqsrc *q, const mf__slice **fields, mf_error *err) {
     const mf__cell *cells;
     int r = mf__pqsrc_next(q, &cells, err);
@@ -557,6 +605,7 @@ int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail) {
     t->slices = mf__xcalloc(q->ncols + 1, sizeof *t->slices);
     t->lists = mf__xcalloc(q->ncols + 1, sizeof *t->lists);
     t->fill = mf__xcalloc(q->ncols + 1, sizeof *t->fill);
+    t->block = mf__xcalloc(q->ncols + 1, sizeof *t->block);
     t->pcs = mf__xcalloc(q->ncols + 1, sizeof *t->pcs);
     t->nfill = 0;
     mf__buf_init(&t->text);
