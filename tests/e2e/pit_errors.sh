@@ -192,8 +192,8 @@ expect_all "--start that is not a timestamp" 2 "--start 'yesterday'"
 ghf --start 2025-01-02T00:00:00Z --end 2025-01-01T00:00:00Z -f v:x
 expect_all "--end before --start" 2 "before its start"
 
-ghf --entities e.csv -f v:x --format parquet
-expect_all "unknown --format" 2 "'parquet'"
+ghf --entities e.csv -f v:x --format orc
+expect_all "unknown --format" 2 "'orc'"
 
 ghf --entity-query "SELECT 1" -f v:x
 expect_all "--entity-query without --entity-db" 2 "--entity-query and --entity-db go together"

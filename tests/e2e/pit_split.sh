@@ -44,25 +44,25 @@ awk 'BEGIN { srand(11); print "driver_id,event_timestamp";
 
 run "$MF" -C repo apply
 expect_rc "apply" 0
-run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x -f a:y -f a:s -o "$WORK/a.out"
+run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x -f a:y -f a:s -o "$WORK/a.csv"
 expect_rc "two-thread read (no quotes, 2 MiB)" 0
-run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f b:x -f b:y -f b:s -o "$WORK/b.out"
+run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f b:x -f b:y -f b:s -o "$WORK/b.csv"
 expect_rc "one-thread read (quoted header)" 0
-if [ "$(wc -c < repo/data/a.csv)" -gt 1100000 ] && cmp -s a.out b.out &&
-   [ "$(grep -c ',,,$' a.out)" -lt 5000 ]; then
+if [ "$(wc -c < repo/data/a.csv)" -gt 1100000 ] && cmp -s a.csv b.csv &&
+   [ "$(grep -c ',,,$' a.csv)" -lt 5000 ]; then
     ok "both reads give the same rows"
 else
-    not_ok "both reads give the same rows" "$(diff a.out b.out | head -5)"
+    not_ok "both reads give the same rows" "$(diff a.csv b.csv | head -5)"
 fi
 
-run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f c:x -f c:y -f c:s -o "$WORK/c.out"
+run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f c:x -f c:y -f c:s -o "$WORK/c.csv"
 expect_rc "two-thread read, String key" 0
-run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f d:x -f d:y -f d:s -o "$WORK/d.out"
+run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f d:x -f d:y -f d:s -o "$WORK/d.csv"
 expect_rc "one-thread read, String key" 0
-if cmp -s c.out d.out && cmp -s a.out c.out; then
+if cmp -s c.csv d.csv && cmp -s a.csv c.csv; then
     ok "String keys: both reads give the rows of the Int64 keys"
 else
-    not_ok "String keys: both reads give the rows of the Int64 keys" "$(diff c.out d.out | head -5; diff a.out c.out | head -5)"
+    not_ok "String keys: both reads give the rows of the Int64 keys" "$(diff c.csv d.csv | head -5; diff a.csv c.csv | head -5)"
 fi
 
 # Quotes: a file is split before anyone has looked for quotes; when the
@@ -77,15 +77,15 @@ for case in tail middle; do
       { print }' FS=, OFS=, repo/data/b.csv > repo/data/a.csv
     { echo '"driver_id",ts,cr,x,y,s'; tail -n +2 repo/data/a.csv; } > repo/data/q.csv
     cp repo/data/b.csv repo/data/b.keep && cp repo/data/q.csv repo/data/b.csv
-    run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x -f a:s -o "$WORK/qa.out"
+    run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f a:x -f a:s -o "$WORK/qa.csv"
     expect_rc "quotes ($case): read" 0
-    run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f b:x -f b:s -o "$WORK/qb.out"
+    run "$MF" -C repo get-historical-features --entities "$WORK/ent.csv" -f b:x -f b:s -o "$WORK/qb.csv"
     expect_rc "quotes ($case): one-thread read" 0
     mv repo/data/b.keep repo/data/b.csv
-    if cmp -s qa.out qb.out && [ "$(grep -c '"' qa.out)" -gt 0 ]; then
+    if cmp -s qa.csv qb.csv && [ "$(grep -c '"' qa.csv)" -gt 0 ]; then
         ok "quotes ($case): same rows as the one-thread read"
     else
-        not_ok "quotes ($case): same rows as the one-thread read" "$(diff qa.out qb.out | head -5)"
+        not_ok "quotes ($case): same rows as the one-thread read" "$(diff qa.csv qb.csv | head -5)"
     fi
 done
 cp repo/data/b.csv repo/data/a.csv && sed -i '1s/"driver_id"/driver_id/' repo/data/a.csv
@@ -100,11 +100,11 @@ expect_err "an error in the second half names the file's line" 1 "a.csv:50001:"
 # come out complete and in input order
 awk 'BEGIN { print "driver_id,event_timestamp,rowno";
   for (i = 0; i < 300000; i++) printf "%d,%d,%d\n", i % 600, 1735689600 + (i % 400000), i }' > big.csv
-run "$MF" -C repo get-historical-features --entities "$WORK/big.csv" -f b:x -o "$WORK/big.out"
+run "$MF" -C repo get-historical-features --entities "$WORK/big.csv" -f b:x -o "$WORK/big_out.csv"
 expect_rc "300000 entity rows" 0
-if [ "$(wc -l < big.out)" -eq 300001 ] &&
-   [ "$(tail -n +2 big.out | cut -d, -f3 | awk '$1 != NR - 1 { bad++ } END { print bad + 0 }')" = 0 ]; then
+if [ "$(wc -l < big_out.csv)" -eq 300001 ] &&
+   [ "$(tail -n +2 big_out.csv | cut -d, -f3 | awk '$1 != NR - 1 { bad++ } END { print bad + 0 }')" = 0 ]; then
     ok "every row, in input order, across output chunks"
 else
-    not_ok "every row, in input order, across output chunks" "$(wc -l < big.out) lines"
+    not_ok "every row, in input order, across output chunks" "$(wc -l < big_out.csv) lines"
 fi
