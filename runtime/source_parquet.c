@@ -248,6 +248,18 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
         rc = mf__pq_open(q->paths[i], &q->files[i], err);
         if (rc) break;
         const mf__pq_file *f = q->files[i];
+        /* columns are found by name (in every file of a dataset): a name
+         * twice is an error, as in a CSV header */
+        size_t nfc = mf__pq_ncols(f);
+        const char **sorted = mf__xcalloc(nfc + 1, sizeof *sorted);
+        for (size_t c = 0; c < nfc; c++) sorted[c] = mf__pq_col_at(f, c)->name;
+        qsort(sorted, nfc, sizeof *sorted, cmp_str);
+        for (size_t c = 1; c < nfc && rc == MF_OK; c++)
+            if (!strcmp(sorted[c - 1], sorted[c]))
+                rc = mf__err(err, MF_EDATA, "Parquet file %s: two columns named '%.100s'",
+                             q->paths[i], sorted[c]);
+        free(sorted);
+        if (rc) break;
         char **pk, **pv;
         size_t np = 0;
         if (q->nfiles > 1 || S_ISDIR(st.st_mode)) partitions(q->root, q->paths[i], &pk, &pv, &np);
@@ -261,6 +273,7 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
             q->names = mf__xcalloc(q->nfcols + np + 1, sizeof *q->names);
             for (size_t c = 0; c < q->nfcols; c++)
                 q->names[c] = mf__xstrdup(mf__pq_col_at(f, c)->name);
+
             for (size_t k = 0; k < np; k++)
                 if (mf__pq_find(f, pkeys0[k]) < 0) q->names[q->ncols++] = mf__xstrdup(pkeys0[k]);
         } else {
