@@ -106,6 +106,8 @@ static inline void mf__buf_putc(mf__buf *b, char c) {
     b->data[b->len] = '\0';
 }
 void mf__buf_puts(mf__buf *b, const char *s);
+/* Append n bytes as standard base64 (RFC 4648, padded), no quotes. */
+void mf__buf_base64(mf__buf *b, const void *p, size_t n);
 void mf__buf_printf(mf__buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Hand the contents over (caller frees); the buffer is left empty. */

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "mf_internal.h"
+#include "mf_values.h"
 
 #define MEMBER(msg, off) ((char *)(msg) + (off))
 #define CMEMBER(msg, off) ((const char *)(msg) + (off))
@@ -358,47 +359,17 @@ static void json_newline(mf__buf *out, int indent, int depth) {
     out->data[out->len] = '\0';
 }
 
-/* Shortest %g text (from 15 or 6 significant digits up) that reads back as
- * the same double or float. JSON has no NaN or infinity: those are null. */
+/* The shortest text that reads back as the same double or float
+ * (numfmt.c, locale-independent). JSON has no NaN or infinity: those are
+ * null. */
 static void json_number(mf__buf *out, double v, bool is_float) {
     if (!isfinite(v)) {
         mf__buf_puts(out, "null");
         return;
     }
-    char s[40];
-    int lo = is_float ? 6 : 15, hi = is_float ? 9 : 17;
-    for (int prec = lo; prec <= hi; prec++) {
-        snprintf(s, sizeof s, "%.*g", prec, v);
-        if (is_float ? strtof(s, NULL) == (float)v : strtod(s, NULL) == v) break;
-    }
-    for (char *c = s; *c; c++)
-        if (*c == ',') *c = '.'; /* a locale's decimal comma */
-    mf__buf_puts(out, s);
-}
-
-/* Bytes as a standard (RFC 4648, padded) base64 JSON string. */
-static void json_base64(mf__buf *out, const uint8_t *p, size_t n) {
-    static const char tab[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    mf__buf_reserve(out, (n + 2) / 3 * 4 + 2);
-    mf__buf_putc(out, '"');
-    size_t i = 0;
-    for (; i + 3 <= n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63],
-                     tab[v & 63]};
-        mf__buf_put(out, q, 4);
-    }
-    if (n - i == 1) {
-        uint32_t v = (uint32_t)p[i] << 16;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], '=', '='};
-        mf__buf_put(out, q, 4);
-    } else if (n - i == 2) {
-        uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8;
-        char q[4] = {tab[v >> 18], tab[(v >> 12) & 63], tab[(v >> 6) & 63], '='};
-        mf__buf_put(out, q, 4);
-    }
-    mf__buf_putc(out, '"');
+    char s[MF__NUM_BUFLEN];
+    size_t n = is_float ? mf__format_float((float)v, s) : mf__format_double(v, s);
+    mf__buf_put(out, s, n);
 }
 
 /* An enum value: ValueType as dtype text, other enums by value name, an
@@ -455,7 +426,9 @@ static void json_value(const ProtobufCFieldDescriptor *f, const void *p,
     }
     case PROTOBUF_C_TYPE_BYTES: {
         const ProtobufCBinaryData *b = p;
-        json_base64(out, b->data, b->data ? b->len : 0);
+        mf__buf_putc(out, '"');
+        mf__buf_base64(out, b->data, b->data ? b->len : 0);
+        mf__buf_putc(out, '"');
         break;
     }
     case PROTOBUF_C_TYPE_MESSAGE:

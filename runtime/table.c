@@ -401,17 +401,6 @@ const char *mf__col_text(const mf__col *c, size_t i, char *buf, size_t *len) {
     return buf;
 }
 
-static void base64(mf__buf *out, const unsigned char *p, size_t n) {
-    static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
-                     (i + 2 < n ? p[i + 2] : 0);
-        char q[4] = {tbl[v >> 18 & 63], tbl[v >> 12 & 63], i + 1 < n ? tbl[v >> 6 & 63] : '=',
-                     i + 2 < n ? tbl[v & 63] : '='};
-        mf__buf_put(out, q, 4);
-    }
-}
-
 void mf__col_json(const mf__col *c, size_t i, mf__buf *out) {
     if (!c->valid[i]) {
         mf__buf_puts(out, "null");
@@ -424,7 +413,7 @@ void mf__col_json(const mf__col *c, size_t i, mf__buf *out) {
     case MF__SC_TEXT:
         if (c->type == MF__VALUE_TYPE__VT_BYTES && !c->raw) {
             mf__buf_putc(out, '"');
-            base64(out, (const unsigned char *)t, len);
+            mf__buf_base64(out, t, len);
             mf__buf_putc(out, '"');
         } else if (!c->raw && c->type >= MF__VALUE_TYPE__VT_BYTES_LIST) {
             mf__buf_put(out, t, len);

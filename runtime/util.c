@@ -140,6 +140,19 @@ int mf__buf_try_reserve(mf__buf *b, size_t extra) {
 void mf__buf_puts(mf__buf *b, const char *s) { mf__buf_put(b, s, strlen(s)); }
 
 
+void mf__buf_base64(mf__buf *b, const void *data, size_t n) {
+    static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const unsigned char *p = data;
+    mf__buf_reserve(b, (n + 2) / 3 * 4);
+    for (size_t i = 0; i < n; i += 3) {
+        uint32_t v = (uint32_t)p[i] << 16 | (i + 1 < n ? (uint32_t)p[i + 1] << 8 : 0) |
+                     (i + 2 < n ? p[i + 2] : 0);
+        char q[4] = {tab[v >> 18 & 63], tab[v >> 12 & 63], i + 1 < n ? tab[v >> 6 & 63] : '=',
+                     i + 2 < n ? tab[v & 63] : '='};
+        mf__buf_put(b, q, 4);
+    }
+}
+
 void mf__buf_printf(mf__buf *b, const char *fmt, ...) {
     va_list ap;
     va_start(ap, fmt);
