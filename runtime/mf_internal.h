@@ -770,7 +770,7 @@ extern const size_t mf__embedded_stdlib_count;
 int mf__csv_read_lock(const char *path, int *lock_fd, mf_error *err);
 void mf__csv_read_unlock(int lock_fd);
 
-/*---- Timestamps and values (timeutil.c) ----------------------------------*/
+/*---- Timestamps (timeutil.c) ---------------------------------------------*/
 
 /* Parse timestamp text (RFC 3339 / ISO 8601 with optional zone, 0-9
  * fractional digits, 'T' or ' ', or a bare integer = epoch seconds) to

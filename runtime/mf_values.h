@@ -1,11 +1,11 @@
 /*
- * mf_values.h — scalar text parsing (timeutil.c) and number formatting
+ * mf_values.h — scalar text parsing (numparse.c) and number formatting
  * (numfmt.c).
  *
  * The one place where moonfeast turns cell text into numbers and booleans
  * and numbers back into text; CSV reading, CSV writing and type inference
  * all go through here. Timestamps (mf__ts_parse, mf__ts_format) are declared
- * in mf_internal.h and live in the same file.
+ * in mf_internal.h and live in timeutil.c.
  *
  * Every parser takes a {pointer, length} pair that need not be
  * NUL-terminated, never reads past the length, accepts no surrounding white
