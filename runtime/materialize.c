@@ -175,14 +175,6 @@ static void progress(view_job *j, int done) {
     pthread_mutex_unlock(j->progress_mu);
 }
 
-static void test_pause(void) {
-    const char *ms = getenv("MF_TEST_MATERIALIZE_PAUSE_MS");
-    if (!ms || !*ms) return;
-    long v = strtol(ms, NULL, 10);
-    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 static int find_col(mf__source *s, const char *view, const char *name, long *idx, mf_error *err) {
     *idx = mf__source_find(s, name);
     if (*idx >= 0) return MF_OK;
@@ -678,7 +670,7 @@ static int materialize_view(view_job *j, mf_error *err) {
             if (rc == MF_OK) {
                 j->rows_written += to - from;
                 progress(j, 0);
-                test_pause();
+                mf__test_pause("materialize");
             }
         }
         free(perm);

@@ -106,6 +106,15 @@ static inline void mf__buf_putc(mf__buf *b, char c) {
     b->data[b->len] = '\0';
 }
 void mf__buf_puts(mf__buf *b, const char *s);
+
+/* The one test-only switch (docs/development.md): MF_TEST_PAUSE holds
+ * "POINT=MS" pairs separated by commas; mf__test_pause(POINT) sleeps MS
+ * milliseconds when its point is listed, so that a test can kill or race
+ * a process at a known moment. Points: "append" (halfway through a push's
+ * bytes), "registry" (a file registry's temp file written, not yet
+ * renamed), "materialize" (after each batch of a view's rows is
+ * written). Unset, it costs one getenv per call. */
+void mf__test_pause(const char *point);
 /* Append n bytes as standard base64 (RFC 4648, padded), no quotes. */
 void mf__buf_base64(mf__buf *b, const void *p, size_t n);
 void mf__buf_printf(mf__buf *b, const char *fmt, ...)
@@ -388,9 +397,8 @@ int mf__registry_sql_open(const char *url, const char *repo, const char *project
  * database URL, relative ones from dir. Reports what `to` holds after. */
 int mf__registry_migrate(const char *from, const char *to, const char *dir, size_t *nobjs,
                          size_t *nprojects, uint64_t *version, mf_error *err);
-/* Test hook for the crash test: when the environment variable
- * MF_TEST_REGISTRY_PAUSE_MS is set, the file registry sleeps that long
- * after writing the temporary file and before renaming it. */
+/* The file registry pauses at mf__test_pause("registry") after writing the
+ * temporary file and before renaming it (the crash test kills it there). */
 
 /*---- The shared store: snapshots and workers (repo.c) ---------------------*/
 

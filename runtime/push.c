@@ -568,16 +568,6 @@ static const char *mapped_name(const Mf__DataSourceSpec *ds, const char *col) {
     return col;
 }
 
-/* Test hook: MF_TEST_APPEND_PAUSE_MS sleeps that long halfway through an
- * append's bytes, so that a test can kill the writer there. */
-static void test_pause(void) {
-    const char *ms = getenv("MF_TEST_APPEND_PAUSE_MS");
-    if (!ms || !*ms) return;
-    long v = strtol(ms, NULL, 10);
-    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* pwrite all of p[0..n) at *off; 0, or -1 with errno. */
 static int write_at(int fd, const char *p, size_t n, off_t *off) {
     while (n > 0) {
@@ -644,7 +634,7 @@ static int append_journaled(int fd, const char *path, const char *jpath, const m
     }
     size_t half = b->len / 2;
     int bad = write_at(fd, "\n", pre, &off) != 0 || write_at(fd, b->data, half, &off) != 0;
-    if (!bad) test_pause();
+    if (!bad) mf__test_pause("append");
     bad = bad || write_at(fd, b->data + half, b->len - half, &off) != 0 || fsync(fd) != 0;
     if (!bad) {
         if (unlink(jpath) == 0) {

@@ -108,14 +108,6 @@ static int write_all(int fd, const unsigned char *p, size_t n) {
     return 0;
 }
 
-static void test_pause(void) {
-    const char *ms = getenv("MF_TEST_REGISTRY_PAUSE_MS");
-    if (!ms || !*ms) return;
-    long v = strtol(ms, NULL, 10);
-    struct timespec ts = {v / 1000, (v % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Write reg to path atomically: tmp file, fsync, rename, fsync of the folder. */
 static int write_atomic(file_registry *r, const Mf__Registry *reg, mf_error *err) {
     size_t n = mf__registry__get_packed_size(reg);
@@ -138,7 +130,7 @@ static int write_atomic(file_registry *r, const Mf__Registry *reg, mf_error *err
     }
     close(fd);
     free(buf);
-    test_pause();
+    mf__test_pause("registry");
     if (rename(r->tmp_path, r->path) != 0) {
         int e = errno;
         unlink(r->tmp_path);

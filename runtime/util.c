@@ -140,6 +140,25 @@ int mf__buf_try_reserve(mf__buf *b, size_t extra) {
 void mf__buf_puts(mf__buf *b, const char *s) { mf__buf_put(b, s, strlen(s)); }
 
 
+void mf__test_pause(const char *point) {
+    const char *spec = getenv("MF_TEST_PAUSE");
+    if (!spec || !*spec) return;
+    size_t plen = strlen(point);
+    for (const char *p = spec; *p;) {
+        const char *end = strchr(p, ',');
+        size_t n = end ? (size_t)(end - p) : strlen(p);
+        if (n > plen + 1 && !strncmp(p, point, plen) && p[plen] == '=') {
+            long ms = strtol(p + plen + 1, NULL, 10);
+            if (ms > 0) {
+                struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+                while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {}
+            }
+            return;
+        }
+        p += n + (end ? 1 : 0);
+    }
+}
+
 void mf__buf_base64(mf__buf *b, const void *data, size_t n) {
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     const unsigned char *p = data;

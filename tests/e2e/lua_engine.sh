@@ -281,7 +281,7 @@ EOF
 engine 'show(host.run("sleeper", "nap"))' 'show(host.run("sleeper", "nap"))' \
     'for i = 1, #tasks do show(host.materialize(tasks[i])) end' \
     'local x = 0 for i = 1, 50000 do x = x + i end show(x)'
-in_repo cmd env MF_TEST_MATERIALIZE_PAUSE_MS=400 "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z -v v1 -v v2
+in_repo cmd env MF_TEST_PAUSE=materialize=400 "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z -v v1 -v v2
 expect_rc "waiting in host.run and host.materialize does not spend the Lua time budget" 0
 check "  ... both ran" sh -c '[ "$(printf "%s\n" "$1" | grep -cxF "result|0|rested")" -eq 2 ] && [ "$(printf "%s\n" "$1" | grep -cxF "result|true")" -eq 2 ]' - "$ERR"
 engine 'local x = 0 while true do x = x + 1 end'

@@ -285,7 +285,7 @@ else
         echo $c
     }
 fi
-MF_TEST_MATERIALIZE_PAUSE_MS=1500 "$MF" materialize 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z \
+MF_TEST_PAUSE=materialize=1500 "$MF" materialize 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z \
     >"$WORK/killed.out" 2>"$WORK/killed.err" &
 pid=$!
 n=0

@@ -15,7 +15,7 @@
 #      leaves the file as before; killed again, the next push cuts the torn
 #      rows off and appends after the last complete row; materialize then
 #      succeeds and serves exactly the complete push;
-#   C. MF_TEST_APPEND_PAUSE_MS (the writer sleeps after writing half of its
+#   C. MF_TEST_PAUSE (append=MS) (the writer sleeps after writing half of its
 #      bytes) and SIGKILL in that sleep: the next push, and a materialize,
 #      each find the torn half and roll it back;
 #   C2. a reader (get-historical-features) started while a push sleeps
@@ -184,7 +184,7 @@ expect_hist "historical retrieval: the complete push" 30000 "0.25,30000"
 
 # killed_in_pause LABEL: a push of big.csv killed while it sleeps halfway
 killed_in_pause() {
-    MF_TEST_APPEND_PAUSE_MS=20000 $PUSH big.csv >/dev/null 2>>"$ALL" &
+    MF_TEST_PAUSE=append=20000 $PUSH big.csv >/dev/null 2>>"$ALL" &
     BG=$!
     n=0
     while [ "$(size $BATCH)" -le "$SIZE" ] && [ $n -lt 400 ]; do
@@ -213,7 +213,7 @@ check "pause hook: no journal left" no_journal
 #---- C2. a reader while a push is appending
 
 fresh
-MF_TEST_APPEND_PAUSE_MS=1500 $PUSH big.csv >/dev/null 2>>"$ALL" &
+MF_TEST_PAUSE=append=1500 $PUSH big.csv >/dev/null 2>>"$ALL" &
 BG=$!
 n=0
 while [ "$(size $BATCH)" -le "$SIZE" ] && [ $n -lt 400 ]; do
@@ -246,7 +246,7 @@ while [ $i -le 8 ]; do
     # the window in which a kill finds the append in progress
     pause=0
     [ $((i % 2)) -eq 0 ] && pause=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % MS))
-    MF_TEST_APPEND_PAUSE_MS=$pause $PUSH "p$i.csv" >/dev/null 2>>"$ALL" &
+    MF_TEST_PAUSE=append=$pause $PUSH "p$i.csv" >/dev/null 2>>"$ALL" &
     BG=$!
     d=$(($(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % (MS + pause)))
     sleep "$(printf '%d.%03d' $((d / 1000)) $((d % 1000)))"

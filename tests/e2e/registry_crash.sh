@@ -2,7 +2,7 @@
 # readable and equal to the old or the new state (docs/concepts.md, "The registry":
 # temp file, fsync, rename).
 #
-# 1. With MF_TEST_REGISTRY_PAUSE_MS the writer sleeps between writing
+# 1. With MF_TEST_PAUSE (registry=MS) the writer sleeps between writing
 #    <registry>.tmp and renaming it; it is killed (SIGKILL) in that sleep.
 #    The registry must equal the old state byte for byte in its dump, and a
 #    normal apply afterwards must succeed (no stale lock) and add the view.
@@ -89,7 +89,7 @@ dump "$REPO" "$WORK/old.json"
 
 write_defs "$REPO" "first" view_a view_b
 # (no timeout wrapper on the processes to kill: the signal must reach them)
-MF_TEST_REGISTRY_PAUSE_MS=5000 "$MF" -C "$REPO" apply >"$WORK/paused.out" 2>&1 &
+MF_TEST_PAUSE=registry=5000 "$MF" -C "$REPO" apply >"$WORK/paused.out" 2>&1 &
 pid=$!
 n=0
 while [ ! -e "$REG.tmp" ] && [ $n -lt 1000 ]; do
