@@ -92,7 +92,7 @@ struct mf_table {
 };
 
 /* A frame of columns given by the host or read from a file: entity rows
- * for retrieval, or rows to push (pit_join.c). */
+ * for retrieval, or rows to push (entity_df.c). */
 struct mf_entity_df {
     mf_table *t;
     char *origin; /* file path for messages, NULL for frames built in memory */
@@ -100,6 +100,11 @@ struct mf_entity_df {
 };
 /* Column index by name, or -1. */
 long mf__df_find(const mf_entity_df *df, const char *name);
+/* Add a column of every row to df (entity_df.c): NULL with *rc MF_EUSAGE
+ * for a name taken, MF_ENOMEM when the memory is not there (the frame is
+ * left as it was). The column array may move. */
+mf__col *mf__df_add_col(mf_entity_df *df, const char *name, Mf__ValueType type, bool raw,
+                        int *rc, mf_error *err);
 /* An MF_EDATA error about row i's value `text` in column col, which is not
  * `want`; names file and line when the frame came from a file. */
 int mf__df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
