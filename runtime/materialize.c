@@ -541,7 +541,20 @@ static void scan_merge(scan_ctx *head, const scan_ctx *tail, const Mf__FeatureVi
     }
 }
 
-static int materialize_view(view_job *j, mf_error *err) {
+/* The columns a view reads from its source. */
+typedef struct view_cols {
+    long its, icr; /* event and created timestamps (-1: none) */
+    long *ikey, *ifeat;
+} view_cols;
+
+static void view_cols_free(view_cols *c) {
+    free(c->ikey);
+    free(c->ifeat);
+}
+
+/* Open the view's source (telling a Lua source the window and the columns
+ * read) and find every column the view needs in it. */
+static int open_view_source(view_job *j, mf__source **out, view_cols *c, mf_error *err) {
     const Mf__FeatureViewSpec *v = j->view;
     const Mf__DataSourceSpec *ds = j->source;
     size_t nk = v->n_entity_columns, nf = v->n_features, nhc = 0;
@@ -551,139 +564,162 @@ static int materialize_view(view_job *j, mf_error *err) {
     for (size_t k = 0; k < nk; k++) hcols[nhc++] = v->entity_columns[k]->name;
     for (size_t f = 0; f < nf; f++) hcols[nhc++] = v->features[f]->name;
     mf__source_hint hint = {"materialize", j->start, j->end, hcols, nhc};
-    mf__source *s;
-    int rc = mf__source_open(j->cfg, ds, &hint, &s, err);
+    int rc = mf__source_open(j->cfg, ds, &hint, out, err);
     free(hcols);
     if (rc) return rc;
-    long its, icr = -1;
-    long *ikey = mf__xcalloc(nk + 1, sizeof *ikey), *ifeat = mf__xcalloc(nf + 1, sizeof *ifeat);
-    rc = find_col(s, v->name, ds->timestamp_field, &its, err);
+    mf__source *s = *out;
+    c->icr = -1;
+    c->ikey = mf__xcalloc(nk + 1, sizeof *c->ikey);
+    c->ifeat = mf__xcalloc(nf + 1, sizeof *c->ifeat);
+    rc = find_col(s, v->name, ds->timestamp_field, &c->its, err);
     if (rc == MF_OK && ds->created_timestamp_column[0])
-        rc = find_col(s, v->name, ds->created_timestamp_column, &icr, err);
+        rc = find_col(s, v->name, ds->created_timestamp_column, &c->icr, err);
     for (size_t k = 0; k < nk && rc == MF_OK; k++)
-        rc = find_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
+        rc = find_col(s, v->name, v->entity_columns[k]->name, &c->ikey[k], err);
     for (size_t f = 0; f < nf && rc == MF_OK; f++)
-        rc = find_col(s, v->name, v->features[f]->name, &ifeat[f], err);
+        rc = find_col(s, v->name, v->features[f]->name, &c->ifeat[f], err);
+    return rc;
+}
 
+/* Read the source's rows in the window into each key's winner (*w, keyed
+ * by *keys), on two threads when the job splits the source. Returns
+ * SPLIT_AGAIN when the halves may have been cut inside a quoted field:
+ * everything read is then void (freed) and the caller reads again on one
+ * thread. */
+#define SPLIT_AGAIN 1
+static int read_winners(view_job *j, mf__source *s, const view_cols *c, winners *w,
+                        mf__keymap *keys, mf_error *err) {
+    const Mf__FeatureViewSpec *v = j->view;
+    scan_ctx head;
+    scan_init(&head, j, s, c->its, c->icr, c->ikey, c->ifeat, true);
+    mf__source *tail_src = NULL;
+    scan_ctx tail;
+    pthread_t th;
+    bool two = false;
+    if (j->split && mf__source_split(s, &tail_src)) {
+        mf__log(3, "feature view '%s': its source is read by two threads, one half each", v->name);
+        scan_init(&tail, j, tail_src, c->its, c->icr, c->ikey, c->ifeat, false);
+        two = pthread_create(&th, NULL, scan_run, &tail) == 0;
+    }
+    scan_run(&head);
+    if (tail_src) {
+        if (two) pthread_join(th, NULL);
+        else if (head.rc == MF_OK && !mf__source_saw_quote(s)) scan_run(&tail);
+    }
+    int rc = head.rc;
+    if (rc && err) *err = head.err;
+    bool again = tail_src && mf__source_saw_quote(s);
+    bool both = tail_src && !again;
+    if (both && rc == MF_OK && tail.rc) {
+        rc = tail.rc;
+        if (err) *err = tail.err;
+    }
+    if (both && rc == MF_OK) scan_merge(&head, &tail, v);
+    if (tail_src) {
+        scan_free(&tail, v);
+        mf__source_close(tail_src);
+    }
+    if (again) {
+        scan_free(&head, v);
+        return SPLIT_AGAIN;
+    }
+    *w = head.w;
+    *keys = head.keys;
+    j->rows_read = head.rows_read + (both ? tail.rows_read : 0);
+    if (head.min_ts < j->min_ts) j->min_ts = head.min_ts;
+    if (both && tail.min_ts < j->min_ts) j->min_ts = tail.min_ts;
+    return rc;
+}
+
+/* Write the winners to the online store in batches, in the order of their
+ * serialized keys: a B-tree store (SQLite) then fills pages in sequence
+ * instead of touching a random page per row. */
+static int write_winners(view_job *j, winners *w, const mf__keymap *keys, mf_error *err) {
+    const Mf__FeatureViewSpec *v = j->view;
+    size_t nk = v->n_entity_columns, nf = v->n_features;
+    const char **names = mf__xcalloc(nk + 1, sizeof *names);
+    Mf__ValueType *types = mf__xcalloc(nk + 1, sizeof *types);
+    size_t *order = mf__xcalloc(nk + 1, sizeof *order);
+    for (size_t k = 0; k < nk; k++) {
+        names[k] = v->entity_columns[k]->name;
+        types[k] = v->entity_columns[k]->dtype;
+    }
+    mf__ekey_order(names, nk, order);
+    for (size_t i = 0; i < w->n; i++)
+        if (w->cr[i] == INT64_MIN) w->cr[i] = 0;
+    mf__col *bc = mf__xcalloc(nf + 1, sizeof *bc);
+    for (size_t f = 0; f < nf; f++) mf__col_init(&bc[f], v->features[f]->name, v->features[f]->dtype, false);
+    /* every winner's key serialized once */
+    int rc = MF_OK;
+    ser_keys sk;
+    mf__buf_init(&sk.buf);
+    sk.off = mf__xmalloc((w->n + 1) * sizeof *sk.off);
+    mf__kval *vals = mf__xcalloc(nk + 1, sizeof *vals);
+    for (size_t i = 0; i < w->n && rc == MF_OK; i++) {
+        size_t len;
+        const unsigned char *p = mf__keymap_key(keys, (uint32_t)i, &len);
+        sk.off[i] = sk.buf.len;
+        if (mf__ekey_decode_internal(p, len, types, nk, vals) != 0 ||
+            mf__ekey_serialize(&sk.buf, names, types, vals, nk, order) != 0)
+            rc = mf__err(err, MF_EDATA, "feature view '%s': its join keys cannot be "
+                         "serialized for the online store (float or list key types are not "
+                         "supported)", v->name);
+    }
+    sk.off[w->n] = sk.buf.len;
+    free(vals);
+    uint32_t *perm = mf__xmalloc((w->n + 1) * sizeof *perm);
+    for (size_t i = 0; i < w->n; i++) perm[i] = (uint32_t)i;
+    if (rc == MF_OK) qsort_r(perm, w->n, sizeof *perm, cmp_ser, &sk);
+    for (size_t from = 0; from < w->n && rc == MF_OK; from += MF__MAT_BATCH) {
+        size_t to = from + MF__MAT_BATCH < w->n ? from + MF__MAT_BATCH : w->n;
+        rc = write_batch(j, w, &sk, perm + from, to - from, bc, err);
+        if (rc == MF_OK) {
+            j->rows_written += to - from;
+            progress(j, 0);
+            mf__test_pause("materialize");
+        }
+    }
+    free(perm);
+    free(sk.off);
+    mf__buf_free(&sk.buf);
+    for (size_t f = 0; f < nf; f++) mf__col_free(&bc[f]);
+    free(bc);
+    free(names);
+    free(types);
+    free(order);
+    return rc;
+}
+
+/* One view: its source read into the latest row per key in the window
+ * (the winners), then those written to the online store. */
+static int materialize_view(view_job *j, mf_error *err) {
+    mf__source *s = NULL;
+    view_cols c = {-1, -1, NULL, NULL};
+    int rc = open_view_source(j, &s, &c, err);
     winners w;
     mf__keymap keys;
+    bool read = false;
     if (rc == MF_OK) {
-        scan_ctx head;
-        scan_init(&head, j, s, its, icr, ikey, ifeat, true);
-        mf__source *tail_src = NULL;
-        scan_ctx tail;
-        pthread_t th;
-        bool two = false;
-        if (j->split && mf__source_split(s, &tail_src)) {
-            mf__log(3, "feature view '%s': its source is read by two threads, one half each",
-                    v->name);
-            scan_init(&tail, j, tail_src, its, icr, ikey, ifeat, false);
-            two = pthread_create(&th, NULL, scan_run, &tail) == 0;
-        }
-        scan_run(&head);
-        if (tail_src) {
-            if (two) pthread_join(th, NULL);
-            else if (head.rc == MF_OK && !mf__source_saw_quote(s)) scan_run(&tail);
-        }
-        rc = head.rc;
-        if (rc && err) *err = head.err;
-        bool again = tail_src && mf__source_saw_quote(s);
-        if (tail_src && !again && rc == MF_OK && tail.rc) {
-            rc = tail.rc;
-            if (err) *err = tail.err;
-        }
-        if (tail_src && !again && rc == MF_OK) scan_merge(&head, &tail, v);
-        if (tail_src) {
-            scan_free(&tail, v);
-            mf__source_close(tail_src);
-        }
-        w = head.w;
-        keys = head.keys;
-        j->rows_read = head.rows_read + (tail_src && !again ? tail.rows_read : 0);
-        if (head.min_ts < j->min_ts) j->min_ts = head.min_ts;
-        if (tail_src && !again && tail.min_ts < j->min_ts) j->min_ts = tail.min_ts;
-        if (again) {
-            /* the halves may have been cut inside a quoted field: whatever
-             * they read (errors too) is void; read again on one thread */
-            scan_free(&head, v);
+        rc = read_winners(j, s, &c, &w, &keys, err);
+        if (rc == SPLIT_AGAIN) {
             mf__source_close(s);
-            free(ikey);
-            free(ifeat);
+            view_cols_free(&c);
             mf__log(3, "feature view '%s': its source has quotes: read again on one thread",
-                    v->name);
+                    j->view->name);
             j->split = false;
             j->rows_read = 0;
             j->min_ts = INT64_MAX;
             return materialize_view(j, err);
         }
-    } else {
-        memset(&w, 0, sizeof w);
-        w.fixed = mf__xcalloc(nf + 1, sizeof *w.fixed);
-        w.text = mf__xcalloc(nf + 1, sizeof *w.text);
-        for (size_t f = 0; f < nf; f++)
-            mf__col_init(&w.fixed[f], v->features[f]->name, v->features[f]->dtype, false);
-        mf__keymap_init_for(&keys, v);
+        read = true;
     }
     mf__source_close(s);
-    free(ikey);
-    free(ifeat);
-
-    /* write the winners */
-    if (rc == MF_OK) {
-        const char **names = mf__xcalloc(nk + 1, sizeof *names);
-        Mf__ValueType *types = mf__xcalloc(nk + 1, sizeof *types);
-        size_t *order = mf__xcalloc(nk + 1, sizeof *order);
-        for (size_t k = 0; k < nk; k++) {
-            names[k] = v->entity_columns[k]->name;
-            types[k] = v->entity_columns[k]->dtype;
-        }
-        mf__ekey_order(names, nk, order);
-        for (size_t i = 0; i < w.n; i++)
-            if (w.cr[i] == INT64_MIN) w.cr[i] = 0;
-        mf__col *bc = mf__xcalloc(nf + 1, sizeof *bc);
-        for (size_t f = 0; f < nf; f++) mf__col_init(&bc[f], v->features[f]->name, v->features[f]->dtype, false);
-        /* serialize every winner's key once, and write in key order: a
-         * B-tree store (SQLite) then fills pages in sequence instead of
-         * touching a random page per row */
-        ser_keys sk;
-        mf__buf_init(&sk.buf);
-        sk.off = mf__xmalloc((w.n + 1) * sizeof *sk.off);
-        mf__kval *vals = mf__xcalloc(nk + 1, sizeof *vals);
-        for (size_t i = 0; i < w.n && rc == MF_OK; i++) {
-            size_t len;
-            const unsigned char *p = mf__keymap_key(&keys, (uint32_t)i, &len);
-            sk.off[i] = sk.buf.len;
-            if (mf__ekey_decode_internal(p, len, types, nk, vals) != 0 ||
-                mf__ekey_serialize(&sk.buf, names, types, vals, nk, order) != 0)
-                rc = mf__err(err, MF_EDATA, "feature view '%s': its join keys cannot be "
-                             "serialized for the online store (float or list key types are not "
-                             "supported)", v->name);
-        }
-        sk.off[w.n] = sk.buf.len;
-        free(vals);
-        uint32_t *perm = mf__xmalloc((w.n + 1) * sizeof *perm);
-        for (size_t i = 0; i < w.n; i++) perm[i] = (uint32_t)i;
-        if (rc == MF_OK) qsort_r(perm, w.n, sizeof *perm, cmp_ser, &sk);
-        for (size_t from = 0; from < w.n && rc == MF_OK; from += MF__MAT_BATCH) {
-            size_t to = from + MF__MAT_BATCH < w.n ? from + MF__MAT_BATCH : w.n;
-            rc = write_batch(j, &w, &sk, perm + from, to - from, bc, err);
-            if (rc == MF_OK) {
-                j->rows_written += to - from;
-                progress(j, 0);
-                mf__test_pause("materialize");
-            }
-        }
-        free(perm);
-        free(sk.off);
-        mf__buf_free(&sk.buf);
-        for (size_t f = 0; f < nf; f++) mf__col_free(&bc[f]);
-        free(bc);
-        free(names);
-        free(types);
-        free(order);
+    view_cols_free(&c);
+    if (rc == MF_OK) rc = write_winners(j, &w, &keys, err);
+    if (read) {
+        winners_free(&w, j->view);
+        mf__keymap_free(&keys);
     }
-    winners_free(&w, v);
-    mf__keymap_free(&keys);
     return rc;
 }
 
