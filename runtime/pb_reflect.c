@@ -481,6 +481,14 @@ static void json_field(const ProtobufCMessage *msg,
     mf__buf_putc(out, ']');
 }
 
+/* A timestamp field: a plain int64 whose name ends in "_us" (microseconds
+ * since the epoch, the registry's convention). */
+static bool is_time_field(const ProtobufCFieldDescriptor *f) {
+    size_t n = strlen(f->name);
+    return f->type == PROTOBUF_C_TYPE_INT64 && f->label != PROTOBUF_C_LABEL_REPEATED && n > 3 &&
+           strcmp(f->name + n - 3, "_us") == 0;
+}
+
 static void json_message(const ProtobufCMessage *msg, mf__buf *out, bool full,
                          int indent, int depth) {
     if (!msg) {
@@ -495,9 +503,20 @@ static void json_message(const ProtobufCMessage *msg, mf__buf *out, bool full,
         if (!json_wanted(msg, f, full)) continue;
         if (any) mf__buf_putc(out, ',');
         json_newline(out, indent, depth + 1);
-        mf__buf_json_str(out, f->name, strlen(f->name));
-        mf__buf_puts(out, indent > 0 ? ": " : ":");
-        json_field(msg, f, out, full, indent, depth + 1);
+        if (is_time_field(f) && field_present(msg, f)) {
+            /* times as RFC 3339 text under the name without "_us"; one
+             * outside the years 1..9999 (an open end) as null */
+            mf__buf_json_str(out, f->name, strlen(f->name) - 3);
+            mf__buf_puts(out, indent > 0 ? ": " : ":");
+            int64_t us = *(const int64_t *)CMEMBER(msg, f->offset);
+            char ts[MF__TS_BUFLEN];
+            if (mf__ts_in_range(us)) mf__buf_json_str(out, ts, mf__ts_format(us, ts));
+            else mf__buf_puts(out, "null");
+        } else {
+            mf__buf_json_str(out, f->name, strlen(f->name));
+            mf__buf_puts(out, indent > 0 ? ": " : ":");
+            json_field(msg, f, out, full, indent, depth + 1);
+        }
         any = true;
     }
     if (any) json_newline(out, indent, depth);

@@ -95,7 +95,7 @@ expect_golden "feature-services list" "$G/feature_services_list.txt"
 
 r "$MF" -C repo feature-views describe driver_hourly_stats
 expect_golden "feature-views describe" "$G/describe_driver_hourly_stats.json" \
-    '/"created_us"/d; /"updated_us"/d'
+    '/"created"/d; /"updated"/d'
 r "$MF" -C repo feature-views describe nosuch
 expect_err "describe of an unknown view" 1 "no feature view named 'nosuch' in project 'repo'"
 

@@ -74,7 +74,7 @@ check "  ... read again on one thread" sh -c 'printf "%s" "$1" | grep -q "read a
 dump quoted v1 | cmp -s - one_v1.txt
 check "  ... the same store as one job's" test $? -eq 0
 
-intervals() { (cd "$1" && "$MF" registry-dump) | grep -c '"end_us"'; }
+intervals() { (cd "$1" && "$MF" registry-dump) | grep -c '"end"'; }
 check "every view's interval recorded with four jobs" test "$(intervals four)" -eq 5
 
 # a view whose source lost a column after apply: the run fails naming it,

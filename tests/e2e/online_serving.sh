@@ -138,15 +138,17 @@ check_latest() {
 }
 
 # intervals VIEW: the materialization intervals of VIEW as "start end"
-# lines (microseconds)
+# lines (microseconds; describe prints them as RFC 3339 text)
+to_us() { echo "$(date -u -d "$1" +%s)000000"; }
 intervals() {
     if ! "$MF" feature-views describe "$1" >"$WORK/describe.json" 2>>"$ALL"; then
         echo "describe $1 failed"
         return
     fi
-    tr -d ' \n' <"$WORK/describe.json" |
+    { tr -d ' \n' <"$WORK/describe.json"; echo; } |
         sed -e 's/.*"intervals":\[//' -e 's/\].*//' -e 's/},{/}\n{/g' |
-        sed -n 's/.*"start_us":\(-*[0-9]*\),"end_us":\(-*[0-9]*\).*/\1 \2/p'
+        sed -n 's/.*"start":"\([^"]*\)","end":"\([^"]*\)".*/\1 \2/p' |
+        while read -r a b; do echo "$(to_us "$a") $(to_us "$b")"; done
 }
 
 #==== 1. round trips against the source CSV =================================

@@ -76,7 +76,7 @@ else
 fi
 
 # timestamps differ between two runs of the same apply
-normalize() { sed -E 's/("[a-z_]*_us": )-?[0-9]+/\1T/g' "$1"; }
+normalize() { sed -E 's/("(created|updated|last_updated)": )"[^"]*"/\1T/g' "$1"; }
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -21,7 +21,7 @@ use_registry() { # URL: the repo's registry becomes the SQL registry at URL
     printf 'registry:\n  registry_type: sql\n  path: "%s"\n  cache_ttl_seconds: 1\n' "$1" >>feature_store.yaml
 }
 dump() { # the registry without its version and times
-    "$MF" registry-dump | grep -v '"version"\|"last_updated_us"\|"created_us"\|"updated_us"'
+    "$MF" registry-dump | grep -v '"version"\|"last_updated"\|"created"\|"updated"'
 }
 
 run "$MF" init repo
