@@ -1,6 +1,8 @@
 # moonfeast — a plain Makefile. Every dependency comes from pkg-config.
 #
 #   make            build bin/moonfeast, lib/libmoonfeast.a, lib/libmoonfeast.so
+#                   (-> .so.MAJOR -> .so.MAJOR.MINOR.PATCH), lib/moonfeast.pc
+#   make install    PREFIX (/usr/local), DESTDIR honoured; make uninstall
 #   make deps       install missing Debian packages (idempotent; root)
 #   make demo       deps + build + the quickstart end to end
 #   make test       deps + build + every test; ends with "N passed, N failed"
@@ -17,13 +19,21 @@ PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd l
 NOPC_LIBS := -lsnappy
 OPT     ?= -O2 -g
 SAN     ?=
-CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
+# -fvisibility=hidden: the shared library exports only what moonfeast.h
+# marks MF_API (the public mf_ functions); tests/e2e/library.sh checks it.
+CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
                -Iinclude -Iruntime -I$(BUILD)/gen -pthread
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) $(NOPC_LIBS) -lm -pthread -ldl
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
+
+# The version is written once, in include/moonfeast.h; the SONAME carries
+# its major number.
+VERSION   := $(shell sed -n 's/^\#define MF_VERSION_STRING "\(.*\)"/\1/p' include/moonfeast.h)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+SONAME    := libmoonfeast.so.$(SOVERSION)
 
 LIB_SRCS := $(filter-out runtime/cli.c,$(wildcard runtime/*.c))
 PROTOS   := $(wildcard runtime/*.proto)
@@ -52,10 +62,13 @@ TSAN_TESTS := test_threads test_store test_pit_join test_server
 TSAN_VARS = BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread"
 TSAN_BINS := $(patsubst %,build-tsan/tests/%,$(TSAN_TESTS))
 
-.PHONY: all deps demo test test-asan test-tsan unit-tests bench fuzz fuzz-targets clean
+.PHONY: all deps demo test test-asan test-tsan unit-tests bench fuzz fuzz-targets \
+        install uninstall clean
 .DELETE_ON_ERROR:
 
-all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so $(LIB_DIR)/moonfeast.pc
+all: $(BIN_DIR)/moonfeast $(LIB_DIR)/libmoonfeast.a $(LIB_DIR)/libmoonfeast.so \
+     $(LIB_DIR)/$(SONAME) $(LIB_DIR)/libmoonfeast.so.$(VERSION) $(LIB_DIR)/moonfeast.pc \
+     $(LIB_DIR)/moonfeast-static.pc
 
 deps:
 	@sh tools/deps.sh
@@ -72,15 +85,22 @@ $(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed.sh > $@
 
-$(BUILD)/obj/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PB_HDRS)
+# Objects are compiled again when the flags change (a new flag, OPT, SAN):
+# $(BUILD)/cflags holds the last ones and is rewritten only when they differ.
+$(BUILD)/cflags: FORCE
+	@mkdir -p $(BUILD)
+	@echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+.PHONY: FORCE
+
+$(BUILD)/obj/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PB_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Wno-unused-parameter -Wno-missing-braces -c -o $@ $<
 
-$(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c
+$(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(PB_HDRS)
+$(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(PB_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -88,19 +108,31 @@ $(LIB_DIR)/libmoonfeast.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIB_DIR)/libmoonfeast.so: $(LIB_OBJS)
+# libmoonfeast.so -> libmoonfeast.so.MAJOR -> libmoonfeast.so.MAJOR.MINOR.PATCH
+$(LIB_DIR)/libmoonfeast.so.$(VERSION): $(LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) -shared $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) -shared -Wl,-soname,$(SONAME) -Wl,--no-undefined $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(LIB_DIR)/moonfeast.pc: tools/moonfeast.pc.in Makefile
+$(LIB_DIR)/$(SONAME): $(LIB_DIR)/libmoonfeast.so.$(VERSION)
+	ln -sfn libmoonfeast.so.$(VERSION) $@
+
+$(LIB_DIR)/libmoonfeast.so: $(LIB_DIR)/$(SONAME)
+	ln -sfn $(SONAME) $@
+
+# The in-tree pkg-config files (PKG_CONFIG_PATH=lib): moonfeast (the shared
+# library) and moonfeast-static (libmoonfeast.a, its dependencies shared);
+# `make install` writes them with the installed paths.
+PC_SED = -e 's|@VERSION@|$(VERSION)|' -e 's|@REQUIRES@|$(PKGS)|' -e 's|@NOPC_LIBS@|$(NOPC_LIBS)|'
+$(LIB_DIR)/%.pc: tools/%.pc.in Makefile include/moonfeast.h
 	@mkdir -p $(dir $@)
-	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@REQUIRES@|$(PKGS)|' $< > $@
+	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@INCLUDEDIR@|$${prefix}/include|' \
+	    -e 's|@LIBDIR@|$${prefix}/$(LIB_DIR)|' $(PC_SED) $< > $@
 
 $(BIN_DIR)/moonfeast: $(BUILD)/obj/cli.o $(LIB_DIR)/libmoonfeast.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(PB_HDRS)
+$(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(PB_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
@@ -109,6 +141,47 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_DIR)/libmoonfe
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
 
 unit-tests: $(TEST_BINS)
+
+# make install PREFIX=/usr/local DESTDIR= : the header, both libraries (with
+# the SONAME links), moonfeast.pc and moonfeast-static.pc with the installed
+# paths, the binary and its man page. make uninstall removes exactly those
+# files (given the same PREFIX and DESTDIR), not the folders.
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+MANDIR       ?= $(PREFIX)/share/man
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+# a path under PREFIX as ${prefix}/... in moonfeast.pc
+pc_path = $(patsubst $(PREFIX)/%,$${prefix}/%,$(1))
+INSTALLED := $(BINDIR)/moonfeast $(INCLUDEDIR)/moonfeast.h $(LIBDIR)/libmoonfeast.a \
+             $(LIBDIR)/libmoonfeast.so.$(VERSION) $(LIBDIR)/$(SONAME) $(LIBDIR)/libmoonfeast.so \
+             $(PKGCONFIGDIR)/moonfeast.pc $(PKGCONFIGDIR)/moonfeast-static.pc \
+             $(MANDIR)/man1/moonfeast.1
+
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 755 $(BIN_DIR)/moonfeast $(DESTDIR)$(BINDIR)/moonfeast
+	install -m 644 include/moonfeast.h $(DESTDIR)$(INCLUDEDIR)/moonfeast.h
+	install -m 644 $(LIB_DIR)/libmoonfeast.a $(DESTDIR)$(LIBDIR)/libmoonfeast.a
+	install -m 755 $(LIB_DIR)/libmoonfeast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libmoonfeast.so.$(VERSION)
+	ln -sfn libmoonfeast.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sfn $(SONAME) $(DESTDIR)$(LIBDIR)/libmoonfeast.so
+	for pc in moonfeast moonfeast-static; do \
+	    sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(call pc_path,$(INCLUDEDIR))|' \
+	        -e 's|@LIBDIR@|$(call pc_path,$(LIBDIR))|' $(PC_SED) tools/$$pc.pc.in \
+	        > $(DESTDIR)$(PKGCONFIGDIR)/$$pc.pc && \
+	    chmod 644 $(DESTDIR)$(PKGCONFIGDIR)/$$pc.pc || exit 1; \
+	done
+	install -m 644 man/moonfeast.1 $(DESTDIR)$(MANDIR)/man1/moonfeast.1
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    echo ldconfig; ldconfig; fi
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR),$(INSTALLED))
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ] && command -v ldconfig >/dev/null; then \
+	    echo ldconfig; ldconfig; fi
 
 demo: deps
 	$(MAKE) all
