@@ -678,13 +678,15 @@ static void test_json_numbers_and_nesting(void) {
     e->meta = new_meta("", -7);
     mf__pb_append(&r->base, "entities", &e->base);
     char *j = to_json(r, false, 0);
-    CHECK_STR(j, "{\"version\":18446744073709551615,\"last_updated_us\":-9223372036854775808,"
-                 "\"entities\":[{\"meta\":{\"line\":-7,\"created_us\":1700000000000000,"
-                 "\"updated_us\":-1}}]}");
+    /* times (int64 *_us fields) as RFC 3339 under their name without
+     * "_us"; one outside years 1..9999 as null */
+    CHECK_STR(j, "{\"version\":18446744073709551615,\"last_updated\":null,"
+                 "\"entities\":[{\"meta\":{\"line\":-7,\"created\":\"2023-11-14T22:13:20Z\","
+                 "\"updated\":\"1969-12-31T23:59:59.999999Z\"}}]}");
     free(j);
     j = to_json(e, true, 0);
     CHECK_STR(j, "{\"spec\":null,\"meta\":{\"file\":\"\",\"line\":-7,"
-                 "\"created_us\":1700000000000000,\"updated_us\":-1}}");
+                 "\"created\":\"2023-11-14T22:13:20Z\",\"updated\":\"1969-12-31T23:59:59.999999Z\"}}");
     free(j);
     FREE_MSG(r);
 }
