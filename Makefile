@@ -3,6 +3,7 @@
 #   make            build bin/moonfeast, lib/libmoonfeast.a, lib/libmoonfeast.so
 #                   (-> .so.MAJOR -> .so.MAJOR.MINOR.PATCH), lib/moonfeast.pc
 #   make install    PREFIX (/usr/local), DESTDIR honoured; make uninstall
+#   make examples   the C examples (examples/game_server, examples/edge_scoring)
 #   make deps       install missing Debian packages (idempotent; root)
 #   make demo       deps + build + the quickstart end to end
 #   make test       deps + build + every test; ends with "N passed, N failed"
@@ -62,7 +63,7 @@ TSAN_TESTS := test_threads test_store test_pit_join test_server
 TSAN_VARS = BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread"
 TSAN_BINS := $(patsubst %,build-tsan/tests/%,$(TSAN_TESTS))
 
-.PHONY: all deps demo test test-asan test-tsan unit-tests bench fuzz fuzz-targets \
+.PHONY: all deps demo test test-asan test-tsan unit-tests examples bench fuzz fuzz-targets \
         install uninstall clean
 .DELETE_ON_ERROR:
 
@@ -142,6 +143,22 @@ $(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_DIR)/libmoonfe
 
 unit-tests: $(TEST_BINS)
 
+# The C examples that embed the library (each folder's README runs them).
+EXAMPLES := game_server edge_scoring
+EXAMPLE_BINS := $(patsubst %,$(BUILD)/examples/%,$(EXAMPLES))
+
+examples: $(EXAMPLE_BINS)
+
+# examples/NAME/NAME.c -> $(BUILD)/examples/NAME: strict C11 against the
+# public header only, linked with the static library.
+EXAMPLE_CFLAGS = -std=c11 $(OPT) $(SAN) -Wall -Wextra -Werror -Iinclude -pthread
+define example_rule
+$(BUILD)/examples/$(1): examples/$(1)/$(1).c include/moonfeast.h $(LIB_DIR)/libmoonfeast.a
+	@mkdir -p $$(dir $$@)
+	$$(CC) $$(EXAMPLE_CFLAGS) -o $$@ $$< $(LIB_DIR)/libmoonfeast.a $$(LDFLAGS) $$(LDLIBS)
+endef
+$(foreach e,$(EXAMPLES),$(eval $(call example_rule,$(e))))
+
 # make install PREFIX=/usr/local DESTDIR= : the header, both libraries (with
 # the SONAME links), moonfeast.pc and moonfeast-static.pc with the installed
 # paths, the binary and its man page. make uninstall removes exactly those
@@ -191,14 +208,14 @@ demo: deps
 # The sanitizer pass runs when MF_SKIP_ASAN is not set.
 # The sanitizer passes run when MF_SKIP_ASAN / MF_SKIP_TSAN are not set.
 test: deps
-	$(MAKE) all unit-tests
-	@if [ -z "$$MF_SKIP_ASAN" ]; then $(MAKE) $(ASAN_VARS) all unit-tests; fi
+	$(MAKE) all unit-tests examples
+	@if [ -z "$$MF_SKIP_ASAN" ]; then $(MAKE) $(ASAN_VARS) all unit-tests examples; fi
 	@if [ -z "$$MF_SKIP_TSAN" ]; then $(MAKE) $(TSAN_VARS) $(TSAN_BINS); fi
 	@MF_BIN=$(CURDIR)/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build \
 	  MF_ASAN=$${MF_SKIP_ASAN:+skip} MF_TSAN=$${MF_SKIP_TSAN:+skip} sh tests/run.sh
 
 test-asan: deps
-	$(MAKE) $(ASAN_VARS) all unit-tests
+	$(MAKE) $(ASAN_VARS) all unit-tests examples
 	@MF_BIN=$(CURDIR)/build-asan/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build-asan \
 	  MF_ASAN=only MF_TSAN=skip sh tests/run.sh
 
