@@ -26,11 +26,14 @@ typedef struct cli {
 } cli;
 
 static const char *prog = "moonfeast";
+/* the command being run, once known: its usage errors point at its help */
+static const char *cur_cmd;
 
 static int usage_error(const char *fmt, const char *arg) {
     fprintf(stderr, "%s: ", prog);
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", prog);
+    if (cur_cmd) fprintf(stderr, "\nTry '%s %s --help'.\n", prog, cur_cmd);
+    else fprintf(stderr, "\nTry '%s --help'.\n", prog);
     return 2;
 }
 
@@ -61,8 +64,8 @@ static const char *const main_help =
     "A feature store runtime: Lua definitions, point-in-time training data,\n"
     "low-latency online serving.\n"
     "\n"
-    "Global options:\n"
-    "  -C, --chdir DIR                run as if started in DIR (the feature repo)\n"
+    "Global options (before the command, or after it except -f):\n"
+    "  -C, -c, --chdir DIR            run as if started in DIR (the feature repo)\n"
     "  -f, --feature-store-yaml FILE  configuration file (default feature_store.yaml)\n"
     "      --log-level LEVEL          error, warning (default), info or debug\n"
     "  -h, --help                     this text; COMMAND --help for a command's\n"
@@ -849,9 +852,10 @@ int main(int argc, char **argv) {
                                          {0, 0, 0, 0}};
     opterr = 0;
     int o;
-    while ((o = getopt_long(argc, argv, "+C:f:h", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "+C:c:f:h", opts, NULL)) != -1) {
         switch (o) {
-        case 'C': c.chdir_to = optarg; break;
+        case 'C':
+        case 'c': c.chdir_to = optarg; break;
         case 'f': c.config_file = optarg; break;
         case 'L':
             c.log_level = parse_level(optarg);
@@ -874,6 +878,37 @@ int main(int argc, char **argv) {
     const char *cmd = argv[optind];
     int cargc = argc - optind - 1;
     char **cargv = argv + optind + 1;
+    cur_cmd = cmd;
+    /* global options after the command (as Feast takes them): -C/-c/--chdir,
+     * --feature-store-yaml and --log-level; -f stays the command's (the
+     * feature references of the retrieval commands) */
+    int kept = 0;
+    for (int i = 0; i < cargc; i++) {
+        const char *a = cargv[i], *val = NULL;
+        int which = 0; /* 1 chdir, 2 config, 3 log level */
+        static const char *const longs[] = {"--chdir", "--feature-store-yaml", "--log-level"};
+        if (!strcmp(a, "-C") || !strcmp(a, "-c")) which = 1;
+        for (int k = 0; k < 3 && !which; k++) {
+            size_t n = strlen(longs[k]);
+            if (!strncmp(a, longs[k], n) && (a[n] == '\0' || a[n] == '=')) {
+                which = k + 1;
+                if (a[n] == '=') val = a + n + 1;
+            }
+        }
+        if (!which || !strcmp(cmd, "lua-test")) {
+            cargv[kept++] = cargv[i];
+            continue;
+        }
+        if (!val) {
+            if (i + 1 >= cargc) return usage_error("option '%s' needs a value", a);
+            val = cargv[++i];
+        }
+        if (which == 1) c.chdir_to = val;
+        else if (which == 2) c.config_file = val;
+        else if ((c.log_level = parse_level(val)) < 0)
+            return usage_error("unknown log level '%s'", val);
+    }
+    cargc = kept;
     mf__log_level = c.log_level;
 
     /* serve takes -h HOST: only --help asks for its help */

@@ -212,6 +212,23 @@ check "online tables gone after teardown" eval '[ "$RC" -eq 0 ] && ! has_out dri
 r "$MF" -C repo apply
 check "apply after teardown adds everything again" has_out "Applied: 8 added, 0 changed, 0 unchanged, 0 deleted"
 
+#---- global options after the command, -c, usage errors ---------------------
+
+r "$MF" feature-views list -C repo
+check "-C after the command" has_out "driver_hourly_stats "
+r "$MF" entities list --chdir=repo
+check "--chdir=DIR after the command" has_out "driver  join_keys=driver_id"
+r "$MF" -c repo entities list
+check "-c before the command, as Feast spells it" has_out "driver  join_keys=driver_id"
+r "$MF" plan -c repo --log-level=error
+check "-c and --log-level=LEVEL after the command" has_out "Plan: 0 to add"
+r "$MF" plan -c
+expect_err "a global option after the command without its value" 2 "option '-c' needs a value"
+r "$MF" -C repo materialize 2025-01-01T00:00:00Z
+expect_err "a usage error names the command's own help" 2 "Try 'moonfeast materialize --help'."
+r "$MF" --bogus
+expect_err "before a command: the main help" 2 "Try 'moonfeast --help'."
+
 #---- version and help ------------------------------------------------------
 
 r "$MF" version

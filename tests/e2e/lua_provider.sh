@@ -56,7 +56,7 @@ run "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats:conv_rate
 check "  ... its view got no rows, the other view did" \
     sh -c 'printf "%s" "$1" | grep -q "\"statuses\":\[\"NOT_FOUND\"\].*\"statuses\":\[\"OUTSIDE_MAX_AGE\"\]"' - "$OUT"
 run "$MF" feature-views describe driver_hourly_stats
-check "  ... and its interval is recorded" sh -c 'printf "%s" "$1" | grep -q end_us' - "$OUT"
+check "  ... and its interval is recorded" sh -c 'printf "%s" "$1" | grep -q '"'"'"end"'"'"'' - "$OUT"
 
 # hooks that raise; a hook that is not a function
 printf 'return { before_apply = function(p)\n  error("not today")\nend }\n' >mine.lua
