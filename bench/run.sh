@@ -26,7 +26,7 @@
 # `figure`, and add NAME to WORKLOADS.
 set -eu
 
-WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis redis_cluster materialize_redis push http_sqlite http_redis http_soak registry parquet"
+WORKLOADS="pit transform_hist online_sqlite materialize_sqlite materialize_jobs lua_store online_redis redis_cluster materialize_redis push http_sqlite http_redis http_soak registry parquet game"
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BENCH=$ROOT/bench
@@ -2057,6 +2057,8 @@ wl_http_soak() {
 . "$BENCH/wl_registry.sh"
 # The Parquet workload (the pit join and materialization over a Parquet file).
 . "$BENCH/wl_parquet.sh"
+# The game workload (examples/game_server: one store shared by two threads, or one each).
+. "$BENCH/wl_game.sh"
 
 #---- Main --------------------------------------------------------------------------
 
