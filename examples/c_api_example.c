@@ -7,9 +7,8 @@
  * a point-in-time join on entity rows built in memory, and free everything.
  *
  * Build (from the top of the moonfeast tree, after `make`):
- *   cc -Iinclude examples/c_api_example.c lib/libmoonfeast.a \
- *      $(pkg-config --libs luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson) \
- *      -lm -lpthread -ldl -o c_api_example
+ *   cc -std=c11 examples/c_api_example.c -o c_api_example \
+ *      $(PKG_CONFIG_PATH=lib pkg-config --cflags --libs moonfeast-static)
  *   ./c_api_example /tmp/c_api_repo
  */
 #include <inttypes.h>

@@ -396,7 +396,9 @@ typedef struct mf_entity_df mf_entity_df;
  * NULL. Threads: any thread. Memory: caller frees with mf_entity_df_free. */
 MF_API mf_entity_df *mf_entity_df_new(size_t nrows);
 /* Add a column of 64-bit integers; valid may be NULL (all present) or
- * nrows bytes, 0 = null. A column too large to allocate (nrows is the
+ * nrows bytes, 0 = null. Used as a timestamp (event_timestamp, a push's
+ * timestamp column), integers are epoch seconds; mf_entity_df_add_timestamps
+ * takes microseconds. A column too large to allocate (nrows is the
  * caller's choice) is MF_ENOMEM naming it, and the frame stays as it was;
  * a name used twice is MF_EUSAGE. Threads: the owner's thread. Memory:
  * name, values and valid are copied. */

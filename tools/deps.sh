@@ -6,7 +6,7 @@ set -e
 PKGS="build-essential pkg-config libluajit2-5.1-dev libsqlite3-dev libyaml-dev
 libprotobuf-c-dev protobuf-c-compiler libhiredis-dev libmicrohttpd-dev
 libjansson-dev libpq-dev libsnappy-dev libzstd-dev liblz4-dev zlib1g-dev redis-server
-postgresql sqlite3 curl"
+postgresql sqlite3 curl groff-base"
 [ $# -gt 0 ] && PKGS="$*"
 missing=""
 for p in $PKGS; do

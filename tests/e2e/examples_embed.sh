@@ -4,14 +4,20 @@
 # examples` into the build $MF_BIN belongs to (build/ or build-asan/), run
 # as their READMEs say: their output against the README's expected output
 # (latency figures masked), the shape of the latency lines, and their
-# numbers worked out again here (win rates, scores).
+# numbers worked out again here (win rates, scores). Then
+# examples/c_api_example.c, built as docs/c-api.md says (against the same
+# build's lib/), its output and its copy in the page against the file.
 . "$(dirname "$0")/lib.sh"
 top=$(cd "$E2E_DIR/../.." && pwd)
 bindir=$(dirname "$MF_BIN")
 case "$bindir" in
-"$top/bin") exdir=$top/build/examples ;;
-*) exdir=$(dirname "$bindir")/examples ;;
+"$top/bin") exdir=$top/build/examples libdir=$top/lib ;;
+*) exdir=$(dirname "$bindir")/examples libdir=$(dirname "$bindir")/lib ;;
 esac
+SAN=
+if readelf -d "$libdir/libmoonfeast.so.0" 2>/dev/null | grep -q 'libasan'; then
+    SAN="-fsanitize=address,undefined -fno-omit-frame-pointer"
+fi
 GS=$exdir/game_server ES=$exdir/edge_scoring
 
 # block_after PATTERN FILE: the first fenced block after the first line
@@ -125,3 +131,33 @@ expect_out "edge_scoring: a request from a pipe (the README's second command)" \
     "$(awk '/^printf .1003 5000 US/ { f = 1; next } f && /^```/ { n++; next } n == 2 { print } n == 3 { exit }' "$readme")"
 run "$ES"
 expect_rc "edge_scoring without a repo: usage, exit 2" 2
+
+#---- examples/c_api_example.c, as docs/c-api.md builds it ------------------------
+doc=$top/docs/c-api.md
+awk '/^```c$/ { f = 1; next } f && /^```$/ { exit } f' "$doc" >"$WORK/doc_example.c"
+if cmp -s "$WORK/doc_example.c" "$top/examples/c_api_example.c"; then
+    ok "docs/c-api.md shows examples/c_api_example.c as it is"
+else
+    not_ok "docs/c-api.md's copy of c_api_example.c" "$(diff "$WORK/doc_example.c" "$top/examples/c_api_example.c" | head -10)"
+fi
+build_cmd=$(awk '/^Build and run from the top of the tree/ { f = 1; next } f && /^```/ { n++; next } n == 1 { print } n == 2 { exit }' "$doc" |
+    sed -e 's/\\$//' | tr '\n' ' ')
+case "$build_cmd" in
+*"PKG_CONFIG_PATH=lib pkg-config --cflags --libs moonfeast-static"*) ok "docs/c-api.md builds the example with moonfeast-static.pc" ;;
+*) not_ok "docs/c-api.md's build command" "$build_cmd" ;;
+esac
+# shellcheck disable=SC2046,SC2086
+if (cd "$top" && cc -std=c11 $SAN examples/c_api_example.c -o "$WORK/c_api_example" \
+    $(PKG_CONFIG_PATH=$libdir pkg-config --cflags --libs moonfeast-static)) 2>"$WORK/cc.err"; then
+    ok "c_api_example builds as docs/c-api.md says"
+else
+    not_ok "c_api_example builds" "$(head -20 "$WORK/cc.err")"
+fi
+run "$WORK/c_api_example" "$WORK/c_api_repo"
+awk '/^point-in-time join on three entity rows/ { f = 1; next } f && /^```/ { n++; next } n == 1 { print } n == 2 { exit }' "$doc" >"$WORK/cae.want"
+printf '%s\n' "$OUT" | sed -n '/^driver_id,event_timestamp/,$p' >"$WORK/cae.got"
+if [ "$RC" = 0 ] && [ -s "$WORK/cae.want" ] && cmp -s "$WORK/cae.want" "$WORK/cae.got"; then
+    ok "c_api_example prints the training data docs/c-api.md shows"
+else
+    not_ok "c_api_example's output" "exit $RC" "$(diff "$WORK/cae.want" "$WORK/cae.got" | head -10)" "$ERR"
+fi
