@@ -20,14 +20,18 @@ PKGS    := luajit sqlite3 yaml-0.1 libprotobuf-c hiredis jansson libmicrohttpd l
 NOPC_LIBS := -lsnappy
 OPT     ?= -O2 -g
 SAN     ?=
-# -fvisibility=hidden: the shared library exports only what moonfeast.h
-# marks MF_API (the public mf_ functions); tests/e2e/library.sh checks it.
-CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC -fvisibility=hidden \
+CFLAGS_BASE := -std=gnu11 $(OPT) $(SAN) -Wall -Wextra -Werror -fPIC \
                -Iinclude -Iruntime -I$(BUILD)/gen -pthread
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CFLAGS  := $(CFLAGS_BASE) $(PKG_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS  := $(PKG_LIBS) $(NOPC_LIBS) -lm -pthread -ldl
+# The library's objects are compiled with hidden visibility: the shared
+# library exports only what moonfeast.h marks MF_API (the public mf_
+# functions; tests/e2e/library.sh checks it). Programs (the CLI, tests,
+# fuzz targets) keep the default, so that hooks the sanitizers look up at
+# run time (__asan_default_options) stay visible.
+LIB_CFLAGS = $(CFLAGS) -fvisibility=hidden
 LDFLAGS := $(SAN) $(EXTRA_LDFLAGS)
 
 # The version is written once, in include/moonfeast.h; the SONAME carries
@@ -86,24 +90,26 @@ $(BUILD)/gen/embedded_lua.c: tools/embed.sh $(LUA_SRCS)
 	@mkdir -p $(BUILD)/gen
 	sh tools/embed.sh > $@
 
-# Objects are compiled again when the flags change (a new flag, OPT, SAN):
-# $(BUILD)/cflags holds the last ones and is rewritten only when they differ.
+# Objects and programs are compiled again when the flags change (a new
+# flag, OPT, SAN): $(BUILD)/cflags holds the last ones and is rewritten only
+# when they differ.
+CFLAGS_TEXT = library: $(LIB_CFLAGS); programs: $(CFLAGS)
 $(BUILD)/cflags: FORCE
 	@mkdir -p $(BUILD)
-	@echo '$(CFLAGS)' | cmp -s - $@ || echo '$(CFLAGS)' > $@
+	@echo '$(CFLAGS_TEXT)' | cmp -s - $@ || echo '$(CFLAGS_TEXT)' > $@
 .PHONY: FORCE
 
 $(BUILD)/obj/%.pb-c.o: $(BUILD)/gen/%.pb-c.c $(PB_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Wno-unused-parameter -Wno-missing-braces -c -o $@ $<
+	$(CC) $(LIB_CFLAGS) -Wno-unused-parameter -Wno-missing-braces -c -o $@ $<
 
 $(BUILD)/obj/embedded_lua.o: $(BUILD)/gen/embedded_lua.c $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
 $(BUILD)/obj/%.o: runtime/%.c $(wildcard runtime/*.h) include/moonfeast.h $(PB_HDRS) $(BUILD)/cflags
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
 $(LIB_DIR)/libmoonfeast.a: $(LIB_OBJS)
 	@mkdir -p $(dir $@)
@@ -137,7 +143,7 @@ $(BUILD)/obj/cli.o: runtime/cli.c runtime/mf_internal.h include/moonfeast.h $(PB
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_DIR)/libmoonfeast.a
+$(BUILD)/tests/%: tests/unit/%.c $(wildcard tests/unit/*.h) $(LIB_DIR)/libmoonfeast.a $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -Itests/unit -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
 
@@ -153,7 +159,7 @@ examples: $(EXAMPLE_BINS)
 # public header only, linked with the static library.
 EXAMPLE_CFLAGS = -std=c11 $(OPT) $(SAN) -Wall -Wextra -Werror -Iinclude -pthread
 define example_rule
-$(BUILD)/examples/$(1): examples/$(1)/$(1).c include/moonfeast.h $(LIB_DIR)/libmoonfeast.a
+$(BUILD)/examples/$(1): examples/$(1)/$(1).c include/moonfeast.h $(LIB_DIR)/libmoonfeast.a $(BUILD)/cflags
 	@mkdir -p $$(dir $$@)
 	$$(CC) $$(EXAMPLE_CFLAGS) -o $$@ $$< $(LIB_DIR)/libmoonfeast.a $$(LDFLAGS) $$(LDLIBS)
 endef
@@ -246,7 +252,7 @@ fuzz: deps
 
 fuzz-targets: $(FUZZ_BINS)
 
-$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a
+$(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a $(BUILD)/cflags
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_DIR)/libmoonfeast.a $(LDFLAGS) $(LDLIBS)
 

@@ -100,7 +100,8 @@ extern "C" {
 /* The library's version, "MAJOR.MINOR.PATCH" (MF_VERSION_STRING of the
  * library that was built). Threads: any thread. Memory: static. */
 MF_API const char *mf_version(void);
-/* The library's MF_VERSION_NUMBER. Threads: any thread. */
+/* The library's MF_VERSION_NUMBER. Threads: any thread. Memory: nothing
+ * is handed out. */
 MF_API int mf_version_number(void);
 
 /*---------------------------------------------------------------------------
@@ -166,7 +167,8 @@ enum mf_log_level {
 };
 
 /* Set or read the process-wide level (enum mf_log_level). Threads: any
- * thread; a change is seen by the next message of every thread. */
+ * thread; a change is seen by the next message of every thread. Memory:
+ * nothing crosses. */
 MF_API void mf_set_log_level(int level);
 MF_API int mf_get_log_level(void);
 
@@ -269,7 +271,8 @@ MF_API int mf_plan_compute(mf_store *store, mf_plan **out, mf_error *err);
  * was applied (caller frees with mf_plan_free). */
 MF_API int mf_apply(mf_store *store, mf_plan **out, mf_error *err);
 
-/* Number of items of a plan. Threads: the owner's thread. */
+/* Number of items of a plan. Threads: the owner's thread. Memory: nothing
+ * is handed out. */
 MF_API size_t mf_plan_count(const mf_plan *plan);
 /* Item i (0 <= i < count). `changed` is a comma-separated list of the
  * changed top-level fields for MF_PLAN_CHANGE, "" otherwise. Any output
@@ -289,7 +292,8 @@ MF_API int mf_delete(mf_store *store, mf_object_kind kind, const char *name,
                      mf_error *err);
 
 /* Remove every object of the store's project from the registry and drop its
- * online tables. Threads: any thread, shared store. */
+ * online tables. Threads: any thread, shared store. Memory: nothing
+ * crosses. */
 MF_API int mf_teardown(mf_store *store, mf_error *err);
 
 /*---------------------------------------------------------------------------
@@ -305,7 +309,8 @@ typedef struct mf_object_list mf_object_list;
 MF_API int mf_list(mf_store *store, mf_object_kind kind,
                    const char *const *tag_filters, size_t n_tag_filters,
                    mf_object_list **out, mf_error *err);
-/* Number of items. Threads: the owner's thread. */
+/* Number of items. Threads: the owner's thread. Memory: nothing is handed
+ * out. */
 MF_API size_t mf_object_list_count(const mf_object_list *list);
 /* Name and one-line summary of item i (0 <= i < count). Threads: the
  * owner's thread. Memory: borrowed from the list. */
@@ -325,7 +330,7 @@ MF_API int mf_describe(mf_store *store, mf_object_kind kind, const char *name,
 MF_API int mf_registry_dump(mf_store *store, char **json, mf_error *err);
 
 /* Registry version (commits so far); 0 for a registry never written.
- * Threads: any thread, shared store. */
+ * Threads: any thread, shared store. Memory: *version is the caller's. */
 MF_API int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err);
 
 /*---------------------------------------------------------------------------
@@ -336,7 +341,8 @@ MF_API int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err
  * not already hold a feature_store.yaml): feature_store.yaml, a definitions
  * file and a deterministic sample CSV of driver statistics. `project` may be
  * NULL for the folder's base name. Threads: any thread (two calls on one
- * folder at once are the caller's race). */
+ * folder at once are the caller's race). Memory: dir and project are only
+ * read. */
 MF_API int mf_init_repo(const char *dir, const char *project, mf_error *err);
 
 /*---------------------------------------------------------------------------
@@ -349,7 +355,8 @@ MF_API int mf_init_repo(const char *dir, const char *project, mf_error *err);
  * passed through from the input are String (2) holding the input text.
  * Column and row indexes must be in range. Threads, for every function of
  * this section: the owner's thread; several threads may call the const
- * ones (all but mf_table_free) on one table at once. */
+ * ones (all but mf_table_free) on one table at once: "readers at
+ * once" below. */
 typedef struct mf_table mf_table;
 
 typedef enum mf_table_format {
@@ -358,27 +365,38 @@ typedef enum mf_table_format {
     MF_FORMAT_PARQUET = 2 /* snappy; see docs/concepts.md, Output formats */
 } mf_table_format;
 
+/* Rows and columns. Threads: readers at once. Memory: nothing is handed
+ * out. */
 MF_API size_t mf_table_nrows(const mf_table *t);
 MF_API size_t mf_table_ncols(const mf_table *t);
-/* Memory: borrowed from the table. */
+/* Name of a column. Threads: readers at once. Memory: borrowed from the
+ * table. */
 MF_API const char *mf_table_col_name(const mf_table *t, size_t col);
+/* Type of a column; whether a cell is null. Threads: readers at once.
+ * Memory: nothing is handed out. */
 MF_API int mf_table_col_type(const mf_table *t, size_t col);
 MF_API int mf_table_is_null(const mf_table *t, size_t col, size_t row);
 /* Int32, Int64, Bool (0/1) and UnixTimestamp (microseconds since the
- * epoch) cells. 0 for null. */
+ * epoch) cells. 0 for null. Threads: readers at once. Memory: nothing is
+ * handed out. */
 MF_API int64_t mf_table_int64(const mf_table *t, size_t col, size_t row);
-/* Float and Double cells (others converted). 0 for null. */
+/* Float and Double cells (others converted). 0 for null. Threads: readers
+ * at once. Memory: nothing is handed out. */
 MF_API double mf_table_double(const mf_table *t, size_t col, size_t row);
 /* String, Bytes and list cells (lists as JSON text), not NUL-terminated;
- * NULL for null or other types. Memory: borrowed from the table. */
+ * NULL for null or other types. Threads: readers at once. Memory: borrowed
+ * from the table. */
 MF_API const char *mf_table_text(const mf_table *t, size_t col, size_t row,
                                  size_t *len);
 /* Write as CSV (header, then rows; nulls as empty cells), JSON Lines or
  * Parquet to `path` ("-" or NULL: standard output). A file is written to a
- * temporary name beside it and renamed into place. */
+ * temporary name beside it and renamed into place. Threads: readers at
+ * once (two writes to one path at once are the caller's race). Memory:
+ * path is only read. */
 MF_API int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt,
                           mf_error *err);
-/* Memory: t is freed (NULL: no-op), with every text borrowed from it. */
+/* Threads: the owner's thread, when no other thread reads the table.
+ * Memory: t is freed (NULL: no-op), with every text borrowed from it. */
 MF_API void mf_table_free(mf_table *t);
 
 /*---------------------------------------------------------------------------
@@ -421,7 +439,7 @@ MF_API int mf_entity_df_read_csv(const char *path, mf_entity_df **out,
                                  mf_error *err);
 MF_API int mf_entity_df_read_sqlite(const char *db_path, const char *sql,
                                     mf_entity_df **out, mf_error *err);
-/* Threads: any thread reading the frame. */
+/* Threads: any thread reading the frame. Memory: nothing is handed out. */
 MF_API size_t mf_entity_df_nrows(const mf_entity_df *df);
 /* Threads: the owner's thread, when no other thread reads the frame.
  * Memory: df is freed (NULL: no-op). */
@@ -523,27 +541,30 @@ typedef struct mf_online_request mf_online_request;
 /* Never NULL. Threads: any thread. Memory: caller frees with
  * mf_online_request_free. */
 MF_API mf_online_request *mf_online_request_new(void);
-/* Memory: req is freed (NULL: no-op); it may outlive the store it was used
- * with. */
+/* Threads: the owner's thread. Memory: req is freed (NULL: no-op); it may
+ * outlive the store it was used with. */
 MF_API void mf_online_request_free(mf_online_request *req);
 /* Features: refs "view:feature" (an on-demand view's outputs too), or a
- * feature service name; each replaces the other. Memory: copied. */
+ * feature service name; each replaces the other. Threads: the owner's
+ * thread. Memory: refs and name are copied. */
 MF_API int mf_online_request_set_features(mf_online_request *req,
                                           const char *const *refs, size_t n,
                                           mf_error *err);
 MF_API int mf_online_request_set_feature_service(mf_online_request *req,
                                                  const char *name, mf_error *err);
-/* Name feature columns view__feature in the response. */
+/* Name feature columns view__feature in the response. Threads: the
+ * owner's thread. Memory: nothing crosses. */
 MF_API void mf_online_request_set_full_feature_names(mf_online_request *req, int on);
-/* Forget the entity rows (keeping memory for reuse). */
+/* Forget the entity rows (keeping memory for reuse). Threads: the owner's
+ * thread. Memory: the request keeps its buffers. */
 MF_API void mf_online_request_clear_entities(mf_online_request *req);
 /* Add one column of n values (every column of a call must have the same n;
  * a column may be added once per call). A column is a join key, or a
  * request field of a requested on-demand view (request data for
  * transforms, given beside the keys); a column that is no join key of a
  * requested view is not returned in the response. Text
- * values are parsed as the key's or field's type at read time. Memory:
- * join_key and values are copied. */
+ * values are parsed as the key's or field's type at read time. Threads:
+ * the owner's thread. Memory: join_key and values are copied. */
 MF_API int mf_online_request_add_int64(mf_online_request *req, const char *join_key,
                                        const int64_t *values, size_t n,
                                        mf_error *err);
@@ -564,21 +585,26 @@ typedef struct mf_online_response mf_online_response;
 /* Never NULL. Threads: any thread. Memory: caller frees with
  * mf_online_response_free. */
 MF_API mf_online_response *mf_online_response_new(void);
-/* Memory: resp is freed (NULL: no-op). */
+/* Threads: the owner's thread. Memory: resp is freed (NULL: no-op). */
 MF_API void mf_online_response_free(mf_online_response *resp);
+/* Columns and rows. Threads: the owner's thread. Memory: nothing is handed
+ * out. */
 MF_API size_t mf_online_response_ncols(const mf_online_response *r);
 MF_API size_t mf_online_response_nrows(const mf_online_response *r);
-/* Output name of column col. Memory: borrowed. */
+/* Output name of column col. Threads: the owner's thread. Memory:
+ * borrowed. */
 MF_API const char *mf_online_response_name(const mf_online_response *r, size_t col);
 /* Type (Feast ValueType number), status and event time (microseconds; 0
- * for join keys and NOT_FOUND) of a cell. */
+ * for join keys and NOT_FOUND) of a cell. Threads: the owner's thread.
+ * Memory: nothing is handed out. */
 MF_API int mf_online_response_type(const mf_online_response *r, size_t col);
 MF_API mf_status_code mf_online_response_status(const mf_online_response *r,
                                                 size_t col, size_t row);
 MF_API int64_t mf_online_response_event_ts(const mf_online_response *r, size_t col,
                                            size_t row);
 /* Cell values, as for tables: int64 for Int32, Int64, Bool, UnixTimestamp;
- * double for Float and Double; 0 for null. */
+ * double for Float and Double; 0 for null. Threads: the owner's thread.
+ * Memory: nothing is handed out. */
 MF_API int mf_online_response_is_null(const mf_online_response *r, size_t col,
                                       size_t row);
 MF_API int64_t mf_online_response_int64(const mf_online_response *r, size_t col,
@@ -586,11 +612,12 @@ MF_API int64_t mf_online_response_int64(const mf_online_response *r, size_t col,
 MF_API double mf_online_response_double(const mf_online_response *r, size_t col,
                                         size_t row);
 /* Text cells (String, Bytes, lists as JSON); not NUL-terminated; NULL for
- * null or other types. Memory: borrowed. */
+ * null or other types. Threads: the owner's thread. Memory: borrowed. */
 MF_API const char *mf_online_response_text(const mf_online_response *r, size_t col,
                                            size_t row, size_t *len);
-/* Feast's JSON shape; *len gets the length. Memory: borrowed from the
- * response (valid until its next use). */
+/* Feast's JSON shape; *len gets the length. Threads: the owner's thread
+ * (it builds the text on first use). Memory: borrowed from the response
+ * (valid until its next use). */
 MF_API const char *mf_online_response_json(mf_online_response *r, size_t *len);
 
 /* Read the latest values, then compute the requested on-demand views (their
