@@ -271,6 +271,13 @@ MF_API int mf_plan_compute(mf_store *store, mf_plan **out, mf_error *err);
  * was applied (caller frees with mf_plan_free). */
 MF_API int mf_apply(mf_store *store, mf_plan **out, mf_error *err);
 
+/* Whether mf_apply and mf_plan_compute check that every feature view's
+ * source exists and holds the view's columns (Feast's source validation;
+ * on by default). skip nonzero turns the check off for this handle (the
+ * CLI's --skip-source-validation); a view whose schema is inferred still
+ * reads its source. Threads: call before the handle is shared. */
+MF_API void mf_store_skip_source_validation(mf_store *store, int skip);
+
 /* Number of items of a plan. Threads: the owner's thread. Memory: nothing
  * is handed out. */
 MF_API size_t mf_plan_count(const mf_plan *plan);

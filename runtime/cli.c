@@ -98,14 +98,18 @@ static const cmd_help helps[] = {
     {"init", "Usage: moonfeast init [DIR] [--project NAME]\n\n"
              "Create a feature repo in DIR (default: ./feature_repo): feature_store.yaml,\n"
              "driver_repo.lua and data/driver_stats.csv (deterministic sample data).\n"},
-    {"apply", "Usage: moonfeast apply\n\n"
+    {"apply", "Usage: moonfeast apply [--skip-source-validation]\n\n"
               "Load every *.lua definition file of the repo, validate it, and make the\n"
               "project's registry match it in one registry commit: register what was\n"
               "added or changed, delete the objects no longer defined (a deleted view's\n"
-              "online data is dropped first).\n"},
-    {"plan", "Usage: moonfeast plan\n\n"
+              "online data is dropped first).\n\n"
+              "Every feature view's source must exist and hold the view's columns;\n"
+              "--skip-source-validation skips that check (a view whose schema is\n"
+              "inferred still reads its source).\n"},
+    {"plan", "Usage: moonfeast plan [--skip-source-validation]\n\n"
              "Show what apply would add (+), change (~), leave unchanged (=) and delete\n"
-             "because it is no longer defined (-). Writes nothing.\n"},
+             "because it is no longer defined (-). Writes nothing. Sources are checked\n"
+             "as by apply.\n"},
     {"delete", "Usage: moonfeast delete NAME [--kind KIND]\n\n"
                "Remove one object from the registry. KIND: entity, data-source,\n"
                "feature-view, on-demand-feature-view, feature-service (needed only when\n"
@@ -277,11 +281,14 @@ static int no_args(const char *cmd, int argc, char **argv) {
 }
 
 static int cmd_apply(const cli *c, int argc, char **argv, bool apply) {
+    bool skip = false;
+    if (argc > 0 && strcmp(argv[0], "--skip-source-validation") == 0) skip = true, argc--, argv++;
     int u = no_args(apply ? "apply" : "plan", argc, argv);
     if (u) return u;
     mf_error err;
     mf_store *s;
     if (open_store(c, &s, &err)) return report(&err);
+    mf_store_skip_source_validation(s, skip);
     mf_plan *p = NULL;
     int rc = apply ? mf_apply(s, &p, &err) : mf_plan_compute(s, &p, &err);
     uint64_t version = 0;

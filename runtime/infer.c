@@ -59,7 +59,7 @@ static void column_list(const mf__source *src, mf__buf *b) {
 }
 
 static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureView *fv,
-                        mf_error *err) {
+                        bool validate, mf_error *err) {
     Mf__FeatureViewSpec *v = fv->spec;
     const char *file = fv->meta ? fv->meta->file : "";
     int line = fv->meta ? fv->meta->line : 0;
@@ -68,7 +68,17 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
     bool need = v->schema_inferred;
     for (size_t i = 0; i < v->n_entity_columns; i++)
         if (v->entity_columns[i]->dtype == MF__VALUE_TYPE__VT_INVALID) need = true;
-    if (!need && !source_exists(cfg, ds)) return MF_OK;
+    if (!need && !validate) return MF_OK;
+    if (!source_exists(cfg, ds)) {
+        const char *rel = !strcmp(ds->kind, "file") ? ds->path
+                          : !strcmp(ds->kind, "lua") ? ds->module
+                                                     : ds->database;
+        return mf__err_at(err, MF_EDEF, file, line, "feature view '%s': its source '%s' reads "
+                          "%s, which does not exist%s", v->name, ds->name, rel,
+                          need ? " (needed to infer the view's schema)"
+                               : " (apply and plan check every source; "
+                                 "--skip-source-validation skips the check)");
+    }
 
     mf__source *src;
     mf_error e2;
@@ -190,9 +200,9 @@ static int resolve_projection(Mf__Registry *defs, const char *project,
     return MF_OK;
 }
 
-int mf__defs_resolve(const mf__config *cfg, Mf__Registry *defs, mf_error *err) {
+int mf__defs_resolve(const mf__config *cfg, Mf__Registry *defs, bool validate, mf_error *err) {
     for (size_t i = 0; i < defs->n_feature_views; i++) {
-        int rc = resolve_view(cfg, defs, defs->feature_views[i], err);
+        int rc = resolve_view(cfg, defs, defs->feature_views[i], validate, err);
         if (rc) return rc;
     }
     for (size_t i = 0; i < defs->n_feature_services; i++) {

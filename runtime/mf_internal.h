@@ -743,11 +743,13 @@ void mf__lua_strlib_patterns(struct lua_State *L,
 int mf__lua_run_file(const char *path, mf_error *err);
 
 /* Apply-time checks that need the data (infer.c): for each feature view,
- * check the source has its timestamp, created and join-key columns, infer
+ * with `validate`, check that its source exists and has its timestamp,
+ * created, join-key and feature columns (without, only views whose schema
+ * must be inferred open their source); infer
  * the features of a view without schema and the types of join keys with no
  * declared type, and expand feature-service projections of inferred views.
  * Edits defs in place. */
-int mf__defs_resolve(const mf__config *cfg, Mf__Registry *defs, mf_error *err);
+int mf__defs_resolve(const mf__config *cfg, Mf__Registry *defs, bool validate, mf_error *err);
 
 /* The data source a view reads its rows from: its source, or the batch
  * source of a push source (infer.c). Borrowed from reg; NULL if unknown. */

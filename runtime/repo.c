@@ -212,6 +212,7 @@ struct mf_store {
     int64_t refresh_at;       /* atomic: coarse monotonic µs of the next reload; INT64_MAX never */
     bool manual_refresh;      /* atomic: no reload on ttl; mf__store_refresh only */
     mf__provider *provider;   /* provider: {type: lua}; NULL for local */
+    bool skip_source_validation; /* mf_open_options: apply/plan do not open sources */
     /* workers (workers_mu) */
     mf__worker *workers;
     int releasing; /* workers exiting threads took and still release */
@@ -551,6 +552,10 @@ int mf_store_open(const char *repo_path, const mf_open_options *opts, mf_store *
     return MF_OK;
 }
 
+void mf_store_skip_source_validation(mf_store *s, int skip) {
+    if (s) s->skip_source_validation = skip != 0;
+}
+
 void mf_store_close(mf_store *s) {
     if (!s) return;
     /* take every worker off both lists; wait for those exiting threads
@@ -684,7 +689,7 @@ static void diff_into(const mf_store *s, const Mf__Registry *defs,
 static int load_defs(mf_store *s, Mf__Registry **defs, mf_error *err) {
     int rc = mf__defs_load(&s->cfg, defs, err);
     if (rc) return rc;
-    rc = mf__defs_resolve(&s->cfg, *defs, err);
+    rc = mf__defs_resolve(&s->cfg, *defs, !s->skip_source_validation, err);
     if (rc) {
         mf__reg_free(*defs);
         *defs = NULL;

@@ -212,6 +212,29 @@ check "online tables gone after teardown" eval '[ "$RC" -eq 0 ] && ! has_out dri
 r "$MF" -C repo apply
 check "apply after teardown adds everything again" has_out "Applied: 8 added, 0 changed, 0 unchanged, 0 deleted"
 
+#---- source validation -----------------------------------------------------
+
+cat >repo/missing.lua <<'EOT'
+local gone = file_source { name = "gone_source", path = "data/gone.csv", timestamp_field = "event_timestamp" }
+feature_view {
+  name = "gone_stats", entities = { "driver" }, ttl = days(1), source = gone,
+  schema = { field { name = "conv_rate", dtype = Float32 } },
+}
+EOT
+r "$MF" -C repo plan
+expect_err "plan: a view whose source file is missing" 1 "missing.lua:2: feature view 'gone_stats': its source 'gone_source' reads data/gone.csv, which does not exist"
+r "$MF" -C repo apply
+expect_err "apply: the same error" 1 "--skip-source-validation skips the check"
+r "$MF" -C repo feature-views list
+check "  ... and nothing was registered" eval '! has_out gone_stats'
+r "$MF" -C repo apply --skip-source-validation
+check "apply --skip-source-validation registers it" has_out "Created feature view gone_stats"
+r "$MF" -C repo plan --skip-source-validation
+check "plan --skip-source-validation" has_out "Plan: 0 to add, 0 to change, 10 unchanged, 0 to delete."
+rm repo/missing.lua
+r "$MF" -C repo apply
+check "  ... and deleted again once its file is gone" has_out "Deleted feature view gone_stats"
+
 #---- global options after the command, -c, usage errors ---------------------
 
 r "$MF" feature-views list -C repo

@@ -27,6 +27,9 @@
 
 /*---- Helpers ---------------------------------------------------------------*/
 
+/* whether resolving checks every source (apply's default) */
+static bool validate_sources = true;
+
 static char repo[PATH_MAX]; /* realpath of this test's repo directory */
 static char project[] = "proj";
 static mf__lua_budget budget; /* the Lua budget of cfg(); zero = defaults */
@@ -120,7 +123,7 @@ static bool fails_in(const char *file, int line, bool resolve, int code, const c
         mf__reg_free(reg);
         return false;
     }
-    if (rc == MF_OK && resolve) rc = mf__defs_resolve(cfg(), reg, &err);
+    if (rc == MF_OK && resolve) rc = mf__defs_resolve(cfg(), reg, validate_sources, &err);
     mf__reg_free(reg);
     bool ok = true;
     if (rc != code || err.code != code) {
@@ -177,7 +180,7 @@ static Mf__Registry *resolve_ok(const char *text) {
     if (!reg) return NULL;
     mf_error err;
     mf__err_clear(&err);
-    int rc = mf__defs_resolve(cfg(), reg, &err);
+    int rc = mf__defs_resolve(cfg(), reg, validate_sources, &err);
     if (rc) {
         printf("#   resolve failed (%d): %s:%d: %s\n", rc, err.file, err.line, err.message);
         mf__reg_free(reg);
@@ -1051,14 +1054,20 @@ static void test_resolve_missing_columns(void) {
     CHECK(reg);
     mf__reg_free(reg);
 
-    /* a missing file with nothing to infer is not checked; with something
-     * to infer it is an error */
+    /* a missing file: an error naming it (Feast's source validation);
+     * skipped, a view with nothing to infer does not read it, and one with
+     * something to infer is an error either way */
     remove(in_repo("data.csv"));
+    CHECK(resolve_fails(PRE, 3, "feature view 'fv': its source 'src' reads data.csv, which does "
+                                "not exist (apply and plan check every source; "
+                                "--skip-source-validation skips the check)"));
+    validate_sources = false;
     reg = resolve_ok(PRE);
     CHECK(reg);
     mf__reg_free(reg);
     CHECK(resolve_fails(PRE "\nfeature_view { name = \"v\", source = src }\n", P + 2,
                         "(needed to infer the view's schema)"));
+    validate_sources = true;
 }
 
 #define INFER_CSV                                                                 \
@@ -1085,7 +1094,7 @@ static void test_resolve_infer_schema(void) {
                   v->entity_columns[0]->dtype == MF__VALUE_TYPE__VT_INVALID;
     mf_error err;
     mf__err_clear(&err);
-    int rc = mf__defs_resolve(cfg(), reg, &err);
+    int rc = mf__defs_resolve(cfg(), reg, validate_sources, &err);
     if (rc) printf("#   %s\n", err.message);
     if (!before || rc) mf__reg_free(reg);
     CHECK(before);
