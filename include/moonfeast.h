@@ -275,7 +275,8 @@ MF_API int mf_apply(mf_store *store, mf_plan **out, mf_error *err);
  * source exists and holds the view's columns (Feast's source validation;
  * on by default). skip nonzero turns the check off for this handle (the
  * CLI's --skip-source-validation); a view whose schema is inferred still
- * reads its source. Threads: call before the handle is shared. */
+ * reads its source. Threads: call before the handle is shared. Memory:
+ * nothing is allocated; NULL store is a no-op. */
 MF_API void mf_store_skip_source_validation(mf_store *store, int skip);
 
 /* Number of items of a plan. Threads: the owner's thread. Memory: nothing
