@@ -1,13 +1,17 @@
 /*
- * test_registry.c — unit tests of runtime/registry.c and the file registry
- * (runtime/registry_file.c).
+ * test_registry.c — unit tests of runtime/registry.c, the file registry
+ * (runtime/registry_file.c) and the SQL registry (runtime/registry_sql.c).
  *
  * Every test works in its own temporary folder. Objects are built by hand
  * with every field of their messages set (a guard test fails when a field
  * added to registry.proto is left out of the builders), committed through
- * the backend's vt->commit and read back with vt->load. The lock tests fork
- * or start threads; the crash tests of the real `apply` path are the e2e
- * scripts tests/e2e/registry_*.sh.
+ * the backend's vt->commit and read back with vt->load. The tests of the
+ * registry's contract (round trip, versions, a failed commit, writers in
+ * several processes and threads, intervals, deletes, projects) run on
+ * every backend: the file registry, the SQL registry on SQLite and on
+ * PostgreSQL (a server this program starts, mft_pg.h; skipped with a
+ * message when PostgreSQL is not installed). The crash tests of the real
+ * `apply` path are the e2e scripts tests/e2e/registry_*.sh.
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
@@ -992,56 +996,7 @@ static void test_failing_mutator_writes_nothing(void) {
     tmpdir_done(dir);
 }
 
-/*---- Tests: the writer lock ------------------------------------------------*/
-
-static void test_lock_serializes_processes(void) {
-    char *dir = tmpdir_new();
-    CHECK(dir);
-    char *path = mf__xasprintf("%s/registry.db", dir);
-    slow_ctx first = {"first", -1, 0, -1};
-    CHECK(commit_path(path, slow_add, &first) == MF_OK);
-    int fds[2];
-    CHECK(pipe(fds) == 0);
-    fflush(stdout);
-    pid_t pid = fork();
-    CHECK(pid >= 0);
-    if (pid == 0) {
-        close(fds[0]);
-        slow_ctx c = {"from_child", fds[1], 300, -1};
-        int rc = commit_path(path, slow_add, &c);
-        _exit(rc == MF_OK && c.seen_version == 1 ? 0 : 1);
-    }
-    close(fds[1]);
-    char x;
-    ssize_t got = read(fds[0], &x, 1); /* the child is inside its mutator */
-    close(fds[0]);
-    CHECK(got == 1);
-    int64_t t0 = mf__now_us();
-    /* readers take no lock: the old registry, at once */
-    Mf__Registry *r = load_path(path);
-    int64_t t_read = mf__now_us() - t0;
-    CHECK(r && r->version == 1 && r->n_entities == 1);
-    mf__reg_free(r);
-    CHECK(t_read < 200000);
-    /* a writer waits for the child's commit and builds on it */
-    slow_ctx p = {"from_parent", -1, 0, -1};
-    CHECK(commit_path(path, slow_add, &p) == MF_OK);
-    int64_t waited = mf__now_us() - t0;
-    int status = 0;
-    CHECK(waitpid(pid, &status, 0) == pid);
-    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    if (waited < 200000) printf("#   parent commit took %lld us\n", (long long)waited);
-    CHECK(waited >= 200000);
-    CHECK(p.seen_version == 2);
-    r = load_path(path);
-    CHECK(r && r->version == 3 && r->n_entities == 3);
-    CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", "first") == 0);
-    CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", "from_child") == 1);
-    CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", "from_parent") == 2);
-    mf__reg_free(r);
-    free(path);
-    tmpdir_done(dir);
-}
+/*---- Writers on threads (used by every backend's test below) -------------*/
 
 #define N_THREADS 4
 #define N_COMMITS 15
@@ -1072,34 +1027,6 @@ static void *committer(void *p) {
     r->vt->close(r);
     return NULL;
 }
-
-static void test_lock_serializes_threads(void) {
-    char *dir = tmpdir_new();
-    CHECK(dir);
-    char *path = mf__xasprintf("%s/registry.db", dir);
-    pthread_t th[N_THREADS];
-    thread_arg args[N_THREADS];
-    for (int i = 0; i < N_THREADS; i++) {
-        args[i] = (thread_arg){path, i, 0};
-        CHECK(pthread_create(&th[i], NULL, committer, &args[i]) == 0);
-    }
-    for (int i = 0; i < N_THREADS; i++) pthread_join(th[i], NULL);
-    for (int i = 0; i < N_THREADS; i++) CHECK(args[i].failures == 0);
-    Mf__Registry *r = load_path(path);
-    CHECK(r);
-    CHECK(r->version == N_THREADS * N_COMMITS);
-    CHECK(r->n_entities == N_THREADS * N_COMMITS);
-    for (int t = 0; t < N_THREADS; t++)
-        for (int i = 0; i < N_COMMITS; i++) {
-            char name[32];
-            snprintf(name, sizeof name, "t%d_%d", t, i);
-            CHECK(mf__reg_find(r, MF_KIND_ENTITY, "demo", name) >= 0);
-        }
-    mf__reg_free(r);
-    free(path);
-    tmpdir_done(dir);
-}
-
 
 /*---- Tests on every backend: the file registry, the SQL registry on SQLite
  * and on PostgreSQL (a server this program starts) -----------------------*/
@@ -1532,8 +1459,6 @@ int main(void) {
     RUN(test_commit_replaces_atomically);
     RUN(test_stale_tmp_is_ignored_and_replaced);
     RUN(test_failing_mutator_writes_nothing);
-    RUN(test_lock_serializes_processes);
-    RUN(test_lock_serializes_threads);
     pg_state = mft_pg_start(&pg);
     if (pg_state == 1) printf("# PostgreSQL is not installed: its cases are skipped\n");
     RUN_EVERY(b_round_trip);
