@@ -67,7 +67,7 @@ TSAN_TESTS := test_threads test_store test_pit_join test_server
 TSAN_VARS = BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread"
 TSAN_BINS := $(patsubst %,build-tsan/tests/%,$(TSAN_TESTS))
 
-.PHONY: all deps demo test test-asan test-tsan unit-tests examples bench fuzz fuzz-targets \
+.PHONY: all deps demo test test-asan test-tsan unit-tests examples bench fuzz fuzz-targets fuzz-compile \
         install uninstall clean
 .DELETE_ON_ERROR:
 
@@ -214,7 +214,7 @@ demo: deps
 # The sanitizer pass runs when MF_SKIP_ASAN is not set.
 # The sanitizer passes run when MF_SKIP_ASAN / MF_SKIP_TSAN are not set.
 test: deps
-	$(MAKE) all unit-tests examples
+	$(MAKE) all unit-tests examples fuzz-compile
 	@if [ -z "$$MF_SKIP_ASAN" ]; then $(MAKE) $(ASAN_VARS) all unit-tests examples; fi
 	@if [ -z "$$MF_SKIP_TSAN" ]; then $(MAKE) $(TSAN_VARS) $(TSAN_BINS); fi
 	@MF_BIN=$(CURDIR)/bin/moonfeast MF_TEST_BUILD=$(CURDIR)/build \
@@ -251,6 +251,16 @@ fuzz: deps
 	@sh tests/fuzz/run.sh build-fuzz "$(FUZZ_SECONDS)"
 
 fuzz-targets: $(FUZZ_BINS)
+
+# make test compiles the fuzz targets with the normal compiler (no fuzzer
+# runtime, not linked), so that a change of an internal interface cannot
+# leave them broken until someone runs make fuzz.
+FUZZ_CHECKS := $(patsubst tests/fuzz/%.c,$(BUILD)/fuzzcheck/%.o,$(FUZZ_SRCS))
+fuzz-compile: $(FUZZ_CHECKS)
+
+$(BUILD)/fuzzcheck/%.o: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a $(BUILD)/cflags
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/unit -c -o $@ $<
 
 $(BUILD)/fuzz/%: tests/fuzz/%.c $(LIB_DIR)/libmoonfeast.a $(BUILD)/cflags
 	@mkdir -p $(dir $@)

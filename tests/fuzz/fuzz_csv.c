@@ -340,7 +340,7 @@ static void as_source(const char *path, const opts *o) {
     }
     mf__source *s, *tail = NULL;
     mf_error err;
-    if (mf__source_open(&cfg, &ds, &s, &err) == MF_OK) {
+    if (mf__source_open(&cfg, &ds, NULL, &s, &err) == MF_OK) {
         for (size_t i = 0; i < mf__source_ncols(s); i++)
             for (size_t j = 0; j < i; j++)
                 if (!strcmp(mf__source_colname(s, i), mf__source_colname(s, j)))

@@ -155,7 +155,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         check_registry(a.reg);
         mf_error err;
         mf__err_clear(&err);
-        int rc = mf__defs_resolve(&cfg, a.reg, &err);
+        int rc = mf__defs_resolve(&cfg, a.reg, false, &err);
         if (rc != MF_OK && !err.message[0]) die("resolve failure", "without a message");
     }
     mf__reg_free(a.reg);
