@@ -1,11 +1,31 @@
 #!/bin/sh
-# The quickstart, end to end, run by `make demo` after the build.
+# The quickstart, end to end, run by `make demo` after the build. It runs
+# in a temporary folder that is removed at the end (whatever happens);
+# with MF_DEMO_DIR=FOLDER the repo is made there and kept. Commands are
+# shown in bold only when the output is a terminal.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 MF=$top/bin/moonfeast
-work=${MF_DEMO_DIR:-$(mktemp -d)}
+if [ -n "${MF_DEMO_DIR:-}" ]; then
+    work=$MF_DEMO_DIR
+    tmp=
+else
+    work=$(mktemp -d)
+    tmp=$work
+fi
+pid=
+cleanup() {
+    if [ -n "$pid" ]; then kill -TERM "$pid" 2>/dev/null || true; fi
+    if [ -n "$tmp" ]; then rm -rf "$tmp"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
 rm -rf "$work/driver_ranking"
-step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+    step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
+else
+    step() { printf '\n$ %s\n' "$*"; }
+fi
 
 step "moonfeast init driver_ranking"
 cd "$work" && "$MF" init driver_ranking
@@ -39,7 +59,6 @@ printf 'driver_id,event_timestamp,val_to_add,val_to_add_2\n1001,2025-01-02T10:07
 step "moonfeast serve -p 0 &   (the HTTP feature server; -p 0 picks a free port)"
 "$MF" serve -p 0 --no-access-log 2>serve.log &
 pid=$!
-trap 'kill -TERM $pid 2>/dev/null' EXIT
 n=0
 until grep -q 'serving on' serve.log; do
     n=$((n + 1))
@@ -58,6 +77,10 @@ echo
 step "kill -TERM \$pid   (finishes the requests in flight, exits 0)"
 kill -TERM $pid
 wait $pid
-trap - EXIT
+pid=
 echo "(Feast's HTTP API, auth, TLS and metrics: docs/http-api.md)"
-printf '\nThe demo repo is in %s/driver_ranking\n' "$work"
+if [ -n "$tmp" ]; then
+    printf '\nThe demo ran in a temporary folder, now removed; MF_DEMO_DIR=FOLDER make demo keeps its repo.\n'
+else
+    printf '\nThe demo repo is in %s/driver_ranking\n' "$work"
+fi
