@@ -10,6 +10,8 @@
 # The threaded unit tests built with ThreadSanitizer (build-tsan/tests/, see
 # TSAN_TESTS in the Makefile) run as a third pass when built, unless
 # MF_TSAN=skip; MF_TSAN=only runs that pass alone. A report fails.
+# Before the total, one "# SUITE (PASS): N passed, N failed" line per suite
+# and pass (normal build, ASan+UBSan pass, ThreadSanitizer pass).
 # Environment: MF_BIN (moonfeast binary), MF_TEST_BUILD (build dir).
 # MF_TEST_FILTER=substring runs only the programs whose path contains it.
 set -u
@@ -66,6 +68,9 @@ tsan_suite() { # the threaded unit tests under ThreadSanitizer
 if [ "${MF_TSAN:-}" = only ]; then
     export MF_BIN=$normal_bin
     tsan_suite
+    p=$(grep -c '^ok - tsan/' "$results")
+    f=$(grep -c '^not ok - tsan/' "$results")
+    echo "# threaded unit tests (ThreadSanitizer pass): $p passed, $f failed"
     passed=$(grep -c '^ok - ' "$results")
     failed=$(grep -c '^not ok - ' "$results")
     echo "$passed passed, $failed failed"
@@ -87,6 +92,20 @@ fi
 if [ "${MF_TSAN:-}" != skip ]; then
     MF_BIN=$normal_bin tsan_suite
 fi
+
+# a line per suite and pass, then the total (the last line)
+summary() { # LABEL-PREFIX NAME
+    p=$(grep -c "^ok - $1" "$results")
+    f=$(grep -c "^not ok - $1" "$results")
+    [ $((p + f)) -eq 0 ] || echo "# $2: $p passed, $f failed"
+}
+summary 'test_' 'unit tests (normal build)'
+summary 'lua/' 'Lua stdlib tests (normal build)'
+summary 'e2e/' 'end-to-end scripts (normal build)'
+summary 'asan/test_' 'unit tests (ASan+UBSan pass)'
+summary 'asan/lua/' 'Lua stdlib tests (ASan+UBSan pass)'
+summary 'asan/e2e/' 'end-to-end scripts (ASan+UBSan pass)'
+summary 'tsan/' 'threaded unit tests (ThreadSanitizer pass)'
 
 passed=$(grep -c '^ok - ' "$results")
 failed=$(grep -c '^not ok - ' "$results")
