@@ -262,6 +262,27 @@ typedef struct scan_ctx {
     mf_error err;
 } scan_ctx;
 
+/* The slot of the row's key among the winners (a new one starts empty),
+ * and whether the row (event time ts, created cr) wins it: a newer event
+ * time, or the same with a created time at least the stored one (so later
+ * rows win full ties). When it wins, the slot takes its times; the caller
+ * then copies its features. */
+static bool wins(scan_ctx *c, winners *wp, const Mf__FeatureViewSpec *v, const mf__buf *key,
+                 int64_t ts, int64_t cr, uint32_t *id) {
+    uint32_t k = mf__keymap_intern(&c->keys, key->data, key->len);
+    if (k == wp->n) {
+        if (wp->n == wp->cap) winners_grow(wp, v);
+        wp->n++;
+        wp->ts[k] = INT64_MIN;
+        wp->cr[k] = INT64_MIN;
+    }
+    *id = k;
+    if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) return false;
+    wp->ts[k] = ts;
+    wp->cr[k] = cr;
+    return true;
+}
+
 static void scan_init(scan_ctx *c, view_job *j, mf__source *s, long its, long icr,
                       const long *ikey, const long *ifeat, bool report) {
     const Mf__FeatureViewSpec *v = j->view;
@@ -314,9 +335,7 @@ static void *scan_run(void *arg) {
             for (size_t i = 0; i < n && rc == MF_OK; i++) {
                 mf__cell cc;
                 int64_t ts, cr = INT64_MIN;
-                mf__cell_at(&cols[its], i, &cc);
-                if (!(cc.kind == MF__CELL_TS && mf__ts_in_range(cc.i) && (ts = cc.i, true)) &&
-                    mf__cell_ts(&cc, &ts) != 0) {
+                if (mf__cell_col_ts(&cols[its], i, &cc, &ts) != 0) {
                     mf__source_block_row(s, i);
                     rc = cell_err(s, err, ds->timestamp_field, &cc, "a timestamp");
                     break;
@@ -352,16 +371,8 @@ static void *scan_run(void *arg) {
                     if (rc) break;
                     if (null_key) continue;
                 }
-                uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
-                if (id == wp->n) {
-                    if (wp->n == wp->cap) winners_grow(wp, v);
-                    wp->n++;
-                    wp->ts[id] = INT64_MIN;
-                    wp->cr[id] = INT64_MIN;
-                }
-                if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
-                wp->ts[id] = ts;
-                wp->cr[id] = cr;
+                uint32_t id;
+                if (!wins(c, wp, v, &key, ts, cr, &id)) continue;
                 for (size_t f = 0; f < nf && rc == MF_OK; f++) {
                     mf__cell_at(&cols[ifeat[f]], i, &cc);
                     if (set_value_cell(wp, f, id, &cc, &tmp) != 0) {
@@ -412,16 +423,8 @@ static void *scan_run(void *arg) {
         }
         if (rc) break;
         if (null_key) continue;
-        uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
-        if (id == wp->n) {
-            if (wp->n == wp->cap) winners_grow(wp, v);
-            wp->n++;
-            wp->ts[id] = INT64_MIN;
-            wp->cr[id] = INT64_MIN;
-        }
-        if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
-        wp->ts[id] = ts;
-        wp->cr[id] = cr;
+        uint32_t id;
+        if (!wins(c, wp, v, &key, ts, cr, &id)) continue;
         for (size_t f = 0; f < nf && rc == MF_OK; f++)
             if (set_value_cell(wp, f, id, &cells[ifeat[f]], &tmp) != 0) {
                 snprintf(want, sizeof want, "a valid %s", mf__dtype_name(v->features[f]->dtype));
@@ -468,17 +471,8 @@ static void *scan_run(void *arg) {
         }
         if (rc) break;
         if (null_key) continue;
-        uint32_t id = mf__keymap_intern(&c->keys, key.data, key.len);
-        if (id == wp->n) {
-            if (wp->n == wp->cap) winners_grow(wp, v);
-            wp->n++;
-            wp->ts[id] = INT64_MIN;
-            wp->cr[id] = INT64_MIN;
-        }
-        /* later rows win ties: >= */
-        if (ts < wp->ts[id] || (ts == wp->ts[id] && cr < wp->cr[id])) continue;
-        wp->ts[id] = ts;
-        wp->cr[id] = cr;
+        uint32_t id;
+        if (!wins(c, wp, v, &key, ts, cr, &id)) continue;
         for (size_t f = 0; f < nf && rc == MF_OK; f++)
             if (set_value(wp, f, id, &row[ifeat[f]]) != 0)
                 rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),

@@ -162,6 +162,17 @@ static inline void mf__cell_at(const mf__cell_col *c, size_t r, mf__cell *out) {
     }
 }
 
+/* Row r's time from a block's timestamp column: 0 with *ts, or -1 (null or
+ * not a timestamp); *cc holds the cell either way, for the error. */
+static inline int mf__cell_col_ts(const mf__cell_col *c, size_t r, mf__cell *cc, int64_t *ts) {
+    mf__cell_at(c, r, cc);
+    if (cc->kind == MF__CELL_TS && mf__ts_in_range(cc->i)) {
+        *ts = cc->i;
+        return 0;
+    }
+    return mf__cell_ts(cc, ts) == 0 ? 0 : -1;
+}
+
 /* Parquet sources (source_parquet.c), used by source.c. */
 typedef struct mf__pqsrc mf__pqsrc;
 int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__source_hint *hint,

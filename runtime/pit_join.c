@@ -604,9 +604,7 @@ static int scan_blocks(scan_part *p) {
         for (size_t i = 0; i < n && rc == MF_OK; i++) {
             mf__cell c;
             int64_t ts, cr = INT64_MIN;
-            mf__cell_at(&cols[its], i, &c);
-            if (!(c.kind == MF__CELL_TS && mf__ts_in_range(c.i) && (ts = c.i, true)) &&
-                mf__cell_ts(&c, &ts) != 0) {
+            if (mf__cell_col_ts(&cols[its], i, &c, &ts) != 0) {
                 mf__source_block_row(s, i);
                 rc = cell_err(s, err, ds->timestamp_field, &c, "a timestamp");
                 break;

@@ -103,7 +103,7 @@ static int db_err(sql_registry *r, const char *what, mf_error *err) {
     return mf__err(err, MF_EREGISTRY, "SQL registry %s: %s: %.*s", r->where, what, (int)n, m);
 }
 
-/* SQL is written with $1, $2 ... placeholders; SQLite reads them as ?1. */
+/* SQL is written with numbered placeholders ($1, $2, and so on); SQLite reads them as ?1, ?2. */
 static int sq_run(sql_registry *r, const char *sql, const sqlv *v, int nv, row_fn fn, void *ud,
                   mf_error *err) {
     char *q = mf__xstrdup(sql);

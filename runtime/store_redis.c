@@ -355,8 +355,8 @@ typedef struct redis_store {
     size_t koff_cap;
     pcmd *pc;          /* the commands of the current pipeline */
     size_t pc_cap;
-    size_t *todo;      /* ... those to send in the current round */
-    size_t todo_cap;
+    size_t *round_cmds; /* the commands (indices in pc) sent in the current round */
+    size_t round_cap;
 } redis_store;
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
@@ -889,10 +889,10 @@ static int node_send(rnode *n) {
 /* Make command i of a pipeline (again, for a redirection). */
 typedef int (*cmd_fn)(redis_store *s, void *ud, size_t i, rcmd *c, mf_error *err);
 
-/* Room for n commands in s->pc and s->todo. */
+/* Room for n commands in s->pc and s->round_cmds. */
 static int pl_reserve(redis_store *s, size_t n, mf_error *err) {
     if (grow_array(&s->pc, &s->pc_cap, n, sizeof *s->pc) != 0 ||
-        grow_array(&s->todo, &s->todo_cap, n, sizeof *s->todo) != 0)
+        grow_array(&s->round_cmds, &s->round_cap, n, sizeof *s->round_cmds) != 0)
         return mf__err_nomem(err, "%zu Redis commands", n);
     return MF_OK;
 }
@@ -1059,16 +1059,16 @@ static int pl_receive(redis_store *s, redisReply **rep, const char *what, mf_err
  * node, after the replies of the other nodes are read. */
 static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **rep, bool script,
                   bool eager, const char *what, mf_error *err) {
-    size_t *todo = s->todo, ntodo = n;
+    size_t *round_cmds = s->round_cmds, nround = n;
     rpool_reset(&s->replies);
     for (size_t i = 0; i < n; i++) {
-        todo[i] = i;
+        round_cmds[i] = i;
         s->pc[i].ask = false;
         rep[i] = NULL;
     }
     int rc = MF_OK, noscript = 0;
     bool tryagain = false;
-    for (int round = 0; ntodo && rc == MF_OK; round++) {
+    for (int round = 0; nround && rc == MF_OK; round++) {
         if (round == MAX_ROUNDS) {
             s->map_stale = true;
             s->retryable = true;
@@ -1080,18 +1080,18 @@ static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **re
             struct timespec ts = {0, 20 * 1000000L};
             nanosleep(&ts, NULL);
         }
-        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) rc = route(s, &s->pc[todo[k]], err);
+        for (size_t k = 0; k < nround && rc == MF_OK; k++) rc = route(s, &s->pc[round_cmds[k]], err);
         if (script) /* nothing is queued yet: load it where it is missing */
-            for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
-                size_t ni = s->pc[todo[k]].node;
+            for (size_t k = 0; k < nround && rc == MF_OK; k++) {
+                size_t ni = s->pc[round_cmds[k]].node;
                 if (!s->nodes[ni].script || !s->sha[0]) {
                     rc = rconnect(s, ni, err);
                     if (rc == MF_OK) rc = ensure_script(s, ni, err);
                 }
             }
         /* send */
-        for (size_t k = 0; k < ntodo && rc == MF_OK; k++) {
-            size_t i = todo[k], ni = s->pc[i].node;
+        for (size_t k = 0; k < nround && rc == MF_OK; k++) {
+            size_t i = round_cmds[k], ni = s->pc[i].node;
             rcmd c;
             if ((rc = rconnect(s, ni, err)) != MF_OK || (rc = fn(s, ud, i, &c, err)) != MF_OK)
                 break;
@@ -1116,8 +1116,8 @@ static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **re
         size_t again = 0;
         bool lost_script = false;
         tryagain = false;
-        for (size_t k = 0; k < ntodo; k++) {
-            size_t i = todo[k];
+        for (size_t k = 0; k < nround; k++) {
+            size_t i = round_cmds[k];
             redisReply *r = rep[i];
             pcmd *p = &s->pc[i];
             if (r->type != REDIS_REPLY_ERROR) continue;
@@ -1153,12 +1153,12 @@ static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **re
                 continue;
             }
             rep[i] = NULL; /* (the reply stays in the pool) */
-            todo[again++] = i;
+            round_cmds[again++] = i;
         }
         if (lost_script && ++noscript == 2 && rc == MF_OK)
             rc = mf__err(err, MF_ESTORE, "%s %s: %s: the server keeps losing the write script "
-                         "(NOSCRIPT)", s->kind, s->nodes[s->pc[todo[0]].node].addr, what);
-        ntodo = again;
+                         "(NOSCRIPT)", s->kind, s->nodes[s->pc[round_cmds[0]].node].addr, what);
+        nround = again;
     }
     return rc;
 }
@@ -2239,7 +2239,7 @@ static void rd_close(mf__online *base) {
     free(s->grp);
     free(s->koff);
     free(s->pc);
-    free(s->todo);
+    free(s->round_cmds);
     free(s->username);
     free(s->password);
     free(s);
