@@ -353,6 +353,14 @@ MF_API int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err
  * read. */
 MF_API int mf_init_repo(const char *dir, const char *project, mf_error *err);
 
+/* mf_init_repo with a template: "local" (NULL; the online store in a SQLite
+ * file under data/) or "redis" (the online store in the Redis server at
+ * localhost:6379; edit connection_string to point elsewhere). Same files
+ * otherwise. An unknown name is MF_EUSAGE naming the known ones. Threads and
+ * memory: as mf_init_repo. */
+MF_API int mf_init_repo_template(const char *dir, const char *project, const char *template_name,
+                                 mf_error *err);
+
 /*---------------------------------------------------------------------------
  * Tables: columnar results
  *-------------------------------------------------------------------------*/

@@ -71,7 +71,7 @@ static const char *const main_help =
     "  -h, --help                     this text; COMMAND --help for a command's\n"
     "\n"
     "Commands:\n"
-    "  init [DIR]                 create a ready-to-apply feature repo\n"
+    "  init [DIR] [-t TEMPLATE]   create a ready-to-apply feature repo (local, redis)\n"
     "  apply                      register the repo's definitions\n"
     "  plan                       show what apply would change; writes nothing\n"
     "  delete NAME                remove one registered object\n"
@@ -95,9 +95,11 @@ typedef struct cmd_help {
 } cmd_help;
 
 static const cmd_help helps[] = {
-    {"init", "Usage: moonfeast init [DIR] [--project NAME]\n\n"
+    {"init", "Usage: moonfeast init [DIR] [--project NAME] [-t|--template local|redis]\n\n"
              "Create a feature repo in DIR (default: ./feature_repo): feature_store.yaml,\n"
-             "driver_repo.lua and data/driver_stats.csv (deterministic sample data).\n"},
+             "driver_repo.lua and data/driver_stats.csv (deterministic sample data).\n"
+             "Templates: local (default; online store in a SQLite file under data/) and\n"
+             "redis (online store in the Redis server at localhost:6379).\n"},
     {"apply", "Usage: moonfeast apply [--skip-source-validation]\n\n"
               "Load every *.lua definition file of the repo, validate it, and make the\n"
               "project's registry match it in one registry commit: register what was\n"
@@ -218,11 +220,17 @@ static bool wants_help(int argc, char **argv) {
 
 static int cmd_init(const cli *c, int argc, char **argv) {
     MF__UNUSED(c);
-    const char *dir = NULL, *project = NULL;
+    const char *dir = NULL, *project = NULL, *template_name = "local";
     for (int i = 0; i < argc; i++) {
         if (strcmp(argv[i], "--project") == 0) {
             if (++i >= argc) return usage_error("init: --project needs a value%s", "");
             project = argv[i];
+        } else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--template") == 0) {
+            if (++i >= argc) return usage_error("init: %s needs a value (local or redis)", argv[i - 1]);
+            template_name = argv[i];
+            if (strcmp(template_name, "local") != 0 && strcmp(template_name, "redis") != 0)
+                return usage_error("init: unknown template '%s' (expected one of: local, redis)",
+                                   template_name);
         } else if (argv[i][0] == '-') {
             return usage_error("init: unknown option '%s'", argv[i]);
         } else if (!dir) {
@@ -233,8 +241,11 @@ static int cmd_init(const cli *c, int argc, char **argv) {
     }
     if (!dir) dir = "feature_repo";
     mf_error err;
-    if (mf_init_repo(dir, project, &err)) return report(&err);
+    if (mf_init_repo_template(dir, project, template_name, &err)) return report(&err);
     printf("Created a feature repo in %s\n", dir);
+    if (strcmp(template_name, "redis") == 0)
+        printf("Its online store is the Redis server at localhost:6379 (connection_string in "
+               "%s/feature_store.yaml)\n", dir);
     printf("Next: cd %s && moonfeast apply\n", dir);
     return 0;
 }

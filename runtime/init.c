@@ -2,7 +2,9 @@
  * init.c — `moonfeast init`: a ready-to-apply feature repo.
  *
  * Writes feature_store.yaml, driver_repo.lua (the quickstart definitions)
- * and data/driver_stats.csv: 10 drivers, one row per driver every 15 minutes
+ * and data/driver_stats.csv. Templates differ only in feature_store.yaml:
+ * `local` keeps online values in a SQLite file, `redis` in a Redis server.
+ * The sample data: 10 drivers, one row per driver every 15 minutes
  * over 5 days from 2025-01-01 (4800 rows), values from a fixed-seed
  * generator so that every init writes the same bytes.
  */
@@ -14,7 +16,8 @@
 
 #include "mf_internal.h"
 
-static const char *const yaml_template =
+/* feature_store.yaml per template; %s is the project. */
+static const char *const yaml_local =
     "# moonfeast configuration: see docs/config.md\n"
     "project: %s\n"
     "provider: local\n"
@@ -25,6 +28,28 @@ static const char *const yaml_template =
     "offline_store:\n"
     "  type: file\n"
     "entity_key_serialization_version: 3\n";
+
+static const char *const yaml_redis =
+    "# moonfeast configuration: see docs/config.md\n"
+    "project: %s\n"
+    "provider: local\n"
+    "registry: data/registry.db\n"
+    "online_store:\n"
+    "  type: redis\n"
+    "  # host:port or unix:/path/redis.sock; add ,password=${REDIS_PASSWORD}\n"
+    "  # when the server asks for one\n"
+    "  connection_string: \"localhost:6379\"\n"
+    "offline_store:\n"
+    "  type: file\n"
+    "entity_key_serialization_version: 3\n";
+
+static const struct {
+    const char *name;
+    const char *yaml;
+} templates[] = {
+    {"local", yaml_local},
+    {"redis", yaml_redis},
+};
 
 static const char *const defs_template =
     "-- Feature definitions of the quickstart. `moonfeast apply` registers them.\n"
@@ -152,6 +177,18 @@ static void sample_csv(mf__buf *b) {
 }
 
 int mf_init_repo(const char *dir, const char *project, mf_error *err) {
+    return mf_init_repo_template(dir, project, NULL, err);
+}
+
+int mf_init_repo_template(const char *dir, const char *project, const char *template_name,
+                          mf_error *err) {
+    const char *yaml_template = NULL;
+    if (!template_name) template_name = "local";
+    for (size_t i = 0; i < sizeof templates / sizeof templates[0]; i++)
+        if (strcmp(templates[i].name, template_name) == 0) yaml_template = templates[i].yaml;
+    if (!yaml_template)
+        return mf__err(err, MF_EUSAGE, "unknown template '%s' (expected one of: local, redis)",
+                       template_name);
     char *base = NULL;
     if (!project) {
         const char *slash = strrchr(dir, '/');
