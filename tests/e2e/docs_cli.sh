@@ -82,9 +82,15 @@ example() {
 # The output (through SED, applied to both sides) must be the shown one,
 # and every command must exit 0.
 play() {
-    name=$1
     example "$2" >"$WORK/ex"
-    if [ ! -s "$WORK/ex" ]; then not_ok "$name" "no example under '$2' in docs/cli.md"; return; fi
+    if [ ! -s "$WORK/ex" ]; then not_ok "$1" "no example under '$2' in docs/cli.md"; return; fi
+    play_ex "$1" "${3:-}"
+}
+
+# play_ex NAME [SED]: play the commands and outputs in $WORK/ex; `$ cd DIR`
+# changes this script's folder
+play_ex() {
+    name=$1
     : >"$WORK/ex.want"
     : >"$WORK/ex.got"
     bad=
@@ -100,6 +106,9 @@ play() {
         cmd=$(cat "$WORK/cmd.$i")
         [ -f "$WORK/out.$i" ] || : >"$WORK/out.$i"
         case "$cmd" in
+        "cd "*)
+            cd "${cmd#cd }" || bad="$bad; cannot $cmd"
+            ;;
         "cat "*)
             cp "$WORK/out.$i" "${cmd#cat }"
             ;;
@@ -111,9 +120,9 @@ play() {
         rm -f "$WORK/cmd.$i" "$WORK/out.$i"
         i=$((i + 1))
     done
-    if [ -n "${3:-}" ]; then
-        sed -E -e "$3" "$WORK/ex.want" >"$WORK/ex.w2"
-        sed -E -e "$3" "$WORK/ex.got" >"$WORK/ex.g2"
+    if [ -n "${2:-}" ]; then
+        sed -E -e "$2" "$WORK/ex.want" >"$WORK/ex.w2"
+        sed -E -e "$2" "$WORK/ex.got" >"$WORK/ex.g2"
     else
         cp "$WORK/ex.want" "$WORK/ex.w2"
         cp "$WORK/ex.got" "$WORK/ex.g2"
@@ -121,7 +130,7 @@ play() {
     if [ -n "$bad" ]; then
         not_ok "$name" "${bad#; }" "$(cat "$WORK/ex.got")"
     elif ! diff -u "$WORK/ex.w2" "$WORK/ex.g2" >"$WORK/ex.diff"; then
-        not_ok "$name" "docs/cli.md shows other output:" "$(head -20 "$WORK/ex.diff")"
+        not_ok "$name" "the docs show other output:" "$(head -20 "$WORK/ex.diff")"
     else
         ok "$name"
     fi
@@ -203,6 +212,26 @@ if [ -n "$port" ] && [ "$got" = "$want" ]; then
 else
     not_ok "docs/cli.md serve example (numbers masked)" "want: $want" "got: $got"
 fi
+
+# docs/getting-started.md: every `$ ` block, in order, in one empty folder
+GS=$ROOT/docs/getting-started.md
+awk '/^```/ { if (inb) { inb = 0; next } inb = 1; first = 1; next }
+     inb { if (first) { keep = ($0 ~ /^\$ /); first = 0 } if (keep) print }' "$GS" >"$WORK/ex"
+mkdir -p "$WORK/gs" && cd "$WORK/gs" || exit 1
+if [ "$(grep -c '^\$ ' "$WORK/ex")" -ge 10 ]; then
+    play_ex "docs/getting-started.md, every example in order" \
+        's/in [0-9.]+s \([0-9]+ rows\/s\)/in Ts (R rows\/s)/; /^driver_hourly_stats_fresh: [0-9]+ rows read/d'
+else
+    not_ok "docs/getting-started.md, every example in order" "fewer examples than expected"
+fi
+grep -E '^(moonfeast|curl) ' "$GS" >"$WORK/gs.lines"
+while IFS= read -r line; do
+    case "$line" in moonfeast*) c=$(cmd_of "$line")
+        # shellcheck disable=SC2086 # the words of the command
+        moonfeast $c --help >/dev/null 2>&1 || not_ok "getting-started command '$c' exists" "from: $line" ;;
+    esac
+done <"$WORK/gs.lines"
+cd "$WORK/qs" || exit 1
 
 #---- 3. documented exit codes and messages ---------------------------------
 
@@ -310,3 +339,42 @@ claim "delete prints Deleted NAME" 'Prints `Deleted NAME`.' 0 \
     "Deleted offline_stats" moonfeast delete offline_stats
 claim "teardown prints the documented line" 'Prints `Tore down project NAME`' 0 \
     "Tore down project qs" moonfeast teardown
+
+#---- 4. the docs stand alone ----------------------------------------------
+
+# every relative link of the README, docs/ and the examples' READMEs names a
+# file of the repository, and a heading of it when it has a #fragment (the
+# fragment as GitHub makes it: lower case, punctuation dropped, spaces -)
+cd "$ROOT" || exit 1
+slugs() {
+    sed -n 's/^#\{1,6\} \{1,\}//p' "$1" | tr 'A-Z' 'a-z' | sed 's/[^a-z0-9_ -]//g; s/ /-/g'
+}
+bad=
+nlinks=0
+for f in README.md docs/*.md examples/*/README.md; do
+    dir=$(dirname "$f")
+    for l in $(grep -o '](\([^)# ]*\)\(#[^) ]*\)\{0,1\})' "$f" | sed 's/^](//; s/)$//'); do
+        case "$l" in http://* | https://* | mailto:*) continue ;; esac
+        nlinks=$((nlinks + 1))
+        path=${l%%#*}
+        frag=
+        case "$l" in *'#'*) frag=${l#*#} ;; esac
+        if [ -z "$path" ]; then target=$f; else target=$dir/$path; fi
+        if [ ! -e "$target" ]; then
+            bad="$bad $f:$l"
+        elif [ -n "$frag" ] && ! slugs "$target" | grep -qxF -- "$frag"; then
+            bad="$bad $f:$l"
+        fi
+    done
+done
+if [ -z "$bad" ] && [ "$nlinks" -ge 50 ]; then
+    ok "the $nlinks relative links of the docs resolve in the repository"
+else
+    not_ok "the relative links of the docs resolve in the repository" "broken:$bad" "($nlinks links)"
+fi
+hits=$(grep -nE '\.\./shared|/work/|/home/[a-z]|/root/' README.md docs/*.md examples/*/README.md man/moonfeast.1 2>/dev/null | head -5)
+if [ -z "$hits" ]; then
+    ok "the docs point at nothing outside the repository"
+else
+    not_ok "the docs point at nothing outside the repository" "$hits"
+fi
