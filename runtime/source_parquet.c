@@ -210,6 +210,20 @@ static const char *mapped_name(const Mf__DataSourceSpec *ds, const char *col) {
     return col;
 }
 
+/* The per-column reading state of q, empty (a reader and each half of a
+ * split one own their own). */
+static void alloc_col_state(mf__pqsrc *q) {
+    size_t n = q->ncols + 1;
+    q->vals = mf__xcalloc(n, sizeof *q->vals);
+    q->cells = mf__xcalloc(n, sizeof *q->cells);
+    q->slices = mf__xcalloc(n, sizeof *q->slices);
+    q->lists = mf__xcalloc(n, sizeof *q->lists);
+    q->fill = mf__xcalloc(n, sizeof *q->fill);
+    q->pcs = mf__xcalloc(n, sizeof *q->pcs);
+    q->block = mf__xcalloc(n, sizeof *q->block);
+}
+
+
 int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__source_hint *hint,
                    mf__pqsrc **out, mf_error *err) {
     *out = NULL;
@@ -353,13 +367,7 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
     for (size_t i = 0; i < q->nfiles; i++)
         for (size_t g = 0; g < mf__pq_nrowgroups(q->files[i]); g++)
             q->units[q->uend++] = (unit){(uint32_t)i, (uint32_t)g};
-    q->vals = mf__xcalloc(q->ncols + 1, sizeof *q->vals);
-    q->cells = mf__xcalloc(q->ncols + 1, sizeof *q->cells);
-    q->slices = mf__xcalloc(q->ncols + 1, sizeof *q->slices);
-    q->lists = mf__xcalloc(q->ncols + 1, sizeof *q->lists);
-    q->fill = mf__xcalloc(q->ncols + 1, sizeof *q->fill);
-    q->pcs = mf__xcalloc(q->ncols + 1, sizeof *q->pcs);
-    q->block = mf__xcalloc(q->ncols + 1, sizeof *q->block);
+    alloc_col_state(q);
     /* a block read needs every needed column as an array of numbers */
     q->blockable = true;
     for (size_t c = 0; c < q->ncols && q->blockable; c++) {
@@ -613,13 +621,7 @@ int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail) {
     t->u = mid;
     t->loaded = false;
     t->skipped = 0;
-    t->vals = mf__xcalloc(q->ncols + 1, sizeof *t->vals);
-    t->cells = mf__xcalloc(q->ncols + 1, sizeof *t->cells);
-    t->slices = mf__xcalloc(q->ncols + 1, sizeof *t->slices);
-    t->lists = mf__xcalloc(q->ncols + 1, sizeof *t->lists);
-    t->fill = mf__xcalloc(q->ncols + 1, sizeof *t->fill);
-    t->block = mf__xcalloc(q->ncols + 1, sizeof *t->block);
-    t->pcs = mf__xcalloc(q->ncols + 1, sizeof *t->pcs);
+    alloc_col_state(t);
     t->nfill = 0;
     mf__buf_init(&t->text);
     q->uend = mid;
