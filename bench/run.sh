@@ -67,10 +67,15 @@ fi
 #---- Output --------------------------------------------------------------------
 
 # figure NAME VALUE UNIT [NOTE]: one result line, on stdout and in results.txt
-# (UNIT may be empty for a yes/no figure).
+# (UNIT may be empty for a yes/no figure). Every line ends with the load
+# during its workload so far: `[load MIN-MAX]`, the lowest and highest
+# 1-minute load average sampled each second since the workload started
+# (the bench's own processes count too), and `LOADED` after it when the
+# highest exceeded the number of cores.
 figure() {
     line="$1 $2${3:+ $3}"
     [ -z "${4:-}" ] || line="$line ($4)"
+    line="$line $(load_span)"
     echo "$line"
     echo "$line" >>"$RESULTS.tmp"
 }
@@ -82,6 +87,33 @@ note() {
 }
 
 say() { echo "bench: $*" >&2; }
+
+#---- Load ------------------------------------------------------------------------
+
+# A sampler appends the 1-minute load average to $LOADLOG every second for
+# the whole run; load_mark (at each workload's start) remembers where the
+# workload's samples begin, load_span sums them up for figure.
+LOADLOG=$WORK/load.log
+LOAD_PID=
+LOAD_FROM=0
+load_start() {
+    : >"$LOADLOG"
+    (while :; do cut -d' ' -f1 /proc/loadavg >>"$LOADLOG"; sleep 1; done) &
+    LOAD_PID=$!
+}
+load_stop() {
+    [ -n "$LOAD_PID" ] && kill "$LOAD_PID" 2>/dev/null
+    LOAD_PID=
+}
+load_mark() { LOAD_FROM=$(wc -l <"$LOADLOG"); }
+load_span() {
+    awk -v from="$LOAD_FROM" -v cores="$(nproc)" -v now="$(cut -d' ' -f1 /proc/loadavg)" '
+        NR > from { v = $1 + 0; if (n == 0 || v < lo) lo = v; if (n == 0 || v > hi) hi = v; n++ }
+        END {
+            if (n == 0) { lo = now + 0; hi = now + 0 }
+            printf "[load %.2f-%.2f%s]\n", lo, hi, (hi > cores ? " LOADED" : "")
+        }' "$LOADLOG"
+}
 
 # ratio A B: A / B with two decimals ("-" when B is 0 or empty).
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "-"; else printf "%.2f\n", a / b }'; }
@@ -2062,7 +2094,7 @@ wl_http_soak() {
 
 #---- Main --------------------------------------------------------------------------
 
-trap 'redis_stop; cluster_stop; http_stop_all; bench_pg_stop' EXIT
+trap 'load_stop; redis_stop; cluster_stop; http_stop_all; bench_pg_stop' EXIT
 trap 'exit 130' INT TERM HUP
 ensure_time
 commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
@@ -2070,8 +2102,10 @@ commit=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
 note "$(date -u +%Y-%m-%dT%H:%M:%SZ) moonfeast $commit, scale $SCALE, median of $RUNS runs," \
     "$(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 say "results in $RESULTS"
+load_start
 for w in $WORKLOADS; do
     if [ -z "$ONLY" ] || case " $ONLY " in *" $w "*) true ;; *) false ;; esac; then
+        load_mark
         "wl_$w"
     fi
 done
