@@ -171,17 +171,26 @@ static const cmd_help helps[] = {
      "Load the latest value per entity with START <= event_ts <= END from each\n"
      "online feature view's source (all of them unless -v names some) into the\n"
      "online store, then record the interval. START and END: RFC 3339 or epoch\n"
-     "seconds. --jobs N: views materialized at once (default batch_engine.jobs,\n"
-     "else one per CPU).\n"},
+     "seconds.\n\n"
+     "  -v, --views VIEW   a view to materialize (repeatable)\n"
+     "  -j, --jobs N       views materialized at once, 1..256 (default\n"
+     "                     batch_engine.jobs, else one per CPU)\n"},
     {"materialize-incremental",
      "Usage: moonfeast materialize-incremental END [-v VIEW ...] [--jobs N]\n\n"
      "Like materialize, from each view's last materialized END (first run: END\n"
-     "minus the view's ttl, or its oldest row when ttl is 0).\n"},
+     "minus the view's ttl, or its oldest row when ttl is 0).\n\n"
+     "  -v, --views VIEW   a view to materialize (repeatable)\n"
+     "  -j, --jobs N       views materialized at once, 1..256\n"},
     {"get-online-features",
      "Usage: moonfeast get-online-features -e KEY=VALUE[,KEY=VALUE] ... \n"
      "       (-f VIEW:FEATURE ... | --feature-service NAME) [--full-feature-names]\n\n"
-     "Print the latest values as Feast's JSON response. Each -e is one entity\n"
-     "row; composite keys as -e driver_id=1,customer_id=7.\n"},
+     "Print the latest values as Feast's JSON response.\n\n"
+     "  -e, --entity K=V[,K=V]    one entity row (repeatable); composite keys as\n"
+     "                            -e driver_id=1,customer_id=7; request fields of\n"
+     "                            on-demand views beside the keys\n"
+     "  -f, --features VIEW:FEAT  a feature ref (repeatable)\n"
+     "  --feature-service NAME    the features of a service\n"
+     "  --full-feature-names      name features VIEW__FEATURE\n"},
     {"push",
      "Usage: moonfeast push SOURCE --file ROWS.csv --to online|offline|online_and_offline\n\n"
      "Push rows to a push source: online writes every online view it feeds\n"

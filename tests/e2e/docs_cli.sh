@@ -64,6 +64,22 @@ while read -r c; do
 done <"$WORK/listed"
 if [ -z "$missing" ]; then ok "every command of moonfeast --help has a section in docs/cli.md"; else not_ok "every command of moonfeast --help has a section in docs/cli.md" "missing:$missing"; fi
 
+# every long option a command's section of docs/cli.md names is in that
+# command's --help (global options aside)
+missing=
+for c in init plan apply delete teardown registry-dump "registry migrate" get-historical-features \
+    materialize materialize-incremental get-online-features push write-to-online-store serve \
+    to-parquet lua-test; do
+    flags=$(awk -v h="### \`$c" 'index($0, h) == 1 { f = 1; print; next } f && /^##/ { exit } f' "$CLI_MD" |
+        grep -o -- '--[a-z][a-z-]*' | sort -u | grep -vx -- '--help\|--log-level\|--chdir\|--feature-store-yaml')
+    # shellcheck disable=SC2086 # the words of the command
+    help=$(moonfeast $c --help 2>&1)
+    for f in $flags; do
+        printf '%s' "$help" | grep -q -- "$f" || missing="$missing $c:$f"
+    done
+done
+if [ -z "$missing" ]; then ok "every option docs/cli.md gives a command is in its --help"; else not_ok "every option docs/cli.md gives a command is in its --help" "missing:$missing"; fi
+
 #---- 2. the examples, as written -------------------------------------------
 
 # example HEADING: the first fenced block after the heading that starts with
