@@ -101,6 +101,9 @@ const char *mf__csv_path(const mf__csv *c);
 int mf__csv_split(mf__csv *c, mf__csv **tail);
 /* Whether the reader has met a quote character. */
 bool mf__csv_saw_quote(const mf__csv *c);
+/* How far the reader is through its records: *done bytes read of *total
+ * (the bytes after the header, or a split half's). For sizing arrays. */
+void mf__csv_progress(const mf__csv *c, size_t *done, size_t *total);
 
 /* Release the reader and its memory. NULL is a no-op. */
 void mf__csv_close(mf__csv *c);

@@ -85,6 +85,9 @@ void mf__source_close(mf__source *s);
  * read again whole (see mf__csv_split). */
 int mf__source_split(mf__source *s, mf__source **tail);
 bool mf__source_saw_quote(const mf__source *s);
+/* A CSV source's progress (mf__csv_progress): 1 with *done of *total
+ * bytes, or 0 for other sources. */
+int mf__source_progress(const mf__source *s, size_t *done, size_t *total);
 
 /*---- Typed cells (Parquet sources) -------------------------------------------*/
 

@@ -448,6 +448,7 @@ typedef struct scan_part {
     const efilter *flt;     /* NULL: every row, keys interned into d.keys */
     const mf__keymap *fk;   /* with flt: the entity keys (read only) */
     vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
+    size_t seen; /* rows read from the source (kept or not) */
     mf_error err;
     int rc;
 } scan_part;
@@ -461,6 +462,33 @@ static void vdata_grow(vdata *d, size_t n, size_t key_size, bool with_cr) {
     d->kid = mf__xrealloc(d->kid, d->cap * key_size);
     d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
     if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+}
+
+/* Room for exactly n rows (no doubling), as vdata_grow. */
+static void vdata_reserve(vdata *d, size_t n, size_t key_size, bool with_cr) {
+    if (n <= d->cap) return;
+    d->cap = n;
+    d->kid = mf__xrealloc(d->kid, d->cap * key_size);
+    d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
+    if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+}
+
+/* Rows a filtered CSV scan reads before it sizes its arrays. */
+#define SIZE_SAMPLE ((size_t)1 << 16)
+
+/* Size a filtered scan's arrays once for the rows it will keep, estimated
+ * from the share of the source's bytes read so far and the rows kept from
+ * them (and an eighth more): the arrays then grow in place instead of
+ * doubling, which copies them and touches their pages twice. The estimate
+ * only sizes: when short, the arrays double from there as before. */
+static void presize(scan_part *p) {
+    size_t done, total;
+    if (!mf__source_progress(p->s, &done, &total) || done == 0 || total <= done) return;
+    double est = (double)p->d.n * ((double)total / (double)done) * 1.125 + 4096.0;
+    if (est > (double)(SIZE_MAX / 64) || est > (double)UINT32_MAX) return;
+    size_t want = (size_t)est;
+    vdata_reserve(&p->d, want, 4, p->icr >= 0);
+    for (size_t f = 0; f < p->nfeat; f++) mf__col_reserve(&p->d.feat[f], want);
 }
 
 /* With a filter, rows wait in a stage of STAGE rows (their cells already
@@ -789,7 +817,10 @@ static int scan_rows(scan_part *p) {
             }
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
-            if (++st->n == STAGE) stage_flush(p, st);
+            if (++st->n == STAGE) {
+                stage_flush(p, st);
+                if ((p->seen += STAGE) == SIZE_SAMPLE) presize(p);
+            }
             continue;
         }
         vdata_grow(d, d->n + 1, 8, icr >= 0); /* raw fixed8 keys first, ids after */
@@ -888,7 +919,7 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
         rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
     for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
         rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, {0}, MF_OK};
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, 0, {0}, MF_OK};
     if (flt) head.d.keys = d->keys;
     else mf__keymap_init_for(&head.d.keys, v);
     head.fk = &head.d.keys;

@@ -349,6 +349,12 @@ int mf__source_split(mf__source *s, mf__source **tail) {
 
 bool mf__source_saw_quote(const mf__source *s) { return s->csv && mf__csv_saw_quote(s->csv); }
 
+int mf__source_progress(const mf__source *s, size_t *done, size_t *total) {
+    if (!s->csv) return 0;
+    mf__csv_progress(s->csv, done, total);
+    return 1;
+}
+
 void mf__source_close(mf__source *s) {
     if (!s) return;
     mf__csv_close(s->csv);
