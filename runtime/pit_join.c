@@ -1555,11 +1555,7 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
             const mf__col *s = &et->cols[j];
             mf__col *c = &t->cols[j];
             mf__col_init(c, s->name, s->type, s->raw);
-            /* copy by gathering every row */
-            int64_t *all = mf__xmalloc((et->nrows ? et->nrows : 1) * sizeof *all);
-            for (size_t i = 0; i < et->nrows; i++) all[i] = (int64_t)i;
-            mf__col_gather(c, s, all, et->nrows);
-            free(all);
+            mf__col_append(c, s); /* a copy of every row, in bulk */
         }
         for (size_t j = 0; j < r.ncols; j++) {
             mf__col *src = r.cols[j].odfv != SIZE_MAX
