@@ -507,8 +507,12 @@ int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err) {
 }
 
 long mf__csv_line(const mf__csv *c) { return abs_line(c, c->rec_line); }
+long mf__csv_line_mark(const mf__csv *c) { return c->rec_line; }
+long mf__csv_mark_line(const mf__csv *c, long mark) { return abs_line(c, mark); }
 
 bool mf__csv_saw_quote(const mf__csv *c) { return c->saw_quote; }
+
+bool mf__csv_record_stable(const mf__csv *c) { return c->map_len && c->nesc == 0; }
 
 void mf__csv_progress(const mf__csv *c, size_t *done, size_t *total) {
     *done = (size_t)(c->p - c->first);
