@@ -1118,6 +1118,54 @@ static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
     return w->row;
 }
 
+/* Entity rows [from, to) of a unit: each row's winner (idx holds key ids
+ * and gets the winning rows, -1 for none), then the fixed-size features
+ * of those rows into rows [from, to) of the output columns (room made);
+ * text features are gathered after, in order. */
+typedef struct join_part {
+    const vdata *d;
+    const int64_t *T;
+    int64_t ttl_us;
+    int64_t *idx;
+    mf__col *out;
+    size_t nfeat, from, to;
+} join_part;
+
+static void join_rows(join_part *p) {
+    const vdata *d = p->d;
+    int64_t *idx = p->idx;
+    for (size_t i = p->from; i < p->to; i++) {
+        /* prefetching the groups a few rows ahead */
+        if (i + 8 < p->to && idx[i + 8] >= 0) __builtin_prefetch(&d->grp[d->start[idx[i + 8]]]);
+        long kid = (long)idx[i];
+        idx[i] = kid < 0 ? -1 : winner(d, (uint32_t)kid, p->T[i], p->ttl_us);
+    }
+    for (size_t f = 0; f < p->nfeat; f++) {
+        mf__col *o = &p->out[f];
+        size_t sz = o->sc == MF__SC_I64 || o->sc == MF__SC_F64 ? 8 : o->sc == MF__SC_BOOL ? 1 : 4;
+        if (o->sc == MF__SC_TEXT) continue;
+        const mf__col *a = &d->feat[f], *b = d->tail ? &d->tail->feat[f] : NULL;
+        char *dst = o->data;
+        for (size_t i = p->from; i < p->to; i++) {
+            int64_t j = idx[i];
+            const mf__col *src = a;
+            if (b && j >= (int64_t)d->n1) src = b, j -= (int64_t)d->n1;
+            if (j < 0) {
+                memset(dst + i * sz, 0, sz);
+                o->valid[i] = 0;
+            } else {
+                memcpy(dst + i * sz, (const char *)src->data + (size_t)j * sz, sz);
+                o->valid[i] = src->valid[j];
+            }
+        }
+    }
+}
+
+static void *join_thread(void *arg) {
+    join_rows(arg);
+    return NULL;
+}
+
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
@@ -1207,21 +1255,35 @@ static int run_unit(request *r, unit *u) {
     int64_t t1 = mf__mono_us();
     if (rc == MF_OK) order_rows(&d);
     int64_t t2 = mf__mono_us();
-    /* pass 2: winners, prefetching the groups a few rows ahead */
-    for (size_t i = 0; i < n && rc == MF_OK; i++) {
-        if (i + 8 < n && idx[i + 8] >= 0) __builtin_prefetch(&d.grp[d.start[idx[i + 8]]]);
-        long kid = (long)idx[i];
-        idx[i] = kid < 0 ? -1 : winner(&d, (uint32_t)kid, r->T[i], ttl_us);
-    }
     mf__buf_free(&key);
     if (rc == MF_OK) {
+        /* pass 2: winners and the fixed-size features, the entity rows in
+         * two halves on two threads when this is the only unit */
         u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
         for (size_t f = 0; f < u->nfeat; f++) {
             mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
-            if (d.tail)
-                mf__col_gather2(&u->out[f], &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
-            else
-                mf__col_gather(&u->out[f], &d.feat[f], idx, n);
+            if (u->out[f].sc != MF__SC_TEXT) mf__col_reserve(&u->out[f], n);
+        }
+        join_part first = {&d, r->T, ttl_us, idx, u->out, u->nfeat, 0, n};
+        join_part second = first;
+        pthread_t th;
+        bool two = r->nunits == 1 && n >= 65536;
+        if (two) {
+            first.to = second.from = n / 2;
+            two = pthread_create(&th, NULL, join_thread, &second) == 0;
+            if (!two) first.to = n;
+        }
+        join_rows(&first);
+        if (two) pthread_join(th, NULL);
+        for (size_t f = 0; f < u->nfeat; f++) {
+            mf__col *o = &u->out[f];
+            if (o->sc != MF__SC_TEXT) {
+                o->n = n;
+            } else if (d.tail) {
+                mf__col_gather2(o, &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
+            } else {
+                mf__col_gather(o, &d.feat[f], idx, n);
+            }
         }
     }
     free(idx);
