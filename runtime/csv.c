@@ -29,6 +29,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,11 @@
 
 #include "mf_csv.h"
 #include "mf_internal.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#define CSV_SIMD 1
+#endif
 
 /* Pages before the current record are released once this many bytes of the
  * mapping have been read past the last release. */
@@ -54,6 +60,7 @@ struct mf__csv {
     char *base;      /* the file's bytes (mapping or heap copy) */
     size_t map_len;  /* length of the mapping; 0 when base is heap memory */
     size_t dropped;  /* bytes at the start of the mapping released so far */
+    const char *first; /* start of the first record (after the header) */
     const char *p;   /* start of the next record */
     const char *end; /* end of the data; end[-1] == '\n' when not empty */
     long line;       /* line number at p */
@@ -76,6 +83,11 @@ struct mf__csv {
     mf__buf scratch;
 
     unsigned char special[256]; /* delimiter, '"', CR, LF, NUL */
+    /* Mapped files: where the special bytes are in the 64-byte block at
+     * blk (64-aligned), one bit per byte, computed once per block. */
+    bool simd;
+    const char *blk;
+    uint64_t blk_mask;
     bool borrowed; /* base belongs to the reader this one was split from */
     bool saw_quote; /* a quote character was read */
     /* A split-off reader counts lines from 1 at its start; its true line
@@ -95,6 +107,54 @@ static long abs_line(const mf__csv *c, long line) {
         m->line_offset = (long)n;
     }
     return line + c->line_offset;
+}
+
+/*---- Finding special bytes ------------------------------------------------*/
+
+#ifdef CSV_SIMD
+#ifndef PREFETCH_AHEAD
+#define PREFETCH_AHEAD 512
+#endif
+/* Bit i set when byte blk[i] (blk 64-aligned) is special. An aligned block
+ * never crosses a page, and the mapping covers whole pages, so reading the
+ * block is safe wherever in it the data ends. */
+static uint64_t special_mask(const mf__csv *c, const char *blk) {
+    const __m128i d = _mm_set1_epi8(c->delim), q = _mm_set1_epi8('"'),
+                  cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n'), z = _mm_setzero_si128();
+    uint64_t m = 0;
+    __builtin_prefetch(blk + PREFETCH_AHEAD);
+    for (int k = 0; k < 4; k++) {
+        __m128i x = _mm_load_si128((const __m128i *)(const void *)(blk + 16 * k));
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, d), _mm_cmpeq_epi8(x, q)),
+                                   _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, cr),
+                                                             _mm_cmpeq_epi8(x, lf)),
+                                                _mm_cmpeq_epi8(x, z)));
+        m |= (uint64_t)(uint16_t)_mm_movemask_epi8(hit) << (16 * k);
+    }
+    return m;
+}
+#endif
+
+/* The first special byte (delimiter, quote, CR, LF, NUL) at or after p;
+ * there is one, since the data ends with '\n'. */
+static inline const char *skip_plain(mf__csv *c, const char *p) {
+#ifdef CSV_SIMD
+    if (c->simd) {
+        for (;;) {
+            const char *blk = (const char *)((uintptr_t)p & ~(uintptr_t)63);
+            if (blk != c->blk) {
+                c->blk = blk;
+                c->blk_mask = special_mask(c, blk);
+            }
+            uint64_t m = c->blk_mask >> (p - blk);
+            if (m) return p + __builtin_ctzll(m);
+            p = blk + 64;
+        }
+    }
+#endif
+    const unsigned char *special = c->special;
+    while (!special[(unsigned char)*p]) p++;
+    return p;
 }
 
 /*---- Loading the file ----------------------------------------------------*/
@@ -121,6 +181,7 @@ static int map_file(mf__csv *c, int fd, size_t size, mf_error *err) {
     madvise(base, size, MADV_SEQUENTIAL);
     c->base = base;
     c->map_len = total;
+    c->simd = true;
     return MF_OK;
 }
 
@@ -243,7 +304,6 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
     c->scratch.len = 0;
     c->nesc = 0;
 
-    const unsigned char *special = c->special;
     const char delim = c->delim;
     /* the record may not reach past lim (end when the rest is shorter) */
     const char *lim = (size_t)(end - p) > c->max_line ? p + c->max_line : end;
@@ -261,7 +321,7 @@ static int read_record(mf__csv *c, size_t *nfields, mf_error *err) {
             /* Unquoted: runs to the next special byte, which exists
              * because the data ends with '\n'. */
             const char *s = p;
-            while (!special[(unsigned char)*p]) p++;
+            p = skip_plain(c, p);
             if (n < c->fcap) {
                 c->fields[n].ptr = s;
                 c->fields[n].len = (size_t)(p - s);
@@ -406,6 +466,7 @@ int mf__csv_open_opts(const char *path, const mf__csv_opts *o, mf__csv **out,
         goto fail;
     }
     c->ncols = n;
+    c->first = c->p;
     c->names = mf__xmalloc(n * sizeof *c->names);
     for (size_t i = 0; i < n; i++)
         c->names[i] = mf__xstrndup(c->fields[i].ptr, c->fields[i].len);
@@ -446,8 +507,17 @@ int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err) {
 }
 
 long mf__csv_line(const mf__csv *c) { return abs_line(c, c->rec_line); }
+long mf__csv_line_mark(const mf__csv *c) { return c->rec_line; }
+long mf__csv_mark_line(const mf__csv *c, long mark) { return abs_line(c, mark); }
 
 bool mf__csv_saw_quote(const mf__csv *c) { return c->saw_quote; }
+
+bool mf__csv_record_stable(const mf__csv *c) { return c->map_len && c->nesc == 0; }
+
+void mf__csv_progress(const mf__csv *c, size_t *done, size_t *total) {
+    *done = (size_t)(c->p - c->first);
+    *total = (size_t)(c->end - c->first);
+}
 
 const char *mf__csv_path(const mf__csv *c) { return c->path; }
 
@@ -469,8 +539,9 @@ int mf__csv_split(mf__csv *c, mf__csv **tail) {
     memcpy(t->special, c->special, sizeof t->special);
     t->base = c->base;
     t->map_len = c->map_len;
+    t->simd = c->simd;
     t->borrowed = true;
-    t->p = nl + 1;
+    t->p = t->first = nl + 1;
     t->end = c->end;
     t->line = 1;
     t->rec_line = 1;

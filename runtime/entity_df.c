@@ -98,6 +98,34 @@ int mf_entity_df_add_text(mf_entity_df *df, const char *name, const char *const 
     return MF_OK;
 }
 
+/* Rows read before the columns are sized for the whole file. */
+#define SIZE_SAMPLE 4096
+
+/* Room for the rows and text still to come, estimated from the share of
+ * the file read so far (and a sixteenth more): the columns then grow in
+ * place instead of doubling, which copies them and touches their pages
+ * twice. Only a size: when short, they double from there as before. */
+static void presize_df(mf_entity_df *df, const mf__csv *csv, size_t *cap) {
+    size_t done, total;
+    mf__csv_progress(csv, &done, &total);
+    if (done == 0 || total <= done) return;
+    double scale = (double)total / (double)done * 1.0625;
+    double rows = (double)df->t->nrows * scale + 1024.0;
+    if (rows > (double)(SIZE_MAX / 64)) return;
+    size_t n = (size_t)rows;
+    long *lines = mf__try_realloc_array(df->lines, n, sizeof *lines);
+    if (!lines) return;
+    df->lines = lines;
+    *cap = n;
+    for (size_t j = 0; j < df->t->ncols; j++) {
+        mf__col *c = &df->t->cols[j];
+        if (mf__col_try_reserve(c, n) != 0) return;
+        if (c->sc == MF__SC_TEXT &&
+            mf__col_try_reserve_heap(c, (size_t)((double)c->heap_len * (scale - 1.0)) + 4096) != 0)
+            return;
+    }
+}
+
 int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
     mf__csv *csv;
     int rc = mf__csv_open(path, ',', &csv, err);
@@ -117,6 +145,7 @@ int mf_entity_df_read_csv(const char *path, mf_entity_df **out, mf_error *err) {
         if (r < 0) rc = r;
         if (r <= 0) break;
         size_t i = df->t->nrows;
+        if (i == SIZE_SAMPLE) presize_df(df, csv, &cap);
         if (i == cap) {
             long *lines = mf__try_realloc_array(df->lines, cap ? cap * 2 : 1024, sizeof *lines);
             if (lines) cap = cap ? cap * 2 : 1024, df->lines = lines;

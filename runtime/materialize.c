@@ -303,6 +303,61 @@ static void scan_free(scan_ctx *c, const Mf__FeatureViewSpec *v) {
     mf__keymap_free(&c->keys);
 }
 
+/* Text rows waiting for their keys to be looked up (scan_run). */
+enum { MSTAGE = 16 };
+typedef struct mstage {
+    size_t n;
+    mf__buf keys;           /* the rows' key bytes */
+    size_t koff[MSTAGE + 1];
+    int64_t ts[MSTAGE], cr[MSTAGE];
+    long line[MSTAGE];      /* source line marks, for messages */
+    mf__slice *feat;        /* MSTAGE x features: the rows' feature cells */
+} mstage;
+
+/* Take the staged rows in order: each key's slot (new keys get theirs in
+ * file order), then whether the row wins it, and if so its features. */
+static int mstage_flush(scan_ctx *c, mstage *st) {
+    view_job *j = c->j;
+    const Mf__FeatureViewSpec *v = j->view;
+    size_t nf = v->n_features, n = st->n;
+    winners *wp = &c->w;
+    uint32_t id[MSTAGE];
+    int rc = MF_OK;
+    st->koff[n] = st->keys.len;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t k = mf__keymap_intern(&c->keys, st->keys.data + st->koff[i],
+                                       st->koff[i + 1] - st->koff[i]);
+        if (k == wp->n) {
+            if (wp->n == wp->cap) winners_grow(wp, v);
+            wp->n++;
+            wp->ts[k] = INT64_MIN;
+            wp->cr[k] = INT64_MIN;
+        } else {
+            __builtin_prefetch(&wp->ts[k]);
+            __builtin_prefetch(&wp->cr[k]);
+        }
+        id[i] = k;
+    }
+    for (size_t i = 0; i < n && rc == MF_OK; i++) {
+        uint32_t k = id[i];
+        int64_t ts = st->ts[i], cr = st->cr[i];
+        if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) continue;
+        wp->ts[k] = ts;
+        wp->cr[k] = cr;
+        for (size_t f = 0; f < nf && rc == MF_OK; f++) {
+            const mf__slice *fv = &st->feat[i * nf + f];
+            if (set_value(wp, f, k, fv) != 0)
+                rc = mf__err_at(&c->err, MF_EDATA, mf__source_where(c->s), (int)mf__source_mark_line(c->s, st->line[i]),
+                                "column '%s': '%.*s' is not a valid %s", v->features[f]->name,
+                                (int)(fv->len > 200 ? 200 : fv->len), fv->ptr,
+                                mf__dtype_name(v->features[f]->dtype));
+        }
+    }
+    st->n = 0;
+    st->keys.len = 0;
+    return rc;
+}
+
 static void *scan_run(void *arg) {
     scan_ctx *c = arg;
     view_job *j = c->j;
@@ -436,25 +491,39 @@ static void *scan_run(void *arg) {
         }
     }
     mf__buf_free(&tmp);
+    /* Text rows wait in a stage of MSTAGE rows (their times and keys
+     * parsed), so that the key lookups of a stage overlap their cache
+     * misses; the stage is taken in file order, so the winners are the
+     * same. A row whose slices would not outlive the next read empties the
+     * stage at once. */
+    mstage st;
+    memset(&st, 0, sizeof st);
+    if (!typed) {
+        mf__buf_init(&st.keys);
+        st.feat = mf__xcalloc(MSTAGE * nf + 1, sizeof *st.feat);
+    }
     while (rc == MF_OK && !typed) {
         int r = mf__source_next(s, &row, err);
-        if (r < 0) rc = r;
+        if (r < 0 && (rc = mstage_flush(c, &st)) == MF_OK) rc = r;
         if (r <= 0) break;
         int64_t ts, cr = INT64_MIN;
         const mf__slice *t = &row[its];
         if (!t->ptr || !t->len || mf__ts_parse(t->ptr, t->len, &ts) != 0) {
-            rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
-                            "column '%s': '%.*s' is not a timestamp", ds->timestamp_field,
-                            (int)(t->len > 200 ? 200 : t->len), t->ptr ? t->ptr : "");
+            if ((rc = mstage_flush(c, &st)) == MF_OK)
+                rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                                "column '%s': '%.*s' is not a timestamp", ds->timestamp_field,
+                                (int)(t->len > 200 ? 200 : t->len), t->ptr ? t->ptr : "");
             break;
         }
         if (ts < j->start || ts > j->end) continue;
         c->rows_read++;
         if (ts < c->min_ts) c->min_ts = ts;
         if (icr >= 0 && row[icr].len && mf__ts_parse(row[icr].ptr, row[icr].len, &cr) != 0) {
-            rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
-                            "column '%s': '%.*s' is not a timestamp", ds->created_timestamp_column,
-                            (int)(row[icr].len > 200 ? 200 : row[icr].len), row[icr].ptr);
+            if ((rc = mstage_flush(c, &st)) == MF_OK)
+                rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+                                "column '%s': '%.*s' is not a timestamp",
+                                ds->created_timestamp_column,
+                                (int)(row[icr].len > 200 ? 200 : row[icr].len), row[icr].ptr);
             break;
         }
         key.len = 0;
@@ -462,27 +531,38 @@ static void *scan_run(void *arg) {
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
             int kr = mf__key_append_text(&key, v->entity_columns[k]->dtype, row[ikey[k]].ptr,
                                          row[ikey[k]].len);
-            if (kr < 0)
+            if (kr < 0 && (rc = mstage_flush(c, &st)) == MF_OK)
                 rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
                                 "column '%s': '%.*s' is not a valid %s", v->entity_columns[k]->name,
                                 (int)(row[ikey[k]].len > 200 ? 200 : row[ikey[k]].len),
                                 row[ikey[k]].ptr, mf__dtype_name(v->entity_columns[k]->dtype));
+            if (kr < 0) rc = rc ? rc : MF_EDATA;
             if (kr == 1) null_key = true;
         }
         if (rc) break;
         if (null_key) continue;
-        uint32_t id;
-        if (!wins(c, wp, v, &key, ts, cr, &id)) continue;
-        for (size_t f = 0; f < nf && rc == MF_OK; f++)
-            if (set_value(wp, f, id, &row[ifeat[f]]) != 0)
-                rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
-                                "column '%s': '%.*s' is not a valid %s", v->features[f]->name,
-                                (int)(row[ifeat[f]].len > 200 ? 200 : row[ifeat[f]].len),
-                                row[ifeat[f]].ptr, mf__dtype_name(v->features[f]->dtype));
+        size_t i = st.n++;
+        st.koff[i] = st.keys.len;
+        mf__buf_put(&st.keys, key.data, key.len);
+        if (c->keys.fixed8) {
+            uint64_t k8;
+            memcpy(&k8, key.data, 8);
+            mf__keymap_prefetch8(&c->keys, k8);
+        }
+        st.ts[i] = ts;
+        st.cr[i] = cr;
+        st.line[i] = mf__source_line_mark(s);
+        for (size_t f = 0; f < nf; f++) st.feat[i * nf + f] = row[ifeat[f]];
+        if (st.n == MSTAGE || !mf__source_row_stable(s)) rc = mstage_flush(c, &st);
         if (c->report && (c->rows_read & 0xFFFFF) == 0) {
             j->rows_read = c->rows_read;
             progress(j, 0);
         }
+    }
+    if (!typed) {
+        if (rc == MF_OK) rc = mstage_flush(c, &st);
+        mf__buf_free(&st.keys);
+        free(st.feat);
     }
 done:
     mf__buf_free(&tmp);

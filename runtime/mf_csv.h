@@ -85,6 +85,11 @@ int mf__csv_next(mf__csv *c, const mf__slice **fields, mf_error *err);
  * line before the first mf__csv_next). Quoted line breaks count. */
 long mf__csv_line(const mf__csv *c);
 
+/* mf__csv_line as a mark that costs nothing to take (a split half's line
+ * numbers are counted only when asked for), and the line of a mark. */
+long mf__csv_line_mark(const mf__csv *c);
+long mf__csv_mark_line(const mf__csv *c, long mark);
+
 /* Path the reader was opened with. Borrowed. */
 const char *mf__csv_path(const mf__csv *c);
 
@@ -101,6 +106,13 @@ const char *mf__csv_path(const mf__csv *c);
 int mf__csv_split(mf__csv *c, mf__csv **tail);
 /* Whether the reader has met a quote character. */
 bool mf__csv_saw_quote(const mf__csv *c);
+/* Whether the current record's fields all point into the file's memory
+ * (none was unescaped into the scratch buffer): then they stay valid after
+ * the next mf__csv_next, until the reader is closed. */
+bool mf__csv_record_stable(const mf__csv *c);
+/* How far the reader is through its records: *done bytes read of *total
+ * (the bytes after the header, or a split half's). For sizing arrays. */
+void mf__csv_progress(const mf__csv *c, size_t *done, size_t *total);
 
 /* Release the reader and its memory. NULL is a no-op. */
 void mf__csv_close(mf__csv *c);

@@ -75,6 +75,10 @@ long mf__source_find(const mf__source *s, const char *name);
 int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err);
 /* CSV line of the current row, or the SQLite row number. */
 long mf__source_line(const mf__source *s);
+/* mf__source_line as a mark that is cheap to take, and the line of a
+ * mark taken from this source. */
+long mf__source_line_mark(const mf__source *s);
+long mf__source_mark_line(const mf__source *s, long mark);
 /* Path (and table) for messages. Borrowed. */
 const char *mf__source_where(const mf__source *s);
 void mf__source_close(mf__source *s);
@@ -85,6 +89,13 @@ void mf__source_close(mf__source *s);
  * read again whole (see mf__csv_split). */
 int mf__source_split(mf__source *s, mf__source **tail);
 bool mf__source_saw_quote(const mf__source *s);
+/* Whether the current row's slices stay valid while later rows are read
+ * (a mapped CSV file's row without unescaped fields), until the source is
+ * closed. */
+bool mf__source_row_stable(const mf__source *s);
+/* A CSV source's progress (mf__csv_progress): 1 with *done of *total
+ * bytes, or 0 for other sources. */
+int mf__source_progress(const mf__source *s, size_t *done, size_t *total);
 
 /*---- Typed cells (Parquet sources) -------------------------------------------*/
 

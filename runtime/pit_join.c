@@ -448,6 +448,7 @@ typedef struct scan_part {
     const efilter *flt;     /* NULL: every row, keys interned into d.keys */
     const mf__keymap *fk;   /* with flt: the entity keys (read only) */
     vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
+    size_t seen; /* rows read from the source (kept or not) */
     mf_error err;
     int rc;
 } scan_part;
@@ -461,6 +462,33 @@ static void vdata_grow(vdata *d, size_t n, size_t key_size, bool with_cr) {
     d->kid = mf__xrealloc(d->kid, d->cap * key_size);
     d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
     if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+}
+
+/* Room for exactly n rows (no doubling), as vdata_grow. */
+static void vdata_reserve(vdata *d, size_t n, size_t key_size, bool with_cr) {
+    if (n <= d->cap) return;
+    d->cap = n;
+    d->kid = mf__xrealloc(d->kid, d->cap * key_size);
+    d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
+    if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
+}
+
+/* Rows a filtered CSV scan reads before it sizes its arrays. */
+#define SIZE_SAMPLE ((size_t)1 << 16)
+
+/* Size a filtered scan's arrays once for the rows it will keep, estimated
+ * from the share of the source's bytes read so far and the rows kept from
+ * them (and an eighth more): the arrays then grow in place instead of
+ * doubling, which copies them and touches their pages twice. The estimate
+ * only sizes: when short, the arrays double from there as before. */
+static void presize(scan_part *p) {
+    size_t done, total;
+    if (!mf__source_progress(p->s, &done, &total) || done == 0 || total <= done) return;
+    double est = (double)p->d.n * ((double)total / (double)done) * 1.125 + 4096.0;
+    if (est > (double)(SIZE_MAX / 64) || est > (double)UINT32_MAX) return;
+    size_t want = (size_t)est;
+    vdata_reserve(&p->d, want, 4, p->icr >= 0);
+    for (size_t f = 0; f < p->nfeat; f++) mf__col_reserve(&p->d.feat[f], want);
 }
 
 /* With a filter, rows wait in a stage of STAGE rows (their cells already
@@ -789,7 +817,10 @@ static int scan_rows(scan_part *p) {
             }
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
-            if (++st->n == STAGE) stage_flush(p, st);
+            if (++st->n == STAGE) {
+                stage_flush(p, st);
+                if ((p->seen += STAGE) == SIZE_SAMPLE) presize(p);
+            }
             continue;
         }
         vdata_grow(d, d->n + 1, 8, icr >= 0); /* raw fixed8 keys first, ids after */
@@ -888,7 +919,7 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
         rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
     for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
         rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, {0}, MF_OK};
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, 0, {0}, MF_OK};
     if (flt) head.d.keys = d->keys;
     else mf__keymap_init_for(&head.d.keys, v);
     head.fk = &head.d.keys;
@@ -1087,6 +1118,54 @@ static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
     return w->row;
 }
 
+/* Entity rows [from, to) of a unit: each row's winner (idx holds key ids
+ * and gets the winning rows, -1 for none), then the fixed-size features
+ * of those rows into rows [from, to) of the output columns (room made);
+ * text features are gathered after, in order. */
+typedef struct join_part {
+    const vdata *d;
+    const int64_t *T;
+    int64_t ttl_us;
+    int64_t *idx;
+    mf__col *out;
+    size_t nfeat, from, to;
+} join_part;
+
+static void join_rows(join_part *p) {
+    const vdata *d = p->d;
+    int64_t *idx = p->idx;
+    for (size_t i = p->from; i < p->to; i++) {
+        /* prefetching the groups a few rows ahead */
+        if (i + 8 < p->to && idx[i + 8] >= 0) __builtin_prefetch(&d->grp[d->start[idx[i + 8]]]);
+        long kid = (long)idx[i];
+        idx[i] = kid < 0 ? -1 : winner(d, (uint32_t)kid, p->T[i], p->ttl_us);
+    }
+    for (size_t f = 0; f < p->nfeat; f++) {
+        mf__col *o = &p->out[f];
+        size_t sz = o->sc == MF__SC_I64 || o->sc == MF__SC_F64 ? 8 : o->sc == MF__SC_BOOL ? 1 : 4;
+        if (o->sc == MF__SC_TEXT) continue;
+        const mf__col *a = &d->feat[f], *b = d->tail ? &d->tail->feat[f] : NULL;
+        char *dst = o->data;
+        for (size_t i = p->from; i < p->to; i++) {
+            int64_t j = idx[i];
+            const mf__col *src = a;
+            if (b && j >= (int64_t)d->n1) src = b, j -= (int64_t)d->n1;
+            if (j < 0) {
+                memset(dst + i * sz, 0, sz);
+                o->valid[i] = 0;
+            } else {
+                memcpy(dst + i * sz, (const char *)src->data + (size_t)j * sz, sz);
+                o->valid[i] = src->valid[j];
+            }
+        }
+    }
+}
+
+static void *join_thread(void *arg) {
+    join_rows(arg);
+    return NULL;
+}
+
 static int cmp_i64(const void *a, const void *b) {
     int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
     return x < y ? -1 : x > y;
@@ -1176,21 +1255,35 @@ static int run_unit(request *r, unit *u) {
     int64_t t1 = mf__mono_us();
     if (rc == MF_OK) order_rows(&d);
     int64_t t2 = mf__mono_us();
-    /* pass 2: winners, prefetching the groups a few rows ahead */
-    for (size_t i = 0; i < n && rc == MF_OK; i++) {
-        if (i + 8 < n && idx[i + 8] >= 0) __builtin_prefetch(&d.grp[d.start[idx[i + 8]]]);
-        long kid = (long)idx[i];
-        idx[i] = kid < 0 ? -1 : winner(&d, (uint32_t)kid, r->T[i], ttl_us);
-    }
     mf__buf_free(&key);
     if (rc == MF_OK) {
+        /* pass 2: winners and the fixed-size features, the entity rows in
+         * two halves on two threads when this is the only unit */
         u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
         for (size_t f = 0; f < u->nfeat; f++) {
             mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
-            if (d.tail)
-                mf__col_gather2(&u->out[f], &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
-            else
-                mf__col_gather(&u->out[f], &d.feat[f], idx, n);
+            if (u->out[f].sc != MF__SC_TEXT) mf__col_reserve(&u->out[f], n);
+        }
+        join_part first = {&d, r->T, ttl_us, idx, u->out, u->nfeat, 0, n};
+        join_part second = first;
+        pthread_t th;
+        bool two = r->nunits == 1 && n >= 65536;
+        if (two) {
+            first.to = second.from = n / 2;
+            two = pthread_create(&th, NULL, join_thread, &second) == 0;
+            if (!two) first.to = n;
+        }
+        join_rows(&first);
+        if (two) pthread_join(th, NULL);
+        for (size_t f = 0; f < u->nfeat; f++) {
+            mf__col *o = &u->out[f];
+            if (o->sc != MF__SC_TEXT) {
+                o->n = n;
+            } else if (d.tail) {
+                mf__col_gather2(o, &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
+            } else {
+                mf__col_gather(o, &d.feat[f], idx, n);
+            }
         }
     }
     free(idx);
@@ -1524,11 +1617,7 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
             const mf__col *s = &et->cols[j];
             mf__col *c = &t->cols[j];
             mf__col_init(c, s->name, s->type, s->raw);
-            /* copy by gathering every row */
-            int64_t *all = mf__xmalloc((et->nrows ? et->nrows : 1) * sizeof *all);
-            for (size_t i = 0; i < et->nrows; i++) all[i] = (int64_t)i;
-            mf__col_gather(c, s, all, et->nrows);
-            free(all);
+            mf__col_append(c, s); /* a copy of every row, in bulk */
         }
         for (size_t j = 0; j < r.ncols; j++) {
             mf__col *src = r.cols[j].odfv != SIZE_MAX

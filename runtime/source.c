@@ -259,6 +259,13 @@ long mf__source_line(const mf__source *s) {
     return s->csv ? mf__csv_line(s->csv) : s->pq ? mf__pqsrc_row(s->pq) : s->rowno;
 }
 
+long mf__source_line_mark(const mf__source *s) {
+    return s->csv ? mf__csv_line_mark(s->csv) : mf__source_line(s);
+}
+long mf__source_mark_line(const mf__source *s, long mark) {
+    return s->csv ? mf__csv_mark_line(s->csv, mark) : mark;
+}
+
 bool mf__source_is_parquet(const Mf__DataSourceSpec *ds) {
     if (strcmp(ds->format, "parquet") == 0) return true;
     if (ds->format[0]) return false;
@@ -348,6 +355,16 @@ int mf__source_split(mf__source *s, mf__source **tail) {
 }
 
 bool mf__source_saw_quote(const mf__source *s) { return s->csv && mf__csv_saw_quote(s->csv); }
+
+bool mf__source_row_stable(const mf__source *s) {
+    return s->csv && mf__csv_record_stable(s->csv);
+}
+
+int mf__source_progress(const mf__source *s, size_t *done, size_t *total) {
+    if (!s->csv) return 0;
+    mf__csv_progress(s->csv, done, total);
+    return 1;
+}
 
 void mf__source_close(mf__source *s) {
     if (!s) return;

@@ -499,23 +499,53 @@ static void format_rows(const mf_table *t, mf_table_format fmt, size_t from, siz
     }
 }
 
-typedef struct format_job {
+#define WRITE_CHUNK 65536
+#define WRITE_SLOTS 4
+
+/* Writing a table: chunks of WRITE_CHUNK rows formatted by two threads
+ * into a ring of WRITE_SLOTS buffers while the calling thread writes the
+ * formatted chunks in order, so that writing overlaps formatting. */
+typedef struct write_pipe {
     const mf_table *t;
     mf_table_format fmt;
-    size_t from, to;
-    mf__buf out;
-} format_job;
+    size_t nchunks;
+    mf__buf buf[WRITE_SLOTS];
+    size_t ready[WRITE_SLOTS]; /* chunk index + 1 held formatted by the slot, else 0 */
+    size_t next;               /* next chunk to format */
+    size_t written;            /* chunks written */
+    bool failed;               /* a write failed: formatters stop */
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+} write_pipe;
+
+static void format_chunk(write_pipe *w, size_t k, mf__buf *b) {
+    size_t from = k * WRITE_CHUNK;
+    size_t to = from + WRITE_CHUNK < w->t->nrows ? from + WRITE_CHUNK : w->t->nrows;
+    b->len = 0;
+    format_rows(w->t, w->fmt, from, to, b);
+}
 
 static void *format_thread(void *arg) {
-    format_job *j = arg;
-    format_rows(j->t, j->fmt, j->from, j->to, &j->out);
+    write_pipe *w = arg;
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        size_t k = w->next;
+        if (k >= w->nchunks || w->failed) break;
+        w->next++;
+        /* the slot is free once the chunk WRITE_SLOTS before has been written */
+        while (!w->failed && k >= w->written + WRITE_SLOTS) pthread_cond_wait(&w->cv, &w->mu);
+        if (w->failed) break;
+        pthread_mutex_unlock(&w->mu);
+        format_chunk(w, k, &w->buf[k % WRITE_SLOTS]);
+        pthread_mutex_lock(&w->mu);
+        w->ready[k % WRITE_SLOTS] = k + 1;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
     return NULL;
 }
 
-#define WRITE_CHUNK 65536
-
-/* Write the table to f as CSV or JSON Lines. Rows are formatted in chunks,
- * two at a time (the second on another thread), and written in order. */
+/* Write the table to f as CSV or JSON Lines, rows in order. */
 static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
     mf__buf b;
     mf__buf_init(&b);
@@ -527,23 +557,47 @@ static int write_table(const mf_table *t, FILE *f, mf_table_format fmt) {
         mf__buf_putc(&b, '\n');
     }
     bool ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len;
-    format_job other = {t, fmt, 0, 0, {0}};
-    for (size_t from = 0; ok && from < t->nrows; from += 2 * WRITE_CHUNK) {
-        size_t mid = from + WRITE_CHUNK < t->nrows ? from + WRITE_CHUNK : t->nrows;
-        size_t to = mid + WRITE_CHUNK < t->nrows ? mid + WRITE_CHUNK : t->nrows;
-        other.from = mid, other.to = to;
-        other.out.len = 0;
-        pthread_t th;
-        bool two = to > mid && pthread_create(&th, NULL, format_thread, &other) == 0;
-        b.len = 0;
-        format_rows(t, fmt, from, mid, &b);
-        if (to > mid && !two) format_thread(&other);
-        if (two) pthread_join(th, NULL);
-        ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len &&
-             fwrite(other.out.data ? other.out.data : "", 1, other.out.len, f) == other.out.len;
+    write_pipe w;
+    memset(&w, 0, sizeof w);
+    w.t = t;
+    w.fmt = fmt;
+    w.nchunks = (t->nrows + WRITE_CHUNK - 1) / WRITE_CHUNK;
+    pthread_t th[2];
+    int started = 0;
+    if (ok && w.nchunks > 1) {
+        pthread_mutex_init(&w.mu, NULL);
+        pthread_cond_init(&w.cv, NULL);
+        for (int i = 0; i < 2; i++)
+            if (pthread_create(&th[i], NULL, format_thread, &w) == 0) started++;
+        if (!started) {
+            pthread_cond_destroy(&w.cv);
+            pthread_mutex_destroy(&w.mu);
+        }
+    }
+    if (started) {
+        for (size_t k = 0; k < w.nchunks && ok; k++) {
+            mf__buf *cb = &w.buf[k % WRITE_SLOTS];
+            pthread_mutex_lock(&w.mu);
+            while (w.ready[k % WRITE_SLOTS] != k + 1) pthread_cond_wait(&w.cv, &w.mu);
+            pthread_mutex_unlock(&w.mu);
+            ok = fwrite(cb->data ? cb->data : "", 1, cb->len, f) == cb->len;
+            pthread_mutex_lock(&w.mu);
+            w.written = k + 1;
+            if (!ok) w.failed = true;
+            pthread_cond_broadcast(&w.cv);
+            pthread_mutex_unlock(&w.mu);
+        }
+        for (int i = 0; i < started; i++) pthread_join(th[i], NULL);
+        pthread_cond_destroy(&w.cv);
+        pthread_mutex_destroy(&w.mu);
+    } else {
+        for (size_t k = 0; k < w.nchunks && ok; k++) {
+            format_chunk(&w, k, &b);
+            ok = fwrite(b.data ? b.data : "", 1, b.len, f) == b.len;
+        }
     }
     mf__buf_free(&b);
-    mf__buf_free(&other.out);
+    for (int i = 0; i < WRITE_SLOTS; i++) mf__buf_free(&w.buf[i]);
     return ok && !ferror(f) ? 0 : -1;
 }
 

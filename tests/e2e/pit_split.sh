@@ -108,3 +108,21 @@ if [ "$(wc -l < big_out.csv)" -eq 300001 ] &&
 else
     not_ok "every row, in input order, across output chunks" "$(wc -l < big_out.csv) lines"
 fi
+
+# the winners of more than 65536 entity rows are found by two threads, one
+# half each: the same rows as five reads of 60000 rows (one thread each)
+run "$MF" -C repo get-historical-features --entities "$WORK/big.csv" -f b:x -f b:y -f b:s -o "$WORK/big_all.csv"
+expect_rc "300000 entity rows, three features" 0
+head -n 1 big.csv > big_parts.csv.head
+: > big_parts.csv
+for p in 0 1 2 3 4; do
+    { cat big_parts.csv.head; tail -n +2 big.csv | sed -n "$((p * 60000 + 1)),$((p * 60000 + 60000))p"; } > part.csv
+    run "$MF" -C repo get-historical-features --entities "$WORK/part.csv" -f b:x -f b:y -f b:s -o "$WORK/part_out.csv"
+    expect_rc "60000 entity rows (part $p)" 0
+    if [ "$p" = 0 ]; then cat part_out.csv; else tail -n +2 part_out.csv; fi >> big_parts.csv
+done
+if cmp -s big_all.csv big_parts.csv && [ "$(cut -d, -f4 big_all.csv | grep -c .)" -gt 1000 ]; then
+    ok "two-thread winners: the rows of the one-thread parts"
+else
+    not_ok "two-thread winners: the rows of the one-thread parts" "$(diff big_all.csv big_parts.csv | head -5)"
+fi

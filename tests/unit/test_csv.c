@@ -782,6 +782,89 @@ static void test_write_read_round_trip(void) {
     }
 }
 
+/* The same bytes read mapped (a file: special bytes found 64 at a time)
+ * and whole from a pipe (byte by byte) give the same records, line
+ * numbers and errors, wherever the special bytes fall in a block. */
+static int dump_pipe(const char *data, size_t len, char delim, mf__buf *out, mf_error *err) {
+    int fds[2];
+    if (pipe(fds) != 0) abort();
+    if (write(fds[1], data, len) != (ssize_t)len) abort();
+    close(fds[1]);
+    char path[64];
+    snprintf(path, sizeof path, "/proc/self/fd/%d", fds[0]);
+    int rc = dump(path, delim, out, err);
+    close(fds[0]);
+    return rc;
+}
+
+static void test_mapped_agrees_with_pipe(void) {
+    static const char *alphabets[] = {"ab1,,,\n", "ab1,;\"\r\n", "xy,\n\n\r\"\"", "a,\n\0\""};
+    static char data[20000];
+    unsigned seed = 777;
+    int cases = 0, clean = 0;
+    for (int t = 0; t < 400; t++) {
+        const char *alpha = alphabets[t % 4];
+        size_t na = t % 4 == 3 ? 5 : strlen(alpha);
+        seed = seed * 1103515245u + 12345u;
+        size_t len = 1 + (seed >> 8) % (t < 200 ? 300 : sizeof data - 1);
+        char delim = t % 8 == 1 ? ';' : ',';
+        if (t % 2) {
+            /* well-formed: 3 fields a record, some quoted, LF or CRLF */
+            size_t i = 0;
+            int col = 0;
+            while (i + 40 < len) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned r = seed >> 16;
+                size_t n = r % 7 == 0 ? r % 90 : r % 12;
+                bool q = r % 11 == 0;
+                if (q) data[i++] = '"';
+                for (size_t k = 0; k < n && i + 40 < len; k++) {
+                    seed = seed * 1103515245u + 12345u;
+                    unsigned x = seed >> 16;
+                    if (q && x % 9 == 0) data[i++] = delim;
+                    else if (q && x % 13 == 0) data[i++] = '"', data[i++] = '"';
+                    else data[i++] = (char)('a' + x % 26);
+                }
+                if (q) data[i++] = '"';
+                if (++col < 3) {
+                    data[i++] = delim;
+                } else {
+                    col = 0;
+                    if (r % 3 == 0) data[i++] = '\r';
+                    data[i++] = '\n';
+                }
+            }
+            len = i ? i : 1;
+            if (!i) data[0] = 'a';
+        } else {
+            /* long runs without special bytes, then a burst of them */
+            for (size_t i = 0; i < len; i++) {
+                seed = seed * 1103515245u + 12345u;
+                unsigned r = seed >> 16;
+                data[i] = r % 5 ? (char)('c' + r % 7) : alpha[(r / 5) % na];
+            }
+        }
+        mf__buf a, b;
+        mf__buf_init(&a);
+        mf__buf_init(&b);
+        mf_error ea, eb;
+        memset(&ea, 0, sizeof ea);
+        memset(&eb, 0, sizeof eb);
+        int ra = dump(write_tmp_n(data, len), delim, &a, &ea);
+        int rb = dump_pipe(data, len, delim, &b, &eb);
+        CHECK(ra == rb);
+        CHECK(a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0));
+        if (ra != MF_OK) CHECK(ea.line == eb.line);
+        if (ra != rb || a.len != b.len) printf("#   case %d: rc %d / %d\n", t, ra, rb);
+        cases++;
+        clean += ra == MF_OK;
+        mf__buf_free(&a);
+        mf__buf_free(&b);
+    }
+    printf("# %d inputs, %d read without an error\n", cases, clean);
+    CHECK(clean >= 150);
+}
+
 int main(void) {
     RUN(test_basic);
     RUN(test_header_only);
@@ -812,6 +895,7 @@ int main(void) {
     RUN(test_write_field);
     RUN(test_write_bom_field);
     RUN(test_write_read_round_trip);
+    RUN(test_mapped_agrees_with_pipe);
     if (tmp_path[0]) unlink(tmp_path);
     MFT_END();
 }

@@ -881,8 +881,124 @@ static void test_reference_by_hand(void) {
     CHECK(ref_winner(&v, true, 1, false, "", 5 * US - 1) == -1);
 }
 
+/* A join of more than 65536 entity rows finds its winners on two threads,
+ * one half of the rows each, and its CSV output is formatted by two
+ * threads while written: the same cells as the join of each half alone
+ * (fewer rows: one thread), and the same file as the halves' files. */
+static char *slurp(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    sbuf b = {0};
+    char tmp[65536];
+    size_t n;
+    while ((n = fread(tmp, 1, sizeof tmp, f)) > 0) sb_printf(&b, "%.*s", (int)n, tmp);
+    fclose(f);
+    *len = b.n;
+    return b.p;
+}
+
+static void test_large_join_halves(void) {
+    enum { N = 140000, KEYS = 3000, SRC = 60000 };
+    char dir[] = "/tmp/mf_test_pit_big_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/data", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/feature_store.yaml", dir);
+    CHECK(write_file(path, "project: big\n") == 0);
+    snprintf(path, sizeof path, "%s/defs.lua", dir);
+    CHECK(write_file(path, "local e = entity { name = \"e\", join_keys = { \"k\" }, value_type = Int64 }\n"
+                           "feature_view { name = \"v\", online = false, ttl = 7200, entities = { e },\n"
+                           "  schema = { field { name = \"x\", dtype = Int64 }, field { name = \"y\", "
+                           "dtype = Float32 }, field { name = \"s\", dtype = String } },\n"
+                           "  source = file_source { name = \"src\", path = \"data/v.csv\", "
+                           "timestamp_field = \"ts\" } }\n") == 0);
+    rng = 4242;
+    sbuf b = {0};
+    sb_printf(&b, "k,ts,x,y,s\n");
+    for (int i = 0; i < SRC; i++) {
+        int64_t ts = 1735689600 + (int64_t)(rnd() % 86400);
+        if (chance(5)) sb_printf(&b, "%d,%" PRId64 ",,,\n", rint_in(0, KEYS - 1), ts);
+        else
+            sb_printf(&b, "%d,%" PRId64 ",%d,%d.%03d,s%d\n", rint_in(0, KEYS - 1), ts,
+                      rint_in(-5000, 5000), rint_in(0, 99), rint_in(0, 999), i);
+    }
+    snprintf(path, sizeof path, "%s/data/v.csv", dir);
+    CHECK(write_file(path, b.p) == 0);
+    free(b.p);
+    int64_t *k = malloc(N * sizeof *k), *t = malloc(N * sizeof *t);
+    for (int i = 0; i < N; i++) {
+        k[i] = rint_in(0, KEYS + 10);
+        t[i] = (1735689600 + (int64_t)(rnd() % 90000)) * US;
+    }
+    mf_store *store = NULL;
+    mf_error err;
+    CHECK(mf_store_open(dir, NULL, &store, &err) == MF_OK);
+    CHECK(mf_apply(store, NULL, &err) == MF_OK);
+    const char *refs[] = {"v:x", "v:y", "v:s"};
+    mf_historical_options o = {refs, 3, NULL, 0, 0, 0};
+    mf_table *whole = NULL, *half[2] = {NULL, NULL};
+    const size_t from[3] = {0, N / 2 + 7, N};
+    for (int h = -1; h < 2; h++) {
+        size_t lo = h < 0 ? 0 : from[h], hi = h < 0 ? N : from[h + 1];
+        mf_entity_df *df = mf_entity_df_new(hi - lo);
+        CHECK(mf_entity_df_add_int64(df, "k", k + lo, NULL, &err) == MF_OK);
+        CHECK(mf_entity_df_add_timestamps(df, "event_timestamp", t + lo, &err) == MF_OK);
+        CHECK(mf_get_historical_features(store, df, &o, h < 0 ? &whole : &half[h], &err) == MF_OK);
+        mf_entity_df_free(df);
+    }
+    size_t diff = 0, valued = 0;
+    for (size_t i = 0; whole && half[0] && half[1] && i < N; i++) {
+        const mf_table *p = half[i >= from[1]];
+        size_t r = i - from[i >= from[1]];
+        for (size_t c = 2; c < 5; c++) {
+            int na = mf_table_is_null(whole, c, i), nb = mf_table_is_null(p, c, r);
+            valued += !na;
+            if (na != nb) diff++;
+            else if (na) continue;
+            else if (c == 2 && mf_table_int64(whole, c, i) != mf_table_int64(p, c, r)) diff++;
+            else if (c == 3 && mf_table_double(whole, c, i) != mf_table_double(p, c, r)) diff++;
+            else if (c == 4) {
+                size_t la, lb;
+                const char *ta = mf_table_text(whole, c, i, &la), *tb = mf_table_text(p, c, r, &lb);
+                if (la != lb || memcmp(ta, tb, la) != 0) diff++;
+            }
+        }
+    }
+    CHECK(diff == 0);
+    CHECK(valued > N / 2 && valued < 3 * (size_t)N - 1000);
+    /* the whole table's file is the header and the halves' rows */
+    char pw[300], p0[300], p1[300];
+    snprintf(pw, sizeof pw, "%s/whole.csv", dir);
+    snprintf(p0, sizeof p0, "%s/h0.csv", dir);
+    snprintf(p1, sizeof p1, "%s/h1.csv", dir);
+    CHECK(mf_table_write(whole, pw, MF_FORMAT_CSV, &err) == MF_OK);
+    CHECK(mf_table_write(half[0], p0, MF_FORMAT_CSV, &err) == MF_OK);
+    CHECK(mf_table_write(half[1], p1, MF_FORMAT_CSV, &err) == MF_OK);
+    size_t lw = 0, l0 = 0, l1 = 0;
+    char *fw = slurp(pw, &lw), *f0 = slurp(p0, &l0), *f1 = slurp(p1, &l1);
+    const char *body1 = f1 ? strchr(f1, '\n') : NULL;
+    CHECK(fw && f0 && body1);
+    if (fw && f0 && body1) {
+        body1++;
+        size_t lb = l1 - (size_t)(body1 - f1);
+        CHECK(lw == l0 + lb && memcmp(fw, f0, l0) == 0 && memcmp(fw + l0, body1, lb) == 0);
+    }
+    free(fw);
+    free(f0);
+    free(f1);
+    mf_table_free(whole);
+    mf_table_free(half[0]);
+    mf_table_free(half[1]);
+    mf_store_close(store);
+    free(k);
+    free(t);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void) {
     RUN(test_reference_by_hand);
     RUN(test_reference_agrees_with_join);
+    RUN(test_large_join_halves);
     MFT_END();
 }
