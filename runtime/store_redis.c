@@ -30,18 +30,22 @@
  * JSON text). A NUL in a String read is kept (JSON escapes it); writes
  * refuse Strings that are not UTF-8 text without NUL.
  *
- * Writes: one pipeline per batch, EVALSHA of write_script: on one server
- * for up to 64 consecutive rows at a time, on a cluster for one row at a
- * time (a script may only touch keys of one hash slot, and a key being
- * migrated must be able to follow its ASK alone); a key's rows go to its
- * server in batch order.
+ * Writes: one pipeline per batch, EVALSHA of the write script for the
+ * view's number of fields (write_script_gen): on one server for up to 64
+ * consecutive rows at a time, on a cluster for one row at a time (a script
+ * may only touch keys of one hash slot, and a key being migrated must be
+ * able to follow its ASK alone); a key's rows go to its server in batch
+ * order. Each call is formatted and sent while the server runs the ones
+ * before it.
  * The script compares the stored "_ts:view" with the new one and writes
  * (HSET, EXPIRE) only when the new event time is newer, or equal with a
  * created time at least the stored one, so the check and the write are
  * atomic (docs/concepts.md, "Materialization", on every store). Feast's layout has no
  * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
  * (decimal microseconds), which Feast never reads; a hash without it (one
- * Feast wrote) counts as created at the smallest time. The script is loaded
+ * Feast wrote) counts as created at the smallest time. A first load into
+ * an empty store skips the per-key check: one EXISTS of a call's keys
+ * finds none of them (probing, see the script). A script is loaded
  * on each server before its first call there (SCRIPT LOAD; its SHA1, the
  * same on every server, is kept across reconnections) and loaded again, and
  * the calls that got the answer re-sent, when a server answers NOSCRIPT
@@ -82,19 +86,20 @@
  * connection, and the next call reconnects. On one server, a call that
  * finds its idle connection dead (server restarted) reconnects and retries
  * once, since every operation here is idempotent (a cluster retries as
- * above). A timeout is not retried. SIGPIPE is blocked in the calling
- * thread while a call talks to Redis, so a closed socket is an error, not
- * the end of the process. The connection string follows Feast:
+ * above). A timeout is not retried. Every byte sent to Redis goes out with
+ * send(MSG_NOSIGNAL) (node_send), so a closed socket is an error of the
+ * call, never a SIGPIPE; the process's and the thread's signal state are
+ * not touched. The connection string follows Feast:
  * "host:port,db=N,password=...,ssl=false" or "unix:/path/redis.sock,db=N";
  * a cluster's is "host1:port1,host2:port2,...,password=..." (db 0 only).
  *
  * Threads: a store instance (its connections, slot map and scratch) is
  * used by one thread at a time; every worker thread opens its own.
  *
- * Relies on hiredis (0.14 API: blocking context, redisCommandArgv and
- * redisGetReply; pipelined commands are formatted here, a group's common
- * arguments once, and written to the context's socket directly) and
- * protobuf-c (feast_value.pb-c.h).
+ * Relies on hiredis (0.14 API: blocking context, redisGetReply and its
+ * reader; hiredis connects and reads, but never writes: every command is
+ * formatted here, a group's common arguments once, and written to the
+ * context's socket by node_send) and protobuf-c (feast_value.pb-c.h).
  */
 #include <errno.h>
 #include <inttypes.h>
