@@ -979,8 +979,8 @@ wl_online_redis() {
     mat_load "$ON_REPO" "$ON_LOG/load.log" "$@"
     keys=$(rcli dbsize | tr -d '\r')
     note "set-up: redis holds $keys keys, $(rcli info memory | tr -d '\r' | sed -n 's/^used_memory_human://p') used"
-    online_case redis 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.2
-    online_case redis 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.2
+    online_case redis 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.1
+    online_case redis 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.1
     redis_stop
 }
 
