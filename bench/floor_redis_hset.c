@@ -2,15 +2,22 @@
  * floor_redis_hset.c — the floor of materializing into Redis: raw
  * pipelined HSETs with hiredis over loopback.
  *
- *   floor_redis_hset HOST PORT BATCH REPS
+ *   floor_redis_hset HOST PORT BATCH REPS [empty|populated]
  *
  * Reads back every hash in the server (SCAN, then pipelined HGETALL): what
  * moonfeast's materialization wrote, the same keys, fields and value bytes.
- * Then REPS times: FLUSHALL, and times writing them all again, one
+ * Then REPS times: times writing them all again, one
  * `HSET key field value ...` per key (every field of the hash in one
  * command), sent in pipelined batches of BATCH commands (append BATCH,
- * then read BATCH replies). Checks DBSIZE after each rep. The server ends
- * with the same data as before.
+ * then read BATCH replies), into
+ *   empty      (the default) a store emptied by FLUSHALL before each rep:
+ *              every HSET creates its hash;
+ *   populated  the store as it is, which holds every one of these keys
+ *              with every one of these fields (checked: DBSIZE before each
+ *              rep): every HSET replaces the values of an existing hash,
+ *              as a materialization into a populated store does.
+ * Checks DBSIZE after each rep. The server ends with the same data as
+ * before.
  *
  * Prints: keys K fields F hset_s S (median of REPS)
  */
@@ -51,8 +58,13 @@ static int cmp_d(const void *a, const void *b) {
 }
 
 int main(int argc, char **argv) {
-    if (argc != 5) {
-        fprintf(stderr, "usage: floor_redis_hset HOST PORT BATCH REPS\n");
+    if (argc != 5 && argc != 6) {
+        fprintf(stderr, "usage: floor_redis_hset HOST PORT BATCH REPS [empty|populated]\n");
+        return 2;
+    }
+    int populated = argc == 6 && strcmp(argv[5], "populated") == 0;
+    if (argc == 6 && !populated && strcmp(argv[5], "empty") != 0) {
+        fprintf(stderr, "floor_redis_hset: MODE is empty or populated, not '%s'\n", argv[5]);
         return 2;
     }
     redisContext *c = redisConnect(argv[1], atoi(argv[2]));
@@ -116,7 +128,17 @@ int main(int argc, char **argv) {
     }
     double *secs = mfb_xmalloc((size_t)reps * sizeof *secs);
     for (int k = 0; k < reps; k++) {
-        freeReplyObject(cmd(c, "FLUSHALL"));
+        if (populated) {
+            redisReply *r = cmd(c, "DBSIZE");
+            if ((size_t)r->integer != n) {
+                fprintf(stderr, "floor_redis_hset: DBSIZE %lld before writing %zu keys into "
+                        "the populated store\n", r->integer, n);
+                return 1;
+            }
+            freeReplyObject(r);
+        } else {
+            freeReplyObject(cmd(c, "FLUSHALL"));
+        }
         int64_t t0 = mfb_now_ns();
         for (size_t from = 0; from < n; from += batch) {
             size_t to = from + batch < n ? from + batch : n;

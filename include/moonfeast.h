@@ -43,10 +43,10 @@
  * Several threads may only read an mf_table or an mf_entity_df at once
  * (several pushes of one frame), as long as none changes it. Functions
  * without a handle are safe from any thread. Process-wide state is the log
- * level and destination (below, safe from any thread); moonfeast does not
- * change the disposition of SIGPIPE: while a call talks to Redis, SIGPIPE
- * is blocked in that thread and one raised meanwhile is discarded, so a
- * server that goes away is an MF_ESTORE error, not the end of the process.
+ * level and destination (below, safe from any thread); moonfeast changes
+ * neither the disposition of SIGPIPE nor any thread's signal mask: it
+ * writes to Redis with MSG_NOSIGNAL, so a server that goes away is an
+ * MF_ESTORE error, not the end of the process.
  *
  * SQLite. The first mf_store_open (or other use of SQLite by moonfeast) in
  * a process configures the SQLite library, unless it is already

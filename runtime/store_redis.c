@@ -30,18 +30,22 @@
  * JSON text). A NUL in a String read is kept (JSON escapes it); writes
  * refuse Strings that are not UTF-8 text without NUL.
  *
- * Writes: one pipeline per batch, EVALSHA of write_script: on one server
- * for up to 64 consecutive rows at a time, on a cluster for one row at a
- * time (a script may only touch keys of one hash slot, and a key being
- * migrated must be able to follow its ASK alone); a key's rows go to its
- * server in batch order.
+ * Writes: one pipeline per batch, EVALSHA of the write script for the
+ * view's number of fields (write_script_gen): on one server for up to 64
+ * consecutive rows at a time, on a cluster for one row at a time (a script
+ * may only touch keys of one hash slot, and a key being migrated must be
+ * able to follow its ASK alone); a key's rows go to its server in batch
+ * order. Each call is formatted and sent while the server runs the ones
+ * before it.
  * The script compares the stored "_ts:view" with the new one and writes
  * (HSET, EXPIRE) only when the new event time is newer, or equal with a
  * created time at least the stored one, so the check and the write are
  * atomic (docs/concepts.md, "Materialization", on every store). Feast's layout has no
  * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
  * (decimal microseconds), which Feast never reads; a hash without it (one
- * Feast wrote) counts as created at the smallest time. The script is loaded
+ * Feast wrote) counts as created at the smallest time. A first load into
+ * an empty store skips the per-key check: one EXISTS of a call's keys
+ * finds none of them (probing, see the script). A script is loaded
  * on each server before its first call there (SCRIPT LOAD; its SHA1, the
  * same on every server, is kept across reconnections) and loaded again, and
  * the calls that got the answer re-sent, when a server answers NOSCRIPT
@@ -82,30 +86,30 @@
  * connection, and the next call reconnects. On one server, a call that
  * finds its idle connection dead (server restarted) reconnects and retries
  * once, since every operation here is idempotent (a cluster retries as
- * above). A timeout is not retried. SIGPIPE is blocked in the calling
- * thread while a call talks to Redis, so a closed socket is an error, not
- * the end of the process. The connection string follows Feast:
+ * above). A timeout is not retried. Every byte sent to Redis goes out with
+ * send(MSG_NOSIGNAL) (node_send), so a closed socket is an error of the
+ * call, never a SIGPIPE; the process's and the thread's signal state are
+ * not touched. The connection string follows Feast:
  * "host:port,db=N,password=...,ssl=false" or "unix:/path/redis.sock,db=N";
  * a cluster's is "host1:port1,host2:port2,...,password=..." (db 0 only).
  *
  * Threads: a store instance (its connections, slot map and scratch) is
  * used by one thread at a time; every worker thread opens its own.
  *
- * Relies on hiredis (0.14 API: blocking context, redisCommandArgv and
- * redisGetReply; pipelined commands are formatted here, a group's common
- * arguments once, and written to the context's socket directly) and
- * protobuf-c (feast_value.pb-c.h).
+ * Relies on hiredis (0.14 API: blocking context, redisGetReply and its
+ * reader; hiredis connects and reads, but never writes: every command is
+ * formatted here, a group's common arguments once, and written to the
+ * context's socket by node_send) and protobuf-c (feast_value.pb-c.h).
  */
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
@@ -299,12 +303,20 @@ typedef struct rnode {
     int port;
     char *unix_path;
     redisContext *c; /* NULL until connected / after a failure */
-    bool script;     /* write_script was loaded there (kept across reconnections) */
+    uint64_t scripts; /* bit i: s->scripts[i] was loaded there (kept across reconnections) */
     bool tried;      /* asked for the slot map in the current refresh */
     mf__buf out;     /* commands formatted (RESP) and not written out yet */
     size_t *q;       /* the commands whose replies are unread, in order */
     size_t nq, qcap;
 } rnode;
+
+/* A write script (write_script_gen) for nfields fields per key, loaded
+ * on some nodes (rnode.scripts): its SHA1, the same on every server. */
+#define MAX_SCRIPTS 64
+typedef struct wscript {
+    size_t nfields;
+    char sha[41];
+} wscript;
 
 /* One command of a pipeline (pl_run). */
 typedef struct pcmd {
@@ -329,7 +341,10 @@ typedef struct redis_store {
     char *username, *password; /* NULL when not given */
     int64_t key_ttl;           /* seconds, 0 = none */
     int64_t connect_ms, command_ms;
-    char sha[41];      /* write_script's SHA1 once loaded, else "" */
+    wscript scripts[MAX_SCRIPTS]; /* the write scripts loaded, one per field count */
+    size_t nscripts;
+    bool probe;        /* writes probe for new keys (write script): the last
+                        * write found only new keys, or none was made */
     bool io_failed;    /* the last operation lost a connection */
     bool retryable;    /* ... and not by a timeout (a cluster: or the map changed) */
     mf__redis_counts counts;
@@ -360,32 +375,44 @@ typedef struct redis_store {
 } redis_store;
 
 /* Atomic newer-or-equal writes of a batch of entities (one EVALSHA for up
- * to keys_per_call() keys: one round trip of the script per batch, not per key).
- * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] = F,
- * the number of hash fields written per key; ARGV[3] = "1" when KEYS holds
- * no key twice, else "0"; ARGV[4 .. 3+F] = the field names: "_ts:view",
- * "_created_ts:view", then every feature's; then for key k (1-based) at
- * o = 3 + F * k, its values ARGV[o+1 .. o+F] in that order (the new Timestamp bytes, the new created time in decimal
- * microseconds, the Value bytes). The field names are sent once per call,
- * not once per key: fewer arguments for the server to parse and copy.
- * A key is written (one HSET of every field) when its stored "_ts:view" is
- * older, or equal with a stored created time not greater than the new one.
- * When none of the keys existed before the call (one EXISTS for a call of
- * several keys: a first load), only a key's second and later rows in the
- * call need that check: none when the keys are distinct. Returns the number of keys written. Timestamp
- * seconds are decoded as (high, low 28 bits) so that every int64 compares
- * exactly in Lua's doubles. The script touches KEYS only, so on a cluster
- * it runs wherever the keys' slot lives (the keys of a call share a slot). */
-static const char write_script[] =
-    "local function ts(b)\n"
+ * to keys_per_call() keys: one round trip of the script per batch, not per
+ * key). The script is generated for F, the number of hash fields written
+ * per key (write_script_gen), so that each key's HSET names its arguments
+ * directly: no argument table is built per key and no unpack runs.
+ * KEYS = the entity keys. ARGV[1] = ttl seconds (0 = none); ARGV[2] = "1"
+ * to probe (below), else "0"; ARGV[3 .. 2+F] = the field names:
+ * "_ts:view", "_created_ts:view", then every feature's; then for key k
+ * (1-based) at o = 2 + F * k, its values ARGV[o+1 .. o+F] in that order
+ * (the new Timestamp bytes, the new created time in decimal microseconds,
+ * the Value bytes). The field names are sent once per call, not once per
+ * key: fewer arguments for the server to parse and copy.
+ * A key is written (one HSET of every field, in chunks of WS_CHUNK fields)
+ * when it has no "_ts:view" (a new key), or its stored "_ts:view" is
+ * older, or equal with a stored created time not greater than the new one
+ * (newer()); the check reads that key as it is at that moment, so a key's
+ * later rows in one call are checked against its earlier ones. Probing
+ * (only for distinct KEYS): one EXISTS of every key first; when none
+ * exists, every key is written without a check (a first load costs no
+ * read per key). Returns {keys written, 1 when none of KEYS existed before
+ * the call, else 0}: the writer probes while calls find only new keys. Timestamp seconds are decoded as (high, low 28
+ * bits) so that every int64 compares exactly in Lua's doubles: ts() decodes
+ * the usual encoding (seconds of 5 varint bytes, years 1978 to 3058,
+ * nanos of up to 5) with a few operations, tsg() any other. Equal bytes
+ * need no decoding. The script touches KEYS only, so on a cluster it runs
+ * wherever the keys' slot lives (the keys of a call share a slot). */
+#define WS_CHUNK 60
+
+static const char write_script_head[] =
+    "local byte, call, A, K, fresh = string.byte, redis.call, ARGV, KEYS, true\n"
+    "local function tsg(b)\n"
     "  local hi, lo, ns, i, n = 0, 0, 0, 1, #b\n"
     "  while i <= n do\n"
-    "    local tag = string.byte(b, i)\n"
+    "    local tag = byte(b, i)\n"
     "    i = i + 1\n"
     "    if tag >= 128 or tag % 8 ~= 0 then return nil end\n"
     "    local vh, vl, sh, c = 0, 0, 0, 128\n"
     "    while c >= 128 do\n"
-    "      c = string.byte(b, i)\n"
+    "      c = byte(b, i)\n"
     "      if not c then return nil end\n"
     "      i = i + 1\n"
     "      if sh < 28 then vl = vl + (c % 128) * 2 ^ sh\n"
@@ -402,88 +429,109 @@ static const char write_script[] =
     "  end\n"
     "  return hi, lo, ns\n"
     "end\n"
-    "local ttl, F, distinct = tonumber(ARGV[1]), tonumber(ARGV[2]), ARGV[3] == '1'\n"
-    "local call, n, args = redis.call, 2 * F, {}\n"
-    "for i = 1, F do args[2 * i - 1] = ARGV[3 + i] end\n"
-    "local function put(k)\n"
-    "  local key, o = KEYS[k], 3 + F * k\n"
-    "  for i = 1, F do args[2 * i] = ARGV[o + i] end\n"
-    "  if n <= 7000 then\n"
-    "    call('HSET', key, unpack(args, 1, n))\n"
-    "  else\n"
-    "    local i = 1\n"
-    "    while i <= n do\n"
-    "      local j = math.min(i + 6999, n)\n"
-    "      call('HSET', key, unpack(args, i, j))\n"
-    "      i = j + 1\n"
-    "    end\n"
-    "  end\n"
-    "  if ttl > 0 then call('EXPIRE', key, ttl) end\n"
-    "end\n"
-    "local fresh = #KEYS > 1 and call('EXISTS', unpack(KEYS)) == 0\n"
-    "if fresh and distinct then\n"
-    "  for k = 1, #KEYS do put(k) end\n"
-    "  return #KEYS\n"
-    "end\n"
-    "local seen, written = {}, 0\n"
-    "for k = 1, #KEYS do\n"
-    "  local key, o = KEYS[k], 3 + F * k\n"
-    "  local write = true\n"
-    "  local old = (not fresh or seen[key]) and call('HGET', key, ARGV[4])\n"
-    "  if old then\n"
-    "    local oh, ol, on = ts(old)\n"
-    "    local nh, nl, nn = ts(ARGV[o + 1])\n"
-    "    if oh and nh then\n"
-    "      if nh < oh or (nh == oh and (nl < ol or (nl == ol and nn < on))) then\n"
-    "        write = false\n"
-    "      elseif nh == oh and nl == ol and nn == on then\n"
-    "        local oc = tonumber(call('HGET', key, ARGV[5]) or '')\n"
-    "        if oc and tonumber(ARGV[o + 2]) < oc then write = false end\n"
+    "local function ts(b)\n"
+    "  local t, c1, c2, c3, c4, c5, t2 = byte(b, 1, 7)\n"
+    "  if t == 8 and c5 and c5 < 128 and c1 > 127 and c2 > 127 and c3 > 127 and c4 > 127 then\n"
+    "    local lo, n = c1 + c2 * 128 + c3 * 16384 + c4 * 2097152 - 270549120, #b\n"
+    "    if n == 6 then return c5, lo, 0 end\n"
+    "    if t2 == 16 and n <= 12 then\n"
+    "      local ns, m = 0, 1\n"
+    "      for i = 8, n do\n"
+    "        local c = byte(b, i)\n"
+    "        if c < 128 then\n"
+    "          if i == n and (i < 12 or c < 16) then return c5, lo, ns + c * m end\n"
+    "          break\n"
+    "        end\n"
+    "        ns, m = ns + (c - 128) * m, m * 128\n"
     "      end\n"
     "    end\n"
     "  end\n"
-    "  if write then\n"
-    "    put(k)\n"
-    "    written = written + 1\n"
-    "  end\n"
-    "  if fresh then seen[key] = true end\n"
+    "  return tsg(b)\n"
     "end\n"
-    "return written\n";
+    "local function newer(key, o)\n"
+    "  local old = call('HGET', key, A[3])\n"
+    "  if not old then return true end\n"
+    "  fresh = false\n"
+    "  local new = A[o + 1]\n"
+    "  if old ~= new then\n"
+    "    local oh, ol, on = ts(old)\n"
+    "    local nh, nl, nn = ts(new)\n"
+    "    if not (oh and nh) then return true end\n"
+    "    if nh ~= oh then return nh > oh end\n"
+    "    if nl ~= ol then return nl > ol end\n"
+    "    if nn ~= on then return nn > on end\n"
+    "  end\n"
+    "  local oc = tonumber(call('HGET', key, A[4]) or '')\n"
+    "  return not oc or tonumber(A[o + 2]) >= oc\n"
+    "end\n"
+    "local ttl, w = tonumber(A[1]), 0\n"
+    "if A[2] == '1' and call('EXISTS', unpack(K)) == 0 then newer = nil end\n";
 
-/*---- SIGPIPE ---------------------------------------------------------------*/
-
-/* hiredis writes with write(2): a peer that closed the socket would raise
- * SIGPIPE and end the process. While a call talks to Redis the signal is
- * blocked in this thread; one raised meanwhile is consumed before the
- * thread's mask is restored. */
-typedef struct pipe_guard {
-    sigset_t old;
-    bool was_pending;
-} pipe_guard;
-
-static void pipe_guard_on(pipe_guard *g) {
-    sigset_t set, pend;
-    sigemptyset(&set);
-    sigaddset(&set, SIGPIPE);
-    sigemptyset(&pend);
-    sigpending(&pend);
-    g->was_pending = sigismember(&pend, SIGPIPE) == 1;
-    pthread_sigmask(SIG_BLOCK, &set, &g->old);
+/* The write script for F fields per key (see above) into out. */
+static void write_script_gen(mf__buf *out, size_t F) {
+    out->len = 0;
+    mf__buf_put(out, write_script_head, sizeof write_script_head - 1);
+    mf__buf_printf(out, "for k = 1, #K do\n"
+                        "  local key, o = K[k], %zu * k + 2\n"
+                        "  if not newer or newer(key, o) then\n", F);
+    for (size_t from = 0; from < F; from += WS_CHUNK) {
+        mf__buf_puts(out, "    call('HSET', key");
+        for (size_t f = from; f < F && f < from + WS_CHUNK; f++)
+            mf__buf_printf(out, ", A[%zu], A[o + %zu]", f + 3, f + 1);
+        mf__buf_puts(out, ")\n");
+    }
+    mf__buf_puts(out, "    if ttl > 0 then call('EXPIRE', key, ttl) end\n"
+                      "    w = w + 1\n"
+                      "  end\n"
+                      "end\n"
+                      "return {w, fresh and 1 or 0}\n");
 }
 
-static void pipe_guard_off(pipe_guard *g) {
-    if (!g->was_pending) {
-        sigset_t set, pend;
-        sigemptyset(&set);
-        sigaddset(&set, SIGPIPE);
-        sigemptyset(&pend);
-        sigpending(&pend);
-        if (sigismember(&pend, SIGPIPE) == 1) {
-            struct timespec zero = {0, 0};
-            sigtimedwait(&set, NULL, &zero);
+/*---- Sending -------------------------------------------------------------*/
+
+/* Append RESP's "<type><n>\r\n". */
+static void resp_head(mf__buf *b, char type, size_t n) {
+    char t[24];
+    size_t k = sizeof t;
+    t[--k] = '\n';
+    t[--k] = '\r';
+    do t[--k] = (char)('0' + n % 10);
+    while ((n /= 10) != 0);
+    t[--k] = type;
+    mf__buf_put(b, t + k, sizeof t - k);
+}
+
+/* Append one argument as a RESP bulk string. */
+static void resp_arg(mf__buf *b, const char *p, size_t n) {
+    resp_head(b, '$', n);
+    mf__buf_reserve(b, n + 2);
+    if (n) memcpy(b->data + b->len, p, n);
+    b->data[b->len + n] = '\r';
+    b->data[b->len + n + 1] = '\n';
+    b->len += n + 2;
+    b->data[b->len] = 0;
+}
+
+/* Write node n's formatted commands to its server (blocking, within the
+ * command timeout). 0, or -1 with the cause in the context's errstr.
+ * Every byte moonfeast sends to Redis goes through here (hiredis only
+ * reads: its output buffer stays empty), with MSG_NOSIGNAL: a server that
+ * closed the connection is EPIPE, an error of the call, never a SIGPIPE. */
+static int node_send(rnode *n) {
+    size_t at = 0;
+    while (at < n->out.len) {
+        ssize_t w = send(n->c->fd, n->out.data + at, n->out.len - at, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            n->c->err = REDIS_ERR_IO;
+            snprintf(n->c->errstr, sizeof n->c->errstr, "%s",
+                     w < 0 ? strerror(errno) : "connection lost");
+            return -1;
         }
+        at += (size_t)w;
     }
-    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+    n->out.len = 0;
+    return 0;
 }
 
 /*---- Connection ------------------------------------------------------------*/
@@ -591,8 +639,12 @@ static int reply_err(redis_store *s, size_t ni, const char *what, const redisRep
 static redisReply *command(redis_store *s, size_t ni, int argc, const char **argv,
                            const size_t *lens, const char *what, bool drop_on_error,
                            mf_error *err) {
-    redisReply *r = redisCommandArgv(s->nodes[ni].c, argc, argv, lens);
-    if (!r) {
+    rnode *n = &s->nodes[ni];
+    n->out.len = 0;
+    resp_head(&n->out, '*', (size_t)argc);
+    for (int a = 0; a < argc; a++) resp_arg(&n->out, argv[a], lens[a]);
+    redisReply *r = NULL;
+    if (node_send(n) != 0 || redisGetReply(n->c, (void **)&r) != REDIS_OK || !r) {
         conn_fail(s, ni, what, err);
         return NULL;
     }
@@ -654,12 +706,28 @@ static int rconnect(redis_store *s, size_t ni, mf_error *err) {
     return MF_OK;
 }
 
-/* Load write_script on node ni (connected, nothing queued) when it may not
- * have it. */
-static int ensure_script(redis_store *s, size_t ni, mf_error *err) {
-    if (s->nodes[ni].script && s->sha[0]) return MF_OK;
-    const char *argv[3] = {"SCRIPT", "LOAD", write_script};
-    size_t lens[3] = {6, 4, sizeof write_script - 1};
+/* The index in s->scripts of the write script for nfields fields per key,
+ * added (not loaded anywhere yet) when new. A full table starts again. */
+static size_t script_for(redis_store *s, size_t nfields) {
+    for (size_t i = 0; i < s->nscripts; i++)
+        if (s->scripts[i].nfields == nfields) return i;
+    if (s->nscripts == MAX_SCRIPTS) {
+        s->nscripts = 0;
+        for (size_t n = 0; n < s->nnodes; n++) s->nodes[n].scripts = 0;
+    }
+    s->scripts[s->nscripts].nfields = nfields;
+    s->scripts[s->nscripts].sha[0] = 0;
+    return s->nscripts++;
+}
+
+/* Load write script si on node ni (connected, nothing queued) when it may
+ * not have it. */
+static int ensure_script(redis_store *s, size_t ni, size_t si, mf_error *err) {
+    wscript *w = &s->scripts[si];
+    if ((s->nodes[ni].scripts >> si & 1) && w->sha[0]) return MF_OK;
+    write_script_gen(&s->tmp, w->nfields);
+    const char *argv[3] = {"SCRIPT", "LOAD", s->tmp.data};
+    size_t lens[3] = {6, 4, s->tmp.len};
     redisReply *r = command(s, ni, 3, argv, lens, "loading the write script", false, err);
     if (!r) return MF_ESTORE;
     int rc = MF_OK;
@@ -667,9 +735,9 @@ static int ensure_script(redis_store *s, size_t ni, mf_error *err) {
         rc = mf__err(err, MF_ESTORE, "%s %s: SCRIPT LOAD gave no SHA1", s->kind,
                      s->nodes[ni].addr);
     } else {
-        memcpy(s->sha, r->str, 40);
-        s->sha[40] = 0;
-        s->nodes[ni].script = true;
+        memcpy(w->sha, r->str, 40);
+        w->sha[40] = 0;
+        s->nodes[ni].scripts |= UINT64_C(1) << si;
     }
     freeReplyObject(r);
     return rc;
@@ -844,48 +912,6 @@ typedef struct rcmd {
     size_t tail_len;
 } rcmd;
 
-/* Append RESP's "<type><n>\r\n". */
-static void resp_head(mf__buf *b, char type, size_t n) {
-    char t[24];
-    size_t k = sizeof t;
-    t[--k] = '\n';
-    t[--k] = '\r';
-    do t[--k] = (char)('0' + n % 10);
-    while ((n /= 10) != 0);
-    t[--k] = type;
-    mf__buf_put(b, t + k, sizeof t - k);
-}
-
-/* Append one argument as a RESP bulk string. */
-static void resp_arg(mf__buf *b, const char *p, size_t n) {
-    resp_head(b, '$', n);
-    mf__buf_reserve(b, n + 2);
-    if (n) memcpy(b->data + b->len, p, n);
-    b->data[b->len + n] = '\r';
-    b->data[b->len + n + 1] = '\n';
-    b->len += n + 2;
-    b->data[b->len] = 0;
-}
-
-/* Write node n's formatted commands to its server (blocking, within the
- * command timeout). 0, or -1 with the cause in the context's errstr. */
-static int node_send(rnode *n) {
-    size_t at = 0;
-    while (at < n->out.len) {
-        ssize_t w = write(n->c->fd, n->out.data + at, n->out.len - at);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            n->c->err = REDIS_ERR_IO;
-            snprintf(n->c->errstr, sizeof n->c->errstr, "%s",
-                     w < 0 ? strerror(errno) : "connection lost");
-            return -1;
-        }
-        at += (size_t)w;
-    }
-    n->out.len = 0;
-    return 0;
-}
-
 /* Make command i of a pipeline (again, for a redirection). */
 typedef int (*cmd_fn)(redis_store *s, void *ud, size_t i, rcmd *c, mf_error *err);
 
@@ -1050,14 +1076,14 @@ static int pl_receive(redis_store *s, redisReply **rep, const char *what, mf_err
 /* Run commands 0..n-1 (made by fn; s->pc[i].slot set by the caller on a
  * cluster), each on its node: every node's commands are sent, then every
  * reply read into rep[i], so the nodes work in parallel. MOVED, ASK,
- * TRYAGAIN (and NOSCRIPT, for `script` pipelines, which load write_script
- * on every node they use first) are followed here; the other replies,
+ * TRYAGAIN (and NOSCRIPT, for pipelines of write script `script` (>= 0;
+ * -1: none), which load it on every node they use first) are followed here; the other replies,
  * error replies included, are the caller's (NULL for a command whose reply
  * was lost with its connection), in s->replies until the next pipeline
  * starts: never freed one by one. s->pc[i].node
  * is the node that answered. A lost connection is an error naming its
  * node, after the replies of the other nodes are read. */
-static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **rep, bool script,
+static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **rep, int script,
                   bool eager, const char *what, mf_error *err) {
     size_t *round_cmds = s->round_cmds, nround = n;
     rpool_reset(&s->replies);
@@ -1081,12 +1107,12 @@ static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **re
             nanosleep(&ts, NULL);
         }
         for (size_t k = 0; k < nround && rc == MF_OK; k++) rc = route(s, &s->pc[round_cmds[k]], err);
-        if (script) /* nothing is queued yet: load it where it is missing */
+        if (script >= 0) /* nothing is queued yet: load it where it is missing */
             for (size_t k = 0; k < nround && rc == MF_OK; k++) {
                 size_t ni = s->pc[round_cmds[k]].node;
-                if (!s->nodes[ni].script || !s->sha[0]) {
+                if (!(s->nodes[ni].scripts >> script & 1) || !s->scripts[script].sha[0]) {
                     rc = rconnect(s, ni, err);
-                    if (rc == MF_OK) rc = ensure_script(s, ni, err);
+                    if (rc == MF_OK) rc = ensure_script(s, ni, (size_t)script, err);
                 }
             }
         /* send */
@@ -1139,8 +1165,8 @@ static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **re
             } else if (s->cluster && err_is(r, "TRYAGAIN")) {
                 tryagain = true;
                 s->counts.tryagain++;
-            } else if (script && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0) {
-                s->nodes[p->node].script = false;
+            } else if (script >= 0 && r->len >= 8 && memcmp(r->str, "NOSCRIPT", 8) == 0) {
+                s->nodes[p->node].scripts = 0; /* SCRIPT FLUSH, a restart: every one is gone */
                 lost_script = true;
             } else if (s->cluster && err_is(r, "CLUSTERDOWN")) {
                 if (rc == MF_OK) {
@@ -1174,8 +1200,6 @@ typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
  * refused connection, a changed map or CLUSTERDOWN, it runs again on a
  * new map, CLUSTER_ATTEMPTS times at most. A timeout is not retried. */
 static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
-    pipe_guard g;
-    pipe_guard_on(&g);
     int rc;
     for (int attempt = 0;; attempt++) {
         bool reused = !s->cluster && s->nodes[0].c != NULL;
@@ -1204,7 +1228,6 @@ static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
             nanosleep(&ts, NULL);
         }
     }
-    pipe_guard_off(&g);
     arena_reset(&s->mem);
     return rc;
 }
@@ -1775,7 +1798,7 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
                                                      s->koff[i + 1] - s->koff[i]);
     char what[300];
     snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
-    int rc = pl_run(s, total, read_cmd, x, rep, false, false, what, err);
+    int rc = pl_run(s, total, read_cmd, x, rep, -1, false, what, err);
     /* replies: every one well formed before any column is touched */
     for (size_t i = 0; i < total && rc == MF_OK; i++) {
         redisReply *r = rep[i];
@@ -1856,7 +1879,9 @@ typedef struct write_ctx {
     size_t ncalls;
     const char **argv;
     size_t *lens;
-    char ttl[24], nfields[24], nkeys[24];
+    char ttl[24], nkeys[24];
+    size_t script; /* in s->scripts */
+    bool probe;    /* calls of distinct keys probe (write script) */
     size_t set[128]; /* keys_distinct's set, for up to 64 keys */
     size_t nset;
 } write_ctx;
@@ -1922,7 +1947,7 @@ static size_t keys_per_call(size_t nf) {
     return k < 1 ? 1 : k > 64 ? 64 : k;
 }
 
-/* Call c: one EVALSHA of write_script over its rows. */
+/* Call c: one EVALSHA of the write script over its rows. */
 static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *err) {
     write_ctx *x = ud;
     size_t nf = x->b->view->n_features, stride = nf + 3, from = c * x->per;
@@ -1933,15 +1958,15 @@ static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *er
     size_t *lens = x->lens, a = 0;
     snprintf(x->nkeys, sizeof x->nkeys, "%zu", to - from);
     argv[a] = "EVALSHA", lens[a++] = 7;
-    argv[a] = s->sha, lens[a++] = 40;
+    argv[a] = s->scripts[x->script].sha, lens[a++] = 40;
     argv[a] = x->nkeys, lens[a++] = strlen(x->nkeys);
     for (size_t r = from; r < to; r++) {
         const size_t *o = x->off + r * stride;
         argv[a] = s->enc.data + o[0], lens[a++] = o[1] - o[0];
     }
     argv[a] = x->ttl, lens[a++] = strlen(x->ttl);
-    argv[a] = x->nfields, lens[a++] = strlen(x->nfields);
-    argv[a] = to - from == 1 || keys_distinct(s, x, from, to) ? "1" : "0", lens[a++] = 1;
+    argv[a] = x->probe && (to - from == 1 || keys_distinct(s, x, from, to)) ? "1" : "0";
+    lens[a++] = 1;
     argv[a] = x->fields + 4 * nf, lens[a++] = x->ts_field_len;
     argv[a] = x->fields + 4 * nf + x->ts_field_len;
     lens[a++] = x->fields_len - 4 * nf - x->ts_field_len;
@@ -1962,13 +1987,14 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     write_ctx *x = ud;
     const mf__write_batch *b = x->b;
     size_t nf = b->view->n_features, per = x->per, ncalls = x->ncalls;
-    size_t maxargc = 3 + per + 3 + (nf + 2) * (per + 1);
+    size_t maxargc = 3 + per + 2 + (nf + 2) * (per + 1);
     int rc = pl_reserve(s, ncalls, err);
     if (rc) return rc;
     redisReply **rep = mf__try_realloc_array(NULL, ncalls, sizeof *rep);
     if (!rep) return mf__err_nomem(err, "writing %zu rows to Redis", b->n);
     snprintf(x->ttl, sizeof x->ttl, "%lld", (long long)s->key_ttl);
-    snprintf(x->nfields, sizeof x->nfields, "%zu", nf + 2);
+    x->script = script_for(s, nf + 2);
+    x->probe = s->probe;
     char what[300];
     snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
     x->argv = mf__xmalloc(maxargc * sizeof *x->argv);
@@ -1978,9 +2004,22 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
             const size_t *o = x->off + c * (nf + 3);
             s->pc[c].slot = (uint16_t)mf__redis_slot(s->enc.data + o[0], o[1] - o[0]);
         }
-    rc = pl_run(s, ncalls, write_cmd, x, rep, true, true, what, err);
-    for (size_t c = 0; c < ncalls && rc == MF_OK; c++)
-        if (rep[c]->type == REDIS_REPLY_ERROR) rc = reply_err(s, s->pc[c].node, what, rep[c], err);
+    rc = pl_run(s, ncalls, write_cmd, x, rep, (int)x->script, true, what, err);
+    /* {written, 1 when every key was new}: the next batch probes when
+     * every call of this one found only new keys (a first load) */
+    bool fresh = true;
+    for (size_t c = 0; c < ncalls && rc == MF_OK; c++) {
+        const redisReply *r = rep[c];
+        if (r->type == REDIS_REPLY_ERROR)
+            rc = reply_err(s, s->pc[c].node, what, r, err);
+        else if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                 r->element[1]->type != REDIS_REPLY_INTEGER)
+            rc = mf__err(err, MF_ESTORE, "%s %s: %s: unexpected reply to the write script",
+                         s->kind, s->nodes[s->pc[c].node].addr, what);
+        else if (r->element[1]->integer != 1)
+            fresh = false;
+    }
+    if (rc == MF_OK) s->probe = fresh;
     free(rep);
     free(x->argv);
     free(x->lens);
@@ -2142,7 +2181,7 @@ static int drop_on(redis_store *s, size_t ni, drop_ctx *x, const mf__buf *pat, m
             for (size_t i = 0; i < n; i++)
                 if (s->cluster)
                     s->pc[i].slot = (uint16_t)mf__redis_slot(x->keys[i]->str, x->keys[i]->len);
-            rc = pl_run(s, n, drop_cmd, x, rep, false, false, "deleting feature view fields", err);
+            rc = pl_run(s, n, drop_cmd, x, rep, -1, false, "deleting feature view fields", err);
             for (size_t i = 0; i < n && rc == MF_OK; i++)
                 if (rep[i]->type == REDIS_REPLY_ERROR)
                     rc = reply_err(s, s->pc[i].node, "deleting feature view fields", rep[i], err);
@@ -2431,6 +2470,7 @@ int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *e
         rc = mf__err_at(err, MF_ECONFIG, o->config_path, 0, "online_store.redis_type: expected "
                         "redis or redis_cluster, got '%s'", o->redis_type);
     s->kind = s->cluster ? "Redis Cluster node" : "Redis at";
+    s->probe = true;
     if (rc == MF_OK) rc = parse_conn(s, o, err);
     if (rc == MF_OK && s->cluster) {
         s->slot_node = mf__xmalloc(NSLOTS * sizeof *s->slot_node);

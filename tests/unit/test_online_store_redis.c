@@ -520,6 +520,188 @@ static void test_ordering_in_batch(void) {
     s->vt->close(s);
 }
 
+/* The write script decodes the usual Timestamps (seconds of 5 varint
+ * bytes: 2^28 to 2^35 - 1, 1978 to 3058; nanos of up to 5 bytes) by a
+ * short path and every other one by the general decoder: times on both
+ * sides of each bound, compared across the two, order as they should. */
+static void test_ordering_bounds(void) {
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    const char *project = "ordx_redis";
+    Mf__FeatureView *fv = mfs_view1(project, "ordx");
+    const int64_t S = 1000000, S28 = INT64_C(268435456) * S, S35 = INT64_C(34359738368) * S;
+    MFS_STEP(S28 - 1, 0, 1, S28 - 1, 1);          /* 4-byte seconds, nanos 999999000 */
+    MFS_STEP(S28 - 2, 0, 2, S28 - 1, 1);          /* 1 µs older: loses */
+    MFS_STEP(S28, 0, 3, S28, 3);                  /* 5-byte seconds, no nanos: wins */
+    MFS_STEP(S28 - 1, 0, 4, S28, 3);              /* loses */
+    MFS_STEP(S28 + 268436, 0, 5, S28 + 268436, 5); /* nanos 268436000 (5 bytes): wins */
+    MFS_STEP(S28 + 268435, 0, 6, S28 + 268436, 5); /* nanos 268435000 (4 bytes): loses */
+    MFS_STEP(S28 + 999999, 0, 7, S28 + 999999, 7);
+    MFS_STEP(S28 + S, 0, 8, S28 + S, 8);          /* the next second, no nanos */
+    MFS_STEP(S28 + 999999, 9, 9, S28 + S, 8);     /* loses */
+    MFS_STEP(S35 - 1, 0, 10, S35 - 1, 10);        /* the last µs of 5-byte seconds */
+    MFS_STEP(S35 - 2, 0, 11, S35 - 1, 10);
+    MFS_STEP(S35, 0, 12, S35, 12);                /* 6-byte seconds: wins */
+    MFS_STEP(S35 - 1, 0, 13, S35, 12);            /* loses */
+    MFS_STEP(S35, 5, 14, S35, 14);                /* equal, greater created: wins */
+    MFS_STEP(S35, 4, 15, S35, 14);                /* equal, smaller created: loses */
+    MFS_STEP(S35 + 1, 0, 16, S35 + 1, 16);
+    /* another writer's Timestamp with its fields the other way round
+     * (nanos first: the general decoder) against moonfeast's of the same
+     * second (the short path): the nanos decide */
+    const int64_t sec = INT64_C(268435461);
+    unsigned char other[16];
+    size_t n = 0;
+    other[n++] = 0x10; /* nanos 500000000 */
+    for (uint64_t v = 500000000; ; v >>= 7) {
+        other[n++] = (unsigned char)(v < 128 ? v : (v & 127) | 128);
+        if (v < 128) break;
+    }
+    other[n++] = 0x08; /* seconds */
+    for (uint64_t v = (uint64_t)sec; ; v >>= 7) {
+        other[n++] = (unsigned char)(v < 128 ? v : (v & 127) | 128);
+        if (v < 128) break;
+    }
+    mf__buf k;
+    mf__buf_init(&k);
+    key_of(&k, 1, project);
+    redisContext *c = raw(&main_srv);
+    CHECK(c);
+    redisReply *r = redisCommand(c, "DEL %b", k.data, k.len);
+    freeReplyObject(r);
+    r = redisCommand(c, "HSET %b _ts:ordx %b", k.data, k.len, other, n);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    redisFree(c);
+    mf__buf_free(&k);
+    MFS_STEP(sec * S + 499999, 0, 17, sec * S + 500000, INT64_MIN); /* 1 µs older: loses */
+    MFS_STEP(sec * S + 500001, 0, 18, sec * S + 500001, 18);         /* 1 µs newer: wins */
+    MFS_FREE(fv);
+    s->vt->close(s);
+}
+
+/* Rows of keys the store already holds, several rows of a key in one
+ * batch: each row is checked against what is stored at that moment, the
+ * stored row or the batch's earlier rows, in the same script call or an
+ * earlier one (40 keys, 3 rows each, interleaved: two calls), for a view
+ * of 150 features (its HSET is sent in chunks). */
+static void test_ordering_populated(void) {
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    const char *project = "ordp_redis";
+    enum { N = 40, NF = 150 };
+    char *names[NF];
+    Mf__ValueType types[NF];
+    for (size_t f = 0; f < NF; f++) {
+        names[f] = mf__xasprintf("f%zu", f);
+        types[f] = MF__VALUE_TYPE__VT_INT64;
+    }
+    Mf__FeatureView *fv = mfs_view(project, "ordp", 0, (const char *const *)names, types, NF);
+    mf__col *c = mf__xcalloc(NF, sizeof *c);
+    for (size_t f = 0; f < NF; f++) mf__col_init(&c[f], names[f], types[f], false);
+    int64_t ids[3 * N], ets[3 * N];
+    /* the store holds every key at T0 + 100 s, value 1000 + key */
+    for (size_t i = 0; i < N; i++) {
+        ids[i] = (int64_t)i + 1;
+        ets[i] = MFS_T0 + 100 * INT64_C(1000000);
+        for (size_t f = 0; f < NF; f++) mf__col_push_i64(&c[f], 1000 + (int64_t)i + 1);
+    }
+    MFS_OK(mfs_write(s, project, fv, ids, ets, NULL, c, NULL, N, &mfs_e));
+    /* then three rows per key, interleaved: key k (1-based) gets event
+     * times (k mod 4): 0: 50, 150, 120 s; 1: 90, 80, 99 s (all older);
+     * 2: 100, 100, 101 s; 3: 200, 300, 250 s; values key * 10 + row */
+    static const int64_t secs[4][3] = {{50, 150, 120}, {90, 80, 99}, {100, 100, 101},
+                                       {200, 300, 250}};
+    static const int want_row[4] = {1, -1, 2, 1};
+    for (size_t f = 0; f < NF; f++) mf__col_clear(&c[f]);
+    for (size_t r = 0; r < 3; r++)
+        for (size_t i = 0; i < N; i++) {
+            size_t at = r * N + i;
+            ids[at] = (int64_t)i + 1;
+            ets[at] = MFS_T0 + secs[(i + 1) % 4][r] * INT64_C(1000000);
+            for (size_t f = 0; f < NF; f++)
+                mf__col_push_i64(&c[f], ((int64_t)i + 1) * 10 + (int64_t)r + (int64_t)f * 100000);
+        }
+    MFS_OK(mfs_write(s, project, fv, ids, ets, NULL, c, NULL, 3 * N, &mfs_e));
+    mfs_got g;
+    MFS_OK(mfs_read(s, project, fv, ids, N, NULL, 0, &g, &mfs_e));
+    size_t bad = 0;
+    for (size_t i = 0; i < N; i++) {
+        int64_t k = (int64_t)i + 1;
+        int w = want_row[k % 4];
+        int64_t ts = w < 0 ? MFS_T0 + 100 * INT64_C(1000000)
+                           : MFS_T0 + secs[k % 4][w] * INT64_C(1000000);
+        if (g.found[i] != 1 || g.ts[i] != ts) bad++;
+        for (size_t f = 0; f < NF; f++) {
+            int64_t v = w < 0 ? 1000 + k : k * 10 + w + (int64_t)f * 100000;
+            if (mfs_i64(&g.cols[f], i) != v) bad++;
+        }
+    }
+    mfs_got_free(&g);
+    if (bad) printf("#   %zu cells or times wrong\n", bad);
+    CHECK(bad == 0);
+    for (size_t f = 0; f < NF; f++) {
+        mf__col_free(&c[f]);
+        free(names[f]);
+    }
+    free(c);
+    MFS_FREE(fv);
+    s->vt->close(s);
+}
+
+/* One store writing views of 1 to 70 features (a write script for each
+ * field count, more than the store keeps loaded at once), twice over, with
+ * a SCRIPT FLUSH between: every row lands. */
+static void test_many_scripts(void) {
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    const char *project = "mscr_redis";
+    enum { NV = 70 };
+    char *names[NV];
+    Mf__ValueType types[NV];
+    for (size_t f = 0; f < NV; f++) {
+        names[f] = mf__xasprintf("f%zu", f);
+        types[f] = MF__VALUE_TYPE__VT_INT64;
+    }
+    mf__col c[NV];
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1) {
+            redisContext *rc = raw(&main_srv);
+            CHECK(rc);
+            redisReply *r = redisCommand(rc, "SCRIPT FLUSH");
+            CHECK(r && r->type == REDIS_REPLY_STATUS);
+            freeReplyObject(r);
+            redisFree(rc);
+        }
+        for (size_t nf = 1; nf <= NV; nf++) {
+            char vname[32];
+            snprintf(vname, sizeof vname, "v%zu", nf);
+            Mf__FeatureView *fv = mfs_view(project, vname, 0, (const char *const *)names, types, nf);
+            int64_t ids[2] = {1, 2}, ets[2] = {MFS_T0 + pass, MFS_T0 + pass};
+            for (size_t f = 0; f < nf; f++) {
+                mf__col_init(&c[f], names[f], types[f], false);
+                mf__col_push_i64(&c[f], (int64_t)(nf * 1000 + f) + pass);
+                mf__col_push_i64(&c[f], -(int64_t)(nf * 1000 + f) - pass);
+            }
+            MFS_OK(mfs_write(s, project, fv, ids, ets, NULL, c, NULL, 2, &mfs_e));
+            mfs_got g;
+            MFS_OK(mfs_read(s, project, fv, ids, 2, NULL, 0, &g, &mfs_e));
+            size_t bad = 0;
+            for (size_t f = 0; f < nf; f++)
+                if (mfs_i64(&g.cols[f], 0) != (int64_t)(nf * 1000 + f) + pass ||
+                    mfs_i64(&g.cols[f], 1) != -(int64_t)(nf * 1000 + f) - pass)
+                    bad++;
+            mfs_got_free(&g);
+            if (bad) printf("#   pass %d, %zu features: %zu cells wrong\n", pass, nf, bad);
+            CHECK(bad == 0);
+            for (size_t f = 0; f < nf; f++) mf__col_free(&c[f]);
+            MFS_FREE(fv);
+        }
+    }
+    for (size_t f = 0; f < NV; f++) free(names[f]);
+    s->vt->close(s);
+}
+
 /* mfs_cell_eq, but two empty texts compare equal without calling memcmp
  * (an empty-only column has no heap: memcmp(NULL, NULL, 0) is undefined
  * and UBSan stops on it). */
@@ -1088,6 +1270,9 @@ int main(void) {
     RUN(test_reads_other_writer);
     RUN(test_ordering);
     RUN(test_ordering_in_batch);
+    RUN(test_ordering_bounds);
+    RUN(test_ordering_populated);
+    RUN(test_many_scripts);
     RUN(test_types_seconds);
     RUN(test_lists);
     RUN(test_drop_fields);
