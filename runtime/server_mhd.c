@@ -293,6 +293,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
         return rc;
     }
     mf__store_manual_refresh(store);
+    mf__store_set_read_reuse(store, sc->read_reuse_us);
     struct addrinfo hints, *ai = NULL;
     memset(&hints, 0, sizeof hints);
     hints.ai_family = AF_UNSPEC;
