@@ -41,7 +41,6 @@
 typedef struct daemon_ctx {
     mf__server *srv;
     const mf__server_config *sc;
-    uint64_t inflight; /* atomic: requests begun and not completed */
     bool closing;      /* atomic: answers carry Connection: close */
 } daemon_ctx;
 
@@ -144,7 +143,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         snprintf(st->method, sizeof st->method, "%s", method);
         snprintf(st->path, sizeof st->path, "%s", url);
         *con_cls = st;
-        __atomic_add_fetch(&d->inflight, 1, __ATOMIC_RELAXED);
+        mf__server_inflight(d->srv, 1);
         /* route, method and auth before the body */
         mf__http_req rq;
         fill_req(c, st, &rq);
@@ -261,7 +260,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
     }
     mf__buf_free(&st->body);
     free(st);
-    __atomic_sub_fetch(&d->inflight, 1, __ATOMIC_RELAXED);
+    mf__server_inflight(d->srv, -1);
 }
 
 /* Read a PEM file whole (for the TLS options). */
@@ -310,7 +309,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     }
     mf__server *srv;
     mf__server_new(store, sc, &srv, err);
-    daemon_ctx d = {srv, sc, 0, false};
+    daemon_ctx d = {srv, sc, false};
     int threads = sc->threads > 0 ? sc->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -391,7 +390,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     MHD_socket lfd = MHD_quiesce_daemon(daemon);
     if (lfd != MHD_INVALID_SOCKET) close(lfd);
     int64_t deadline = mf__mono_us() + sc->request_timeout_seconds * 1000000;
-    while (__atomic_load_n(&d.inflight, __ATOMIC_RELAXED) && mf__mono_us() < deadline)
+    while (mf__server_inflight_now(srv) && mf__mono_us() < deadline)
         usleep(5000);
     MHD_stop_daemon(daemon);
     mf__server_free(srv);
