@@ -63,7 +63,7 @@ ASAN_VARS = BUILD=build-asan OPT="-O1 -g" \
 
 # The tests that run threads on one store, also built with ThreadSanitizer
 # (build-tsan/); tests/run.sh runs them as a third pass (MF_TSAN).
-TSAN_TESTS := test_threads test_store test_pit_join test_server
+TSAN_TESTS := test_threads test_store test_pit_join test_server test_online_store_sqlite
 TSAN_VARS = BUILD=build-tsan OPT="-O1 -g" SAN="-fsanitize=thread"
 TSAN_BINS := $(patsubst %,build-tsan/tests/%,$(TSAN_TESTS))
 

@@ -8,7 +8,9 @@
  *
  * Listens on 127.0.0.1 on a port the kernel picks, with the threading
  * `moonfeast serve --threads THREADS` uses (MHD's internal polling thread,
- * epoll, a pool of THREADS threads; default 2). Every request, whatever its
+ * epoll, a pool of THREADS threads; default 2; a listening socket of its
+ * own, accepted by one thread that hands each connection to the daemon,
+ * which spreads them evenly over the pool by socket number). Every request, whatever its
  * method or path, gets 200 with BODYFILE's bytes and Content-Type
  * application/json, after its body was read to the end; connections are
  * kept alive (HTTP/1.1). Prints `listening on 127.0.0.1:PORT` on stdout
@@ -17,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <stdbool.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -38,6 +41,25 @@ typedef enum MHD_Result MHD_Result_t;
 #endif
 
 static struct MHD_Response *answer;
+static int listen_fd = -1;
+static bool stopping; /* atomic */
+
+/* Accept, and hand each connection to the daemon (which closes it when it
+ * cannot take it), as `moonfeast serve` does. */
+static void *accept_loop(void *d) {
+    while (!__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) {
+        struct sockaddr_storage ss;
+        socklen_t sl = sizeof ss;
+        int fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            if (__atomic_load_n(&stopping, __ATOMIC_ACQUIRE)) break;
+            if (errno != EINTR && errno != ECONNABORTED && errno != EAGAIN) usleep(10000);
+            continue;
+        }
+        MHD_add_connection(d, fd, (struct sockaddr *)&ss, sl);
+    }
+    return NULL;
+}
 static atomic_ullong n_requests, n_body_bytes;
 static int marker; /* *con_cls of a request whose headers were seen */
 
@@ -95,24 +117,31 @@ int main(int argc, char **argv) {
     sa.sin_family = AF_INET;
     sa.sin_port = 0;
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    socklen_t sal = sizeof sa;
+    if (listen_fd < 0 || bind(listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(listen_fd, SOMAXCONN) != 0 || getsockname(listen_fd, (struct sockaddr *)&sa, &sal) != 0) {
+        fprintf(stderr, "http_floor: cannot listen: %s\n", strerror(errno));
+        return 1;
+    }
     struct MHD_Daemon *d = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL, 0, NULL, NULL, handle, NULL, MHD_OPTION_SOCK_ADDR,
-        (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)0, MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
-    if (!d) {
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET, 0, NULL,
+        NULL, handle, NULL, MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)0,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)4096, MHD_OPTION_END);
+    pthread_t acceptor;
+    if (!d || pthread_create(&acceptor, NULL, accept_loop, d) != 0) {
         fprintf(stderr, "http_floor: MHD_start_daemon failed\n");
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
-    if (!info || !info->port) {
-        fprintf(stderr, "http_floor: no port\n");
-        return 1;
-    }
 
-    printf("listening on 127.0.0.1:%u\n", (unsigned)info->port);
+    printf("listening on 127.0.0.1:%u\n", (unsigned)ntohs(sa.sin_port));
     fflush(stdout);
     int sig;
     sigwait(&sigs, &sig);
+    __atomic_store_n(&stopping, true, __ATOMIC_RELEASE);
+    shutdown(listen_fd, SHUT_RDWR);
+    pthread_join(acceptor, NULL);
+    close(listen_fd);
     MHD_stop_daemon(d);
     MHD_destroy_response(answer);
     printf("requests %llu body_bytes %llu\n", (unsigned long long)n_requests, (unsigned long long)n_body_bytes);

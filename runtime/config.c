@@ -831,7 +831,7 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
         return key_err(P, val, "feature_server", "expected a mapping, got %s",
                        kind_name(val));
     enum { PORT, HOST, THREADS, TTL, BODY, ROWS, HEADER, CONNS, TIMEOUT, LOG, METRICS,
-           KEY, CERT, AUTH };
+           KEY, CERT, AUTH, REUSE };
     cfg_slot s[] = {{"port", 0, NULL, NULL},
                     {"host", 0, NULL, NULL},
                     {"threads", 0, NULL, NULL},
@@ -845,7 +845,8 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
                     {"metrics_public", 0, NULL, NULL},
                     {"tls_key", 0, NULL, NULL},
                     {"tls_cert", 0, NULL, NULL},
-                    {"auth", 0, NULL, NULL}};
+                    {"auth", 0, NULL, NULL},
+                    {"read_reuse_us", 0, NULL, NULL}};
     int rc = map_collect(P, val, "feature_server", s, MF__ARRAY_LEN(s));
     if (rc) return rc;
     mf__server_config *sc = &cfg->server;
@@ -866,6 +867,8 @@ static int parse_server(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
         (s[TIMEOUT].val &&
          (rc = get_int(P, s[TIMEOUT].val, "feature_server.request_timeout_seconds", 1, 86400,
                        &sc->request_timeout_seconds))) ||
+        (s[REUSE].val && (rc = get_int(P, s[REUSE].val, "feature_server.read_reuse_us", 0,
+                                       1000000, &sc->read_reuse_us))) ||
         (s[LOG].val && (rc = get_bool(P, s[LOG].val, "feature_server.access_log",
                                       &sc->access_log))) ||
         (s[METRICS].val && (rc = get_bool(P, s[METRICS].val, "feature_server.metrics_public",
@@ -958,6 +961,7 @@ static void set_defaults(cfg_parse *P, mf__config *cfg) {
     cfg->server.max_header_bytes = 32768;
     cfg->server.max_connections = 1024;
     cfg->server.request_timeout_seconds = 30;
+    cfg->server.read_reuse_us = 1000;
     cfg->server.access_log = true;
 }
 

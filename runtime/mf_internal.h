@@ -191,6 +191,7 @@ typedef struct mf__server_config {
     int64_t max_header_bytes;      /* 32 KiB */
     int64_t max_connections;       /* 1024 */
     int64_t request_timeout_seconds; /* 30 */
+    int64_t read_reuse_us;         /* 1000; 0: off (SQLite online store) */
     bool access_log;               /* true */
     bool metrics_public;           /* false: /metrics needs a token when auth is on */
     char *tls_key, *tls_cert;      /* absolute paths, or NULL */
@@ -288,6 +289,10 @@ typedef struct mf__config {
     mf__lua_budget lua_budget;            /* lua: {max_instructions, ...} */
     mf__lua_budget transform_budget;      /* lua: {transform_max_instructions, ...} */
     mf__server_config server;             /* feature_server: {...} */
+    /* not from the file: how long a SQLite online read may reuse its
+     * transaction (0); `serve` sets it to feature_server.read_reuse_us
+     * (mf__store_set_read_reuse) before its threads open the store */
+    int64_t online_read_reuse_us;
 } mf__config;
 
 /* Parse feature_store.yaml at `path` (the repo directory is the file's
@@ -420,6 +425,11 @@ int mf__store_commit(mf_store *s, mf__registry_mutator fn, void *ud, mf_error *e
  * SIGHUP): calls never reload on registry_cache_ttl_seconds after this;
  * commits through the store still do. */
 void mf__store_manual_refresh(mf_store *s);
+/* For a server: SQLite online reads of the connections opened from now on
+ * may reuse their read transaction for up to us microseconds while this
+ * process writes nothing to the file (store_sqlite.c); 0: off. Call before
+ * other threads use the store. */
+void mf__store_set_read_reuse(mf_store *s, int64_t us);
 /* Reload the registry now. A failure is returned (and logged) while the
  * current snapshot keeps serving. */
 int mf__store_refresh(mf_store *s, mf_error *err);
@@ -584,7 +594,10 @@ struct mf__online {
 };
 
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err);
-int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err);
+/* read_reuse_us > 0: reads may keep their transaction that long (see
+ * store_sqlite.c); 0: every call reads the latest commit. */
+int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, mf__online **out,
+                           mf_error *err);
 /* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
 char *mf__sql_ident(const char *s);
 

@@ -87,6 +87,10 @@ void mf__server_observe(mf__server *srv, mf__endpoint ep, int status, const char
 
 /* Count a registry refresh that failed (the old snapshot kept serving). */
 void mf__server_refresh_failed(mf__server *srv);
+/* Count a request begun (+1) or completed (-1), in the calling thread's
+ * shard; and how many are in flight now (the sum over the threads). */
+void mf__server_inflight(mf__server *srv, int delta);
+uint64_t mf__server_inflight_now(const mf__server *srv);
 
 /* Run `moonfeast serve`: listen, answer until SIGTERM or SIGINT, then stop
  * accepting, finish the requests in flight and return MF_OK. SIGHUP

@@ -10,7 +10,8 @@
 #include "mf_online.h"
 
 static int open_sqlite(const mf__config *cfg, mf__online **out, mf_error *err) {
-    return mf__online_sqlite_open(mf__conf_str(&cfg->online, "path"), out, err);
+    return mf__online_sqlite_open(mf__conf_str(&cfg->online, "path"), cfg->online_read_reuse_us,
+                                  out, err);
 }
 
 static int open_redis(const mf__config *cfg, mf__online **out, mf_error *err) {

@@ -475,6 +475,8 @@ void mf__store_manual_refresh(mf_store *s) {
     __atomic_store_n(&s->refresh_at, INT64_MAX, __ATOMIC_RELAXED);
 }
 
+void mf__store_set_read_reuse(mf_store *s, int64_t us) { s->cfg.online_read_reuse_us = us; }
+
 int mf__store_refresh(mf_store *s, mf_error *err) {
     mf_error failed;
     pthread_mutex_lock(&s->load_mu);

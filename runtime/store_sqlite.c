@@ -26,10 +26,31 @@
  * The write statement only replaces a row whose event_ts is older (or
  * equal with an older or equal created_ts): the store itself enforces
  * "never replace newer data with older".
+ *
+ * Reads with a reuse bound (read_reuse_us > 0: `moonfeast serve`,
+ * feature_server.read_reuse_us) keep their read transaction open after
+ * the call and read the next call from it, as long as it began less than
+ * read_reuse_us ago and no write transaction of this process on this file
+ * (any connection, any store) has ended since it began: each file has a
+ * write generation, bumped after every write transaction, that the reader
+ * compares with the one it saw when it began. So a read sees every write
+ * this process committed before it, and every write of another process
+ * committed read_reuse_us before it or earlier; it saves the lock calls
+ * of a transaction's begin and end (an fcntl each) on most reads. A held
+ * transaction that its thread leaves idle is ended by a sweeper thread
+ * (one per process, while such connections are open) once it is
+ * read_reuse_us old, looking every SWEEP_US at most (a busy thread begins
+ * its reads anew itself; waking each millisecond cost the sweeper 4 % of a
+ * busy server's time), so an idle server pins no snapshot and a
+ * checkpoint waits for it read_reuse_us + SWEEP_US at most. Such a
+ * connection is used under its own mutex (its thread, or the sweeper
+ * ending its read).
  */
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -42,6 +63,8 @@ typedef struct view_stmts {
     sqlite3_stmt *get, *put;
 } view_stmts;
 
+struct path_lock;
+
 typedef struct sqlite_store {
     mf__online base;
     char *path;
@@ -49,8 +72,15 @@ typedef struct sqlite_store {
     view_stmts *vs;
     size_t nvs;
     sqlite3_stmt *begin, *commit; /* a read transaction around multi-row reads */
-    pthread_mutex_t *wmu;         /* the process's writers of this file, in turn */
+    struct path_lock *pl;         /* the file's writer mutex and write generation */
     mf__buf scratch; /* packed row being written */
+    /* read reuse (reuse_us > 0); the fields below cmu are used under it */
+    int64_t reuse_us;
+    pthread_mutex_t cmu;        /* the connection: its thread, or the sweeper */
+    bool held;                  /* a read transaction is open between calls */
+    int64_t held_t0;            /* monotonic time before it began */
+    uint64_t held_gen;          /* the file's write generation before it began */
+    struct sqlite_store *snext; /* on the sweeper's list (under sweep_mu) */
 } sqlite_store;
 
 /*---- Helpers ---------------------------------------------------------------*/
@@ -65,13 +95,14 @@ typedef struct sqlite_store {
 typedef struct path_lock {
     char *path;
     pthread_mutex_t mu;
+    uint64_t gen; /* atomic: write transactions of this process ended on the file */
     struct path_lock *next;
 } path_lock;
 
 static pthread_mutex_t path_locks_mu = PTHREAD_MUTEX_INITIALIZER;
 static path_lock *path_locks;
 
-static pthread_mutex_t *writer_lock(const char *path) {
+static path_lock *writer_lock(const char *path) {
     pthread_mutex_lock(&path_locks_mu);
     path_lock *l = path_locks;
     while (l && strcmp(l->path, path) != 0) l = l->next;
@@ -83,7 +114,133 @@ static pthread_mutex_t *writer_lock(const char *path) {
         path_locks = l;
     }
     pthread_mutex_unlock(&path_locks_mu);
-    return &l->mu;
+    return l;
+}
+
+/* After every write transaction (committed or not): held reads of this
+ * process begin again. */
+static void wrote(sqlite_store *s) { __atomic_add_fetch(&s->pl->gen, 1, __ATOMIC_RELEASE); }
+
+/* The connection's mutex, when reads are reused (else one thread has it). */
+static void conn_lock(sqlite_store *s) {
+    if (s->reuse_us > 0) pthread_mutex_lock(&s->cmu);
+}
+
+static void conn_unlock(sqlite_store *s) {
+    if (s->reuse_us > 0) pthread_mutex_unlock(&s->cmu);
+}
+
+/* End the held read transaction (cmu held). */
+static void end_held(sqlite_store *s) {
+    if (!s->held) return;
+    s->held = false;
+    int st = sqlite3_step(s->commit);
+    sqlite3_reset(s->commit);
+    if (st != SQLITE_DONE && !sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/*---- The sweeper: ends held reads left idle ---------------------------------*/
+
+#define SWEEP_US 10000 /* the sweeper's shortest sleep */
+
+static pthread_mutex_t sweep_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t sweep_cv;
+static pthread_once_t sweep_once = PTHREAD_ONCE_INIT;
+static sqlite_store *sweep_list;
+static uint64_t sweep_epoch;  /* the running sweeper's; another value stops it */
+static bool sweep_running;
+static pthread_t sweep_tid;
+static bool sweep_sleeping;   /* atomic: waiting with no deadline */
+
+static void sweep_init(void) {
+    pthread_condattr_t a;
+    pthread_condattr_init(&a);
+    pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+    pthread_cond_init(&sweep_cv, &a);
+    pthread_condattr_destroy(&a);
+}
+
+static void *sweeper(void *arg) {
+    uint64_t epoch = (uint64_t)(uintptr_t)arg;
+    pthread_mutex_lock(&sweep_mu);
+    while (sweep_epoch == epoch) {
+        /* sleeping first: a reader that holds a read after the scan saw
+         * it not held finds the flag set and wakes this thread */
+        __atomic_store_n(&sweep_sleeping, true, __ATOMIC_SEQ_CST);
+        int64_t now = mf__mono_us(), next = INT64_MAX;
+        for (sqlite_store *s = sweep_list; s; s = s->snext) {
+            if (pthread_mutex_trylock(&s->cmu) != 0) { /* reading: look again later */
+                if (now + s->reuse_us < next) next = now + s->reuse_us;
+                continue;
+            }
+            if (s->held) {
+                int64_t due = s->held_t0 + s->reuse_us;
+                if (now >= due) end_held(s);
+                else if (due < next) next = due;
+            }
+            pthread_mutex_unlock(&s->cmu);
+        }
+        if (next == INT64_MAX) {
+            pthread_cond_wait(&sweep_cv, &sweep_mu);
+        } else {
+            __atomic_store_n(&sweep_sleeping, false, __ATOMIC_SEQ_CST);
+            struct timespec ts;
+            clock_gettime(CLOCK_MONOTONIC, &ts);
+            int64_t wait = next - now > SWEEP_US ? next - now : SWEEP_US;
+            ts.tv_sec += (time_t)(wait / 1000000);
+            ts.tv_nsec += (long)(wait % 1000000) * 1000;
+            if (ts.tv_nsec >= 1000000000) ts.tv_sec++, ts.tv_nsec -= 1000000000;
+            pthread_cond_timedwait(&sweep_cv, &sweep_mu, &ts);
+        }
+    }
+    pthread_mutex_unlock(&sweep_mu);
+    return NULL;
+}
+
+/* Put s on the sweeper's list, starting the sweeper when it is the first.
+ * Returns 0, or an errno when the sweeper cannot start (then s reads
+ * without reuse). */
+static int sweep_add(sqlite_store *s) {
+    pthread_once(&sweep_once, sweep_init);
+    int rc = 0;
+    pthread_mutex_lock(&sweep_mu);
+    if (!sweep_running) {
+        sweep_epoch++;
+        rc = pthread_create(&sweep_tid, NULL, sweeper, (void *)(uintptr_t)sweep_epoch);
+        sweep_running = rc == 0;
+    }
+    if (rc == 0) {
+        s->snext = sweep_list;
+        sweep_list = s;
+    }
+    pthread_mutex_unlock(&sweep_mu);
+    return rc;
+}
+
+/* Take s off the list (no held read); the last one stops the sweeper. */
+static void sweep_remove(sqlite_store *s) {
+    pthread_mutex_lock(&sweep_mu);
+    sqlite_store **p = &sweep_list;
+    while (*p && *p != s) p = &(*p)->snext;
+    if (*p) *p = s->snext;
+    bool stop = !sweep_list && sweep_running;
+    pthread_t tid = sweep_tid;
+    if (stop) {
+        sweep_epoch++;
+        sweep_running = false;
+        pthread_cond_signal(&sweep_cv);
+    }
+    pthread_mutex_unlock(&sweep_mu);
+    if (stop) pthread_join(tid, NULL);
+}
+
+/* A held read began (cmu held): wake a sweeper that waits for none. */
+static void sweep_wake(void) {
+    if (!__atomic_load_n(&sweep_sleeping, __ATOMIC_SEQ_CST)) return;
+    pthread_mutex_lock(&sweep_mu);
+    pthread_cond_signal(&sweep_cv);
+    pthread_mutex_unlock(&sweep_mu);
 }
 
 static int db_open(sqlite_store *s, mf_error *err) {
@@ -149,13 +306,26 @@ static char *table_name(const char *project, const char *view) {
 /*---- Interface -------------------------------------------------------------*/
 
 static void drop_stmts(sqlite_store *s);
+static int update_locked(sqlite_store *s, const char *project, Mf__FeatureView *const *keep,
+                         size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop,
+                         mf_error *err);
 
 static int sq_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
                      size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop,
                      mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
+    conn_lock(s);
+    int rc = update_locked(s, project, keep, n_keep, drop, n_drop, err);
+    conn_unlock(s);
+    return rc;
+}
+
+static int update_locked(sqlite_store *s, const char *project, Mf__FeatureView *const *keep,
+                         size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop,
+                         mf_error *err) {
     int rc = db_open(s, err);
     if (rc) return rc;
+    end_held(s);
     drop_stmts(s);
     rc = exec(s, "BEGIN IMMEDIATE", err);
     if (rc) return rc;
@@ -176,8 +346,10 @@ static int sq_update(mf__online *base, const char *project, Mf__FeatureView *con
         free(sql);
         free(t);
     }
-    if (rc == MF_OK) return exec(s, "COMMIT", err);
-    exec(s, "ROLLBACK", NULL);
+    if (rc == MF_OK) rc = exec(s, "COMMIT", err);
+    else exec(s, "ROLLBACK", NULL);
+    if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK", NULL);
+    wrote(s);
     return rc;
 }
 
@@ -298,16 +470,28 @@ int mf__row_pack(mf__buf *b, const Mf__FeatureViewSpec *view, const mf__col *fea
     return MF_OK;
 }
 
+static int write_locked(sqlite_store *s, const char *project, const mf__write_batch *wb,
+                        mf_error *err);
+
 static int sq_write(mf__online *base, const char *project, const mf__write_batch *wb,
                     mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
+    conn_lock(s);
+    int rc = write_locked(s, project, wb, err);
+    conn_unlock(s);
+    return rc;
+}
+
+static int write_locked(sqlite_store *s, const char *project, const mf__write_batch *wb,
+                        mf_error *err) {
     view_stmts *v;
     int rc = stmts_for(s, project, wb->view->name, &v, err);
     if (rc) return rc;
-    pthread_mutex_lock(s->wmu);
+    end_held(s);
+    pthread_mutex_lock(&s->pl->mu);
     rc = exec(s, "BEGIN IMMEDIATE", err);
     if (rc) {
-        pthread_mutex_unlock(s->wmu);
+        pthread_mutex_unlock(&s->pl->mu);
         return rc;
     }
     const Mf__FeatureViewSpec *view = wb->view;
@@ -329,7 +513,8 @@ static int sq_write(mf__online *base, const char *project, const mf__write_batch
     else exec(s, "ROLLBACK", NULL);
     /* a COMMIT that failed leaves no transaction open either */
     if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK", NULL);
-    pthread_mutex_unlock(s->wmu);
+    wrote(s);
+    pthread_mutex_unlock(&s->pl->mu);
     return rc;
 }
 
@@ -434,8 +619,8 @@ int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const
     return rc;
 }
 
-static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
-    sqlite_store *s = (sqlite_store *)base;
+/* The reads of one view's batch, in whatever transaction is open. */
+static int read_rows(sqlite_store *s, const char *project, mf__read_batch *rb, mf_error *err) {
     view_stmts *v;
     int rc = stmts_for(s, project, rb->view->name, &v, err);
     if (rc) return rc;
@@ -463,34 +648,73 @@ static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf
     return MF_OK;
 }
 
+static int prepare_txn(sqlite_store *s, mf_error *err) {
+    if (s->begin) return MF_OK;
+    if (sqlite3_prepare_v2(s->db, "BEGIN", -1, &s->begin, NULL) == SQLITE_OK &&
+        sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) == SQLITE_OK)
+        return MF_OK;
+    int rc = mf__err(err, MF_ESTORE, "online store %s: %s", s->path, sqlite3_errmsg(s->db));
+    sqlite3_finalize(s->begin);
+    sqlite3_finalize(s->commit);
+    s->begin = s->commit = NULL;
+    return rc;
+}
+
+static int step_begin(sqlite_store *s, mf_error *err) {
+    int st = sqlite3_step(s->begin);
+    sqlite3_reset(s->begin);
+    if (st != SQLITE_DONE)
+        return mf__err(err, MF_ESTORE, "online store %s: starting a read: %s", s->path,
+                       sqlite3_errmsg(s->db));
+    return MF_OK;
+}
+
+/* Reads with reuse (cmu held): the held transaction when it is young
+ * enough and this process wrote nothing on the file since it began, else
+ * a new one, left open for the next call. */
+static int read_held(sqlite_store *s, const char *project, mf__read_batch *rbs, size_t nb,
+                     mf_error *err) {
+    int rc = prepare_txn(s, err);
+    if (rc) return rc;
+    /* the generation and the time before the transaction's snapshot */
+    uint64_t gen = __atomic_load_n(&s->pl->gen, __ATOMIC_ACQUIRE);
+    int64_t now = mf__mono_us();
+    if (s->held && (gen != s->held_gen || now - s->held_t0 >= s->reuse_us)) end_held(s);
+    if (!s->held) {
+        if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if ((rc = step_begin(s, err))) return rc;
+        s->held = true;
+        s->held_t0 = now;
+        s->held_gen = gen;
+        sweep_wake();
+    }
+    for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = read_rows(s, project, &rbs[b], err);
+    if (rc) end_held(s); /* the next call begins afresh */
+    return rc;
+}
+
 /* Several reads in one read transaction: one lock of the WAL (and one
  * consistent snapshot of the database) for the whole call instead of one
  * per row. A single row reads in its own implicit transaction, which
- * costs the same. */
+ * costs the same. With reuse, see read_held. */
 static int sq_read_many(mf__online *base, const char *project, mf__read_batch *rbs, size_t nb,
                         mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
-    size_t rows = 0;
-    for (size_t b = 0; b < nb; b++) rows += rbs[b].n;
-    int rc = db_open(s, err);
-    if (rc) return rc;
-    bool txn = rows > 1 && sqlite3_get_autocommit(s->db);
-    if (txn && !s->begin &&
-        (sqlite3_prepare_v2(s->db, "BEGIN", -1, &s->begin, NULL) != SQLITE_OK ||
-         sqlite3_prepare_v2(s->db, "COMMIT", -1, &s->commit, NULL) != SQLITE_OK)) {
-        rc = mf__err(err, MF_ESTORE, "online store %s: %s", s->path, sqlite3_errmsg(s->db));
-        sqlite3_finalize(s->begin);
-        s->begin = NULL;
+    int rc;
+    if (s->reuse_us > 0) {
+        pthread_mutex_lock(&s->cmu);
+        rc = db_open(s, err);
+        if (rc == MF_OK) rc = read_held(s, project, rbs, nb, err);
+        pthread_mutex_unlock(&s->cmu);
         return rc;
     }
-    if (txn) {
-        int st = sqlite3_step(s->begin);
-        sqlite3_reset(s->begin);
-        if (st != SQLITE_DONE)
-            return mf__err(err, MF_ESTORE, "online store %s: starting a read: %s", s->path,
-                           sqlite3_errmsg(s->db));
-    }
-    for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = sq_read(base, project, &rbs[b], err);
+    size_t rows = 0;
+    for (size_t b = 0; b < nb; b++) rows += rbs[b].n;
+    rc = db_open(s, err);
+    if (rc) return rc;
+    bool txn = rows > 1 && sqlite3_get_autocommit(s->db);
+    if (txn && ((rc = prepare_txn(s, err)) || (rc = step_begin(s, err)))) return rc;
+    for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = read_rows(s, project, &rbs[b], err);
     if (txn) {
         /* a read transaction commits without writing; should COMMIT fail,
          * leave no transaction open on this connection */
@@ -506,8 +730,17 @@ static int sq_read_many(mf__online *base, const char *project, mf__read_batch *r
     return rc;
 }
 
+static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
+    return sq_read_many(base, project, rb, 1, err);
+}
+
 static void sq_close(mf__online *base) {
     sqlite_store *s = (sqlite_store *)base;
+    if (s->reuse_us > 0) {
+        sweep_remove(s);
+        end_held(s);
+        pthread_mutex_destroy(&s->cmu);
+    }
     drop_stmts(s);
     mf__buf_free(&s->scratch);
     sqlite3_close(s->db);
@@ -519,19 +752,31 @@ static void sq_close(mf__online *base) {
  * opened or read fails here. */
 static int sq_ping(mf__online *base, mf_error *err) {
     sqlite_store *s = (sqlite_store *)base;
+    conn_lock(s);
     int rc = db_open(s, err);
-    return rc ? rc : exec(s, "SELECT count(*) FROM sqlite_master", err);
+    if (rc == MF_OK) rc = exec(s, "SELECT count(*) FROM sqlite_master", err);
+    conn_unlock(s);
+    return rc;
 }
 
 static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
                                         sq_read_many, sq_ping, sq_close};
 
-int mf__online_sqlite_open(const char *path, mf__online **out, mf_error *err) {
+int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, mf__online **out,
+                           mf_error *err) {
     MF__UNUSED(err);
     sqlite_store *s = mf__xcalloc(1, sizeof *s);
     s->base.vt = &sqlite_vt;
     s->path = mf__xstrdup(path);
-    s->wmu = writer_lock(path);
+    s->pl = writer_lock(path);
+    if (read_reuse_us > 0) {
+        pthread_mutex_init(&s->cmu, NULL);
+        s->reuse_us = read_reuse_us;
+        if (sweep_add(s) != 0) { /* no sweeper: no reuse */
+            pthread_mutex_destroy(&s->cmu);
+            s->reuse_us = 0;
+        }
+    }
     *out = &s->base;
     return MF_OK;
 }

@@ -483,7 +483,7 @@ static void test_server_section(void) {
     CHECK(load("project: p\nfeature_server:\n  host: 0.0.0.0\n  port: 7000\n  threads: 3\n"
                "  registry_ttl_seconds: 5\n  max_body_bytes: 2048\n  max_entity_rows: 10\n"
                "  max_header_bytes: 8192\n  max_connections: 7\n  request_timeout_seconds: 9\n"
-               "  access_log: false\n  metrics_public: true\n  tls_key: k.pem\n  tls_cert: c.pem\n"
+               "  read_reuse_us: 250\n  access_log: false\n  metrics_public: true\n  tls_key: k.pem\n  tls_cert: c.pem\n"
                "  auth:\n    tokens:\n      - {token: \"${MFT_TOKEN}\", role: read}\n"
                "      - token: t2\n        role: write\n      - {token: t3, role: admin}\n",
                &cfg, &err) == MF_OK);
@@ -492,6 +492,7 @@ static void test_server_section(void) {
     CHECK(cfg.server.registry_ttl_seconds == 5 && cfg.server.max_body_bytes == 2048);
     CHECK(cfg.server.max_entity_rows == 10 && cfg.server.max_header_bytes == 8192);
     CHECK(cfg.server.max_connections == 7 && cfg.server.request_timeout_seconds == 9);
+    CHECK(cfg.server.read_reuse_us == 250 && cfg.online_read_reuse_us == 0);
     CHECK(!cfg.server.access_log && cfg.server.metrics_public);
     CHECK_STR(cfg.server.tls_key, in_tmp("k.pem"));
     CHECK_STR(cfg.server.tls_cert, in_tmp("c.pem"));
@@ -509,6 +510,7 @@ static void test_server_section(void) {
     CHECK(cfg.server.registry_ttl_seconds == -1 && cfg.server.max_body_bytes == 64 << 20);
     CHECK(cfg.server.max_entity_rows == 100000 && cfg.server.request_timeout_seconds == 30);
     CHECK(!cfg.server.tls_key && cfg.server.threads == 0);
+    CHECK(cfg.server.read_reuse_us == 1000 && cfg.online_read_reuse_us == 0);
     mf__config_free(&cfg);
     CHECK_FAILS("project: p\nfeature_server:\n  auth:\n    tokens:\n      - {token: a, role: root}\n",
                 5, "feature_server.auth.tokens[0].role", "expected read, write or admin");
@@ -539,6 +541,11 @@ static void test_server_section(void) {
                 "feature_server.max_header_bytes", "between 4096");
     CHECK_FAILS("project: p\nfeature_server:\n  request_timeout_seconds: 0\n", 3,
                 "feature_server.request_timeout_seconds", "between 1 and 86400");
+    CHECK_FAILS("project: p\nfeature_server:\n  read_reuse_us: 1000001\n", 3,
+                "feature_server.read_reuse_us", "between 0 and 1000000");
+    CHECK(load("project: p\nfeature_server:\n  read_reuse_us: 0\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.server.read_reuse_us == 0);
+    mf__config_free(&cfg);
 }
 
 static void test_bad_numbers(void) {

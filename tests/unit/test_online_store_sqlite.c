@@ -11,10 +11,16 @@
  *    opened, a view that has no table.
  * 3. Entity keys, version 3, byte for byte against bytes written out here
  *    by hand from docs/concepts.md, "Online stores".
+ * 4. Read reuse (a server's feature_server.read_reuse_us): the suite again
+ *    on a handle that reuses its reads; writes of this process seen at
+ *    once, other processes' within the bound; an idle held read ended by
+ *    the sweeper (a checkpoint then completes); threads reading while
+ *    others write (also under ThreadSanitizer).
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
 #include <ftw.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -37,15 +43,17 @@ static char *new_dir(const char *name) {
     return d;
 }
 
-static mf__online *open_at(const char *path) {
+static mf__online *open_reuse(const char *path, int64_t reuse_us) {
     mf__online *s = NULL;
     mf_error err;
-    if (mf__online_sqlite_open(path, &s, &err) != MF_OK) {
+    if (mf__online_sqlite_open(path, reuse_us, &s, &err) != MF_OK) {
         printf("#   open %s: %s\n", path, err.message);
         return NULL;
     }
     return s;
 }
+
+static mf__online *open_at(const char *path) { return open_reuse(path, 0); }
 
 /* One integer from a query on the database file, or -1. */
 static long long query_int(const char *db_path, const char *sql) {
@@ -355,6 +363,163 @@ static void test_ekey_other_types(void) {
     mf__buf_free(&b);
 }
 
+/*---- Read reuse ---------------------------------------------------------------*/
+
+/* PRAGMA wal_checkpoint(TRUNCATE) on a connection of its own: 1 when a
+ * reader kept it from completing, 0 when it completed, -1 on error. */
+static int checkpoint_busy(const char *db_path) {
+    sqlite3 *db;
+    int busy = -1;
+    if (sqlite3_open(db_path, &db) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW) busy = sqlite3_column_int(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    return busy;
+}
+
+static int64_t read1(mf__online *s, const Mf__FeatureView *fv, int64_t id, int *found) {
+    mfs_got g;
+    mf_error e;
+    int64_t v = INT64_MIN;
+    *found = -1;
+    if (mfs_read(s, "p", fv, &id, 1, NULL, 0, &g, &e) == MF_OK) {
+        *found = g.found[0];
+        v = mfs_i64(&g.cols[0], 0);
+        mfs_got_free(&g);
+    }
+    return v;
+}
+
+/* A handle reusing its reads for 0.3 s: every write of this process (on
+ * any handle of the file) is read back at once; a write of another
+ * connection (as another process's) within the bound may be missed, and
+ * is seen once the bound has passed; a held read left idle is ended by
+ * the sweeper, so a checkpoint completes. */
+static void test_read_reuse(void) {
+    const int64_t bound = 300000;
+    char *dir = new_dir("reuse");
+    char *db = mf__xasprintf("%s/online.db", dir);
+    mf__online *r = open_reuse(db, bound), *w = open_at(db);
+    CHECK(r && w);
+    Mf__FeatureView *fv = mfs_view1("p", "v");
+    MFS_OK(mfs_update(w, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_put1(w, "p", fv, 1, 100, 0, 11, 1, &mfs_e));
+    int found;
+    CHECK(read1(r, fv, 1, &found) == 11 && found == 1);
+    /* this process's writes through another handle: read at once, each
+     * well within the bound of the read held since the first */
+    bool all = true;
+    for (int i = 0; i < 20; i++) {
+        MFS_OK(mfs_put1(w, "p", fv, 1, 101 + i, 0, 12 + i, 1, &mfs_e));
+        if (read1(r, fv, 1, &found) != 12 + i) all = false;
+    }
+    CHECK(all);
+    /* ... and through the reusing handle itself (its held read ends) */
+    MFS_OK(mfs_put1(r, "p", fv, 1, 200, 0, 50, 1, &mfs_e));
+    CHECK(read1(r, fv, 1, &found) == 50);
+    MFS_OK(mfs_put1(w, "p", fv, 1, 201, 0, 51, 1, &mfs_e));
+    CHECK(read1(r, fv, 1, &found) == 51);
+    /* another connection's write (not this process's): held reads may
+     * miss it within the bound */
+    int64_t t0 = mf__mono_us();
+    MFS_OK(mfs_put1(w, "p", fv, 2, 100, 0, 7, 1, &mfs_e)); /* r's next read begins anew */
+    CHECK(read1(r, fv, 2, &found) == 7);
+    CHECK(exec_sql(db, "DELETE FROM \"p:v\"") == SQLITE_OK);
+    int64_t stale = read1(r, fv, 2, &found);
+    int busy = checkpoint_busy(db);
+    if (mf__mono_us() - t0 < bound) {
+        /* the held read: the row deleted after it began, and the WAL
+         * frames it reads from, are still there */
+        CHECK(stale == 7 && found == 1);
+        CHECK(busy == 1);
+    } else {
+        printf("# the machine was too slow to see the held read (%lld us)\n",
+               (long long)(mf__mono_us() - t0));
+    }
+    /* past the bound, idle: the sweeper ended the held read */
+    usleep((useconds_t)(2 * bound + 100000));
+    CHECK(checkpoint_busy(db) == 0);
+    CHECK(read1(r, fv, 2, &found) == INT64_MIN && found == 0);
+    CHECK(read1(r, fv, 1, &found) == INT64_MIN && found == 0);
+    r->vt->close(r);
+    w->vt->close(w);
+    MFS_FREE(fv);
+    free(db);
+    free(dir);
+}
+
+/* Threads: two reusing readers while a writer of this process counts up;
+ * each reader sees the count never go down, and every reader sees the
+ * final count as soon as the writer is done. */
+typedef struct reuse_arg {
+    const char *db;
+    const Mf__FeatureView *fv;
+    int *done;         /* atomic */
+    int64_t last;      /* the reader's last value */
+    int backwards;     /* times it went down */
+    int errors;
+} reuse_arg;
+
+static void *reuse_reader(void *p) {
+    reuse_arg *a = p;
+    mf__online *r = open_reuse(a->db, 1000);
+    if (!r) {
+        a->errors++;
+        return NULL;
+    }
+    a->last = INT64_MIN;
+    for (;;) {
+        bool done = __atomic_load_n(a->done, __ATOMIC_ACQUIRE);
+        int64_t id = 1, v = INT64_MIN;
+        mfs_got g;
+        mf_error e;
+        if (mfs_read(r, "p", a->fv, &id, 1, NULL, 0, &g, &e) == MF_OK) {
+            v = mfs_i64(&g.cols[0], 0);
+            mfs_got_free(&g);
+        } else {
+            a->errors++;
+        }
+        if (v < a->last) a->backwards++;
+        a->last = v;
+        if (done) break; /* this read began after the writer's last commit */
+    }
+    r->vt->close(r);
+    return NULL;
+}
+
+static void test_read_reuse_threads(void) {
+    char *dir = new_dir("reuse_threads");
+    char *db = mf__xasprintf("%s/online.db", dir);
+    mf__online *w = open_at(db);
+    CHECK(w);
+    Mf__FeatureView *fv = mfs_view1("p", "v");
+    MFS_OK(mfs_update(w, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_put1(w, "p", fv, 1, 1, 0, 0, 1, &mfs_e));
+    int done = 0;
+    reuse_arg a[2] = {{db, fv, &done, 0, 0, 0}, {db, fv, &done, 0, 0, 0}};
+    pthread_t t[2];
+    for (int i = 0; i < 2; i++) pthread_create(&t[i], NULL, reuse_reader, &a[i]);
+    const int n = 200;
+    for (int i = 1; i <= n; i++) {
+        MFS_OK(mfs_put1(w, "p", fv, 1, 1 + i, 0, i, 1, &mfs_e));
+        if (i % 20 == 0) usleep(2000); /* some held reads expire, some are swept */
+    }
+    __atomic_store_n(&done, 1, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(t[i], NULL);
+        CHECK(a[i].errors == 0 && a[i].backwards == 0);
+        CHECK(a[i].last == n);
+    }
+    w->vt->close(w);
+    MFS_FREE(fv);
+    free(db);
+    free(dir);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_online_sqlite_XXXXXX", base && *base ? base : "/tmp");
@@ -371,10 +536,23 @@ int main(void) {
         printf("not ok - open the suite's store\n");
         mft_failed++;
     }
+    /* the same on a handle that reuses its reads (for 1 s) */
+    char *reuse_db = mf__xasprintf("%s/suite_reuse/data/online.db", tmp_root);
+    s = open_reuse(reuse_db, 1000000);
+    if (s) {
+        mfs_run_all(s, "sqlite_reuse", "proj");
+        s->vt->close(s);
+    } else {
+        printf("not ok - open the reuse suite's store\n");
+        mft_failed++;
+    }
+    free(reuse_db);
     RUN(test_layout);
     RUN(test_two_handles);
     RUN(test_damaged_rows);
     RUN(test_cannot_open);
+    RUN(test_read_reuse);
+    RUN(test_read_reuse_threads);
     RUN(test_ekey_driver_id);
     RUN(test_ekey_composite);
     RUN(test_ekey_other_types);

@@ -358,6 +358,62 @@ static void test_metrics_text(void) {
     mf_store_close(s);
 }
 
+/* Counters kept per thread add up: 12 threads (more than there are
+ * shards) each observe 1000 requests and count 1000 in flight then done;
+ * /metrics gives the totals (also under ThreadSanitizer). */
+typedef struct obs_arg {
+    mf__server *v;
+    int k;
+} obs_arg;
+
+static void *observe_many(void *p) {
+    obs_arg *a = p;
+    for (int i = 0; i < 1000; i++) {
+        mf__server_inflight(a->v, 1);
+        mf__server_observe(a->v, MF__EP_ONLINE, 200, NULL, 40 + a->k);
+        if (i % 10 == 0) mf__server_observe(a->v, MF__EP_ONLINE, 422, "invalid_request", 100);
+        mf__server_inflight(a->v, -1);
+    }
+    return NULL;
+}
+
+static void test_metrics_threads(void) {
+    mf_error err;
+    mf_store *s = NULL;
+    API_OK(mf_store_open(repo, NULL, &s, &err));
+    mf__server_config sc = mf__store_config(s)->server;
+    mf__server *v = NULL;
+    API_OK(mf__server_new(s, &sc, &v, &err));
+    enum { NT = 12 };
+    pthread_t t[NT];
+    obs_arg a[NT];
+    mf__server_inflight(v, 1); /* one still in flight, from this thread */
+    for (int i = 0; i < NT; i++) {
+        a[i] = (obs_arg){v, i};
+        pthread_create(&t[i], NULL, observe_many, &a[i]);
+    }
+    for (int i = 0; i < NT; i++) pthread_join(t[i], NULL);
+    CHECK(mf__server_inflight_now(v) == 1);
+    mf__server_inflight(v, -1);
+    CHECK(mf__server_inflight_now(v) == 0);
+    mf__http_resp rs;
+    memset(&rs, 0, sizeof rs);
+    mf__buf_init(&rs.body);
+    mf__http_req rq = {"GET", "/metrics", NULL, NULL, "", 0};
+    mf__server_handle(v, &rq, &rs);
+    CHECK(rs.status == 200);
+    CHECK_HAS(rs.body.data, "moonfeast_http_requests_total{endpoint=\"/get-online-features\",status=\"200\"} 12000\n");
+    CHECK_HAS(rs.body.data, "moonfeast_http_requests_total{endpoint=\"/get-online-features\",status=\"422\"} 1200\n");
+    CHECK_HAS(rs.body.data, "moonfeast_http_errors_total{endpoint=\"/get-online-features\",code=\"invalid_request\"} 1200\n");
+    CHECK_HAS(rs.body.data, "moonfeast_http_request_duration_seconds_bucket{endpoint=\"/get-online-features\",le=\"5e-05\"} 11000\n");
+    CHECK_HAS(rs.body.data, "moonfeast_http_request_duration_seconds_count{endpoint=\"/get-online-features\"} 13200\n");
+    /* sum: 1000 x (40 + k) over k = 0..11, and 1200 x 100 */
+    CHECK_HAS(rs.body.data, "moonfeast_http_request_duration_seconds_sum{endpoint=\"/get-online-features\"} 0.666000\n");
+    mf__buf_free(&rs.body);
+    mf__server_free(v);
+    mf_store_close(s);
+}
+
 /* The fast parser of /get-online-features bodies answers exactly as the
  * Jansson path does: the same status and the same bytes, for valid bodies
  * of every shape it takes, for the shapes it leaves to Jansson, and for
@@ -500,6 +556,7 @@ int main(void) {
     if (!tmp_root) return 1;
     RUN(test_threads_share_the_server);
     RUN(test_metrics_text);
+    RUN(test_metrics_threads);
     RUN(test_fast_parser_agrees);
     RUN(test_materialize_jobs);
     mft_rmtree(tmp_root);
