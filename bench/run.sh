@@ -1227,36 +1227,51 @@ EOF
     )
 }
 
-# mat_runs STORE DIR: MF_BENCH_RUNS timed materializations (mat_run under
-# /usr/bin/time) into an empty store each; sets M_WALL, M_RSS, M_SPREAD,
-# M_READ_S, M_WRITE_S (medians), M_READ, M_WRITTEN. (Redis has its own:
-# mat_redis_runs.)
+# mat_runs DIR: MF_BENCH_RUNS timed materializations into SQLite (mat_run
+# under /usr/bin/time) into an empty store each, every one followed by a
+# run of the floor (floor_sqlite_insert: the rows that run wrote, inserted
+# in key order into a new database with the store's settings); sets
+# M_WALL, M_RSS, M_SPREAD, M_READ_S, M_WRITE_S (medians; the write is the
+# writing phase plus the store's close, where moonfeast checkpoints its
+# WAL, as the floor's timed close does), M_READ, M_WRITTEN, M_FLOOR_S (the
+# floor's median) and M_PAIRS (each run's floor time over its write time).
+# (Redis has its own: mat_redis_runs.)
 mat_runs() {
-    store=$1 dir=$2
+    dir=$1
     log=$dir/log/mat
-    rm -f "$log".*
+    rm -f "$log".* "$dir/log/floor".*
     cat "$MAT_CSV" >/dev/null
-    say "materialize_$store: $(human "$MAT_ROWS") rows, $RUNS runs into an empty store"
+    say "materialize_sqlite: $(human "$MAT_ROWS") rows, $RUNS runs into an empty store, each followed by a floor run"
     i=0
     while [ "$i" -lt "$RUNS" ]; do
         i=$((i + 1))
         bench_repo "$dir/repo" sqlite "$MAT_LUA"
         measure "$log" "$TOOLS/mat_run" "$dir/repo" "$MAT_START" "$MAT_END" mat || exit 1
         cp "$log" "$log.$i"
+        "$TOOLS/floor_sqlite_insert" "$dir/repo/data/online.db" bench:mat "$dir/floor.db" 1 \
+            >"$dir/log/floor.$i" || exit 1
+        rm -f "$dir"/floor.db*
     done
     summarize "$log"
     M_WALL=$WALL M_RSS=$RSS M_SPREAD=$SPREAD
     M_READ_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $9 }' "$f"; done | med)
-    M_WRITE_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $11 }' "$f"; done | med)
+    M_WRITE_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $11 + $13 }' "$f"; done | med)
     M_READ=$(awk '/^total/ { print $3 }' "$log.1")
     M_WRITTEN=$(awk '/^total/ { print $5 }' "$log.1")
+    M_FLOOR_S=$(for f in "$dir/log/floor".[0-9]*; do kv "$f" sorted_s; done | med)
     M_PAIRS=
+    j=0
+    while [ "$j" -lt "$RUNS" ]; do
+        j=$((j + 1))
+        M_PAIRS="$M_PAIRS $(awk -v f="$(kv "$dir/log/floor.$j" sorted_s)" \
+            '/^total/ { w = $11 + $13; printf "%.2f", (w > 0 ? f / w : 0) }' "$log.$j")"
+    done
 }
 
-# mat_figures STORE FLOOR_S FLOOR_DESC [SORTED_S]: the figures of a
-# materialize workload.
+# mat_figures STORE FLOOR_S FLOOR_DESC: the figures of a materialize
+# workload.
 mat_figures() {
-    store=$1 fl_s=$2 fl_desc=$3 srt_s=${4:-}
+    store=$1 fl_s=$2 fl_desc=$3
     label=materialize_${store}_$MAT_LABEL
     w_rate=$(rate "$M_WRITTEN" "$M_WRITE_S") r_rate=$(rate "$M_READ" "$M_READ_S")
     fl_rate=$(rate "$M_WRITTEN" "$fl_s")
@@ -1268,10 +1283,8 @@ mat_figures() {
     unsplit=
     [ "$r_rate" = - ] && unsplit="; one batch only: the phases are not split, reading included"
     figure "${label}_write_entities_per_s" "$w_rate" entities/s \
-        "writing phase $(fmt "$M_WRITE_S" 3) s; $(ratio "$w_rate" "$fl_rate")x floor$unsplit"
+        "writing phase and the store's close $(fmt "$M_WRITE_S" 3) s; $(ratio "$w_rate" "$fl_rate")x floor$unsplit"
     figure "${label}_floor_rows_per_s" "$fl_rate" rows/s "$fl_desc; $(fmt "$fl_s" 3) s"
-    [ -n "$srt_s" ] && figure "${label}_floor_sorted_rows_per_s" "$(rate "$M_WRITTEN" "$srt_s")" rows/s \
-        "the same insert, rows sorted by key; $(fmt "$srt_s" 3) s"
     if [ -n "${M_PAIRS:-}" ]; then
         # floor runs alternate with moonfeast's: the median of the ratios of
         # each run to the floor run right after it
@@ -1280,8 +1293,6 @@ mat_figures() {
     else
         figure "${label}_write_vs_floor" "$(ratio "$w_rate" "$fl_rate")" x "goal >= ${M_GOAL:-0.7}"
     fi
-    [ -n "$srt_s" ] && figure "${label}_write_vs_sorted_floor" \
-        "$(ratio "$w_rate" "$(rate "$M_WRITTEN" "$srt_s")")" x
     return 0
 }
 
@@ -1297,14 +1308,11 @@ wl_materialize_sqlite() {
     mat_data
     dir=$WORK/materialize_sqlite
     mkdir -p "$dir/log"
-    mat_runs sqlite "$dir"
-    say "materialize_sqlite: floor (bulk insert of the rows written, one transaction)"
-    "$TOOLS/floor_sqlite_insert" "$dir/repo/data/online.db" bench:mat "$dir/floor.db" \
-        "$((RUNS > 3 ? RUNS : 3))" 7 >"$dir/log/floor" || exit 1
-    rm -f "$dir"/floor.db*
-    mat_figures sqlite "$(kv "$dir/log/floor" random_s)" \
-        "prepared INSERT of the $(kv "$dir/log/floor" rows) rows written, in random order, one transaction" \
-        "$(kv "$dir/log/floor" sorted_s)"
+    mat_runs "$dir"
+    M_GOAL=0.9
+    mat_figures sqlite "$M_FLOOR_S" \
+        "prepared INSERT of the $(kv "$dir/log/floor.1" rows) rows written, sorted by key, one transaction, the close (its checkpoint) included; a run after each moonfeast run; median of $RUNS"
+    M_GOAL=
 }
 
 # wl_lua_store: the online store written in Lua
@@ -1465,7 +1473,7 @@ mat_redis_runs() {
     summarize "$log"
     M_WALL=$WALL M_RSS=$RSS M_SPREAD=$SPREAD
     M_READ_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $9 }' "$f"; done | med)
-    M_WRITE_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $11 }' "$f"; done | med)
+    M_WRITE_S=$(for f in "$log".[0-9]*; do awk '/^total/ { print $11 + $13 }' "$f"; done | med)
     M_READ=$(awk '/^total/ { print $3 }' "$log.1")
     M_WRITTEN=$(awk '/^total/ { print $5 }' "$log.1")
     M_FLOOR_S=$(for f in "$dir/log/floor_$mode".[0-9]*; do kv "$f" hset_s; done | med)
@@ -1475,7 +1483,7 @@ mat_redis_runs() {
     while [ "$j" -lt "$RUNS" ]; do
         j=$((j + 1))
         M_PAIRS="$M_PAIRS $(awk -v f="$(kv "$dir/log/floor_$mode.$j" hset_s)" \
-            '/^total/ { printf "%.2f", ($11 > 0 ? f / $11 : 0) }' "$log.$j")"
+            '/^total/ { w = $11 + $13; printf "%.2f", (w > 0 ? f / w : 0) }' "$log.$j")"
     done
 }
 
