@@ -595,9 +595,10 @@ struct mf__online {
 
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err);
 /* read_reuse_us > 0: reads may keep their transaction that long (see
- * store_sqlite.c); 0: every call reads the latest commit. */
-int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, mf__online **out,
-                           mf_error *err);
+ * store_sqlite.c); 0: every call reads the latest commit. mmap_bytes:
+ * SQLite's mmap_size for the connection (0: pages are read with read()). */
+int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap_bytes,
+                           mf__online **out, mf_error *err);
 /* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
 char *mf__sql_ident(const char *s);
 

@@ -76,6 +76,7 @@ typedef struct sqlite_store {
     mf__buf scratch; /* packed row being written */
     /* read reuse (reuse_us > 0); the fields below cmu are used under it */
     int64_t reuse_us;
+    int64_t mmap_bytes;         /* PRAGMA mmap_size of the connection (0: off) */
     pthread_mutex_t cmu;        /* the connection: its thread, or the sweeper */
     bool held;                  /* a read transaction is open between calls */
     int64_t held_t0;            /* monotonic time before it began */
@@ -273,6 +274,15 @@ static int db_open(sqlite_store *s, mf_error *err) {
         sqlite3_free(msg);
         msg = NULL;
         sqlite3_sleep(10);
+    }
+    /* pages read through a memory map (mmap_size_mb): a page that is not
+     * in the connection's cache costs no read() system call, only a first
+     * touch; SQLite caps the map at its compile-time maximum (2 GiB in
+     * Debian's build) and reads the rest of a larger file as before */
+    if (prc == SQLITE_OK) {
+        char pragma[64];
+        snprintf(pragma, sizeof pragma, "PRAGMA mmap_size=%lld;", (long long)s->mmap_bytes);
+        prc = sqlite3_exec(s->db, pragma, NULL, NULL, &msg);
     }
     if (prc != SQLITE_OK) {
         rc = mf__err(err, MF_ESTORE, "online store %s: %s", s->path, msg ? msg : "?");
@@ -762,12 +772,13 @@ static int sq_ping(mf__online *base, mf_error *err) {
 static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
                                         sq_read_many, sq_ping, sq_close};
 
-int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, mf__online **out,
-                           mf_error *err) {
+int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap_bytes,
+                           mf__online **out, mf_error *err) {
     MF__UNUSED(err);
     sqlite_store *s = mf__xcalloc(1, sizeof *s);
     s->base.vt = &sqlite_vt;
     s->path = mf__xstrdup(path);
+    s->mmap_bytes = mmap_bytes > 0 ? mmap_bytes : 0;
     s->pl = writer_lock(path);
     if (read_reuse_us > 0) {
         pthread_mutex_init(&s->cmu, NULL);

@@ -189,6 +189,11 @@ static void test_online_forms(void) {
                &err) == MF_OK);
     CHECK_STR(cfg.online.type, "sqlite");
     CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/o.db"));
+    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 2048); /* the default */
+    mf__config_free(&cfg);
+
+    CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 0}\n", &cfg, &err) == MF_OK);
+    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 0);
     mf__config_free(&cfg);
 
     /* Feast's form without a path. */
@@ -565,6 +570,10 @@ static void test_bad_numbers(void) {
                 "key 'registry.cache_ttl_seconds'", "between 0 and 1000000000000, got -60");
     CHECK_FAILS("project: p\nonline_store: {type: redis, connect_timeout_ms: 0}\n", 2,
                 "key 'online_store.connect_timeout_ms'", "between 1 and");
+    CHECK_FAILS("project: p\nonline_store:\n  mmap_size_mb: -1\n", 3,
+                "key 'online_store.mmap_size_mb'", "between 0 and 1048576, got -1");
+    CHECK_FAILS("project: p\nonline_store: {type: redis, mmap_size_mb: 64}\n", 2,
+                "mmap_size_mb", "type 'redis'");
 }
 
 static void test_project_rules(void) {

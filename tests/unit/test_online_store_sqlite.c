@@ -46,7 +46,7 @@ static char *new_dir(const char *name) {
 static mf__online *open_reuse(const char *path, int64_t reuse_us) {
     mf__online *s = NULL;
     mf_error err;
-    if (mf__online_sqlite_open(path, reuse_us, &s, &err) != MF_OK) {
+    if (mf__online_sqlite_open(path, reuse_us, (int64_t)64 << 20, &s, &err) != MF_OK) {
         printf("#   open %s: %s\n", path, err.message);
         return NULL;
     }
