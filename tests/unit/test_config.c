@@ -189,11 +189,11 @@ static void test_online_forms(void) {
                &err) == MF_OK);
     CHECK_STR(cfg.online.type, "sqlite");
     CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/o.db"));
-    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 2048); /* the default */
+    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 0); /* the default: no map */
     mf__config_free(&cfg);
 
-    CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 0}\n", &cfg, &err) == MF_OK);
-    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 0);
+    CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 2048}\n", &cfg, &err) == MF_OK);
+    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 2048);
     mf__config_free(&cfg);
 
     /* Feast's form without a path. */
