@@ -47,6 +47,15 @@
 /* Pages before the current record are released once this many bytes of the
  * mapping have been read past the last release. */
 #define DROP_WINDOW ((size_t)16 << 20)
+/* The pages ahead of the current record are mapped in runs of this many
+ * bytes by one madvise(MADV_POPULATE_READ) (Linux 5.14), instead of one
+ * fault per 64 KiB or less as the scan first touches them: on a virtual
+ * machine a fault costs microseconds. Where the call is refused, the scan
+ * faults the pages in as before. */
+#define POPULATE_RUN ((size_t)4 << 20)
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
 /* The least rest that mf__csv_split splits unless told otherwise. */
 #define SPLIT_MIN ((size_t)1 << 20)
 
@@ -60,6 +69,7 @@ struct mf__csv {
     char *base;      /* the file's bytes (mapping or heap copy) */
     size_t map_len;  /* length of the mapping; 0 when base is heap memory */
     size_t dropped;  /* bytes at the start of the mapping released so far */
+    size_t mapped;   /* bytes of the mapping populated ahead so far */
     const char *first; /* start of the first record (after the header) */
     const char *p;   /* start of the next record */
     const char *end; /* end of the data; end[-1] == '\n' when not empty */
@@ -226,10 +236,25 @@ static int slurp_file(mf__csv *c, int fd, size_t *size, mf_error *err) {
     return MF_OK;
 }
 
-/* Release the pages of the mapping that lie wholly before c->p. */
+/* Map the next run of pages once the scan is within a run of the end of
+ * those mapped so far. */
+static void populate_ahead(mf__csv *c, size_t at) {
+    size_t stop = (size_t)(c->end - c->base);
+    if (at + POPULATE_RUN <= c->mapped || c->mapped >= stop) return;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    size_t from = (c->mapped > at ? c->mapped : at) / page * page;
+    size_t to = from + 2 * POPULATE_RUN < stop ? from + 2 * POPULATE_RUN : stop;
+    if (madvise(c->base + from, to - from, MADV_POPULATE_READ) == 0) c->mapped = to;
+    else c->mapped = stop; /* refused: leave it to the faults */
+}
+
+/* Release the pages of the mapping that lie wholly before c->p, and map
+ * those ahead of it. */
 static void drop_read_pages(mf__csv *c) {
     size_t at = (size_t)(c->p - c->base);
-    if (!c->map_len || at - c->dropped < DROP_WINDOW) return;
+    if (!c->map_len) return;
+    populate_ahead(c, at);
+    if (at - c->dropped < DROP_WINDOW) return;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     size_t last = (size_t)(c->end - c->base) - 1; /* keep the final '\n' */
     size_t upto = (at < last ? at : last) / page * page;
@@ -553,6 +578,7 @@ int mf__csv_split(mf__csv *c, mf__csv **tail) {
     t->rec_line = c->line;
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     t->dropped = (size_t)(t->p - t->base) / page * page;
+    t->mapped = t->dropped;
     t->ncols = c->ncols;
     t->names = mf__xmalloc((c->ncols ? c->ncols : 1) * sizeof *t->names);
     for (size_t i = 0; i < c->ncols; i++) t->names[i] = mf__xstrdup(c->names[i]);

@@ -10,6 +10,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,26 +29,46 @@ static void oom(void) {
     abort();
 }
 
-/* Large blocks (columns of millions of rows) are asked to be backed by
- * transparent huge pages: on virtual machines a page fault costs
- * microseconds, and first touches of 4 KiB pages dominated bulk loads.
- * glibc serves such blocks with their own mappings, which madvise accepts;
- * a refusal (THP off) changes nothing. */
-#define MF__HUGE_MIN (8u << 20)
+/* Large blocks (columns of millions of rows) are backed by transparent
+ * huge pages: on virtual machines a page fault costs microseconds, and the
+ * first touches of 4 KiB pages dominated bulk loads. A block of at least
+ * HUGE_MIN bytes is allocated aligned to a huge page and rounded up to
+ * whole huge pages, then marked MADV_HUGEPAGE, so that every page of it is
+ * one fault instead of 512 (marking only the aligned middle of a plain
+ * block left up to 4 MiB of small pages at its ends). Such a block grows by
+ * a new aligned block and a copy (realloc would move it to an address that
+ * is not aligned); it is still freed with free(). A refusal of madvise (THP
+ * off) changes nothing. */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN ((size_t)4 << 20)
 
-static void *huge_hint(void *p, size_t n) {
-    if (n >= MF__HUGE_MIN) {
-        uintptr_t a = ((uintptr_t)p + (2u << 20) - 1) & ~(uintptr_t)((2u << 20) - 1);
-        uintptr_t e = ((uintptr_t)p + n) & ~(uintptr_t)((2u << 20) - 1);
-        if (e > a) madvise((void *)a, e - a, MADV_HUGEPAGE);
-    }
+static void *huge_alloc(size_t n) {
+    if (n > SIZE_MAX - HUGE_PAGE) return NULL;
+    size_t r = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, r) != 0) return NULL;
+    madvise(p, r, MADV_HUGEPAGE);
     return p;
 }
 
+/* realloc(p, n) for a block that may be or become large. */
+static void *big_realloc(void *p, size_t n) {
+    if (n < HUGE_MIN) return realloc(p, n ? n : 1);
+    size_t have = p ? malloc_usable_size(p) : 0;
+    if (have >= n && ((uintptr_t)p & (HUGE_PAGE - 1)) == 0) return p;
+    void *q = huge_alloc(n);
+    if (!q) return NULL;
+    if (p) {
+        memcpy(q, p, have < n ? have : n);
+        free(p);
+    }
+    return q;
+}
+
 void *mf__xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
+    void *p = n >= HUGE_MIN ? huge_alloc(n) : malloc(n ? n : 1);
     if (!p) oom();
-    return huge_hint(p, n);
+    return p;
 }
 
 void *mf__xcalloc(size_t n, size_t size) {
@@ -56,14 +78,13 @@ void *mf__xcalloc(size_t n, size_t size) {
 }
 
 void *mf__xrealloc(void *p, size_t n) {
-    p = realloc(p, n ? n : 1);
+    p = big_realloc(p, n);
     if (!p) oom();
-    return huge_hint(p, n);
+    return p;
 }
 
 void *mf__try_malloc(size_t n) {
-    void *p = malloc(n ? n : 1);
-    return p ? huge_hint(p, n) : NULL;
+    return n >= HUGE_MIN ? huge_alloc(n) : malloc(n ? n : 1);
 }
 
 void *mf__try_calloc(size_t n, size_t size) {
@@ -73,8 +94,7 @@ void *mf__try_calloc(size_t n, size_t size) {
 void *mf__try_realloc_array(void *p, size_t n, size_t size) {
     size_t bytes;
     if (!mf__size_mul(n, size, &bytes)) return NULL;
-    void *q = realloc(p, bytes ? bytes : 1);
-    return q ? huge_hint(q, bytes) : NULL;
+    return big_realloc(p, bytes);
 }
 
 char *mf__xstrdup(const char *s) { return mf__xstrndup(s, strlen(s)); }
