@@ -9,8 +9,10 @@
  *      every row that can answer some entity row, i.e. whose key is asked
  *      for and with an entity time T of that key in [event_ts,
  *      event_ts + ttl] (no upper bound for ttl 0). The other rows are
- *      checked (every cell must parse) and dropped: they cannot be a
- *      winner (below), so the answer is the same, with less memory;
+ *      dropped once their timestamps and keys parse (their feature cells
+ *      are parsed only in typed sources: text costs most to parse): they
+ *      cannot be a winner (below), so the answer is the same, with less
+ *      memory and time;
  *   2. group rows by key with a counting sort, then order each group by
  *      (event_ts, created_ts, source order);
  *   3. for each entity row, binary-search its key's group for the last row
@@ -377,11 +379,18 @@ static void vdata_free(vdata *d, size_t nfeat) {
     free(d->grp);
 }
 
-static int src_err(mf__source *s, mf_error *err, const char *col, const mf__slice *v,
-                   const char *want) {
-    return mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
+/* A cell of line `line` that is not what column col wants. */
+static int src_err_line(mf__source *s, mf_error *err, long line, const char *col,
+                        const mf__slice *v, const char *want) {
+    return mf__err_at(err, MF_EDATA, mf__source_where(s), (int)line,
                       "column '%s': '%.*s' is not %s", col, (int)(v->len > 200 ? 200 : v->len),
                       v->ptr ? v->ptr : "", want);
+}
+
+/* The same for a cell of the current row. */
+static int src_err(mf__source *s, mf_error *err, const char *col, const mf__slice *v,
+                   const char *want) {
+    return src_err_line(s, err, mf__source_line(s), col, v, want);
 }
 
 /* The same for a typed (Parquet) cell: names file, row group and row. */
@@ -502,7 +511,14 @@ typedef struct stage {
     size_t koff[STAGE];
     int64_t ts[STAGE], cr[STAGE];
     uint32_t row[STAGE];   /* block reads: the row in the block */
-    mf__col *feat;         /* nfeat columns of n rows */
+    mf__col *feat;         /* nfeat columns of n rows (typed sources) */
+    /* Text sources: the rows' feature cells as text, parsed only for the
+     * rows kept: cell f of row i is vlen[i * nfeat + f] bytes at
+     * vals.data + voff[i * nfeat + f] (0 bytes: null); line marks for
+     * messages. */
+    mf__buf vals;
+    size_t *voff, *vlen;
+    long line[STAGE];
 } stage;
 
 /* Look up a stage's keys and keep the rows that may win: their ids, times
@@ -555,6 +571,34 @@ static void stage_flush(scan_part *p, stage *st) {
     }
     st->n = 0;
     st->keys.len = 0;
+}
+
+/* The same for a stage of text rows: the kept rows' feature cells are
+ * parsed into p->d now; the others are never parsed. */
+static int stage_flush_text(scan_part *p, stage *st) {
+    int64_t keep[STAGE];
+    size_t m = stage_keep(p, st, keep);
+    size_t nfeat = p->nfeat;
+    int rc = MF_OK;
+    for (size_t f = 0; f < nfeat && rc == MF_OK; f++) {
+        mf__col *dst = &p->d.feat[f];
+        mf__col_reserve(dst, dst->n + m);
+        for (size_t j = 0; j < m; j++) {
+            size_t c = (size_t)keep[j] * nfeat + f;
+            mf__slice v = {st->vals.data + st->voff[c], st->vlen[c]};
+            if (mf__col_push_text(dst, v.len ? v.ptr : NULL, v.len) != 0) {
+                char want[64];
+                rc = src_err_line(p->s, &p->err, mf__source_mark_line(p->s, st->line[keep[j]]),
+                                  p->u->feat[f]->name, &v,
+                                  type_article(p->u->feat[f]->dtype, want, sizeof want));
+                break;
+            }
+        }
+    }
+    st->n = 0;
+    st->keys.len = 0;
+    st->vals.len = 0;
+    return rc;
 }
 
 /* The same for a stage of a block read: a feature marked `late` was not
@@ -720,18 +764,23 @@ static int scan_rows(scan_part *p) {
     mf__buf_reserve(&key, 64);
     char want[64];
     stage *st = NULL;
-    if (p->flt) {
-        st = mf__xcalloc(1, sizeof *st);
-        mf__buf_init(&st->keys);
-        st->feat = mf__xcalloc(nfeat + 1, sizeof *st->feat);
-        for (size_t f = 0; f < nfeat; f++) {
-            mf__col_init(&st->feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
-            mf__col_reserve(&st->feat[f], STAGE);
-        }
-    }
     const mf__slice *row = NULL;
     const mf__cell *cells = NULL; /* a typed source (Parquet) */
     bool typed = mf__source_typed(s);
+    if (p->flt) {
+        st = mf__xcalloc(1, sizeof *st);
+        mf__buf_init(&st->keys);
+        mf__buf_init(&st->vals);
+        st->feat = mf__xcalloc(nfeat + 1, sizeof *st->feat);
+        for (size_t f = 0; f < nfeat; f++) {
+            mf__col_init(&st->feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
+            if (typed) mf__col_reserve(&st->feat[f], STAGE);
+        }
+        if (!typed) {
+            st->voff = mf__xmalloc((STAGE * nfeat + 1) * sizeof *st->voff);
+            st->vlen = mf__xmalloc((STAGE * nfeat + 1) * sizeof *st->vlen);
+        }
+    }
     while (rc == MF_OK) {
         int r = typed ? mf__source_next_cells(s, &cells, err) : mf__source_next(s, &row, err);
         if (r < 0) rc = r;
@@ -798,15 +847,27 @@ static int scan_rows(scan_part *p) {
         }
         if (rc) break;
         if (null_key) continue; /* a row without a key never matches */
-        for (size_t f = 0; f < nfeat; f++) {
-            const mf__slice *fv = &row[p->ifeat[f]];
-            if (mf__col_push_text(&fc[f], fv->ptr, fv->len) != 0) {
-                rc = src_err(s, err, p->u->feat[f]->name, fv,
-                             type_article(p->u->feat[f]->dtype, want, sizeof want));
-                break;
+        if (st) { /* parsed only if kept (stage_flush_text) */
+            size_t c = st->n * nfeat;
+            for (size_t f = 0; f < nfeat; f++, c++) {
+                const mf__slice *fv = &row[p->ifeat[f]];
+                size_t len = fv->ptr ? fv->len : 0;
+                st->voff[c] = st->vals.len;
+                st->vlen[c] = len;
+                if (len) mf__buf_put(&st->vals, fv->ptr, len);
             }
+            st->line[st->n] = mf__source_line_mark(s);
+        } else {
+            for (size_t f = 0; f < nfeat; f++) {
+                const mf__slice *fv = &row[p->ifeat[f]];
+                if (mf__col_push_text(&fc[f], fv->ptr, fv->len) != 0) {
+                    rc = src_err(s, err, p->u->feat[f]->name, fv,
+                                 type_article(p->u->feat[f]->dtype, want, sizeof want));
+                    break;
+                }
+            }
+            if (rc) break;
         }
-        if (rc) break;
         }
         if (st) { /* kept or dropped a stage at a time */
             if (p->fk->fixed8) {
@@ -818,7 +879,11 @@ static int scan_rows(scan_part *p) {
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
             if (++st->n == STAGE) {
-                stage_flush(p, st);
+                if (typed) {
+                    stage_flush(p, st);
+                } else if ((rc = stage_flush_text(p, st)) != MF_OK) {
+                    break;
+                }
                 if ((p->seen += STAGE) == SIZE_SAMPLE) presize(p);
             }
             continue;
@@ -833,8 +898,14 @@ static int scan_rows(scan_part *p) {
         d->n++;
     }
     if (st) {
-        if (rc == MF_OK) stage_flush(p, st);
+        if (rc == MF_OK) {
+            if (typed) stage_flush(p, st);
+            else rc = stage_flush_text(p, st);
+        }
         mf__buf_free(&st->keys);
+        mf__buf_free(&st->vals);
+        free(st->voff);
+        free(st->vlen);
         for (size_t f = 0; f < nfeat; f++) mf__col_free(&st->feat[f]);
         free(st->feat);
         free(st);

@@ -56,21 +56,31 @@ expect_all() {
 
 #---- the source's data ---------------------------------------------------------
 
-src '3,2025-01-01T10:00:00Z,,abc,2.5,9,true'
+src '1,2025-01-01T10:10:00Z,,abc,2.5,9,true'
 ghf --entities e.csv -f v:x
 expect_all "source value that is not an Int64" 1 "data/s.csv:4:" "column 'x'" "'abc'" "Int64"
 
-src '3,2025-01-01T10:00:00Z,,3,1e400,9,true'
+src '1,2025-01-01T10:10:00Z,,3,1e400,9,true'
 ghf --entities e.csv -f v:f
 expect_all "source value out of Float64 range" 1 "data/s.csv:4:" "column 'f'" "'1e400'" "Float64"
 
-src '3,2025-01-01T10:00:00Z,,3,2.5,2147483648,true'
+src '1,2025-01-01T10:10:00Z,,3,2.5,2147483648,true'
 ghf --entities e.csv -f v:n
 expect_all "source value out of Int32 range" 1 "data/s.csv:4:" "column 'n'" "'2147483648'" "Int32"
 
-src '3,2025-01-01T10:00:00Z,,3,2.5,9,maybe'
+src '1,2025-01-01T10:10:00Z,,3,2.5,9,maybe'
 ghf --entities e.csv -f v:b
 expect_all "source value that is not a Bool" 1 "data/s.csv:4:" "column 'b'" "'maybe'" "Bool"
+
+# A feature cell is parsed only in a row that may answer an entity row (its
+# key asked for, its time within the ttl before an entity time of that key):
+# the rows above do (key 1, 10:10 against 10:30 with a ttl of 1 hour), these
+# cannot, and their cells are never read.
+src '3,2025-01-01T10:00:00Z,,abc,1e400,2147483648,maybe' '1,2025-01-01T09:00:00Z,,abc,1e400,2147483648,maybe'
+ghf --entities e.csv -f v:x -f v:f -f v:n -f v:b
+expect_out "bad feature cells in rows that cannot answer are not read" "id,event_timestamp,x,f,n,b
+1,2025-01-01T10:30:00Z,5,0.5,7,true
+2,2025-01-01T10:30:00Z,6,1.5,8,false"
 
 src '3,2025-13-01T10:00:00Z,,3,2.5,9,true'
 ghf --entities e.csv -f v:x
