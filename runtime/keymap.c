@@ -62,7 +62,7 @@ static inline uint64_t hash8(uint64_t k) {
 }
 
 void mf__keymap_free(mf__keymap *m) {
-    free(m->fkeys);
+    free(m->ents);
     free(m->slots);
     free(m->off);
     free(m->arena);
@@ -71,25 +71,24 @@ void mf__keymap_free(mf__keymap *m) {
 
 static void grow(mf__keymap *m) {
     size_t cap = m->cap ? m->cap * 2 : 1024;
-    uint32_t *slots = mf__xmalloc(cap * sizeof *slots);
-    memset(slots, 0xff, cap * sizeof *slots);
     if (m->fixed8) {
-        uint64_t *fk = mf__xmalloc(cap * sizeof *fk);
+        struct mf__keymap_e8 *e = mf__xmalloc(cap * sizeof *e);
+        for (size_t i = 0; i < cap; i++) e[i].id = UINT32_MAX;
         for (size_t id = 0; id < m->n; id++) {
             uint64_t k;
             memcpy(&k, m->arena + 8 * id, 8);
             size_t i = hash8(k) & (cap - 1);
-            while (slots[i] != UINT32_MAX) i = (i + 1) & (cap - 1);
-            slots[i] = (uint32_t)id;
-            fk[i] = k;
+            while (e[i].id != UINT32_MAX) i = (i + 1) & (cap - 1);
+            e[i].k = k;
+            e[i].id = (uint32_t)id;
         }
-        free(m->slots);
-        free(m->fkeys);
-        m->slots = slots;
-        m->fkeys = fk;
+        free(m->ents);
+        m->ents = e;
         m->cap = cap;
         return;
     }
+    uint32_t *slots = mf__xmalloc(cap * sizeof *slots);
+    memset(slots, 0xff, cap * sizeof *slots);
     for (size_t id = 0; id < m->n; id++) {
         uint64_t h = hash_bytes(m->arena + m->off[id], m->off[id + 1] - m->off[id]);
         size_t i = h & (cap - 1);
@@ -120,15 +119,14 @@ static long lookup(const mf__keymap *m, const void *key, size_t len, uint64_t h,
 /* fixed8: index of key's slot, or of the empty slot where it would go. */
 static inline size_t probe8(const mf__keymap *m, uint64_t k) {
     size_t i = hash8(k) & (m->cap - 1);
-    while (m->slots[i] != UINT32_MAX && m->fkeys[i] != k) i = (i + 1) & (m->cap - 1);
+    while (m->ents[i].id != UINT32_MAX && m->ents[i].k != k) i = (i + 1) & (m->cap - 1);
     return i;
 }
 
 void mf__keymap_prefetch8(const mf__keymap *m, uint64_t k) {
     if (!m->cap) return;
     size_t i = hash8(k) & (m->cap - 1);
-    __builtin_prefetch(&m->slots[i]);
-    __builtin_prefetch(&m->fkeys[i]);
+    __builtin_prefetch(&m->ents[i]);
 }
 
 long mf__keymap_find(const mf__keymap *m, const void *key, size_t len) {
@@ -136,7 +134,7 @@ long mf__keymap_find(const mf__keymap *m, const void *key, size_t len) {
         if (len != 8 || !m->cap) return -1;
         uint64_t k;
         memcpy(&k, key, 8);
-        uint32_t id = m->slots[probe8(m, k)];
+        uint32_t id = m->ents[probe8(m, k)].id;
         return id == UINT32_MAX ? -1 : (long)id;
     }
     return lookup(m, key, len, hash_bytes(key, len), NULL);
@@ -165,14 +163,14 @@ uint32_t mf__keymap_intern(mf__keymap *m, const void *key, size_t len) {
         memcpy(&k, key, 8); /* callers of a fixed8 map pass 8 bytes */
         if (!m->cap) grow(m);
         size_t i = probe8(m, k);
-        if (m->slots[i] != UINT32_MAX) return m->slots[i];
+        if (m->ents[i].id != UINT32_MAX) return m->ents[i].id;
         if ((m->n + 1) * 4 >= m->cap * 3) {
             grow(m);
             i = probe8(m, k);
         }
         store_key(m, key, 8);
-        m->slots[i] = (uint32_t)m->n;
-        m->fkeys[i] = k;
+        m->ents[i].k = k;
+        m->ents[i].id = (uint32_t)m->n;
         return (uint32_t)m->n++;
     }
     uint64_t h = hash_bytes(key, len);

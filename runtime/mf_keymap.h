@@ -9,11 +9,11 @@
 
 typedef struct mf__keymap {
     /* fixed-width mode (every key exactly 8 bytes, e.g. one Int64 join
-     * key): the key is kept in its slot, so a lookup is one probe of one
-     * cache line in the usual case */
+     * key): the key is kept beside its id in one entry, so a lookup is one
+     * probe of one cache line in the usual case */
     bool fixed8;
-    uint64_t *fkeys;       /* fixed8: cap keys, parallel to slots */
-    uint32_t *slots;       /* cap entries; UINT32_MAX = empty */
+    struct mf__keymap_e8 { uint64_t k; uint32_t id; } *ents; /* fixed8: cap entries */
+    uint32_t *slots;       /* other keys: cap ids; UINT32_MAX = empty (ents' too) */
     size_t cap;
     size_t n;              /* keys interned */
     size_t *off;           /* n + 1 offsets into arena */
