@@ -8,8 +8,7 @@
  *      the event and created timestamps and the requested features of
  *      every row that can answer some entity row, i.e. whose key is asked
  *      for and with an entity time T of that key in [event_ts,
- *      event_ts + ttl] (no upper bound for ttl 0) for which no row read
- *      before it by the same thread had a later event_ts. The other rows are
+ *      event_ts + ttl] (no upper bound for ttl 0). The other rows are
  *      dropped once their timestamps and keys parse (their feature cells
  *      are parsed only in typed sources: text costs most to parse): they
  *      cannot be a winner (below), so the answer is the same, with less
@@ -432,18 +431,11 @@ typedef struct efilter {
     int64_t ttl_us;  /* 0: no lower bound */
 } efilter;
 
-/* Whether a row of key id at time ts may win for some entity row: an
- * entity time T of the key lies in [ts, ts + ttl]. With `best` (one time
- * per entry of f->T, the greatest ts of a row kept for that entity time so
- * far, INT64_MIN at first; ttl > 0 only), the row is also dropped when each
- * such T already has a kept row with a later event time, which beats it
- * whatever its created time or place; it is kept on a tie. */
-static bool may_win(const efilter *f, int64_t *best, uint32_t id, int64_t ts) {
+static bool may_win(const efilter *f, uint32_t id, int64_t ts) {
     const int64_t *a = f->T + f->start[id];
     size_t n = f->start[id + 1] - f->start[id];
     if (n == 0 || ts > a[n - 1]) return false; /* after every entity time */
     if (f->ttl_us <= 0) return true;
-    const int64_t *end = a + n;
     /* the first T >= ts (a[n - 1] is one), without branches to mispredict */
     while (n > 1) {
         size_t half = n / 2;
@@ -451,14 +443,7 @@ static bool may_win(const efilter *f, int64_t *best, uint32_t id, int64_t ts) {
         n -= half;
     }
     a += a[0] < ts;
-    if (!best) return a[0] - ts <= f->ttl_us;
-    bool keep = false;
-    for (int64_t *b = best + (a - f->T); a < end && *a - ts <= f->ttl_us; a++, b++)
-        if (*b <= ts) {
-            *b = ts;
-            keep = true;
-        }
-    return keep;
+    return a[0] - ts <= f->ttl_us;
 }
 
 /* One scan over source rows (all of them, or one half of a split file). */
@@ -470,7 +455,6 @@ typedef struct scan_part {
     const long *ikey, *ifeat;
     int64_t lo, hi;
     const efilter *flt;     /* NULL: every row, keys interned into d.keys */
-    int64_t *best;          /* with flt and a ttl: see may_win; owned */
     const mf__keymap *fk;   /* with flt: the entity keys (read only) */
     vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
     size_t seen; /* rows read from the source (kept or not) */
@@ -563,11 +547,9 @@ static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
         if (id[i] >= 0) { /* both ends of the key's times */
             __builtin_prefetch(&flt->T[flt->start[id[i]]]);
             __builtin_prefetch(&flt->T[flt->start[id[i] + 1]] - 1);
-            if (p->best) __builtin_prefetch(&p->best[flt->start[id[i]]], 1);
         }
     for (size_t i = 0; i < n; i++)
-        if (id[i] >= 0 && may_win(flt, p->best, (uint32_t)id[i], st->ts[i]))
-            keep[m++] = (int64_t)i;
+        if (id[i] >= 0 && may_win(flt, (uint32_t)id[i], st->ts[i])) keep[m++] = (int64_t)i;
     bool with_cr = p->icr >= 0;
     vdata_grow(d, d->n + m, 4, with_cr);
     for (size_t j = 0; j < m; j++) {
@@ -938,19 +920,9 @@ static void *scan_thread(void *arg) {
     return NULL;
 }
 
-/* A scan's own `best` times (see may_win), when it has a filter with a ttl. */
-static int64_t *best_alloc(const efilter *flt, size_t nkeys) {
-    if (!flt || flt->ttl_us <= 0) return NULL;
-    size_t nt = flt->start[nkeys];
-    int64_t *b = mf__xmalloc((nt ? nt : 1) * sizeof *b);
-    for (size_t i = 0; i < nt; i++) b[i] = INT64_MIN;
-    return b;
-}
-
 static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
     *p = *like;
     p->s = s;
-    p->best = like->best ? best_alloc(p->flt, p->fk->n) : NULL;
     memset(&p->d, 0, sizeof p->d);
     p->d.keys.fixed8 = like->d.keys.fixed8;
     p->d.feat = mf__xcalloc(p->nfeat + 1, sizeof *p->d.feat);
@@ -1018,11 +990,10 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
         rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
     for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
         rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, NULL, {0}, 0, {0}, MF_OK};
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, 0, {0}, MF_OK};
     if (flt) head.d.keys = d->keys;
     else mf__keymap_init_for(&head.d.keys, v);
     head.fk = &head.d.keys;
-    head.best = best_alloc(flt, head.d.keys.n);
     head.d.feat = mf__xcalloc(nfeat + 1, sizeof *head.d.feat);
     for (size_t f = 0; f < nfeat; f++)
         mf__col_init(&head.d.feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
@@ -1056,10 +1027,8 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
         } else {
             vdata_free(&tail.d, nfeat);
         }
-        free(tail.best);
         mf__source_close(ts_src);
     }
-    free(head.best);
     *d = head.d;
     d->n1 = d->n;
     if (d->tail) d->n += d->tail->n;
