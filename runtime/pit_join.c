@@ -519,7 +519,28 @@ typedef struct stage {
     mf__buf vals;
     size_t *voff, *vlen;
     long line[STAGE];
+    /* fixed8 text scans: the ids of rows [0, nid), found while later rows
+     * were read, their entity times prefetched (see resolve_ahead) */
+    long id[STAGE];
+    size_t nid;
 } stage;
+
+/* A fixed8 text scan looks up row j of the stage LAG rows after staging it
+ * (its key's entry prefetched then) and prefetches its entity times, so
+ * that both cache misses overlap the reading of the rows in between
+ * instead of waiting at the flush. */
+enum { LAG = 8 };
+
+static void resolve_ahead(const scan_part *p, stage *st, size_t j) {
+    const efilter *flt = p->flt;
+    long id = mf__keymap_find(p->fk, &st->k8[j], 8);
+    st->id[j] = id;
+    st->nid = j + 1;
+    if (id < 0) return;
+    uint32_t a = flt->start[id], b = flt->start[id + 1];
+    __builtin_prefetch(&flt->T[a]);
+    __builtin_prefetch(&flt->T[b] - 1);
+}
 
 /* Look up a stage's keys and keep the rows that may win: their ids, times
  * (and created times) appended to p->d, their stage indices in keep. */
@@ -530,9 +551,11 @@ static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
     size_t n = st->n;
     long id[STAGE];
     size_t m = 0;
+    size_t nid = st->nid; /* rows whose ids and times resolve_ahead did */
     if (fk->fixed8) {
-        for (size_t i = 0; i < n; i++) mf__keymap_prefetch8(fk, st->k8[i]);
-        for (size_t i = 0; i < n; i++) {
+        memcpy(id, st->id, nid * sizeof *id);
+        for (size_t i = nid; i < n; i++) mf__keymap_prefetch8(fk, st->k8[i]);
+        for (size_t i = nid; i < n; i++) {
             id[i] = mf__keymap_find(fk, &st->k8[i], 8);
             if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
         }
@@ -543,7 +566,7 @@ static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
             if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
         }
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = nid; i < n; i++)
         if (id[i] >= 0) { /* both ends of the key's times */
             __builtin_prefetch(&flt->T[flt->start[id[i]]]);
             __builtin_prefetch(&flt->T[flt->start[id[i] + 1]] - 1);
@@ -559,6 +582,7 @@ static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
         if (with_cr) d->cr[d->n + j] = st->cr[i];
     }
     d->n += m;
+    st->nid = 0;
     return m;
 }
 
@@ -872,6 +896,10 @@ static int scan_rows(scan_part *p) {
         if (st) { /* kept or dropped a stage at a time */
             if (p->fk->fixed8) {
                 memcpy(&st->k8[st->n], key.data, 8);
+                if (!typed) {
+                    mf__keymap_prefetch8(p->fk, st->k8[st->n]);
+                    if (st->n >= LAG) resolve_ahead(p, st, st->n - LAG);
+                }
             } else {
                 st->koff[st->n] = st->keys.len;
                 mf__buf_put(&st->keys, key.data, key.len);
