@@ -482,6 +482,14 @@ int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error
     return rc ? lua_error_to_mf(s->L, rc, err) : MF_OK;
 }
 
+int mf__lstate_cpcall(mf__lstate *s, int (*f)(lua_State *L), void *ud, mf_error *err) {
+    int top = lua_gettop(s->L);
+    int lrc = lua_cpcall(s->L, f, ud);
+    int rc = lrc ? lua_error_to_mf(s->L, lrc, err) : MF_OK;
+    lua_settop(s->L, top);
+    return rc;
+}
+
 int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,
                     mf_error *err) {
     int lrc = load_text(s->L, src, len, chunk);

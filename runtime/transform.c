@@ -706,37 +706,63 @@ void mf__transforms_jit_counts(mf__transforms *t, int *traces, int *aborts) {
     lua_pop(t->L, 3);
 }
 
+/* The arguments and result of mf__transforms_run's protected part. */
+typedef struct run_args {
+    mf__transforms *t;
+    uint64_t gen;
+    const Mf__OnDemandFeatureView *v;
+    const mf__tf_input *in;
+    size_t nin, n;
+    mf__col *out;
+    mf_error *err;
+    int rc;
+} run_args;
+
+static int run_protected(lua_State *L) {
+    run_args *a = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    mf__transforms *t = a->t;
+    const Mf__OnDemandFeatureView *v = a->v;
+    if (!lua_checkstack(L, 16)) {
+        a->rc = mf__err(a->err, MF_ENOMEM, "Lua stack exhausted");
+        return 0;
+    }
+    compiled *c;
+    int rc = push_transform(t, a->gen, v, &c, a->err);
+    if (rc) {
+        a->rc = rc;
+        return 0;
+    }
+    int fn = lua_gettop(L);
+    bool batch = v->spec->mode && !strcmp(v->spec->mode, "batch");
+    if (!batch) {
+        rc = run_rows(t, c, a->in, a->nin, a->n, a->out, fn, a->err);
+    } else {
+        /* calls of at most MF__TF_BATCH_ROWS rows, each with its budget */
+        for (size_t i0 = 0; i0 < a->n && rc == MF_OK; i0 += MF__TF_BATCH_ROWS) {
+            size_t k = a->n - i0 < MF__TF_BATCH_ROWS ? a->n - i0 : MF__TF_BATCH_ROWS;
+            rc = run_batch(t, v, a->in, a->nin, i0, k, a->out, fn, a->err);
+        }
+        if (a->n == 0) rc = run_batch(t, v, a->in, a->nin, 0, 0, a->out, fn, a->err);
+    }
+    a->rc = rc;
+    return 0;
+}
+
 int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *v,
                        const mf__tf_input *in, size_t nin, size_t n, mf__col *out,
                        mf_error *err) {
-    lua_State *L = t->L;
     if (t->what != v) { /* the budget's messages name the view */
         char label[300];
         mf__lstate_what(t->ls, view_label(v, label, sizeof label));
         t->what = v;
     }
-    int top = lua_gettop(L);
-    if (!lua_checkstack(L, 16)) return mf__err(err, MF_ENOMEM, "Lua stack exhausted");
-    compiled *c;
-    int rc = push_transform(t, gen, v, &c, err);
-    if (rc) {
-        lua_settop(L, top);
-        return rc;
-    }
-    int fn = lua_gettop(L);
-    bool batch = v->spec->mode && !strcmp(v->spec->mode, "batch");
-    if (!batch) {
-        rc = run_rows(t, c, in, nin, n, out, fn, err);
-    } else {
-        /* calls of at most MF__TF_BATCH_ROWS rows, each with its budget */
-        for (size_t i0 = 0; i0 < n && rc == MF_OK; i0 += MF__TF_BATCH_ROWS) {
-            size_t k = n - i0 < MF__TF_BATCH_ROWS ? n - i0 : MF__TF_BATCH_ROWS;
-            rc = run_batch(t, v, in, nin, i0, k, out, fn, err);
-        }
-        if (n == 0) rc = run_batch(t, v, in, nin, 0, 0, out, fn, err);
-    }
-    lua_settop(L, top);
-    return rc;
+    /* in protected mode: the inputs built for a call, the names and the
+     * conversions of its outputs allocate under the budget's memory cap,
+     * and a failure there must be an error, never the end of the process */
+    run_args a = {t, gen, v, in, nin, n, out, err, MF_OK};
+    int rc = mf__lstate_cpcall(t->ls, run_protected, &a, err);
+    return rc ? rc : a.rc;
 }
 
 /*---- The calling thread's runtime ---------------------------------------------------*/

@@ -374,6 +374,49 @@ static void test_budget_per_call(void) {
     mf__transforms_free(t);
 }
 
+/* Inputs larger than the Lua memory cap (text of 40 MB against 32 MiB):
+ * building the call's input table or columns runs out of memory outside
+ * the transform, which LuaJIT answers by ending the process unless that
+ * work runs in a protected call. It must be an error, and the runtime must
+ * go on working after it; in row and batch mode. */
+static void test_inputs_over_the_memory_cap(void) {
+    mf__transforms *t = rt();
+    if (!t) return;
+    static const char *const names[] = {"c"};
+    static const Mf__ValueType types[] = {MF__VALUE_TYPE__VT_INT64};
+    size_t big = (size_t)40 << 20;
+    char *text = malloc(big + 1);
+    if (!text) return;
+    memset(text, 'x', big);
+    text[big] = '\0';
+    const char *cells[] = {"ab", text, "abc"};
+    mf__col cs;
+    col_of(&cs, "s", MF__VALUE_TYPE__VT_STRING, cells, 3);
+    free(text);
+    mf__tf_input in[] = {{"s", &cs}};
+    static const char *const modes[] = {"row", "batch"};
+    static const char *const srcs[] = {"function(r) return { c = #r.s } end",
+                                       "function(c, n) local o = {} for i = 1, n do o[i] = #c.s[i] end "
+                                       "return { c = o } end"};
+    for (int m = 0; m < 2; m++) {
+        odfv o;
+        make_view(&o, srcs[m], modes[m], 1, names, types);
+        CHECK(fails(t, (uint64_t)(10 + m), &o, in, 1, 3, MF_ELIMIT, "Lua memory would exceed 32 MiB",
+                    "lua.transform_max_memory_mb"));
+        /* the first row alone still goes through */
+        mf__col out;
+        mf__col_init(&out, "c", types[0], false);
+        mf_error err;
+        int rc = mf__transforms_run(t, (uint64_t)(10 + m), &o.v, in, 1, 1, &out, &err);
+        if (rc != MF_OK) printf("#   %s, one row: %s\n", modes[m], err.message);
+        CHECK(rc == MF_OK);
+        if (rc == MF_OK) CHECK_CELL(&out, 0, "2");
+        mf__col_free(&out);
+    }
+    mf__col_free(&cs);
+    mf__transforms_free(t);
+}
+
 /* Nothing of one call is seen by the next. */
 static void test_calls_isolated(void) {
     mf__transforms *t = rt();
@@ -518,6 +561,7 @@ int main(void) {
     RUN(test_batch_mode);
     RUN(test_schema_rules);
     RUN(test_budget_per_call);
+    RUN(test_inputs_over_the_memory_cap);
     RUN(test_calls_isolated);
     RUN(test_can_loop);
     RUN(test_jit_compiles_typical);
