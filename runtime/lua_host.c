@@ -67,6 +67,7 @@ typedef struct mf__lstate {
     int64_t deadline;    /* mf__mono_coarse_us() limit of this call */
     int hit;             /* HIT_*: the budget that was spent */
     bool transforms;     /* runs transforms: messages name the transform_ keys */
+    const char *keys[3]; /* or these keys (instructions, memory, time) when set */
     char what[200];      /* what the state runs, for messages */
     char where[600];     /* "file:line" of the code running at the last hook */
 } lstate;
@@ -152,6 +153,7 @@ static int budget_error(const lstate *s, const char *what, mf_error *err) {
     const char *k_ins = s->transforms ? "lua.transform_max_instructions" : "lua.max_instructions";
     const char *k_mem = s->transforms ? "lua.transform_max_memory_mb" : "lua.max_memory_mb";
     const char *k_time = s->transforms ? "lua.transform_timeout_ms" : "lua.timeout_seconds";
+    if (s->keys[0]) k_ins = s->keys[0], k_mem = s->keys[1], k_time = s->keys[2];
     char file[512] = "";
     int line = 0;
     const char *colon = strrchr(s->where, ':');
@@ -436,6 +438,13 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
     /* the coarse clock (a few ms of resolution) is cheap enough to read at
      * every call of a row-mode transform */
     s->deadline = mf__mono_coarse_us() + s->budget.max_ms * 1000;
+}
+
+void mf__lstate_budget_keys(mf__lstate *s, const char *k_ins, const char *k_mem,
+                           const char *k_time) {
+    s->keys[0] = k_ins;
+    s->keys[1] = k_mem;
+    s->keys[2] = k_time;
 }
 
 void mf__lstate_what(mf__lstate *s, const char *what) {

@@ -1170,7 +1170,7 @@ static int lua_engine(engine *e, mf_error *err) {
     b.max_memory = cfg->lua_budget.max_memory;
     static const char *const funcs[] = {"run"};
     mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
-                        funcs, 1, "run", NULL};
+                        funcs, 1, "run", NULL, MF__LUA_KEYS_MODULE};
     engine_host h;
     memset(&h, 0, sizeof h);
     h.e = e;

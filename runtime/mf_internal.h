@@ -628,6 +628,11 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows);
 /* What the state runs now, for budget messages ("on-demand feature view
  * 'v'"). Copied. */
 void mf__lstate_what(mf__lstate *s, const char *what);
+/* The configuration keys a spent budget's message names (instructions,
+ * memory, time; static strings), where the state's budget is not all of
+ * one section (lua.* or lua.transform_*). */
+void mf__lstate_budget_keys(mf__lstate *s, const char *k_ins, const char *k_mem,
+                           const char *k_time);
 /* lua_pcall with the message handler: a Lua error (a spent budget too)
  * comes back in err. Stack: [fn args] -> [results], or [] on error. */
 int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err);
@@ -671,7 +676,13 @@ typedef struct mf__lua_module {
     /* when set, the chunk's second argument is a host table of read-only
      * helpers confined to this folder: lines(path), json(text) */
     const char *files_root;
+    /* where the budget comes from, for its messages: MF__LUA_KEYS_MODULE
+     * (0: lua.transform_max_instructions and lua.transform_timeout_ms per
+     * call, lua.max_memory_mb for the state), _LUA (lua.* alone) or
+     * _TRANSFORM (lua.transform_* alone) */
+    int keys;
 } mf__lua_module;
+enum { MF__LUA_KEYS_MODULE, MF__LUA_KEYS_LUA, MF__LUA_KEYS_TRANSFORM };
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
 /* The same, with the host table (the chunk's second argument) made even
  * without files_root, and host(L, ud) called with it on top of the stack

@@ -52,7 +52,8 @@ int mf__offline_lua_open(const mf__config *cfg, const Mf__DataSourceSpec *ds,
     }
     static const char *const funcs[] = {"read"};
     mf__lua_module m = {own ? "lua_source" : "offline store lua", path, cfg->lua_budget, MF_EDATA,
-                        names, values, nopts, funcs, 1, "read", cfg->repo_path};
+                        names, values, nopts, funcs, 1, "read", cfg->repo_path,
+                        MF__LUA_KEYS_LUA};
     int rc = mf__lua_module_open(&m, ls, ref, err);
     free(names);
     free(values);

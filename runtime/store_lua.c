@@ -176,6 +176,12 @@ int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(lua_State *L,
         return mf__err(err, MF_ENOMEM, "%s (%s): no memory for a Lua state", m->what, m->path);
     }
     lua_State *L = mf__lstate_L(ls);
+    if (m->keys == MF__LUA_KEYS_MODULE)
+        mf__lstate_budget_keys(ls, "lua.transform_max_instructions", "lua.max_memory_mb",
+                               "lua.transform_timeout_ms");
+    else if (m->keys == MF__LUA_KEYS_LUA)
+        mf__lstate_budget_keys(ls, "lua.max_instructions", "lua.max_memory_mb",
+                               "lua.timeout_seconds");
     /* interpreted: the budget's count hook does not run in compiled code,
      * and a module's loops are its own */
     luaJIT_setmode(L, 0, LUAJIT_MODE_ENGINE | LUAJIT_MODE_OFF);
@@ -244,7 +250,7 @@ static int ensure(lua_store *s, mf_error *err) {
     mf__lua_module m = {"online store lua", s->module, s->budget, MF_ESTORE,
                         (const char *const *)s->opt_names, (const char *const *)s->opt_values,
                         s->nopts, FUNCS, MF__ARRAY_LEN(FUNCS), "update, teardown, write, read",
-                        NULL};
+                        NULL, MF__LUA_KEYS_MODULE};
     return mf__lua_module_open(&m, &s->ls, &s->ref, err);
 }
 
@@ -272,17 +278,66 @@ static int call(lua_store *s, const char *fn, int nargs, int nres, uint64_t rows
     return MF_OK;
 }
 
+/* An operation's Lua side: building the arguments, the call, reading the
+ * results. It runs in protected mode (mf__lstate_cpcall): the arguments
+ * of a large batch can exceed the state's memory cap in moonfeast's own
+ * code, and that must be an error of the operation, never the end of the
+ * process. */
+typedef struct op_run {
+    lua_store *s;
+    const char *fn;
+    int (*body)(lua_store *s, lua_State *L, void *ctx, mf_error *err);
+    void *ctx;
+    mf_error *err;
+    int rc;
+} op_run;
+
+static int op_protected(lua_State *L) {
+    op_run *o = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    o->rc = o->body(o->s, L, o->ctx, o->err);
+    return 0;
+}
+
+static int run_op(lua_store *s, const char *fn,
+                  int (*body)(lua_store *s, lua_State *L, void *ctx, mf_error *err), void *ctx,
+                  mf_error *err) {
+    op_run o = {s, fn, body, ctx, err, MF_OK};
+    mf_error e;
+    if (mf__lstate_cpcall(s->ls, op_protected, &o, &e)) return fail(s, fn, &e, err);
+    return o.rc;
+}
+
+typedef struct views_op {
+    const char *project;
+    Mf__FeatureView *const *a, *const *b; /* update: keep, drop; teardown: views */
+    size_t na, nb;
+} views_op;
+
+static int update_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
+    const views_op *v = ctx;
+    push_fn(s, "update");
+    lua_pushstring(L, v->project);
+    push_names(L, v->a, v->na);
+    push_names(L, v->b, v->nb);
+    return call(s, "update", 3, 0, v->na + v->nb, err);
+}
+
 static int lu_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
                      size_t n_keep, Mf__FeatureView *const *drop, size_t n_drop, mf_error *err) {
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(s->ls);
-    push_fn(s, "update");
-    lua_pushstring(L, project);
-    push_names(L, keep, n_keep);
-    push_names(L, drop, n_drop);
-    return call(s, "update", 3, 0, n_keep + n_drop, err);
+    views_op v = {project, keep, drop, n_keep, n_drop};
+    return run_op(s, "update", update_body, &v, err);
+}
+
+static int teardown_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
+    const views_op *v = ctx;
+    push_fn(s, "teardown");
+    lua_pushstring(L, v->project);
+    push_names(L, v->a, v->na);
+    return call(s, "teardown", 2, 0, v->na, err);
 }
 
 static int lu_teardown(mf__online *base, const char *project, Mf__FeatureView *const *views,
@@ -290,12 +345,17 @@ static int lu_teardown(mf__online *base, const char *project, Mf__FeatureView *c
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(s->ls);
-    push_fn(s, "teardown");
-    lua_pushstring(L, project);
-    push_names(L, views, n);
-    return call(s, "teardown", 2, 0, n, err);
+    views_op v = {project, views, NULL, n, 0};
+    return run_op(s, "teardown", teardown_body, &v, err);
 }
+
+typedef struct write_op {
+    const char *project;
+    const mf__write_batch *wb;
+    const size_t *off; /* wb->n + 1 offsets of the packed rows in s->scratch */
+} write_op;
+
+static int write_body(lua_store *s, lua_State *L, void *ctx, mf_error *err);
 
 static int lu_write(mf__online *base, const char *project, const mf__write_batch *wb,
                     mf_error *err) {
@@ -316,8 +376,18 @@ static int lu_write(mf__online *base, const char *project, const mf__write_batch
         free(off);
         return rc;
     }
-    lua_State *L = mf__lstate_L(s->ls);
-    int top = lua_gettop(L);
+    write_op w = {project, wb, off};
+    rc = run_op(s, "write", write_body, &w, err);
+    free(off);
+    return rc;
+}
+
+static int write_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
+    const write_op *w = ctx;
+    const char *project = w->project;
+    const mf__write_batch *wb = w->wb;
+    const size_t *off = w->off;
+    mf__buf *b = &s->scratch;
     push_fn(s, "write");
     lua_pushstring(L, project);
     lua_pushstring(L, wb->view->name);
@@ -348,18 +418,28 @@ static int lu_write(mf__online *base, const char *project, const mf__write_batch
         lua_rawseti(L, -2, (int)i + 1);
     }
     lua_setfield(L, -2, "values");
-    free(off);
-    rc = call(s, "write", 3, 0, wb->n, err);
-    lua_settop(L, top);
-    return rc;
+    return call(s, "write", 3, 0, wb->n, err);
 }
+
+typedef struct read_op {
+    const char *project;
+    mf__read_batch *rb;
+} read_op;
+
+static int read_body(lua_store *s, lua_State *L, void *ctx, mf_error *err);
 
 static int lu_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(s->ls);
-    int top = lua_gettop(L);
+    read_op r = {project, rb};
+    return run_op(s, "read", read_body, &r, err);
+}
+
+static int read_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
+    const char *project = ((read_op *)ctx)->project;
+    mf__read_batch *rb = ((read_op *)ctx)->rb;
+    int top = lua_gettop(L), rc;
     push_fn(s, "read");
     lua_pushstring(L, project);
     lua_pushstring(L, rb->view->name);

@@ -59,3 +59,28 @@ check_log broken.log
 sed -i '/^  module: /d' feature_store.yaml
 run "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats:conv_rate
 expect_err "a Lua store without a module" 1 "missing required key 'online_store.module'"
+
+# A write batch larger than the store's Lua memory cap (100,000 pushed rows
+# against lua.max_memory_mb: 4): building the write's arguments runs out of
+# memory in moonfeast's own code, which must be an error naming the cap
+# (LuaJIT ended the process with "PANIC: unprotected error" before); the
+# store then still answers.
+sed -i "s|^  type: lua\$|  type: lua\\n  module: $MODULE|" feature_store.yaml
+printf 'lua: {max_memory_mb: 4}\n' >>feature_store.yaml
+awk 'BEGIN { print "driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips"
+             for (i = 0; i < 100000; i++)
+                 printf "%d,2026-11-30T10:00:00Z,2026-11-30T10:00:00Z,0.5,0.25,%d\n", 100000 + i, i % 1000 }' \
+    >big_push.csv
+run "$MF" push driver_stats_push_source --file big_push.csv --to online
+expect_err "a write over the Lua store's memory cap" 1 "lua.max_memory_mb"
+case $ERR in
+*"online store lua"*) ok "  ... names the store" ;;
+*) not_ok "  ... names the store" "stderr: $ERR" ;;
+esac
+case $ERR in
+*PANIC*) not_ok "  ... no panic" "stderr: $ERR" ;;
+*) ok "  ... no panic" ;;
+esac
+head -n 101 big_push.csv >small_push.csv
+run "$MF" push driver_stats_push_source --file small_push.csv --to online
+expect_rc "  ... a small push still writes" 0
