@@ -278,6 +278,49 @@ static int take_columns(lua_State *L, const char *where, const mf__hist_feature 
     return MF_OK;
 }
 
+/* The call of get_historical_features, in protected mode (through
+ * mf__lstate_cpcall): the request of many entity rows can exceed the
+ * state's memory cap in moonfeast's own code, and that must be an error,
+ * never the end of the process. */
+typedef struct hist_call {
+    const mf__config *cfg;
+    mf__lstate *ls;
+    int ref;
+    const char *where;
+    const mf_entity_df *df;
+    const int64_t *T;
+    const mf__hist_feature *f;
+    size_t nf;
+    mf__col *out;
+    mf_error *err;
+    int rc;
+} hist_call;
+
+static int hist_protected(lua_State *L) {
+    hist_call *h = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
+    lua_getfield(L, -1, "get_historical_features");
+    lua_remove(L, -2);
+    lua_createtable(L, 0, 3);
+    lua_pushstring(L, h->cfg->project);
+    lua_setfield(L, -2, "project");
+    push_entities(L, h->df, h->T);
+    lua_setfield(L, -2, "entities");
+    push_features(L, h->f, h->nf);
+    lua_setfield(L, -2, "features");
+    mf_error e;
+    mf__lstate_begin(h->ls);
+    if (mf__lstate_pcall(h->ls, 1, 1, &e)) {
+        int n = mf__lua_msg_len(e.message);
+        h->rc = mf__err(h->err, MF_EDATA, "%s, get_historical_features: %.*s", h->where, n,
+                        e.message);
+    } else {
+        h->rc = take_columns(L, h->where, h->f, h->nf, h->df->t->nrows, h->out, h->err);
+    }
+    return 0;
+}
+
 int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, const int64_t *T,
                                const mf__hist_feature *f, size_t nf, mf__col *out,
                                bool *handled, mf_error *err) {
@@ -304,20 +347,15 @@ int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, co
         rc = mf__err(err, MF_EDATA, "%s: get_historical_features is a %s, not a function", where,
                      luaL_typename(L, -1));
     } else {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, cfg->project);
-        lua_setfield(L, -2, "project");
-        push_entities(L, df, T);
-        lua_setfield(L, -2, "entities");
-        push_features(L, f, nf);
-        lua_setfield(L, -2, "features");
+        lua_pop(L, 1);
+        hist_call h = {cfg, ls, ref, where, df, T, f, nf, out, err, MF_OK};
         mf_error e;
-        mf__lstate_begin(ls);
-        if (mf__lstate_pcall(ls, 1, 1, &e)) {
+        mf__lstate_begin(ls); /* a budget for building the request */
+        if (mf__lstate_cpcall(ls, hist_protected, &h, &e)) {
             int n = mf__lua_msg_len(e.message);
             rc = mf__err(err, MF_EDATA, "%s, get_historical_features: %.*s", where, n, e.message);
         } else {
-            rc = take_columns(L, where, f, nf, df->t->nrows, out, err);
+            rc = h.rc;
         }
     }
     mf__lstate_free(ls);

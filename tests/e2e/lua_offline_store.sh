@@ -130,3 +130,20 @@ cp yaml.keep feature_store.yaml
 printf 'local o, host = ...\nreturn { }\n' >modules/jsonl_store.lua
 run "$MF" get-historical-features --entities e.csv -f stats_from_store:conv_rate
 expect_err "a module without read" 1 "read"
+
+# Entity rows too many for the Lua memory cap (200,000 against
+# lua.max_memory_mb: 4) when the module answers historical retrieval:
+# building its request runs out of memory in moonfeast's own code, which
+# must be an error naming the cap (LuaJIT ended the process with "PANIC:
+# unprotected error" before).
+cp yaml.keep feature_store.yaml
+cp "$E2E_DIR/../../examples/lua_jsonl_offline/jsonl_store.lua" modules/
+sed -i 's/^  module: modules\/jsonl_store.lua$/&\n  join: lua/' feature_store.yaml
+printf 'lua: {max_memory_mb: 4}\n' >>feature_store.yaml
+awk 'BEGIN { print "driver_id,event_timestamp"
+             for (i = 0; i < 200000; i++) print 1001 + i % 5 ",2025-01-02T10:07:00Z" }' >many.csv
+run "$MF" get-historical-features --entities many.csv -f stats_from_store:conv_rate
+expect_err "entity rows over the Lua memory cap" 1 "lua.max_memory_mb"
+check "  ... no panic" test "${ERR#*PANIC}" = "$ERR"
+run "$MF" get-historical-features --entities e.csv -f stats_from_store:conv_rate
+expect_rc "  ... a few entity rows still join" 0
