@@ -678,11 +678,11 @@ typedef struct mf__lua_module {
     const char *files_root;
     /* where the budget comes from, for its messages: MF__LUA_KEYS_MODULE
      * (0: lua.transform_max_instructions and lua.transform_timeout_ms per
-     * call, lua.max_memory_mb for the state), _LUA (lua.* alone) or
-     * _TRANSFORM (lua.transform_* alone) */
+     * call, lua.max_memory_mb for the state: online store, provider, batch
+     * engine) or MF__LUA_KEYS_LUA (lua.* alone: offline store, lua_source) */
     int keys;
 } mf__lua_module;
-enum { MF__LUA_KEYS_MODULE, MF__LUA_KEYS_LUA, MF__LUA_KEYS_TRANSFORM };
+enum { MF__LUA_KEYS_MODULE, MF__LUA_KEYS_LUA };
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
 /* The same, with the host table (the chunk's second argument) made even
  * without files_root, and host(L, ud) called with it on top of the stack

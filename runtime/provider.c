@@ -72,7 +72,7 @@ void mf__provider_free(mf__provider *p) {
 static int load(mf__provider *p, mf_error *err) {
     if (p->ls) return MF_OK;
     mf__lua_module m = {"provider lua", p->module, p->budget, MF_EIO, NULL, NULL, 0, NULL, 0,
-                        "hooks", NULL, MF__LUA_KEYS_TRANSFORM};
+                        "hooks", NULL, MF__LUA_KEYS_MODULE};
     int rc = mf__lua_module_open(&m, &p->ls, &p->ref, err);
     if (rc) return rc;
     lua_State *L = mf__lstate_L(p->ls);

@@ -75,6 +75,19 @@ expect_err "a hook that is not a function" 1 "'before_apply' must be a function,
 printf 'return 7\n' >mine.lua
 run "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats:conv_rate
 expect_err "a module that returns no table" 1 "must return a table"
+# the provider's memory cap is lua.max_memory_mb (its instructions and time
+# are the transform budget's), and the message names that key
+cat >mine.lua <<'EOT'
+local s = "x"
+for _ = 1, 12 do s = s .. s end
+local keep, i = nil, 0
+while true do i = i + 1 keep = { keep, s .. i } end
+EOT
+cp feature_store.yaml yaml.keep
+printf 'lua: {max_memory_mb: 4}\n' >>feature_store.yaml
+run "$MF" get-online-features -e driver_id=1001 -f driver_hourly_stats:conv_rate
+expect_err "a module over its memory cap names lua.max_memory_mb" 1 "its Lua memory would exceed 4 MiB (the limit is lua.max_memory_mb in feature_store.yaml)"
+cp yaml.keep feature_store.yaml
 sed -i "s|^provider: .*|provider: {type: lua}|" feature_store.yaml
 run "$MF" plan
 expect_err "a Lua provider without a module" 1 "missing required key 'provider.module'"
