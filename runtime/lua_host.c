@@ -491,11 +491,27 @@ int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error
     return rc ? lua_error_to_mf(s->L, rc, err) : MF_OK;
 }
 
-int mf__lstate_cpcall(mf__lstate *s, int (*f)(lua_State *L), void *ud, mf_error *err) {
+typedef struct cp_body {
+    int (*body)(lua_State *L, void *ud);
+    void *ud;
+    int rc;
+} cp_body;
+
+static int cp_run(lua_State *L) {
+    cp_body *b = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    b->rc = b->body(L, b->ud);
+    return 0;
+}
+
+int mf__lstate_cpcall(mf__lstate *s, int (*body)(lua_State *L, void *ud), void *ud,
+                      int *body_rc, mf_error *err) {
+    cp_body b = {body, ud, MF_OK};
     int top = lua_gettop(s->L);
-    int lrc = lua_cpcall(s->L, f, ud);
+    int lrc = lua_cpcall(s->L, cp_run, &b);
     int rc = lrc ? lua_error_to_mf(s->L, lrc, err) : MF_OK;
     lua_settop(s->L, top);
+    *body_rc = b.rc;
     return rc;
 }
 

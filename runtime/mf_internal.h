@@ -641,11 +641,14 @@ int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err);
  * [results] or []. */
 void mf__lstate_push_handler(mf__lstate *s);
 int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error *err);
-/* Run f(L) with ud as its only argument in protected mode (lua_cpcall), so
- * that a Lua API call of the host's C code that fails (out of memory
- * under the budget's cap) comes back as an error in err instead of ending
- * the process. The stack is as before on return. */
-int mf__lstate_cpcall(mf__lstate *s, int (*f)(struct lua_State *L), void *ud, mf_error *err);
+/* Run body(L, ud) in protected mode (lua_cpcall), so that a Lua API call
+ * of the host's C code that fails (out of memory under the budget's cap)
+ * comes back as an error instead of ending the process. body starts on an
+ * empty stack and returns an MF_* code, which goes to *body_rc when it
+ * runs to its end; otherwise the Lua error is returned, in err. The stack
+ * is as before on return. */
+int mf__lstate_cpcall(mf__lstate *s, int (*body)(struct lua_State *L, void *ud), void *ud,
+                      int *body_rc, mf_error *err);
 /* Compile Lua source text (never bytecode) as a chunk named `chunk`.
  * Stack: [] -> [fn]; on error [] and err set (MF_ELUA). */
 int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chunk,

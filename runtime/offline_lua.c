@@ -293,12 +293,10 @@ typedef struct hist_call {
     size_t nf;
     mf__col *out;
     mf_error *err;
-    int rc;
 } hist_call;
 
-static int hist_protected(lua_State *L) {
-    hist_call *h = lua_touserdata(L, 1);
-    lua_settop(L, 0);
+static int hist_protected(lua_State *L, void *ud) {
+    hist_call *h = ud;
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
     lua_getfield(L, -1, "get_historical_features");
     lua_remove(L, -2);
@@ -313,12 +311,10 @@ static int hist_protected(lua_State *L) {
     mf__lstate_begin(h->ls);
     if (mf__lstate_pcall(h->ls, 1, 1, &e)) {
         int n = mf__lua_msg_len(e.message);
-        h->rc = mf__err(h->err, MF_EDATA, "%s, get_historical_features: %.*s", h->where, n,
-                        e.message);
-    } else {
-        h->rc = take_columns(L, h->where, h->f, h->nf, h->df->t->nrows, h->out, h->err);
+        return mf__err(h->err, MF_EDATA, "%s, get_historical_features: %.*s", h->where, n,
+                       e.message);
     }
-    return 0;
+    return take_columns(L, h->where, h->f, h->nf, h->df->t->nrows, h->out, h->err);
 }
 
 int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, const int64_t *T,
@@ -348,14 +344,14 @@ int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, co
                      luaL_typename(L, -1));
     } else {
         lua_pop(L, 1);
-        hist_call h = {cfg, ls, ref, where, df, T, f, nf, out, err, MF_OK};
+        hist_call h = {cfg, ls, ref, where, df, T, f, nf, out, err};
         mf_error e;
-        mf__lstate_begin(ls); /* a budget for building the request */
-        if (mf__lstate_cpcall(ls, hist_protected, &h, &e)) {
+        int body_rc;
+        if (mf__lstate_cpcall(ls, hist_protected, &h, &body_rc, &e)) {
             int n = mf__lua_msg_len(e.message);
             rc = mf__err(err, MF_EDATA, "%s, get_historical_features: %.*s", where, n, e.message);
         } else {
-            rc = h.rc;
+            rc = body_rc;
         }
     }
     mf__lstate_free(ls);

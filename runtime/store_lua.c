@@ -283,44 +283,32 @@ static int call(lua_store *s, const char *fn, int nargs, int nres, uint64_t rows
  * of a large batch can exceed the state's memory cap in moonfeast's own
  * code, and that must be an error of the operation, never the end of the
  * process. */
-typedef struct op_run {
+typedef struct op_head { /* the start of every operation's arguments */
     lua_store *s;
-    const char *fn;
-    int (*body)(lua_store *s, lua_State *L, void *ctx, mf_error *err);
-    void *ctx;
     mf_error *err;
-    int rc;
-} op_run;
+} op_head;
 
-static int op_protected(lua_State *L) {
-    op_run *o = lua_touserdata(L, 1);
-    lua_settop(L, 0);
-    o->rc = o->body(o->s, L, o->ctx, o->err);
-    return 0;
-}
-
-static int run_op(lua_store *s, const char *fn,
-                  int (*body)(lua_store *s, lua_State *L, void *ctx, mf_error *err), void *ctx,
-                  mf_error *err) {
-    op_run o = {s, fn, body, ctx, err, MF_OK};
+static int run_op(const char *fn, int (*body)(lua_State *L, void *op), op_head *op) {
     mf_error e;
-    if (mf__lstate_cpcall(s->ls, op_protected, &o, &e)) return fail(s, fn, &e, err);
-    return o.rc;
+    int rc;
+    if (mf__lstate_cpcall(op->s->ls, body, op, &rc, &e)) return fail(op->s, fn, &e, op->err);
+    return rc;
 }
 
 typedef struct views_op {
+    op_head h;
     const char *project;
     Mf__FeatureView *const *a, *const *b; /* update: keep, drop; teardown: views */
     size_t na, nb;
 } views_op;
 
-static int update_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
-    const views_op *v = ctx;
-    push_fn(s, "update");
+static int update_body(lua_State *L, void *op) {
+    const views_op *v = op;
+    push_fn(v->h.s, "update");
     lua_pushstring(L, v->project);
     push_names(L, v->a, v->na);
     push_names(L, v->b, v->nb);
-    return call(s, "update", 3, 0, v->na + v->nb, err);
+    return call(v->h.s, "update", 3, 0, v->na + v->nb, v->h.err);
 }
 
 static int lu_update(mf__online *base, const char *project, Mf__FeatureView *const *keep,
@@ -328,16 +316,16 @@ static int lu_update(mf__online *base, const char *project, Mf__FeatureView *con
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    views_op v = {project, keep, drop, n_keep, n_drop};
-    return run_op(s, "update", update_body, &v, err);
+    views_op v = {{s, err}, project, keep, drop, n_keep, n_drop};
+    return run_op("update", update_body, &v.h);
 }
 
-static int teardown_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
-    const views_op *v = ctx;
-    push_fn(s, "teardown");
+static int teardown_body(lua_State *L, void *op) {
+    const views_op *v = op;
+    push_fn(v->h.s, "teardown");
     lua_pushstring(L, v->project);
     push_names(L, v->a, v->na);
-    return call(s, "teardown", 2, 0, v->na, err);
+    return call(v->h.s, "teardown", 2, 0, v->na, v->h.err);
 }
 
 static int lu_teardown(mf__online *base, const char *project, Mf__FeatureView *const *views,
@@ -345,17 +333,18 @@ static int lu_teardown(mf__online *base, const char *project, Mf__FeatureView *c
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    views_op v = {project, views, NULL, n, 0};
-    return run_op(s, "teardown", teardown_body, &v, err);
+    views_op v = {{s, err}, project, views, NULL, n, 0};
+    return run_op("teardown", teardown_body, &v.h);
 }
 
 typedef struct write_op {
+    op_head h;
     const char *project;
     const mf__write_batch *wb;
     const size_t *off; /* wb->n + 1 offsets of the packed rows in s->scratch */
 } write_op;
 
-static int write_body(lua_store *s, lua_State *L, void *ctx, mf_error *err);
+static int write_body(lua_State *L, void *op);
 
 static int lu_write(mf__online *base, const char *project, const mf__write_batch *wb,
                     mf_error *err) {
@@ -376,14 +365,15 @@ static int lu_write(mf__online *base, const char *project, const mf__write_batch
         free(off);
         return rc;
     }
-    write_op w = {project, wb, off};
-    rc = run_op(s, "write", write_body, &w, err);
+    write_op w = {{s, err}, project, wb, off};
+    rc = run_op("write", write_body, &w.h);
     free(off);
     return rc;
 }
 
-static int write_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
-    const write_op *w = ctx;
+static int write_body(lua_State *L, void *op) {
+    const write_op *w = op;
+    lua_store *s = w->h.s;
     const char *project = w->project;
     const mf__write_batch *wb = w->wb;
     const size_t *off = w->off;
@@ -418,27 +408,31 @@ static int write_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
         lua_rawseti(L, -2, (int)i + 1);
     }
     lua_setfield(L, -2, "values");
-    return call(s, "write", 3, 0, wb->n, err);
+    return call(s, "write", 3, 0, wb->n, w->h.err);
 }
 
 typedef struct read_op {
+    op_head h;
     const char *project;
     mf__read_batch *rb;
 } read_op;
 
-static int read_body(lua_store *s, lua_State *L, void *ctx, mf_error *err);
+static int read_body(lua_State *L, void *op);
 
 static int lu_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
     lua_store *s = (lua_store *)base;
     int rc = ensure(s, err);
     if (rc) return rc;
-    read_op r = {project, rb};
-    return run_op(s, "read", read_body, &r, err);
+    read_op r = {{s, err}, project, rb};
+    return run_op("read", read_body, &r.h);
 }
 
-static int read_body(lua_store *s, lua_State *L, void *ctx, mf_error *err) {
-    const char *project = ((read_op *)ctx)->project;
-    mf__read_batch *rb = ((read_op *)ctx)->rb;
+static int read_body(lua_State *L, void *op) {
+    const read_op *r = op;
+    lua_store *s = r->h.s;
+    mf_error *err = r->h.err;
+    const char *project = r->project;
+    mf__read_batch *rb = r->rb;
     int top = lua_gettop(L), rc;
     push_fn(s, "read");
     lua_pushstring(L, project);

@@ -715,24 +715,16 @@ typedef struct run_args {
     size_t nin, n;
     mf__col *out;
     mf_error *err;
-    int rc;
 } run_args;
 
-static int run_protected(lua_State *L) {
-    run_args *a = lua_touserdata(L, 1);
-    lua_settop(L, 0);
+static int run_protected(lua_State *L, void *ud) {
+    run_args *a = ud;
     mf__transforms *t = a->t;
     const Mf__OnDemandFeatureView *v = a->v;
-    if (!lua_checkstack(L, 16)) {
-        a->rc = mf__err(a->err, MF_ENOMEM, "Lua stack exhausted");
-        return 0;
-    }
+    if (!lua_checkstack(L, 16)) return mf__err(a->err, MF_ENOMEM, "Lua stack exhausted");
     compiled *c;
     int rc = push_transform(t, a->gen, v, &c, a->err);
-    if (rc) {
-        a->rc = rc;
-        return 0;
-    }
+    if (rc) return rc;
     int fn = lua_gettop(L);
     bool batch = v->spec->mode && !strcmp(v->spec->mode, "batch");
     if (!batch) {
@@ -745,8 +737,7 @@ static int run_protected(lua_State *L) {
         }
         if (a->n == 0) rc = run_batch(t, v, a->in, a->nin, 0, 0, a->out, fn, a->err);
     }
-    a->rc = rc;
-    return 0;
+    return rc;
 }
 
 int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatureView *v,
@@ -760,9 +751,10 @@ int mf__transforms_run(mf__transforms *t, uint64_t gen, const Mf__OnDemandFeatur
     /* in protected mode: the inputs built for a call, the names and the
      * conversions of its outputs allocate under the budget's memory cap,
      * and a failure there must be an error, never the end of the process */
-    run_args a = {t, gen, v, in, nin, n, out, err, MF_OK};
-    int rc = mf__lstate_cpcall(t->ls, run_protected, &a, err);
-    return rc ? rc : a.rc;
+    run_args a = {t, gen, v, in, nin, n, out, err};
+    int body_rc;
+    int rc = mf__lstate_cpcall(t->ls, run_protected, &a, &body_rc, err);
+    return rc ? rc : body_rc;
 }
 
 /*---- The calling thread's runtime ---------------------------------------------------*/
