@@ -48,5 +48,8 @@ int mf__parse_bool(const char *s, size_t len, bool *out);
 size_t mf__format_double(double v, char *buf);
 /* Same for a float, trying %.6g to %.9g. */
 size_t mf__format_float(float v, char *buf);
+/* An integer in decimal (what "%lld" writes), NUL-terminated; returns the
+ * length. */
+size_t mf__format_int(int64_t v, char *buf);
 
 #endif /* MF_VALUES_H */

@@ -556,6 +556,10 @@ static size_t format_short_f(bool neg, float a, char *buf) {
 
 /*---- Entry points --------------------------------------------------------*/
 
+size_t mf__format_int(int64_t v, char *buf) {
+    return v ? put_integer(v, buf) : put_text("0", buf); /* digit_count needs d >= 1 */
+}
+
 size_t mf__format_double(double v, char *buf) {
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);

@@ -4,25 +4,26 @@
  * For each requested view (a "unit": a view, or a projection of one with an
  * alias and a join_key_map), independently:
  *   1. intern the entity rows' keys (keymap.c) and group their times by
- *      key; read the view's batch source once, into columns: the key id,
- *      the event and created timestamps and the requested features of
- *      every row that can answer some entity row, i.e. whose key is asked
- *      for and with an entity time T of that key in [event_ts,
- *      event_ts + ttl] (no upper bound for ttl 0). The other rows are
- *      dropped once their timestamps and keys parse (their feature cells
- *      are parsed only in typed sources: text costs most to parse): they
- *      cannot be a winner (below), so the answer is the same, with less
- *      memory and time;
- *   2. group rows by key with a counting sort, then order each group by
- *      (event_ts, created_ts, source order);
- *   3. for each entity row, binary-search its key's group for the last row
- *      with event_ts <= T: that row is the winner (greatest event_ts, then
- *      greatest created, then last in the source). It counts only when
- *      ttl == 0 or event_ts >= T - ttl; otherwise the features are null;
- *   4. gather the winners' values into the output columns.
- * Cost is linear in rows (plus log of a key's group size per entity row);
- * memory is the columns of one view at a time per thread. Units run on up
- * to two threads. Output rows keep the input order, duplicates included.
+ *      key, each group ordered by time. An entity time T_j of a key owns a
+ *      "bucket": the event times in (T_{j-1}, T_j] (the first: up to T_0).
+ *   2. read the view's batch source once. A row whose key is asked for
+ *      falls in the bucket of the first T >= its event time; when there is
+ *      none, or that T is more than the ttl after it, the row can answer no
+ *      entity row and is dropped (its feature cells never parsed). Else it
+ *      competes for its bucket: the best row so far (greatest event time,
+ *      then greatest created time, then last read) is kept in a record per
+ *      entity row, and a row's feature cells are parsed only when it
+ *      becomes the best so far. A file read by two threads (one half each)
+ *      keeps two sets of records; the second half's win ties.
+ *   3. for each key, in time order: the winner for T_j (the row with the
+ *      greatest event time <= T_j) is the best of the latest non-empty
+ *      bucket up to j, as later buckets hold strictly later rows; it counts
+ *      only when ttl == 0 or its event time >= T_j - ttl, else the features
+ *      are null. The records become the output columns.
+ * Cost is linear in source rows (plus the log of a key's entity times per
+ * row); memory is one record per entity row (two with two threads) per
+ * view being joined, whatever the size of the source. Units run on up to
+ * two threads. Output rows keep the input order, duplicates included.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -345,38 +346,24 @@ static int build_request(request *r, const mf_historical_options *o, mf_error *e
 
 /*---- Loading a view's rows ----------------------------------------------------*/
 
-typedef struct mf__tsrow {
-    int64_t ts;
-    uint32_t row;
-} mf__tsrow;
-
+/* Keys read without a filter (entity-less retrieval): every key in the
+ * window, interned into `keys` in file order. */
 typedef struct vdata {
     size_t n, cap;
-    uint32_t *kid;
-    int64_t *ts, *cr;
-    mf__col *feat; /* the unit's requested features */
+    uint32_t *kid; /* raw 8-byte keys (fixed8) until interned after the scan */
     mf__keymap keys;
-    uint32_t *start; /* group starts, keys.n + 1 */
-    mf__tsrow *grp;  /* (ts, row) grouped by key, ordered in each group */
-    /* rows read by a second thread: rows n1.. are tail's rows 0..; ts, cr
-     * and feat of this struct hold rows 0..n1 only */
+    /* rows read by a second thread: rows n1.. are tail's rows 0.. */
     size_t n1;
     struct vdata *tail;
 } vdata;
 
-static void vdata_free(vdata *d, size_t nfeat) {
+static void vdata_free(vdata *d) {
     if (d->tail) {
-        vdata_free(d->tail, nfeat);
+        vdata_free(d->tail);
         free(d->tail);
     }
     free(d->kid);
-    free(d->ts);
-    free(d->cr);
-    for (size_t i = 0; d->feat && i < nfeat; i++) mf__col_free(&d->feat[i]);
-    free(d->feat);
     mf__keymap_free(&d->keys);
-    free(d->start);
-    free(d->grp);
 }
 
 /* A cell of line `line` that is not what column col wants. */
@@ -423,27 +410,221 @@ static const char *type_article(Mf__ValueType t, char *buf, size_t n) {
     return buf;
 }
 
-/* The entity rows of a unit, grouped by key id: which source rows can win
- * for some entity row (see the top of the file). */
+/* The entity rows of a unit, grouped by key id and ordered by time in each
+ * group: which entity row a source row may answer (see the top of the
+ * file). */
+typedef struct gent {
+    uint64_t k;          /* an 8-byte key */
+    uint32_t start, cnt; /* its group; cnt 0: an empty slot */
+} gent;
+
 typedef struct efilter {
     uint32_t *start; /* keys + 1 */
     int64_t *T;      /* entity times grouped by key, ascending in each group */
+    uint32_t *ent;   /* the entity row of each of them */
     int64_t ttl_us;  /* 0: no lower bound */
+    /* With one 8-byte key (fixed8): each key's group by the key itself, in
+     * a table of its own (linear probing, twice the keys or more), so that
+     * a source row finds its group in one cache miss instead of two (the
+     * key's id, then start[id]). NULL otherwise. */
+    gent *gt;
+    size_t gmask;
+    int gshift; /* 64 - log2(table size) */
 } efilter;
 
-static bool may_win(const efilter *f, uint32_t id, int64_t ts) {
-    const int64_t *a = f->T + f->start[id];
-    size_t n = f->start[id + 1] - f->start[id];
-    if (n == 0 || ts > a[n - 1]) return false; /* after every entity time */
-    if (f->ttl_us <= 0) return true;
+/* Fibonacci hashing: the top bits of k times 2^64 / phi. */
+static inline size_t gt_slot(const efilter *f, uint64_t k) {
+    return (size_t)((k * UINT64_C(0x9E3779B97F4A7C15)) >> f->gshift);
+}
+
+static inline void gt_prefetch(const efilter *f, uint64_t k) {
+    __builtin_prefetch(&f->gt[gt_slot(f, k)]);
+}
+
+/* The group of key k: *start, and its count (0: no entity row has k). */
+static inline uint32_t gt_find(const efilter *f, uint64_t k, uint32_t *start) {
+    for (size_t i = gt_slot(f, k);; i = (i + 1) & f->gmask) {
+        const gent *g = &f->gt[i];
+        if (g->cnt == 0) return 0;
+        if (g->k == k) {
+            *start = g->start;
+            return g->cnt;
+        }
+    }
+}
+
+/* Build the table of a fixed8 key map's groups. */
+static void gt_build(efilter *f, const mf__keymap *ek) {
+    size_t cap = 16;
+    int bits = 4;
+    while (cap < 2 * ek->n) cap *= 2, bits++;
+    f->gt = mf__xcalloc(cap, sizeof *f->gt);
+    f->gmask = cap - 1;
+    f->gshift = 64 - bits;
+    for (uint32_t id = 0; id < ek->n; id++) {
+        size_t len;
+        uint64_t k;
+        memcpy(&k, mf__keymap_key(ek, id, &len), 8);
+        size_t i = gt_slot(f, k);
+        while (f->gt[i].cnt) i = (i + 1) & f->gmask;
+        f->gt[i] = (gent){k, f->start[id], f->start[id + 1] - f->start[id]};
+    }
+}
+
+/* The entity row whose bucket a source row of key id and event time ts
+ * falls in: the first of the key's entity times T >= ts; -1 when there is
+ * none, or when it is more than the ttl after ts (then every later T of
+ * the key is too, so the row can answer none of them). */
+static long bucket(const efilter *f, uint32_t s, uint32_t n, int64_t ts) {
+    const int64_t *a = f->T + s;
+    if (n == 0 || ts > a[n - 1]) return -1; /* after every entity time */
     /* the first T >= ts (a[n - 1] is one), without branches to mispredict */
+    const int64_t *b = a;
     while (n > 1) {
         size_t half = n / 2;
-        a = a[half] < ts ? a + half : a;
+        b = b[half] < ts ? b + half : b;
         n -= half;
     }
-    a += a[0] < ts;
-    return a[0] - ts <= f->ttl_us;
+    b += b[0] < ts;
+    if (f->ttl_us > 0 && b[0] - ts > f->ttl_us) return -1;
+    return (long)f->ent[s + (size_t)(b - a)];
+}
+
+/* The best source row so far of each entity row's bucket, as one scan
+ * reads them: a record per entity row holding the row's event time (at 0;
+ * INT64_MIN: none yet), its created time (at 8, when the source has a
+ * created column), its feature values (at off[f], by size: text-class
+ * ones, i.e. strings, bytes and lists, as a wslot into `heap`) and a
+ * validity byte per feature (at vbase + f). One record is one cache line
+ * or two, so that a row that takes its bucket writes one place. */
+typedef struct wslot {
+    uint64_t off; /* into heap; WS_TAIL set: into the tail scan's heap */
+    uint64_t len;
+} wslot;
+#define WS_TAIL ((uint64_t)1 << 63)
+
+/* Bytes per value of a fixed-size column (0 for text). */
+static size_t col_width(const mf__col *c) {
+    switch (c->sc) {
+    case MF__SC_I64: case MF__SC_F64: return 8;
+    case MF__SC_I32: case MF__SC_F32: return 4;
+    case MF__SC_BOOL: return 1;
+    case MF__SC_TEXT: break;
+    }
+    return 0;
+}
+
+typedef struct wins {
+    size_t n, nfeat;
+    unsigned char *rec; /* n records of rsz bytes */
+    size_t rsz, fbase, vbase;
+    bool with_cr;
+    size_t *off, *width; /* per feature: offset in a record, value size (0: text) */
+    mf__col *scratch;    /* per feature: a column of one row to parse into */
+    mf__buf heap;
+} wins;
+
+static inline unsigned char *wrec(const wins *w, long e) { return w->rec + (size_t)e * w->rsz; }
+static inline int64_t wts(const wins *w, long e) { return *(const int64_t *)wrec(w, e); }
+static inline int64_t wcr(const wins *w, long e) { return ((const int64_t *)wrec(w, e))[1]; }
+
+static void wins_init(wins *w, const unit *u, size_t nfeat, size_t n, bool with_cr) {
+    memset(w, 0, sizeof *w);
+    w->n = n;
+    w->nfeat = nfeat;
+    w->with_cr = with_cr;
+    w->off = mf__xcalloc(nfeat + 1, sizeof *w->off);
+    w->width = mf__xcalloc(nfeat + 1, sizeof *w->width);
+    w->scratch = mf__xcalloc(nfeat + 1, sizeof *w->scratch);
+    mf__buf_init(&w->heap);
+    size_t pos = w->fbase = with_cr ? 16 : 8;
+    for (size_t f = 0; f < nfeat; f++) {
+        mf__col_init(&w->scratch[f], u->feat[f]->name, u->feat[f]->dtype, false);
+        mf__col_reserve(&w->scratch[f], 1);
+        w->width[f] = col_width(&w->scratch[f]);
+    }
+    /* the widest first, so that every value is aligned */
+    static const size_t sizes[] = {sizeof(wslot), 8, 4, 1};
+    for (size_t k = 0; k < sizeof sizes / sizeof *sizes; k++)
+        for (size_t f = 0; f < nfeat; f++)
+            if ((w->width[f] ? w->width[f] : sizeof(wslot)) == sizes[k]) {
+                w->off[f] = pos;
+                pos += sizes[k];
+            }
+    w->vbase = pos;
+    w->rsz = (pos + nfeat + 7) / 8 * 8;
+    w->rec = mf__xmalloc((n ? n : 1) * w->rsz);
+    for (size_t e = 0; e < n; e++) *(int64_t *)wrec(w, (long)e) = INT64_MIN;
+}
+
+static void wins_free(wins *w) {
+    if (!w->rec) return;
+    free(w->rec);
+    for (size_t f = 0; f < w->nfeat; f++) mf__col_free(&w->scratch[f]);
+    free(w->scratch);
+    free(w->off);
+    free(w->width);
+    mf__buf_free(&w->heap);
+    memset(w, 0, sizeof *w);
+}
+
+/* Whether a row at (ts, cr) beats the best so far of entity row e, and if
+ * so make it the best: a later event time, or the same with a created time
+ * at least the stored one (so that of full ties the last row read wins). */
+static inline bool wins_take(wins *w, long e, int64_t ts, int64_t cr) {
+    int64_t *r = (int64_t *)wrec(w, e);
+    if (ts < r[0] || (ts == r[0] && w->with_cr && cr < r[1])) return false;
+    r[0] = ts;
+    if (w->with_cr) r[1] = cr;
+    return true;
+}
+
+/* Feature f of entity row e from row i of column c (its type, checked). */
+static void wins_put(wins *w, size_t f, long e, const mf__col *c, size_t i) {
+    unsigned char *r = wrec(w, e);
+    r[w->vbase + f] = c->valid[i];
+    if (w->width[f]) {
+        memcpy(r + w->off[f], (const char *)c->data + i * w->width[f], w->width[f]);
+    } else if (c->valid[i]) {
+        wslot t = {w->heap.len, c->off[i + 1] - c->off[i]};
+        mf__buf_put(&w->heap, c->heap + c->off[i], t.len);
+        memcpy(r + w->off[f], &t, sizeof t);
+    }
+}
+
+/* Feature f of entity row e from text (an empty slice: null). Returns 0,
+ * or -1 when the text is not a value of the feature's type. */
+static int wins_set_text(wins *w, size_t f, long e, const char *p, size_t len) {
+    mf__col *s = &w->scratch[f];
+    mf__col_clear(s);
+    if (mf__col_push_text(s, p, len) != 0) return -1;
+    wins_put(w, f, e, s, 0);
+    return 0;
+}
+
+/* The same for a typed (Parquet) cell. */
+static int wins_set_cell(wins *w, size_t f, long e, const mf__cell *v) {
+    mf__col *s = &w->scratch[f];
+    mf__col_clear(s);
+    if (mf__cell_push(s, v) != 0) return -1;
+    wins_put(w, f, e, s, 0);
+    return 0;
+}
+
+/* Entity row e of dst takes row se of src (from_tail: src is the tail
+ * scan's, whose text lies in its own heap). */
+static void wins_copy(wins *dst, long e, const wins *src, long se, bool from_tail) {
+    unsigned char *r = wrec(dst, e);
+    memcpy(r, wrec(src, se), dst->rsz);
+    if (!from_tail) return;
+    for (size_t f = 0; f < dst->nfeat; f++)
+        if (!dst->width[f] && r[dst->vbase + f]) ((wslot *)(r + dst->off[f]))->off |= WS_TAIL;
+}
+
+/* Entity row e gets no values (no row answers it, or the ttl voids it);
+ * its times stay, for the entity rows after it that take its answer. */
+static void wins_none(wins *w, long e) {
+    memset(wrec(w, e) + w->fbase, 0, w->rsz - w->fbase);
 }
 
 /* One scan over source rows (all of them, or one half of a split file). */
@@ -456,48 +637,19 @@ typedef struct scan_part {
     int64_t lo, hi;
     const efilter *flt;     /* NULL: every row, keys interned into d.keys */
     const mf__keymap *fk;   /* with flt: the entity keys (read only) */
-    vdata d;     /* rows read: raw 8-byte keys (fixed8) or key ids, ts, cr, features */
-    size_t seen; /* rows read from the source (kept or not) */
+    wins *w;                /* with flt: the best rows so far */
+    vdata d;     /* without flt: the keys read */
+    size_t taken; /* with flt: rows that became a best row so far */
     mf_error err;
     int rc;
 } scan_part;
 
-/* Room for n rows in d's key, ts and (with_cr) created arrays; key slots of
- * key_size bytes. */
-static void vdata_grow(vdata *d, size_t n, size_t key_size, bool with_cr) {
+/* Room for n rows in d's key array; key slots of key_size bytes. */
+static void vdata_grow(vdata *d, size_t n, size_t key_size) {
     if (n <= d->cap) return;
     d->cap = d->cap ? d->cap * 2 : 4096;
     while (d->cap < n) d->cap *= 2;
     d->kid = mf__xrealloc(d->kid, d->cap * key_size);
-    d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
-    if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
-}
-
-/* Room for exactly n rows (no doubling), as vdata_grow. */
-static void vdata_reserve(vdata *d, size_t n, size_t key_size, bool with_cr) {
-    if (n <= d->cap) return;
-    d->cap = n;
-    d->kid = mf__xrealloc(d->kid, d->cap * key_size);
-    d->ts = mf__xrealloc(d->ts, d->cap * sizeof *d->ts);
-    if (with_cr) d->cr = mf__xrealloc(d->cr, d->cap * sizeof *d->cr);
-}
-
-/* Rows a filtered CSV scan reads before it sizes its arrays. */
-#define SIZE_SAMPLE ((size_t)1 << 16)
-
-/* Size a filtered scan's arrays once for the rows it will keep, estimated
- * from the share of the source's bytes read so far and the rows kept from
- * them (and an eighth more): the arrays then grow in place instead of
- * doubling, which copies them and touches their pages twice. The estimate
- * only sizes: when short, the arrays double from there as before. */
-static void presize(scan_part *p) {
-    size_t done, total;
-    if (!mf__source_progress(p->s, &done, &total) || done == 0 || total <= done) return;
-    double est = (double)p->d.n * ((double)total / (double)done) * 1.125 + 4096.0;
-    if (est > (double)(SIZE_MAX / 64) || est > (double)UINT32_MAX) return;
-    size_t want = (size_t)est;
-    vdata_reserve(&p->d, want, 4, p->icr >= 0);
-    for (size_t f = 0; f < p->nfeat; f++) mf__col_reserve(&p->d.feat[f], want);
 }
 
 /* With a filter, rows wait in a stage of STAGE rows (their cells already
@@ -513,104 +665,114 @@ typedef struct stage {
     uint32_t row[STAGE];   /* block reads: the row in the block */
     mf__col *feat;         /* nfeat columns of n rows (typed sources) */
     /* Text sources: the rows' feature cells as text, parsed only for the
-     * rows kept: cell f of row i is vlen[i * nfeat + f] bytes at
-     * vals.data + voff[i * nfeat + f] (0 bytes: null); line marks for
-     * messages. */
+     * rows that become a best row so far: cell f of row i is
+     * cell[i * nfeat + f] (0 bytes: null), where the source keeps a row's
+     * text while later rows are read (a mapped CSV file); else copied, at
+     * vals.data + voff[i * nfeat + f]; line marks for messages. */
+    mf__slice *cell;
+    bool copied[STAGE];
     mf__buf vals;
-    size_t *voff, *vlen;
+    size_t *voff;
     long line[STAGE];
-    /* fixed8 text scans: the ids of rows [0, nid), found while later rows
-     * were read, their entity times prefetched (see resolve_ahead) */
-    long id[STAGE];
+    /* fixed8 text scans: the groups of rows [0, nid) (start, count),
+     * found while later rows were read, their entity times prefetched (see
+     * resolve_ahead) */
+    uint32_t gs[STAGE], gc[STAGE];
     size_t nid;
 } stage;
 
 /* A fixed8 text scan looks up row j of the stage LAG rows after staging it
- * (its key's entry prefetched then) and prefetches its entity times, so
- * that both cache misses overlap the reading of the rows in between
- * instead of waiting at the flush. */
+ * (its key's group entry prefetched then) and prefetches its entity
+ * times, so that both cache misses overlap the reading of the rows in
+ * between instead of waiting at the flush. */
 enum { LAG = 8 };
+
+static inline void prefetch_group(const efilter *flt, uint32_t s, uint32_t n) {
+    __builtin_prefetch(&flt->T[s]);
+    __builtin_prefetch(&flt->T[s + n] - 1);
+    __builtin_prefetch(&flt->ent[s]);
+}
 
 static void resolve_ahead(const scan_part *p, stage *st, size_t j) {
     const efilter *flt = p->flt;
-    long id = mf__keymap_find(p->fk, &st->k8[j], 8);
-    st->id[j] = id;
+    st->gc[j] = gt_find(flt, st->k8[j], &st->gs[j]);
     st->nid = j + 1;
-    if (id < 0) return;
-    uint32_t a = flt->start[id], b = flt->start[id + 1];
-    __builtin_prefetch(&flt->T[a]);
-    __builtin_prefetch(&flt->T[b] - 1);
+    if (st->gc[j]) prefetch_group(flt, st->gs[j], st->gc[j]);
 }
 
-/* Look up a stage's keys and keep the rows that may win: their ids, times
- * (and created times) appended to p->d, their stage indices in keep. */
-static size_t stage_keep(scan_part *p, stage *st, int64_t *keep) {
+/* Look up a stage's keys and buckets and let each row try its bucket's
+ * best (in stage order): the rows that became a best row so far go in
+ * keep (stage index) and at (entity row), in order. */
+static size_t stage_take(scan_part *p, stage *st, uint32_t *keep, long *at) {
     const efilter *flt = p->flt;
     const mf__keymap *fk = p->fk;
-    vdata *d = &p->d;
+    wins *w = p->w;
     size_t n = st->n;
-    long id[STAGE];
-    size_t m = 0;
-    size_t nid = st->nid; /* rows whose ids and times resolve_ahead did */
-    if (fk->fixed8) {
-        memcpy(id, st->id, nid * sizeof *id);
-        for (size_t i = nid; i < n; i++) mf__keymap_prefetch8(fk, st->k8[i]);
-        for (size_t i = nid; i < n; i++) {
-            id[i] = mf__keymap_find(fk, &st->k8[i], 8);
-            if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
-        }
+    uint32_t *gs = st->gs, *gc = st->gc; /* each row's group (count 0: none) */
+    size_t nid = st->nid; /* rows whose groups resolve_ahead found */
+    if (flt->gt) {
+        for (size_t i = nid; i < n; i++) gt_prefetch(flt, st->k8[i]);
+        for (size_t i = nid; i < n; i++) gc[i] = gt_find(flt, st->k8[i], &gs[i]);
     } else {
+        long id[STAGE];
         for (size_t i = 0; i < n; i++) {
             size_t len = (i + 1 < n ? st->koff[i + 1] : st->keys.len) - st->koff[i];
             id[i] = mf__keymap_find(fk, st->keys.data + st->koff[i], len);
             if (id[i] >= 0) __builtin_prefetch(&flt->start[id[i]]);
         }
+        for (size_t i = 0; i < n; i++) {
+            gs[i] = id[i] >= 0 ? flt->start[id[i]] : 0;
+            gc[i] = id[i] >= 0 ? flt->start[id[i] + 1] - gs[i] : 0;
+        }
     }
     for (size_t i = nid; i < n; i++)
-        if (id[i] >= 0) { /* both ends of the key's times */
-            __builtin_prefetch(&flt->T[flt->start[id[i]]]);
-            __builtin_prefetch(&flt->T[flt->start[id[i] + 1]] - 1);
+        if (gc[i]) prefetch_group(flt, gs[i], gc[i]);
+    long e[STAGE];
+    for (size_t i = 0; i < n; i++) {
+        e[i] = gc[i] ? bucket(flt, gs[i], gc[i], st->ts[i]) : -1;
+        if (e[i] >= 0) {
+            const unsigned char *rp = wrec(w, e[i]);
+            __builtin_prefetch(rp, 1);
+            __builtin_prefetch(rp + w->rsz - 1, 1);
         }
-    for (size_t i = 0; i < n; i++)
-        if (id[i] >= 0 && may_win(flt, (uint32_t)id[i], st->ts[i])) keep[m++] = (int64_t)i;
-    bool with_cr = p->icr >= 0;
-    vdata_grow(d, d->n + m, 4, with_cr);
-    for (size_t j = 0; j < m; j++) {
-        size_t i = (size_t)keep[j];
-        d->kid[d->n + j] = (uint32_t)id[i];
-        d->ts[d->n + j] = st->ts[i];
-        if (with_cr) d->cr[d->n + j] = st->cr[i];
     }
-    d->n += m;
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (e[i] >= 0 && wins_take(w, e[i], st->ts[i], st->cr[i])) {
+            keep[m] = (uint32_t)i;
+            at[m++] = e[i];
+        }
+    p->taken += m;
     st->nid = 0;
     return m;
 }
 
 static void stage_flush(scan_part *p, stage *st) {
-    int64_t keep[STAGE];
-    size_t m = stage_keep(p, st, keep);
+    uint32_t keep[STAGE];
+    long at[STAGE];
+    size_t m = stage_take(p, st, keep, at);
     for (size_t f = 0; f < p->nfeat; f++) {
-        mf__col_gather(&p->d.feat[f], &st->feat[f], keep, m);
+        for (size_t j = 0; j < m; j++) wins_put(p->w, f, at[j], &st->feat[f], keep[j]);
         mf__col_clear(&st->feat[f]);
     }
     st->n = 0;
     st->keys.len = 0;
 }
 
-/* The same for a stage of text rows: the kept rows' feature cells are
- * parsed into p->d now; the others are never parsed. */
+/* The same for a stage of text rows: the feature cells of the rows that
+ * became a best row so far are parsed now; the others are never parsed. */
 static int stage_flush_text(scan_part *p, stage *st) {
-    int64_t keep[STAGE];
-    size_t m = stage_keep(p, st, keep);
+    uint32_t keep[STAGE];
+    long at[STAGE];
+    size_t m = stage_take(p, st, keep, at);
     size_t nfeat = p->nfeat;
     int rc = MF_OK;
-    for (size_t f = 0; f < nfeat && rc == MF_OK; f++) {
-        mf__col *dst = &p->d.feat[f];
-        mf__col_reserve(dst, dst->n + m);
-        for (size_t j = 0; j < m; j++) {
-            size_t c = (size_t)keep[j] * nfeat + f;
-            mf__slice v = {st->vals.data + st->voff[c], st->vlen[c]};
-            if (mf__col_push_text(dst, v.len ? v.ptr : NULL, v.len) != 0) {
+    for (size_t j = 0; j < m && rc == MF_OK; j++) {
+        size_t c = (size_t)keep[j] * nfeat;
+        for (size_t f = 0; f < nfeat; f++, c++) {
+            mf__slice v = st->cell[c];
+            if (st->copied[keep[j]]) v.ptr = st->vals.data + st->voff[c];
+            if (wins_set_text(p->w, f, at[j], v.len ? v.ptr : NULL, v.len) != 0) {
                 char want[64];
                 rc = src_err_line(p->s, &p->err, mf__source_mark_line(p->s, st->line[keep[j]]),
                                   p->u->feat[f]->name, &v,
@@ -626,25 +788,24 @@ static int stage_flush_text(scan_part *p, stage *st) {
 }
 
 /* The same for a stage of a block read: a feature marked `late` was not
- * pushed (its values cannot fail their type): the kept rows' values are
- * taken from the block's arrays now. */
+ * pushed (its values cannot fail their type): the values of the rows that
+ * became a best row so far are taken from the block's arrays now. */
 static void stage_flush_block(scan_part *p, stage *st, const mf__cell_col *cols,
                               const bool *late) {
-    int64_t keep[STAGE];
-    size_t m = stage_keep(p, st, keep);
+    uint32_t keep[STAGE];
+    long at[STAGE];
+    size_t m = stage_take(p, st, keep, at);
     for (size_t f = 0; f < p->nfeat; f++) {
         if (!late[f]) {
-            mf__col_gather(&p->d.feat[f], &st->feat[f], keep, m);
+            for (size_t j = 0; j < m; j++) wins_put(p->w, f, at[j], &st->feat[f], keep[j]);
             mf__col_clear(&st->feat[f]);
             continue;
         }
         const mf__cell_col *fc = &cols[p->ifeat[f]];
-        mf__col *dst = &p->d.feat[f];
-        mf__col_reserve(dst, dst->n + m);
         for (size_t j = 0; j < m; j++) {
             mf__cell c;
             mf__cell_at(fc, st->row[keep[j]], &c);
-            mf__cell_push(dst, &c);
+            wins_set_cell(p->w, f, at[j], &c); /* cannot fail: see cannot_fail */
         }
     }
     st->n = 0;
@@ -749,7 +910,7 @@ static int scan_blocks(scan_part *p) {
                 }
             }
             if (rc) break;
-            if (p->fk->fixed8) {
+            if (p->flt->gt) {
                 memcpy(&st->k8[st->n], key.data, 8);
             } else {
                 st->koff[st->n] = st->keys.len;
@@ -801,8 +962,8 @@ static int scan_rows(scan_part *p) {
             if (typed) mf__col_reserve(&st->feat[f], STAGE);
         }
         if (!typed) {
+            st->cell = mf__xmalloc((STAGE * nfeat + 1) * sizeof *st->cell);
             st->voff = mf__xmalloc((STAGE * nfeat + 1) * sizeof *st->voff);
-            st->vlen = mf__xmalloc((STAGE * nfeat + 1) * sizeof *st->vlen);
         }
     }
     while (rc == MF_OK) {
@@ -812,7 +973,7 @@ static int scan_rows(scan_part *p) {
         int64_t ts, cr = INT64_MIN;
         key.len = 0;
         bool null_key = false;
-        mf__col *fc = st ? st->feat : d->feat;
+        mf__col *fc = st ? st->feat : NULL; /* no features without a filter */
         if (typed) {
             if (mf__cell_ts(&cells[its], &ts) != 0) {
                 rc = cell_err(s, err, ds->timestamp_field, &cells[its], "a timestamp");
@@ -871,33 +1032,27 @@ static int scan_rows(scan_part *p) {
         }
         if (rc) break;
         if (null_key) continue; /* a row without a key never matches */
-        if (st) { /* parsed only if kept (stage_flush_text) */
+        if (st) { /* parsed only for a best row so far (stage_flush_text) */
             size_t c = st->n * nfeat;
+            bool copy = !mf__source_row_stable(s);
+            st->copied[st->n] = copy;
             for (size_t f = 0; f < nfeat; f++, c++) {
                 const mf__slice *fv = &row[p->ifeat[f]];
                 size_t len = fv->ptr ? fv->len : 0;
-                st->voff[c] = st->vals.len;
-                st->vlen[c] = len;
-                if (len) mf__buf_put(&st->vals, fv->ptr, len);
-            }
-            st->line[st->n] = mf__source_line_mark(s);
-        } else {
-            for (size_t f = 0; f < nfeat; f++) {
-                const mf__slice *fv = &row[p->ifeat[f]];
-                if (mf__col_push_text(&fc[f], fv->ptr, fv->len) != 0) {
-                    rc = src_err(s, err, p->u->feat[f]->name, fv,
-                                 type_article(p->u->feat[f]->dtype, want, sizeof want));
-                    break;
+                st->cell[c] = (mf__slice){fv->ptr, len};
+                if (copy) {
+                    st->voff[c] = st->vals.len;
+                    if (len) mf__buf_put(&st->vals, fv->ptr, len);
                 }
             }
-            if (rc) break;
+            st->line[st->n] = mf__source_line_mark(s);
         }
         }
         if (st) { /* kept or dropped a stage at a time */
-            if (p->fk->fixed8) {
+            if (p->flt->gt) {
                 memcpy(&st->k8[st->n], key.data, 8);
                 if (!typed) {
-                    mf__keymap_prefetch8(p->fk, st->k8[st->n]);
+                    gt_prefetch(p->flt, st->k8[st->n]);
                     if (st->n >= LAG) resolve_ahead(p, st, st->n - LAG);
                 }
             } else {
@@ -907,22 +1062,16 @@ static int scan_rows(scan_part *p) {
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
             if (++st->n == STAGE) {
-                if (typed) {
-                    stage_flush(p, st);
-                } else if ((rc = stage_flush_text(p, st)) != MF_OK) {
-                    break;
-                }
-                if ((p->seen += STAGE) == SIZE_SAMPLE) presize(p);
+                if (typed) stage_flush(p, st);
+                else if ((rc = stage_flush_text(p, st)) != MF_OK) break;
             }
             continue;
         }
-        vdata_grow(d, d->n + 1, 8, icr >= 0); /* raw fixed8 keys first, ids after */
+        vdata_grow(d, d->n + 1, 8); /* raw fixed8 keys first, ids after */
         if (d->keys.fixed8) /* interned after the scan, with prefetching */
             memcpy((char *)d->kid + 8 * d->n, key.data, 8);
         else
             d->kid[d->n] = mf__keymap_intern(&d->keys, key.data, key.len);
-        d->ts[d->n] = ts;
-        if (icr >= 0) d->cr[d->n] = cr;
         d->n++;
     }
     if (st) {
@@ -932,8 +1081,8 @@ static int scan_rows(scan_part *p) {
         }
         mf__buf_free(&st->keys);
         mf__buf_free(&st->vals);
+        free(st->cell);
         free(st->voff);
-        free(st->vlen);
         for (size_t f = 0; f < nfeat; f++) mf__col_free(&st->feat[f]);
         free(st->feat);
         free(st);
@@ -948,40 +1097,38 @@ static void *scan_thread(void *arg) {
     return NULL;
 }
 
-static void part_init(scan_part *p, const scan_part *like, mf__source *s) {
+static void part_init(scan_part *p, const scan_part *like, mf__source *s, wins *w) {
     *p = *like;
     p->s = s;
+    p->w = w;
+    p->taken = 0;
     memset(&p->d, 0, sizeof p->d);
-    p->d.keys.fixed8 = like->d.keys.fixed8;
-    p->d.feat = mf__xcalloc(p->nfeat + 1, sizeof *p->d.feat);
-    for (size_t f = 0; f < p->nfeat; f++)
-        mf__col_init(&p->d.feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
+    mf__keymap_init_for(&p->d.keys, p->u->view);
 }
 
-/* Read the unit's source rows with ts in [lo, hi] (all rows: INT64_MIN,
- * INT64_MAX). nfeat may be 0 (keys and timestamps only). With a filter,
- * only the rows that may win for the entity rows (keys in *ekeys, which
- * d takes over); without, every row, its key interned. With `split`, a
- * CSV file without quotes (and, without a filter, a single 8-byte join key)
- * is read by two threads, one half each; the halves are joined in file
- * order, so the result is the same. */
+/* Read a unit's source. With a filter (flt, over the entity keys fk),
+ * every row that may answer an entity row tries its bucket's best in *w
+ * (*taken counts those that became one); without, the keys of the rows
+ * with ts in [lo, hi] are interned into d->keys, in file order. With
+ * `split`, a CSV file without quotes (and, without a filter, a single
+ * 8-byte join key) is read by two threads, one half each: the second half
+ * into *tw (set up here; left zeroed when the file was read whole), whose
+ * rows come later in the file; without a filter the halves' keys are
+ * interned in file order, so the result is the same. */
 #define SPLIT_AGAIN 1 /* load_view_once: the split was not at a record boundary */
 
-static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo,
-                          int64_t hi, bool split, const efilter *flt, mf__keymap *ekeys,
-                          vdata *d, mf_error *err) {
+static int load_view_once(const mf__config *cfg, const unit *u, int64_t lo, int64_t hi,
+                          bool split, const efilter *flt, const mf__keymap *fk, wins *w,
+                          wins *tw, size_t *taken, vdata *d, mf_error *err) {
     memset(d, 0, sizeof *d);
-    if (flt) {
-        d->keys = *ekeys;
-        memset(ekeys, 0, sizeof *ekeys);
-    }
+    size_t nfeat = flt ? u->nfeat : 0;
     const Mf__FeatureViewSpec *v = u->view;
     const Mf__DataSourceSpec *ds = u->source;
     /* hints for a Lua source: the rows that can win lie between the first
      * entity time less the ttl and the last entity time */
     mf__source_hint hint = {"historical", lo, hi, NULL, 0};
     if (flt) {
-        size_t nt = flt->start[d->keys.n];
+        size_t nt = flt->start[fk->n];
         int64_t tmin = INT64_MAX, tmax = INT64_MIN;
         for (size_t i = 0; i < nt; i++) {
             if (flt->T[i] < tmin) tmin = flt->T[i];
@@ -1004,7 +1151,7 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
     int rc = mf__source_open(cfg, ds, &hint, &s, err);
     free(hcols);
     if (rc) {
-        if (!flt) mf__keymap_init(&d->keys);
+        mf__keymap_init(&d->keys);
         return rc;
     }
     long its, icr = -1;
@@ -1018,19 +1165,15 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
         rc = need_col(s, v->name, v->entity_columns[k]->name, &ikey[k], err);
     for (size_t f = 0; f < nfeat && rc == MF_OK; f++)
         rc = need_col(s, v->name, u->feat[f]->name, &ifeat[f], err);
-    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, NULL, {0}, 0, {0}, MF_OK};
-    if (flt) head.d.keys = d->keys;
-    else mf__keymap_init_for(&head.d.keys, v);
-    head.fk = &head.d.keys;
-    head.d.feat = mf__xcalloc(nfeat + 1, sizeof *head.d.feat);
-    for (size_t f = 0; f < nfeat; f++)
-        mf__col_init(&head.d.feat[f], u->feat[f]->name, u->feat[f]->dtype, false);
+    scan_part head = {s, u, nfeat, its, icr, ikey, ifeat, lo, hi, flt, fk, w, {0}, 0, {0}, MF_OK};
+    mf__keymap_init_for(&head.d.keys, v);
     mf__source *ts_src = NULL;
     scan_part tail;
     pthread_t th;
     bool two = false;
     if (rc == MF_OK && split && (flt || head.d.keys.fixed8) && mf__source_split(s, &ts_src)) {
-        part_init(&tail, &head, ts_src);
+        if (flt) wins_init(tw, u, nfeat, w->n, w->with_cr);
+        part_init(&tail, &head, ts_src, flt ? tw : NULL);
         two = pthread_create(&th, NULL, scan_thread, &tail) == 0;
     }
     if (rc == MF_OK) {
@@ -1048,27 +1191,21 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
             rc = tail.rc;
             if (err) *err = tail.err;
         }
-        if (rc == MF_OK) {
+        if (rc == MF_OK && !flt) {
             /* keep the second half where it is: no copy, no new pages */
             head.d.tail = mf__xmalloc(sizeof *head.d.tail);
             *head.d.tail = tail.d;
         } else {
-            vdata_free(&tail.d, nfeat);
+            vdata_free(&tail.d);
         }
+        *taken += tail.taken;
         mf__source_close(ts_src);
     }
+    *taken += head.taken;
     *d = head.d;
     d->n1 = d->n;
     if (d->tail) d->n += d->tail->n;
-    if (rc == MF_OK && flt && d->tail) { /* one array of ids, in file order */
-        uint32_t *ids = mf__xmalloc((d->n ? d->n : 1) * sizeof *ids);
-        if (d->n1) memcpy(ids, d->kid, d->n1 * sizeof *ids);
-        if (d->tail->n) memcpy(ids + d->n1, d->tail->kid, d->tail->n * sizeof *ids);
-        free(d->kid);
-        free(d->tail->kid);
-        d->tail->kid = NULL;
-        d->kid = ids;
-    } else if (rc == MF_OK && !flt && d->keys.fixed8) {
+    if (rc == MF_OK && !flt && d->keys.fixed8) {
         /* ids for the raw keys (in file order: first half, then second),
          * looking ahead so that the table's cache misses overlap; with one
          * half the ids replace the raw keys in place (id i lands at bytes
@@ -1099,186 +1236,98 @@ static int load_view_once(const mf__config *cfg, const unit *u, size_t nfeat, in
     return rc;
 }
 
-/* Read the unit's source rows with ts in [lo, hi] (see load_view_once). A
- * split read whose first half met a quote is done again on one thread. */
-static int load_view(const mf__config *cfg, const unit *u, size_t nfeat, int64_t lo, int64_t hi,
-                     bool split, const efilter *flt, mf__keymap *ekeys, vdata *d,
-                     mf_error *err) {
-    int rc = load_view_once(cfg, u, nfeat, lo, hi, split, flt, ekeys, d, err);
+/* Forget every best row so far (a split read that is done again). */
+static void wins_reset(wins *w) {
+    for (size_t e = 0; e < w->n; e++) *(int64_t *)wrec(w, (long)e) = INT64_MIN;
+    w->heap.len = 0;
+}
+
+/* Read the unit's source (see load_view_once). A split read whose first
+ * half met a quote is done again on one thread. */
+static int load_view(const mf__config *cfg, const unit *u, int64_t lo, int64_t hi, bool split,
+                     const efilter *flt, const mf__keymap *fk, wins *w, wins *tw, size_t *taken,
+                     vdata *d, mf_error *err) {
+    int rc = load_view_once(cfg, u, lo, hi, split, flt, fk, w, tw, taken, d, err);
     if (rc != SPLIT_AGAIN) return rc;
-    mf__keymap keys = d->keys; /* with a filter: the entity keys, unchanged */
-    if (flt) memset(&d->keys, 0, sizeof d->keys);
-    vdata_free(d, nfeat);
+    vdata_free(d);
+    if (flt) {
+        wins_reset(w);
+        wins_free(tw);
+        *taken = 0;
+    }
     mf__log(3, "feature view '%s': its source has quotes: read again on one thread",
             u->view->name);
-    return load_view_once(cfg, u, nfeat, lo, hi, false, flt, flt ? &keys : NULL, d, err);
-}
-
-/*---- Ordering ----------------------------------------------------------------*/
-
-/* Rows of one key are gathered into a contiguous run of (ts, row) pairs,
- * so ordering a group and searching it touch consecutive memory. */
-static inline bool ent_less(const vdata *d, const mf__tsrow *a, const mf__tsrow *b) {
-    if (a->ts != b->ts) return a->ts < b->ts;
-    if (d->cr) {
-        int64_t ca = a->row < d->n1 ? d->cr[a->row] : d->tail->cr[a->row - d->n1];
-        int64_t cb = b->row < d->n1 ? d->cr[b->row] : d->tail->cr[b->row - d->n1];
-        if (ca != cb) return ca < cb;
-    }
-    return a->row < b->row;
-}
-
-static void sort_group(const vdata *d, mf__tsrow *a, mf__tsrow *tmp, size_t n) {
-    if (n <= 32) {
-        for (size_t i = 1; i < n; i++) {
-            mf__tsrow x = a[i];
-            size_t j = i;
-            while (j > 0 && ent_less(d, &x, &a[j - 1])) a[j] = a[j - 1], j--;
-            a[j] = x;
-        }
-        return;
-    }
-    size_t h = n / 2;
-    sort_group(d, a, tmp, h);
-    sort_group(d, a + h, tmp, n - h);
-    if (!ent_less(d, &a[h], &a[h - 1])) return; /* already in order */
-    memcpy(tmp, a, h * sizeof *a);
-    size_t i = 0, j = h, k = 0;
-    while (i < h && j < n) a[k++] = ent_less(d, &a[j], &tmp[i]) ? a[j++] : tmp[i++];
-    while (i < h) a[k++] = tmp[i++];
-}
-
-typedef struct sort_job {
-    const vdata *d;
-    size_t from, to; /* key ids */
-} sort_job;
-
-static void *sort_groups(void *arg) {
-    sort_job *j = arg;
-    const vdata *d = j->d;
-    size_t maxg = 0;
-    for (size_t k = j->from; k < j->to; k++)
-        if (d->start[k + 1] - d->start[k] > maxg) maxg = d->start[k + 1] - d->start[k];
-    mf__tsrow *tmp = mf__xmalloc((maxg ? maxg : 1) * sizeof *tmp);
-    for (size_t k = j->from; k < j->to; k++)
-        sort_group(d, d->grp + d->start[k], tmp, d->start[k + 1] - d->start[k]);
-    free(tmp);
-    return NULL;
-}
-
-/* Group rows by key (counting sort: sequential reads, scattered writes of
- * (ts, row) pairs), then order each group by (ts, created, source order).
- * The unordered ts and key arrays are released. */
-static void order_rows(vdata *d) {
-    size_t nk = d->keys.n;
-    d->start = mf__xcalloc(nk + 1, sizeof *d->start);
-    for (size_t i = 0; i < d->n; i++) d->start[d->kid[i] + 1]++;
-    for (size_t k = 0; k < nk; k++) d->start[k + 1] += d->start[k];
-    d->grp = mf__xmalloc((d->n ? d->n : 1) * sizeof *d->grp);
-    uint32_t *fill = mf__xmalloc((nk ? nk : 1) * sizeof *fill);
-    memcpy(fill, d->start, nk * sizeof *fill);
-    for (size_t i = 0; i < d->n; i++) {
-        mf__tsrow *e = &d->grp[fill[d->kid[i]]++];
-        e->ts = i < d->n1 ? d->ts[i] : d->tail->ts[i - d->n1];
-        e->row = (uint32_t)i;
-    }
-    free(fill);
-    free(d->ts);
-    free(d->kid);
-    d->ts = NULL;
-    d->kid = NULL;
-    if (d->tail) {
-        free(d->tail->ts);
-        d->tail->ts = NULL;
-    }
-    /* the groups are independent: the second half of them on a thread */
-    sort_job second = {d, nk / 2, nk};
-    pthread_t th;
-    bool two = nk >= 256 && pthread_create(&th, NULL, sort_groups, &second) == 0;
-    sort_job first = {d, 0, two ? nk / 2 : nk};
-    sort_groups(&first);
-    if (two) pthread_join(th, NULL);
+    return load_view_once(cfg, u, lo, hi, false, flt, fk, w, tw, taken, d, err);
 }
 
 /*---- The join ------------------------------------------------------------------*/
 
-/* Winner row for key kid at time T, or -1. */
-static int64_t winner(const vdata *d, uint32_t kid, int64_t T, int64_t ttl_us) {
-    size_t lo = d->start[kid], hi = d->start[kid + 1];
-    /* first position whose ts > T */
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (d->grp[mid].ts <= T) lo = mid + 1;
-        else hi = mid;
-    }
-    if (lo == d->start[kid]) return -1;
-    const mf__tsrow *w = &d->grp[lo - 1];
-    if (ttl_us > 0 && w->ts < mf__sub_sat(T, ttl_us)) return -1;
-    return w->row;
-}
-
-/* Entity rows [from, to) of a unit: each row's winner (idx holds key ids
- * and gets the winning rows, -1 for none), then the fixed-size features
- * of those rows into rows [from, to) of the output columns (room made);
- * text features are gathered after, in order. */
-typedef struct join_part {
-    const vdata *d;
+/* The entity rows of keys [kfrom, kto) get their answers: the tail scan's
+ * best of a bucket replaces the head's when it beats it (it was read later,
+ * so it wins ties); an entity row whose bucket is empty takes the answer
+ * of the key's previous entity time (the row with the greatest event time
+ * at or before it lies in the latest non-empty bucket up to it); then an
+ * answer older than the ttl allows is voided. */
+typedef struct finish_part {
+    const efilter *flt;
+    wins *w;
+    const wins *t; /* NULL: no tail scan */
     const int64_t *T;
-    int64_t ttl_us;
-    int64_t *idx;
-    mf__col *out;
-    size_t nfeat, from, to;
-} join_part;
+    size_t kfrom, kto;
+} finish_part;
 
-static void join_rows(join_part *p) {
-    const vdata *d = p->d;
-    int64_t *idx = p->idx;
-    for (size_t i = p->from; i < p->to; i++) {
-        /* prefetching the groups a few rows ahead */
-        if (i + 8 < p->to && idx[i + 8] >= 0) __builtin_prefetch(&d->grp[d->start[idx[i + 8]]]);
-        long kid = (long)idx[i];
-        idx[i] = kid < 0 ? -1 : winner(d, (uint32_t)kid, p->T[i], p->ttl_us);
-    }
-    for (size_t f = 0; f < p->nfeat; f++) {
-        mf__col *o = &p->out[f];
-        size_t sz = o->sc == MF__SC_I64 || o->sc == MF__SC_F64 ? 8 : o->sc == MF__SC_BOOL ? 1 : 4;
-        if (o->sc == MF__SC_TEXT) continue;
-        const mf__col *a = &d->feat[f], *b = d->tail ? &d->tail->feat[f] : NULL;
-        char *dst = o->data;
-        for (size_t i = p->from; i < p->to; i++) {
-            int64_t j = idx[i];
-            const mf__col *src = a;
-            if (b && j >= (int64_t)d->n1) src = b, j -= (int64_t)d->n1;
-            if (j < 0) {
-                memset(dst + i * sz, 0, sz);
-                o->valid[i] = 0;
-            } else {
-                memcpy(dst + i * sz, (const char *)src->data + (size_t)j * sz, sz);
-                o->valid[i] = src->valid[j];
-            }
+static void finish_keys(finish_part *p) {
+    const efilter *flt = p->flt;
+    wins *w = p->w;
+    const wins *t = p->t;
+    size_t from = flt->start[p->kfrom], to = flt->start[p->kto], k = p->kfrom;
+    long prev = -1;
+    for (size_t pos = from; pos < to; pos++) {
+        while (pos == flt->start[k + 1]) k++, prev = -1; /* the next key's times */
+        if (pos + 8 < to) {
+            uint32_t a = flt->ent[pos + 8];
+            __builtin_prefetch(wrec(w, a), 1);
+            if (t) __builtin_prefetch(wrec(t, a));
         }
+        long e = flt->ent[pos];
+        if (t && wts(t, e) != INT64_MIN &&
+            (wts(t, e) > wts(w, e) ||
+             (wts(t, e) == wts(w, e) && (!w->with_cr || wcr(t, e) >= wcr(w, e)))))
+            wins_copy(w, e, t, e, true);
+        if (wts(w, e) == INT64_MIN && prev >= 0) wins_copy(w, e, w, prev, false);
+        int64_t ts = wts(w, e);
+        if (ts == INT64_MIN || (flt->ttl_us > 0 && ts < mf__sub_sat(p->T[e], flt->ttl_us)))
+            wins_none(w, e);
+        prev = e;
     }
 }
 
-static void *join_thread(void *arg) {
-    join_rows(arg);
+static void *finish_thread(void *arg) {
+    finish_keys(arg);
     return NULL;
 }
 
-static int cmp_i64(const void *a, const void *b) {
-    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
-    return x < y ? -1 : x > y;
+/* Entity times with their rows, ordered by (time, row) in each key's group. */
+typedef struct tpair {
+    int64_t T;
+    uint32_t e;
+} tpair;
+
+static int cmp_tpair(const void *a, const void *b) {
+    const tpair *x = a, *y = b;
+    if (x->T != y->T) return x->T < y->T ? -1 : 1;
+    return (x->e > y->e) - (x->e < y->e);
 }
 
-static void sort_i64(int64_t *a, size_t n) {
+static void sort_tpairs(tpair *a, size_t n) {
     if (n > 16) {
-        qsort(a, n, sizeof *a, cmp_i64);
+        qsort(a, n, sizeof *a, cmp_tpair);
         return;
     }
     for (size_t i = 1; i < n; i++) {
-        int64_t x = a[i];
+        tpair x = a[i];
         size_t j = i;
-        while (j > 0 && a[j - 1] > x) a[j] = a[j - 1], j--;
+        while (j > 0 && cmp_tpair(&a[j - 1], &x) > 0) a[j] = a[j - 1], j--;
         a[j] = x;
     }
 }
@@ -1299,11 +1348,9 @@ static int run_unit(request *r, unit *u) {
                            "feature view '%s'", u->key_cols[k], u->view->name);
         }
     }
-    vdata d;
-    memset(&d, 0, sizeof d);
     int64_t t0 = mf__mono_us();
     int rc = MF_OK;
-    int64_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
+    long *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
     int64_t ttl_us = mf__secs_to_us_sat(u->view->ttl_seconds);
     mf__keymap ek;
     mf__keymap_init_for(&ek, u->view);
@@ -1311,7 +1358,7 @@ static int run_unit(request *r, unit *u) {
     mf__buf_init(&key);
     mf__buf_reserve(&key, 64);
     char want[64];
-    /* pass 1: key ids of the entity rows (idx holds them for now) */
+    /* pass 1: key ids of the entity rows */
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         key.len = 0;
         bool null_key = false;
@@ -1329,70 +1376,107 @@ static int run_unit(request *r, unit *u) {
             if (kr == 1) null_key = true;
         }
         if (rc) break;
-        idx[i] = null_key ? -1 : (int64_t)mf__keymap_intern(&ek, key.data, key.len);
+        idx[i] = null_key ? -1 : (long)mf__keymap_intern(&ek, key.data, key.len);
     }
-    /* the entity times grouped by key, then the rows that can win */
-    efilter flt = {NULL, NULL, ttl_us};
+    mf__buf_free(&key);
+    /* the entity times grouped by key, in order, then the source's rows
+     * into the buckets */
+    efilter flt = {NULL, NULL, NULL, ttl_us, NULL, 0, 0};
+    wins w, tw;
+    memset(&w, 0, sizeof w);
+    memset(&tw, 0, sizeof tw);
+    size_t taken = 0;
     if (rc == MF_OK) {
         flt.start = mf__xcalloc(ek.n + 2, sizeof *flt.start);
         for (size_t i = 0; i < n; i++)
             if (idx[i] >= 0) flt.start[idx[i] + 1]++;
         for (size_t k = 0; k < ek.n; k++) flt.start[k + 1] += flt.start[k];
-        flt.T = mf__xmalloc((flt.start[ek.n] ? flt.start[ek.n] : 1) * sizeof *flt.T);
+        size_t nt = flt.start[ek.n];
+        tpair *tp = mf__xmalloc((nt ? nt : 1) * sizeof *tp);
         uint32_t *fill = mf__xmalloc((ek.n ? ek.n : 1) * sizeof *fill);
         memcpy(fill, flt.start, ek.n * sizeof *fill);
         for (size_t i = 0; i < n; i++)
-            if (idx[i] >= 0) flt.T[fill[idx[i]]++] = r->T[i];
+            if (idx[i] >= 0) tp[fill[idx[i]]++] = (tpair){r->T[i], (uint32_t)i};
         free(fill);
-        for (size_t k = 0; k < ek.n; k++) sort_i64(flt.T + flt.start[k], flt.start[k + 1] - flt.start[k]);
-        rc = load_view(r->cfg, u, u->nfeat, INT64_MIN, INT64_MAX, r->nunits == 1, &flt, &ek, &d,
-                       &u->err);
-    }
-    free(flt.start);
-    free(flt.T);
-    mf__keymap_free(&ek);
-    int64_t t1 = mf__mono_us();
-    if (rc == MF_OK) order_rows(&d);
-    int64_t t2 = mf__mono_us();
-    mf__buf_free(&key);
-    if (rc == MF_OK) {
-        /* pass 2: winners and the fixed-size features, the entity rows in
-         * two halves on two threads when this is the only unit */
-        u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
-        for (size_t f = 0; f < u->nfeat; f++) {
-            mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
-            if (u->out[f].sc != MF__SC_TEXT) mf__col_reserve(&u->out[f], n);
+        flt.T = mf__xmalloc((nt ? nt : 1) * sizeof *flt.T);
+        flt.ent = mf__xmalloc((nt ? nt : 1) * sizeof *flt.ent);
+        for (size_t k = 0; k < ek.n; k++) {
+            sort_tpairs(tp + flt.start[k], flt.start[k + 1] - flt.start[k]);
+            for (size_t j = flt.start[k]; j < flt.start[k + 1]; j++) {
+                flt.T[j] = tp[j].T;
+                flt.ent[j] = tp[j].e;
+            }
         }
-        join_part first = {&d, r->T, ttl_us, idx, u->out, u->nfeat, 0, n};
-        join_part second = first;
+        free(tp);
+        if (ek.fixed8) gt_build(&flt, &ek);
+        wins_init(&w, u, u->nfeat, n, u->source->created_timestamp_column[0] != 0);
+        vdata none;
+        rc = load_view(r->cfg, u, INT64_MIN, INT64_MAX, r->nunits == 1, &flt, &ek, &w, &tw,
+                       &taken, &none, &u->err);
+        vdata_free(&none);
+    }
+    int64_t t1 = mf__mono_us();
+    if (rc == MF_OK) {
+        /* the answers, the keys in two halves on two threads when this is
+         * the only unit */
+        finish_part first = {&flt, &w, tw.rec ? &tw : NULL, r->T, 0, ek.n};
+        finish_part second = first;
         pthread_t th;
         bool two = r->nunits == 1 && n >= 65536;
         if (two) {
-            first.to = second.from = n / 2;
-            two = pthread_create(&th, NULL, join_thread, &second) == 0;
-            if (!two) first.to = n;
+            size_t half = flt.start[ek.n] / 2, k = 0;
+            while (k < ek.n && flt.start[k] < half) k++;
+            first.kto = second.kfrom = k;
+            two = pthread_create(&th, NULL, finish_thread, &second) == 0;
+            if (!two) first.kto = ek.n;
         }
-        join_rows(&first);
+        finish_keys(&first);
         if (two) pthread_join(th, NULL);
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] < 0) wins_none(&w, (long)i); /* a null key matches nothing */
+        /* the output columns, from the records in entity row order */
+        u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
         for (size_t f = 0; f < u->nfeat; f++) {
             mf__col *o = &u->out[f];
-            if (o->sc != MF__SC_TEXT) {
-                o->n = n;
-            } else if (d.tail) {
-                mf__col_gather2(o, &d.feat[f], &d.tail->feat[f], d.n1, idx, n);
-            } else {
-                mf__col_gather(o, &d.feat[f], idx, n);
+            mf__col_init(o, u->feat[f]->name, u->feat[f]->dtype, false);
+            mf__col_reserve(o, n);
+            if (!w.width[f]) {
+                for (size_t e = 0; e < n; e++) {
+                    const unsigned char *rp = wrec(&w, (long)e);
+                    if (!rp[w.vbase + f]) {
+                        mf__col_push_null(o);
+                        continue;
+                    }
+                    wslot t;
+                    memcpy(&t, rp + w.off[f], sizeof t);
+                    const mf__buf *h = t.off & WS_TAIL ? &tw.heap : &w.heap;
+                    mf__col_push_str(o, h->data + (t.off & ~WS_TAIL), t.len);
+                }
+                continue;
             }
+            size_t sz = w.width[f];
+            char *dst = o->data;
+            for (size_t e = 0; e < n; e++) {
+                const unsigned char *rp = wrec(&w, (long)e);
+                memcpy(dst + e * sz, rp + w.off[f], sz);
+                o->valid[e] = rp[w.vbase + f];
+            }
+            o->n = n;
         }
     }
+    free(flt.start);
+    free(flt.T);
+    free(flt.ent);
+    free(flt.gt);
+    mf__keymap_free(&ek);
+    wins_free(&w);
+    wins_free(&tw);
     free(idx);
     free(ecol);
-    vdata_free(&d, u->nfeat);
     if (rc == MF_OK)
-        mf__log(3, "get-historical-features: view '%s': %zu rows read in %.3f s, ordered in "
-                "%.3f s, joined and gathered in %.3f s", u->view->name, d.n,
-                (double)(t1 - t0) / 1e6, (double)(t2 - t1) / 1e6,
-                (double)(mf__mono_us() - t2) / 1e6);
+        mf__log(3, "get-historical-features: view '%s': source read in %.3f s (%zu rows were a "
+                "best row so far), answers in %.3f s", u->view->name, (double)(t1 - t0) / 1e6,
+                taken, (double)(mf__mono_us() - t1) / 1e6);
     return rc;
 }
 
@@ -1429,13 +1513,15 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
     int rc = MF_OK;
     for (size_t i = 0; i < r->nunits && rc == MF_OK; i++) {
         vdata d;
-        rc = load_view(r->cfg, &r->units[i], 0, start, end, true, NULL, NULL, &d, err);
+        size_t taken = 0;
+        rc = load_view(r->cfg, &r->units[i], start, end, true, NULL, NULL, NULL, NULL, &taken,
+                       &d, err);
         for (size_t k = 0; rc == MF_OK && k < d.keys.n; k++) {
             size_t len;
             const unsigned char *kb = mf__keymap_key(&d.keys, (uint32_t)k, &len);
             mf__keymap_intern(&all, kb, len);
         }
-        vdata_free(&d, 0);
+        vdata_free(&d);
     }
     if (rc) {
         mf__keymap_free(&all);

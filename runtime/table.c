@@ -384,12 +384,12 @@ const char *mf__col_text(const mf__col *c, size_t i, char *buf, size_t *len) {
     case MF__SC_TEXT:
         *len = c->off[i + 1] - c->off[i];
         return c->heap + c->off[i];
-    case MF__SC_I32: *len = (size_t)sprintf(buf, "%d", ((const int32_t *)c->data)[i]); break;
+    case MF__SC_I32: *len = mf__format_int(((const int32_t *)c->data)[i], buf); break;
     case MF__SC_I64:
         if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP)
             *len = mf__ts_format(((const int64_t *)c->data)[i], buf);
         else
-            *len = (size_t)sprintf(buf, "%lld", (long long)((const int64_t *)c->data)[i]);
+            *len = mf__format_int(((const int64_t *)c->data)[i], buf);
         break;
     case MF__SC_F32: *len = mf__format_float(((const float *)c->data)[i], buf); break;
     case MF__SC_F64: *len = mf__format_double(((const double *)c->data)[i], buf); break;

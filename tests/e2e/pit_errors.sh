@@ -73,14 +73,30 @@ ghf --entities e.csv -f v:b
 expect_all "source value that is not a Bool" 1 "data/s.csv:4:" "column 'b'" "'maybe'" "Bool"
 
 # A feature cell is parsed only in a row that may answer an entity row (its
-# key asked for, its time within the ttl before an entity time of that key):
-# the rows above do (key 1, 10:10 against 10:30 with a ttl of 1 hour), these
-# cannot, and their cells are never read.
+# key asked for, its time within the ttl before an entity time of that key)
+# and is, when read, the best row so far for one: the rows above are (key
+# 1, 10:10 against 10:30 with a ttl of 1 hour, after the 10:00 row), these
+# cannot answer, and their cells are never read.
 src '3,2025-01-01T10:00:00Z,,abc,1e400,2147483648,maybe' '1,2025-01-01T09:00:00Z,,abc,1e400,2147483648,maybe'
 ghf --entities e.csv -f v:x -f v:f -f v:n -f v:b
 expect_out "bad feature cells in rows that cannot answer are not read" "id,event_timestamp,x,f,n,b
 1,2025-01-01T10:30:00Z,5,0.5,7,true
 2,2025-01-01T10:30:00Z,6,1.5,8,false"
+
+# Nor in a row that may answer but is never, when read, the best row so far
+# for the entity rows it could answer: here the 10:15 row comes after the
+# 10:20 row of the same key, which answers 10:30 before it and after it.
+src '1,2025-01-01T10:20:00Z,,11,3.5,12,false' '1,2025-01-01T10:15:00Z,,abc,1e400,2147483648,maybe'
+ghf --entities e.csv -f v:x -f v:f -f v:n -f v:b
+expect_out "bad feature cells in a row never the best so far are not read" "id,event_timestamp,x,f,n,b
+1,2025-01-01T10:30:00Z,11,3.5,12,false
+2,2025-01-01T10:30:00Z,6,1.5,8,false"
+
+# A row that is the best so far when read is parsed then, even when a later
+# row replaces it.
+src '1,2025-01-01T10:15:00Z,,abc,2.5,9,true' '1,2025-01-01T10:20:00Z,,11,3.5,12,false'
+ghf --entities e.csv -f v:x
+expect_all "a bad cell in a row replaced later is still an error" 1 "data/s.csv:4:" "column 'x'" "'abc'"
 
 src '3,2025-13-01T10:00:00Z,,3,2.5,9,true'
 ghf --entities e.csv -f v:x
