@@ -421,7 +421,6 @@ typedef struct gent {
 typedef struct efilter {
     uint32_t *start; /* keys + 1 */
     int64_t *T;      /* entity times grouped by key, ascending in each group */
-    uint32_t *ent;   /* the entity row of each of them */
     int64_t ttl_us;  /* 0: no lower bound */
     /* With one 8-byte key (fixed8): each key's group by the key itself, in
      * a table of its own (linear probing, twice the keys or more), so that
@@ -471,10 +470,10 @@ static void gt_build(efilter *f, const mf__keymap *ek) {
     }
 }
 
-/* The entity row whose bucket a source row of key id and event time ts
- * falls in: the first of the key's entity times T >= ts; -1 when there is
- * none, or when it is more than the ttl after ts (then every later T of
- * the key is too, so the row can answer none of them). */
+/* The bucket a source row of event time ts falls in, among the entity
+ * times T[s], ..., T[s + n - 1] of its key: the position of the first
+ * T >= ts; -1 when there is none, or when it is more than the ttl after ts
+ * (then every later T of the key is too, so the row can answer none). */
 static long bucket(const efilter *f, uint32_t s, uint32_t n, int64_t ts) {
     const int64_t *a = f->T + s;
     if (n == 0 || ts > a[n - 1]) return -1; /* after every entity time */
@@ -487,11 +486,11 @@ static long bucket(const efilter *f, uint32_t s, uint32_t n, int64_t ts) {
     }
     b += b[0] < ts;
     if (f->ttl_us > 0 && b[0] - ts > f->ttl_us) return -1;
-    return (long)f->ent[s + (size_t)(b - a)];
+    return (long)(s + (size_t)(b - a));
 }
 
-/* The best source row so far of each entity row's bucket, as one scan
- * reads them: a record per entity row holding the row's event time (at 0;
+/* The best source row so far of each bucket, as one scan reads them: a
+ * record per bucket (per position in efilter's T) holding the row's event time (at 0;
  * INT64_MIN: none yet), its created time (at 8, when the source has a
  * created column), its feature values (at off[f], by size: text-class
  * ones, i.e. strings, bytes and lists, as a wslot into `heap`) and a
@@ -690,7 +689,6 @@ enum { LAG = 8 };
 static inline void prefetch_group(const efilter *flt, uint32_t s, uint32_t n) {
     __builtin_prefetch(&flt->T[s]);
     __builtin_prefetch(&flt->T[s + n] - 1);
-    __builtin_prefetch(&flt->ent[s]);
 }
 
 static void resolve_ahead(const scan_part *p, stage *st, size_t j) {
@@ -702,7 +700,7 @@ static void resolve_ahead(const scan_part *p, stage *st, size_t j) {
 
 /* Look up a stage's keys and buckets and let each row try its bucket's
  * best (in stage order): the rows that became a best row so far go in
- * keep (stage index) and at (entity row), in order. */
+ * keep (stage index) and at (bucket), in order. */
 static size_t stage_take(scan_part *p, stage *st, uint32_t *keep, long *at) {
     const efilter *flt = p->flt;
     const mf__keymap *fk = p->fk;
@@ -1262,17 +1260,16 @@ static int load_view(const mf__config *cfg, const unit *u, int64_t lo, int64_t h
 
 /*---- The join ------------------------------------------------------------------*/
 
-/* The entity rows of keys [kfrom, kto) get their answers: the tail scan's
+/* The buckets of keys [kfrom, kto) get their answers: the tail scan's
  * best of a bucket replaces the head's when it beats it (it was read later,
- * so it wins ties); an entity row whose bucket is empty takes the answer
- * of the key's previous entity time (the row with the greatest event time
- * at or before it lies in the latest non-empty bucket up to it); then an
- * answer older than the ttl allows is voided. */
+ * so it wins ties); an empty bucket takes the answer of the key's previous
+ * bucket (the row with the greatest event time at or before an entity time
+ * lies in the latest non-empty bucket up to it); then an answer older than
+ * the ttl allows is voided. */
 typedef struct finish_part {
     const efilter *flt;
     wins *w;
     const wins *t; /* NULL: no tail scan */
-    const int64_t *T;
     size_t kfrom, kto;
 } finish_part;
 
@@ -1280,30 +1277,58 @@ static void finish_keys(finish_part *p) {
     const efilter *flt = p->flt;
     wins *w = p->w;
     const wins *t = p->t;
-    size_t from = flt->start[p->kfrom], to = flt->start[p->kto], k = p->kfrom;
-    long prev = -1;
-    for (size_t pos = from; pos < to; pos++) {
-        while (pos == flt->start[k + 1]) k++, prev = -1; /* the next key's times */
-        if (pos + 8 < to) {
-            uint32_t a = flt->ent[pos + 8];
-            __builtin_prefetch(wrec(w, a), 1);
-            if (t) __builtin_prefetch(wrec(t, a));
+    for (size_t k = p->kfrom; k < p->kto; k++) {
+        long from = (long)flt->start[k], to = (long)flt->start[k + 1];
+        for (long b = from; b < to; b++) {
+            if (t && wts(t, b) != INT64_MIN &&
+                (wts(t, b) > wts(w, b) ||
+                 (wts(t, b) == wts(w, b) && (!w->with_cr || wcr(t, b) >= wcr(w, b)))))
+                wins_copy(w, b, t, b, true);
+            if (wts(w, b) == INT64_MIN && b > from) wins_copy(w, b, w, b - 1, false);
+            int64_t ts = wts(w, b);
+            if (ts == INT64_MIN || (flt->ttl_us > 0 && ts < mf__sub_sat(flt->T[b], flt->ttl_us)))
+                wins_none(w, b);
         }
-        long e = flt->ent[pos];
-        if (t && wts(t, e) != INT64_MIN &&
-            (wts(t, e) > wts(w, e) ||
-             (wts(t, e) == wts(w, e) && (!w->with_cr || wcr(t, e) >= wcr(w, e)))))
-            wins_copy(w, e, t, e, true);
-        if (wts(w, e) == INT64_MIN && prev >= 0) wins_copy(w, e, w, prev, false);
-        int64_t ts = wts(w, e);
-        if (ts == INT64_MIN || (flt->ttl_us > 0 && ts < mf__sub_sat(p->T[e], flt->ttl_us)))
-            wins_none(w, e);
-        prev = e;
     }
 }
 
 static void *finish_thread(void *arg) {
     finish_keys(arg);
+    return NULL;
+}
+
+/* Entity rows [from, to): their fixed-size features from their buckets'
+ * records into the output columns (room made). */
+typedef struct out_part {
+    const wins *w;
+    const uint32_t *pos;
+    mf__col *out;
+    size_t from, to;
+} out_part;
+
+static void out_rows(out_part *p) {
+    const wins *w = p->w;
+    for (size_t e = p->from; e < p->to; e++) {
+        if (e + 8 < p->to && p->pos[e + 8] != UINT32_MAX)
+            __builtin_prefetch(wrec(w, (long)p->pos[e + 8]));
+        const unsigned char *rp = p->pos[e] == UINT32_MAX ? NULL : wrec(w, (long)p->pos[e]);
+        for (size_t f = 0; f < w->nfeat; f++) {
+            size_t sz = w->width[f];
+            if (!sz) continue;
+            mf__col *o = &p->out[f];
+            if (rp) {
+                memcpy((char *)o->data + e * sz, rp + w->off[f], sz);
+                o->valid[e] = rp[w->vbase + f];
+            } else { /* a null key matches nothing */
+                memset((char *)o->data + e * sz, 0, sz);
+                o->valid[e] = 0;
+            }
+        }
+    }
+}
+
+static void *out_thread(void *arg) {
+    out_rows(arg);
     return NULL;
 }
 
@@ -1381,7 +1406,8 @@ static int run_unit(request *r, unit *u) {
     mf__buf_free(&key);
     /* the entity times grouped by key, in order, then the source's rows
      * into the buckets */
-    efilter flt = {NULL, NULL, NULL, ttl_us, NULL, 0, 0};
+    efilter flt = {NULL, NULL, ttl_us, NULL, 0, 0};
+    uint32_t *pos = NULL; /* each entity row's bucket; UINT32_MAX: a null key */
     wins w, tw;
     memset(&w, 0, sizeof w);
     memset(&tw, 0, sizeof tw);
@@ -1399,17 +1425,19 @@ static int run_unit(request *r, unit *u) {
             if (idx[i] >= 0) tp[fill[idx[i]]++] = (tpair){r->T[i], (uint32_t)i};
         free(fill);
         flt.T = mf__xmalloc((nt ? nt : 1) * sizeof *flt.T);
-        flt.ent = mf__xmalloc((nt ? nt : 1) * sizeof *flt.ent);
+        pos = mf__xmalloc((n ? n : 1) * sizeof *pos);
+        for (size_t i = 0; i < n; i++)
+            if (idx[i] < 0) pos[i] = UINT32_MAX;
         for (size_t k = 0; k < ek.n; k++) {
             sort_tpairs(tp + flt.start[k], flt.start[k + 1] - flt.start[k]);
             for (size_t j = flt.start[k]; j < flt.start[k + 1]; j++) {
                 flt.T[j] = tp[j].T;
-                flt.ent[j] = tp[j].e;
+                pos[tp[j].e] = (uint32_t)j;
             }
         }
         free(tp);
         if (ek.fixed8) gt_build(&flt, &ek);
-        wins_init(&w, u, u->nfeat, n, u->source->created_timestamp_column[0] != 0);
+        wins_init(&w, u, u->nfeat, nt, u->source->created_timestamp_column[0] != 0);
         vdata none;
         rc = load_view(r->cfg, u, INT64_MIN, INT64_MAX, r->nunits == 1, &flt, &ek, &w, &tw,
                        &taken, &none, &u->err);
@@ -1419,7 +1447,7 @@ static int run_unit(request *r, unit *u) {
     if (rc == MF_OK) {
         /* the answers, the keys in two halves on two threads when this is
          * the only unit */
-        finish_part first = {&flt, &w, tw.rec ? &tw : NULL, r->T, 0, ek.n};
+        finish_part first = {&flt, &w, tw.rec ? &tw : NULL, 0, ek.n};
         finish_part second = first;
         pthread_t th;
         bool two = r->nunits == 1 && n >= 65536;
@@ -1432,41 +1460,44 @@ static int run_unit(request *r, unit *u) {
         }
         finish_keys(&first);
         if (two) pthread_join(th, NULL);
-        for (size_t i = 0; i < n; i++)
-            if (idx[i] < 0) wins_none(&w, (long)i); /* a null key matches nothing */
-        /* the output columns, from the records in entity row order */
+        /* the output columns, each entity row from its bucket's record (the
+         * fixed-size features on two threads, one half of the rows each) */
         u->out = mf__xcalloc(u->nfeat + 1, sizeof *u->out);
         for (size_t f = 0; f < u->nfeat; f++) {
+            mf__col_init(&u->out[f], u->feat[f]->name, u->feat[f]->dtype, false);
+            mf__col_reserve(&u->out[f], n);
+        }
+        out_part o1 = {&w, pos, u->out, 0, n}, o2 = o1;
+        two = r->nunits == 1 && n >= 65536;
+        if (two) {
+            o1.to = o2.from = n / 2;
+            two = pthread_create(&th, NULL, out_thread, &o2) == 0;
+            if (!two) o1.to = n;
+        }
+        out_rows(&o1);
+        if (two) pthread_join(th, NULL);
+        for (size_t f = 0; f < u->nfeat; f++) {
             mf__col *o = &u->out[f];
-            mf__col_init(o, u->feat[f]->name, u->feat[f]->dtype, false);
-            mf__col_reserve(o, n);
-            if (!w.width[f]) {
-                for (size_t e = 0; e < n; e++) {
-                    const unsigned char *rp = wrec(&w, (long)e);
-                    if (!rp[w.vbase + f]) {
-                        mf__col_push_null(o);
-                        continue;
-                    }
-                    wslot t;
-                    memcpy(&t, rp + w.off[f], sizeof t);
-                    const mf__buf *h = t.off & WS_TAIL ? &tw.heap : &w.heap;
-                    mf__col_push_str(o, h->data + (t.off & ~WS_TAIL), t.len);
-                }
+            if (w.width[f]) {
+                o->n = n;
                 continue;
             }
-            size_t sz = w.width[f];
-            char *dst = o->data;
             for (size_t e = 0; e < n; e++) {
-                const unsigned char *rp = wrec(&w, (long)e);
-                memcpy(dst + e * sz, rp + w.off[f], sz);
-                o->valid[e] = rp[w.vbase + f];
+                const unsigned char *rp = pos[e] == UINT32_MAX ? NULL : wrec(&w, (long)pos[e]);
+                if (!rp || !rp[w.vbase + f]) {
+                    mf__col_push_null(o);
+                    continue;
+                }
+                wslot t;
+                memcpy(&t, rp + w.off[f], sizeof t);
+                const mf__buf *h = t.off & WS_TAIL ? &tw.heap : &w.heap;
+                mf__col_push_str(o, h->data + (t.off & ~WS_TAIL), t.len);
             }
-            o->n = n;
         }
     }
     free(flt.start);
     free(flt.T);
-    free(flt.ent);
+    free(pos);
     free(flt.gt);
     mf__keymap_free(&ek);
     wins_free(&w);
