@@ -1297,6 +1297,9 @@ static void *finish_thread(void *arg) {
     return NULL;
 }
 
+/* An entity row with a null key: it has no key id and no bucket. */
+#define NO_KEY UINT32_MAX
+
 /* Entity rows [from, to): their fixed-size features from their buckets'
  * records into the output columns (room made). */
 typedef struct out_part {
@@ -1309,9 +1312,9 @@ typedef struct out_part {
 static void out_rows(out_part *p) {
     const wins *w = p->w;
     for (size_t e = p->from; e < p->to; e++) {
-        if (e + 8 < p->to && p->pos[e + 8] != UINT32_MAX)
+        if (e + 8 < p->to && p->pos[e + 8] != NO_KEY)
             __builtin_prefetch(wrec(w, (long)p->pos[e + 8]));
-        const unsigned char *rp = p->pos[e] == UINT32_MAX ? NULL : wrec(w, (long)p->pos[e]);
+        const unsigned char *rp = p->pos[e] == NO_KEY ? NULL : wrec(w, (long)p->pos[e]);
         for (size_t f = 0; f < w->nfeat; f++) {
             size_t sz = w->width[f];
             if (!sz) continue;
@@ -1332,7 +1335,7 @@ static void *out_thread(void *arg) {
     return NULL;
 }
 
-/* Entity times with their rows, ordered by (time, row) in each key's group. */
+/* An entity time with its row, for ordering a large group. */
 typedef struct tpair {
     int64_t T;
     uint32_t e;
@@ -1344,16 +1347,29 @@ static int cmp_tpair(const void *a, const void *b) {
     return (x->e > y->e) - (x->e < y->e);
 }
 
-static void sort_tpairs(tpair *a, size_t n) {
+/* Order a key's group of n entity times T with their rows e by (time,
+ * row); tmp (grown as needed) holds a large group's pairs. */
+static void sort_group(int64_t *T, uint32_t *e, size_t n, tpair **tmp, size_t *tcap) {
     if (n > 16) {
-        qsort(a, n, sizeof *a, cmp_tpair);
+        if (n > *tcap) {
+            *tcap = n;
+            *tmp = mf__xrealloc(*tmp, n * sizeof **tmp);
+        }
+        tpair *p = *tmp;
+        for (size_t i = 0; i < n; i++) p[i] = (tpair){T[i], e[i]};
+        qsort(p, n, sizeof *p, cmp_tpair);
+        for (size_t i = 0; i < n; i++) T[i] = p[i].T, e[i] = p[i].e;
         return;
     }
     for (size_t i = 1; i < n; i++) {
-        tpair x = a[i];
+        int64_t t = T[i];
+        uint32_t x = e[i];
         size_t j = i;
-        while (j > 0 && cmp_tpair(&a[j - 1], &x) > 0) a[j] = a[j - 1], j--;
-        a[j] = x;
+        while (j > 0 && (T[j - 1] > t || (T[j - 1] == t && e[j - 1] > x))) {
+            T[j] = T[j - 1], e[j] = e[j - 1];
+            j--;
+        }
+        T[j] = t, e[j] = x;
     }
 }
 
@@ -1375,7 +1391,8 @@ static int run_unit(request *r, unit *u) {
     }
     int64_t t0 = mf__mono_us();
     int rc = MF_OK;
-    long *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
+    /* each entity row's key id (NO_KEY: a null key), later its bucket */
+    uint32_t *idx = mf__xmalloc((n ? n : 1) * sizeof *idx);
     int64_t ttl_us = mf__secs_to_us_sat(u->view->ttl_seconds);
     mf__keymap ek;
     mf__keymap_init_for(&ek, u->view);
@@ -1401,13 +1418,13 @@ static int run_unit(request *r, unit *u) {
             if (kr == 1) null_key = true;
         }
         if (rc) break;
-        idx[i] = null_key ? -1 : (long)mf__keymap_intern(&ek, key.data, key.len);
+        idx[i] = null_key ? NO_KEY : mf__keymap_intern(&ek, key.data, key.len);
     }
     mf__buf_free(&key);
     /* the entity times grouped by key, in order, then the source's rows
      * into the buckets */
     efilter flt = {NULL, NULL, ttl_us, NULL, 0, 0};
-    uint32_t *pos = NULL; /* each entity row's bucket; UINT32_MAX: a null key */
+    const uint32_t *pos = idx; /* after the grouping */
     wins w, tw;
     memset(&w, 0, sizeof w);
     memset(&tw, 0, sizeof tw);
@@ -1415,27 +1432,29 @@ static int run_unit(request *r, unit *u) {
     if (rc == MF_OK) {
         flt.start = mf__xcalloc(ek.n + 2, sizeof *flt.start);
         for (size_t i = 0; i < n; i++)
-            if (idx[i] >= 0) flt.start[idx[i] + 1]++;
+            if (idx[i] != NO_KEY) flt.start[idx[i] + 1]++;
         for (size_t k = 0; k < ek.n; k++) flt.start[k + 1] += flt.start[k];
         size_t nt = flt.start[ek.n];
-        tpair *tp = mf__xmalloc((nt ? nt : 1) * sizeof *tp);
+        flt.T = mf__xmalloc((nt ? nt : 1) * sizeof *flt.T);
+        uint32_t *ge = mf__xmalloc((nt ? nt : 1) * sizeof *ge); /* the rows, grouped */
         uint32_t *fill = mf__xmalloc((ek.n ? ek.n : 1) * sizeof *fill);
         memcpy(fill, flt.start, ek.n * sizeof *fill);
         for (size_t i = 0; i < n; i++)
-            if (idx[i] >= 0) tp[fill[idx[i]]++] = (tpair){r->T[i], (uint32_t)i};
-        free(fill);
-        flt.T = mf__xmalloc((nt ? nt : 1) * sizeof *flt.T);
-        pos = mf__xmalloc((n ? n : 1) * sizeof *pos);
-        for (size_t i = 0; i < n; i++)
-            if (idx[i] < 0) pos[i] = UINT32_MAX;
-        for (size_t k = 0; k < ek.n; k++) {
-            sort_tpairs(tp + flt.start[k], flt.start[k + 1] - flt.start[k]);
-            for (size_t j = flt.start[k]; j < flt.start[k + 1]; j++) {
-                flt.T[j] = tp[j].T;
-                pos[tp[j].e] = (uint32_t)j;
+            if (idx[i] != NO_KEY) {
+                uint32_t j = fill[idx[i]]++;
+                flt.T[j] = r->T[i];
+                ge[j] = (uint32_t)i;
             }
+        free(fill);
+        tpair *tmp = NULL;
+        size_t tcap = 0;
+        for (size_t k = 0; k < ek.n; k++) {
+            uint32_t a = flt.start[k], b = flt.start[k + 1];
+            sort_group(flt.T + a, ge + a, b - a, &tmp, &tcap);
+            for (uint32_t j = a; j < b; j++) idx[ge[j]] = j; /* key ids become buckets */
         }
-        free(tp);
+        free(tmp);
+        free(ge);
         if (ek.fixed8) gt_build(&flt, &ek);
         wins_init(&w, u, u->nfeat, nt, u->source->created_timestamp_column[0] != 0);
         vdata none;
@@ -1483,7 +1502,7 @@ static int run_unit(request *r, unit *u) {
                 continue;
             }
             for (size_t e = 0; e < n; e++) {
-                const unsigned char *rp = pos[e] == UINT32_MAX ? NULL : wrec(&w, (long)pos[e]);
+                const unsigned char *rp = pos[e] == NO_KEY ? NULL : wrec(&w, (long)pos[e]);
                 if (!rp || !rp[w.vbase + f]) {
                     mf__col_push_null(o);
                     continue;
@@ -1497,7 +1516,6 @@ static int run_unit(request *r, unit *u) {
     }
     free(flt.start);
     free(flt.T);
-    free(pos);
     free(flt.gt);
     mf__keymap_free(&ek);
     wins_free(&w);
