@@ -614,14 +614,34 @@ void mf__csv_close(mf__csv *c) {
 
 /*---- Writing -------------------------------------------------------------*/
 
+/* Whether s holds none of delim, '"', LF and CR: eight bytes at a time
+ * (a byte of x ^ c is zero where x has c; (y - 0x01..) & ~y & 0x80.. is
+ * nonzero exactly when y has a zero byte), the rest one at a time. */
+static bool plain_text(const char *s, size_t len, char delim) {
+    const uint64_t ones = UINT64_C(0x0101010101010101), highs = ones << 7;
+    const uint64_t d = ones * (unsigned char)delim, q = ones * '"', lf = ones * '\n',
+                   cr = ones * '\r';
+    size_t i = 0;
+    for (; i + 8 <= len; i += 8) {
+        uint64_t x;
+        memcpy(&x, s + i, 8);
+        uint64_t a = x ^ d, b = x ^ q, c = x ^ lf, e = x ^ cr;
+        if ((((a - ones) & ~a) | ((b - ones) & ~b) | ((c - ones) & ~c) | ((e - ones) & ~e)) &
+            highs)
+            return false;
+    }
+    for (; i < len; i++) {
+        char ch = s[i];
+        if (ch == delim || ch == '"' || ch == '\n' || ch == '\r') return false;
+    }
+    return true;
+}
+
 void mf__csv_write_field(mf__buf *out, const char *s, size_t len, char delim) {
     bool quote = len > 0 && (s[0] == ' ' || s[0] == '\t' ||
                              s[len - 1] == ' ' || s[len - 1] == '\t' ||
                              (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0));
-    for (size_t i = 0; i < len && !quote; i++) {
-        char ch = s[i];
-        quote = ch == delim || ch == '"' || ch == '\n' || ch == '\r';
-    }
+    if (!quote) quote = !plain_text(s, len, delim);
     if (!quote) {
         mf__buf_put(out, s, len);
         return;

@@ -475,16 +475,19 @@ const char *mf_table_text(const mf_table *t, size_t col, size_t row, size_t *len
 
 /* Format rows [from, to) into b. */
 static void format_rows(const mf_table *t, mf_table_format fmt, size_t from, size_t to, mf__buf *b) {
-    char num[64];
     for (size_t i = from; i < to; i++) {
         if (fmt == MF_FORMAT_CSV) {
             for (size_t j = 0; j < t->ncols; j++) {
-                if (j) mf__buf_putc(b, ',');
+                const mf__col *c = &t->cols[j];
+                /* a number is formatted in place (mf__col_text wants 48 bytes) */
+                mf__buf_reserve(b, 50);
+                if (j) b->data[b->len++] = ',';
                 size_t len;
-                const char *s = mf__col_text(&t->cols[j], i, num, &len);
-                if (t->cols[j].sc == MF__SC_TEXT) mf__csv_write_field(b, s, len, ',');
-                else mf__buf_put(b, s, len);
+                const char *s = mf__col_text(c, i, b->data + b->len, &len);
+                if (c->sc == MF__SC_TEXT) mf__csv_write_field(b, s, len, ',');
+                else b->len += len;
             }
+            b->data[b->len] = '\0';
         } else {
             mf__buf_putc(b, '{');
             for (size_t j = 0; j < t->ncols; j++) {

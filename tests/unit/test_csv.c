@@ -709,6 +709,29 @@ static void test_write_field(void) {
     mf__csv_write_field(&b, "a\"b,cdef", 5, ',');
     CHECK(b.len == 8 && memcmp(b.data, "\"a\"\"b,c\"", 8) == 0);
     mf__buf_free(&b);
+    /* A special byte at every position of fields of 1 to 40 bytes (the
+     * check reads eight bytes at a time, then the rest one at a time),
+     * next to bytes that differ from it in one bit. */
+    static const char specials[] = {',', '"', '\n', '\r', ';'};
+    for (size_t len = 1; len <= 40; len++)
+        for (size_t at = 0; at < len; at++)
+            for (size_t k = 0; k < sizeof specials; k++) {
+                char in[48];
+                for (size_t i = 0; i < len; i++) in[i] = (char)('a' + (i % 26));
+                if (at > 0) in[at - 1] = (char)(specials[k] ^ 1);
+                in[at] = specials[k];
+                char delim = specials[k] == ';' ? ';' : ',';
+                mf__buf_init(&b);
+                mf__csv_write_field(&b, in, len, delim);
+                CHECK(b.len >= len + 2 && b.data[0] == '"' && b.data[b.len - 1] == '"');
+                mf__buf_free(&b);
+                in[at] = (char)(specials[k] ^ 1); /* no special byte at all */
+                if (in[at] == ' ' || in[at] == '\t') in[at] = 'x';
+                mf__buf_init(&b);
+                mf__csv_write_field(&b, in, len, delim);
+                CHECK(b.len == len && memcmp(b.data, in, len) == 0);
+                mf__buf_free(&b);
+            }
 }
 
 /* Found by fuzz_csv: a field that starts with a UTF-8 byte order mark is

@@ -527,6 +527,29 @@ static void test_double_special(void) {
     CHECK(ok);
 }
 
+/* mf__format_int writes what "%lld" does. */
+static void test_int(void) {
+    static const int64_t known[] = {0, 1, -1, 9, 10, -10, 99, 100, 12345, -12345,
+                                    INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN,
+                                    INT64_MAX - 1, INT64_MIN + 1, 999999999999999999,
+                                    1000000000000000000};
+    char got[MF__NUM_BUFLEN], want[MF__NUM_BUFLEN];
+    bool ok = true;
+    for (size_t i = 0; i < sizeof known / sizeof *known; i++) {
+        size_t n = mf__format_int(known[i], got);
+        snprintf(want, sizeof want, "%lld", (long long)known[i]);
+        ok &= n == strlen(want) && strcmp(got, want) == 0;
+    }
+    for (int i = 0; i < 100000; i++) { /* every length, both signs */
+        int64_t v = (int64_t)(rnd() >> (rnd() % 64));
+        if (i & 1) v = -v;
+        size_t n = mf__format_int(v, got);
+        snprintf(want, sizeof want, "%lld", (long long)v);
+        ok &= n == strlen(want) && strcmp(got, want) == 0;
+    }
+    CHECK(ok);
+}
+
 /*---- Floats against the reference ----------------------------------------*/
 
 static void test_float_sample(void) {
@@ -694,6 +717,7 @@ int main(void) {
     RUN(test_double_halfway);
     RUN(test_double_digits);
     RUN(test_double_special);
+    RUN(test_int);
     RUN(test_float_sample);
     RUN(test_float_ranges);
     printf("# %ld values compared with the reference, %ld differed\n", n_compared, n_mismatched);
