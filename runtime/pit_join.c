@@ -567,8 +567,8 @@ static void wins_free(wins *w) {
     memset(w, 0, sizeof *w);
 }
 
-/* Whether a row at (ts, cr) beats the best so far of entity row e, and if
- * so make it the best: a later event time, or the same with a created time
+/* Whether a row at (ts, cr) beats the best so far of bucket e, and if so
+ * make it the best: a later event time, or the same with a created time
  * at least the stored one (so that of full ties the last row read wins). */
 static inline bool wins_take(wins *w, long e, int64_t ts, int64_t cr) {
     int64_t *r = (int64_t *)wrec(w, e);
@@ -578,7 +578,7 @@ static inline bool wins_take(wins *w, long e, int64_t ts, int64_t cr) {
     return true;
 }
 
-/* Feature f of entity row e from row i of column c (its type, checked). */
+/* Feature f of bucket e from row i of column c (its type, checked). */
 static void wins_put(wins *w, size_t f, long e, const mf__col *c, size_t i) {
     unsigned char *r = wrec(w, e);
     r[w->vbase + f] = c->valid[i];
@@ -591,7 +591,7 @@ static void wins_put(wins *w, size_t f, long e, const mf__col *c, size_t i) {
     }
 }
 
-/* Feature f of entity row e from text (an empty slice: null). Returns 0,
+/* Feature f of bucket e from text (an empty slice: null). Returns 0,
  * or -1 when the text is not a value of the feature's type. */
 static int wins_set_text(wins *w, size_t f, long e, const char *p, size_t len) {
     mf__col *s = &w->scratch[f];
@@ -610,8 +610,8 @@ static int wins_set_cell(wins *w, size_t f, long e, const mf__cell *v) {
     return 0;
 }
 
-/* Entity row e of dst takes row se of src (from_tail: src is the tail
- * scan's, whose text lies in its own heap). */
+/* Bucket e of dst takes the record of bucket se of src (from_tail: src is
+ * the tail scan's, whose text lies in its own heap). */
 static void wins_copy(wins *dst, long e, const wins *src, long se, bool from_tail) {
     unsigned char *r = wrec(dst, e);
     memcpy(r, wrec(src, se), dst->rsz);
@@ -620,8 +620,8 @@ static void wins_copy(wins *dst, long e, const wins *src, long se, bool from_tai
         if (!dst->width[f] && r[dst->vbase + f]) ((wslot *)(r + dst->off[f]))->off |= WS_TAIL;
 }
 
-/* Entity row e gets no values (no row answers it, or the ttl voids it);
- * its times stay, for the entity rows after it that take its answer. */
+/* Bucket e gets no values (no row answers it, or the ttl voids it); its
+ * times stay, for the key's next buckets that take its answer. */
 static void wins_none(wins *w, long e) {
     memset(wrec(w, e) + w->fbase, 0, w->rsz - w->fbase);
 }
@@ -651,9 +651,9 @@ static void vdata_grow(vdata *d, size_t n, size_t key_size) {
     d->kid = mf__xrealloc(d->kid, d->cap * key_size);
 }
 
-/* With a filter, rows wait in a stage of STAGE rows (their cells already
- * checked and parsed), so that the lookups of a stage's keys and entity
- * times overlap their cache misses instead of paying them one at a time. */
+/* With a filter, rows wait in a stage of STAGE rows (their keys and times
+ * parsed), so that the lookups of a stage's keys and entity times overlap
+ * their cache misses instead of paying them one at a time. */
 enum { STAGE = 64 };
 typedef struct stage {
     size_t n;
