@@ -149,6 +149,10 @@ bool mf__valid_name(const char *s);
 int64_t mf__now_us(void);
 /* A monotonic clock in microseconds, for durations (debug timings). */
 int64_t mf__mono_us(void);
+/* Whether path names an existing file that is neither a regular file nor
+ * a directory (a device such as /dev/null, a FIFO, a socket): an output
+ * there is written in place, never replaced by renaming a file over it. */
+bool mf__path_is_special(const char *path);
 /* The same, coarse (a few milliseconds) and cheaper: for ttl checks on
  * every call. */
 int64_t mf__mono_coarse_us(void);

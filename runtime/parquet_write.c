@@ -679,8 +679,16 @@ int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_err
     int fd;
     char *tmp = NULL;
     bool to_stdout = !path || strcmp(path, "-") == 0;
+    bool in_place = !to_stdout && mf__path_is_special(path); /* a device or a FIFO */
     if (to_stdout) {
         fd = 1;
+    } else if (in_place) {
+        fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0) {
+            int rc = mf__err(err, MF_EIO, "cannot open %s: %s", path, strerror(errno));
+            free(cols);
+            return rc;
+        }
     } else {
         tmp = mf__xasprintf("%s.tmp-%ld", path, (long)getpid());
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -738,7 +746,10 @@ int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_err
     free(rgs);
     mf__buf_free(&out);
     free(cols);
-    if (!to_stdout) {
+    if (in_place) {
+        if (close(fd) != 0 && rc == MF_OK)
+            rc = mf__err(err, MF_EIO, "cannot write %s: %s", path, strerror(errno));
+    } else if (!to_stdout) {
         if (rc == MF_OK && durable && fsync(fd) != 0)
             rc = mf__err(err, MF_EIO, "cannot write %s: %s", tmp, strerror(errno));
         if (close(fd) != 0 && rc == MF_OK)

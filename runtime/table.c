@@ -15,6 +15,7 @@
  * bytes (mf__buf_json_str); CSV output refuses a cell holding a NUL byte,
  * which CSV cannot carry.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -638,6 +639,13 @@ int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt, mf_
         if (write_table(t, stdout, fmt) != 0 || fflush(stdout) != 0)
             return mf__err(err, MF_EIO, "cannot write to standard output");
         return MF_OK;
+    }
+    if (mf__path_is_special(path)) { /* a device or a FIFO: in place */
+        FILE *f = fopen(path, "wb");
+        if (!f) return mf__err(err, MF_EIO, "cannot open %s: %s", path, strerror(errno));
+        int w = write_table(t, f, fmt);
+        if (fclose(f) != 0) w = -1;
+        return w ? mf__err(err, MF_EIO, "cannot write %s", path) : MF_OK;
     }
     char *tmp = mf__xasprintf("%s.tmp", path);
     FILE *f = fopen(tmp, "wb");

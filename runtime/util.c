@@ -397,6 +397,11 @@ bool mf__valid_name(const char *s) {
     return true;
 }
 
+bool mf__path_is_special(const char *path) {
+    struct stat st;
+    return path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
+}
+
 int64_t mf__mono_us(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

@@ -570,6 +570,31 @@ fi
 ghf --entities e.csv $refs --format jsonl
 expect_golden "--format jsonl to stdout is the same text" pit_types.jsonl
 
+# An output that exists and is not a regular file (a FIFO here; /dev/null
+# or a terminal alike) is written in place: renaming a temporary file over
+# it would replace it (as it once replaced /dev/null with a plain file).
+for fmt in csv parquet; do
+    rm -f pipe.out got.out
+    mkfifo pipe.out
+    cat pipe.out >got.out &
+    reader=$!
+    # shellcheck disable=SC2086
+    ghf --entities e.csv $refs --format $fmt -o pipe.out
+    n=0
+    while kill -0 "$reader" 2>/dev/null && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+    if kill -0 "$reader" 2>/dev/null; then
+        kill "$reader" 2>/dev/null
+        not_ok "-o FIFO ($fmt): written in place" "the FIFO's reader got no end of file" "exit $RC" "stderr: $ERR" "$(ls -l pipe.out)"
+    elif [ "$RC" -ne 0 ] || [ ! -p pipe.out ] || [ ! -s got.out ] || [ -e pipe.out.tmp ]; then
+        not_ok "-o FIFO ($fmt): written in place" "exit $RC" "stderr: $ERR" "$(ls -l pipe.out got.out)"
+    elif [ $fmt = csv ] && ! cmp -s got.out "$GOLDEN/pit_types.csv"; then
+        not_ok "-o FIFO ($fmt): written in place" "the reader got other text" "$(cat got.out)"
+    else
+        ok "-o FIFO ($fmt): written in place, still a FIFO"
+    fi
+    wait "$reader" 2>/dev/null
+done
+
 #---- Float32 / Float64: the shortest text that reads back ---------------------------
 
 repo floats <<'EOF'
