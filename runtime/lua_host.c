@@ -70,6 +70,8 @@ typedef struct mf__lstate {
     const char *keys[3]; /* or these keys (instructions, memory, time) when set */
     char what[200];      /* what the state runs, for messages */
     char where[600];     /* "file:line" of the code running at the last hook */
+    int handler_ref;     /* msg_handler and cp_run as functions in the registry, */
+    int cp_ref;          /* made once: pushing a C function allocates */
 } lstate;
 
 
@@ -358,6 +360,19 @@ static int push_embedded(lua_State *L, const char *name, mf_error *err) {
  * run out of memory), with load and loadstring replaced by load_text and
  * the file loaders removed, so that even our own Lua cannot compile
  * bytecode. */
+typedef struct cp_body {
+    int (*body)(lua_State *L, void *ud);
+    void *ud;
+    int rc;
+} cp_body;
+
+static int cp_run(lua_State *L) {
+    cp_body *b = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    b->rc = b->body(L, b->ud);
+    return 0;
+}
+
 static int open_libs(lua_State *L) {
     static const lua_CFunction libs[] = {luaopen_base, luaopen_table, luaopen_string,
                                          luaopen_math, luaopen_debug, luaopen_bit,
@@ -374,6 +389,11 @@ static int open_libs(lua_State *L) {
     lua_setglobal(L, "loadfile");
     lua_pushnil(L);
     lua_setglobal(L, "dofile");
+    lstate *s = lua_touserdata(L, 1);
+    lua_pushcfunction(L, msg_handler);
+    s->handler_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, cp_run);
+    s->cp_ref = luaL_ref(L, LUA_REGISTRYINDEX);
     return 0;
 }
 
@@ -401,7 +421,7 @@ mf__lstate *mf__lstate_new(const mf__lua_budget *b, bool transforms) {
     s->base_f = lua_getallocf(s->L, &s->base_ud);
     s->mem = (size_t)lua_gc(s->L, LUA_GCCOUNT, 0) * 1024 + (size_t)lua_gc(s->L, LUA_GCCOUNTB, 0);
     lua_setallocf(s->L, budget_alloc, s);
-    if (lua_cpcall(s->L, open_libs, NULL) != 0) {
+    if (lua_cpcall(s->L, open_libs, s) != 0) {
         mf__lstate_free(s);
         return NULL;
     }
@@ -484,31 +504,23 @@ int mf__lstate_pcall(mf__lstate *s, int nargs, int nres, mf_error *err) {
     return pcall(s->L, nargs, nres, err);
 }
 
-void mf__lstate_push_handler(mf__lstate *s) { lua_pushcfunction(s->L, msg_handler); }
+void mf__lstate_push_handler(mf__lstate *s) {
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->handler_ref);
+}
 
 int mf__lstate_pcall_h(mf__lstate *s, int nargs, int nres, int handler, mf_error *err) {
     int rc = lua_pcall(s->L, nargs, nres, handler);
     return rc ? lua_error_to_mf(s->L, rc, err) : MF_OK;
 }
 
-typedef struct cp_body {
-    int (*body)(lua_State *L, void *ud);
-    void *ud;
-    int rc;
-} cp_body;
-
-static int cp_run(lua_State *L) {
-    cp_body *b = lua_touserdata(L, 1);
-    lua_settop(L, 0);
-    b->rc = b->body(L, b->ud);
-    return 0;
-}
-
 int mf__lstate_cpcall(mf__lstate *s, int (*body)(lua_State *L, void *ud), void *ud,
                       int *body_rc, mf_error *err) {
     cp_body b = {body, ud, MF_OK};
     int top = lua_gettop(s->L);
-    int lrc = lua_cpcall(s->L, cp_run, &b);
+    /* lua_cpcall would make a new C function each time */
+    lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->cp_ref);
+    lua_pushlightuserdata(s->L, &b);
+    int lrc = lua_pcall(s->L, 1, 0, 0);
     int rc = lrc ? lua_error_to_mf(s->L, lrc, err) : MF_OK;
     lua_settop(s->L, top);
     *body_rc = b.rc;

@@ -112,6 +112,11 @@ typedef struct compiled {
      * outputs as Lua strings (arrays in the registry), kept while the
      * inputs keep their names, so a call interns no string */
     int in_ref, out_ref;
+    /* and the call of a row: function(fn, v1 .. vn) return fn({ [name1] =
+     * v1, ... }) end, whose table constructor LuaJIT copies from a
+     * template with the keys in place (or LUA_NOREF: too many inputs for
+     * one function's parameters; the table is then built from C) */
+    int call_ref;
     char **in_names;
     const char **in_ptrs; /* the callers' pointers, for a first compare */
     size_t nin;
@@ -153,13 +158,14 @@ int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *
 static void drop_names(mf__transforms *t, compiled *c) {
     luaL_unref(t->L, LUA_REGISTRYINDEX, c->in_ref);
     luaL_unref(t->L, LUA_REGISTRYINDEX, c->out_ref);
+    luaL_unref(t->L, LUA_REGISTRYINDEX, c->call_ref);
     for (size_t k = 0; k < c->nin; k++) free(c->in_names[k]);
     free(c->in_names);
     free(c->in_ptrs);
     c->in_names = NULL;
     c->in_ptrs = NULL;
     c->nin = 0;
-    c->in_ref = c->out_ref = LUA_NOREF;
+    c->in_ref = c->out_ref = c->call_ref = LUA_NOREF;
 }
 
 static void drop_compiled(mf__transforms *t) {
@@ -270,9 +276,50 @@ static int push_transform(mf__transforms *t, uint64_t gen, const Mf__OnDemandFea
     memset(e, 0, sizeof *e);
     e->view = v;
     e->ref = luaL_ref(t->L, LUA_REGISTRYINDEX);
-    e->in_ref = e->out_ref = LUA_NOREF;
+    e->in_ref = e->out_ref = e->call_ref = LUA_NOREF;
     *c = e;
     return MF_OK;
+}
+
+/* Append p as a Lua string literal: printable ASCII but the quote and the
+ * backslash as is, every other byte as a decimal escape. */
+static void put_lua_string(mf__buf *b, const char *p) {
+    mf__buf_putc(b, '"');
+    for (const unsigned char *q = (const unsigned char *)p; *q; q++) {
+        if (*q >= 32 && *q < 127 && *q != '"' && *q != '\\') mf__buf_putc(b, (char)*q);
+        else mf__buf_printf(b, "\\%03u", (unsigned)*q);
+    }
+    mf__buf_putc(b, '"');
+}
+
+/* Inputs of at most this many go through a generated call (a Lua
+ * function has at most 200 locals, its parameters among them). */
+#define ROW_CALL_MAX 150
+
+/* The row call of push_names (above) for inputs in[0..nin), in the
+ * registry; LUA_NOREF above ROW_CALL_MAX inputs. Runs protected (a memory
+ * error ends the call that needed it). */
+static int make_row_call(mf__transforms *t, const mf__tf_input *in, size_t nin) {
+    if (nin > ROW_CALL_MAX) return LUA_NOREF;
+    lua_State *L = t->L;
+    mf__buf src;
+    mf__buf_init(&src);
+    mf__buf_puts(&src, "return function(fn");
+    for (size_t k = 0; k < nin; k++) mf__buf_printf(&src, ", v%zu", k);
+    mf__buf_puts(&src, ")\n  return fn({");
+    for (size_t k = 0; k < nin; k++) {
+        mf__buf_puts(&src, k ? ", [" : "[");
+        put_lua_string(&src, in[k].name);
+        mf__buf_printf(&src, "] = v%zu", k);
+    }
+    mf__buf_puts(&src, "})\nend\n");
+    int lrc = luaL_loadbuffer(L, src.data, src.len, "=moonfeast.row_call");
+    mf__buf_free(&src);
+    if (lrc != 0) lua_error(L); /* only for want of memory: the text is ours */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, t->env_ref);
+    lua_setfenv(L, -2);
+    lua_call(L, 0, 1);
+    return luaL_ref(L, LUA_REGISTRYINDEX);
 }
 
 /* Push the arrays of input names (as in[]) and output names of c's view,
@@ -302,6 +349,7 @@ static void push_names(mf__transforms *t, compiled *c, const mf__tf_input *in, s
             lua_rawseti(L, -2, (int)j + 1);
         }
         c->out_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+        c->call_ref = make_row_call(t, in, nin);
     }
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->in_ref);
     lua_rawgeti(L, LUA_REGISTRYINDEX, c->out_ref);
@@ -575,20 +623,33 @@ static int run_rows(mf__transforms *t, compiled *c, const mf__tf_input *in, size
     /* input and output names as Lua strings */
     push_names(t, c, in, nin);
     int in_names = lua_gettop(L) - 1, out_names = in_names + 1;
+    bool row_call = c->call_ref != LUA_NOREF;
+    if (row_call) {
+        lua_rawgeti(L, LUA_REGISTRYINDEX, c->call_ref);
+        lua_replace(L, in_names); /* the names are in the call */
+        if (!lua_checkstack(L, (int)nin + 8)) return mf__err(err, MF_ENOMEM, "Lua stack exhausted");
+    }
     mf__lstate_push_handler(t->ls);
     int handler = out_names + 1;
     int rc = MF_OK;
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         mf__lstate_begin(t->ls);
-        lua_pushvalue(L, fn);
-        lua_createtable(L, 0, (int)nin);
-        for (size_t k = 0; k < nin; k++) {
-            if (!in[k].col->valid[i]) continue;
-            lua_rawgeti(L, in_names, (int)k + 1);
-            push_cell(L, in[k].col, i);
-            lua_rawset(L, -3);
+        if (row_call) {
+            lua_pushvalue(L, in_names);
+            lua_pushvalue(L, fn);
+            for (size_t k = 0; k < nin; k++) push_cell(L, in[k].col, i);
+            rc = mf__lstate_pcall_h(t->ls, (int)nin + 1, 1, handler, err);
+        } else {
+            lua_pushvalue(L, fn);
+            lua_createtable(L, 0, (int)nin);
+            for (size_t k = 0; k < nin; k++) {
+                if (!in[k].col->valid[i]) continue;
+                lua_rawgeti(L, in_names, (int)k + 1);
+                push_cell(L, in[k].col, i);
+                lua_rawset(L, -3);
+            }
+            rc = mf__lstate_pcall_h(t->ls, 1, 1, handler, err);
         }
-        rc = mf__lstate_pcall_h(t->ls, 1, 1, handler, err);
         if (rc) {
             rc = view_err(v, rc, err);
             break;

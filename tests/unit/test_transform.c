@@ -12,7 +12,7 @@
  * call (an endless loop, runaway memory, a backtracking pattern) in row
  * and batch mode, and the next call running normally after it; nothing of
  * one call visible to the next (globals, libraries, modules, the row
- * table); compiling once per generation; which texts can loop; and that a
+ * table); inputs of any name and of any number; compiling once per generation; which texts can loop; and that a
  * typical transform stays compiled by the JIT (LuaJIT's trace events: at
  * least one trace, no abort).
  */
@@ -485,6 +485,72 @@ static void test_calls_isolated(void) {
     mf__transforms_free(t);
 }
 
+/* Inputs reach the row table under their own names whatever bytes those
+ * hold (the row call is generated Lua text), a null input is absent from
+ * it, and past the generated call's limit (150 inputs) the table is built
+ * the other way with the same result. */
+static void test_input_names(void) {
+    mf__transforms *t = rt();
+    CHECK(t);
+    if (!t) return;
+    static const char *const names[] = {"c"};
+    static const Mf__ValueType types[] = {MF__VALUE_TYPE__VT_DOUBLE};
+    odfv o;
+    make_view(&o, "function(r)\n  local n = 0\n  for _ in pairs(r) do n = n + 1 end\n"
+                  "  return { c = r['a\"b'] * 1000 + r['c\\\\d'] * 100 + r['\\195\\169]] x'] * 10 + n }\nend",
+              "row", 1, names, types);
+    static const char *const one[] = {"1"}, *const two[] = {"2"}, *const three[] = {"3"},
+                             *const none[] = {""};
+    mf__col c1, c2, c3, c4;
+    col_of(&c1, "a\"b", MF__VALUE_TYPE__VT_DOUBLE, one, 1);
+    col_of(&c2, "c\\d", MF__VALUE_TYPE__VT_DOUBLE, two, 1);
+    col_of(&c3, "\xc3\xa9]] x", MF__VALUE_TYPE__VT_DOUBLE, three, 1);
+    col_of(&c4, "gone", MF__VALUE_TYPE__VT_DOUBLE, none, 1);
+    mf__tf_input in[] = {{"a\"b", &c1}, {"c\\d", &c2}, {"\xc3\xa9]] x", &c3}, {"gone", &c4}};
+    mf__col out;
+    mf__col_init(&out, "c", types[0], false);
+    mf_error err;
+    CHECK(mf__transforms_run(t, 1, &o.v, in, 4, 1, &out, &err) == MF_OK);
+    CHECK_CELL(&out, 0, "1233");
+    mf__col_free(&out);
+    mf__col_free(&c1);
+    mf__col_free(&c2);
+    mf__col_free(&c3);
+    mf__col_free(&c4);
+    /* 149, 150, 151 and 200 inputs: the sum of every value, and how many */
+    static const size_t counts[] = {149, 150, 151, 200};
+    make_view(&o, "function(r)\n  local s, n = 0, 0\n  for _, v in pairs(r) do s, n = s + v, n + 1 end\n"
+                  "  return { c = s * 1000 + n }\nend", "row", 1, names, types);
+    for (size_t k = 0; k < MF__ARRAY_LEN(counts); k++) {
+        size_t m = counts[k];
+        mf__col *cols = calloc(m, sizeof *cols);
+        mf__tf_input *ins = calloc(m, sizeof *ins);
+        char (*nm)[24] = calloc(m, sizeof *nm);
+        double sum = 0;
+        for (size_t i = 0; i < m; i++) {
+            char v[24];
+            snprintf(nm[i], sizeof nm[i], "in%zu", i);
+            snprintf(v, sizeof v, "%zu", i % 7);
+            sum += (double)(i % 7);
+            const char *cells[] = {v, v};
+            col_of(&cols[i], nm[i], MF__VALUE_TYPE__VT_DOUBLE, cells, 2);
+            ins[i] = (mf__tf_input){nm[i], &cols[i]};
+        }
+        mf__col_init(&out, "c", types[0], false);
+        CHECK(mf__transforms_run(t, 2, &o.v, ins, m, 2, &out, &err) == MF_OK);
+        char want[32];
+        snprintf(want, sizeof want, "%.0f", sum * 1000 + (double)m);
+        CHECK_CELL(&out, 0, want);
+        CHECK_CELL(&out, 1, want);
+        mf__col_free(&out);
+        for (size_t i = 0; i < m; i++) mf__col_free(&cols[i]);
+        free(cols);
+        free(ins);
+        free(nm);
+    }
+    mf__transforms_free(t);
+}
+
 static void test_can_loop(void) {
     static const struct {
         const char *src;
@@ -563,6 +629,7 @@ int main(void) {
     RUN(test_budget_per_call);
     RUN(test_inputs_over_the_memory_cap);
     RUN(test_calls_isolated);
+    RUN(test_input_names);
     RUN(test_can_loop);
     RUN(test_jit_compiles_typical);
     MFT_END();
