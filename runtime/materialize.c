@@ -267,15 +267,19 @@ typedef struct scan_ctx {
  * time, or the same with a created time at least the stored one (so later
  * rows win full ties). When it wins, the slot takes its times; the caller
  * then copies its features. */
+/* A slot for key id k (interned just now): a new one starts empty. */
+static inline void slot_for(winners *wp, const Mf__FeatureViewSpec *v, uint32_t k) {
+    if (k != wp->n) return;
+    if (wp->n == wp->cap) winners_grow(wp, v);
+    wp->n++;
+    wp->ts[k] = INT64_MIN;
+    wp->cr[k] = INT64_MIN;
+}
+
 static bool wins(scan_ctx *c, winners *wp, const Mf__FeatureViewSpec *v, const mf__buf *key,
                  int64_t ts, int64_t cr, uint32_t *id) {
     uint32_t k = mf__keymap_intern(&c->keys, key->data, key->len);
-    if (k == wp->n) {
-        if (wp->n == wp->cap) winners_grow(wp, v);
-        wp->n++;
-        wp->ts[k] = INT64_MIN;
-        wp->cr[k] = INT64_MIN;
-    }
+    slot_for(wp, v, k);
     *id = k;
     if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) return false;
     wp->ts[k] = ts;
@@ -358,6 +362,88 @@ static int mstage_flush(scan_ctx *c, mstage *st) {
     return rc;
 }
 
+/* A block of a typed source whose one key is an Int64 column (k64), in
+ * chunks of BCHUNK rows: first each row's times and key (the rows the
+ * window keeps), the key's hash slot prefetched; then the keys interned in
+ * row order (new keys get their ids in file order, as one row at a time
+ * would give them), each slot's times prefetched; then, in row order,
+ * whether each row wins its slot, and its features. The cache misses of a
+ * chunk's lookups overlap instead of coming one after another. */
+enum { BCHUNK = 32 };
+static int scan_block_k64(scan_ctx *c, const mf__cell_col *cols, const mf__cell_col *k64,
+                          size_t n) {
+    view_job *j = c->j;
+    const Mf__FeatureViewSpec *v = j->view;
+    const Mf__DataSourceSpec *ds = j->source;
+    mf__source *s = c->s;
+    size_t nf = v->n_features;
+    long its = c->its, icr = c->icr;
+    winners *wp = &c->w;
+    mf_error *err = &c->err;
+    char want[64];
+    mf__buf tmp;
+    mf__buf_init(&tmp);
+    int rc = MF_OK;
+    for (size_t i0 = 0; i0 < n && rc == MF_OK; i0 += BCHUNK) {
+        size_t i1 = n - i0 < BCHUNK ? n : i0 + BCHUNK, m = 0;
+        uint64_t key[BCHUNK];
+        int64_t ts[BCHUNK], cr[BCHUNK];
+        uint32_t row[BCHUNK], id[BCHUNK];
+        uint64_t before = c->rows_read;
+        for (size_t i = i0; i < i1; i++) {
+            mf__cell cc;
+            if (mf__cell_col_ts(&cols[its], i, &cc, &ts[m]) != 0) {
+                mf__source_block_row(s, i);
+                rc = cell_err(s, err, ds->timestamp_field, &cc, "a timestamp");
+                break;
+            }
+            if (ts[m] < j->start || ts[m] > j->end) continue;
+            c->rows_read++;
+            if (ts[m] < c->min_ts) c->min_ts = ts[m];
+            cr[m] = INT64_MIN;
+            if (icr >= 0) {
+                mf__cell_at(&cols[icr], i, &cc);
+                if (mf__cell_ts(&cc, &cr[m]) < 0) {
+                    mf__source_block_row(s, i);
+                    rc = cell_err(s, err, ds->created_timestamp_column, &cc, "a timestamp");
+                    break;
+                }
+            }
+            if (k64->valid && !k64->valid[i]) continue;
+            memcpy(&key[m], &k64->i[i], 8);
+            mf__keymap_prefetch8(&c->keys, key[m]);
+            row[m++] = (uint32_t)i;
+        }
+        for (size_t q = 0; q < m && rc == MF_OK; q++) {
+            id[q] = mf__keymap_intern(&c->keys, &key[q], 8);
+            slot_for(wp, v, id[q]);
+            __builtin_prefetch(&wp->ts[id[q]]);
+            __builtin_prefetch(&wp->cr[id[q]]);
+        }
+        for (size_t q = 0; q < m && rc == MF_OK; q++) {
+            uint32_t k = id[q];
+            if (ts[q] < wp->ts[k] || (ts[q] == wp->ts[k] && cr[q] < wp->cr[k])) continue;
+            wp->ts[k] = ts[q];
+            wp->cr[k] = cr[q];
+            for (size_t f = 0; f < nf && rc == MF_OK; f++) {
+                mf__cell cc;
+                mf__cell_at(&cols[c->ifeat[f]], row[q], &cc);
+                if (set_value_cell(wp, f, k, &cc, &tmp) != 0) {
+                    mf__source_block_row(s, row[q]);
+                    snprintf(want, sizeof want, "a valid %s", mf__dtype_name(v->features[f]->dtype));
+                    rc = cell_err(s, err, v->features[f]->name, &cc, want);
+                }
+            }
+        }
+        if (c->report && (before >> 20) != (c->rows_read >> 20)) {
+            j->rows_read = c->rows_read;
+            progress(j, 0);
+        }
+    }
+    mf__buf_free(&tmp);
+    return rc;
+}
+
 static void *scan_run(void *arg) {
     scan_ctx *c = arg;
     view_job *j = c->j;
@@ -387,6 +473,10 @@ static void *scan_run(void *arg) {
                         cols[ikey[0]].kind == MF__CELL_INT
                     ? &cols[ikey[0]]
                     : NULL;
+            if (k64) {
+                rc = scan_block_k64(c, cols, k64, n);
+                continue;
+            }
             for (size_t i = 0; i < n && rc == MF_OK; i++) {
                 mf__cell cc;
                 int64_t ts, cr = INT64_MIN;
