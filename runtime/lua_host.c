@@ -333,12 +333,27 @@ static int lua_error_to_mf(lua_State *L, int rc, mf_error *err) {
 /* lua_pcall with msg_handler. Stack: [fn args...] -> [results...] or [] */
 static int pcall(lua_State *L, int nargs, int nres, mf_error *err) {
     int base = lua_gettop(L) - nargs;
-    lua_pushcfunction(L, msg_handler);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, state_of(L)->handler_ref);
     lua_insert(L, base);
     int rc = lua_pcall(L, nargs, nres, base);
     lua_remove(L, base);
     if (rc != 0) return lua_error_to_mf(L, rc, err);
     return MF_OK;
+}
+
+/* The body of mf__lstate_cpcall and its result, and the function that runs
+ * it in protected mode (made once per state, see open_libs). */
+typedef struct cp_body {
+    int (*body)(lua_State *L, void *ud);
+    void *ud;
+    int rc;
+} cp_body;
+
+static int cp_run(lua_State *L) {
+    cp_body *b = lua_touserdata(L, 1);
+    lua_settop(L, 0);
+    b->rc = b->body(L, b->ud);
+    return 0;
 }
 
 /* Load an embedded module of lua/ by name and push its value.
@@ -360,19 +375,6 @@ static int push_embedded(lua_State *L, const char *name, mf_error *err) {
  * run out of memory), with load and loadstring replaced by load_text and
  * the file loaders removed, so that even our own Lua cannot compile
  * bytecode. */
-typedef struct cp_body {
-    int (*body)(lua_State *L, void *ud);
-    void *ud;
-    int rc;
-} cp_body;
-
-static int cp_run(lua_State *L) {
-    cp_body *b = lua_touserdata(L, 1);
-    lua_settop(L, 0);
-    b->rc = b->body(L, b->ud);
-    return 0;
-}
-
 static int open_libs(lua_State *L) {
     static const lua_CFunction libs[] = {luaopen_base, luaopen_table, luaopen_string,
                                          luaopen_math, luaopen_debug, luaopen_bit,

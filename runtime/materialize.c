@@ -262,11 +262,6 @@ typedef struct scan_ctx {
     mf_error err;
 } scan_ctx;
 
-/* The slot of the row's key among the winners (a new one starts empty),
- * and whether the row (event time ts, created cr) wins it: a newer event
- * time, or the same with a created time at least the stored one (so later
- * rows win full ties). When it wins, the slot takes its times; the caller
- * then copies its features. */
 /* A slot for key id k (interned just now): a new one starts empty. */
 static inline void slot_for(winners *wp, const Mf__FeatureViewSpec *v, uint32_t k) {
     if (k != wp->n) return;
@@ -276,15 +271,25 @@ static inline void slot_for(winners *wp, const Mf__FeatureViewSpec *v, uint32_t 
     wp->cr[k] = INT64_MIN;
 }
 
+/* Whether a row (event time ts, created cr) wins slot k: a newer event
+ * time, or the same with a created time at least the stored one (so later
+ * rows win full ties). When it wins, the slot takes its times; the caller
+ * then copies its features. */
+static inline bool take(winners *wp, uint32_t k, int64_t ts, int64_t cr) {
+    if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) return false;
+    wp->ts[k] = ts;
+    wp->cr[k] = cr;
+    return true;
+}
+
+/* The slot of the row's key among the winners, and whether the row wins
+ * it (take). */
 static bool wins(scan_ctx *c, winners *wp, const Mf__FeatureViewSpec *v, const mf__buf *key,
                  int64_t ts, int64_t cr, uint32_t *id) {
     uint32_t k = mf__keymap_intern(&c->keys, key->data, key->len);
     slot_for(wp, v, k);
     *id = k;
-    if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) return false;
-    wp->ts[k] = ts;
-    wp->cr[k] = cr;
-    return true;
+    return take(wp, k, ts, cr);
 }
 
 static void scan_init(scan_ctx *c, view_job *j, mf__source *s, long its, long icr,
@@ -331,23 +336,14 @@ static int mstage_flush(scan_ctx *c, mstage *st) {
     for (size_t i = 0; i < n; i++) {
         uint32_t k = mf__keymap_intern(&c->keys, st->keys.data + st->koff[i],
                                        st->koff[i + 1] - st->koff[i]);
-        if (k == wp->n) {
-            if (wp->n == wp->cap) winners_grow(wp, v);
-            wp->n++;
-            wp->ts[k] = INT64_MIN;
-            wp->cr[k] = INT64_MIN;
-        } else {
-            __builtin_prefetch(&wp->ts[k]);
-            __builtin_prefetch(&wp->cr[k]);
-        }
+        slot_for(wp, v, k);
+        __builtin_prefetch(&wp->ts[k]);
+        __builtin_prefetch(&wp->cr[k]);
         id[i] = k;
     }
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         uint32_t k = id[i];
-        int64_t ts = st->ts[i], cr = st->cr[i];
-        if (ts < wp->ts[k] || (ts == wp->ts[k] && cr < wp->cr[k])) continue;
-        wp->ts[k] = ts;
-        wp->cr[k] = cr;
+        if (!take(wp, k, st->ts[i], st->cr[i])) continue;
         for (size_t f = 0; f < nf && rc == MF_OK; f++) {
             const mf__slice *fv = &st->feat[i * nf + f];
             if (set_value(wp, f, k, fv) != 0)
@@ -371,7 +367,7 @@ static int mstage_flush(scan_ctx *c, mstage *st) {
  * chunk's lookups overlap instead of coming one after another. */
 enum { BCHUNK = 32 };
 static int scan_block_k64(scan_ctx *c, const mf__cell_col *cols, const mf__cell_col *k64,
-                          size_t n) {
+                          size_t n, mf__buf *tmp) {
     view_job *j = c->j;
     const Mf__FeatureViewSpec *v = j->view;
     const Mf__DataSourceSpec *ds = j->source;
@@ -381,8 +377,6 @@ static int scan_block_k64(scan_ctx *c, const mf__cell_col *cols, const mf__cell_
     winners *wp = &c->w;
     mf_error *err = &c->err;
     char want[64];
-    mf__buf tmp;
-    mf__buf_init(&tmp);
     int rc = MF_OK;
     for (size_t i0 = 0; i0 < n && rc == MF_OK; i0 += BCHUNK) {
         size_t i1 = n - i0 < BCHUNK ? n : i0 + BCHUNK, m = 0;
@@ -422,13 +416,11 @@ static int scan_block_k64(scan_ctx *c, const mf__cell_col *cols, const mf__cell_
         }
         for (size_t q = 0; q < m && rc == MF_OK; q++) {
             uint32_t k = id[q];
-            if (ts[q] < wp->ts[k] || (ts[q] == wp->ts[k] && cr[q] < wp->cr[k])) continue;
-            wp->ts[k] = ts[q];
-            wp->cr[k] = cr[q];
+            if (!take(wp, k, ts[q], cr[q])) continue;
             for (size_t f = 0; f < nf && rc == MF_OK; f++) {
                 mf__cell cc;
                 mf__cell_at(&cols[c->ifeat[f]], row[q], &cc);
-                if (set_value_cell(wp, f, k, &cc, &tmp) != 0) {
+                if (set_value_cell(wp, f, k, &cc, tmp) != 0) {
                     mf__source_block_row(s, row[q]);
                     snprintf(want, sizeof want, "a valid %s", mf__dtype_name(v->features[f]->dtype));
                     rc = cell_err(s, err, v->features[f]->name, &cc, want);
@@ -440,7 +432,6 @@ static int scan_block_k64(scan_ctx *c, const mf__cell_col *cols, const mf__cell_
             progress(j, 0);
         }
     }
-    mf__buf_free(&tmp);
     return rc;
 }
 
@@ -474,7 +465,7 @@ static void *scan_run(void *arg) {
                     ? &cols[ikey[0]]
                     : NULL;
             if (k64) {
-                rc = scan_block_k64(c, cols, k64, n);
+                rc = scan_block_k64(c, cols, k64, n, &tmp);
                 continue;
             }
             for (size_t i = 0; i < n && rc == MF_OK; i++) {

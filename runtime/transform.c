@@ -623,10 +623,12 @@ static int run_rows(mf__transforms *t, compiled *c, const mf__tf_input *in, size
     /* input and output names as Lua strings */
     push_names(t, c, in, nin);
     int in_names = lua_gettop(L) - 1, out_names = in_names + 1;
+    /* with a row call, its slot takes the names' (they are in its text) */
     bool row_call = c->call_ref != LUA_NOREF;
+    int call = in_names;
     if (row_call) {
         lua_rawgeti(L, LUA_REGISTRYINDEX, c->call_ref);
-        lua_replace(L, in_names); /* the names are in the call */
+        lua_replace(L, call);
         if (!lua_checkstack(L, (int)nin + 8)) return mf__err(err, MF_ENOMEM, "Lua stack exhausted");
     }
     mf__lstate_push_handler(t->ls);
@@ -635,7 +637,7 @@ static int run_rows(mf__transforms *t, compiled *c, const mf__tf_input *in, size
     for (size_t i = 0; i < n && rc == MF_OK; i++) {
         mf__lstate_begin(t->ls);
         if (row_call) {
-            lua_pushvalue(L, in_names);
+            lua_pushvalue(L, call);
             lua_pushvalue(L, fn);
             for (size_t k = 0; k < nin; k++) push_cell(L, in[k].col, i);
             rc = mf__lstate_pcall_h(t->ls, (int)nin + 1, 1, handler, err);
