@@ -5,9 +5,11 @@
  * SQLite (fsq_*): raw prepared point SELECTs of one packed row by key.
  *   Opens the online store file moonfeast materialized (the same tables,
  *   rows and blobs), as moonfeast opens it: read-write, no mutex, and
- *   moonfeast's page cache (cache_size=-65536: 64 MiB at most) and, as the
- *   store by default (online_store.mmap_size_mb: 0), no memory map, so that
- *   neither side pays page reads the other does not; its own connection. Prepares, per view ovV, the
+ *   moonfeast's page cache (cache_size=-65536: 64 MiB at most) and the
+ *   memory map the store takes by default (online_store.mmap_size_mb not
+ *   set): SQLite's largest for a file of 64 MiB or more, none for a smaller
+ *   one, so that neither side pays page reads the other does not; its own
+ *   connection. Prepares, per view ovV, the
  *   statement moonfeast uses:
  *     SELECT event_ts, value FROM "PROJECT:ovV" WHERE entity_key = ?1
  *   A call, for each view and each id: serializes the key (v3, 37 bytes),
@@ -29,6 +31,8 @@
  */
 #ifndef FLOOR_READ_H
 #define FLOOR_READ_H
+
+#include <sys/stat.h>
 
 #include <hiredis.h>
 #include <sqlite3.h>
@@ -54,8 +58,11 @@ static int fsq_open(fsq *f, const char *path, const char *project, int nviews) {
         return -1;
     }
     sqlite3_busy_timeout(f->db, 5000);
-    if (sqlite3_exec(f->db, "PRAGMA cache_size=-65536; PRAGMA mmap_size=0", NULL, NULL, NULL) !=
-        SQLITE_OK) {
+    struct stat st;
+    long long map = stat(path, &st) == 0 && st.st_size >= (64LL << 20) ? 2048LL << 20 : 0;
+    char pragmas[96];
+    snprintf(pragmas, sizeof pragmas, "PRAGMA cache_size=-65536; PRAGMA mmap_size=%lld", map);
+    if (sqlite3_exec(f->db, pragmas, NULL, NULL, NULL) != SQLITE_OK) {
         fprintf(stderr, "floor: %s: %s\n", path, sqlite3_errmsg(f->db));
         return -1;
     }

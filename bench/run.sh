@@ -2092,8 +2092,10 @@ wl_http_redis() {
     redis_stop
 }
 
-# rss_kib PID: the resident set of PID, KiB.
-rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; }
+# rss_kib PID [FIELD]: the resident set of PID, KiB (FIELD of
+# /proc/PID/status: VmRSS, the default; RssAnon, its anonymous memory;
+# RssFile, its file pages).
+rss_kib() { sed -n "s/^${2:-VmRSS}:[[:space:]]*\([0-9]*\) kB/\1/p" "/proc/$1/status"; }
 
 # wl_http_soak: moonfeast serve on the online_sqlite store, 1 x 10
 # requests at a fixed rate well below saturation for SOAK seconds (60; 15
@@ -2102,7 +2104,10 @@ rss_kib() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$1/status"; 
 # before / 2000 (at most 64): with wrk's timers a connection makes about
 # 450 requests a second, so the rate is about a fifth of the probe's. Zero
 # errors expected, and the resident memory at the end within 5% of what it
-# was after the first 10 s (5 s at small scale).
+# was after the first 10 s (5 s at small scale): its anonymous memory
+# (RssAnon: heap and stacks, where a leak shows), since its file pages
+# (RssFile) grow as requests touch more of the store's mapped file, which
+# is the OS's page cache, not the server's memory; both are reported.
 wl_http_soak() {
     http_prereq http_soak || return 0
     if [ "$HTTP_SERVE" != 1 ]; then
@@ -2121,7 +2126,7 @@ wl_http_soak() {
         tail -n 20 "$HTTP_DIR/log/serve.out" >&2
         exit 1
     fi
-    rss0=$(rss_kib "$SERVE_PID")
+    rss0=$(rss_kib "$SERVE_PID" RssAnon)
     http_wrk "$HTTP_DIR/log/probe" "$SERVE_PORT" "$b1" 2 32 3
     sat=$(kv "$HTTP_DIR/log/probe.sum" req_per_s)
     conns=$(awk -v s="$sat" 'BEGIN { c = int(s / 2000); if (c < 1) c = 1; if (c > 64) c = 64; print c }')
@@ -2131,13 +2136,13 @@ wl_http_soak() {
         "http://127.0.0.1:$SERVE_PORT/get-online-features" >"$HTTP_DIR/log/soak.out" 2>&1 &
     wrk_pid=$!
     sleep "$first"
-    rss1=$(rss_kib "$SERVE_PID")
+    rss1=$(rss_kib "$SERVE_PID" RssAnon) file1=$(rss_kib "$SERVE_PID" RssFile)
     wait "$wrk_pid" || {
         say "wrk failed:"
         tail -n 20 "$HTTP_DIR/log/soak.out" >&2
         exit 1
     }
-    rss2=$(rss_kib "$SERVE_PID")
+    rss2=$(rss_kib "$SERVE_PID" RssAnon) file2=$(rss_kib "$SERVE_PID" RssFile)
     sed -n 's/^wrk //p' "$HTTP_DIR/log/soak.out" >"$HTTP_DIR/log/soak"
     s=$HTTP_DIR/log/soak
     serve_stop
@@ -2148,7 +2153,7 @@ wl_http_soak() {
     figure "http_soak_${soak}s_errors" "$(kv "$s" errors)" "" \
         "goal 0; in $(kv "$s" requests) requests: connect $(kv "$s" err_connect), read $(kv "$s" err_read), write $(kv "$s" err_write), timeout $(kv "$s" err_timeout), status >= 400 $(kv "$s" non_2xx)"
     figure "http_soak_${soak}s_rss_growth" "$growth" % \
-        "goal <= 5; resident $(fmt "$((rss1))" 0) KiB after ${first}s, $rss2 KiB at the end; $rss0 KiB before any request"
+        "goal <= 5; anonymous resident memory (RssAnon) $rss1 KiB after ${first}s, $rss2 KiB at the end, $rss0 KiB before any request; file pages resident (RssFile: the mapped store and the binary) $file1 KiB after ${first}s, $file2 KiB at the end"
 }
 
 # The registry workload (applies per second, the refresh check).

@@ -600,9 +600,13 @@ struct mf__online {
 int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err);
 /* read_reuse_us > 0: reads may keep their transaction that long (see
  * store_sqlite.c); 0: every call reads the latest commit. mmap_bytes:
- * SQLite's mmap_size for the connection (0: pages are read with read()). */
+ * SQLite's mmap_size for the connection (0: pages are read with read();
+ * below 0: chosen by the file's size when the connection opens). */
 int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap_bytes,
                            mf__online **out, mf_error *err);
+/* Tests: PRAGMA mmap_size of a SQLite store's open connection, -1 when it
+ * has none open yet. */
+int64_t mf__online_sqlite_map(mf__online *o);
 /* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
 char *mf__sql_ident(const char *s);
 

@@ -52,6 +52,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/stat.h>
+
 #include <sqlite3.h>
 
 #include "mf_json.h"
@@ -77,6 +79,7 @@ typedef struct sqlite_store {
     /* read reuse (reuse_us > 0); the fields below cmu are used under it */
     int64_t reuse_us;
     int64_t mmap_bytes;         /* PRAGMA mmap_size of the connection (0: off) */
+    bool mmap_auto;             /* mmap_bytes chosen by the file's size (map_auto) */
     pthread_mutex_t cmu;        /* the connection: its thread, or the sweeper */
     bool held;                  /* a read transaction is open between calls */
     int64_t held_t0;            /* monotonic time before it began */
@@ -244,6 +247,17 @@ static void sweep_wake(void) {
     pthread_mutex_unlock(&sweep_mu);
 }
 
+/* The map a connection takes when mmap_size_mb is not set: none for a
+ * file the page cache can hold (64 MiB: every page it reads stays cached,
+ * and mapped pages would only cost their mapping), else the largest map
+ * SQLite allows, decided when the connection opens. */
+#define MAP_AUTO_MIN (INT64_C(64) << 20)
+#define MAP_AUTO_SIZE (INT64_C(2048) << 20)
+static int64_t map_auto(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0 && (int64_t)st.st_size >= MAP_AUTO_MIN ? MAP_AUTO_SIZE : 0;
+}
+
 static int db_open(sqlite_store *s, mf_error *err) {
     if (s->db) return MF_OK;
     int rc = mf__mkdirs(s->path, true, err);
@@ -279,6 +293,7 @@ static int db_open(sqlite_store *s, mf_error *err) {
      * in the connection's cache costs no read() system call, only a first
      * touch; SQLite caps the map at its compile-time maximum (2 GiB in
      * Debian's build) and reads the rest of a larger file as before */
+    if (prc == SQLITE_OK && s->mmap_auto) s->mmap_bytes = map_auto(s->path);
     if (prc == SQLITE_OK) {
         char pragma[64];
         snprintf(pragma, sizeof pragma, "PRAGMA mmap_size=%lld;", (long long)s->mmap_bytes);
@@ -769,6 +784,19 @@ static int sq_ping(mf__online *base, mf_error *err) {
     return rc;
 }
 
+int64_t mf__online_sqlite_map(mf__online *base) {
+    sqlite_store *s = (sqlite_store *)base;
+    int64_t v = -1;
+    conn_lock(s);
+    sqlite3_stmt *st = NULL;
+    if (s->db && sqlite3_prepare_v2(s->db, "PRAGMA mmap_size", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    conn_unlock(s);
+    return v;
+}
+
 static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
                                         sq_read_many, sq_ping, sq_close};
 
@@ -779,6 +807,7 @@ int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap
     s->base.vt = &sqlite_vt;
     s->path = mf__xstrdup(path);
     s->mmap_bytes = mmap_bytes > 0 ? mmap_bytes : 0;
+    s->mmap_auto = mmap_bytes < 0;
     s->pl = writer_lock(path);
     if (read_reuse_us > 0) {
         pthread_mutex_init(&s->cmu, NULL);

@@ -189,7 +189,7 @@ static void test_online_forms(void) {
                &err) == MF_OK);
     CHECK_STR(cfg.online.type, "sqlite");
     CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/o.db"));
-    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 0); /* the default: no map */
+    CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == -1); /* not set: chosen by the file's size */
     mf__config_free(&cfg);
 
     CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 2048}\n", &cfg, &err) == MF_OK);

@@ -520,6 +520,64 @@ static void test_read_reuse_threads(void) {
     free(dir);
 }
 
+/* The memory map: with mmap_size_mb not set (-1), a connection maps a file
+ * of 64 MiB or more (SQLite's largest map) and none smaller, decided as it
+ * opens; a size given is kept whatever the file's size, 0 included. */
+static mf__online *open_map(const char *path, int64_t bytes) {
+    mf__online *s = NULL;
+    mf_error err;
+    if (mf__online_sqlite_open(path, 0, bytes, &s, &err) != MF_OK ||
+        s->vt->ping(s, &err) != MF_OK) {
+        printf("#   open %s: %s\n", path, err.message);
+        if (s) s->vt->close(s);
+        return NULL;
+    }
+    return s;
+}
+
+static void test_map_auto(void) {
+    char *dir = new_dir("map");
+    char *path = mf__xasprintf("%s/online.db", dir);
+    mf__online *s = open_map(path, -1);
+    CHECK(s);
+    if (s) {
+        CHECK(mf__online_sqlite_map(s) == 0); /* a new, small file */
+        s->vt->close(s);
+    }
+    /* the file grows past 64 MiB (another table, as a store's views would) */
+    sqlite3 *db;
+    CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+    CHECK(sqlite3_exec(db, "CREATE TABLE filler(b); WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL "
+                       "SELECT x + 1 FROM c WHERE x < 66) INSERT INTO filler SELECT "
+                       "zeroblob(1048576) FROM c; PRAGMA wal_checkpoint(TRUNCATE);",
+                       NULL, NULL, NULL) == SQLITE_OK);
+    sqlite3_close(db);
+    struct stat st;
+    CHECK(stat(path, &st) == 0 && st.st_size >= (INT64_C(64) << 20));
+    s = open_map(path, -1);
+    CHECK(s);
+    if (s) {
+        int64_t m = mf__online_sqlite_map(s);
+        if (m < (INT64_C(1) << 30)) printf("#   map of a %lld-byte file: %lld\n", (long long)st.st_size, (long long)m);
+        CHECK(m >= (INT64_C(1) << 30));
+        s->vt->close(s);
+    }
+    s = open_map(path, 0);
+    CHECK(s);
+    if (s) {
+        CHECK(mf__online_sqlite_map(s) == 0);
+        s->vt->close(s);
+    }
+    s = open_map(path, INT64_C(8) << 20);
+    CHECK(s);
+    if (s) {
+        CHECK(mf__online_sqlite_map(s) == (INT64_C(8) << 20));
+        s->vt->close(s);
+    }
+    free(path);
+    free(dir);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_online_sqlite_XXXXXX", base && *base ? base : "/tmp");
@@ -551,6 +609,7 @@ int main(void) {
     RUN(test_two_handles);
     RUN(test_damaged_rows);
     RUN(test_cannot_open);
+    RUN(test_map_auto);
     RUN(test_read_reuse);
     RUN(test_read_reuse_threads);
     RUN(test_ekey_driver_id);
