@@ -565,7 +565,8 @@ typedef struct mf__read_batch {
  *     is of another type, or null); a missing key is not an error. A stored
  *     value that cannot be read is an error naming the view and feature.
  *     read_many (optional) reads several views at once, in one round trip
- *     (Redis) or one read transaction (SQLite), with read's answers.
+ *     (Redis) or one read transaction (SQLite; two when a large call is
+ *     split over two connections), with read's answers.
  *   - A failed call leaves the instance usable (a lost connection is
  *     opened again by the next call), with no transaction left open. */
 typedef struct mf__online_vt {
@@ -601,12 +602,17 @@ int mf__online_open(const mf__config *cfg, mf__online **out, mf_error *err);
 /* read_reuse_us > 0: reads may keep their transaction that long (see
  * store_sqlite.c); 0: every call reads the latest commit. mmap_bytes:
  * SQLite's mmap_size for the connection (0: pages are read with read();
- * below 0: chosen by the file's size when the connection opens). */
+ * below 0: chosen by the file's size when the connection opens).
+ * split_keys > 0: a call reading that many keys or more from two views or
+ * more reads them on two connections at once (0: never; see
+ * store_sqlite.c, "Split reads"). */
 int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap_bytes,
-                           mf__online **out, mf_error *err);
+                           int64_t split_keys, mf__online **out, mf_error *err);
 /* Tests: PRAGMA mmap_size of a SQLite store's open connection, -1 when it
  * has none open yet. */
 int64_t mf__online_sqlite_map(mf__online *o);
+/* Tests: 1 when a SQLite store has made its split-read helper. */
+int mf__online_sqlite_split(mf__online *o);
 /* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
 char *mf__sql_ident(const char *s);
 

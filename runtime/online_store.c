@@ -12,7 +12,8 @@
 static int open_sqlite(const mf__config *cfg, mf__online **out, mf_error *err) {
     int64_t mb = mf__conf_int(&cfg->online, "mmap_size_mb"); /* -1: not set */
     return mf__online_sqlite_open(mf__conf_str(&cfg->online, "path"), cfg->online_read_reuse_us,
-                                  mb < 0 ? -1 : mb << 20, out, err);
+                                  mb < 0 ? -1 : mb << 20,
+                                  mf__conf_int(&cfg->online, "split_read_keys"), out, err);
 }
 
 static int open_redis(const mf__config *cfg, mf__online **out, mf_error *err) {
@@ -28,7 +29,8 @@ static int open_redis(const mf__config *cfg, mf__online **out, mf_error *err) {
  * milliseconds stay far from overflow (10^12 s). */
 static const mf__opt_spec sqlite_opts[] = {
     {"path", MF__OPT_PATH, false, "data/online.db", 0, 0, 0, NULL},
-    {"mmap_size_mb", MF__OPT_INT, false, NULL, -1, 0, 1048576, NULL}};
+    {"mmap_size_mb", MF__OPT_INT, false, NULL, -1, 0, 1048576, NULL},
+    {"split_read_keys", MF__OPT_INT, false, NULL, 256, 0, INT32_MAX, NULL}};
 static const mf__opt_spec redis_opts[] = {
     {"connection_string", MF__OPT_STRING, false, "localhost:6379", 0, 0, 0, NULL},
     {"key_ttl_seconds", MF__OPT_INT, false, NULL, 0, 0, INT64_C(1000000000000), NULL},

@@ -66,6 +66,7 @@ typedef struct view_stmts {
 } view_stmts;
 
 struct path_lock;
+struct split_reader;
 
 typedef struct sqlite_store {
     mf__online base;
@@ -85,6 +86,10 @@ typedef struct sqlite_store {
     int64_t held_t0;            /* monotonic time before it began */
     uint64_t held_gen;          /* the file's write generation before it began */
     struct sqlite_store *snext; /* on the sweeper's list (under sweep_mu) */
+    /* split reads (split_keys > 0): see split_reader */
+    int64_t split_keys;
+    struct split_reader *sr; /* made at the first split read */
+    bool sr_failed;          /* it could not be made: no split reads */
 } sqlite_store;
 
 /*---- Helpers ---------------------------------------------------------------*/
@@ -722,9 +727,8 @@ static int read_held(sqlite_store *s, const char *project, mf__read_batch *rbs, 
  * consistent snapshot of the database) for the whole call instead of one
  * per row. A single row reads in its own implicit transaction, which
  * costs the same. With reuse, see read_held. */
-static int sq_read_many(mf__online *base, const char *project, mf__read_batch *rbs, size_t nb,
-                        mf_error *err) {
-    sqlite_store *s = (sqlite_store *)base;
+static int read_many_here(sqlite_store *s, const char *project, mf__read_batch *rbs, size_t nb,
+                          mf_error *err) {
     int rc;
     if (s->reuse_us > 0) {
         pthread_mutex_lock(&s->cmu);
@@ -755,12 +759,150 @@ static int sq_read_many(mf__online *base, const char *project, mf__read_batch *r
     return rc;
 }
 
+/*---- Split reads ---------------------------------------------------------------*/
+
+/* A call that reads at least split_keys keys from two or more views reads
+ * its views on two connections at once: the calling thread reads the
+ * first views on this connection while a helper thread reads the others
+ * on a second connection to the same file (the twin, opened with the same
+ * settings). The point reads of a large request are bound by memory
+ * latency, one B-tree descent after the other; two threads halve the wait
+ * when a core is free. Each half is one read transaction of its own (with
+ * reuse, each connection holds its own), so the two halves may see two
+ * snapshots: a write committed between their starts shows in one view
+ * and not the other, as it could between two calls. The helper and the
+ * twin are made at the first split read and live as long as the store;
+ * when either cannot be made, every call reads on this connection alone. */
+enum { SR_IDLE, SR_WORK, SR_DONE, SR_QUIT };
+
+typedef struct split_reader {
+    pthread_t tid;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    sqlite_store *twin;
+    int state; /* under mu */
+    const char *project;
+    mf__read_batch *rbs;
+    size_t nb;
+    int rc;
+    mf_error err;
+} split_reader;
+
+static void *split_main(void *arg) {
+    split_reader *r = arg;
+    pthread_mutex_lock(&r->mu);
+    for (;;) {
+        while (r->state != SR_WORK && r->state != SR_QUIT) pthread_cond_wait(&r->cv, &r->mu);
+        if (r->state == SR_QUIT) break;
+        pthread_mutex_unlock(&r->mu);
+        memset(&r->err, 0, sizeof r->err);
+        int rc = read_many_here(r->twin, r->project, r->rbs, r->nb, &r->err);
+        pthread_mutex_lock(&r->mu);
+        r->rc = rc;
+        r->state = SR_DONE;
+        pthread_cond_broadcast(&r->cv);
+    }
+    pthread_mutex_unlock(&r->mu);
+    return NULL;
+}
+
+static void sq_close(mf__online *base);
+
+static void split_stop(sqlite_store *s) {
+    split_reader *r = s->sr;
+    if (!r) return;
+    pthread_mutex_lock(&r->mu);
+    r->state = SR_QUIT;
+    pthread_cond_broadcast(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    pthread_join(r->tid, NULL);
+    pthread_cond_destroy(&r->cv);
+    pthread_mutex_destroy(&r->mu);
+    sq_close(&r->twin->base);
+    free(r);
+    s->sr = NULL;
+}
+
+/* The helper, made at the first split read: false when it cannot be. */
+static bool split_ready(sqlite_store *s) {
+    if (s->sr) return true;
+    if (s->sr_failed) return false;
+    mf__online *twin = NULL;
+    mf_error e;
+    if (mf__online_sqlite_open(s->path, s->reuse_us, s->mmap_auto ? -1 : s->mmap_bytes, 0, &twin,
+                               &e) != MF_OK) {
+        s->sr_failed = true;
+        return false;
+    }
+    split_reader *r = mf__xcalloc(1, sizeof *r);
+    r->twin = (sqlite_store *)twin;
+    pthread_mutex_init(&r->mu, NULL);
+    pthread_cond_init(&r->cv, NULL);
+    if (pthread_create(&r->tid, NULL, split_main, r) != 0) {
+        pthread_cond_destroy(&r->cv);
+        pthread_mutex_destroy(&r->mu);
+        sq_close(twin);
+        free(r);
+        s->sr_failed = true;
+        mf__log(MF_LOG_DEBUG, "online store %s: no helper thread: reads stay on one connection",
+                s->path);
+        return false;
+    }
+    s->sr = r;
+    return true;
+}
+
+/* Where a call's views split: the first k batches stay on this
+ * connection, the rest go to the helper (the halves as even in keys as
+ * the views allow; this thread takes the larger one, the helper starts
+ * later). 0: the call is not split. */
+static size_t split_at(const sqlite_store *s, const mf__read_batch *rbs, size_t nb) {
+    if (s->split_keys <= 0 || nb < 2) return 0;
+    size_t total = 0;
+    for (size_t b = 0; b < nb; b++) total += rbs[b].n;
+    if (total < (uint64_t)s->split_keys) return 0;
+    size_t best = 0, best_max = SIZE_MAX, pre = 0;
+    for (size_t k = 1; k < nb; k++) {
+        pre += rbs[k - 1].n;
+        size_t post = total - pre, m = pre > post ? pre : post;
+        if (m < best_max || (m == best_max && pre >= post)) best = k, best_max = m;
+    }
+    return best;
+}
+
+static int sq_read_many(mf__online *base, const char *project, mf__read_batch *rbs, size_t nb,
+                        mf_error *err) {
+    sqlite_store *s = (sqlite_store *)base;
+    size_t k = split_at(s, rbs, nb);
+    if (k == 0 || !split_ready(s)) return read_many_here(s, project, rbs, nb, err);
+    split_reader *r = s->sr;
+    pthread_mutex_lock(&r->mu);
+    r->project = project;
+    r->rbs = rbs + k;
+    r->nb = nb - k;
+    r->state = SR_WORK;
+    pthread_cond_signal(&r->cv);
+    pthread_mutex_unlock(&r->mu);
+    int rc = read_many_here(s, project, rbs, k, err);
+    pthread_mutex_lock(&r->mu);
+    while (r->state != SR_DONE) pthread_cond_wait(&r->cv, &r->mu);
+    r->state = SR_IDLE;
+    int hrc = r->rc;
+    pthread_mutex_unlock(&r->mu);
+    if (rc == MF_OK && hrc != MF_OK) {
+        if (err) *err = r->err;
+        rc = hrc;
+    }
+    return rc;
+}
+
 static int sq_read(mf__online *base, const char *project, mf__read_batch *rb, mf_error *err) {
-    return sq_read_many(base, project, rb, 1, err);
+    return read_many_here((sqlite_store *)base, project, rb, 1, err);
 }
 
 static void sq_close(mf__online *base) {
     sqlite_store *s = (sqlite_store *)base;
+    split_stop(s);
     if (s->reuse_us > 0) {
         sweep_remove(s);
         end_held(s);
@@ -797,13 +939,16 @@ int64_t mf__online_sqlite_map(mf__online *base) {
     return v;
 }
 
+int mf__online_sqlite_split(mf__online *base) { return ((sqlite_store *)base)->sr != NULL; }
+
 static const mf__online_vt sqlite_vt = {"sqlite", sq_update, sq_teardown, sq_write, sq_read,
                                         sq_read_many, sq_ping, sq_close};
 
 int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap_bytes,
-                           mf__online **out, mf_error *err) {
+                           int64_t split_keys, mf__online **out, mf_error *err) {
     MF__UNUSED(err);
     sqlite_store *s = mf__xcalloc(1, sizeof *s);
+    s->split_keys = split_keys;
     s->base.vt = &sqlite_vt;
     s->path = mf__xstrdup(path);
     s->mmap_bytes = mmap_bytes > 0 ? mmap_bytes : 0;

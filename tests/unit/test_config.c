@@ -190,11 +190,17 @@ static void test_online_forms(void) {
     CHECK_STR(cfg.online.type, "sqlite");
     CHECK_STR(mf__conf_str(&cfg.online, "path"), in_tmp("data/o.db"));
     CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == -1); /* not set: chosen by the file's size */
+    CHECK(mf__conf_int(&cfg.online, "split_read_keys") == 256);
     mf__config_free(&cfg);
 
-    CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 2048}\n", &cfg, &err) == MF_OK);
+    CHECK(load("project: p\nonline_store: {type: sqlite, mmap_size_mb: 2048, split_read_keys: 0}\n",
+               &cfg, &err) == MF_OK);
     CHECK(mf__conf_int(&cfg.online, "mmap_size_mb") == 2048);
+    CHECK(mf__conf_int(&cfg.online, "split_read_keys") == 0);
     mf__config_free(&cfg);
+    CHECK(load("project: p\nonline_store: {type: sqlite, split_read_keys: -1}\n", &cfg, &err) ==
+          MF_ECONFIG);
+    CHECK(strstr(err.message, "split_read_keys") != NULL);
 
     /* Feast's form without a path. */
     CHECK(load("project: p\nonline_store:\n  type: sqlite\n", &cfg, &err) == MF_OK);

@@ -46,7 +46,7 @@ static char *new_dir(const char *name) {
 static mf__online *open_reuse(const char *path, int64_t reuse_us) {
     mf__online *s = NULL;
     mf_error err;
-    if (mf__online_sqlite_open(path, reuse_us, (int64_t)64 << 20, &s, &err) != MF_OK) {
+    if (mf__online_sqlite_open(path, reuse_us, (int64_t)64 << 20, 0, &s, &err) != MF_OK) {
         printf("#   open %s: %s\n", path, err.message);
         return NULL;
     }
@@ -520,13 +520,124 @@ static void test_read_reuse_threads(void) {
     free(dir);
 }
 
+/* Split reads: a call of split_keys keys or more over several views reads
+ * its views on two connections (the helper made at the first such call),
+ * with the answers of a store that does not split; an error in either half
+ * fails the call, names the view, and leaves the store usable; a smaller
+ * call, or a single view, stays on one connection. */
+static int split_read(mf__online *s, Mf__FeatureView **fv, size_t nv, const int64_t *ids,
+                      size_t n, mfs_got *g, mf_error *err) {
+    mfs_keys k;
+    mfs_keys_make(&k, ids, n);
+    static const size_t feat0[] = {0};
+    mf__read_batch b[4];
+    mf__col *outs[4];
+    for (size_t v = 0; v < nv; v++) {
+        memset(&g[v], 0, sizeof g[v]);
+        g[v].n = n, g[v].nfeat = 1;
+        g[v].cols = mf__xcalloc(1, sizeof *g[v].cols);
+        g[v].found = mf__xmalloc(n);
+        g[v].ts = mf__xmalloc(n * sizeof *g[v].ts);
+        memset(g[v].found, 7, n);
+        mf__col_init(g[v].cols, "v", MF__VALUE_TYPE__VT_INT64, false);
+        outs[v] = g[v].cols;
+        b[v] = (mf__read_batch){fv[v]->spec, n, k.p, k.len, feat0, 1, &outs[v], g[v].found, g[v].ts};
+    }
+    int rc = s->vt->read_many(s, "p", b, nv, err);
+    mfs_keys_free(&k);
+    return rc;
+}
+
+/* Every view v (0-based) holds id -> id * 10 + v at event time 100 + id
+ * for ids 1..50; id 99 is absent. */
+static bool split_answers_ok(const mfs_got *g, size_t nv, const int64_t *ids, size_t n) {
+    for (size_t v = 0; v < nv; v++)
+        for (size_t i = 0; i < n; i++) {
+            bool there = ids[i] != 99;
+            if (g[v].found[i] != (there ? 1 : 0)) return false;
+            if (mfs_i64(&g[v].cols[0], i) != (there ? ids[i] * 10 + (int64_t)v : INT64_MIN))
+                return false;
+            if (there && g[v].ts[i] != 100 + ids[i]) return false;
+        }
+    return true;
+}
+
+static void split_free(mfs_got *g, size_t nv) {
+    for (size_t v = 0; v < nv; v++) mfs_got_free(&g[v]);
+}
+
+static void test_split_reads(void) {
+    char *dir = new_dir("split");
+    for (int reuse = 0; reuse < 2; reuse++) {
+        char *db = mf__xasprintf("%s/online%d.db", dir, reuse);
+        mf__online *s = NULL, *small = NULL;
+        mf_error err;
+        CHECK(mf__online_sqlite_open(db, reuse ? 100000 : 0, 0, 8, &s, &err) == MF_OK);
+        CHECK(mf__online_sqlite_open(db, reuse ? 100000 : 0, 0, 1000, &small, &err) == MF_OK);
+        if (!s || !small) return;
+        Mf__FeatureView *fv[4] = {mfs_view1("p", "a"), mfs_view1("p", "b"), mfs_view1("p", "c"),
+                                  mfs_view1("p", "gone")};
+        MFS_OK(s->vt->update(s, "p", fv, 3, NULL, 0, &mfs_e));
+        for (int64_t id = 1; id <= 50; id++)
+            for (int v = 0; v < 3; v++)
+                MFS_OK(mfs_put1(s, "p", fv[v], id, 100 + id, 0, id * 10 + v, 1, &mfs_e));
+        const int64_t ids[] = {3, 99, 50, 1, 7};
+        mfs_got g[4];
+        /* 15 keys over 3 views: split (the first view here, two there) */
+        CHECK(mf__online_sqlite_split(s) == 0);
+        CHECK(split_read(s, fv, 3, ids, 5, g, &err) == MF_OK);
+        CHECK(split_answers_ok(g, 3, ids, 5));
+        split_free(g, 3);
+        CHECK(mf__online_sqlite_split(s) == 1);
+        /* the same call below the threshold: the same answers, no helper */
+        CHECK(split_read(small, fv, 3, ids, 5, g, &err) == MF_OK);
+        CHECK(split_answers_ok(g, 3, ids, 5));
+        split_free(g, 3);
+        CHECK(mf__online_sqlite_split(small) == 0);
+        /* one view, however many keys: no split needed */
+        int64_t many[40];
+        for (int i = 0; i < 40; i++) many[i] = i + 1;
+        CHECK(split_read(small, fv, 1, many, 40, g, &err) == MF_OK);
+        CHECK(split_answers_ok(g, 1, many, 40));
+        split_free(g, 1);
+        CHECK(mf__online_sqlite_split(small) == 0);
+        /* a write between calls is read by both halves */
+        for (int v = 0; v < 3; v++)
+            MFS_OK(mfs_put1(s, "p", fv[v], 7, 200, 0, 1000 + v, 1, &mfs_e));
+        CHECK(split_read(s, fv, 3, ids, 5, g, &err) == MF_OK);
+        for (int v = 0; v < 3; v++) CHECK(mfs_i64(&g[v].cols[0], 4) == 1000 + v && g[v].ts[4] == 200);
+        split_free(g, 3);
+        for (int v = 0; v < 3; v++)
+            MFS_OK(mfs_put1(s, "p", fv[v], 7, 300, 0, 70 + v, 1, &mfs_e));
+        /* a view with no table in the helper's half, then in this thread's */
+        Mf__FeatureView *bad1[3] = {fv[0], fv[1], fv[3]}, *bad2[3] = {fv[3], fv[0], fv[1]};
+        err.message[0] = 0;
+        CHECK(split_read(s, bad1, 3, ids, 5, g, &err) == MF_ESTORE);
+        CHECK(strstr(err.message, "feature view 'gone' has no table") != NULL);
+        split_free(g, 3);
+        err.message[0] = 0;
+        CHECK(split_read(s, bad2, 3, ids, 5, g, &err) == MF_ESTORE);
+        CHECK(strstr(err.message, "feature view 'gone' has no table") != NULL);
+        split_free(g, 3);
+        /* and the store still answers, split */
+        CHECK(split_read(s, fv, 3, ids, 5, g, &err) == MF_OK);
+        for (int v = 0; v < 3; v++) CHECK(mfs_i64(&g[v].cols[0], 4) == 70 + v && g[v].ts[4] == 300);
+        split_free(g, 3);
+        s->vt->close(s);
+        small->vt->close(small);
+        for (int v = 0; v < 4; v++) MFS_FREE(fv[v]);
+        free(db);
+    }
+    free(dir);
+}
+
 /* The memory map: with mmap_size_mb not set (-1), a connection maps a file
  * of 64 MiB or more (SQLite's largest map) and none smaller, decided as it
  * opens; a size given is kept whatever the file's size, 0 included. */
 static mf__online *open_map(const char *path, int64_t bytes) {
     mf__online *s = NULL;
     mf_error err;
-    if (mf__online_sqlite_open(path, 0, bytes, &s, &err) != MF_OK ||
+    if (mf__online_sqlite_open(path, 0, bytes, 0, &s, &err) != MF_OK ||
         s->vt->ping(s, &err) != MF_OK) {
         printf("#   open %s: %s\n", path, err.message);
         if (s) s->vt->close(s);
@@ -612,6 +723,7 @@ int main(void) {
     RUN(test_map_auto);
     RUN(test_read_reuse);
     RUN(test_read_reuse_threads);
+    RUN(test_split_reads);
     RUN(test_ekey_driver_id);
     RUN(test_ekey_composite);
     RUN(test_ekey_other_types);

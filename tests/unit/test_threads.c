@@ -2,7 +2,8 @@
  * test_threads.c — one mf_store shared by many threads, against SQLite and
  * against Redis, while definitions change under it.
  *
- * For each online store: a repo (project "th", registry cache ttl 1 s) and
+ * For each online store: a repo (project "th", registry cache ttl 1 s;
+ * SQLite splitting the reads of 4 keys or more over two connections) and
  * one store handle that every thread uses:
  *   4 readers   mf_get_online_features of 1..8 random drivers, in turn by
  *               feature refs, by the feature service, and by refs to pv:a
@@ -90,10 +91,11 @@ static char *defs_text(bool b) {
           : "");
 }
 
-/* The repo for an online store section (YAML text, "" = SQLite). */
+/* The repo for an online store section (YAML text, "" = SQLite with its
+ * defaults). */
 static int make_repo(const char *online) {
     free(repo);
-    repo = mf__xasprintf("%s/repo_%s", tmp_root, online[0] ? "redis" : "sqlite");
+    repo = mf__xasprintf("%s/repo_%s", tmp_root, strstr(online, "redis") ? "redis" : "sqlite");
     char *data = mf__xasprintf("%s/data", repo);
     char *yaml = mf__xasprintf("%s/feature_store.yaml", repo);
     char *ytext = mf__xasprintf("project: th\nregistry:\n  path: data/registry.db\n"
@@ -554,7 +556,9 @@ static void run_threads(bool kill_redis) {
 }
 
 static void test_sqlite_threads(void) {
-    CHECK(make_repo("") == 0);
+    /* calls of 4 keys or more over several views split their reads over
+     * two connections (a helper thread per reading thread) */
+    CHECK(make_repo("online_store:\n  type: sqlite\n  split_read_keys: 4\n") == 0);
     run_threads(false);
 }
 
