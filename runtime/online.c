@@ -774,26 +774,54 @@ const char *mf_online_response_json(mf_online_response *r, size_t *len) {
     }
     mf__buf_puts(b, "]},\"results\":[");
     char ts[MF__TS_BUFLEN];
+    size_t n = r->nrows;
+    /* the statuses and event times of the previous column, as written: the
+     * features of one view usually have the same, copied then (a view's
+     * event time is the same for all its features) */
+    size_t st_from = 0, st_to = 0, ts_from = 0, ts_to = 0;
     for (size_t c = 0; c < r->nvis; c++) {
         if (c) mf__buf_putc(b, ',');
         mf__buf_puts(b, "{\"values\":[");
-        for (size_t i = 0; i < r->nrows; i++) {
+        for (size_t i = 0; i < n; i++) {
             if (i) mf__buf_putc(b, ',');
             mf__col_json(&r->cols[c], i, b);
         }
         mf__buf_puts(b, "],\"statuses\":[");
-        for (size_t i = 0; i < r->nrows; i++) {
-            if (i) mf__buf_putc(b, ',');
-            mf__buf_putc(b, '"');
-            mf__buf_puts(b, status_names[r->status[c * r->nrows + i]]);
-            mf__buf_putc(b, '"');
+        const uint8_t *st = r->status + c * n;
+        if (c && memcmp(st, st - n, n) == 0) {
+            size_t len = st_to - st_from;
+            mf__buf_reserve(b, len);
+            memcpy(b->data + b->len, b->data + st_from, len);
+            st_from = b->len;
+            b->len += len;
+            b->data[b->len] = 0;
+        } else {
+            st_from = b->len;
+            for (size_t i = 0; i < n; i++) {
+                if (i) mf__buf_putc(b, ',');
+                mf__buf_putc(b, '"');
+                mf__buf_puts(b, status_names[st[i]]);
+                mf__buf_putc(b, '"');
+            }
         }
+        st_to = b->len;
         mf__buf_puts(b, "],\"event_timestamps\":[");
-        for (size_t i = 0; i < r->nrows; i++) {
-            if (i) mf__buf_putc(b, ',');
-            size_t n = mf__ts_format(r->ts[c * r->nrows + i], ts);
-            mf__buf_json_str(b, ts, n);
+        const int64_t *et = r->ts + c * n;
+        if (c && memcmp(et, et - n, n * sizeof *et) == 0) {
+            size_t len = ts_to - ts_from;
+            mf__buf_reserve(b, len);
+            memcpy(b->data + b->len, b->data + ts_from, len);
+            ts_from = b->len;
+            b->len += len;
+            b->data[b->len] = 0;
+        } else {
+            ts_from = b->len;
+            for (size_t i = 0; i < n; i++) {
+                if (i) mf__buf_putc(b, ',');
+                mf__buf_json_str(b, ts, mf__ts_format(et[i], ts));
+            }
         }
+        ts_to = b->len;
         mf__buf_puts(b, "]}");
     }
     mf__buf_puts(b, "]}");
