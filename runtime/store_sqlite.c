@@ -605,8 +605,14 @@ int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const
     const Mf__FeatureViewSpec *view = rb->view;
     const unsigned char *end = p ? p + len : p;
     int rc = MF_OK;
-    size_t before[64], *seen = rb->nfeat <= 64 ? before : mf__xcalloc(rb->nfeat, sizeof *seen);
-    for (size_t f = 0; f < rb->nfeat; f++) seen[f] = rb->out[f]->n;
+    /* per requested feature: its column's length before this row, and its
+     * name's length (compared with every stored name) */
+    size_t before[128], *seen = rb->nfeat <= 64 ? before : mf__xcalloc(2 * rb->nfeat, sizeof *seen);
+    size_t *wlen = seen + rb->nfeat;
+    for (size_t f = 0; f < rb->nfeat; f++) {
+        seen[f] = rb->out[f]->n;
+        wlen[f] = strlen(view->features[rb->feat_idx[f]]->name);
+    }
     uint16_t nf = 0;
     if (p && p + 2 <= end) memcpy(&nf, p, 2), p += 2;
     for (uint16_t k = 0; k < nf && p < end; k++) {
@@ -627,7 +633,7 @@ int mf__row_unpack(const unsigned char *p, size_t len, mf__read_batch *rb, const
         bool wanted = false, bad = false;
         for (size_t f = 0; f < rb->nfeat; f++) {
             const char *want = view->features[rb->feat_idx[f]]->name;
-            if (rb->out[f]->n == seen[f] && strlen(want) == nl && memcmp(want, name, nl) == 0) {
+            if (wlen[f] == nl && rb->out[f]->n == seen[f] && memcmp(want, name, nl) == 0) {
                 wanted = true;
                 if (!(used = unpack_value(p, end, rb->out[f], &bad))) break;
             }
