@@ -5,7 +5,9 @@
  *   lua_store SQLITE_REPO LUA_REPO NKEYS NVIEWS CALLS1 CALLS100 SEED
  *
  * SQLITE_REPO is the online_sqlite workload's repo (views ov1..ovNVIEWS of
- * 10 features, NKEYS keys, materialized); LUA_REPO has the same
+ * 10 features, NKEYS keys, materialized), or a configuration file of it
+ * (the bench gives the one that reads on one connection, as the Lua store
+ * does); LUA_REPO has the same
  * definitions with the Lua memory store. The memory store lives in this
  * process's thread, so this program fills it: mf_materialize of every view
  * (one job), timed: `materialize_s`, `rows_read`. Then reads through both
@@ -19,6 +21,7 @@
 #include <moonfeast.h>
 
 #include "mfb.h"
+#include "mfb_open.h"
 
 static uint64_t rows_read;
 
@@ -122,7 +125,7 @@ int main(int argc, char **argv) {
     size_t calls1 = strtoull(argv[5], NULL, 10), calls100 = strtoull(argv[6], NULL, 10);
     mf_error err;
     mf_store *sq = NULL, *lu = NULL;
-    if (mf_store_open(argv[1], NULL, &sq, &err)) die(argv[1], &err);
+    if (mfb_store_open(argv[1], &sq, &err)) die(argv[1], &err);
     if (mf_store_open(argv[2], NULL, &lu, &err)) die(argv[2], &err);
     mf_materialize_options mo = {on_progress, NULL, 1};
     double t0 = now_us();

@@ -4,7 +4,8 @@
  *
  *   online_read REPO NKEYS NENT NVIEWS NFEAT WARMUP CALLS BLOCK SEED FLOOR VSEED...
  *
- * moonfeast: opens the feature repo REPO and asks once for NFEAT features
+ * moonfeast: opens the feature repo REPO (a folder, or a configuration file
+ * ending in .yaml: that repo with that configuration) and asks once for NFEAT features
  * (feat_00 ..) of each of the views ov1 .. ovNVIEWS (full feature names). A
  * call is mf_online_request_clear_entities, mf_online_request_add_int64 of
  * NENT driver ids, mf_get_online_features.
@@ -36,6 +37,7 @@
 #include <moonfeast.h>
 
 #include "floor_read.h"
+#include "mfb_open.h"
 
 enum { C_MF, C_FLOOR, C_PERVIEW, C_N };
 static const char *const cname[C_N] = {"moonfeast", "floor", "per_view"};
@@ -122,7 +124,7 @@ int main(int argc, char **argv) {
      * the process (mutexes, memory statistics), so that the floor's
      * connection runs with the same settings as moonfeast's */
     mf_error err;
-    if (mf_store_open(repo, NULL, &x.store, &err) != MF_OK) die("opening the repo", &err);
+    if (mfb_store_open(repo, &x.store, &err) != MF_OK) die("opening the repo", &err);
     if (strncmp(floor_spec, "sqlite:", 7) == 0) {
         if (fsq_open(&x.sq, floor_spec + 7, "bench", nviews)) return 1;
     } else if (strncmp(floor_spec, "redis:", 6) == 0) {

@@ -790,9 +790,9 @@ online_views_lua() {
 # online_STORE_KEYS_NENTxNFEATURES. Needs ON_REPO (and, for redis,
 # REDIS_PORT).
 online_case() {
-    store=$1 nent=$2 nv=$3 warm=$4 calls=$5 block=$6 goal=$7
+    store=$1 nent=$2 nv=$3 warm=$4 calls=$5 block=$6 goal=$7 orepo=${8:-$ON_REPO}
     nf=$((nv * ONLINE_NFEAT))
-    label=online_${store}_${ON_K}_${nent}x$nf
+    label=online_${store}_${ON_K}_${nent}x$nf${9:-}
     vseeds=
     k=1
     while [ "$k" -le "$nv" ]; do
@@ -813,7 +813,7 @@ online_case() {
     while [ "$i" -lt "$RUNS" ]; do
         i=$((i + 1))
         # shellcheck disable=SC2086
-        "$TOOLS/online_read" "$ON_REPO" "$ON_KEYS" "$nent" "$nv" "$ONLINE_NFEAT" "$warm" "$calls" \
+        "$TOOLS/online_read" "$orepo" "$ON_KEYS" "$nent" "$nv" "$ONLINE_NFEAT" "$warm" "$calls" \
             "$block" "$KEY_SEED" "$floor" $vseeds >"$log.$i" 2>&1 || {
             cat "$log.$i" >&2
             exit 1
@@ -917,6 +917,11 @@ online_sqlite_repo() {
         mat_load "$ON_REPO" "$ON_LOG/load.log" "$@"
         echo "$stamp" >"$ON_REPO.stamp"
     fi
+    # the same repo reading on one connection, as the floors and the Lua
+    # store do (no split reads)
+    ON_ONE=$ON_REPO/one_connection.yaml
+    sed 's|^  path: data/online.db$|&\n  split_read_keys: 0|' "$ON_REPO/feature_store.yaml" >"$ON_ONE"
+    grep -q '^  split_read_keys: 0$' "$ON_ONE" || { say "online_sqlite: cannot write $ON_ONE"; exit 1; }
     cat "$ON_REPO"/data/online.db* >/dev/null # a warm page cache for all
 }
 
@@ -953,7 +958,14 @@ wl_online_sqlite() {
     online_sqlite_repo
     online_case sqlite 1 1 "$ON_WARM1" "$ON_CALLS1" 1000 1.5
     MF_MEAN1=$(ostat moonfeast mean_us med)
-    online_case sqlite 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.5
+    # against the floor (one connection, one thread) with moonfeast's reads
+    # on one connection too; then the default, split over two connections
+    online_case sqlite 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.5 "$ON_ONE"
+    one_med=$mf_med
+    online_case sqlite 100 "$ONLINE_NVIEWS" "$ON_WARM100" "$ON_CALLS100" 20 1.5 "$ON_REPO" _split
+    figure "online_sqlite_${ON_K}_100x$((ONLINE_NVIEWS * ONLINE_NFEAT))_split_vs_one" \
+        "$(ratio "$mf_med" "$one_med")" x \
+        "not a floor ratio: the default, whose calls of 256 keys or more over several views read them on two connections at once (split_read_keys), against reads on one connection (the figures above); medians $(fmt "$mf_med" 2) and $(fmt "$one_med" 2) us"
     online_threads_case
     online_transform_case
 }
@@ -1356,7 +1368,7 @@ wl_lua_store() {
     while [ "$i" -lt "$RUNS" ]; do
         i=$((i + 1))
         say "lua_store: run $i"
-        "$TOOLS/lua_store" "$ON_REPO" "$dir/repo" "$ON_KEYS" "$ONLINE_NVIEWS" 20000 300 "$KEY_SEED" \
+        "$TOOLS/lua_store" "$ON_ONE" "$dir/repo" "$ON_KEYS" "$ONLINE_NVIEWS" 20000 300 "$KEY_SEED" \
             >"$dir/log/run.$i" 2>&1 || {
             cat "$dir/log/run.$i" >&2
             exit 1
