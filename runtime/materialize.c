@@ -196,6 +196,66 @@ static int cmp_ser(const void *a, const void *b, void *ctx) {
     return c ? c : (lx > ly) - (lx < ly);
 }
 
+/* Sorting perm[0..n) (ids of keys, each key i the bytes buf[off[i] ..
+ * off[i + 1])) in memcmp order, a shorter key first when it is a prefix of
+ * the other: by the 8 bytes after the keys' longest common prefix (a radix
+ * sort, skipping the byte positions where all are equal), then by a whole
+ * comparison inside each run of equal 8 bytes. Serialized keys share long
+ * prefixes (the join key names), so a comparison sort spent most of its
+ * time comparing equal bytes: 100,000 keys took ~20 ms, a fifth of the
+ * write of a materialization into SQLite. */
+typedef struct sort_ent {
+    uint64_t k;
+    uint32_t id;
+} sort_ent;
+
+void mf__sort_keys(const char *buf, const size_t *off, uint32_t *perm, size_t n) {
+    if (n < 2) return;
+    const unsigned char *b = (const unsigned char *)buf;
+    uint32_t first = perm[0];
+    const unsigned char *k0 = b + off[first];
+    size_t lcp = off[first + 1] - off[first];
+    for (size_t i = 1; i < n && lcp; i++) {
+        uint32_t id = perm[i];
+        const unsigned char *p = b + off[id];
+        size_t l = off[id + 1] - off[id], m = l < lcp ? l : lcp;
+        if (m == lcp && memcmp(p, k0, m) == 0) continue;
+        size_t j = 0;
+        while (j < m && p[j] == k0[j]) j++;
+        lcp = j;
+    }
+    sort_ent *a = mf__xmalloc(n * sizeof *a), *t = mf__xmalloc(n * sizeof *t);
+    size_t (*hist)[256] = mf__xcalloc(8, sizeof *hist);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = perm[i];
+        size_t l = off[id + 1] - off[id];
+        const unsigned char *p = b + off[id];
+        uint64_t k = 0;
+        for (size_t j = 0; j < 8; j++) k = k << 8 | (lcp + j < l ? p[lcp + j] : 0);
+        a[i].k = k, a[i].id = id;
+        for (int d = 0; d < 8; d++) hist[d][(k >> (8 * d)) & 0xff]++;
+    }
+    for (int d = 0; d < 8; d++) { /* least significant byte first */
+        if (hist[d][(a[0].k >> (8 * d)) & 0xff] == n) continue; /* all the same here */
+        size_t pos[256], sum = 0;
+        for (int v = 0; v < 256; v++) pos[v] = sum, sum += hist[d][v];
+        for (size_t i = 0; i < n; i++) t[pos[(a[i].k >> (8 * d)) & 0xff]++] = a[i];
+        sort_ent *x = a;
+        a = t, t = x;
+    }
+    for (size_t i = 0; i < n; i++) perm[i] = a[i].id;
+    ser_keys sk = {{(char *)buf, 0, 0}, (size_t *)off};
+    for (size_t i = 0; i < n;) {
+        size_t e = i + 1;
+        while (e < n && a[e].k == a[i].k) e++;
+        if (e - i > 1) qsort_r(perm + i, e - i, sizeof *perm, cmp_ser, &sk);
+        i = e;
+    }
+    free(hist);
+    free(a);
+    free(t);
+}
+
 /* Write the winners ids[0..n) as one batch. */
 static int write_batch(view_job *j, winners *w, const ser_keys *sk, const uint32_t *ids, size_t n,
                        mf__col *batch_cols, mf_error *err) {
@@ -824,7 +884,7 @@ static int write_winners(view_job *j, winners *w, const mf__keymap *keys, mf_err
     free(vals);
     uint32_t *perm = mf__xmalloc((w->n + 1) * sizeof *perm);
     for (size_t i = 0; i < w->n; i++) perm[i] = (uint32_t)i;
-    if (rc == MF_OK) qsort_r(perm, w->n, sizeof *perm, cmp_ser, &sk);
+    if (rc == MF_OK) mf__sort_keys(sk.buf.data, sk.off, perm, w->n);
     for (size_t from = 0; from < w->n && rc == MF_OK; from += MF__MAT_BATCH) {
         size_t to = from + MF__MAT_BATCH < w->n ? from + MF__MAT_BATCH : w->n;
         rc = write_batch(j, w, &sk, perm + from, to - from, bc, err);

@@ -613,6 +613,10 @@ int mf__online_sqlite_open(const char *path, int64_t read_reuse_us, int64_t mmap
 int64_t mf__online_sqlite_map(mf__online *o);
 /* Tests: 1 when a SQLite store has made its split-read helper. */
 int mf__online_sqlite_split(mf__online *o);
+/* Sort perm[0..n), ids of keys (key i: the bytes buf[off[i] .. off[i + 1])),
+ * by their keys in memcmp order, a key before the longer keys it is a
+ * prefix of (materialize.c). */
+void mf__sort_keys(const char *buf, const size_t *off, uint32_t *perm, size_t n);
 /* Quote an SQL identifier ("..." with doubled quotes). Caller frees. */
 char *mf__sql_ident(const char *s);
 

@@ -361,7 +361,70 @@ static void test_csv_refuses_nul(void) {
     mf_table_free(t);
 }
 
+/* mf__sort_keys (materialize's write order) agrees with a comparison sort
+ * in memcmp-then-length order: keys of one length and of several, with a
+ * long common prefix, with a shorter prefix than the 8 bytes it sorts by,
+ * keys that are prefixes of others, differences past the 8 bytes, zero
+ * bytes where the shorter keys are padded, and a single key. */
+static const char *sk_buf;
+static const size_t *sk_off;
+static int sk_cmp(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    size_t lx = sk_off[x + 1] - sk_off[x], ly = sk_off[y + 1] - sk_off[y];
+    int c = memcmp(sk_buf + sk_off[x], sk_buf + sk_off[y], lx < ly ? lx : ly);
+    return c ? c : (lx > ly) - (lx < ly);
+}
+
+static void test_sort_keys(void) {
+    uint64_t seed = 42;
+    int bad = 0, cases = 0;
+    for (int shape = 0; shape < 6; shape++)
+        for (size_t n = 1; n <= 3000; n = n * 3 + 1) {
+            mf__buf b;
+            mf__buf_init(&b);
+            size_t *off = mf__xmalloc((n + 1) * sizeof *off);
+            for (size_t i = 0; i < n; i++) {
+                off[i] = b.len;
+                seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                uint64_t r = seed >> 11;
+                static const char prefix[] = "\x01\0\0\0\x02\0\0\0\x09\0\0\0driver_id\x04\0\0\0\x08\0\0\0";
+                size_t plen = shape == 1 ? 3 : sizeof prefix - 1;
+                mf__buf_put(&b, prefix, plen);
+                unsigned char tail[24];
+                size_t tl = shape == 2 ? r % 12 : shape == 3 ? 16 : 8;
+                for (size_t j = 0; j < tl; j++) {
+                    seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+                    tail[j] = shape == 4 ? (unsigned char)(seed >> 60) /* few values: long ties */
+                            : shape == 3 && j < 8 ? (unsigned char)(i % 3) /* differ past 8 bytes */
+                            : (unsigned char)(seed >> 56);
+                }
+                if (shape == 5) tl = (size_t)(r % 4), memset(tail, 0, tl); /* zeros, prefixes */
+                mf__buf_put(&b, tail, tl);
+            }
+            off[n] = b.len;
+            uint32_t *got = mf__xmalloc(n * sizeof *got), *want = mf__xmalloc(n * sizeof *want);
+            for (size_t i = 0; i < n; i++) got[i] = want[i] = (uint32_t)(n - 1 - i);
+            mf__sort_keys(b.data, off, got, n);
+            sk_buf = b.data, sk_off = off;
+            qsort(want, n, sizeof *want, sk_cmp);
+            unsigned char *seen = mf__xcalloc(n, 1);
+            for (size_t i = 0; i < n; i++) /* every id once; equal keys in either order */
+                if (got[i] >= n || seen[got[i]]++ ||
+                    (got[i] != want[i] && sk_cmp(&got[i], &want[i]) != 0)) {
+                    bad++;
+                    break;
+                }
+            free(seen);
+            cases++;
+            free(got), free(want), free(off);
+            mf__buf_free(&b);
+        }
+    printf("#   %d cases\n", cases);
+    CHECK(bad == 0);
+}
+
 int main(void) {
+    RUN(test_sort_keys);
     RUN(test_list_null_refused);
     RUN(test_list_strict_json);
     RUN(test_list_canonical);
