@@ -61,6 +61,7 @@ typedef struct mf__lstate {
     lua_Alloc base_f;    /* LuaJIT's own allocator, which budget_alloc wraps */
     void *base_ud;
     size_t mem;          /* bytes held by the state */
+    size_t mem_low;      /* the least mem seen since the last collect_garbage */
     uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
     uint64_t ins_limit;  /* this call's limit: max_instructions, times its rows */
     uint64_t rows;       /* rows of this call (batch transforms), else 1 */
@@ -97,6 +98,22 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
+/* A full collection when the state holds more than half its cap and a
+ * quarter of the cap more than the least it was seen holding since the
+ * last one (what is live, about). LuaJIT starts a collection only once
+ * the heap has doubled from what its last one kept, so one that ended
+ * while a call held more than half the cap would start the next only past
+ * the cap: the allocations would fail first, with the memory held by
+ * garbage, in this call and in every later one. Run where the state can
+ * collect: as a call begins, and from the count hook. */
+static void collect_garbage(lstate *s) {
+    if (s->mem < s->mem_low) s->mem_low = s->mem;
+    size_t cap = s->budget.max_memory;
+    if (s->mem <= cap / 2 || s->mem - s->mem_low <= cap / 4) return;
+    lua_gc(s->L, LUA_GCCOLLECT, 0);
+    s->mem_low = s->mem;
+}
+
 static lstate *state_of(lua_State *L) {
     void *ud = NULL;
     lua_getallocf(L, &ud);
@@ -109,6 +126,7 @@ static lstate *state_of(lua_State *L) {
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     lstate *s = state_of(L);
     s->ins += HOOK_EVERY;
+    if (!s->hit) collect_garbage(s);
     if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
         snprintf(s->where, sizeof s->where, "%s:%d", ar->short_src, ar->currentline);
     if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
@@ -457,6 +475,7 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
                                                                    : s->budget.max_instructions * rows;
     s->hit = HIT_NONE;
     s->where[0] = '\0';
+    collect_garbage(s);
     /* the coarse clock (a few ms of resolution) is cheap enough to read at
      * every call of a row-mode transform */
     s->deadline = mf__mono_coarse_us() + s->budget.max_ms * 1000;
