@@ -1,0 +1,1 @@
+function(cols, õõõõõõõõõõõõõõõõõõõ0õõõõõõõõõõõõõõõõõuntilõõõõõõõõõõõõn) local t = {} for i = 0, 1E9 do t[i] = i end end
