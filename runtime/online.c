@@ -764,6 +764,22 @@ const char *mf_online_response_text(const mf_online_response *r, size_t c, size_
     return col->heap + col->off[row];
 }
 
+/* The text b[*from, to) written for the previous column, appended again
+ * when `same` (then true); either way *from becomes where this column's
+ * text begins. */
+static bool put_again(mf__buf *b, bool same, size_t *from, size_t to) {
+    size_t start = b->len;
+    if (same) {
+        size_t len = to - *from;
+        mf__buf_reserve(b, len);
+        memcpy(b->data + b->len, b->data + *from, len);
+        b->len += len;
+        b->data[b->len] = '\0';
+    }
+    *from = start;
+    return same;
+}
+
 const char *mf_online_response_json(mf_online_response *r, size_t *len) {
     mf__buf *b = &r->json;
     b->len = 0;
@@ -788,15 +804,7 @@ const char *mf_online_response_json(mf_online_response *r, size_t *len) {
         }
         mf__buf_puts(b, "],\"statuses\":[");
         const uint8_t *st = r->status + c * n;
-        if (c && memcmp(st, st - n, n) == 0) {
-            size_t len = st_to - st_from;
-            mf__buf_reserve(b, len);
-            memcpy(b->data + b->len, b->data + st_from, len);
-            st_from = b->len;
-            b->len += len;
-            b->data[b->len] = 0;
-        } else {
-            st_from = b->len;
+        if (!put_again(b, c && memcmp(st, st - n, n) == 0, &st_from, st_to)) {
             for (size_t i = 0; i < n; i++) {
                 if (i) mf__buf_putc(b, ',');
                 mf__buf_putc(b, '"');
@@ -807,15 +815,7 @@ const char *mf_online_response_json(mf_online_response *r, size_t *len) {
         st_to = b->len;
         mf__buf_puts(b, "],\"event_timestamps\":[");
         const int64_t *et = r->ts + c * n;
-        if (c && memcmp(et, et - n, n * sizeof *et) == 0) {
-            size_t len = ts_to - ts_from;
-            mf__buf_reserve(b, len);
-            memcpy(b->data + b->len, b->data + ts_from, len);
-            ts_from = b->len;
-            b->len += len;
-            b->data[b->len] = 0;
-        } else {
-            ts_from = b->len;
+        if (!put_again(b, c && memcmp(et, et - n, n * sizeof *et) == 0, &ts_from, ts_to)) {
             for (size_t i = 0; i < n; i++) {
                 if (i) mf__buf_putc(b, ',');
                 mf__buf_json_str(b, ts, mf__ts_format(et[i], ts));
