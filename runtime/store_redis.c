@@ -391,9 +391,11 @@ typedef struct redis_store {
  * older, or equal with a stored created time not greater than the new one
  * (newer()); the check reads that key as it is at that moment, so a key's
  * later rows in one call are checked against its earlier ones. Probing
- * (only for distinct KEYS): one EXISTS of every key first; when none
- * exists, every key is written without a check (a first load costs no
- * read per key). Returns {keys written, 1 when none of KEYS existed before
+ * (only for distinct KEYS): the first key's stored time is read first (the
+ * check needs it anyway); only when it has none, one EXISTS of the other
+ * keys; when none of them exists, every key is written without a check (a
+ * first load costs one read per call, not per key, and a call into a
+ * populated store no EXISTS). Returns {keys written, 1 when none of KEYS existed before
  * the call, else 0}: the writer probes while calls find only new keys. Timestamp seconds are decoded as (high, low 28
  * bits) so that every int64 compares exactly in Lua's doubles: ts() decodes
  * the usual encoding (seconds of 5 varint bytes, years 1978 to 3058,
@@ -448,8 +450,8 @@ static const char write_script_head[] =
     "  end\n"
     "  return tsg(b)\n"
     "end\n"
-    "local function newer(key, o)\n"
-    "  local old = call('HGET', key, A[3])\n"
+    "local function newer(key, o, old)\n"
+    "  if old == nil then old = call('HGET', key, A[3]) end\n"
     "  if not old then return true end\n"
     "  fresh = false\n"
     "  local new = A[o + 1]\n"
@@ -464,8 +466,11 @@ static const char write_script_head[] =
     "  local oc = tonumber(call('HGET', key, A[4]) or '')\n"
     "  return not oc or tonumber(A[o + 2]) >= oc\n"
     "end\n"
-    "local ttl, w = tonumber(A[1]), 0\n"
-    "if A[2] == '1' and call('EXISTS', unpack(K)) == 0 then newer = nil end\n";
+    "local ttl, w, first = tonumber(A[1]), 0, nil\n"
+    "if A[2] == '1' then\n"
+    "  first = call('HGET', K[1], A[3])\n"
+    "  if not first and (#K == 1 or call('EXISTS', unpack(K, 2)) == 0) then newer = nil end\n"
+    "end\n";
 
 /* The write script for F fields per key (see above) into out. */
 static void write_script_gen(mf__buf *out, size_t F) {
@@ -473,7 +478,7 @@ static void write_script_gen(mf__buf *out, size_t F) {
     mf__buf_put(out, write_script_head, sizeof write_script_head - 1);
     mf__buf_printf(out, "for k = 1, #K do\n"
                         "  local key, o = K[k], %zu * k + 2\n"
-                        "  if not newer or newer(key, o) then\n", F);
+                        "  if not newer or newer(key, o, first) then\n", F);
     for (size_t from = 0; from < F; from += WS_CHUNK) {
         mf__buf_puts(out, "    call('HSET', key");
         for (size_t f = from; f < F && f < from + WS_CHUNK; f++)
@@ -483,6 +488,7 @@ static void write_script_gen(mf__buf *out, size_t F) {
     mf__buf_puts(out, "    if ttl > 0 then call('EXPIRE', key, ttl) end\n"
                       "    w = w + 1\n"
                       "  end\n"
+                      "  first = nil\n"
                       "end\n"
                       "return {w, fresh and 1 or 0}\n");
 }

@@ -649,6 +649,71 @@ static void test_ordering_populated(void) {
     s->vt->close(s);
 }
 
+/* One batch of distinct keys through probe_batch's view: key ids[i] at
+ * MFS_T0 + secs[i] seconds, value ids[i] * 100 + secs[i]. */
+static void probe_batch(mf__online *s, const char *project, Mf__FeatureView *fv,
+                        const int64_t *ids, const int64_t *secs, size_t n) {
+    mf__col c;
+    mf__col_init(&c, "v", MF__VALUE_TYPE__VT_INT64, false);
+    int64_t ets[16];
+    for (size_t i = 0; i < n; i++) {
+        ets[i] = MFS_T0 + secs[i] * INT64_C(1000000);
+        mf__col_push_i64(&c, ids[i] * 100 + secs[i]);
+    }
+    MFS_OK(mfs_write(s, project, fv, ids, ets, NULL, &c, NULL, n, &mfs_e));
+    mf__col_free(&c);
+}
+
+/* Whether key id holds the row of time MFS_T0 + sec seconds. */
+static bool probe_holds(mf__online *s, const char *project, Mf__FeatureView *fv, int64_t id,
+                        int64_t sec) {
+    mfs_got g;
+    mf_error e;
+    if (mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &e) != MF_OK) {
+        printf("#   reading key %lld: %s\n", (long long)id, e.message);
+        return false;
+    }
+    bool ok = g.found[0] == 1 && g.ts[0] == MFS_T0 + sec * INT64_C(1000000) &&
+              mfs_i64(&g.cols[0], 0) == id * 100 + sec;
+    if (!ok) printf("#   key %lld does not hold its row of %lld s\n", (long long)id, (long long)sec);
+    mfs_got_free(&g);
+    return ok;
+}
+
+/* The probe of a first load: after a batch of new keys, a call of distinct
+ * keys reads its first key's stored time, and asks whether any key exists
+ * only when that one is new; every key that exists is still checked. (1)
+ * the first key new, a later one stored newer: that one stays; (2) the
+ * first key stored newer, then new keys: the first stays, the new ones are
+ * written (the first key's stored time is not taken for theirs); (3) the
+ * first key stored older: written. */
+static void test_probe(void) {
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    const char *project = "probe_redis";
+    Mf__FeatureView *fv = mfs_view1(project, "probe");
+    static const int64_t load[4] = {801, 802, 803, 804}, at100[4] = {100, 100, 100, 100};
+    probe_batch(s, project, fv, load, at100, 4); /* a first load: the next calls probe */
+    static const int64_t b1[4] = {811, 802, 812, 813}, s1[4] = {50, 50, 50, 50};
+    probe_batch(s, project, fv, b1, s1, 4);
+    CHECK(probe_holds(s, project, fv, 802, 100));
+    CHECK(probe_holds(s, project, fv, 811, 50) && probe_holds(s, project, fv, 813, 50));
+    static const int64_t load2[3] = {821, 822, 823}, at10[3] = {10, 10, 10};
+    probe_batch(s, project, fv, load2, at10, 3); /* all new again: the next calls probe */
+    static const int64_t b2[3] = {803, 831, 832}, s2[3] = {50, 50, 60};
+    probe_batch(s, project, fv, b2, s2, 3);
+    CHECK(probe_holds(s, project, fv, 803, 100));
+    CHECK(probe_holds(s, project, fv, 831, 50) && probe_holds(s, project, fv, 832, 60));
+    static const int64_t load3[2] = {841, 842};
+    probe_batch(s, project, fv, load3, at10, 2);
+    static const int64_t b3[3] = {821, 843, 822}, s3[3] = {20, 20, 5};
+    probe_batch(s, project, fv, b3, s3, 3);
+    CHECK(probe_holds(s, project, fv, 821, 20) && probe_holds(s, project, fv, 843, 20));
+    CHECK(probe_holds(s, project, fv, 822, 10));
+    MFS_FREE(fv);
+    s->vt->close(s);
+}
+
 /* One store writing views of 1 to 70 features (a write script for each
  * field count, more than the store keeps loaded at once), twice over, with
  * a SCRIPT FLUSH between: every row lands. */
@@ -1272,6 +1337,7 @@ int main(void) {
     RUN(test_ordering_in_batch);
     RUN(test_ordering_bounds);
     RUN(test_ordering_populated);
+    RUN(test_probe);
     RUN(test_many_scripts);
     RUN(test_types_seconds);
     RUN(test_lists);
