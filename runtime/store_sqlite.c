@@ -75,6 +75,7 @@ typedef struct sqlite_store {
     view_stmts *vs;
     size_t nvs;
     sqlite3_stmt *begin, *commit; /* a read transaction around multi-row reads */
+    sqlite3_stmt *pin;            /* split reads' twin: takes its snapshot */
     struct path_lock *pl;         /* the file's writer mutex and write generation */
     mf__buf scratch; /* packed row being written */
     /* read reuse (reuse_us > 0); the fields below cmu are used under it */
@@ -401,7 +402,8 @@ static void drop_stmts(sqlite_store *s) {
     s->nvs = 0;
     sqlite3_finalize(s->begin);
     sqlite3_finalize(s->commit);
-    s->begin = s->commit = NULL;
+    sqlite3_finalize(s->pin);
+    s->begin = s->commit = s->pin = NULL;
 }
 
 /* Prepared statements for project/view, prepared on first use. */
@@ -729,6 +731,21 @@ static int read_held(sqlite_store *s, const char *project, mf__read_batch *rbs, 
     return rc;
 }
 
+/* End a call's read transaction: a read commits without writing; should
+ * COMMIT fail, leave no transaction open on this connection. rc is the
+ * call's result so far, returned unless it is MF_OK and COMMIT failed. */
+static int end_read(sqlite_store *s, int rc, mf_error *err) {
+    int st = sqlite3_step(s->commit);
+    sqlite3_reset(s->commit);
+    if (st != SQLITE_DONE) {
+        if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        if (rc == MF_OK)
+            rc = mf__err(err, MF_ESTORE, "online store %s: ending a read: %s", s->path,
+                         sqlite3_errmsg(s->db));
+    }
+    return rc;
+}
+
 /* Several reads in one read transaction: one lock of the WAL (and one
  * consistent snapshot of the database) for the whole call instead of one
  * per row. A single row reads in its own implicit transaction, which
@@ -750,19 +767,7 @@ static int read_many_here(sqlite_store *s, const char *project, mf__read_batch *
     bool txn = rows > 1 && sqlite3_get_autocommit(s->db);
     if (txn && ((rc = prepare_txn(s, err)) || (rc = step_begin(s, err)))) return rc;
     for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = read_rows(s, project, &rbs[b], err);
-    if (txn) {
-        /* a read transaction commits without writing; should COMMIT fail,
-         * leave no transaction open on this connection */
-        int st = sqlite3_step(s->commit);
-        sqlite3_reset(s->commit);
-        if (st != SQLITE_DONE) {
-            if (!sqlite3_get_autocommit(s->db)) sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-            if (rc == MF_OK)
-                rc = mf__err(err, MF_ESTORE, "online store %s: ending a read: %s", s->path,
-                             sqlite3_errmsg(s->db));
-        }
-    }
-    return rc;
+    return txn ? end_read(s, rc, err) : rc;
 }
 
 /*---- Split reads ---------------------------------------------------------------*/
@@ -771,14 +776,18 @@ static int read_many_here(sqlite_store *s, const char *project, mf__read_batch *
  * its views on two connections at once: the calling thread reads the
  * first views on this connection while a helper thread reads the others
  * on a second connection to the same file (the twin, opened with the same
- * settings). The point reads of a large request are bound by memory
- * latency, one B-tree descent after the other; two threads halve the wait
- * when a core is free. Each half is one read transaction of its own (with
- * reuse, each connection holds its own), so the two halves may see two
- * snapshots: a write committed between their starts shows in one view
- * and not the other, as it could between two calls. The helper and the
- * twin are made at the first split read and live as long as the store;
- * when either cannot be made, every call reads on this connection alone. */
+ * settings but no read reuse). The point reads of a large request are
+ * bound by memory latency, one B-tree descent after the other; two threads
+ * halve the wait when a core is free. Each half is one read transaction of
+ * its own: the twin's is begun and its snapshot taken on the calling
+ * thread (pin_read), then this connection's is begun afresh (a held one is
+ * ended first), so this half's snapshot is never older than the helper's:
+ * a write committed between the two starts shows in this half's views
+ * only, and the thread's next calls, which may reuse this connection's
+ * snapshot, never see less than the helper's half showed. The helper and
+ * the twin (its database opened here, on the calling thread) are made at
+ * the first split read and live as long as the store; when either cannot
+ * be made, every call reads on this connection alone. */
 enum { SR_IDLE, SR_WORK, SR_DONE, SR_QUIT };
 
 typedef struct split_reader {
@@ -794,6 +803,32 @@ typedef struct split_reader {
     mf_error err;
 } split_reader;
 
+/* Begin a read transaction on twin t and take its snapshot (in WAL mode,
+ * at the transaction's first read), on the calling thread. */
+static int pin_read(sqlite_store *t, mf_error *err) {
+    int rc = prepare_txn(t, err);
+    if (rc) return rc;
+    if (!t->pin && sqlite3_prepare_v2(t->db, "PRAGMA schema_version", -1, &t->pin, NULL) != SQLITE_OK)
+        return mf__err(err, MF_ESTORE, "online store %s: %s", t->path, sqlite3_errmsg(t->db));
+    if (!sqlite3_get_autocommit(t->db)) sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+    if ((rc = step_begin(t, err))) return rc;
+    int st = sqlite3_step(t->pin);
+    sqlite3_reset(t->pin);
+    if (st == SQLITE_ROW) return MF_OK;
+    rc = mf__err(err, MF_ESTORE, "online store %s: starting a read: %s", t->path,
+                 sqlite3_errmsg(t->db));
+    sqlite3_exec(t->db, "ROLLBACK", NULL, NULL, NULL);
+    return rc;
+}
+
+/* The helper's half, in the transaction pin_read began. */
+static int read_pinned(sqlite_store *t, const char *project, mf__read_batch *rbs, size_t nb,
+                       mf_error *err) {
+    int rc = MF_OK;
+    for (size_t b = 0; b < nb && rc == MF_OK; b++) rc = read_rows(t, project, &rbs[b], err);
+    return end_read(t, rc, err);
+}
+
 static void *split_main(void *arg) {
     split_reader *r = arg;
     pthread_mutex_lock(&r->mu);
@@ -802,7 +837,7 @@ static void *split_main(void *arg) {
         if (r->state == SR_QUIT) break;
         pthread_mutex_unlock(&r->mu);
         memset(&r->err, 0, sizeof r->err);
-        int rc = read_many_here(r->twin, r->project, r->rbs, r->nb, &r->err);
+        int rc = read_pinned(r->twin, r->project, r->rbs, r->nb, &r->err);
         pthread_mutex_lock(&r->mu);
         r->rc = rc;
         r->state = SR_DONE;
@@ -835,9 +870,13 @@ static bool split_ready(sqlite_store *s) {
     if (s->sr_failed) return false;
     mf__online *twin = NULL;
     mf_error e;
-    if (mf__online_sqlite_open(s->path, s->reuse_us, s->mmap_auto ? -1 : s->mmap_bytes, 0, &twin,
-                               &e) != MF_OK) {
+    if (mf__online_sqlite_open(s->path, 0, s->mmap_auto ? -1 : s->mmap_bytes, 0, &twin, &e) !=
+            MF_OK ||
+        db_open((sqlite_store *)twin, &e) != MF_OK) {
+        if (twin) sq_close(twin);
         s->sr_failed = true;
+        mf__log(MF_LOG_DEBUG, "online store %s: no second connection (%s): reads stay on one",
+                s->path, e.message);
         return false;
     }
     split_reader *r = mf__xcalloc(1, sizeof *r);
@@ -882,6 +921,14 @@ static int sq_read_many(mf__online *base, const char *project, mf__read_batch *r
     size_t k = split_at(s, rbs, nb);
     if (k == 0 || !split_ready(s)) return read_many_here(s, project, rbs, nb, err);
     split_reader *r = s->sr;
+    /* the helper's snapshot first, then this connection's, begun afresh */
+    int rc = pin_read(r->twin, err);
+    if (rc) return rc;
+    if (s->reuse_us > 0) {
+        pthread_mutex_lock(&s->cmu);
+        end_held(s);
+        pthread_mutex_unlock(&s->cmu);
+    }
     pthread_mutex_lock(&r->mu);
     r->project = project;
     r->rbs = rbs + k;
@@ -889,7 +936,7 @@ static int sq_read_many(mf__online *base, const char *project, mf__read_batch *r
     r->state = SR_WORK;
     pthread_cond_signal(&r->cv);
     pthread_mutex_unlock(&r->mu);
-    int rc = read_many_here(s, project, rbs, k, err);
+    rc = read_many_here(s, project, rbs, k, err);
     pthread_mutex_lock(&r->mu);
     while (r->state != SR_DONE) pthread_cond_wait(&r->cv, &r->mu);
     r->state = SR_IDLE;

@@ -19,9 +19,11 @@
  */
 #define _GNU_SOURCE /* nftw */
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -631,6 +633,111 @@ static void test_split_reads(void) {
     free(dir);
 }
 
+/* A store of views a and b under p, ids 1..50 (value id * 10 + view,
+ * event time 100 + id), at path with the given reuse and split threshold. */
+static mf__online *split_store(const char *path, int64_t reuse_us, int64_t split_keys,
+                               Mf__FeatureView **fv) {
+    mf__online *s = NULL;
+    mf_error err;
+    if (mf__online_sqlite_open(path, reuse_us, 0, split_keys, &s, &err) != MF_OK) return NULL;
+    fv[0] = mfs_view1("p", "a");
+    fv[1] = mfs_view1("p", "b");
+    if (s->vt->update(s, "p", fv, 2, NULL, 0, &err) != MF_OK) goto fail;
+    for (int64_t id = 1; id <= 50; id++)
+        for (int v = 0; v < 2; v++)
+            if (mfs_put1(s, "p", fv[v], id, 100 + id, 0, id * 10 + v, 1, &err) != MF_OK) goto fail;
+    return s;
+fail:
+    printf("#   %s: %s\n", path, err.message);
+    s->vt->close(s);
+    MFS_FREE(fv[0]);
+    MFS_FREE(fv[1]);
+    return NULL;
+}
+
+/* When the second connection cannot be opened (here: no file descriptor
+ * is left once this one is open), a call large enough to split reads on
+ * this connection alone, and answers, instead of failing. */
+static void test_split_no_twin(void) {
+    char *dir = new_dir("split_no_twin");
+    char *db = mf__xasprintf("%s/online.db", dir);
+    Mf__FeatureView *fv[2];
+    mf__online *s = split_store(db, 0, 4, fv);
+    CHECK(s);
+    if (!s) return;
+    const int64_t ids[] = {3, 99, 50, 1, 7};
+    mfs_got g[2];
+    mf_error err;
+    CHECK(split_read(s, fv, 1, ids, 5, g, &err) == MF_OK); /* one view: this connection */
+    split_free(g, 1);
+    struct rlimit old, low;
+    CHECK(getrlimit(RLIMIT_NOFILE, &old) == 0);
+    int fd = open("/dev/null", O_RDONLY); /* the lowest free descriptor */
+    CHECK(fd >= 0);
+    close(fd);
+    low = old;
+    low.rlim_cur = (rlim_t)fd;
+    CHECK(setrlimit(RLIMIT_NOFILE, &low) == 0);
+    err.message[0] = 0;
+    int rc = split_read(s, fv, 2, ids, 5, g, &err);
+    int helper = mf__online_sqlite_split(s);
+    CHECK(setrlimit(RLIMIT_NOFILE, &old) == 0);
+    if (rc != MF_OK) printf("#   split read without a second connection: %s\n", err.message);
+    CHECK(rc == MF_OK && split_answers_ok(g, 2, ids, 5));
+    CHECK(helper == 0);
+    split_free(g, 2);
+    /* and later calls, descriptors free again, still answer */
+    CHECK(split_read(s, fv, 2, ids, 5, g, &err) == MF_OK && split_answers_ok(g, 2, ids, 5));
+    split_free(g, 2);
+    s->vt->close(s);
+    MFS_FREE(fv[0]);
+    MFS_FREE(fv[1]);
+    free(db);
+    free(dir);
+}
+
+/* With read reuse, a thread's reads never go back in time across a split
+ * call: a write by another process (here a second handle on the file under
+ * another spelling of its path, so that this handle does not count it as
+ * its own) that a split call's helper half shows is shown by the thread's
+ * next call too, though its own connection held a snapshot from before. */
+static void test_split_never_back(void) {
+    char *dir = new_dir("split_back");
+    char *db = mf__xasprintf("%s/online.db", dir), *other = mf__xasprintf("%s/./online.db", dir);
+    Mf__FeatureView *fv[2];
+    mf__online *s = split_store(db, 1000000, 4, fv), *w = NULL;
+    mf_error err;
+    CHECK(s);
+    CHECK(mf__online_sqlite_open(other, 0, 0, 0, &w, &err) == MF_OK);
+    if (!s || !w) return;
+    const int64_t seven[] = {7}, ids[] = {3, 99, 50, 1, 7};
+    mfs_got g[2];
+    /* this thread reads view b alone: its connection holds that snapshot */
+    CHECK(split_read(s, fv + 1, 1, seven, 1, g, &err) == MF_OK);
+    CHECK(mfs_i64(&g[0].cols[0], 0) == 71);
+    split_free(g, 1);
+    MFS_OK(mfs_put1(w, "p", fv[1], 7, 200, 0, 999, 1, &mfs_e));
+    /* a split call: view a here, view b on the helper's connection */
+    CHECK(split_read(s, fv, 2, ids, 5, g, &err) == MF_OK);
+    CHECK(mf__online_sqlite_split(s) == 1);
+    int64_t in_split = mfs_i64(&g[1].cols[0], 4);
+    split_free(g, 2);
+    CHECK(split_read(s, fv + 1, 1, seven, 1, g, &err) == MF_OK);
+    int64_t after = mfs_i64(&g[0].cols[0], 0);
+    split_free(g, 1);
+    if (in_split != 999 || after != 999)
+        printf("#   key 7 of view b: %lld in the split call, then %lld\n", (long long)in_split,
+               (long long)after);
+    CHECK(in_split == 999 && after == 999);
+    w->vt->close(w);
+    s->vt->close(s);
+    MFS_FREE(fv[0]);
+    MFS_FREE(fv[1]);
+    free(db);
+    free(other);
+    free(dir);
+}
+
 /* The memory map: with mmap_size_mb not set (-1), a connection maps a file
  * of 64 MiB or more (SQLite's largest map) and none smaller, decided as it
  * opens; a size given is kept whatever the file's size, 0 included. */
@@ -724,6 +831,8 @@ int main(void) {
     RUN(test_read_reuse);
     RUN(test_read_reuse_threads);
     RUN(test_split_reads);
+    RUN(test_split_no_twin);
+    RUN(test_split_never_back);
     RUN(test_ekey_driver_id);
     RUN(test_ekey_composite);
     RUN(test_ekey_other_types);
