@@ -62,6 +62,8 @@ typedef struct mf__lstate {
     void *base_ud;
     size_t mem;          /* bytes held by the state */
     size_t mem_low;      /* the least mem seen since the last collect_garbage */
+    bool low_in_call;    /* that collection ran inside a call: mem_low counts
+                          * what the call held, garbage once it ended */
     uint64_t ins;        /* instructions run in this call (in steps of HOOK_EVERY) */
     uint64_t ins_limit;  /* this call's limit: max_instructions, times its rows */
     uint64_t rows;       /* rows of this call (batch transforms), else 1 */
@@ -98,20 +100,29 @@ static void *budget_alloc(void *ud, void *ptr, size_t osize, size_t nsize) {
     return p;
 }
 
-/* A full collection when the state holds more than half its cap and a
- * quarter of the cap more than the least it was seen holding since the
- * last one (what is live, about). LuaJIT starts a collection only once
- * the heap has doubled from what its last one kept, so one that ended
- * while a call held more than half the cap would start the next only past
+/* A full collection when the state holds more than half its cap and has
+ * grown since the last one (mem_low: about what was live then) by a
+ * quarter of the cap, or by half the room left under the cap when that is
+ * less (but at least 1/32 of the cap); and, as a call begins, whenever
+ * the last collection ran inside a call (what that call held is garbage
+ * now) or the last call ran out of memory. LuaJIT starts a collection
+ * only once the heap has doubled from what its last one kept, so one that
+ * ended with more than half the cap live would start the next only past
  * the cap: the allocations would fail first, with the memory held by
  * garbage, in this call and in every later one. Run where the state can
- * collect: as a call begins, and from the count hook. */
-static void collect_garbage(lstate *s) {
+ * collect: as a call begins (at_begin), and from the count hook. */
+static void collect_garbage(lstate *s, bool at_begin, bool ran_out) {
     if (s->mem < s->mem_low) s->mem_low = s->mem;
     size_t cap = s->budget.max_memory;
-    if (s->mem <= cap / 2 || s->mem - s->mem_low <= cap / 4) return;
+    if (s->mem <= cap / 2) return;
+    size_t room = s->mem_low < cap ? cap - s->mem_low : 0;
+    size_t step = room / 2 < cap / 4 ? room / 2 : cap / 4;
+    if (step < cap / 32) step = cap / 32;
+    bool stale = at_begin && (s->low_in_call || ran_out);
+    if (!stale && s->mem - s->mem_low <= step) return;
     lua_gc(s->L, LUA_GCCOLLECT, 0);
     s->mem_low = s->mem;
+    s->low_in_call = !at_begin;
 }
 
 static lstate *state_of(lua_State *L) {
@@ -126,7 +137,7 @@ static lstate *state_of(lua_State *L) {
 static void budget_hook(lua_State *L, lua_Debug *ar) {
     lstate *s = state_of(L);
     s->ins += HOOK_EVERY;
-    if (!s->hit) collect_garbage(s);
+    if (!s->hit) collect_garbage(s, false, false);
     if (lua_getinfo(L, "Sl", ar) && ar->currentline > 0)
         snprintf(s->where, sizeof s->where, "%s:%d", ar->short_src, ar->currentline);
     if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
@@ -473,9 +484,10 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
     s->rows = rows;
     s->ins_limit = s->budget.max_instructions > UINT64_MAX / rows ? UINT64_MAX
                                                                    : s->budget.max_instructions * rows;
+    bool ran_out = s->hit == HIT_MEMORY;
     s->hit = HIT_NONE;
     s->where[0] = '\0';
-    collect_garbage(s);
+    collect_garbage(s, true, ran_out);
     /* the coarse clock (a few ms of resolution) is cheap enough to read at
      * every call of a row-mode transform */
     s->deadline = mf__mono_coarse_us() + s->budget.max_ms * 1000;

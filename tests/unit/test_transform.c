@@ -407,6 +407,68 @@ static void test_garbage_not_charged(void) {
     mf__lstate_free(s);
 }
 
+/* A call that fills the cap, with collections from the count hook on the
+ * way (each one seeing the call's own tables live): what the call held is
+ * garbage once it ends, and the next calls must not be refused for it. An
+ * interpreted state (as definitions, stores and providers run). */
+static void test_garbage_after_full_call(void) {
+    mf__lua_budget b = {2000000000, 16u << 20, 20000};
+    mf__lstate *s = mf__lstate_new(&b, false);
+    if (!s) return;
+    mf_error err;
+    CHECK(run_chunk(s, "local t = {} for i = 1, 1e7 do t[i] = {i} end", &err) == MF_ELIMIT);
+    int failed = -1;
+    for (int i = 0; i < 6 && failed < 0; i++)
+        if (run_chunk(s, "local x = {} for i = 1, 20000 do x[i] = {i} end", &err) != MF_OK) {
+            printf("#   call %d after the full one: %s\n", i, err.message);
+            failed = i;
+        }
+    CHECK(failed < 0);
+    mf__lstate_free(s);
+}
+
+/* Inputs built from C (no hook runs there) of over half the cap, then a
+ * Lua loop over them, call after call, as a batch transform's calls go:
+ * each call's inputs are garbage once it ends, and never make the next
+ * call's inputs fail. */
+static int build_input(lua_State *L, void *ud) {
+    (void)ud;
+    char buf[1024];
+    memset(buf, 'x', sizeof buf);
+    lua_createtable(L, 9000, 0);
+    for (int i = 1; i <= 9000; i++) {
+        snprintf(buf, 16, "%08d", i + (int)(intptr_t)ud * 10000); /* distinct strings */
+        lua_pushlstring(L, buf, sizeof buf);
+        lua_rawseti(L, -2, i);
+    }
+    lua_setglobal(L, "inp");
+    return MF_OK;
+}
+
+static void test_garbage_of_inputs(void) {
+    mf__lua_budget b = {2000000000, 16u << 20, 20000};
+    mf__lstate *s = mf__lstate_new(&b, false);
+    if (!s) return;
+    mf_error err;
+    static const char loop[] = "local n = 0 for k = 1, 3 do for i = 1, #inp do n = n + #inp[i] end end "
+                               "inp = nil";
+    int failed = -1;
+    for (int call = 0; call < 8 && failed < 0; call++) {
+        mf__lstate_begin(s);
+        int brc = -1;
+        int rc = mf__lstate_cpcall(s, build_input, (void *)(intptr_t)call, &brc, &err);
+        if (rc == MF_OK) rc = brc;
+        if (rc == MF_OK) rc = mf__lstate_load(s, loop, strlen(loop), "=test", &err);
+        if (rc == MF_OK) rc = mf__lstate_pcall(s, 0, 0, &err);
+        if (rc != MF_OK) {
+            printf("#   call %d: %s\n", call, err.message);
+            failed = call;
+        }
+    }
+    CHECK(failed < 0);
+    mf__lstate_free(s);
+}
+
 /* Inputs larger than the Lua memory cap (text of 40 MB against 32 MiB):
  * building the call's input table or columns runs out of memory outside
  * the transform, which LuaJIT answers by ending the process unless that
@@ -656,6 +718,8 @@ static void test_jit_compiles_typical(void) {
 
 int main(void) {
     RUN(test_garbage_not_charged);
+    RUN(test_garbage_after_full_call);
+    RUN(test_garbage_of_inputs);
     RUN(test_row_mode);
     RUN(test_types_both_ways);
     RUN(test_batch_mode);
