@@ -195,11 +195,11 @@ function M.new(stdlib, extra, hooks)
     end
     -- the handler does not run once the budget is spent (it would run
     -- again for its own error, and again)
-    local function safe_xpcall(f, handler)
+    local function safe_xpcall(f, handler, ...)
         return pass_budget(xpcall(f, function(e)
             if exhausted() then return e end
             return handler(e)
-        end))
+        end, ...))
     end
 
     local function require(name)
@@ -286,6 +286,16 @@ end
 -- `null` is the value that stands for null in a transform's outputs.
 function M.transform_env(make, null)
     local env = make()
+    -- table.insert, table.remove and table.sort write raw, past __newindex:
+    -- they refuse the read-only tables as rawset does
+    local tbl = env.table
+    for _, name in ipairs({ "insert", "remove", "sort" }) do
+        local f = tbl[name]
+        tbl[name] = function(t, ...)
+            if frozen[t] then error("a read-only table cannot be changed", 2) end
+            return f(t, ...)
+        end
+    end
     for _, k in ipairs({ "string", "table", "math", "bit", "os" }) do
         env[k] = readonly(env[k], k)
     end

@@ -586,6 +586,17 @@ static void add_replacement(mstate *ms, luaL_Buffer *b, const char *s, const cha
     luaL_addvalue(b);
 }
 
+/* How deep string.gsub calls are nested on this thread (a replacement
+ * function, or a table's __index, that calls gsub again): each level holds
+ * a luaL_Buffer (8 KiB) on the C stack, and a recursion through gsub would
+ * overflow the C stack before LuaJIT's own limits stop it. An error that
+ * unwinds nested calls leaves them counted: mf__lua_strlib_reset, as a
+ * call of a state begins, starts again from 0. */
+static __thread int gsub_depth;
+#define GSUB_MAX_DEPTH 64
+
+void mf__lua_strlib_reset(void) { gsub_depth = 0; }
+
 /* string.gsub. Upvalue 1: the charge function.
  * Stack: [s p repl max_n] -> [result count] */
 static int l_gsub(lua_State *L) {
@@ -598,6 +609,10 @@ static int l_gsub(lua_State *L) {
     if (anchored) p++;
     if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TFUNCTION && t != LUA_TTABLE)
         luaL_argerror(L, 3, "string/function/table expected");
+    if (gsub_depth >= GSUB_MAX_DEPTH)
+        return luaL_error(L, "string.gsub nested more than %d deep (a replacement that calls "
+                          "gsub again)", GSUB_MAX_DEPTH);
+    gsub_depth++;
     mstate ms;
     ms_init(&ms, L, charge_of(L, 1), s, slen);
     luaL_Buffer b;
@@ -621,6 +636,7 @@ static int l_gsub(lua_State *L) {
     settle(&ms);
     luaL_pushresult(&b);
     lua_pushinteger(L, n);
+    gsub_depth--;
     return 2;
 }
 

@@ -297,6 +297,7 @@ typedef struct hist_call {
 
 static int hist_protected(lua_State *L, void *ud) {
     hist_call *h = ud;
+    mf__lstate_begin(h->ls); /* before the arguments: see store_lua.c's run_op */
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
     lua_getfield(L, -1, "get_historical_features");
     lua_remove(L, -2);
@@ -308,7 +309,6 @@ static int hist_protected(lua_State *L, void *ud) {
     push_features(L, h->f, h->nf);
     lua_setfield(L, -2, "features");
     mf_error e;
-    mf__lstate_begin(h->ls);
     if (mf__lstate_pcall(h->ls, 1, 1, &e)) {
         int n = mf__lua_msg_len(e.message);
         return mf__err(h->err, MF_EDATA, "%s, get_historical_features: %.*s", h->where, n,

@@ -115,6 +115,7 @@ int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err
     }
     lua_State *L = mf__lstate_L(p->ls);
     int top = lua_gettop(L);
+    mf__lstate_begin(p->ls); /* before the arguments: see store_lua.c's run_op */
     lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
     lua_getfield(L, -1, HOOKS[h]);
     lua_remove(L, -2);
@@ -127,7 +128,6 @@ int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err
     }
     va_end(ap);
     mf_error e;
-    mf__lstate_begin(p->ls);
     if (mf__lstate_pcall(p->ls, n, 1, &e)) {
         int len = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EIO, "provider lua (%s), %s: %.*s", p->module, HOOKS[h], len,

@@ -27,9 +27,10 @@
  * The module runs interpreted (LuaJIT's JIT off in its state), so that the
  * budget's instruction count holds in every loop.
  *
- * Budgets: each call runs with the transform budget times the batch's
- * rows (lua.transform_max_instructions, lua.transform_timeout_ms) and the
- * memory cap of definitions (lua.max_memory_mb, the store's data counts).
+ * Budgets: each call runs with the transform's instruction budget times
+ * the batch's rows (lua.transform_max_instructions), its time limit
+ * (lua.transform_timeout_ms, per call, whatever the rows) and the memory
+ * cap of definitions (lua.max_memory_mb, the store's data counts).
  * A Lua error, a spent budget or an answer of the wrong shape is an
  * MF_ESTORE error naming the module and the function, with Lua's message
  * (file:line); the instance stays usable.
@@ -159,6 +160,30 @@ static int host_json(lua_State *L) {
     return 1;
 }
 
+/* Run a module's chunk (below its arguments) and return, for the table it
+ * returns, a plain copy of its string keys read raw: a table without a
+ * metatable that the module never sees. The runtime looks its functions up
+ * there, outside protected calls, so that no metamethod of the module's
+ * (an __index that raises, say) runs where an error would end the
+ * process; and the functions are those of the table as loaded. Anything
+ * but a table is returned as it is (and refused by the caller). */
+static int module_plain(lua_State *L) {
+    lua_call(L, lua_gettop(L) - 1, 1);
+    if (!lua_istable(L, -1)) return 1;
+    lua_newtable(L);
+    lua_pushnil(L);
+    while (lua_next(L, -3)) { /* [t copy k v] */
+        if (lua_type(L, -2) == LUA_TSTRING) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, -4);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    return 1;
+}
+
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err) {
     return mf__lua_module_open_host(m, NULL, NULL, out, ref, err);
 }
@@ -216,7 +241,9 @@ int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(lua_State *L,
             host(L, ud);
             nargs = 2;
         }
-        rc = mf__lstate_pcall(ls, nargs, 1, &e);
+        lua_pushcfunction(L, module_plain);
+        lua_insert(L, -(nargs + 2));
+        rc = mf__lstate_pcall(ls, nargs + 1, 1, &e);
     }
     if (rc) {
         mf__lstate_free(ls);
@@ -291,6 +318,9 @@ typedef struct op_head { /* the start of every operation's arguments */
 static int run_op(const char *fn, int (*body)(lua_State *L, void *op), op_head *op) {
     mf_error e;
     int rc;
+    /* a call begins before its arguments are built: what the last call
+     * left (a spent budget, its garbage) must not be charged to them */
+    mf__lstate_begin(op->s->ls);
     if (mf__lstate_cpcall(op->s->ls, body, op, &rc, &e)) return fail(op->s, fn, &e, op->err);
     return rc;
 }

@@ -51,9 +51,10 @@ static void cfg_for(mf__config *cfg, const char *module) {
     cfg->lua_budget.max_memory = (size_t)64 << 20;
 }
 
-static mf__online *open_module(const char *module) {
+static mf__online *open_module_mb(const char *module, size_t mb) {
     mf__config cfg;
     cfg_for(&cfg, module);
+    if (mb) cfg.lua_budget.max_memory = mb << 20;
     mf__online *s = NULL;
     mf_error err;
     if (mf__online_open(&cfg, &s, &err) != MF_OK) {
@@ -62,6 +63,8 @@ static mf__online *open_module(const char *module) {
     }
     return s;
 }
+
+static mf__online *open_module(const char *module) { return open_module_mb(module, 0); }
 
 /* A module file with this text under tmp_root. */
 static char *module_file(const char *name, const char *text) {
@@ -128,6 +131,10 @@ static void test_broken_modules(void) {
          "return { update = function() end, teardown = function() end, write = function() end }",
          "has no function 'read'"},
         {"global.lua", "x = 1 return {}", "global"},
+        /* an __index that raises: read where an error would end the
+         * process, it must not run at all */
+        {"meta.lua", "return setmetatable({}, {__index = function(t, k) error('no ' .. k) end})",
+         "has no function 'update'"},
         {"options.lua", "local opts = ... error('options: ' .. opts.greeting)",
          "options: hello from the yaml"}};
     for (size_t i = 0; i < MF__ARRAY_LEN(cases); i++) {
@@ -208,6 +215,58 @@ static void test_call_errors(void) {
     free(path);
 }
 
+/* A write that fills the store's Lua memory cap fails; its garbage must
+ * not be charged to the next call's arguments: a batch whose arguments
+ * take a good part of the cap (40,000 rows against 16 MiB) still goes in,
+ * then a read answers. */
+static void test_after_memory_error(void) {
+    char *path = module_file(
+        "fills.lua",
+        "local first = true\n"
+        "return {\n"
+        "  update = function() end, teardown = function() end,\n"
+        "  write = function(p, v, r)\n"
+        "    if first then first = false local t = {} for i = 1, 1e8 do t[i] = {i} end end\n"
+        "  end,\n"
+        "  read = function(p, v, keys) return {}, {} end }\n");
+    mf__online *s = open_module_mb(path, 16);
+    CHECK(s != NULL);
+    if (!s) {
+        free(path);
+        return;
+    }
+    mf_error err;
+    CHECK(write_one(s, &err) == MF_ESTORE);
+    CHECK_HAS(err.message, "16 MiB");
+    enum { N = 40000 };
+    Mf__FeatureViewSpec *v = one_view();
+    mf__col col;
+    mf__col_init(&col, "x", MF__VALUE_TYPE__VT_INT64, false);
+    const unsigned char **keys = mf__xcalloc(N, sizeof *keys);
+    size_t *lens = mf__xcalloc(N, sizeof *lens);
+    int64_t *ets = mf__xcalloc(N, sizeof *ets), *cts = mf__xcalloc(N, sizeof *cts);
+    char (*names)[16] = mf__xcalloc(N, sizeof *names);
+    for (size_t i = 0; i < N; i++) {
+        lens[i] = (size_t)snprintf(names[i], sizeof names[i], "key%zu", i);
+        keys[i] = (const unsigned char *)names[i];
+        ets[i] = 1000000;
+        mf__col_push_i64(&col, (int64_t)i);
+    }
+    mf__write_batch wb = {v, N, keys, lens, ets, cts, &col, NULL};
+    int rc = s->vt->write_batch(s, "p", &wb, &err);
+    if (rc != MF_OK) printf("#   the batch after the full call: %s\n", err.message);
+    CHECK(rc == MF_OK);
+    CHECK(read_one(s, &err) == MF_OK);
+    mf__col_free(&col);
+    free(keys);
+    free(lens);
+    free(ets);
+    free(cts);
+    free(names);
+    s->vt->close(s);
+    free(path);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_online_lua_XXXXXX", base && *base ? base : "/tmp");
@@ -225,6 +284,7 @@ int main(void) {
     }
     RUN(test_broken_modules);
     RUN(test_call_errors);
+    RUN(test_after_memory_error);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
     MFT_END();

@@ -512,6 +512,41 @@ static void test_inputs_over_the_memory_cap(void) {
     mf__transforms_free(t);
 }
 
+/* Lua's own functions keep their behaviour in the sandbox: xpcall passes
+ * its extra arguments on; a recursion through string.gsub's replacement
+ * function is an error of the call at a bounded depth (each level holds a
+ * buffer on the C stack), never a crash, and the next call runs. */
+static void test_sandbox_functions(void) {
+    mf__transforms *t = rt();
+    if (!t) return;
+    static const char *const names[] = {"c"};
+    static const Mf__ValueType types[] = {MF__VALUE_TYPE__VT_DOUBLE};
+    static const char *const a[] = {"1"};
+    mf__col ca;
+    col_of(&ca, "a", MF__VALUE_TYPE__VT_DOUBLE, a, 1);
+    mf__tf_input in[] = {{"a", &ca}};
+    odfv o;
+    mf__col out;
+    mf_error err;
+    make_view(&o, "function(r) local ok, x, y = xpcall(function(...) return ... end, tostring, 1, 2)"
+              " return { c = ok and x + y or -1 } end", "row", 1, names, types);
+    mf__col_init(&out, "c", types[0], false);
+    CHECK(mf__transforms_run(t, 1, &o.v, in, 1, 1, &out, &err) == MF_OK);
+    CHECK_CELL(&out, 0, "3");
+    mf__col_free(&out);
+    make_view(&o, "function(r) local function g(d) return (('x'):gsub('x', function() return "
+              "g(d + 1) end)) end g(0) return { c = 1 } end", "row", 1, names, types);
+    CHECK(fails(t, 2, &o, in, 1, 1, MF_ELUA, "string.gsub nested more than 64 deep", NULL));
+    make_view(&o, "function(r) local s = ('abc'):gsub('%w', function(c) return (c:gsub('.', "
+              "'%0%0')) end) return { c = #s } end", "row", 1, names, types);
+    mf__col_init(&out, "c", types[0], false);
+    CHECK(mf__transforms_run(t, 3, &o.v, in, 1, 1, &out, &err) == MF_OK);
+    CHECK_CELL(&out, 0, "6");
+    mf__col_free(&out);
+    mf__col_free(&ca);
+    mf__transforms_free(t);
+}
+
 /* Nothing of one call is seen by the next. */
 static void test_calls_isolated(void) {
     mf__transforms *t = rt();
@@ -530,6 +565,16 @@ static void test_calls_isolated(void) {
     CHECK(fails(t, 2, &o, in, 1, 1, MF_ELUA, "a read-only table cannot be changed", NULL));
     make_view(&o, "function(r) string.upper = nil return { c = 1 } end", "row", 1, names, types);
     CHECK(fails(t, 3, &o, in, 1, 1, MF_ELUA, "string cannot be changed", NULL));
+    /* table.insert, table.remove and table.sort write raw, as rawset does */
+    static const char *const raw_writes[] = {
+        "function(r) table.insert(_G, 'x') return { c = #_G } end",
+        "function(r) table.insert(string, 1, 'y') return { c = #string } end",
+        "function(r) table.remove(table) return { c = 1 } end",
+        "function(r) table.sort(math) return { c = 1 } end"};
+    for (size_t i = 0; i < MF__ARRAY_LEN(raw_writes); i++) {
+        make_view(&o, raw_writes[i], "row", 1, names, types);
+        CHECK(fails(t, 30 + i, &o, in, 1, 1, MF_ELUA, "a read-only table cannot be changed", NULL));
+    }
     make_view(&o, "function(r) local m = require 'mf.math' m.clamp = print return { c = 1 } end",
               "row", 1, names, types);
     CHECK(fails(t, 4, &o, in, 1, 1, MF_ELUA, "module 'mf.math' cannot be changed", NULL));
@@ -718,6 +763,7 @@ static void test_jit_compiles_typical(void) {
 
 int main(void) {
     RUN(test_garbage_not_charged);
+    RUN(test_sandbox_functions);
     RUN(test_garbage_after_full_call);
     RUN(test_garbage_of_inputs);
     RUN(test_row_mode);
