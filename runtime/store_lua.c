@@ -161,26 +161,45 @@ static int host_json(lua_State *L) {
 }
 
 /* Run a module's chunk (below its arguments) and return, for the table it
- * returns, a plain copy of its string keys read raw: a table without a
- * metatable that the module never sees. The runtime looks its functions up
- * there, outside protected calls, so that no metamethod of the module's
- * (an __index that raises, say) runs where an error would end the
- * process; and the functions are those of the table as loaded. Anything
- * but a table is returned as it is (and refused by the caller). */
+ * returns, a plain copy of its string keys read raw, and of those of the
+ * tables its metatables' __index chain names (up to 16 deep; an __index
+ * function is not called): a table without a metatable that the module
+ * never sees. The runtime looks its functions up there, outside protected
+ * calls, so that no metamethod of the module's (an __index that raises,
+ * say) runs where an error would end the process; and the functions are
+ * those of the table as loaded. Anything but a table is returned as it is
+ * (and refused by the caller). */
 static int module_plain(lua_State *L) {
     lua_call(L, lua_gettop(L) - 1, 1);
-    if (!lua_istable(L, -1)) return 1;
-    lua_newtable(L);
-    lua_pushnil(L);
-    while (lua_next(L, -3)) { /* [t copy k v] */
-        if (lua_type(L, -2) == LUA_TSTRING) {
-            lua_pushvalue(L, -2);
-            lua_insert(L, -2);
-            lua_rawset(L, -4);
-        } else {
-            lua_pop(L, 1);
+    if (!lua_istable(L, 1)) return 1;
+    lua_newtable(L);      /* [t copy] */
+    lua_pushvalue(L, 1);  /* [t copy src] */
+    for (int depth = 0; depth < 16; depth++) {
+        lua_pushnil(L);
+        while (lua_next(L, 3)) { /* [t copy src k v] */
+            bool take = false;
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                lua_pushvalue(L, -2);
+                lua_rawget(L, 2);
+                take = lua_isnil(L, -1); /* a nearer table's key wins */
+                lua_pop(L, 1);
+            }
+            if (take) {
+                lua_pushvalue(L, -2);
+                lua_insert(L, -2);
+                lua_rawset(L, 2);
+            } else {
+                lua_pop(L, 1);
+            }
         }
+        if (!lua_getmetatable(L, 3)) break; /* [t copy src mt] */
+        lua_pushliteral(L, "__index");
+        lua_rawget(L, -2);
+        lua_remove(L, -2);
+        lua_remove(L, 3); /* [t copy index] */
+        if (!lua_istable(L, 3)) break;
     }
+    lua_settop(L, 2);
     return 1;
 }
 

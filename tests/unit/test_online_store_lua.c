@@ -152,7 +152,23 @@ static void test_broken_modules(void) {
         s->vt->close(s);
         free(path);
     }
-    mf__online *s = open_module("/nonexistent/store.lua");
+    /* functions inherited through an __index table are the module's */
+    char *path = module_file("inherits.lua",
+                             "local base = { update = function() end, teardown = function() end,\n"
+                             "  write = function() end, read = function() return {}, {} end }\n"
+                             "return setmetatable({}, { __index = setmetatable({}, "
+                             "{ __index = base }) })\n");
+    mf__online *s = open_module(path);
+    CHECK(s != NULL);
+    if (s) {
+        mf_error err;
+        int rc = read_one(s, &err);
+        if (rc != MF_OK) printf("#   inherits.lua: %s\n", err.message);
+        CHECK(rc == MF_OK);
+        s->vt->close(s);
+    }
+    free(path);
+    s = open_module("/nonexistent/store.lua");
     CHECK(s != NULL);
     if (s) {
         mf_error err;
