@@ -1460,13 +1460,14 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
         if (cfg->online.type && strcmp(cfg->online.type, "lua") == 0) jobs = 1;
         e.jobs = jobs; /* asked for: a lone view may split in two */
         if ((size_t)jobs > nv) jobs = (int)nv;
-        pthread_t *t = mf__xcalloc((size_t)jobs + 1, sizeof *t);
+        pthread_t *t = mf__xcalloc((size_t)jobs, sizeof *t);
         int started = 0;
-        /* this thread is one of the jobs; the others are threads of their own */
+        /* this thread is one of the jobs; the others are threads of their
+         * own (those that could be made, kept in t[0 .. started)) */
         for (int i = 1; i < jobs; i++)
-            if (pthread_create(&t[i], NULL, engine_thread, &e) == 0) started++;
+            if (pthread_create(&t[started], NULL, engine_thread, &e) == 0) started++;
         engine_thread(&e);
-        for (int i = 1; i <= started; i++) pthread_join(t[i], NULL);
+        for (int i = 0; i < started; i++) pthread_join(t[i], NULL);
         free(t);
         rc = e.rc;
         if (rc && err) *err = e.err;
