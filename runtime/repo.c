@@ -777,6 +777,19 @@ static int delete_undefined(mf_store *s, Mf__Registry *reg, const Mf__Registry *
 /* Mutator: add or replace every defined object, delete the project's
  * objects no longer defined. Runs under the registry lock, against the
  * registry as it is now. */
+/* A view that is not online has no online data (apply drops it), so no
+ * materialization history either: a later materialize-incremental, once
+ * it is online again, starts as for a new view. */
+static void forget_offline(ProtobufCMessage *msg) {
+    Mf__FeatureView *v = (Mf__FeatureView *)msg;
+    if (!v->spec || v->spec->online) return;
+    for (size_t x = 0; x < v->n_intervals; x++)
+        protobuf_c_message_free_unpacked(&v->intervals[x]->base, NULL);
+    free(v->intervals);
+    v->intervals = NULL;
+    v->n_intervals = 0;
+}
+
 static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
     apply_ctx *c = ud;
     const char *project = c->store->cfg.project;
@@ -811,6 +824,7 @@ static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
                     nc.meta->line = meta->line;
                 }
                 protobuf_c_message_free_unpacked(copy, NULL);
+                if (k == MF_KIND_FEATURE_VIEW) forget_offline(nc.msg);
                 continue;
             }
             if (meta) {
@@ -818,10 +832,13 @@ static int apply_mutator(Mf__Registry *reg, void *ud, mf_error *err) {
                 meta->updated_us = now;
             }
             if (k == MF_KIND_FEATURE_VIEW) {
-                /* keep materialization history across definition changes */
+                /* keep materialization history across definition changes,
+                 * as long as the view's online data stays (apply drops it
+                 * when the view is not online) */
                 Mf__FeatureView *old = (Mf__FeatureView *)nc.msg;
                 Mf__FeatureView *nv = (Mf__FeatureView *)copy;
-                for (size_t x = 0; x < old->n_intervals; x++)
+                bool kept = old->spec && old->spec->online && nv->spec && nv->spec->online;
+                for (size_t x = 0; kept && x < old->n_intervals; x++)
                     mf__pb_append(&nv->base, "intervals", mf__pb_clone(&old->intervals[x]->base));
             }
             mf__reg_remove(reg, k, (size_t)j);
