@@ -944,6 +944,7 @@ typedef struct interval_ctx {
     const char *project;
     const char *view;
     int64_t start, end;
+    int64_t created_us; /* the view's, as materialized (its meta); 0: not known */
 } interval_ctx;
 
 static int cmp_interval(const void *a, const void *b) {
@@ -961,6 +962,10 @@ static int record_interval(Mf__Registry *reg, void *ud, mf_error *err) {
         return mf__err(err, MF_EREGISTRY, "feature view '%s' was deleted during materialization",
                        c->view);
     Mf__FeatureView *fv = reg->feature_views[i];
+    if (c->created_us && fv->meta && fv->meta->created_us != c->created_us)
+        return mf__err(err, MF_EREGISTRY, "feature view '%s' was deleted and created again during "
+                       "materialization; the interval materialized is not recorded on the new one",
+                       c->view);
     Mf__MaterializationInterval *n =
         (Mf__MaterializationInterval *)mf__pb_new(&mf__materialization_interval__descriptor);
     n->start_us = c->start;
@@ -1099,7 +1104,8 @@ static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, boo
     if (rc == MF_OK) {
         int64_t start = j.start != INT64_MIN ? j.start : j.min_ts != INT64_MAX ? j.min_ts : e->end;
         if (from) *from = start;
-        interval_ctx c = {cfg->project, fv->spec->name, start, e->end};
+        interval_ctx c = {cfg->project, fv->spec->name, start, e->end,
+                          fv->meta ? fv->meta->created_us : 0};
         if (record) rc = mf__store_commit(e->store, record_interval, &c, err);
     }
     if (rc == MF_OK) progress(&j, 1);
@@ -1390,7 +1396,8 @@ static int lua_engine(engine *e, mf_error *err) {
             int64_t from = h.from[i] != INT64_MAX   ? h.from[i]
                            : starts[i] != INT64_MIN ? starts[i]
                                                     : e->end;
-            interval_ctx c = {cfg->project, fv->spec->name, from, e->end};
+            interval_ctx c = {cfg->project, fv->spec->name, from, e->end,
+                              fv->meta ? fv->meta->created_us : 0};
             mf_error ce;
             int crc = mf__store_commit(e->store, record_interval, &c, &ce);
             if (crc && rc == MF_OK) {
@@ -1418,8 +1425,13 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     const mf__config *cfg = mf__store_config(store);
     if (!incremental && start > end)
         return mf__err(err, MF_EUSAGE, "the start of the window is after its end");
+    /* the registry as it is now, not the handle's cached snapshot (a
+     * server's can be cache_ttl_seconds old: another process may have
+     * materialized, or deleted and created a view again, since) */
+    int rc = mf__store_refresh(store, err);
+    if (rc) return rc;
     mf__snapshot *snap;
-    int rc = mf__store_pin(store, &snap, err);
+    rc = mf__store_pin(store, &snap, err);
     if (rc) return rc;
     const Mf__Registry *reg = mf__snapshot_registry(snap);
     /* the views, checked before anything is written */

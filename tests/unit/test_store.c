@@ -122,6 +122,66 @@ static mf_online_request *request_wv(void) {
     return req;
 }
 
+/*---- Materialization reads the registry ------------------------------------------*/
+
+/* The status of v:a of driver id through s. */
+static int status_of(mf_store *s, int64_t id) {
+    mf_error err;
+    const char *refs[1] = {"v:a"};
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    int st = -1;
+    if (mf_online_request_set_features(req, refs, 1, &err) == MF_OK &&
+        mf_online_request_add_int64(req, "driver_id", &id, 1, &err) == MF_OK &&
+        mf_get_online_features(s, req, resp, &err) == MF_OK)
+        st = (int)mf_online_response_status(resp, 1, 0);
+    else
+        printf("#   reading driver %lld: %s\n", (long long)id, err.message);
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    return st;
+}
+
+/* Materialization reads the registry when it is called, not the handle's
+ * cached snapshot (a server's lives for cache_ttl_seconds): after another
+ * handle (another process) tears the project down and applies it again,
+ * the view has no intervals, and an incremental run of the first handle
+ * starts as for a new view (here: the oldest row, ttl 0), not at the END
+ * its cached snapshot remembers. */
+static void test_materialize_reads_registry(void) {
+    char *dir = mf__xasprintf("%s/matreg", tmp_root);
+    char *data = mf__xasprintf("%s/data", dir), *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
+    char *d = mf__xasprintf("%s/defs.lua", dir), *src = mf__xasprintf("%s/data/src.csv", dir);
+    CHECK(mkdir(dir, 0700) == 0 && mkdir(data, 0700) == 0);
+    CHECK(mft_write(yaml, "project: mr\nregistry:\n  path: data/registry.db\n"
+                          "  cache_ttl_seconds: 600\n") == 0);
+    CHECK(mft_write(d, "local driver = entity { name = 'driver', join_keys = { 'driver_id' } }\n"
+                       "local src = file_source { name = 'src', path = 'data/src.csv', "
+                       "timestamp_field = 'ts' }\n"
+                       "feature_view { name = 'v', entities = { driver }, ttl = 0, source = src,\n"
+                       "  schema = { field { name = 'a', dtype = Int64 } } }\n") == 0);
+    CHECK(mft_write(src, "driver_id,ts,a\n1,2025-01-01T00:00:00Z,11\n2,2025-01-03T00:00:00Z,22\n") == 0);
+    mf_error err;
+    mf_store *a = NULL, *b = NULL;
+    const int64_t day = INT64_C(86400000000), jan1 = INT64_C(1735689600000000);
+    API_OK(mf_store_open(dir, NULL, &a, &err));
+    API_OK(mf_apply(a, NULL, &err));
+    API_OK(mf_materialize_incremental(a, jan1 + day, NULL, 0, NULL, &err));
+    CHECK(status_of(a, 1) == MF_STATUS_PRESENT);
+    /* another process: teardown, then apply */
+    API_OK(mf_store_open(dir, NULL, &b, &err));
+    API_OK(mf_teardown(b, &err));
+    API_OK(mf_apply(b, NULL, &err));
+    mf_store_close(b);
+    API_OK(mf_materialize_incremental(a, jan1 + 3 * day, NULL, 0, NULL, &err));
+    int s1 = status_of(a, 1), s2 = status_of(a, 2);
+    if (s1 != MF_STATUS_PRESENT || s2 != MF_STATUS_PRESENT)
+        printf("#   after the second run: driver 1 %d, driver 2 %d\n", s1, s2);
+    CHECK(s1 == MF_STATUS_PRESENT && s2 == MF_STATUS_PRESENT);
+    mf_store_close(a);
+    free(dir), free(data), free(yaml), free(d), free(src);
+}
+
 /*---- Logging -------------------------------------------------------------------*/
 
 typedef struct log_sink {
@@ -653,6 +713,7 @@ int main(void) {
     RUN(test_worker_exit_close_race);
     RUN(test_worker_two_stores);
     RUN(test_pins_during_commits);
+    RUN(test_materialize_reads_registry);
     mft_rmtree(tmp_root);
     free(tmp_root);
     free(repo);
