@@ -1097,6 +1097,8 @@ static int materialize_one(engine *e, const Mf__FeatureView *fv, bool split, boo
         j.min_ts = INT64_MAX;
         progress(&j, 0); /* the view starts */
         rc = materialize_view(&j, err);
+        /* the rows are durable before the interval that says so */
+        if (rc == MF_OK && record && on->vt->sync) rc = on->vt->sync(on, err);
     }
     if (rc == MF_OK)
         rc = mf__provider_call(pv, MF__HOOK_AFTER_MATERIALIZE, NULL, err, "ssnn", cfg->project,

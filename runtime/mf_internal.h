@@ -592,6 +592,11 @@ typedef struct mf__online_vt {
     /* Whether the store answers (a trivial query; Redis: PING). */
     int (*ping)(mf__online *s, mf_error *err);
     void (*close)(mf__online *s);
+    /* Make the writes returned so far durable against an operating system
+     * crash or a power loss, where the store can (materialization, before
+     * it records an interval). NULL: nothing to do (a server's own
+     * persistence decides). */
+    int (*sync)(mf__online *s, mf_error *err);
 } mf__online_vt;
 
 struct mf__online {

@@ -552,7 +552,7 @@ static void lu_close(mf__online *base) {
 }
 
 static const mf__online_vt lua_vt = {"lua", lu_update, lu_teardown, lu_write, lu_read,
-                                     NULL, lu_ping, lu_close};
+                                     NULL, lu_ping, lu_close, NULL};
 
 int mf__online_lua_open(const mf__config *cfg, mf__online **out, mf_error *err) {
     MF__UNUSED(err);

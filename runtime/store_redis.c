@@ -2313,7 +2313,7 @@ static int rd_ping(mf__online *base, mf_error *err) {
 }
 
 static const mf__online_vt redis_vt = {"redis", rd_update, rd_teardown, rd_write, rd_read,
-                                       rd_read_many, rd_ping, rd_close};
+                                       rd_read_many, rd_ping, rd_close, NULL};
 
 void mf__redis_counts_get(const mf__online *o, mf__redis_counts *out) {
     memset(out, 0, sizeof *out);
