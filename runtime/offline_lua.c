@@ -134,7 +134,7 @@ long mf__lua_cell_text(lua_State *L, int idx, char *buf, const char **p) {
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         *p = buf;
-        if (d == (double)(int64_t)d && d > -9e15 && d < 9e15)
+        if (d > -9e15 && d < 9e15 && d == (double)(int64_t)d) /* range first: the cast */
             return snprintf(buf, MF__NUM_BUFLEN + 8, "%lld", (long long)d);
         return (long)mf__format_double(d, buf);
     }

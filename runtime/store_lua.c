@@ -72,19 +72,51 @@ static int fail(lua_store *s, const char *fn, const mf_error *e, mf_error *err) 
 /* lines(path): the lines of a file under the root folder (an upvalue),
  * without their line ends, as a list. A path that is absolute or climbs
  * out of the folder is an error. */
+/* __gc of host_lines's box: the text read, should a Lua error (out of
+ * memory) leave host_lines before it frees it. */
+static int free_box(lua_State *L) {
+    char **box = lua_touserdata(L, 1);
+    free(*box);
+    *box = NULL;
+    return 0;
+}
+
+/* Whether path, resolved (symbolic links followed), lies in root (resolved
+ * too). A path that does not resolve is left to the read to report. */
+static bool resolves_inside(const char *root, const char *path) {
+    char *rp = realpath(path, NULL);
+    if (!rp) return true;
+    char *rr = realpath(root, NULL);
+    size_t n = rr ? strlen(rr) : 0;
+    bool in = rr && strncmp(rp, rr, n) == 0 && (rp[n] == '/' || rp[n] == '\0');
+    free(rp);
+    free(rr);
+    return in;
+}
+
 static int host_lines(lua_State *L) {
     const char *root = lua_tostring(L, lua_upvalueindex(1));
     const char *path = luaL_checkstring(L, 1);
     if (path[0] == '/' || !strcmp(path, "..") || !strncmp(path, "../", 3) ||
         strstr(path, "/../") || (strlen(path) >= 3 && !strcmp(path + strlen(path) - 3, "/..")))
         return luaL_error(L, "lines: '%s' is outside the repo (give a path inside it)", path);
+    char **box = lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, free_box);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
     char *full = mf__path_join(root, path);
-    char *text = NULL;
+    if (!resolves_inside(root, full)) {
+        free(full);
+        return luaL_error(L, "lines: '%s' leads outside the repo (a symbolic link)", path);
+    }
     size_t len = 0;
     mf_error e;
-    int rc = mf__read_input(full, (size_t)256 << 20, &text, &len, &e);
+    int rc = mf__read_input(full, (size_t)256 << 20, box, &len, &e);
     free(full);
     if (rc) return luaL_error(L, "lines: %s", e.message);
+    const char *text = *box;
     lua_newtable(L);
     int n = 0;
     size_t a = 0;
@@ -97,7 +129,8 @@ static int host_lines(lua_State *L) {
         lua_rawseti(L, -2, ++n);
         a = b + 1;
     }
-    free(text);
+    free(*box);
+    *box = NULL;
     return 1;
 }
 

@@ -87,6 +87,24 @@ run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v stats_from_st
 expect_err "read() hints for materialization: its window and the view's columns" 1 "purpose=materialize start=2025-01-01T00:00:00Z end=2025-01-06T00:00:00Z columns=event_timestamp+created+driver_id+conv_rate+acc_rate+avg_daily_trips"
 cp yaml.join feature_store.yaml
 
+# host.lines stays in the repo: a symbolic link inside it that leads out is
+# refused, as the definition loader refuses one (the link that stays inside
+# is read first: the error is the second call's)
+ln -s /etc/passwd data/outside
+ln -s driver_stats.jsonl data/inside
+cat >modules/lines.lua <<'EOT'
+local o, host = ...
+return { read = function(r)
+  local n = #host.lines("data/inside")
+  error("read " .. n .. " lines, then " .. #host.lines("data/outside"))
+end }
+EOT
+sed -i 's/jsonl_store.lua/lines.lua/' feature_store.yaml
+run "$MF" get-historical-features --entities e.csv -f stats_from_store:conv_rate
+expect_err "host.lines refuses a symbolic link that leads out of the repo" 1 "lines: 'data/outside' leads outside the repo"
+cp yaml.join feature_store.yaml
+rm -f data/outside data/inside
+
 run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v driver_hourly_stats -v stats_from_store
 expect_rc "materialize from the offline store's rows" 0
 run "$MF" get-online-features -e driver_id=1001 -e driver_id=1005 -f driver_hourly_stats:conv_rate -f driver_hourly_stats:avg_daily_trips
