@@ -486,7 +486,6 @@ void mf__lstate_begin_rows(mf__lstate *s, uint64_t rows) {
                                                                    : s->budget.max_instructions * rows;
     bool ran_out = s->hit == HIT_MEMORY;
     s->hit = HIT_NONE;
-    mf__lua_strlib_reset();
     s->where[0] = '\0';
     collect_garbage(s, true, ran_out);
     /* the coarse clock (a few ms of resolution) is cheap enough to read at

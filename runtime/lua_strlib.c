@@ -586,33 +586,24 @@ static void add_replacement(mstate *ms, luaL_Buffer *b, const char *s, const cha
     luaL_addvalue(b);
 }
 
-/* How deep string.gsub calls are nested on this thread (a replacement
- * function, or a table's __index, that calls gsub again): each level holds
- * a luaL_Buffer (8 KiB) on the C stack, and a recursion through gsub would
- * overflow the C stack before LuaJIT's own limits stop it. An error that
- * unwinds nested calls leaves them counted: mf__lua_strlib_reset, as a
- * call of a state begins, starts again from 0. */
+/* How deep string.gsub calls with a replacement function or table are
+ * nested on this thread (one that calls gsub again, through the function
+ * or a table's __index): each level holds a luaL_Buffer (8 KiB) on the C
+ * stack, and a recursion through gsub would overflow the C stack before
+ * LuaJIT's own limits stop it. Such a call runs its loop in a protected
+ * call, so that the count comes down however it ends. */
 static __thread int gsub_depth;
 #define GSUB_MAX_DEPTH 64
 
-void mf__lua_strlib_reset(void) { gsub_depth = 0; }
-
-/* string.gsub. Upvalue 1: the charge function.
- * Stack: [s p repl max_n] -> [result count] */
-static int l_gsub(lua_State *L) {
+/* The work of string.gsub, its arguments checked by l_gsub. Upvalue 1:
+ * the charge function. Stack: [s p repl max_n] -> [result count] */
+static int gsub_run(lua_State *L) {
     size_t slen;
-    const char *s = luaL_checklstring(L, 1, &slen);
-    const char *p = luaL_checklstring(L, 2, NULL);
-    int t = lua_type(L, 3);
+    const char *s = lua_tolstring(L, 1, &slen);
+    const char *p = lua_tostring(L, 2);
     int max_n = luaL_optint(L, 4, (int)(slen + 1));
     int anchored = *p == '^';
     if (anchored) p++;
-    if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TFUNCTION && t != LUA_TTABLE)
-        luaL_argerror(L, 3, "string/function/table expected");
-    if (gsub_depth >= GSUB_MAX_DEPTH)
-        return luaL_error(L, "string.gsub nested more than %d deep (a replacement that calls "
-                          "gsub again)", GSUB_MAX_DEPTH);
-    gsub_depth++;
     mstate ms;
     ms_init(&ms, L, charge_of(L, 1), s, slen);
     luaL_Buffer b;
@@ -636,7 +627,31 @@ static int l_gsub(lua_State *L) {
     settle(&ms);
     luaL_pushresult(&b);
     lua_pushinteger(L, n);
+    return 2;
+}
+
+/* string.gsub. Upvalue 1: the charge function.
+ * Stack: [s p repl max_n] -> [result count] */
+static int l_gsub(lua_State *L) {
+    size_t slen;
+    luaL_checklstring(L, 1, &slen);
+    luaL_checklstring(L, 2, NULL);
+    int t = lua_type(L, 3);
+    (void)luaL_optint(L, 4, (int)(slen + 1));
+    if (t != LUA_TNUMBER && t != LUA_TSTRING && t != LUA_TFUNCTION && t != LUA_TTABLE)
+        luaL_argerror(L, 3, "string/function/table expected");
+    if (t != LUA_TFUNCTION && t != LUA_TTABLE) return gsub_run(L); /* calls no Lua */
+    if (gsub_depth >= GSUB_MAX_DEPTH)
+        return luaL_error(L, "string.gsub nested more than %d deep (a replacement that calls "
+                          "gsub again)", GSUB_MAX_DEPTH);
+    int nargs = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, gsub_run, 1);
+    lua_insert(L, 1);
+    gsub_depth++;
+    int st = lua_pcall(L, nargs, 2, 0);
     gsub_depth--;
+    if (st != 0) return lua_error(L); /* the same error, passed on */
     return 2;
 }
 

@@ -787,9 +787,6 @@ typedef struct mf__command_result {
 int mf__command_run(const char *path, char *const argv[], const char *cwd, int64_t timeout_s,
                     size_t max_out, mf__command_result *res, mf_error *err);
 
-/* string.gsub's count of nested calls on this thread back to 0 (as a call
- * of a Lua state begins: see lua_strlib.c). */
-void mf__lua_strlib_reset(void);
 /* Lua's string pattern functions (lua_strlib.c): set find, match, gmatch
  * and gsub, with the results and error messages of LuaJIT's own, as fields
  * of the table on top of the stack ([t] -> [t]). They charge their work to

@@ -182,14 +182,30 @@ static int host_timestamp(lua_State *L) {
 }
 
 /* json(text): the JSON value of text (strict: Jansson's decoder). */
+/* __gc of host_json's box: the decoded value, should a Lua error (out of
+ * memory) leave host_json before it releases it. */
+static int decref_box(lua_State *L) {
+    json_t **box = lua_touserdata(L, 1);
+    json_decref(*box);
+    *box = NULL;
+    return 0;
+}
+
 static int host_json(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
+    json_t **box = lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    lua_createtable(L, 0, 1);
+    lua_pushcfunction(L, decref_box);
+    lua_setfield(L, -2, "__gc");
+    lua_setmetatable(L, -2);
     json_error_t je;
-    json_t *v = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
-    if (!v) return luaL_error(L, "json: %s (column %d)", je.text, je.column);
-    push_json(L, v);
-    json_decref(v);
+    *box = json_loadb(text, len, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, &je);
+    if (!*box) return luaL_error(L, "json: %s (column %d)", je.text, je.column);
+    push_json(L, *box);
+    json_decref(*box);
+    *box = NULL;
     return 1;
 }
 
