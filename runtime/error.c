@@ -85,6 +85,12 @@ int mf__err_nomem(mf_error *err, const char *what, ...) {
     return mf__err(err, MF_ENOMEM, "%s: out of memory", w);
 }
 
+void mf__err_append(mf_error *err, const char *text) {
+    if (!err) return;
+    size_t n = strnlen(err->message, sizeof err->message - 1);
+    snprintf(err->message + n, sizeof err->message - n, "%s", text);
+}
+
 void mf__err_prefix(mf_error *err, const char *fmt, ...) {
     if (!err) return;
     char pre[512], old[sizeof err->message];

@@ -31,6 +31,8 @@ int mf__err_at(mf_error *err, int code, const char *file, int line,
 /* Prefix the message already in err with "<prefix>: ". */
 void mf__err_prefix(mf_error *err, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Append text to the message already in err (cut at the message's size). */
+void mf__err_append(mf_error *err, const char *text);
 void mf__err_clear(mf_error *err);
 
 /* Log a message under the process-wide level (0..3, mf_set_log_level):

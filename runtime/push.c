@@ -681,7 +681,7 @@ static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const
 }
 
 /* Add df's rows to the Parquet dataset (a directory) of file source ds as
- * one new file, push-TIME-PID.parquet, with the columns and types of the
+ * one new file, push-TIME-PID-N.parquet (N counts the process's pushes), with the columns and types of the
  * dataset (its first file; a column the rows lack is null): written to a
  * temporary name that readers skip, fsynced, renamed into place, the
  * directory fsynced. A single Parquet file cannot take rows. */
@@ -749,8 +749,12 @@ static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
         gmtime_r(&ts.tv_sec, &tm);
         char name[96];
         strftime(name, sizeof name, "push-%Y%m%dT%H%M%S", &tm);
-        char *file = mf__xasprintf("%s/%s.%06ldZ-%ld.parquet", path, name, ts.tv_nsec / 1000,
-                                   (long)getpid());
+        /* a count of the process's pushes too: two threads of a server can
+         * push in the same microsecond */
+        static unsigned long pushes;
+        unsigned long nth = __atomic_add_fetch(&pushes, 1, __ATOMIC_RELAXED);
+        char *file = mf__xasprintf("%s/%s.%06ldZ-%ld-%lu.parquet", path, name, ts.tv_nsec / 1000,
+                                   (long)getpid(), nth);
         rc = mf__pq_write_table(t, file, true, err);
         if (rc == MF_OK) sync_dir_of(file);
         free(file);
@@ -844,6 +848,63 @@ static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
 
 /*---- Entry points ------------------------------------------------------------*/
 
+/* Whether df's column named name is one that prepare() checked: a time
+ * field of the batch source, or a join key or feature of a view fed. */
+static bool checked_col(const char *name, const Mf__DataSourceSpec *batch, const prepared *pv,
+                        size_t nv) {
+    if (!strcmp(name, batch->timestamp_field) ||
+        (batch->created_timestamp_column[0] && !strcmp(name, batch->created_timestamp_column)))
+        return true;
+    for (size_t i = 0; i < nv; i++) {
+        const Mf__FeatureViewSpec *v = pv[i].view;
+        for (size_t k = 0; k < v->n_entity_columns; k++)
+            if (!strcmp(name, v->entity_columns[k]->name)) return true;
+        for (size_t f = 0; f < v->n_features; f++)
+            if (!strcmp(name, v->features[f]->name)) return true;
+    }
+    return false;
+}
+
+/* The refusals of an offline push that need no rows, checked before
+ * anything is written: a sqlite_source of a query, a single Parquet file,
+ * a file that cannot be opened for writing. */
+static int offline_ready(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf_error *err) {
+    if (strcmp(ds->kind, "file") != 0)
+        return ds->table[0] ? MF_OK
+                            : mf__err(err, MF_EREQUEST, "cannot push offline to sqlite_source "
+                                      "'%s': it reads a query, not a table", ds->name);
+    char *path = mf__path_join(cfg->repo_path, ds->path);
+    struct stat st;
+    int rc = MF_OK;
+    if (stat(path, &st) != 0)
+        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    else if (mf__source_is_parquet(ds) && !S_ISDIR(st.st_mode))
+        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a single "
+                     "Parquet file, which cannot take more rows; make its path a directory (a "
+                     "Parquet dataset) and pushes add a file to it", ds->name, path);
+    else if (access(path, W_OK) != 0)
+        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    free(path);
+    return rc;
+}
+
+/* Append rows to the batch source: only the columns prepare() checked (a
+ * column no view fed reads is checked by nothing: a bad value would break
+ * every later read of the source by a view that reads it). */
+static int append_offline(const mf__config *cfg, const Mf__DataSourceSpec *batch,
+                          const mf_entity_df *rows, const prepared *pv, size_t nv,
+                          mf_error *err) {
+    mf_table t = {rows->t->nrows, 0, mf__xcalloc(rows->t->ncols + 1, sizeof(mf__col))};
+    for (size_t j = 0; j < rows->t->ncols; j++)
+        if (checked_col(rows->t->cols[j].name, batch, pv, nv)) t.cols[t.ncols++] = rows->t->cols[j];
+    mf_entity_df df = {&t, rows->origin, rows->lines};
+    int rc = strcmp(batch->kind, "file") != 0 ? append_sqlite(cfg, batch, &df, err)
+             : mf__source_is_parquet(batch)    ? append_parquet(cfg, batch, &df, err)
+                                               : append_csv(cfg, batch, &df, err);
+    free(t.cols);
+    return rc;
+}
+
 /* mf_push with the snapshot pinned for the call. */
 static int push(mf_store *store, const mf__snapshot *snap, const char *source,
                 const mf_entity_df *rows, mf_push_to to, mf_error *err) {
@@ -880,12 +941,23 @@ static int push(mf_store *store, const mf__snapshot *snap, const char *source,
     if (rc == MF_OK && to != MF_PUSH_OFFLINE && !any_online)
         rc = mf__err(err, MF_EREQUEST, "push source '%s' feeds no online feature view; push "
                      "with --to offline", source);
-    if (rc == MF_OK && to != MF_PUSH_ONLINE)
-        rc = strcmp(batch->kind, "file") != 0 ? append_sqlite(cfg, batch, rows, err)
-             : mf__source_is_parquet(batch)    ? append_parquet(cfg, batch, rows, err)
-                                               : append_csv(cfg, batch, rows, err);
-    for (size_t i = 0; rc == MF_OK && to != MF_PUSH_OFFLINE && i < nv; i++)
-        if (pv[i].view->online) rc = write_online(store, &pv[i], err);
+    /* online first: a write there can be repeated (newer-or-equal wins), an
+     * append cannot; so a push that failed online appended nothing, and
+     * one that failed offline can be sent again as it was (what refuses an
+     * offline push whatever its rows is checked before anything is
+     * written) */
+    if (rc == MF_OK && to != MF_PUSH_ONLINE) rc = offline_ready(cfg, batch, err);
+    for (size_t i = 0; rc == MF_OK && to != MF_PUSH_OFFLINE && i < nv; i++) {
+        if (!pv[i].view->online) continue;
+        rc = write_online(store, &pv[i], err);
+        if (rc && to == MF_PUSH_ONLINE_AND_OFFLINE && err)
+            mf__err_append(err, "; nothing was appended to the offline source");
+    }
+    if (rc == MF_OK && to != MF_PUSH_ONLINE) {
+        rc = append_offline(cfg, batch, rows, pv, nv, err);
+        if (rc && to == MF_PUSH_ONLINE_AND_OFFLINE && err)
+            mf__err_append(err, " (the rows were written to the online store)");
+    }
     for (size_t i = 0; i < nv; i++) prepared_free(&pv[i]);
     free(pv);
     return rc;

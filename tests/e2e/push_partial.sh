@@ -1,0 +1,53 @@
+# push_partial.sh — what an offline push writes, and what a failed push
+# leaves (docs/concepts.md, "Pushes and direct writes"), over the
+# quickstart repo (`moonfeast init`: driver_stats_push_source feeds
+# driver_hourly_stats_fresh; its batch source is data/driver_stats.csv):
+#   - a pushed column that no view fed by the push source reads is not
+#     written to the batch source (it would be checked by nothing, and a
+#     bad value would break every later read of the file by a view that
+#     does read it);
+#   - a push to online_and_offline whose online write fails leaves the
+#     batch source as it was (the online write goes first: it can be
+#     repeated, an append cannot), and says nothing was appended.
+. "$(dirname "$0")/lib.sh"
+trap 'rm -rf "$WORK"' EXIT
+check() { # NAME COMMAND...
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
+}
+has() { printf '%s' "$1" | grep -qF -- "$2"; }
+
+run "$MF" init "$WORK/repo" --project drivers
+expect_rc "init" 0
+cd "$WORK/repo" || exit 1
+# a column `extra` in the batch source, read by a view of its own
+awk -F, 'BEGIN { OFS = "," } NR == 1 { print $0, "extra"; next } { print $0, NR }' \
+    data/driver_stats.csv >x.csv && mv x.csv data/driver_stats.csv
+cat >>driver_repo.lua <<'EOT'
+feature_view {
+  name = "extra_view", entities = { driver }, ttl = days(1), source = driver_stats_source,
+  schema = { field { name = "extra", dtype = Int64 } },
+}
+EOT
+run "$MF" apply
+expect_rc "apply" 0
+lines() { wc -l <data/driver_stats.csv | tr -d ' '; }
+before=$(lines)
+
+printf 'driver_id,event_timestamp,created,conv_rate,acc_rate,avg_daily_trips,extra\n1001,2025-01-07T00:00:00Z,2025-01-07T00:00:00Z,0.5,0.25,42,abc\n' >p.csv
+run "$MF" push driver_stats_push_source --file p.csv --to online_and_offline
+expect_rc "a push with a column no fed view reads" 0
+check "  ... appends its row" test "$(lines)" -eq $((before + 1))
+check "  ... without that column's value" sh -c '! tail -n 1 data/driver_stats.csv | grep -q abc'
+printf 'driver_id,event_timestamp\n1001,2025-01-07T12:00:00Z\n' >e.csv
+run "$MF" get-historical-features --entities e.csv -f extra_view:extra
+expect_rc "the view that reads that column still reads the file" 0
+
+# the fed view's online table gone: the online write fails
+sqlite3 data/online.db 'DROP TABLE "drivers:driver_hourly_stats_fresh"'
+before=$(lines)
+run "$MF" push driver_stats_push_source --file p.csv --to online_and_offline
+expect_err "a push whose online write fails" 1 "has no table"
+check "  ... says nothing was appended offline" has "$ERR" "nothing was appended to the offline source"
+check "  ... and appended nothing" test "$(lines)" -eq "$before"
