@@ -43,13 +43,24 @@ static int decode(const char *path, const unsigned char *data, size_t len,
                        "%s is not a moonfeast registry file (bad header)", path);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | data[8 + i];
-    if (n != len - 16)
+    if (n > len - 16)
         return mf__err(err, MF_EREGISTRY,
                        "registry file %s is truncated (%zu of %llu bytes)", path,
                        len - 16, (unsigned long long)n);
+    if (n < len - 16)
+        return mf__err(err, MF_EREGISTRY,
+                       "registry file %s is damaged: it has %llu bytes after its end (%llu "
+                       "bytes, as its header says)", path,
+                       (unsigned long long)(len - 16 - n), (unsigned long long)n);
     Mf__Registry *r = mf__registry__unpack(NULL, len - 16, data + 16);
     if (!r)
         return mf__err(err, MF_EREGISTRY, "registry file %s is corrupt", path);
+    if (r->schema_version > 1 || r->schema_version < 0) {
+        int v = r->schema_version;
+        mf__reg_free(r);
+        return mf__err(err, MF_EREGISTRY, "registry file %s has schema version %d, which this "
+                       "moonfeast does not read (it reads 1): a newer moonfeast wrote it", path, v);
+    }
     /* Well-formed protobuf can still lack what every reader dereferences:
      * each object's spec (field 1 of every object message). */
     for (int k = 0; k < MF_KIND_COUNT; k++) {

@@ -730,16 +730,35 @@ static const mf__registry_vt sql_vt = {"sql", sql_load, sql_commit, sql_close, s
 
 /*---- URLs ---------------------------------------------------------------------*/
 
-/* The URL with its password replaced by "***", for messages. */
+/* The URL with its password replaced by "***", for messages: the one of
+ * user:password@ and the value of a password= query parameter (libpq
+ * takes either). */
 static char *hide_password(const char *url) {
+    char *out = mf__xstrdup(url);
     const char *s = strstr(url, "://");
-    if (!s) return mf__xstrdup(url);
-    const char *at = strchr(s + 3, '@');
-    const char *slash = strchr(s + 3, '/');
-    if (!at || (slash && slash < at)) return mf__xstrdup(url);
-    const char *colon = memchr(s + 3, ':', (size_t)(at - (s + 3)));
-    if (!colon) return mf__xstrdup(url);
-    return mf__xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+    const char *at = s ? strchr(s + 3, '@') : NULL;
+    const char *slash = s ? strchr(s + 3, '/') : NULL;
+    const char *colon = at && !(slash && slash < at) ? memchr(s + 3, ':', (size_t)(at - (s + 3)))
+                                                     : NULL;
+    if (colon) {
+        free(out);
+        out = mf__xasprintf("%.*s:***%s", (int)(colon - url), url, at);
+    }
+    char *q = strchr(out, '?');
+    for (char *p = q; p && *p;) {
+        p++; /* past ? or & */
+        char *end = p + strcspn(p, "&");
+        if (!strncmp(p, "password=", 9)) {
+            char *v = p + 9;
+            char *fixed = mf__xasprintf("%.*s***%s", (int)(v - out), out, end);
+            p = fixed + (v - out) + 3;
+            free(out);
+            out = fixed;
+            end = p;
+        }
+        p = *end ? end : NULL;
+    }
+    return out;
 }
 
 int mf__registry_sql_open(const char *url, const char *repo, const char *project,

@@ -756,7 +756,7 @@ static void test_truncated_is_an_error(void) {
     memcpy(longer, bytes, len);
     longer[len] = 0x10, longer[len + 1] = 0x05;
     CHECK(write_bytes(bad, longer, len + 2) == 0);
-    CHECK(load_fails(bad, NULL));
+    CHECK(load_fails(bad, "2 bytes after its end"));
     free(longer);
     CHECK(write_bytes(bad, bytes, len) == 0);
     Mf__Registry *r = load_path(bad);
@@ -796,6 +796,23 @@ static void test_corrupt_payload_is_an_error(void) {
     static const unsigned char wrong_wire[] = {0x12, 0x01, 0x05};
     CHECK(write_registry_bytes(path, wrong_wire, sizeof wrong_wire) == 0);
     CHECK(load_fails(path, "corrupt"));
+    /* a newer layout (schema_version 2, field 1): refused, naming it, and a
+     * commit leaves it as it is */
+    static const unsigned char newer[] = {0x08, 0x02};
+    CHECK(write_registry_bytes(path, newer, sizeof newer) == 0);
+    CHECK(load_fails(path, "schema version 2"));
+    mf__registry *nr = open_reg(path);
+    CHECK(nr);
+    if (nr) {
+        mf_error err;
+        CHECK(nr->vt->commit(nr, no_change, NULL, &err) == MF_EREGISTRY);
+        nr->vt->close(nr);
+    }
+    static const unsigned char v1[] = {0x08, 0x01};
+    CHECK(write_registry_bytes(path, v1, sizeof v1) == 0);
+    Mf__Registry *r1 = load_path(path);
+    CHECK(r1 && r1->schema_version == 1);
+    mf__reg_free(r1);
     /* an empty payload is an empty registry */
     CHECK(write_registry_bytes(path, NULL, 0) == 0);
     Mf__Registry *r = load_path(path);
@@ -1307,6 +1324,16 @@ static void sql_bad_urls(void) {
     CHECK(!strstr(err.message, "s3cret"));
     CHECK(r->vt->commit(r, no_change, NULL, &err) == MF_EREGISTRY);
     CHECK(!strstr(err.message, "s3cret"));
+    r->vt->close(r);
+    free(url);
+    /* libpq also takes the password as a query parameter */
+    url = mf__xasprintf("postgresql://127.0.0.1:%d/reg?user=moon&password=s3cret&"
+                        "connect_timeout=2", port);
+    CHECK(mf__registry_sql_open(url, "/tmp", "demo", &r, &err) == MF_OK);
+    CHECK(r->vt->load(r, &got, &err) == MF_EREGISTRY);
+    if (strstr(err.message, "s3cret")) printf("#   %s\n", err.message);
+    CHECK(!strstr(err.message, "s3cret"));
+    CHECK_HAS(err.message, "?user=moon&password=***&connect_timeout=2");
     r->vt->close(r);
     free(url);
 }
