@@ -261,7 +261,13 @@ static void *rp_string(const redisReadTask *task, char *str, size_t len) {
     return r;
 }
 
+/* More elements than any reply to moonfeast's commands holds (hiredis
+ * takes up to INT_MAX and asks for the array as its header arrives, before
+ * any element: a bogus header would take gigabytes). */
+#define RP_MAX_ELEMENTS (1 << 22)
+
 static void *rp_array(const redisReadTask *task, int n) {
+    if (n > RP_MAX_ELEMENTS) return NULL; /* hiredis: an error of the read */
     redisReply *r = rp_obj(task, REDIS_REPLY_ARRAY, 0);
     if (n > 0) {
         r->element = rpool_alloc(task->privdata, (size_t)n * sizeof *r->element);
@@ -389,6 +395,7 @@ typedef struct redis_store {
  * A key is written (one HSET of every field, in chunks of WS_CHUNK fields)
  * when it has no "_ts:view" (a new key), or its stored "_ts:view" is
  * older, or equal with a stored created time not greater than the new one
+ * (compared exactly as decimal text, cge: past 2^53 a double would not)
  * (newer()); the check reads that key as it is at that moment, so a key's
  * later rows in one call are checked against its earlier ones. Probing
  * (only for distinct KEYS): the first key's stored time is read first (the
@@ -450,6 +457,17 @@ static const char write_script_head[] =
     "  end\n"
     "  return tsg(b)\n"
     "end\n"
+    "local function cge(a, b)\n" /* a >= b, decimal int64 text, exactly */
+    "  local na, nb = byte(a) == 45, byte(b) == 45\n"
+    "  if na ~= nb then return nb end\n"
+    "  if na then a, b = b:sub(2), a:sub(2) end\n"
+    "  local la, lb = #a, #b\n"
+    "  if la ~= lb then return la > lb end\n"
+    "  if la <= 15 then return tonumber(a) >= tonumber(b) end\n"
+    "  local ha, hb = tonumber(a:sub(1, la - 15)), tonumber(b:sub(1, lb - 15))\n"
+    "  if ha ~= hb then return ha > hb end\n"
+    "  return tonumber(a:sub(-15)) >= tonumber(b:sub(-15))\n"
+    "end\n"
     "local function newer(key, o, old)\n"
     "  if old == nil then old = call('HGET', key, A[3]) end\n"
     "  if not old then return true end\n"
@@ -463,8 +481,8 @@ static const char write_script_head[] =
     "    if nl ~= ol then return nl > ol end\n"
     "    if nn ~= on then return nn > on end\n"
     "  end\n"
-    "  local oc = tonumber(call('HGET', key, A[4]) or '')\n"
-    "  return not oc or tonumber(A[o + 2]) >= oc\n"
+    "  local oc = call('HGET', key, A[4])\n"
+    "  return not (oc and (oc == '0' or oc:find('^%-?[1-9]%d*$'))) or cge(A[o + 2], oc)\n"
     "end\n"
     "local ttl, w, first = tonumber(A[1]), 0, nil\n"
     "if A[2] == '1' then\n"

@@ -28,6 +28,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -477,6 +478,18 @@ static void test_ordering(void) {
     MFS_STEP(T + 201, 0, 6, T + 201, 6);        /* newer event: wins */
     MFS_STEP(T - 1000000, 0, 7, T + 201, 6);    /* a second older: loses */
     MFS_STEP(-1000000, 0, 8, T + 201, 6);       /* before the epoch: loses */
+    /* created times past 2^53 µs (after the year 2255) compare exactly */
+    MFS_STEP(T + 300, INT64_C(253402300799999999), 10, T + 300, 10); /* newer event: wins */
+    MFS_STEP(T + 300, INT64_C(253402300799999998), 11, T + 300, 10); /* created 1 µs less */
+    MFS_STEP(T + 300, INT64_C(253402300799999999), 12, T + 300, 12); /* equal created: wins */
+    MFS_STEP(T + 300, -5, 13, T + 300, 12);                          /* negative: loses */
+    MFS_STEP(T + 301, -5, 14, T + 301, 14);                          /* newer event: wins */
+    MFS_STEP(T + 301, -6, 15, T + 301, 14);                          /* -6 < -5: loses */
+    MFS_STEP(T + 301, -4, 16, T + 301, 16);                          /* -4 > -5: wins */
+    MFS_STEP(T + 301, INT64_C(-253402300799999999), 17, T + 301, 16);
+    MFS_STEP(T + 302, INT64_C(-253402300799999998), 18, T + 302, 18);
+    MFS_STEP(T + 302, INT64_C(-253402300799999999), 19, T + 302, 18); /* 1 µs less: loses */
+    MFS_STEP(T + 302, INT64_C(-253402300799999997), 20, T + 302, 20); /* 1 µs more: wins */
     /* a key whose stored time is before the epoch */
     fv = neg;
     MFS_STEP(-5000001, 0, 1, -5000001, 1);
@@ -1292,6 +1305,59 @@ static void test_unresponsive(void) {
     s->vt->close(s);
 }
 
+/* A server that answers whatever it is sent with the header of an array of
+ * 2^31 - 1 elements, and nothing more (one connection at a time). */
+static int bogus_fd = -1;
+
+static void *bogus_main(void *arg) {
+    (void)arg;
+    for (;;) {
+        int c = accept(bogus_fd, NULL, NULL);
+        if (c < 0) return NULL;
+        char buf[4096];
+        while (read(c, buf, sizeof buf) > 0) {
+            static const char hdr[] = "*2147483647\r\n";
+            if (write(c, hdr, sizeof hdr - 1) < 0) break;
+        }
+        close(c);
+    }
+}
+
+/* A reply announcing a huge array fails the call naming the server, and
+ * does not end the process or take the memory it announces. */
+static void test_bogus_reply(void) {
+    bogus_fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {0};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t al = sizeof a;
+    CHECK(bogus_fd >= 0 && bind(bogus_fd, (struct sockaddr *)&a, sizeof a) == 0 &&
+          listen(bogus_fd, 4) == 0 && getsockname(bogus_fd, (struct sockaddr *)&a, &al) == 0);
+    pthread_t t;
+    CHECK(pthread_create(&t, NULL, bogus_main, NULL) == 0);
+    char conn[64];
+    snprintf(conn, sizeof conn, "127.0.0.1:%d", ntohs(a.sin_port));
+    mf_error err;
+    mf__online *s = open_redis(conn, 0, 1000, &err);
+    CHECK(s);
+    if (s) {
+        Mf__FeatureView *fv = mfs_view1("bogus", "v");
+        int64_t id = 1;
+        mfs_got g;
+        err.message[0] = 0;
+        int rc = mfs_read(s, "bogus", fv, &id, 1, NULL, 0, &g, &err);
+        mfs_got_free(&g);
+        if (rc != MF_ESTORE) printf("#   rc %d: %s\n", rc, err.message);
+        CHECK(rc == MF_ESTORE);
+        CHECK_HAS(err.message, conn);
+        MFS_FREE(fv);
+        s->vt->close(s);
+    }
+    shutdown(bogus_fd, SHUT_RDWR);
+    close(bogus_fd);
+    pthread_join(t, NULL);
+}
+
 /*---- Main --------------------------------------------------------------------------*/
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw) {
@@ -1350,6 +1416,7 @@ int main(void) {
     RUN(test_refused);
     RUN(test_restart);
     RUN(test_unresponsive);
+    RUN(test_bogus_reply);
     stop_all();
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
