@@ -48,6 +48,9 @@
 
 #define MAX_DEPTH 32
 #define MAX_SCALAR 65536
+#define MAX_ANCHORS 256 /* anchors and aliases in all (libyaml's loader checks
+                         * each anchor against every earlier one) */
+#define MAX_KEYS 1024   /* keys of one mapping */
 #define MAX_FILE ((size_t)1 << 20)
 /* cache_ttl_seconds * 1000000 (and Redis's key_ttl_seconds * 1000) must
  * not overflow: 10^12 s, some 31700 years. */
@@ -665,8 +668,20 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
             yaml_node_t *k = yaml_document_get_node(P->doc, pr->key);
             yaml_node_t *v = yaml_document_get_node(P->doc, pr->value);
             if (k && v && k->type == YAML_SCALAR_NODE && v->type == YAML_SCALAR_NODE &&
-                !strcmp((const char *)k->data.scalar.value, "type"))
-                named = mf__store_type_find(table, ntypes, (const char *)v->data.scalar.value);
+                !strcmp((const char *)k->data.scalar.value, "type")) {
+                /* the type as it will be read: ${VAR} expanded (an error
+                 * there is reported when the type is read) */
+                const char *tv = (const char *)v->data.scalar.value;
+                char *ex = NULL;
+                if (strstr(tv, "${")) {
+                    mf_error *keep = P->err, scratch;
+                    P->err = &scratch;
+                    if (expand_env(P, v, "type", &ex) != MF_OK) ex = NULL;
+                    P->err = keep;
+                }
+                named = mf__store_type_find(table, ntypes, ex ? ex : tv);
+                free(ex);
+            }
         }
     }
     if (named && named->any_options) {
@@ -1019,22 +1034,39 @@ static int yaml_fail(cfg_parse *P, const yaml_parser_t *yp, const char *text,
 }
 
 /* Check the limits on the event stream: nesting depth (mappings and lists
- * open at once) and scalar length. A syntax error is left to the loader,
- * which reports it: up to it the stream is within the limits. */
+ * open at once), scalar length, keys of a mapping, anchors and aliases.
+ * A syntax error is left to the loader, which reports it: up to it the
+ * stream is within the limits. */
 static int check_limits(cfg_parse *P, const char *text, size_t len) {
     yaml_parser_t yp;
     if (!yaml_parser_initialize(&yp))
         return mf__err(P->err, MF_ENOMEM, "out of memory parsing %s", P->file);
     yaml_parser_set_input_string(&yp, (const unsigned char *)text, len);
-    int depth = 0, rc = MF_OK;
+    int depth = 0, rc = MF_OK, anchors = 0;
+    /* per open collection: a mapping's nodes so far (-1: a list) */
+    long nodes[MAX_DEPTH + 2];
     yaml_event_t ev;
     while (rc == MF_OK && yaml_parser_parse(&yp, &ev)) {
         yaml_event_type_t type = ev.type;
         size_t l0 = ev.start_mark.line;
         int line = l0 + 1 > INT_MAX ? INT_MAX : (int)(l0 + 1);
-        if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
+        const yaml_char_t *anchor = type == YAML_SCALAR_EVENT           ? ev.data.scalar.anchor
+                                    : type == YAML_SEQUENCE_START_EVENT ? ev.data.sequence_start.anchor
+                                    : type == YAML_MAPPING_START_EVENT  ? ev.data.mapping_start.anchor
+                                                                        : NULL;
+        if ((anchor || type == YAML_ALIAS_EVENT) && ++anchors > MAX_ANCHORS)
+            rc = loc_err(P, line, "more than %d YAML anchors and aliases", MAX_ANCHORS);
+        bool node = type == YAML_SCALAR_EVENT || type == YAML_ALIAS_EVENT ||
+                    type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT;
+        if (rc == MF_OK && node && depth > 0 && depth <= MAX_DEPTH && nodes[depth] >= 0 &&
+            ++nodes[depth] > 2 * MAX_KEYS)
+            rc = loc_err(P, line, "a mapping of more than %d keys", MAX_KEYS);
+        if (rc != MF_OK) {
+        } else if (type == YAML_SEQUENCE_START_EVENT || type == YAML_MAPPING_START_EVENT) {
             if (++depth > MAX_DEPTH)
                 rc = loc_err(P, line, "nested deeper than %d levels", MAX_DEPTH);
+            else
+                nodes[depth] = type == YAML_MAPPING_START_EVENT ? 0 : -1;
         } else if (type == YAML_SEQUENCE_END_EVENT || type == YAML_MAPPING_END_EVENT) {
             depth--;
         } else if (type == YAML_SCALAR_EVENT && ev.data.scalar.length > MAX_SCALAR) {

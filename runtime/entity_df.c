@@ -182,8 +182,25 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
         sqlite3_close(db);
         return rc;
     }
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+    const char *tail = NULL;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, &tail) != SQLITE_OK) {
         rc = mf__err(err, MF_EUSAGE, "entity query on %s: %s", db_path, sqlite3_errmsg(db));
+        sqlite3_close(db);
+        return rc;
+    }
+    if (!st) /* only spaces or comments */
+        rc = mf__err(err, MF_EUSAGE, "entity query on %s: the query is empty (give one SELECT "
+                     "statement)", db_path);
+    if (rc == MF_OK && tail && *tail) { /* anything but spaces and comments after it */
+        sqlite3_stmt *more = NULL;
+        bool extra = sqlite3_prepare_v2(db, tail, -1, &more, NULL) != SQLITE_OK || more;
+        sqlite3_finalize(more);
+        if (extra)
+            rc = mf__err(err, MF_EUSAGE, "entity query on %s: give one statement (more follows "
+                         "the first: '%.40s')", db_path, tail);
+    }
+    if (rc) {
+        sqlite3_finalize(st);
         sqlite3_close(db);
         return rc;
     }

@@ -8,6 +8,7 @@
  * commit whole Registry messages.
  */
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <string.h>
 
 #include "mf_internal.h"
@@ -166,12 +167,27 @@ int mf__registry_migrate(const char *from, const char *to, const char *dir, size
                          size_t *nprojects, uint64_t *version, mf_error *err) {
     mf__registry *a = NULL, *b = NULL;
     Mf__Registry *src = NULL, *after = NULL;
+    /* a source that is not there is a mistake (a typo), not an empty
+     * registry: neither read it as one nor create it */
+    const char *file = !is_url(from) ? from : !strncmp(from, "sqlite:///", 10) ? from + 10 : NULL;
+    if (file) {
+        char *path = mf__path_join(dir, file);
+        struct stat st;
+        int missing = stat(path, &st) != 0;
+        free(path);
+        if (missing)
+            return mf__err(err, MF_EUSAGE, "registry migrate: the registry to migrate from, %s, "
+                           "does not exist", from);
+    }
     int rc = open_loc(from, dir, &a, err);
-    if (rc == MF_OK) rc = open_loc(to, dir, &b, err);
     if (rc == MF_OK) {
         rc = a->vt->load(a, &src, err);
         if (rc) mf__err_prefix(err, "reading %s", from);
+        else if (!src->n_projects)
+            rc = mf__err(err, MF_EUSAGE, "registry migrate: %s holds no project: nothing to "
+                         "migrate", from);
     }
+    if (rc == MF_OK) rc = open_loc(to, dir, &b, err);
     if (rc == MF_OK) {
         copy_ctx c = {src};
         rc = b->vt->commit(b, copy_all, &c, err);

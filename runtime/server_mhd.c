@@ -446,11 +446,12 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
                                                 : ((struct sockaddr_in *)&bss)->sin_port);
     int64_t ttl = sc->registry_ttl_seconds;
     bool v6 = strchr(sc->host, ':') != NULL;
+    char refresh[64];
+    if (ttl > 0) snprintf(refresh, sizeof refresh, "every %lld s and on SIGHUP", (long long)ttl);
+    else snprintf(refresh, sizeof refresh, "on SIGHUP only");
     fprintf(stderr, "moonfeast: serving on %s://%s%s%s:%d (%d thread%s, registry version %llu, "
-            "refreshed %s%lld%s)\n", key ? "https" : "http", v6 ? "[" : "", sc->host,
-            v6 ? "]" : "", bound, threads, threads == 1 ? "" : "s", (unsigned long long)version,
-            ttl > 0 ? "every " : "on SIGHUP only", ttl > 0 ? (long long)ttl : 0LL,
-            ttl > 0 ? " s and on SIGHUP" : "");
+            "refreshed %s)\n", key ? "https" : "http", v6 ? "[" : "", sc->host, v6 ? "]" : "",
+            bound, threads, threads == 1 ? "" : "s", (unsigned long long)version, refresh);
     fflush(stderr);
     int64_t next = ttl > 0 ? mf__mono_us() + ttl * 1000000 : INT64_MAX;
     for (;;) {

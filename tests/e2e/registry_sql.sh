@@ -47,7 +47,7 @@ check "one row per object, per interval; the project's version counts the commit
 run "$MF" registry migrate --from sqlite:///data/registry.sqlite --to data/copy.db
 check "migrate to a file registry" has "$OUT" "Migrated 9 objects of 1 project to data/copy.db"
 want=$(dump)
-run "$MF" registry migrate --from data/registry.db --to data/copy.db
+run "$MF" registry migrate --from sqlite:///data/registry.sqlite --to data/copy.db
 expect_err "migrate into a registry that is not empty is refused" 2 "the target registry is not empty"
 run "$MF" registry migrate --from data/copy.db
 expect_err "migrate without --to" 2 "give --from and --to"
