@@ -701,7 +701,8 @@ static int cmd_online(const cli *c, int argc, char **argv) {
         size_t col = 0;
         for (char *tok = strtok(copies[r], ","); tok && !rc; tok = strtok(NULL, ","), col++) {
             char *eq = strchr(tok, '=');
-            if (!eq || eq == tok) {
+            if (!eq || eq == tok || strstr(rows[r], ",,") || rows[r][0] == ',' ||
+                rows[r][strlen(rows[r]) - 1] == ',') { /* strtok skips empty fields */
                 rc = usage_error("get-online-features: -e takes KEY=VALUE[,KEY=VALUE], got '%s'", rows[r]);
                 break;
             }
@@ -891,10 +892,9 @@ int main(int argc, char **argv) {
         case 'h': fputs(main_help, stdout); return 0;
         case 'V': printf("moonfeast %s\n", MF_VERSION_STRING); return 0;
         default:
-            if (optopt) {
-                char o2[3] = {'-', (char)optopt, 0};
-                return usage_error("option '%s' needs a value or is unknown", o2);
-            }
+            /* the option as written: a long option's letter is internal */
+            if (optopt) return usage_error("option '%s' needs a value, takes none, or is unknown",
+                                           argv[optind - 1]);
             return usage_error("unknown option '%s'", argv[optind - 1]);
         }
     }
@@ -951,7 +951,10 @@ int main(int argc, char **argv) {
             if (strcmp(cmd, kind_cmd[k]) == 0)
                 h = cargc && strcmp(cargv[0], "describe") == 0 ? help_for("describe")
                                                                : help_for("list");
-        if (!h) return usage_error("unknown command '%s'", cmd);
+        if (!h) {
+            cur_cmd = NULL; /* no help to point at */
+            return usage_error("unknown command '%s'", cmd);
+        }
         fputs(h, stdout);
         return 0;
     }
@@ -988,5 +991,6 @@ int main(int argc, char **argv) {
     }
     for (int k = 0; k < MF_KIND_COUNT; k++)
         if (strcmp(cmd, kind_cmd[k]) == 0) return cmd_kind(&c, k, cargc, cargv);
+    cur_cmd = NULL; /* no help to point at */
     return usage_error("unknown command '%s'", cmd);
 }

@@ -69,3 +69,11 @@ wait "$pid" 2>/dev/null
 banner=$(cat serve.out serve.err)
 check "serve --registry-ttl 0: the banner says it refreshes on SIGHUP only" has "$banner" "SIGHUP only)"
 check "  ... with no number after it" sh -c '! printf "%s" "$1" | grep -q "only0"' - "$banner"
+
+run "$MF" frobnicate
+expect_err "an unknown command" 2 "unknown command 'frobnicate'"
+check "  ... points at the main help, not at its own" sh -c '! printf "%s" "$1" | grep -q "frobnicate --help"' - "$ERR"
+run "$MF" --log-level
+expect_err "a global option without its value is named as written" 2 "'--log-level'"
+run "$MF" get-online-features -e driver_id=1001,,, -f driver_hourly_stats:conv_rate
+expect_err "-e with empty fields" 2 "-e takes KEY=VALUE"
