@@ -475,7 +475,9 @@ static int int_arg(const char *cmd, const char *opt, const char *v, long long mi
     char *end = NULL;
     errno = 0;
     long long x = strtoll(v, &end, 10);
-    if (end == v || *end || errno || x < min || x > max) {
+    /* digits only, as written: strtoll would also take spaces and a '+' */
+    bool plain = (v[0] >= '0' && v[0] <= '9') || (v[0] == '-' && v[1] >= '0' && v[1] <= '9');
+    if (!plain || end == v || *end || errno || x < min || x > max) {
         char msg[160];
         snprintf(msg, sizeof msg, "%s: %s takes a whole number from %lld to %lld, not '%%s'", cmd,
                  opt, min, max);

@@ -77,3 +77,7 @@ run "$MF" --log-level
 expect_err "a global option without its value is named as written" 2 "'--log-level'"
 run "$MF" get-online-features -e driver_id=1001,,, -f driver_hourly_stats:conv_rate
 expect_err "-e with empty fields" 2 "-e takes KEY=VALUE"
+run "$MF" materialize --jobs +2 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z
+expect_err "a number with a sign it does not need is refused" 2 "--jobs takes a whole number"
+run "$MF" serve -p ' 80'
+expect_err "a number with a space before it is refused" 2 "--port takes a whole number"
