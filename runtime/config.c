@@ -258,7 +258,9 @@ static int get_int(cfg_parse *P, const yaml_node_t *n, const char *key,
     errno = 0;
     long long v = strtoll(s, NULL, 10);
     if (errno == ERANGE || v < min || v > max) {
-        if (max == INT64_MAX)
+        if (min == INT64_MIN && max == INT64_MAX)
+            key_err(P, n, key, "%.80s is out of the range of a 64-bit integer", s);
+        else if (max == INT64_MAX)
             key_err(P, n, key, "must be at least %lld, got %.80s", (long long)min, s);
         else
             key_err(P, n, key, "must be between %lld and %lld, got %.80s",

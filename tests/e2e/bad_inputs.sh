@@ -81,3 +81,7 @@ run "$MF" materialize --jobs +2 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z
 expect_err "a number with a sign it does not need is refused" 2 "--jobs takes a whole number"
 run "$MF" serve -p ' 80'
 expect_err "a number with a space before it is refused" 2 "--port takes a whole number"
+sed 's/^entity_key_serialization_version: .*/entity_key_serialization_version: 99999999999999999999/' yaml.keep >feature_store.yaml
+run "$MF" plan
+expect_err "an integer past 64 bits is named as such" 1 "out of the range of a 64-bit integer"
+cp yaml.keep feature_store.yaml
