@@ -352,6 +352,7 @@ typedef struct redis_store {
     bool probe;        /* writes probe for new keys (write script): the last
                         * write found only new keys, or none was made */
     bool io_failed;    /* the last operation lost a connection */
+    bool timed_out;    /* ... or waited past command_timeout_ms: never retried */
     bool retryable;    /* ... and not by a timeout (a cluster: or the map changed) */
     mf__redis_counts counts;
     arena mem;         /* protobuf messages of the current call */
@@ -633,6 +634,7 @@ static int conn_fail(redis_store *s, size_t ni, const char *what, mf_error *err)
         rc = mf__err(err, MF_ESTORE, "%s %s: %s: %s", s->kind, n->addr, what, why);
     s->io_failed = true;
     s->retryable = !timeout;
+    s->timed_out |= timeout;
     if (s->cluster) s->map_stale = true;
     drop_conn(n);
     return rc;
@@ -1035,7 +1037,7 @@ static int pl_receive_all(redis_store *s, redisReply **rep, const char *what, mf
                                 "(online_store.command_timeout_ms)", s->kind, nd->addr, what,
                                 (long long)s->command_ms);
                 if (rc == MF_OK) rc = f, err = NULL;
-                s->io_failed = true;
+                s->io_failed = s->timed_out = true;
                 if (s->cluster) s->map_stale = true;
                 drop_conn(nd);
                 failed = true;
@@ -1227,12 +1229,12 @@ static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
     int rc;
     for (int attempt = 0;; attempt++) {
         bool reused = !s->cluster && s->nodes[0].c != NULL;
-        s->io_failed = false;
+        s->io_failed = s->timed_out = false;
         s->retryable = false;
         rc = MF_OK;
         if (s->cluster && s->map_stale) rc = refresh_map(s, err);
         if (rc == MF_OK) rc = op(s, ud, err);
-        if (rc == MF_OK || !s->retryable) break;
+        if (rc == MF_OK || !s->retryable || s->timed_out) break;
         if (!s->cluster) {
             if (!s->io_failed || !reused || attempt > 0) break;
             mf__log(2, "Redis at %s: connection lost, reconnecting", s->nodes[0].addr);
