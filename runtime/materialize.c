@@ -1447,8 +1447,11 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
         else if (!reg->feature_views[x]->spec->online)
             rc = mf__err(err, MF_EREQUEST, "feature view '%s' is not online (online = false)",
                          views[i]);
-        else
-            sel[nv++] = reg->feature_views[x];
+        else {
+            bool again = false; /* a view named twice is materialized once */
+            for (size_t j = 0; j < nv && !again; j++) again = sel[j] == reg->feature_views[x];
+            if (!again) sel[nv++] = reg->feature_views[x];
+        }
     }
     for (size_t i = 0; !n_views && i < reg->n_feature_views; i++) {
         const Mf__FeatureView *fv = reg->feature_views[i];

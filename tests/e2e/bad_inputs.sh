@@ -85,3 +85,6 @@ sed 's/^entity_key_serialization_version: .*/entity_key_serialization_version: 9
 run "$MF" plan
 expect_err "an integer past 64 bits is named as such" 1 "out of the range of a 64-bit integer"
 cp yaml.keep feature_store.yaml
+run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z -v driver_hourly_stats -v driver_hourly_stats
+expect_rc "materialize of a view named twice" 0
+check "  ... materializes it once" test "$(printf '%s\n' "$OUT" "$ERR" | grep -c '^driver_hourly_stats:')" -eq 1
