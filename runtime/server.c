@@ -1389,20 +1389,23 @@ static bool claims_overlap(const mat_claim *c, const char *const *views, size_t 
     return false;
 }
 
-/* Claim the views for a materialization; NULL (and the view in *busy) when
- * one is materializing already. */
-static mat_claim *claim(mf__server *srv, const char *const *views, size_t n, const char **busy) {
+/* Claim the views for a materialization; NULL (and the view's name copied
+ * into busy, under the lock: the other claim's names go when its job
+ * ends) when one is materializing already. */
+static mat_claim *claim(mf__server *srv, const char *const *views, size_t n, char *busy,
+                        size_t busy_len) {
     pthread_mutex_lock(&srv->mat_mu);
     for (mat_claim *c = srv->claims; c; c = c->next)
         if (claims_overlap(c, views, n)) {
-            *busy = !n ? (c->n ? c->views[0] : "every view") : !c->n ? views[0] : NULL;
-            if (!*busy)
-                for (size_t i = 0; i < c->n && !*busy; i++)
+            const char *b = !n ? (c->n ? c->views[0] : "every view") : !c->n ? views[0] : NULL;
+            if (!b)
+                for (size_t i = 0; i < c->n && !b; i++)
                     for (size_t k = 0; k < n; k++)
                         if (!strcmp(c->views[i], views[k])) {
-                            *busy = views[k];
+                            b = views[k];
                             break;
                         }
+            snprintf(busy, busy_len, "%s", b ? b : "a view");
             pthread_mutex_unlock(&srv->mat_mu);
             return NULL;
         }
@@ -1523,8 +1526,8 @@ static void materialize(mf__server *srv, json_t *body, bool incremental, bool as
     /* a background run reports only to the log: check the views now, as
      * the run will */
     if (async && check_views(srv, views, n, rs)) goto out;
-    const char *busy = NULL;
-    job.claim = claim(srv, views, n, &busy);
+    char busy[256];
+    job.claim = claim(srv, views, n, busy, sizeof busy);
     if (!job.claim) {
         mf__server_error(rs, 409, "conflict",
                          "a materialization of '%s' is running; try again when it is done", busy);
