@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mf_internal.h"
@@ -487,6 +488,29 @@ static int int_arg(const char *cmd, const char *opt, const char *v, long long mi
     return 0;
 }
 
+/* Whether `a` and `b` name one existing file. */
+static bool same_file(const char *a, const char *b) {
+    struct stat sa, sb;
+    return a && b && stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+           sa.st_ino == sb.st_ino;
+}
+
+/* Training data written over a file the store keeps (its configuration, a
+ * file registry, a SQLite online store) would destroy it: refused. */
+static int output_guard(const mf_store *s, const char *outp, mf_error *err) {
+    if (!outp || strcmp(outp, "-") == 0) return MF_OK;
+    const mf__config *cfg = mf__store_config(s);
+    const char *kept[3] = {cfg->config_path, NULL, NULL};
+    if (strcmp(cfg->registry_type, "file") == 0) kept[1] = cfg->registry_path;
+    if (strcmp(cfg->online.type, "sqlite") == 0) kept[2] = mf__conf_str(&cfg->online, "path");
+    for (int i = 0; i < 3; i++)
+        if (same_file(outp, kept[i]))
+            return mf__err(err, MF_EUSAGE, "get-historical-features: --output %s is the %s; "
+                           "choose another file", outp,
+                           i == 0 ? "repo's configuration" : i == 1 ? "registry" : "online store");
+    return MF_OK;
+}
+
 static int cmd_historical(const cli *c, int argc, char **argv) {
     const char *entities = NULL, *query = NULL, *db = NULL, *service = NULL, *outp = NULL;
     const char *start = NULL, *end = NULL, *format = NULL;
@@ -556,6 +580,7 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
     mf_table *t = NULL;
     int64_t t0 = mf__mono_us(), t1 = t0, t2 = t0;
     int r = open_store(c, &s, &err);
+    if (r == MF_OK) r = output_guard(s, outp, &err);
     if (r == MF_OK && entities) r = mf_entity_df_read_csv(entities, &df, &err);
     if (r == MF_OK && query) r = mf_entity_df_read_sqlite(db, query, &df, &err);
     if (r == MF_OK) {

@@ -10,7 +10,9 @@
 #     "0 objects" into a new, empty registry, and created the missing
 #     SQLite file);
 #   - an --entity-query that is empty, or holds more than one statement;
-#   - the banner of `serve --registry-ttl 0`.
+#   - the banner of `serve --registry-ttl 0`;
+#   - get-historical-features -o naming a file the store keeps (it wrote
+#     the training data over the registry).
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
 check() { # NAME COMMAND...
@@ -88,3 +90,15 @@ cp yaml.keep feature_store.yaml
 run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-02T00:00:00Z -v driver_hourly_stats -v driver_hourly_stats
 expect_rc "materialize of a view named twice" 0
 check "  ... materializes it once" test "$(printf '%s\n' "$OUT" "$ERR" | grep -c '^driver_hourly_stats:')" -eq 1
+printf 'driver_id,event_timestamp\n1001,2025-01-02T00:00:00Z\n' >ents.csv
+cp data/registry.db registry.keep
+cp data/online.db online.keep
+for target in data/registry.db data/online.db feature_store.yaml; do
+    run "$MF" get-historical-features -e ents.csv -f driver_hourly_stats:conv_rate -o "$target" --format csv
+    expect_err "get-historical-features -o $target: refused" 2 "--output $target is the"
+done
+check "  ... the registry is left as it was" cmp -s data/registry.db registry.keep
+check "  ... the online store is left as it was" cmp -s data/online.db online.keep
+check "  ... the configuration is left as it was" cmp -s feature_store.yaml yaml.keep
+run "$MF" get-historical-features -e ents.csv -f driver_hourly_stats:conv_rate -o ./data/../data/out.csv
+expect_rc "get-historical-features -o another file in data/" 0
