@@ -1100,9 +1100,11 @@ static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cf
     if (!yaml_parser_load(&yp, &extra)) {
         rc = yaml_fail(P, &yp, text, len);
     } else {
-        yaml_node_t *second = yaml_document_get_root_node(&extra);
-        if (second)
-            rc = loc_err(P, node_line(second), "a second YAML document");
+        /* named at its `---` (an empty one's node is past the last line) */
+        if (yaml_document_get_root_node(&extra)) {
+            size_t l = extra.start_mark.line + 1;
+            rc = loc_err(P, l > INT_MAX ? INT_MAX : (int)l, "a second YAML document");
+        }
         yaml_document_delete(&extra);
     }
     if (rc == MF_OK) {

@@ -633,8 +633,11 @@ static void test_yaml_syntax_errors(void) {
     CHECK_FAILS("project: p\nregistry: *nowhere\n", 2, "invalid YAML", "undefined alias");
     CHECK_FAILS("project: p\n\tregistry: x\n", 2, "invalid YAML", "feature_store.yaml");
     CHECK_FAILS("project: p\nregistry: \"a\\0b\"\n", 2, "key 'registry'", "NUL character");
-    CHECK_FAILS("project: p\n---\nproject: q\n", 3, "a second YAML document",
+    CHECK_FAILS("project: p\n---\nproject: q\n", 2, "a second YAML document",
                 "feature_store.yaml");
+    /* an empty one: its line is its `---`, not the line past the end */
+    CHECK_FAILS("project: p\n---\n", 2, "a second YAML document", "feature_store.yaml");
+    CHECK_FAILS("project: p\n\n--- \n\n", 3, "a second YAML document", "feature_store.yaml");
     /* Invalid UTF-8: libyaml's reader error carries only an offset. */
     mf__config cfg;
     mf_error err;
