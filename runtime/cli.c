@@ -417,7 +417,10 @@ static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
                 tags[nt++] = argv[i] + 7;
             } else {
                 free(tags);
-                return usage_error("list: unexpected argument '%s'", argv[i]);
+                return usage_error(strcmp(argv[i], "--tags") == 0
+                                       ? "list: %s needs a value (KEY:VALUE)"
+                                       : "list: unexpected argument '%s'",
+                                   argv[i]);
             }
         }
         if (open_store(c, &s, &err)) {

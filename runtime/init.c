@@ -189,6 +189,8 @@ int mf_init_repo_template(const char *dir, const char *project, const char *temp
     if (!yaml_template)
         return mf__err(err, MF_EUSAGE, "unknown template '%s' (expected one of: local, redis)",
                        template_name);
+    if (!dir || !dir[0])
+        return mf__err(err, MF_EUSAGE, "the repo's directory name is empty");
     char *base = NULL;
     if (!project) {
         const char *slash = strrchr(dir, '/');

@@ -12,7 +12,9 @@
 #   - an --entity-query that is empty, or holds more than one statement;
 #   - the banner of `serve --registry-ttl 0`;
 #   - get-historical-features -o naming a file the store keeps (it wrote
-#     the training data over the registry).
+#     the training data over the registry);
+#   - list --tags without a value, init "" (messages that blamed another
+#     thing).
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
 check() { # NAME COMMAND...
@@ -102,3 +104,7 @@ check "  ... the online store is left as it was" cmp -s data/online.db online.ke
 check "  ... the configuration is left as it was" cmp -s feature_store.yaml yaml.keep
 run "$MF" get-historical-features -e ents.csv -f driver_hourly_stats:conv_rate -o ./data/../data/out.csv
 expect_rc "get-historical-features -o another file in data/" 0
+run "$MF" feature-views list --tags
+expect_err "list --tags without its value: says so" 2 "--tags needs a value"
+run "$MF" init ""
+expect_err "init of an empty directory name: names the directory, not the project" 2 "directory name is empty"
