@@ -404,6 +404,16 @@ static int reload_ex(mf_store *s, mf_error *err, mf_error *failed) {
                          __ATOMIC_RELAXED);
         return MF_OK;
     }
+    /* A registry file that was there at the last load and is gone now
+     * (deleted, moved away) reads as empty; serving that would answer every
+     * request "unknown feature view" while all looks well: it is a failed
+     * reload, and the snapshot keeps serving. (Nothing of moonfeast's
+     * removes the file: teardown empties it.) */
+    if (rc == MF_OK && !token && s->snap && s->snap->token &&
+        strcmp(s->registry->vt->name, "file") == 0)
+        rc = mf__err(&e, MF_EREGISTRY, "the registry file %s is gone (it held version %llu "
+                     "when last read)", s->cfg.registry_path,
+                     (unsigned long long)s->snap->reg->version);
     if (rc == MF_OK) rc = s->registry->vt->load(s->registry, &reg, &e);
     int64_t now = mf__mono_coarse_us();
     if (rc == MF_OK) {

@@ -539,6 +539,10 @@ static void jcols_free(jcols *j) {
 static int read_columns_in(const json_t *m, const char *key, int64_t max_rows, jcols *j,
                            mf__http_resp *rs);
 
+/* How many cells a frame's single values may make, per
+ * max_entity_rows: 16 single-value columns down the most rows. */
+#define BROADCAST_CELLS_PER_ROW_LIMIT 16
+
 /* A copy of column map m whose single values (not lists) are repeated
  * down the column, as pandas.DataFrame(dict) does with Feast's "df": the
  * length is that of the lists. NULL with rs set when there is no list. */
@@ -563,6 +567,19 @@ static json_t *broadcast(const json_t *m, const char *key, int64_t max_rows, mf_
         mf__server_error(rs, 413, "too_many_rows",
                          "'%s' has %zu rows; this server takes at most %lld per request "
                          "(feature_server.max_entity_rows)", key, nrows, (long long)max_rows);
+        return NULL;
+    }
+    /* the repeated cells cost memory the body did not bring (500 single
+     * values down 100,000 rows: 1.2 GB from a 200 KB body): bounded */
+    size_t single = 0;
+    json_object_foreach((json_t *)m, name, v) single += !json_is_array(v) && !json_is_object(v);
+    if (single && nrows > (size_t)(BROADCAST_CELLS_PER_ROW_LIMIT * max_rows) / single) {
+        mf__server_error(rs, 413, "too_many_rows",
+                         "'%s' repeats %zu single values down %zu rows: at most %lld cells are "
+                         "made so (%d x feature_server.max_entity_rows); give the values as "
+                         "lists", key, single, nrows,
+                         (long long)(BROADCAST_CELLS_PER_ROW_LIMIT * max_rows),
+                         BROADCAST_CELLS_PER_ROW_LIMIT);
         return NULL;
     }
     json_t *out = json_object();
@@ -779,17 +796,13 @@ static thread_cache *thread_cache_get(void) {
 /* The thread's request for this feature list (set up on a miss). */
 static mf_online_request *request_for(thread_cache *tc, const char *const *refs, size_t n,
                                       const char *service, bool full, mf_error *err) {
+    /* each name after its length: a name may hold any character but NUL
+     * (["v:a", "v:b"] and ["v:a\nv:b"] are two keys) */
     mf__buf *key = &tc->key;
     key->len = 0;
     mf__buf_putc(key, full ? 'F' : 'f');
-    if (service) {
-        mf__buf_putc(key, 's');
-        mf__buf_puts(key, service);
-    }
-    for (size_t i = 0; i < n; i++) {
-        mf__buf_putc(key, '\n');
-        mf__buf_puts(key, refs[i]);
-    }
+    if (service) mf__buf_printf(key, "s%zu:%s", strlen(service), service);
+    for (size_t i = 0; i < n; i++) mf__buf_printf(key, ",%zu:%s", strlen(refs[i]), refs[i]);
     for (int i = 0; i < REQ_CACHE; i++)
         if (tc->slot[i].key && !strcmp(tc->slot[i].key, key->data)) {
             mf_online_request_clear_entities(tc->slot[i].req);
@@ -1101,8 +1114,10 @@ static int fp_bool(fp *f, bool *out, bool *set) {
     return fp_literal(f, "null");
 }
 
-/* An entity column's values: [scalars]. */
-static int fp_column(fp *f, size_t *n) {
+/* An entity column's values: [scalars]; more than `limit` of them is
+ * FAST_NO at once (the general path refuses them; nothing is kept of
+ * them here). */
+static int fp_column(fp *f, size_t *n, size_t limit) {
     fp_ws(f);
     if (f->p >= f->end || *f->p != '[') return FAST_NO;
     f->p++;
@@ -1130,6 +1145,7 @@ static int fp_column(fp *f, size_t *n) {
             if (fp_number(f, &is_int, &v.i, &v.off)) return FAST_NO;
             v.kind = is_int ? 1 : 2;
         }
+        if (*n == limit) return FAST_NO;
         mf__buf_put(&f->fs->vals, &v, sizeof v);
         (*n)++;
         fp_ws(f);
@@ -1140,9 +1156,8 @@ static int fp_column(fp *f, size_t *n) {
 }
 
 /* Parse body; on FAST_OK the read has been answered into rs. */
-static int fast_online(mf__server *srv, const char *body, size_t len, mf__http_resp *rs) {
-    thread_cache *tc = thread_cache_get();
-    fast_state *fs = &tc->fast;
+static int fast_online_in(mf__server *srv, fast_state *fs, const char *body, size_t len,
+                          mf__http_resp *rs) {
     fs->text.len = fs->vals.len = 0;
     fp f = {body, body + len, fs};
     size_t keys[FAST_MAX_KEYS], nkeys = 0;
@@ -1216,9 +1231,9 @@ static int fast_online(mf__server *srv, const char *body, size_t len, mf__http_r
                 size_t n;
                 col_name[ncols] = name;
                 col_first[ncols] = fs->vals.len / sizeof(fast_val);
-                if (fp_column(&f, &n)) return FAST_NO;
+                if (fp_column(&f, &n, ncols ? nrows : (size_t)srv->sc.max_entity_rows))
+                    return FAST_NO;
                 if (ncols == 0) {
-                    if ((int64_t)n > srv->sc.max_entity_rows) return FAST_NO;
                     nrows = n;
                 } else if (n != nrows) {
                     return FAST_NO;
@@ -1303,6 +1318,25 @@ static int fast_online(mf__server *srv, const char *body, size_t len, mf__http_r
     const char *service = service_off != (size_t)-1 ? fs->text.data + service_off : NULL;
     online_answer(srv, refs, nrefs, service, full, cols, ncols, nrows, rs);
     return FAST_OK;
+}
+
+/* The thread's scratch buffers are kept for its next request, unless one
+ * has grown past FAST_KEEP_BYTES (a rare large request's memory is given
+ * back, not held by the thread for good). */
+#define FAST_KEEP_BYTES ((size_t)1 << 20)
+
+static void fast_trim(mf__buf *b) {
+    if (b->cap > FAST_KEEP_BYTES) mf__buf_free(b);
+}
+
+static int fast_online(mf__server *srv, const char *body, size_t len, mf__http_resp *rs) {
+    fast_state *fs = &thread_cache_get()->fast;
+    int rc = fast_online_in(srv, fs, body, len, rs);
+    fast_trim(&fs->text);
+    fast_trim(&fs->vals);
+    fast_trim(&fs->iv);
+    fast_trim(&fs->tv);
+    return rc;
 }
 
 /*---- /push and /write-to-online-store ------------------------------------------------*/

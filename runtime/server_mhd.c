@@ -17,8 +17,10 @@
  *   thread): SIGHUP and every registry_ttl_seconds refresh the registry
  *   (requests go on with the current snapshot meanwhile; a failed refresh
  *   keeps it); SIGTERM or SIGINT stop accepting, wait for the requests in
- *   flight (at most request_timeout_seconds) and for background
- *   materializations, then return.
+ *   flight (at most request_timeout_seconds, and past that for those whose
+ *   handler has begun, until their answers are sent) and for background
+ *   materializations, then return. Signals that come meanwhile are taken,
+ *   not left to end the process.
  * - Access log lines go to stderr, one write each: time, method, path,
  *   status, duration in microseconds, response bytes.
  * - The listening socket is this file's: one thread accepts, and hands
@@ -53,6 +55,8 @@ typedef struct daemon_ctx {
     mf__server *srv;
     const mf__server_config *sc;
     bool closing;      /* atomic: answers carry Connection: close */
+    int64_t handled;   /* atomic: requests whose handler began and that are
+                        * not yet completed (their answer not yet sent) */
 } daemon_ctx;
 
 /* One request's state (MHD's con_cls). */
@@ -60,6 +64,7 @@ typedef struct req_state {
     int64_t t0;
     mf__buf body;
     bool answered; /* a response is queued */
+    bool handled;  /* counted in daemon_ctx.handled */
     /* a refusal decided while the body still arrives (413, 408): the rest
      * of the body is read and dropped, and the refusal is the answer once
      * it has arrived (closing with unread data would reset the connection
@@ -223,6 +228,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     mf__http_resp rs;
     memset(&rs, 0, sizeof rs);
     mf__buf_init(&rs.body);
+    st->handled = true;
+    __atomic_add_fetch(&d->handled, 1, __ATOMIC_RELAXED);
     mf__server_handle(d->srv, &rq, &rs);
     enum MHD_Result ret = queue(d, c, st, &rs, false);
     mf__buf_free(&rs.body);
@@ -269,6 +276,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
         MF__UNUSED(w);
         mf__buf_free(&line);
     }
+    if (st->handled) __atomic_sub_fetch(&d->handled, 1, __ATOMIC_RELAXED);
     mf__buf_free(&st->body);
     free(st);
     mf__server_inflight(d->srv, -1);
@@ -387,7 +395,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     }
     mf__server *srv;
     mf__server_new(store, sc, &srv, err);
-    daemon_ctx d = {srv, sc, false};
+    daemon_ctx d = {srv, sc, false, 0};
     int threads = sc->threads > 0 ? sc->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -481,11 +489,21 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     shutdown(acc.fd, SHUT_RDWR);
     pthread_join(acc.tid, NULL);
     close(acc.fd);
+    /* the requests in flight, for at most request_timeout_seconds; past
+     * that, still those whose handler has begun, until their answers are
+     * sent (a handler cannot be stopped halfway, and its answer, a write
+     * done, say, must reach the client: stopping the daemon would drop it) */
     int64_t deadline = mf__mono_us() + sc->request_timeout_seconds * 1000000;
-    while (mf__server_inflight_now(srv) && mf__mono_us() < deadline)
+    while (mf__server_inflight_now(srv) &&
+           (mf__mono_us() < deadline || __atomic_load_n(&d.handled, __ATOMIC_RELAXED) > 0))
         usleep(5000);
     MHD_stop_daemon(daemon);
     mf__server_free(srv);
+    /* signals that came while stopping (a SIGHUP, a second SIGTERM) are
+     * taken here: unblocked, they would end the process by their default
+     * action (exit 129 for a SIGHUP) instead of the clean return */
+    struct timespec none = {0, 0};
+    while (sigtimedwait(&sigs, NULL, &none) > 0) continue;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(key);
     free(cert);
