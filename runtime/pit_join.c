@@ -1542,10 +1542,32 @@ static void *worker(void *arg) {
 
 /*---- Entity-less retrieval ---------------------------------------------------*/
 
+/* The first join key of view v whose text in serialized key kb (as
+ * load_view makes them: per key, 4 length bytes and the text, or 8 bytes,
+ * or 1 for a Bool) is not UTF-8 without NUL, or -1. */
+static int key_text_bad(const Mf__FeatureViewSpec *v, const unsigned char *p) {
+    for (size_t k = 0; k < v->n_entity_columns; k++) {
+        int t = v->entity_columns[k]->dtype;
+        if (t == MF__VALUE_TYPE__VT_STRING || t == MF__VALUE_TYPE__VT_BYTES) {
+            uint32_t l;
+            memcpy(&l, p, 4);
+            if (t == MF__VALUE_TYPE__VT_STRING && mf__utf8_check((const char *)p + 4, l, false) != l)
+                return (int)k;
+            p += 4 + l;
+        } else {
+            p += t == MF__VALUE_TYPE__VT_BOOL ? 1 : 8;
+        }
+    }
+    return -1;
+}
+
 /* Entity rows for [start, end]: every key with a row in the window, in
  * order of first appearance across the requested views, at time end. */
 static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df **out,
                            mf_error *err) {
+    if (!r->nunits) /* on-demand views alone: no source to take keys from */
+        return mf__err(err, MF_EUSAGE, "retrieval without entity rows needs a feature of at "
+                       "least one feature view: the entity keys are those of its source");
     const Mf__FeatureViewSpec *v0 = r->units[0].view;
     for (size_t i = 1; i < r->nunits; i++) {
         const Mf__FeatureViewSpec *v = r->units[i].view;
@@ -1568,7 +1590,16 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
         for (size_t k = 0; rc == MF_OK && k < d.keys.n; k++) {
             size_t len;
             const unsigned char *kb = mf__keymap_key(&d.keys, (uint32_t)k, &len);
-            mf__keymap_intern(&all, kb, len);
+            /* the keys become entity rows, and a String is UTF-8 text
+             * (joined to entity rows, such a key would never match) */
+            int bad = key_text_bad(r->units[i].view, kb);
+            if (bad >= 0)
+                rc = mf__err(err, MF_EDATA, "feature view '%s': a value of its join key '%s' in "
+                             "its source is not UTF-8 text; retrieval without entity rows "
+                             "cannot make an entity row of it", r->units[i].view->name,
+                             r->units[i].view->entity_columns[bad]->name);
+            else
+                mf__keymap_intern(&all, kb, len);
         }
         vdata_free(&d);
     }
@@ -1602,7 +1633,9 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
             if (c->sc == MF__SC_TEXT) {
                 uint32_t l;
                 memcpy(&l, p, 4);
-                mf__col_push_text(c, (const char *)p + 4, l);
+                /* cannot fail: a String's text was checked above, and a
+                 * Bytes column takes any bytes */
+                (void)mf__col_push_text(c, (const char *)p + 4, l);
                 p += 4 + l;
                 continue;
             }

@@ -241,3 +241,21 @@ expect_all "--start/--end over views with different join keys" 2 "same join keys
 
 ghf --entities e.csv -f v:x -o nodir/out.csv
 expect_all "output into a missing directory" 1 "nodir/out.csv"
+
+# retrieval without entity rows: a String key that is not UTF-8 in a source
+# (it made a short key column and the join read past it: a crash), and
+# on-demand features alone (no view to take keys from: a crash)
+printf 'oid,ts,y\na,2025-01-01T10:00:00Z,1\n\377\376,2025-01-01T10:00:00Z,2\nb,2025-01-01T10:00:00Z,3\n' >data/o.csv
+ghf --start 2025-01-01T00:00:00Z --end 2025-01-02T00:00:00Z -f o:y
+expect_all "--start/--end over a String key that is not UTF-8" 1 "feature view 'o'" "join key 'oid'" "not UTF-8"
+printf 'oid,ts,y\na,2025-01-01T10:00:00Z,1\n' >data/o.csv
+cat >>defs.lua <<'LUA'
+local rq = request_source { name = "rq", schema = { field { name = "q", dtype = Int64 } } }
+on_demand_feature_view { name = "od", sources = { rq },
+  schema = { field { name = "y2", dtype = Int64 } },
+  transform = function(r) return { y2 = r.q * 2 } end }
+LUA
+run "$MF" apply
+expect_rc "apply an on-demand view over a request source" 0
+ghf --start 2025-01-01T00:00:00Z --end 2025-01-02T00:00:00Z -f od:y2
+expect_all "--start/--end with on-demand features only" 2 "needs a feature of at least one feature view"
