@@ -498,7 +498,8 @@ static long bucket(const efilter *f, uint32_t s, uint32_t n, int64_t ts) {
  * or two, so that a row that takes its bucket writes one place. */
 typedef struct wslot {
     uint64_t off; /* into heap; WS_TAIL set: into the tail scan's heap */
-    uint64_t len;
+    uint32_t len;
+    uint32_t cap; /* the bytes at off that are this slot's */
 } wslot;
 #define WS_TAIL ((uint64_t)1 << 63)
 
@@ -552,7 +553,8 @@ static void wins_init(wins *w, const unit *u, size_t nfeat, size_t n, bool with_
             }
     w->vbase = pos;
     w->rsz = (pos + nfeat + 7) / 8 * 8;
-    w->rec = mf__xmalloc((n ? n : 1) * w->rsz);
+    /* zeroed: no value yet (wins_put reads a record's validity bytes) */
+    w->rec = mf__xcalloc(n ? n : 1, w->rsz);
     for (size_t e = 0; e < n; e++) *(int64_t *)wrec(w, (long)e) = INT64_MIN;
 }
 
@@ -581,14 +583,36 @@ static inline bool wins_take(wins *w, long e, int64_t ts, int64_t cr) {
 /* Feature f of bucket e from row i of column c (its type, checked). */
 static void wins_put(wins *w, size_t f, long e, const mf__col *c, size_t i) {
     unsigned char *r = wrec(w, e);
-    r[w->vbase + f] = c->valid[i];
     if (w->width[f]) {
+        r[w->vbase + f] = c->valid[i];
         memcpy(r + w->off[f], (const char *)c->data + i * w->width[f], w->width[f]);
-    } else if (c->valid[i]) {
-        wslot t = {w->heap.len, c->off[i + 1] - c->off[i]};
-        mf__buf_put(&w->heap, c->heap + c->off[i], t.len);
-        memcpy(r + w->off[f], &t, sizeof t);
+        return;
     }
+    bool had = r[w->vbase + f];
+    r[w->vbase + f] = c->valid[i];
+    if (!c->valid[i]) return;
+    size_t len = c->off[i + 1] - c->off[i];
+    wslot t;
+    memcpy(&t, r + w->off[f], sizeof t);
+    /* A value replacing the bucket's earlier one goes in its place when it
+     * fits (records share no bytes while sources are read: wins_copy runs
+     * after), else after the rest with room to spare for the next: in a
+     * source ordered by time nearly every row of a key replaces the last,
+     * and the heap would grow with the source, not the entity rows. */
+    if (had && len <= t.cap) {
+        memcpy(w->heap.data + t.off, c->heap + c->off[i], len);
+        t.len = (uint32_t)len;
+    } else {
+        size_t cap = had ? len + len / 4 + 8 : len;
+        if (cap > UINT32_MAX) cap = len; /* a cell is far shorter */
+        t.off = w->heap.len;
+        t.len = (uint32_t)len;
+        t.cap = (uint32_t)cap;
+        mf__buf_reserve(&w->heap, cap);
+        mf__buf_put(&w->heap, c->heap + c->off[i], len);
+        w->heap.len += cap - len;
+    }
+    memcpy(r + w->off[f], &t, sizeof t);
 }
 
 /* Feature f of bucket e from text (an empty slice: null). Returns 0,
@@ -1236,6 +1260,7 @@ static int load_view_once(const mf__config *cfg, const unit *u, int64_t lo, int6
 
 /* Forget every best row so far (a split read that is done again). */
 static void wins_reset(wins *w) {
+    memset(w->rec, 0, (w->n ? w->n : 1) * w->rsz);
     for (size_t e = 0; e < w->n; e++) *(int64_t *)wrec(w, (long)e) = INT64_MIN;
     w->heap.len = 0;
 }
