@@ -208,7 +208,11 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
     df->origin = mf__xstrdup(db_path);
     int nc = sqlite3_column_count(st);
     for (int j = 0; j < nc && rc == MF_OK; j++)
-        mf__df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, &rc, err);
+        if (!mf__df_add_col(df, sqlite3_column_name(st, j), MF__VALUE_TYPE__VT_STRING, true, &rc,
+                            err) &&
+            rc == MF_EUSAGE) /* the data's fault, as for a CSV file's header */
+            rc = mf__err(err, MF_EDATA, "entity query on %s: two columns named '%s' (give "
+                         "them different names with AS)", db_path, sqlite3_column_name(st, j));
     while (rc == MF_OK) {
         int s = sqlite3_step(st);
         if (s == SQLITE_DONE) break;

@@ -1407,7 +1407,7 @@ static int run_unit(request *r, unit *u) {
         if (ecol[k] < 0) {
             free(ecol);
             if (df->origin)
-                return mf__err_at(&u->err, MF_EREQUEST, df->origin, 1, "entity rows lack column "
+                return mf__err_at(&u->err, MF_EREQUEST, df->origin, df->lines ? 1 : 0, "entity rows lack column "
                                   "'%s', a join key of feature view '%s'", u->key_cols[k],
                                   u->view->name);
             return mf__err(&u->err, MF_EREQUEST, "entity rows lack column '%s', a join key of "
@@ -1776,7 +1776,7 @@ static int run_odfvs(request *r, mf_error *err) {
 static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
     long tc = mf__df_find(df, ENTITY_TS);
     if (tc < 0)
-        return df->origin ? mf__err_at(err, MF_EREQUEST, df->origin, 1, "entity rows have no '%s' "
+        return df->origin ? mf__err_at(err, MF_EREQUEST, df->origin, df->lines ? 1 : 0, "entity rows have no '%s' "
                                        "column", ENTITY_TS)
                           : mf__err(err, MF_EREQUEST, "entity rows have no '%s' column", ENTITY_TS);
     const mf__col *c = &df->t->cols[tc];
@@ -1834,7 +1834,7 @@ static int lua_store_join(request *r, const mf_entity_df *df, const int64_t *T, 
         for (size_t j = 0; j < r->units[i].view->n_entity_columns && rc == MF_OK; j++)
             if (mf__df_find(df, r->units[i].key_cols[j]) < 0)
                 rc = df->origin
-                         ? mf__err_at(err, MF_EREQUEST, df->origin, 1, "entity rows lack column "
+                         ? mf__err_at(err, MF_EREQUEST, df->origin, df->lines ? 1 : 0, "entity rows lack column "
                                       "'%s', a join key of feature view '%s'",
                                       r->units[i].key_cols[j], r->units[i].view->name)
                          : mf__err(err, MF_EREQUEST, "entity rows lack column '%s', a join key "

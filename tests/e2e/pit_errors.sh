@@ -197,6 +197,12 @@ expect_all "--entity-db that does not exist" 1 "missing.db"
 sqlite3 ents.db "CREATE TABLE e (id INTEGER, event_timestamp TEXT);"
 ghf --entity-query "SELECT nope FROM e" --entity-db ents.db -f v:x
 expect_all "entity query that does not compile" 2 "ents.db" "nope"
+ghf --entity-query "SELECT id, id, event_timestamp FROM e" --entity-db ents.db -f v:x
+expect_all "entity query with two columns of one name: the data's fault" 1 "entity query on ents.db: two columns named 'id'"
+ghf --entity-query "SELECT event_timestamp FROM e" --entity-db ents.db -f v:x
+expect_all "entity query without a join key" 1 "ents.db: entity rows lack column 'id'"
+check_no_line() { if printf '%s' "$ERR" | grep -q 'ents.db:1'; then not_ok "  ... and no line number for a database" "stderr: $ERR"; else ok "  ... and no line number for a database"; fi; }
+check_no_line
 
 #---- command-line usage -----------------------------------------------------------------
 
