@@ -1796,6 +1796,13 @@ static int entity_times(const mf_entity_df *df, int64_t **out, mf_error *err) {
             }
         } else if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
             T[i] = mf__col_i64(c, i);
+            if (!mf__ts_in_range(T[i])) { /* from the C API: any int64 */
+                char num[32];
+                int len = snprintf(num, sizeof num, "%lld us", (long long)T[i]);
+                free(T);
+                return mf__df_err(df, i, err, ENTITY_TS, num, (size_t)len,
+                                  "a timestamp in the years 0001 to 9999");
+            }
         } else if (mf__ts_from_seconds(mf__col_i64(c, i), &T[i]) != 0) {
             /* integers are epoch seconds */
             char num[32];
@@ -1870,7 +1877,10 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
     rc = build_request(&r, opts, err);
     mf_entity_df *made = NULL;
     if (rc == MF_OK && !entities) {
-        if (opts->end_us < opts->start_us)
+        if (!mf__ts_in_range(opts->start_us) || !mf__ts_in_range(opts->end_us))
+            rc = mf__err(err, MF_EUSAGE, "the window (%lld to %lld us) must lie in the years "
+                         "0001 to 9999", (long long)opts->start_us, (long long)opts->end_us);
+        else if (opts->end_us < opts->start_us)
             rc = mf__err(err, MF_EUSAGE, "the end of the window is before its start");
         else
             rc = entityless_rows(&r, opts->start_us, opts->end_us, &made, err);

@@ -996,7 +996,63 @@ static void test_large_join_halves(void) {
     nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Entity times and windows from the C API outside the years 0001..9999
+ * are refused (INT64_MAX minus a source time overflowed in the ttl check). */
+static void test_times_out_of_range(void) {
+    char dir[] = "/tmp/mf_test_pit_range_XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char path[256];
+    snprintf(path, sizeof path, "%s/data", dir);
+    CHECK(mkdir(path, 0755) == 0);
+    snprintf(path, sizeof path, "%s/feature_store.yaml", dir);
+    CHECK(write_file(path, "project: r\n") == 0);
+    snprintf(path, sizeof path, "%s/defs.lua", dir);
+    CHECK(write_file(path, "local e = entity { name = \"e\", join_keys = { \"k\" }, value_type = Int64 }\n"
+                           "feature_view { name = \"v\", online = false, ttl = 60, entities = { e },\n"
+                           "  schema = { field { name = \"x\", dtype = Int64 } },\n"
+                           "  source = file_source { name = \"src\", path = \"data/v.csv\", "
+                           "timestamp_field = \"ts\" } }\n") == 0);
+    snprintf(path, sizeof path, "%s/data/v.csv", dir);
+    CHECK(write_file(path, "k,ts,x\n1,-62135596800,5\n1,1735689600,6\n") == 0);
+    mf_store *store = NULL;
+    mf_error err;
+    CHECK(mf_store_open(dir, NULL, &store, &err) == MF_OK);
+    CHECK(mf_apply(store, NULL, &err) == MF_OK);
+    const char *refs[] = {"v:x"};
+    const int64_t bad[] = {INT64_MAX, INT64_MIN, INT64_C(253402300800) * 1000000};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        int64_t k = 1, t = bad[i];
+        mf_entity_df *df = mf_entity_df_new(1);
+        CHECK(mf_entity_df_add_int64(df, "k", &k, NULL, &err) == MF_OK);
+        CHECK(mf_entity_df_add_timestamps(df, "event_timestamp", &t, &err) == MF_OK);
+        mf_historical_options o = {refs, 1, NULL, 0, 0, 0};
+        mf_table *out = NULL;
+        CHECK(mf_get_historical_features(store, df, &o, &out, &err) == MF_EDATA);
+        CHECK_HAS(err.message, "years 0001 to 9999");
+        mf_table_free(out);
+        mf_entity_df_free(df);
+        mf_historical_options w = {refs, 1, NULL, 0, bad[i] < 0 ? bad[i] : 0, bad[i] < 0 ? 0 : bad[i]};
+        CHECK(mf_get_historical_features(store, NULL, &w, &out, &err) == MF_EUSAGE);
+        CHECK_HAS(err.message, "years 0001 to 9999");
+        mf_table_free(out);
+    }
+    /* the edge of the range still joins */
+    int64_t k = 1, t = INT64_C(253402300799) * 1000000;
+    mf_entity_df *df = mf_entity_df_new(1);
+    CHECK(mf_entity_df_add_int64(df, "k", &k, NULL, &err) == MF_OK);
+    CHECK(mf_entity_df_add_timestamps(df, "event_timestamp", &t, &err) == MF_OK);
+    mf_historical_options o = {refs, 1, NULL, 0, 0, 0};
+    mf_table *out = NULL;
+    CHECK(mf_get_historical_features(store, df, &o, &out, &err) == MF_OK);
+    CHECK(out && mf_table_is_null(out, 2, 0));
+    mf_table_free(out);
+    mf_entity_df_free(df);
+    mf_store_close(store);
+    nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 int main(void) {
+    RUN(test_times_out_of_range);
     RUN(test_reference_by_hand);
     RUN(test_reference_agrees_with_join);
     RUN(test_large_join_halves);
