@@ -1887,6 +1887,10 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
         entities = made;
     }
     int64_t *T = NULL;
+    /* rows are numbered in 32 bits in the join's buckets */
+    if (rc == MF_OK && entities->t->nrows >= UINT32_MAX)
+        rc = mf__err(err, MF_EDATA, "%zu entity rows: at most %u are joined at once",
+                     entities->t->nrows, UINT32_MAX - 1);
     if (rc == MF_OK) rc = entity_times(entities, &T, err);
     /* entity columns must not collide with feature columns */
     for (size_t i = 0; rc == MF_OK && i < r.ncols; i++)
