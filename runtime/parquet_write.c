@@ -653,6 +653,17 @@ static int write_all(int fd, const void *p, size_t n) {
     return 0;
 }
 
+/* Whether every value of text column c is UTF-8 without NUL, each cell on
+ * its own (the bytes of two cells may make a character together). */
+static bool cells_utf8(const mf__col *c) {
+    for (size_t i = 0; i < c->n; i++) {
+        if (!c->valid[i]) continue;
+        size_t len = (size_t)(c->off[i + 1] - c->off[i]);
+        if (mf__utf8_check(c->heap + c->off[i], len, false) != len) return false;
+    }
+    return true;
+}
+
 int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_error *err) {
     size_t ncols = t->ncols, nrows = t->nrows;
     wcol *cols = mf__xcalloc(ncols + 1, sizeof *cols);
@@ -668,8 +679,7 @@ int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_err
         } else if (c->raw || c->sc == MF__SC_TEXT) {
             w->ptype = PT_BYTE_ARRAY;
             w->utf8 = c->type != MF__VALUE_TYPE__VT_BYTES;
-            if (c->raw && c->n && mf__utf8_check(c->heap, (size_t)c->off[c->n], false) !=
-                                      (size_t)c->off[c->n])
+            if (c->raw && !cells_utf8(c))
                 w->utf8 = false; /* pass-through text that is not UTF-8: bytes */
         } else {
             w->ptype = ptype_of(c->type);
@@ -822,15 +832,22 @@ int mf__pq_from_csv(const char *in, const char *out, mf_error *err) {
                 break;
             }
         }
-        bool utf8 = c->n == 0 || mf__utf8_check(c->heap, (size_t)c->off[c->n], false) ==
-                                     (size_t)c->off[c->n];
         mf__col *d = &t->cols[j];
-        mf__col_init(d, c->name, utf8 ? type : MF__VALUE_TYPE__VT_BYTES, false);
+        mf__col_init(d, c->name, cells_utf8(c) ? type : MF__VALUE_TYPE__VT_BYTES, false);
         mf__col_reserve(d, c->n);
-        for (size_t i = 0; i < c->n; i++) {
+        for (size_t i = 0; i < c->n && rc == MF_OK; i++) {
             if (!c->valid[i]) mf__col_push_null(d);
-            else mf__col_push_text(d, c->heap + c->off[i], (size_t)(c->off[i + 1] - c->off[i]));
+            else if (mf__col_push_text(d, c->heap + c->off[i],
+                                       (size_t)(c->off[i + 1] - c->off[i])) != 0)
+                /* the type was chosen for every cell to fit: not reached */
+                rc = mf__err_at(err, MF_EDATA, in, (int)df->lines[i], "column '%s': a value "
+                                "that does not fit the column's type", c->name);
         }
+    }
+    if (rc) {
+        mf_table_free(t);
+        mf_entity_df_free(df);
+        return rc;
     }
     rc = mf__pq_write_table(t, out, true, err);
     mf_table_free(t);
