@@ -537,6 +537,17 @@ static int put_value(mf__transforms *t, int idx, mf__col *out, const out_ctx *o,
                 return out_err(o, err, "element %s is %s: a list holds values of its type, "
                                "never null", buf, vt);
             }
+            /* as a list cell's text (elem_real): finite, and a Float32 one
+             * that does not round to infinity */
+            if ((et == MF__VALUE_TYPE__VT_FLOAT || et == MF__VALUE_TYPE__VT_DOUBLE) &&
+                (!isfinite(e.d) || (et == MF__VALUE_TYPE__VT_FLOAT && fabs(e.d) >= 0x1.ffffffp127))) {
+                snprintf(buf, sizeof buf, "%zu", i);
+                char v[96];
+                const char *vt = lua_text(L, -1, v, sizeof v);
+                lua_pop(L, 1);
+                return out_err(o, err, "element %s is %s: a list holds finite numbers in its "
+                               "type's range", buf, vt);
+            }
             if (i > 1) mf__buf_putc(&t->text, ',');
             mf__json_put_elem(&t->text, ty, &e);
             lua_pop(L, 1);

@@ -304,6 +304,19 @@ static void test_schema_rules(void) {
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "output 'c' must be a string of UTF-8 text", NULL));
     make_view(&o, "function(r) return { c = { 'x', null } } end", "row", 1, names, lst);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is null", NULL));
+    /* list elements as a list cell's text takes them: finite, in range
+     * (they were written as null and as inf, which is not JSON) */
+    static const Mf__ValueType lf32[] = {MF__VALUE_TYPE__VT_FLOAT_LIST};
+    static const Mf__ValueType lf64[] = {MF__VALUE_TYPE__VT_DOUBLE_LIST};
+    make_view(&o, "function(r) return { c = { 1.5, 1e39 } } end", "row", 1, names, lf32);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is 9.9999999999999994e+38: a list holds",
+                NULL));
+    make_view(&o, "function(r) return { c = { 0/0 } } end", "row", 1, names, lf64);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 1 is", "finite numbers"));
+    make_view(&o, "function(r) return { c = { 1, -1/0 } } end", "row", 1, names, lf64);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is", "finite numbers"));
+    make_view(&o, "function(r) return { c = { 3.4e38, -1e-45 } } end", "row", 1, names, lf32);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_OK, "", NULL)); /* the edges still fit */
     make_view(&o, "function(r) return 5 end", "row", 1, names, i32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "the transform must return a table of outputs, "
                 "got 5 (row 1)", NULL));
