@@ -1623,7 +1623,16 @@ void mf__pq_list_json(const mf__pq_col *c, const mf__pq_vals *v, size_t r, mf__b
     for (uint64_t j = v->lo[r]; j < v->lo[r + 1]; j++) {
         if (j > v->lo[r]) mf__buf_putc(out, ',');
         if (is_bytes_kind(c->kind)) {
-            mf__buf_json_str(out, heap_at(v, j), v->off[j + 1] - v->off[j]);
+            const char *p = heap_at(v, j);
+            size_t len = v->off[j + 1] - v->off[j];
+            if (mf__utf8_check(p, len, true) == len) {
+                mf__buf_json_str(out, p, len);
+            } else { /* as they are: the list's check refuses them, as in a
+                      * CSV cell (json_str would put U+FFFD in their place) */
+                mf__buf_putc(out, '"');
+                mf__buf_put(out, p, len);
+                mf__buf_putc(out, '"');
+            }
         } else if (c->kind == MF__PQ_TS) {
             mf__buf_putc(out, '"');
             mf__pq_text(c, v, j, out);
