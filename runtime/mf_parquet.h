@@ -112,7 +112,7 @@ void mf__pq_list_json(const mf__pq_col *c, const mf__pq_vals *v, size_t r, mf__b
 /*---- Writing (parquet_write.c) ------------------------------------------*/
 
 /* Rows per row group and per page (tests lower them). */
-extern size_t mf__pq_write_group_rows, mf__pq_write_page_rows;
+extern size_t mf__pq_write_group_rows, mf__pq_write_page_rows, mf__pq_write_page_bytes;
 
 struct mf_table;
 /* Write table t as a Parquet file at path ("-": stdout), snappy pages,

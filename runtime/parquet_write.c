@@ -39,6 +39,11 @@ size_t mf__pq_write_group_rows = (size_t)1 << 20;
 size_t mf__pq_write_page_rows = (size_t)1 << 16;
 #define ROWS_PER_GROUP mf__pq_write_group_rows
 #define ROWS_PER_PAGE mf__pq_write_page_rows
+/* A page's sizes are 32-bit fields (and snappy's lengths are 32-bit): a
+ * page also ends before its values pass this many bytes (one row at
+ * least), and a dictionary is used only below it. */
+size_t mf__pq_write_page_bytes = (size_t)1 << 28;
+#define PAGE_BYTES mf__pq_write_page_bytes
 #define MAX_DICT 65536
 
 enum { PT_BOOLEAN, PT_INT32, PT_INT64, PT_INT96, PT_FLOAT, PT_DOUBLE, PT_BYTE_ARRAY };
@@ -345,7 +350,7 @@ static bool dictionary(const vals *v, int ptype, uint32_t **ids_out, size_t **di
         while (((size_t)1 << w) < nd) w++;
         size_t plain = v->bytes.len - v->off[0] + (ptype == PT_BYTE_ARRAY ? 4 * v->n : 0);
         size_t with = dict_bytes + v->n * (size_t)(w ? w : 1) / 8 + 16;
-        ok = with < plain;
+        ok = with < plain && dict_bytes < PAGE_BYTES;
     }
     if (!ok) {
         free(ids);
@@ -439,8 +444,13 @@ static void write_chunk(const wcol *w, const vals *v, size_t nr, int64_t base, m
     while (((size_t)1 << bw) < nd) bw++;
     m->data_off = base + (int64_t)out->len;
     int maxd = w->list ? 2 : 1;
-    for (size_t r0 = 0; r0 < nr; r0 += ROWS_PER_PAGE) {
-        size_t r1 = r0 + ROWS_PER_PAGE < nr ? r0 + ROWS_PER_PAGE : nr;
+    for (size_t r0 = 0, r1; r0 < nr; r0 = r1) {
+        r1 = r0 + ROWS_PER_PAGE < nr ? r0 + ROWS_PER_PAGE : nr;
+        /* bytes of values, their lengths and (at most) a byte a level */
+        while (r1 > r0 + 1 &&
+               (use_dict ? 0 : v->off[v->row_val[r1]] - v->off[v->row_val[r0]]) +
+                       5 * (v->row_lev[r1] - v->row_lev[r0]) > PAGE_BYTES)
+            r1 = r0 + (r1 - r0) / 2;
         size_t l0 = v->row_lev[r0], l1 = v->row_lev[r1];
         size_t a = v->row_val[r0], b = v->row_val[r1];
         raw.len = 0;

@@ -22,6 +22,7 @@
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -640,9 +641,13 @@ static void test_fuzz_regressions(void) {
 
 /*---- The writer -----------------------------------------------------------------*/
 
-static void test_write_read(void) {
+/* Write a table of every type, read it back, compare; with pages cut at
+ * page_bytes of values. *size: the file's size. */
+static void write_read(size_t page_bytes, long *size) {
+    *size = -1;
     mf__pq_write_group_rows = 1000;
     mf__pq_write_page_rows = 300;
+    mf__pq_write_page_bytes = page_bytes;
     size_t n = 2500;
     static const Mf__ValueType types[] = {
         MF__VALUE_TYPE__VT_INT32, MF__VALUE_TYPE__VT_INT64, MF__VALUE_TYPE__VT_FLOAT,
@@ -704,6 +709,7 @@ static void test_write_read(void) {
     mf_table_free(t);
     mf__pq_write_group_rows = (size_t)1 << 20;
     mf__pq_write_page_rows = (size_t)1 << 16;
+    mf__pq_write_page_bytes = (size_t)1 << 28;
     if (rc) printf("#   %s\n", err.message);
     CHECK(rc == MF_OK);
     mf__pq_file *f;
@@ -743,6 +749,20 @@ static void test_write_read(void) {
     mf__buf_free(&got);
     mf__buf_free(&want);
     CHECK(same);
+    struct stat st;
+    if (stat(path, &st) == 0) *size = (long)st.st_size;
+}
+
+static long default_size;
+
+static void test_write_read(void) { write_read((size_t)1 << 28, &default_size); }
+
+/* Pages also end by bytes (a page's sizes are 32-bit fields): cut at 600
+ * bytes, the same values read back, from a file of more pages. */
+static void test_write_read_small_pages(void) {
+    long small;
+    write_read(600, &small);
+    CHECK(default_size > 0 && small > default_size);
 }
 
 /* Row groups outside a source's time range are not read. */
@@ -799,6 +819,7 @@ int main(void) {
     RUN(test_flipped);
     RUN(test_fuzz_regressions);
     RUN(test_write_read);
+    RUN(test_write_read_small_pages);
     RUN(test_coverage);
     RUN(test_stats_skip);
     char cmd[128];
