@@ -155,6 +155,10 @@ int64_t mf__mono_us(void);
  * a directory (a device such as /dev/null, a FIFO, a socket): an output
  * there is written in place, never replaced by renaming a file over it. */
 bool mf__path_is_special(const char *path);
+/* A new name beside path for a file to be renamed onto it: path.tmp-PID-N,
+ * N counted per process (two writers of one output, in one process or two,
+ * never share a temporary file). Caller frees. */
+char *mf__temp_beside(const char *path);
 /* The same, coarse (a few milliseconds) and cheaper: for ttl checks on
  * every call. */
 int64_t mf__mono_coarse_us(void);

@@ -710,9 +710,7 @@ int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_err
             return rc;
         }
     } else {
-        static unsigned long temps; /* threads of one process write at once */
-        tmp = mf__xasprintf("%s.tmp-%ld-%lu", path, (long)getpid(),
-                            __atomic_add_fetch(&temps, 1, __ATOMIC_RELAXED));
+        tmp = mf__temp_beside(path); /* threads of one process write at once */
         fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0) {
             int rc = mf__err(err, MF_EIO, "cannot create %s: %s", tmp, strerror(errno));

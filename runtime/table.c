@@ -647,7 +647,7 @@ int mf_table_write(const mf_table *t, const char *path, mf_table_format fmt, mf_
         if (fclose(f) != 0) w = -1;
         return w ? mf__err(err, MF_EIO, "cannot write %s", path) : MF_OK;
     }
-    char *tmp = mf__xasprintf("%s.tmp", path);
+    char *tmp = mf__temp_beside(path);
     FILE *f = fopen(tmp, "wb");
     if (!f) {
         int rc = mf__err(err, MF_EIO, "cannot create %s", tmp);

@@ -397,6 +397,12 @@ bool mf__valid_name(const char *s) {
     return true;
 }
 
+char *mf__temp_beside(const char *path) {
+    static unsigned long temps;
+    return mf__xasprintf("%s.tmp-%ld-%lu", path, (long)getpid(),
+                         __atomic_add_fetch(&temps, 1, __ATOMIC_RELAXED));
+}
+
 bool mf__path_is_special(const char *path) {
     struct stat st;
     return path && stat(path, &st) == 0 && !S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode);
