@@ -43,6 +43,7 @@ const char *mf_status_name(mf_status_code s) {
 typedef struct ent_col {
     char *name;
     mf__col col; /* int64 or raw text, as the host gave it */
+    bool given;  /* in the current call (clear_entities ends a call) */
 } ent_col;
 
 typedef struct ounit {
@@ -222,16 +223,25 @@ void mf_online_request_set_full_feature_names(mf_online_request *r, int on) {
 }
 
 void mf_online_request_clear_entities(mf_online_request *r) {
-    for (size_t i = 0; i < r->nents; i++) mf__col_clear(&r->ents[i].col);
+    for (size_t i = 0; i < r->nents; i++) {
+        mf__col_clear(&r->ents[i].col);
+        r->ents[i].given = false;
+    }
     r->nrows = 0;
 }
+
+/* Columns kept from earlier calls (a reused request keeps them, so that
+ * the next call of the same shape reuses its plan) past this many are
+ * dropped when a new name comes: a server's request reused with ever new
+ * names would otherwise grow, and its resolution with it, without bound. */
+#define ENT_KEEP 8
 
 /* The column for join_key: reused when the same name was used before (a
  * request's shape usually repeats), else a new one (invalidates the plan). */
 static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool text,
                          mf_error *err) {
     bool any = false;
-    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].col.n > 0;
+    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].given;
     if (any && n != r->nrows) {
         mf__err(err, MF_EREQUEST, "entity column '%s' has %zu values, others have %zu", name, n,
                 r->nrows);
@@ -241,7 +251,7 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
     for (size_t i = 0; i < r->nents; i++) {
         ent_col *e = &r->ents[i];
         if (strcmp(e->name, name) != 0) continue;
-        if (e->col.n > 0) {
+        if (e->given) {
             mf__err(err, MF_EREQUEST, "entity column '%s' given twice", name);
             return NULL;
         }
@@ -251,22 +261,38 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
                          text);
             drop_plan(r);
         }
+        e->given = true;
         return e;
+    }
+    drop_plan(r); /* a new name: the plan is made again, so slots may move */
+    if (r->nents >= ENT_KEEP) {
+        size_t k = 0;
+        for (size_t i = 0; i < r->nents; i++) {
+            if (r->ents[i].given) {
+                r->ents[k++] = r->ents[i];
+            } else {
+                free(r->ents[i].name);
+                mf__col_free(&r->ents[i].col);
+            }
+        }
+        r->nents = k;
     }
     r->ents = mf__xrealloc(r->ents, (r->nents + 1) * sizeof *r->ents);
     ent_col *e = &r->ents[r->nents++];
     e->name = mf__xstrdup(name);
     mf__col_init(&e->col, name, text ? MF__VALUE_TYPE__VT_STRING : MF__VALUE_TYPE__VT_INT64, text);
-    drop_plan(r);
+    e->given = true;
     return e;
 }
 
-/* The entity column could not be allocated: the request keeps the rows it
- * had (nrows back to `rows` when no column holds values). */
-static int ent_nomem(mf_online_request *r, size_t rows, const char *join_key, size_t n,
-                     mf_error *err) {
+/* Entity column e could not be allocated: the request keeps the rows it
+ * had (nrows back to `rows` when no other column was given). */
+static int ent_nomem(mf_online_request *r, ent_col *e, size_t rows, const char *join_key,
+                     size_t n, mf_error *err) {
+    e->given = false;
+    mf__col_clear(&e->col);
     bool any = false;
-    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].col.n > 0;
+    for (size_t i = 0; i < r->nents; i++) any |= r->ents[i].given;
     if (!any) r->nrows = rows;
     return mf__err_nomem(err, "entity column '%s' of %zu rows", join_key, n);
 }
@@ -276,7 +302,7 @@ int mf_online_request_add_int64(mf_online_request *r, const char *join_key, cons
     size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, false, err);
     if (!e) return MF_EREQUEST;
-    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, e, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         ((int64_t *)e->col.data)[i] = values[i];
         e->col.valid[i] = 1;
@@ -290,13 +316,13 @@ int mf_online_request_add_text(mf_online_request *r, const char *join_key,
     size_t rows = r->nrows;
     ent_col *e = ent_slot(r, join_key, n, true, err);
     if (!e) return MF_EREQUEST;
-    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, rows, join_key, n, err);
+    if (mf__col_try_reserve(&e->col, n) != 0) return ent_nomem(r, e, rows, join_key, n, err);
     size_t text = 0;
     bool fits = true;
     for (size_t i = 0; i < n && fits; i++)
         if (values[i]) fits = mf__size_add(text, strlen(values[i]), &text);
     if (!fits || mf__col_try_reserve_heap(&e->col, text) != 0)
-        return ent_nomem(r, rows, join_key, n, err);
+        return ent_nomem(r, e, rows, join_key, n, err);
     for (size_t i = 0; i < n; i++) {
         if (values[i]) mf__col_push_str(&e->col, values[i], strlen(values[i]));
         else mf__col_push_null(&e->col);
@@ -308,7 +334,7 @@ int mf_online_request_add_text(mf_online_request *r, const char *join_key,
 
 static long ent_find(const mf_online_request *r, const char *name) {
     for (size_t i = 0; i < r->nents; i++)
-        if (strcmp(r->ents[i].name, name) == 0 && (r->ents[i].col.n > 0 || r->nrows == 0))
+        if (strcmp(r->ents[i].name, name) == 0 && r->ents[i].given)
             return (long)i;
     return -1;
 }

@@ -683,6 +683,48 @@ static void test_zero_rows(void) {
     mf_store_close(s);
 }
 
+/* A request reused with ever new extra entity columns (as a server's
+ * cached request meets whatever clients send): the columns of earlier calls
+ * are not kept without bound (resolution went over every name ever given:
+ * 400 calls of 20 new names took minutes). And a column of 0 rows then one
+ * of 2 is refused as columns of different lengths. */
+static void test_ever_new_columns(void) {
+    mf_error err;
+    mf_store *s = NULL;
+    mf_open_options o = {NULL, 0};
+    API_OK(mf_store_open(repo_main, &o, &s, &err));
+    const char *refs[] = {"stats:trips"};
+    mf_online_request *req = mf_online_request_new();
+    mf_online_response *resp = mf_online_response_new();
+    API_OK(mf_online_request_set_features(req, refs, 1, &err));
+    int64_t id = 5, one = 1;
+    int64_t t0 = mf__mono_us();
+    bool all_ok = true;
+    for (int call = 0; call < 400 && all_ok; call++) {
+        mf_online_request_clear_entities(req);
+        all_ok = mf_online_request_add_int64(req, "driver_id", &id, 1, &err) == MF_OK;
+        for (int j = 0; j < 20 && all_ok; j++) {
+            char name[32];
+            snprintf(name, sizeof name, "junk_%d_%d", call, j);
+            all_ok = mf_online_request_add_int64(req, name, &one, 1, &err) == MF_OK;
+        }
+        all_ok = all_ok && mf_get_online_features(s, req, resp, &err) == MF_OK &&
+                 cell_ok(resp, 1, 0, "trips", 5, MF_STATUS_PRESENT);
+    }
+    CHECK(all_ok);
+    double secs = (double)(mf__mono_us() - t0) / 1e6;
+    printf("# 400 calls of 20 new entity columns each: %.2f s\n", secs);
+    CHECK(secs < 20);
+    mf_online_request_clear_entities(req);
+    int64_t two[2] = {4, 5};
+    API_OK(mf_online_request_add_int64(req, "driver_id", two, 0, &err));
+    CHECK(mf_online_request_add_int64(req, "x", two, 2, &err) == MF_EREQUEST);
+    CHECK_HAS(err.message, "entity column 'x' has 2 values, others have 0");
+    mf_online_response_free(resp);
+    mf_online_request_free(req);
+    mf_store_close(s);
+}
+
 /* Apply through the same store handle: the request resolves again (ttl
  * changed, a feature added, a feature removed). */
 static void test_apply_re_resolves(void) {
@@ -1069,6 +1111,7 @@ int main(void) {
     RUN(test_reuse_1000);
     RUN(test_errors_then_recovery);
     RUN(test_zero_rows);
+    RUN(test_ever_new_columns);
     RUN(test_apply_re_resolves);
     RUN(test_wide_request);
     RUN(test_materialized_key_bytes);
