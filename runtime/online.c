@@ -376,6 +376,19 @@ static int add_unit(mf_online_request *r, const Mf__FeatureViewSpec *v, const ch
     return MF_OK;
 }
 
+/* Whether unit ui joins on the entity columns projection p (may be NULL)
+ * maps view v's join keys to. */
+static bool unit_keys_are(const mf_online_request *r, size_t ui, const Mf__FeatureViewSpec *v,
+                          const Mf__FeatureViewProjection *p) {
+    for (size_t k = 0; k < v->n_entity_columns; k++) {
+        const char *col = v->entity_columns[k]->name;
+        for (size_t j = 0; p && j < p->n_join_key_map; j++)
+            if (strcmp(p->join_key_map[j]->view_key, col) == 0) col = p->join_key_map[j]->entity_column;
+        if (ent_find(r, col) != (long)r->units[ui].key_ent[k]) return false;
+    }
+    return true;
+}
+
 /* Append an output column (name owned by the request). */
 static size_t add_col(mf_online_request *r, char *name, Mf__ValueType type, size_t unit) {
     r->names = mf__xrealloc(r->names, (r->ncols + 1) * sizeof *r->names);
@@ -481,9 +494,12 @@ static int odfv_inputs(mf_online_request *r, mf__snapshot *snap, oodfv *o, mf_er
                            "is not registered", s->name, p->view_name);
         const Mf__FeatureViewSpec *fv = (const Mf__FeatureViewSpec *)vo->spec;
         size_t ui;
+        /* a unit of the request's reused when it joins on the same entity
+         * columns (a join_key_map may point the view at others) */
         for (ui = 0; ui < r->nunits; ui++)
-            if (r->units[ui].view == fv && !strcmp(r->units[ui].alias, p->alias && p->alias[0]
-                                                                          ? p->alias : fv->name))
+            if (r->units[ui].view == fv &&
+                !strcmp(r->units[ui].alias, p->alias && p->alias[0] ? p->alias : fv->name) &&
+                unit_keys_are(r, ui, fv, p))
                 break;
         if (ui == r->nunits && (rc = add_unit(r, fv, p->alias, p, err)) != MF_OK) return rc;
         size_t nf = p->n_features ? p->n_features : fv->n_features;

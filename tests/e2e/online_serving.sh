@@ -360,6 +360,10 @@ feature_service { name = "fs_map", features = {
   s:select { "a" }:with_name("origin"):with_join_key_map { driver_id = "origin_id" },
   s:select { "a", "b" }:with_name("dest"):with_join_key_map { driver_id = "dest_id" } } }
 feature_service { name = "fs_plain", features = { s:select { "b" }, old } }
+on_demand_feature_view { name = "mapped",
+  sources = { s:select { "a" }:with_join_key_map { driver_id = "other_id" } },
+  schema = { field { name = "a2", dtype = Int64 } },
+  transform = function(r) return { a2 = r.a or null } end }
 local pair = entity { name = "pair", join_keys = { "user_id", "item" } }
 local psrc = file_source { name = "psrc", path = "data/p.csv", timestamp_field = "ts" }
 feature_view { name = "p", entities = { pair }, ttl = 0, source = psrc,
@@ -426,6 +430,12 @@ expect_out "service with with_name: full names alias__feature" \
 r "$MF" get-online-features -e origin_id=1,dest_id=2 -e origin_id=2,dest_id=7 --feature-service fs_map --full-feature-names
 expect_out "with_join_key_map: one view read twice through two entity columns" \
 "$J0"'"origin_id","dest_id","origin__a","dest__a","dest__b"]},"results":[{"values":[1,2],"statuses":["PRESENT","PRESENT"],"event_timestamps":['"$Z,$Z"']},{"values":[2,7],"statuses":["PRESENT","PRESENT"],"event_timestamps":['"$Z,$Z"']},{"values":[10,20],"statuses":["PRESENT","PRESENT"],"event_timestamps":["2025-03-01T10:00:00Z","2025-03-01T11:00:00Z"]},{"values":[20,null],"statuses":["PRESENT","NOT_FOUND"],"event_timestamps":["2025-03-01T11:00:00Z",'"$Z"']},{"values":[null,null],"statuses":["NULL_VALUE","NOT_FOUND"],"event_timestamps":["2025-03-01T11:00:00Z",'"$Z"']}]}'
+
+# an on-demand view's source mapped to another entity column, beside the
+# same view read directly: two reads (it took the direct read's values)
+r "$MF" get-online-features -e driver_id=1,other_id=2 -f s:a -f mapped:a2
+expect_out "an on-demand view's with_join_key_map source beside the view itself" \
+"$J0"'"driver_id","other_id","a","a2"]},"results":[{"values":[1],"statuses":["PRESENT"],"event_timestamps":['"$Z"']},{"values":[2],"statuses":["PRESENT"],"event_timestamps":['"$Z"']},{"values":[10],"statuses":["PRESENT"],"event_timestamps":["2025-03-01T10:00:00Z"]},{"values":[20],"statuses":["PRESENT"],"event_timestamps":["1970-01-01T00:00:00Z"]}]}'
 
 r "$MF" get-online-features -e driver_id=1 --feature-service fs_map --full-feature-names
 expect_err "with_join_key_map: the view's own key name is not enough" 1 "missing join key 'origin_id'"
