@@ -1170,14 +1170,18 @@ static int read_pinned(mf_store *store, mf_online_request *req, mf_online_respon
 int mf_get_online_features(mf_store *store, mf_online_request *req, mf_online_response *resp,
                            mf_error *err) {
     mf__provider *pv = mf__store_provider(store);
-    if (!pv) return read_pinned(store, req, resp, err);
+    int rc = MF_OK;
     const char *project = mf_store_project(store);
-    int rc = mf__provider_call(pv, MF__HOOK_BEFORE_ONLINE_READ, NULL, err, "sn", project,
+    if (pv)
+        rc = mf__provider_call(pv, MF__HOOK_BEFORE_ONLINE_READ, NULL, err, "sn", project,
                                (int64_t)req->nrows);
     if (rc == MF_OK) rc = read_pinned(store, req, resp, err);
-    if (rc == MF_OK)
+    if (rc == MF_OK && pv)
         rc = mf__provider_call(pv, MF__HOOK_AFTER_ONLINE_READ, NULL, err, "snn", project,
                                (int64_t)mf_online_response_nrows(resp),
                                (int64_t)mf_online_response_ncols(resp));
+    /* a failed call leaves the response empty: a read that stopped halfway
+     * left cells (and their statuses) unset behind its row count */
+    if (rc != MF_OK) resp->nrows = resp->nvis = 0;
     return rc;
 }

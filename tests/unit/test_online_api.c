@@ -580,6 +580,11 @@ static void test_errors_then_recovery(void) {
     CHECK(mf_get_online_features(s, req, resp, &err) == MF_EREQUEST);
     CHECK_HAS(err.message, "'abc'");
     CHECK_HAS(err.message, "driver_id");
+    /* the failed call leaves the response empty (its cells were half set:
+     * reading them, its JSON included, read uninitialised memory) */
+    CHECK(mf_online_response_nrows(resp) == 0 && mf_online_response_ncols(resp) == 0);
+    size_t jl;
+    CHECK_STR(mf_online_response_json(resp, &jl), "{\"metadata\":{\"feature_names\":[]},\"results\":[]}");
     mf_online_request_clear_entities(req);
     API_OK(mf_online_request_add_text(req, "driver_id", good, 2, &err));
     API_OK(mf_get_online_features(s, req, resp, &err));
