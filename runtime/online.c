@@ -901,7 +901,19 @@ static int fill_keys(mf_online_request *req, mf_online_response *resp, mf_error 
             } else {
                 int64_t v = ((const int64_t *)src->data)[i];
                 switch (dst->sc) {
-                case MF__SC_I64: mf__col_push_i64(dst, v); break;
+                case MF__SC_I64:
+                    /* a timestamp key's integer is epoch seconds, as a
+                     * pushed or written one and its text */
+                    if (dst->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+                        int64_t us;
+                        if (mf__ts_from_seconds(v, &us) != 0)
+                            return mf__err(err, MF_EREQUEST, "join key '%s': %lld is not a time "
+                                           "in the years 0001 to 9999 (an integer is epoch "
+                                           "seconds)", src->name, (long long)v);
+                        v = us;
+                    }
+                    mf__col_push_i64(dst, v);
+                    break;
                 case MF__SC_I32:
                     if (v < INT32_MIN || v > INT32_MAX)
                         return mf__err(err, MF_EREQUEST, "join key '%s': %lld is out of Int32 "

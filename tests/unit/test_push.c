@@ -601,6 +601,28 @@ static void test_push_timestamp_and_bool_keys_from_integers(void) {
     int64_t got;
     CHECK(read_n("vts", "tk", "2025-01-03T00:00:00Z", &st, &got) == 0);
     CHECK(st == MF_STATUS_PRESENT && got == 31);
+    /* and read back by the same integer: epoch seconds there too (it was
+     * taken as microseconds: NOT_FOUND) */
+    {
+        const char *refs[1] = {"vts:n"};
+        mf_online_request *req = mf_online_request_new();
+        mf_online_response *resp = mf_online_response_new();
+        int64_t k = T2;
+        int r2 = mf_online_request_set_features(req, refs, 1, &err);
+        if (r2 == MF_OK) r2 = mf_online_request_add_int64(req, "tk", &k, 1, &err);
+        if (r2 == MF_OK) r2 = mf_get_online_features(store, req, resp, &err);
+        CHECK(r2 == MF_OK);
+        CHECK(r2 == MF_OK && mf_online_response_status(resp, 1, 0) == MF_STATUS_PRESENT &&
+              mf_online_response_int64(resp, 1, 0) == 31 &&
+              mf_online_response_int64(resp, 0, 0) == T2 * S);
+        k = INT64_MAX;
+        mf_online_request_clear_entities(req);
+        if (mf_online_request_add_int64(req, "tk", &k, 1, &err) == MF_OK)
+            CHECK(mf_get_online_features(store, req, resp, &err) == MF_EREQUEST);
+        CHECK_HAS(err.message, "an integer is epoch seconds");
+        mf_online_response_free(resp);
+        mf_online_request_free(req);
+    }
     /* a Bool key from an integer: 0 and 1 only, as its text */
     df = key_row(32, "2025-01-01T00:00:00Z", 5, T1 * S, 32);
     rc = df ? mf_write_to_online_store(store, "vb", df, &err) : MF_EINTERNAL;
