@@ -245,6 +245,20 @@ static int compile(mf__transforms *t, const Mf__OnDemandFeatureView *v, mf_error
         return mf__err_at(err, MF_ELUA, file, line, "on-demand feature view '%s': the transform "
                           "is not a function", v->spec->name);
     }
+    /* A text transform is one function expression, but text such as
+     * "function() end and (function() local n = 0 return function(r) ...
+     * end end)() or ..." passes as one and returns a closure over state that
+     * every later call (and request) would share: no upvalues, as the
+     * definitions refuse for a transform given as a function. */
+    const char *up = lua_getupvalue(L, -1, 1);
+    if (up) {
+        char name[64];
+        snprintf(name, sizeof name, "%s", up);
+        lua_pop(L, 2);
+        return mf__err_at(err, MF_ELUA, file, line, "on-demand feature view '%s': the transform "
+                          "uses '%s' from outside its body; a transform may use only its "
+                          "arguments, globals and require()", v->spec->name, name);
+    }
     if (mf__transform_can_loop(src, strlen(src)))
         luaJIT_setmode(L, -1, LUAJIT_MODE_ALLFUNC | LUAJIT_MODE_OFF);
     return MF_OK;

@@ -317,6 +317,12 @@ static void test_schema_rules(void) {
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is", "finite numbers"));
     make_view(&o, "function(r) return { c = { 3.4e38, -1e-45 } } end", "row", 1, names, lf32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_OK, "", NULL)); /* the edges still fit */
+    /* text that passes for one function expression but returns a closure
+     * (its counter was shared by every row and request) */
+    make_view(&o, "function() end and (function() local n = 0 return function(r) n = n + 1 "
+              "return { c = n } end end)() or function() end", "row", 1, names, i32);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "the transform uses 'n' from outside its body",
+                NULL));
     make_view(&o, "function(r) return 5 end", "row", 1, names, i32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "the transform must return a table of outputs, "
                 "got 5 (row 1)", NULL));
