@@ -442,6 +442,16 @@ function M.session(project, files, load_text)
             fail(obj.loc, "duplicate %s name '%s' (first defined at %s:%d)",
                  label, obj.name, prev.loc.file, prev.loc.line)
         end
+        -- refs name views of either kind (as in Feast, one name space)
+        local other = kind == "feature_view" and "on_demand_feature_view"
+            or kind == "on_demand_feature_view" and "feature_view" or nil
+        prev = other and by_kind[other][obj.name]
+        if prev then
+            fail(obj.loc, "duplicate view name '%s': %s at %s:%d has it already (feature views "
+                 .. "and on-demand views share one name space)", obj.name,
+                 other == "feature_view" and "a feature view" or "an on-demand view",
+                 prev.loc.file, prev.loc.line)
+        end
         obj.is_obj = true
         by_kind[kind][obj.name] = obj
         objects[#objects + 1] = obj

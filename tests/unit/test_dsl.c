@@ -271,6 +271,10 @@ static void test_duplicate_names(void) {
                     "duplicate feature view name 'fv' (first defined at defs.lua:3)");
     CHECK_DEF_FAILS(PRE ODFV("o") ODFV("o"), P + 2,
                     "duplicate on-demand feature view name 'o' (first defined at defs.lua:5)");
+    /* a feature view and an on-demand view share one name space (refs
+     * 'fv:c' named the feature view: the on-demand view was unreachable) */
+    CHECK_DEF_FAILS(PRE ODFV("fv"), P + 1,
+                    "duplicate view name 'fv': a feature view at defs.lua:3 has it already");
     CHECK_DEF_FAILS(PRE "feature_service { name = \"s\", features = { fv } }\n"
                         "feature_service { name = \"s\", features = { fv } }\n",
                     P + 2, "duplicate feature service name 's' (first defined at defs.lua:5)");
@@ -289,7 +293,7 @@ static void test_same_name_other_kinds(void) {
         "local s = file_source { name = \"x\", path = \"x.csv\", timestamp_field = \"ts\" }\n"
         "local v = feature_view { name = \"x\", entities = { e }, source = s,\n"
         "  schema = { field { name = \"f\", dtype = Int64 } } }\n"
-        "on_demand_feature_view { name = \"x\", sources = { v },\n"
+        "on_demand_feature_view { name = \"y\", sources = { v },\n"
         "  schema = { field { name = \"g\", dtype = Int64 } },\n"
         "  transform = function(r) return { g = r.f } end }\n"
         "feature_service { name = \"x\", features = { v } }\n");
@@ -299,7 +303,8 @@ static void test_same_name_other_kinds(void) {
     for (int k = 0; k < MF_KIND_COUNT; k++) {
         mf__obj o;
         mf__reg_get(reg, k, 0, &o);
-        CHECK_STR(o.name, "x");
+        /* (views of both kinds share one name space: test_duplicate_names) */
+        CHECK_STR(o.name, k == MF_KIND_ON_DEMAND_FEATURE_VIEW ? "y" : "x");
     }
     CHECK_STR(reg->feature_views[0]->spec->source, "x");
     CHECK_STR(reg->feature_views[0]->spec->entities[0], "x");
