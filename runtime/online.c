@@ -644,8 +644,10 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     for (size_t i = 0; i < nvis; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->names[i], r->names[j]) == 0) {
-                rc = mf__err(err, MF_EREQUEST, "two requested features are named '%s'; use full "
-                             "feature names", r->names[i]);
+                rc = r->full ? mf__err(err, MF_EREQUEST, "the feature '%s' is requested twice",
+                                       r->names[i])
+                             : mf__err(err, MF_EREQUEST, "two requested features are named '%s'; "
+                                       "use full feature names", r->names[i]);
                 drop_plan(r);
                 return rc;
             }
