@@ -183,7 +183,7 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
     }
     if (t == MF__VALUE_TYPE__VT_DOUBLE || t == MF__VALUE_TYPE__VT_FLOAT) {
         double d = mf__col_f64(c, i);
-        if (t == MF__VALUE_TYPE__VT_FLOAT) d = (float)d;
+        if (t == MF__VALUE_TYPE__VT_FLOAT) d = mf__to_f32(d);
         mf__buf_put(k, &d, 8);
         return 0;
     }

@@ -312,10 +312,10 @@ void mf__json_put_elem(mf__buf *out, Mf__ValueType t, const mf__jelem *e) {
     case MF__VALUE_TYPE__VT_DOUBLE:
         /* (a Float32 past its range would print as inf, not JSON) */
         if (!isfinite(e->d) ||
-            (elem_type(t) == MF__VALUE_TYPE__VT_FLOAT && !isfinite((float)e->d)))
+            (elem_type(t) == MF__VALUE_TYPE__VT_FLOAT && !isfinite(mf__to_f32(e->d))))
             mf__buf_puts(out, "null");
         else if (elem_type(t) == MF__VALUE_TYPE__VT_FLOAT)
-            mf__buf_put(out, nb, mf__format_float((float)e->d, nb));
+            mf__buf_put(out, nb, mf__format_float(mf__to_f32(e->d), nb));
         else
             mf__buf_put(out, nb, mf__format_double(e->d, nb));
         break;

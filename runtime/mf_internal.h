@@ -66,6 +66,14 @@ void *mf__try_realloc_array(void *p, size_t n, size_t size);
 static inline bool mf__size_mul(size_t a, size_t b, size_t *out) {
     return !__builtin_mul_overflow(a, b, out);
 }
+/* d as a float, rounded as IEEE does, infinite past the float range
+ * (where C's conversion is undefined). */
+static inline float mf__to_f32(double d) {
+    if (d >= 0x1.ffffffp127) return __builtin_inff();
+    if (d <= -0x1.ffffffp127) return -__builtin_inff();
+    return (float)d; /* NaN stays NaN */
+}
+
 static inline bool mf__size_add(size_t a, size_t b, size_t *out) {
     return !__builtin_add_overflow(a, b, out);
 }

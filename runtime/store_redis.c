@@ -1429,7 +1429,7 @@ static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t le
         } else if (f64) {
             f64[i] = e.d;
         } else if (f32) {
-            f32[i] = (float)e.d;
+            f32[i] = mf__to_f32(e.d);
         } else {
             bo[i] = e.i != 0;
         }

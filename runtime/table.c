@@ -159,7 +159,7 @@ void mf__col_push_num(mf__col *c, double v) {
     switch (c->sc) {
     case MF__SC_I32: ((int32_t *)c->data)[c->n] = (int32_t)v; break;
     case MF__SC_I64: ((int64_t *)c->data)[c->n] = (int64_t)v; break;
-    case MF__SC_F32: ((float *)c->data)[c->n] = (float)v; break;
+    case MF__SC_F32: ((float *)c->data)[c->n] = mf__to_f32(v); break;
     case MF__SC_F64: ((double *)c->data)[c->n] = v; break;
     case MF__SC_BOOL: ((uint8_t *)c->data)[c->n] = v != 0; break;
     case MF__SC_TEXT: c->valid[c->n] = 0; c->off[c->n + 1] = c->heap_len; break;
