@@ -448,7 +448,7 @@ static void write_chunk(const wcol *w, const vals *v, size_t nr, int64_t base, m
         r1 = r0 + ROWS_PER_PAGE < nr ? r0 + ROWS_PER_PAGE : nr;
         /* bytes of values, their lengths and (at most) a byte a level */
         while (r1 > r0 + 1 &&
-               (use_dict ? 0 : v->off[v->row_val[r1]] - v->off[v->row_val[r0]]) +
+               (use_dict || !v->off ? 0 : v->off[v->row_val[r1]] - v->off[v->row_val[r0]]) +
                        5 * (v->row_lev[r1] - v->row_lev[r0]) > PAGE_BYTES)
             r1 = r0 + (r1 - r0) / 2;
         size_t l0 = v->row_lev[r0], l1 = v->row_lev[r1];

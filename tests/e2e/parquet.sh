@@ -347,3 +347,25 @@ EOF2
     run "$MF" get-historical-features -e e.csv -f lbv:lb -o lb.jsonl
     expect_err "  ... an element that is not UTF-8: an error naming the column" 1 "column 'lb'"
 fi
+
+# a column null in every row (no values at all): written, and read back
+# (the page-size check read the values' offsets, which such a column has
+# not: a crash)
+repo allnull <<'EOF2'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  schema = { field { name = "b", dtype = String } },
+  source = file_source { name = "s", path = "data/n.parquet", timestamp_field = "ts" } }
+EOF2
+printf 'id,ts,b\n1,2025-01-01T00:00:00Z,\n2,2025-01-01T00:00:00Z,\n' >n.csv
+run "$MF" to-parquet n.csv data/n.parquet
+expect_rc "to-parquet of a column null in every row" 0
+run "$MF" apply
+expect_rc "  ... a view over it" 0
+printf 'id,event_timestamp\n1,2025-01-02T00:00:00Z\n2,2025-01-02T00:00:00Z\n' >e.csv
+run "$MF" get-historical-features -e e.csv -f v:b -o out.parquet
+expect_rc "  ... joined into a Parquet output, null in every row" 0
+run "$MF" get-historical-features -e e.csv -f v:b
+expect_out "  ... nulls read back" 'id,event_timestamp,b
+1,2025-01-02T00:00:00Z,
+2,2025-01-02T00:00:00Z,'
