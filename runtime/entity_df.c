@@ -14,6 +14,7 @@
 
 #include "mf_csv.h"
 #include "mf_table.h"
+#include "mf_values.h"
 
 mf_entity_df *mf_entity_df_new(size_t nrows) {
     mf_entity_df *df = mf__xcalloc(1, sizeof *df);
@@ -222,10 +223,17 @@ int mf_entity_df_read_sqlite(const char *db_path, const char *sql, mf_entity_df 
         }
         bool fits = true;
         for (int j = 0; j < nc && fits; j++) {
-            const char *v = sqlite3_column_type(st, j) == SQLITE_NULL
-                                ? NULL
-                                : (const char *)sqlite3_column_text(st, j);
-            size_t len = v ? (size_t)sqlite3_column_bytes(st, j) : 0;
+            int ct = sqlite3_column_type(st, j);
+            char num[MF__NUM_BUFLEN];
+            const char *v = NULL;
+            size_t len = 0;
+            if (ct == SQLITE_FLOAT) { /* shortest round-trip text, not SQLite's 15 digits */
+                len = mf__format_double(sqlite3_column_double(st, j), num);
+                v = num;
+            } else if (ct != SQLITE_NULL) {
+                v = (const char *)sqlite3_column_text(st, j);
+                len = v ? (size_t)sqlite3_column_bytes(st, j) : 0;
+            }
             fits = mf__col_try_reserve(&df->t->cols[j], df->t->nrows + 1) == 0 &&
                    mf__col_try_reserve_heap(&df->t->cols[j], len) == 0;
             if (fits) mf__col_push_text(&df->t->cols[j], v, len);

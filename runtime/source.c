@@ -23,6 +23,7 @@
 
 #include "mf_csv.h"
 #include "mf_source.h"
+#include "mf_values.h"
 
 struct mf__source {
     char *where;    /* path (and table/query) for messages */
@@ -40,6 +41,7 @@ struct mf__source {
     size_t *clen;
     size_t nrows, next;
     mf__pqsrc *pq; /* a Parquet file or dataset */
+    char *num;     /* sqlite: per column, a REAL's shortest text */
 };
 
 static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
@@ -326,9 +328,18 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
         return mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, sqlite3_errmsg(s->db));
     s->rowno++;
     for (size_t i = 0; i < s->ncols; i++) {
-        if (sqlite3_column_type(s->stmt, (int)i) == SQLITE_NULL) {
+        int ct = sqlite3_column_type(s->stmt, (int)i);
+        if (ct == SQLITE_NULL) {
             s->row[i].ptr = NULL;
             s->row[i].len = 0;
+        } else if (ct == SQLITE_FLOAT) {
+            /* its shortest text that reads back the same double (SQLite's
+             * own text keeps 15 digits: 0.12345678901234567 came out
+             * 0.123456789012346, unlike the same value in a CSV file) */
+            if (!s->num) s->num = mf__xmalloc(s->ncols * MF__NUM_BUFLEN);
+            char *b = s->num + i * MF__NUM_BUFLEN;
+            s->row[i].ptr = b;
+            s->row[i].len = mf__format_double(sqlite3_column_double(s->stmt, (int)i), b);
         } else {
             s->row[i].ptr = (const char *)sqlite3_column_text(s->stmt, (int)i);
             s->row[i].len = (size_t)sqlite3_column_bytes(s->stmt, (int)i);
@@ -379,6 +390,7 @@ void mf__source_close(mf__source *s) {
     mf__buf_free(&s->text);
     free(s->cell);
     free(s->clen);
+    free(s->num);
     free(s);
 }
 

@@ -501,6 +501,21 @@ ghf --entity-query "SELECT id, event_timestamp, label FROM ents WHERE id <> 2 OR
     --entity-db ents.db -f st:v -f sq:v10
 expect_golden "--entity-query/--entity-db: entity rows from SQLite" pit_entity_query.csv
 
+# REAL values keep every digit, as the same value in a CSV file (SQLite's
+# text of a REAL keeps 15: 0.12345678901234567 read 0.123456789012346), in
+# a source and in entity rows; a REAL timestamp of whole seconds is one
+sqlite3 data/f.db "CREATE TABLE prec (id INTEGER, ts REAL, r REAL); INSERT INTO prec VALUES (9, 1735732800.0, 0.12345678901234567);"
+sqlite3 ents.db "CREATE TABLE pe (id INTEGER, event_timestamp TEXT, q REAL); INSERT INTO pe VALUES (9, '2025-01-02T00:00:00Z', 2.718281828459045);"
+cat >>defs.lua <<'EOF'
+feature_view { name = "prec", entities = { k },
+  schema = { field { name = "r", dtype = Float64 } },
+  source = sqlite_source { name = "precs", database = "data/f.db", table = "prec", timestamp_field = "ts" } }
+EOF
+run "$MF" apply
+ghf --entity-query "SELECT id, event_timestamp, q FROM pe" --entity-db ents.db -f prec:r
+expect_out "sqlite_source and entity query: REAL values with every digit" 'id,event_timestamp,q,r
+9,2025-01-02T00:00:00Z,2.718281828459045,0.12345678901234566'
+
 #---- entity-less retrieval: --start/--end -----------------------------------------
 
 repo window_keys <<'EOF'
