@@ -143,9 +143,17 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
     int *has = mf__xcalloc(nc + 1, sizeof *has);
     for (size_t i = 0; i < nc; i++) has[i] = mf__source_col_type(src, i, &known[i]);
 #define COLTYPE(i) (has[i] == 1 ? known[i] : mf__infer_type(&inf[i]))
-    for (size_t i = 0; i < v->n_entity_columns; i++)
-        if (v->entity_columns[i]->dtype == MF__VALUE_TYPE__VT_INVALID)
-            v->entity_columns[i]->dtype = COLTYPE(mf__source_find(src, v->entity_columns[i]->name));
+    for (size_t i = 0; i < v->n_entity_columns; i++) {
+        if (v->entity_columns[i]->dtype != MF__VALUE_TYPE__VT_INVALID) continue;
+        long c = mf__source_find(src, v->entity_columns[i]->name);
+        Mf__ValueType t = COLTYPE(c);
+        /* a key read from text that is not a whole number in Int64's range
+         * stays text: as Float64, distinct keys past 2^53
+         * (18446744073709551615, ...614) were one key */
+        if (has[c] != 1 && (t == MF__VALUE_TYPE__VT_DOUBLE || t == MF__VALUE_TYPE__VT_FLOAT))
+            t = MF__VALUE_TYPE__VT_STRING;
+        v->entity_columns[i]->dtype = t;
+    }
     if (v->schema_inferred) {
         for (size_t i = 0; i < nc; i++) {
             const char *name = mf__source_colname(src, i);

@@ -751,3 +751,23 @@ if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation' "$ALL";
 else
     ok "no sanitizer report in any run"
 fi
+
+#---- an inferred join key past 2^53 ---------------------------------------------------
+# a key with no value_type whose values are whole numbers past Int64 is a
+# String, not a Float64 (as doubles, these two keys were one)
+mkdir -p "$WORK/bigkey/data" && cd "$WORK/bigkey" || exit 1
+printf 'project: t\n' >feature_store.yaml
+cat >defs.lua <<'EOF2'
+local u = entity { name = "u", join_keys = { "uid" } }
+feature_view { name = "v", entities = { u }, ttl = 0,
+  schema = { field { name = "x", dtype = Int64 } },
+  source = file_source { name = "s", path = "data/s.csv", timestamp_field = "ts" } }
+EOF2
+printf 'uid,ts,x\n18446744073709551615,2025-01-01T00:00:00Z,1\n18446744073709551614,2025-01-01T00:00:00Z,2\n' >data/s.csv
+printf 'uid,event_timestamp\n18446744073709551615,2025-01-02T00:00:00Z\n18446744073709551614,2025-01-02T00:00:00Z\n' >e.csv
+run "$MF" apply
+expect_rc "apply: a join key inferred from numbers past Int64" 0
+run "$MF" get-historical-features -e e.csv -f v:x
+expect_out "  ... is text: two keys, each its own value" 'uid,event_timestamp,x
+18446744073709551615,2025-01-02T00:00:00Z,1
+18446744073709551614,2025-01-02T00:00:00Z,2'
