@@ -15,6 +15,8 @@
 local M = {}
 
 local type, tostring, error = type, tostring, error
+-- the last index of a list that may have holes (# is any border there)
+local maxn = table.maxn
 
 -- A misused argument: raise `text` at `level` (3: the line that called the
 -- function calling misuse).
@@ -31,7 +33,7 @@ end
 -- #vocab, after checking it is a non-empty list of valid entries; errors
 -- name M[fn] and its caller's line.
 local function vocab_len(fn, vocab)
-    local n = type(vocab) == "table" and #vocab or 0
+    local n = type(vocab) == "table" and maxn(vocab) or 0
     if n == 0 then
         misuse(fn, "vocab must be a non-empty list, got "
                .. (type(vocab) == "table" and "an empty table" or got(vocab)), 4)
@@ -63,9 +65,9 @@ function M.one_hot(value, vocab, names)
     local n = vocab_len("one_hot", vocab)
     local out
     if names ~= nil then
-        if type(names) ~= "table" or #names ~= n then
+        if type(names) ~= "table" or maxn(names) ~= n then
             misuse("one_hot", "names must be a list as long as vocab (" .. n .. "), got "
-                   .. (type(names) == "table" and #names .. " entries" or got(names)), 3)
+                   .. (type(names) == "table" and maxn(names) .. " entries" or got(names)), 3)
         end
         out = {}
         for i = 1, n do

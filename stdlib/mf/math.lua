@@ -20,6 +20,8 @@ local M = {}
 
 local type, tostring, error = type, tostring, error
 local floor, log, huge = math.floor, math.log, math.huge
+-- the last index of a list that may have holes (# is any border there)
+local maxn = table.maxn
 
 -- A misused argument: raise `text` at the line that called M[fn].
 local function misuse(fn, text)
@@ -120,12 +122,17 @@ end
 -- Functions over lists (these loop)
 ---------------------------------------------------------------------------
 
--- mean(list): arithmetic mean of the non-nil numbers of a list; nil if none.
-function M.mean(list)
+-- mean(list [, n]): arithmetic mean of the non-nil numbers of list[1..n]
+-- (n: by default the list's last index, holes for nils included, as a
+-- batch column has them); nil if none.
+function M.mean(list, len)
     if list == nil then return nil end
     if type(list) ~= "table" then misuse("mean", "list must be a table, got " .. got(list)) end
+    if len ~= nil and (type(len) ~= "number" or len ~= floor(len) or len < 0) then
+        misuse("mean", "n must be a whole number, got " .. got(len))
+    end
     local s, n = 0, 0
-    for i = 1, #list do
+    for i = 1, len or maxn(list) do
         local v = list[i]
         if v ~= nil then
             if type(v) ~= "number" then
@@ -144,7 +151,7 @@ end
 -- call (one comparison each); the bucket is then found by binary search.
 -- NaN has no bucket: nil.
 function M.bucketize(x, boundaries)
-    local n = type(boundaries) == "table" and #boundaries or 0
+    local n = type(boundaries) == "table" and maxn(boundaries) or 0
     if n == 0 then
         misuse("bucketize", "boundaries must be a non-empty list of numbers, got "
                .. (type(boundaries) == "table" and "an empty table" or got(boundaries)))

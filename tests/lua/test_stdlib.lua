@@ -73,6 +73,13 @@ case("math.is_finite", function()
 end)
 case("math.mean", function()
     eq(m.mean({1, 2, 3}), 2); eq(m.mean({}), nil); eq(m.mean(nil), nil)
+    -- nils skipped wherever they are (a batch column has holes: # may stop
+    -- at the first), or up to n
+    local h = { 10 }; h[3] = 30
+    eq(m.mean(h), 20)
+    local h2 = { 10 }; h2[3] = 30; h2[5] = 50
+    eq(m.mean(h2), 30); eq(m.mean(h2, 3), 20); eq(m.mean(h2, 0), nil)
+    raises(function() m.mean(h2, 1.5) end, "mf.math.mean: n must be a whole number, got 1.5")
 end)
 case("strings.split", function()
     local p = s.split("a,b,,c", ",")
@@ -382,6 +389,13 @@ case("encoding misuse", function()
     raises(function() e.one_hot("a", nil) end, "mf.encoding.one_hot: vocab must be a non-empty list, got nil")
     raises(function() e.one_hot(nil, {}) end, "mf.encoding.one_hot: vocab must be a non-empty list")
     raises(function() e.one_hot("a", { "a", nan }) end, "mf.encoding.one_hot: vocab[2] must be a string, number or boolean (not NaN), got nan")
+    -- a hole in a list is named, not taken for its end (# may stop there)
+    local holed = { "x" }; holed[3] = "z"
+    raises(function() e.ordinal("z", holed) end, "mf.encoding.ordinal: vocab[2] must be a string, number or boolean (not NaN), got nil")
+    raises(function() e.one_hot("z", holed) end, "mf.encoding.one_hot: vocab[2] must be")
+    raises(function() e.one_hot("x", { "x", "y" }, { "a", nil, "c" }) end, "mf.encoding.one_hot: names must be a list as long as vocab (2), got 3 entries")
+    local hb = { 1 }; hb[3] = 3
+    raises(function() m.bucketize(2, hb) end, "mf.math.bucketize: boundaries[2] must be a number, got nil")
     raises(function() e.one_hot("a", { "a", {} }) end, "vocab[2] must be a string, number or boolean (not NaN), got table")
     raises(function() e.one_hot({}, { "a" }) end, "mf.encoding.one_hot: value must be a string, number or boolean, got table")
     raises(function() e.one_hot("a", { "a", "b" }, { "x" }) end, "mf.encoding.one_hot: names must be a list as long as vocab (2), got 1 entries")
