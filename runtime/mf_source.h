@@ -214,6 +214,7 @@ bool mf__source_is_parquet(const Mf__DataSourceSpec *ds);
  * else String (also for a column with no values). */
 typedef struct mf__infer {
     bool int_ok, float_ok, bool_ok, ts_ok;
+    bool text_ok; /* every value UTF-8 without NUL (else Bytes) */
     size_t seen;
 } mf__infer;
 void mf__infer_init(mf__infer *t);

@@ -396,7 +396,10 @@ void mf__source_close(mf__source *s) {
 
 /*---- Type inference ----------------------------------------------------------*/
 
-void mf__infer_init(mf__infer *t) { t->int_ok = t->float_ok = t->bool_ok = t->ts_ok = true, t->seen = 0; }
+void mf__infer_init(mf__infer *t) {
+    t->int_ok = t->float_ok = t->bool_ok = t->ts_ok = t->text_ok = true;
+    t->seen = 0;
+}
 
 void mf__infer_add(mf__infer *t, const char *p, size_t n) {
     if (!p || n == 0) return;
@@ -412,6 +415,7 @@ void mf__infer_add(mf__infer *t, const char *p, size_t n) {
         if (!word || mf__parse_bool(p, n, &b) != 0) t->bool_ok = false;
     }
     if (t->ts_ok && mf__ts_parse(p, n, &i) != 0) t->ts_ok = false;
+    if (t->text_ok && mf__utf8_check(p, n, false) != n) t->text_ok = false;
 }
 
 Mf__ValueType mf__infer_type(const mf__infer *t) {
@@ -420,7 +424,9 @@ Mf__ValueType mf__infer_type(const mf__infer *t) {
     if (t->float_ok) return MF__VALUE_TYPE__VT_DOUBLE;
     if (t->bool_ok) return MF__VALUE_TYPE__VT_BOOL;
     if (t->ts_ok) return MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
-    return MF__VALUE_TYPE__VT_STRING;
+    /* text a String cannot hold (a BLOB, Latin-1 text): Bytes, which every
+     * later read can take */
+    return t->text_ok ? MF__VALUE_TYPE__VT_STRING : MF__VALUE_TYPE__VT_BYTES;
 }
 
 /* The offline store types: the first is the default. `file` reads sources

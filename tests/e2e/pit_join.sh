@@ -771,3 +771,19 @@ run "$MF" get-historical-features -e e.csv -f v:x
 expect_out "  ... is text: two keys, each its own value" 'uid,event_timestamp,x
 18446744073709551615,2025-01-02T00:00:00Z,1
 18446744073709551614,2025-01-02T00:00:00Z,2'
+
+# a column of text a String cannot hold (Latin-1 here) is inferred Bytes
+# (it was String, and every read of it failed)
+cat >>defs.lua <<'EOF2'
+feature_view { name = "lat", entities = { u }, ttl = 0,
+  source = file_source { name = "ls", path = "data/l.csv", timestamp_field = "ts" } }
+EOF2
+printf 'uid,ts,name\n18446744073709551615,2025-01-01T00:00:00Z,caf\351\n' >data/l.csv
+run "$MF" apply
+expect_rc "apply: a view inferred over Latin-1 text" 0
+run "$MF" registry-dump
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"name","dtype":"Bytes"'; then ok "  ... the column is Bytes"
+else not_ok "  ... the column is Bytes" "$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"name","dtype":"[A-Za-z]*"')"; fi
+run "$MF" get-historical-features -e e.csv -f lat:name -o out.jsonl
+expect_rc "  ... and is read" 0
+if grep -q '"name":"Y2Fm6Q=="' out.jsonl; then ok "  ... its bytes as they are"; else not_ok "  ... its bytes as they are" "$(cat out.jsonl)"; fi
