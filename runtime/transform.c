@@ -197,8 +197,20 @@ static const char *view_label(const Mf__OnDemandFeatureView *v, char *buf, size_
 
 /* Prefix err's message with the view's name (a Lua error of the transform;
  * a spent budget's message names it already). */
+static void transform_place(const Mf__OnDemandFeatureView *v, const char **file, int *line);
+
 static int view_err(const Mf__OnDemandFeatureView *v, int rc, mf_error *err) {
     if (rc == MF_ELIMIT || !err) return rc;
+    /* a message without a place (an error raised for the caller of a tail
+     * call, `return e.one_hot(...)`, whose frame is gone) is placed at the
+     * transform */
+    if (!err->file[0]) {
+        const char *file;
+        int line;
+        transform_place(v, &file, &line);
+        snprintf(err->file, sizeof err->file, "%s", file);
+        err->line = line;
+    }
     /* "file:line: " of the message is in err->file and err->line already */
     char place[600];
     int n = snprintf(place, sizeof place, "%s:%d: ", err->file, err->line);

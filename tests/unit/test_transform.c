@@ -336,6 +336,16 @@ static void test_schema_rules(void) {
     CHECK(err.line == 12);
     CHECK_HAS(err.message, "on-demand feature view 'o': attempt to index local 'x'");
     mf__col_free(&out);
+    /* a stdlib misuse in a tail call (the caller's frame is gone, the
+     * message has no place): placed at the transform */
+    make_view(&o, "function(r) local m = require 'mf.math' return m.clamp(1, 5, 1) end", "row", 1,
+              names, i32);
+    mf__col_init(&out, "c", i32[0], false);
+    CHECK(mf__transforms_run(t, gen++, &o.v, in, 1, 2, &out, &err) == MF_ELUA);
+    CHECK_STR(err.file, "defs.lua");
+    CHECK(err.line == 10);
+    CHECK_HAS(err.message, "mf.math.clamp");
+    mf__col_free(&out);
     /* a text that does not compile or is not a function */
     make_view(&o, "function(r) return { c = 1 }", "row", 1, names, i32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "on-demand feature view 'o': ", "expected"));
