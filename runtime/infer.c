@@ -158,8 +158,13 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
         for (size_t i = 0; i < nc; i++) {
             const char *name = mf__source_colname(src, i);
             bool skip = strcmp(name, ds->timestamp_field) == 0 ||
-                        strcmp(name, ds->created_timestamp_column) == 0 || !mf__valid_name(name) ||
-                        has[i] < 0;
+                        strcmp(name, ds->created_timestamp_column) == 0 || has[i] < 0;
+            if (!skip && !mf__valid_name(name)) {
+                mf__log(MF_LOG_WARNING, "feature view '%s': column '%s' of %s is not a valid "
+                        "feature name: skipped (field_mapping can rename it)", v->name, name,
+                        mf__source_where(src));
+                skip = true;
+            }
             for (size_t k = 0; k < v->n_entity_columns && !skip; k++)
                 skip = strcmp(name, v->entity_columns[k]->name) == 0;
             for (size_t k = 0; k < v->n_features && !skip; k++)

@@ -119,10 +119,24 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     } else {
         sql = mf__xstrdup(ds->query);
     }
-    int prc = sqlite3_prepare_v2(s->db, sql, -1, &s->stmt, NULL);
-    free(sql);
-    if (prc != SQLITE_OK)
+    const char *tail = NULL;
+    int prc = sqlite3_prepare_v2(s->db, sql, -1, &s->stmt, &tail);
+    if (prc != SQLITE_OK) {
+        free(sql);
         return mf__err(err, MF_EDATA, "SQLite source %s: %s", s->where, sqlite3_errmsg(s->db));
+    }
+    /* one statement: what follows the first would be ignored silently */
+    sqlite3_stmt *more = NULL;
+    bool extra = !s->stmt || (tail && *tail && (sqlite3_prepare_v2(s->db, tail, -1, &more, NULL) !=
+                                                    SQLITE_OK || more));
+    sqlite3_finalize(more);
+    if (extra) {
+        int rc = mf__err(err, MF_EDATA, "SQLite source %s: the query must be one SELECT "
+                         "statement%s", s->where, s->stmt ? " (more follows the first)" : "");
+        free(sql);
+        return rc;
+    }
+    free(sql);
     s->ncols = (size_t)sqlite3_column_count(s->stmt);
     s->names = mf__xcalloc(s->ncols ? s->ncols : 1, sizeof *s->names);
     for (size_t i = 0; i < s->ncols; i++)

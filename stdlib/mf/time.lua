@@ -101,7 +101,11 @@ function M.bucket(ts, size, origin)
     if ts == nil then return nil end
     if type(ts) ~= "number" then misuse("bucket", TS .. got(ts)) end
     local d = ts - origin
-    local b = floor(d / size) * size
+    local q = d / size
+    -- a size far below ts's precision (d / size past the doubles, or ts not
+    -- finite): the bucket starts at ts itself (the start is never after ts)
+    if q - q ~= 0 then return ts end
+    local b = floor(q) * size
     if b > d then b = b - size end
     return b + origin
 end

@@ -787,3 +787,12 @@ else not_ok "  ... the column is Bytes" "$(printf '%s' "$OUT" | tr -d ' \n' | gr
 run "$MF" get-historical-features -e e.csv -f lat:name -o out.jsonl
 expect_rc "  ... and is read" 0
 if grep -q '"name":"Y2Fm6Q=="' out.jsonl; then ok "  ... its bytes as they are"; else not_ok "  ... its bytes as they are" "$(cat out.jsonl)"; fi
+
+# a column whose name is no feature name is skipped by inference, and said
+cat >>defs.lua <<'EOF2'
+feature_view { name = "cv", entities = { u }, ttl = 0,
+  source = file_source { name = "cs", path = "data/c.csv", timestamp_field = "ts" } }
+EOF2
+printf 'uid,ts,x,conv rate\n1,2025-01-01T00:00:00Z,1,0.5\n' >data/c.csv
+run "$MF" apply
+expect_err "inference skips a column named 'conv rate', with a warning" 0 "column 'conv rate' of"

@@ -164,3 +164,8 @@ feature_view { name = "v", entities = { k }, ttl = 0,
 EOF
 lrun "$MF" apply
 expect_all "SQLite source query with a column twice" 1 "data/s.db" "two columns named 'x'"
+
+# a query of more than one statement (what followed the first was ignored)
+sed -i 's/query = "SELECT id, ts, x, x FROM t"/query = "SELECT id, ts, x FROM t; DELETE FROM t"/' defs.lua
+lrun "$MF" apply
+expect_all "SQLite source query of two statements" 1 "data/s.db" "must be one SELECT statement (more follows the first)"
