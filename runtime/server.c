@@ -754,6 +754,7 @@ typedef struct fast_state {
 typedef struct thread_cache {
     struct {
         char *key;
+        size_t key_len;
         mf_online_request *req;
     } slot[REQ_CACHE];
     unsigned next;
@@ -796,15 +797,23 @@ static thread_cache *thread_cache_get(void) {
 /* The thread's request for this feature list (set up on a miss). */
 static mf_online_request *request_for(thread_cache *tc, const char *const *refs, size_t n,
                                       const char *service, bool full, mf_error *err) {
-    /* each name after its length: a name may hold any character but NUL
-     * (["v:a", "v:b"] and ["v:a\nv:b"] are two keys) */
+    /* each name after a NUL, compared by length: a name holds any
+     * character but NUL (JSON's \u0000 is refused), so ["v:a", "v:b"] and
+     * ["v:a\nv:b"] are two keys */
     mf__buf *key = &tc->key;
     key->len = 0;
     mf__buf_putc(key, full ? 'F' : 'f');
-    if (service) mf__buf_printf(key, "s%zu:%s", strlen(service), service);
-    for (size_t i = 0; i < n; i++) mf__buf_printf(key, ",%zu:%s", strlen(refs[i]), refs[i]);
+    if (service) {
+        mf__buf_putc(key, 's');
+        mf__buf_put(key, service, strlen(service) + 1);
+    }
+    for (size_t i = 0; i < n; i++) {
+        mf__buf_putc(key, '\0');
+        mf__buf_puts(key, refs[i]);
+    }
     for (int i = 0; i < REQ_CACHE; i++)
-        if (tc->slot[i].key && !strcmp(tc->slot[i].key, key->data)) {
+        if (tc->slot[i].key && tc->slot[i].key_len == key->len &&
+            !memcmp(tc->slot[i].key, key->data, key->len)) {
             mf_online_request_clear_entities(tc->slot[i].req);
             return tc->slot[i].req;
         }
@@ -818,7 +827,9 @@ static mf_online_request *request_for(thread_cache *tc, const char *const *refs,
                      : mf_online_request_set_features(req, refs, n, err);
     if (rc) return NULL;
     mf_online_request_set_full_feature_names(req, full);
-    tc->slot[s].key = mf__xstrndup(key->data, key->len);
+    tc->slot[s].key = mf__xmalloc(key->len);
+    memcpy(tc->slot[s].key, key->data, key->len);
+    tc->slot[s].key_len = key->len;
     return req;
 }
 
