@@ -58,8 +58,10 @@ BIN_DIR := $(BUILD)/bin
 LIB_DIR := $(BUILD)/lib
 endif
 
+# (float-cast-overflow: GCC's "undefined" leaves out floating-point to
+# integer conversions out of range, undefined in C)
 ASAN_VARS = BUILD=build-asan OPT="-O1 -g" \
-  SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all"
+  SAN="-fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer -fno-sanitize-recover=all"
 
 # The tests that run threads on one store, also built with ThreadSanitizer
 # (build-tsan/); tests/run.sh runs them as a third pass (MF_TSAN).

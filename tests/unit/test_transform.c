@@ -304,6 +304,21 @@ static void test_schema_rules(void) {
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "output 'c' must be a string of UTF-8 text", NULL));
     make_view(&o, "function(r) return { c = { 'x', null } } end", "row", 1, names, lst);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is null", NULL));
+    /* a Float32 output past the float range: infinity, as IEEE rounds it
+     * (made explicitly: C leaves that conversion undefined, and clang's
+     * float-cast-overflow, in make fuzz, reports it) */
+    static const Mf__ValueType f32[] = {MF__VALUE_TYPE__VT_FLOAT};
+    make_view(&o, "function(r) return { c = r.a == 1 and 1e300 or -1e300 } end", "row", 1, names,
+              f32);
+    {
+        mf__col fo;
+        mf__col_init(&fo, "c", f32[0], false);
+        mf_error ferr;
+        CHECK(mf__transforms_run(t, gen++, &o.v, in, 1, 2, &fo, &ferr) == MF_OK);
+        CHECK(fo.n == 2 && isinf(((float *)fo.data)[0]) && ((float *)fo.data)[0] > 0 &&
+              isinf(((float *)fo.data)[1]) && ((float *)fo.data)[1] < 0);
+        mf__col_free(&fo);
+    }
     /* list elements as a list cell's text takes them: finite, in range
      * (they were written as null and as inf, which is not JSON) */
     static const Mf__ValueType lf32[] = {MF__VALUE_TYPE__VT_FLOAT_LIST};
