@@ -89,7 +89,8 @@ static const char *const main_help =
     "  serve                      the HTTP feature server (Feast's JSON API)\n"
     "  entities | data-sources | feature-views | on-demand-feature-views |\n"
     "  feature-services  list [--tags K:V] | describe NAME\n"
-    "  version                    print the version\n";
+    "  lua-test FILE...           run Lua test files in the sandbox (stdlib available)\n"
+    "  version                    print the version (also --version)\n";
 
 typedef struct cmd_help {
     const char *name, *text;
@@ -154,7 +155,7 @@ static const cmd_help helps[] = {
      "Usage: moonfeast get-historical-features ENTITIES FEATURES [OPTIONS]\n\n"
      "Point-in-time correct feature values for entity rows (training data).\n\n"
      "ENTITIES, one of:\n"
-     "  --entities FILE.csv          entity rows with an event_timestamp column\n"
+     "  -e, --entities FILE.csv      entity rows with an event_timestamp column\n"
      "  --entity-query SQL --entity-db FILE   entity rows from a SQLite query\n"
      "  --start T --end T            every entity key with a row in [T, T]: its\n"
      "                               latest values as of --end\n"
@@ -196,11 +197,12 @@ static const cmd_help helps[] = {
      "Usage: moonfeast push SOURCE --file ROWS.csv --to online|offline|online_and_offline\n\n"
      "Push rows to a push source: online writes every online view it feeds\n"
      "(newer values are kept), offline appends them to its batch source (durable\n"
-     "when the command returns), online_and_offline does both, offline first.\n"
+     "when the command returns), online_and_offline does both, online first.\n"
      "The rows must have the views' join keys, timestamp and features.\n"},
     {"write-to-online-store",
      "Usage: moonfeast write-to-online-store VIEW --file ROWS.csv\n\n"
-     "Write rows straight to one feature view's online store.\n"},
+     "Write rows straight to one feature view's online store (or an on-demand\n"
+     "view's, with write_to_online_store = true: its outputs computed from the rows).\n"},
     {"to-parquet",
      "Usage: moonfeast to-parquet IN.csv OUT.parquet\n\n"
      "Write a CSV file (comma-separated, with a header) as a Parquet file. A column\n"
