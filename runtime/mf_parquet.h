@@ -57,12 +57,17 @@ typedef struct mf__pq_vals {
     char *heap;
     size_t heap_len, heap_cap, cap;
     uint64_t *lo;       /* lists: nrows + 1 */
+    /* lists: per row, the 1-based position of its first null element (0:
+     * none; the values hold its other elements); NULL when no row has one.
+     * A list cannot hold null: mf__pq_list_json writes it, and the row's
+     * list check refuses it, only for a row that is read */
+    uint32_t *lnull;
     /* kept from one read to the next (mf__pq_read reuses them) */
     int kind_of_arrays; /* the kind the value arrays were made for, + 1 */
     uint8_t *valid_buf, *sdef, *srep, *sbuf;
     uint64_t *lo_buf;
-    uint32_t *sidx;
-    size_t valid_cap, lo_cap, slev_cap, sidx_cap, sbuf_cap;
+    uint32_t *sidx, *lnull_buf;
+    size_t valid_cap, lo_cap, slev_cap, sidx_cap, sbuf_cap, lnull_cap;
 } mf__pq_vals;
 
 typedef struct mf__pq_file mf__pq_file;

@@ -666,6 +666,7 @@ void mf__pq_vals_free(mf__pq_vals *v) {
     free(v->off);
     free(v->heap);
     free(v->lo_buf);
+    free(v->lnull_buf);
     free(v->sdef);
     free(v->srep);
     free(v->sidx);
@@ -685,6 +686,7 @@ static void vals_reset(mf__pq_vals *v, mf__pq_kind k) {
     v->nrows = v->nvals = v->heap_len = 0;
     v->valid = NULL;
     v->lo = NULL;
+    v->lnull = NULL;
 }
 
 /* A buffer of at least n bytes kept in *buf (capacity *cap): NULL when the
@@ -1496,9 +1498,18 @@ static int assemble(chunk_rd *r, size_t nrows) {
             row++;
         }
         if (r->def[i] >= c->list_def) {
-            if (r->def[i] != c->max_def)
-                return cerr(r, "row %zu: element %zu of the list is null: a list cannot hold null",
-                            row, el - v->lo[row - 1] + 1);
+            if (r->def[i] != c->max_def) { /* a null element: see lnull */
+                if (row == 0) return cerr(r, "an element before the first row");
+                if (!v->lnull) {
+                    v->lnull = keep_buf(&v->lnull_buf, &v->lnull_cap, nrows * sizeof *v->lnull);
+                    if (!v->lnull) return nomem(r);
+                    memset(v->lnull, 0, nrows * sizeof *v->lnull);
+                }
+                uint32_t *at = &v->lnull[row - 1];
+                uint64_t pos = el - v->lo[row - 1] + 1; /* its elements before it, + 1 */
+                if (!*at) *at = pos > UINT32_MAX ? UINT32_MAX : (uint32_t)pos;
+                continue;
+            }
             el++;
         }
     }
@@ -1620,8 +1631,14 @@ void mf__pq_text(const mf__pq_col *c, const mf__pq_vals *v, size_t j, mf__buf *o
 
 void mf__pq_list_json(const mf__pq_col *c, const mf__pq_vals *v, size_t r, mf__buf *out) {
     mf__buf_putc(out, '[');
-    for (uint64_t j = v->lo[r]; j < v->lo[r + 1]; j++) {
-        if (j > v->lo[r]) mf__buf_putc(out, ',');
+    uint64_t lo = v->lo[r], hi = v->lo[r + 1];
+    /* a null element where the file has its first (the list check refuses
+     * it, naming its position): after null_after of the others */
+    uint64_t null_after = v->lnull && v->lnull[r] ? v->lnull[r] - 1 : UINT64_MAX;
+    for (uint64_t j = lo; j <= hi; j++) {
+        if (j - lo == null_after) mf__buf_puts(out, j > lo ? ",null" : "null");
+        if (j == hi) break;
+        if (j > lo || j - lo == null_after) mf__buf_putc(out, ',');
         if (is_bytes_kind(c->kind)) {
             const char *p = heap_at(v, j);
             size_t len = v->off[j + 1] - v->off[j];

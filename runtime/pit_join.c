@@ -809,52 +809,44 @@ static int stage_flush_text(scan_part *p, stage *st) {
     return rc;
 }
 
-/* The same for a stage of a block read: a feature marked `late` was not
- * pushed (its values cannot fail their type): the values of the rows that
- * became a best row so far are taken from the block's arrays now. */
-static void stage_flush_block(scan_part *p, stage *st, const mf__cell_col *cols,
-                              const bool *late) {
+/* The same for a stage of a block read: the features were not pushed: the
+ * values of the rows that became a best row so far are taken from the
+ * block's arrays now, so that, as in a CSV file, only those are converted
+ * (a value that does not fit its feature fails the read only there).
+ * MF_OK, or an error naming the row. */
+static int stage_flush_block(scan_part *p, stage *st, const mf__cell_col *cols) {
     uint32_t keep[STAGE];
     long at[STAGE];
     size_t m = stage_take(p, st, keep, at);
-    for (size_t f = 0; f < p->nfeat; f++) {
-        if (!late[f]) {
-            for (size_t j = 0; j < m; j++) wins_put(p->w, f, at[j], &st->feat[f], keep[j]);
-            mf__col_clear(&st->feat[f]);
-            continue;
-        }
+    int rc = MF_OK;
+    for (size_t f = 0; f < p->nfeat && rc == MF_OK; f++) {
         const mf__cell_col *fc = &cols[p->ifeat[f]];
         for (size_t j = 0; j < m; j++) {
             mf__cell c;
             mf__cell_at(fc, st->row[keep[j]], &c);
-            wins_set_cell(p->w, f, at[j], &c); /* cannot fail: see cannot_fail */
+            if (wins_set_cell(p->w, f, at[j], &c) != 0) {
+                char want[64];
+                mf__source_block_row(p->s, st->row[keep[j]]);
+                rc = cell_err(p->s, &p->err, p->u->feat[f]->name, &c,
+                              type_article(p->u->feat[f]->dtype, want, sizeof want));
+                break;
+            }
         }
     }
     st->n = 0;
     st->keys.len = 0;
-}
-
-/* Whether every value of block column c goes into column dst without a
- * check that can fail (its type is dst's). */
-static bool cannot_fail(const mf__cell_col *c, const mf__col *dst) {
-    switch (c->kind) {
-    case MF__CELL_F32: return dst->sc == MF__SC_F32;
-    case MF__CELL_F64: return dst->sc == MF__SC_F64;
-    case MF__CELL_BOOL: return dst->sc == MF__SC_BOOL;
-    case MF__CELL_INT: return dst->sc == MF__SC_I64 && dst->type != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP;
-    default: return false;
-    }
+    return rc;
 }
 
 /* scan_rows for a source read a row group at a time, with a filter: the
  * same checks and answers, with the features of the rows the filter drops
- * never copied when their values cannot fail. */
+ * never copied or converted. */
 static int scan_blocks(scan_part *p) {
     const Mf__FeatureViewSpec *v = p->u->view;
     const Mf__DataSourceSpec *ds = p->u->source;
     mf__source *s = p->s;
     mf_error *err = &p->err;
-    size_t nk = v->n_entity_columns, nfeat = p->nfeat;
+    size_t nk = v->n_entity_columns;
     long its = p->its, icr = p->icr;
     int rc = MF_OK;
     mf__buf key;
@@ -863,17 +855,10 @@ static int scan_blocks(scan_part *p) {
     char want[64];
     stage *st = mf__xcalloc(1, sizeof *st);
     mf__buf_init(&st->keys);
-    st->feat = mf__xcalloc(nfeat + 1, sizeof *st->feat);
-    bool *late = mf__xcalloc(nfeat + 1, sizeof *late);
-    for (size_t f = 0; f < nfeat; f++) {
-        mf__col_init(&st->feat[f], p->u->feat[f]->name, p->u->feat[f]->dtype, false);
-        mf__col_reserve(&st->feat[f], STAGE);
-    }
     const mf__cell_col *cols;
     size_t n;
     int r;
     while (rc == MF_OK && (r = mf__source_next_block(s, &cols, &n, err)) == 1) {
-        for (size_t f = 0; f < nfeat; f++) late[f] = cannot_fail(&cols[p->ifeat[f]], &st->feat[f]);
         const mf__cell_col *k64 =
             nk == 1 && v->entity_columns[0]->dtype == MF__VALUE_TYPE__VT_INT64 &&
                     cols[p->ikey[0]].kind == MF__CELL_INT
@@ -921,17 +906,6 @@ static int scan_blocks(scan_part *p) {
             }
             if (rc) break;
             if (null_key) continue;
-            for (size_t f = 0; f < nfeat; f++) {
-                if (late[f]) continue;
-                mf__cell_at(&cols[p->ifeat[f]], i, &c);
-                if (mf__cell_push(&st->feat[f], &c) != 0) {
-                    mf__source_block_row(s, i);
-                    rc = cell_err(s, err, p->u->feat[f]->name, &c,
-                                  type_article(p->u->feat[f]->dtype, want, sizeof want));
-                    break;
-                }
-            }
-            if (rc) break;
             if (p->flt->gt) {
                 memcpy(&st->k8[st->n], key.data, 8);
             } else {
@@ -941,17 +915,14 @@ static int scan_blocks(scan_part *p) {
             st->ts[st->n] = ts;
             st->cr[st->n] = cr;
             st->row[st->n] = (uint32_t)i;
-            if (++st->n == STAGE) stage_flush_block(p, st, cols, late);
+            if (++st->n == STAGE) rc = stage_flush_block(p, st, cols);
         }
         /* the block's arrays go with the next call */
-        if (rc == MF_OK && st->n) stage_flush_block(p, st, cols, late);
+        if (rc == MF_OK && st->n) rc = stage_flush_block(p, st, cols);
     }
     if (rc == MF_OK && r < 0) rc = r;
     mf__buf_free(&st->keys);
-    for (size_t f = 0; f < nfeat; f++) mf__col_free(&st->feat[f]);
-    free(st->feat);
     free(st);
-    free(late);
     mf__buf_free(&key);
     return rc;
 }

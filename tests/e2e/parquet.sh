@@ -62,8 +62,10 @@ feature_view { name = "narrow", entities = { k }, ttl = 0,
 EOF
 run "$MF" apply
 run "$MF" get-historical-features --entities e.csv -f narrow:i64
+# (row 1, key 0, is asked by no entity row: as in a CSV file, its cell is
+# not converted; row 2, key 1, answers one)
 expect_err "a value out of the declared type names file, row group, column and row" 1 \
-    "types.parquet: row group 1, row 1 (row 1 of the file): column 'i64': '-4500000000000000' is not a valid Int32"
+    "types.parquet: row group 1, row 2 (row 2 of the file): column 'i64': '-4469999999999999' is not a valid Int32"
 # a null event timestamp is an error like an empty CSV cell
 cat >>defs.lua <<'EOF'
 feature_view { name = "nullts", entities = { k }, ttl = 0,
@@ -369,3 +371,24 @@ run "$MF" get-historical-features -e e.csv -f v:b
 expect_out "  ... nulls read back" 'id,event_timestamp,b
 1,2025-01-02T00:00:00Z,
 2,2025-01-02T00:00:00Z,'
+
+# a list with a null element (DuckDB's list() keeps them): refused where
+# read, naming its row, as the same list in a CSV cell (the whole row group
+# was refused, apply's schema inference included)
+if [ -n "$why" ]; then
+    echo "# skipped: a DuckDB-written list with a null element: $why"
+else
+    repo nullel <<'EOF2'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  source = file_source { name = "s", path = "data/l.parquet", timestamp_field = "ts" } }
+EOF2
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "COPY (SELECT i::BIGINT AS id, TIMESTAMP '2025-01-01' + i * INTERVAL 1 HOUR AS ts, (CASE WHEN i = 2 THEN [1, NULL] ELSE [i] END)::BIGINT[] AS li FROM range(1, 4) t(i)) TO '$WORK/nullel/data/l.parquet' (FORMAT parquet)"
+    expect_rc "DuckDB writes a list with a null element" 0
+    run "$MF" apply
+    expect_rc "  ... apply infers the view" 0
+    printf 'id,event_timestamp\n2,2025-01-02T00:00:00Z\n' >e.csv
+    run "$MF" get-historical-features -e e.csv -f v:li
+    expect_err "  ... the row itself: an error naming it" 1 "row 2 of the file): column 'li': '[1,null]' is not a valid Array(Int64)"
+fi
