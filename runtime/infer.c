@@ -131,6 +131,15 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
     const mf__slice *row;
     for (long n = 0; n < MF__INFER_ROWS && (rc = mf__source_next(src, &row, err)) == 1; n++)
         for (size_t i = 0; i < nc; i++) mf__infer_add(&inf[i], row[i].ptr, row[i].len);
+    /* a dataset's partition columns: every file's value, not the sampled
+     * rows' (the first 10000 rows may all lie in one folder) */
+    for (size_t i = 0; i < nc; i++) {
+        bool more = true;
+        for (size_t f = 0; more; f++) {
+            const char *pv = mf__source_part_value(src, i, f, &more);
+            if (pv) mf__infer_add(&inf[i], pv, strlen(pv));
+        }
+    }
     if (rc < 0) {
         mf__err_prefix(err, "feature view '%s'", v->name);
         free(inf);

@@ -140,6 +140,10 @@ int mf__source_cell_err(const mf__source *s, mf_error *err, const char *col, con
  * from the values), -1 for a column that cannot be read (skipped by
  * inference). */
 int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t);
+/* For inference: column i's value in the source's file f when it is a
+ * partition column of a dataset (its text, or NULL for a null one); NULL
+ * with *more false past the last file or for any other column. */
+const char *mf__source_part_value(const mf__source *s, size_t i, size_t f, bool *more);
 
 /* Typed sources a row group at a time: a column of the block is an array
  * of kind `kind` (i for INT, BOOL and TS; f; d) with validity bytes (NULL:
@@ -196,6 +200,7 @@ const char *mf__pqsrc_colname(const mf__pqsrc *q, size_t i);
 const char *mf__pqsrc_where(const mf__pqsrc *q);
 long mf__pqsrc_row(const mf__pqsrc *q);
 int mf__pqsrc_col_type(const mf__pqsrc *q, size_t i, Mf__ValueType *t);
+const char *mf__pqsrc_part_value(const mf__pqsrc *q, size_t i, size_t f, bool *more);
 int mf__pqsrc_next(mf__pqsrc *q, const mf__cell **cells, mf_error *err);
 int mf__pqsrc_next_text(mf__pqsrc *q, const mf__slice **fields, mf_error *err);
 int mf__pqsrc_split(mf__pqsrc *q, mf__pqsrc **tail);

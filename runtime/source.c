@@ -305,6 +305,11 @@ int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t) {
     return s->pq ? mf__pqsrc_col_type(s->pq, i, t) : 0;
 }
 
+const char *mf__source_part_value(const mf__source *s, size_t i, size_t f, bool *more) {
+    *more = false;
+    return s->pq ? mf__pqsrc_part_value(s->pq, i, f, more) : NULL;
+}
+
 int mf__source_cell_err(const mf__source *s, mf_error *err, const char *col, const char *text,
                         size_t len, const char *want) {
     if (s->pq) return mf__pqsrc_cell_err(s->pq, err, col, text, len, want);

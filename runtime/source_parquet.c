@@ -398,6 +398,11 @@ long mf__pqsrc_row(const mf__pqsrc *q) {
     return q->loaded ? (long)(q->file_row0 + (int64_t)q->row) : 0;
 }
 
+const char *mf__pqsrc_part_value(const mf__pqsrc *q, size_t i, size_t f, bool *more) {
+    *more = i >= q->nfcols && i < q->ncols && f < q->nfiles;
+    return *more ? q->part_vals[f][i - q->nfcols] : NULL;
+}
+
 int mf__pqsrc_col_type(const mf__pqsrc *q, size_t i, Mf__ValueType *t) {
     if (i >= q->nfcols) return 0; /* a partition: text */
     const mf__pq_col *c = mf__pq_col_at(q->files[0], i);

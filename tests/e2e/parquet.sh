@@ -392,3 +392,28 @@ EOF2
     run "$MF" get-historical-features -e e.csv -f v:li
     expect_err "  ... the row itself: an error naming it" 1 "row 2 of the file): column 'li': '[1,null]' is not a valid Array(Int64)"
 fi
+
+# a partition column is inferred from every folder's value, not from the
+# first 10000 rows (all under region=1 here: it was Int64, and the join then
+# failed on region=us)
+if [ -n "$why" ]; then
+    echo "# skipped: a DuckDB-written partitioned dataset: $why"
+else
+    repo parts <<'EOF2'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  source = file_source { name = "s", path = "data/ds", format = "parquet", timestamp_field = "ts" } }
+EOF2
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "COPY (SELECT i::BIGINT AS id, TIMESTAMP '2025-01-01' + i * INTERVAL 1 MINUTE AS ts, i::DOUBLE AS x, CASE WHEN i < 15000 THEN '1' ELSE 'us' END AS region FROM range(0, 20000) t(i)) TO '$WORK/parts/data/ds' (FORMAT parquet, PARTITION_BY (region))"
+    expect_rc "DuckDB writes a dataset partitioned by region" 0
+    run "$MF" apply
+    expect_rc "  ... apply infers the view" 0
+    run "$MF" registry-dump
+    if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"region","dtype":"String"'; then ok "  ... region is a String"
+    else not_ok "  ... region is a String" "$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"region","dtype":"[A-Za-z0-9]*"')"; fi
+    printf 'id,event_timestamp\n19999,2025-02-01T00:00:00Z\n' >e.csv
+    run "$MF" get-historical-features -e e.csv -f v:region
+    expect_out "  ... and joins" 'id,event_timestamp,region
+19999,2025-02-01T00:00:00Z,us'
+fi
