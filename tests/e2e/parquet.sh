@@ -417,3 +417,28 @@ EOF2
     expect_out "  ... and joins" 'id,event_timestamp,region
 19999,2025-02-01T00:00:00Z,us'
 fi
+
+# an event time stored as DOUBLE epoch seconds (pandas writes them so): a
+# whole number is a time, as its CSV text is; a fraction is not
+if [ -n "$why" ]; then
+    echo "# skipped: DuckDB-written DOUBLE timestamps: $why"
+else
+    repo dts <<'EOF2'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+feature_view { name = "v", entities = { k }, ttl = 0,
+  schema = { field { name = "x", dtype = Int64 } },
+  source = file_source { name = "s", path = "data/d.parquet", timestamp_field = "ts" } }
+EOF2
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "COPY (SELECT i::BIGINT AS id, (1735732800 + i * 3600)::DOUBLE AS ts, i::BIGINT AS x FROM range(1, 3) t(i)) TO '$WORK/dts/data/d.parquet' (FORMAT parquet)"
+    expect_rc "DuckDB writes DOUBLE epoch seconds" 0
+    run "$MF" apply
+    printf 'id,event_timestamp\n2,2025-01-02T00:00:00Z\n' >e.csv
+    run "$MF" get-historical-features -e e.csv -f v:x
+    expect_out "  ... whole seconds are times" 'id,event_timestamp,x
+2,2025-01-02T00:00:00Z,2'
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "COPY (SELECT 1::BIGINT AS id, 1735732800.5::DOUBLE AS ts, 1::BIGINT AS x) TO '$WORK/dts/data/d.parquet' (FORMAT parquet)"
+    run "$MF" get-historical-features -e e.csv -f v:x
+    expect_err "  ... a fraction is not" 1 "'1735732800.5' is not a timestamp"
+fi
