@@ -167,7 +167,13 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
         for (size_t i = 0; i < nc; i++) {
             const char *name = mf__source_colname(src, i);
             bool skip = strcmp(name, ds->timestamp_field) == 0 ||
-                        strcmp(name, ds->created_timestamp_column) == 0 || has[i] < 0;
+                        strcmp(name, ds->created_timestamp_column) == 0;
+            if (!skip && has[i] < 0) {
+                mf__log(MF_LOG_WARNING, "feature view '%s': column '%s' of %s is of a type "
+                        "moonfeast cannot read: skipped (declare it in the schema to see why)",
+                        v->name, name, mf__source_where(src));
+                skip = true;
+            }
             if (!skip && !mf__valid_name(name)) {
                 mf__log(MF_LOG_WARNING, "feature view '%s': column '%s' of %s is not a valid "
                         "feature name: skipped (field_mapping can rename it)", v->name, name,
