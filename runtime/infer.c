@@ -151,6 +151,11 @@ static int resolve_view(const mf__config *cfg, Mf__Registry *defs, Mf__FeatureVi
     Mf__ValueType *known = mf__xcalloc(nc + 1, sizeof *known);
     int *has = mf__xcalloc(nc + 1, sizeof *has);
     for (size_t i = 0; i < nc; i++) has[i] = mf__source_col_type(src, i, &known[i]);
+    /* a SQLite column that held a REAL is never Int64, whatever its texts */
+    for (size_t i = 0; i < nc; i++)
+        if (has[i] == 0 && mf__source_saw_real(src, i) &&
+            mf__infer_type(&inf[i]) == MF__VALUE_TYPE__VT_INT64)
+            has[i] = 1, known[i] = MF__VALUE_TYPE__VT_DOUBLE;
 #define COLTYPE(i) (has[i] == 1 ? known[i] : mf__infer_type(&inf[i]))
     for (size_t i = 0; i < v->n_entity_columns; i++) {
         if (v->entity_columns[i]->dtype != MF__VALUE_TYPE__VT_INVALID) continue;

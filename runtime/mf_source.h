@@ -144,6 +144,10 @@ int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t);
  * partition column of a dataset (its text, or NULL for a null one); NULL
  * with *more false past the last file or for any other column. */
 const char *mf__source_part_value(const mf__source *s, size_t i, size_t f, bool *more);
+/* For inference: whether a SQLite source read a REAL (floating-point)
+ * value in column i (its text of a whole number has no fraction: 10.0 is
+ * "10", yet the column holds floats). */
+bool mf__source_saw_real(const mf__source *s, size_t i);
 
 /* Typed sources a row group at a time: a column of the block is an array
  * of kind `kind` (i for INT, BOOL and TS; f; d) with validity bytes (NULL:

@@ -42,6 +42,7 @@ struct mf__source {
     size_t nrows, next;
     mf__pqsrc *pq; /* a Parquet file or dataset */
     char *num;     /* sqlite: per column, a REAL's shortest text */
+    bool *real;    /* sqlite: per column, a REAL value was read (inference) */
 };
 
 static const char *mapped(const Mf__DataSourceSpec *ds, const char *col) {
@@ -305,6 +306,8 @@ int mf__source_col_type(const mf__source *s, size_t i, Mf__ValueType *t) {
     return s->pq ? mf__pqsrc_col_type(s->pq, i, t) : 0;
 }
 
+bool mf__source_saw_real(const mf__source *s, size_t i) { return s->real && s->real[i]; }
+
 const char *mf__source_part_value(const mf__source *s, size_t i, size_t f, bool *more) {
     *more = false;
     return s->pq ? mf__pqsrc_part_value(s->pq, i, f, more) : NULL;
@@ -355,7 +358,11 @@ int mf__source_next(mf__source *s, const mf__slice **fields, mf_error *err) {
             /* its shortest text that reads back the same double (SQLite's
              * own text keeps 15 digits: 0.12345678901234567 came out
              * 0.123456789012346, unlike the same value in a CSV file) */
-            if (!s->num) s->num = mf__xmalloc(s->ncols * MF__NUM_BUFLEN);
+            if (!s->num) {
+                s->num = mf__xmalloc(s->ncols * MF__NUM_BUFLEN);
+                s->real = mf__xcalloc(s->ncols, sizeof *s->real);
+            }
+            s->real[i] = true;
             char *b = s->num + i * MF__NUM_BUFLEN;
             s->row[i].ptr = b;
             s->row[i].len = mf__format_double(sqlite3_column_double(s->stmt, (int)i), b);
@@ -410,6 +417,7 @@ void mf__source_close(mf__source *s) {
     free(s->cell);
     free(s->clen);
     free(s->num);
+    free(s->real);
     free(s);
 }
 

@@ -515,6 +515,17 @@ run "$MF" apply
 ghf --entity-query "SELECT id, event_timestamp, q FROM pe" --entity-db ents.db -f prec:r
 expect_out "sqlite_source and entity query: REAL values with every digit" 'id,event_timestamp,q,r
 9,2025-01-02T00:00:00Z,2.718281828459045,0.12345678901234566'
+# a REAL column of whole values is still inferred Float64 (its shortest
+# text, 10 for 10.0, made it Int64)
+sqlite3 data/f.db "CREATE TABLE whole (id INTEGER, ts TEXT, price REAL); INSERT INTO whole VALUES (9, '2025-01-01T00:00:00Z', 10.0);"
+cat >>defs.lua <<'EOF'
+feature_view { name = "whole", entities = { k },
+  source = sqlite_source { name = "wholes", database = "data/f.db", table = "whole", timestamp_field = "ts" } }
+EOF
+run "$MF" apply
+run "$MF" registry-dump
+if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"price","dtype":"Float64"'; then ok "  ... a REAL column of whole values is inferred Float64"
+else not_ok "  ... a REAL column of whole values is inferred Float64" "$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"price","dtype":"[A-Za-z0-9]*"')"; fi
 
 #---- entity-less retrieval: --start/--end -----------------------------------------
 
