@@ -644,8 +644,9 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     for (size_t i = 0; i < nvis; i++)
         for (size_t j = 0; j < i; j++)
             if (strcmp(r->names[i], r->names[j]) == 0) {
-                rc = r->full ? mf__err(err, MF_EREQUEST, "the feature '%s' is requested twice",
-                                       r->names[i])
+                rc = r->full ? mf__err(err, MF_EREQUEST, "two requested features are named "
+                                       "'%s' (one feature asked twice, or two projections "
+                                       "whose names collide)", r->names[i])
                              : mf__err(err, MF_EREQUEST, "two requested features are named '%s'; "
                                        "use full feature names", r->names[i]);
                 drop_plan(r);
@@ -1046,11 +1047,12 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
     int rc;
     const char *project = mf__snapshot_project(snap);
     bool stale = req->snap != snap || !req->units;
+    /* the plan's columns must all be given again (with 0 rows too) */
     for (size_t k = 0; !stale && k < req->nkeycols; k++)
-        stale = req->ents[req->keycol_ent[k]].col.n != req->nrows;
+        stale = !req->ents[req->keycol_ent[k]].given;
     for (size_t i = 0; !stale && i < req->nodfvs; i++)
         for (size_t k = 0; !stale && k < req->odfvs[i].nreq; k++)
-            stale = req->ents[req->odfvs[i].req_ent[k]].col.n != req->nrows;
+            stale = !req->ents[req->odfvs[i].req_ent[k]].given;
     if (stale) {
         rc = resolve(req, snap, err);
         if (rc) return rc;
@@ -1058,7 +1060,9 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
     /* a view without entities answers one row per entity row (as Feast
      * does, through its dummy entity): with no entity column at all there
      * is nothing to count */
-    for (size_t ui = 0; req->nents == 0 && ui < req->nunits; ui++)
+    bool any_given = false;
+    for (size_t e = 0; e < req->nents; e++) any_given |= req->ents[e].given;
+    for (size_t ui = 0; !any_given && ui < req->nunits; ui++)
         if (req->units[ui].nkeys == 0)
             return mf__err(err, MF_EREQUEST, "feature view '%s' has no entities: give the "
                            "request an entity column (any name) with one value per row "

@@ -17,10 +17,10 @@
  *   thread): SIGHUP and every registry_ttl_seconds refresh the registry
  *   (requests go on with the current snapshot meanwhile; a failed refresh
  *   keeps it); SIGTERM or SIGINT stop accepting, wait for the requests in
- *   flight (at most request_timeout_seconds, and past that for those whose
- *   handler has begun, until their answers are sent) and for background
- *   materializations, then return. Signals that come meanwhile are taken,
- *   not left to end the process.
+ *   flight (at most request_timeout_seconds; past that for the handlers
+ *   still running, then request_timeout_seconds more for the answers to be
+ *   sent) and for background materializations, then return. A second
+ *   SIGTERM or SIGINT stops the waiting; a SIGHUP meanwhile is taken.
  * - Access log lines go to stderr, one write each: time, method, path,
  *   status, duration in microseconds, response bytes.
  * - The listening socket is this file's: one thread accepts, and hands
@@ -55,6 +55,7 @@ typedef struct daemon_ctx {
     mf__server *srv;
     const mf__server_config *sc;
     bool closing;      /* atomic: answers carry Connection: close */
+    int64_t running;   /* atomic: handlers running now */
     int64_t handled;   /* atomic: requests whose handler began and that are
                         * not yet completed (their answer not yet sent) */
 } daemon_ctx;
@@ -230,8 +231,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     mf__buf_init(&rs.body);
     st->handled = true;
     __atomic_add_fetch(&d->handled, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&d->running, 1, __ATOMIC_RELAXED);
     mf__server_handle(d->srv, &rq, &rs);
     enum MHD_Result ret = queue(d, c, st, &rs, false);
+    __atomic_sub_fetch(&d->running, 1, __ATOMIC_RELAXED);
     mf__buf_free(&rs.body);
     mf__buf_free(&st->body);
     return ret;
@@ -395,7 +398,7 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     }
     mf__server *srv;
     mf__server_new(store, sc, &srv, err);
-    daemon_ctx d = {srv, sc, false, 0};
+    daemon_ctx d = {srv, sc, false, 0, 0};
     int threads = sc->threads > 0 ? sc->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -489,20 +492,36 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
     shutdown(acc.fd, SHUT_RDWR);
     pthread_join(acc.tid, NULL);
     close(acc.fd);
-    /* the requests in flight, for at most request_timeout_seconds; past
-     * that, still those whose handler has begun, until their answers are
-     * sent (a handler cannot be stopped halfway, and its answer, a write
-     * done, say, must reach the client: stopping the daemon would drop it) */
-    int64_t deadline = mf__mono_us() + sc->request_timeout_seconds * 1000000;
-    while (mf__server_inflight_now(srv) &&
-           (mf__mono_us() < deadline || __atomic_load_n(&d.handled, __ATOMIC_RELAXED) > 0))
+    /* The requests in flight, for at most request_timeout_seconds. Past
+     * that, the handlers still running (one cannot be stopped halfway), and
+     * then the answers of the requests handled, for request_timeout_seconds
+     * more, to be sent: an answer (a write done, say) must reach its client,
+     * which stopping the daemon would prevent, but a client reading slowly
+     * does not hold the stop for ever. A second SIGTERM or SIGINT stops the
+     * waiting (a SIGHUP is taken and changes nothing). */
+    int64_t t = sc->request_timeout_seconds * 1000000;
+    int64_t deadline = mf__mono_us() + t, grace = 0;
+    struct timespec none = {0, 0};
+    while (mf__server_inflight_now(srv)) {
+        int sig = sigtimedwait(&sigs, NULL, &none);
+        if (sig == SIGTERM || sig == SIGINT) {
+            mf__log(MF_LOG_INFO, "%s again: stopping without waiting",
+                    sig == SIGTERM ? "SIGTERM" : "SIGINT");
+            break;
+        }
+        int64_t now = mf__mono_us();
+        if (now >= deadline && __atomic_load_n(&d.running, __ATOMIC_RELAXED) == 0) {
+            if (__atomic_load_n(&d.handled, __ATOMIC_RELAXED) == 0) break;
+            if (!grace) grace = now + t;
+            if (now >= grace) break;
+        }
         usleep(5000);
+    }
     MHD_stop_daemon(daemon);
     mf__server_free(srv);
     /* signals that came while stopping (a SIGHUP, a second SIGTERM) are
      * taken here: unblocked, they would end the process by their default
      * action (exit 129 for a SIGHUP) instead of the clean return */
-    struct timespec none = {0, 0};
     while (sigtimedwait(&sigs, NULL, &none) > 0) continue;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     free(key);

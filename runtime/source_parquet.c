@@ -672,11 +672,11 @@ int mf__cell_ts(const mf__cell *c, int64_t *us) {
     case MF__CELL_TEXT:
         if (!c->len) return 1;
         return mf__ts_parse(c->p, c->len, us) ? -1 : 0;
-    case MF__CELL_F32:
     case MF__CELL_F64: {
         /* as its CSV text: whole epoch seconds are a time (1735736400.0
-         * writes 1735736400), a fraction is not */
-        double d = c->kind == MF__CELL_F32 ? (double)c->f : c->d;
+         * writes 1735736400), a fraction is not. (Not a FLOAT: past 2^24
+         * every float is whole, 128 s apart at today's times.) */
+        double d = c->d;
         if (!(d >= -9.2e18 && d <= 9.2e18) || d != floor(d)) return -1;
         return mf__ts_from_seconds((int64_t)d, us) ? -1 : 0;
     }

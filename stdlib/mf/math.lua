@@ -128,7 +128,7 @@ end
 function M.mean(list, len)
     if list == nil then return nil end
     if type(list) ~= "table" then misuse("mean", "list must be a table, got " .. got(list)) end
-    if len ~= nil and (type(len) ~= "number" or len ~= floor(len) or len < 0) then
+    if len ~= nil and (type(len) ~= "number" or len ~= floor(len) or len < 0 or len == huge) then
         misuse("mean", "n must be a whole number, got " .. got(len))
     end
     local s, n = 0, 0

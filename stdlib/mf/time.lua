@@ -107,6 +107,8 @@ function M.bucket(ts, size, origin)
     if q - q ~= 0 then return ts end
     local b = floor(q) * size
     if b > d then b = b - size end
+    -- (a size below the spacing of doubles near d: b - size is b)
+    if b > d then return ts end
     return b + origin
 end
 

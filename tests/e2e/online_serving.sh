@@ -443,7 +443,7 @@ expect_err "with_join_key_map: the view's own key name is not enough" 1 "missing
 r "$MF" get-online-features -e origin_id=1,dest_id=2 --feature-service fs_map
 expect_err "two projections with the same feature name need full names" 1 "two requested features are named 'a'"
 r "$MF" get-online-features -e driver_id=1 -f s:a -f s:a --full-feature-names
-expect_err "one ref twice with full names: says so (it said to use full names)" 1 "the feature 's__a' is requested twice"
+expect_err "one ref twice with full names: says so (it said to use full names)" 1 "two requested features are named 's__a' (one feature asked twice"
 
 r "$MF" get-online-features -e driver_id=2 --feature-service fs_plain
 expect_out "service of a selection and a whole view" \

@@ -725,6 +725,16 @@ static void test_ever_new_columns(void) {
     API_OK(mf_online_request_add_int64(req, "driver_id", two, 0, &err));
     CHECK(mf_online_request_add_int64(req, "x", two, 2, &err) == MF_EREQUEST);
     CHECK_HAS(err.message, "entity column 'x' has 2 values, others have 0");
+    /* the plan of a call with driver_id is not reused by one without it,
+     * even of 0 rows (it answered 0 rows, no error) */
+    mf_online_request_clear_entities(req);
+    API_OK(mf_online_request_add_int64(req, "driver_id", two, 2, &err));
+    API_OK(mf_online_request_add_int64(req, "x", two, 2, &err));
+    API_OK(mf_get_online_features(s, req, resp, &err));
+    mf_online_request_clear_entities(req);
+    API_OK(mf_online_request_add_int64(req, "x", two, 0, &err));
+    CHECK(mf_get_online_features(s, req, resp, &err) == MF_EREQUEST);
+    CHECK_HAS(err.message, "missing join key 'driver_id'");
     mf_online_response_free(resp);
     mf_online_request_free(req);
     mf_store_close(s);

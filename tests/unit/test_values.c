@@ -423,7 +423,19 @@ static void test_sort_keys(void) {
     CHECK(bad == 0);
 }
 
+/* mf__to_f32: a double as a float, rounded to nearest, infinite from half an
+ * ulp past FLT_MAX on (where C's conversion is undefined). */
+static void test_to_f32(void) {
+    CHECK(mf__to_f32(0x1.fffffep127) == 0x1.fffffep127f);
+    CHECK(mf__to_f32(0x1.fffffe8p127) == 0x1.fffffep127f); /* below the half: FLT_MAX */
+    CHECK(isinf(mf__to_f32(0x1.ffffffp127)) && mf__to_f32(0x1.ffffffp127) > 0);
+    CHECK(isinf(mf__to_f32(-1e300)) && mf__to_f32(-1e300) < 0);
+    CHECK(isnan(mf__to_f32(NAN)));
+    CHECK(mf__to_f32(0.1) == 0.1f && mf__to_f32(-0.0) == 0 && signbit(mf__to_f32(-0.0)));
+}
+
 int main(void) {
+    RUN(test_to_f32);
     RUN(test_sort_keys);
     RUN(test_list_null_refused);
     RUN(test_list_strict_json);
