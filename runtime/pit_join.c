@@ -498,7 +498,7 @@ static long bucket(const efilter *f, uint32_t s, uint32_t n, int64_t ts) {
  * or two, so that a row that takes its bucket writes one place. */
 typedef struct wslot {
     uint64_t off; /* into heap; WS_TAIL set: into the tail scan's heap */
-    uint32_t len;
+    uint32_t len; /* (a cell is at most 1 GiB: a CSV line, a Parquet page) */
     uint32_t cap; /* the bytes at off that are this slot's */
 } wslot;
 #define WS_TAIL ((uint64_t)1 << 63)
