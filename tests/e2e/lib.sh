@@ -42,6 +42,17 @@ expect_err() {
     fi
 }
 
+# expect_dtype NAME FIELD DTYPE: the registry (registry-dump, run in the
+# current repo) holds a field FIELD of type DTYPE
+expect_dtype() {
+    run "$MF" registry-dump
+    got=$(printf '%s' "$OUT" | tr -d ' \n' | grep -o "\"name\":\"$2\",\"dtype\":\"[A-Za-z0-9()]*\"")
+    case $got in
+    *"\"dtype\":\"$3\""*) ok "$1" ;;
+    *) not_ok "$1" "want $2 of type $3" "got: $got" "stderr: $ERR" ;;
+    esac
+}
+
 # expect_out NAME TEXT: exit 0 and stdout equal to TEXT
 expect_out() {
     if [ "$RC" -ne 0 ]; then

@@ -523,9 +523,7 @@ feature_view { name = "whole", entities = { k },
   source = sqlite_source { name = "wholes", database = "data/f.db", table = "whole", timestamp_field = "ts" } }
 EOF
 run "$MF" apply
-run "$MF" registry-dump
-if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"price","dtype":"Float64"'; then ok "  ... a REAL column of whole values is inferred Float64"
-else not_ok "  ... a REAL column of whole values is inferred Float64" "$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"price","dtype":"[A-Za-z0-9]*"')"; fi
+expect_dtype "  ... a REAL column of whole values is inferred Float64" price Float64
 
 #---- entity-less retrieval: --start/--end -----------------------------------------
 
@@ -792,9 +790,7 @@ EOF2
 printf 'uid,ts,name\n18446744073709551615,2025-01-01T00:00:00Z,caf\351\n' >data/l.csv
 run "$MF" apply
 expect_rc "apply: a view inferred over Latin-1 text" 0
-run "$MF" registry-dump
-if printf '%s' "$OUT" | tr -d ' \n' | grep -q '"name":"name","dtype":"Bytes"'; then ok "  ... the column is Bytes"
-else not_ok "  ... the column is Bytes" "$(printf '%s' "$OUT" | tr -d ' \n' | grep -o '"name":"name","dtype":"[A-Za-z]*"')"; fi
+expect_dtype "  ... the column is Bytes" name Bytes
 run "$MF" get-historical-features -e e.csv -f lat:name -o out.jsonl
 expect_rc "  ... and is read" 0
 if grep -q '"name":"Y2Fm6Q=="' out.jsonl; then ok "  ... its bytes as they are"; else not_ok "  ... its bytes as they are" "$(cat out.jsonl)"; fi
