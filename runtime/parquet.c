@@ -23,7 +23,9 @@
  * unsigned, DATE as midnight UTC, TIMESTAMP in ms/us/ns floored to
  * microseconds whether UTC-adjusted or not: a time without zone is UTC, as
  * for CSV text), INT96 as Spark's legacy timestamps (nanoseconds of the day
- * and a Julian day), DECIMAL on INT32/INT64 exactly, FLOAT, DOUBLE,
+ * and a Julian day), DECIMAL exactly (on INT32/INT64, or on bytes as
+ * big-endian two's complement: an unscaled value past 64 bits is an error
+ * naming the page), FLOAT, DOUBLE,
  * BYTE_ARRAY (STRING/UTF8/ENUM/JSON as text, else bytes) and
  * FIXED_LEN_BYTE_ARRAY (bytes).
  *
@@ -300,6 +302,15 @@ enum { LT_STRING = 1, LT_MAP = 2, LT_LIST = 3, LT_ENUM = 4, LT_DECIMAL = 5, LT_D
        LT_TIME = 7, LT_TIMESTAMP = 8, LT_INTEGER = 10, LT_UNKNOWN = 11, LT_JSON = 12,
        LT_BSON = 13, LT_UUID = 14, LT_FLOAT16 = 15 };
 
+/* A DECIMAL leaf (on INT32, INT64, BYTE_ARRAY or FIXED_LEN_BYTE_ARRAY):
+ * read as its unscaled integer, which must fit 64 bits (put_dec). */
+static const char *decimal_kind(const pq_el *e, mf__pq_col *c) {
+    c->kind = MF__PQ_DECIMAL;
+    c->scale = e->scale;
+    if (c->scale < 0 || c->scale > 18) return "a DECIMAL with a scale outside 0..18";
+    return NULL;
+}
+
 /* The kind of a leaf's values, or why it cannot be read. */
 static const char *leaf_kind(const pq_el *e, mf__pq_col *c) {
     c->ptype = e->type;
@@ -320,9 +331,7 @@ static const char *leaf_kind(const pq_el *e, mf__pq_col *c) {
             c->ts_unit = lt == LT_TIMESTAMP ? e->ts_unit : ct == CT_TS_MILLIS ? 1 : 2;
             if (c->ts_unit < 1 || c->ts_unit > 3) return "a TIMESTAMP without its unit";
         } else if (lt == LT_DECIMAL || ct == CT_DECIMAL) {
-            c->kind = MF__PQ_DECIMAL;
-            c->scale = e->scale;
-            if (c->scale < 0 || c->scale > 18) return "a DECIMAL with a scale outside 0..18";
+            return decimal_kind(e, c);
         } else if (lt == LT_TIME || ct == CT_TIME_MILLIS || ct == CT_TIME_MICROS) {
             return "a TIME of day (no moonfeast type holds one)";
         } else if (lt == LT_INTEGER) {
@@ -339,14 +348,14 @@ static const char *leaf_kind(const pq_el *e, mf__pq_col *c) {
     case PT_FLOAT: c->kind = MF__PQ_F32; return NULL;
     case PT_DOUBLE: c->kind = MF__PQ_F64; return NULL;
     case PT_BYTE_ARRAY:
-        if (lt == LT_DECIMAL || ct == CT_DECIMAL) return "a DECIMAL stored as bytes";
+        if (lt == LT_DECIMAL || ct == CT_DECIMAL) return decimal_kind(e, c);
         c->kind = (lt == LT_STRING || lt == LT_ENUM || lt == LT_JSON || ct == CT_UTF8 ||
                    ct == CT_ENUM || ct == CT_JSON)
                       ? MF__PQ_STRING
                       : MF__PQ_BYTES;
         return NULL;
     case PT_FLBA:
-        if (lt == LT_DECIMAL || ct == CT_DECIMAL) return "a DECIMAL stored as fixed-length bytes";
+        if ((lt == LT_DECIMAL || ct == CT_DECIMAL) && e->type_len > 0) return decimal_kind(e, c);
         if (lt == LT_FLOAT16) return "a FLOAT16";
         if (ct == CT_INTERVAL) return "an INTERVAL";
         if (e->type_len <= 0) return "a FIXED_LEN_BYTE_ARRAY without a length";
@@ -936,6 +945,24 @@ early:
 /* Append one physical value (already converted for its kind). */
 static inline void put_i(mf__pq_vals *v, int64_t x) { v->i[v->nvals++] = x; }
 
+/* A DECIMAL stored as bytes: the unscaled value, big-endian two's
+ * complement in p[0..n), appended as an int64 (room reserved). Bytes past
+ * the last 8 may only repeat the sign. */
+static const char *put_dec(mf__pq_vals *v, const uint8_t *p, size_t n) {
+    if (n == 0) return "a DECIMAL of no bytes";
+    uint64_t x = p[0] & 0x80 ? UINT64_MAX : 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k + 8 < n) {
+            if (p[k] != (uint8_t)x) return "a DECIMAL whose unscaled value does not fit 64 bits";
+        } else if (k + 8 == n && (p[k] ^ (uint8_t)x) & 0x80) {
+            return "a DECIMAL whose unscaled value does not fit 64 bits";
+        }
+        x = x << 8 | p[k];
+    }
+    put_i(v, (int64_t)x);
+    return NULL;
+}
+
 /* Decode n PLAIN values of the column's physical type from p[0..len) and
  * append them to v (converted). */
 static const char *plain_decode(const mf__pq_col *c, const uint8_t *p, size_t len, size_t n,
@@ -961,6 +988,12 @@ static const char *plain_decode(const mf__pq_col *c, const uint8_t *p, size_t le
             uint32_t l = (uint32_t)le32(p);
             p += 4;
             if (l > (size_t)(end - p)) return "a PLAIN byte array runs past its page";
+            if (c->kind == MF__PQ_DECIMAL) {
+                const char *why = put_dec(v, p, l);
+                if (why) return why;
+                p += l;
+                continue;
+            }
             if (heap_put(v, p, l)) return "out of memory";
             p += l;
             v->off[++v->nvals] = v->heap_len;
@@ -1000,6 +1033,11 @@ static const char *plain_decode(const mf__pq_col *c, const uint8_t *p, size_t le
         break;
     case PT_FLBA:
         for (size_t i = 0; i < n; i++) {
+            if (c->kind == MF__PQ_DECIMAL) {
+                const char *why = put_dec(v, p + w * i, w);
+                if (why) return why;
+                continue;
+            }
             if (heap_put(v, p + w * i, w)) return "out of memory";
             v->off[++v->nvals] = v->heap_len;
         }
@@ -1139,6 +1177,22 @@ static const char *decode_values(chunk_rd *r, int enc, const uint8_t *p, size_t 
             if (pl < 0 || (size_t)pl > prev_len) {
                 why = "a DELTA_BYTE_ARRAY prefix longer than the value before it";
                 break;
+            }
+            if (c->kind == MF__PQ_DECIMAL) {
+                /* the heap holds only the value before, so its prefix is
+                 * already in place */
+                v->heap_len = (size_t)pl;
+                if (heap_put(v, q, (size_t)l)) {
+                    why = "out of memory";
+                    break;
+                }
+                q += l;
+                prev_len = v->heap_len;
+                if (c->ptype == PT_FLBA && prev_len != (size_t)c->type_len)
+                    why = "a fixed-length byte array of the wrong length";
+                else
+                    why = put_dec(v, (const uint8_t *)v->heap, prev_len);
+                continue;
             }
             size_t at = v->heap_len;
             if ((pl && heap_put(v, v->heap + prev_at, (size_t)pl)) || heap_put(v, q, (size_t)l)) {

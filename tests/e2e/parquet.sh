@@ -437,8 +437,10 @@ EOF2
     expect_err "  ... a fraction is not" 1 "'1735732800.5' is not a timestamp"
 fi
 
-# a column of a type moonfeast cannot read (a decimal stored as bytes) is
-# skipped by inference with a warning naming it (it vanished silently)
+# a decimal stored as bytes (DuckDB: more than 18 digits of precision;
+# pyarrow and Spark: every decimal) is read as the exact decimal; an
+# unscaled value past 64 bits is an error naming file, column and page
+# (such columns were skipped by inference, and unreadable when declared)
 if [ -n "$why" ]; then
     echo "# skipped: a DuckDB-written wide decimal: $why"
 else
@@ -448,8 +450,20 @@ feature_view { name = "v", entities = { k }, ttl = 0,
   source = file_source { name = "s", path = "data/w.parquet", timestamp_field = "ts" } }
 EOF2
     run node "$WORK/duck.mjs" "$DUCK" \
-        "COPY (SELECT i::BIGINT AS id, TIMESTAMP '2025-01-01' AS ts, i::BIGINT AS x, (i * 2.5)::DECIMAL(38,2) AS y FROM range(1, 3) t(i)) TO '$WORK/wdec/data/w.parquet' (FORMAT parquet)"
+        "COPY (SELECT i::BIGINT AS id, TIMESTAMP '2025-01-01' AS ts, i::BIGINT AS x, (i * -2.5)::DECIMAL(38,2) AS y, (i * 12345678901234567)::DECIMAL(38,0) AS z FROM range(1, 3) t(i)) TO '$WORK/wdec/data/w.parquet' (FORMAT parquet)"
     expect_rc "DuckDB writes a DECIMAL(38,2)" 0
     run "$MF" apply
-    expect_err "  ... inference skips it, saying so" 0 "column 'y' of"
+    expect_rc "  ... inference takes it" 0
+    expect_dtype "  ... as Float64" y Float64
+    printf 'id,event_timestamp\n1,2025-01-02T00:00:00Z\n2,2025-01-02T00:00:00Z\n3,2025-01-02T00:00:00Z\n' >e.csv
+    run "$MF" get-historical-features -e e.csv -f v:y -f v:z
+    expect_out "  ... values read exactly" 'id,event_timestamp,y,z
+1,2025-01-02T00:00:00Z,-2.5,12345678901234568
+2,2025-01-02T00:00:00Z,-5,24691357802469136
+3,2025-01-02T00:00:00Z,,'
+    run node "$WORK/duck.mjs" "$DUCK" \
+        "COPY (SELECT i::BIGINT AS id, TIMESTAMP '2025-01-01' AS ts, i::BIGINT AS x, (i * -2.5)::DECIMAL(38,2) AS y, (i * 12345678901234567890)::DECIMAL(38,0) AS z FROM range(1, 3) t(i)) TO '$WORK/wdec/data/w.parquet' (FORMAT parquet)"
+    run "$MF" get-historical-features -e e.csv -f v:z
+    expect_err "  ... past 64 bits: an error naming column and page" 1 \
+        "column 'z', page 1: a DECIMAL whose unscaled value does not fit 64 bits"
 fi

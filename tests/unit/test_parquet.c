@@ -276,13 +276,28 @@ static void schema_leaf(mf__tw *w, const char *name, int type, int rep, int conv
     mf__tw_struct_end(w);
 }
 
+/* handmade(): column bdec's last value does not fit 64 bits */
+static bool hand_wide_dec;
+
+/* A BYTE_ARRAY DECIMAL leaf (converted type DECIMAL, precision 38). */
+static void schema_dec(mf__tw *w, const char *name, int rep, int scale) {
+    mf__tw_struct_begin(w);
+    mf__tw_i32(w, 1, 6);
+    mf__tw_i32(w, 3, rep);
+    mf__tw_binary(w, 4, name, strlen(name));
+    mf__tw_i32(w, 6, 5);
+    mf__tw_i32(w, 7, scale);
+    mf__tw_i32(w, 8, 38);
+    mf__tw_struct_end(w);
+}
+
 /* Write the hand-made file (4 rows) to path; *crc_at gets the offset of a
  * byte inside the first page's values. */
 static int handmade(const char *path, size_t *crc_at) {
     mf__buf file, body, vals;
     mf__buf_init(&file), mf__buf_init(&body), mf__buf_init(&vals);
     mf__buf_put(&file, "PAR1", 4);
-    hchunk ch[6];
+    hchunk ch[8];
     memset(ch, 0, sizeof ch);
     int n = 4;
     /* 0: req INT64 REQUIRED PLAIN: 10 20 30 40 */
@@ -356,6 +371,30 @@ static int handmade(const char *path, size_t *crc_at) {
     body_v1(&body, rep5, def5, 5, 1, 1, &vals);
     page(&file, 0, &body, 5, 0, 0, 0, 0, 0);
     ch[5].size = (int64_t)file.len - ch[5].off;
+    /* 6: bdec BYTE_ARRAY DECIMAL(scale 2) OPTIONAL PLAIN: 123.45, null,
+     * -0.01 (one byte), INT64_MAX in 9 bytes (a sign byte before it) */
+    ch[6].off = (int64_t)file.len, ch[6].type = 6, ch[6].nvals = 4;
+    body.len = vals.len = 0;
+    uint8_t d6[] = {2, 0, 0, 0, 0x30, 0x39, 1, 0, 0, 0, 0xff, 9, 0, 0, 0,
+                    0, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    if (hand_wide_dec) d6[15] = 0xff; /* -2^64 + INT64_MAX: past 64 bits */
+    mf__buf_put(&vals, d6, sizeof d6);
+    int def6[4] = {1, 0, 1, 1};
+    body_v1(&body, NULL, def6, n, 0, 1, &vals);
+    page(&file, 0, &body, 4, 0, 0, 0, 0, 0);
+    ch[6].size = (int64_t)file.len - ch[6].off;
+    /* 7: ddec BYTE_ARRAY DECIMAL(scale 0) REQUIRED DELTA_BYTE_ARRAY: 256
+     * (01 00), 258 (prefix 1, 02), -1 (ff), -256 (prefix 1, ff 00) */
+    ch[7].off = (int64_t)file.len, ch[7].type = 6, ch[7].nvals = 4;
+    body.len = vals.len = 0;
+    int64_t pre7[4] = {0, 1, 0, 1}, suf7[4] = {2, 1, 1, 2};
+    delta_bp(&vals, pre7, 4);
+    delta_bp(&vals, suf7, 4);
+    static const uint8_t d7[] = {1, 0, 2, 0xff, 0xff, 0};
+    mf__buf_put(&vals, d7, sizeof d7);
+    body_v1(&body, NULL, NULL, n, 0, 0, &vals);
+    page(&file, 0, &body, 4, 7, 0, 0, 0, 0);
+    ch[7].size = (int64_t)file.len - ch[7].off;
 
     /* footer */
     mf__buf foot;
@@ -364,10 +403,10 @@ static int handmade(const char *path, size_t *crc_at) {
     mf__tw_init(&w, &foot);
     mf__tw_struct_begin(&w);
     mf__tw_i32(&w, 1, 1);
-    mf__tw_list(&w, 2, MF__TC_STRUCT, 8);
+    mf__tw_list(&w, 2, MF__TC_STRUCT, 10);
     mf__tw_struct_begin(&w);
     mf__tw_binary(&w, 4, "schema", 6);
-    mf__tw_i32(&w, 5, 6);
+    mf__tw_i32(&w, 5, 8);
     mf__tw_struct_end(&w);
     schema_leaf(&w, "req", 2, 0, -1);
     schema_leaf(&w, "t96", 3, 1, -1);
@@ -381,11 +420,13 @@ static int handmade(const char *path, size_t *crc_at) {
     schema_leaf(&w, "element", 1, 2, -1);
     schema_leaf(&w, "rb", 0, 1, -1);
     schema_leaf(&w, "bare", 1, 2, -1);
+    schema_dec(&w, "bdec", 1, 2);
+    schema_dec(&w, "ddec", 0, 0);
     mf__tw_i64(&w, 3, 4);
     mf__tw_list(&w, 4, MF__TC_STRUCT, 1);
     mf__tw_struct_begin(&w);
-    mf__tw_list(&w, 1, MF__TC_STRUCT, 6);
-    for (int c = 0; c < 6; c++) {
+    mf__tw_list(&w, 1, MF__TC_STRUCT, 8);
+    for (int c = 0; c < 8; c++) {
         mf__tw_struct_begin(&w);
         mf__tw_i64(&w, 2, 0);
         mf__tw_field(&w, 3, MF__TC_STRUCT);
@@ -481,7 +522,9 @@ static void test_handmade(void) {
                  "dba=apple;dba=apricot;dba=banana;dba=NULL;"
                  "l2=[1,2];l2=[];l2=NULL;l2=[3];"
                  "rb=true;rb=false;rb=NULL;rb=true;"
-                 "bare=[5];bare=[];bare=[6,7];bare=[8]");
+                 "bare=[5];bare=[];bare=[6,7];bare=[8];"
+                 "bdec=123.45;bdec=NULL;bdec=-0.01;bdec=92233720368547758.07;"
+                 "ddec=256;ddec=258;ddec=-1;ddec=-256");
     free(d);
     mf__pq_file *f;
     CHECK(mf__pq_open(path, &f, &err) == MF_OK);
@@ -499,6 +542,15 @@ static void test_handmade(void) {
     CHECK(rc == MF_EDATA);
     CHECK_HAS(err.message, "hand.parquet: row group 1, column 'req', page 1: the page checksum "
                            "does not match");
+    /* a decimal stored as bytes whose unscaled value needs more than 64 bits */
+    hand_wide_dec = true;
+    CHECK(handmade(path, &crc_at) == 0);
+    hand_wide_dec = false;
+    d = dump(path, &err, &rc);
+    free(d);
+    CHECK(rc == MF_EDATA);
+    CHECK_HAS(err.message, "hand.parquet: row group 1, column 'bdec', page 1: a DECIMAL whose "
+                           "unscaled value does not fit 64 bits");
 }
 
 /* Every encoding, codec and page type above was met by some read. */
