@@ -10,10 +10,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -27,42 +29,89 @@ static void oom(void) {
     abort();
 }
 
-/* Large blocks come from malloc as they are, on small pages. Marking them
- * for transparent huge pages (MADV_HUGEPAGE) was tried: it cut the page
- * faults of a 1M x 10M point-in-time join from ~36,000 to ~8,000 and was
- * faster back to back, but on a virtual machine that had just taken freed
- * memory back each first touch of a huge page then cost far more (direct
- * compaction and zeroing 2 MiB at once): the join's first run after a
- * pause took 0.93-0.95 s against 0.77 s on small pages, the same as back
- * to back. */
+/* Large blocks (columns and records of millions of rows) are backed by
+ * transparent huge pages: a block of at least HUGE_MIN bytes is allocated
+ * aligned to a huge page, rounded up to whole huge pages and marked
+ * MADV_HUGEPAGE, so that each 2 MiB of it is one page fault instead of 512.
+ * Such a block grows by a new aligned block and a copy (realloc would move
+ * it to an address that is not aligned); it is freed with free(). Where THP
+ * is off (/sys/kernel/mm/transparent_hugepage/enabled "never") the advice
+ * changes nothing and the blocks are on small pages.
+ *
+ * Measured on two virtual machines of the same kind (docs/benchmarks.md):
+ * on one, a page fault costs ~12 us (a 256 MiB block touched page by page:
+ * 0.78 s) and huge pages took the 1M x 10M point-in-time join from
+ * 1.85-1.94 s to 1.28-1.84 s, right after a DuckDB run freed 900 MiB and
+ * after 30 s pauses alike (faults 62,900 -> 14,600); the 1M x 1M join 1.11
+ * -> 0.60 s. On the other (2026-12-02, d7b7a1a then ad932ae), back to back
+ * runs gained the same way, but the first run after a pause lost (0.93-0.95
+ * s against 0.77 s), that machine having taken the freed memory back so
+ * that each first touch of a huge page meant compaction and zeroing 2 MiB.
+ * Prefaulting small pages with MADV_POPULATE_WRITE instead was slower than
+ * both on the first machine (1.99-2.14 s). */
+#define HUGE_PAGE ((size_t)2 << 20)
+#define HUGE_MIN ((size_t)4 << 20)
+
+static void *huge_alloc(size_t n) {
+    if (n > SIZE_MAX - HUGE_PAGE) return NULL;
+    size_t r = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+    void *p = NULL;
+    if (posix_memalign(&p, HUGE_PAGE, r) != 0) return NULL;
+    madvise(p, r, MADV_HUGEPAGE);
+    return p;
+}
+
+/* realloc(p, n) for a block that may be or become large. */
+static void *big_realloc(void *p, size_t n) {
+    if (n < HUGE_MIN) return realloc(p, n ? n : 1);
+    size_t have = p ? malloc_usable_size(p) : 0;
+    if (have >= n && ((uintptr_t)p & (HUGE_PAGE - 1)) == 0) return p;
+    void *q = huge_alloc(n);
+    if (!q) return NULL;
+    if (p) {
+        memcpy(q, p, have < n ? have : n);
+        free(p);
+    }
+    return q;
+}
+
+/* calloc(n, size); a large block is cleared by hand (posix_memalign's
+ * memory may be reused). */
+static void *big_calloc(size_t n, size_t size) {
+    size_t bytes;
+    if (!mf__size_mul(n, size, &bytes)) return NULL;
+    if (bytes < HUGE_MIN) return calloc(n ? n : 1, size ? size : 1);
+    void *p = huge_alloc(bytes);
+    if (p) memset(p, 0, bytes);
+    return p;
+}
+
 void *mf__xmalloc(size_t n) {
-    void *p = malloc(n ? n : 1);
+    void *p = n >= HUGE_MIN ? huge_alloc(n) : malloc(n ? n : 1);
     if (!p) oom();
     return p;
 }
 
 void *mf__xcalloc(size_t n, size_t size) {
-    void *p = calloc(n ? n : 1, size ? size : 1);
+    void *p = big_calloc(n, size);
     if (!p) oom();
     return p;
 }
 
 void *mf__xrealloc(void *p, size_t n) {
-    p = realloc(p, n ? n : 1);
+    p = big_realloc(p, n);
     if (!p) oom();
     return p;
 }
 
-void *mf__try_malloc(size_t n) { return malloc(n ? n : 1); }
+void *mf__try_malloc(size_t n) { return n >= HUGE_MIN ? huge_alloc(n) : malloc(n ? n : 1); }
 
-void *mf__try_calloc(size_t n, size_t size) {
-    return calloc(n ? n : 1, size ? size : 1); /* calloc checks n * size */
-}
+void *mf__try_calloc(size_t n, size_t size) { return big_calloc(n, size); }
 
 void *mf__try_realloc_array(void *p, size_t n, size_t size) {
     size_t bytes;
     if (!mf__size_mul(n, size, &bytes)) return NULL;
-    return realloc(p, bytes ? bytes : 1);
+    return big_realloc(p, bytes);
 }
 
 char *mf__xstrdup(const char *s) { return mf__xstrndup(s, strlen(s)); }
