@@ -651,7 +651,9 @@ static bool err_is(const redisReply *r, const char *word) {
  * cluster's answer says which redis_type to use. Returns MF_ESTORE. */
 static int reply_err(redis_store *s, size_t ni, const char *what, const redisReply *r,
                      mf_error *err) {
-    bool cl = !s->cluster && (err_is(r, "MOVED") || err_is(r, "ASK") || err_is(r, "CLUSTERDOWN"));
+    /* CROSSSLOT: a write call's keys span slots, refused before any MOVED */
+    bool cl = !s->cluster && (err_is(r, "MOVED") || err_is(r, "ASK") ||
+                              err_is(r, "CLUSTERDOWN") || err_is(r, "CROSSSLOT"));
     return mf__err(err, MF_ESTORE, "%s %s: %s: %.*s%s", s->kind, s->nodes[ni].addr, what,
                    (int)r->len, r->str,
                    cl ? " (the server is a Redis Cluster node: set online_store.redis_type: "
@@ -913,7 +915,8 @@ static int refresh_map(redis_store *s, mf_error *err) {
         nodes_compact(s, map);
         memcpy(s->slot_node, map, NSLOTS * sizeof *map);
         s->map_stale = false;
-        s->io_failed = s->retryable = false; /* nodes that failed before the answer */
+        /* nodes that failed (or timed out) before the answer: not the op's */
+        s->io_failed = s->retryable = s->timed_out = false;
         s->counts.refreshes++;
     } else {
         mf__err(err, MF_ESTORE, "Redis Cluster: no node gave the slot map (CLUSTER SLOTS): %s",

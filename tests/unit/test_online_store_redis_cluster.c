@@ -696,6 +696,17 @@ static void test_errors(void) {
     CHECK(check_ids(s, "errs", fv, ids, 64, 1, 0, &err) == -1);
     CHECK_HAS(err.message, "MOVED");
     CHECK_HAS(err.message, "redis_type: redis_cluster");
+    /* ... and a write of keys of several slots: CROSSSLOT before any MOVED */
+    int64_t ets[64];
+    for (int i = 0; i < 64; i++) ets[i] = MFS_T0;
+    mf__col c64;
+    mf__col_init(&c64, "v", MF__VALUE_TYPE__VT_INT64, false);
+    for (int i = 0; i < 64; i++) mf__col_push_i64(&c64, i);
+    err.message[0] = 0;
+    CHECK(mfs_write(s, "errs", fv, ids, ets, NULL, &c64, NULL, 64, &err) == MF_ESTORE);
+    CHECK_HAS(err.message, "CROSSSLOT");
+    CHECK_HAS(err.message, "redis_type: redis_cluster");
+    mf__col_free(&c64);
     s->vt->close(s);
     /* connection strings a cluster cannot take; a type nobody knows */
     static const struct {
