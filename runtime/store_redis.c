@@ -20,9 +20,9 @@
  * "[\"a\"]"), are read by the JSON list codec (json.c) into the list
  * Values and written back by it, in its canonical text. A stored Value of
  * another type than the feature's dtype (the view changed, or another
- * writer) reads as null, and so does one that does not parse. What another
- * writer can store but moonfeast cannot take is an error naming the view,
- * the feature and the value, never a wrong answer: a "_ts:view" Timestamp
+ * writer) reads as null. What another writer can store but moonfeast
+ * cannot take is an error naming the view, the feature and the value,
+ * never a wrong answer: a Value that does not parse, a "_ts:view" Timestamp
  * or a UnixTimestamp (also in a list) outside years 1 to 9999 (seconds
  * times a million would overflow), Timestamp nanos outside 0..999999999, a
  * String that is not UTF-8 text, a String list element that is not UTF-8
@@ -1371,8 +1371,7 @@ static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t le
     int rc = 0;
     v->val_case = (Feast__Value__ValCase)t;
     /* one array of the element type, filled below */
-    char **sv = NULL;
-    ProtobufCBinaryData *bv = NULL;
+    ProtobufCBinaryData *sv = NULL, *bv = NULL;
     int32_t *i32 = NULL;
     int64_t *i64 = NULL;
     double *f64 = NULL;
@@ -1423,8 +1422,8 @@ static int list_encode(redis_store *s, Mf__ValueType t, const char *p, size_t le
             char *z = arena_alloc(&s->mem, e.len + 1);
             memcpy(z, e.s, e.len);
             z[e.len] = 0;
-            if (sv) sv[i] = z;
-            else bv[i].data = (uint8_t *)z, bv[i].len = e.len;
+            ProtobufCBinaryData *d = sv ? &sv[i] : &bv[i];
+            d->data = (uint8_t *)z, d->len = e.len;
         } else if (i32) {
             i32[i] = (int32_t)e.i;
         } else if (i64) { /* UnixTimestamp: whole seconds, as Feast keeps them */
@@ -1462,9 +1461,9 @@ static int list_json(const Feast__Value *v, Mf__ValueType t, mf__buf *out, char 
         mf__jelem e = {0, 0, NULL, 0};
         switch (t) {
         case MF__VALUE_TYPE__VT_STRING_LIST:
-            e.s = v->string_list_val->val[i];
-            e.len = strlen(e.s);
-            if (mf__utf8_check(e.s, e.len, false) != e.len) {
+            e.s = (const char *)v->string_list_val->val[i].data;
+            e.len = v->string_list_val->val[i].len;
+            if (e.len && mf__utf8_check(e.s, e.len, false) != e.len) {
                 snprintf(why, MF__JSON_WHYLEN, "element %zu of the stored list is not UTF-8 "
                          "text", i + 1);
                 return -1;
@@ -1532,11 +1531,9 @@ static int put_value(redis_store *s, mf__buf *b, const mf__col *c, size_t row, c
             v.bytes_val.data = n ? (uint8_t *)p : (uint8_t *)"";
             v.bytes_val.len = n;
         } else if (t == MF__VALUE_TYPE__VT_STRING || c->raw) {
-            char *z = arena_alloc(&s->mem, n + 1);
-            if (n) memcpy(z, p, n);
-            z[n] = 0;
             v.val_case = FEAST__VALUE__VAL_STRING_VAL;
-            v.string_val = z;
+            v.string_val.data = n ? (uint8_t *)p : (uint8_t *)"";
+            v.string_val.len = n;
         } else if (list_encode(s, t, p, n, &v, why) != 0) {
             return -1;
         }
@@ -1651,14 +1648,19 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
                "protobuf fixed-width values are copied as they are");
 
 /* Append the stored Value bytes p[0..len) to column c: null when the Value
- * is empty, does not parse, or holds another type than c's. Returns 0, or
- * -1 with a reason in why for a value moonfeast cannot take (another
- * writer's): a String that is not UTF-8 text, a timestamp out of range, a
- * list that a list cell cannot hold. */
+ * is empty or holds another type than c's. Returns 0, or -1 with a reason
+ * in why for a value moonfeast cannot take (another writer's): bytes that
+ * do not parse, a String that is not UTF-8 text, a timestamp out of range,
+ * a list that a list cell cannot hold. */
 static int push_value(redis_store *s, mf__col *c, const char *p, size_t len, char *why) {
     int fast = len ? push_scalar_fast(c, p, len, why) : 0;
     if (fast) return fast > 0 ? 0 : -1;
     Feast__Value *v = len ? feast__value__unpack(&s->pba, len, (const uint8_t *)p) : NULL;
+    if (len && !v) {
+        snprintf(why, MF__JSON_WHYLEN, "the stored Value (%zu byte%s) does not parse as a "
+                 "Feast Value", len, len == 1 ? "" : "s");
+        return -1;
+    }
     if (!v || (int)v->val_case != (int)c->type || c->raw) {
         mf__col_push_null(c);
         return 0;
@@ -1675,7 +1677,7 @@ static int push_value(redis_store *s, mf__col *c, const char *p, size_t len, cha
     }
     case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP: return push_seconds(c, v->unix_timestamp_val, why);
     case MF__VALUE_TYPE__VT_STRING:
-        return push_string(c, v->string_val, strlen(v->string_val), why);
+        return push_string(c, (const char *)v->string_val.data, v->string_val.len, why);
     case MF__VALUE_TYPE__VT_BYTES:
         mf__col_push_str(c, (const char *)v->bytes_val.data, v->bytes_val.len);
         break;

@@ -294,15 +294,16 @@ static void test_reads_feast_hash(void) {
     char k2[4] = {(char)h2, (char)(h2 >> 8), (char)(h2 >> 16), (char)(h2 >> 24)};
     char k3[4] = {(char)h3, (char)(h3 >> 8), (char)(h3 >> 16), (char)(h3 >> 24)};
     /* driver 1001: conv_rate 0.25 (float), avg_daily_trips as a double
-     * (wrong type), name as garbage bytes; ts seconds only (Feast writes no
-     * nanos) */
+     * (wrong type), name as an Int64 (wrong type; bytes that do not parse
+     * are an error: test_reads_other_writer); ts seconds only (Feast writes
+     * no nanos) */
     size_t klen = sizeof driver_key - 1;
     redisReply *r = redisCommand(c, "DEL %b", driver_key, klen);
     freeReplyObject(r);
     r = redisCommand(c, "HSET %b %b %b %b %b %b %b _ts:driver_hourly_stats %b", driver_key, klen,
                      k1, (size_t)4, "\x35\x00\x00\x80\x3e", (size_t)5, k2, (size_t)4,
                      "\x29\x00\x00\x00\x00\x00\x00\xf0\x3f", (size_t)9, k3, (size_t)4,
-                     "\x12\x09zz", (size_t)4, "\x08\x80\x8b\xd2\xbb\x06", (size_t)6);
+                     "\x20\x09", (size_t)2, "\x08\x80\x8b\xd2\xbb\x06", (size_t)6);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 4);
     freeReplyObject(r);
     /* driver 1002 has feature fields but no _ts */
@@ -344,7 +345,7 @@ static void test_reads_feast_hash(void) {
     CHECK(found[0] == 1 && ts[0] == 1735689600000000);
     CHECK(out[0].valid[0] && ((const float *)out[0].data)[0] == 0.25f);
     CHECK(!out[1].valid[0]); /* a double where an Int64 is expected */
-    CHECK(!out[2].valid[0]); /* does not parse */
+    CHECK(!out[2].valid[0]); /* an Int64 where a String is expected */
     CHECK(found[1] == 0 && ts[1] == 0);
     CHECK(!out[0].valid[1] && !out[1].valid[1] && !out[2].valid[1]);
     for (int i = 0; i < 3; i++) mf__col_free(&out[i]);
@@ -361,23 +362,27 @@ static void test_reads_feast_hash(void) {
  * hash reads; a String holding a NUL (Feast allows it) reads as it is.
  * Encodings written out here. */
 static void test_reads_other_writer(void) {
-    static const char *const fn[] = {"name", "t", "tl"};
+    static const char *const fn[] = {"name", "t", "tl", "sl"};
     static const Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_STRING,
                                        MF__VALUE_TYPE__VT_UNIX_TIMESTAMP,
-                                       MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST};
-    Mf__FeatureView *fv = mfs_view("p", "ow", 0, fn, ft, 3);
+                                       MF__VALUE_TYPE__VT_UNIX_TIMESTAMP_LIST,
+                                       MF__VALUE_TYPE__VT_STRING_LIST};
+    Mf__FeatureView *fv = mfs_view("p", "ow", 0, fn, ft, 4);
     mf__pb_set_string(&fv->spec->entity_columns[0]->name, "driver_id");
-    char k[3][4];
-    for (int i = 0; i < 3; i++) {
+    char k[4][4];
+    for (int i = 0; i < 4; i++) {
         char ref[16];
         snprintf(ref, sizeof ref, "ow:%s", fn[i]);
         uint32_t h = mm3_ref((const unsigned char *)ref, strlen(ref), 0);
         k[i][0] = (char)h, k[i][1] = (char)(h >> 8), k[i][2] = (char)(h >> 16), k[i][3] = (char)(h >> 24);
     }
-    /* Values: String "o\0k"; UnixTimestamp 1735689600 (field 8, varint);
-     * list [1735689600] (field 18, Int64List field 1 packed) */
-    static const char ok_name[] = "\x12\x03o\0k", ok_t[] = "\x40\x80\x8b\xd2\xbb\x06",
+    /* Values: String "o\0k" (its field twice: the last wins, read through
+     * protobuf-c, not the one-field fast path); UnixTimestamp 1735689600
+     * (field 8, varint); list [1735689600] (field 18, Int64List field 1
+     * packed); StringList ["a"] (field 12) */
+    static const char ok_name[] = "\x12\x01x\x12\x03o\0k", ok_t[] = "\x40\x80\x8b\xd2\xbb\x06",
                       ok_tl[] = "\x92\x01\x07\x0a\x05\x80\x8b\xd2\xbb\x06",
+                      ok_sl[] = "\x62\x03\x0a\x01" "a",
                       ok_ts[] = "\x08\x80\x8b\xd2\xbb\x06"; /* 2025-01-01T00:00:00Z */
     static const struct {
         const char *field; /* _ts:ow, or the feature */
@@ -395,6 +400,15 @@ static void test_reads_other_writer(void) {
          "UnixTimestamp 4611686018427387904"},
         {"name", "\x12\x02\xff\xfe", 4, "not UTF-8"},
         {"name", "\x12\x02\xed\xa0", 4, "not UTF-8"},
+        /* through protobuf-c (the field twice): bytes after a NUL are text
+         * too (protobuf-c's strings ended at the NUL) */
+        {"name", "\x12\x01x\x12\x03" "a\0\xff", 8, "not UTF-8"},
+        /* a list element holding a NUL (it read as "a") */
+        {"sl", "\x62\x05\x0a\x03" "a\0b", 7, "element 1 of the stored list is not UTF-8"},
+        /* bytes that do not parse: a String claiming 5 bytes, holding 2;
+         * an Int64 tag without its varint (they read as null) */
+        {"name", "\x12\x05" "ab", 4, "the stored Value (4 bytes) does not parse"},
+        {"t", "\x40", 1, "the stored Value (1 byte) does not parse"},
     };
     mf__online *s = open_main(0, 1000);
     CHECK(s);
@@ -403,30 +417,31 @@ static void test_reads_other_writer(void) {
     size_t klen = sizeof driver_key - 1;
     const unsigned char *kp[1] = {(const unsigned char *)driver_key};
     size_t kl[1] = {klen - 1}; /* without the project name */
-    size_t fi[3] = {0, 1, 2};
+    size_t fi[4] = {0, 1, 2, 3};
     for (size_t b = 0; b <= MF__ARRAY_LEN(bad); b++) {
         redisReply *r = redisCommand(c, "DEL %b", driver_key, klen);
         freeReplyObject(r);
-        r = redisCommand(c, "HSET %b %b %b %b %b %b %b _ts:ow %b", driver_key, klen, k[0],
+        r = redisCommand(c, "HSET %b %b %b %b %b %b %b %b %b _ts:ow %b", driver_key, klen, k[0],
                          (size_t)4, ok_name, sizeof ok_name - 1, k[1], (size_t)4, ok_t,
-                         sizeof ok_t - 1, k[2], (size_t)4, ok_tl, sizeof ok_tl - 1, ok_ts,
-                         sizeof ok_ts - 1);
-        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 4);
+                         sizeof ok_t - 1, k[2], (size_t)4, ok_tl, sizeof ok_tl - 1, k[3],
+                         (size_t)4, ok_sl, sizeof ok_sl - 1, ok_ts, sizeof ok_ts - 1);
+        CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 5);
         freeReplyObject(r);
         if (b < MF__ARRAY_LEN(bad)) { /* spoil one field */
             const char *f = bad[b].field;
             size_t flen = strlen(f) == 6 ? 6 : 4;
-            if (flen == 4) f = k[strcmp(f, "name") == 0 ? 0 : strcmp(f, "t") == 0 ? 1 : 2];
+            if (flen == 4)
+                f = k[strcmp(f, "name") == 0 ? 0 : strcmp(f, "t") == 0 ? 1 : strcmp(f, "tl") == 0 ? 2 : 3];
             r = redisCommand(c, "HSET %b %b %b", driver_key, klen, f, flen, bad[b].bytes,
                              bad[b].len);
             freeReplyObject(r);
         }
-        mf__col out[3];
-        mf__col *op[3] = {&out[0], &out[1], &out[2]};
-        for (int i = 0; i < 3; i++) mf__col_init(&out[i], fn[i], ft[i], false);
+        mf__col out[4];
+        mf__col *op[4] = {&out[0], &out[1], &out[2], &out[3]};
+        for (int i = 0; i < 4; i++) mf__col_init(&out[i], fn[i], ft[i], false);
         uint8_t found[1];
         int64_t ts[1];
-        mf__read_batch rb = {fv->spec, 1, kp, kl, fi, 3, op, found, ts};
+        mf__read_batch rb = {fv->spec, 1, kp, kl, fi, 4, op, found, ts};
         mf_error err;
         err.message[0] = 0;
         int rc = s->vt->read(s, "p", &rb, &err);
@@ -436,6 +451,7 @@ static void test_reads_other_writer(void) {
             CHECK(mfs_text_is(&out[0], 0, "o\0k", 3));
             CHECK(mfs_i64(&out[1], 0) == INT64_C(1735689600000000));
             CHECK(mfs_text_is(&out[2], 0, "[\"2025-01-01T00:00:00Z\"]", 24));
+            CHECK(mfs_text_is(&out[3], 0, "[\"a\"]", 5));
         } else {
             if (rc != MF_ESTORE) printf("#   case %zu read without an error\n", b);
             CHECK(rc == MF_ESTORE);
@@ -443,7 +459,7 @@ static void test_reads_other_writer(void) {
             CHECK_HAS(err.message, bad[b].want);
             if (bad[b].field[0] != '_') CHECK_HAS(err.message, bad[b].field);
         }
-        for (int i = 0; i < 3; i++) mf__col_free(&out[i]);
+        for (int i = 0; i < 4; i++) mf__col_free(&out[i]);
     }
     redisReply *r = redisCommand(c, "DEL %b", driver_key, klen);
     freeReplyObject(r);
