@@ -41,9 +41,13 @@
  * (HSET, EXPIRE) only when the new event time is newer, or equal with a
  * created time at least the stored one, so the check and the write are
  * atomic (docs/concepts.md, "Materialization", on every store). Feast's layout has no
- * created timestamp: moonfeast adds one field beside it, "_created_ts:view"
- * (decimal microseconds), which Feast never reads; a hash without it (one
- * Feast wrote) counts as created at the smallest time. A first load into
+ * created timestamp: moonfeast adds one field beside it, "_created_ts:view":
+ * the decimal microseconds, "@", and the Timestamp bytes of the "_ts:view"
+ * written with it, which Feast never reads. A hash without it (one Feast
+ * wrote), or whose "_ts:view" is not the one it was written with (Feast
+ * wrote a newer row over moonfeast's and left the field), counts as
+ * created at the smallest time; a plain decimal (moonfeast before
+ * 2026-12-03) is taken as the stored row's. A first load into
  * an empty store skips the per-key check: one EXISTS of a call's keys
  * finds none of them (probing, see the script). A script is loaded
  * on each server before its first call there (SCRIPT LOAD; its SHA1, the
@@ -390,13 +394,15 @@ typedef struct redis_store {
  * to probe (below), else "0"; ARGV[3 .. 2+F] = the field names:
  * "_ts:view", "_created_ts:view", then every feature's; then for key k
  * (1-based) at o = 2 + F * k, its values ARGV[o+1 .. o+F] in that order
- * (the new Timestamp bytes, the new created time in decimal microseconds,
- * the Value bytes). The field names are sent once per call, not once per
- * key: fewer arguments for the server to parse and copy.
+ * (the new Timestamp bytes, the new created time in decimal microseconds
+ * followed by "@" and the Timestamp bytes again, the Value bytes). The
+ * field names are sent once per call, not once per key: fewer arguments
+ * for the server to parse and copy.
  * A key is written (one HSET of every field, in chunks of WS_CHUNK fields)
  * when it has no "_ts:view" (a new key), or its stored "_ts:view" is
- * older, or equal with a stored created time not greater than the new one
- * (compared exactly as decimal text, cge: past 2^53 a double would not)
+ * older, or equal with no stored created time bound to it or one not
+ * greater than the new one (compared exactly as decimal text, cge: past
+ * 2^53 a double would not)
  * (newer()); the check reads that key as it is at that moment, so a key's
  * later rows in one call are checked against its earlier ones. Probing
  * (only for distinct KEYS): the first key's stored time is read first (the
@@ -482,8 +488,15 @@ static const char write_script_head[] =
     "    if nl ~= ol then return nl > ol end\n"
     "    if nn ~= on then return nn > on end\n"
     "  end\n"
-    "  local oc = call('HGET', key, A[4])\n"
-    "  return not (oc and (oc == '0' or oc:find('^%-?[1-9]%d*$'))) or cge(A[o + 2], oc)\n"
+    "  local oc, nc = call('HGET', key, A[4]), A[o + 2]\n"
+    "  nc = nc:sub(1, nc:find('@', 1, true) - 1)\n"
+    "  if oc then\n" /* bound to the event time it was written with */
+    "    local at = oc:find('@', 1, true)\n"
+    "    if at then\n"
+    "      if oc:sub(at + 1) ~= old then oc = nil else oc = oc:sub(1, at - 1) end\n"
+    "    end\n"
+    "  end\n"
+    "  return not (oc and (oc == '0' or oc:find('^%-?[1-9]%d*$'))) or cge(nc, oc)\n"
     "end\n"
     "local ttl, w, first = tonumber(A[1]), 0, nil\n"
     "if A[2] == '1' then\n"
@@ -1932,7 +1945,9 @@ static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err)
         o[1] = e->len;
         put_timestamp(e, b->event_ts[i]);
         o[2] = e->len;
-        mf__buf_printf(e, "%lld", (long long)(b->created_ts ? b->created_ts[i] : 0));
+        /* the created time bound to its event time: "<decimal>@<Timestamp>" */
+        mf__buf_printf(e, "%lld@", (long long)(b->created_ts ? b->created_ts[i] : 0));
+        mf__buf_put(e, e->data + o[1], o[2] - o[1]);
         for (size_t f = 0; f < nf; f++) {
             char why[MF__JSON_WHYLEN];
             o[3 + f] = e->len;

@@ -240,9 +240,10 @@ static void test_layout_bytes(void) {
      * 500000000 (varint 80 ca b5 ee 01)} */
     CHECK(hget(c, driver_key, klen, "_ts:driver_hourly_stats", 23, &v) == 1);
     CHECK(bytes_are(&v, "\x08\x80\x8b\xd2\xbb\x06\x10\x80\xca\xb5\xee\x01", 12));
-    /* moonfeast's created time beside Feast's fields (decimal µs; 0 here) */
+    /* moonfeast's created time beside Feast's fields (decimal µs; 0 here),
+     * bound to the event time it was written with: "@" and the _ts bytes */
     CHECK(hget(c, driver_key, klen, "_created_ts:driver_hourly_stats", 31, &v) == 1);
-    CHECK(bytes_are(&v, "0", 1));
+    CHECK(bytes_are(&v, "0@\x08\x80\x8b\xd2\xbb\x06\x10\x80\xca\xb5\xee\x01", 14));
     /* exactly those five fields, no TTL */
     mf__buf kbuf;
     mf__buf_init(&kbuf);
@@ -474,6 +475,67 @@ static void test_reads_other_writer(void) {
  * 9999-12-31T23:59:59.999999Z, in microseconds. */
 #define TS_FIRST (INT64_C(-62135596800) * 1000000)
 #define TS_LAST (INT64_C(253402300799) * 1000000 + 999999)
+
+/* A created time another writer left stale: moonfeast writes (T0, created
+ * 100); Feast writes a newer row (T0 + 1 s) over it, touching only its own
+ * fields, so "_created_ts:view" still holds moonfeast's; a moonfeast row at
+ * T0 + 1 s created at 50 must win against Feast's row (which counts as
+ * created at the smallest time), not lose to the stale 100. A plain
+ * decimal (written before the created time was bound to its event time)
+ * is taken as the stored row's. */
+static void test_created_stale(void) {
+    mf__online *s = open_main(0, 1000);
+    CHECK(s);
+    const char *project = "stale_redis";
+    Mf__FeatureView *fv = mfs_view1(project, "st");
+    int64_t t0 = MFS_T0, t1 = MFS_T0 + 1000000;
+    MFS_OK(mfs_put1(s, project, fv, 1, t0, 100, 1, 1, &mfs_e));
+    redisContext *c = raw(&main_srv);
+    CHECK(c);
+    mf__buf k, enc;
+    mf__buf_init(&k), mf__buf_init(&enc);
+    key_of(&k, 1, project);
+    uint32_t h = mm3_ref((const unsigned char *)"st:v", 4, 0);
+    char fk[4] = {(char)h, (char)(h >> 8), (char)(h >> 16), (char)(h >> 24)};
+    /* Feast's write of T0 + 1 s, value 2: Timestamp seconds (field 1) and
+     * an Int64 Value (field 4) */
+    uint64_t secs = (uint64_t)(t1 / 1000000); /* whole seconds: no nanos field */
+    mf__buf_putc(&enc, 0x08);
+    while (secs >= 0x80) mf__buf_putc(&enc, (char)(secs | 0x80)), secs >>= 7;
+    mf__buf_putc(&enc, (char)secs);
+    redisReply *r = redisCommand(c, "HSET %b _ts:st %b %b %b", k.data, k.len, enc.data, enc.len,
+                                 fk, (size_t)4, "\x20\x02", (size_t)2);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER);
+    freeReplyObject(r);
+    MFS_OK(mfs_put1(s, project, fv, 1, t1, 50, 3, 1, &mfs_e));
+    mfs_got g;
+    int64_t id = 1;
+    MFS_OK(mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &mfs_e));
+    if (g.cols[0].valid[0] && mfs_i64(&g.cols[0], 0) != 3)
+        printf("#   Feast's row kept: %lld\n", (long long)mfs_i64(&g.cols[0], 0));
+    CHECK(g.found[0] && g.cols[0].valid[0] && mfs_i64(&g.cols[0], 0) == 3);
+    mfs_got_free(&g);
+    /* a plain decimal created time counts for the stored row */
+    r = redisCommand(c, "HSET %b _created_ts:st %s", k.data, k.len, "70");
+    freeReplyObject(r);
+    MFS_OK(mfs_put1(s, project, fv, 1, t1, 60, 4, 1, &mfs_e)); /* 60 < 70: loses */
+    MFS_OK(mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(mfs_i64(&g.cols[0], 0) == 3);
+    mfs_got_free(&g);
+    MFS_OK(mfs_put1(s, project, fv, 1, t1, 80, 5, 1, &mfs_e)); /* 80 >= 70: wins */
+    MFS_OK(mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(mfs_i64(&g.cols[0], 0) == 5);
+    mfs_got_free(&g);
+    /* bound again: equal times compare created times as before */
+    MFS_OK(mfs_put1(s, project, fv, 1, t1, 79, 6, 1, &mfs_e));
+    MFS_OK(mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &mfs_e));
+    CHECK(mfs_i64(&g.cols[0], 0) == 5);
+    mfs_got_free(&g);
+    redisFree(c);
+    mf__buf_free(&k), mf__buf_free(&enc);
+    s->vt->close(s);
+    MFS_FREE(fv);
+}
 
 /* Event time decides; equal event times: the greater or equal created time
  * wins (kept in "_created_ts:view" beside Feast's fields). Timestamps
@@ -1416,6 +1478,7 @@ int main(void) {
     RUN(test_reads_feast_hash);
     RUN(test_reads_other_writer);
     RUN(test_ordering);
+    RUN(test_created_stale);
     RUN(test_ordering_in_batch);
     RUN(test_ordering_bounds);
     RUN(test_ordering_populated);
