@@ -643,6 +643,19 @@ static void on_progress(void *ud, const char *view, uint64_t read, uint64_t writ
 }
 
 static int parse_ts_arg(const char *cmd, const char *what, const char *s, int64_t *out) {
+    /* eight digits that make a date (20250101) are refused rather than
+     * taken as epoch seconds of 1970 (Python's fromisoformat, which Feast's
+     * CLI uses, reads them as the date) */
+    if (strlen(s) == 8 && strspn(s, "0123456789") == 8) {
+        char iso[11] = {s[0], s[1], s[2], s[3], '-', s[4], s[5], '-', s[6], s[7], 0};
+        int64_t d;
+        if (mf__ts_parse(iso, 10, &d) == 0) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "%s: %s '%%s' is ambiguous: write the date as %s (RFC "
+                     "3339), or epoch seconds with a leading 0 (0%s)", cmd, what, iso, s);
+            return usage_error(msg, s);
+        }
+    }
     if (mf__ts_parse(s, strlen(s), out) != 0) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s: %s '%%s' is not a timestamp (RFC 3339 or epoch seconds)",

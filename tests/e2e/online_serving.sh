@@ -514,6 +514,12 @@ r "$MF" materialize yesterday 2025-01-02T00:00:00Z
 expect_err "materialize: bad START" 2 "START 'yesterday' is not a timestamp"
 r "$MF" materialize 2025-01-01T00:00:00Z 2025-13-01T00:00:00Z
 expect_err "materialize: bad END" 2 "END '2025-13-01T00:00:00Z' is not a timestamp"
+# eight digits making a date were epoch seconds of 1970 (an interval of
+# 1970 recorded, nothing read); Feast's CLI reads them as the date
+r "$MF" materialize 20250101 20250106
+expect_err "materialize: a compact date is ambiguous" 2 "START '20250101' is ambiguous: write the date as 2025-01-01"
+r "$MF" materialize-incremental 20250106
+expect_err "materialize-incremental: ... for END too" 2 "END '20250106' is ambiguous"
 r "$MF" materialize 2025-01-02T00:00:00Z 2025-01-01T00:00:00Z
 expect_err "materialize: START after END" 2 "the start of the window is after its end"
 r "$MF" materialize 2025-01-01T00:00:00Z
