@@ -1946,8 +1946,11 @@ static int encode_rows(redis_store *s, write_ctx *x, size_t upto, mf_error *err)
         put_timestamp(e, b->event_ts[i]);
         o[2] = e->len;
         /* the created time bound to its event time: "<decimal>@<Timestamp>" */
+        char tsb[32]; /* a Timestamp is at most 22 bytes; copied aside: e may move */
+        size_t tsl = o[2] - o[1];
+        memcpy(tsb, e->data + o[1], tsl);
         mf__buf_printf(e, "%lld@", (long long)(b->created_ts ? b->created_ts[i] : 0));
-        mf__buf_put(e, e->data + o[1], o[2] - o[1]);
+        mf__buf_put(e, tsb, tsl);
         for (size_t f = 0; f < nf; f++) {
             char why[MF__JSON_WHYLEN];
             o[3 + f] = e->len;
