@@ -680,40 +680,63 @@ static int append_csv(const mf__config *cfg, const Mf__DataSourceSpec *ds, const
     return rc;
 }
 
+/* Open the Parquet dataset at path of file source ds as one a push can add
+ * a file to: a directory (a single Parquet file cannot take rows) of at
+ * least one file, without partition folders, every column of a type
+ * moonfeast writes. Returns 0 with *out open (the caller closes it), or
+ * an error saying what is wrong. */
+static int parquet_target(const char *path, const Mf__DataSourceSpec *ds, mf__pqsrc **out,
+                          mf_error *err) {
+    *out = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    if (!S_ISDIR(st.st_mode))
+        return mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a "
+                       "single Parquet file, which cannot take more rows; make its path a "
+                       "directory (a Parquet dataset) and pushes add a file to it", ds->name, path);
+    if (access(path, W_OK) != 0)
+        return mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    mf__pqsrc *q = NULL;
+    int rc = mf__pqsrc_open(path, ds, NULL, &q, err);
+    if (rc) {
+        mf__err_prefix(err, "cannot push offline to file_source '%s'", ds->name);
+        return rc;
+    }
+    if (mf__pqsrc_nparts(q))
+        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a "
+                     "partitioned dataset (key=value folders), which pushes do not write to",
+                     ds->name, path);
+    for (size_t j = 0; rc == MF_OK && j < mf__pqsrc_ncols(q); j++) {
+        Mf__ValueType type;
+        if (mf__pqsrc_col_type(q, j, &type) != 1)
+            rc = mf__err(err, MF_EREQUEST, "cannot push offline to %s: its column '%s' is of a "
+                         "type moonfeast cannot write", path, mf__pqsrc_colname(q, j));
+    }
+    if (rc) mf__pqsrc_close(q);
+    else *out = q;
+    return rc;
+}
+
 /* Add df's rows to the Parquet dataset (a directory) of file source ds as
- * one new file, push-TIME-PID-N.parquet (N counts the process's pushes), with the columns and types of the
- * dataset (its first file; a column the rows lack is null): written to a
- * temporary name that readers skip, fsynced, renamed into place, the
- * directory fsynced. A single Parquet file cannot take rows. */
+ * one new file, push-TIME-PID-N.parquet (N counts the process's pushes),
+ * with the columns and types of the dataset (its first file; a column the
+ * rows lack is null): written to a temporary name that readers skip,
+ * fsynced, renamed into place, the directory fsynced. The dataset must
+ * suit parquet_target. */
 static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
                           const mf_entity_df *df, mf_error *err) {
     if (df->t->nrows == 0) return MF_OK;
     char *path = mf__path_join(cfg->repo_path, ds->path);
-    struct stat st;
-    int rc = MF_OK;
-    if (stat(path, &st) != 0)
-        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
-    else if (!S_ISDIR(st.st_mode))
-        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a single "
-                     "Parquet file, which cannot take more rows; make its path a directory (a "
-                     "Parquet dataset) and pushes add a file to it", ds->name, path);
     mf__pqsrc *q = NULL;
-    if (rc == MF_OK) rc = mf__pqsrc_open(path, ds, NULL, &q, err);
-    if (rc == MF_OK && mf__pqsrc_nparts(q))
-        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a "
-                     "partitioned dataset (key=value folders), which pushes do not write to",
-                     ds->name, path);
+    int rc = parquet_target(path, ds, &q, err);
     size_t nc = rc == MF_OK ? mf__pqsrc_ncols(q) : 0;
     mf_table *t = mf__table_new(nc);
     t->nrows = df->t->nrows;
     for (size_t j = 0; j < nc && rc == MF_OK; j++) {
         const char *name = mf__pqsrc_colname(q, j);
-        Mf__ValueType type;
-        if (mf__pqsrc_col_type(q, j, &type) != 1) {
-            rc = mf__err(err, MF_EREQUEST, "cannot push offline to %s: its column '%s' is of a "
-                         "type moonfeast cannot write", path, name);
-            break;
-        }
+        Mf__ValueType type = MF__VALUE_TYPE__VT_STRING;
+        mf__pqsrc_col_type(q, j, &type); /* checked by parquet_target */
         mf__col *c = &t->cols[j];
         mf__col_init(c, name, type, false);
         if (mf__col_try_reserve(c, df->t->nrows)) {
@@ -765,52 +788,73 @@ static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
     return rc;
 }
 
-static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
-                         const mf_entity_df *df, mf_error *err) {
+/* Open the SQLite database of sqlite_source ds read-write, with its
+ * table's columns prepared in *cols (SELECT * FROM table LIMIT 0): the
+ * source must read a table (not a query) that exists. Returns 0 with *db
+ * and *cols open (the caller finalizes and closes them), or an error
+ * saying what is wrong. path is the database's. */
+static int sqlite_target(const char *path, const Mf__DataSourceSpec *ds, sqlite3 **db,
+                         sqlite3_stmt **cols, mf_error *err) {
+    *db = NULL, *cols = NULL;
     if (!ds->table[0])
         return mf__err(err, MF_EREQUEST, "cannot push offline to sqlite_source '%s': it reads a "
                        "query, not a table", ds->name);
+    mf__sqlite_setup();
+    int rc = MF_OK;
+    if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+        rc = mf__err(err, MF_EIO, "cannot push offline to sqlite_source '%s': cannot open %s: %s",
+                     ds->name, path, *db ? sqlite3_errmsg(*db) : "out of memory");
+        sqlite3_close(*db);
+        *db = NULL;
+        return rc;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    char *q = mf__sql_ident(ds->table);
+    char *sql = mf__xasprintf("SELECT * FROM %s LIMIT 0", q);
+    if (sqlite3_prepare_v2(*db, sql, -1, cols, NULL) != SQLITE_OK) {
+        rc = mf__err(err, MF_EIO, "cannot push offline to sqlite_source '%s': %s: %s", ds->name,
+                     path, sqlite3_errmsg(*db));
+        sqlite3_finalize(*cols);
+        *cols = NULL;
+        sqlite3_close(*db);
+        *db = NULL;
+    }
+    free(sql);
+    free(q);
+    return rc;
+}
+
+static int append_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds,
+                         const mf_entity_df *df, mf_error *err) {
     char *path = mf__path_join(cfg->repo_path, ds->database);
     sqlite3 *db = NULL;
-    int rc = MF_OK;
-    mf__sqlite_setup();
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
-        rc = mf__err(err, MF_EIO, "cannot open %s: %s", path, db ? sqlite3_errmsg(db) : "");
-        sqlite3_close(db);
+    sqlite3_stmt *st = NULL;
+    int rc = sqlite_target(path, ds, &db, &st, err);
+    if (rc) {
         free(path);
         return rc;
     }
-    sqlite3_busy_timeout(db, 5000);
     /* the table's columns, mapped to the pushed names */
     char *q = mf__sql_ident(ds->table);
-    char *sql = mf__xasprintf("SELECT * FROM %s LIMIT 0", q);
-    sqlite3_stmt *st = NULL;
     mf__buf ins;
     mf__buf_init(&ins);
-    size_t nc = 0;
-    long *map = NULL;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        rc = mf__err(err, MF_EIO, "%s: %s", path, sqlite3_errmsg(db));
-    } else {
-        nc = (size_t)sqlite3_column_count(st);
-        map = mf__xcalloc(nc + 1, sizeof *map);
-        mf__buf_printf(&ins, "INSERT INTO %s (", q);
-        size_t used = 0;
-        for (size_t j = 0; j < nc; j++) {
-            const char *col = sqlite3_column_name(st, (int)j);
-            map[j] = mf__df_find(df, mapped_name(ds, col));
-            if (map[j] < 0) continue;
-            char *qc = mf__sql_ident(col);
-            mf__buf_printf(&ins, "%s%s", used++ ? ", " : "", qc);
-            free(qc);
-        }
-        mf__buf_puts(&ins, ") VALUES (");
-        for (size_t j = 0; j < used; j++) mf__buf_printf(&ins, "%s?", j ? ", " : "");
-        mf__buf_puts(&ins, ")");
+    size_t nc = (size_t)sqlite3_column_count(st);
+    long *map = mf__xcalloc(nc + 1, sizeof *map);
+    mf__buf_printf(&ins, "INSERT INTO %s (", q);
+    size_t used = 0;
+    for (size_t j = 0; j < nc; j++) {
+        const char *col = sqlite3_column_name(st, (int)j);
+        map[j] = mf__df_find(df, mapped_name(ds, col));
+        if (map[j] < 0) continue;
+        char *qc = mf__sql_ident(col);
+        mf__buf_printf(&ins, "%s%s", used++ ? ", " : "", qc);
+        free(qc);
     }
+    mf__buf_puts(&ins, ") VALUES (");
+    for (size_t j = 0; j < used; j++) mf__buf_printf(&ins, "%s?", j ? ", " : "");
+    mf__buf_puts(&ins, ")");
     sqlite3_finalize(st);
     st = NULL;
-    free(sql);
     free(q);
     if (rc == MF_OK && sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         rc = mf__err(err, MF_EIO, "%s: %s", path, sqlite3_errmsg(db));
@@ -865,25 +909,68 @@ static bool checked_col(const char *name, const Mf__DataSourceSpec *batch, const
     return false;
 }
 
-/* The refusals of an offline push that need no rows, checked before
- * anything is written: a sqlite_source of a query, a single Parquet file,
- * a file that cannot be opened for writing. */
-static int offline_ready(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf_error *err) {
-    if (strcmp(ds->kind, "file") != 0)
-        return ds->table[0] ? MF_OK
-                            : mf__err(err, MF_EREQUEST, "cannot push offline to sqlite_source "
-                                      "'%s': it reads a query, not a table", ds->name);
-    char *path = mf__path_join(cfg->repo_path, ds->path);
+/* Whether the CSV at path of file source ds can take an append: a file
+ * that can be written, in a folder that can take the append journal,
+ * with a header row. 0, or an error saying what is wrong. */
+static int csv_target(const char *path, const Mf__DataSourceSpec *ds, mf_error *err) {
     struct stat st;
+    if (stat(path, &st) != 0 || access(path, W_OK) != 0)
+        return mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is not a "
+                       "file", ds->name, path);
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? mf__xstrndup(path, (size_t)(slash - path)) : mf__xstrdup(".");
     int rc = MF_OK;
-    if (stat(path, &st) != 0)
-        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
-    else if (mf__source_is_parquet(ds) && !S_ISDIR(st.st_mode))
-        rc = mf__err(err, MF_EREQUEST, "cannot push offline to file_source '%s': %s is a single "
-                     "Parquet file, which cannot take more rows; make its path a directory (a "
-                     "Parquet dataset) and pushes add a file to it", ds->name, path);
-    else if (access(path, W_OK) != 0)
-        rc = mf__err(err, MF_EIO, "cannot push offline to %s: %s", path, strerror(errno));
+    if (access(dir[0] ? dir : "/", W_OK) != 0) {
+        char *jpath = journal_path(path);
+        rc = mf__err(err, MF_EIO, "cannot push offline to %s: its folder must be writable for "
+                     "the append journal (%s): %s: %s", path, strrchr(jpath, '/') + 1,
+                     dir[0] ? dir : "/", strerror(errno));
+        free(jpath);
+    }
+    free(dir);
+    if (rc) return rc;
+    mf__csv *csv;
+    rc = mf__csv_open(path, ds->delimiter[0] ? ds->delimiter[0] : ',', &csv, err);
+    if (rc) {
+        mf__err_prefix(err, "cannot push offline to file_source '%s'", ds->name);
+        return rc;
+    }
+    mf__csv_close(csv);
+    return MF_OK;
+}
+
+/* The refusals of an offline push that need no rows, checked before
+ * anything is written (so that a push to online_and_offline that would
+ * fail offline whatever its rows writes nothing online): a sqlite_source
+ * of a query, or whose database or table cannot be opened for writing; a
+ * single Parquet file, a dataset without files or with partition folders;
+ * a CSV that cannot be written, in a folder that cannot take the append
+ * journal, or without a header row. */
+static int offline_ready(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf_error *err) {
+    int rc;
+    if (strcmp(ds->kind, "file") != 0) {
+        if (!ds->table[0])
+            return mf__err(err, MF_EREQUEST, "cannot push offline to sqlite_source '%s': it "
+                           "reads a query, not a table", ds->name);
+        char *path = mf__path_join(cfg->repo_path, ds->database);
+        sqlite3 *db;
+        sqlite3_stmt *cols;
+        rc = sqlite_target(path, ds, &db, &cols, err);
+        sqlite3_finalize(cols);
+        sqlite3_close(db);
+        free(path);
+        return rc;
+    }
+    char *path = mf__path_join(cfg->repo_path, ds->path);
+    if (mf__source_is_parquet(ds)) {
+        mf__pqsrc *q;
+        rc = parquet_target(path, ds, &q, err);
+        mf__pqsrc_close(q);
+    } else {
+        rc = csv_target(path, ds, err);
+    }
     free(path);
     return rc;
 }
