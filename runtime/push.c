@@ -351,7 +351,7 @@ static int prepare_written(mf_store *store, const mf__snapshot *snap, const mf_e
     return rc;
 }
 
-static int write_online(mf_store *store, const prepared *p, mf_error *err) {
+static int write_online(mf_store *store, const prepared *p, mf__buf *done, mf_error *err) {
     mf__worker *w;
     mf__online *on;
     int rc = mf__store_worker(store, &w, err);
@@ -361,11 +361,16 @@ static int write_online(mf_store *store, const prepared *p, mf_error *err) {
     if (p->write_view) {
         mf__write_batch b = {p->view, p->n, p->kp, p->kl, p->ts, p->cr, p->feat, NULL};
         rc = on->vt->write_batch(on, project, &b, err);
+        if (rc == MF_OK && done)
+            mf__buf_printf(done, "%sfeature view '%s'", done->len ? ", " : "", p->view->name);
     }
     for (size_t k = 0; k < p->nwr && rc == MF_OK; k++) {
         const written *wv = &p->wr[k];
         mf__write_batch b = {wv->store_view->spec, p->n, p->kp, p->kl, p->ts, p->cr, wv->out, NULL};
         rc = on->vt->write_batch(on, project, &b, err);
+        if (rc == MF_OK && done)
+            mf__buf_printf(done, "%son-demand feature view '%s'", done->len ? ", " : "",
+                           wv->store_view->spec->name);
     }
     return rc;
 }
@@ -1034,12 +1039,21 @@ static int push(mf_store *store, const mf__snapshot *snap, const char *source,
      * offline push whatever its rows is checked before anything is
      * written) */
     if (rc == MF_OK && to != MF_PUSH_ONLINE) rc = offline_ready(cfg, batch, err);
+    mf__buf done; /* the views written online so far, for the message of a failure */
+    mf__buf_init(&done);
     for (size_t i = 0; rc == MF_OK && to != MF_PUSH_OFFLINE && i < nv; i++) {
         if (!pv[i].view->online) continue;
-        rc = write_online(store, &pv[i], err);
+        rc = write_online(store, &pv[i], &done, err);
+        if (rc && done.len && err) {
+            char *t = mf__xasprintf("; the rows were written online to %.*s only",
+                                    (int)done.len, done.data);
+            mf__err_append(err, t);
+            free(t);
+        }
         if (rc && to == MF_PUSH_ONLINE_AND_OFFLINE && err)
             mf__err_append(err, "; nothing was appended to the offline source");
     }
+    mf__buf_free(&done);
     if (rc == MF_OK && to != MF_PUSH_ONLINE) {
         rc = append_offline(cfg, batch, rows, pv, nv, err);
         if (rc && to == MF_PUSH_ONLINE_AND_OFFLINE && err)
@@ -1096,7 +1110,7 @@ static int write_odfv(mf_store *store, const mf__snapshot *snap, const Mf__OnDem
     if (rc == MF_OK) {
         p.write_view = false;
         rc = prepare_written(store, snap, rows, &p, od, err);
-        if (rc == MF_OK) rc = write_online(store, &p, err);
+        if (rc == MF_OK) rc = write_online(store, &p, NULL, err);
         prepared_free(&p);
     }
     free(sel);
@@ -1119,7 +1133,7 @@ static int write_view(mf_store *store, const mf__snapshot *snap, const char *vie
     if (rc) return rc;
     p.write_view = true;
     rc = prepare_written(store, snap, rows, &p, NULL, err);
-    if (rc == MF_OK) rc = write_online(store, &p, err);
+    if (rc == MF_OK) rc = write_online(store, &p, NULL, err);
     prepared_free(&p);
     return rc;
 }

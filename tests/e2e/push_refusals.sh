@@ -11,6 +11,8 @@
 #     file 666; run as user nobody through setpriv, skipped without it);
 #   - an empty (0-byte) CSV, which has no header;
 #   - a sqlite_source whose table was dropped.
+# Also: a push whose second online view fails after the first was written
+# says which view was written (and that nothing was appended offline).
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
 check() { # NAME COMMAND...
@@ -34,6 +36,12 @@ fed("nofiles", file_source { name = "nofiles", path = "data/nofiles", format = "
 fed("ro", file_source { name = "ro", path = "data/ro/c.csv", timestamp_field = "ts" })
 fed("empty", file_source { name = "empty", path = "data/empty.csv", timestamp_field = "ts" })
 fed("lite", sqlite_source { name = "lite", database = "data/src.db", table = "stats", timestamp_field = "ts" })
+local m = file_source { name = "m", path = "data/m.csv", timestamp_field = "ts" }
+push_source { name = "m_push", batch_source = m }
+feature_view { name = "ma", entities = { k }, ttl = 0, source = "m_push",
+  schema = { field { name = "x", dtype = Int64 } } }
+feature_view { name = "mb", entities = { k }, ttl = 0, source = "m_push",
+  schema = { field { name = "x", dtype = Int64 } } }
 EOF
 printf 'id,ts,x\n1,2025-01-01T00:00:00Z,1\n' >a.csv
 mkdir -p data/part/region=eu data/nofiles data/ro
@@ -41,6 +49,7 @@ mkdir -p data/part/region=eu data/nofiles data/ro
 "$MF" to-parquet a.csv data/nofiles/part-0.parquet
 cp a.csv data/ro/c.csv
 cp a.csv data/empty.csv
+cp a.csv data/m.csv
 sqlite3 data/src.db "CREATE TABLE stats (id INTEGER, ts TEXT, x INTEGER);
 INSERT INTO stats VALUES (1, '2025-01-01T00:00:00Z', 1);"
 run "$MF" apply
@@ -84,3 +93,13 @@ if command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1 && [ "$(id -u
 else
     echo "# skipped: a CSV whose folder is not writable (needs root, setpriv and user nobody)"
 fi
+
+# two online views: the second's table gone, the first is written
+sqlite3 data/online.db 'DROP TABLE "t:mb"'
+before=$(wc -l <data/m.csv)
+run "$MF" push m_push --file p.csv --to online_and_offline
+expect_err "a push whose second online view fails" 1 "feature view 'mb' has no table"
+check "  ... says the first view was written online" has "$ERR" "the rows were written online to feature view 'ma'"
+check "  ... and nothing offline" has "$ERR" "nothing was appended to the offline source"
+check "  ... and appended nothing" test "$(wc -l <data/m.csv)" -eq "$before"
+check "  ... the first view has the row" test "$(online ma)" = 5
