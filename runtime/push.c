@@ -7,14 +7,17 @@
  *     must carry each view's join keys, the batch source's timestamp column
  *     and the view's features, all parsing as their types; any missing or
  *     mistyped column is an error naming it, and then nothing is written;
- *   - offline (first, when both): the rows are appended to the batch source:
+ *   - online (first, when both): each online view's rows go through the
+ *     online store's write_batch, which never replaces newer values with
+ *     older ones; a write can be repeated, an append cannot, so what
+ *     refuses an offline push whatever its rows (offline_ready) is checked
+ *     before this;
+ *   - offline: the rows are appended to the batch source:
  *     a CSV append under an exclusive lock, journaled so that a kill or a
  *     write error at any point leaves the file as it was or with the whole
  *     append, fsynced before the call returns (see "The append journal");
  *     or an INSERT into a SQLite table in one transaction; or a new file in
- *     a Parquet dataset (a directory), written aside and renamed in;
- *   - online: each online view's rows go through the online store's
- *     write_batch, which never replaces newer values with older ones.
+ *     a Parquet dataset (a directory), written aside and renamed in.
  * mf_write_to_online_store(view, rows) is the online half for one view.
  *
  * Column names of the rows are the names after the source's field_mapping
