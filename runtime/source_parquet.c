@@ -86,6 +86,75 @@ static bool ends_with(const char *s, const char *suf) {
     return n >= m && strcmp(s + n - m, suf) == 0;
 }
 
+/* The files of a dataset in the order they are read: the files a push
+ * added (push.c's name, "push-YYYYMMDDTHHMMSS.uuuuuuZ-PID-N.parquet",
+ * right in the dataset's folder) after every other file, in the order of
+ * their times (then PID and N, as numbers); the others in the byte order
+ * of their paths. So pushed rows are the last rows of the source, as they
+ * are of a CSV they are appended to, whatever the other files are named. */
+typedef struct dsfile {
+    char *path;
+    const char *time; /* of a pushed file: "YYYYMMDDTHHMMSS.uuuuuuZ" */
+    const char *pid, *nth; /* its digits, each ended by '-' or '.' */
+    size_t npid, nnth;
+} dsfile;
+
+/* n digits at p, then the byte end; 0 when not so. */
+static size_t digits_then(const char *p, char end) {
+    size_t n = 0;
+    while (p[n] >= '0' && p[n] <= '9') n++;
+    return n > 0 && n <= 20 && p[n] == end ? n : 0;
+}
+
+/* Whether name (the file name of a path right in the dataset's folder) is
+ * one a push wrote; fills f's time, pid and nth. */
+static bool pushed_name(const char *name, dsfile *f) {
+    static const char pat[] = "push-DDDDDDDDTDDDDDD.DDDDDDZ-";
+    for (size_t i = 0; pat[i]; i++) {
+        if (pat[i] == 'D' ? !(name[i] >= '0' && name[i] <= '9') : name[i] != pat[i]) return false;
+    }
+    const char *p = name + sizeof pat - 1;
+    size_t np = digits_then(p, '-');
+    if (!np) return false;
+    const char *q = p + np + 1;
+    size_t nq = digits_then(q, '.');
+    if (!nq || strcmp(q + nq, ".parquet") != 0) return false;
+    f->time = name + 5, f->pid = p, f->npid = np, f->nth = q, f->nnth = nq;
+    return true;
+}
+
+/* Digit strings as numbers (no leading zeros but in "0": as printed). */
+static int cmp_num(const char *a, size_t na, const char *b, size_t nb) {
+    if (na != nb) return na < nb ? -1 : 1;
+    return memcmp(a, b, na);
+}
+
+static int cmp_dsfile(const void *pa, const void *pb) {
+    const dsfile *a = pa, *b = pb;
+    if (!a->time != !b->time) return a->time ? 1 : -1;
+    if (!a->time) return strcmp(a->path, b->path);
+    int c = memcmp(a->time, b->time, 22);
+    if (!c) c = cmp_num(a->pid, a->npid, b->pid, b->npid);
+    if (!c) c = cmp_num(a->nth, a->nnth, b->nth, b->nnth);
+    return c ? c : strcmp(a->path, b->path);
+}
+
+/* Sort the n paths of the dataset in folder root as above. */
+static void sort_dataset(const char *root, char **paths, size_t n) {
+    dsfile *f = mf__xcalloc(n + 1, sizeof *f);
+    size_t rl = strlen(root);
+    for (size_t i = 0; i < n; i++) {
+        f[i].path = paths[i];
+        const char *name = paths[i] + rl + 1; /* walk's paths are root/... */
+        if (strncmp(paths[i], root, rl) != 0 || paths[i][rl] != '/' || strchr(name, '/') ||
+            !pushed_name(name, &f[i]))
+            f[i].time = NULL;
+    }
+    qsort(f, n, sizeof *f, cmp_dsfile);
+    for (size_t i = 0; i < n; i++) paths[i] = f[i].path;
+    free(f);
+}
+
 static int walk(const char *dir, char ***out, size_t *n, int depth, mf_error *err) {
     if (depth > 32) return mf__err(err, MF_EDATA, "Parquet dataset: %s nests too deep", dir);
     DIR *d = opendir(dir);
@@ -245,7 +314,7 @@ int mf__pqsrc_open(const char *path, const Mf__DataSourceSpec *ds, const mf__sou
         if (rc == MF_OK && q->nfiles == 0)
             rc = mf__err(err, MF_EDATA, "Parquet dataset %s: no .parquet file in the directory",
                          path);
-        if (rc == MF_OK) qsort(q->paths, q->nfiles, sizeof *q->paths, cmp_str);
+        if (rc == MF_OK) sort_dataset(q->root, q->paths, q->nfiles);
     } else {
         q->paths = mf__xcalloc(1, sizeof *q->paths);
         q->paths[0] = mf__xstrdup(path);

@@ -1,0 +1,55 @@
+# push_parquet_order.sh — rows pushed into a Parquet dataset are the last
+# rows of the source (docs/concepts.md, "Datasets"): the files moonfeast's
+# pushes add (push-TIME-PID-N.parquet at the dataset's top) are read after
+# every other file, in the order of their times, whatever the other files
+# are named. A pushed correction with the same event time as a row of a
+# file whose name sorts after "push-" (zzz.parquet) must win online, in a
+# later materialization and in historical retrieval, as a row appended to
+# a CSV source does; a second correction at the same time wins over the
+# first.
+. "$(dirname "$0")/lib.sh"
+trap 'rm -rf "$WORK"' EXIT
+
+mkdir -p "$WORK/r/data/zds" && cd "$WORK/r" || exit 1
+printf 'project: t\nonline_store:\n  type: sqlite\n  path: data/online.db\n' >feature_store.yaml
+cat >defs.lua <<'EOT'
+local k = entity { name = "k", join_keys = { "id" }, value_type = Int64 }
+local src = file_source { name = "s", path = "data/zds", format = "parquet", timestamp_field = "ts" }
+push_source { name = "p", batch_source = src }
+feature_view { name = "v", entities = { k }, ttl = 0, source = "p",
+  schema = { field { name = "n", dtype = Int64 } } }
+EOT
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,1\n' >a.csv
+"$MF" to-parquet a.csv data/zds/aaa.parquet
+printf 'id,ts,n\n1001,2024-12-31T00:00:00Z,0\n' >a.csv
+"$MF" to-parquet a.csv data/zds/zzz.parquet
+run "$MF" apply
+expect_rc "apply" 0
+printf 'id,event_timestamp\n1001,2025-01-02T00:00:00Z\n' >e.csv
+
+online() { "$MF" get-online-features -e id=1001 -f v:n | sed -n 's/.*"values":\[\([^]]*\)\].*"values":\[\([^]]*\)\].*/\2/p'; }
+expect_n() { # NAME WANT: online, after a materialization, and historical
+    got=$(online)
+    if [ "$got" = "$2" ]; then ok "$1: online"; else not_ok "$1: online" "got $got, want $2"; fi
+    run "$MF" materialize 2024-12-30T00:00:00Z 2025-01-03T00:00:00Z
+    expect_rc "$1: materialize" 0
+    got=$(online)
+    if [ "$got" = "$2" ]; then ok "$1: online after materialize"; else not_ok "$1: online after materialize" "got $got, want $2"; fi
+    run "$MF" get-historical-features --entities e.csv -f v:n
+    expect_out "$1: historical" "id,event_timestamp,n
+1001,2025-01-02T00:00:00Z,$2"
+}
+
+# zzz.parquet holds the same key and time as the pushed correction
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,9\n' >a.csv
+"$MF" to-parquet a.csv data/zds/zzz.parquet
+run "$MF" materialize 2024-12-30T00:00:00Z 2025-01-03T00:00:00Z
+expect_rc "materialize the original rows" 0
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,2\n' >p.csv
+run "$MF" push p --file p.csv --to online_and_offline
+expect_rc "push a correction at the same event time" 0
+expect_n "the pushed row is the last, after zzz.parquet" 2
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,3\n' >p.csv
+run "$MF" push p --file p.csv --to online_and_offline
+expect_rc "push a second correction" 0
+expect_n "the later push is after the earlier one" 3
