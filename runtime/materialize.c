@@ -1441,7 +1441,20 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
     for (size_t i = 0; i < n_views && rc == MF_OK; i++) {
         long x = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, cfg->project, views[i]);
-        if (x < 0)
+        long od = x < 0 ? mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, cfg->project, views[i])
+                        : -1;
+        if (od >= 0) {
+            /* not a typo: say what it is, and what is materialized instead */
+            const Mf__OnDemandFeatureViewSpec *os = reg->on_demand_feature_views[od]->spec;
+            mf__buf srcs;
+            mf__buf_init(&srcs);
+            for (size_t k = 0; k < os->n_source_views; k++)
+                mf__buf_printf(&srcs, "%s'%s'", k ? ", " : "", os->source_views[k]->view_name);
+            rc = mf__err(err, MF_EREQUEST, "'%s' is an on-demand feature view, which is not "
+                         "materialized (its source feature views are: %s)", views[i],
+                         srcs.len ? srcs.data : "none");
+            mf__buf_free(&srcs);
+        } else if (x < 0)
             rc = mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", views[i],
                          cfg->project);
         else if (!reg->feature_views[x]->spec->online)

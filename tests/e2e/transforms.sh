@@ -176,6 +176,9 @@ written_case() { # STORE
     expect_rc "$st: apply on-demand views written to the online store" 0
     r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v driver_hourly_stats_fresh
     expect_rc "$st: materialize the view they are written from" 0
+    r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v fresh_scaled
+    expect_err "$st: materialize -v an on-demand view says it is one, which is not materialized" 1 \
+        "'fresh_scaled' is an on-demand feature view, which is not materialized (its source feature views are: 'driver_hourly_stats_fresh')"
     r "$MF" get-online-features -e driver_id=1001 -e driver_id=1002 -e driver_id=9999 \
         -f fresh_scaled:conv_x100 -f fresh_scaled:trips_x2 -f fresh_scaled_read:conv_x100 \
         -f fresh_scaled_read:trips_x2 -f driver_hourly_stats_fresh:conv_rate --full-feature-names
