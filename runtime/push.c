@@ -138,16 +138,10 @@ static int value_cell(mf__col *dst, const mf__col *src, size_t i) {
         mf__col_push_null(dst);
         return 0;
     }
-    if (src->sc == MF__SC_TEXT) {
-        const char *p = src->heap + src->off[i];
-        size_t len = src->off[i + 1] - src->off[i];
-        if (dst->sc == MF__SC_TEXT && len == 0) {
-            mf__col_push_str(dst, p, len); /* "" stays an empty String, not null */
-            return 0;
-        }
-        /* checked as its type: String UTF-8 without NUL, lists strict JSON */
-        return mf__col_push_text(dst, p, len);
-    }
+    if (src->sc == MF__SC_TEXT) /* checked as its type: String UTF-8 without NUL, lists
+                                 * strict JSON; an empty text is null (and a frame's text
+                                 * columns hold none: mf__col_push_text made it null) */
+        return mf__col_push_text(dst, src->heap + src->off[i], src->off[i + 1] - src->off[i]);
     char buf[64];
     size_t len;
     const char *t = mf__col_text(src, i, buf, &len);
@@ -610,9 +604,7 @@ static int csv_rows(const char *path, char delim, const Mf__DataSourceSpec *ds,
             const mf__col *c = &df->t->cols[map[j]];
             size_t len;
             const char *t = mf__col_text(c, i, num, &len);
-            /* an empty string must not read back as null: quote it */
-            if (c->valid[i] && len == 0) mf__buf_puts(b, "\"\"");
-            else mf__csv_write_field(b, t, len, delim);
+            mf__csv_write_field(b, t, len, delim); /* a null (an empty string too) is empty */
         }
         mf__buf_putc(b, '\n');
     }

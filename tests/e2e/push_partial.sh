@@ -8,7 +8,8 @@
 #     does read it);
 #   - a push to online_and_offline whose online write fails leaves the
 #     batch source as it was (the online write goes first: it can be
-#     repeated, an append cannot), and says nothing was appended.
+#     repeated, an append cannot), and says nothing was appended;
+#   - an empty string pushed is null: null online, an empty cell offline.
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
 check() { # NAME COMMAND...
@@ -51,3 +52,21 @@ run "$MF" push driver_stats_push_source --file p.csv --to online_and_offline
 expect_err "a push whose online write fails" 1 "has no table"
 check "  ... says nothing was appended offline" has "$ERR" "nothing was appended to the offline source"
 check "  ... and appended nothing" test "$(lines)" -eq "$before"
+
+# an empty string is null, as an empty CSV cell is (quoted or not): null
+# online, an empty cell offline
+cat >>driver_repo.lua <<'EOT'
+local s_src = file_source { name = "s_src", path = "data/s.csv", timestamp_field = "ts" }
+push_source { name = "s_push", batch_source = s_src }
+feature_view { name = "s_view", entities = { driver }, ttl = 0, source = "s_push",
+  schema = { field { name = "s", dtype = String } } }
+EOT
+printf 'driver_id,ts,s\n1001,2025-01-01T00:00:00Z,a\n' >data/s.csv
+run "$MF" apply
+expect_rc "apply a view of a String" 0
+printf 'driver_id,ts,s\n1001,2025-01-02T00:00:00Z,""\n' >s.csv
+run "$MF" push s_push --file s.csv --to online_and_offline
+expect_rc "push an empty string" 0
+check "  ... appended as an empty cell" test "$(tail -n 1 data/s.csv)" = "1001,2025-01-02T00:00:00Z,"
+run "$MF" get-online-features -e driver_id=1001 -f s_view:s
+check "  ... null online" has "$OUT" '"values":[null],"statuses":["NULL_VALUE"],"event_timestamps":["2025-01-02T00:00:00Z"]'
