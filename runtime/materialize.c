@@ -1313,37 +1313,36 @@ static void engine_host_fns(lua_State *L, void *ud) {
     lua_setfield(L, -2, "run");
 }
 
-static int lua_engine(engine *e, mf_error *err) {
-    const mf__config *cfg = e->cfg;
-    mf__lua_budget b = cfg->transform_budget;
-    b.max_memory = cfg->lua_budget.max_memory;
-    static const char *const funcs[] = {"run"};
-    mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
-                        funcs, 1, "run", NULL, MF__LUA_KEYS_MODULE};
-    engine_host h;
-    memset(&h, 0, sizeof h);
-    h.e = e;
-    h.from = mf__xcalloc(e->nv + 1, sizeof *h.from);
-    for (size_t i = 0; i < e->nv; i++) h.from[i] = INT64_MAX;
-    mf__buf_init(&h.out);
+/* The engine's call: the tasks built, run called and its answer read (into
+ * done[] and the first failure's message), in protected mode
+ * (mf__lstate_cpcall): what the module holds may leave its state at the
+ * memory cap, and an allocation of moonfeast's own code failing there must
+ * be an error, never the end of the process. */
+typedef struct engine_run {
+    engine *e;
     mf__lstate *ls;
-    int ref;
-    int rc = mf__lua_module_open_host(&m, engine_host_fns, &h, &ls, &ref, err);
-    if (rc) {
-        free(h.from);
-        mf__buf_free(&h.out);
-        return rc;
-    }
-    lua_State *L = mf__lstate_L(ls);
-    int64_t *starts = mf__xcalloc(e->nv + 1, sizeof *starts);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
+    int ref, index_ref;
+    int64_t *starts;
+    bool *done;
+    mf__buf *first;
+    mf_error *err;
+} engine_run;
+
+static int engine_run_body(lua_State *L, void *ud) {
+    engine_run *r = ud;
+    engine *e = r->e;
+    const mf__config *cfg = e->cfg;
+    /* before the tasks are built: see store_lua.c's run_op */
+    mf__lstate_begin_rows(r->ls, e->nv ? e->nv : 1);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
     lua_getfield(L, -1, "run");
     lua_remove(L, -2);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h.index_ref);
+    lua_rawgeti(L, LUA_REGISTRYINDEX, r->index_ref);
     int index = lua_gettop(L);
     lua_createtable(L, (int)e->nv, 0);
     for (size_t i = 0; i < e->nv; i++) {
         const Mf__FeatureView *fv = e->sel[i];
+        int64_t *starts = r->starts;
         starts[i] = e->incremental ? incremental_start(fv, e->end) : e->start;
         char ts[40];
         lua_createtable(L, 0, 6);
@@ -1370,29 +1369,73 @@ static int lua_engine(engine *e, mf_error *err) {
     }
     lua_remove(L, index);
     mf_error le;
-    mf__lstate_begin_rows(ls, e->nv ? e->nv : 1);
-    if (mf__lstate_pcall(ls, 1, 1, &le)) {
+    if (mf__lstate_pcall(r->ls, 1, 1, &le)) {
+        int n = mf__lua_msg_len(le.message);
+        return mf__err(r->err, MF_EIO, "batch engine lua (%s), run: %.*s (no interval "
+                       "recorded)", cfg->engine_module, n, le.message);
+    }
+    if (!lua_istable(L, -1))
+        return mf__err(r->err, MF_EIO, "batch engine lua (%s), run: must return a list of "
+                       "results (true, or a message), got %s (no interval recorded)",
+                       cfg->engine_module, luaL_typename(L, -1));
+    bool failed = false;
+    for (size_t i = 0; i < e->nv; i++) {
+        lua_rawgeti(L, -1, (int)i + 1);
+        r->done[i] = lua_isboolean(L, -1) && lua_toboolean(L, -1);
+        if (!r->done[i] && !failed) {
+            failed = true;
+            mf__buf_printf(r->first, "view '%s': %s", e->sel[i]->spec->name,
+                           lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                          : "no result (true or a message)");
+        }
+        lua_pop(L, 1);
+    }
+    return MF_OK;
+}
+
+static int lua_engine(engine *e, mf_error *err) {
+    const mf__config *cfg = e->cfg;
+    mf__lua_budget b = cfg->transform_budget;
+    b.max_memory = cfg->lua_budget.max_memory;
+    static const char *const funcs[] = {"run"};
+    mf__lua_module m = {"batch engine lua", cfg->engine_module, b, MF_EIO, NULL, NULL, 0,
+                        funcs, 1, "run", NULL, MF__LUA_KEYS_MODULE};
+    engine_host h;
+    memset(&h, 0, sizeof h);
+    h.e = e;
+    h.from = mf__xcalloc(e->nv + 1, sizeof *h.from);
+    for (size_t i = 0; i < e->nv; i++) h.from[i] = INT64_MAX;
+    mf__buf_init(&h.out);
+    mf__lstate *ls;
+    int ref;
+    int rc = mf__lua_module_open_host(&m, engine_host_fns, &h, &ls, &ref, err);
+    if (rc) {
+        free(h.from);
+        mf__buf_free(&h.out);
+        return rc;
+    }
+    int64_t *starts = mf__xcalloc(e->nv + 1, sizeof *starts);
+    bool *done = mf__xcalloc(e->nv + 1, sizeof *done);
+    mf__buf first;
+    mf__buf_init(&first);
+    engine_run r = {e, ls, ref, h.index_ref, starts, done, &first, err};
+    mf_error le;
+    int body_rc;
+    if (mf__lstate_cpcall(ls, engine_run_body, &r, &body_rc, &le)) {
         int n = mf__lua_msg_len(le.message);
         rc = mf__err(err, MF_EIO, "batch engine lua (%s), run: %.*s (no interval recorded)",
                      cfg->engine_module, n, le.message);
-    } else if (!lua_istable(L, -1)) {
-        rc = mf__err(err, MF_EIO, "batch engine lua (%s), run: must return a list of results "
-                     "(true, or a message), got %s (no interval recorded)", cfg->engine_module,
-                     luaL_typename(L, -1));
     } else {
+        rc = body_rc;
+    }
+    if (rc == MF_OK) {
         size_t failed = 0;
-        mf__buf first;
-        mf__buf_init(&first);
         for (size_t i = 0; i < e->nv; i++) {
             const Mf__FeatureView *fv = e->sel[i];
-            lua_rawgeti(L, -1, (int)i + 1);
-            bool done = lua_isboolean(L, -1) && lua_toboolean(L, -1);
-            if (!done && !failed++)
-                mf__buf_printf(&first, "view '%s': %s", fv->spec->name,
-                               lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
-                                                              : "no result (true or a message)");
-            lua_pop(L, 1);
-            if (!done) continue;
+            if (!done[i]) {
+                failed++;
+                continue;
+            }
             /* a task the built-in work did (host.materialize) records what
              * the local engine would: without a start, its oldest row's time */
             int64_t from = h.from[i] != INT64_MAX   ? h.from[i]
@@ -1411,8 +1454,9 @@ static int lua_engine(engine *e, mf_error *err) {
             rc = mf__err(err, MF_EIO, "batch engine lua (%s): %zu of %zu task(s) failed, so "
                          "their intervals are not recorded; %s", cfg->engine_module, failed,
                          e->nv, first.data);
-        mf__buf_free(&first);
     }
+    mf__buf_free(&first);
+    free(done);
     free(starts);
     mf__lstate_free(ls);
     free(h.from);

@@ -293,6 +293,7 @@ typedef struct hist_call {
     size_t nf;
     mf__col *out;
     mf_error *err;
+    bool absent; /* the module defines no get_historical_features */
 } hist_call;
 
 static int hist_protected(lua_State *L, void *ud) {
@@ -301,6 +302,13 @@ static int hist_protected(lua_State *L, void *ud) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
     lua_getfield(L, -1, "get_historical_features");
     lua_remove(L, -2);
+    if (lua_isnil(L, -1)) {
+        h->absent = true;
+        return MF_OK;
+    }
+    if (!lua_isfunction(L, -1))
+        return mf__err(h->err, MF_EDATA, "%s: get_historical_features is a %s, not a function",
+                       h->where, luaL_typename(L, -1));
     lua_createtable(L, 0, 3);
     lua_pushstring(L, h->cfg->project);
     lua_setfield(L, -2, "project");
@@ -329,31 +337,17 @@ int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, co
     char *where;
     int rc = mf__offline_lua_open(cfg, NULL, &ls, &ref, &where, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(ls);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    lua_getfield(L, -1, "get_historical_features");
-    lua_remove(L, -2);
-    if (lua_isnil(L, -1)) {
-        mf__lstate_free(ls);
-        free(where);
-        return MF_OK; /* the C join runs over read()'s rows */
-    }
-    *handled = true;
-    if (!lua_isfunction(L, -1)) {
-        rc = mf__err(err, MF_EDATA, "%s: get_historical_features is a %s, not a function", where,
-                     luaL_typename(L, -1));
+    hist_call h = {cfg, ls, ref, where, df, T, f, nf, out, err, false};
+    mf_error e;
+    int body_rc;
+    if (mf__lstate_cpcall(ls, hist_protected, &h, &body_rc, &e)) {
+        int n = mf__lua_msg_len(e.message);
+        rc = mf__err(err, MF_EDATA, "%s, get_historical_features: %.*s", where, n, e.message);
     } else {
-        lua_pop(L, 1);
-        hist_call h = {cfg, ls, ref, where, df, T, f, nf, out, err};
-        mf_error e;
-        int body_rc;
-        if (mf__lstate_cpcall(ls, hist_protected, &h, &body_rc, &e)) {
-            int n = mf__lua_msg_len(e.message);
-            rc = mf__err(err, MF_EDATA, "%s, get_historical_features: %.*s", where, n, e.message);
-        } else {
-            rc = body_rc;
-        }
+        rc = body_rc;
     }
+    /* absent: the C join runs over read()'s rows */
+    *handled = rc != MF_OK || !h.absent;
     mf__lstate_free(ls);
     free(where);
     return rc;

@@ -68,6 +68,32 @@ void mf__provider_free(mf__provider *p) {
     free(p);
 }
 
+/* The hooks the module defines, into *has (p->mu held). In protected mode
+ * (mf__lstate_cpcall), as every use of the state once the module ran: what
+ * it holds may leave the state at its memory cap, and an allocation of
+ * moonfeast's own code failing there (a hook's name the module does not
+ * define) must be an error, never the end of the process. */
+typedef struct hooks_of {
+    mf__provider *p;
+    unsigned has;
+    mf_error *err;
+} hooks_of;
+
+static int hooks_body(lua_State *L, void *ud) {
+    hooks_of *a = ud;
+    int rc = MF_OK;
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->p->ref);
+    for (int h = 0; h < MF__HOOK_COUNT && rc == MF_OK; h++) {
+        lua_getfield(L, -1, HOOKS[h]);
+        if (lua_isfunction(L, -1)) a->has |= 1u << h;
+        else if (!lua_isnil(L, -1)) rc = mf__err(a->err, MF_EIO, "provider lua (%s): '%s' must "
+                                                   "be a function, got %s", a->p->module,
+                                                   HOOKS[h], luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
 /* Load the module (p->mu held). */
 static int load(mf__provider *p, mf_error *err) {
     if (p->ls) return MF_OK;
@@ -75,24 +101,22 @@ static int load(mf__provider *p, mf_error *err) {
                         "hooks", NULL, MF__LUA_KEYS_MODULE};
     int rc = mf__lua_module_open(&m, &p->ls, &p->ref, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(p->ls);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
-    unsigned has = 0;
-    for (int h = 0; h < MF__HOOK_COUNT; h++) {
-        lua_getfield(L, -1, HOOKS[h]);
-        if (lua_isfunction(L, -1)) has |= 1u << h;
-        else if (!lua_isnil(L, -1)) rc = mf__err(err, MF_EIO, "provider lua (%s): '%s' must be "
-                                                   "a function, got %s", p->module, HOOKS[h],
-                                                   luaL_typename(L, -1));
-        lua_pop(L, 1);
+    hooks_of a = {p, 0, err};
+    mf_error e;
+    int body_rc;
+    if (mf__lstate_cpcall(p->ls, hooks_body, &a, &body_rc, &e)) {
+        int n = mf__lua_msg_len(e.message);
+        rc = mf__err(err, MF_EIO, "provider lua (%s), loading the module: %.*s", p->module, n,
+                     e.message);
+    } else {
+        rc = body_rc;
     }
-    lua_pop(L, 1);
     if (rc) {
         mf__lstate_free(p->ls);
         p->ls = NULL;
         return rc;
     }
-    __atomic_store_n(&p->has, has, __ATOMIC_RELEASE);
+    __atomic_store_n(&p->has, a.has, __ATOMIC_RELEASE);
     __atomic_store_n(&p->loaded, true, __ATOMIC_RELEASE);
     return MF_OK;
 }
@@ -103,39 +127,67 @@ bool mf__provider_has(mf__provider *p, mf__hook h) {
     return (__atomic_load_n(&p->has, __ATOMIC_ACQUIRE) >> h) & 1u;
 }
 
+/* A hook's call: the arguments pushed, the call, its answer read, in
+ * protected mode (see hooks_body). */
+#define MAX_ARGS 8
+typedef struct hook_call {
+    mf__provider *p;
+    mf__hook h;
+    int n;
+    const char *s[MAX_ARGS];
+    int64_t v[MAX_ARGS];
+    bool *replaced;
+    mf_error *err;
+} hook_call;
+
+static int call_body(lua_State *L, void *ud) {
+    hook_call *c = ud;
+    mf__provider *p = c->p;
+    mf__lstate_begin(p->ls); /* before the arguments: see store_lua.c's run_op */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
+    lua_getfield(L, -1, HOOKS[c->h]);
+    lua_remove(L, -2);
+    for (int i = 0; i < c->n; i++) {
+        if (c->s[i]) lua_pushstring(L, c->s[i]);
+        else lua_pushnumber(L, (lua_Number)c->v[i]);
+    }
+    mf_error e;
+    if (mf__lstate_pcall(p->ls, c->n, 1, &e)) {
+        int len = mf__lua_msg_len(e.message);
+        return mf__err(c->err, MF_EIO, "provider lua (%s), %s: %.*s", p->module, HOOKS[c->h],
+                       len, e.message);
+    }
+    if (c->replaced) *c->replaced = lua_toboolean(L, -1);
+    return MF_OK;
+}
+
 int mf__provider_call(mf__provider *p, mf__hook h, bool *replaced, mf_error *err,
                       const char *fmt, ...) {
     if (replaced) *replaced = false;
     if (!mf__provider_has(p, h)) return MF_OK;
+    hook_call c = {p, h, 0, {NULL}, {0}, replaced, err};
+    va_list ap;
+    va_start(ap, fmt);
+    for (const char *f = fmt; *f && c.n < MAX_ARGS; f++, c.n++) {
+        if (*f == 's') c.s[c.n] = va_arg(ap, const char *);
+        else c.v[c.n] = va_arg(ap, int64_t);
+    }
+    va_end(ap);
     pthread_mutex_lock(&p->mu);
     int rc = load(p, err);
     if (rc || !((p->has >> h) & 1u)) {
         pthread_mutex_unlock(&p->mu);
         return rc;
     }
-    lua_State *L = mf__lstate_L(p->ls);
-    int top = lua_gettop(L);
-    mf__lstate_begin(p->ls); /* before the arguments: see store_lua.c's run_op */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
-    lua_getfield(L, -1, HOOKS[h]);
-    lua_remove(L, -2);
-    va_list ap;
-    va_start(ap, fmt);
-    int n = 0;
-    for (const char *f = fmt; *f; f++, n++) {
-        if (*f == 's') lua_pushstring(L, va_arg(ap, const char *));
-        else lua_pushnumber(L, (lua_Number)va_arg(ap, int64_t));
-    }
-    va_end(ap);
     mf_error e;
-    if (mf__lstate_pcall(p->ls, n, 1, &e)) {
+    int body_rc;
+    if (mf__lstate_cpcall(p->ls, call_body, &c, &body_rc, &e)) {
         int len = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EIO, "provider lua (%s), %s: %.*s", p->module, HOOKS[h], len,
                      e.message);
-    } else if (replaced) {
-        *replaced = lua_toboolean(L, -1);
+    } else {
+        rc = body_rc;
     }
-    lua_settop(L, top);
     pthread_mutex_unlock(&p->mu);
     return rc;
 }

@@ -149,66 +149,91 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
 /* A lua_source: its module (offline_lua.c) returns a table whose
  * read(request) returns the column names and the rows (lists of values:
  * strings, numbers, booleans, nil for null). The rows are kept as text, in
- * memory, for the reads that follow. */
+ * memory, for the reads that follow. The request is built, read called and
+ * its answer read in protected mode (mf__lstate_cpcall): what the module
+ * holds may leave its state at the memory cap, and an allocation of
+ * moonfeast's own code failing there must be an error, never the end of
+ * the process. */
+typedef struct lua_read {
+    const Mf__DataSourceSpec *ds;
+    const mf__source_hint *hint;
+    mf__source *s;
+    mf__lstate *ls;
+    int ref;
+    mf_error *err;
+} lua_read;
+
+static int lua_read_body(lua_State *L, void *ud) {
+    lua_read *a = ud;
+    mf__source *s = a->s;
+    const Mf__DataSourceSpec *ds = a->ds;
+    mf_error *err = a->err;
+    int rc = MF_OK;
+    mf__lstate_begin(a->ls); /* before the request: see store_lua.c's run_op */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
+    lua_getfield(L, -1, "read");
+    lua_remove(L, -2);
+    mf__offline_lua_push_request(L, ds, a->hint);
+    mf_error e;
+    if (mf__lstate_pcall(a->ls, 1, 2, &e)) {
+        int n = mf__lua_msg_len(e.message);
+        return mf__err(err, MF_EDATA, "%s, read: %.*s", s->where, n, e.message);
+    }
+    if (!lua_istable(L, -2) || !lua_istable(L, -1))
+        return mf__err(err, MF_EDATA, "%s, read: must return the column names and the rows "
+                       "(two lists), got %s and %s", s->where, luaL_typename(L, -2),
+                       luaL_typename(L, -1));
+    s->ncols = lua_objlen(L, -2);
+    s->nrows = lua_objlen(L, -1);
+    s->names = mf__xcalloc(s->ncols + 1, sizeof *s->names);
+    for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
+        lua_rawgeti(L, -2, (int)c + 1);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            rc = mf__err(err, MF_EDATA, "%s: column name %zu is not a string", s->where, c + 1);
+        else
+            s->names[c] = mf__xstrdup(mapped(ds, lua_tostring(L, -1)));
+        lua_pop(L, 1);
+    }
+    if (rc) return rc;
+    s->cell = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->cell);
+    s->clen = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->clen);
+    if (!s->cell || !s->clen) return mf__err(err, MF_ENOMEM, "%s: %zu rows", s->where, s->nrows);
+    char num[MF__NUM_BUFLEN + 8];
+    for (size_t r = 0; r < s->nrows && rc == MF_OK; r++) {
+        lua_rawgeti(L, -1, (int)r + 1);
+        if (!lua_istable(L, -1))
+            return mf__err(err, MF_EDATA, "%s: row %zu is not a list", s->where, r + 1);
+        for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
+            size_t k = r * s->ncols + c;
+            lua_rawgeti(L, -1, (int)c + 1);
+            const char *p = NULL;
+            long len = mf__lua_cell_text(L, -1, num, &p);
+            s->cell[k] = s->text.len;
+            s->clen[k] = len < 0 ? SIZE_MAX : (size_t)len;
+            if (len >= 0) mf__buf_put(&s->text, p, (size_t)len);
+            if (len == -2)
+                rc = mf__err(err, MF_EDATA, "%s: row %zu, column '%s': a %s is not a value",
+                             s->where, r + 1, s->names[c], luaL_typename(L, -1));
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    }
+    return rc;
+}
+
 static int open_lua(const mf__config *cfg, const Mf__DataSourceSpec *ds,
                     const mf__source_hint *hint, mf__source *s, mf_error *err) {
     mf__lstate *ls = NULL;
     int ref, rc = mf__offline_lua_open(cfg, ds, &ls, &ref, &s->where, err);
     if (rc) return rc;
-    lua_State *L = mf__lstate_L(ls);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
-    lua_getfield(L, -1, "read");
-    lua_remove(L, -2);
-    mf__offline_lua_push_request(L, ds, hint);
+    lua_read a = {ds, hint, s, ls, ref, err};
     mf_error e;
-    mf__lstate_begin(ls);
-    if (mf__lstate_pcall(ls, 1, 2, &e)) {
+    int body_rc;
+    if (mf__lstate_cpcall(ls, lua_read_body, &a, &body_rc, &e)) {
         int n = mf__lua_msg_len(e.message);
         rc = mf__err(err, MF_EDATA, "%s, read: %.*s", s->where, n, e.message);
-    } else if (!lua_istable(L, -2) || !lua_istable(L, -1)) {
-        rc = mf__err(err, MF_EDATA, "%s, read: must return the column names and the rows (two "
-                     "lists), got %s and %s", s->where, luaL_typename(L, -2),
-                     luaL_typename(L, -1));
-    }
-    if (rc == MF_OK) {
-        s->ncols = lua_objlen(L, -2);
-        s->nrows = lua_objlen(L, -1);
-        s->names = mf__xcalloc(s->ncols + 1, sizeof *s->names);
-        for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
-            lua_rawgeti(L, -2, (int)c + 1);
-            if (lua_type(L, -1) != LUA_TSTRING)
-                rc = mf__err(err, MF_EDATA, "%s: column name %zu is not a string", s->where, c + 1);
-            else
-                s->names[c] = mf__xstrdup(mapped(ds, lua_tostring(L, -1)));
-            lua_pop(L, 1);
-        }
-        s->cell = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->cell);
-        s->clen = mf__try_malloc((s->nrows * s->ncols + 1) * sizeof *s->clen);
-        if (rc == MF_OK && (!s->cell || !s->clen))
-            rc = mf__err(err, MF_ENOMEM, "%s: %zu rows", s->where, s->nrows);
-        char num[MF__NUM_BUFLEN + 8];
-        for (size_t r = 0; r < s->nrows && rc == MF_OK; r++) {
-            lua_rawgeti(L, -1, (int)r + 1);
-            if (!lua_istable(L, -1)) {
-                rc = mf__err(err, MF_EDATA, "%s: row %zu is not a list", s->where, r + 1);
-                lua_pop(L, 1);
-                break;
-            }
-            for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
-                size_t k = r * s->ncols + c;
-                lua_rawgeti(L, -1, (int)c + 1);
-                const char *p = NULL;
-                long len = mf__lua_cell_text(L, -1, num, &p);
-                s->cell[k] = s->text.len;
-                s->clen[k] = len < 0 ? SIZE_MAX : (size_t)len;
-                if (len >= 0) mf__buf_put(&s->text, p, (size_t)len);
-                if (len == -2)
-                    rc = mf__err(err, MF_EDATA, "%s: row %zu, column '%s': a %s is not a value",
-                                 s->where, r + 1, s->names[c], luaL_typename(L, -1));
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        }
+    } else {
+        rc = body_rc;
     }
     mf__lstate_free(ls);
     if (rc) return rc;

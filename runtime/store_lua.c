@@ -7,7 +7,8 @@
  * instance's own: each thread that uses the store handle has its instance
  * (the store contract: one instance per thread), so a module's upvalues
  * are per thread. The chunk is called with one argument, a table of
- * options (empty for now), and returns a table of functions:
+ * options (the online_store section's other keys, as strings), and
+ * returns a table of functions:
  *
  *   update(project, keep, drop)     keep, drop: lists of view names
  *   teardown(project, views)        views: list of view names
@@ -256,6 +257,77 @@ int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_
     return mf__lua_module_open_host(m, NULL, NULL, out, ref, err);
 }
 
+/* Loading a module after its state is made: compile, run the chunk, check
+ * its table and keep it. In protected mode (mf__lstate_cpcall): once the
+ * chunk ran, what it holds may leave the state at its memory cap, and an
+ * allocation of moonfeast's own code failing there (the function names
+ * looked up, the registry reference) must be an error, never the end of
+ * the process. */
+typedef struct module_load {
+    const mf__lua_module *m;
+    void (*host)(lua_State *L, void *ud);
+    void *ud;
+    mf__lstate *ls;
+    const char *src, *chunk;
+    size_t len;
+    int *ref;
+    mf_error *err;
+} module_load;
+
+static int module_load_body(lua_State *L, void *p) {
+    module_load *ml = p;
+    const mf__lua_module *m = ml->m;
+    mf_error e;
+    int rc = mf__lstate_load(ml->ls, ml->src, ml->len, ml->chunk, &e);
+    if (rc == MF_OK && (rc = mf__lstate_push_transform_env(ml->ls, &e)) != MF_OK) lua_pop(L, 1);
+    if (rc == MF_OK) {
+        lua_setfenv(L, -2);
+        lua_createtable(L, 0, (int)m->nopts); /* options: the section's other keys */
+        for (size_t i = 0; i < m->nopts; i++) {
+            lua_pushstring(L, m->opt_values[i]);
+            lua_setfield(L, -2, m->opt_names[i]);
+        }
+        int nargs = 1;
+        if (m->files_root) {
+            lua_createtable(L, 0, 3);
+            lua_pushstring(L, m->files_root);
+            lua_pushcclosure(L, host_lines, 1);
+            lua_setfield(L, -2, "lines");
+            lua_pushcfunction(L, host_json);
+            lua_setfield(L, -2, "json");
+            lua_pushcfunction(L, host_timestamp);
+            lua_setfield(L, -2, "timestamp");
+            nargs = 2;
+        }
+        if (ml->host) {
+            if (nargs == 1) lua_newtable(L);
+            ml->host(L, ml->ud);
+            nargs = 2;
+        }
+        lua_pushcfunction(L, module_plain);
+        lua_insert(L, -(nargs + 2));
+        rc = mf__lstate_pcall(ml->ls, nargs + 1, 1, &e);
+    }
+    if (rc) {
+        int n = mf__lua_msg_len(e.message);
+        return mf__err(ml->err, m->code, "%s (%s), loading the module: %.*s", m->what, m->path,
+                       n, e.message);
+    }
+    if (!lua_istable(L, -1))
+        return mf__err(ml->err, m->code, "%s (%s): the module must return a table of functions "
+                       "(%s), got %s", m->what, m->path, m->funcs_text, luaL_typename(L, -1));
+    for (size_t i = 0; i < m->nfuncs; i++) {
+        lua_getfield(L, -1, m->funcs[i]);
+        bool ok = lua_isfunction(L, -1);
+        lua_pop(L, 1);
+        if (!ok)
+            return mf__err(ml->err, m->code, "%s (%s): the module's table has no function '%s'",
+                           m->what, m->path, m->funcs[i]);
+    }
+    *ml->ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    return MF_OK;
+}
+
 int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(lua_State *L, void *ud),
                              void *ud, mf__lstate **out, int *ref, mf_error *err) {
     char *src = NULL;
@@ -281,61 +353,21 @@ int mf__lua_module_open_host(const mf__lua_module *m, void (*host)(lua_State *L,
     mf__lstate_what(ls, m->what);
     mf__lstate_begin(ls);
     char *chunk = mf__xasprintf("@%s", m->path); /* messages say path:line */
-    rc = mf__lstate_load(ls, src, len, chunk, &e);
+    module_load ml = {m, host, ud, ls, src, chunk, len, ref, err};
+    int body_rc;
+    if (mf__lstate_cpcall(ls, module_load_body, &ml, &body_rc, &e)) {
+        int n = mf__lua_msg_len(e.message);
+        rc = mf__err(err, m->code, "%s (%s), loading the module: %.*s", m->what, m->path, n,
+                     e.message);
+    } else {
+        rc = body_rc;
+    }
     free(chunk);
     free(src);
-    if (rc == MF_OK && (rc = mf__lstate_push_transform_env(ls, &e)) != MF_OK) lua_pop(L, 1);
-    if (rc == MF_OK) {
-        lua_setfenv(L, -2);
-        lua_createtable(L, 0, (int)m->nopts); /* options: the section's other keys */
-        for (size_t i = 0; i < m->nopts; i++) {
-            lua_pushstring(L, m->opt_values[i]);
-            lua_setfield(L, -2, m->opt_names[i]);
-        }
-        int nargs = 1;
-        if (m->files_root) {
-            lua_createtable(L, 0, 3);
-            lua_pushstring(L, m->files_root);
-            lua_pushcclosure(L, host_lines, 1);
-            lua_setfield(L, -2, "lines");
-            lua_pushcfunction(L, host_json);
-            lua_setfield(L, -2, "json");
-            lua_pushcfunction(L, host_timestamp);
-            lua_setfield(L, -2, "timestamp");
-            nargs = 2;
-        }
-        if (host) {
-            if (nargs == 1) lua_newtable(L);
-            host(L, ud);
-            nargs = 2;
-        }
-        lua_pushcfunction(L, module_plain);
-        lua_insert(L, -(nargs + 2));
-        rc = mf__lstate_pcall(ls, nargs + 1, 1, &e);
-    }
     if (rc) {
-        mf__lstate_free(ls);
-        int n = mf__lua_msg_len(e.message);
-        return mf__err(err, m->code, "%s (%s), loading the module: %.*s", m->what, m->path, n,
-                       e.message);
-    }
-    if (!lua_istable(L, -1)) {
-        rc = mf__err(err, m->code, "%s (%s): the module must return a table of functions (%s), "
-                     "got %s", m->what, m->path, m->funcs_text, luaL_typename(L, -1));
         mf__lstate_free(ls);
         return rc;
     }
-    for (size_t i = 0; i < m->nfuncs; i++) {
-        lua_getfield(L, -1, m->funcs[i]);
-        bool ok = lua_isfunction(L, -1);
-        lua_pop(L, 1);
-        if (!ok) {
-            mf__lstate_free(ls);
-            return mf__err(err, m->code, "%s (%s): the module's table has no function '%s'",
-                           m->what, m->path, m->funcs[i]);
-        }
-    }
-    *ref = luaL_ref(L, LUA_REGISTRYINDEX);
     *out = ls;
     return MF_OK;
 }
