@@ -9,7 +9,9 @@
  *   before_teardown(project)         after_teardown(project)
  *   materialize(project, view, start, end)   true: the hook did the view's
  *                                    work, the built-in materialization is
- *                                    skipped (its interval is recorded)
+ *                                    skipped (its interval is recorded);
+ *                                    false or nil: it runs; anything else
+ *                                    is an error
  *   after_materialize(project, view, rows_read, rows_written)
  *   before_online_read(project, rows)
  *   after_online_read(project, rows, columns)
@@ -157,7 +159,15 @@ static int call_body(lua_State *L, void *ud) {
         return mf__err(c->err, MF_EIO, "provider lua (%s), %s: %.*s", p->module, HOOKS[c->h],
                        len, e.message);
     }
-    if (c->replaced) *c->replaced = lua_toboolean(L, -1);
+    if (c->replaced) {
+        /* true replaces the built-in work; a truthy number or table is
+         * more likely a mistake than a wish to skip the view */
+        int t = lua_type(L, -1);
+        if (t != LUA_TNIL && t != LUA_TBOOLEAN)
+            return mf__err(c->err, MF_EIO, "provider lua (%s), %s: must return true, false "
+                           "or nil, got %s", p->module, HOOKS[c->h], lua_typename(L, t));
+        *c->replaced = lua_toboolean(L, -1);
+    }
     return MF_OK;
 }
 

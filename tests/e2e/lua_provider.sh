@@ -58,6 +58,23 @@ check "  ... its view got no rows, the other view did" \
 run "$MF" feature-views describe driver_hourly_stats
 check "  ... and its interval is recorded" sh -c 'printf "%s" "$1" | grep -q '"'"'"end"'"'"'' - "$OUT"
 
+# a materialize hook's answer must be true, false or nil: a number (or a
+# string, a table) is an error, not a silent "replaced" that writes
+# nothing and records the interval; false runs the built-in work
+printf 'return { materialize = function(p, view) return 1 end }\n' >mine.lua
+run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-09T00:00:00Z -v driver_hourly_stats_fresh --jobs 1
+expect_err "a materialize hook that returns a number fails the view" 1 "mine.lua), materialize: must return true, false or nil, got number"
+run "$MF" feature-views describe driver_hourly_stats_fresh
+check "  ... and its interval is not recorded" sh -c '! printf "%s" "$1" | grep -q "2025-01-09"' - "$OUT"
+printf 'return { materialize = function(p, view) return { done = true } end }\n' >mine.lua
+run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-09T00:00:00Z -v driver_hourly_stats_fresh --jobs 1
+expect_err "  ... a table too" 1 "materialize: must return true, false or nil, got table"
+printf 'return { materialize = function(p, view) return false end }\n' >mine.lua
+run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-09T00:00:00Z -v driver_hourly_stats_fresh --jobs 1
+expect_rc "a materialize hook that returns false: the built-in work runs" 0
+run "$MF" feature-views describe driver_hourly_stats_fresh
+check "  ... and its interval is recorded" sh -c 'printf "%s" "$1" | grep -q "2025-01-09"' - "$OUT"
+
 # hooks that raise; a hook that is not a function
 printf 'return { before_apply = function(p)\n  error("not today")\nend }\n' >mine.lua
 printf '\nentity { name = "late_entity", join_keys = { "late_id" } }\n' >>driver_repo.lua
