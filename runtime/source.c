@@ -146,6 +146,52 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     return check_unique(ds, s, err);
 }
 
+/* The entries of the table at idx (every key, nil values are none). */
+static size_t count_entries(lua_State *L, int idx) {
+    size_t n = 0;
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        n++;
+        lua_pop(L, 1);
+    }
+    return n;
+}
+
+/* The first position (from 1) of the table at idx that holds nil. */
+static size_t first_hole(lua_State *L, int idx) {
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    size_t i = 1;
+    for (;; i++) {
+        lua_rawgeti(L, idx, (int)i);
+        bool nil = lua_isnil(L, -1);
+        lua_pop(L, 1);
+        if (nil || i == (size_t)INT32_MAX) return i;
+    }
+}
+
+/* A row's first key that is not a column's position (1 to ncols), as text
+ * into buf; false when there is none. */
+static bool key_beyond(lua_State *L, int idx, size_t ncols, char *buf, size_t bufsz) {
+    if (idx < 0) idx = lua_gettop(L) + idx + 1;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            double d = lua_tonumber(L, -1);
+            if (d >= 1 && d <= (double)ncols && d == (double)(size_t)d) continue;
+            snprintf(buf, bufsz, "%.17g", d);
+        } else if (lua_type(L, -1) == LUA_TSTRING) {
+            snprintf(buf, bufsz, "'%.60s'", lua_tostring(L, -1));
+        } else {
+            snprintf(buf, bufsz, "a %s key", luaL_typename(L, -1));
+        }
+        lua_pop(L, 1);
+        return true;
+    }
+    return false;
+}
+
 /* A lua_source: its module (offline_lua.c) returns a table whose
  * read(request) returns the column names and the rows (lists of values:
  * strings, numbers, booleans, nil for null). The rows are kept as text, in
@@ -185,6 +231,16 @@ static int lua_read_body(lua_State *L, void *ud) {
                        luaL_typename(L, -1));
     s->ncols = lua_objlen(L, -2);
     s->nrows = lua_objlen(L, -1);
+    /* lists: a hole (or a key that is not a position) would leave what
+     * follows it out silently */
+    size_t n = count_entries(L, -2);
+    if (n != s->ncols)
+        return mf__err(err, MF_EDATA, "%s, read: the column names are not a list (%zu entries, "
+                       "but name %zu is missing)", s->where, n, first_hole(L, -2));
+    n = count_entries(L, -1);
+    if (n != s->nrows)
+        return mf__err(err, MF_EDATA, "%s, read: the rows are not a list (%zu entries, but row "
+                       "%zu is missing)", s->where, n, first_hole(L, -1));
     s->names = mf__xcalloc(s->ncols + 1, sizeof *s->names);
     for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
         lua_rawgeti(L, -2, (int)c + 1);
@@ -203,6 +259,10 @@ static int lua_read_body(lua_State *L, void *ud) {
         lua_rawgeti(L, -1, (int)r + 1);
         if (!lua_istable(L, -1))
             return mf__err(err, MF_EDATA, "%s: row %zu is not a list", s->where, r + 1);
+        char key[80];
+        if (key_beyond(L, -1, s->ncols, key, sizeof key))
+            return mf__err(err, MF_EDATA, "%s: row %zu has a value at %s, beyond its %zu "
+                           "columns", s->where, r + 1, key, s->ncols);
         for (size_t c = 0; c < s->ncols && rc == MF_OK; c++) {
             size_t k = r * s->ncols + c;
             lua_rawgeti(L, -1, (int)c + 1);

@@ -70,3 +70,23 @@ expect_err "read answering in the wrong shape" 1 "must return the column names a
 printf 'local o = ...\nreturn { read = function() error("no rows for " .. o.path) end }\n' >modules/jsonl.lua
 run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
 expect_err "read raising: the module's line and message" 1 "jsonl.lua:2: no rows for data/driver_stats.jsonl"
+# lists with holes: the rows after a hole, or the cells beyond the column
+# names, would be left out silently; each is an error naming the row
+COLS='"driver_id", "event_timestamp", "created", "conv_rate", "acc_rate", "avg_daily_trips"'
+ROW='1001, "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z", 0.5, 0.5, 3'
+printf 'return { read = function()\n  local rows = { { %s } }\n  rows[3] = { %s }\n  return { %s }, rows\nend }\n' "$ROW" "$ROW" "$COLS" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_err "rows with a hole: the missing row named" 1 "lua_source 'stats_jsonl' ("
+check "  ... the rows are not a list, row 2 missing" sh -c 'printf "%s" "$1" | grep -q "read: the rows are not a list (2 entries, but row 2 is missing)"' - "$ERR"
+printf 'return { read = function()\n  return { %s }, { { %s }, { %s, "extra" } }\nend }\n' "$COLS" "$ROW" "$ROW" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_err "a row longer than the column names" 1 "row 2 has a value at 7, beyond its 6 columns"
+printf 'return { read = function()\n  return { %s }, { { %s, x = 1 } }\nend }\n' "$COLS" "$ROW" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_err "a row with a key that is not a position" 1 "row 1 has a value at 'x', beyond its 6 columns"
+printf 'return { read = function()\n  local c = { %s }\n  c[9] = "late"\n  return c, { { %s } }\nend }\n' "$COLS" "$ROW" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_err "column names with a hole" 1 "the column names are not a list (7 entries, but name 7 is missing)"
+printf 'return { read = function()\n  return { %s }, { { 1001, "2025-01-02T00:00:00Z", nil, 0.5, nil, 3 } }\nend }\n' "$COLS" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_rc "  ... but a row's nil cells are nulls, as before" 0
