@@ -61,10 +61,11 @@ int mf__offline_lua_historical(const mf__config *cfg, const mf_entity_df *df, co
                                const mf__hist_feature *f, size_t nf, struct mf__col *out,
                                bool *handled, mf_error *err);
 
-/* The Lua value at idx as text for a cell: strings as they are, integers
- * as integers, other numbers in their shortest form, booleans as
- * true/false. Returns the length (buf holds at least MF__NUM_BUFLEN + 8
- * bytes), *p the text; -1 for nil, -2 for a value of another type. */
+/* The Lua value at idx as text for a cell: strings as they are, whole
+ * numbers of the int64 range as integers (every digit), other numbers in
+ * their shortest form, booleans as true/false. Returns the length (buf
+ * holds at least MF__NUM_BUFLEN + 8 bytes), *p the text; -1 for nil, -2
+ * for a value of another type. */
 long mf__lua_cell_text(struct lua_State *L, int idx, char *buf, const char **p);
 size_t mf__source_ncols(const mf__source *s);
 /* Column i's name after field_mapping. Borrowed. */

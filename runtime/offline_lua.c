@@ -134,7 +134,9 @@ long mf__lua_cell_text(lua_State *L, int idx, char *buf, const char **p) {
     case LUA_TNUMBER: {
         double d = lua_tonumber(L, idx);
         *p = buf;
-        if (d > -9e15 && d < 9e15 && d == (double)(int64_t)d) /* range first: the cast */
+        /* a whole number in the int64 range as an integer, every digit
+         * (1e16 is 10000000000000000, which an Int64 feature takes) */
+        if (d >= -9223372036854775808.0 && d < 9223372036854775808.0 && d == floor(d))
             return snprintf(buf, MF__NUM_BUFLEN + 8, "%lld", (long long)d);
         return (long)mf__format_double(d, buf);
     }

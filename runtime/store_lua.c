@@ -136,7 +136,8 @@ static int host_lines(lua_State *L) {
 }
 
 /* A JSON value onto the Lua stack: objects and arrays as tables, null as
- * nil, numbers as numbers. Depth limited by Jansson's parser. */
+ * nil, numbers as numbers (integers beyond 2^53 as their decimal text).
+ * Depth limited by Jansson's parser. */
 static void push_json(lua_State *L, const json_t *v) {
     switch (json_typeof(v)) {
     case JSON_OBJECT: {
@@ -158,7 +159,19 @@ static void push_json(lua_State *L, const json_t *v) {
         }
         return;
     case JSON_STRING: lua_pushlstring(L, json_string_value(v), json_string_length(v)); return;
-    case JSON_INTEGER: lua_pushnumber(L, (lua_Number)json_integer_value(v)); return;
+    case JSON_INTEGER: {
+        /* beyond 2^53 a double would round it: its text keeps every digit
+         * (as push_cell does for entity values) */
+        json_int_t i = json_integer_value(v);
+        if (i > -((json_int_t)1 << 53) && i < ((json_int_t)1 << 53))
+            lua_pushnumber(L, (lua_Number)i);
+        else {
+            char num[32];
+            snprintf(num, sizeof num, "%" JSON_INTEGER_FORMAT, i);
+            lua_pushstring(L, num);
+        }
+        return;
+    }
     case JSON_REAL: lua_pushnumber(L, json_real_value(v)); return;
     case JSON_TRUE: lua_pushboolean(L, 1); return;
     case JSON_FALSE: lua_pushboolean(L, 0); return;

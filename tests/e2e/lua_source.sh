@@ -90,3 +90,12 @@ expect_err "column names with a hole" 1 "the column names are not a list (7 entr
 printf 'return { read = function()\n  return { %s }, { { 1001, "2025-01-02T00:00:00Z", nil, 0.5, nil, 3 } }\nend }\n' "$COLS" >modules/jsonl.lua
 run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
 expect_rc "  ... but a row's nil cells are nulls, as before" 0
+# numbers: a whole number of the int64 range is an integer, every digit
+# (2^60 was written as 1.152921504606847e+18, which Int64 refused); a JSON
+# integer beyond 2^53 reaches the module as its text (as a double it was
+# rounded: 9007199254740993 became ...992)
+printf 'local o, host = ...\nreturn { read = function()\n  return { %s }, { { 1001, "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z", 0.5, 0.5, 2^60 },\n    { 1002, "2025-01-02T00:00:00Z", "2025-01-02T00:00:00Z", 0.5, 0.5, host.json("[9007199254740993]")[1] },\n    { 1005, "2025-01-05T00:00:00Z", "2025-01-05T00:00:00Z", 0.5, 0.5, -2^63 } }\nend }\n' "$COLS" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:avg_daily_trips
+check "a whole number beyond 9e15 is an integer" sh -c 'printf "%s" "$1" | grep -q "^1001,.*,1152921504606846976$"' - "$OUT"
+check "  ... -2^63 too" sh -c 'printf "%s" "$1" | grep -q "^1005,.*,-9223372036854775808$"' - "$OUT"
+check "host.json: an integer beyond 2^53 keeps every digit" sh -c 'printf "%s" "$1" | grep -q "^1002,.*,9007199254740993$"' - "$OUT"
