@@ -16,6 +16,8 @@
  *                                   created = {...}, values = {...}}
  *   read(project, view, keys)       returns ts, values: two lists of #keys
  *                                   entries, nil where the key is not stored
+ *                                   (a ts outside the years 1 to 9999 is
+ *                                   an error)
  *
  * Keys are the entity keys serialized (v3) as Lua strings; times are
  * microseconds since the epoch as Lua numbers (exact to the microsecond
@@ -613,9 +615,12 @@ static int read_body(lua_State *L, void *op) {
             lua_Number t = lua_tonumber(L, -2);
             size_t len;
             const char *p = lua_tolstring(L, -1, &len);
-            if (!(t >= -9.2e18 && t <= 9.2e18)) {
-                rc = mf__err(err, MF_ESTORE, "online store lua (%s), read: entry %zu: time "
-                             "out of range", s->module, i + 1);
+            /* the years every timestamp form covers, as the Redis store
+             * checks the times it reads (range first: the cast) */
+            if (!(t >= -9.2e18 && t <= 9.2e18) || !mf__ts_in_range((int64_t)t)) {
+                rc = mf__err(err, MF_ESTORE, "online store lua (%s), read: entry %zu: the time "
+                             "%.17g (microseconds since the epoch) is out of range (years 1 to "
+                             "9999)", s->module, i + 1, (double)t);
             } else {
                 rb->found[i] = 1;
                 rb->event_ts[i] = (int64_t)t;

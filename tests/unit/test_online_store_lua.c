@@ -231,6 +231,41 @@ static void test_call_errors(void) {
     free(path);
 }
 
+/* A read answering a time outside the years 1 to 9999 (which the Redis
+ * store refuses too; 9e18 us is in the year 287168) is an error naming
+ * the module and the entry, not a timestamp no text form can hold. */
+static void test_read_time_range(void) {
+    char *path = module_file(
+        "times.lua",
+        "local rows = {}\n"
+        "local ts = 9e18\n"
+        "return {\n"
+        "  update = function() end, teardown = function() end,\n"
+        "  write = function(p, v, r) rows[r.keys[1]] = r.values[1] end,\n"
+        "  read = function(p, v, keys)\n"
+        "    local t = ts\n"
+        "    ts = ts == 9e18 and -9e18 or 1000000\n"
+        "    return { t }, { rows[keys[1]] }\n"
+        "  end }\n");
+    mf__online *s = open_module(path);
+    CHECK(s != NULL);
+    if (!s) {
+        free(path);
+        return;
+    }
+    mf_error err;
+    CHECK(write_one(s, &err) == MF_OK);
+    CHECK(read_one(s, &err) == MF_ESTORE);
+    CHECK_HAS(err.message, "times.lua");
+    CHECK_HAS(err.message, "entry 1: the time 9e+18 (microseconds since the epoch) is out of "
+                           "range (years 1 to 9999)");
+    CHECK(read_one(s, &err) == MF_ESTORE); /* -9e18: before the year 1 */
+    CHECK_HAS(err.message, "out of range (years 1 to 9999)");
+    CHECK(read_one(s, &err) == MF_OK); /* 1 s after the epoch */
+    s->vt->close(s);
+    free(path);
+}
+
 /* A write that fills the store's Lua memory cap fails; its garbage must
  * not be charged to the next call's arguments: a batch whose arguments
  * take a good part of the cap (40,000 rows against 16 MiB) still goes in,
@@ -300,6 +335,7 @@ int main(void) {
     }
     RUN(test_broken_modules);
     RUN(test_call_errors);
+    RUN(test_read_time_range);
     RUN(test_after_memory_error);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
