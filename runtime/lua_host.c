@@ -75,6 +75,7 @@ typedef struct mf__lstate {
     char where[600];     /* "file:line" of the code running at the last hook */
     int handler_ref;     /* msg_handler and cp_run as functions in the registry, */
     int cp_ref;          /* made once: pushing a C function allocates */
+    bool defs;           /* loads definitions: DSL error tables pass through */
 } lstate;
 
 
@@ -130,6 +131,10 @@ static lstate *state_of(lua_State *L) {
     lua_getallocf(L, &ud);
     return ud;
 }
+
+/* Whether L's state loads definitions (its own function: GCC's
+ * dangling-pointer analysis misreads state_of inlined twice). */
+static __attribute__((noinline)) bool defs_state(lua_State *L) { return state_of(L)->defs; }
 
 /* The count hook: counts instructions, checks the deadline, and raises once
  * either is spent (and again at every later call, so that nothing escapes
@@ -247,14 +252,16 @@ static int l_load_text(lua_State *L) {
 /*---- States ----------------------------------------------------------------*/
 
 /* Error handler for lua_pcall: DSL error tables ({mf = true, ...}) pass
- * through; anything else becomes its message plus a traceback. An error
+ * through in the state that loads definitions (elsewhere, in a store,
+ * provider or source, such a table is user code's like any other, and
+ * gets its location); anything else becomes its message plus a traceback. An error
  * value that is not a string gets the location of the innermost Lua frame.
  * Only raw accesses: the value may be a user table with metamethods, and
  * a metamethod error here or in lua_error_to_mf would be unprotected.
  * Stack: [err] -> [err'] */
 static int msg_handler(lua_State *L) {
     if (state_of(L)->hit) return 1; /* lua_error_to_mf words it */
-    if (lua_type(L, 1) == LUA_TTABLE) {
+    if (state_of(L)->defs && lua_type(L, 1) == LUA_TTABLE) {
         lua_pushliteral(L, "mf");
         lua_rawget(L, 1);
         int dsl = lua_toboolean(L, -1);
@@ -334,7 +341,7 @@ static int lua_error_to_mf(lua_State *L, int rc, mf_error *err) {
         lua_pop(L, 1);
         return budget_error(s, s->what, err);
     }
-    if (lua_type(L, -1) == LUA_TTABLE) {
+    if (lua_type(L, -1) == LUA_TTABLE && defs_state(L)) {
         raw_field(L, -1, "message");
         raw_field(L, -2, "file");
         raw_field(L, -3, "line");
@@ -940,6 +947,7 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
         rc = mf__err(err, MF_ENOMEM, "cannot create a Lua state");
         goto done;
     }
+    ls->defs = true;
     lua_State *L = ls->L;
     /* stack: 1 = files table, 2 = session */
     rc = push_embedded(L, "moonfeast.dsl", err);

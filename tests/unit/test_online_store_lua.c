@@ -136,7 +136,10 @@ static void test_broken_modules(void) {
         {"meta.lua", "return setmetatable({}, {__index = function(t, k) error('no ' .. k) end})",
          "has no function 'update'"},
         {"options.lua", "local opts = ... error('options: ' .. opts.greeting)",
-         "options: hello from the yaml"}};
+         "options: hello from the yaml"},
+        /* a table like the DSL's errors is user code's here: its location,
+         * not "invalid definition" */
+        {"mftable.lua", "\nerror({mf = true})", "mftable.lua:2: (error object is a table value)"}};
     for (size_t i = 0; i < MF__ARRAY_LEN(cases); i++) {
         char *path = module_file(cases[i].name, cases[i].text);
         mf__online *s = open_module(path);
