@@ -229,10 +229,10 @@ static int host_json(lua_State *L) {
  * returns, a plain copy of its string keys read raw, and of those of the
  * tables its metatables' __index chain names (up to 16 deep; an __index
  * function is not called): a table without a metatable that the module
- * never sees. The runtime looks its functions up there, outside protected
- * calls, so that no metamethod of the module's (an __index that raises,
- * say) runs where an error would end the process; and the functions are
- * those of the table as loaded. Anything but a table is returned as it is
+ * never sees. The runtime looks its functions up there, so that no
+ * metamethod of the module's (an __index that raises, say) runs in
+ * moonfeast's own lookups; and the functions are those of the table as
+ * loaded. Anything but a table is returned as it is
  * (and refused by the caller). */
 static int module_plain(lua_State *L) {
     lua_call(L, lua_gettop(L) - 1, 1);
