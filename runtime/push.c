@@ -811,6 +811,16 @@ static int sqlite_target(const char *path, const Mf__DataSourceSpec *ds, sqlite3
     sqlite3_busy_timeout(*db, 5000);
     char *q = mf__sql_ident(ds->table);
     char *sql = mf__xasprintf("SELECT * FROM %s LIMIT 0", q);
+    /* SQLITE_OPEN_READWRITE opens a file it cannot write read-only */
+    if (sqlite3_db_readonly(*db, "main") == 1) {
+        rc = mf__err(err, MF_EIO, "cannot push offline to sqlite_source '%s': %s is read-only",
+                     ds->name, path);
+        free(sql);
+        free(q);
+        sqlite3_close(*db);
+        *db = NULL;
+        return rc;
+    }
     if (sqlite3_prepare_v2(*db, sql, -1, cols, NULL) != SQLITE_OK) {
         rc = mf__err(err, MF_EIO, "cannot push offline to sqlite_source '%s': %s: %s", ds->name,
                      path, sqlite3_errmsg(*db));

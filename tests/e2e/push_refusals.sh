@@ -10,7 +10,8 @@
 #   - a CSV whose folder cannot take the append journal (mode 555, the
 #     file 666; run as user nobody through setpriv, skipped without it);
 #   - an empty (0-byte) CSV, which has no header;
-#   - a sqlite_source whose table was dropped.
+#   - a sqlite_source whose table was dropped, or whose database it cannot
+#     write (as user nobody).
 # Also: a push whose second online view fails after the first was written
 # says which view was written (and that nothing was appended offline).
 . "$(dirname "$0")/lib.sh"
@@ -90,6 +91,13 @@ if command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1 && [ "$(id -u
     refused "online_and_offline to a CSV whose folder is not writable" ro \
         "data/ro: Permission denied" setpriv --reuid=nobody --regid=nogroup --clear-groups
     chmod 755 data/ro
+    # a database it cannot write: SQLite opens it read-only without a word
+    sqlite3 data/src.db "CREATE TABLE stats (id INTEGER, ts TEXT, x INTEGER)"
+    chown nobody data/src.db
+    chmod 444 data/src.db
+    refused "online_and_offline to a sqlite_source it cannot write" lite \
+        "data/src.db is read-only" setpriv --reuid=nobody --regid=nogroup --clear-groups
+    chmod 644 data/src.db
 else
     echo "# skipped: a CSV whose folder is not writable (needs root, setpriv and user nobody)"
 fi
