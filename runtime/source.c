@@ -146,14 +146,18 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     return check_unique(ds, s, err);
 }
 
-/* The entries of the table at idx (every key, nil values are none). */
+/* The entries of the table at idx at whole positive keys (nil values are
+ * none; other keys, such as table.pack's n, are not the list's). */
 static size_t count_entries(lua_State *L, int idx) {
     size_t n = 0;
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
     lua_pushnil(L);
     while (lua_next(L, idx)) {
-        n++;
         lua_pop(L, 1);
+        if (lua_type(L, -1) == LUA_TNUMBER) {
+            double d = lua_tonumber(L, -1);
+            if (d >= 1 && d < 9007199254740992.0 && d == (double)(uint64_t)d) n++;
+        }
     }
     return n;
 }

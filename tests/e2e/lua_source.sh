@@ -87,6 +87,9 @@ expect_err "a row with a key that is not a position" 1 "row 1 has a value at 'x'
 printf 'return { read = function()\n  local c = { %s }\n  c[9] = "late"\n  return c, { { %s } }\nend }\n' "$COLS" "$ROW" >modules/jsonl.lua
 run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
 expect_err "column names with a hole" 1 "the column names are not a list (7 entries, but name 7 is missing)"
+printf 'return { read = function()\n  local c, r = { %s }, { { %s } }\n  c.n, r.n = 6, 1\n  return c, r\nend }\n' "$COLS" "$ROW" >modules/jsonl.lua
+run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
+expect_rc "  ... lists with other keys too (a count n, as table.pack gives) are lists" 0
 printf 'return { read = function()\n  return { %s }, { { 1001, "2025-01-02T00:00:00Z", nil, 0.5, nil, 3 } }\nend }\n' "$COLS" >modules/jsonl.lua
 run "$MF" get-historical-features --entities e.csv -f stats_from_jsonl:conv_rate
 expect_rc "  ... but a row's nil cells are nulls, as before" 0
