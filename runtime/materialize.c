@@ -1334,9 +1334,7 @@ static int engine_run_body(lua_State *L, void *ud) {
     const mf__config *cfg = e->cfg;
     /* before the tasks are built: see store_lua.c's run_op */
     mf__lstate_begin_rows(r->ls, e->nv ? e->nv : 1);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, r->ref);
-    lua_getfield(L, -1, "run");
-    lua_remove(L, -2);
+    mf__lua_module_push(L, r->ref, "run");
     lua_rawgeti(L, LUA_REGISTRYINDEX, r->index_ref);
     int index = lua_gettop(L);
     lua_createtable(L, (int)e->nv, 0);

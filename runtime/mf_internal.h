@@ -724,6 +724,9 @@ typedef struct mf__lua_module {
 } mf__lua_module;
 enum { MF__LUA_KEYS_MODULE, MF__LUA_KEYS_LUA };
 int mf__lua_module_open(const mf__lua_module *m, mf__lstate **out, int *ref, mf_error *err);
+/* Push member fn of the module table kept at registry reference ref (nil
+ * when it has none). */
+void mf__lua_module_push(struct lua_State *L, int ref, const char *fn);
 /* The same, with the host table (the chunk's second argument) made even
  * without files_root, and host(L, ud) called with it on top of the stack
  * to add functions of the caller's ([t] -> [t]). */

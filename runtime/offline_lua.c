@@ -301,9 +301,7 @@ typedef struct hist_call {
 static int hist_protected(lua_State *L, void *ud) {
     hist_call *h = ud;
     mf__lstate_begin(h->ls); /* before the arguments: see store_lua.c's run_op */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, h->ref);
-    lua_getfield(L, -1, "get_historical_features");
-    lua_remove(L, -2);
+    mf__lua_module_push(L, h->ref, "get_historical_features");
     if (lua_isnil(L, -1)) {
         h->absent = true;
         return MF_OK;

@@ -146,9 +146,7 @@ static int call_body(lua_State *L, void *ud) {
     hook_call *c = ud;
     mf__provider *p = c->p;
     mf__lstate_begin(p->ls); /* before the arguments: see store_lua.c's run_op */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, p->ref);
-    lua_getfield(L, -1, HOOKS[c->h]);
-    lua_remove(L, -2);
+    mf__lua_module_push(L, p->ref, HOOKS[c->h]);
     for (int i = 0; i < c->n; i++) {
         if (c->s[i]) lua_pushstring(L, c->s[i]);
         else lua_pushnumber(L, (lua_Number)c->v[i]);

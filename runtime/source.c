@@ -146,6 +146,13 @@ static int open_sqlite(const mf__config *cfg, const Mf__DataSourceSpec *ds, mf__
     return check_unique(ds, s, err);
 }
 
+/* Whether the key on top of the stack is a whole number from 1 to max. */
+static bool position_key(lua_State *L, double max) {
+    if (lua_type(L, -1) != LUA_TNUMBER) return false;
+    double d = lua_tonumber(L, -1);
+    return d >= 1 && d <= max && d == (double)(uint64_t)d;
+}
+
 /* The entries of the table at idx at whole positive keys (nil values are
  * none; other keys, such as table.pack's n, are not the list's). */
 static size_t count_entries(lua_State *L, int idx) {
@@ -154,10 +161,7 @@ static size_t count_entries(lua_State *L, int idx) {
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
-        if (lua_type(L, -1) == LUA_TNUMBER) {
-            double d = lua_tonumber(L, -1);
-            if (d >= 1 && d < 9007199254740992.0 && d == (double)(uint64_t)d) n++;
-        }
+        if (position_key(L, 9007199254740992.0)) n++;
     }
     return n;
 }
@@ -181,10 +185,9 @@ static bool key_beyond(lua_State *L, int idx, size_t ncols, char *buf, size_t bu
     lua_pushnil(L);
     while (lua_next(L, idx)) {
         lua_pop(L, 1);
+        if (position_key(L, (double)ncols)) continue;
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            double d = lua_tonumber(L, -1);
-            if (d >= 1 && d <= (double)ncols && d == (double)(size_t)d) continue;
-            snprintf(buf, bufsz, "%.17g", d);
+            snprintf(buf, bufsz, "%.17g", lua_tonumber(L, -1));
         } else if (lua_type(L, -1) == LUA_TSTRING) {
             snprintf(buf, bufsz, "'%.60s'", lua_tostring(L, -1));
         } else {
@@ -220,9 +223,7 @@ static int lua_read_body(lua_State *L, void *ud) {
     mf_error *err = a->err;
     int rc = MF_OK;
     mf__lstate_begin(a->ls); /* before the request: see store_lua.c's run_op */
-    lua_rawgeti(L, LUA_REGISTRYINDEX, a->ref);
-    lua_getfield(L, -1, "read");
-    lua_remove(L, -2);
+    mf__lua_module_push(L, a->ref, "read");
     mf__offline_lua_push_request(L, ds, a->hint);
     mf_error e;
     if (mf__lstate_pcall(a->ls, 1, 2, &e)) {

@@ -396,12 +396,15 @@ static int ensure(lua_store *s, mf_error *err) {
     return mf__lua_module_open(&m, &s->ls, &s->ref, err);
 }
 
-/* Push the module's function fn. */
-static void push_fn(lua_store *s, const char *fn) {
-    lua_State *L = mf__lstate_L(s->ls);
-    lua_rawgeti(L, LUA_REGISTRYINDEX, s->ref);
+void mf__lua_module_push(lua_State *L, int ref, const char *fn) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, ref);
     lua_getfield(L, -1, fn);
     lua_remove(L, -2);
+}
+
+/* Push the module's function fn. */
+static void push_fn(lua_store *s, const char *fn) {
+    mf__lua_module_push(mf__lstate_L(s->ls), s->ref, fn);
 }
 
 static void push_names(lua_State *L, Mf__FeatureView *const *views, size_t n) {
