@@ -546,13 +546,33 @@ static int parse_engine(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     return MF_OK;
 }
 
+/* The path of a file registry: a URL there ("postgresql://...") would be
+ * taken for a folder name (a private registry per machine, the password in
+ * a directory name), so it is refused, pointing at the SQL registry. */
+static int file_registry_path(cfg_parse *P, const yaml_node_t *n, const char *key, char **out) {
+    char *s = NULL;
+    int rc = get_string(P, n, key, &s);
+    if (rc) return rc;
+    if (strstr(s, "://")) {
+        char *shown = mf__url_hide_password(s);
+        rc = key_err(P, n, key, "'%s' is a URL, not a file path: for a registry in a "
+                     "database, set registry_type: sql and its path to the URL", shown);
+        free(shown);
+        free(s);
+        return rc;
+    }
+    *out = mf__path_join(P->repo, s);
+    free(s);
+    return MF_OK;
+}
+
 static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
     static const char *const types[] = {"file", "sql", NULL};
     enum { FILE_, SQL };
     int rc;
     if (val->type == YAML_SCALAR_NODE) {
         char *path = NULL;
-        if ((rc = get_path(P, val, "registry", &path))) return rc;
+        if ((rc = file_registry_path(P, val, "registry", &path))) return rc;
         set_str(&cfg->registry_type, mf__xstrdup("file"));
         set_str(&cfg->registry_path, path);
         return MF_OK;
@@ -575,7 +595,7 @@ static int parse_registry(cfg_parse *P, yaml_node_t *val, mf__config *cfg) {
                            "missing required key 'registry.path' (the database URL)");
         if ((rc = get_string(P, s[1].val, "registry.path", &path))) return rc;
     } else if (s[1].val) {
-        if ((rc = get_path(P, s[1].val, "registry.path", &path))) return rc;
+        if ((rc = file_registry_path(P, s[1].val, "registry.path", &path))) return rc;
     } else {
         path = mf__path_join(P->repo, "data/registry.db");
     }
@@ -662,7 +682,6 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
     /* a type that takes any other key as an option of its own (Lua
      * stores): every key of the mapping that no type declares becomes a
      * slot of that type */
-    size_t declared = n;
     const mf__store_type *named = NULL;
     if (val->type == YAML_MAPPING_NODE) {
         for (yaml_node_pair_t *pr = val->data.mapping.pairs.start;
@@ -676,20 +695,31 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
                 const char *tv = (const char *)v->data.scalar.value;
                 char *ex = NULL;
                 if (strstr(tv, "${")) {
-                    mf_error *keep = P->err, scratch;
-                    P->err = &scratch;
-                    if (expand_env(P, v, "type", &ex) != MF_OK) ex = NULL;
-                    P->err = keep;
+                    char key[160];
+                    key_path(key, sizeof key, section, "type");
+                    /* an unset variable is the error to report (not the
+                     * keys only the intended type takes) */
+                    if (expand_env(P, v, key, &ex) != MF_OK) {
+                        free(slots);
+                        free(types);
+                        return MF_ECONFIG;
+                    }
                 }
                 named = mf__store_type_find(table, ntypes, ex ? ex : tv);
                 free(ex);
             }
         }
     }
+    /* pass[k]: slot k goes to the module as its own option (a name no
+     * type declares, or one only other types declare: a Lua store may have
+     * a `path` of its own) */
+    bool *pass = NULL;
     if (named && named->any_options) {
         size_t extra = (size_t)(val->data.mapping.pairs.top - val->data.mapping.pairs.start);
         slots = mf__xrealloc(slots, (cap + extra) * sizeof *slots);
         memset(slots + cap, 0, extra * sizeof *slots);
+        pass = mf__xcalloc(cap + extra, sizeof *pass);
+        unsigned bit = 1u << (unsigned)(named - table);
         for (yaml_node_pair_t *pr = val->data.mapping.pairs.start;
              pr < val->data.mapping.pairs.top; pr++) {
             yaml_node_t *k = yaml_document_get_node(P->doc, pr->key);
@@ -699,7 +729,11 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
             while (j < n && strcmp(slots[j].name, name) != 0) j++;
             if (j == n) {
                 slots[n].name = name;
-                slots[n++].types = 1u << (unsigned)(named - table);
+                slots[n++].types = bit;
+                pass[j] = true;
+            } else if (j > 0 && !(slots[j].types & bit)) {
+                slots[j].types |= bit;
+                pass[j] = true;
             }
         }
     }
@@ -708,9 +742,9 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
     mf__store_conf c;
     memset(&c, 0, sizeof c);
     if (rc == MF_OK) conf_defaults(P, &c, &table[type]);
-    /* the other keys, as text (${VAR} expanded; scalars only) */
-    for (size_t k = declared; rc == MF_OK && k < n; k++) {
-        if (!slots[k].val) continue;
+    /* the module's own keys, as text (${VAR} expanded; scalars only) */
+    for (size_t k = 1; rc == MF_OK && pass && &table[type] == named && k < n; k++) {
+        if (!slots[k].val || !pass[k]) continue;
         char key[160], *str = NULL;
         key_path(key, sizeof key, section, slots[k].name);
         if ((rc = get_string(P, slots[k].val, key, &str))) break;
@@ -740,6 +774,7 @@ static int parse_store(cfg_parse *P, yaml_node_t *val, const char *section, cons
     }
     free(slots);
     free(types);
+    free(pass);
     if (rc) {
         conf_free(&c);
         return rc;

@@ -418,6 +418,9 @@ int mf__registry_sql_open(const char *url, const char *repo, const char *project
 /* Copy every project and object (with intervals) of the registry `from`
  * into the empty registry `to` in one commit; each a file path or a
  * database URL, relative ones from dir. Reports what `to` holds after. */
+/* url with its password ("user:PASSWORD@", "password=PASSWORD") replaced by
+ * "***", for messages (malloc'd). */
+char *mf__url_hide_password(const char *url);
 int mf__registry_migrate(const char *from, const char *to, const char *dir, size_t *nobjs,
                          size_t *nprojects, uint64_t *version, mf_error *err);
 /* The file registry pauses at mf__test_pause("registry") after writing the

@@ -167,31 +167,36 @@ int mf__registry_migrate(const char *from, const char *to, const char *dir, size
                          size_t *nprojects, uint64_t *version, mf_error *err) {
     mf__registry *a = NULL, *b = NULL;
     Mf__Registry *src = NULL, *after = NULL;
+    /* messages name the registries without their passwords */
+    char *from_m = mf__url_hide_password(from), *to_m = mf__url_hide_password(to);
     /* a source that is not there is a mistake (a typo), not an empty
      * registry: neither read it as one nor create it */
+    int rc = MF_OK;
     const char *file = !is_url(from) ? from : !strncmp(from, "sqlite:///", 10) ? from + 10 : NULL;
     if (file) {
         char *path = mf__path_join(dir, file);
         struct stat st;
         int missing = stat(path, &st) != 0;
         free(path);
-        if (missing)
-            return mf__err(err, MF_EUSAGE, "registry migrate: the registry to migrate from, %s, "
-                           "does not exist", from);
+        if (missing) {
+            rc = mf__err(err, MF_EUSAGE, "registry migrate: the registry to migrate from, %s, "
+                         "does not exist", from_m);
+            goto out;
+        }
     }
-    int rc = open_loc(from, dir, &a, err);
+    rc = open_loc(from, dir, &a, err);
     if (rc == MF_OK) {
         rc = a->vt->load(a, &src, err);
-        if (rc) mf__err_prefix(err, "reading %s", from);
+        if (rc) mf__err_prefix(err, "reading %s", from_m);
         else if (!src->n_projects)
             rc = mf__err(err, MF_EUSAGE, "registry migrate: %s holds no project: nothing to "
-                         "migrate", from);
+                         "migrate", from_m);
     }
     if (rc == MF_OK) rc = open_loc(to, dir, &b, err);
     if (rc == MF_OK) {
         copy_ctx c = {src};
         rc = b->vt->commit(b, copy_all, &c, err);
-        if (rc) mf__err_prefix(err, "writing %s", to);
+        if (rc) mf__err_prefix(err, "writing %s", to_m);
     }
     if (rc == MF_OK) rc = b->vt->load(b, &after, err);
     if (rc == MF_OK) {
@@ -204,6 +209,9 @@ int mf__registry_migrate(const char *from, const char *to, const char *dir, size
     mf__reg_free(after);
     if (a) a->vt->close(a);
     if (b) b->vt->close(b);
+out:
+    free(from_m);
+    free(to_m);
     return rc;
 }
 
@@ -218,6 +226,6 @@ int mf__registry_open(const mf__config *cfg, mf__registry **out, mf_error *err) 
     }
     return mf__err_at(err, MF_ECONFIG, cfg->config_path, 0,
                       "registry_type '%s' is not supported by this build "
-                      "(supported: file)",
+                      "(supported: file, sql)",
                       cfg->registry_type);
 }

@@ -33,14 +33,22 @@ typedef struct file_registry {
     char *lock_path;
 } file_registry;
 
+/* The largest registry file read or written: 1 GiB. */
+#define MAX_FILE ((size_t)1 << 30)
+
 /*---- Reading ---------------------------------------------------------------*/
 
 /* Decode a registry file's bytes; *out owned by the caller. */
 static int decode(const char *path, const unsigned char *data, size_t len,
                   Mf__Registry **out, mf_error *err) {
-    if (len < 16 || memcmp(data, MAGIC, 8) != 0)
+    if (len == 0)
+        return mf__err(err, MF_EREGISTRY, "registry file %s is empty (0 bytes)", path);
+    if (memcmp(data, MAGIC, len < 8 ? len : 8) != 0)
         return mf__err(err, MF_EREGISTRY,
                        "%s is not a moonfeast registry file (bad header)", path);
+    if (len < 16) /* the magic number, cut short */
+        return mf__err(err, MF_EREGISTRY, "registry file %s is truncated (%zu bytes: shorter "
+                       "than its 16-byte header)", path, len);
     uint64_t n = 0;
     for (int i = 7; i >= 0; i--) n = (n << 8) | data[8 + i];
     if (n > len - 16)
@@ -58,6 +66,9 @@ static int decode(const char *path, const unsigned char *data, size_t len,
     if (r->schema_version > 1 || r->schema_version < 0) {
         int v = r->schema_version;
         mf__reg_free(r);
+        if (v < 0) /* no moonfeast writes that */
+            return mf__err(err, MF_EREGISTRY, "registry file %s is corrupt (schema version %d)",
+                           path, v);
         return mf__err(err, MF_EREGISTRY, "registry file %s has schema version %d, which this "
                        "moonfeast does not read (it reads 1): a newer moonfeast wrote it", path, v);
     }
@@ -98,7 +109,7 @@ static int file_load(mf__registry *base, Mf__Registry **out, mf_error *err) {
         return MF_OK;
     }
     /* a device or a huge stray file is an error, never read whole */
-    int rc = mf__read_input(r->path, (size_t)1 << 30, &data, &len, err);
+    int rc = mf__read_input(r->path, MAX_FILE, &data, &len, err);
     if (rc) return rc;
     rc = decode(r->path, (unsigned char *)data, len, out, err);
     free(data);
@@ -122,12 +133,16 @@ static int write_all(int fd, const unsigned char *p, size_t n) {
 /* Write reg to path atomically: tmp file, fsync, rename, fsync of the folder. */
 static int write_atomic(file_registry *r, const Mf__Registry *reg, mf_error *err) {
     size_t n = mf__registry__get_packed_size(reg);
+    if (n > MAX_FILE - 16) /* it could never be read again, nor committed to */
+        return mf__err(err, MF_EREGISTRY, "the registry would be %zu bytes, more than the "
+                       "%zu a registry file may hold: not written", n + 16, MAX_FILE);
     unsigned char *buf = mf__xmalloc(n + 16);
     memcpy(buf, MAGIC, 8);
     for (int i = 0; i < 8; i++) buf[8 + i] = (unsigned char)((uint64_t)n >> (8 * i));
     mf__registry__pack(reg, buf + 16);
 
-    int fd = open(r->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* 0666 less the umask: a group that shares the repo shares its registry */
+    int fd = open(r->tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
     if (fd < 0) {
         free(buf);
         return mf__err(err, MF_EIO, "cannot write %s: %s", r->tmp_path, strerror(errno));
@@ -164,7 +179,11 @@ static int file_commit(mf__registry *base, mf__registry_mutator fn, void *ud,
     file_registry *r = (file_registry *)base;
     int rc = mf__mkdirs(r->path, true, err);
     if (rc) return rc;
-    int lfd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    /* the lock file too (0666 less the umask); another user's lock file
+     * that this one may only read is locked read-only (flock needs no
+     * write access; on NFS, where it does, the owner's mode decides) */
+    int lfd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+    if (lfd < 0 && errno == EACCES) lfd = open(r->lock_path, O_RDONLY | O_CLOEXEC);
     if (lfd < 0)
         return mf__err(err, MF_EIO, "cannot open registry lock %s: %s",
                        r->lock_path, strerror(errno));

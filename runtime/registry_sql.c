@@ -41,10 +41,12 @@
  */
 #include <arpa/inet.h>
 #include <endian.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <libpq-fe.h>
@@ -66,6 +68,8 @@ typedef struct sql_registry {
     /* SQLite */
     char *path;
     sqlite3 *db;
+    dev_t dev; /* the database file opened (replaced or deleted: noticed) */
+    ino_t ino;
     /* PostgreSQL */
     char *url;
     PGconn *pg;
@@ -312,7 +316,17 @@ static int ensure_schema(sql_registry *r, mf_error *err) {
 
 static int connect_db(sql_registry *r, mf_error *err) {
     if (r->engine == ENGINE_SQLITE) {
-        if (r->db) return ensure_schema(r, err);
+        if (r->db) {
+            /* a file put in its place (a restore, a migrate into a new
+             * file) is opened anew; a deleted one is an error, never a new
+             * empty registry */
+            struct stat st;
+            if (stat(r->path, &st) != 0)
+                return mf__err(err, MF_EREGISTRY, "SQL registry %s: its database file %s is "
+                               "gone (%s)", r->where, r->path, strerror(errno));
+            if (st.st_dev == r->dev && st.st_ino == r->ino) return ensure_schema(r, err);
+            disconnect(r);
+        }
         int rc = mf__mkdirs(r->path, true, err);
         if (rc) return rc;
         mf__sqlite_setup();
@@ -324,15 +338,18 @@ static int connect_db(sql_registry *r, mf_error *err) {
         }
         sqlite3_busy_timeout(r->db, 30000);
         mf_error e;
-        /* WAL: readers never wait for a writer; NORMAL is durable in WAL
-         * except for the last commits before a power loss */
+        /* WAL: readers never wait for a writer; FULL: a commit is on disk
+         * when it returns (NORMAL could lose the last ones to a power loss) */
         if (exec0(r, "PRAGMA journal_mode=WAL", &e) != MF_OK ||
             exec0(r, "PRAGMA synchronous=FULL", &e) != MF_OK) {
             if (err) *err = e;
             disconnect(r);
             return MF_EREGISTRY;
         }
-        return ensure_schema(r, err);
+        rc = ensure_schema(r, err);
+        struct stat st; /* the file as it is now there (SQLite creates it lazily) */
+        if (rc == MF_OK && stat(r->path, &st) == 0) r->dev = st.st_dev, r->ino = st.st_ino;
+        return rc;
     }
     if (r->pg && PQstatus(r->pg) == CONNECTION_OK) return ensure_schema(r, err);
     disconnect(r);
@@ -476,7 +493,10 @@ static int op_load(sql_registry *r, void *ud, bool *started, mf_error *err) {
     rc = read_all(r, ud, err);
     if (rc == MF_OK) {
         rc = exec0(r, "COMMIT", err);
-        if (rc) mf__reg_free(*(Mf__Registry **)ud);
+        if (rc) { /* the caller gets no registry: none to free twice */
+            mf__reg_free(*(Mf__Registry **)ud);
+            *(Mf__Registry **)ud = NULL;
+        }
     } else {
         rollback(r);
     }
@@ -732,8 +752,8 @@ static const mf__registry_vt sql_vt = {"sql", sql_load, sql_commit, sql_close, s
 
 /* The URL with its password replaced by "***", for messages: the one of
  * user:password@ and the value of a password= query parameter (libpq
- * takes either). */
-static char *hide_password(const char *url) {
+ * takes either). A text without "://" comes back as it is (a copy). */
+char *mf__url_hide_password(const char *url) {
     char *out = mf__xstrdup(url);
     const char *s = strstr(url, "://");
     const char *at = s ? strchr(s + 3, '@') : NULL;
@@ -768,7 +788,7 @@ int mf__registry_sql_open(const char *url, const char *repo, const char *project
     r->base.vt = &sql_vt;
     pthread_mutex_init(&r->mu, NULL);
     r->project = mf__xstrdup(project ? project : "");
-    r->where = hide_password(url);
+    r->where = mf__url_hide_password(url);
     int rc = MF_OK;
     const char *rest;
     if (!strncmp(url, "sqlite:///", 10)) {

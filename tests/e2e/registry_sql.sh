@@ -42,6 +42,9 @@ run sqlite3 data/registry.sqlite "SELECT count(*) FROM mf_objects; SELECT count(
 check "one row per object, per interval; the project's version counts the commits" test "$OUT" = "9
 2
 3"
+run "$MF" get-historical-features -e data/driver_stats.csv -f driver_hourly_stats:conv_rate -o data/registry.sqlite --format csv
+expect_err "--output onto the SQLite SQL registry is refused" 2 "--output data/registry.sqlite is the registry"
+check "  ... and the registry is intact" test "$(sqlite3 data/registry.sqlite 'SELECT count(*) FROM mf_objects')" = 9
 
 # migrate: SQLite -> file -> (PostgreSQL) -> file, every object and interval
 run "$MF" registry migrate --from sqlite:///data/registry.sqlite --to data/copy.db
@@ -51,6 +54,8 @@ run "$MF" registry migrate --from sqlite:///data/registry.sqlite --to data/copy.
 expect_err "migrate into a registry that is not empty is refused" 2 "the target registry is not empty"
 run "$MF" registry migrate --from data/copy.db
 expect_err "migrate without --to" 2 "give --from and --to"
+run "$MF" registry migrate --from=sqlite:///data/registry.sqlite --to=data/copy2.db
+check "migrate takes --from=FROM --to=TO too" has "$OUT" "Migrated 9 objects of 1 project to data/copy2.db"
 run "$MF" registry migrate --from data/copy.db --to mysql://h/db
 expect_err "migrate to an unsupported URL" 1 "unsupported database URL"
 
@@ -129,3 +134,15 @@ use_registry "postgresql://moon:s3cret@127.0.0.1:1/reg"
 run "$MF" feature-views list
 expect_err "a server that is not there" 1 "postgresql://moon:***@127.0.0.1:1/reg"
 check "  ... the password is not shown" eval '! has "$ERR" s3cret'
+# registry migrate names both registries in its output and errors: without
+# the password either (PostgreSQL trusts the test's socket: any password)
+pg_createdb reg3
+run "$MF" registry migrate --from data/copy.db --to "postgresql://postgres:s3cret@/reg3?host=$PG_DIR&port=$PG_PORT"
+check "migrate's output names the target without its password" has "$OUT" "to postgresql://postgres:***@/reg3?host="
+check "  ... the password is not shown" eval '! has "$OUT$ERR" s3cret'
+run "$MF" registry migrate --from data/copy.db --to "postgresql://moon:s3cret@127.0.0.1:1/reg"
+expect_err "migrate to a server that is not there" 1 "writing postgresql://moon:***@127.0.0.1:1/reg"
+check "  ... the password is not shown" eval '! has "$OUT$ERR" s3cret'
+run "$MF" registry migrate --from "postgresql://moon:s3cret@127.0.0.1:1/reg" --to data/x.db
+expect_err "migrate from a server that is not there" 1 "reading postgresql://moon:***@127.0.0.1:1/reg"
+check "  ... the password is not shown" eval '! has "$OUT$ERR" s3cret'

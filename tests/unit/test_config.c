@@ -180,6 +180,19 @@ static void test_registry_forms(void) {
                &cfg, &err) == MF_OK);
     CHECK_STR(cfg.registry_path, "sqlite:///data/reg.db");
     mf__config_free(&cfg);
+    /* a database URL where a file registry's path goes: refused (it was a
+     * folder "postgresql:" in the repo), the password not shown */
+    CHECK_FAILS("project: p\nregistry: postgresql://moon:s3cret@db1:5432/features\n", 2,
+                "'postgresql://moon:***@db1:5432/features' is a URL, not a file path",
+                "registry_type: sql");
+    CHECK_FAILS("project: p\nregistry:\n  path: sqlite:///data/reg.db\n", 3, "registry.path",
+                "set registry_type: sql");
+    {
+        mf_error err2;
+        CHECK(load("project: p\nregistry: postgresql://moon:s3cret@db1/f\n", &cfg, &err2) ==
+              MF_ECONFIG);
+        CHECK(strstr(err2.message, "s3cret") == NULL);
+    }
 }
 
 static void test_online_forms(void) {
@@ -430,6 +443,23 @@ static void test_lua_store_options(void) {
                 "online_store.nested", "expected a scalar value");
     CHECK_FAILS("project: p\nonline_store:\n  type: sqlite\n  capacity: 5\n", 4,
                 "unknown key 'online_store.capacity'", "line 4");
+    /* an unset variable in the type is the error (it was "unknown key
+     * 'online_store.capacity'") */
+    unsetenv("MFT_NO_SUCH_TYPE");
+    CHECK_FAILS("project: p\nonline_store:\n  type: ${MFT_NO_SUCH_TYPE}\n  module: m.lua\n"
+                "  capacity: 10\n", 3, "environment variable 'MFT_NO_SUCH_TYPE' is not set",
+                "online_store.type");
+    /* names other store types declare are the module's too, as text
+     * (they were refused: "unknown key 'online_store.path' for ... lua") */
+    CHECK(load("project: p\nonline_store:\n  type: lua\n  module: m.lua\n  path: /tmp/x\n"
+               "  key_ttl_seconds: 3600\n", &cfg, &err) == MF_OK);
+    CHECK(cfg.online.n_extra == 2);
+    for (size_t i = 0; i < cfg.online.n_extra; i++) {
+        const char *nm = cfg.online.extra[i].name, *v = cfg.online.extra[i].value;
+        CHECK((!strcmp(nm, "path") && !strcmp(v, "/tmp/x")) ||
+              (!strcmp(nm, "key_ttl_seconds") && !strcmp(v, "3600")));
+    }
+    mf__config_free(&cfg);
 }
 
 static void test_engine_commands(void) {

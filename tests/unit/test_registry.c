@@ -698,7 +698,7 @@ static void test_garbage_is_an_error(void) {
     CHECK(write_bytes(path, text, sizeof text - 1) == 0);
     CHECK(load_fails(path, "not a moonfeast registry"));
     CHECK(write_bytes(path, "", 0) == 0); /* empty file */
-    CHECK(load_fails(path, "not a moonfeast registry"));
+    CHECK(load_fails(path, "is empty (0 bytes)"));
     CHECK(write_bytes(path, "MFR", 3) == 0);
     CHECK(load_fails(path, NULL));
     /* an SQLite database (say, the online store) named as the registry */
@@ -745,7 +745,7 @@ static void test_truncated_is_an_error(void) {
     CHECK(write_bytes(bad, bytes, len) == 0);
     for (size_t n = len; n-- > 0;) {
         CHECK(truncate(bad, (off_t)n) == 0);
-        if (!load_fails(bad, n < 16 ? "not a moonfeast registry" : "truncated")) {
+        if (!load_fails(bad, n == 0 ? "is empty" : "truncated")) {
             printf("#   prefix of %zu of %zu bytes\n", n, len);
             CHECK(0);
         }
@@ -801,6 +801,12 @@ static void test_corrupt_payload_is_an_error(void) {
     static const unsigned char newer[] = {0x08, 0x02};
     CHECK(write_registry_bytes(path, newer, sizeof newer) == 0);
     CHECK(load_fails(path, "schema version 2"));
+    /* a negative one is damage, not a newer moonfeast (the message said) */
+    static const unsigned char negative[] = {0x08, 0xff, 0xff, 0xff, 0xff, 0xff,
+                                             0xff, 0xff, 0xff, 0xff, 0x01};
+    CHECK(write_registry_bytes(path, negative, sizeof negative) == 0);
+    CHECK(load_fails(path, "is corrupt (schema version -1)"));
+    CHECK(write_registry_bytes(path, newer, sizeof newer) == 0);
     mf__registry *nr = open_reg(path);
     CHECK(nr);
     if (nr) {
@@ -1417,6 +1423,57 @@ static void sql_corrupt_and_newer_layout(void) {
     free(db);
 }
 
+/* A long-lived handle (a server) on a SQLite SQL registry whose file is
+ * replaced (a restore, a migrate into a new file) reads the new file; one
+ * whose file is deleted fails, never reading or creating an empty one (it
+ * kept reading the deleted file, and recorded intervals into it). */
+static void sql_sqlite_file_replaced(void) {
+    char *db = mf__xasprintf("%s/live.db", cur_dir), *db2 = mf__xasprintf("%s/next.db", cur_dir);
+    char *url = mf__xasprintf("sqlite:///%s", db), *url2 = mf__xasprintf("sqlite:///%s", db2);
+    mf__registry *r = open_reg(url);
+    CHECK(r);
+    if (!r) return;
+    mf_error err;
+    slow_ctx a = {"first", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &a, &err) == MF_OK);
+    Mf__Registry *got = NULL;
+    CHECK(r->vt->load(r, &got, &err) == MF_OK && got && got->n_entities == 1);
+    mf__reg_free(got);
+    slow_ctx b = {"second", -1, 0, -1}, c = {"third", -1, 0, -1};
+    CHECK(commit_path(url2, slow_add, &b) == MF_OK);
+    CHECK(commit_path(url2, slow_add, &c) == MF_OK);
+    /* as a restore does: the old database gone with its -wal and -shm
+     * (still open here), the new one moved into its place */
+    char *wal = mf__xasprintf("%s-wal", db), *shm = mf__xasprintf("%s-shm", db);
+    CHECK(unlink(db) == 0);
+    unlink(wal);
+    unlink(shm);
+    free(wal);
+    free(shm);
+    CHECK(rename(db2, db) == 0);
+    got = NULL;
+    int lrc = r->vt->load(r, &got, &err);
+    if (lrc) printf("#   load after the replace: %s\n", err.message);
+    CHECK(lrc == MF_OK);
+    CHECK(got && got->n_entities == 2 && got->version == 2);
+    mf__reg_free(got);
+    /* a commit goes into the new file too */
+    slow_ctx d = {"fourth", -1, 0, -1};
+    CHECK(r->vt->commit(r, slow_add, &d, &err) == MF_OK);
+    mf__registry *f = open_reg(url);
+    got = NULL;
+    CHECK(f && f->vt->load(f, &got, &err) == MF_OK && got && got->n_entities == 3);
+    mf__reg_free(got);
+    if (f) f->vt->close(f);
+    CHECK(unlink(db) == 0);
+    got = NULL;
+    CHECK(r->vt->load(r, &got, &err) == MF_EREGISTRY && got == NULL);
+    CHECK_HAS(err.message, "live.db is gone");
+    CHECK(access(db, F_OK) != 0); /* not created again */
+    r->vt->close(r);
+    free(db), free(db2), free(url), free(url2);
+}
+
 /* PostgreSQL stopped in the middle of a sequence: the calls fail clearly,
  * and once it is back the same handle works again. */
 static void pg_restart_mid_sequence(void) {
@@ -1497,6 +1554,7 @@ int main(void) {
     RUN(sql_bad_urls);
     run_backend("sql_writes_only_its_rows", sql_writes_only_its_rows, 1);
     run_backend("sql_corrupt_and_newer_layout", sql_corrupt_and_newer_layout, 1);
+    run_backend("sql_sqlite_file_replaced", sql_sqlite_file_replaced, 1);
     run_backend("pg_restart_mid_sequence", pg_restart_mid_sequence, 2);
     if (pg_state == 0) mft_pg_done(&pg);
     MFT_END();
