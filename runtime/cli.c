@@ -228,21 +228,42 @@ static bool wants_help(int argc, char **argv) {
     return false;
 }
 
+/* Value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"); NULL when
+ * argv[*i] is not `name`. Sets *missing when the value is absent. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name,
+                             const char *short_name, bool *missing) {
+    const char *a = argv[*i];
+    size_t n = strlen(name);
+    if (strncmp(a, name, n) == 0 && a[n] == '=') return a + n + 1;
+    if (strcmp(a, name) == 0 || (short_name && strcmp(a, short_name) == 0)) {
+        if (*i + 1 >= argc) {
+            *missing = true;
+            return NULL;
+        }
+        return argv[++*i];
+    }
+    return NULL;
+}
+
 /*---- Commands --------------------------------------------------------------*/
 
 static int cmd_init(const cli *c, int argc, char **argv) {
     MF__UNUSED(c);
     const char *dir = NULL, *project = NULL, *template_name = "local";
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--project") == 0) {
-            if (++i >= argc) return usage_error("init: --project needs a value%s", "");
-            project = argv[i];
-        } else if (strcmp(argv[i], "-t") == 0 || strcmp(argv[i], "--template") == 0) {
-            if (++i >= argc) return usage_error("init: %s needs a value (local or redis)", argv[i - 1]);
-            template_name = argv[i];
+        const char *v;
+        bool missing = false;
+        if ((v = opt_value(argc, argv, &i, "--project", NULL, &missing))) {
+            project = v;
+        } else if ((v = opt_value(argc, argv, &i, "--template", "-t", &missing))) {
+            template_name = v;
             if (strcmp(template_name, "local") != 0 && strcmp(template_name, "redis") != 0)
                 return usage_error("init: unknown template '%s' (expected one of: local, redis)",
                                    template_name);
+        } else if (missing) {
+            return strcmp(argv[i], "--project")
+                       ? usage_error("init: %s needs a value (local or redis)", argv[i])
+                       : usage_error("init: %s needs a value", argv[i]);
         } else if (argv[i][0] == '-') {
             return usage_error("init: unknown option '%s'", argv[i]);
         } else if (!dir) {
@@ -332,13 +353,16 @@ static int cmd_delete(const cli *c, int argc, char **argv) {
     const char *name = NULL;
     mf_object_kind kind = MF_KIND_ANY;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--kind") == 0) {
-            if (++i >= argc) return usage_error("delete: --kind needs a value%s", "");
+        const char *v;
+        bool missing = false;
+        if ((v = opt_value(argc, argv, &i, "--kind", NULL, &missing))) {
             int k;
             for (k = 0; k < MF_KIND_COUNT; k++)
-                if (strcmp(argv[i], kind_cli[k]) == 0) break;
-            if (k == MF_KIND_COUNT) return usage_error("delete: unknown kind '%s'", argv[i]);
+                if (strcmp(v, kind_cli[k]) == 0) break;
+            if (k == MF_KIND_COUNT) return usage_error("delete: unknown kind '%s'", v);
             kind = k;
+        } else if (missing) {
+            return usage_error("delete: --kind needs a value%s", "");
         } else if (argv[i][0] == '-') {
             return usage_error("delete: unknown option '%s'", argv[i]);
         } else if (!name) {
@@ -389,10 +413,12 @@ static int cmd_registry(int argc, char **argv) {
         return usage_error("registry: expected 'migrate --from FROM --to TO'%s", "");
     const char *from = NULL, *to = NULL;
     for (int i = 1; i < argc; i++) {
-        const char **slot = !strcmp(argv[i], "--from") ? &from : !strcmp(argv[i], "--to") ? &to : NULL;
-        if (!slot) return usage_error("registry migrate: unexpected argument '%s'", argv[i]);
-        if (i + 1 >= argc) return usage_error("registry migrate: %s needs a value", argv[i]);
-        *slot = argv[++i];
+        const char *v;
+        bool missing = false;
+        if ((v = opt_value(argc, argv, &i, "--from", NULL, &missing))) from = v;
+        else if ((v = opt_value(argc, argv, &i, "--to", NULL, &missing))) to = v;
+        else if (missing) return usage_error("registry migrate: %s needs a value", argv[i]);
+        else return usage_error("registry migrate: unexpected argument '%s'", argv[i]);
     }
     if (!from || !to) return usage_error("registry migrate: give --from and --to%s", "");
     mf_error err;
@@ -400,8 +426,10 @@ static int cmd_registry(int argc, char **argv) {
     uint64_t version = 0;
     if (mf__registry_migrate(from, to, ".", &nobjs, &nprojects, &version, &err))
         return report(&err);
+    char *to_m = mf__url_hide_password(to); /* output goes to logs: no password */
     printf("Migrated %zu objects of %zu project%s to %s; registry version %llu\n", nobjs,
-           nprojects, nprojects == 1 ? "" : "s", to, (unsigned long long)version);
+           nprojects, nprojects == 1 ? "" : "s", to_m, (unsigned long long)version);
+    free(to_m);
     return 0;
 }
 
@@ -458,23 +486,6 @@ static int cmd_kind(const cli *c, mf_object_kind kind, int argc, char **argv) {
     return usage_error("unknown subcommand '%s' (expected list or describe)", argv[0]);
 }
 
-/* Value of option argv[*i] ("--opt VALUE" or "--opt=VALUE"); NULL when
- * argv[*i] is not `name`. Sets *missing when the value is absent. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name,
-                             const char *short_name, bool *missing) {
-    const char *a = argv[*i];
-    size_t n = strlen(name);
-    if (strncmp(a, name, n) == 0 && a[n] == '=') return a + n + 1;
-    if (strcmp(a, name) == 0 || (short_name && strcmp(a, short_name) == 0)) {
-        if (*i + 1 >= argc) {
-            *missing = true;
-            return NULL;
-        }
-        return argv[++*i];
-    }
-    return NULL;
-}
-
 /* A decimal integer argument of command cmd in [min, max]. */
 static int int_arg(const char *cmd, const char *opt, const char *v, long long min, long long max,
                    long long *out) {
@@ -506,14 +517,45 @@ static int output_guard(const mf_store *s, const char *outp, mf_error *err) {
     if (!outp || strcmp(outp, "-") == 0) return MF_OK;
     const mf__config *cfg = mf__store_config(s);
     const char *kept[3] = {cfg->config_path, NULL, NULL};
-    if (strcmp(cfg->registry_type, "file") == 0) kept[1] = cfg->registry_path;
+    char *sql_db = NULL; /* the SQL registry's SQLite database (as registry_sql.c finds it) */
+    if (strcmp(cfg->registry_type, "file") == 0) {
+        kept[1] = cfg->registry_path;
+    } else if (!strncmp(cfg->registry_path, "sqlite:///", 10)) {
+        const char *rest = cfg->registry_path + 10;
+        kept[1] = sql_db = rest[0] == '/' ? mf__xstrdup(rest) : mf__path_join(cfg->repo_path, rest);
+    }
     if (strcmp(cfg->online.type, "sqlite") == 0) kept[2] = mf__conf_str(&cfg->online, "path");
-    for (int i = 0; i < 3; i++)
+    int rc = MF_OK;
+    for (int i = 0; i < 3 && rc == MF_OK; i++)
         if (same_file(outp, kept[i]))
-            return mf__err(err, MF_EUSAGE, "get-historical-features: --output %s is the %s; "
-                           "choose another file", outp,
-                           i == 0 ? "repo's configuration" : i == 1 ? "registry" : "online store");
-    return MF_OK;
+            rc = mf__err(err, MF_EUSAGE, "get-historical-features: --output %s is the %s; "
+                         "choose another file", outp,
+                         i == 0 ? "repo's configuration" : i == 1 ? "registry" : "online store");
+    free(sql_db);
+    return rc;
+}
+
+static int parse_ts_arg(const char *cmd, const char *what, const char *s, int64_t *out) {
+    /* eight digits that make a date (20250101) are refused rather than
+     * taken as epoch seconds of 1970 (Python's fromisoformat, which Feast's
+     * CLI uses, reads them as the date) */
+    if (strlen(s) == 8 && strspn(s, "0123456789") == 8) {
+        char iso[11] = {s[0], s[1], s[2], s[3], '-', s[4], s[5], '-', s[6], s[7], 0};
+        int64_t d;
+        if (mf__ts_parse(iso, 10, &d) == 0) {
+            char msg[320];
+            snprintf(msg, sizeof msg, "%s: %s '%%s' is ambiguous: write the date as %s (RFC "
+                     "3339), or epoch seconds with a leading 0 (0%s)", cmd, what, iso, s);
+            return usage_error(msg, s);
+        }
+    }
+    if (mf__ts_parse(s, strlen(s), out) != 0) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s: %s '%%s' is not a timestamp (RFC 3339 or epoch seconds)",
+                 cmd, what);
+        return usage_error(msg, s);
+    }
+    return 0;
 }
 
 static int cmd_historical(const cli *c, int argc, char **argv) {
@@ -570,10 +612,8 @@ static int cmd_historical(const cli *c, int argc, char **argv) {
     }
     mf_historical_options o = {refs, nrefs, service, full, 0, 0};
     if (!rc && start) {
-        if (mf__ts_parse(start, strlen(start), &o.start_us) != 0)
-            rc = usage_error("get-historical-features: --start '%s' is not a timestamp", start);
-        else if (mf__ts_parse(end, strlen(end), &o.end_us) != 0)
-            rc = usage_error("get-historical-features: --end '%s' is not a timestamp", end);
+        rc = parse_ts_arg("get-historical-features", "--start", start, &o.start_us);
+        if (!rc) rc = parse_ts_arg("get-historical-features", "--end", end, &o.end_us);
     }
     if (rc) {
         free(refs);
@@ -640,29 +680,6 @@ static void on_progress(void *ud, const char *view, uint64_t read, uint64_t writ
         fprintf(stderr, "\r\033[K%s: %llu rows read, %llu written, %.0f rows/s", view,
                 (unsigned long long)read, (unsigned long long)written, (double)read / secs);
     }
-}
-
-static int parse_ts_arg(const char *cmd, const char *what, const char *s, int64_t *out) {
-    /* eight digits that make a date (20250101) are refused rather than
-     * taken as epoch seconds of 1970 (Python's fromisoformat, which Feast's
-     * CLI uses, reads them as the date) */
-    if (strlen(s) == 8 && strspn(s, "0123456789") == 8) {
-        char iso[11] = {s[0], s[1], s[2], s[3], '-', s[4], s[5], '-', s[6], s[7], 0};
-        int64_t d;
-        if (mf__ts_parse(iso, 10, &d) == 0) {
-            char msg[320];
-            snprintf(msg, sizeof msg, "%s: %s '%%s' is ambiguous: write the date as %s (RFC "
-                     "3339), or epoch seconds with a leading 0 (0%s)", cmd, what, iso, s);
-            return usage_error(msg, s);
-        }
-    }
-    if (mf__ts_parse(s, strlen(s), out) != 0) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s: %s '%%s' is not a timestamp (RFC 3339 or epoch seconds)",
-                 cmd, what);
-        return usage_error(msg, s);
-    }
-    return 0;
 }
 
 static int cmd_materialize(const cli *c, int argc, char **argv, bool incremental) {
@@ -924,7 +941,7 @@ int main(int argc, char **argv) {
                                          {"version", no_argument, 0, 'V'},
                                          {0, 0, 0, 0}};
     opterr = 0;
-    int o;
+    int o, at = optind; /* the element being read: optind stays on it inside "-xC" */
     while ((o = getopt_long(argc, argv, "+C:c:f:h", opts, NULL)) != -1) {
         switch (o) {
         case 'C':
@@ -936,12 +953,21 @@ int main(int argc, char **argv) {
             break;
         case 'h': fputs(main_help, stdout); return 0;
         case 'V': printf("moonfeast %s\n", MF_VERSION_STRING); return 0;
-        default:
-            /* the option as written: a long option's letter is internal */
-            if (optopt) return usage_error("option '%s' needs a value, takes none, or is unknown",
-                                           argv[optind - 1]);
-            return usage_error("unknown option '%s'", argv[optind - 1]);
+        default: {
+            /* a long option as written (its letter is internal); a short
+             * one by its letter, which may sit inside a cluster ("-xC") */
+            const char *arg = at < argc ? argv[at] : "";
+            if (strncmp(arg, "--", 2) == 0) {
+                if (optopt)
+                    return usage_error("option '%s' needs a value, takes none, or is unknown",
+                                       arg);
+                return usage_error("unknown option '%s'", arg);
+            }
+            char name[3] = {'-', (char)optopt, 0};
+            return usage_error("option '%s' needs a value or is unknown", name);
         }
+        }
+        at = optind;
     }
     if (optind >= argc) {
         fputs(main_help, stderr);

@@ -117,8 +117,16 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
     int status = 0;
     long nap = 1; /* ms between waitpid polls once stdout is closed */
     char chunk[65536];
+    bool lost = false; /* the child was reaped by someone else: no status */
     for (;;) {
-        if (!exited && wait_child(pid, &status, WNOHANG) == pid) exited = true;
+        if (!exited) {
+            pid_t w = wait_child(pid, &status, WNOHANG);
+            /* ECHILD: the process ignores SIGCHLD (inherited: some
+             * supervisors and hosts set it), so the kernel reaped the
+             * child at its exit and its status is gone */
+            if (w == pid) exited = true;
+            else if (w < 0 && errno == ECHILD) exited = lost = true;
+        }
         if (exited && (eof || drained)) break;
         int64_t left = deadline - mf__mono_us();
         if (left <= 0) {
@@ -167,6 +175,10 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
     }
     close(fd);
     if (res->outcome == MF__CMD_TIMEOUT) return MF_OK;
+    if (lost)
+        return mf__err(err, MF_EIO, "running %s: it ended, but how is unknown: this process "
+                       "ignores SIGCHLD, so the system discarded the exit status (run moonfeast "
+                       "with SIGCHLD at its default)", path);
     if (WIFSIGNALED(status)) {
         res->outcome = MF__CMD_SIGNALED;
         res->code = WTERMSIG(status);

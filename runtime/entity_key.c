@@ -182,6 +182,8 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
         return mf__key_append_text(k, t, c->heap + c->off[i], len);
     }
     if (t == MF__VALUE_TYPE__VT_DOUBLE || t == MF__VALUE_TYPE__VT_FLOAT) {
+        /* a time is no float key (its text is not a number either) */
+        if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) return -1;
         double d = mf__col_f64(c, i);
         if (t == MF__VALUE_TYPE__VT_FLOAT) d = mf__to_f32(d);
         mf__buf_put(k, &d, 8);
@@ -202,7 +204,7 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
     case MF__VALUE_TYPE__VT_UNIX_TIMESTAMP:
         /* a timestamp column holds microseconds; an integer is epoch
          * seconds, as the same number given as text is */
-        if (!ts_col && mf__ts_from_seconds(v, &v) != 0) return -1;
+        if (ts_col ? !mf__ts_in_range(v) : mf__ts_from_seconds(v, &v) != 0) return -1;
         mf__buf_put(k, &v, 8);
         return 0;
     case MF__VALUE_TYPE__VT_BOOL:

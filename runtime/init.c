@@ -9,10 +9,12 @@
  * generator so that every init writes the same bytes.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mf_internal.h"
 
@@ -149,9 +151,17 @@ static uint64_t next_rand(uint64_t *s) {
     return *s * 2685821657736338717ULL;
 }
 
+/* Create path (never over a file, nor through a symbolic link: O_EXCL)
+ * holding text. */
 static int write_text(const char *path, const char *text, size_t len, mf_error *err) {
-    FILE *f = fopen(path, "wb");
-    if (!f) return mf__err(err, MF_EIO, "cannot create %s: %s", path, strerror(errno));
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    FILE *f = fd < 0 ? NULL : fdopen(fd, "wb");
+    if (!f) {
+        int e = errno;
+        if (fd >= 0) close(fd);
+        return mf__err(err, e == EEXIST ? MF_EREQUEST : MF_EIO, "cannot create %s: %s", path,
+                       e == EEXIST ? "it exists; not overwriting it" : strerror(e));
+    }
     bool ok = fwrite(text, 1, len, f) == len;
     ok = (fclose(f) == 0) && ok;
     if (!ok) return mf__err(err, MF_EIO, "cannot write %s", path);
@@ -217,9 +227,15 @@ int mf_init_repo_template(const char *dir, const char *project, const char *temp
     char *yaml = mf__path_join(dir, "feature_store.yaml");
     char *defs = mf__path_join(dir, "driver_repo.lua");
     char *csv = mf__path_join(dir, "data/driver_stats.csv");
+    /* nothing init writes may be there already (lstat: a dangling link
+     * too): the definitions and the data are the user's work */
     struct stat st;
-    if (rc == MF_OK && stat(yaml, &st) == 0)
+    if (rc == MF_OK && lstat(yaml, &st) == 0)
         rc = mf__err(err, MF_EREQUEST, "%s already exists; not overwriting a feature repo", yaml);
+    if (rc == MF_OK && lstat(defs, &st) == 0)
+        rc = mf__err(err, MF_EREQUEST, "%s already exists; not overwriting it", defs);
+    if (rc == MF_OK && lstat(csv, &st) == 0)
+        rc = mf__err(err, MF_EREQUEST, "%s already exists; not overwriting it", csv);
     if (rc == MF_OK) rc = mf__mkdirs(csv, true, err);
     if (rc == MF_OK) {
         char *text = mf__xasprintf(yaml_template, project);

@@ -196,6 +196,8 @@ r "$MF" -C repo delete driver --kind feature-view
 expect_err "delete with a kind that does not hold the name" 1 "no feature view named 'driver'"
 r "$MF" -C repo delete driver --kind widget
 expect_err "delete with an unknown kind" 2 "unknown kind 'widget'"
+r "$MF" -C repo delete driver --kind=feature-view
+expect_err "delete --kind=KIND as --kind KIND" 1 "no feature view named 'driver'"
 
 #---- teardown --------------------------------------------------------------
 
@@ -288,6 +290,10 @@ r "$MF" --frob plan
 expect_err "unknown global option" 2 "unknown option '--frob'"
 r "$MF" -x plan
 expect_err "unknown short option" 2 "option '-x'"
+r "$MF" -xC repo plan
+expect_err "an unknown short option inside a cluster is named (not the program)" 2 "option '-x' needs a value or is unknown"
+r "$MF" -C
+expect_err "a short option without its value" 2 "option '-C' needs a value"
 r "$MF" --log-level loud plan
 expect_err "unknown log level" 2 "unknown log level 'loud'"
 r "$MF" -C repo delete

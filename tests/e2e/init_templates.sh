@@ -94,3 +94,32 @@ expect_err "init -t with an unknown template" 2 "unknown template 'bogus' (expec
 if [ ! -e bad ]; then ok "a refused template writes nothing"; else not_ok "a refused template writes nothing"; fi
 run "$MF" init bad -t
 expect_err "init -t without a value" 2 "-t needs a value"
+
+check() { n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
+
+# init never writes over a file: without feature_store.yaml, the
+# definitions and the data there (edited, pushed to) stay as they are
+run "$MF" init keep
+echo '-- my edit' >>keep/driver_repo.lua
+rm keep/feature_store.yaml
+run "$MF" init keep -t redis
+expect_err "init where the definitions exist" 1 "keep/driver_repo.lua already exists"
+check "  ... the edited definitions are kept" test "$(tail -n 1 keep/driver_repo.lua)" = "-- my edit"
+check "  ... and no feature_store.yaml written" test ! -e keep/feature_store.yaml
+rm keep/driver_repo.lua
+lines=$(wc -l <keep/data/driver_stats.csv)
+echo '1001,2025-01-09T00:00:00Z,2025-01-09T00:00:00Z,0.5,0.5,5' >>keep/data/driver_stats.csv
+run "$MF" init keep
+expect_err "init where the data exists" 1 "keep/data/driver_stats.csv already exists"
+check "  ... the data is kept" test "$(wc -l <keep/data/driver_stats.csv)" = $((lines + 1))
+rm keep/data/driver_stats.csv
+ln -s "$WORK/nowhere.yaml" keep/feature_store.yaml
+run "$MF" init keep
+expect_err "init over a dangling link named feature_store.yaml" 1 "already exists"
+check "  ... nothing written through it" test ! -e "$WORK/nowhere.yaml"
+
+# --opt=VALUE as everywhere else
+run "$MF" init eq --project=eq_proj --template=redis
+expect_rc "init --project=NAME --template=NAME" 0
+check "  ... the project and the template taken" grep -q "^project: eq_proj" eq/feature_store.yaml
+check "  ... (the redis one)" grep -q "type: redis" eq/feature_store.yaml

@@ -221,6 +221,12 @@ expect_all "--end without --start" 2 "--start and --end go together"
 ghf --start yesterday --end 2025-01-01T00:00:00Z -f v:x
 expect_all "--start that is not a timestamp" 2 "--start 'yesterday'"
 
+ghf --start 20250105 --end 2025-01-06T00:00:00Z -f v:x
+expect_all "--start as an eight-digit date is ambiguous (it was 1970-08-23)" 2 "--start '20250105' is ambiguous"
+
+ghf --start 2025-01-05T00:00:00Z --end 20250106 -f v:x
+expect_all "--end as an eight-digit date too" 2 "--end '20250106' is ambiguous"
+
 ghf --start 2025-01-02T00:00:00Z --end 2025-01-01T00:00:00Z -f v:x
 expect_all "--end before --start" 2 "before its start"
 

@@ -623,6 +623,29 @@ static void test_push_timestamp_and_bool_keys_from_integers(void) {
         mf_online_response_free(resp);
         mf_online_request_free(req);
     }
+    /* a UnixTimestamp key from a timestamp column: in the years 0001..9999
+     * like any other time (INT64_MAX was written, and appended to an
+     * offline CSV as text no reader takes back) */
+    for (int bad = 0; bad < 2; bad++) {
+        df = mf_entity_df_new(1);
+        int64_t tk_us = bad ? INT64_MAX : T2 * S, n2 = 34;
+        rc = mf_entity_df_add_int64(df, "d32", &d32, NULL, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_timestamps(df, "tk", &tk_us, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "bk", &bk, NULL, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_timestamps(df, "ts", &ts, &err);
+        if (rc == MF_OK) rc = mf_entity_df_add_int64(df, "n", &n2, NULL, &err);
+        if (rc == MF_OK) rc = mf_write_to_online_store(store, "vts", df, &err);
+        mf_entity_df_free(df);
+        if (bad) {
+            CHECK(rc == MF_EDATA);
+            CHECK_HAS(err.message, "'tk'");
+        } else {
+            if (rc) printf("#   write: %s\n", err.message);
+            CHECK(rc == MF_OK);
+            CHECK(read_n("vts", "tk", "2025-01-03T00:00:00Z", &st, &got) == 0);
+            CHECK(st == MF_STATUS_PRESENT && got == 34);
+        }
+    }
     /* a Bool key from an integer: 0 and 1 only, as its text */
     df = key_row(32, "2025-01-01T00:00:00Z", 5, T1 * S, 32);
     rc = df ? mf_write_to_online_store(store, "vb", df, &err) : MF_EINTERNAL;
