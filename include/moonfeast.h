@@ -346,8 +346,9 @@ MF_API int mf_registry_version(mf_store *store, uint64_t *version, mf_error *err
  *-------------------------------------------------------------------------*/
 
 /* Create a ready-to-apply feature repo in `dir` (created when missing; must
- * not already hold a feature_store.yaml): feature_store.yaml, a definitions
- * file and a deterministic sample CSV of driver statistics. `project` may be
+ * hold none of the files it writes: MF_EREQUEST, nothing overwritten):
+ * feature_store.yaml, a definitions file (driver_repo.lua) and a
+ * deterministic sample CSV of driver statistics (data/driver_stats.csv). `project` may be
  * NULL for the folder's base name. Threads: any thread (two calls on one
  * folder at once are the caller's race). Memory: dir and project are only
  * read. */

@@ -6,6 +6,7 @@
  * programs (describe, registry-dump) is JSON on stdout; messages go to
  * stderr.
  */
+#include <signal.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -933,6 +934,10 @@ static int parse_level(const char *s) {
 }
 
 int main(int argc, char **argv) {
+    /* SIGCHLD ignored is inherited across exec (from supervisors, shells):
+     * the kernel would then reap the commands host.run starts before their
+     * exit status can be read. The CLI owns its process: the default. */
+    signal(SIGCHLD, SIG_DFL);
     cli c = {NULL, NULL, 1};
     static const struct option opts[] = {{"chdir", required_argument, 0, 'C'},
                                          {"feature-store-yaml", required_argument, 0, 'f'},

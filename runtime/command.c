@@ -61,9 +61,12 @@ static pid_t wait_child(pid_t pid, int *status, int flags) {
     return r;
 }
 
-/* Kill the child's process group and the child, and reap it. */
-static void kill_reap(pid_t pid, int *status) {
+/* Kill the child's process group and the child, and reap it. A child
+ * already reaped (exited) is not signalled again (its pid may be another
+ * process's by now): only what it left in its group is. */
+static void kill_reap(pid_t pid, bool exited, int *status) {
     kill(-pid, SIGKILL);
+    if (exited) return;
     kill(pid, SIGKILL);
     wait_child(pid, status, 0);
 }
@@ -130,7 +133,7 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
         if (exited && (eof || drained)) break;
         int64_t left = deadline - mf__mono_us();
         if (left <= 0) {
-            kill_reap(pid, &status);
+            kill_reap(pid, exited, &status);
             res->outcome = MF__CMD_TIMEOUT;
             break;
         }
@@ -142,7 +145,7 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
             int pr = poll(&p, 1, wait_ms);
             if (pr < 0 && errno != EINTR) {
                 int e = errno;
-                kill_reap(pid, &status);
+                kill_reap(pid, exited, &status);
                 close(fd);
                 return mf__err(err, MF_EIO, "running %s: poll: %s", path, strerror(e));
             }
@@ -154,7 +157,7 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
                 ssize_t n = read(fd, chunk, sizeof chunk);
                 if (n > 0) {
                     if (res->out->len + (size_t)n > max_out) {
-                        kill_reap(pid, &status);
+                        kill_reap(pid, exited, &status);
                         res->outcome = MF__CMD_TOO_LONG;
                         close(fd);
                         return MF_OK;
@@ -176,9 +179,9 @@ int mf__command_run(const char *path, char *const argv[], const char *cwd,
     close(fd);
     if (res->outcome == MF__CMD_TIMEOUT) return MF_OK;
     if (lost)
-        return mf__err(err, MF_EIO, "running %s: it ended, but how is unknown: this process "
-                       "ignores SIGCHLD, so the system discarded the exit status (run moonfeast "
-                       "with SIGCHLD at its default)", path);
+        return mf__err(err, MF_EIO, "running %s: it ended, but how is unknown: its exit "
+                       "status was taken before moonfeast could read it (this process ignores "
+                       "SIGCHLD, or something in it reaps every child)", path);
     if (WIFSIGNALED(status)) {
         res->outcome = MF__CMD_SIGNALED;
         res->code = WTERMSIG(status);

@@ -555,8 +555,9 @@ static int file_registry_path(cfg_parse *P, const yaml_node_t *n, const char *ke
     if (rc) return rc;
     if (strstr(s, "://")) {
         char *shown = mf__url_hide_password(s);
-        rc = key_err(P, n, key, "'%s' is a URL, not a file path: for a registry in a "
-                     "database, set registry_type: sql and its path to the URL", shown);
+        rc = key_err(P, n, key, "'%s' is a URL, not a file path (a file registry is a "
+                     "local file): for a registry in PostgreSQL or SQLite, set registry_type: "
+                     "sql and its path to the URL", shown);
         free(shown);
         free(s);
         return rc;

@@ -182,11 +182,11 @@ static int file_commit(mf__registry *base, mf__registry_mutator fn, void *ud,
     /* the lock file too (0666 less the umask); another user's lock file
      * that this one may only read is locked read-only (flock needs no
      * write access; on NFS, where it does, the owner's mode decides) */
-    int lfd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (lfd < 0 && errno == EACCES) lfd = open(r->lock_path, O_RDONLY | O_CLOEXEC);
-    if (lfd < 0)
-        return mf__err(err, MF_EIO, "cannot open registry lock %s: %s",
-                       r->lock_path, strerror(errno));
+    int lfd = open(r->lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0666), e = errno;
+    if (lfd < 0 && e == EACCES) lfd = open(r->lock_path, O_RDONLY | O_CLOEXEC);
+    if (lfd < 0) /* the first cause (permission), not the retry's */
+        return mf__err(err, MF_EIO, "cannot open registry lock %s: %s", r->lock_path,
+                       strerror(e));
     while (flock(lfd, LOCK_EX) != 0) {
         if (errno == EINTR) continue;
         int e = errno;

@@ -70,6 +70,7 @@ typedef struct sql_registry {
     sqlite3 *db;
     dev_t dev; /* the database file opened (replaced or deleted: noticed) */
     ino_t ino;
+    bool opened; /* opened once: never created again (a deleted file is an error) */
     /* PostgreSQL */
     char *url;
     PGconn *pg;
@@ -330,8 +331,8 @@ static int connect_db(sql_registry *r, mf_error *err) {
         int rc = mf__mkdirs(r->path, true, err);
         if (rc) return rc;
         mf__sqlite_setup();
-        if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                            SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        if (sqlite3_open_v2(r->path, &r->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                            (r->opened ? 0 : SQLITE_OPEN_CREATE), NULL) != SQLITE_OK) {
             rc = db_err(r, "opening", err);
             disconnect(r);
             return rc;
@@ -348,7 +349,8 @@ static int connect_db(sql_registry *r, mf_error *err) {
         }
         rc = ensure_schema(r, err);
         struct stat st; /* the file as it is now there (SQLite creates it lazily) */
-        if (rc == MF_OK && stat(r->path, &st) == 0) r->dev = st.st_dev, r->ino = st.st_ino;
+        if (rc == MF_OK && stat(r->path, &st) == 0)
+            r->dev = st.st_dev, r->ino = st.st_ino, r->opened = true;
         return rc;
     }
     if (r->pg && PQstatus(r->pg) == CONNECTION_OK) return ensure_schema(r, err);
@@ -752,7 +754,7 @@ static const mf__registry_vt sql_vt = {"sql", sql_load, sql_commit, sql_close, s
 
 /* The URL with its password replaced by "***", for messages: the one of
  * user:password@ and the value of a password= query parameter (libpq
- * takes either). A text without "://" comes back as it is (a copy). */
+ * takes either; masked in any text). Returns a copy. */
 char *mf__url_hide_password(const char *url) {
     char *out = mf__xstrdup(url);
     const char *s = strstr(url, "://");
