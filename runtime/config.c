@@ -1168,6 +1168,15 @@ int mf__config_load(const char *path, mf__config *cfg, mf_error *err) {
                       : mf__xstrdup(".");
     char *repo = realpath(dir, NULL);
     int e = errno;
+    /* a configuration given as a descriptor (-f /dev/stdin, piped or
+     * redirected; -f <(...)) has no folder of its own: /dev or
+     * /proc/PID/fd would be the repo folder; the current one is */
+    if (repo && (!strcmp(repo, "/dev") || !strncmp(repo, "/dev/", 5) ||
+                 !strncmp(repo, "/proc/", 6))) {
+        free(repo);
+        repo = realpath(".", NULL);
+        e = errno;
+    }
     free(dir);
     if (!repo)
         return mf__err_at(err, MF_EIO, path, 0, "cannot open %s: %s", path, strerror(e));

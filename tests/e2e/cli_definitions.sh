@@ -199,6 +199,13 @@ expect_err "delete with an unknown kind" 2 "unknown kind 'widget'"
 r "$MF" -C repo delete driver --kind=feature-view
 expect_err "delete --kind=KIND as --kind KIND" 1 "no feature view named 'driver'"
 
+# a configuration piped in: the current folder is the repo folder (it was
+# /dev, or /proc/PID/fd: no definitions, a registry under /dev)
+r sh -c 'cd repo && "$0" -f /dev/stdin feature-views list <feature_store.yaml' "$MF"
+check "-f /dev/stdin (redirected): the repo is the current folder" has_out "driver_hourly_stats"
+r sh -c 'cd repo && cat feature_store.yaml | "$0" -f /dev/stdin feature-views list' "$MF"
+check "-f /dev/stdin (a pipe): the same" has_out "driver_hourly_stats"
+
 #---- teardown --------------------------------------------------------------
 
 r sqlite3 repo/data/online.db .tables
