@@ -82,6 +82,7 @@ typedef struct mstate {
     uint64_t steps;    /* counted, not yet charged */
     int level;         /* captures started (open or closed) */
     int depth;         /* nested calls of match_here */
+    int where;         /* the stack level errors are placed at (luaL_where) */
     struct {
         const char *init;
         ptrdiff_t len; /* bytes, or CAP_OPEN / CAP_POSITION */
@@ -96,6 +97,7 @@ static void ms_init(mstate *ms, lua_State *L, charge_fn charge, const char *s, s
     ms->steps = 0;
     ms->level = 0;
     ms->depth = 0;
+    ms->where = 1;
 }
 
 /* Charge what is counted (may raise). */
@@ -117,9 +119,14 @@ static charge_fn charge_of(lua_State *L, int up) {
 }
 
 /* Raise msg as LuaJIT raises pattern errors: in the caller's context
- * ("file:line: msg" when called from Lua). Does not return. */
+ * ("file:line: msg" when called from Lua; ms->where is 2 in gsub's loop
+ * run as a protected call of its own, one C level below string.gsub).
+ * Does not return. */
 static void fail(mstate *ms, const char *msg) {
-    luaL_error(ms->L, "%s", msg);
+    luaL_where(ms->L, ms->where);
+    lua_pushstring(ms->L, msg);
+    lua_concat(ms->L, 2);
+    lua_error(ms->L);
 }
 
 /*---- Single-character items -----------------------------------------------*/
@@ -170,13 +177,16 @@ static int set_has(int c, const char *p, const char *last) {
 }
 
 /* The end of the single-character item at p (one past it): a byte, '.',
- * '%x' or a set. Raises on a pattern that ends inside the item. */
+ * '%x' or a set. Raises on a pattern that ends inside the item. A set's
+ * scan is charged here: where no subject byte is tested against it (at the
+ * subject's end, before a lazy item's rest), nothing else pays for it. */
 static const char *item_end(mstate *ms, const char *p) {
     if (*p == ESC) {
         if (p[1] == '\0') fail(ms, "malformed pattern (ends with '%')");
         return p + 2;
     }
     if (*p != '[') return p + 1;
+    const char *start = p;
     p++;
     if (*p == '^') p++;
     /* the first byte of the set is in it even when it is ']' */
@@ -184,6 +194,7 @@ static const char *item_end(mstate *ms, const char *p) {
         if (*p == '\0') fail(ms, "malformed pattern (missing ']')");
         if (*p++ == ESC && *p != '\0') p++;
     } while (*p != ']');
+    spend(ms, (uint64_t)(p - start));
     return p + 1;
 }
 
@@ -581,7 +592,9 @@ static void add_replacement(mstate *ms, luaL_Buffer *b, const char *s, const cha
         lua_pop(L, 1);
         lua_pushlstring(L, s, (size_t)(e - s));
     } else if (!lua_isstring(L, -1)) {
-        luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
+        char msg[64];
+        snprintf(msg, sizeof msg, "invalid replacement value (a %s)", luaL_typename(L, -1));
+        fail(ms, msg);
     }
     luaL_addvalue(b);
 }
@@ -596,7 +609,9 @@ static __thread int gsub_depth;
 #define GSUB_MAX_DEPTH 64
 
 /* The work of string.gsub, its arguments checked by l_gsub. Upvalue 1:
- * the charge function. Stack: [s p repl max_n] -> [result count] */
+ * the charge function; upvalue 2, true when run as l_gsub's protected
+ * call (its errors are then placed two levels up, at gsub's caller).
+ * Stack: [s p repl max_n] -> [result count] */
 static int gsub_run(lua_State *L) {
     size_t slen;
     const char *s = lua_tolstring(L, 1, &slen);
@@ -606,6 +621,7 @@ static int gsub_run(lua_State *L) {
     if (anchored) p++;
     mstate ms;
     ms_init(&ms, L, charge_of(L, 1), s, slen);
+    if (lua_toboolean(L, lua_upvalueindex(2))) ms.where = 2;
     luaL_Buffer b;
     luaL_buffinit(L, &b);
     const char *at = s;
@@ -646,7 +662,8 @@ static int l_gsub(lua_State *L) {
                           "gsub again)", GSUB_MAX_DEPTH);
     int nargs = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
-    lua_pushcclosure(L, gsub_run, 1);
+    lua_pushboolean(L, 1);
+    lua_pushcclosure(L, gsub_run, 2);
     lua_insert(L, 1);
     gsub_depth++;
     int st = lua_pcall(L, nargs, 2, 0);
