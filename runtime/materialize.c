@@ -1428,7 +1428,18 @@ static int lua_engine(engine *e, mf_error *err) {
     }
     if (rc == MF_OK) {
         size_t failed = 0;
-        for (size_t i = 0; i < e->nv; i++) {
+        /* the rows host.materialize wrote are durable before the intervals
+         * that say so (the local engine syncs each view before recording) */
+        bool any = false;
+        for (size_t i = 0; i < e->nv; i++) any = any || done[i];
+        if (any) {
+            mf__worker *w;
+            mf__online *on;
+            rc = mf__store_worker(e->store, &w, err);
+            if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
+            if (rc == MF_OK && on->vt->sync) rc = on->vt->sync(on, err);
+        }
+        for (size_t i = 0; i < e->nv && !(any && rc); i++) { /* (a failed sync: none) */
             const Mf__FeatureView *fv = e->sel[i];
             if (!done[i]) {
                 failed++;
