@@ -1118,6 +1118,27 @@ static int check_limits(cfg_parse *P, const char *text, size_t len) {
     return rc;
 }
 
+/* The SQL registry on SQLite and the SQLite online store must not be one
+ * database: a registry commit holds its write lock while it drops online
+ * data there (delete, teardown), which then waits for itself and fails. */
+static int check_shared_db(cfg_parse *P, const mf__config *cfg) {
+    if (!cfg->registry_type || strcmp(cfg->registry_type, "sql") != 0 || !cfg->registry_path ||
+        strncmp(cfg->registry_path, "sqlite:///", 10) != 0 || !cfg->online.type ||
+        strcmp(cfg->online.type, "sqlite") != 0)
+        return MF_OK;
+    const char *rest = cfg->registry_path + 10, *online = mf__conf_str(&cfg->online, "path");
+    if (!online) return MF_OK;
+    char *reg = rest[0] == '/' ? mf__xstrdup(rest) : mf__path_join(P->repo, rest);
+    struct stat a, b;
+    bool same = !strcmp(reg, online) || (stat(reg, &a) == 0 && stat(online, &b) == 0 &&
+                                         a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    free(reg);
+    if (!same) return MF_OK;
+    return mf__err_at(P->err, MF_ECONFIG, P->file, 0, "%s: registry.path '%s' is the online "
+                      "store's database (online_store.path): give the SQL registry a database "
+                      "of its own", P->base, cfg->registry_path);
+}
+
 /* Load the text of the yaml file (already read) into cfg. */
 static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cfg) {
     int rc = check_limits(P, text, len);
@@ -1148,6 +1169,7 @@ static int parse_text(cfg_parse *P, const char *text, size_t len, mf__config *cf
         rc = parse_root(P, yaml_document_get_root_node(&doc), cfg);
         P->doc = NULL;
     }
+    if (rc == MF_OK) rc = check_shared_db(P, cfg);
     yaml_document_delete(&doc);
     yaml_parser_delete(&yp);
     return rc;

@@ -486,6 +486,10 @@ static int pack_value(mf__buf *b, const mf__col *c, size_t row, char *why) {
 
 int mf__row_pack(mf__buf *b, const Mf__FeatureViewSpec *view, const mf__col *feat, size_t row,
                  mf_error *err) {
+    if (view->n_features > UINT16_MAX) /* the count is stored in 16 bits */
+        return mf__err(err, MF_EDATA, "feature view '%s' has %zu features; the SQLite online "
+                       "store keeps at most %d per view", view->name, view->n_features,
+                       UINT16_MAX);
     uint16_t nf = (uint16_t)view->n_features;
     mf__buf_put(b, &nf, 2);
     for (size_t f = 0; f < view->n_features; f++) {
@@ -535,11 +539,22 @@ static int write_locked(sqlite_store *s, const char *project, const mf__write_ba
         b->len = 0;
         rc = mf__row_pack(b, view, wb->feat, wb->rows ? wb->rows[i] : i, err);
         if (rc) break;
-        sqlite3_bind_blob(v->put, 1, wb->keys[i], (int)wb->key_lens[i], SQLITE_STATIC);
-        sqlite3_bind_int64(v->put, 2, wb->event_ts[i]);
-        sqlite3_bind_int64(v->put, 3, wb->created_ts ? wb->created_ts[i] : 0);
-        sqlite3_bind_blob(v->put, 4, b->data, (int)b->len, SQLITE_STATIC);
-        if (sqlite3_step(v->put) != SQLITE_DONE)
+        /* a row past SQLite's largest value (or int) is an error: a failed
+         * bind would leave the value NULL and write a row of nulls */
+        if (b->len > (size_t)sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1) ||
+            wb->key_lens[i] > (size_t)sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1)) {
+            rc = mf__err(err, MF_EDATA, "online store %s: feature view '%s': a row of %zu bytes "
+                         "is larger than SQLite's largest value (%d bytes)", s->path, view->name,
+                         b->len, sqlite3_limit(s->db, SQLITE_LIMIT_LENGTH, -1));
+            break;
+        }
+        if (sqlite3_bind_blob(v->put, 1, wb->keys[i], (int)wb->key_lens[i], SQLITE_STATIC) ||
+            sqlite3_bind_int64(v->put, 2, wb->event_ts[i]) ||
+            sqlite3_bind_int64(v->put, 3, wb->created_ts ? wb->created_ts[i] : 0) ||
+            sqlite3_bind_blob(v->put, 4, b->data, (int)b->len, SQLITE_STATIC))
+            rc = mf__err(err, MF_ESTORE, "online store %s: writing feature view '%s': %s", s->path,
+                         view->name, sqlite3_errmsg(s->db));
+        else if (sqlite3_step(v->put) != SQLITE_DONE)
             rc = mf__err(err, MF_ESTORE, "online store %s: writing feature view '%s': %s", s->path,
                          view->name, sqlite3_errmsg(s->db));
         sqlite3_reset(v->put);

@@ -180,6 +180,15 @@ static void test_registry_forms(void) {
                &cfg, &err) == MF_OK);
     CHECK_STR(cfg.registry_path, "sqlite:///data/reg.db");
     mf__config_free(&cfg);
+    /* the SQL registry in the online store's database: refused (its
+     * deletes and teardowns waited for their own lock and failed) */
+    {
+        mf_error err3;
+        CHECK(load("project: p\nregistry: {registry_type: sql, path: 'sqlite:///data/online.db'}\n",
+                   &cfg, &err3) == MF_ECONFIG);
+        CHECK_HAS(err3.message, "is the online store's database");
+        CHECK(all_zero(&cfg));
+    }
     /* a database URL where a file registry's path goes: refused (it was a
      * folder "postgresql:" in the repo), the password not shown */
     CHECK_FAILS("project: p\nregistry: postgresql://moon:s3cret@db1:5432/features\n", 2,
