@@ -1193,8 +1193,7 @@ int mf__config_load(const char *path, mf__config *cfg, mf_error *err) {
     /* a configuration given as a descriptor (-f /dev/stdin, piped or
      * redirected; -f <(...)) has no folder of its own: /dev or
      * /proc/PID/fd would be the repo folder; the current one is */
-    if (repo && (!strcmp(repo, "/dev") || !strncmp(repo, "/dev/", 5) ||
-                 !strncmp(repo, "/proc/", 6))) {
+    if (repo && (!strcmp(repo, "/dev") || !strncmp(repo, "/proc/", 6))) { /* (not /dev/shm) */
         free(repo);
         repo = realpath(".", NULL);
         e = errno;

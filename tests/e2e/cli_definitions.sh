@@ -205,6 +205,13 @@ r sh -c 'cd repo && "$0" -f /dev/stdin feature-views list <feature_store.yaml' "
 check "-f /dev/stdin (redirected): the repo is the current folder" has_out "driver_hourly_stats"
 r sh -c 'cd repo && cat feature_store.yaml | "$0" -f /dev/stdin feature-views list' "$MF"
 check "-f /dev/stdin (a pipe): the same" has_out "driver_hourly_stats"
+# ... but a repo under /dev/shm is a folder like any other
+if shm=$(mktemp -d /dev/shm/mf_cli_XXXXXX 2>/dev/null); then
+    cp -r repo "$shm/"
+    r "$MF" -f "$shm/repo/feature_store.yaml" feature-views list
+    check "-f /dev/shm/.../feature_store.yaml: the repo is its folder" has_out "driver_hourly_stats"
+    rm -rf "$shm"
+fi
 
 #---- teardown --------------------------------------------------------------
 
