@@ -361,8 +361,15 @@ static int update_locked(sqlite_store *s, const char *project, Mf__FeatureView *
     if (rc) return rc;
     end_held(s);
     drop_stmts(s);
+    /* the file's writer mutex, as every write transaction takes it: a
+     * write of another thread of this process is waited for, not polled
+     * for until the busy timeout */
+    pthread_mutex_lock(&s->pl->mu);
     rc = exec(s, "BEGIN IMMEDIATE", err);
-    if (rc) return rc;
+    if (rc) {
+        pthread_mutex_unlock(&s->pl->mu);
+        return rc;
+    }
     for (size_t i = 0; i < n_keep && rc == MF_OK; i++) {
         if (!keep[i]->spec->online) continue;
         char *t = table_name(project, keep[i]->spec->name);
@@ -384,6 +391,7 @@ static int update_locked(sqlite_store *s, const char *project, Mf__FeatureView *
     else exec(s, "ROLLBACK", NULL);
     if (!sqlite3_get_autocommit(s->db)) exec(s, "ROLLBACK", NULL);
     wrote(s);
+    pthread_mutex_unlock(&s->pl->mu);
     return rc;
 }
 
