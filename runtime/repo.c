@@ -901,7 +901,8 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
      *    kind, in the registry: they have no materialization history) get
      *    an empty table, whatever a table of that name held (a view turned
      *    offline whose drop failed; a feature view replaced by an on-demand
-     *    view of its name); every online view's table is created;
+     *    view of its name); a name new to the registry needs nothing; every
+     *    online view's table is created;
      * 2. the commit (it drops the data of views no longer defined first);
      * 3. after it: the data of views no longer online is dropped (their
      *    history went with the commit). When that fails, apply fails
@@ -935,12 +936,15 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
             keep[nk++] = v;
             long j = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, v->spec->name);
             if (j >= 0 && reg->feature_views[j]->spec->online) continue;
-            reset[nr++] = v;
-            if (j >= 0) reset[nr++] = reg->feature_views[j];
             long o = mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, v->spec->name);
             Mf__FeatureView *was = o < 0 ? NULL
                                          : mf__odfv_store_view(reg, project,
                                                                reg->on_demand_feature_views[o]->spec);
+            /* a name the registry never had data under needs nothing (on
+             * Redis a reset scans every key of the project) */
+            if (j < 0 && !was) continue;
+            reset[nr++] = v;
+            if (j >= 0) reset[nr++] = reg->feature_views[j];
             if (was) reset[nr++] = made[ns++] = was;
         }
         for (size_t i = 0; i < d->n_on_demand_feature_views; i++) {
@@ -953,10 +957,10 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
             Mf__FeatureView *sv = mf__odfv_store_view(d, project, od);
             if (sv) {
                 keep[nk++] = made[ns++] = sv;
-                if (old) continue;
+                long f = old ? -1 : mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, od->name);
+                if (f < 0) continue; /* written before, or nothing under the name */
                 reset[nr++] = sv;
-                long f = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, od->name);
-                if (f >= 0) reset[nr++] = reg->feature_views[f];
+                reset[nr++] = reg->feature_views[f];
             } else if (old) {
                 drop[nd++] = old;
             }
