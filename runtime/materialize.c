@@ -1439,7 +1439,8 @@ static int lua_engine(engine *e, mf_error *err) {
             if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
             if (rc == MF_OK && on->vt->sync) rc = on->vt->sync(on, err);
         }
-        for (size_t i = 0; i < e->nv && !(any && rc); i++) { /* (a failed sync: none) */
+        bool synced = rc == MF_OK; /* a failed sync records no interval */
+        for (size_t i = 0; i < e->nv && synced; i++) {
             const Mf__FeatureView *fv = e->sel[i];
             if (!done[i]) {
                 failed++;

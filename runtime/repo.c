@@ -745,19 +745,6 @@ static void ensure_project(Mf__Registry *reg, const char *project, int64_t now) 
 static int drop_online(mf_store *s, Mf__FeatureView *const *views, size_t n, const char *what,
                        mf_error *err);
 
-/* Whether defs has a view with online data named `name` (an online feature
- * view, an on-demand view written to the online store): its table. */
-static bool table_taken(const Mf__Registry *defs, const char *project, const char *name) {
-    long j = mf__reg_find(defs, MF_KIND_FEATURE_VIEW, project, name);
-    if (j >= 0) return defs->feature_views[j]->spec->online;
-    j = mf__reg_find(defs, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name);
-    if (j < 0) return false;
-    Mf__FeatureView *sv = mf__odfv_store_view(defs, project, defs->on_demand_feature_views[j]->spec);
-    bool taken = sv != NULL;
-    if (sv) mf__odfv_store_view_free(sv);
-    return taken;
-}
-
 /* Delete the project's objects that defs no longer defines, as delete
  * does: the online data of deleted views (and of on-demand views written
  * to the online store) is dropped first, and when that fails nothing is
@@ -768,20 +755,16 @@ static int delete_undefined(mf_store *s, Mf__Registry *reg, const Mf__Registry *
     size_t cap = reg->n_feature_views + reg->n_on_demand_feature_views, nv = 0, ns = 0;
     Mf__FeatureView **views = mf__xcalloc(cap + 1, sizeof *views);
     Mf__FeatureView **made = mf__xcalloc(cap + 1, sizeof *made);
-    /* (a name an online view of the other kind now has keeps its online
-     * data: the new view's, which apply made empty before this commit) */
     for (size_t i = 0; i < reg->n_feature_views; i++) {
         Mf__FeatureView *fv = reg->feature_views[i];
         if (!strcmp(fv->spec->project, project) &&
-            mf__reg_find(defs, MF_KIND_FEATURE_VIEW, project, fv->spec->name) < 0 &&
-            !table_taken(defs, project, fv->spec->name))
+            mf__reg_find(defs, MF_KIND_FEATURE_VIEW, project, fv->spec->name) < 0)
             views[nv++] = fv;
     }
     for (size_t i = 0; i < reg->n_on_demand_feature_views; i++) {
         const Mf__OnDemandFeatureViewSpec *od = reg->on_demand_feature_views[i]->spec;
         if (strcmp(od->project, project) != 0 ||
-            mf__reg_find(defs, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, od->name) >= 0 ||
-            table_taken(defs, project, od->name))
+            mf__reg_find(defs, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, od->name) >= 0)
             continue;
         Mf__FeatureView *sv = mf__odfv_store_view(reg, project, od);
         if (sv) views[nv++] = made[ns++] = sv;
@@ -897,36 +880,52 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
     if (rc) return rc;
     /* The online store around the registry commit, so that a failure at
      * any step loses no data the registry still counts on:
-     * 1. before it: views that become online (not online, or not of that
-     *    kind, in the registry: they have no materialization history) get
-     *    an empty table, whatever a table of that name held (a view turned
-     *    offline whose drop failed; a feature view replaced by an on-demand
-     *    view of its name); a name new to the registry needs nothing; every
-     *    online view's table is created;
+     * 1. before it: every online view's table is created; a view turned
+     *    online again (the registry has it offline: no history) or an
+     *    on-demand view written again gets an empty one first, whatever a
+     *    table of that name held (a drop that failed before);
      * 2. the commit (it drops the data of views no longer defined first);
      * 3. after it: the data of views no longer online is dropped (their
      *    history went with the commit). When that fails, apply fails
-     *    naming it; the registry holds the change and a rerun drops. */
+     *    naming it; the registry holds the change and a rerun drops.
+     * A name may not change kind (feature view <-> on-demand view) in one
+     * apply: the two would share one table, which no order of steps can
+     * both keep for the registry until the commit and empty for the new
+     * view. Decided against the registry as committed now, not the store's
+     * snapshot (up to cache_ttl_seconds old). */
+    const Mf__Registry *d = p->defs;
+    const char *project = s->cfg.project;
+    Mf__Registry *reg = NULL;
+    rc = s->registry->vt->load(s->registry, &reg, err);
+    for (size_t i = 0; rc == MF_OK && i < d->n_feature_views; i++) {
+        const char *name = d->feature_views[i]->spec->name;
+        if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
+            rc = mf__err(err, MF_EUSAGE, "apply: '%s' is registered as an on-demand feature "
+                         "view and defined as a feature view: a name changes kind in two "
+                         "applies (first without it: its online data is dropped with it)", name);
+    }
+    for (size_t i = 0; rc == MF_OK && i < d->n_on_demand_feature_views; i++) {
+        const char *name = d->on_demand_feature_views[i]->spec->name;
+        if (mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, name) >= 0)
+            rc = mf__err(err, MF_EUSAGE, "apply: '%s' is registered as a feature view and "
+                         "defined as an on-demand feature view: a name changes kind in two "
+                         "applies (first without it: its online data is dropped with it)", name);
+    }
     mf__worker *w;
     mf__online *on = NULL;
-    rc = mf__store_worker(s, &w, err);
+    if (rc == MF_OK) rc = mf__store_worker(s, &w, err);
     if (rc == MF_OK) rc = mf__worker_online(w, &on, err);
-    const Mf__Registry *d = p->defs;
     size_t n = d->n_feature_views + d->n_on_demand_feature_views, nk = 0, nd = 0, ns = 0, nr = 0;
     Mf__FeatureView **keep = mf__xcalloc(n + 1, sizeof *keep);
     Mf__FeatureView **drop = mf__xcalloc(n + 1, sizeof *drop);
     Mf__FeatureView **reset = mf__xcalloc(2 * n + 1, sizeof *reset);
     Mf__FeatureView **made = mf__xcalloc(2 * n + 1, sizeof *made);
-    mf__snapshot *snap = NULL;
-    if (rc == MF_OK) rc = mf__store_pin(s, &snap, err);
     if (rc == MF_OK) {
         /* on-demand views written to the online store are stored as views
-         * (mf__odfv_store_view); one that stops being written is dropped */
-        const Mf__Registry *reg = mf__snapshot_registry(snap);
-        const char *project = s->cfg.project;
-        /* reset: the new view, and what the registry holds under its name
-         * (the offline view, the view of the other kind: its fields on
-         * Redis are not the new view's) */
+         * (mf__odfv_store_view); one that stops being written is dropped.
+         * A reset drops the new definition's data and the registered one's
+         * (on Redis, their fields differ); a name new to the registry needs
+         * none (on Redis a reset scans every key of the project). */
         for (size_t i = 0; i < d->n_feature_views; i++) {
             Mf__FeatureView *v = d->feature_views[i];
             if (!v->spec->online) {
@@ -935,17 +934,9 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
             }
             keep[nk++] = v;
             long j = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, v->spec->name);
-            if (j >= 0 && reg->feature_views[j]->spec->online) continue;
-            long o = mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, v->spec->name);
-            Mf__FeatureView *was = o < 0 ? NULL
-                                         : mf__odfv_store_view(reg, project,
-                                                               reg->on_demand_feature_views[o]->spec);
-            /* a name the registry never had data under needs nothing (on
-             * Redis a reset scans every key of the project) */
-            if (j < 0 && !was) continue;
+            if (j < 0 || reg->feature_views[j]->spec->online) continue;
             reset[nr++] = v;
-            if (j >= 0) reset[nr++] = reg->feature_views[j];
-            if (was) reset[nr++] = made[ns++] = was;
+            reset[nr++] = reg->feature_views[j];
         }
         for (size_t i = 0; i < d->n_on_demand_feature_views; i++) {
             const Mf__OnDemandFeatureViewSpec *od = d->on_demand_feature_views[i]->spec;
@@ -957,10 +948,7 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
             Mf__FeatureView *sv = mf__odfv_store_view(d, project, od);
             if (sv) {
                 keep[nk++] = made[ns++] = sv;
-                long f = old ? -1 : mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, od->name);
-                if (f < 0) continue; /* written before, or nothing under the name */
-                reset[nr++] = sv;
-                reset[nr++] = reg->feature_views[f];
+                if (j >= 0 && !old) reset[nr++] = sv; /* registered, not written before */
             } else if (old) {
                 drop[nd++] = old;
             }
@@ -973,13 +961,13 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
         rc = mf__store_commit(s, apply_mutator, &c, err);
     }
     if (rc == MF_OK && nd) {
-        rc = on->vt->update(on, s->cfg.project, NULL, 0, drop, nd, err);
+        rc = on->vt->update(on, project, NULL, 0, drop, nd, err);
         if (rc)
             mf__err_prefix(err, "apply: the registry is updated, but the online data of the "
                            "views no longer online could not be dropped (rerun apply)");
     }
-    for (size_t i = 0; i < ns; i++) mf__odfv_store_view_free(made[i]); /* (views of snap) */
-    mf__snapshot_unpin(snap);
+    for (size_t i = 0; i < ns; i++) mf__odfv_store_view_free(made[i]); /* (views of reg) */
+    mf__reg_free(reg);
     free(made);
     free(keep);
     free(drop);

@@ -495,9 +495,8 @@ static int pack_value(mf__buf *b, const mf__col *c, size_t row, char *why) {
 int mf__row_pack(mf__buf *b, const Mf__FeatureViewSpec *view, const mf__col *feat, size_t row,
                  mf_error *err) {
     if (view->n_features > UINT16_MAX) /* the count is stored in 16 bits */
-        return mf__err(err, MF_EDATA, "feature view '%s' has %zu features; the SQLite online "
-                       "store keeps at most %d per view", view->name, view->n_features,
-                       UINT16_MAX);
+        return mf__err(err, MF_EDATA, "feature view '%s' has %zu features; an online row "
+                       "holds at most %d", view->name, view->n_features, UINT16_MAX);
     uint16_t nf = (uint16_t)view->n_features;
     mf__buf_put(b, &nf, 2);
     for (size_t f = 0; f < view->n_features; f++) {

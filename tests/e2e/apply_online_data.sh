@@ -8,10 +8,11 @@
 #      must still be there (apply dropped the table before the commit; the
 #      data was gone for good, and materialize-incremental skipped it).
 #   B. A feature view replaced by an on-demand view of its name, written to
-#      the online store: apply made the table "if not exists" (the feature
-#      view's), then dropped it with the deleted view: the on-demand view
-#      had no table. Now its table is new and empty, and materialize fills
-#      it.
+#      the online store, in one apply: apply made the table "if not
+#      exists" (the feature view's), then dropped it with the deleted view:
+#      the on-demand view had no table, and apply exited 0. Both share one
+#      table, so a name changes kind in two applies: the first is refused
+#      (nothing written or dropped), the two-step route works.
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
@@ -81,7 +82,17 @@ on_demand_feature_view {
 }
 EOT
 run "$MF" apply
-expect_rc "B: twin becomes an on-demand view written to the online store" 0
+expect_err "B: twin becoming an on-demand view in the same apply is refused" 2 "'twin' is registered as a feature view and defined as an on-demand feature view"
+run "$MF" get-online-features -e driver_id=1001 -f twin:conv_rate
+check "  ... nothing dropped: the feature view's data is there" has '"values":[0.881238]'
+cp extra.lua extra.next
+sed -n '1,4p' extra.next >extra.lua
+run "$MF" apply
+expect_rc "  ... first an apply without twin (its data dropped with it)" 0
+cp extra.next extra.lua
+rm extra.next
+run "$MF" apply
+expect_rc "  ... then the on-demand view twin" 0
 run "$MF" get-online-features -e driver_id=1001 -f twin:x2
 check "  ... its table is new: nothing there yet (not the feature view's rows)" has '{"values":[null],"statuses":["NOT_FOUND"]'
 run "$MF" materialize 2025-01-01T00:00:00Z 2025-01-06T00:00:00Z -v twin_src
