@@ -17,7 +17,6 @@
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
 
-check() { n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n" "stdout: $OUT" "stderr: $ERR"; fi; }
 has() { printf '%s' "$OUT" | grep -qF -- "$1"; }
 
 run "$MF" init r

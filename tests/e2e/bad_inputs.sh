@@ -17,11 +17,6 @@
 #     thing).
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s' "$1" | grep -qF -- "$2"; }
 secs() { date +%s; }
 

@@ -211,6 +211,8 @@ if shm=$(mktemp -d /dev/shm/mf_cli_XXXXXX 2>/dev/null); then
     r "$MF" -f "$shm/repo/feature_store.yaml" feature-views list
     check "-f /dev/shm/.../feature_store.yaml: the repo is its folder" has_out "driver_hourly_stats"
     rm -rf "$shm"
+else
+    ok "-f /dev/shm/.../feature_store.yaml # SKIP no /dev/shm on this machine"
 fi
 
 #---- teardown --------------------------------------------------------------

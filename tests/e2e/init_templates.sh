@@ -95,8 +95,6 @@ if [ ! -e bad ]; then ok "a refused template writes nothing"; else not_ok "a ref
 run "$MF" init bad -t
 expect_err "init -t without a value" 2 "-t needs a value"
 
-check() { n=$1; shift; if "$@"; then ok "$n"; else not_ok "$n"; fi; }
-
 # init never writes over a file: without feature_store.yaml, the
 # definitions and the data there (edited, pushed to) stay as they are
 run "$MF" init keep

@@ -16,6 +16,14 @@ cd "$WORK" || exit 1
 ok() { echo "ok - $1"; }
 not_ok() { echo "not ok - $1"; shift; for l in "$@"; do echo "#   $l"; done; }
 
+# check NAME COMMAND...: ok when COMMAND succeeds, else not ok with the
+# command and the last run's output (a test may define its own)
+check() {
+    name=$1
+    shift
+    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
+}
+
 # run CMD...: sets OUT, ERR, RC
 run() {
     "$@" >"$WORK/.out" 2>"$WORK/.err"

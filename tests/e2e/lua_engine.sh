@@ -11,11 +11,6 @@
 # examples/lua_engine does what its README shows.
 . "$(dirname "$0")/lib.sh"
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s\n' "$1" | grep -qF -- "$2"; }     # TEXT SUBSTRING
 has_line() { printf '%s\n' "$1" | grep -qxF -- "$2"; } # TEXT LINE
 EXAMPLE=$(cd "$E2E_DIR/../../examples/lua_engine" && pwd)

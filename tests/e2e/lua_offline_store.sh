@@ -9,11 +9,6 @@
 # shape or with a value of the wrong type.
 . "$(dirname "$0")/lib.sh"
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s' "$1" | grep -qF -- "$2"; }
 
 run "$MF" init repo

@@ -8,11 +8,6 @@
 # refused.
 . "$(dirname "$0")/lib.sh"
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 PROVIDER=$(cd "$E2E_DIR/../../examples/lua_provider" && pwd)/provider.lua
 
 run "$MF" init repo

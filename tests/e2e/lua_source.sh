@@ -7,11 +7,6 @@
 # the line.
 . "$(dirname "$0")/lib.sh"
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 
 run "$MF" init repo
 cd repo || exit 1

@@ -5,11 +5,6 @@
 # itself; bad values of --jobs and batch_engine are refused.
 . "$(dirname "$0")/lib.sh"
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 
 mkdir -p data
 # 60000 rows (2 MB: large enough for a source read in two halves); every

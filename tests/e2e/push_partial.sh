@@ -12,11 +12,6 @@
 #   - an empty string pushed is null: null online, an empty cell offline.
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s' "$1" | grep -qF -- "$2"; }
 
 run "$MF" init "$WORK/repo" --project drivers

@@ -16,11 +16,6 @@
 # says which view was written (and that nothing was appended offline).
 . "$(dirname "$0")/lib.sh"
 trap 'rm -rf "$WORK"' EXIT
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s' "$1" | grep -qF -- "$2"; }
 
 mkdir -p "$WORK/r/data" && cd "$WORK/r" || exit 1

@@ -10,11 +10,6 @@
 . "$E2E_DIR/http_lib.sh"
 trap 'stop_server; stop_pg; rm -rf "$WORK"' EXIT
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 has() { printf '%s' "$1" | grep -qF -- "$2"; }
 use_registry() { # URL: the repo's registry becomes the SQL registry at URL
     sed -i '/^registry:/,/^[a-z]/{/^registry:/d;/^  /d}' feature_store.yaml

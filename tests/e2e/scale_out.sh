@@ -13,11 +13,6 @@ stop_ab() {
 }
 trap 'stop_ab; stop_redis_cluster; stop_pg; rm -rf "$WORK"' EXIT
 
-check() { # NAME COMMAND...
-    name=$1
-    shift
-    if "$@"; then ok "$name"; else not_ok "$name" "failed: $*" "stdout: $OUT" "stderr: $ERR"; fi
-}
 
 start_pg
 rc=$?
