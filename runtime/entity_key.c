@@ -13,6 +13,7 @@
  * of range, a Bool other than 0/1, a timestamp outside the years
  * 0001..9999 is an error, never a wrapped or coerced key.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,15 @@ int mf__ekey_decode_internal(const unsigned char *p, size_t len, const Mf__Value
     return 0;
 }
 
+/* A float key's bytes: equal numbers give equal bytes, as keys compare in
+ * SQL and pandas: -0 is 0, and every NaN is the one NaN (NaN keys match each
+ * other, as in DuckDB and pandas merges). */
+static void key_put_double(mf__buf *k, double d) {
+    if (d == 0) d = 0.0;
+    else if (isnan(d)) d = NAN;
+    mf__buf_put(k, &d, 8);
+}
+
 int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) {
     if (!p || !len) return 1;
     switch (t) {
@@ -154,14 +164,13 @@ int mf__key_append_text(mf__buf *k, Mf__ValueType t, const char *p, size_t len) 
     case MF__VALUE_TYPE__VT_DOUBLE: {
         double d;
         if (mf__parse_double(p, len, &d) != 0) return -1;
-        mf__buf_put(k, &d, 8);
+        key_put_double(k, d);
         return 0;
     }
     case MF__VALUE_TYPE__VT_FLOAT: {
         float f;
         if (mf__parse_float(p, len, &f) != 0) return -1;
-        double d = f;
-        mf__buf_put(k, &d, 8);
+        key_put_double(k, f);
         return 0;
     }
     default: {
@@ -186,7 +195,7 @@ int mf__key_append_col(mf__buf *k, Mf__ValueType t, const mf__col *c, size_t i) 
         if (c->type == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) return -1;
         double d = mf__col_f64(c, i);
         if (t == MF__VALUE_TYPE__VT_FLOAT) d = mf__to_f32(d);
-        mf__buf_put(k, &d, 8);
+        key_put_double(k, d);
         return 0;
     }
     int64_t v = mf__col_i64(c, i);

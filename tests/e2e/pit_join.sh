@@ -454,6 +454,34 @@ applied passthru
 ghf --entities e.csv -f v:x
 expect_golden "extra entity columns untouched; input order and duplicate rows kept" pit_passthru.csv
 
+#---- float join keys: -0 is 0 (as in SQL and pandas) --------------------------
+
+repo floatkey <<'EOF'
+local k = entity { name = "k", join_keys = { "x" }, value_type = Float64 }
+feature_view { name = "fk", entities = { k },
+  schema = { field { name = "v", dtype = Int64 } },
+  source = file_source { name = "fks", path = "data/fk.csv", timestamp_field = "ts" } }
+EOF
+cat >data/fk.csv <<'EOF'
+x,ts,v
+0,2025-01-01T10:00:00Z,10
+-1.5,2025-01-01T10:00:00Z,15
+EOF
+cat >e.csv <<'EOF'
+x,event_timestamp
+-0,2025-01-01T11:00:00Z
+0.0,2025-01-01T11:00:00Z
+-0.0e3,2025-01-01T11:00:00Z
+-1.50,2025-01-01T11:00:00Z
+EOF
+applied floatkey
+ghf --entities e.csv -f fk:v
+expect_out "Float64 join key: -0 matches 0, -1.50 matches -1.5" "x,event_timestamp,v
+-0,2025-01-01T11:00:00Z,10
+0.0,2025-01-01T11:00:00Z,10
+-0.0e3,2025-01-01T11:00:00Z,10
+-1.50,2025-01-01T11:00:00Z,15"
+
 #---- SQLite sources: a table and a query ------------------------------------------
 
 repo sqlite <<'EOF'
