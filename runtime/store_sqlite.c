@@ -115,18 +115,36 @@ typedef struct path_lock {
 static pthread_mutex_t path_locks_mu = PTHREAD_MUTEX_INITIALIZER;
 static path_lock *path_locks;
 
-static path_lock *writer_lock(const char *path) {
+/* The name the table knows a file by: its folder's real path and its own
+ * name, so "d/./online.db" or a link to d is the same file as "d/online.db"
+ * (the file itself may not exist yet); the path as given when the folder
+ * cannot be resolved. */
+static char *lock_name(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? mf__xstrndup(path, (size_t)(slash - path)) : mf__xstrdup(".");
+    char *real = realpath(*dir ? dir : "/", NULL);
+    free(dir);
+    if (!real) return mf__xstrdup(path);
+    char *name = mf__xasprintf("%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path);
+    free(real);
+    return name;
+}
+
+static path_lock *writer_lock(const char *given) {
+    char *path = lock_name(given);
     pthread_mutex_lock(&path_locks_mu);
     path_lock *l = path_locks;
     while (l && strcmp(l->path, path) != 0) l = l->next;
     if (!l) {
         l = mf__xcalloc(1, sizeof *l);
-        l->path = mf__xstrdup(path);
+        l->path = path;
+        path = NULL;
         pthread_mutex_init(&l->mu, NULL);
         l->next = path_locks;
         path_locks = l;
     }
     pthread_mutex_unlock(&path_locks_mu);
+    free(path);
     return l;
 }
 

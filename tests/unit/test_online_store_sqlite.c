@@ -420,6 +420,24 @@ static void test_read_reuse(void) {
         if (read1(r, fv, 1, &found) != 12 + i) all = false;
     }
     CHECK(all);
+    /* ... also through handles naming the file another way: "dir/./online.db",
+     * and a link to the folder */
+    char *dot = mf__xasprintf("%s/./online.db", dir);
+    char *link = mf__xasprintf("%s.link", dir);
+    char *via_link = mf__xasprintf("%s/online.db", link);
+    CHECK(symlink(dir, link) == 0);
+    mf__online *w2 = open_at(dot), *w3 = open_at(via_link);
+    CHECK(w2 && w3);
+    MFS_OK(mfs_put1(w2, "p", fv, 1, 150, 0, 40, 1, &mfs_e));
+    CHECK(read1(r, fv, 1, &found) == 40);
+    MFS_OK(mfs_put1(w3, "p", fv, 1, 151, 0, 41, 1, &mfs_e));
+    CHECK(read1(r, fv, 1, &found) == 41);
+    w2->vt->close(w2);
+    w3->vt->close(w3);
+    unlink(link);
+    free(dot);
+    free(link);
+    free(via_link);
     /* ... and through the reusing handle itself (its held read ends) */
     MFS_OK(mfs_put1(r, "p", fv, 1, 200, 0, 50, 1, &mfs_e));
     CHECK(read1(r, fv, 1, &found) == 50);
