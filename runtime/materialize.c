@@ -1474,28 +1474,17 @@ static int lua_engine(engine *e, mf_error *err) {
     return rc;
 }
 
-static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
-               const char *const *views, size_t n_views, const mf_materialize_options *opts,
-               mf_error *err) {
-    mf__err_clear(err);
-    const mf__config *cfg = mf__store_config(store);
-    if (!incremental && start > end)
-        return mf__err(err, MF_EUSAGE, "the start of the window is after its end");
-    /* the registry as it is now, not the handle's cached snapshot (a
-     * server's can be cache_ttl_seconds old: another process may have
-     * materialized, or deleted and created a view again, since) */
-    int rc = mf__store_refresh(store, err);
-    if (rc) return rc;
-    mf__snapshot *snap;
-    rc = mf__store_pin(store, &snap, err);
-    if (rc) return rc;
-    const Mf__Registry *reg = mf__snapshot_registry(snap);
-    /* the views, checked before anything is written */
+/* The named views of reg (every online view of the project when none is
+ * named) into sel (room for n_views + the registry's views), each once;
+ * an error naming the first that is unknown, on-demand or not online. */
+static int select_views(const Mf__Registry *reg, const char *project, const char *const *views,
+                        size_t n_views, const Mf__FeatureView **sel, size_t *n_sel,
+                        mf_error *err) {
+    int rc = MF_OK;
     size_t nv = 0;
-    const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
     for (size_t i = 0; i < n_views && rc == MF_OK; i++) {
-        long x = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, cfg->project, views[i]);
-        long od = x < 0 ? mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, cfg->project, views[i])
+        long x = mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, views[i]);
+        long od = x < 0 ? mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, views[i])
                         : -1;
         if (od >= 0) {
             /* not a typo: say what it is, and what is materialized instead */
@@ -1510,7 +1499,7 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
             mf__buf_free(&srcs);
         } else if (x < 0)
             rc = mf__err(err, MF_ENOTFOUND, "unknown feature view '%s' in project '%s'", views[i],
-                         cfg->project);
+                         project);
         else if (!reg->feature_views[x]->spec->online)
             rc = mf__err(err, MF_EREQUEST, "feature view '%s' is not online (online = false)",
                          views[i]);
@@ -1522,8 +1511,50 @@ static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
     }
     for (size_t i = 0; !n_views && i < reg->n_feature_views; i++) {
         const Mf__FeatureView *fv = reg->feature_views[i];
-        if (strcmp(fv->spec->project, cfg->project) == 0 && fv->spec->online) sel[nv++] = fv;
+        if (strcmp(fv->spec->project, project) == 0 && fv->spec->online) sel[nv++] = fv;
     }
+    *n_sel = nv;
+    return rc;
+}
+
+/* The registry as it is now, not the handle's cached snapshot (a server's
+ * can be cache_ttl_seconds old: another process may have materialized, or
+ * deleted and created a view again, since), pinned into *snap. */
+static int pin_fresh(mf_store *store, mf__snapshot **snap, mf_error *err) {
+    int rc = mf__store_refresh(store, err);
+    return rc ? rc : mf__store_pin(store, snap, err);
+}
+
+int mf__materialize_check(mf_store *store, const char *const *views, size_t n_views,
+                          mf_error *err) {
+    mf__err_clear(err);
+    mf__snapshot *snap;
+    int rc = pin_fresh(store, &snap, err);
+    if (rc) return rc;
+    const Mf__Registry *reg = mf__snapshot_registry(snap);
+    const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
+    size_t nv;
+    rc = select_views(reg, mf__store_config(store)->project, views, n_views, sel, &nv, err);
+    free(sel);
+    mf__snapshot_unpin(snap);
+    return rc;
+}
+
+static int run(mf_store *store, bool incremental, int64_t start, int64_t end,
+               const char *const *views, size_t n_views, const mf_materialize_options *opts,
+               mf_error *err) {
+    mf__err_clear(err);
+    const mf__config *cfg = mf__store_config(store);
+    if (!incremental && start > end)
+        return mf__err(err, MF_EUSAGE, "the start of the window is after its end");
+    mf__snapshot *snap;
+    int rc = pin_fresh(store, &snap, err);
+    if (rc) return rc;
+    const Mf__Registry *reg = mf__snapshot_registry(snap);
+    /* the views, checked before anything is written */
+    size_t nv = 0;
+    const Mf__FeatureView **sel = mf__xcalloc(reg->n_feature_views + n_views + 1, sizeof *sel);
+    rc = select_views(reg, cfg->project, views, n_views, sel, &nv, err);
     engine e;
     memset(&e, 0, sizeof e);
     e.store = store, e.cfg = cfg, e.reg = reg, e.snap = snap, e.sel = sel, e.nv = nv;

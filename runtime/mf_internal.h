@@ -454,6 +454,11 @@ void mf__store_set_read_reuse(mf_store *s, int64_t us);
 /* Reload the registry now. A failure is returned (and logged) while the
  * current snapshot keeps serving. */
 int mf__store_refresh(mf_store *s, mf_error *err);
+/* What mf_materialize checks before it writes anything, on the registry as
+ * it is now: every named view exists, is a feature view and is online
+ * (materialize.c; a server's background run is checked with it first). */
+int mf__materialize_check(mf_store *store, const char *const *views, size_t n_views,
+                          mf_error *err);
 /* The current snapshot's registry version and the wall-clock time it was
  * loaded (microseconds). */
 int mf__store_snapshot_info(mf_store *s, uint64_t *version, int64_t *loaded_us, mf_error *err);

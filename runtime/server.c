@@ -1515,31 +1515,6 @@ static void *mat_thread(void *p) {
     return NULL;
 }
 
-/* Every named view exists and is online; -1 with rs set otherwise. */
-static int check_views(mf__server *srv, const char *const *views, size_t n, mf__http_resp *rs) {
-    mf__snapshot *snap;
-    mf_error e;
-    if (mf__store_pin(srv->store, &snap, &e)) {
-        store_error(srv, rs, &e);
-        return -1;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < n && !rc; i++) {
-        const mf__obj *o = mf__snapshot_find(snap, MF_KIND_FEATURE_VIEW, views[i]);
-        if (!o) {
-            mf__server_error(rs, 422, "unknown_object", "unknown feature view '%s' in project '%s'",
-                             views[i], mf__snapshot_project(snap));
-            rc = -1;
-        } else if (!((const Mf__FeatureView *)o->msg)->spec->online) {
-            mf__server_error(rs, 422, "invalid_request",
-                             "feature view '%s' is not online (online = false)", views[i]);
-            rc = -1;
-        }
-    }
-    mf__snapshot_unpin(snap);
-    return rc;
-}
-
 static int req_time(const json_t *body, const char *key, int64_t *us, mf__http_resp *rs) {
     const char *s;
     if (req_string(body, key, &s, rs)) return -1;
@@ -1570,7 +1545,13 @@ static void materialize(mf__server *srv, json_t *body, bool incremental, bool as
     }
     /* a background run reports only to the log: check the views now, as
      * the run will */
-    if (async && check_views(srv, views, n, rs)) goto out;
+    if (async) {
+        mf_error e;
+        if (mf__materialize_check(srv->store, views, n, &e)) {
+            store_error(srv, rs, &e);
+            goto out;
+        }
+    }
     char busy[256];
     job.claim = claim(srv, views, n, busy, sizeof busy);
     if (!job.claim) {

@@ -125,6 +125,25 @@ bad "materialize: an unknown view" 422 "" "nope" \
     POST /materialize-incremental '{"end_ts":"2030-01-01T00:00:00Z","feature_views":["nope"]}'
 bad "materialize ?async=true: an unknown view, refused before the background run" 422 unknown_object "nope" \
     POST '/materialize?async=true' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["nope"]}'
+bad "materialize ?async=true: an on-demand view, said so as without ?async" 422 invalid_request \
+    "'transformed_conv_rate' is an on-demand feature view" \
+    POST '/materialize?async=true' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["transformed_conv_rate"]}'
+# a view applied while the server runs (its registry copy is up to
+# cache_ttl_seconds old): ?async=true checks the registry as it is now, as
+# the run itself and a request without ?async do
+cat >late.lua <<'EOF'
+feature_view {
+  name = "late_stats",
+  entities = { "driver" },
+  schema = { field { name = "conv_rate", dtype = Float32 } },
+  source = "driver_hourly_stats_source",
+}
+EOF
+run "$MF" apply
+expect_rc "apply of a view while the server runs" 0
+http POST '/materialize?async=true' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["late_stats"]}'
+expect_http "materialize ?async=true: a view applied after the server read the registry: 202" 202 '"feature_views":["late_stats"]'
+still_up
 bad "materialize: ?async=perhaps" 422 invalid_request "?async=" \
     POST '/materialize?async=perhaps' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z"}'
 
