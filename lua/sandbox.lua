@@ -121,8 +121,10 @@ end
 
 -- Up to three of `names` close to `name`: within an edit distance of a
 -- third of its length (at least 1), ignoring case, or starting with it
--- (Float -> Float32, Float64). Closest first.
+-- (Float -> Float32, Float64). Closest first. None for a name longer than
+-- 64 bytes (the distance costs the product of the two lengths).
 local function suggest(name, names)
+    if #name > 64 then return "" end
     local ln = lower(name)
     local cap = #name >= 3 and math.floor(#name / 3) or 1
     if cap < 1 then cap = 1 end
@@ -182,6 +184,7 @@ function M.new(stdlib, extra, hooks)
     local patterns = hooks.patterns
     protect_strings(patterns)
     local load_text, exhausted = hooks.load_text, hooks.exhausted
+    local jit_bounded, jit_on = hooks.jit_bounded, hooks.jit_on
     local loaded = {}
     local make
 
@@ -201,6 +204,11 @@ function M.new(stdlib, extra, hooks)
             return handler(e)
         end, ...))
     end
+    -- bounded by their length: left to the JIT (every chunk is loaded
+    -- JIT-off, see lua_host.c's load_text)
+    jit_on(pass_budget)
+    jit_on(safe_pcall)
+    jit_on(safe_xpcall)
 
     local function require(name)
         if type(name) ~= "string" then
@@ -216,10 +224,12 @@ function M.new(stdlib, extra, hooks)
             error("module '" .. name .. "' not found: require is limited to "
                   .. "moonfeast's stdlib (" .. concat(names, ", ") .. ")", 2)
         end
-        local chunk, err = load_text(src, "@stdlib/" .. name:gsub("%.", "/") .. ".lua")
+        local chunkname = "@stdlib/" .. name:gsub("%.", "/") .. ".lua"
+        local chunk, err = load_text(src, chunkname)
         if not chunk then error(err, 2) end
         setfenv(chunk, make())
         v = chunk(name)
+        jit_bounded(v, src, chunkname)
         if v == nil then v = true end
         loaded[name] = v
         return v
@@ -284,7 +294,7 @@ end
 -- by the next: no global can be set, the library tables and the stdlib
 -- modules `require` returns cannot be changed, and rawset refuses them.
 -- `null` is the value that stands for null in a transform's outputs.
-function M.transform_env(make, null)
+function M.transform_env(make, null, jit_on)
     local env = make()
     -- table.insert, table.remove and table.sort write raw, past __newindex:
     -- they refuse the read-only tables as rawset does
@@ -316,6 +326,11 @@ function M.transform_env(make, null)
         return rawset(t, k, v)
     end
     env.null = null
+    -- called on every row, bounded by their length: left to the JIT (the
+    -- first require of a module runs it, interpreted, as a call of req)
+    jit_on(env.require)
+    jit_on(env.rawset)
+    for _, name in ipairs({ "insert", "remove", "sort" }) do jit_on(tbl[name]) end
     local p = readonly(env, "the globals of a transform")
     env._G = p
     return p

@@ -41,6 +41,7 @@
 #include <lualib.h>
 
 #include "mf_internal.h"
+#include "mf_transform.h"
 
 /*---- Budgets -----------------------------------------------------------------*/
 
@@ -235,7 +236,98 @@ static int load_text(lua_State *L, const char *src, size_t len, const char *chun
                         "loaded", chunk[0] == '@' || chunk[0] == '=' ? chunk + 1 : chunk);
         return LUA_ERRSYNTAX;
     }
-    return luaL_loadbufferx(L, src, len, chunk, "t");
+    int rc = luaL_loadbufferx(L, src, len, chunk, "t");
+    /* Compiled traces never reach the budget's count hook, so no code is
+     * left to the JIT unless it is known to be bounded by its length: every
+     * function of every chunk starts JIT-off (a call into one also ends the
+     * trace recording it), and only a transform that cannot loop
+     * (transform.c) and the stdlib's functions without a loop (jit_bounded
+     * below) are turned on again. Nothing in states whose JIT is off. */
+    if (rc == 0) luaJIT_setmode(L, -1, LUAJIT_MODE_ALLFUNC | LUAJIT_MODE_OFF);
+    return rc;
+}
+
+/* Whether the Lua function at index fn, of the chunk `chunk` loaded from
+ * src, cannot run longer than its length: the lines that define it hold no
+ * loop and no function inside it, and every Lua function among its
+ * upvalues is such a function of the same chunk, with no cycle (recursion).
+ * memo: a table function -> bounded (false while being decided, so a cycle
+ * is unbounded). The bounded are left to the JIT again. */
+static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, const char *chunk,
+                           int memo, int depth) {
+    lua_pushvalue(L, fn);
+    lua_rawget(L, memo);
+    if (!lua_isnil(L, -1)) {
+        bool b = lua_toboolean(L, -1);
+        lua_pop(L, 1);
+        return b;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, fn);
+    lua_pushboolean(L, 0);
+    lua_rawset(L, memo);
+    lua_Debug ar;
+    lua_pushvalue(L, fn);
+    lua_getinfo(L, ">S", &ar);
+    bool b = depth < 64 && strcmp(ar.source, chunk) == 0 && ar.linedefined > 0 &&
+             ar.lastlinedefined >= ar.linedefined;
+    /* the lines [linedefined, lastlinedefined] of src */
+    const char *p = src, *e = src + len;
+    for (int line = 1; b && line < ar.linedefined && p < e; line++) {
+        const char *nl = memchr(p, '\n', (size_t)(e - p));
+        p = nl ? nl + 1 : e;
+    }
+    const char *q = p;
+    for (int line = ar.linedefined; b && line <= ar.lastlinedefined && q < e; line++) {
+        const char *nl = memchr(q, '\n', (size_t)(e - q));
+        q = nl ? nl + 1 : e;
+    }
+    b = b && q > p && !mf__transform_can_loop(p, (size_t)(q - p));
+    for (int i = 1; b; i++) {
+        if (!lua_getupvalue(L, fn, i)) break;
+        if (lua_isfunction(L, -1) && !lua_iscfunction(L, -1))
+            b = jit_bounded_fn(L, lua_gettop(L), src, len, chunk, memo, depth + 1);
+        lua_pop(L, 1);
+    }
+    if (b) {
+        lua_pushvalue(L, fn);
+        lua_pushboolean(L, 1);
+        lua_rawset(L, memo);
+        lua_pushvalue(L, fn);
+        luaJIT_setmode(L, -1, LUAJIT_MODE_FUNC | LUAJIT_MODE_ON);
+        lua_pop(L, 1);
+    }
+    return b;
+}
+
+/* jit_on(f): the sandbox's own wrappers that transforms call on every row
+ * (require, pcall, rawset ...), which are bounded by their length, left to
+ * the JIT (lua/sandbox.lua decides which). */
+static int l_jit_on(lua_State *L) {
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    luaJIT_setmode(L, 1, LUAJIT_MODE_FUNC | LUAJIT_MODE_ON);
+    return 0;
+}
+
+/* jit_bounded(module, src, chunkname): the functions of a stdlib module
+ * (the table it returned) that cannot run longer than their length
+ * (jit_bounded_fn), and the helpers they call, are left to the JIT again.
+ * The stdlib's functions do not call each other through the module table,
+ * which this does not see. */
+static int l_jit_bounded(lua_State *L) {
+    size_t len;
+    const char *src = luaL_checklstring(L, 2, &len);
+    const char *chunk = luaL_checkstring(L, 3);
+    if (!lua_istable(L, 1)) return 0;
+    lua_newtable(L);
+    int memo = lua_gettop(L);
+    lua_pushnil(L);
+    while (lua_next(L, 1)) {
+        if (lua_isfunction(L, -1) && !lua_iscfunction(L, -1))
+            jit_bounded_fn(L, lua_gettop(L), src, len, chunk, memo, 0);
+        lua_pop(L, 1);
+    }
+    return 0;
 }
 
 /* load_text(src, chunkname) for Lua code: fn, or nil and the message. */
@@ -534,6 +626,10 @@ static int push_env_maker(lua_State *L, int extra_idx, mf_error *err) {
     lua_setfield(L, -2, "load_text");
     lua_pushcfunction(L, l_exhausted);
     lua_setfield(L, -2, "exhausted");
+    lua_pushcfunction(L, l_jit_bounded);
+    lua_setfield(L, -2, "jit_bounded");
+    lua_pushcfunction(L, l_jit_on);
+    lua_setfield(L, -2, "jit_on");
     lua_newtable(L); /* find, match, gmatch, gsub that charge the budget */
     mf__lua_strlib_patterns(L, mf__lua_charge);
     lua_setfield(L, -2, "patterns");
@@ -585,7 +681,8 @@ int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err) {
         return rc;
     }
     lua_pushlightuserdata(L, NULL);
-    return pcall(L, 2, 1, err);
+    lua_pushcfunction(L, l_jit_on);
+    return pcall(L, 3, 1, err);
 }
 
 /*---- Finding definition files ---------------------------------------------*/

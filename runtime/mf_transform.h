@@ -57,7 +57,9 @@ bool mf__transform_can_loop(const char *src, size_t len);
 
 /* Tests: count LuaJIT's trace events in t's state from now on (a new
  * watch replaces the previous one; each adds one trace callback), and
- * read the counts of traces completed and aborted (-1 without a watch). */
+ * read the counts of traces completed and aborted (-1 without a watch).
+ * Aborts for a hook called while recording (the budget's count hook: a
+ * matter of timing, retried by LuaJIT) are not counted. */
 void mf__transforms_jit_watch(mf__transforms *t);
 void mf__transforms_jit_counts(mf__transforms *t, int *traces, int *aborts);
 

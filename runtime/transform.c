@@ -13,9 +13,11 @@
  * the state's. The count hook cannot stop code that LuaJIT has compiled, so
  * a transform whose text can loop (mf__transform_can_loop) runs in the
  * interpreter; one that cannot loop is left to the JIT, since it cannot run
- * longer than its length (its calls go to C functions, which are charged or
- * bounded by the memory cap, or to stdlib modules, whose loops are bounded
- * by the size of their inputs).
+ * longer than its length. Every chunk is loaded JIT-off (lua_host.c's
+ * load_text), so what it calls is compiled with it only when that is
+ * bounded by its length too (C functions, charged or bounded by the memory
+ * cap; the stdlib's loop-free functions; the sandbox's wrappers): a call
+ * into anything else ends the trace, and runs interpreted, under the hook.
  *
  * Values cross as follows (docs/definitions.md, "Transforms"): Int32,
  * Int64, Float32, Float64 as numbers; UnixTimestamp as seconds since the
@@ -271,8 +273,9 @@ static int compile(mf__transforms *t, const Mf__OnDemandFeatureView *v, mf_error
                           "uses '%s' from outside its body; a transform may use only its "
                           "arguments, globals and require()", v->spec->name, name);
     }
-    if (mf__transform_can_loop(src, strlen(src)))
-        luaJIT_setmode(L, -1, LUAJIT_MODE_ALLFUNC | LUAJIT_MODE_OFF);
+    /* loaded JIT-off, the chunk around it included (lua_host.c) */
+    if (!mf__transform_can_loop(src, strlen(src)))
+        luaJIT_setmode(L, -1, LUAJIT_MODE_FUNC | LUAJIT_MODE_ON);
     return MF_OK;
 }
 
@@ -779,9 +782,9 @@ static int run_batch(mf__transforms *t, const Mf__OnDemandFeatureView *v,
 void mf__transforms_jit_watch(mf__transforms *t) {
     static const char src[] =
         "local n = { traces = 0, aborts = 0 }\n"
-        "jit.attach(function(what)\n"
+        "jit.attach(function(what, tr, func, pc, code)\n"
         "  if what == 'stop' then n.traces = n.traces + 1\n"
-        "  elseif what == 'abort' then n.aborts = n.aborts + 1 end\n"
+        "  elseif what == 'abort' and code ~= 0 then n.aborts = n.aborts + 1 end\n"
         "end, 'trace')\n"
         "return n\n";
     mf_error err;

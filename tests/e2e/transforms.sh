@@ -311,3 +311,55 @@ expect_err "historical: runaway memory is stopped at the cap" 1 \
 r "$MF" get-online-features -e driver_id=1001,x=1 -f eats:y
 expect_err "online: runaway memory is stopped at the cap" 1 \
     "on-demand feature view 'eats' stopped: its Lua memory would exceed 16 MiB"
+
+#---- the budget holds in code the JIT could compile ---------------------------------
+# A transform without a loop of its own is left to the JIT, but what it
+# calls (a stdlib function's loop, the sandbox's own Lua) and the text
+# around a transform's function run in the interpreter, where the budget is
+# checked: none of these may run past it (each was a hang).
+
+long=$(awk 'BEGIN { for (i = 0; i < 100000; i++) printf "a" }')
+cat >zz_jit.lua <<EOF
+local req = request_source { name = "req3", schema = { field { name = "x", dtype = Int64 } } }
+
+on_demand_feature_view {
+  name = "stdspin",
+  sources = { "driver_hourly_stats", req },
+  schema = { field { name = "y", dtype = Float64 } },
+  transform = function(r) return { y = require("mf.math").mean({}, 2^52) } end,
+}
+
+on_demand_feature_view {
+  name = "textspin",
+  sources = { "driver_hourly_stats", req },
+  schema = { field { name = "y", dtype = Int64 } },
+  transform = "function(r) return { y = 1 } end and (function() local n = 0 while true do n = n + 1 end end)() or function(r) return { y = 1 } end",
+}
+
+on_demand_feature_view {
+  name = "longname",
+  sources = { "driver_hourly_stats", req },
+  schema = { field { name = "y", dtype = Int64 } },
+  transform = function(r) local ${long}b = 1 return { y = ${long}c } end,
+}
+EOF
+rm -f zz_bad.lua
+printf 'project: repo\nregistry: data/registry.db\nonline_store: {type: sqlite, path: data/online.db}\nlua: {transform_max_instructions: 100000}\n' >feature_store.yaml
+r "$MF" apply
+expect_rc "apply views whose transforms would run past the budget" 0
+for v in stdspin textspin; do
+    t0=$(date +%s)
+    r timeout 120 "$MF" get-online-features -e driver_id=1001,x=1 -f $v:y
+    expect_err "online: '$v' is stopped by its budget" 1 \
+        "on-demand feature view '$v' stopped after 100000 Lua instructions"
+    check "'$v' stopped within seconds" test $(($(date +%s) - t0)) -lt 10
+    t0=$(date +%s)
+    r timeout 120 "$MF" get-historical-features --entities x.csv -f $v:y
+    expect_err "historical: '$v' is stopped by its budget" 1 \
+        "on-demand feature view '$v' stopped after 100000 Lua instructions"
+    check "historical '$v' stopped within seconds" test $(($(date +%s) - t0)) -lt 10
+done
+t0=$(date +%s)
+r timeout 120 "$MF" get-online-features -e driver_id=1001,x=1 -f longname:y
+expect_err "a 100,000-character undefined global: named, within seconds" 1 "undefined global 'aaaa"
+check "the undefined long name reported within seconds" test $(($(date +%s) - t0)) -lt 10

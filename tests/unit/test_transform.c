@@ -791,12 +791,40 @@ static void test_jit_compiles_typical(void) {
     CHECK(traces >= 1);
     CHECK(aborts == 0);
     CHECK_CELL(&out, N - 1, "39998");
+    /* one calling loop-free stdlib functions (through require) is compiled
+     * too: those functions and the helpers they call are left to the JIT */
+    make_view(&o, "function(r) local m = require('mf.math') "
+                  "return { c = m.clamp(r.conv_rate, 0, 1) + m.log1p(r.val_to_add) } end",
+              "row", 1, names, types);
+    mf__col_clear(&out);
+    mf__transforms_jit_watch(t);
+    CHECK(mf__transforms_run(t, 3, &o.v, in, 2, N, &out, &err) == MF_OK);
+    mf__transforms_jit_counts(t, &traces, &aborts);
+    printf("# transform calling mf.math.clamp and log1p over %d rows: %d traces, %d aborts\n", N,
+           traces, aborts);
+    CHECK(traces >= 1);
+    CHECK(aborts == 0);
+    /* one calling a stdlib function that loops is interpreted where it
+     * calls it: a trace reaching the call is aborted there, never compiled
+     * through the loop (tests/e2e/transforms.sh: such a loop stops at the
+     * budget) */
+    make_view(&o, "function(r) local m = require('mf.math') "
+                  "return { c = m.mean({ r.conv_rate, r.val_to_add }) } end",
+              "row", 1, names, types);
+    mf__col_clear(&out);
+    mf__transforms_jit_watch(t);
+    CHECK(mf__transforms_run(t, 4, &o.v, in, 2, N, &out, &err) == MF_OK);
+    mf__transforms_jit_counts(t, &traces, &aborts);
+    printf("# transform calling mf.math.mean over %d rows: %d traces, %d aborts\n", N, traces,
+           aborts);
+    CHECK(aborts >= 1);
+    CHECK_CELL(&out, N - 1, "10099.495");
     /* a transform that loops is interpreted: no trace at all */
     make_view(&o, "function(r) local s = 0 for i = 1, 10 do s = s + i end return { c = s } end",
               "row", 1, names, types);
     mf__col_clear(&out);
     mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 2, &o.v, in, 2, N, &out, &err) == MF_OK);
+    CHECK(mf__transforms_run(t, 5, &o.v, in, 2, N, &out, &err) == MF_OK);
     mf__transforms_jit_counts(t, &traces, &aborts);
     printf("# looping transform over %d rows: %d traces\n", N, traces);
     CHECK(traces == 0);
