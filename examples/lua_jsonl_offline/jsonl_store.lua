@@ -80,15 +80,23 @@ function store.read(request)
   return cols, rows
 end
 
--- The text a key is compared by, for its dtype: integer keys as numbers
--- (so 7, "7" and "007" are one key), others as their text; nil for a null
--- key, which matches nothing.
+-- The text a key is compared by, for its dtype: integer and float keys as
+-- numbers (so 7, "7" and "007" are one key, and -0, 0.0 and 0 another, as
+-- SQL joins them; every NaN is one key), others as their text; nil for a
+-- null key, which matches nothing.
 local function key_text(v, dtype)
   if v == nil then return nil end
   if string.find(dtype, "^Int") then
     local n = tonumber(v)
     if n == nil then return nil end
     return string.format("%.0f", n)
+  end
+  if string.find(dtype, "^Float") then
+    local n = tonumber(v)
+    if n == nil then return nil end
+    if n ~= n then return "nan" end
+    if n == 0 then return "0" end
+    return string.format("%.17g", n)
   end
   return tostring(v)
 end
