@@ -670,8 +670,17 @@ static void *scan_run(void *arg) {
         key.len = 0;
         bool null_key = false;
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
-            int kr = mf__key_append_text(&key, v->entity_columns[k]->dtype, row[ikey[k]].ptr,
-                                         row[ikey[k]].len);
+            size_t at = key.len;
+            Mf__ValueType kt = v->entity_columns[k]->dtype;
+            int kr = mf__key_append_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
+            if (kr == 0 && kt == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
+                /* the online key is whole seconds (as Feast keys times):
+                 * rows whose keys differ below the second are one key's */
+                int64_t us;
+                memcpy(&us, key.data + at, 8);
+                us -= (us % 1000000 + 1000000) % 1000000;
+                memcpy(key.data + at, &us, 8);
+            }
             if (kr < 0 && (rc = mstage_flush(c, &st)) == MF_OK)
                 rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
                                 "column '%s': '%.*s' is not a valid %s", v->entity_columns[k]->name,

@@ -469,6 +469,36 @@ expect_out "composite key given in the other order: join keys in request order, 
 r "$MF" get-online-features -e user_id=1 -f p:score
 expect_err "composite key with one key missing" 1 "missing join key 'item'"
 
+#---- a UnixTimestamp key: keyed in whole seconds, as Feast keys it ----------
+
+# keys that differ below the second are one online key: its row is chosen
+# among all their rows (greatest time, then created, then the last in the
+# source), as a write of the same rows chooses it
+repo tskey <<'EOF'
+local k = entity { name = "k", join_keys = { "k" }, value_type = UnixTimestamp }
+feature_view { name = "tv", entities = { k },
+  schema = { field { name = "x", dtype = String } },
+  source = file_source { name = "tvs", path = "data/tv.csv", timestamp_field = "ts" } }
+EOF
+cat >data/tv.csv <<'EOF'
+k,ts,x
+2025-01-01T00:00:00.2Z,2025-01-02T00:00:00Z,a
+2025-01-01T00:00:00.7Z,2025-01-02T00:00:00Z,b
+2025-01-01T00:00:00.2Z,2025-01-02T00:00:00Z,c
+2025-01-01T00:00:01.9Z,2025-01-02T00:00:00Z,d
+2025-01-01T00:00:01Z,2025-01-01T00:00:00Z,e
+EOF
+applied tskey
+step "materialize (UnixTimestamp key)" "$MF" materialize 2025-01-01T00:00:00Z 2025-01-03T00:00:00Z
+r "$MF" get-online-features -e k=2025-01-01T00:00:00Z -e k=2025-01-01T00:00:01Z -f tv:x
+expect_out "UnixTimestamp key: sub-second keys are one key; the last of the tied rows wins" \
+"$J0"'"k","x"]},"results":[{"values":["2025-01-01T00:00:00Z","2025-01-01T00:00:01Z"],"statuses":["PRESENT","PRESENT"],"event_timestamps":['"$Z,$Z"']},{"values":["c","d"],"statuses":["PRESENT","PRESENT"],"event_timestamps":["2025-01-02T00:00:00Z","2025-01-02T00:00:00Z"]}]}'
+r "$MF" materialize 2025-01-01T00:00:00Z 2025-01-03T00:00:00Z
+case $ERR in
+*"2 entities"*) ok "UnixTimestamp key: the progress counts the keys written (2)" ;;
+*) not_ok "UnixTimestamp key: the progress counts the keys written (2)" "stderr: $ERR" ;;
+esac
+
 #==== 6. errors ===================================================================
 
 cd "$WORK/small" || exit 1
