@@ -71,18 +71,21 @@ local SAFE = { "assert", "error", "ipairs", "next", "pairs", "rawequal",
 local os_time, os_date = os.time, os.date
 local TIME_FIELDS = { "year", "month", "day", "hour", "min", "sec" }
 
+-- The fields are read once, into a plain table that os.time reads: a
+-- metatable's __index cannot give os.time a value other than the one checked.
 local function safe_time(t)
-    if t ~= nil then
-        if type(t) ~= "table" then error("os.time takes a table or nothing", 2) end
-        for _, k in ipairs(TIME_FIELDS) do
-            local v = rawget(t, k)
-            if v ~= nil and (type(v) ~= "number" or v ~= v or v < -2147483648
-                             or v > 2147483647) then
-                error("os.time: field '" .. k .. "' must be a number in the 32-bit range", 2)
-            end
+    if t == nil then return os_time() end
+    if type(t) ~= "table" then error("os.time takes a table or nothing", 2) end
+    local c = { isdst = t.isdst }
+    for _, k in ipairs(TIME_FIELDS) do
+        local v = t[k]
+        if v ~= nil and (type(v) ~= "number" or v ~= v or v < -2147483648
+                         or v > 2147483647) then
+            error("os.time: field '" .. k .. "' must be a number in the 32-bit range", 2)
         end
+        c[k] = v
     end
-    return os_time(t)
+    return os_time(c)
 end
 
 local function safe_date(fmt, t)
@@ -305,6 +308,11 @@ function M.transform_env(make, null, jit_on)
             if frozen[t] then error("a read-only table cannot be changed", 2) end
             return f(t, ...)
         end
+    end
+    -- a seed set by one call would decide the next calls' random numbers
+    env.math.randomseed = function()
+        error("math.randomseed is not available in a transform (one call's seed would "
+              .. "decide the random numbers of the next)", 2)
     end
     for _, k in ipairs({ "string", "table", "math", "bit", "os" }) do
         env[k] = readonly(env[k], k)

@@ -153,12 +153,8 @@ static void budget_hook(lua_State *L, lua_Debug *ar) {
     lua_error(L);
 }
 
-void mf__lua_charge(lua_State *L, uint64_t steps) {
-    lstate *s = state_of(L);
-    s->ins += steps;
-    if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
-    if (!s->hit && mf__mono_coarse_us() > s->deadline) s->hit = HIT_TIME;
-    if (!s->hit) return;
+/* Raise the budget error for s->hit, from a C function called by Lua. */
+static void raise_spent(lua_State *L, lstate *s) {
     /* where: the Lua code that called the C function doing the work */
     lua_Debug ar;
     for (int level = 1; lua_getstack(L, level, &ar); level++) {
@@ -169,6 +165,21 @@ void mf__lua_charge(lua_State *L, uint64_t steps) {
     }
     lua_pushstring(L, "the Lua budget is spent");
     lua_error(L);
+}
+
+void mf__lua_charge(lua_State *L, uint64_t steps) {
+    lstate *s = state_of(L);
+    s->ins += steps;
+    if (!s->hit && s->ins > s->ins_limit) s->hit = HIT_INSTRUCTIONS;
+    if (!s->hit && mf__mono_coarse_us() > s->deadline) s->hit = HIT_TIME;
+    if (s->hit) raise_spent(L, s);
+}
+
+void mf__lua_charge_memory(lua_State *L, size_t bytes) {
+    lstate *s = state_of(L);
+    if (s->mem + bytes <= s->budget.max_memory && bytes <= s->budget.max_memory) return;
+    if (!s->hit) s->hit = HIT_MEMORY;
+    raise_spent(L, s);
 }
 
 /* Host functions that wait (a materialization, an outside program): the
@@ -1083,6 +1094,10 @@ int mf__defs_load(const mf__config *cfg, Mf__Registry **out, mf_error *err) {
         lua_pushvalue(L, 5);
         lua_setfenv(L, -2);
         rc = pcall(L, 0, 0, err);
+        /* an error without a place (raised after a tail call, which leaves
+         * no frame of the file, or at level 0): the file at least */
+        if (rc && err && !err->file[0])
+            snprintf(err->file, sizeof err->file, "%s", files.items[i]);
     }
     if (rc) goto done;
 

@@ -780,6 +780,11 @@ int mf__lua_msg_len(const char *msg);
  * raised (inside a lua_CFunction). States made by lua_host.c only. */
 struct lua_State;
 void mf__lua_charge(struct lua_State *L, uint64_t steps);
+/* The same for `bytes` of memory that C code is about to take for Lua code
+ * outside the state's allocator (a JSON decoder's values): raises the
+ * memory cap's error when the state's memory and those bytes would pass
+ * its cap. */
+void mf__lua_charge_memory(struct lua_State *L, size_t bytes);
 
 /* Time a host function (a lua_CFunction) spends waiting outside Lua does
  * not count against the state's wall-clock budget: t = mf__lua_pause(L)

@@ -207,9 +207,25 @@ static int decref_box(lua_State *L) {
     return 0;
 }
 
+/* What decoding text may take outside the Lua state (Jansson's values):
+ * at most a value per byte of ',', ':', '[' and '{' (and one more), of 64
+ * bytes at most each (a value and its place in its container), and the
+ * text's bytes for its strings. Counted over the whole text, strings
+ * included: an estimate from above. */
+static size_t json_decode_bound(const char *text, size_t len) {
+    size_t values = 1;
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+        values += c == ',' || c == ':' || c == '[' || c == '{';
+    }
+    return len + 64 * values;
+}
+
 static int host_json(lua_State *L) {
     size_t len;
     const char *text = luaL_checklstring(L, 1, &len);
+    /* the state's memory cap covers the decoder's values too */
+    mf__lua_charge_memory(L, json_decode_bound(text, len));
     json_t **box = lua_newuserdata(L, sizeof *box);
     *box = NULL;
     lua_createtable(L, 0, 1);

@@ -577,6 +577,15 @@ static int put_value(mf__transforms *t, int idx, mf__col *out, const out_ctx *o,
                 return out_err(o, err, "element %s is %s: a list holds finite numbers in its "
                                "type's range", buf, vt);
             }
+            /* a list cell is JSON text: its Bytes elements are UTF-8 text
+             * (as the online stores take them), never bytes turned into
+             * U+FFFD on the way */
+            if (et == MF__VALUE_TYPE__VT_BYTES && mf__utf8_check(e.s, e.len, true) != e.len) {
+                snprintf(buf, sizeof buf, "%zu", i);
+                lua_pop(L, 1);
+                return out_err(o, err, "element %s is not UTF-8 text: a Bytes list holds UTF-8 "
+                               "text (a list is JSON text)%s", buf, "");
+            }
             if (i > 1) mf__buf_putc(&t->text, ',');
             mf__json_put_elem(&t->text, ty, &e);
             lua_pop(L, 1);
@@ -745,7 +754,8 @@ static int run_batch(mf__transforms *t, const Mf__OnDemandFeatureView *v,
     if (!lua_istable(L, res)) rc = not_table(t, v, res, n, true, err);
     for (size_t j = 0; j < nf && rc == MF_OK; j++) {
         const char *name = v->spec->features[j]->name;
-        lua_getfield(L, res, name);
+        lua_pushstring(L, name);
+        lua_rawget(L, res); /* as in row mode: no metamethod runs outside the handler */
         int col = lua_gettop(L);
         out_ctx o = {v, name, 0, true};
         if (lua_isnil(L, col)) {

@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "store_suite.h"
 
 static char *tmp_root;
@@ -321,6 +323,70 @@ static void test_after_memory_error(void) {
     free(path);
 }
 
+/* Jansson's heap, counted: bytes held now and the most held. */
+static size_t json_held, json_peak;
+
+static void *json_count_malloc(size_t n) {
+    size_t *p = malloc(n + sizeof(size_t));
+    if (!p) return NULL;
+    *p = n;
+    json_held += n;
+    if (json_held > json_peak) json_peak = json_held;
+    return p + 1;
+}
+
+static void json_count_free(void *q) {
+    if (!q) return;
+    size_t *p = (size_t *)q - 1;
+    json_held -= *p;
+    free(p);
+}
+
+/* Open the module at path as a lua_source's module is opened (with the
+ * host table), under a memory cap of mb MiB. */
+static int open_with_host(const char *path, size_t mb, mf_error *err) {
+    static const char *const funcs[] = {"read"};
+    mf__lua_module m = {"lua_source", path, {1000000, (size_t)mb << 20, 5000}, MF_EDATA,
+                        NULL, NULL, 0, funcs, 1, "read", tmp_root, MF__LUA_KEYS_LUA};
+    mf__lstate *ls = NULL;
+    int ref;
+    int rc = mf__lua_module_open(&m, &ls, &ref, err);
+    mf__lstate_free(ls);
+    return rc;
+}
+
+/* host.json's values count against the state's memory cap: a text whose
+ * values could pass the room left under it is refused before Jansson
+ * decodes it (it decoded 1.3 GB under a 256 MiB cap; the Lua table made of
+ * it then ran out). */
+static void test_host_json_capped(void) {
+    char *path = module_file("json.lua",
+                             "local opts, host = ...\n"
+                             "local t = host.json('[' .. ('0,'):rep(1000000) .. '0]')\n"
+                             "return { read = function() end }\n");
+    json_set_alloc_funcs(json_count_malloc, json_count_free);
+    json_held = json_peak = 0;
+    mf_error err;
+    int rc = open_with_host(path, 16, &err);
+    json_set_alloc_funcs(malloc, free);
+    CHECK(rc != MF_OK);
+    CHECK_HAS(err.message, "16 MiB");
+    printf("# host.json of 1,000,001 numbers under a 16 MiB cap: Jansson held %zu bytes at most\n",
+           json_peak);
+    CHECK(json_peak < ((size_t)1 << 20));
+    free(path);
+    /* a text that fits is decoded */
+    path = module_file("json_ok.lua",
+                       "local opts, host = ...\n"
+                       "local t = host.json('{\"a\": [1, 2, 3], \"b\": \"x\"}')\n"
+                       "assert(t.a[3] == 3 and t.b == 'x')\n"
+                       "return { read = function() end }\n");
+    rc = open_with_host(path, 16, &err);
+    if (rc != MF_OK) printf("#   %s\n", err.message);
+    CHECK(rc == MF_OK);
+    free(path);
+}
+
 int main(void) {
     const char *base = getenv("TMPDIR");
     tmp_root = mf__xasprintf("%s/mft_online_lua_XXXXXX", base && *base ? base : "/tmp");
@@ -340,6 +406,7 @@ int main(void) {
     RUN(test_call_errors);
     RUN(test_read_time_range);
     RUN(test_after_memory_error);
+    RUN(test_host_json_capped);
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);
     MFT_END();

@@ -333,6 +333,19 @@ static void test_schema_rules(void) {
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is", "finite numbers"));
     make_view(&o, "function(r) return { c = { 3.4e38, -1e-45 } } end", "row", 1, names, lf32);
     CHECK(fails(t, gen++, &o, in, 1, 2, MF_OK, "", NULL)); /* the edges still fit */
+    /* a Bytes list element is UTF-8 text (a list cell is JSON text; it was
+     * written with U+FFFD for each byte that is not) */
+    static const Mf__ValueType lby[] = {MF__VALUE_TYPE__VT_BYTES_LIST};
+    make_view(&o, "function(r) return { c = { 'b', '\\255\\0a' } } end", "row", 1, names, lby);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "element 2 is not UTF-8 text", NULL));
+    make_view(&o, "function(r) return { c = { 'caf\\195\\169', 'a\\0b' } } end", "row", 1, names,
+              lby);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_OK, "", NULL)); /* UTF-8, NUL included */
+    /* batch outputs are read raw: a metatable's __index does not run
+     * outside the error handler (its error lost its place) */
+    make_view(&o, "function(cols, n) return setmetatable({}, { __index = function() "
+                  "error('from __index') end }) end", "batch", 1, names, i32);
+    CHECK(fails(t, gen++, &o, in, 1, 2, MF_ELUA, "output 'c' is missing", NULL));
     /* text that passes for one function expression but returns a closure
      * (its counter was shared by every row and request) */
     make_view(&o, "function() end and (function() local n = 0 return function(r) n = n + 1 "
@@ -625,6 +638,11 @@ static void test_calls_isolated(void) {
     CHECK(fails(t, 4, &o, in, 1, 1, MF_ELUA, "module 'mf.math' cannot be changed", NULL));
     make_view(&o, "function(r) return { c = nothing_here } end", "row", 1, names, types);
     CHECK(fails(t, 5, &o, in, 1, 1, MF_ELUA, "undefined global 'nothing_here'", NULL));
+    /* a seed would decide the next calls' random numbers */
+    make_view(&o, "function(r) math.randomseed(r.a) return { c = math.random(1000) } end", "row",
+              1, names, types);
+    CHECK(fails(t, 7, &o, in, 1, 1, MF_ELUA, "math.randomseed is not available in a transform",
+                NULL));
     /* the row table is new on every call */
     make_view(&o, "function(r) local seen = r.mark r.mark = true return { c = seen and 1 or 0 } end",
               "row", 1, names, types);
