@@ -2243,6 +2243,68 @@ static int drop_on(redis_store *s, size_t ni, drop_ctx *x, const mf__buf *pat, m
     return rc;
 }
 
+/* Each master's own line of CLUSTER NODES, its id and slot ranges (with the
+ * "[slot->-id]" / "[slot-<-id]" marks of slots being moved out or in),
+ * into out; *moving when a slot is marked. */
+static int slots_state(redis_store *s, const size_t *m, size_t nm, mf__buf *out, bool *moving,
+                       mf_error *err) {
+    static const char *const argv[2] = {"CLUSTER", "NODES"};
+    static const size_t lens[2] = {7, 5};
+    out->len = 0;
+    *moving = false;
+    for (size_t i = 0; i < nm; i++) {
+        int rc = rconnect(s, m[i], err);
+        if (rc) return rc;
+        redisReply *r = command(s, m[i], 2, (const char **)argv, lens, "asking for the slot map",
+                                false, err);
+        if (!r) return MF_ESTORE;
+        const char *line = NULL, *end = NULL;
+        if (r->type == REDIS_REPLY_STRING) {
+            const char *p = r->str, *e = r->str + r->len;
+            while (p < e && !line) {
+                const char *nl = memchr(p, '\n', (size_t)(e - p));
+                const char *le = nl ? nl : e;
+                /* the flags (third field) of the node's own line hold "myself" */
+                const char *f = memchr(p, ' ', (size_t)(le - p));
+                f = f ? memchr(f + 1, ' ', (size_t)(le - f - 1)) : NULL;
+                if (f && (size_t)(le - f) > 7 && memcmp(f + 1, "myself", 6) == 0) line = p, end = le;
+                p = nl ? nl + 1 : e;
+            }
+        }
+        if (!line) {
+            freeReplyObject(r);
+            return mf__err(err, MF_ESTORE, "%s %s: unexpected reply to CLUSTER NODES", s->kind,
+                           s->nodes[m[i]].addr);
+        }
+        /* the id, then the fields from the ninth on (the slots) */
+        const char *sp = memchr(line, ' ', (size_t)(end - line));
+        mf__buf_put(out, line, sp ? (size_t)(sp - line) : (size_t)(end - line));
+        const char *q = line;
+        for (int field = 0; q && q < end && field < 8; field++) {
+            q = memchr(q, ' ', (size_t)(end - q));
+            if (q) q++;
+        }
+        if (q && q < end) {
+            mf__buf_putc(out, ' ');
+            mf__buf_put(out, q, (size_t)(end - q));
+            if (memchr(q, '[', (size_t)(end - q))) *moving = true;
+        }
+        mf__buf_putc(out, '\n');
+        freeReplyObject(r);
+    }
+    return MF_OK;
+}
+
+/* Slots moved, or are moving, while a view's fields are deleted: an error
+ * that run_op tries again after asking for the slot map. */
+static int slots_moved(redis_store *s, mf_error *err) {
+    s->map_stale = true;
+    s->retryable = true;
+    return mf__err(err, MF_ESTORE, "%s: slots are being moved between the cluster's masters "
+                   "(resharding): a key moving while the view's fields are deleted could keep "
+                   "them, so nothing is said done; run it again once the move is over", s->kind);
+}
+
 static int op_drop(redis_store *s, void *ud, mf_error *err) {
     drop_ctx *x = ud;
     mf__buf pat;
@@ -2261,7 +2323,25 @@ static int op_drop(redis_store *s, void *ud, mf_error *err) {
     size_t *m = mf__xmalloc((s->nnodes ? s->nnodes : 1) * sizeof *m);
     size_t nm = masters(s, m);
     int rc = MF_OK;
+    /* SCAN sees each master at one moment: a key moving from a master not
+     * yet scanned to one already scanned would be missed. So on a cluster
+     * no slot may be moving, before or after, and the masters' slots must
+     * be the same after the pass as before it. */
+    mf__buf before, after;
+    mf__buf_init(&before);
+    mf__buf_init(&after);
+    bool moving = false;
+    if (s->cluster) rc = slots_state(s, m, nm, &before, &moving, err);
+    if (rc == MF_OK && moving) rc = slots_moved(s, err);
     for (size_t i = 0; i < nm && rc == MF_OK; i++) rc = drop_on(s, m[i], x, &pat, err);
+    if (rc == MF_OK && s->cluster) {
+        rc = slots_state(s, m, nm, &after, &moving, err);
+        if (rc == MF_OK && (moving || after.len != before.len ||
+                            memcmp(after.data, before.data, after.len) != 0))
+            rc = slots_moved(s, err);
+    }
+    mf__buf_free(&before);
+    mf__buf_free(&after);
     free(m);
     free(x->argv);
     free(x->lens);

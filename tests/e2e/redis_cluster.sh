@@ -112,6 +112,27 @@ hlen1001() { printf '%s\n' "HLEN $K1001" | ccli; }
 check "HLEN of driver 1001 is 10 (Feast's key; two views: 3 features, _ts, _created_ts each)" \
     test "$(hlen1001)" = 10
 
+#---- a delete while slots move ---------------------------------------------------------
+# SCAN sees a node's keys at one moment: a key moved from a master not yet
+# scanned to one already scanned would keep the deleted view's fields (and
+# a view of that name created again would read them back). While a slot is
+# being moved (MIGRATING on its master, IMPORTING on another), or when the
+# slot map changed during the pass, delete fails instead of saying done.
+
+set -- $MASTERS
+SRC=$1 DST=$2
+slot=$(redis-cli -h 127.0.0.1 -p "$SRC" cluster nodes | awk '/myself/ { split($9, r, "-"); print r[1] }')
+src_id=$(redis-cli -h 127.0.0.1 -p "$SRC" cluster myid)
+dst_id=$(redis-cli -h 127.0.0.1 -p "$DST" cluster myid)
+redis-cli -h 127.0.0.1 -p "$DST" cluster setslot "$slot" importing "$src_id" >/dev/null
+redis-cli -h 127.0.0.1 -p "$SRC" cluster setslot "$slot" migrating "$dst_id" >/dev/null
+r "$MF" -C rc delete driver_hourly_stats_fresh
+expect_err "delete while a slot is being moved: an error, not 'Deleted'" 1 "being moved"
+redis-cli -h 127.0.0.1 -p "$SRC" cluster setslot "$slot" stable >/dev/null
+redis-cli -h 127.0.0.1 -p "$DST" cluster setslot "$slot" stable >/dev/null
+r "$MF" -C rc get-online-features -e driver_id=1001 -f driver_hourly_stats_fresh:conv_rate
+expect_rc "  ... the view is still registered" 0
+
 #---- delete one view, teardown ---------------------------------------------------------
 
 r "$MF" -C rc delete driver_hourly_stats_fresh
