@@ -212,6 +212,8 @@ function M.new(stdlib, extra, hooks)
     jit_on(pass_budget)
     jit_on(safe_pcall)
     jit_on(safe_xpcall)
+    jit_on(safe_time) -- its loop: over the six time fields
+    jit_on(safe_date)
 
     local function require(name)
         if type(name) ~= "string" then
@@ -297,7 +299,7 @@ end
 -- by the next: no global can be set, the library tables and the stdlib
 -- modules `require` returns cannot be changed, and rawset refuses them.
 -- `null` is the value that stands for null in a transform's outputs.
-function M.transform_env(make, null, jit_on)
+function M.transform_env(make, null, jit_on, transforms)
     local env = make()
     -- table.insert, table.remove and table.sort write raw, past __newindex:
     -- they refuse the read-only tables as rawset does
@@ -310,9 +312,12 @@ function M.transform_env(make, null, jit_on)
         end
     end
     -- a seed set by one call would decide the next calls' random numbers
-    env.math.randomseed = function()
-        error("math.randomseed is not available in a transform (one call's seed would "
-              .. "decide the random numbers of the next)", 2)
+    -- (modules keep state by design: they may seed)
+    if transforms then
+        env.math.randomseed = function()
+            error("math.randomseed is not available in a transform (one call's seed would "
+                  .. "decide the random numbers of the next)", 2)
+        end
     end
     for _, k in ipairs({ "string", "table", "math", "bit", "os" }) do
         env[k] = readonly(env[k], k)

@@ -260,8 +260,10 @@ static int load_text(lua_State *L, const char *src, size_t len, const char *chun
 
 /* Whether the Lua function at index fn, of the chunk `chunk` loaded from
  * src, cannot run longer than its length: the lines that define it hold no
- * loop and no function inside it, and every Lua function among its
- * upvalues is such a function of the same chunk, with no cycle (recursion).
+ * loop and no function inside it, and every Lua function of the same chunk
+ * among its upvalues is such a function, with no cycle (recursion). A call
+ * into a function the JIT is off for ends the trace recording it, so only
+ * the functions turned on must be bounded, together.
  * memo: a table function -> bounded (false while being decided, so a cycle
  * is unbounded). The bounded are left to the JIT again. */
 static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, const char *chunk,
@@ -296,8 +298,16 @@ static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, co
     b = b && q > p && !mf__transform_can_loop(p, (size_t)(q - p));
     for (int i = 1; b; i++) {
         if (!lua_getupvalue(L, fn, i)) break;
-        if (lua_isfunction(L, -1) && !lua_iscfunction(L, -1))
-            b = jit_bounded_fn(L, lua_gettop(L), src, len, chunk, memo, depth + 1);
+        if (lua_isfunction(L, -1) && !lua_iscfunction(L, -1)) {
+            /* a function of another chunk (the sandbox's os.time) is left
+             * as it is: if the JIT is off for it, a trace ends at the call;
+             * if on, it was found bounded where it was turned on */
+            lua_Debug up;
+            lua_pushvalue(L, -1);
+            lua_getinfo(L, ">S", &up);
+            if (strcmp(up.source, chunk) == 0)
+                b = jit_bounded_fn(L, lua_gettop(L), src, len, chunk, memo, depth + 1);
+        }
         lua_pop(L, 1);
     }
     if (b) {
@@ -680,7 +690,7 @@ int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chun
     return lrc ? lua_error_to_mf(s->L, lrc, err) : MF_OK;
 }
 
-int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err) {
+int mf__lstate_push_transform_env(mf__lstate *s, bool transforms, mf_error *err) {
     lua_State *L = s->L;
     int rc = push_embedded(L, "moonfeast.sandbox", err);
     if (rc) return rc;
@@ -693,7 +703,8 @@ int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err) {
     }
     lua_pushlightuserdata(L, NULL);
     lua_pushcfunction(L, l_jit_on);
-    return pcall(L, 3, 1, err);
+    lua_pushboolean(L, transforms);
+    return pcall(L, 4, 1, err);
 }
 
 /*---- Finding definition files ---------------------------------------------*/

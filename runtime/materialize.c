@@ -344,6 +344,17 @@ static inline bool take(winners *wp, uint32_t k, int64_t ts, int64_t cr) {
 
 /* The slot of the row's key among the winners, and whether the row wins
  * it (take). */
+/* A key value just appended at key->data + at, of type kt, as the online
+ * store keys it: a UnixTimestamp in whole seconds (as Feast keys times),
+ * so that rows whose keys differ below the second are one key's rows. */
+static void key_as_stored(mf__buf *key, size_t at, Mf__ValueType kt) {
+    if (kt != MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) return;
+    int64_t us;
+    memcpy(&us, key->data + at, 8);
+    us -= (us % 1000000 + 1000000) % 1000000;
+    memcpy(key->data + at, &us, 8);
+}
+
 static bool wins(scan_ctx *c, winners *wp, const Mf__FeatureViewSpec *v, const mf__buf *key,
                  int64_t ts, int64_t cr, uint32_t *id) {
     uint32_t k = mf__keymap_intern(&c->keys, key->data, key->len);
@@ -556,7 +567,9 @@ static void *scan_run(void *arg) {
                     for (size_t k = 0; k < nk && rc == MF_OK; k++) {
                         Mf__ValueType kt = v->entity_columns[k]->dtype;
                         mf__cell_at(&cols[ikey[k]], i, &cc);
+                        size_t at = key.len;
                         int kr = mf__cell_key(&key, kt, &cc);
+                        if (kr == 0) key_as_stored(&key, at, kt);
                         if (kr < 0) {
                             mf__source_block_row(s, i);
                             snprintf(want, sizeof want, "a valid %s", mf__dtype_name(kt));
@@ -610,7 +623,9 @@ static void *scan_run(void *arg) {
         bool null_key = false;
         for (size_t k = 0; k < nk && rc == MF_OK; k++) {
             Mf__ValueType kt = v->entity_columns[k]->dtype;
+            size_t at = key.len;
             int kr = mf__cell_key(&key, kt, &cells[ikey[k]]);
+            if (kr == 0) key_as_stored(&key, at, kt);
             if (kr < 0) {
                 snprintf(want, sizeof want, "a valid %s", mf__dtype_name(kt));
                 rc = cell_err(s, err, v->entity_columns[k]->name, &cells[ikey[k]], want);
@@ -673,14 +688,7 @@ static void *scan_run(void *arg) {
             size_t at = key.len;
             Mf__ValueType kt = v->entity_columns[k]->dtype;
             int kr = mf__key_append_text(&key, kt, row[ikey[k]].ptr, row[ikey[k]].len);
-            if (kr == 0 && kt == MF__VALUE_TYPE__VT_UNIX_TIMESTAMP) {
-                /* the online key is whole seconds (as Feast keys times):
-                 * rows whose keys differ below the second are one key's */
-                int64_t us;
-                memcpy(&us, key.data + at, 8);
-                us -= (us % 1000000 + 1000000) % 1000000;
-                memcpy(key.data + at, &us, 8);
-            }
+            if (kr == 0) key_as_stored(&key, at, kt);
             if (kr < 0 && (rc = mstage_flush(c, &st)) == MF_OK)
                 rc = mf__err_at(err, MF_EDATA, mf__source_where(s), (int)mf__source_line(s),
                                 "column '%s': '%.*s' is not a valid %s", v->entity_columns[k]->name,

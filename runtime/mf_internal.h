@@ -700,9 +700,10 @@ int mf__lstate_load(mf__lstate *s, const char *src, size_t len, const char *chun
                     mf_error *err);
 /* Push a new sandbox environment for transforms: strict, read-only (no
  * global can be set, the libraries and stdlib modules cannot be changed),
- * with `null` (the light userdata NULL) for null values. Stack: [] ->
- * [env], or [] with err set. */
-int mf__lstate_push_transform_env(mf__lstate *s, mf_error *err);
+ * with `null` (the light userdata NULL) for null values; for transforms
+ * themselves (not modules: stores, sources, engines), without
+ * math.randomseed. Stack: [] -> [env], or [] with err set. */
+int mf__lstate_push_transform_env(mf__lstate *s, bool transforms, mf_error *err);
 
 /* A Lua module of the user's (an online store, a batch engine): source
  * text run in the transform sandbox of a state of its own, interpreted

@@ -115,17 +115,35 @@ typedef struct path_lock {
 static pthread_mutex_t path_locks_mu = PTHREAD_MUTEX_INITIALIZER;
 static path_lock *path_locks;
 
-/* The name the table knows a file by: its folder's real path and its own
- * name, so "d/./online.db" or a link to d is the same file as "d/online.db"
- * (the file itself may not exist yet); the path as given when the folder
- * cannot be resolved. */
+/* The name the table knows a file by: the real path of the deepest folder
+ * of its path that exists, and the rest of the path as given, so that
+ * "d/./online.db" or a link to d is the same file as "d/online.db" (the
+ * file, and folders under d, may not exist yet: the store makes them at
+ * its first write; the name stays the same once they exist only when the
+ * rest is plain names, which a path made by the configuration is). The
+ * path as given when no folder of it resolves. */
 static char *lock_name(const char *path) {
-    const char *slash = strrchr(path, '/');
-    char *dir = slash ? mf__xstrndup(path, (size_t)(slash - path)) : mf__xstrdup(".");
-    char *real = realpath(*dir ? dir : "/", NULL);
+    char *dir = mf__xstrdup(path);
+    char *slash = strrchr(dir, '/');
+    const char *rest = slash ? path + (slash - dir) + 1 : path;
+    if (slash) *slash = '\0';
+    else snprintf(dir, strlen(dir) + 1, "%s", ".");
+    char *real = NULL;
+    for (;;) {
+        real = realpath(*dir ? dir : "/", NULL);
+        if (real || errno != ENOENT || strcmp(dir, ".") == 0) break;
+        char *up = strrchr(dir, '/');
+        if (up) { /* one folder up ("" is the root) */
+            *up = '\0';
+            rest = path + (up - dir) + 1;
+        } else { /* a relative path's first folder: the current one */
+            rest = path;
+            snprintf(dir, strlen(dir) + 1, "%s", ".");
+        }
+    }
     free(dir);
     if (!real) return mf__xstrdup(path);
-    char *name = mf__xasprintf("%s/%s", strcmp(real, "/") ? real : "", slash ? slash + 1 : path);
+    char *name = mf__xasprintf("%s/%s", strcmp(real, "/") ? real : "", rest);
     free(real);
     return name;
 }

@@ -147,7 +147,7 @@ int mf__transforms_new(const mf__lua_budget *b, mf__transforms **out, mf_error *
     t->L = mf__lstate_L(t->ls);
     t->jit_ref = LUA_NOREF;
     mf__buf_init(&t->text);
-    int rc = mf__lstate_push_transform_env(t->ls, err);
+    int rc = mf__lstate_push_transform_env(t->ls, true, err);
     if (rc) {
         mf__transforms_free(t);
         return rc;

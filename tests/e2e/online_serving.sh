@@ -498,6 +498,18 @@ case $ERR in
 *"2 entities"*) ok "UnixTimestamp key: the progress counts the keys written (2)" ;;
 *) not_ok "UnixTimestamp key: the progress counts the keys written (2)" "stderr: $ERR" ;;
 esac
+# the same rows from Parquet, whose key column is a timestamp column
+step "to-parquet" "$MF" to-parquet data/tv.csv data/tv.parquet
+cat >>defs.lua <<'EOF'
+feature_view { name = "tvp", entities = { k },
+  schema = { field { name = "x", dtype = String } },
+  source = file_source { name = "tvps", path = "data/tv.parquet", timestamp_field = "ts" } }
+EOF
+applied tskey_parquet
+step "materialize (UnixTimestamp key, Parquet)" "$MF" materialize 2025-01-01T00:00:00Z 2025-01-03T00:00:00Z -v tvp
+r "$MF" get-online-features -e k=2025-01-01T00:00:00Z -e k=2025-01-01T00:00:01Z -f tvp:x
+expect_out "UnixTimestamp key from Parquet: sub-second keys are one key; the last of the tied rows wins" \
+"$J0"'"k","x"]},"results":[{"values":["2025-01-01T00:00:00Z","2025-01-01T00:00:01Z"],"statuses":["PRESENT","PRESENT"],"event_timestamps":['"$Z,$Z"']},{"values":["c","d"],"statuses":["PRESENT","PRESENT"],"event_timestamps":["2025-01-02T00:00:00Z","2025-01-02T00:00:00Z"]}]}'
 
 #==== 6. errors ===================================================================
 

@@ -434,6 +434,21 @@ static void test_read_reuse(void) {
     CHECK(read1(r, fv, 1, &found) == 41);
     w2->vt->close(w2);
     w3->vt->close(w3);
+    /* ... and a handle opened before the file's folder existed (the store
+     * makes it at its first write) and one opened after, through the link */
+    char *deep = mf__xasprintf("%s/new/online.db", link);
+    mf__online *r2 = open_reuse(deep, bound);
+    CHECK(r2 != NULL);
+    MFS_OK(mfs_update(r2, "p", fv, NULL, NULL, &mfs_e));
+    MFS_OK(mfs_put1(r2, "p", fv, 1, 100, 0, 60, 1, &mfs_e));
+    CHECK(read1(r2, fv, 1, &found) == 60);
+    mf__online *w4 = open_at(deep);
+    CHECK(w4 != NULL);
+    MFS_OK(mfs_put1(w4, "p", fv, 1, 101, 0, 61, 1, &mfs_e));
+    CHECK(read1(r2, fv, 1, &found) == 61);
+    r2->vt->close(r2);
+    w4->vt->close(w4);
+    free(deep);
     unlink(link);
     free(dot);
     free(link);

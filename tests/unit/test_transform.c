@@ -822,6 +822,18 @@ static void test_jit_compiles_typical(void) {
            traces, aborts);
     CHECK(traces >= 1);
     CHECK(aborts == 0);
+    /* and one calling mf.time.age_now (os.time, the sandbox's checked one) */
+    make_view(&o, "function(r) local t = require('mf.time') "
+                  "return { c = t.age_now(r.val_to_add) } end",
+              "row", 1, names, types);
+    mf__col_clear(&out);
+    mf__transforms_jit_watch(t);
+    CHECK(mf__transforms_run(t, 6, &o.v, in, 2, N, &out, &err) == MF_OK);
+    mf__transforms_jit_counts(t, &traces, &aborts);
+    printf("# transform calling mf.time.age_now over %d rows: %d traces, %d aborts\n", N, traces,
+           aborts);
+    CHECK(traces >= 1);
+    CHECK(aborts == 0);
     /* one calling a stdlib function that loops is interpreted where it
      * calls it: a trace reaching the call is aborted there, never compiled
      * through the loop (tests/e2e/transforms.sh: such a loop stops at the
