@@ -1045,13 +1045,18 @@ static int pl_receive_all(redis_store *s, redisReply **rep, const char *what, mf
         }
         int n = poll(pfd, (nfds_t)nb, s->command_ms > INT32_MAX ? -1 : (int)s->command_ms);
         if (n < 0 && errno == EINTR) continue;
+        int poll_errno = n < 0 ? errno : 0;
         for (size_t k = 0; k < nb; k++) {
             rnode *nd = &s->nodes[who[k]];
             bool failed = false;
-            if (n <= 0) { /* nobody answered in time: every waiting node */
-                int f = mf__err(err ? err : &e, MF_ESTORE, "%s %s: %s: no reply within %lld ms "
-                                "(online_store.command_timeout_ms)", s->kind, nd->addr, what,
-                                (long long)s->command_ms);
+            if (n <= 0) { /* nobody answered in time (or poll failed): every waiting node */
+                int f = poll_errno
+                            ? mf__err(err ? err : &e, MF_ESTORE, "%s %s: %s: waiting for the "
+                                      "replies failed: %s", s->kind, nd->addr, what,
+                                      strerror(poll_errno))
+                            : mf__err(err ? err : &e, MF_ESTORE, "%s %s: %s: no reply within "
+                                      "%lld ms (online_store.command_timeout_ms)", s->kind,
+                                      nd->addr, what, (long long)s->command_ms);
                 if (rc == MF_OK) rc = f, err = NULL;
                 s->io_failed = s->timed_out = true;
                 if (s->cluster) s->map_stale = true;
@@ -2245,13 +2250,15 @@ static int drop_on(redis_store *s, size_t ni, drop_ctx *x, const mf__buf *pat, m
 
 /* Each master's own line of CLUSTER NODES, its id and slot ranges (with the
  * "[slot->-id]" / "[slot-<-id]" marks of slots being moved out or in),
- * into out; *moving when a slot is marked. */
+ * into out; *moving when a slot is marked; *owned: the slots the masters
+ * say they own. */
 static int slots_state(redis_store *s, const size_t *m, size_t nm, mf__buf *out, bool *moving,
-                       mf_error *err) {
+                       size_t *owned, mf_error *err) {
     static const char *const argv[2] = {"CLUSTER", "NODES"};
     static const size_t lens[2] = {7, 5};
     out->len = 0;
     *moving = false;
+    *owned = 0;
     for (size_t i = 0; i < nm; i++) {
         int rc = rconnect(s, m[i], err);
         if (rc) return rc;
@@ -2288,11 +2295,30 @@ static int slots_state(redis_store *s, const size_t *m, size_t nm, mf__buf *out,
             mf__buf_putc(out, ' ');
             mf__buf_put(out, q, (size_t)(end - q));
             if (memchr(q, '[', (size_t)(end - q))) *moving = true;
+            /* "a-b" and "a" count; the marks ("[...]") do not */
+            for (const char *t = q; t < end;) {
+                char *after;
+                unsigned long a = strtoul(t, &after, 10), b = a;
+                if (after > t && *after == '-') b = strtoul(after + 1, &after, 10);
+                if (after > t && *t != '[' && a <= b && b < NSLOTS) *owned += b - a + 1;
+                const char *sp2 = memchr(t, ' ', (size_t)(end - t));
+                t = sp2 ? sp2 + 1 : end;
+            }
         }
         mf__buf_putc(out, '\n');
         freeReplyObject(r);
     }
     return MF_OK;
+}
+
+/* The masters known own only `owned` slots: some master is missing from
+ * the slot map, or slots have no master; an error tried again as above. */
+static int slots_unowned(redis_store *s, size_t owned, mf_error *err) {
+    s->map_stale = true;
+    s->retryable = true;
+    return mf__err(err, MF_ESTORE, "%s: the masters of the slot map own %zu of the %d slots "
+                   "(the map is out of date, or slots have no master): not every key of the "
+                   "view can be reached, so nothing is said done", s->kind, owned, NSLOTS);
 }
 
 /* Slots moved, or are moving, while a view's fields are deleted: an error
@@ -2331,11 +2357,13 @@ static int op_drop(redis_store *s, void *ud, mf_error *err) {
     mf__buf_init(&before);
     mf__buf_init(&after);
     bool moving = false;
-    if (s->cluster) rc = slots_state(s, m, nm, &before, &moving, err);
+    size_t owned = NSLOTS;
+    if (s->cluster) rc = slots_state(s, m, nm, &before, &moving, &owned, err);
     if (rc == MF_OK && moving) rc = slots_moved(s, err);
+    if (rc == MF_OK && owned != NSLOTS) rc = slots_unowned(s, owned, err);
     for (size_t i = 0; i < nm && rc == MF_OK; i++) rc = drop_on(s, m[i], x, &pat, err);
     if (rc == MF_OK && s->cluster) {
-        rc = slots_state(s, m, nm, &after, &moving, err);
+        rc = slots_state(s, m, nm, &after, &moving, &owned, err);
         if (rc == MF_OK && (moving || after.len != before.len ||
                             memcmp(after.data, before.data, after.len) != 0))
             rc = slots_moved(s, err);
