@@ -369,7 +369,10 @@ MF_API int mf_init_repo_template(const char *dir, const char *project, const cha
 /* A table of typed columns (a historical retrieval result). Column types
  * are Feast ValueType numbers (2 String, 3 Int32, 4 Int64, 5 Double,
  * 6 Float, 7 Bool, 8 UnixTimestamp, 1 Bytes, 11..18 lists). Entity columns
- * passed through from the input are String (2) holding the input text.
+ * passed through from the input keep their type: a column added with
+ * mf_entity_df_add_int64 is Int64 (4), one of timestamps UnixTimestamp (8),
+ * text (and the columns of a CSV or SQLite entity source) String (2)
+ * holding the input text.
  * Column and row indexes must be in range. Threads, for every function of
  * this section: the owner's thread; several threads may call the const
  * ones (all but mf_table_free) on one table at once: "readers at
@@ -484,7 +487,8 @@ typedef struct mf_historical_options {
  * be read by other threads at the same time. Memory: on success *out is a
  * new table (entity columns in input order, then the requested features in
  * request order; rows in input order) that the caller frees with
- * mf_table_free; opts is only read. */
+ * mf_table_free; opts is only read (NULL: MF_EUSAGE, there is nothing to
+ * retrieve). */
 MF_API int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                                       const mf_historical_options *opts,
                                       mf_table **out, mf_error *err);
@@ -660,7 +664,8 @@ typedef enum mf_push_to {
  * use them — join keys, the batch source's timestamp column, features) to
  * the push source `source`. Online: every online view fed by the source
  * (stores keep newer values); offline: appended to the batch source, on
- * disk (fsynced) before the call returns; both: offline first. Every view
+ * disk (fsynced) before the call returns; both: online first (a failed
+ * online write appends nothing offline). Every view
  * is validated first: a missing or mistyped column writes nothing, and so
  * does a push too large to allocate (MF_ENOMEM). Threads: any thread,
  * shared store; several threads may push at once, also the same frame.

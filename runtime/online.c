@@ -44,6 +44,7 @@ typedef struct ent_col {
     char *name;
     mf__col col; /* int64 or raw text, as the host gave it */
     bool given;  /* in the current call (clear_entities ends a call) */
+    size_t seq;  /* the order it was given in, in the current call */
 } ent_col;
 
 typedef struct ounit {
@@ -87,6 +88,7 @@ struct mf_online_request {
     int full;
     ent_col *ents;
     size_t nents, nrows;
+    size_t seq_next; /* entity columns given in the current call */
     /* resolution, against snap (pinned while the units point into it) */
     mf__snapshot *snap;
     ounit *units;
@@ -228,6 +230,7 @@ void mf_online_request_clear_entities(mf_online_request *r) {
         r->ents[i].given = false;
     }
     r->nrows = 0;
+    r->seq_next = 0;
 }
 
 /* Columns kept from earlier calls (a reused request keeps them, so that
@@ -262,6 +265,7 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
             drop_plan(r);
         }
         e->given = true;
+        e->seq = r->seq_next++;
         return e;
     }
     drop_plan(r); /* a new name: the plan is made again, so slots may move */
@@ -282,6 +286,7 @@ static ent_col *ent_slot(mf_online_request *r, const char *name, size_t n, bool 
     e->name = mf__xstrdup(name);
     mf__col_init(&e->col, name, text ? MF__VALUE_TYPE__VT_STRING : MF__VALUE_TYPE__VT_INT64, text);
     e->given = true;
+    e->seq = r->seq_next++;
     return e;
 }
 
@@ -669,8 +674,16 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
                     rc = mf__err(err, MF_EREQUEST, "join key '%s' has different types in the "
                                  "requested views", r->ents[e].name);
         if (t) {
-            kent[nkc] = e;
-            ktype[nkc++] = t;
+            /* in the order this call gave them (request order), not the
+             * order the request first met their names */
+            size_t k = nkc++;
+            while (k > 0 && r->ents[kent[k - 1]].seq > r->ents[e].seq) {
+                kent[k] = kent[k - 1];
+                ktype[k] = ktype[k - 1];
+                k--;
+            }
+            kent[k] = e;
+            ktype[k] = t;
         }
     }
     size_t total = nkc + nf;
@@ -707,7 +720,10 @@ static int resolve(mf_online_request *r, mf__snapshot *snap, mf_error *err) {
     for (size_t ui = 0; ui < r->nunits; ui++)
         for (size_t k = 0; k < r->units[ui].nkeys; k++)
             for (size_t c = 0; c < nkc; c++)
-                if (kent[c] == r->units[ui].key_ent[k]) r->units[ui].key_ent[k] = c;
+                if (kent[c] == r->units[ui].key_ent[k]) {
+                    r->units[ui].key_ent[k] = c;
+                    break; /* c is a column now, no entity index to look up again */
+                }
     if (rc) drop_plan(r);
     else r->snap = mf__snapshot_ref(snap);
     return rc;
@@ -1049,7 +1065,8 @@ static int get_online(mf_store *store, mf__snapshot *snap, mf_online_request *re
     bool stale = req->snap != snap || !req->units;
     /* the plan's columns must all be given again (with 0 rows too) */
     for (size_t k = 0; !stale && k < req->nkeycols; k++)
-        stale = !req->ents[req->keycol_ent[k]].given;
+        stale = !req->ents[req->keycol_ent[k]].given ||
+                (k > 0 && req->ents[req->keycol_ent[k - 1]].seq > req->ents[req->keycol_ent[k]].seq);
     for (size_t i = 0; !stale && i < req->nodfvs; i++)
         for (size_t k = 0; !stale && k < req->odfvs[i].nreq; k++)
             stale = !req->ents[req->odfvs[i].req_ent[k]].given;

@@ -1839,6 +1839,7 @@ int mf_get_historical_features(mf_store *store, const mf_entity_df *entities,
                                const mf_historical_options *opts, mf_table **out,
                                mf_error *err) {
     mf__err_clear(err);
+    if (!opts) return mf__err(err, MF_EUSAGE, "no options: give the features to retrieve");
     request r;
     memset(&r, 0, sizeof r);
     r.cfg = mf__store_config(store);

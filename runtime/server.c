@@ -427,12 +427,21 @@ static int req_string(const json_t *obj, const char *key, const char **out, mf__
     return 0;
 }
 
-/* A boolean field, read as Feast's server (pydantic, lax) reads one:
- * true/false, 0/1, or the strings true/false, 1/0, yes/no, on/off, t/f,
- * y/n in any case. */
-static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf__http_resp *rs) {
+/* A boolean as text, as pydantic (lax) reads one: true/false, 1/0, yes/no,
+ * on/off, t/f, y/n in any case; -1 for other text. */
+static int bool_word(const char *s, bool *out) {
     static const char *const yes[] = {"true", "1", "yes", "on", "t", "y"};
     static const char *const no[] = {"false", "0", "no", "off", "f", "n"};
+    for (size_t i = 0; i < MF__ARRAY_LEN(yes); i++) {
+        if (!strcasecmp(s, yes[i])) return *out = true, 0;
+        if (!strcasecmp(s, no[i])) return *out = false, 0;
+    }
+    return -1;
+}
+
+/* A boolean field, read as Feast's server (pydantic, lax) reads one:
+ * true/false, 0/1, or a string bool_word takes. */
+static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf__http_resp *rs) {
     const json_t *v = json_object_get(obj, key);
     *out = def;
     if (!v || json_is_null(v)) return 0;
@@ -444,11 +453,7 @@ static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf_
         *out = json_integer_value(v) == 1;
         return 0;
     }
-    if (json_is_string(v))
-        for (size_t i = 0; i < MF__ARRAY_LEN(yes); i++) {
-            if (!strcasecmp(json_string_value(v), yes[i])) return *out = true, 0;
-            if (!strcasecmp(json_string_value(v), no[i])) return *out = false, 0;
-        }
+    if (json_is_string(v) && bool_word(json_string_value(v), out) == 0) return 0;
     mf__server_error(rs, 422, "invalid_request", "'%s' must be true or false, got %s", key,
                      json_kind(v));
     return -1;
@@ -1681,13 +1686,12 @@ void mf__server_handle(mf__server *srv, const mf__http_req *rq, mf__http_resp *r
         return;
     }
     bool async = false;
-    if (rq->query_async) {
-        if (!strcmp(rq->query_async, "true") || !strcmp(rq->query_async, "1")) async = true;
-        else if (strcmp(rq->query_async, "false") != 0 && strcmp(rq->query_async, "0") != 0) {
-            mf__server_error(rs, 422, "invalid_request", "?async= is true or false, not '%.40s'",
-                             rq->query_async);
-            return;
-        }
+    /* read as Feast's server reads its query bool (Python's requests
+     * sends async=True) */
+    if (rq->query_async && bool_word(rq->query_async, &async) != 0) {
+        mf__server_error(rs, 422, "invalid_request", "?async= is true or false, not '%.40s'",
+                         rq->query_async);
+        return;
     }
     if (async && ep != MF__EP_MATERIALIZE && ep != MF__EP_MAT_INC) {
         mf__server_error(rs, 422, "invalid_request", "?async=true is for /materialize and "

@@ -144,6 +144,9 @@ expect_rc "apply of a view while the server runs" 0
 http POST '/materialize?async=true' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["late_stats"]}'
 expect_http "materialize ?async=true: a view applied after the server read the registry: 202" 202 '"feature_views":["late_stats"]'
 still_up
+# ?async=True (what Python's requests sends for True) is true, as in Feast
+http POST '/materialize?async=True' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z","feature_views":["driver_hourly_stats"]}'
+expect_http "materialize ?async=True: 202" 202 '"status":"accepted"'
 bad "materialize: ?async=perhaps" 422 invalid_request "?async=" \
     POST '/materialize?async=perhaps' '{"start_ts":"2020-01-01T00:00:00Z","end_ts":"2030-01-01T00:00:00Z"}'
 

@@ -1021,6 +1021,58 @@ static const char *odfv_defs(int factor) {
     return buf;
 }
 
+/* The join-key columns come in the order of this call's entity columns,
+ * also when a reused request was given them in another order before (the
+ * server reuses a thread's request for the same features). */
+static void test_key_order_follows_call(void) {
+    char *dir = mf__xasprintf("%s/keys2", tmp_root);
+    char *data = mf__xasprintf("%s/data", dir);
+    CHECK(mkdir(dir, 0777) == 0 && mkdir(data, 0777) == 0);
+    char *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
+    char *defs = mf__xasprintf("%s/defs.lua", dir);
+    char *csv = mf__xasprintf("%s/p.csv", data);
+    CHECK(write_text(yaml, "project: k2\n") == 0);
+    CHECK(write_text(defs,
+                     "local ui = entity { name = 'ui', join_keys = { 'user_id', 'item' } }\n"
+                     "feature_view { name = 'p', entities = { ui },\n"
+                     "  schema = { field { name = 'score', dtype = Int64 } },\n"
+                     "  source = file_source { name = 'ps', path = 'data/p.csv',\n"
+                     "                         timestamp_field = 'ts' } }\n") == 0);
+    CHECK(write_text(csv, "user_id,item,ts,score\n1,x,2025-01-01T12:00:00Z,100\n") == 0);
+    mf_store *s = open_ready(dir);
+    CHECK(s);
+    if (s) {
+        mf_error err;
+        mf_online_request *req = mf_online_request_new();
+        mf_online_response *resp = mf_online_response_new();
+        const char *refs[] = {"p:score"}, *u[] = {"1"}, *it[] = {"x"};
+        API_OK(mf_online_request_set_features(req, refs, 1, &err));
+        API_OK(mf_online_request_add_text(req, "user_id", u, 1, &err));
+        API_OK(mf_online_request_add_text(req, "item", it, 1, &err));
+        API_OK(mf_get_online_features(s, req, resp, &err));
+        CHECK_STR(mf_online_response_name(resp, 0), "user_id");
+        CHECK_STR(mf_online_response_name(resp, 1), "item");
+        mf_online_request_clear_entities(req);
+        API_OK(mf_online_request_add_text(req, "item", it, 1, &err));
+        API_OK(mf_online_request_add_text(req, "user_id", u, 1, &err));
+        API_OK(mf_get_online_features(s, req, resp, &err));
+        CHECK_STR(mf_online_response_name(resp, 0), "item");
+        CHECK_STR(mf_online_response_name(resp, 1), "user_id");
+        size_t jl;
+        const char *json = mf_online_response_json(resp, &jl);
+        CHECK(mf_online_response_int64(resp, 2, 0) == 100);
+        CHECK(strstr(json, "\"feature_names\":[\"item\",\"user_id\",\"score\"]"));
+        mf_online_request_free(req);
+        mf_online_response_free(resp);
+        mf_store_close(s);
+    }
+    free(dir);
+    free(data);
+    free(yaml);
+    free(defs);
+    free(csv);
+}
+
 static void test_on_demand_views(void) {
     char *repo = make_repo("odfv", "od");
     CHECK(repo);
@@ -1132,6 +1184,7 @@ int main(void) {
     RUN(test_materialized_key_bytes);
     RUN(test_entityless_view);
     RUN(test_on_demand_views);
+    RUN(test_key_order_follows_call);
     RUN(test_request_moves_to_another_store); /* last: may crash without the fix */
     nftw(tmp_root, rm_one, 16, FTW_DEPTH | FTW_PHYS);
     free(tmp_root);

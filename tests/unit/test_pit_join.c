@@ -751,6 +751,10 @@ static int run_window(gen *g, mf_store *store) {
                                end + BASE_S * US};
     mf_table *t = NULL;
     mf_error err;
+    /* no options: a usage error, not a crash */
+    mf_table *none = NULL;
+    if (mf_get_historical_features(store, NULL, NULL, &none, &err) != MF_EUSAGE || none)
+        FAIL(g, "mf_get_historical_features without options: not MF_EUSAGE%s", "");
     if (mf_get_historical_features(store, NULL, &o, &t, &err) != MF_OK)
         FAIL(g, "entity-less mf_get_historical_features: %s", err.message);
     int bad = 0;
