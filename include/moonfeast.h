@@ -372,7 +372,8 @@ MF_API int mf_init_repo_template(const char *dir, const char *project, const cha
  * passed through from the input keep their type: a column added with
  * mf_entity_df_add_int64 is Int64 (4), one of timestamps UnixTimestamp (8),
  * text (and the columns of a CSV or SQLite entity source) String (2)
- * holding the input text.
+ * holding the input text. Entity-less retrieval (no entities): the join
+ * keys are of their views' key types, event_timestamp UnixTimestamp (8).
  * Column and row indexes must be in range. Threads, for every function of
  * this section: the owner's thread; several threads may call the const
  * ones (all but mf_table_free) on one table at once: "readers at

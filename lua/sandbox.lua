@@ -71,14 +71,15 @@ local SAFE = { "assert", "error", "ipairs", "next", "pairs", "rawequal",
 local os_time, os_date = os.time, os.date
 local TIME_FIELDS = { "year", "month", "day", "hour", "min", "sec" }
 
--- The fields are read once, into a plain table that os.time reads: a
--- metatable's __index cannot give os.time a value other than the one checked.
+-- The table's own fields (rawget: no metamethod runs, so this calls no
+-- user code and is left to the JIT) are copied into a plain table that
+-- os.time reads: it never sees a value other than the one checked.
 local function safe_time(t)
     if t == nil then return os_time() end
     if type(t) ~= "table" then error("os.time takes a table or nothing", 2) end
-    local c = { isdst = t.isdst }
+    local c = { isdst = rawget(t, "isdst") }
     for _, k in ipairs(TIME_FIELDS) do
-        local v = t[k]
+        local v = rawget(t, k)
         if v ~= nil and (type(v) ~= "number" or v ~= v or v < -2147483648
                          or v > 2147483647) then
             error("os.time: field '" .. k .. "' must be a number in the 32-bit range", 2)
@@ -207,11 +208,11 @@ function M.new(stdlib, extra, hooks)
             return handler(e)
         end, ...))
     end
-    -- bounded by their length: left to the JIT (every chunk is loaded
-    -- JIT-off, see lua_host.c's load_text)
-    jit_on(pass_budget)
-    jit_on(safe_pcall)
-    jit_on(safe_xpcall)
+    -- bounded by their length and calling no user code (no metamethod, no
+    -- function given to them): left to the JIT (every chunk is loaded
+    -- JIT-off, see lua_host.c's load_text). pcall and xpcall call what they
+    -- are given, so they stay off: a compiled chain of calls back into
+    -- them (through __call) would run past the count hook.
     jit_on(safe_time) -- its loop: over the six time fields
     jit_on(safe_date)
 
@@ -339,11 +340,12 @@ function M.transform_env(make, null, jit_on, transforms)
         return rawset(t, k, v)
     end
     env.null = null
-    -- called on every row, bounded by their length: left to the JIT (the
-    -- first require of a module runs it, interpreted, as a call of req)
+    -- called on every row, bounded by their length and calling no user
+    -- code: left to the JIT (the first require of a module runs it,
+    -- interpreted, as a call of req; sort calls its comparator: off)
     jit_on(env.require)
     jit_on(env.rawset)
-    for _, name in ipairs({ "insert", "remove", "sort" }) do jit_on(tbl[name]) end
+    for _, name in ipairs({ "insert", "remove" }) do jit_on(tbl[name]) end
     local p = readonly(env, "the globals of a transform")
     env._G = p
     return p

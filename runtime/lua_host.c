@@ -322,8 +322,8 @@ static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, co
 }
 
 /* jit_on(f): the sandbox's own wrappers that transforms call on every row
- * (require, pcall, rawset ...), which are bounded by their length, left to
- * the JIT (lua/sandbox.lua decides which). */
+ * (require, rawset, os.time ...), which are bounded by their length and
+ * call no user code, left to the JIT (lua/sandbox.lua decides which). */
 static int l_jit_on(lua_State *L) {
     luaL_checktype(L, 1, LUA_TFUNCTION);
     luaJIT_setmode(L, 1, LUAJIT_MODE_FUNC | LUAJIT_MODE_ON);

@@ -212,9 +212,10 @@ static int decref_box(lua_State *L) {
  * bytes at most each besides its text (a value and its place in its
  * container: an empty string element took about 88 bytes of heap, a number
  * 40, measured with glibc), an object per '{' of 256 bytes at most (its
- * struct and first hash table: about 224), and the text's bytes for its
- * strings. Counted over the whole text, strings included: an estimate from
- * above. */
+ * struct and first hash table: about 224), and three times the text's
+ * bytes for its strings (Jansson's lexer keeps each string in a buffer
+ * that doubles as it grows, and then copies it). Counted over the whole
+ * text, strings included: an estimate from above. */
 static size_t json_decode_bound(const char *text, size_t len) {
     size_t values = 1, objects = 0;
     for (size_t i = 0; i < len; i++) {
@@ -222,7 +223,7 @@ static size_t json_decode_bound(const char *text, size_t len) {
         values += c == ',' || c == ':' || c == '[';
         objects += c == '{';
     }
-    return len + 128 * values + 256 * objects;
+    return 3 * len + 128 * values + 256 * objects;
 }
 
 static int host_json(lua_State *L) {

@@ -1249,7 +1249,10 @@ typedef int (*redis_op)(redis_store *s, void *ud, mf_error *err);
 static int run_op(redis_store *s, redis_op op, void *ud, mf_error *err) {
     int rc;
     mf_error local; /* err may be NULL; the retries below read its message */
-    if (!err) err = &local;
+    if (!err) {
+        mf__err_clear(&local);
+        err = &local;
+    }
     for (int attempt = 0;; attempt++) {
         bool reused = !s->cluster && s->nodes[0].c != NULL;
         s->io_failed = s->timed_out = false;

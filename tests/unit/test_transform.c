@@ -820,8 +820,12 @@ static void test_jit_compiles_typical(void) {
     mf__transforms_jit_counts(t, &traces, &aborts);
     printf("# transform calling mf.math.clamp and log1p over %d rows: %d traces, %d aborts\n", N,
            traces, aborts);
+    /* the first call's require loads the module through the sandbox's own
+     * require, which is JIT-off: a trace being recorded then ends there
+     * (whether one is, is a matter of timing), once; a function that stays
+     * JIT-off ends one at every try, until LuaJIT gives up (some 15) */
     CHECK(traces >= 1);
-    CHECK(aborts == 0);
+    CHECK(aborts <= 2);
     /* and one calling mf.time.age_now (os.time, the sandbox's checked one) */
     make_view(&o, "function(r) local t = require('mf.time') "
                   "return { c = t.age_now(r.val_to_add) } end",
@@ -833,7 +837,7 @@ static void test_jit_compiles_typical(void) {
     printf("# transform calling mf.time.age_now over %d rows: %d traces, %d aborts\n", N, traces,
            aborts);
     CHECK(traces >= 1);
-    CHECK(aborts == 0);
+    CHECK(aborts <= 2); /* as above */
     /* one calling a stdlib function that loops is interpreted where it
      * calls it: a trace reaching the call is aborted there, never compiled
      * through the loop (tests/e2e/transforms.sh: such a loop stops at the
