@@ -268,6 +268,7 @@ static int load_text(lua_State *L, const char *src, size_t len, const char *chun
  * is unbounded). The bounded are left to the JIT again. */
 static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, const char *chunk,
                            int memo, int depth) {
+    if (depth >= 64 || !lua_checkstack(L, 4)) return false; /* a few slots a level */
     lua_pushvalue(L, fn);
     lua_rawget(L, memo);
     if (!lua_isnil(L, -1)) {
@@ -282,7 +283,7 @@ static bool jit_bounded_fn(lua_State *L, int fn, const char *src, size_t len, co
     lua_Debug ar;
     lua_pushvalue(L, fn);
     lua_getinfo(L, ">S", &ar);
-    bool b = depth < 64 && strcmp(ar.source, chunk) == 0 && ar.linedefined > 0 &&
+    bool b = strcmp(ar.source, chunk) == 0 && ar.linedefined > 0 &&
              ar.lastlinedefined >= ar.linedefined;
     /* the lines [linedefined, lastlinedefined] of src */
     const char *p = src, *e = src + len;
