@@ -897,19 +897,19 @@ static int apply_builtin(mf_store *s, mf_plan **out, mf_error *err) {
     const char *project = s->cfg.project;
     Mf__Registry *reg = NULL;
     rc = s->registry->vt->load(s->registry, &reg, err);
-    for (size_t i = 0; rc == MF_OK && i < d->n_feature_views; i++) {
-        const char *name = d->feature_views[i]->spec->name;
-        if (mf__reg_find(reg, MF_KIND_ON_DEMAND_FEATURE_VIEW, project, name) >= 0)
-            rc = mf__err(err, MF_EUSAGE, "apply: '%s' is registered as an on-demand feature "
-                         "view and defined as a feature view: a name changes kind in two "
-                         "applies (first without it: its online data is dropped with it)", name);
-    }
-    for (size_t i = 0; rc == MF_OK && i < d->n_on_demand_feature_views; i++) {
-        const char *name = d->on_demand_feature_views[i]->spec->name;
-        if (mf__reg_find(reg, MF_KIND_FEATURE_VIEW, project, name) >= 0)
-            rc = mf__err(err, MF_EUSAGE, "apply: '%s' is registered as a feature view and "
-                         "defined as an on-demand feature view: a name changes kind in two "
-                         "applies (first without it: its online data is dropped with it)", name);
+    static const char *const kind_name[2] = {"a feature view", "an on-demand feature view"};
+    for (int od = 0; od < 2 && rc == MF_OK; od++) {
+        size_t n = od ? d->n_on_demand_feature_views : d->n_feature_views;
+        for (size_t i = 0; rc == MF_OK && i < n; i++) {
+            const char *name = od ? d->on_demand_feature_views[i]->spec->name
+                                  : d->feature_views[i]->spec->name;
+            if (mf__reg_find(reg, od ? MF_KIND_FEATURE_VIEW : MF_KIND_ON_DEMAND_FEATURE_VIEW,
+                             project, name) >= 0)
+                rc = mf__err(err, MF_EUSAGE, "apply: '%s' is registered as %s and defined as "
+                             "%s: a name changes kind in two applies (first without it: its "
+                             "online data is dropped with it)", name, kind_name[!od],
+                             kind_name[od]);
+        }
     }
     mf__worker *w;
     mf__online *on = NULL;

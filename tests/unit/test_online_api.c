@@ -919,25 +919,46 @@ static void test_materialized_key_bytes(void) {
     free(dir);
 }
 
+/* A repo tmp_root/name of project `project`: defs.lua holding defs, and
+ * data/csv_name holding csv. Returns its folder (the caller frees it), or
+ * NULL. */
+static char *small_repo(const char *name, const char *project, const char *defs,
+                        const char *csv_name, const char *csv) {
+    char *dir = mf__xasprintf("%s/%s", tmp_root, name);
+    char *data = mf__xasprintf("%s/data", dir);
+    char *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
+    char *ytext = mf__xasprintf("project: %s\n", project);
+    char *dpath = mf__xasprintf("%s/defs.lua", dir);
+    char *cpath = mf__xasprintf("%s/%s", data, csv_name);
+    bool ok = mkdir(dir, 0700) == 0 && mkdir(data, 0700) == 0 && write_text(yaml, ytext) == 0 &&
+              write_text(dpath, defs) == 0 && write_text(cpath, csv) == 0;
+    free(data);
+    free(yaml);
+    free(ytext);
+    free(dpath);
+    free(cpath);
+    if (!ok) {
+        free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
 /* A view without entities (Feast keys its one row by a dummy entity): a
  * read answers one row per entity row of the request, whatever its
  * columns; a request without any entity column cannot say how many rows
  * it wants and is an error naming the view. */
 static void test_entityless_view(void) {
     mf_error err;
-    char *dir = mf__xasprintf("%s/nokey", tmp_root);
-    char *data = mf__xasprintf("%s/data", dir);
-    char *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
-    char *defs = mf__xasprintf("%s/defs.lua", dir);
-    char *csv = mf__xasprintf("%s/data/g.csv", dir);
-    CHECK(mkdir(dir, 0700) == 0 && mkdir(data, 0700) == 0);
-    CHECK(write_text(yaml, "project: nokey\n") == 0);
-    CHECK(write_text(defs, "feature_view { name = 'glob', ttl = 0,\n"
+    /* the latest row (T1 + 5) holds 7 */
+    char *dir = small_repo("nokey", "nokey",
+                           "feature_view { name = 'glob', ttl = 0,\n"
                            "  schema = { field { name = 'n', dtype = Int64 } },\n"
                            "  source = file_source { name = 'gs', path = 'data/g.csv',\n"
-                           "                         timestamp_field = 'ts' } }\n") == 0);
-    /* the latest row (T1 + 5) holds 7 */
-    CHECK(write_text(csv, "ts,n\n1735776005,7\n1735776001,3\n1735689600,1\n") == 0);
+                           "                         timestamp_field = 'ts' } }\n",
+                           "g.csv", "ts,n\n1735776005,7\n1735776001,3\n1735689600,1\n");
+    CHECK(dir);
+    if (!dir) return;
     mf_store *s = open_ready(dir);
     CHECK(s);
     mf_online_request *req = mf_online_request_new();
@@ -961,10 +982,6 @@ static void test_entityless_view(void) {
     mf_online_request_free(req);
     mf_store_close(s);
     free(dir);
-    free(data);
-    free(yaml);
-    free(defs);
-    free(csv);
 }
 
 /* A request resolved on one store handle and used with another (opened
@@ -1025,20 +1042,15 @@ static const char *odfv_defs(int factor) {
  * also when a reused request was given them in another order before (the
  * server reuses a thread's request for the same features). */
 static void test_key_order_follows_call(void) {
-    char *dir = mf__xasprintf("%s/keys2", tmp_root);
-    char *data = mf__xasprintf("%s/data", dir);
-    CHECK(mkdir(dir, 0777) == 0 && mkdir(data, 0777) == 0);
-    char *yaml = mf__xasprintf("%s/feature_store.yaml", dir);
-    char *defs = mf__xasprintf("%s/defs.lua", dir);
-    char *csv = mf__xasprintf("%s/p.csv", data);
-    CHECK(write_text(yaml, "project: k2\n") == 0);
-    CHECK(write_text(defs,
-                     "local ui = entity { name = 'ui', join_keys = { 'user_id', 'item' } }\n"
-                     "feature_view { name = 'p', entities = { ui },\n"
-                     "  schema = { field { name = 'score', dtype = Int64 } },\n"
-                     "  source = file_source { name = 'ps', path = 'data/p.csv',\n"
-                     "                         timestamp_field = 'ts' } }\n") == 0);
-    CHECK(write_text(csv, "user_id,item,ts,score\n1,x,2025-01-01T12:00:00Z,100\n") == 0);
+    char *dir = small_repo("keys2", "k2",
+                           "local ui = entity { name = 'ui', join_keys = { 'user_id', 'item' } }\n"
+                           "feature_view { name = 'p', entities = { ui },\n"
+                           "  schema = { field { name = 'score', dtype = Int64 } },\n"
+                           "  source = file_source { name = 'ps', path = 'data/p.csv',\n"
+                           "                         timestamp_field = 'ts' } }\n",
+                           "p.csv", "user_id,item,ts,score\n1,x,2025-01-01T12:00:00Z,100\n");
+    CHECK(dir);
+    if (!dir) return;
     mf_store *s = open_ready(dir);
     CHECK(s);
     if (s) {
@@ -1067,10 +1079,6 @@ static void test_key_order_follows_call(void) {
         mf_store_close(s);
     }
     free(dir);
-    free(data);
-    free(yaml);
-    free(defs);
-    free(csv);
 }
 
 static void test_on_demand_views(void) {

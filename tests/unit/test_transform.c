@@ -780,16 +780,30 @@ static void test_can_loop(void) {
     }
 }
 
+/* Run the row transform src (one Float64 output "c") as generation gen
+ * over the n rows of in (its two inputs), into out (cleared first), under
+ * a JIT watch; print the counts under `what`, set *traces and *aborts, and
+ * return the call's code. */
+static int run_watched(mf__transforms *t, uint64_t gen, const char *src, const char *what,
+                       const mf__tf_input *in, size_t n, mf__col *out, int *traces, int *aborts) {
+    static const char *const names[] = {"c"};
+    static const Mf__ValueType types[] = {MF__VALUE_TYPE__VT_DOUBLE};
+    odfv o;
+    make_view(&o, src, "row", 1, names, types);
+    mf__col_clear(out);
+    mf_error err;
+    mf__transforms_jit_watch(t);
+    int rc = mf__transforms_run(t, gen, &o.v, in, 2, n, out, &err);
+    mf__transforms_jit_counts(t, traces, aborts);
+    printf("# %s over %zu rows: %d traces, %d aborts\n", what, n, *traces, *aborts);
+    return rc;
+}
+
 /* A typical transform is compiled by the JIT: LuaJIT's trace events, seen
  * from a plain state running the same text the way the runtime does. */
 static void test_jit_compiles_typical(void) {
     mf__transforms *t = rt();
     if (!t) return;
-    static const char *const names[] = {"c"};
-    static const Mf__ValueType types[] = {MF__VALUE_TYPE__VT_DOUBLE};
-    odfv o;
-    make_view(&o, "function(r) return { c = r.conv_rate * 100 + r.val_to_add } end", "row", 1,
-              names, types);
     enum { N = 20000 };
     mf__col ca, cb, out;
     mf__col_init(&ca, "conv_rate", MF__VALUE_TYPE__VT_DOUBLE, false);
@@ -799,68 +813,48 @@ static void test_jit_compiles_typical(void) {
         mf__col_push_i64(&cb, i);
     }
     mf__tf_input in[] = {{"conv_rate", &ca}, {"val_to_add", &cb}};
-    mf__col_init(&out, "c", types[0], false);
-    mf_error err;
+    mf__col_init(&out, "c", MF__VALUE_TYPE__VT_DOUBLE, false);
     int traces = 0, aborts = 0;
-    mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 1, &o.v, in, 2, N, &out, &err) == MF_OK);
-    mf__transforms_jit_counts(t, &traces, &aborts);
-    printf("# typical transform over %d rows: %d traces, %d aborts\n", N, traces, aborts);
+    CHECK(run_watched(t, 1, "function(r) return { c = r.conv_rate * 100 + r.val_to_add } end",
+                      "typical transform", in, N, &out, &traces, &aborts) == MF_OK);
     CHECK(traces >= 1);
     CHECK(aborts == 0);
     CHECK_CELL(&out, N - 1, "39998");
     /* one calling loop-free stdlib functions (through require) is compiled
-     * too: those functions and the helpers they call are left to the JIT */
-    make_view(&o, "function(r) local m = require('mf.math') "
-                  "return { c = m.clamp(r.conv_rate, 0, 1) + m.log1p(r.val_to_add) } end",
-              "row", 1, names, types);
-    mf__col_clear(&out);
-    mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 3, &o.v, in, 2, N, &out, &err) == MF_OK);
-    mf__transforms_jit_counts(t, &traces, &aborts);
-    printf("# transform calling mf.math.clamp and log1p over %d rows: %d traces, %d aborts\n", N,
-           traces, aborts);
-    /* the first call's require loads the module through the sandbox's own
+     * too: those functions and the helpers they call are left to the JIT.
+     * The first call's require loads the module through the sandbox's own
      * require, which is JIT-off: a trace being recorded then ends there
      * (whether one is, is a matter of timing), once; a function that stays
      * JIT-off ends one at every try, until LuaJIT gives up (some 15) */
+    CHECK(run_watched(t, 2,
+                      "function(r) local m = require('mf.math') "
+                      "return { c = m.clamp(r.conv_rate, 0, 1) + m.log1p(r.val_to_add) } end",
+                      "transform calling mf.math.clamp and log1p", in, N, &out, &traces,
+                      &aborts) == MF_OK);
     CHECK(traces >= 1);
     CHECK(aborts <= 2);
     /* and one calling mf.time.age_now (os.time, the sandbox's checked one) */
-    make_view(&o, "function(r) local t = require('mf.time') "
-                  "return { c = t.age_now(r.val_to_add) } end",
-              "row", 1, names, types);
-    mf__col_clear(&out);
-    mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 6, &o.v, in, 2, N, &out, &err) == MF_OK);
-    mf__transforms_jit_counts(t, &traces, &aborts);
-    printf("# transform calling mf.time.age_now over %d rows: %d traces, %d aborts\n", N, traces,
-           aborts);
+    CHECK(run_watched(t, 3,
+                      "function(r) local t = require('mf.time') "
+                      "return { c = t.age_now(r.val_to_add) } end",
+                      "transform calling mf.time.age_now", in, N, &out, &traces,
+                      &aborts) == MF_OK);
     CHECK(traces >= 1);
-    CHECK(aborts <= 2); /* as above */
+    CHECK(aborts <= 2);
     /* one calling a stdlib function that loops is interpreted where it
      * calls it: a trace reaching the call is aborted there, never compiled
      * through the loop (tests/e2e/transforms.sh: such a loop stops at the
      * budget) */
-    make_view(&o, "function(r) local m = require('mf.math') "
-                  "return { c = m.mean({ r.conv_rate, r.val_to_add }) } end",
-              "row", 1, names, types);
-    mf__col_clear(&out);
-    mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 4, &o.v, in, 2, N, &out, &err) == MF_OK);
-    mf__transforms_jit_counts(t, &traces, &aborts);
-    printf("# transform calling mf.math.mean over %d rows: %d traces, %d aborts\n", N, traces,
-           aborts);
+    CHECK(run_watched(t, 4,
+                      "function(r) local m = require('mf.math') "
+                      "return { c = m.mean({ r.conv_rate, r.val_to_add }) } end",
+                      "transform calling mf.math.mean", in, N, &out, &traces, &aborts) == MF_OK);
     CHECK(aborts >= 1);
     CHECK_CELL(&out, N - 1, "10099.495");
     /* a transform that loops is interpreted: no trace at all */
-    make_view(&o, "function(r) local s = 0 for i = 1, 10 do s = s + i end return { c = s } end",
-              "row", 1, names, types);
-    mf__col_clear(&out);
-    mf__transforms_jit_watch(t);
-    CHECK(mf__transforms_run(t, 5, &o.v, in, 2, N, &out, &err) == MF_OK);
-    mf__transforms_jit_counts(t, &traces, &aborts);
-    printf("# looping transform over %d rows: %d traces\n", N, traces);
+    CHECK(run_watched(t, 5,
+                      "function(r) local s = 0 for i = 1, 10 do s = s + i end return { c = s } end",
+                      "looping transform", in, N, &out, &traces, &aborts) == MF_OK);
     CHECK(traces == 0);
     mf__col_free(&out);
     mf__col_free(&ca);
