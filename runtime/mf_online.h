@@ -73,6 +73,16 @@ int mf__online_redis_open(const mf__redis_opts *o, mf__online **out, mf_error *e
  * the hash tag only when the key has one (redis_slot.c). */
 unsigned mf__redis_slot(const void *key, size_t len);
 
+/* The DUMP payload (RESTORE's argument) of a hash made of n items (fields
+ * and values alternating; n even, 2 to 65534), appended to out: the bytes
+ * Redis 7.0 dumps for a hash one HSET of those fields in that order made
+ * while it is a listpack (every field and value at most 64 bytes, at most
+ * 128 fields, the server's defaults). 0, or -1 for a bad n (redis_dump.c). */
+int mf__redis_dump_hash(mf__buf *out, const char *const *items, const size_t *lens, size_t n);
+
+/* CRC-64 (Jones), as Redis checks a DUMP payload; crc 0 to start. */
+uint64_t mf__crc64_jones(uint64_t crc, const void *data, size_t len);
+
 /* What a Redis store followed since it was opened (for tests): MOVED and
  * ASK redirections, TRYAGAIN answers, slot map refreshes, calls run again
  * on a new slot map. All 0 for another store. */

@@ -49,7 +49,8 @@
  * created at the smallest time; a plain decimal (moonfeast before
  * 2026-12-03) is taken as the stored row's. A first load into
  * an empty store skips the per-key check: one EXISTS of a call's keys
- * finds none of them (probing, see the script). A script is loaded
+ * finds none of them (probing, see the script); a large batch of one goes
+ * by RESTORE of each whole hash (restore_rows). A script is loaded
  * on each server before its first call there (SCRIPT LOAD; its SHA1, the
  * same on every server, is kept across reconnections) and loaded again, and
  * the calls that got the answer re-sent, when a server answers NOSCRIPT
@@ -355,6 +356,7 @@ typedef struct redis_store {
     size_t nscripts;
     bool probe;        /* writes probe for new keys (write script): the last
                         * write found only new keys, or none was made */
+    bool restore_off;  /* RESTORE was refused: first loads use the script */
     bool io_failed;    /* the last operation lost a connection */
     bool timed_out;    /* ... or waited past command_timeout_ms: never retried */
     bool retryable;    /* ... and not by a timeout (a cluster: or the map changed) */
@@ -984,10 +986,11 @@ static int route(redis_store *s, pcmd *c, mf_error *err) {
     return MF_OK;
 }
 
-/* Queue command i (made as c) on its node; eager: write it out now, so the
- * server starts on it while the next one is made. 0, or -1 when the
- * connection failed (-2: out of memory). */
-static int pl_append(redis_store *s, size_t i, const rcmd *c, bool eager) {
+/* Queue command i (made as c) on its node; eager (> 0): write the node's
+ * queued text out once it holds at least eager bytes (1: every command),
+ * so the server starts on them while the next ones are made. 0, or -1
+ * when the connection failed (-2: out of memory). */
+static int pl_append(redis_store *s, size_t i, const rcmd *c, size_t eager) {
     rnode *n = &s->nodes[s->pc[i].node];
     if (grow_array(&n->q, &n->qcap, n->nq + 2, sizeof *n->q) != 0) return -2;
     if (s->pc[i].ask) {
@@ -998,7 +1001,7 @@ static int pl_append(redis_store *s, size_t i, const rcmd *c, bool eager) {
     for (size_t a = 0; a < c->nargv; a++) resp_arg(&n->out, c->argv[a], c->lens[a]);
     if (c->tail_len) mf__buf_put(&n->out, c->tail, c->tail_len);
     n->q[n->nq++] = i;
-    return eager && node_send(n) != 0 ? -1 : 0;
+    return eager && n->out.len >= eager && node_send(n) != 0 ? -1 : 0;
 }
 
 /* Store reply r of node nd's next queued command. */
@@ -1131,7 +1134,7 @@ static int pl_receive(redis_store *s, redisReply **rep, const char *what, mf_err
  * is the node that answered. A lost connection is an error naming its
  * node, after the replies of the other nodes are read. */
 static int pl_run(redis_store *s, size_t n, cmd_fn fn, void *ud, redisReply **rep, int script,
-                  bool eager, const char *what, mf_error *err) {
+                  size_t eager, const char *what, mf_error *err) {
     size_t *round_cmds = s->round_cmds, nround = n;
     rpool_reset(&s->replies);
     for (size_t i = 0; i < n; i++) {
@@ -1852,7 +1855,7 @@ static int op_read(redis_store *s, void *ud, mf_error *err) {
                                                      s->koff[i + 1] - s->koff[i]);
     char what[300];
     snprintf(what, sizeof what, "reading feature view '%s'", nb ? x->rbs[0].view->name : "");
-    int rc = pl_run(s, total, read_cmd, x, rep, -1, false, what, err);
+    int rc = pl_run(s, total, read_cmd, x, rep, -1, 0, what, err);
     /* replies: every one well formed before any column is touched */
     for (size_t i = 0; i < total && rc == MF_OK; i++) {
         redisReply *r = rep[i];
@@ -1938,6 +1941,15 @@ typedef struct write_ctx {
     bool probe;    /* calls of distinct keys probe (write script) */
     size_t set[128]; /* keys_distinct's set, for up to 64 keys */
     size_t nset;
+    size_t base;   /* the script writes rows [base, n) (before: RESTOREd) */
+    bool restore;  /* the batch may be RESTOREd (restore_rows) */
+    size_t rfrom;  /* restore_cmd: the row of command 0 */
+    char ttl_ms[24];
+    const char **items; /* restore_cmd: the hash's fields and values */
+    size_t *ilens;
+    mf__buf dump;  /* restore_cmd: the payload */
+    const char *rargv[4]; /* restore_cmd: its command */
+    size_t rlens[4];
 } write_ctx;
 
 /* Encode rows [x->encoded, upto) into s->enc: key + project, Timestamp,
@@ -2009,7 +2021,7 @@ static size_t keys_per_call(size_t nf) {
 /* Call c: one EVALSHA of the write script over its rows. */
 static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *err) {
     write_ctx *x = ud;
-    size_t nf = x->b->view->n_features, stride = nf + 3, from = c * x->per;
+    size_t nf = x->b->view->n_features, stride = nf + 3, from = x->base + c * x->per;
     size_t to = from + x->per < x->b->n ? from + x->per : x->b->n;
     int rc = encode_rows(s, x, to, err); /* nothing to do when encoded before */
     if (rc) return rc;
@@ -2042,10 +2054,153 @@ static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *er
     return MF_OK;
 }
 
+/*
+ * First loads by RESTORE. While the store looks empty (s->probe: the last
+ * write found only new keys, or none was made) a batch of at least
+ * RESTORE_MIN_ROWS rows is written first as one RESTORE per row (the whole
+ * hash, in DUMP's serialization: redis_dump.c) instead of through the
+ * script: RESTORE creates a key that does not exist in one command, which
+ * costs the server less than an HSET of its fields from a script, and
+ * fails (BUSYKEY) when the key exists, so nothing stored is ever replaced
+ * unchecked. The first RESTORE_PROBE_ROWS rows go alone (one round trip),
+ * so that a store that is not empty costs one short pipeline; the rest
+ * in pipelines of RESTORE_CHUNK rows. From the first row that is not
+ * created (the key exists, a value or field name too long for the hash
+ * Redis would make, any other answer) to the end of the batch, every row
+ * goes through the write script, in order, so a key's rows are applied in
+ * batch order (rows after it that RESTORE created are checked and written
+ * again). An answer other than BUSYKEY (an older server that has no
+ * listpack, RESTORE denied by an ACL or renamed) turns RESTORE off for the
+ * handle. The hash is the one an HSET of the same fields makes (the same
+ * bytes while it is a listpack: the server's default hash-max-listpack-*
+ * limits are assumed), a key TTL is RESTORE's (ms).
+ */
+#define RESTORE_MIN_ROWS 256
+#define RESTORE_PROBE_ROWS 64
+#define RESTORE_CHUNK 8192
+#define RESTORE_MAX_ITEM 64  /* hash-max-listpack-value's default */
+#define RESTORE_MAX_FIELDS 128 /* hash-max-listpack-entries' default */
+
+/* Command i: RESTORE of row x->rfrom + i. */
+static int restore_cmd(redis_store *s, void *ud, size_t i, rcmd *cmd, mf_error *err) {
+    write_ctx *x = ud;
+    size_t nf = x->b->view->n_features, stride = nf + 3, r = x->rfrom + i;
+    const size_t *o = x->off + r * stride;
+    for (size_t v = 1; v < stride; v++) {
+        x->items[2 * (v - 1) + 1] = s->enc.data + o[v];
+        x->ilens[2 * (v - 1) + 1] = o[v + 1] - o[v];
+    }
+    x->dump.len = 0;
+    if (mf__redis_dump_hash(&x->dump, x->items, x->ilens, 2 * (nf + 2)) != 0)
+        return mf__err(err, MF_ESTORE, "writing feature view '%s': a hash of %zu fields",
+                       x->b->view->name, nf + 2);
+    const char **argv = x->rargv;
+    size_t *lens = x->rlens;
+    argv[0] = "RESTORE", lens[0] = 7;
+    argv[1] = s->enc.data + o[0], lens[1] = o[1] - o[0];
+    argv[2] = x->ttl_ms, lens[2] = strlen(x->ttl_ms);
+    argv[3] = x->dump.data, lens[3] = x->dump.len;
+    cmd->argc = cmd->nargv = 4;
+    cmd->argv = argv;
+    cmd->lens = lens;
+    cmd->tail = NULL;
+    cmd->tail_len = 0;
+    return MF_OK;
+}
+
+/* Whether row r's values all fit the hash RESTORE makes. */
+static bool restorable_row(const write_ctx *x, size_t r) {
+    size_t stride = x->b->view->n_features + 3;
+    const size_t *o = x->off + r * stride;
+    for (size_t v = 1; v < stride; v++)
+        if (o[v + 1] - o[v] > RESTORE_MAX_ITEM) return false;
+    return true;
+}
+
+/* RESTORE rows from the first until one is not created; x->base is then
+ * the first row the script writes. *fresh: false when a key existed. */
+static int restore_rows(redis_store *s, write_ctx *x, bool *fresh, const char *what,
+                        mf_error *err) {
+    const mf__write_batch *b = x->b;
+    size_t nf = b->view->n_features, stride = nf + 3, from = 0;
+    size_t chunk = RESTORE_PROBE_ROWS;
+    redisReply **rep = mf__try_realloc_array(NULL, RESTORE_CHUNK, sizeof *rep);
+    if (!rep) return mf__err_nomem(err, "writing %zu rows to Redis", b->n);
+    x->items = mf__xmalloc(2 * (nf + 2) * sizeof *x->items);
+    x->ilens = mf__xmalloc(2 * (nf + 2) * sizeof *x->ilens);
+    for (size_t f = 0; f < nf + 2; f++) { /* the fields, in the script's order */
+        size_t at = f < 2 ? 4 * nf + (f ? x->ts_field_len : 0) : 4 * (f - 2);
+        x->items[2 * f] = x->fields + at;
+        x->ilens[2 * f] = f == 0 ? x->ts_field_len
+                        : f == 1 ? x->fields_len - 4 * nf - x->ts_field_len : 4;
+    }
+    mf__buf_init(&x->dump);
+    int rc = MF_OK;
+    bool stop = false;
+    while (rc == MF_OK && !stop && from < b->n) {
+        size_t to = from + chunk < b->n ? from + chunk : b->n;
+        chunk = RESTORE_CHUNK;
+        if ((rc = encode_rows(s, x, to, err)) != MF_OK) break;
+        for (size_t r = from; r < to; r++)
+            if (!restorable_row(x, r)) {
+                to = r;
+                stop = true;
+            }
+        if (to == from) break;
+        if ((rc = pl_reserve(s, to - from, err)) != MF_OK) break;
+        if (s->cluster)
+            for (size_t r = from; r < to; r++) {
+                const size_t *o = x->off + r * stride;
+                s->pc[r - from].slot = (uint16_t)mf__redis_slot(s->enc.data + o[0], o[1] - o[0]);
+            }
+        x->rfrom = from;
+        rc = pl_run(s, to - from, restore_cmd, x, rep, -1, 16384, what, err);
+        for (size_t i = 0; i < to - from && rc == MF_OK; i++) {
+            const redisReply *r = rep[i];
+            if (r->type == REDIS_REPLY_STATUS) continue;
+            stop = true;
+            to = from + i;
+            if (err_is(r, "BUSYKEY")) {
+                *fresh = false;
+            } else {
+                s->restore_off = true;
+                mf__log(2, "%s %s: %s: RESTORE answered %.*s; first loads go through the write "
+                        "script", s->kind, s->nodes[s->pc[i].node].addr, what,
+                        r->type == REDIS_REPLY_ERROR ? (int)r->len : 17,
+                        r->type == REDIS_REPLY_ERROR ? r->str : "an unknown reply");
+            }
+            break;
+        }
+        from = to;
+    }
+    x->base = from;
+    free(rep);
+    free(x->items);
+    free(x->ilens);
+    mf__buf_free(&x->dump);
+    return rc;
+}
+
 static int op_write(redis_store *s, void *ud, mf_error *err) {
     write_ctx *x = ud;
     const mf__write_batch *b = x->b;
-    size_t nf = b->view->n_features, per = x->per, ncalls = x->ncalls;
+    size_t nf = b->view->n_features, per = x->per;
+    char what[300];
+    snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
+    bool fresh = true;
+    x->base = 0;
+    x->probe = s->probe;
+    if (x->restore && s->probe && !s->restore_off) {
+        int rc = restore_rows(s, x, &fresh, what, err);
+        if (rc) return rc;
+        x->probe = fresh;
+    }
+    if (x->base == b->n) {
+        s->probe = fresh;
+        return MF_OK;
+    }
+    size_t ncalls = (b->n - x->base + per - 1) / per;
+    x->ncalls = ncalls;
     size_t maxargc = 3 + per + 2 + (nf + 2) * (per + 1);
     int rc = pl_reserve(s, ncalls, err);
     if (rc) return rc;
@@ -2053,20 +2208,16 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     if (!rep) return mf__err_nomem(err, "writing %zu rows to Redis", b->n);
     snprintf(x->ttl, sizeof x->ttl, "%lld", (long long)s->key_ttl);
     x->script = script_for(s, nf + 2);
-    x->probe = s->probe;
-    char what[300];
-    snprintf(what, sizeof what, "writing feature view '%s'", b->view->name);
     x->argv = mf__xmalloc(maxargc * sizeof *x->argv);
     x->lens = mf__xmalloc(maxargc * sizeof *x->lens);
     if (s->cluster) /* one row per call, every row encoded */
         for (size_t c = 0; c < ncalls; c++) {
-            const size_t *o = x->off + c * (nf + 3);
+            const size_t *o = x->off + (x->base + c) * (nf + 3);
             s->pc[c].slot = (uint16_t)mf__redis_slot(s->enc.data + o[0], o[1] - o[0]);
         }
-    rc = pl_run(s, ncalls, write_cmd, x, rep, (int)x->script, true, what, err);
+    rc = pl_run(s, ncalls, write_cmd, x, rep, (int)x->script, 1, what, err);
     /* {written, 1 when every key was new}: the next batch probes when
      * every call of this one found only new keys (a first load) */
-    bool fresh = true;
     for (size_t c = 0; c < ncalls && rc == MF_OK; c++) {
         const redisReply *r = rep[c];
         if (r->type == REDIS_REPLY_ERROR)
@@ -2082,6 +2233,8 @@ static int op_write(redis_store *s, void *ud, mf_error *err) {
     free(rep);
     free(x->argv);
     free(x->lens);
+    x->argv = NULL;
+    x->lens = NULL;
     return rc;
 }
 
@@ -2099,6 +2252,22 @@ static int check_strings(const mf__write_batch *b, mf_error *err) {
         }
     }
     return MF_OK;
+}
+
+/* Whether batch b may be RESTOREd (restore_rows): large enough, its
+ * field names few, short and different, its TTL in ms an int64; sets
+ * x->ttl_ms. */
+static bool restorable_batch(const redis_store *s, write_ctx *x, const mf__write_batch *b) {
+    size_t nf = b->view->n_features;
+    if (b->n < RESTORE_MIN_ROWS || nf + 2 > RESTORE_MAX_FIELDS || s->key_ttl > INT64_MAX / 1000 ||
+        x->ts_field_len > RESTORE_MAX_ITEM ||
+        x->fields_len - 4 * nf - x->ts_field_len > RESTORE_MAX_ITEM)
+        return false;
+    for (size_t f = 0; f < nf; f++) /* two features' 4-byte names may collide */
+        for (size_t g = f + 1; g < nf; g++)
+            if (memcmp(x->fields + 4 * f, x->fields + 4 * g, 4) == 0) return false;
+    snprintf(x->ttl_ms, sizeof x->ttl_ms, "%lld", (long long)(s->key_ttl * 1000));
+    return true;
 }
 
 static int rd_write(mf__online *base, const char *project, const mf__write_batch *b,
@@ -2138,7 +2307,7 @@ static int rd_write(mf__online *base, const char *project, const mf__write_batch
      * row per call, since a call's keys must share a hash slot, and a key
      * being migrated must be able to go (ASK) where it lives alone. */
     x.per = s->cluster ? 1 : keys_per_call(nf);
-    x.ncalls = (b->n + x.per - 1) / x.per;
+    x.restore = restorable_batch(s, &x, b);
     /* A bad cell must write nothing: String cells are checked first (a
      * quick pass); when a list cell can be bad, or on a cluster (the slots
      * of every key are needed first), everything is encoded before talking
@@ -2240,7 +2409,7 @@ static int drop_on(redis_store *s, size_t ni, drop_ctx *x, const mf__buf *pat, m
             for (size_t i = 0; i < n; i++)
                 if (s->cluster)
                     s->pc[i].slot = (uint16_t)mf__redis_slot(x->keys[i]->str, x->keys[i]->len);
-            rc = pl_run(s, n, drop_cmd, x, rep, -1, false, "deleting feature view fields", err);
+            rc = pl_run(s, n, drop_cmd, x, rep, -1, 0, "deleting feature view fields", err);
             for (size_t i = 0; i < n && rc == MF_OK; i++)
                 if (rep[i]->type == REDIS_REPLY_ERROR)
                     rc = reply_err(s, s->pc[i].node, "deleting feature view fields", rep[i], err);

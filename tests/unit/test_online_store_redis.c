@@ -18,7 +18,8 @@
  * 3. Values another writer left that moonfeast cannot take (event times
  *    and UnixTimestamps out of range, Strings that are not UTF-8): errors
  *    naming them.
- * 4. What only Redis has: key TTL, db=N and password in the connection
+ * 4. What only Redis has: first loads by RESTORE (the hash HSET would
+ *    make; keys found, refusals), key TTL, db=N and password in the connection
  *    string, the write script lost (SCRIPT FLUSH), teardown of one view
  *    keeping other views' fields, a server that refuses, restarts or stops
  *    answering (clear error within the timeout, automatic reconnect).
@@ -1104,6 +1105,291 @@ static void test_ttl(void) {
     s->vt->close(s);
 }
 
+/*---- First loads by RESTORE (store_redis.c, restore_rows) ----------------------------*/
+
+/* RESTORE's calls and failed ones (failed during the call + rejected
+ * before it) since the last CONFIG RESETSTAT. */
+static void restore_stats(redisContext *c, long long *calls, long long *failed) {
+    *calls = *failed = 0;
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    const char *p = r && r->type == REDIS_REPLY_STRING ? r->str : NULL;
+    const char *at = p ? strstr(p, "cmdstat_restore:") : NULL;
+    if (at) {
+        long long rej = 0, fail = 0;
+        const char *q = strstr(at, "calls=");
+        if (q) *calls = atoll(q + 6);
+        if ((q = strstr(at, "rejected_calls="))) rej = atoll(q + 15);
+        if ((q = strstr(at, "failed_calls="))) fail = atoll(q + 13);
+        *failed = rej + fail;
+    }
+    freeReplyObject(r);
+}
+
+static void raw_do(redisContext *c, const char *cmd) {
+    redisReply *r = redisCommand(c, cmd);
+    if (!r || r->type == REDIS_REPLY_ERROR) printf("#   %s: %s\n", cmd, r ? r->str : c->errstr);
+    freeReplyObject(r);
+}
+
+#define RST_N 300
+
+/* The restore tests' view: "a" Int64, "s" String, "f" Float32. */
+#define RST_NF 3
+static Mf__FeatureView *rst_view(const char *project, const char *name) {
+    static const char *const fn[] = {"a", "s", "f"};
+    static const Mf__ValueType ft[] = {MF__VALUE_TYPE__VT_INT64, MF__VALUE_TYPE__VT_STRING,
+                                       MF__VALUE_TYPE__VT_FLOAT};
+    return mfs_view(project, name, 0, fn, ft, RST_NF);
+}
+
+static void rst_cols(mf__col c[RST_NF]) {
+    mf__col_init(&c[0], "a", MF__VALUE_TYPE__VT_INT64, false);
+    mf__col_init(&c[1], "s", MF__VALUE_TYPE__VT_STRING, false);
+    mf__col_init(&c[2], "f", MF__VALUE_TYPE__VT_FLOAT, false);
+}
+
+static void rst_cols_free(mf__col c[RST_NF]) {
+    for (int f = 0; f < RST_NF; f++) mf__col_free(&c[f]);
+}
+
+/* The cells of a row of key id: a = id * 1000 + tag, s = "s<id>-<tag>"
+ * (or 100 bytes of 'L'), f = id / 2, or for an even id the Float32 whose
+ * bytes are "1234": its Value, "5" and those bytes, is the text of an
+ * integer, which Redis keeps in a listpack as one. */
+static void rst_cells(mf__col c[RST_NF], int64_t id, int64_t tag, bool long_text) {
+    char t[128];
+    int n = snprintf(t, sizeof t, "s%lld-%lld", (long long)id, (long long)tag);
+    if (long_text) n = 100, memset(t, 'L', 100);
+    mf__col_push_i64(&c[0], id * 1000 + tag);
+    mf__col_push_str(&c[1], t, (size_t)n);
+    float digits;
+    memcpy(&digits, "1234", 4);
+    mf__col_push_num(&c[2], id % 2 ? (double)id / 2 : (double)digits);
+}
+
+/* Write rows: ids[i] at MFS_T0 + secs[i] s, cells of tags[i]. */
+static int rst_write(mf__online *s, const char *project, Mf__FeatureView *fv, const int64_t *ids,
+                     const int64_t *secs, const int64_t *tags, size_t n, long long long_at) {
+    mf__col c[RST_NF];
+    rst_cols(c);
+    int64_t *ets = mf__xmalloc(n * sizeof *ets);
+    for (size_t i = 0; i < n; i++) {
+        ets[i] = MFS_T0 + secs[i] * INT64_C(1000000);
+        rst_cells(c, ids[i], tags[i], (long long)i == long_at);
+    }
+    mf_error e;
+    int rc = mfs_write(s, project, fv, ids, ets, NULL, c, NULL, n, &e);
+    if (rc) printf("#   write: %s\n", e.message);
+    free(ets);
+    rst_cols_free(c);
+    return rc;
+}
+
+/* Whether key id holds the row of sec and tag (long: the long text). */
+static bool rst_holds(mf__online *s, const char *project, Mf__FeatureView *fv, int64_t id,
+                      int64_t sec, int64_t tag, bool long_text) {
+    mfs_got g;
+    mf_error e;
+    if (mfs_read(s, project, fv, &id, 1, NULL, 0, &g, &e) != MF_OK) {
+        printf("#   reading key %lld: %s\n", (long long)id, e.message);
+        return false;
+    }
+    mf__col want[RST_NF];
+    rst_cols(want);
+    rst_cells(want, id, tag, long_text);
+    bool ok = g.found[0] == 1 && g.ts[0] == MFS_T0 + sec * INT64_C(1000000);
+    for (int f = 0; f < RST_NF; f++) ok = ok && mfs_cell_eq(&g.cols[f], 0, &want[f], 0);
+    if (!ok)
+        printf("#   key %lld does not hold its row of %lld s, tag %lld\n", (long long)id,
+               (long long)sec, (long long)tag);
+    rst_cols_free(want);
+    mfs_got_free(&g);
+    return ok;
+}
+
+/* The same hash as one HSET of its fields in its order makes: DUMP of key
+ * k against DUMP of a scratch key written so (rdbcompression off). */
+static bool same_as_hset(redisContext *c, const mf__buf *k) {
+    redisReply *all = redisCommand(c, "HGETALL %b", k->data, k->len);
+    if (!all || all->type != REDIS_REPLY_ARRAY || all->elements == 0) {
+        freeReplyObject(all);
+        return false;
+    }
+    size_t n = 2 + all->elements;
+    const char **argv = mf__xmalloc(n * sizeof *argv);
+    size_t *lens = mf__xmalloc(n * sizeof *lens);
+    argv[0] = "HSET", lens[0] = 4, argv[1] = "mft_scratch", lens[1] = 11;
+    for (size_t i = 0; i < all->elements; i++)
+        argv[2 + i] = all->element[i]->str, lens[2 + i] = all->element[i]->len;
+    raw_do(c, "DEL mft_scratch");
+    redisReply *r = redisCommandArgv(c, (int)n, argv, lens);
+    freeReplyObject(r);
+    redisReply *d1 = redisCommand(c, "DUMP %b", k->data, k->len);
+    redisReply *d2 = redisCommand(c, "DUMP mft_scratch");
+    bool same = d1 && d2 && d1->type == REDIS_REPLY_STRING && d2->type == REDIS_REPLY_STRING &&
+                d1->len == d2->len && memcmp(d1->str, d2->str, d1->len) == 0;
+    freeReplyObject(d1);
+    freeReplyObject(d2);
+    raw_do(c, "DEL mft_scratch");
+    freeReplyObject(all);
+    free(argv);
+    free(lens);
+    return same;
+}
+
+/* A first load of RST_N new keys goes by RESTORE (checked deeply by the
+ * server: sanitize-dump-payload yes), reads back, and each hash is the
+ * bytes an HSET of its fields makes; a key TTL is kept. */
+static void test_restore_first_load(void) {
+    mf__online *s = open_main(100, 5000);
+    redisContext *c = raw(&main_srv);
+    CHECK(s && c);
+    raw_do(c, "CONFIG SET sanitize-dump-payload yes");
+    raw_do(c, "CONFIG SET rdbcompression no");
+    raw_do(c, "CONFIG RESETSTAT");
+    Mf__FeatureView *fv = rst_view("rst0", "v");
+    int64_t ids[RST_N], secs[RST_N], tags[RST_N];
+    for (size_t i = 0; i < RST_N; i++) ids[i] = (int64_t)i + 1, secs[i] = 100, tags[i] = 1;
+    ids[7] = -5;   /* a = -4999: a negative integer in the hash */
+    ids[8] = 0;    /* a = 1: a 7-bit one */
+    ids[9] = INT64_C(4) << 50; /* a 64-bit one */
+    CHECK(rst_write(s, "rst0", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    long long calls, failed;
+    restore_stats(c, &calls, &failed);
+    if (calls != RST_N || failed) printf("#   RESTORE calls %lld, failed %lld\n", calls, failed);
+    CHECK(calls == RST_N && failed == 0);
+    size_t bad = 0;
+    for (size_t i = 0; i < RST_N; i++) bad += !rst_holds(s, "rst0", fv, ids[i], 100, 1, false);
+    CHECK(bad == 0);
+    mf__buf k;
+    mf__buf_init(&k);
+    for (size_t i = 0; i < 12; i++) {
+        key_of(&k, ids[i], "rst0");
+        if (!same_as_hset(c, &k)) printf("#   key %lld: not HSET's hash\n", (long long)ids[i]);
+        CHECK(same_as_hset(c, &k));
+    }
+    key_of(&k, 3, "rst0");
+    redisReply *r = redisCommand(c, "PTTL %b", k.data, k.len);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 90000 && r->integer <= 100000);
+    freeReplyObject(r);
+    raw_do(c, "CONFIG SET sanitize-dump-payload no");
+    raw_do(c, "CONFIG SET rdbcompression yes");
+    mf__buf_free(&k);
+    redisFree(c);
+    MFS_FREE(fv);
+    s->vt->close(s);
+}
+
+/* A load that finds keys: nothing stored is replaced unchecked, and a
+ * key's rows land in batch order. (1) a key beyond the first
+ * RESTORE_PROBE_ROWS stored newer: kept, the rows after it written (again,
+ * by the script); (2) in the first rows, a key holding another view's
+ * fields and one stored older: the other view's fields stay, the older
+ * row is replaced, and RESTORE stops after the first pipeline; (3) a key
+ * twice in the batch at one time: the later row wins, a third row older
+ * loses; (4) a value too long for a listpack: from its row on, the
+ * script; (5) RESTORE refused (an ACL user without it): every row by the
+ * script, and the handle does not try RESTORE again. */
+static void test_restore_found_keys(void) {
+    redisContext *c = raw(&main_srv);
+    CHECK(c);
+    int64_t ids[RST_N], secs[RST_N], tags[RST_N];
+    for (size_t i = 0; i < RST_N; i++) ids[i] = (int64_t)i + 1, secs[i] = 100, tags[i] = 1;
+    long long calls, failed;
+    size_t bad = 0;
+    /* (1) */
+    mf__online *s = open_main(0, 5000);
+    Mf__FeatureView *fv = rst_view("rst1", "v");
+    static const int64_t id150 = 150, at200 = 200, tag9 = 9;
+    CHECK(rst_write(s, "rst1", fv, &id150, &at200, &tag9, 1, -1) == MF_OK);
+    s->vt->close(s);
+    s = open_main(0, 5000);
+    raw_do(c, "CONFIG RESETSTAT");
+    CHECK(rst_write(s, "rst1", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    restore_stats(c, &calls, &failed);
+    if (calls != RST_N || failed != 1) printf("#   (1) RESTORE calls %lld, failed %lld\n", calls, failed);
+    CHECK(calls == RST_N && failed == 1);
+    for (size_t i = 0; i < RST_N; i++)
+        bad += !(ids[i] == 150 ? rst_holds(s, "rst1", fv, 150, 200, 9, false)
+                               : rst_holds(s, "rst1", fv, ids[i], 100, 1, false));
+    CHECK(bad == 0);
+    MFS_FREE(fv);
+    s->vt->close(s);
+    /* (2) */
+    s = open_main(0, 5000);
+    fv = rst_view("rst2", "v");
+    Mf__FeatureView *other = mfs_view1("rst2", "other");
+    MFS_OK(mfs_put1(s, "rst2", other, 20, MFS_T0, 0, 77, 1, &mfs_e));
+    static const int64_t id30 = 30, at50 = 50;
+    CHECK(rst_write(s, "rst2", fv, &id30, &at50, &tag9, 1, -1) == MF_OK);
+    s->vt->close(s);
+    s = open_main(0, 5000);
+    raw_do(c, "CONFIG RESETSTAT");
+    CHECK(rst_write(s, "rst2", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    restore_stats(c, &calls, &failed);
+    if (calls != 64 || failed != 2) printf("#   (2) RESTORE calls %lld, failed %lld\n", calls, failed);
+    CHECK(calls == 64 && failed == 2);
+    for (size_t i = 0; i < RST_N; i++) bad += !rst_holds(s, "rst2", fv, ids[i], 100, 1, false);
+    mfs_got g;
+    static const int64_t id20 = 20;
+    MFS_OK(mfs_read(s, "rst2", other, &id20, 1, NULL, 0, &g, &mfs_e));
+    CHECK(g.found[0] == 1 && mfs_i64(&g.cols[0], 0) == 77);
+    mfs_got_free(&g);
+    CHECK(bad == 0);
+    MFS_FREE(other);
+    MFS_FREE(fv);
+    s->vt->close(s);
+    /* (3) rows 200 and 201: key 6 again at 100 s (tag 2), key 7 at 50 s */
+    s = open_main(0, 5000);
+    fv = rst_view("rst3", "v");
+    ids[200] = 6, tags[200] = 2;
+    ids[201] = 7, secs[201] = 50, tags[201] = 3;
+    CHECK(rst_write(s, "rst3", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    CHECK(rst_holds(s, "rst3", fv, 6, 100, 2, false));
+    CHECK(rst_holds(s, "rst3", fv, 7, 100, 1, false));
+    CHECK(rst_holds(s, "rst3", fv, 300, 100, 1, false));
+    ids[200] = 201, tags[200] = 1;
+    ids[201] = 202, secs[201] = 100, tags[201] = 1;
+    MFS_FREE(fv);
+    s->vt->close(s);
+    /* (4) row 100's text is 100 bytes */
+    s = open_main(0, 5000);
+    fv = rst_view("rst4", "v");
+    raw_do(c, "CONFIG RESETSTAT");
+    CHECK(rst_write(s, "rst4", fv, ids, secs, tags, RST_N, 100) == MF_OK);
+    restore_stats(c, &calls, &failed);
+    if (calls != 100 || failed) printf("#   (4) RESTORE calls %lld, failed %lld\n", calls, failed);
+    CHECK(calls == 100 && failed == 0);
+    for (size_t i = 0; i < RST_N; i++) bad += !rst_holds(s, "rst4", fv, ids[i], 100, 1, i == 100);
+    CHECK(bad == 0);
+    MFS_FREE(fv);
+    s->vt->close(s);
+    /* (5) */
+    raw_do(c, "ACL SETUSER mft_norestore on >pw ~* &* +@all -restore");
+    char conn[128];
+    snprintf(conn, sizeof conn, "127.0.0.1:%d,username=mft_norestore,password=pw", main_srv.port);
+    mf_error err;
+    s = open_redis(conn, 0, 5000, &err);
+    CHECK(s);
+    fv = rst_view("rst5", "v");
+    raw_do(c, "CONFIG RESETSTAT");
+    CHECK(rst_write(s, "rst5", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    for (size_t i = 0; i < RST_N; i++) ids[i] += 1000;
+    CHECK(rst_write(s, "rst5", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    restore_stats(c, &calls, &failed);
+    if (failed != 64) printf("#   (5) RESTORE calls %lld, failed %lld\n", calls, failed);
+    CHECK(calls == 0 && failed == 64);
+    for (size_t i = 0; i < RST_N; i++) {
+        bad += !rst_holds(s, "rst5", fv, ids[i], 100, 1, false);
+        bad += !rst_holds(s, "rst5", fv, ids[i] - 1000, 100, 1, false);
+    }
+    CHECK(bad == 0);
+    raw_do(c, "ACL DELUSER mft_norestore");
+    MFS_FREE(fv);
+    s->vt->close(s);
+    redisFree(c);
+}
+
 /* The server forgets the write script (SCRIPT FLUSH, a restart): the next
  * write loads it again and succeeds. */
 static void test_noscript(void) {
@@ -1483,6 +1769,8 @@ int main(void) {
     RUN(test_ordering_bounds);
     RUN(test_ordering_populated);
     RUN(test_probe);
+    RUN(test_restore_first_load);
+    RUN(test_restore_found_keys);
     RUN(test_many_scripts);
     RUN(test_types_seconds);
     RUN(test_lists);
