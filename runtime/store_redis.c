@@ -2164,10 +2164,10 @@ static int restore_rows(redis_store *s, write_ctx *x, bool *fresh, const char *w
                 *fresh = false;
             } else {
                 s->restore_off = true;
+                bool e = r->type == REDIS_REPLY_ERROR;
                 mf__log(2, "%s %s: %s: RESTORE answered %.*s; first loads go through the write "
                         "script", s->kind, s->nodes[s->pc[i].node].addr, what,
-                        r->type == REDIS_REPLY_ERROR ? (int)r->len : 17,
-                        r->type == REDIS_REPLY_ERROR ? r->str : "an unknown reply");
+                        e ? (int)r->len : 16, e ? r->str : "an unknown reply");
             }
             break;
         }
