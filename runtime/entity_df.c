@@ -268,6 +268,10 @@ int mf__df_err(const mf_entity_df *df, size_t i, mf_error *err, const char *col,
         return mf__err_at(err, MF_EDATA, df->origin, (int)df->lines[i],
                           "column '%s': '%.*s' is not %s", col, (int)(len > 200 ? 200 : len),
                           text, want);
+    if (df->origin) /* a database: no lines */
+        return mf__err_at(err, MF_EDATA, df->origin, 0,
+                          "entity row %zu, column '%s': '%.*s' is not %s", i + 1, col,
+                          (int)(len > 200 ? 200 : len), text, want);
     return mf__err(err, MF_EDATA, "entity row %zu, column '%s': '%.*s' is not %s", i + 1, col,
                    (int)(len > 200 ? 200 : len), text, want);
 }

@@ -1574,6 +1574,15 @@ static int entityless_rows(request *r, int64_t start, int64_t end, mf_entity_df 
         if (!same)
             return mf__err(err, MF_EUSAGE, "retrieval without entity rows needs views with the "
                            "same join keys; '%s' and '%s' differ", v0->name, v->name);
+        /* the entity rows have one column per join key: every projection
+         * must read it from that same column */
+        for (size_t k = 0; k < v->n_entity_columns; k++)
+            if (strcmp(r->units[i].key_cols[k], r->units[0].key_cols[k]) != 0)
+                return mf__err(err, MF_EUSAGE, "retrieval without entity rows needs every "
+                               "feature view to read its join key '%s' from the same entity "
+                               "column; one reads '%s', another '%s' (a join key map): give "
+                               "entity rows instead", v->entity_columns[k]->name,
+                               r->units[0].key_cols[k], r->units[i].key_cols[k]);
     }
     mf__keymap all;
     mf__keymap_init(&all);

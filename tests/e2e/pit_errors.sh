@@ -203,6 +203,14 @@ ghf --entity-query "SELECT event_timestamp FROM e" --entity-db ents.db -f v:x
 expect_all "entity query without a join key" 1 "ents.db: entity rows lack column 'id'"
 check_no_line() { if printf '%s' "$ERR" | grep -q 'ents.db:1'; then not_ok "  ... and no line number for a database" "stderr: $ERR"; else ok "  ... and no line number for a database"; fi; }
 check_no_line
+# a value of an entity query's rows that is not of its type: the database
+# and the row are named (the database was not)
+ghf --entity-query "SELECT 1 AS id, 'garbage' AS event_timestamp" --entity-db ents.db -f v:x
+expect_all "entity query: a time that is not one" 1 "ents.db" "row 1" "column 'event_timestamp'" "'garbage'"
+check_no_line
+ghf --entity-query "SELECT 1 AS id, '2025-01-01' AS event_timestamp UNION ALL SELECT 'x', '2025-01-01'" \
+    --entity-db ents.db -f v:x
+expect_all "entity query: a key that is not an Int64" 1 "ents.db" "row 2" "column 'id'" "'x'"
 
 #---- command-line usage -----------------------------------------------------------------
 
@@ -271,3 +279,21 @@ run "$MF" apply
 expect_rc "apply an on-demand view over a request source" 0
 ghf --start 2025-01-01T00:00:00Z --end 2025-01-02T00:00:00Z -f od:y2
 expect_all "--start/--end with on-demand features only" 2 "needs a feature of at least one feature view"
+
+# retrieval without entity rows through projections that map the join key
+# to different entity columns: a usage error naming both (the frame was
+# made with the first projection's column only, and the second one's was
+# reported missing from entity rows the user never gave)
+cat >>defs.lua <<'LUA'
+local pv = feature_view { name = "pa", entities = { k }, ttl = 0,
+  schema = { field { name = "w", dtype = Int64 } },
+  source = file_source { name = "ps", path = "data/p.csv", timestamp_field = "ts" } }
+feature_service { name = "fs1", features = {
+  pv:with_name("o2"):with_join_key_map { id = "origin_id" },
+  pv:with_name("d2"):with_join_key_map { id = "dest_id" } } }
+LUA
+printf 'id,ts,w\n1,2025-01-01T10:00:00Z,10\n' >data/p.csv
+run "$MF" apply
+expect_rc "apply projections with join key maps" 0
+ghf --start 2025-01-01T00:00:00Z --end 2025-01-02T00:00:00Z --feature-service fs1 --full-feature-names
+expect_all "--start/--end over projections reading different entity columns" 2 "'origin_id'" "'dest_id'"
