@@ -2162,7 +2162,10 @@ static int restore_rows(redis_store *s, write_ctx *x, bool *fresh, const char *w
             to = from + i;
             if (err_is(r, "BUSYKEY")) {
                 *fresh = false;
-            } else {
+            } else if (r->type != REDIS_REPLY_ERROR || err_is(r, "ERR") || err_is(r, "NOPERM")) {
+                /* no such command, a payload this server cannot read, an
+                 * ACL: for good (a passing state, OOM, LOADING, READONLY,
+                 * meets the script too, and RESTORE is tried again) */
                 s->restore_off = true;
                 bool e = r->type == REDIS_REPLY_ERROR;
                 mf__log(2, "%s %s: %s: RESTORE answered %.*s; first loads go through the write "
@@ -2263,9 +2266,12 @@ static bool restorable_batch(const redis_store *s, write_ctx *x, const mf__write
         x->ts_field_len > RESTORE_MAX_ITEM ||
         x->fields_len - 4 * nf - x->ts_field_len > RESTORE_MAX_ITEM)
         return false;
-    for (size_t f = 0; f < nf; f++) /* two features' 4-byte names may collide */
+    for (size_t f = 0; f < nf; f++) { /* two features' 4-byte names may collide */
         for (size_t g = f + 1; g < nf; g++)
             if (memcmp(x->fields + 4 * f, x->fields + 4 * g, 4) == 0) return false;
+        if (x->ts_field_len == 4 && memcmp(x->fields + 4 * f, x->fields + 4 * nf, 4) == 0)
+            return false; /* "_ts:" of a view without a name */
+    }
     snprintf(x->ttl_ms, sizeof x->ttl_ms, "%lld", (long long)(s->key_ttl * 1000));
     return true;
 }

@@ -1237,6 +1237,81 @@ static bool same_as_hset(redisContext *c, const mf__buf *k) {
     return same;
 }
 
+/* mf__redis_dump_hash against the server's own DUMP of one HSET of the
+ * same items, for every listpack encoding: integers of each size and sign
+ * and their bounds, texts that are not canonical integers, strings of 63,
+ * 64 and 0 bytes, as fields and as values; and 128 fields of 64-byte
+ * items (a listpack over 16383 bytes: RDB's 32-bit length). Each payload
+ * is also RESTOREd under deep checking (sanitize-dump-payload yes). */
+static void test_dump_payload(void) {
+    redisContext *c = raw(&main_srv);
+    CHECK(c);
+    raw_do(c, "CONFIG SET sanitize-dump-payload yes");
+    raw_do(c, "CONFIG SET rdbcompression no");
+    static const char *const nums[] = {
+        "0", "-0", "00", "1", "127", "128", "-1", "4095", "4096", "-4096", "-4097", "32767",
+        "32768", "-32768", "-32769", "8388607", "8388608", "-8388608", "-8388609",
+        "2147483647", "2147483648", "-2147483648", "-2147483649", "9223372036854775807",
+        "9223372036854775808", "-9223372036854775808", "-9223372036854775809",
+        "12345678901234567890", "123456789012345678901", "+1", " 1", "1 ", "-", "", "x7"};
+    enum { NN = sizeof nums / sizeof *nums };
+    char s63[63], s64[64];
+    memset(s63, 'a', sizeof s63);
+    memset(s64, 'b', sizeof s64);
+    const char *items[2 * 128];
+    size_t lens[2 * 128];
+    size_t bad = 0;
+    char *own[128];
+    for (int round = 0; round < 3; round++) {
+        size_t n = 0, nown = 0;
+        if (round < 2) { /* round 0: numbers as values; 1: as fields */
+            for (size_t i = 0; i < NN; i++) {
+                char *f = own[nown++] = mf__xasprintf("f%zu", i);
+                items[n] = round ? nums[i] : f, lens[n++] = strlen(round ? nums[i] : f);
+                items[n] = round ? f : nums[i], lens[n++] = strlen(round ? f : nums[i]);
+            }
+            items[n] = "s63", lens[n++] = 3, items[n] = s63, lens[n++] = 63;
+            items[n] = s64, lens[n++] = 64, items[n] = "s64", lens[n++] = 3;
+        } else {
+            for (size_t i = 0; i < 128; i++) {
+                char *f = own[nown++] = mf__xmalloc(64);
+                snprintf(f, 64, "%063zu", i); /* leading zeros: not integers */
+                items[n] = f, lens[n++] = 63;
+                items[n] = s64, lens[n++] = 64;
+            }
+        }
+        mf__buf p;
+        mf__buf_init(&p);
+        CHECK(mf__redis_dump_hash(&p, items, lens, n) == 0);
+        const char **argv = mf__xmalloc((n + 2) * sizeof *argv);
+        size_t *al = mf__xmalloc((n + 2) * sizeof *al);
+        argv[0] = "HSET", al[0] = 4, argv[1] = "mft_dump", al[1] = 8;
+        for (size_t i = 0; i < n; i++) argv[2 + i] = items[i], al[2 + i] = lens[i];
+        raw_do(c, "DEL mft_dump mft_dump2");
+        redisReply *r = redisCommandArgv(c, (int)n + 2, argv, al);
+        freeReplyObject(r);
+        redisReply *d = redisCommand(c, "DUMP mft_dump");
+        bool same = d && d->type == REDIS_REPLY_STRING && d->len == p.len &&
+                    memcmp(d->str, p.data, p.len) == 0;
+        if (!same) printf("#   round %d: the payload is not DUMP's\n", round), bad++;
+        freeReplyObject(d);
+        r = redisCommand(c, "RESTORE mft_dump2 0 %b", p.data, p.len);
+        if (!r || r->type != REDIS_REPLY_STATUS)
+            printf("#   round %d: RESTORE: %s\n", round, r ? r->str : c->errstr), bad++;
+        freeReplyObject(r);
+        for (size_t i = 0; i < nown; i++) free(own[i]);
+        free(argv);
+        free(al);
+        mf__buf_free(&p);
+    }
+    CHECK(bad == 0);
+    CHECK(mf__crc64_jones(0, "123456789", 9) == UINT64_C(0xe9c6d914c4b8d9ca));
+    raw_do(c, "DEL mft_dump mft_dump2");
+    raw_do(c, "CONFIG SET sanitize-dump-payload no");
+    raw_do(c, "CONFIG SET rdbcompression yes");
+    redisFree(c);
+}
+
 /* A first load of RST_N new keys goes by RESTORE (checked deeply by the
  * server: sanitize-dump-payload yes), reads back, and each hash is the
  * bytes an HSET of its fields makes; a key TTL is kept. */
@@ -1250,9 +1325,9 @@ static void test_restore_first_load(void) {
     Mf__FeatureView *fv = rst_view("rst0", "v");
     int64_t ids[RST_N], secs[RST_N], tags[RST_N];
     for (size_t i = 0; i < RST_N; i++) ids[i] = (int64_t)i + 1, secs[i] = 100, tags[i] = 1;
-    ids[7] = -5;   /* a = -4999: a negative integer in the hash */
-    ids[8] = 0;    /* a = 1: a 7-bit one */
-    ids[9] = INT64_C(4) << 50; /* a 64-bit one */
+    ids[7] = -5; /* keys of other sizes */
+    ids[8] = 0;
+    ids[9] = INT64_C(4) << 50;
     CHECK(rst_write(s, "rst0", fv, ids, secs, tags, RST_N, -1) == MF_OK);
     long long calls, failed;
     restore_stats(c, &calls, &failed);
@@ -1261,13 +1336,30 @@ static void test_restore_first_load(void) {
     size_t bad = 0;
     for (size_t i = 0; i < RST_N; i++) bad += !rst_holds(s, "rst0", fv, ids[i], 100, 1, false);
     CHECK(bad == 0);
-    mf__buf k;
+    mf__buf k, k2;
     mf__buf_init(&k);
+    mf__buf_init(&k2);
     for (size_t i = 0; i < 12; i++) {
         key_of(&k, ids[i], "rst0");
         if (!same_as_hset(c, &k)) printf("#   key %lld: not HSET's hash\n", (long long)ids[i]);
         CHECK(same_as_hset(c, &k));
     }
+    /* the fields in the order the write script gives them: the same rows
+     * of a batch too small for RESTORE (project rst0s) dump alike */
+    CHECK(rst_write(s, "rst0s", fv, ids, secs, tags, 12, -1) == MF_OK);
+    restore_stats(c, &calls, &failed);
+    CHECK(calls == RST_N);
+    for (size_t i = 0; i < 12; i++) {
+        key_of(&k, ids[i], "rst0");
+        key_of(&k2, ids[i], "rst0s");
+        redisReply *d1 = redisCommand(c, "DUMP %b", k.data, k.len);
+        redisReply *d2 = redisCommand(c, "DUMP %b", k2.data, k2.len);
+        CHECK(d1 && d2 && d1->type == REDIS_REPLY_STRING && d2->type == REDIS_REPLY_STRING &&
+              d1->len == d2->len && memcmp(d1->str, d2->str, d1->len) == 0);
+        freeReplyObject(d1);
+        freeReplyObject(d2);
+    }
+    mf__buf_free(&k2);
     key_of(&k, 3, "rst0");
     redisReply *r = redisCommand(c, "PTTL %b", k.data, k.len);
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer > 90000 && r->integer <= 100000);
@@ -1769,6 +1861,7 @@ int main(void) {
     RUN(test_ordering_bounds);
     RUN(test_ordering_populated);
     RUN(test_probe);
+    RUN(test_dump_payload);
     RUN(test_restore_first_load);
     RUN(test_restore_found_keys);
     RUN(test_many_scripts);
