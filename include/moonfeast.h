@@ -29,7 +29,8 @@
  *
  * Threads. One mf_store serves any number of threads at once: every
  * function that takes an mf_store may be called concurrently on the same
- * store, from any threads, except mf_store_close, which must be the last
+ * store, from any threads, except mf_store_skip_source_validation (a
+ * setting: before the handle is shared) and mf_store_close, which must be the last
  * call on it (no call on that store may be running on another thread, or
  * start after it: a caller's bug moonfeast does not detect). Each thread
  * that calls gets its own connection to the online store, made on its

@@ -208,7 +208,7 @@ static void render_metrics(mf__server *srv, mf__buf *b) {
                                ep_paths[e], err_codes[c], (unsigned long long)v);
         }
     metric_head(b, "moonfeast_http_request_duration_seconds", "histogram",
-                "Time from a request's first byte to its answer's last, by endpoint.");
+                "Time from a request's headers read to its answer's last byte, by endpoint.");
     for (int e = 0; e < MF__EP_COUNT; e++) {
         uint64_t count = SUM(srv, ep[e].count), cum = 0;
         if (!count) continue;
