@@ -371,6 +371,15 @@ int mf__serve(mf_store *store, const mf__server_config *sc, mf_error *err) {
         free(cert);
         return rc;
     }
+    /* and the online store's configuration (each thread opens its own
+     * later): one bad there failed every read with a 500 */
+    mf__online *probe = NULL;
+    if ((rc = mf__online_open(mf__store_config(store), &probe, err))) {
+        free(key);
+        free(cert);
+        return rc;
+    }
+    probe->vt->close(probe);
     mf__store_manual_refresh(store);
     mf__store_set_read_reuse(store, sc->read_reuse_us);
     struct addrinfo hints, *ai = NULL;

@@ -138,6 +138,11 @@ cp plain.yaml feature_store.yaml
 printf 'feature_server:\n  auth:\n    tokens:\n      - {token: "${MF_TEST_UNSET_VAR}", role: read}\n' >>feature_store.yaml
 run "$MF" serve -p 0
 expect_err "a token from an unset variable" 1 "MF_TEST_UNSET_VAR"
+# a bad online store configuration fails before listening (the server
+# started, and every read of a view was a 500 "internal")
+sed 's/^online_store:$/online_store:\n  connection_string: "127.0.0.1:notaport"/; s/type: sqlite/type: redis/; /path: data\/online.db/d' plain.yaml >feature_store.yaml
+run timeout 20 "$MF" serve -p 0
+expect_err "a bad online_store.connection_string" 1 "online_store.connection_string: bad port"
 cp plain.yaml feature_store.yaml
 printf 'feature_server:\n  auth:\n    tokens:\n      - {token: abc, role: read}\n      - {token: abc, role: admin}\n' >>feature_store.yaml
 run "$MF" serve -p 0
