@@ -201,6 +201,10 @@ void mf__pqsrc_close(mf__pqsrc *q);
 size_t mf__pqsrc_ncols(const mf__pqsrc *q);
 /* Partition columns (they come last). */
 size_t mf__pqsrc_nparts(const mf__pqsrc *q);
+/* The latest time (µs) in the names of the files pushes added right in the
+ * dataset folder dir ("push-YYYYMMDDTHHMMSS.uuuuuuZ-PID-N.parquet"), or
+ * INT64_MIN when there is none or the folder cannot be read. */
+int64_t mf__pq_last_push_us(const char *dir);
 const char *mf__pqsrc_colname(const mf__pqsrc *q, size_t i);
 const char *mf__pqsrc_where(const mf__pqsrc *q);
 long mf__pqsrc_row(const mf__pqsrc *q);

@@ -719,7 +719,8 @@ static int parquet_target(const char *path, const Mf__DataSourceSpec *ds, mf__pq
 }
 
 /* Add df's rows to the Parquet dataset (a directory) of file source ds as
- * one new file, push-TIME-PID-N.parquet (N counts the process's pushes),
+ * one new file, push-TIME-PID-N.parquet (N counts the process's pushes;
+ * TIME after every push file there and this process's last push),
  * with the columns and types of the dataset (its first file; a column the
  * rows lack is null): written to a temporary name that readers skip,
  * fsynced, renamed into place, the directory fsynced. The dataset must
@@ -765,19 +766,38 @@ static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
             }
         }
     }
+    /* the file's time: the clock's, but after every push file already in
+     * the dataset (one written while the clock ran ahead, or by a machine
+     * whose clock did) and after this process's last push (the clock may
+     * be set back between two), so that it is read after them */
+    static int64_t last_us = INT64_MIN;
+    int64_t at = 0;
     if (rc == MF_OK) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
+        at = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        int64_t after = mf__pq_last_push_us(path);
+        if (after != INT64_MIN && at <= after) at = after + 1;
+        int64_t prev = __atomic_load_n(&last_us, __ATOMIC_RELAXED);
+        do {
+            if (at <= prev) at = prev + 1;
+        } while (!__atomic_compare_exchange_n(&last_us, &prev, at, true, __ATOMIC_RELAXED,
+                                              __ATOMIC_RELAXED));
+        if (at > INT64_C(253402300799999999)) /* past 9999-12-31T23:59:59.999999Z */
+            rc = mf__err(err, MF_EDATA, "cannot push offline to %s: a pushed file there is "
+                         "dated the end of year 9999, after which no push can be named", path);
+    }
+    if (rc == MF_OK) {
+        time_t sec = (time_t)(at / 1000000);
         struct tm tm;
-        gmtime_r(&ts.tv_sec, &tm);
+        gmtime_r(&sec, &tm);
         char name[96];
         strftime(name, sizeof name, "push-%Y%m%dT%H%M%S", &tm);
-        /* a count of the process's pushes too: two threads of a server can
-         * push in the same microsecond */
+        /* a count of the process's pushes too (as numbers, after the time) */
         static unsigned long pushes;
         unsigned long nth = __atomic_add_fetch(&pushes, 1, __ATOMIC_RELAXED);
-        char *file = mf__xasprintf("%s/%s.%06ldZ-%ld-%lu.parquet", path, name, ts.tv_nsec / 1000,
-                                   (long)getpid(), nth);
+        char *file = mf__xasprintf("%s/%s.%06ldZ-%ld-%lu.parquet", path, name,
+                                   (long)(at % 1000000), (long)getpid(), nth);
         rc = mf__pq_write_table(t, file, true, err);
         if (rc == MF_OK) sync_dir_of(file);
         free(file);

@@ -139,6 +139,25 @@ static int cmp_dsfile(const void *pa, const void *pb) {
     return c ? c : strcmp(a->path, b->path);
 }
 
+int64_t mf__pq_last_push_us(const char *dir) {
+    int64_t last = INT64_MIN;
+    DIR *d = opendir(dir);
+    if (!d) return last;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        dsfile f;
+        if (!pushed_name(e->d_name, &f)) continue;
+        const char *t = f.time; /* YYYYMMDDTHHMMSS.uuuuuuZ */
+        char iso[32];
+        snprintf(iso, sizeof iso, "%.4s-%.2s-%.2sT%.2s:%.2s:%.2s.%.6sZ", t, t + 4, t + 6, t + 9,
+                 t + 11, t + 13, t + 16);
+        int64_t us;
+        if (mf__ts_parse(iso, strlen(iso), &us) == 0 && us > last) last = us;
+    }
+    closedir(d);
+    return last;
+}
+
 /* Sort the n paths of the dataset in folder root as above. */
 static void sort_dataset(const char *root, char **paths, size_t n) {
     dsfile *f = mf__xcalloc(n + 1, sizeof *f);

@@ -53,3 +53,22 @@ printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,3\n' >p.csv
 run "$MF" push p --file p.csv --to online_and_offline
 expect_rc "push a second correction" 0
 expect_n "the later push is after the earlier one" 3
+
+# a pushed file whose time is after the clock's (written by a machine whose
+# clock ran ahead, or before this one's clock was set back): the next push
+# still goes after it (its name was the clock's time, so it was read first
+# and lost the tie)
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,4\n' >a.csv
+"$MF" to-parquet a.csv data/zds/push-21000101T000000.000000Z-1-1.parquet
+run "$MF" materialize 2024-12-30T00:00:00Z 2025-01-03T00:00:00Z
+expect_rc "materialize with a push file from 2100" 0
+expect_n "the file from 2100 is the last push so far" 4
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,5\n' >p.csv
+run "$MF" push p --file p.csv --to online_and_offline
+expect_rc "push after a file from 2100" 0
+expect_n "the push goes after the file from 2100" 5
+check "  ... named after it" sh -c 'ls data/zds | grep -q "^push-21000101T000000.000001Z-"'
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,6\n' >p.csv
+run "$MF" push p --file p.csv --to online_and_offline
+expect_rc "push again" 0
+expect_n "and the next push after that one" 6
