@@ -720,7 +720,7 @@ static int parquet_target(const char *path, const Mf__DataSourceSpec *ds, mf__pq
 
 /* Add df's rows to the Parquet dataset (a directory) of file source ds as
  * one new file, push-TIME-PID-N.parquet (N counts the process's pushes;
- * TIME after every push file there and this process's last push),
+ * TIME after every push file there),
  * with the columns and types of the dataset (its first file; a column the
  * rows lack is null): written to a temporary name that readers skip,
  * fsynced, renamed into place, the directory fsynced. The dataset must
@@ -767,10 +767,9 @@ static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
         }
     }
     /* the file's time: the clock's, but after every push file already in
-     * the dataset (one written while the clock ran ahead, or by a machine
-     * whose clock did) and after this process's last push (the clock may
-     * be set back between two), so that it is read after them */
-    static int64_t last_us = INT64_MIN;
+     * the dataset (one written while the clock ran ahead, by a machine
+     * whose clock did, or before the clock was set back), so that it is
+     * read after them; pushes of one time are ordered by PID and N */
     int64_t at = 0;
     if (rc == MF_OK) {
         struct timespec ts;
@@ -778,11 +777,6 @@ static int append_parquet(const mf__config *cfg, const Mf__DataSourceSpec *ds,
         at = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
         int64_t after = mf__pq_last_push_us(path);
         if (after != INT64_MIN && at <= after) at = after + 1;
-        int64_t prev = __atomic_load_n(&last_us, __ATOMIC_RELAXED);
-        do {
-            if (at <= prev) at = prev + 1;
-        } while (!__atomic_compare_exchange_n(&last_us, &prev, at, true, __ATOMIC_RELAXED,
-                                              __ATOMIC_RELAXED));
         if (at > INT64_C(253402300799999999)) /* past 9999-12-31T23:59:59.999999Z */
             rc = mf__err(err, MF_EDATA, "cannot push offline to %s: a pushed file there is "
                          "dated the end of year 9999, after which no push can be named", path);

@@ -356,7 +356,7 @@ typedef struct redis_store {
     size_t nscripts;
     bool probe;        /* writes probe for new keys (write script): the last
                         * write found only new keys, or none was made */
-    bool restore_off;  /* RESTORE was refused: first loads use the script */
+    bool restore_off;  /* RESTORE was refused, or found a key: the script writes */
     bool io_failed;    /* the last operation lost a connection */
     bool timed_out;    /* ... or waited past command_timeout_ms: never retried */
     bool retryable;    /* ... and not by a timeout (a cluster: or the map changed) */
@@ -2069,9 +2069,9 @@ static int write_cmd(redis_store *s, void *ud, size_t c, rcmd *cmd, mf_error *er
  * Redis would make, any other answer) to the end of the batch, every row
  * goes through the write script, in order, so a key's rows are applied in
  * batch order (rows after it that RESTORE created are checked and written
- * again). An answer other than BUSYKEY (an older server that has no
- * listpack, RESTORE denied by an ACL or renamed) turns RESTORE off for the
- * handle. The hash is the one an HSET of the same fields makes (the same
+ * again). BUSYKEY, or an ERR/NOPERM answer (an older server that has no
+ * listpack, RESTORE denied by an ACL or renamed), turns RESTORE off for
+ * the handle. The hash is the one an HSET of the same fields makes (the same
  * bytes while it is a listpack: the server's default hash-max-listpack-*
  * limits are assumed), a key TTL is RESTORE's (ms).
  */
@@ -2161,7 +2161,11 @@ static int restore_rows(redis_store *s, write_ctx *x, bool *fresh, const char *w
             stop = true;
             to = from + i;
             if (err_is(r, "BUSYKEY")) {
+                /* keys of other views, or of a load before: the script
+                 * from now on (its probe keeps finding new keys of this
+                 * view, which would try RESTORE again every other batch) */
                 *fresh = false;
+                s->restore_off = true;
             } else if (r->type != REDIS_REPLY_ERROR || err_is(r, "ERR") || err_is(r, "NOPERM")) {
                 /* no such command, a payload this server cannot read, an
                  * ACL: for good (a passing state, OOM, LOADING, READONLY,

@@ -72,3 +72,35 @@ printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,6\n' >p.csv
 run "$MF" push p --file p.csv --to online_and_offline
 expect_rc "push again" 0
 expect_n "and the next push after that one" 6
+
+# one server pushing to several datasets: a push file from 2100 in one
+# dataset does not move another dataset's pushes to 2100, and a dataset
+# whose push file is dated the end of year 9999 (no push can be named
+# after it) refuses its pushes without stopping the others'
+. "$E2E_DIR/http_lib.sh"
+mkdir -p data/yds data/wds
+printf 'id,ts,n\n1001,2025-01-01T00:00:00Z,1\n' >a.csv
+"$MF" to-parquet a.csv data/yds/aaa.parquet
+"$MF" to-parquet a.csv data/wds/aaa.parquet
+"$MF" to-parquet a.csv data/wds/push-99991231T235959.999999Z-1-1.parquet
+cat >>defs.lua <<'EOT'
+push_source { name = "py", batch_source = file_source { name = "sy", path = "data/yds", format = "parquet", timestamp_field = "ts" } }
+push_source { name = "pw", batch_source = file_source { name = "sw", path = "data/wds", format = "parquet", timestamp_field = "ts" } }
+feature_view { name = "vy", entities = { k }, ttl = 0, source = "py", schema = { field { name = "n", dtype = Int64 } } }
+feature_view { name = "vw", entities = { k }, ttl = 0, source = "pw", schema = { field { name = "n", dtype = Int64 } } }
+EOT
+run "$MF" apply
+expect_rc "apply two more push sources" 0
+start_server srv.log
+pushbody() { printf '{"push_source_name": "%s", "to": "offline", "df": {"id": [1001], "ts": ["2025-01-01T00:00:00Z"], "n": [7]}}' "$1"; }
+http POST /push "$(pushbody p)"
+expect_http "serve: push to the dataset with a file from 2100" 200 ""
+http POST /push "$(pushbody py)"
+expect_http "serve: then to another dataset" 200 ""
+check "  ... whose file is named by the clock, not after 2100" sh -c 'ls data/yds | grep -q "^push-20[0-9][0-9]" && ! ls data/yds | grep -q "^push-2100"'
+http POST /push "$(pushbody pw)"
+expect_http "serve: a dataset with a push file of 9999-12-31T23:59:59.999999Z" 422 "year 9999"
+http POST /push "$(pushbody py)"
+expect_http "serve: pushes to another dataset go on" 200 ""
+stop_server
+check_log srv.log

@@ -1428,6 +1428,21 @@ static void test_restore_found_keys(void) {
     CHECK(g.found[0] == 1 && mfs_i64(&g.cols[0], 0) == 77);
     mfs_got_free(&g);
     CHECK(bad == 0);
+    /* once RESTORE found a key, the handle writes through the script: two
+     * more batches of new keys (the script's probe finds them new, and
+     * RESTORE was tried again every other batch, each time meeting keys) */
+    for (int round = 0; round < 2; round++) {
+        for (size_t i = 0; i < RST_N; i++) ids[i] += 1000;
+        CHECK(rst_write(s, "rst2", fv, ids, secs, tags, RST_N, -1) == MF_OK);
+    }
+    restore_stats(c, &calls, &failed);
+    if (calls != 64) printf("#   (2) then RESTORE calls %lld\n", calls);
+    CHECK(calls == 64);
+    for (size_t i = 0; i < RST_N; i++) {
+        bad += !rst_holds(s, "rst2", fv, ids[i], 100, 1, false);
+        ids[i] -= 2000;
+    }
+    CHECK(bad == 0);
     MFS_FREE(other);
     MFS_FREE(fv);
     s->vt->close(s);
