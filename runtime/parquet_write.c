@@ -676,6 +676,16 @@ static bool cells_utf8(const mf__col *c) {
 
 int mf__pq_write_table(const mf_table *t, const char *path, bool durable, mf_error *err) {
     size_t ncols = t->ncols, nrows = t->nrows;
+    /* Parquet's column names are UTF-8 text (readers refuse the file) */
+    for (size_t j = 0; j < ncols; j++) {
+        const char *name = t->cols[j].name;
+        size_t len = strlen(name), ok = mf__utf8_check(name, len, false);
+        if (ok != len)
+            return mf__err(err, MF_EDATA, "cannot write %s as Parquet: the name of column %zu "
+                           "('%.*s' then byte 0x%02x) is not UTF-8 text, which Parquet's column "
+                           "names must be", path && strcmp(path, "-") ? path : "standard output",
+                           j + 1, (int)ok, name, (unsigned)(unsigned char)name[ok]);
+    }
     wcol *cols = mf__xcalloc(ncols + 1, sizeof *cols);
     for (size_t j = 0; j < ncols; j++) {
         wcol *w = &cols[j];

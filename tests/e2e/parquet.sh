@@ -368,6 +368,18 @@ expect_out "  ... nulls read back" 'id,event_timestamp,b
 1,2025-01-02T00:00:00Z,
 2,2025-01-02T00:00:00Z,'
 
+# a column name that is not UTF-8 (Parquet's names are UTF-8 text; DuckDB
+# refused to open such a file, which was written with exit 0): refused
+# before anything is written, naming the column, to-parquet and a
+# retrieval's Parquet output alike
+printf 'id,ts,b\377\n1,2025-01-01T00:00:00Z,x\n' >badname.csv
+run "$MF" to-parquet badname.csv badname.parquet
+expect_err "to-parquet of a column name that is not UTF-8" 1 "not UTF-8"
+check "  ... and no file" test ! -e badname.parquet
+printf 'id,event_timestamp,x\377\n1,2025-01-02T00:00:00Z,1\n' >e2.csv
+run "$MF" get-historical-features -e e2.csv -f v:b -o out2.parquet
+expect_err "a retrieval into Parquet with an entity column name that is not UTF-8" 1 "not UTF-8"
+
 # a list with a null element (DuckDB's list() keeps them): refused where
 # read, naming its row, as the same list in a CSV cell (the whole row group
 # was refused, apply's schema inference included)
