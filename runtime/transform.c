@@ -488,9 +488,13 @@ static int scalar_of(lua_State *L, int idx, Mf__ValueType et, mf__jelem *e, cons
     }
     case MF__VALUE_TYPE__VT_FLOAT:
     case MF__VALUE_TYPE__VT_DOUBLE:
-        *want = "a number";
+        *want = et == MF__VALUE_TYPE__VT_FLOAT ? "a number in the Float32 range" : "a number";
         if (lt != LUA_TNUMBER) return -1;
         e->d = lua_tonumber(L, idx);
+        /* a finite number that rounds to a Float32 infinity is refused, as
+         * in a source or a list (inf and nan themselves pass, as there) */
+        if (et == MF__VALUE_TYPE__VT_FLOAT && isfinite(e->d) && fabs(e->d) >= 0x1.ffffffp127)
+            return -1;
         return 0;
     case MF__VALUE_TYPE__VT_BOOL:
         *want = "true or false";

@@ -363,3 +363,30 @@ t0=$(date +%s)
 r timeout 120 "$MF" get-online-features -e driver_id=1001,x=1 -f longname:y
 expect_err "a 100,000-character undefined global: named, within seconds" 1 "undefined global 'aaaa"
 check "the undefined long name reported within seconds" test $(($(date +%s) - t0)) -lt 10
+
+# a Float32 output past Float32's range (it rounds to infinity) is an
+# error naming the view, as such a value in a source or a list is; it was
+# stored as inf (historical) and answered as null with status PRESENT
+cat >zz_f32.lua <<'EOF2'
+on_demand_feature_view {
+  name = "f32big",
+  sources = { "driver_hourly_stats", request_source { name = "req4", schema = { field { name = "x", dtype = Int64 } } } },
+  schema = { field { name = "y", dtype = Float32 } },
+  transform = function(r) return { y = r.x * 1e39 } end,
+}
+on_demand_feature_view {
+  name = "f32ok",
+  sources = { "driver_hourly_stats", request_source { name = "req5", schema = { field { name = "x", dtype = Int64 } } } },
+  schema = { field { name = "z", dtype = Float32 } },
+  transform = function(r) return { z = r.x * 1e30 } end,
+}
+EOF2
+r "$MF" apply
+expect_rc "apply a transform with a Float32 output past its range" 0
+r "$MF" get-online-features -e driver_id=1001,x=1 -f f32big:y
+expect_err "online: a Float32 output past the range is an error" 1 "f32big" "Float32"
+r "$MF" get-historical-features --entities x.csv -f f32big:y
+expect_err "historical: the same" 1 "f32big" "Float32"
+r "$MF" get-online-features -e driver_id=1001,x=1 -f f32ok:z
+expect_out_has() { if printf '%s' "$OUT" | grep -q "$2"; then ok "$1"; else not_ok "$1" "stdout: $OUT" "stderr: $ERR"; fi; }
+expect_out_has "online: a Float32 output in range is served" '1e+30\|1E+30\|1e30'
