@@ -462,6 +462,16 @@ static int opt_bool(const json_t *obj, const char *key, bool def, bool *out, mf_
 /* Fields of Feast's request models that moonfeast has no use for: their
  * values are checked (a wrong type is a 422, as in Feast) and ignored.
  * `bools` and `strings` are NULL-terminated. */
+/* allow_registry_cache: false (Feast reads the registry for such a
+ * request): the registry is checked now, one version query, read again
+ * only when it changed; a failure keeps the snapshot serving, as a
+ * refresh's does. */
+static void registry_now(mf__server *srv, const json_t *body) {
+    if (!json_is_false(json_object_get(body, "allow_registry_cache"))) return;
+    mf_error e;
+    if (mf__store_refresh(srv->store, &e)) mf__server_refresh_failed(srv);
+}
+
 static int known_ignored(const json_t *body, const char *const *bools, const char *const *strings,
                          mf__http_resp *rs) {
     bool b;
@@ -910,6 +920,7 @@ static void get_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
         opt_bool(body, "full_feature_names", false, &full, rs) ||
         known_ignored(body, ign, NULL, rs))
         goto out;
+    registry_now(srv, body);
     if ((!service || !*service) && !nrefs) {
         online_answer(srv, NULL, 0, NULL, full, NULL, 0, 0, rs); /* the 422 */
         goto out;
@@ -1228,8 +1239,11 @@ static int fast_online_in(mf__server *srv, fast_state *fs, const char *body, siz
             if (fp_bool(&f, &full, &set)) return FAST_NO;
         } else if (!strcmp(key, "include_feature_view_version_metadata") ||
                    !strcmp(key, "allow_registry_cache")) {
-            bool ignored;
-            if (fp_bool(&f, &ignored, &set)) return FAST_NO;
+            bool flag;
+            if (fp_bool(&f, &flag, &set)) return FAST_NO;
+            /* allow_registry_cache: false: the general path checks the
+             * registry first */
+            if (set && !flag && !strcmp(key, "allow_registry_cache")) return FAST_NO;
         } else if (!strcmp(key, "entities")) {
             if (f.p >= f.end || *f.p != '{') return FAST_NO;
             f.p++;
@@ -1395,6 +1409,7 @@ static void push(mf__server *srv, json_t *body, mf__http_resp *rs) {
         opt_bool(body, "transform_on_write", true, &transform, rs) ||
         known_ignored(body, ign, NULL, rs))
         return;
+    registry_now(srv, body);
     mf_push_to dest;
     if (!to || !strcmp(to, "online")) dest = MF_PUSH_ONLINE;
     else if (!strcmp(to, "offline")) dest = MF_PUSH_OFFLINE;
@@ -1420,6 +1435,7 @@ static void write_online(mf__server *srv, json_t *body, mf__http_resp *rs) {
         opt_bool(body, "transform_on_write", true, &transform, rs) ||
         known_ignored(body, ign, NULL, rs))
         return;
+    registry_now(srv, body);
     mf_entity_df *df = frame_of(srv, body, rs);
     if (!df) return;
     mf_error e;

@@ -143,6 +143,30 @@ expect_rc "apply a new view while serving" 0
 run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z -v late
 http POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["late:conv_rate"]}'
 expect_http "before the refresh the new view is unknown (422)" 422 "late"
+# allow_registry_cache: false checks the registry for that request, as
+# Feast reads it (Feast's remote online store sends it with its writes);
+# true, or absent, takes the server's snapshot
+LATE='"feature_view_name":"late","df":{"driver_id":[1009],"event_timestamp":["2026-11-29T08:30:00Z"],"conv_rate":[0.5]}'
+http POST /write-to-online-store "{$LATE,\"allow_registry_cache\":true}"
+expect_http "a write to the new view with the cached registry: unknown (422)" 422 "late"
+http POST /write-to-online-store "{$LATE,\"allow_registry_cache\":false}"
+expect_http "a write with allow_registry_cache false reaches the new view" 200 "null"
+http POST /get-online-features '{"entities":{"driver_id":[1009]},"features":["late:conv_rate"]}'
+expect_http "  ... and what it wrote is read" 200 '0.5'
+cat >>driver_repo.lua <<'EOF'
+feature_view {
+  name = "late2",
+  entities = { driver },
+  schema = { field { name = "conv_rate", dtype = Float32 } },
+  source = driver_stats_source,
+}
+EOF
+run "$MF" apply
+expect_rc "apply another view while serving" 0
+http POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["late2:conv_rate"],"allow_registry_cache":true}'
+expect_http "a read of it with the cached registry: unknown (422)" 422 "late2"
+http POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["late2:conv_rate"],"allow_registry_cache":false}'
+expect_http "a read with allow_registry_cache false sees it" 200 '"feature_names":["driver_id","conv_rate"]'
 kill -HUP "$SPID"
 n=0
 while [ $n -lt 100 ]; do
