@@ -1239,11 +1239,11 @@ static int fast_online_in(mf__server *srv, fast_state *fs, const char *body, siz
             if (fp_bool(&f, &full, &set)) return FAST_NO;
         } else if (!strcmp(key, "include_feature_view_version_metadata") ||
                    !strcmp(key, "allow_registry_cache")) {
-            bool flag;
-            if (fp_bool(&f, &flag, &set)) return FAST_NO;
+            bool flag = true, given = false; /* null leaves both */
+            if (fp_bool(&f, &flag, &given)) return FAST_NO;
             /* allow_registry_cache: false: the general path checks the
              * registry first */
-            if (set && !flag && !strcmp(key, "allow_registry_cache")) return FAST_NO;
+            if (given && !flag && !strcmp(key, "allow_registry_cache")) return FAST_NO;
         } else if (!strcmp(key, "entities")) {
             if (f.p >= f.end || *f.p != '{') return FAST_NO;
             f.p++;
