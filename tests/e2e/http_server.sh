@@ -129,15 +129,11 @@ check "  ... latency histogram, rows served, transform errors, registry version"
     'moonfeast_registry_version ' 'moonfeast_registry_snapshot_age_seconds'
 
 # registry refresh: apply while serving; SIGHUP makes the new view served
-cat >>driver_repo.lua <<'EOF'
-
-feature_view {
-  name = "late",
-  entities = { driver },
-  schema = { field { name = "conv_rate", dtype = Float32 } },
-  source = driver_stats_source,
+# add_view NAME: one more view of conv_rate, appended to the definitions
+add_view() {
+    printf '\nfeature_view {\n  name = "%s",\n  entities = { driver },\n  schema = { field { name = "conv_rate", dtype = Float32 } },\n  source = driver_stats_source,\n}\n' "$1" >>driver_repo.lua
 }
-EOF
+add_view late
 run "$MF" apply
 expect_rc "apply a new view while serving" 0
 run "$MF" materialize 2020-01-01T00:00:00Z 2030-01-01T00:00:00Z -v late
@@ -153,14 +149,7 @@ http POST /write-to-online-store "{$LATE,\"allow_registry_cache\":false}"
 expect_http "a write with allow_registry_cache false reaches the new view" 200 "null"
 http POST /get-online-features '{"entities":{"driver_id":[1009]},"features":["late:conv_rate"]}'
 expect_http "  ... and what it wrote is read" 200 '0.5'
-cat >>driver_repo.lua <<'EOF'
-feature_view {
-  name = "late2",
-  entities = { driver },
-  schema = { field { name = "conv_rate", dtype = Float32 } },
-  source = driver_stats_source,
-}
-EOF
+add_view late2
 run "$MF" apply
 expect_rc "apply another view while serving" 0
 http POST /get-online-features '{"entities":{"driver_id":[1001]},"features":["late2:conv_rate"],"allow_registry_cache":true}'

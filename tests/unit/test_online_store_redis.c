@@ -1372,6 +1372,24 @@ static void test_restore_first_load(void) {
     s->vt->close(s);
 }
 
+/* A fresh handle (RESTORE not yet tried) loading the RST_N rows into
+ * project p, RESTORE's counts reset first; *calls and *failed: its
+ * counts after. */
+static mf__online *rst_load(redisContext *c, const char *p, Mf__FeatureView *fv,
+                            const int64_t *ids, const int64_t *secs, const int64_t *tags,
+                            long long *calls, long long *failed) {
+    mf__online *s = open_main(0, 5000);
+    raw_do(c, "CONFIG RESETSTAT");
+    *calls = *failed = -1;
+    if (!s || rst_write(s, p, fv, ids, secs, tags, RST_N, -1) != MF_OK) {
+        if (s) s->vt->close(s);
+        return NULL;
+    }
+    restore_stats(c, calls, failed);
+    printf("#   %s: RESTORE calls %lld, failed %lld\n", p, *calls, *failed);
+    return s;
+}
+
 /* A load that finds keys: nothing stored is replaced unchecked, and a
  * key's rows land in batch order. (1) a key beyond the first
  * RESTORE_PROBE_ROWS stored newer: kept, the rows after it written (again,
@@ -1395,12 +1413,8 @@ static void test_restore_found_keys(void) {
     static const int64_t id150 = 150, at200 = 200, tag9 = 9;
     CHECK(rst_write(s, "rst1", fv, &id150, &at200, &tag9, 1, -1) == MF_OK);
     s->vt->close(s);
-    s = open_main(0, 5000);
-    raw_do(c, "CONFIG RESETSTAT");
-    CHECK(rst_write(s, "rst1", fv, ids, secs, tags, RST_N, -1) == MF_OK);
-    restore_stats(c, &calls, &failed);
-    if (calls != RST_N || failed != 1) printf("#   (1) RESTORE calls %lld, failed %lld\n", calls, failed);
-    CHECK(calls == RST_N && failed == 1);
+    s = rst_load(c, "rst1", fv, ids, secs, tags, &calls, &failed);
+    CHECK(s && calls == RST_N && failed == 1);
     for (size_t i = 0; i < RST_N; i++)
         bad += !(ids[i] == 150 ? rst_holds(s, "rst1", fv, 150, 200, 9, false)
                                : rst_holds(s, "rst1", fv, ids[i], 100, 1, false));
@@ -1415,12 +1429,8 @@ static void test_restore_found_keys(void) {
     static const int64_t id30 = 30, at50 = 50;
     CHECK(rst_write(s, "rst2", fv, &id30, &at50, &tag9, 1, -1) == MF_OK);
     s->vt->close(s);
-    s = open_main(0, 5000);
-    raw_do(c, "CONFIG RESETSTAT");
-    CHECK(rst_write(s, "rst2", fv, ids, secs, tags, RST_N, -1) == MF_OK);
-    restore_stats(c, &calls, &failed);
-    if (calls != 64 || failed != 2) printf("#   (2) RESTORE calls %lld, failed %lld\n", calls, failed);
-    CHECK(calls == 64 && failed == 2);
+    s = rst_load(c, "rst2", fv, ids, secs, tags, &calls, &failed);
+    CHECK(s && calls == 64 && failed == 2);
     for (size_t i = 0; i < RST_N; i++) bad += !rst_holds(s, "rst2", fv, ids[i], 100, 1, false);
     mfs_got g;
     static const int64_t id20 = 20;
